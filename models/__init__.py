@@ -1,0 +1,1 @@
+"""Shipped model files (JSON), installed with the package as ``riskscore.models``."""

@@ -1,0 +1,58 @@
+"""Exception classes. Every error riskscore raises on purpose subclasses RiskscoreError."""
+
+from __future__ import annotations
+
+__all__ = [
+    "RiskscoreError",
+    "SchemaError",
+    "IdentifyingDataError",
+    "ModelFileError",
+    "DisclosureError",
+    "DataQualityWarning",
+    "EstimationError",
+]
+
+
+class RiskscoreError(Exception):
+    """Base class of every error riskscore raises on purpose."""
+
+
+class SchemaError(RiskscoreError, ValueError):
+    """Input data breaks the data contract.
+
+    ``report`` (when set) is the :class:`~riskscore.ValidationReport` listing every
+    problem found, so an analyst can fix an extract in one pass.
+    """
+
+    def __init__(self, message: str, report=None):
+        super().__init__(message)
+        self.report = report
+
+
+class IdentifyingDataError(SchemaError):
+    """Input data looks identifying (names, NHS numbers, postcodes, dates of birth, free text)."""
+
+
+class ModelFileError(RiskscoreError, ValueError):
+    """A model file is of the wrong kind, version or content, or failed its integrity check."""
+
+
+class DisclosureError(RiskscoreError, ValueError):
+    """A table cannot be made safe for release as asked (for example no count columns)."""
+
+
+class DataQualityWarning(UserWarning):
+    """Rows were quarantined by a lenient read (``strict=False``); nothing is dropped silently.
+
+    Pass ``return_report=True`` to the reader to get the quarantined rows and the
+    :class:`~riskscore.ValidationReport` that says what is wrong with each.
+    """
+
+
+class EstimationError(RiskscoreError, ValueError):
+    """A model cannot be estimated or summarised as asked.
+
+    For example Wald intervals for a penalised or class-weighted fit (use bootstrap
+    intervals), a singular information matrix, or integer points that cannot fit
+    within ``max_points``.
+    """

@@ -1,0 +1,570 @@
+"""Point-in-time features: what could have been known about a child on a date T.
+
+Every feature as of T is computed from events with ``date <= T`` and, where
+``recorded_date`` is given, ``recorded_date <= T``. A window of W days means
+``T - W < date <= T``. Nothing after T is ever seen; this is what makes an audit
+honest, and the test suite checks it as a property.
+
+How it is computed (vectorised, no loop over events or rows)
+------------------------------------------------------------
+Each event *enters* the picture on its availability day ``max(date, recorded_date)``
+and, for a window of W days, *leaves* on ``max(availability, date + W)``. The count
+of events in the window as of T is therefore ``#entered(<= T) - #left(<= T)``. With
+case and day packed into one sorted int64 key, both counts are one
+``numpy.searchsorted`` each, for all requested (case, T) pairs at once; the counts of
+earlier cases cancel because every event appears once in each array. Sums (for
+attendance means) use running sums that restart at every case, so that no case's
+figure is computed by subtracting large cohort-wide totals (which would lose
+precision). Attendance means are rounded to 12 decimal places so that a mean
+exactly on a threshold line (0.90, 0.50) is not pushed across it by floating-point
+summation order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from riskscore.errors import SchemaError
+from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
+
+__all__ = ["encode_features", "as_of_grid", "FeatureEncoder", "feature_names"]
+
+_YEAR = 365
+_ADMISSION_RECENT = 28
+_RELIEVER_OVERUSE = 12
+_PERSISTENT_LINE = 0.90
+_SEVERE_LINE = 0.50
+_MEAN_DECIMALS = 12
+
+# stream name -> (event codes, windows in days; None = ever)
+_STREAMS: Mapping[str, tuple[tuple[str, ...], tuple]] = {
+    "substance": (("parent_substance_use", "parent_substance_treatment"), (_YEAR,)),
+    "school": (("school_concern", "attainment_decline"), (_YEAR,)),
+    "admission": (("asthma_admission",), (_YEAR, _ADMISSION_RECENT)),
+    "ed": (("asthma_ed_visit",), (_YEAR,)),
+    "plan": (("asthma_plan_review",), (_YEAR,)),
+    "reliever": (("reliever_prescription",), (_YEAR,)),
+    "missed": (("missed_appointment",), (_YEAR,)),
+    "sibling": (("sibling_removed",), (None,)),
+    "police": (("police_incident_home", "domestic_abuse_incident"), (_YEAR,)),
+    "hardship": (("housing_poor", "economic_hardship"), (_YEAR,)),
+    "competing": (("competing_care_demand",), (_YEAR,)),
+    "voice": (("child_voice_concern",), (_YEAR,)),
+}
+_PATERNAL = ("paternal_involvement_lost", "paternal_involvement_restored")
+
+
+def feature_names() -> list[str]:
+    """The catalogue's feature names in output column order.
+
+    Examples
+    --------
+    >>> from riskscore.features import feature_names
+    >>> feature_names()[0]
+    'parental_substance_use_12m'
+    """
+    return list(FEATURES)
+
+
+# --------------------------------------------------------------------------- input
+
+
+def _to_days(values, column: str, table: str) -> np.ndarray:
+    """Dates as int64 days since 1970-01-01 (NaT -> int64 min)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        try:
+            s = pd.to_datetime(s, format="%Y-%m-%d")
+        except (ValueError, TypeError) as exc:
+            raise SchemaError(
+                f"{table}: column {column!r} is not a date column and is not ISO "
+                f"YYYY-MM-DD text ({exc}). Fix: read the file with riskscore.read_events "
+                "(which parses and validates dates), or convert with pandas.to_datetime."
+            ) from None
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_localize(None)
+    return s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+
+
+def _require(df: pd.DataFrame, columns, table: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise SchemaError(f"{table} must be a pandas DataFrame, got {type(df).__name__}.")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"{table}: missing required column(s) {missing}; found {list(df.columns)}. "
+            "Fix: rename the columns to the data contract (see riskscore.vocabulary)."
+        )
+
+
+def _bad_rows(mask: np.ndarray) -> list[int]:
+    return np.flatnonzero(mask)[:10].tolist()
+
+
+class _Events:
+    """Deduplicated events of one view, as packed numpy arrays sorted by (case, day)."""
+
+    __slots__ = ("case", "day", "avail", "event", "value", "categories", "delayed")
+
+
+def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
+    _require(events, ["case_id", "date", "agency", "event"], "events")
+    if agency is not None:
+        if agency not in AGENCIES:
+            raise SchemaError(
+                f"agency={agency!r} is not an agency code; use one of {list(AGENCIES)}."
+            )
+        events = events.loc[(events["agency"] == agency).to_numpy()]
+
+    case_cat = pd.Categorical(events["case_id"])
+    categories = case_cat.categories
+    case = case_cat.codes.astype(np.int64)
+    if (case < 0).any():
+        raise SchemaError(
+            f"events: column 'case_id' is empty at rows {_bad_rows(case < 0)}. "
+            "Fix: every event needs its child's pseudonymous case_id."
+        )
+    day = _to_days(events["date"], "date", "events")
+    nat = day == np.iinfo(np.int64).min
+    if nat.any():
+        raise SchemaError(
+            f"events: column 'date' is missing at rows {_bad_rows(nat)}. "
+            "Fix: give every event the date it happened, or quarantine those rows "
+            "with riskscore.validate_events(..., strict=False)."
+        )
+    avail = day.copy()
+    if "recorded_date" in events.columns:
+        rec = _to_days(events["recorded_date"], "recorded_date", "events")
+        has = rec != np.iinfo(np.int64).min
+        avail[has] = np.maximum(rec[has], day[has])
+
+    ev_cat = pd.Categorical(events["event"])
+    ev_names = np.asarray(ev_cat.categories, dtype=object)
+    ev = ev_cat.codes.astype(np.int64)
+    if "value" in events.columns:
+        value = pd.to_numeric(events["value"], errors="coerce").to_numpy(dtype=np.float64)
+    else:
+        value = np.full(len(events), np.nan)
+
+    # Rows identical in case, date, event and value are one happening (the same
+    # incident recorded by two agencies): keep one, known from its earliest record.
+    delay = avail - day
+    order = np.lexsort((delay, ev, day, case))
+    case, day, avail, ev, value = case[order], day[order], avail[order], ev[order], value[order]
+    same = np.zeros(len(case), dtype=bool)
+    if len(case) > 1:
+        same[1:] = (case[1:] == case[:-1]) & (day[1:] == day[:-1]) & (ev[1:] == ev[:-1])
+        eq_val = (value[1:] == value[:-1]) | (np.isnan(value[1:]) & np.isnan(value[:-1]))
+        # Valued events with different values on one day are distinct happenings;
+        # equal values further apart in the group are handled below.
+        same[1:] &= eq_val
+    keep = ~same
+    valued_codes = [i for i, name in enumerate(ev_names) if name in VALUED_EVENTS]
+    if valued_codes:
+        # A run like (0.9, 0.8, 0.9) on one day leaves a non-adjacent duplicate.
+        grp = np.zeros(len(case), dtype=bool)
+        if len(case) > 1:
+            grp[1:] = (case[1:] == case[:-1]) & (day[1:] == day[:-1]) & (ev[1:] == ev[:-1])
+        multi = np.isin(ev, valued_codes) & (grp | np.r_[grp[1:], False])
+        if multi.any():
+            idx = np.flatnonzero(multi & keep)
+            sub = pd.DataFrame({"c": case[idx], "d": day[idx], "e": ev[idx], "v": value[idx]})
+            dup = sub.duplicated(keep="first").to_numpy()
+            keep[idx[dup]] = False
+
+    out = _Events()
+    out.case, out.day, out.avail = case[keep], day[keep], avail[keep]
+    out.event = ev_names[ev[keep]] if len(ev_names) else np.array([], dtype=object)
+    out.value = value[keep]
+    out.categories = categories
+    out.delayed = bool((out.avail != out.day).any())
+    return out
+
+
+# --------------------------------------------------------------------------- core
+
+
+class _Packer:
+    """Packs (case code, day) into one sortable int64 key."""
+
+    def __init__(self, n_codes: int, lo: int, hi: int):
+        self.lo = lo  # smallest day that matters, minus one
+        self.hi = hi  # largest key day that matters
+        self.day_bits = max(int(hi - lo + 1).bit_length(), 1)
+        case_bits = max(int(n_codes + 1).bit_length(), 1)
+        if self.day_bits + case_bits > 62:
+            raise SchemaError(
+                "events: the date range and number of cases are too large to encode in "
+                "one pass. Fix: encode in chunks of cases."
+            )
+
+    def pack(self, case: np.ndarray, day: np.ndarray) -> np.ndarray:
+        d = np.clip(day, self.lo, self.hi) - self.lo
+        return (case.astype(np.int64) << self.day_bits) | d
+
+    def case_start(self, case: np.ndarray) -> np.ndarray:
+        return case.astype(np.int64) << self.day_bits
+
+
+def _sorted(keys: np.ndarray, presorted: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    if presorted:
+        return keys, None
+    order = np.argsort(keys, kind="stable")
+    return keys[order], order
+
+
+def _local_cumsum(values: np.ndarray, case: np.ndarray) -> np.ndarray:
+    """Running sum restarting at each case (cases are contiguous)."""
+    if len(values) == 0:
+        return values
+    return pd.Series(values).groupby(case, sort=False).cumsum().to_numpy()
+
+
+def _window_stats(
+    ev: _Events, mask: np.ndarray, window, packer: _Packer, q: np.ndarray, q_start, with_sum
+):
+    """Count (and sum of values) of the masked events inside the window, per query."""
+    case, day, avail = ev.case[mask], ev.day[mask], ev.avail[mask]
+    enter, order_e = _sorted(packer.pack(case, avail), not ev.delayed)
+    n_in = np.searchsorted(enter, q, side="right")
+    if window is None:
+        count = n_in - np.searchsorted(enter, q_start, side="left")
+        exit_keys = order_x = None
+    else:
+        exit_day = np.maximum(avail, day + window)
+        exit_keys, order_x = _sorted(packer.pack(case, exit_day), not ev.delayed)
+        n_out = np.searchsorted(exit_keys, q, side="right")
+        count = n_in - n_out
+    if not with_sum:
+        return count.astype(np.float64), None
+    values = ev.value[mask]
+    start = np.searchsorted(enter, q_start, side="left")
+    v_e = values if order_e is None else values[order_e]
+    c_e = case if order_e is None else case[order_e]
+    cs_e = _local_cumsum(v_e, c_e)
+    total = np.where(n_in > start, cs_e[np.maximum(n_in - 1, 0)] if len(cs_e) else 0.0, 0.0)
+    if window is not None:
+        v_x = values if order_x is None else values[order_x]
+        c_x = case if order_x is None else case[order_x]
+        cs_x = _local_cumsum(v_x, c_x)
+        n_out = np.searchsorted(exit_keys, q, side="right")
+        total = total - np.where(
+            n_out > start, cs_x[np.maximum(n_out - 1, 0)] if len(cs_x) else 0.0, 0.0
+        )
+    return count.astype(np.float64), total
+
+
+def _paternal_lost(ev: _Events, packer: _Packer, q: np.ndarray, q_case: np.ndarray):
+    """1 if the latest (by date) loss/restoration known at T is a loss; restoration wins ties."""
+    mask = np.isin(ev.event, _PATERNAL)
+    case, day, avail = ev.case[mask], ev.day[mask], ev.avail[mask]
+    restore = (ev.event[mask] == "paternal_involvement_restored").astype(np.int64)
+    enter, order = _sorted(packer.pack(case, avail), not ev.delayed)
+    latest = (packer.pack(case, day) << 1) | restore
+    if order is not None:
+        latest = latest[order]
+    latest = np.maximum.accumulate(latest) if len(latest) else latest
+    n_in = np.searchsorted(enter, q, side="right")
+    out = np.zeros(len(q), dtype=np.float64)
+    has = n_in > 0
+    top = latest[n_in[has] - 1] if len(latest) else np.array([], dtype=np.int64)
+    same_case = (top >> (packer.day_bits + 1)) == q_case[has]
+    out[np.flatnonzero(has)[same_case]] = 1.0 - (top[same_case] & 1)
+    return out
+
+
+def _round_mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
+    return np.round(mean, _MEAN_DECIMALS)
+
+
+def _flag(condition: np.ndarray, unknown: np.ndarray | None = None) -> np.ndarray:
+    out = condition.astype(np.float64)
+    if unknown is not None:
+        out[unknown] = np.nan
+    return out
+
+
+def encode_features(
+    events: pd.DataFrame,
+    as_of: pd.DataFrame,
+    agency: str | None = None,
+    *,
+    recent_window: int = 90,
+    coverage: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Compute the feature catalogue as of each requested (case, date) pair.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Events in the data contract (``case_id``, ``date``, ``agency``, ``event``,
+        optional ``value`` and ``recorded_date``), ideally from
+        :func:`riskscore.read_events` or :func:`riskscore.validate_events`.
+    as_of : DataFrame
+        Columns ``case_id`` and ``as_of`` (dates); one output row per row, in order.
+        :func:`as_of_grid` builds regular per-case grids. Cases with no events get
+        zero counts and missing attendance.
+    agency : str, optional
+        Restrict to the events this agency recorded: what it could have known alone.
+    recent_window : int, default=90
+        Days in the recent attendance window (termly census data wants about 180).
+    coverage : DataFrame, optional
+        Coverage table (``agency``, ``from``, ``to``). Features whose holding
+        agencies had no data on T are set missing (NaN) rather than 0.
+
+    Returns
+    -------
+    DataFrame
+        ``case_id``, ``as_of``, then every feature in :data:`riskscore.FEATURES`
+        order as float64 (NaN = unknown).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskscore import encode_features
+    >>> ev = pd.DataFrame({"case_id": ["c1", "c1"], "agency": ["hospital", "hospital"],
+    ...     "event": ["asthma_admission", "asthma_admission"],
+    ...     "date": pd.to_datetime(["2101-01-10", "2101-03-01"])})
+    >>> q = pd.DataFrame({"case_id": ["c1"], "as_of": pd.to_datetime(["2101-03-01"])})
+    >>> encode_features(ev, q)["asthma_admissions_12m"].tolist()
+    [2.0]
+    """
+    _require(as_of, ["case_id", "as_of"], "as_of")
+    if int(recent_window) < 1 or int(recent_window) >= _YEAR:
+        raise ValueError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
+    recent_window = int(recent_window)
+    ev = _prepare_events(events, agency)
+
+    t = _to_days(as_of["as_of"], "as_of", "as_of")
+    nat = t == np.iinfo(np.int64).min
+    if nat.any():
+        raise SchemaError(
+            f"as_of: column 'as_of' is missing at rows {_bad_rows(nat)}. "
+            "Fix: give every requested pair a date."
+        )
+    q_case = ev.categories.get_indexer(as_of["case_id"]).astype(np.int64)
+    n_codes = len(ev.categories)
+    q_case[q_case < 0] = n_codes  # a case with no events sorts after every real case
+
+    if len(ev.day):
+        lo = int(min(ev.day.min(), t.min())) - 1
+        hi = int(max(ev.avail.max(), ev.day.max() + _YEAR, t.max())) + 1
+    else:
+        lo, hi = int(t.min()) - 1 if len(t) else 0, int(t.max()) + 1 if len(t) else 1
+    packer = _Packer(n_codes, lo, hi)
+    q = packer.pack(q_case, t)
+    q_start = packer.case_start(q_case)
+
+    counts: dict[tuple[str, object], np.ndarray] = {}
+    for name, (codes, windows) in _STREAMS.items():
+        mask = np.isin(ev.event, codes)
+        for w in windows:
+            counts[name, w] = _window_stats(ev, mask, w, packer, q, q_start, False)[0]
+    att = ev.event == "attendance"
+    n_recent, s_recent = _window_stats(ev, att, recent_window, packer, q, q_start, True)
+    n_year, s_year = _window_stats(ev, att, _YEAR, packer, q, q_start, True)
+
+    recent = _round_mean(s_recent, n_recent)
+    older = _round_mean(s_year - s_recent, n_year - n_recent)
+    unknown = np.isnan(recent)
+    admissions = counts["admission", _YEAR]
+    ed = counts["ed", _YEAR]
+    cols = {
+        "parental_substance_use_12m": _flag(counts["substance", _YEAR] > 0),
+        "attendance_recent": recent,
+        "attendance_drop": np.round(older - recent, _MEAN_DECIMALS),
+        "persistent_absence": _flag(recent <= _PERSISTENT_LINE, unknown),
+        "severe_absence": _flag(recent <= _SEVERE_LINE, unknown),
+        "school_concerns_12m": counts["school", _YEAR],
+        "asthma_admissions_12m": admissions,
+        "asthma_ed_visits_12m": ed,
+        "asthma_admission_28d": _flag(counts["admission", _ADMISSION_RECENT] > 0),
+        "no_asthma_plan_12m": _flag((admissions + ed > 0) & (counts["plan", _YEAR] == 0)),
+        "reliever_overuse_12m": _flag(counts["reliever", _YEAR] > _RELIEVER_OVERUSE),
+        "missed_appointments_12m": counts["missed", _YEAR],
+        "paternal_involvement_lost": _paternal_lost(ev, packer, q, q_case),
+        "siblings_removed": counts["sibling", None],
+        "police_incidents_home_12m": counts["police", _YEAR],
+        "hardship_12m": _flag(counts["hardship", _YEAR] > 0),
+        "competing_care_12m": _flag(counts["competing", _YEAR] > 0),
+        "child_voice_concerns_12m": counts["voice", _YEAR],
+    }
+    out = pd.DataFrame(
+        {
+            "case_id": as_of["case_id"].to_numpy(),
+            "as_of": t.astype("datetime64[D]").astype("datetime64[ns]"),
+        },
+        index=pd.RangeIndex(len(t)),
+    )
+    feats = pd.DataFrame({name: cols[name] for name in FEATURES}, index=out.index)
+    out = pd.concat([out, feats], axis=1)
+    if coverage is not None:
+        from riskscore.coverage import apply_coverage
+
+        out = apply_coverage(out, coverage, agency=agency)
+    return out
+
+
+# --------------------------------------------------------------------------- grids
+
+
+def as_of_grid(
+    events: pd.DataFrame,
+    freq: str | int = "30D",
+    *,
+    cases: pd.DataFrame | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Regular per-case as-of dates: from each case's first event to its end, every ``freq``.
+
+    A case's grid ends at its outcome date (exclusive of later dates), else its
+    ``followup_end``, else the extract's last event date (the contract's default).
+
+    Parameters
+    ----------
+    events : DataFrame
+        Events in the data contract.
+    freq : str or int, default="30D"
+        Step between as-of dates, in days ("14D", "90D" or an integer).
+    cases : DataFrame, optional
+        Cases table; gives ``outcome_date`` and ``followup_end`` per case, and cases
+        with no events are left out (they have no first event).
+    start, end : date, optional
+        Clip every grid to this span.
+
+    Returns
+    -------
+    DataFrame
+        ``case_id`` and ``as_of``, sorted by case then date.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskscore import as_of_grid
+    >>> ev = pd.DataFrame({"case_id": ["c1", "c1"], "agency": ["school"] * 2,
+    ...     "event": ["school_concern"] * 2,
+    ...     "date": pd.to_datetime(["2101-01-01", "2101-03-01"])})
+    >>> as_of_grid(ev, "30D")["as_of"].dt.strftime("%Y-%m-%d").tolist()
+    ['2101-01-01', '2101-01-31']
+    """
+    step = _step_days(freq)
+    _require(events, ["case_id", "date"], "events")
+    day = _to_days(events["date"], "date", "events")
+    ids = pd.Categorical(events["case_id"])
+    codes = ids.codes
+    valid = (codes >= 0) & (day != np.iinfo(np.int64).min)
+    per_case = pd.DataFrame({"code": codes[valid], "day": day[valid]}).groupby("code")["day"]
+    first = per_case.min()
+    case_ids = pd.Series(np.asarray(ids.categories, dtype=object)[first.index], index=first.index)
+    extract_end = int(day[valid].max()) if valid.any() else 0
+    last = pd.Series(extract_end, index=first.index, dtype=np.int64)
+    if cases is not None:
+        _require(cases, ["case_id"], "cases")
+        c = cases.set_index(cases["case_id"].astype(str))
+        ids_str = case_ids.astype(str)
+        for col in ("followup_end", "outcome_date"):
+            if col in c.columns:
+                d = pd.Series(_to_days(c[col], col, "cases"), index=c.index)
+                d = d.reindex(ids_str.to_numpy()).to_numpy()
+                have = (~np.isnan(d.astype(float))) & (d != np.iinfo(np.int64).min)
+                if col == "followup_end":
+                    last[have] = d[have]
+                else:
+                    # no as-of date after an outcome: the audit stops at it
+                    last[have] = np.minimum(last.to_numpy()[have], d[have])
+        keep = ids_str.isin(c.index).to_numpy()
+        first, last, case_ids = first[keep], last[keep], case_ids[keep]
+    lo = first.to_numpy()
+    hi = last.to_numpy()
+    if start is not None:
+        lo = np.maximum(lo, _to_days(pd.Series([pd.Timestamp(start)]), "start", "grid")[0])
+    if end is not None:
+        hi = np.minimum(hi, _to_days(pd.Series([pd.Timestamp(end)]), "end", "grid")[0])
+    n = np.where(hi >= lo, (hi - lo) // step + 1, 0)
+    rep = np.repeat(np.arange(len(lo)), n)
+    offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    days = lo[rep] + offset * step
+    return pd.DataFrame(
+        {
+            "case_id": case_ids.to_numpy()[rep],
+            "as_of": days.astype("datetime64[D]").astype("datetime64[ns]"),
+        }
+    )
+
+
+def _step_days(freq) -> int:
+    if isinstance(freq, (int, np.integer)):
+        step = int(freq)
+    else:
+        try:
+            step = int(pd.Timedelta(freq).days)
+        except ValueError:
+            raise ValueError(f"freq={freq!r} is not a number of days like '14D'.") from None
+    if step < 1:
+        raise ValueError(f"freq must be at least one day, got {freq!r}.")
+    return step
+
+
+# --------------------------------------------------------------------------- sklearn
+
+
+class FeatureEncoder(TransformerMixin, BaseEstimator):
+    """scikit-learn transformer from (case_id, as_of) pairs to point-in-time features.
+
+    The events are a parameter, so a pipeline can be fitted on as-of pairs:
+    ``make_pipeline(FeatureEncoder(events), LogisticRiskModel())``. Exempt from
+    scikit-learn's estimator checks (it takes a table of pairs, not a matrix).
+
+    Parameters
+    ----------
+    events : DataFrame
+        Events in the data contract.
+    agency : str, optional
+        Encode one agency's view.
+    recent_window : int, default=90
+        Days in the recent attendance window.
+    features : list of str, optional
+        Columns to return (default: the whole catalogue).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskscore import FeatureEncoder
+    >>> ev = pd.DataFrame({"case_id": ["c1"], "agency": ["police"],
+    ...     "event": ["police_incident_home"], "date": pd.to_datetime(["2101-01-10"])})
+    >>> q = pd.DataFrame({"case_id": ["c1"], "as_of": pd.to_datetime(["2101-02-01"])})
+    >>> FeatureEncoder(ev).fit_transform(q)["police_incidents_home_12m"].tolist()
+    [1.0]
+    """
+
+    def __init__(self, events=None, agency=None, recent_window=90, features=None):
+        self.events = events
+        self.agency = agency
+        self.recent_window = recent_window
+        self.features = features
+
+    def fit(self, X, y=None):
+        if self.events is None:
+            raise SchemaError("FeatureEncoder needs events=<events DataFrame>.")
+        unknown = [f for f in (self.features or []) if f not in FEATURES]
+        if unknown:
+            raise ValueError(f"Unknown feature(s) {unknown}; known: {list(FEATURES)}.")
+        self.feature_names_out_ = np.asarray(self.features or list(FEATURES), dtype=object)
+        return self
+
+    def transform(self, X):
+        out = encode_features(self.events, X, agency=self.agency, recent_window=self.recent_window)
+        out = out[list(self.feature_names_out_)]
+        if isinstance(X, pd.DataFrame):
+            out.index = X.index
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return self.feature_names_out_

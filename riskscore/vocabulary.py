@@ -1,0 +1,323 @@
+"""The data contract's vocabulary: agencies, event codes and the feature catalogue.
+
+Declared once here (pandera's habit: the schema apart from the code that checks it);
+validation, features, models and audits all read these tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+__all__ = [
+    "AGENCIES",
+    "EVENTS",
+    "RISK_EVENTS",
+    "RESPONSE_EVENTS",
+    "PLAN_START_END",
+    "VALUED_EVENTS",
+    "EVENT_COLUMNS",
+    "CASE_COLUMNS",
+    "OUTCOMES",
+    "FeatureSpec",
+    "FEATURES",
+    "BANDS",
+]
+
+#: Agency codes, in the order reports draw their lanes.
+AGENCIES: tuple[str, ...] = (
+    "school",
+    "hospital",
+    "gp",
+    "drug_service",
+    "police",
+    "social_care",
+    "probation",
+    "housing",
+)
+
+#: Event code -> the agencies that usually record it ("any" = any agency).
+EVENTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        # Education
+        "attendance": ("school",),
+        "attainment_decline": ("school",),
+        "school_concern": ("school",),
+        # Health
+        "asthma_admission": ("hospital",),
+        "asthma_ed_visit": ("hospital",),
+        "asthma_plan_review": ("gp", "hospital"),
+        "reliever_prescription": ("gp",),
+        "preventer_prescription": ("gp",),
+        "missed_appointment": ("gp", "hospital"),
+        # Parental substance use
+        "parent_substance_use": ("any",),
+        "parent_substance_treatment": ("drug_service",),
+        # Family
+        "paternal_involvement_lost": ("any",),
+        "paternal_involvement_restored": ("any",),
+        "sibling_removed": ("social_care",),
+        "competing_care_demand": ("social_care",),
+        "child_voice_concern": ("any",),
+        # Police and home
+        "police_incident_home": ("police",),
+        "domestic_abuse_incident": ("police",),
+        "housing_poor": ("housing",),
+        "economic_hardship": ("any",),
+        # Responses (used by audits, never as risk features)
+        "school_referral": ("school",),
+        "social_care_referral": ("any",),
+        "early_help_start": ("social_care",),
+        "strategy_meeting": ("social_care",),
+        "cp_conference": ("social_care",),
+        "cin_plan_start": ("social_care",),
+        "cin_plan_end": ("social_care",),
+        "cp_plan_start": ("social_care",),
+        "cp_plan_end": ("social_care",),
+    }
+)
+
+#: Events that record what agencies did. Audits use them; features never do.
+RESPONSE_EVENTS: tuple[str, ...] = (
+    "school_referral",
+    "social_care_referral",
+    "early_help_start",
+    "strategy_meeting",
+    "cp_conference",
+    "cin_plan_start",
+    "cin_plan_end",
+    "cp_plan_start",
+    "cp_plan_end",
+)
+
+#: Plan kinds: start event -> end event (a plan is active from start until its end).
+PLAN_START_END: Mapping[str, str] = MappingProxyType(
+    {"cin_plan_start": "cin_plan_end", "cp_plan_start": "cp_plan_end"}
+)
+
+#: Events that describe the child's circumstances (everything but responses).
+RISK_EVENTS: tuple[str, ...] = tuple(e for e in EVENTS if e not in RESPONSE_EVENTS)
+
+#: Events whose ``value`` has a meaning, and its allowed closed range.
+VALUED_EVENTS: Mapping[str, tuple[float, float]] = MappingProxyType({"attendance": (0.0, 1.0)})
+
+#: events table: column -> (required, meaning)
+EVENT_COLUMNS: Mapping[str, tuple[bool, str]] = MappingProxyType(
+    {
+        "case_id": (True, "pseudonymous child identifier (non-empty text)"),
+        "date": (True, "when the event happened (ISO date YYYY-MM-DD)"),
+        "agency": (True, "who recorded it: one of " + ", ".join(AGENCIES)),
+        "event": (True, "what happened: a code from riskscore.EVENTS"),
+        "value": (False, "number, only where the vocabulary gives it a meaning (attendance 0-1)"),
+        "recorded_date": (False, "when it entered the record, if later than date"),
+    }
+)
+
+#: cases table: column -> (required, meaning)
+CASE_COLUMNS: Mapping[str, tuple[bool, str]] = MappingProxyType(
+    {
+        "case_id": (True, "matches events"),
+        "birth_year": (False, "year of birth only (never a full date of birth)"),
+        "sex": (False, "for subgroup audit only"),
+        "ethnic_group": (False, "for subgroup audit only"),
+        "imd_quintile": (False, "deprivation quintile 1 (most deprived) to 5, for subgroup audit"),
+        "outcome": (False, "e.g. death, serious_harm, life_threatening_asthma"),
+        "outcome_date": (False, "when the outcome happened"),
+        "followup_end": (False, "last date the records cover for this child"),
+    }
+)
+
+#: Outcome codes the library knows (others are accepted with a warning-free pass:
+#: reviews name outcomes in many ways; they are kept as given).
+OUTCOMES: tuple[str, ...] = ("death", "serious_harm", "life_threatening_asthma")
+
+#: Audit band names in order; a band is reached when the score is >= its threshold.
+BANDS: tuple[str, ...] = ("none", "review", "multi_agency_discussion")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One point-in-time feature of the catalogue.
+
+    Attributes
+    ----------
+    name : str
+        Public feature name (a column of :func:`riskscore.encode_features`).
+    description : str
+        Definition as of a date T.
+    agencies : tuple of str
+        Agencies that hold the information ("any" = any agency may record it).
+    kind : {"count", "flag", "fraction", "difference"}
+        What sort of number it is.
+    direction : {1, -1}
+        Risk direction: 1 if higher values mean more concern, -1 if lower values do.
+    events : tuple of str
+        The event codes it is computed from.
+    """
+
+    name: str
+    description: str
+    agencies: tuple[str, ...]
+    kind: str
+    direction: int
+    events: tuple[str, ...]
+
+
+def _spec(name, description, agencies, kind, direction, events):
+    return name, FeatureSpec(name, description, tuple(agencies), kind, direction, tuple(events))
+
+
+#: The feature catalogue, in output column order (ordered, read-only mapping).
+FEATURES: Mapping[str, FeatureSpec] = MappingProxyType(
+    dict(
+        [
+            _spec(
+                "parental_substance_use_12m",
+                "1 if any parent_substance_use or parent_substance_treatment in the last 365 days",
+                ("drug_service", "police", "gp"),
+                "flag",
+                1,
+                ("parent_substance_use", "parent_substance_treatment"),
+            ),
+            _spec(
+                "attendance_recent",
+                "mean attendance fraction over the recent window (default 90 days); NaN if none",
+                ("school",),
+                "fraction",
+                -1,
+                ("attendance",),
+            ),
+            _spec(
+                "attendance_drop",
+                "mean attendance in (T-365, T-recent] minus attendance_recent; NaN if either missing",
+                ("school",),
+                "difference",
+                1,
+                ("attendance",),
+            ),
+            _spec(
+                "persistent_absence",
+                "1 if attendance_recent <= 0.90 (England's persistent-absence line); NaN if unknown",
+                ("school",),
+                "flag",
+                1,
+                ("attendance",),
+            ),
+            _spec(
+                "severe_absence",
+                "1 if attendance_recent <= 0.50 (England's severe-absence line); NaN if unknown",
+                ("school",),
+                "flag",
+                1,
+                ("attendance",),
+            ),
+            _spec(
+                "school_concerns_12m",
+                "count of school_concern and attainment_decline in the last 365 days",
+                ("school",),
+                "count",
+                1,
+                ("school_concern", "attainment_decline"),
+            ),
+            _spec(
+                "asthma_admissions_12m",
+                "count of asthma_admission in the last 365 days",
+                ("hospital",),
+                "count",
+                1,
+                ("asthma_admission",),
+            ),
+            _spec(
+                "asthma_ed_visits_12m",
+                "count of asthma_ed_visit in the last 365 days",
+                ("hospital",),
+                "count",
+                1,
+                ("asthma_ed_visit",),
+            ),
+            _spec(
+                "asthma_admission_28d",
+                "1 if any asthma_admission (dated by admission) in the last 28 days",
+                ("hospital",),
+                "flag",
+                1,
+                ("asthma_admission",),
+            ),
+            _spec(
+                "no_asthma_plan_12m",
+                "1 if any asthma admission or ED visit in 365 days and no asthma_plan_review "
+                "in those 365 days",
+                ("hospital", "gp"),
+                "flag",
+                1,
+                ("asthma_admission", "asthma_ed_visit", "asthma_plan_review"),
+            ),
+            _spec(
+                "reliever_overuse_12m",
+                "1 if more than 12 reliever_prescription in the last 365 days",
+                ("gp",),
+                "flag",
+                1,
+                ("reliever_prescription",),
+            ),
+            _spec(
+                "missed_appointments_12m",
+                "count of missed_appointment in the last 365 days",
+                ("gp", "hospital"),
+                "count",
+                1,
+                ("missed_appointment",),
+            ),
+            _spec(
+                "paternal_involvement_lost",
+                "1 if the latest paternal_involvement_lost/_restored on or before T is a loss "
+                "(restoration wins on the same day)",
+                ("any",),
+                "flag",
+                1,
+                ("paternal_involvement_lost", "paternal_involvement_restored"),
+            ),
+            _spec(
+                "siblings_removed",
+                "count of sibling_removed ever",
+                ("social_care",),
+                "count",
+                1,
+                ("sibling_removed",),
+            ),
+            _spec(
+                "police_incidents_home_12m",
+                "count of police_incident_home and domestic_abuse_incident in the last 365 days",
+                ("police",),
+                "count",
+                1,
+                ("police_incident_home", "domestic_abuse_incident"),
+            ),
+            _spec(
+                "hardship_12m",
+                "1 if any housing_poor or economic_hardship in the last 365 days",
+                ("housing", "any"),
+                "flag",
+                1,
+                ("housing_poor", "economic_hardship"),
+            ),
+            _spec(
+                "competing_care_12m",
+                "1 if any competing_care_demand in the last 365 days",
+                ("social_care",),
+                "flag",
+                1,
+                ("competing_care_demand",),
+            ),
+            _spec(
+                "child_voice_concerns_12m",
+                "count of child_voice_concern in the last 365 days",
+                ("any",),
+                "count",
+                1,
+                ("child_voice_concern",),
+            ),
+        ]
+    )
+)

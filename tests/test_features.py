@@ -1,0 +1,400 @@
+"""Point-in-time features against a deliberately simple reference implementation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from riskscore import FEATURES, SchemaError
+from riskscore.features import FeatureEncoder, as_of_grid, encode_features
+from riskscore.vocabulary import AGENCIES, RESPONSE_EVENTS, RISK_EVENTS
+
+BASE = pd.Timestamp("2101-01-01")
+WINDOW_EVENTS = {
+    "parental_substance_use_12m": ("parent_substance_use", "parent_substance_treatment"),
+    "school_concerns_12m": ("school_concern", "attainment_decline"),
+    "asthma_admissions_12m": ("asthma_admission",),
+    "asthma_ed_visits_12m": ("asthma_ed_visit",),
+    "missed_appointments_12m": ("missed_appointment",),
+    "police_incidents_home_12m": ("police_incident_home", "domestic_abuse_incident"),
+    "hardship_12m": ("housing_poor", "economic_hardship"),
+    "competing_care_12m": ("competing_care_demand",),
+    "child_voice_concerns_12m": ("child_voice_concern",),
+}
+FLAGS_FROM_COUNTS = {"parental_substance_use_12m", "hardship_12m", "competing_care_12m"}
+
+
+# ----------------------------------------------------------------- reference oracle
+
+
+def reference_features(events: pd.DataFrame, case_id, t, recent=90) -> dict:
+    """Straight from DESIGN.md, one case and one date at a time, no cleverness."""
+    rows = []
+    seen = set()
+    for r in events.itertuples(index=False):
+        if r.case_id != case_id or r.date > t:
+            continue
+        rec = getattr(r, "recorded_date", pd.NaT)
+        key = (r.date, r.event, None if pd.isna(r.value) else r.value)
+        if key in seen:
+            continue
+        # one happening recorded twice is known once either record exists
+        same = [
+            x
+            for x in events.itertuples(index=False)
+            if x.case_id == case_id
+            and x.date == r.date
+            and x.event == r.event
+            and ((pd.isna(x.value) and pd.isna(r.value)) or x.value == r.value)
+        ]
+        known = min(
+            (
+                x.date
+                if pd.isna(getattr(x, "recorded_date", pd.NaT))
+                else max(x.recorded_date, x.date)
+            )
+            for x in same
+        )
+        del rec
+        if known > t:
+            continue
+        seen.add(key)
+        rows.append(r)
+
+    def in_window(r, w):
+        return t - pd.Timedelta(days=w) < r.date <= t
+
+    def count(codes, w):
+        return sum(1 for r in rows if r.event in codes and (w is None or in_window(r, w)))
+
+    def mean(vals):
+        return round(float(np.mean(vals)), 12) if vals else np.nan
+
+    out = {}
+    for f, codes in WINDOW_EVENTS.items():
+        c = count(codes, 365)
+        out[f] = float(c > 0) if f in FLAGS_FROM_COUNTS else float(c)
+    att_recent = [r.value for r in rows if r.event == "attendance" and in_window(r, recent)]
+    att_old = [
+        r.value
+        for r in rows
+        if r.event == "attendance" and in_window(r, 365) and not in_window(r, recent)
+    ]
+    rec_mean, old_mean = mean(att_recent), mean(att_old)
+    out["attendance_recent"] = rec_mean
+    out["attendance_drop"] = old_mean - rec_mean
+    out["persistent_absence"] = np.nan if np.isnan(rec_mean) else float(rec_mean <= 0.9)
+    out["severe_absence"] = np.nan if np.isnan(rec_mean) else float(rec_mean <= 0.5)
+    adm = count(("asthma_admission",), 365)
+    ed = count(("asthma_ed_visit",), 365)
+    out["asthma_admission_28d"] = float(count(("asthma_admission",), 28) > 0)
+    out["no_asthma_plan_12m"] = float(adm + ed > 0 and count(("asthma_plan_review",), 365) == 0)
+    out["reliever_overuse_12m"] = float(count(("reliever_prescription",), 365) > 12)
+    out["siblings_removed"] = float(count(("sibling_removed",), None))
+    pat = [
+        (r.date, r.event == "paternal_involvement_restored")
+        for r in rows
+        if r.event in ("paternal_involvement_lost", "paternal_involvement_restored")
+    ]
+    out["paternal_involvement_lost"] = float(not max(pat)[1]) if pat else 0.0
+    return out
+
+
+# ----------------------------------------------------------------- strategies
+
+EVENT_CODES = list(RISK_EVENTS) + list(RESPONSE_EVENTS)
+
+
+@st.composite
+def event_tables(draw, max_rows=40, with_recorded=True):
+    n = draw(st.integers(0, max_rows))
+    cases = draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n))
+    days = draw(st.lists(st.integers(0, 900), min_size=n, max_size=n))
+    # weight towards a few event kinds so windows fill up
+    common = [
+        "attendance",
+        "asthma_admission",
+        "reliever_prescription",
+        "paternal_involvement_lost",
+    ]
+    events = draw(
+        st.lists(
+            st.one_of(st.sampled_from(common), st.sampled_from(EVENT_CODES)),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    agencies = draw(st.lists(st.sampled_from(AGENCIES[:4]), min_size=n, max_size=n))
+    values = [
+        draw(st.sampled_from([0.0, 0.5, 0.5, 0.9, 0.9, 0.95, 1.0, 0.3]))
+        if e == "attendance"
+        else np.nan
+        for e in events
+    ]
+    delays = [
+        draw(st.one_of(st.none(), st.integers(0, 400))) if with_recorded else None for _ in range(n)
+    ]
+    df = pd.DataFrame(
+        {
+            "case_id": cases,
+            "date": [BASE + pd.Timedelta(days=d) for d in days],
+            "agency": agencies,
+            "event": events,
+            "value": pd.Series(values, dtype="float64"),
+            "recorded_date": [
+                pd.NaT if dl is None else BASE + pd.Timedelta(days=d + dl)
+                for d, dl in zip(days, delays, strict=True)
+            ],
+        }
+    )
+    df["date"] = pd.to_datetime(df["date"])
+    df["recorded_date"] = pd.to_datetime(df["recorded_date"])
+    return df
+
+
+@st.composite
+def queries(draw, max_rows=12):
+    n = draw(st.integers(1, max_rows))
+    cases = draw(st.lists(st.sampled_from(["a", "b", "c", "zz"]), min_size=n, max_size=n))
+    days = draw(st.lists(st.integers(-10, 1400), min_size=n, max_size=n))
+    return pd.DataFrame({"case_id": cases, "as_of": [BASE + pd.Timedelta(days=d) for d in days]})
+
+
+def assert_frames_match(got: pd.DataFrame, want: pd.DataFrame):
+    assert list(got.columns) == list(want.columns)
+    for col in FEATURES:
+        a, b = got[col].to_numpy(), want[col].to_numpy()
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, equal_nan=True, err_msg=col)
+
+
+def oracle_frame(events, q, agency=None, recent=90):
+    ev = events if agency is None else events[events["agency"] == agency]
+    rows = [reference_features(ev, r.case_id, r.as_of, recent) for r in q.itertuples()]
+    out = pd.DataFrame(rows, columns=list(FEATURES), dtype="float64")
+    out.insert(0, "as_of", pd.to_datetime(q["as_of"]).to_numpy())
+    out.insert(0, "case_id", q["case_id"].to_numpy())
+    return out
+
+
+# ----------------------------------------------------------------- properties
+
+
+@given(event_tables(), queries())
+def test_equals_reference_implementation(events, q):
+    assert_frames_match(encode_features(events, q), oracle_frame(events, q))
+
+
+EDGE_OFFSETS = [0, 1, 27, 28, 29, 89, 90, 91, 364, 365, 366]
+
+
+@given(event_tables(), st.data())
+def test_equals_reference_at_window_edges(events, data):
+    """As-of dates placed exactly on, just inside and just outside every window edge."""
+    if len(events) == 0:
+        return
+    n = data.draw(st.integers(1, 10))
+    picks = data.draw(st.lists(st.integers(0, len(events) - 1), min_size=n, max_size=n))
+    offs = data.draw(st.lists(st.sampled_from(EDGE_OFFSETS), min_size=n, max_size=n))
+    rows = events.iloc[picks]
+    anchor = rows["date"].where(
+        ~data.draw(st.booleans()) | rows["recorded_date"].isna(), rows["recorded_date"]
+    )
+    q = pd.DataFrame(
+        {
+            "case_id": rows["case_id"].to_numpy(),
+            "as_of": (anchor + pd.to_timedelta(offs, unit="D")).to_numpy(),
+        }
+    )
+    assert_frames_match(encode_features(events, q), oracle_frame(events, q))
+
+
+@given(event_tables(with_recorded=False), queries(), st.sampled_from([30, 90, 180]))
+def test_equals_reference_with_other_recent_windows(events, q, recent):
+    got = encode_features(events, q, recent_window=recent)
+    assert_frames_match(got, oracle_frame(events, q, recent=recent))
+
+
+@given(event_tables(), queries(), st.data())
+def test_events_after_t_change_nothing(events, q, data):
+    """Adding any event dated, or recorded, after T changes nothing at T."""
+    t = q["as_of"].min()
+    q1 = q.assign(as_of=t)
+    n = data.draw(st.integers(1, 5))
+    extra = pd.DataFrame(
+        {
+            "case_id": data.draw(
+                st.lists(st.sampled_from(["a", "b", "zz"]), min_size=n, max_size=n)
+            ),
+            "date": [
+                t + pd.Timedelta(days=d)
+                for d in data.draw(st.lists(st.integers(-400, 400), min_size=n, max_size=n))
+            ],
+            "agency": "school",
+            "event": data.draw(st.lists(st.sampled_from(EVENT_CODES), min_size=n, max_size=n)),
+        }
+    )
+    extra["value"] = np.where(extra["event"] == "attendance", 0.2, np.nan)
+    # dated after T, or dated on/before T but recorded after it
+    late = extra["date"] > t
+    extra["recorded_date"] = np.where(late, pd.NaT, t + pd.Timedelta(days=1))
+    extra["recorded_date"] = pd.to_datetime(extra["recorded_date"])
+    both = pd.concat([events, extra], ignore_index=True)
+    assert_frames_match(encode_features(both, q1), encode_features(events, q1))
+
+
+@given(event_tables(), queries(), st.randoms(use_true_random=False))
+def test_row_order_changes_nothing(events, q, rnd):
+    idx = list(range(len(events)))
+    rnd.shuffle(idx)
+    shuffled = events.iloc[idx].reset_index(drop=True)
+    assert_frames_match(encode_features(shuffled, q), encode_features(events, q))
+
+
+@given(event_tables(), queries(), st.data())
+def test_duplicating_a_row_changes_nothing(events, q, data):
+    if len(events) == 0:
+        return
+    i = data.draw(st.integers(0, len(events) - 1))
+    dup = pd.concat([events, events.iloc[[i]]], ignore_index=True)
+    assert_frames_match(encode_features(dup, q), encode_features(events, q))
+
+
+@given(event_tables(), queries(), st.sampled_from(AGENCIES[:4]))
+def test_agency_view_equals_encoding_that_agency_alone(events, q, agency):
+    alone = events[events["agency"] == agency].reset_index(drop=True)
+    assert_frames_match(encode_features(events, q, agency=agency), encode_features(alone, q))
+    assert_frames_match(encode_features(events, q, agency=agency), oracle_frame(events, q, agency))
+
+
+# ----------------------------------------------------------------- edges and contract
+
+
+def _ev(rows):
+    df = pd.DataFrame(rows, columns=["case_id", "date", "agency", "event", "value"])
+    df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+def test_window_edges_are_open_below_closed_above():
+    ev = _ev([("a", "2101-01-01", "hospital", "asthma_admission", np.nan)])
+    q = pd.DataFrame(
+        {
+            "case_id": ["a"] * 4,
+            "as_of": pd.to_datetime(["2100-12-31", "2101-01-01", "2101-12-31", "2102-01-01"]),
+        }
+    )
+    got = encode_features(ev, q)["asthma_admissions_12m"].tolist()
+    # 2101-12-31 is day 364 after the event: inside; 2102-01-01 is day 365: T-365 < date fails
+    assert got == [0.0, 1.0, 1.0, 0.0]
+
+
+def test_missing_attendance_is_missing_not_zero():
+    ev = _ev([("a", "2101-01-01", "police", "police_incident_home", np.nan)])
+    q = pd.DataFrame({"case_id": ["a"], "as_of": pd.to_datetime(["2101-02-01"])})
+    row = encode_features(ev, q).iloc[0]
+    for f in ("attendance_recent", "attendance_drop", "persistent_absence", "severe_absence"):
+        assert np.isnan(row[f]), f
+
+
+def test_mean_exactly_on_persistent_absence_line_counts():
+    # 0.8 leaves the recent window; 0.9 + 0.9 stays; summation order must not push 0.9 over
+    ev = _ev(
+        [
+            ("a", "2101-01-01", "school", "attendance", 0.8),
+            ("a", "2101-05-01", "school", "attendance", 0.9),
+            ("a", "2101-05-15", "school", "attendance", 0.9),
+        ]
+    )
+    q = pd.DataFrame({"case_id": ["a"], "as_of": pd.to_datetime(["2101-06-01"])})
+    row = encode_features(ev, q).iloc[0]
+    assert row["attendance_recent"] == 0.9
+    assert row["persistent_absence"] == 1.0
+
+
+def test_restoration_wins_on_the_same_day():
+    ev = _ev(
+        [
+            ("a", "2101-01-01", "police", "paternal_involvement_lost", np.nan),
+            ("a", "2101-03-01", "police", "paternal_involvement_lost", np.nan),
+            ("a", "2101-03-01", "police", "paternal_involvement_restored", np.nan),
+        ]
+    )
+    q = pd.DataFrame({"case_id": ["a", "a"], "as_of": pd.to_datetime(["2101-02-01", "2101-03-01"])})
+    assert encode_features(ev, q)["paternal_involvement_lost"].tolist() == [1.0, 0.0]
+
+
+def test_output_contract_columns_dtypes_order():
+    ev = _ev([("b", "2101-01-01", "hospital", "asthma_admission", np.nan)])
+    q = pd.DataFrame(
+        {
+            "case_id": ["b", "unknown", "b"],
+            "as_of": pd.to_datetime(["2101-03-01", "2101-03-01", "2100-01-01"]),
+        }
+    )
+    out = encode_features(ev, q)
+    assert list(out.columns) == ["case_id", "as_of", *FEATURES]
+    assert out["case_id"].tolist() == ["b", "unknown", "b"]
+    assert all(out[f].dtype == np.float64 for f in FEATURES)
+    assert out["asthma_admissions_12m"].tolist() == [1.0, 0.0, 0.0]
+
+
+def test_missing_columns_are_named():
+    with pytest.raises(SchemaError, match="event"):
+        encode_features(
+            pd.DataFrame({"case_id": ["a"], "date": ["2101-01-01"], "agency": ["gp"]}),
+            pd.DataFrame({"case_id": ["a"], "as_of": ["2101-01-01"]}),
+        )
+
+
+def test_unknown_agency_view_is_refused():
+    ev = _ev([("a", "2101-01-01", "hospital", "asthma_admission", np.nan)])
+    q = pd.DataFrame({"case_id": ["a"], "as_of": pd.to_datetime(["2101-03-01"])})
+    with pytest.raises(SchemaError, match="agency"):
+        encode_features(ev, q, agency="hospitl")
+
+
+def test_missing_event_date_names_rows():
+    ev = _ev(
+        [
+            ("a", "2101-01-01", "gp", "missed_appointment", np.nan),
+            ("a", None, "gp", "missed_appointment", np.nan),
+        ]
+    )
+    q = pd.DataFrame({"case_id": ["a"], "as_of": pd.to_datetime(["2101-03-01"])})
+    with pytest.raises(SchemaError, match=r"\[1\]"):
+        encode_features(ev, q)
+
+
+def test_grid_spans_first_event_to_end_and_stops_at_outcome():
+    ev = _ev(
+        [
+            ("a", "2101-01-01", "gp", "missed_appointment", np.nan),
+            ("a", "2101-12-01", "gp", "missed_appointment", np.nan),
+            ("b", "2101-02-01", "gp", "missed_appointment", np.nan),
+        ]
+    )
+    cases = pd.DataFrame(
+        {
+            "case_id": ["a", "b"],
+            "outcome_date": pd.to_datetime(["2101-03-15", None]),
+            "followup_end": pd.to_datetime(["2102-01-01", "2101-04-01"]),
+        }
+    )
+    g = as_of_grid(ev, "30D", cases=cases)
+    a = g[g["case_id"] == "a"]["as_of"]
+    b = g[g["case_id"] == "b"]["as_of"]
+    assert a.min() == pd.Timestamp("2101-01-01") and a.max() <= pd.Timestamp("2101-03-15")
+    assert b.min() == pd.Timestamp("2101-02-01") and b.max() <= pd.Timestamp("2101-04-01")
+    assert (np.diff(a.to_numpy()).astype("timedelta64[D]").astype(int) == 30).all()
+
+
+def test_feature_encoder_in_a_pipeline_returns_selected_features():
+    ev = _ev([("a", "2101-01-01", "hospital", "asthma_admission", np.nan)])
+    q = pd.DataFrame({"case_id": ["a"], "as_of": pd.to_datetime(["2101-01-05"])}, index=[7])
+    enc = FeatureEncoder(ev, features=["asthma_admission_28d"]).fit(q)
+    out = enc.transform(q)
+    assert list(out.columns) == ["asthma_admission_28d"] and out.index.tolist() == [7]
+    assert out.iloc[0, 0] == 1.0

@@ -4,33 +4,122 @@ anonymised multi-agency children's case records.
 For retrospective audit, learning and research on anonymised data only. It does not
 make, and must not be used to make, decisions about any child or family (UK GDPR
 article 22); any use on real records needs a data protection impact assessment.
+
+Data flows one way: schema/privacy -> features -> models -> audit/evaluation ->
+report/CLI. The public names are listed in ``__all__``.
 """
 
+from riskscore import sources
 from riskscore._version import __version__
+from riskscore.audit import CaseAudit, CohortAudit, audit_case, audit_cohort
+from riskscore.coverage import apply_coverage, coverage_gaps, coverage_table
+from riskscore.disclosure import (
+    DisclosureSettings,
+    apply_disclosure,
+    check_disclosure,
+    disclose,
+    disclosure_manifest,
+    mark_undisclosed,
+    provenance,
+    read_table,
+    write_table,
+)
 from riskscore.errors import (
+    DataQualityWarning,
     DisclosureError,
+    EstimationError,
     IdentifyingDataError,
     ModelFileError,
     RiskscoreError,
     SchemaError,
 )
-from riskscore.features import FeatureEncoder, as_of_grid, encode_features
+from riskscore.features import FeatureEncoder, as_of_grid, change_dates, encode_features
+from riskscore.logistic import LogisticRiskModel
+from riskscore.modelfile import (
+    default_scorecard,
+    load_model,
+    load_pipeline,
+    save_model,
+    save_pipeline,
+    shipped_models,
+)
+from riskscore.privacy import check_identifying, pseudonymise
+
+# from riskscore.report import report  # wired when report.py lands
+from riskscore.schema import (
+    ValidationReport,
+    read_cases,
+    read_events,
+    validate_cases,
+    validate_events,
+)
+from riskscore.scorecard import Rule, RuleScorecard
+from riskscore.synthetic import TRUE_INTERCEPT, TRUE_LOG_ODDS, make_cohort, vignette
 from riskscore.vocabulary import AGENCIES, BANDS, EVENTS, FEATURES, RESPONSE_EVENTS, FeatureSpec
 
 __all__ = [
     "__version__",
+    # vocabulary
     "AGENCIES",
     "BANDS",
     "EVENTS",
     "FEATURES",
     "RESPONSE_EVENTS",
     "FeatureSpec",
-    "encode_features",
-    "as_of_grid",
-    "FeatureEncoder",
+    # errors
     "RiskscoreError",
     "SchemaError",
     "IdentifyingDataError",
     "ModelFileError",
     "DisclosureError",
+    "EstimationError",
+    "DataQualityWarning",
+    # data contract and privacy
+    "ValidationReport",
+    "read_events",
+    "read_cases",
+    "validate_events",
+    "validate_cases",
+    "check_identifying",
+    "pseudonymise",
+    "sources",
+    "coverage_table",
+    "apply_coverage",
+    "coverage_gaps",
+    # synthetic data
+    "make_cohort",
+    "vignette",
+    "TRUE_LOG_ODDS",
+    "TRUE_INTERCEPT",
+    # features
+    "encode_features",
+    "as_of_grid",
+    "change_dates",
+    "FeatureEncoder",
+    # models
+    "Rule",
+    "RuleScorecard",
+    "LogisticRiskModel",
+    "save_model",
+    "load_model",
+    "save_pipeline",
+    "load_pipeline",
+    "default_scorecard",
+    "shipped_models",
+    # audit and disclosure
+    "audit_case",
+    "audit_cohort",
+    "CaseAudit",
+    "CohortAudit",
+    "disclose",
+    "apply_disclosure",
+    "mark_undisclosed",
+    "disclosure_manifest",
+    "check_disclosure",
+    "DisclosureSettings",
+    "provenance",
+    "write_table",
+    "read_table",
+    # reports
+    "report",
 ]

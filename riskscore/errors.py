@@ -10,6 +10,7 @@ __all__ = [
     "DisclosureError",
     "DataQualityWarning",
     "EstimationError",
+    "LeakageError",
 ]
 
 
@@ -55,4 +56,13 @@ class EstimationError(RiskscoreError, ValueError):
     For example Wald intervals for a penalised or class-weighted fit (use bootstrap
     intervals), a singular information matrix, or integer points that cannot fit
     within ``max_points``.
+    """
+
+
+class LeakageError(RiskscoreError, ValueError):
+    """Validation would be dishonest: information crosses from the future or between sides.
+
+    Raised when a split puts the same case in training and validation, or when a
+    feature encoder gives different values once events after the as-of date are
+    removed (it peeks past T).
     """

@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from riskscore.errors import SchemaError
 from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
 
-__all__ = ["encode_features", "as_of_grid", "FeatureEncoder", "feature_names"]
+__all__ = ["encode_features", "as_of_grid", "change_dates", "FeatureEncoder", "feature_names"]
 
 _YEAR = 365
 _ADMISSION_RECENT = 28
@@ -56,6 +56,16 @@ _STREAMS: Mapping[str, tuple[tuple[str, ...], tuple]] = {
     "voice": (("child_voice_concern",), (_YEAR,)),
 }
 _PATERNAL = ("paternal_involvement_lost", "paternal_involvement_restored")
+
+
+def _event_windows(recent_window: int) -> dict[str, tuple[int, ...]]:
+    """Event code -> the windows after which it leaves some feature (no entry: it never does)."""
+    out: dict[str, set] = {e: set() for e in _PATERNAL}
+    for codes, windows in _STREAMS.values():
+        for e in codes:
+            out.setdefault(e, set()).update(w for w in windows if w is not None)
+    out["attendance"] = {int(recent_window), _YEAR}
+    return {e: tuple(sorted(w)) for e, w in out.items()}
 
 
 def feature_names() -> list[str]:
@@ -108,7 +118,12 @@ def _bad_rows(mask: np.ndarray) -> list[int]:
 class _Events:
     """Deduplicated events of one view, as packed numpy arrays sorted by (case, day)."""
 
-    __slots__ = ("case", "day", "avail", "event", "value", "categories", "delayed")
+    __slots__ = ("case", "day", "avail", "event", "names", "value", "categories", "delayed")
+
+    def mask(self, names) -> np.ndarray:
+        """Rows whose event is one of ``names`` (integer codes: no string comparisons)."""
+        wanted = [i for i, n in enumerate(self.names) if n in names]
+        return np.isin(self.event, wanted)
 
 
 def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
@@ -178,7 +193,8 @@ def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
 
     out = _Events()
     out.case, out.day, out.avail = case[keep], day[keep], avail[keep]
-    out.event = ev_names[ev[keep]] if len(ev_names) else np.array([], dtype=object)
+    out.event = ev[keep]
+    out.names = [str(n) for n in ev_names]
     out.value = value[keep]
     out.categories = categories
     out.delayed = bool((out.avail != out.day).any())
@@ -260,9 +276,9 @@ def _window_stats(
 
 def _paternal_lost(ev: _Events, packer: _Packer, q: np.ndarray, q_case: np.ndarray):
     """1 if the latest (by date) loss/restoration known at T is a loss; restoration wins ties."""
-    mask = np.isin(ev.event, _PATERNAL)
+    mask = ev.mask(_PATERNAL)
     case, day, avail = ev.case[mask], ev.day[mask], ev.avail[mask]
-    restore = (ev.event[mask] == "paternal_involvement_restored").astype(np.int64)
+    restore = ev.mask(("paternal_involvement_restored",))[mask].astype(np.int64)
     enter, order = _sorted(packer.pack(case, avail), not ev.delayed)
     latest = (packer.pack(case, day) << 1) | restore
     if order is not None:
@@ -348,25 +364,30 @@ def encode_features(
             f"as_of: column 'as_of' is missing at rows {_bad_rows(nat)}. "
             "Fix: give every requested pair a date."
         )
-    q_case = ev.categories.get_indexer(as_of["case_id"]).astype(np.int64)
+    # factorise the queries once, then map their distinct ids onto the events' codes
+    q_cat = pd.Categorical(as_of["case_id"])
+    q_map = ev.categories.get_indexer(q_cat.categories).astype(np.int64)
+    q_case = (
+        np.where(q_cat.codes >= 0, q_map[q_cat.codes], -1)
+        if len(q_map)
+        else (np.full(len(q_cat), -1, dtype=np.int64))
+    )
     n_codes = len(ev.categories)
     q_case[q_case < 0] = n_codes  # a case with no events sorts after every real case
 
-    if len(ev.day):
-        lo = int(min(ev.day.min(), t.min())) - 1
-        hi = int(max(ev.avail.max(), ev.day.max() + _YEAR, t.max())) + 1
-    else:
-        lo, hi = int(t.min()) - 1 if len(t) else 0, int(t.max()) + 1 if len(t) else 1
+    span = [d for d in (ev.day, ev.day + _YEAR, ev.avail, t) if len(d)]
+    lo = int(min(d.min() for d in span)) - 1 if span else 0
+    hi = int(max(d.max() for d in span)) + 1 if span else 1
     packer = _Packer(n_codes, lo, hi)
     q = packer.pack(q_case, t)
     q_start = packer.case_start(q_case)
 
     counts: dict[tuple[str, object], np.ndarray] = {}
     for name, (codes, windows) in _STREAMS.items():
-        mask = np.isin(ev.event, codes)
+        mask = ev.mask(codes)
         for w in windows:
             counts[name, w] = _window_stats(ev, mask, w, packer, q, q_start, False)[0]
-    att = ev.event == "attendance"
+    att = ev.mask(("attendance",))
     n_recent, s_recent = _window_stats(ev, att, recent_window, packer, q, q_start, True)
     n_year, s_year = _window_stats(ev, att, _YEAR, packer, q, q_start, True)
 
@@ -395,15 +416,13 @@ def encode_features(
         "competing_care_12m": _flag(counts["competing", _YEAR] > 0),
         "child_voice_concerns_12m": counts["voice", _YEAR],
     }
-    out = pd.DataFrame(
-        {
-            "case_id": as_of["case_id"].to_numpy(),
-            "as_of": t.astype("datetime64[D]").astype("datetime64[ns]"),
-        },
-        index=pd.RangeIndex(len(t)),
-    )
-    feats = pd.DataFrame({name: cols[name] for name in FEATURES}, index=out.index)
-    out = pd.concat([out, feats], axis=1)
+    # one float block, filled in place: no per-column copies of a large table
+    values = np.empty((len(t), len(FEATURES)), dtype=np.float64)
+    for j, name in enumerate(FEATURES):
+        values[:, j] = cols[name]
+    out = pd.DataFrame(values, columns=list(FEATURES), copy=False)
+    out.insert(0, "as_of", t.astype("datetime64[D]").astype("datetime64[ns]"))
+    out.insert(0, "case_id", as_of["case_id"].reset_index(drop=True))
     if coverage is not None:
         from riskscore.coverage import apply_coverage
 
@@ -510,6 +529,71 @@ def _step_days(freq) -> int:
     if step < 1:
         raise ValueError(f"freq must be at least one day, got {freq!r}.")
     return step
+
+
+def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFrame:
+    """Every date on which some feature of a case can change.
+
+    Features are step functions of T: they change only when an event becomes known
+    (its ``date``, or its later ``recorded_date``) and when it leaves one of the
+    windows of the features it feeds (``date + W``: 28 days for admissions,
+    ``recent_window`` and 365 days for attendance, 365 days for the other
+    12-month features). Response events change no feature. Scoring on these dates
+    (plus any grid) finds band crossings exact to the day.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Events in the data contract.
+    recent_window : int, default=90
+        The recent attendance window used when encoding.
+
+    Returns
+    -------
+    DataFrame
+        Unique ``case_id``, ``as_of`` pairs, sorted.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"case_id": ["c1"], "agency": ["hospital"],
+    ...     "event": ["asthma_admission"], "date": pd.to_datetime(["2101-01-01"])})
+    >>> change_dates(ev)["as_of"].dt.strftime("%Y-%m-%d").tolist()
+    ['2101-01-01', '2101-01-29', '2102-01-01']
+    """
+    _require(events, ["case_id", "date", "event"], "events")
+    windows = _event_windows(recent_window)
+    # responses and events outside the catalogue never change a feature
+    events = events.loc[events["event"].isin(list(windows)).to_numpy()]
+    day = _to_days(events["date"], "date", "events")
+    avail = day.copy()
+    if "recorded_date" in events.columns:
+        rec = _to_days(events["recorded_date"], "recorded_date", "events")
+        has = rec != np.iinfo(np.int64).min
+        avail[has] = np.maximum(rec[has], day[has])
+    ids = pd.Categorical(events["case_id"])
+    codes = ids.codes.astype(np.int64)
+    ok = (codes >= 0) & (day != np.iinfo(np.int64).min)
+    ev_cat = pd.Categorical(events["event"])
+    names = [str(n) for n in ev_cat.categories]
+    parts_code, parts_day = [codes[ok]], [avail[ok]]
+    for w in sorted({w for ws in windows.values() for w in ws}):
+        wanted = [i for i, n in enumerate(names) if w in windows.get(n, ())]
+        m = ok & np.isin(ev_cat.codes, wanted)
+        parts_code.append(codes[m])
+        parts_day.append(np.maximum(avail[m], day[m] + w))
+    all_codes, all_days = np.concatenate(parts_code), np.concatenate(parts_day)
+    base = int(all_days.min()) if len(all_days) else 0
+    key = np.unique((all_codes << 32) | (all_days - base))
+    cats = ids.categories
+    return pd.DataFrame(
+        {
+            "case_id": pd.Categorical.from_codes(key >> 32, categories=cats)
+            if isinstance(events["case_id"].dtype, pd.CategoricalDtype)
+            else np.asarray(cats, dtype=object)[key >> 32],
+            "as_of": ((key & 0xFFFFFFFF) + base).astype("datetime64[D]").astype("datetime64[ns]"),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- sklearn

@@ -398,3 +398,21 @@ def test_feature_encoder_in_a_pipeline_returns_selected_features():
     out = enc.transform(q)
     assert list(out.columns) == ["asthma_admission_28d"] and out.index.tolist() == [7]
     assert out.iloc[0, 0] == 1.0
+
+
+@given(event_tables(max_rows=25), st.sampled_from([30, 90]))
+def test_features_change_only_on_change_dates(events, recent):
+    """Between two change dates every feature is constant: crossings found on them are exact."""
+    from riskscore.features import change_dates
+
+    if len(events) == 0:
+        return
+    for cid in events["case_id"].unique():
+        ev = events[events["case_id"] == cid]
+        days = pd.date_range(ev["date"].min() - pd.Timedelta(days=1), periods=1300, freq="D")
+        q = pd.DataFrame({"case_id": cid, "as_of": days})
+        x = encode_features(ev, q, recent_window=recent)[list(FEATURES)].to_numpy()
+        same = ((x[1:] == x[:-1]) | (np.isnan(x[1:]) & np.isnan(x[:-1]))).all(axis=1)
+        changed_on = set(days[1:][~same])
+        allowed = set(change_dates(ev, recent_window=recent)["as_of"])
+        assert changed_on <= allowed

@@ -1,0 +1,1074 @@
+"""Logistic risk model: a scikit-learn classifier with the shared model contract.
+
+:class:`LogisticRiskModel` wraps :class:`sklearn.linear_model.LogisticRegression`
+and adds what an audit needs from a transparent model: scores on the log-odds
+scale split exactly into per-feature contributions, odds ratios with confidence
+intervals, an explicit missing-value strategy, honest probabilities after class
+weighting, audit bands, and conversion to an integer-points scorecard.
+
+Missing values (strategy ``missing="indicator"``, the default)
+---------------------------------------------------------------
+A missing value (NaN) is replaced by the feature's mean over the training rows
+where it was known (``impute_values_``), and a 0/1 column ``<feature>__missing`` is
+added for every feature that had any missing value in training. No row is ever
+dropped. The mean (rather than 0) is used for every kind of feature because 0 is a
+real, low-risk value for counts, flags and attendance, and imputing it would let
+"unknown" pass as "reassuring"; with the indicator present, the indicator's
+coefficient is the log-odds of being unknown compared with a child at the mean.
+Indicators that are identical in the training data (attendance features are
+usually missing together) are merged into one, named after the first feature and
+set when any of its features is missing, because the data cannot tell them apart.
+``missing="error"`` refuses NaN instead.
+
+Class weighting and recalibration
+---------------------------------
+``class_weight`` up-weights the rare outcome during fitting, which shifts every
+predicted probability upwards. With ``recalibrate=True`` (or ``"intercept"``) the
+intercept is then re-estimated by unweighted maximum likelihood with the
+coefficients held fixed, so that the mean predicted probability on the training
+rows equals the observed outcome rate (recalibration in the large).
+``recalibrate="platt"`` re-estimates both an intercept and a slope on the linear
+predictor (Platt scaling), which also corrects over-confident spread. Without class
+weighting an unpenalised fit already satisfies the mean condition, and nothing is
+changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+
+import joblib
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit  # scipy is a scikit-learn dependency
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.utils import check_array
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+from tqdm.auto import tqdm
+
+from riskscore.errors import EstimationError, SchemaError
+from riskscore.scorecard import Rule, RuleScorecard, _chunks, bands_of, check_bands
+from riskscore.vocabulary import FEATURES
+
+__all__ = ["LogisticRiskModel", "DEFAULT_PROBABILITY_BANDS"]
+
+#: Band thresholds used when ``bands=None``: predicted probabilities. They are
+#: placeholders for audit displays; choose thresholds for your own cohort.
+DEFAULT_PROBABILITY_BANDS: Mapping[str, float] = {"review": 0.10, "multi_agency_discussion": 0.30}
+
+_MISSING_SUFFIX = "__missing"
+_PENALTIES = (None, "l2", "l1")
+_RECALIBRATE = (True, False, "intercept", "platt")
+
+# to_scorecard tiers by feature kind: (comparison, thresholds in risk order).
+# Counts use >= 1, 2, 3 (tiers above the training maximum are dropped); the
+# attendance fraction uses England's persistent (<= 90%) and severe (<= 50%)
+# absence lines; the attendance drop uses falls of 10 and 20 percentage points.
+_TIERS = {
+    "flag": (">=", (1.0,)),
+    "count": (">=", (1.0, 2.0, 3.0)),
+    "fraction": ("<=", (0.9, 0.5)),
+    "difference": (">=", (0.1, 0.2)),
+}
+
+
+def _first_rows(mask: np.ndarray, index: pd.Index, k: int = 5) -> str:
+    rows = np.flatnonzero(mask)[:k]
+    return ", ".join(str(index[i]) for i in rows)
+
+
+def _binary_auc(score: np.ndarray, y: np.ndarray) -> float:
+    """AUROC of integer scores from counts (fast on millions of rows)."""
+    s = score.astype(np.int64)
+    s = s - s.min()
+    pos = np.bincount(s, weights=y, minlength=s.max() + 1)
+    tot = np.bincount(s, minlength=s.max() + 1).astype(np.float64)
+    neg = tot - pos
+    n_pos, n_neg = pos.sum(), neg.sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    neg_below = np.concatenate([[0.0], np.cumsum(neg)[:-1]])
+    return float(np.sum(pos * (neg_below + 0.5 * neg)) / (n_pos * n_neg))
+
+
+def _group_resample_index(codes_sorted_order, starts, lengths, rng):
+    """Row indices of a bootstrap sample of whole groups (cases)."""
+    n_groups = len(starts)
+    pick = rng.integers(0, n_groups, size=n_groups)
+    lens = lengths[pick]
+    # positions within each picked group, then offset by the group's start
+    offsets = np.repeat(starts[pick] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+    return codes_sorted_order[np.arange(lens.sum()) + offsets]
+
+
+def _bootstrap_once(model, Z, y, seed, groups_info):
+    rng = np.random.default_rng(seed)
+    if groups_info is None:
+        idx = rng.integers(0, len(y), size=len(y))
+    else:
+        idx = _group_resample_index(*groups_info, rng)
+    ys = y[idx]
+    if ys.min() == ys.max():
+        return None
+    coef, intercept, _ = model._fit_design(Z[idx], ys)
+    return np.concatenate([[intercept], coef])
+
+
+class LogisticRiskModel(ClassifierMixin, BaseEstimator):
+    """Logistic regression for binary outcomes, with the shared model contract.
+
+    Parameters
+    ----------
+    penalty : {None, "l2", "l1"}, default="l2"
+        Penalty on the coefficients. ``None`` gives the maximum-likelihood fit and
+        is needed for Wald intervals in :meth:`odds_ratios`.
+    C : float, default=1.0
+        Inverse penalty strength (ignored when ``penalty=None``).
+    class_weight : None, "balanced" or dict, default=None
+        Weights for the classes during fitting (for rare outcomes); see
+        ``recalibrate``.
+    features : list of str, optional
+        Columns to use, by name (needs a DataFrame). Default: the catalogue
+        features present in a DataFrame (``case_id``, ``as_of`` and other columns
+        are ignored), or every column when none are catalogue features.
+    missing : {"indicator", "error"}, default="indicator"
+        Missing-value strategy (see the module notes): mean imputation plus a
+        missing indicator, or refuse NaN.
+    recalibrate : {True, False, "intercept", "platt"}, default=True
+        After class weighting, re-estimate the intercept (``True``/``"intercept"``)
+        or intercept and slope (``"platt"``) by unweighted maximum likelihood on
+        the training rows, so that probabilities stay honest.
+    bands : dict, optional
+        ``{"review": p1, "multi_agency_discussion": p2}`` as predicted
+        probabilities (``0 < p1 <= p2 < 1``); stored on the log-odds scale in
+        ``bands_``. Default :data:`DEFAULT_PROBABILITY_BANDS`.
+    max_iter : int, default=1000
+        Solver iterations.
+    tol : float, default=1e-8
+        Solver tolerance.
+    random_state : int, RandomState or None, default=None
+        Seed for the ``"l1"`` solver (saga).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        Class labels; ``classes_[1]`` is the outcome ("event").
+    coef_ : ndarray of shape (1, n_features_out)
+        Coefficients (log-odds per unit) for ``features_``.
+    intercept_ : ndarray of shape (1,)
+        Intercept (log-odds), after any recalibration.
+    features_ : list of str
+        Design columns: the input features, then missing indicators.
+    feature_names_in_ : ndarray of str
+        Input feature names (when fitted on a DataFrame).
+    n_features_in_ : int
+        Number of input features.
+    impute_values_ : dict
+        Feature -> value used for NaN (training mean of known values).
+    indicator_groups_ : dict
+        Indicator column -> the features whose missingness it marks.
+    bands_ : dict
+        Band thresholds on the log-odds scale.
+    band_probabilities_ : dict
+        The same as probabilities.
+    calibration_ : dict
+        What recalibration did (method, intercept shift, slope).
+    covariance_ : ndarray or None
+        Inverse observed information matrix of (intercept, coef) for unpenalised,
+        unweighted fits; None otherwise.
+    training_data_ : dict
+        Training summary: rows, events, cases (when ``groups`` given) and a SHA-256
+        of the feature values and outcomes. Counts are exact here; model files
+        apply disclosure control.
+    training_metrics_ : dict
+        Training AUROC, Brier score, mean predicted risk and observed rate.
+
+    See Also
+    --------
+    RuleScorecard : hand-written points scorecard with the same contract.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from riskscore import LogisticRiskModel
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"siblings_removed": rng.integers(0, 3, 500).astype(float)})
+    >>> y = rng.random(500) < 0.1 + 0.2 * X["siblings_removed"]
+    >>> model = LogisticRiskModel(penalty=None).fit(X, y)
+    >>> model.features_
+    ['siblings_removed']
+    >>> bool(model.odds_ratios()["odds_ratio"].iloc[0] > 1)
+    True
+    """
+
+    def __init__(
+        self,
+        penalty: str | None = "l2",
+        C: float = 1.0,
+        class_weight=None,
+        features: Sequence[str] | None = None,
+        missing: str = "indicator",
+        recalibrate: bool | str = True,
+        bands: Mapping[str, float] | None = None,
+        max_iter: int = 1000,
+        tol: float = 1e-8,
+        random_state=None,
+    ):
+        self.penalty = penalty
+        self.C = C
+        self.class_weight = class_weight
+        self.features = features
+        self.missing = missing
+        self.recalibrate = recalibrate
+        self.bands = bands
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self.missing == "indicator"
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    # ------------------------------------------------------------------ params
+    def _check_params(self):
+        if self.penalty not in _PENALTIES:
+            raise ValueError(f"penalty must be one of {_PENALTIES}, got {self.penalty!r}.")
+        if self.penalty is not None and (
+            not isinstance(self.C, numbers.Real) or not self.C > 0 or not np.isfinite(self.C)
+        ):
+            raise ValueError(f"C must be a positive finite number, got {self.C!r}.")
+        if self.missing not in ("indicator", "error"):
+            raise ValueError(f"missing must be 'indicator' or 'error', got {self.missing!r}.")
+        if not any(self.recalibrate is r or self.recalibrate == r for r in _RECALIBRATE):
+            raise ValueError(
+                f"recalibrate must be True, False, 'intercept' or 'platt', got {self.recalibrate!r}."
+            )
+        if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
+            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}.")
+        if not isinstance(self.tol, numbers.Real) or not self.tol > 0:
+            raise ValueError(f"tol must be a positive number, got {self.tol!r}.")
+        probs = DEFAULT_PROBABILITY_BANDS if self.bands is None else self.bands
+        probs = check_bands(probs, "LogisticRiskModel")
+        bad = {k: v for k, v in probs.items() if not 0 < v < 1}
+        if bad:
+            raise ValueError(
+                f"LogisticRiskModel: bands are predicted probabilities strictly between 0 "
+                f"and 1; got {bad}."
+            )
+        return probs
+
+    def _sklearn_estimator(self) -> LogisticRegression:
+        # sklearn >= 1.8 spells the penalty through C and l1_ratio ("penalty" is
+        # deprecated): C=inf is unpenalised, l1_ratio=1 is the lasso.
+        if self.penalty == "l1":
+            return LogisticRegression(
+                C=self.C,
+                l1_ratio=1.0,
+                solver="saga",
+                class_weight=self.class_weight,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                random_state=self.random_state,
+            )
+        return LogisticRegression(
+            C=np.inf if self.penalty is None else self.C,
+            l1_ratio=0.0,
+            solver="newton-cholesky",
+            class_weight=self.class_weight,
+            max_iter=self.max_iter,
+            tol=self.tol,
+        )
+
+    # ------------------------------------------------------------------ input
+    def _input_array(self, X, *, fitting: bool) -> np.ndarray:
+        """Select and validate the input feature columns as a float64 array."""
+        allow_nan = "allow-nan" if self.missing == "indicator" else True
+        if isinstance(X, pd.DataFrame):
+            if fitting:
+                if self.features is not None:
+                    names = list(self.features)
+                    named = True
+                elif any(c in FEATURES for c in X.columns):
+                    names = [f for f in FEATURES if f in X.columns]
+                    named = True
+                else:
+                    named = False
+                self._named_input = named
+            else:
+                named = getattr(self, "_named_input", False)
+                names = list(getattr(self, "feature_names_in_", []))
+            if named:
+                if fitting and len(set(names)) != len(names):
+                    raise ValueError(f"features lists a column twice: {names}.")
+                absent = [n for n in names if n not in X.columns]
+                if absent:
+                    raise SchemaError(
+                        f"LogisticRiskModel: the feature table has no column {absent[0]!r} "
+                        f"(missing: {absent}). Pass the output of riskscore.encode_features, "
+                        "or the columns the model was fitted on."
+                    )
+                sub = X[names]
+                try:
+                    A = sub.to_numpy(dtype=np.float64, na_value=np.nan)
+                except (TypeError, ValueError) as exc:
+                    raise SchemaError(
+                        "LogisticRiskModel: feature columns must be numeric; got dtypes "
+                        + ", ".join(f"{c}={t}" for c, t in sub.dtypes.items())
+                    ) from exc
+                self._check_values(A, names, X.index)
+                A = check_array(A, ensure_all_finite=allow_nan, dtype=np.float64)
+                if fitting:
+                    self.feature_names_in_ = np.asarray(names, dtype=object)
+                    self.n_features_in_ = len(names)
+                return A
+        if fitting:
+            if self.features is not None:
+                raise ValueError(
+                    "features= selects columns by name, so X must be a pandas DataFrame."
+                )
+            self._named_input = False
+        A = validate_data(self, X, reset=fitting, ensure_all_finite=allow_nan, dtype=np.float64)
+        return np.asarray(A, dtype=np.float64)
+
+    def _check_values(self, A: np.ndarray, names, index) -> None:
+        bad = np.isinf(A)
+        if self.missing == "error":
+            bad |= np.isnan(A)
+        if bad.any():
+            j = int(np.flatnonzero(bad.any(axis=0))[0])
+            raise SchemaError(
+                f"LogisticRiskModel: column {names[j]!r} has "
+                + ("infinite or missing" if self.missing == "error" else "infinite")
+                + f" values (first rows: {_first_rows(bad[:, j], index)}). Features must "
+                "be finite numbers"
+                + (
+                    " (use missing='indicator' to model NaN)."
+                    if self.missing == "error"
+                    else "; NaN marks a missing value."
+                )
+            )
+
+    def _design(self, A: np.ndarray) -> np.ndarray:
+        """Imputed features plus missing indicators (the fitted design)."""
+        if not self.indicator_groups_:
+            return A
+        miss = np.isnan(A)
+        Z = np.where(miss, self._impute_array, A)
+        cols = [miss[:, idx].any(axis=1) for idx in self._indicator_index]
+        return np.column_stack([Z, *cols]).astype(np.float64)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, groups=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : DataFrame or array of shape (n_samples, n_features)
+            Feature table (``riskscore.encode_features`` output, a feature-only
+            frame, or an array). NaN marks missing values.
+        y : array-like of shape (n_samples,)
+            Binary outcome (two classes; the larger label is the event).
+        groups : array-like of shape (n_samples,), optional
+            Case identifiers, used only to count cases in ``training_data_``.
+
+        Returns
+        -------
+        self : LogisticRiskModel
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from riskscore import LogisticRiskModel
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]] * 10)
+        >>> y = np.array([0, 0, 1, 1] * 10)
+        >>> LogisticRiskModel().fit(X, y).classes_.tolist()
+        [0, 1]
+        """
+        probs = self._check_params()
+        A = self._input_array(X, fitting=True)
+        if y is None:
+            raise ValueError(
+                "LogisticRiskModel requires y to be passed, but the target y is None: pass the "
+                "binary outcome for every row of X."
+            )
+        # a column vector is accepted with scikit-learn's DataConversionWarning
+        y = column_or_1d(y, warn=True)
+        if y.dtype.kind in "fc":
+            y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+        check_consistent_length(A, y)
+        check_classification_targets(y)
+        if len(np.unique(y)) != 2:
+            raise ValueError(
+                "Only binary classification is supported. LogisticRiskModel needs a binary "
+                f"outcome with exactly 2 classes; got {len(np.unique(y))} class(es): "
+                f"{np.unique(y)[:5].tolist()}."
+            )
+        self.classes_ = np.unique(y)
+        yb = (y == self.classes_[1]).astype(np.float64)
+        names = (
+            list(self.feature_names_in_)
+            if hasattr(self, "feature_names_in_")
+            else [f"x{j}" for j in range(A.shape[1])]
+        )
+
+        # missing strategy: mean imputation + merged indicators
+        miss = np.isnan(A)
+        all_missing = miss.all(axis=0)
+        if all_missing.any():
+            j = int(np.flatnonzero(all_missing)[0])
+            raise SchemaError(
+                f"LogisticRiskModel: column {names[j]!r} is missing (NaN) in every training "
+                "row, so nothing can be learned from it; leave it out with features=[...]."
+            )
+        # mean of the known values, for every kind of feature (see module notes)
+        known_mean = np.nanmean(A, axis=0)
+        self._impute_array = known_mean
+        self.impute_values_ = {n: float(v) for n, v in zip(names, known_mean, strict=True)}
+        groups_idx: list[list[int]] = []
+        masks: list[np.ndarray] = []
+        for j in np.flatnonzero(miss.any(axis=0)):
+            for g, m in enumerate(masks):
+                if np.array_equal(m, miss[:, j]):
+                    groups_idx[g].append(int(j))
+                    break
+            else:
+                masks.append(miss[:, j])
+                groups_idx.append([int(j)])
+        self._indicator_index = [np.asarray(g) for g in groups_idx]
+        self.indicator_groups_ = {
+            names[g[0]] + _MISSING_SUFFIX: [names[j] for j in g] for g in groups_idx
+        }
+        self.features_ = names + list(self.indicator_groups_)
+        Z = self._design(A)
+
+        coef, intercept, calibration = self._fit_design(Z, yb, original_y=y)
+        self.n_iter_ = self._last_n_iter
+        self.coef_ = coef.reshape(1, -1)
+        self.intercept_ = np.array([intercept])
+        self.calibration_ = calibration
+        self.band_probabilities_ = dict(probs)
+        self.bands_ = {k: float(logit(v)) for k, v in probs.items()}
+
+        eta = intercept + Z @ coef
+        self.covariance_ = None
+        if self.penalty is None and self.class_weight is None:
+            p = expit(eta)
+            D = np.column_stack([np.ones(len(yb)), Z])
+            info = D.T @ (D * (p * (1 - p))[:, None])
+            try:
+                # info = L L' -> info^-1 = L^-T L^-1
+                L_inv = np.linalg.inv(np.linalg.cholesky(info))
+                self.covariance_ = L_inv.T @ L_inv
+            except np.linalg.LinAlgError:
+                self.covariance_ = None  # singular: odds_ratios explains
+        p = expit(eta)
+        h = hashlib.sha256()
+        h.update("\x1f".join(names).encode())
+        h.update(np.ascontiguousarray(A).tobytes())
+        h.update(yb.tobytes())
+        self.training_data_ = {
+            "n_rows": int(len(yb)),
+            "n_events": int(yb.sum()),
+            "n_cases": None if groups is None else int(pd.Series(np.asarray(groups)).nunique()),
+            "sha256": h.hexdigest(),
+        }
+        self.training_metrics_ = {
+            "auroc": float(roc_auc_score(yb, eta)),
+            "brier": float(np.mean((p - yb) ** 2)),
+            "mean_predicted_risk": float(p.mean()),
+            "observed_rate": float(yb.mean()),
+        }
+        return self
+
+    def _fit_design(self, Z, yb, original_y=None):
+        """Fit coefficients on a design matrix; return (coef, intercept, calibration)."""
+        est = self._sklearn_estimator()
+        y_fit = original_y if original_y is not None else yb
+        if original_y is None and isinstance(self.class_weight, Mapping):
+            # bootstrap refits get the 0/1 outcome: map weights to 0/1 labels
+            est.set_params(
+                class_weight={
+                    0.0: self.class_weight[self.classes_[0]],
+                    1.0: self.class_weight[self.classes_[1]],
+                }
+            )
+        est.fit(Z, y_fit)
+        self._last_n_iter = np.asarray(est.n_iter_).copy()
+        coef = est.coef_.ravel().astype(np.float64)
+        intercept = float(est.intercept_[0])
+        calibration = {"method": None, "intercept_shift": 0.0, "slope": 1.0}
+        method = "intercept" if self.recalibrate is True else self.recalibrate
+        if self.class_weight is not None and method:
+            eta = Z @ coef
+            if method == "intercept":
+                new = self._refit_intercept(eta, yb, intercept)
+                calibration = {
+                    "method": "intercept",
+                    "intercept_shift": new - intercept,
+                    "slope": 1.0,
+                }
+                intercept = new
+            else:
+                platt = LogisticRegression(
+                    C=np.inf, solver="newton-cholesky", tol=1e-10, max_iter=100
+                )
+                platt.fit(eta[:, None], yb)
+                slope = float(platt.coef_[0, 0])
+                new = float(platt.intercept_[0])
+                calibration = {
+                    "method": "platt",
+                    "intercept_shift": new - intercept,
+                    "slope": slope,
+                }
+                coef = coef * slope
+                intercept = new
+        return coef, intercept, calibration
+
+    @staticmethod
+    def _refit_intercept(eta, yb, start):
+        """Unweighted ML intercept with the linear predictor held fixed (1-D Newton)."""
+        a = start
+        for _ in range(100):
+            p = expit(a + eta)
+            grad = np.sum(yb - p)
+            hess = np.sum(p * (1 - p))
+            if hess <= 0:
+                break
+            step = grad / hess
+            a += step
+            if abs(step) < 1e-12:
+                break
+        return float(a)
+
+    # ------------------------------------------------------------------ contract
+    def _fast_columns(self, X):
+        """Zero-copy float64 column views of a named feature table, or None."""
+        if not (isinstance(X, pd.DataFrame) and getattr(self, "_named_input", False)):
+            return None
+        names = list(self.feature_names_in_)
+        if not all(n in X.columns for n in names):
+            return None
+        cols = [X[n] for n in names]
+        if any(c.dtype != np.float64 for c in cols) or X.shape[0] == 0:
+            return None
+        return [c.to_numpy() for c in cols]
+
+    def _scores(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        coef = self.coef_.ravel()
+        b0 = self.intercept_[0]
+        cols = self._fast_columns(X)
+        if cols is not None:
+            # a named float64 table: accumulate column by column in cache-sized
+            # blocks (no n x k copy), imputing and flagging missing values per block;
+            # validation is deferred to the rare tables with a non-finite score
+            k = len(cols)
+            groups_of = [[] for _ in range(k)]
+            for g, idx in enumerate(self._indicator_index):
+                for j in idx:
+                    groups_of[j].append(g)
+            z = np.full(len(cols[0]), b0)
+            saw_nan = False
+            for rows in _chunks(len(z)):
+                block = z[rows]
+                flags = None
+                for j, c in enumerate(cols):
+                    v = c[rows]
+                    miss = np.isnan(v)
+                    if miss.any():
+                        saw_nan = True
+                        v = np.where(miss, self._impute_array[j], v)
+                        if groups_of[j]:
+                            if flags is None:
+                                flags = np.zeros((len(self._indicator_index), len(v)), bool)
+                            for g in groups_of[j]:
+                                flags[g] |= miss
+                    block += v * coef[j]
+                if flags is not None:
+                    for g in range(len(flags)):
+                        block += flags[g] * coef[k + g]
+            if np.isfinite(z).all() and not (saw_nan and self.missing == "error"):
+                return z
+        A = self._input_array(X, fitting=False)  # full validation (raises on bad input)
+        # one matrix product; rows with a NaN come out NaN and only those are
+        # recomputed through the imputed design
+        z = A @ coef[: A.shape[1]] + b0
+        bad = np.isnan(z)
+        if bad.any():
+            z[bad] = self._design(A[bad]) @ coef + b0
+        return z
+
+    def risk_score(self, X) -> pd.Series:
+        """Log-odds of the outcome per row (the model's own scale).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from riskscore import LogisticRiskModel
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]] * 10); y = np.array([0, 0, 1, 1] * 10)
+        >>> m = LogisticRiskModel().fit(X, y)
+        >>> score = m.risk_score(X)
+        >>> bool(score.iloc[3] > score.iloc[0])
+        True
+        """
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.Series(self._scores(X), index=index, name="risk_score")
+
+    def contributions(self, X) -> pd.DataFrame:
+        """Per-row contributions: ``baseline`` (the intercept) plus ``coef * value``.
+
+        Values are the imputed design (missing values at their training mean,
+        indicators as their own columns). Rows sum to :meth:`risk_score` up to
+        floating-point rounding (about 1e-12).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from riskscore import LogisticRiskModel
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]] * 10); y = np.array([0, 0, 1, 1] * 10)
+        >>> m = LogisticRiskModel().fit(X, y)
+        >>> list(m.contributions(X).columns)
+        ['baseline', 'x0']
+        """
+        check_is_fitted(self)
+        cols = self._fast_columns(X)
+        if cols is None or self.missing == "error":
+            A = self._input_array(X, fitting=False)
+            cols = list(A.T)
+        elif not all(np.isfinite(c[~np.isnan(c)]).all() for c in cols):
+            self._input_array(X, fitting=False)  # raises with the offending column and rows
+        coef = self.coef_.ravel()
+        n = len(cols[0]) if cols else 0
+        # fill a (1 + features, n) array row by row; its transpose becomes the
+        # frame without another copy
+        out = np.empty((len(self.features_) + 1, n))
+        out[0] = self.intercept_[0]
+        miss = [np.isnan(c) for c in cols]
+        for j, c in enumerate(cols):
+            if miss[j].any():
+                np.multiply(np.where(miss[j], self._impute_array[j], c), coef[j], out=out[j + 1])
+            else:
+                np.multiply(c, coef[j], out=out[j + 1])
+        for g, idx in enumerate(self._indicator_index):
+            flag = np.logical_or.reduce([miss[k] for k in idx])
+            np.multiply(flag, coef[len(cols) + g], out=out[len(cols) + g + 1])
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(out.T, index=index, columns=["baseline", *self.features_], copy=False)
+
+    def band(self, X) -> pd.Series:
+        """Audit band per row (ordered categorical), thresholds from ``bands_``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from riskscore import LogisticRiskModel
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]] * 10); y = np.array([0, 0, 1, 1] * 10)
+        >>> m = LogisticRiskModel(bands={"review": 0.2, "multi_agency_discussion": 0.6}).fit(X, y)
+        >>> m.band(X)[:4].tolist()
+        ['none', 'review', 'multi_agency_discussion', 'multi_agency_discussion']
+        """
+        z = self._scores(X)
+        index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(z))
+        return bands_of(z, list(self.bands_.values()), index)
+
+    def decision_function(self, X) -> np.ndarray:
+        """Log-odds as an array (scikit-learn spelling of :meth:`risk_score`)."""
+        return self._scores(X)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probabilities of ``classes_[0]`` and ``classes_[1]``, shape (n, 2)."""
+        p = expit(self._scores(X))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """Class labels: ``classes_[1]`` where the log-odds is above 0."""
+        z = self._scores(X)  # checks fitted before classes_ is read
+        return self.classes_[(z > 0).astype(int)]
+
+    # ------------------------------------------------------------------ inference
+    def odds_ratios(
+        self,
+        X=None,
+        y=None,
+        *,
+        ci: str = "wald",
+        level: float = 0.95,
+        n_boot: int = 200,
+        groups=None,
+        n_jobs: int | None = None,
+        random_state=None,
+        progress: bool = True,
+    ) -> pd.DataFrame:
+        """Coefficients as odds ratios with confidence intervals.
+
+        Parameters
+        ----------
+        X, y : optional
+            Training data; needed for ``ci="bootstrap"`` only.
+        ci : {"wald", "bootstrap"}, default="wald"
+            ``"wald"``: normal intervals from the inverse observed information
+            matrix (X'WX)^-1 at the fitted values, for unpenalised unweighted fits
+            only. They assume independent rows: with several as-of rows per child,
+            prefer ``"bootstrap"`` with ``groups``. ``"bootstrap"``: percentile
+            intervals from refits on samples of whole cases (``groups``) or rows,
+            with the fitted imputation and indicators held fixed; any fit.
+        level : float, default=0.95
+            Interval coverage.
+        n_boot : int, default=200
+            Bootstrap replicates.
+        groups : array-like, optional
+            Case identifiers for the bootstrap (resample cases, not rows).
+        n_jobs : int, optional
+            Parallel workers for the bootstrap (joblib).
+        random_state : int or None
+            Seed for the bootstrap.
+        progress : bool, default=True
+            Show a progress bar (tqdm) during the bootstrap.
+
+        Returns
+        -------
+        DataFrame
+            ``feature, coef, odds_ratio, lower, upper`` (odds-ratio scale), plus
+            ``se`` and ``p_value`` for Wald or ``n_boot_ok`` for bootstrap. Odds
+            ratios are per unit of the feature (for attendance, from 0 to 100%).
+
+        Raises
+        ------
+        EstimationError
+            Wald requested for a penalised or class-weighted fit, or the
+            information matrix is singular.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from riskscore import LogisticRiskModel
+        >>> rng = np.random.default_rng(1)
+        >>> X = pd.DataFrame({"hardship_12m": (rng.random(400) < 0.5).astype(float)})
+        >>> y = rng.random(400) < 0.2 + 0.3 * X["hardship_12m"]
+        >>> m = LogisticRiskModel(penalty=None).fit(X, y)
+        >>> list(m.odds_ratios().columns)
+        ['feature', 'coef', 'odds_ratio', 'lower', 'upper', 'se', 'p_value']
+        """
+        check_is_fitted(self)
+        if not 0 < level < 1:
+            raise ValueError(f"level must be between 0 and 1, got {level!r}.")
+        z = _normal_quantile(0.5 + level / 2)
+        coef = self.coef_.ravel()
+        if ci == "wald":
+            if self.penalty is not None or self.class_weight is not None:
+                raise EstimationError(
+                    "Wald intervals need an unpenalised, unweighted maximum-likelihood fit "
+                    f"(this model has penalty={self.penalty!r}, "
+                    f"class_weight={self.class_weight!r}): the information matrix does not "
+                    "describe the uncertainty of a penalised or reweighted estimate. Refit with "
+                    "penalty=None, class_weight=None, or use ci='bootstrap' with X, y, groups."
+                )
+            if self.covariance_ is None:
+                raise EstimationError(
+                    "Wald intervals unavailable: the information matrix is singular (a feature "
+                    "is constant or collinear with others, or the outcome is perfectly "
+                    "separated). Remove the feature with features=[...] or use ci='bootstrap'."
+                )
+            se = np.sqrt(np.diag(self.covariance_))[1:]
+            lower, upper = coef - z * se, coef + z * se
+            pvals = np.array(
+                [math.erfc(abs(c / s) / math.sqrt(2)) for c, s in zip(coef, se, strict=True)]
+            )
+            return pd.DataFrame(
+                {
+                    "feature": self.features_,
+                    "coef": coef,
+                    "odds_ratio": np.exp(coef),
+                    "lower": np.exp(lower),
+                    "upper": np.exp(upper),
+                    "se": se,
+                    "p_value": pvals,
+                }
+            )
+        if ci != "bootstrap":
+            raise ValueError(f"ci must be 'wald' or 'bootstrap', got {ci!r}.")
+        if X is None or y is None:
+            raise ValueError("ci='bootstrap' refits the model: pass the training X and y.")
+        A = self._input_array(X, fitting=False)
+        Z = self._design(A)
+        yb = (np.asarray(y) == self.classes_[1]).astype(np.float64)
+        groups_info = None
+        if groups is not None:
+            codes, _ = pd.factorize(np.asarray(groups))
+            order = np.argsort(codes, kind="stable")
+            lengths = np.bincount(codes)
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            groups_info = (order, starts, lengths)
+        seeds = np.random.default_rng(random_state).integers(0, 2**63 - 1, size=n_boot)
+        jobs = (joblib.delayed(_bootstrap_once)(self, Z, yb, int(s), groups_info) for s in seeds)
+        results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+        draws = [
+            r
+            for r in tqdm(results, total=n_boot, disable=not progress, desc="bootstrap")
+            if r is not None
+        ]
+        if len(draws) < 2:
+            raise EstimationError("bootstrap failed: fewer than 2 replicates had both classes.")
+        B = np.asarray(draws)[:, 1:]
+        lo, hi = np.quantile(B, [0.5 - level / 2, 0.5 + level / 2], axis=0)
+        return pd.DataFrame(
+            {
+                "feature": self.features_,
+                "coef": coef,
+                "odds_ratio": np.exp(coef),
+                "lower": np.exp(lo),
+                "upper": np.exp(hi),
+                "n_boot_ok": len(draws),
+            }
+        )
+
+    # ------------------------------------------------------------------ points
+    def to_scorecard(
+        self,
+        X,
+        y,
+        *,
+        max_points: int = 20,
+        n_scales: int = 200,
+        name: str | None = None,
+    ) -> RuleScorecard:
+        """Integer-points scorecard from the fitted coefficients.
+
+        Each catalogue feature becomes tier rules on its own scale (flags
+        ``>= 1``; counts ``>= 1, 2, 3``; ``attendance_recent <= 0.9, 0.5``;
+        ``attendance_drop >= 0.1, 0.2``). A tier's cumulative points are the
+        model's log-odds difference between the mean training value in that tier
+        and in the lowest-risk tier, times a scale factor, rounded. The scale is
+        searched over a grid (naive rounding of raw coefficients collapses most to
+        0 or 1) and the one giving the highest training AUROC of the integer total
+        is kept, subject to the largest possible total being at most
+        ``max_points``. Missing-indicator terms are dropped: as in every scorecard,
+        a missing feature scores 0 and is reported as unknown.
+
+        Probabilities come from the integer total only: a logistic fit of the
+        outcome on the total over ``X, y`` gives ``points_table_`` (total -> n,
+        events, observed and predicted risk) and the card's bands (the smallest
+        total whose predicted risk reaches each probability band).
+
+        Parameters
+        ----------
+        X, y
+            Training (or calibration) data.
+        max_points : int, default=20
+            Largest possible total.
+        n_scales : int, default=200
+            Scale factors tried.
+        name : str, optional
+            Card name.
+
+        Returns
+        -------
+        RuleScorecard
+            With ``points_table_``, ``rounding_auc_cost_`` (model AUROC minus
+            integer-total AUROC, on ``X, y``), ``scale_`` and ``points_to_risk_``
+            (intercept, slope on the total) attributes. Its model card holds the
+            points table after disclosure control.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from riskscore import LogisticRiskModel
+        >>> rng = np.random.default_rng(2)
+        >>> X = pd.DataFrame({"siblings_removed": rng.integers(0, 4, 2000).astype(float),
+        ...                   "hardship_12m": (rng.random(2000) < 0.4).astype(float)})
+        >>> lp = -2 + 0.8 * X["siblings_removed"] + 0.5 * X["hardship_12m"]
+        >>> y = rng.random(2000) < 1 / (1 + np.exp(-lp))
+        >>> card = LogisticRiskModel(penalty=None).fit(X, y).to_scorecard(X, y, max_points=10)
+        >>> all(float(r.points).is_integer() for r in card.rules)
+        True
+        """
+        check_is_fitted(self)
+        if not isinstance(max_points, numbers.Integral) or max_points < 1:
+            raise ValueError(f"max_points must be a positive integer, got {max_points!r}.")
+        if not getattr(self, "_named_input", False):
+            raise EstimationError(
+                "to_scorecard needs a model fitted on a DataFrame of catalogue features "
+                "(riskscore.encode_features output)."
+            )
+        names = list(self.feature_names_in_)
+        unknown = [n for n in names if n not in FEATURES]
+        if unknown:
+            raise EstimationError(
+                f"to_scorecard: {unknown[0]!r} is not a catalogue feature; scorecard rules "
+                "can only use riskscore.FEATURES."
+            )
+        A = self._input_array(X, fitting=False)
+        yb = (np.asarray(y) == self.classes_[1]).astype(np.float64)
+        coef = self.coef_.ravel()
+
+        # per feature: rules, each row's tier (0 = lowest-risk / missing), tier effects
+        specs = []  # (feature, op, thresholds, tier index per row, effects d_b)
+        for j, f in enumerate(names):
+            spec = FEATURES[f]
+            op, thresholds = _TIERS[spec.kind]
+            x = A[:, j]
+            known = ~np.isnan(x)
+            if op == ">=":
+                thresholds = [t for t in thresholds if np.any(x[known] >= t)]
+            else:
+                thresholds = [t for t in thresholds if np.any(x[known] <= t)]
+            if not thresholds or coef[j] == 0:
+                continue
+            with np.errstate(invalid="ignore"):
+                fires = [(x >= t) if op == ">=" else (x <= t) for t in thresholds]
+            tier = np.sum(fires, axis=0).astype(np.int64)  # NaN fires nothing -> 0
+            reps = []
+            for b in range(len(thresholds) + 1):
+                in_b = known & (tier == b)
+                if in_b.any():
+                    reps.append(float(x[in_b].mean()))
+                else:
+                    reps.append(thresholds[b - 1] if b else thresholds[0])
+            d = coef[j] * (np.asarray(reps) - reps[0])  # log-odds vs lowest tier
+            specs.append((f, op, thresholds, tier, d))
+        if not specs:
+            raise EstimationError("to_scorecard: every coefficient is zero; nothing to score.")
+
+        def integer_points(s):
+            return [np.rint(s * d) for (_, _, _, _, d) in specs]
+
+        def max_total(P):
+            return float(sum(max(0.0, p.max()) for p in P))
+
+        biggest = max(np.abs(d).max() for (*_, d) in specs)
+        pos_sum = sum(max(0.0, d.max()) for (*_, d) in specs)
+        s_lo = 0.5 / biggest
+        s_hi = (max_points + 0.5 * len(specs)) / max(pos_sum, 1e-12)
+        best = None
+        for s in np.geomspace(s_lo, max(s_hi, s_lo * 1.0001), n_scales):
+            P = integer_points(s)
+            mt = max_total(P)
+            if mt > max_points or mt == 0:
+                continue
+            total = np.zeros(len(yb))
+            for (_, _, _, tier, _), p in zip(specs, P, strict=True):
+                total += p[tier]
+            auc = _binary_auc(total, yb)
+            key = (auc, -mt)
+            if best is None or key > best[0]:
+                best = (key, s, P, total)
+        if best is None:
+            raise EstimationError(
+                f"to_scorecard: no scale puts the largest effect at 1 point or more within "
+                f"max_points={max_points}; raise max_points."
+            )
+        (_, _), scale, P, total = best
+
+        rules = []
+        for (f, op, thresholds, _, d), p in zip(specs, P, strict=True):
+            steps = np.diff(p)
+            for b, t in enumerate(thresholds):
+                if steps[b] != 0:
+                    rules.append(
+                        Rule(
+                            f,
+                            op,
+                            t,
+                            float(steps[b]),
+                            f"Fitted (LogisticRiskModel): tier {f} {op} {t:g}; model log-odds "
+                            f"vs lowest tier {d[b + 1]:+.3f} before rounding at scale {scale:.4g}.",
+                            FEATURES[f].agencies,
+                        )
+                    )
+        # points -> risk from the integer total only
+        cal = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10, max_iter=200)
+        if np.unique(total).size > 1:
+            cal.fit(total[:, None], yb)
+            a, b = float(cal.intercept_[0]), float(cal.coef_[0, 0])
+        else:
+            a, b = float(logit(np.clip(yb.mean(), 1e-12, 1 - 1e-12))), 0.0
+        table = (
+            pd.DataFrame({"points": total.astype(np.int64), "event": yb})
+            .groupby("points")
+            .agg(n=("event", "size"), events=("event", "sum"))
+            .reset_index()
+        )
+        table["events"] = table["events"].astype(np.int64)
+        table["observed_risk"] = table["events"] / table["n"]
+        table["predicted_risk"] = expit(a + b * table["points"].to_numpy(dtype=np.float64))
+        auc_model = float(roc_auc_score(yb, self._scores(X)))
+        auc_int = _binary_auc(total, yb)
+        top = max_total(P)
+        if b > 0:
+            bands = {
+                k: float(min(math.ceil((v - a) / b - 1e-9), top + 1))
+                for k, v in self.bands_.items()
+            }
+        else:
+            bands = {k: top + 1 for k in self.bands_}
+        card = RuleScorecard(
+            rules,
+            bands,
+            name=name,
+            model_card={
+                "intended_use": "Retrospective audit and research only - not a decision "
+                "about any person.",
+                "derivation": (
+                    "Integer points from a fitted LogisticRiskModel: scale searched for the "
+                    "highest training AUROC of the integer total; predicted risks from a "
+                    "logistic fit of the outcome on the integer total."
+                ),
+                "scale": float(scale),
+                "points_to_risk": {"intercept": a, "slope": b},
+                "band_probabilities": dict(self.band_probabilities_),
+                "metrics": {
+                    "auroc_model": auc_model,
+                    "auroc_integer_points": auc_int,
+                    "rounding_auc_cost": auc_model - auc_int,
+                },
+                "points_table": _disclosed_points_table(table).to_dict("records"),
+                "limitations": [
+                    "Missing features score 0 (unknown), unlike the logistic model's "
+                    "missing indicators.",
+                    "Effects beyond the top tier are capped.",
+                ],
+            },
+        )
+        card.points_table_ = table
+        card.rounding_auc_cost_ = auc_model - auc_int
+        card.scale_ = float(scale)
+        card.points_to_risk_ = {"intercept": a, "slope": b}
+        return card
+
+
+def _normal_quantile(p: float) -> float:
+    """Standard normal quantile by bisection on erfc (no scipy.stats needed)."""
+    lo, hi = -10.0, 10.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if 0.5 * math.erfc(-mid / math.sqrt(2)) < p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _disclosed_points_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Points table safe for a model card: counts < 10 suppressed, others rounded to 5."""
+    from riskscore.disclosure import disclose
+
+    out = disclose(
+        table[["points", "n", "events", "observed_risk", "predicted_risk"]],
+        count_columns=["n", "events"],
+        rate_columns={"observed_risk": ["n", "events"]},
+        by="points",
+    )
+    return out.astype(object).where(out.notna(), None)

@@ -1,0 +1,379 @@
+"""School census attendance (National Pupil Database-style absence records) to events.
+
+One ``attendance`` event (agency ``school``) per pupil and term (or half-term), with
+``value`` = 1 - sessions missed / sessions possible, dated at the end of the period.
+
+Source fields (DfE school census guide and the NPD absence tables; "Pupil absence in
+schools in England" methodology, DfE Explore Education Statistics):
+
+- academic year: ``AcademicYear`` / ``ACADYR`` / ``AcadYr`` (``"2101/02"``, ``"210102"``,
+  ``"2101-02"`` or the starting year ``2101``; the first four digits are the start year)
+- term: ``Term`` / ``TermType`` / ``Period`` (``Autumn``/``AUT``, ``Spring``/``SPR``,
+  ``Summer``/``SUM``; half-terms ``Autumn1``, ``AUT2``, ``Summer1`` ...)
+- sessions possible: ``SessionsPossible`` / ``Sessions_Possible`` / ``PossibleSessions``
+- sessions missed: ``OverallAbsence`` / ``SessionsMissed`` / ``TotalAbsence``; when
+  absent, ``AuthorisedAbsence`` + ``UnauthorisedAbsence``
+
+Column names may carry an ``ABS_``/``ABSENCE_`` prefix (case ignored).
+
+**Term-end convention** (the date of each event). DfE collects termly absence for fixed
+periods: autumn term 1 August to 31 December, spring term 1 January to Easter Sunday,
+summer term Easter Monday to 31 July (the autumn census returns the summer term in two
+halves). The default term ends follow those periods: Autumn -> 31 December of the
+academic year's first calendar year; Spring -> Easter Sunday of the second; Summer ->
+31 July of the second. Half-terms end, by riskscore's convention (not a DfE boundary),
+on 31 October (Autumn1), 31 December (Autumn2), the last day of February (Spring1),
+Easter Sunday (Spring2), 31 May (Summer1) and 31 July (Summer2). Pass ``term_dates`` (a
+table ``academic_year, term, end`` and optionally ``start``) for a local calendar, or
+``period_end_column`` when the extract carries its own period end dates.
+
+Several rows for one pupil and period (dual registration) are added up into one
+attendance value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskscore.errors import SchemaError
+from riskscore.sources._report import (
+    AdapterResult,
+    bound,
+    classify,
+    clean_text,
+    coverage_rows,
+    find_column,
+    finish_events,
+    make_events,
+    outside,
+    parse_dates,
+    report_table,
+)
+
+__all__ = ["read_school_census", "term_end_date", "TERMS"]
+
+SOURCE = "school_census"
+#: Canonical term codes read from the census term field.
+TERMS: tuple[str, ...] = (
+    "autumn",
+    "spring",
+    "summer",
+    "autumn1",
+    "autumn2",
+    "spring1",
+    "spring2",
+    "summer1",
+    "summer2",
+)
+_CASE_ID = ("case_id", "PupilMatchingRefAnonymous", "PMR", "pupil_id")
+_YEAR = ("AcademicYear", "ACADYR", "AcadYr", "academic_year", "Year")
+_TERM = ("Term", "TermType", "Period", "term")
+_POSSIBLE = ("SessionsPossible", "Sessions_Possible", "PossibleSessions", "TermlySessionsPossible")
+_MISSED = ("OverallAbsence", "SessionsMissed", "TotalAbsence", "OverallAbsenceSessions")
+_AUTH = ("AuthorisedAbsence", "AuthorisedAbsenceSessions")
+_UNAUTH = ("UnauthorisedAbsence", "UnauthorisedAbsenceSessions")
+_TERM_RE = r"^(aut|autumn|spr|spring|sum|summer)(?:term)?(?:half|ht|halfterm)?([12])?$"
+
+
+def _with_prefixes(names: tuple[str, ...]) -> tuple[str, ...]:
+    return names + tuple(p + n for p in ("ABS_", "ABSENCE_") for n in names)
+
+
+def _easter(years: np.ndarray) -> np.ndarray:
+    """Easter Sunday (Gregorian, anonymous algorithm) as datetime64[D], vectorised."""
+    y = years.astype("int64")
+    a = y % 19
+    b, c = y // 100, y % 100
+    d, e = b // 4, b % 4
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    l_ = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l_) // 451
+    month = (h + l_ - 7 * m + 114) // 31
+    day = (h + l_ - 7 * m + 114) % 31 + 1
+    return _ymd(y, month, day)
+
+
+def _ymd(y: np.ndarray, m: np.ndarray | int, d: np.ndarray | int) -> np.ndarray:
+    y = np.asarray(y, dtype="int64")
+    months = (y - 1970) * 12 + (np.asarray(m, dtype="int64") - 1)
+    return months.astype("datetime64[M]").astype("datetime64[D]") + (
+        np.asarray(d, dtype="int64") - 1
+    )
+
+
+def _canonical_terms(raw: pd.Series) -> pd.Series:
+    key = clean_text(raw).str.lower().str.replace(r"[^0-9a-z]", "", regex=True)
+    parts = key.str.extract(_TERM_RE)
+    name = parts[0].replace({"aut": "autumn", "spr": "spring", "sum": "summer"})
+    return (name + parts[1].fillna("")).astype("string")
+
+
+def _default_bounds(start_year: np.ndarray, term: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Default (start, end) dates of each (academic start year, canonical term)."""
+    y0 = np.asarray(start_year, dtype="int64")
+    y1 = y0 + 1
+    easter = _easter(y1)
+    table = {
+        "autumn": (_ymd(y0, 8, 1), _ymd(y0, 12, 31)),
+        "autumn1": (_ymd(y0, 8, 1), _ymd(y0, 10, 31)),
+        "autumn2": (_ymd(y0, 11, 1), _ymd(y0, 12, 31)),
+        "spring": (_ymd(y1, 1, 1), easter),
+        "spring1": (_ymd(y1, 1, 1), _ymd(y1, 3, 1) - 1),
+        "spring2": (_ymd(y1, 3, 1), easter),
+        "summer": (easter + 1, _ymd(y1, 7, 31)),
+        "summer1": (easter + 1, _ymd(y1, 5, 31)),
+        "summer2": (_ymd(y1, 6, 1), _ymd(y1, 7, 31)),
+    }
+    start = np.full(len(y0), np.datetime64("NaT"), dtype="datetime64[D]")
+    end = start.copy()
+    for name, (s, e) in table.items():
+        sel = term == name
+        start[sel], end[sel] = s[sel], e[sel]
+    return start, end
+
+
+def term_end_date(academic_year: object, term: str) -> pd.Timestamp:
+    """Default end date of a census term (see the module docstring for the convention).
+
+    Parameters
+    ----------
+    academic_year : str or int
+        ``"2101/02"`` or the starting year ``2101``.
+    term : str
+        ``Autumn``, ``Spring``, ``Summer`` or a half-term such as ``Summer1``.
+
+    Returns
+    -------
+    pandas.Timestamp
+
+    Examples
+    --------
+    >>> term_end_date("2101/02", "Autumn").date().isoformat()
+    '2101-12-31'
+    >>> term_end_date(2101, "Summer").date().isoformat()
+    '2102-07-31'
+    """
+    canon = _canonical_terms(pd.Series([term]))
+    year = pd.to_numeric(
+        pd.Series([str(academic_year)]).str.extract(r"(\d{4})")[0], errors="coerce"
+    )
+    if canon.isna().any() or year.isna().any():
+        raise SchemaError(
+            f"term_end_date: cannot read academic year {academic_year!r} / term {term!r}."
+        )
+    _, end = _default_bounds(year.to_numpy(), canon.to_numpy(dtype=object))
+    return pd.Timestamp(end[0])
+
+
+def read_school_census(
+    extract: pd.DataFrame,
+    *,
+    term_dates: pd.DataFrame | None = None,
+    period_end_column: str | None = None,
+    case_id_column: str | None = None,
+    start: object = None,
+    end: object = None,
+    date_format: str | None = None,
+    dayfirst: bool = False,
+) -> AdapterResult:
+    """Termly attendance fractions from a school census (NPD-style) absence extract.
+
+    Parameters
+    ----------
+    extract : pandas.DataFrame
+        One row per pupil, academic year and term or half-term (module docstring lists
+        the columns read).
+    term_dates : pandas.DataFrame, optional
+        Local calendar with columns ``academic_year``, ``term``, ``end`` (and optionally
+        ``start``); periods it lists override the default convention.
+    period_end_column : str, optional
+        A column of the extract holding each period's end date (overrides both).
+    case_id_column : str, optional
+        Case identifier column when not one of the known names.
+    start, end : date-like, optional
+        Keep periods ending in ``[start, end]``; these also set the coverage period.
+    date_format : str, optional
+        Format of text dates in ``period_end_column``/``term_dates``; ISO by default.
+    dayfirst : bool, default=False
+        Read those text dates as ``DD/MM/YYYY``.
+
+    Returns
+    -------
+    AdapterResult
+        ``attendance`` events (agency ``school``), the report (field ``period``) and
+        coverage (from the first period's start to the last period's end).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> npd = pd.DataFrame({"case_id": ["c1"], "AcademicYear": ["2101/02"], "Term": ["AUT"],
+    ...                     "SessionsPossible": [140], "OverallAbsence": [21]})
+    >>> ev = read_school_census(npd).events
+    >>> ev["date"].dt.date.astype(str).tolist(), ev["value"].round(2).tolist()
+    (['2101-12-31'], [0.85])
+    """
+    df = extract.reset_index(drop=True)
+    case_col = find_column(
+        df,
+        _CASE_ID,
+        what="case identifier",
+        source=SOURCE,
+        param="case_id_column",
+        given=case_id_column,
+    )
+    pos_col = find_column(
+        df, _with_prefixes(_POSSIBLE), what="sessions possible", source=SOURCE, param="-"
+    )
+    miss_col = find_column(
+        df, _with_prefixes(_MISSED), what="", source=SOURCE, param="-", required=False
+    )
+    lo, hi = bound(start, "start"), bound(end, "end")
+    case = clean_text(df[case_col])
+    possible = pd.to_numeric(df[pos_col], errors="coerce")
+    if miss_col is not None:
+        missed = pd.to_numeric(df[miss_col], errors="coerce")
+    else:
+        auth = find_column(
+            df,
+            _with_prefixes(_AUTH),
+            what="sessions missed (OverallAbsence, or AuthorisedAbsence + UnauthorisedAbsence)",
+            source=SOURCE,
+            param="-",
+        )
+        unauth = find_column(
+            df, _with_prefixes(_UNAUTH), what="unauthorised absence", source=SOURCE, param="-"
+        )
+        missed = pd.to_numeric(df[auth], errors="coerce") + pd.to_numeric(
+            df[unauth], errors="coerce"
+        )
+
+    n = len(df)
+    unknown_term = pd.Series(False, index=df.index)
+    term_code = pd.Series("", index=df.index, dtype=object)
+    if period_end_column is not None:
+        pe_col = find_column(
+            df,
+            (),
+            what="period end",
+            source=SOURCE,
+            param="period_end_column",
+            given=period_end_column,
+        )
+        dates, blank, bad = parse_dates(df[pe_col], date_format=date_format, dayfirst=dayfirst)
+        first = dates
+    else:
+        year_col = find_column(df, _YEAR, what="academic year", source=SOURCE, param="-")
+        term_col = find_column(df, _TERM, what="term", source=SOURCE, param="-")
+        year_txt = clean_text(df[year_col].astype("string"))
+        year = pd.to_numeric(year_txt.str.extract(r"^\s*(\d{4})")[0], errors="coerce")
+        canon = _canonical_terms(df[term_col])
+        raw_term = clean_text(df[term_col])
+        unknown_term = raw_term.notna() & canon.isna()
+        term_code = raw_term.astype(object).where(unknown_term, "")
+        ok = year.notna() & canon.notna()
+        s_arr = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+        e_arr = s_arr.copy()
+        s_ok, e_ok = _default_bounds(
+            year[ok].to_numpy(dtype="int64"), canon[ok].to_numpy(dtype=object)
+        )
+        s_arr[ok.to_numpy()], e_arr[ok.to_numpy()] = s_ok, e_ok
+        dates = pd.Series(pd.to_datetime(e_arr), index=df.index)
+        first = pd.Series(pd.to_datetime(s_arr), index=df.index)
+        if term_dates is not None:
+            dates, first = _apply_calendar(
+                term_dates, year, canon, dates, first, date_format, dayfirst
+            )
+        blank = (year_txt.isna() | raw_term.isna()) & ~unknown_term
+        bad = ~blank & ~unknown_term & dates.isna()
+
+    reason = classify(
+        n,
+        df.index,
+        [
+            (case.isna(), "missing_case_id"),
+            (unknown_term, "unknown_code"),
+            (blank, "missing_date"),
+            (bad, "invalid_date"),
+            (outside(dates, lo, hi), "outside_date_range"),
+            (possible.isna() & missed.isna(), "no_value"),
+            (~(possible > 0) | ~(missed >= 0) | (missed > possible), "invalid_value"),
+        ],
+    )
+    mapped = reason == "mapped"
+    sums = (
+        pd.DataFrame(
+            {
+                "case_id": case[mapped],
+                "date": dates[mapped],
+                "p": possible[mapped],
+                "m": missed[mapped],
+            }
+        )
+        .groupby(["case_id", "date"], sort=True)[["p", "m"]]
+        .sum()
+        .reset_index()
+    )
+    events = make_events(
+        sums["case_id"], sums["date"], "school", "attendance", value=1.0 - sums["m"] / sums["p"]
+    )
+    report = report_table(SOURCE, "period", reason, pd.Series(term_code, index=df.index))
+    keep = case.notna() & dates.notna() & ~outside(dates, lo, hi)
+    coverage = coverage_rows(["school"], dates[keep], lo, hi, SOURCE, first=first[keep])
+    return AdapterResult(finish_events([events]), report, coverage)
+
+
+def _apply_calendar(
+    term_dates: pd.DataFrame,
+    year: pd.Series,
+    canon: pd.Series,
+    dates: pd.Series,
+    first: pd.Series,
+    date_format: str | None,
+    dayfirst: bool,
+) -> tuple[pd.Series, pd.Series]:
+    missing = {"academic_year", "term", "end"} - set(term_dates.columns)
+    if missing:
+        raise SchemaError(
+            f"{SOURCE}: term_dates lacks column(s) {sorted(missing)}; it needs academic_year, term, end "
+            "(and optionally start)."
+        )
+    cal = pd.DataFrame(
+        {
+            "y": pd.to_numeric(
+                term_dates["academic_year"].astype("string").str.extract(r"(\d{4})")[0],
+                errors="coerce",
+            ),
+            "t": _canonical_terms(term_dates["term"]),
+        }
+    )
+    cal_end, e_blank, e_bad = parse_dates(
+        term_dates["end"], date_format=date_format, dayfirst=dayfirst
+    )
+    bad_rows = np.flatnonzero((cal["y"].isna() | cal["t"].isna() | e_blank | e_bad).to_numpy())
+    if len(bad_rows):
+        raise SchemaError(
+            f"{SOURCE}: term_dates rows {bad_rows[:5].tolist()} have an unreadable academic_year, term "
+            "or end date; fix them (terms: Autumn, Spring, Summer or half-terms like Summer1)."
+        )
+    cal["end"] = cal_end.to_numpy()
+    cal["start"] = (
+        parse_dates(term_dates["start"], date_format=date_format, dayfirst=dayfirst)[0].to_numpy()
+        if "start" in term_dates.columns
+        else pd.NaT
+    )
+    if cal.duplicated(["y", "t"]).any():
+        rows = np.flatnonzero(cal.duplicated(["y", "t"], keep=False).to_numpy())[:5].tolist()
+        raise SchemaError(
+            f"{SOURCE}: term_dates lists a term twice (rows {rows}); keep one end date per term."
+        )
+    left = pd.DataFrame({"y": year.to_numpy(), "t": canon.to_numpy()})
+    merged = left.merge(cal, on=["y", "t"], how="left")
+    hit = merged["end"].notna().to_numpy()
+    dates = dates.mask(hit, pd.Series(merged["end"].to_numpy(), index=dates.index))
+    has_start = merged["start"].notna().to_numpy()
+    first = first.mask(has_start, pd.Series(merged["start"].to_numpy(), index=first.index))
+    return dates, first

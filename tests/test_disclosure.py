@@ -1,0 +1,584 @@
+"""Statistical disclosure control: no small count leaves, and none can be recovered.
+
+Expected values are worked out by hand or by independent arithmetic in the test
+(integer half-up rounding, an attacker that solves totals), never read from the code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from riskscore._version import __version__
+from riskscore.disclosure import (
+    DISCLOSURE_ATTR,
+    UNDISCLOSED_WARNING,
+    DisclosureSettings,
+    apply_disclosure,
+    check_disclosure,
+    disclose,
+    disclosure_manifest,
+    hash_input,
+    mark_undisclosed,
+    provenance,
+    read_table,
+    write_table,
+)
+from riskscore.errors import DisclosureError, RiskscoreError
+
+# (min_count, round_to) pairs a secure environment might set; all valid.
+SETTINGS = [(10, 5), (10, 1), (10, 10), (5, 5), (3, 1), (20, 10), (11, 1)]
+
+# Mostly small counts, so that suppression is exercised hard, plus some large ones.
+cell_counts = st.one_of(st.integers(0, 15), st.integers(0, 1000))
+
+
+def round_half_up(x: int, r: int) -> int:
+    """Integer rounding to the nearest multiple of r, halves upwards."""
+    return ((2 * x + r) // (2 * r)) * r
+
+
+def one_way_table(counts: list[int], with_rate: bool = True) -> pd.DataFrame:
+    labels = [f"group_{i}" for i in range(len(counts))] + ["Total"]
+    n = [*counts, sum(counts)]
+    table = pd.DataFrame({"group": labels, "n": n})
+    if with_rate:
+        total = max(sum(counts), 1)
+        table["share"] = [x / total for x in n]
+    return table
+
+
+def two_way_table(grid: list[list[int]]) -> pd.DataFrame:
+    """Interior cells of a rows x columns grid plus both margins and the grand total."""
+    rows = []
+    n_cols = len(grid[0])
+    for i, line in enumerate(grid):
+        for j, x in enumerate(line):
+            rows.append((f"r{i}", f"c{j}", x))
+        rows.append((f"r{i}", "Total", sum(line)))
+    for j in range(n_cols):
+        rows.append(("Total", f"c{j}", sum(line[j] for line in grid)))
+    rows.append(("Total", "Total", sum(map(sum, grid))))
+    return pd.DataFrame(rows, columns=["band", "agency", "n"])
+
+
+def equations(table: pd.DataFrame) -> list[tuple[int, list[int]]]:
+    """(total row, member rows) for every published total, built from the labels.
+
+    Written independently of the library: a row labelled Total in one key column is
+    the sum of the rows that share its other key and are not Total in that column.
+    """
+    keys = [c for c in ("group", "band", "agency") if c in table.columns]
+    eqs = []
+    for t in range(len(table)):
+        for k in keys:
+            if table[k].iloc[t] != "Total":
+                continue
+            others = [o for o in keys if o != k]
+            members = [
+                r
+                for r in range(len(table))
+                if table[k].iloc[r] != "Total"
+                and all(table[o].iloc[r] == table[o].iloc[t] for o in others)
+            ]
+            if members:
+                eqs.append((t, members))
+    return eqs
+
+
+def attack(published: list[float | None], eqs: list[tuple[int, list[int]]]) -> dict[int, float]:
+    """Recover hidden cells by subtraction, repeatedly, as an intruder would.
+
+    Uses every equation "total = sum of members" with exactly one unknown, and the
+    non-negativity of counts (unknowns whose known remainder is zero are all zero).
+    Returns the recovered cells.
+    """
+    known = {i: v for i, v in enumerate(published) if v is not None}
+    recovered: dict[int, float] = {}
+    changed = True
+    while changed:
+        changed = False
+        for t, members in eqs:
+            cells = [t, *members]
+            unknown = [c for c in cells if c not in known]
+            if not unknown:
+                continue
+            if t in known:
+                remainder = known[t] - sum(known[m] for m in members if m in known)
+                if len(unknown) == 1:
+                    solved = {unknown[0]: remainder}
+                elif remainder == 0:
+                    solved = dict.fromkeys(unknown, 0)
+                else:
+                    continue
+            elif len(unknown) == 1:
+                solved = {t: sum(known[m] for m in members)}
+            else:
+                continue
+            known.update(solved)
+            recovered.update(solved)
+            changed = True
+    return recovered
+
+
+def published_counts(out: pd.DataFrame, column: str = "n") -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in out[column]]
+
+
+# -- properties -------------------------------------------------------------------------
+
+
+@given(
+    counts=st.lists(cell_counts, min_size=1, max_size=8),
+    setting=st.sampled_from(SETTINGS),
+)
+def test_no_small_count_is_published(counts, setting):
+    min_count, round_to = setting
+    table = one_way_table(counts)
+    out = disclose(table, min_count=min_count, round_to=round_to)
+    shown = out["n"].dropna().astype(int)
+    assert not ((shown >= 1) & (shown < min_count)).any()
+    check_disclosure(out)
+
+
+@given(
+    counts=st.lists(cell_counts, min_size=1, max_size=8),
+    setting=st.sampled_from(SETTINGS),
+)
+def test_published_counts_are_true_counts_rounded(counts, setting):
+    min_count, round_to = setting
+    table = one_way_table(counts)
+    out = disclose(table, min_count=min_count, round_to=round_to)
+    for true, shown in zip(table["n"], out["n"], strict=True):
+        if pd.isna(shown):
+            continue
+        assert shown % round_to == 0
+        assert shown == round_half_up(int(true), round_to)
+        assert abs(shown - true) <= round_to / 2
+
+
+@given(
+    counts=st.lists(cell_counts, min_size=1, max_size=8),
+    setting=st.sampled_from(SETTINGS),
+)
+def test_small_counts_are_suppressed_and_large_ones_kept_unless_protecting(counts, setting):
+    min_count, round_to = setting
+    table = one_way_table(counts)
+    out = disclose(table, min_count=min_count, round_to=round_to)
+    hidden = out["n"].isna().to_numpy()
+    small = ((table["n"] >= 1) & (table["n"] < min_count)).to_numpy()
+    assert hidden[small].all()
+    # With a single total, at most one cell more than the small ones is needed
+    # (the smallest other one), or the total itself.
+    extra = hidden & ~small
+    assert extra.sum() <= 2
+
+
+@given(
+    counts=st.lists(cell_counts, min_size=1, max_size=8),
+    setting=st.sampled_from(SETTINGS),
+    suppress_zero=st.booleans(),
+)
+def test_no_suppressed_cell_recoverable_from_one_way_total(counts, setting, suppress_zero):
+    min_count, _ = setting
+    table = one_way_table(counts, with_rate=False)
+    # round_to=1: the attacker sees exact counts, the hardest case for protection.
+    out = disclose(table, min_count=min_count, round_to=1, suppress_zero=suppress_zero)
+    recovered = attack(published_counts(out), equations(table))
+    assert recovered == {}
+    # The total minus the published cells gives the combined hidden count: it must
+    # not itself be a small count.
+    hidden = out["n"].isna().to_numpy()
+    if hidden.any() and not hidden[-1]:
+        combined = int(table["n"][hidden].sum())
+        assert combined >= min_count
+
+
+@given(
+    grid=st.integers(2, 4).flatmap(
+        lambda n_cols: st.lists(
+            st.lists(cell_counts, min_size=n_cols, max_size=n_cols), min_size=1, max_size=4
+        )
+    ),
+    setting=st.sampled_from(SETTINGS),
+)
+def test_no_suppressed_cell_recoverable_from_two_way_margins(grid, setting):
+    min_count, _ = setting
+    table = two_way_table(grid)
+    out = disclose(table, min_count=min_count, round_to=1)
+    shown = out["n"].dropna()
+    assert not ((shown >= 1) & (shown < min_count)).any()
+    recovered = attack(published_counts(out), equations(table))
+    assert recovered == {}
+
+
+@given(
+    counts=st.lists(cell_counts, min_size=1, max_size=8),
+    setting=st.sampled_from(SETTINGS),
+)
+def test_rates_from_suppressed_counts_are_suppressed(counts, setting):
+    min_count, round_to = setting
+    table = one_way_table(counts)
+    out = disclose(table, min_count=min_count, round_to=round_to)
+    hidden = out["n"].isna()
+    assert out.loc[hidden, "share"].isna().all()
+    pd.testing.assert_series_equal(out.loc[~hidden, "share"], table.loc[~hidden, "share"])
+
+
+@given(
+    grid=st.lists(st.lists(cell_counts, min_size=3, max_size=3), min_size=1, max_size=4),
+    setting=st.sampled_from(SETTINGS),
+)
+def test_manifest_lists_every_suppressed_cell_and_no_values(grid, setting):
+    min_count, round_to = setting
+    table = two_way_table(grid)
+    table["rate"] = np.linspace(0.0, 1.0, len(table))
+    out = disclose(table, min_count=min_count, round_to=round_to)
+    manifest = disclosure_manifest(out)
+    assert list(manifest.columns) == ["row", "key", "column", "reason"]
+    cells = manifest[manifest["row"].notna()]
+    listed = set(zip(cells["row"], cells["column"], strict=True))
+    hidden_counts = {(r, "n") for r in out.index[out["n"].isna()]}
+    hidden_rates = {(r, "rate") for r in out.index[out["rate"].isna()]}
+    assert listed == hidden_counts | hidden_rates
+    small = set(table.index[(table["n"] >= 1) & (table["n"] < min_count)])
+    primary = set(cells.loc[cells["reason"].str.startswith("primary"), "row"])
+    assert primary == small
+    reasons = set(cells["reason"].str.split(":").str[0])
+    assert reasons <= {"primary", "secondary", "derived"}
+    # keys name the row's labels, so an output checker can find the cell
+    for row, key in zip(cells["row"], cells["key"], strict=True):
+        assert key == f"band={table.at[row, 'band']}, agency={table.at[row, 'agency']}"
+
+
+# -- worked examples ---------------------------------------------------------------------
+
+
+def test_worked_example_one_way():
+    table = pd.DataFrame(
+        {
+            "band": ["none", "review", "multi_agency_discussion", "Total"],
+            "n_cases": [120, 4, 23, 147],
+            "share": [120 / 147, 4 / 147, 23 / 147, 1.0],
+        }
+    )
+    out = disclose(table)
+    # 4 is small; the next smallest (23) protects it; 120 -> 120, 147 -> 145.
+    assert out["n_cases"].dtype == "Int64"
+    assert out["n_cases"].tolist() == [120, pd.NA, pd.NA, 145]
+    assert out["share"].isna().tolist() == [False, True, True, False]
+    manifest = disclosure_manifest(out)
+    cells = manifest[manifest["row"].notna()]
+    assert list(zip(cells["row"], cells["column"], cells["reason"].str[:7], strict=True)) == [
+        (1, "n_cases", "primary"),
+        (1, "share", "derived"),
+        (2, "n_cases", "seconda"),
+        (2, "share", "derived"),
+    ]
+    assert manifest["reason"].iloc[-1] == "rounded: to the nearest 5"
+    assert table["n_cases"].tolist() == [120, 4, 23, 147]  # input untouched
+
+
+def test_worked_example_two_way_needs_a_cycle():
+    # band x agency with margins: the small cell (review, gp) = 3 needs a second cell
+    # in its row and its column, and those need a fourth: a 2x2 cycle.
+    table = two_way_table([[3, 40], [25, 30]])
+    out = disclose(table, round_to=1)
+    interior = out[(out["band"] != "Total") & (out["agency"] != "Total")]
+    assert interior["n"].isna().all()
+    margins = out[(out["band"] == "Total") | (out["agency"] == "Total")]
+    assert margins["n"].tolist() == [43, 55, 28, 70, 98]
+
+
+def test_all_other_cells_zero_means_the_total_is_suppressed():
+    table = one_way_table([0, 0, 6], with_rate=False)
+    out = disclose(table)
+    assert out["n"].tolist() == [0, 0, pd.NA, pd.NA]
+
+
+def test_suppress_zero_hides_zeros_and_protects_them():
+    table = one_way_table([0, 50, 60], with_rate=False)
+    kept = disclose(table, round_to=1)
+    assert kept["n"].tolist() == [0, 50, 60, 110]
+    out = disclose(table, round_to=1, suppress_zero=True)
+    assert out["n"].tolist() == [pd.NA, pd.NA, 60, 110]
+    assert "primary: zero count" in disclosure_manifest(out)["reason"].iloc[0]
+
+
+def test_total_columns_protect_across_a_row():
+    table = pd.DataFrame({"sex": ["f", "m"], "n_total": [20, 50], "n_a": [5, 15], "n_b": [15, 35]})
+    out = disclose(table, total_columns={"n_total": ["n_a", "n_b"]}, round_to=1)
+    assert out["n_a"].tolist() == [pd.NA, 15]
+    assert out["n_b"].tolist() == [pd.NA, 35]
+    assert out["n_total"].tolist() == [20, 50]
+
+
+def test_explicit_total_rows_by_label():
+    table = pd.DataFrame({"group": ["a", "b", "c", "everyone"], "n": [5, 30, 40, 75]})
+    out = disclose(table, total_rows=[3], round_to=1)
+    assert out["n"].tolist() == [pd.NA, pd.NA, 40, 75]
+    mask = np.array([False, False, False, True])
+    assert disclose(table, total_rows=mask, round_to=1)["n"].tolist() == [pd.NA, pd.NA, 40, 75]
+    # without the hint, nothing says row 3 is a total: only the small cell goes
+    assert disclose(table, round_to=1)["n"].tolist() == [pd.NA, 30, 40, 75]
+
+
+def test_rate_columns_mapping_follows_only_its_counts():
+    table = pd.DataFrame(
+        {"agency": ["gp", "school"], "alerts": [4, 30], "cases": [50, 60], "ppv": [0.1, 0.2]}
+    )
+    out = disclose(table, rate_columns={"ppv": ["cases"]}, round_to=1)
+    assert out["alerts"].tolist() == [pd.NA, 30]
+    assert out["ppv"].tolist() == [0.1, 0.2]
+    out = disclose(table, rate_columns={"ppv": ["alerts"]}, round_to=1)
+    assert out["ppv"].isna().tolist() == [True, False]
+
+
+def test_inference_of_counts_keys_and_statistics():
+    table = pd.DataFrame(
+        {
+            "agency": ["gp", "school"],
+            "n": [3, 30],
+            "median_lead_days": [40.0, 55.0],
+        }
+    )
+    out = disclose(table)
+    # the median describes the same 3 cases as the count: it goes too
+    assert out["median_lead_days"].isna().tolist() == [True, False]
+    stamp = out.attrs[DISCLOSURE_ATTR]
+    assert stamp["count_columns"] == ["n"]
+    assert stamp["by"] == ["agency"]
+    assert stamp["settings"] == {"min_count": 10, "round_to": 5, "suppress_zero": False}
+
+
+def test_integer_key_is_refused_until_named():
+    table = pd.DataFrame({"imd_quintile": [1, 2], "n": [3, 40]})
+    with pytest.raises(DisclosureError, match=r"imd_quintile.*by="):
+        disclose(table)
+    out = disclose(table, by="imd_quintile")
+    assert out["imd_quintile"].tolist() == [1, 2]
+    assert out["n"].tolist() == [pd.NA, 40]
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        ([1.5, 20.0], r"'n'.*row\(s\) 0"),
+        ([20, -3], r"'n'.*row\(s\) 1"),
+        ([20.0, math.inf], r"'n'.*row\(s\) 1"),
+    ],
+)
+def test_bad_counts_are_refused_with_column_and_row(values, match):
+    table = pd.DataFrame({"g": ["a", "b"], "n": values})
+    with pytest.raises(DisclosureError, match=match):
+        disclose(table)
+
+
+def test_errors_for_tables_without_counts_or_unknown_columns():
+    with pytest.raises(DisclosureError, match="no count columns"):
+        disclose(pd.DataFrame({"g": ["a"], "auroc": [0.7]}))
+    with pytest.raises(DisclosureError, match="missing_col"):
+        disclose(pd.DataFrame({"n": [3]}), count_columns=["missing_col"])
+    with pytest.raises(DisclosureError, match="not count columns"):
+        disclose(pd.DataFrame({"n": [3], "r": [0.1]}), rate_columns={"r": ["m"]})
+    assert issubclass(DisclosureError, RiskscoreError)
+
+
+@pytest.mark.parametrize(("min_count", "round_to"), [(7, 5), (0, 5), (10, 0), (10, True), (12, 10)])
+def test_settings_that_would_publish_small_counts_are_refused(min_count, round_to):
+    with pytest.raises(DisclosureError):
+        DisclosureSettings(min_count=min_count, round_to=round_to)
+
+
+def test_missing_input_counts_stay_missing_and_are_not_listed():
+    table = pd.DataFrame({"g": ["a", "b", "c"], "n": pd.array([None, 30, 4], dtype="Int64")})
+    out = disclose(table, round_to=1)
+    assert out["n"].tolist() == [pd.NA, 30, pd.NA]
+    listed = disclosure_manifest(out).dropna(subset=["row"])
+    assert listed["row"].tolist() == [2]
+
+
+def test_apply_disclosure_routes_every_setting():
+    table = pd.DataFrame({"g": ["a", "b"], "n_cases": [6, 43]})
+    assert apply_disclosure(table)["n_cases"].tolist() == [pd.NA, 45]
+    assert apply_disclosure(table, {"min_count": 5, "round_to": 1})["n_cases"].tolist() == [6, 43]
+    custom = apply_disclosure(table, DisclosureSettings(min_count=5, round_to=5))
+    assert custom["n_cases"].tolist() == [5, 45]
+    off = apply_disclosure(table, False, reason="inside the environment")
+    assert off["n_cases"].tolist() == [6, 43]
+    assert off.attrs[DISCLOSURE_ATTR]["reason"] == "inside the environment"
+    with pytest.raises(DisclosureError):
+        apply_disclosure(table, "yes")
+
+
+def test_check_disclosure_catches_edits_and_missing_stamps():
+    out = disclose(pd.DataFrame({"g": ["a", "b"], "n": [30, 40]}))
+    out.loc[0, "n"] = 3
+    with pytest.raises(DisclosureError, match=r"'n'.*below min_count.*row\(s\) 0"):
+        check_disclosure(out)
+    out.loc[0, "n"] = 33
+    with pytest.raises(DisclosureError, match="not rounded to 5"):
+        check_disclosure(out)
+    with pytest.raises(DisclosureError, match="no disclosure stamp"):
+        check_disclosure(pd.DataFrame({"n": [3]}))
+    check_disclosure(mark_undisclosed(pd.DataFrame({"n": [3]})))
+
+
+# -- undisclosed output, writing and provenance --------------------------------------------
+
+
+def test_mark_undisclosed_says_so():
+    table = pd.DataFrame({"case_id": ["c1"], "n_events": [3]})
+    out = mark_undisclosed(table, reason="case-level timeline")
+    stamp = out.attrs[DISCLOSURE_ATTR]
+    assert stamp["applied"] is False
+    assert stamp["warning"].startswith("DISCLOSURE CONTROL OFF")
+    assert "secure environment" in stamp["warning"]
+    assert out["n_events"].tolist() == [3]
+    assert DISCLOSURE_ATTR not in table.attrs
+    assert disclosure_manifest(out).empty
+
+
+def test_write_table_undisclosed_has_warning_on_its_face(tmp_path):
+    table = mark_undisclosed(pd.DataFrame({"case_id": ["c1", "c2"], "n_events": [3, 4]}))
+    path = write_table(table, tmp_path / "cases.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == f"# {UNDISCLOSED_WARNING}"
+    assert lines[1:] == ["case_id,n_events", "c1,3", "c2,4"]
+    sidecar = json.loads((tmp_path / "cases.csv.provenance.json").read_text(encoding="utf-8"))
+    assert sidecar["disclosure"]["applied"] is False
+    assert sidecar["disclosure"]["warning"] == UNDISCLOSED_WARNING
+    back = read_table(path)
+    assert back["n_events"].tolist() == [3, 4]
+    assert back.attrs[DISCLOSURE_ATTR]["applied"] is False
+
+
+def test_write_table_disclosed_writes_marks_manifest_and_provenance(tmp_path):
+    events = pd.DataFrame({"case_id": ["c1", "c2"], "date": ["2101-01-05", "2101-02-09"]})
+    table = pd.DataFrame(
+        {"band": ["review", "none", "Total"], "n": [4, 61, 65], "share": [4 / 65, 61 / 65, 1.0]}
+    )
+    out = disclose(table)
+    prov = provenance({"grid": "14D", "response_window": 28}, {"events": events})
+    path = write_table(out, tmp_path / "sub" / "bands.csv", provenance=prov)
+    text = path.read_text(encoding="utf-8").splitlines()
+    assert text[0] == "band,n,share"
+    assert text[1] == "review,[c],[c]"
+    assert text[2] == "none,[c],[c]"
+    assert text[3] == "Total,65,1.0"
+    assert not any("DISCLOSURE CONTROL OFF" in line for line in text)
+    sidecar = json.loads((path.parent / "bands.csv.provenance.json").read_text(encoding="utf-8"))
+    assert sidecar["version"] == __version__
+    assert sidecar["params"] == {"grid": "14D", "response_window": 28}
+    assert sidecar["inputs"]["events"]["sha256"] == hash_input(events)
+    assert sidecar["disclosure"]["settings"] == {
+        "min_count": 10,
+        "round_to": 5,
+        "suppress_zero": False,
+    }
+    listed = {(m["row"], m["column"]) for m in sidecar["manifest"] if m["row"] is not None}
+    assert listed == {(0, "n"), (0, "share"), (1, "n"), (1, "share")}
+    back = read_table(path)
+    assert back["n"].tolist() == [pd.NA, pd.NA, 65]
+    assert back["share"].isna().tolist() == [True, True, False]
+    check_disclosure(back)
+
+
+def test_write_table_refuses_unstamped_or_unsafe_tables(tmp_path):
+    with pytest.raises(DisclosureError, match="no disclosure stamp"):
+        write_table(pd.DataFrame({"n": [3]}), tmp_path / "x.csv")
+    out = disclose(pd.DataFrame({"g": ["a", "b"], "n": [30, 40]}))
+    out.loc[1, "n"] = 2
+    with pytest.raises(DisclosureError, match="below min_count"):
+        write_table(out, tmp_path / "y.csv")
+    assert not (tmp_path / "x.csv").exists()
+    assert not (tmp_path / "y.csv").exists()
+
+
+def test_provenance_records_version_time_hashes_and_settings(tmp_path):
+    events = pd.DataFrame({"case_id": ["c1", "c2"], "value": [0.9, 0.8]})
+    file = tmp_path / "events.csv"
+    file.write_bytes(b"case_id,value\nc1,0.9\n")
+    prov = provenance(
+        {"as_of": pd.Timestamp("2105-03-01"), "weights": np.array([1.0, 2.0]).tolist()},
+        {"events": events, "raw": file},
+        DisclosureSettings(min_count=5, round_to=5),
+    )
+    json.dumps(prov)  # serialisable
+    assert prov["version"] == __version__
+    created = datetime.fromisoformat(prov["created_utc"])
+    assert created.utcoffset() is not None and created.utcoffset().total_seconds() == 0
+    assert prov["inputs"]["raw"] == {
+        "kind": "file",
+        "name": "events.csv",
+        "sha256": hashlib.sha256(b"case_id,value\nc1,0.9\n").hexdigest(),
+    }
+    assert prov["params"]["as_of"] == "2105-03-01T00:00:00"
+    assert prov["disclosure"] == {"min_count": 5, "round_to": 5, "suppress_zero": False}
+    assert provenance(disclosure=False)["disclosure"]["warning"] == UNDISCLOSED_WARNING
+
+
+def test_provenance_refuses_secrets_and_data_as_params():
+    with pytest.raises(DisclosureError, match="pseudonymisation_key"):
+        provenance({"pseudonymisation_key": "abc"})
+    with pytest.raises(DisclosureError, match="salt"):
+        provenance({"privacy": {"salt": "abc"}})
+    with pytest.raises(DisclosureError, match="not data"):
+        provenance({"table": pd.DataFrame({"a": [1]})})
+
+
+def test_dataframe_hash_is_content_hash():
+    a = pd.DataFrame({"case_id": ["c1", "c2"], "value": [0.5, 0.25]})
+    same = pd.DataFrame({"case_id": ["c1", "c2"], "value": [0.5, 0.25]}, index=[7, 9])
+    changed = pd.DataFrame({"case_id": ["c1", "c2"], "value": [0.5, 0.26]})
+    reordered = a.iloc[::-1]
+    renamed = a.rename(columns={"value": "v"})
+    h = hash_input(a)
+    assert len(h) == 64 and int(h, 16) >= 0
+    assert hash_input(same) == h  # the index is not content
+    assert len({h, hash_input(changed), hash_input(reordered), hash_input(renamed)}) == 4
+
+
+def test_disclosing_twice_changes_nothing_and_keeps_the_manifest():
+    table = one_way_table([3, 40, 120])
+    once = disclose(table)
+    twice = disclose(once)
+    pd.testing.assert_frame_equal(once, twice, check_dtype=True)
+    assert disclosure_manifest(twice).equals(disclosure_manifest(once))
+    check_disclosure(twice)
+
+
+def test_durations_are_statistics_not_keys():
+    table = pd.DataFrame(
+        {
+            "band": ["review", "multi_agency_discussion"],
+            "n_cases": [4, 30],
+            "median_lead_time": pd.to_timedelta([12, 40], unit="D"),
+        }
+    )
+    out = disclose(table)
+    assert out["median_lead_time"].isna().tolist() == [True, False]
+    assert out.attrs[DISCLOSURE_ATTR]["by"] == ["band"]
+
+
+def test_keys_in_a_named_index_are_keys(tmp_path):
+    flat = pd.DataFrame({"band": ["none", "review", "Total"], "n": [120, 4, 124]})
+    table = flat.set_index("band")
+    out = disclose(table, round_to=1)
+    # the Total row in the index is found, so the protecting cell goes too
+    assert out.index.equals(table.index)
+    assert out["n"].tolist() == [pd.NA, pd.NA, 124]
+    cells = disclosure_manifest(out).dropna(subset=["row"])
+    assert cells["row"].tolist() == ["none", "review"]
+    assert cells["key"].tolist() == ["band=none", "band=review"]
+    lines = write_table(out, tmp_path / "t.csv").read_text(encoding="utf-8").splitlines()
+    assert lines == ["band,n", "none,[c]", "review,[c]", "Total,124"]
+    pd.testing.assert_frame_equal(disclose(out, round_to=1), out)

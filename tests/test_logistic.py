@@ -1,0 +1,331 @@
+"""LogisticRiskModel: estimator contract, recovery, intervals, missing values, points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.utils.estimator_checks import estimator_checks_generator
+
+from riskscore.errors import EstimationError, SchemaError
+from riskscore.logistic import LogisticRiskModel
+from riskscore.scorecard import RuleScorecard
+
+# --------------------------------------------------------------------------- data
+
+TRUE = {
+    "intercept": -2.0,
+    "parental_substance_use_12m": 0.9,
+    "attendance_recent": -1.5,
+    "asthma_admissions_12m": 0.5,
+    "siblings_removed": 0.7,
+    "hardship_12m": 0.3,
+}
+
+
+def simulate(n: int, seed: int, missing_rate: float = 0.0):
+    """Rows from a known logistic model; cases of 4 rows each (case_id)."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "case_id": [f"case{i // 4:06d}" for i in range(n)],
+            "as_of": pd.Timestamp("2103-05-01"),
+            "parental_substance_use_12m": (rng.random(n) < 0.3).astype(float),
+            "attendance_recent": rng.uniform(0.3, 1.0, n),
+            "asthma_admissions_12m": rng.poisson(0.8, n).astype(float),
+            "siblings_removed": rng.integers(0, 3, n).astype(float),
+            "hardship_12m": (rng.random(n) < 0.4).astype(float),
+        }
+    )
+    lp = TRUE["intercept"] + sum(TRUE[f] * X[f] for f in TRUE if f != "intercept")
+    y = (rng.random(n) < 1 / (1 + np.exp(-lp.to_numpy()))).astype(int)
+    if missing_rate:
+        X.loc[rng.random(n) < missing_rate, "attendance_recent"] = np.nan
+    return X, y
+
+
+def irls(D: np.ndarray, y: np.ndarray, iters: int = 50):
+    """Textbook Newton-Raphson / IRLS for logistic regression: beta and (X'WX)^-1."""
+    beta = np.zeros(D.shape[1])
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-D @ beta))
+        W = p * (1 - p)
+        H = D.T @ (D * W[:, None])
+        step = np.linalg.solve(H, D.T @ (y - p))
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-13:
+            break
+    p = 1 / (1 + np.exp(-D @ beta))
+    H = D.T @ (D * (p * (1 - p))[:, None])
+    return beta, np.linalg.inv(H)
+
+
+# --------------------------------------------------------------------------- sklearn contract
+
+
+def _expected_failures(estimator):
+    if estimator.recalibrate:
+        # by design: recalibration re-estimates the intercept after class weighting so that
+        # probabilities stay honest, which undoes the shift this check looks for
+        return {"check_class_weight_classifiers": "class weighting is recalibrated away"}
+    return {}
+
+
+def _checks():
+    # parametrize_with_checks, minus scikit-learn's array-API checks: they only run when
+    # SCIPY_ARRAY_API=1 is set (otherwise they skip), and the model converts every input
+    # to a NumPy float64 array anyway (no array-API support is declared).
+    for estimator in (LogisticRiskModel(), LogisticRiskModel(recalibrate=False)):
+        for item in estimator_checks_generator(
+            estimator,
+            expected_failed_checks=_expected_failures(estimator),
+            mark="xfail",
+            xfail_strict=True,
+        ):
+            # items are (estimator, check) or pytest.param(...) carrying the xfail mark
+            est, check = getattr(item, "values", item)
+            marks = getattr(item, "marks", ())
+            name = getattr(check, "func", check).__name__
+            if "array_api" not in name:
+                yield pytest.param(est, check, marks=marks, id=f"{est!r}-{name}")
+
+
+@pytest.mark.parametrize("estimator, check", list(_checks()))
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_works_in_pipeline_and_grid_search():
+    X, y = simulate(1500, seed=1)
+    pipe = Pipeline([("model", LogisticRiskModel())])
+    search = GridSearchCV(pipe, {"model__C": [0.1, 10.0]}, cv=GroupKFold(3), scoring="roc_auc")
+    search.fit(X, y, groups=X["case_id"])
+    assert search.best_params_["model__C"] in (0.1, 10.0)
+    assert search.predict_proba(X).shape == (1500, 2)
+    assert search.best_estimator_["model"].features_[0] == "parental_substance_use_12m"
+
+
+# --------------------------------------------------------------------------- estimation
+
+
+def test_recovers_true_log_odds_within_95_percent_intervals():
+    X, y = simulate(40_000, seed=11)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    table = model.odds_ratios().set_index("feature")
+    inside = [
+        np.log(table.loc[f, "lower"]) <= TRUE[f] <= np.log(table.loc[f, "upper"])
+        for f in TRUE
+        if f != "intercept"
+    ]
+    assert sum(inside) >= 4  # of 5; each should hold with 95% probability
+    est = table["coef"]
+    for f in TRUE:
+        if f != "intercept":
+            assert abs(est[f] - TRUE[f]) < 0.15
+    assert abs(model.intercept_[0] - TRUE["intercept"]) < 0.2
+
+
+def test_wald_intervals_match_an_independent_irls_computation():
+    X, y = simulate(3000, seed=5, missing_rate=0.2)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    # the design, built here from the documented strategy: mean of known values + indicator
+    A = X[list(model.feature_names_in_)].to_numpy(copy=True)
+    miss = np.isnan(A[:, 1])
+    A[miss, 1] = np.nanmean(X["attendance_recent"])
+    D = np.column_stack([np.ones(len(y)), A, miss.astype(float)])
+    beta, cov = irls(D, y.astype(float))
+    np.testing.assert_allclose(model.intercept_[0], beta[0], rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(model.coef_.ravel(), beta[1:], rtol=1e-7, atol=1e-8)
+    table = model.odds_ratios()
+    se = np.sqrt(np.diag(cov))[1:]
+    np.testing.assert_allclose(table["se"], se, rtol=1e-6)
+    np.testing.assert_allclose(table["lower"], np.exp(beta[1:] - 1.959963984540054 * se), rtol=1e-6)
+    np.testing.assert_allclose(table["upper"], np.exp(beta[1:] + 1.959963984540054 * se), rtol=1e-6)
+    assert table["feature"].tolist()[-1] == "attendance_recent__missing"
+
+
+def test_wald_refused_for_penalised_and_weighted_fits():
+    X, y = simulate(800, seed=2)
+    with pytest.raises(EstimationError, match="bootstrap"):
+        LogisticRiskModel(penalty="l2").fit(X, y).odds_ratios()
+    with pytest.raises(EstimationError, match="bootstrap"):
+        LogisticRiskModel(penalty=None, class_weight="balanced").fit(X, y).odds_ratios()
+
+
+def test_bootstrap_by_case_is_reproducible_and_brackets_the_estimate():
+    X, y = simulate(2000, seed=3)
+    model = LogisticRiskModel(penalty="l2", C=10.0).fit(X, y)
+    kw = dict(ci="bootstrap", n_boot=30, groups=X["case_id"], random_state=7, progress=False)
+    a = model.odds_ratios(X, y, **kw)
+    b = model.odds_ratios(X, y, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(a, b)
+    assert (a["lower"] < a["odds_ratio"]).all() and (a["odds_ratio"] < a["upper"]).all()
+    assert (a["n_boot_ok"] == 30).all()
+
+
+def test_penalties_shrink_and_l1_selects():
+    X, y = simulate(3000, seed=4)
+    X["school_concerns_12m"] = np.random.default_rng(0).poisson(1.0, len(X)).astype(float)  # noise
+    free = LogisticRiskModel(penalty=None).fit(X, y)
+    l2 = LogisticRiskModel(penalty="l2", C=0.001).fit(X, y)
+    l1 = LogisticRiskModel(penalty="l1", C=0.002, random_state=0).fit(X, y)
+    assert np.abs(l2.coef_).sum() < np.abs(free.coef_).sum()
+    assert (l1.coef_ == 0).sum() >= 1
+
+
+# --------------------------------------------------------------------------- weighting
+
+
+def test_class_weighting_is_recalibrated_so_probabilities_stay_honest():
+    X, y = simulate(5000, seed=6)
+    raw = LogisticRiskModel(class_weight="balanced", recalibrate=False).fit(X, y)
+    fixed = LogisticRiskModel(class_weight="balanced").fit(X, y)
+    platt = LogisticRiskModel(class_weight={0: 1.0, 1: 5.0}, recalibrate="platt").fit(X, y)
+    assert raw.predict_proba(X)[:, 1].mean() > y.mean() + 0.1  # weighting inflates risk
+    assert fixed.predict_proba(X)[:, 1].mean() == pytest.approx(y.mean(), abs=1e-9)
+    assert platt.predict_proba(X)[:, 1].mean() == pytest.approx(y.mean(), abs=1e-6)
+    np.testing.assert_allclose(fixed.coef_, raw.coef_)  # only the intercept moved
+    assert fixed.calibration_["method"] == "intercept"
+    assert fixed.calibration_["intercept_shift"] < 0
+
+
+# --------------------------------------------------------------------------- missing values
+
+
+def test_missing_values_are_imputed_with_merged_indicators_never_dropped():
+    X, y = simulate(2000, seed=8)
+    gone = np.random.default_rng(1).random(len(X)) < 0.25
+    X.loc[gone, "attendance_recent"] = np.nan
+    drop = np.random.default_rng(2).normal(0, 0.1, len(X))
+    X["attendance_drop"] = np.where(gone, np.nan, drop)
+    X.loc[:9, "attendance_drop"] = np.nan  # a superset of attendance_recent's missing rows
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    assert model.impute_values_["attendance_recent"] == pytest.approx(X["attendance_recent"].mean())
+    assert model.features_[-2:] == ["attendance_recent__missing", "attendance_drop__missing"]
+    assert model.training_data_["n_rows"] == 2000
+    # identical missingness -> one indicator for both
+    X2 = X.copy()
+    X2["attendance_drop"] = np.where(gone, np.nan, drop)
+    m2 = LogisticRiskModel().fit(X2, y)
+    assert m2.indicator_groups_ == {
+        "attendance_recent__missing": ["attendance_recent", "attendance_drop"]
+    }
+    assert len(m2.risk_score(X2)) == 2000 and m2.risk_score(X2).notna().all()
+    with pytest.raises(SchemaError, match="attendance_recent"):
+        LogisticRiskModel(missing="error").fit(X, y)
+
+
+def test_infinite_value_is_refused_naming_column_and_row():
+    X, y = simulate(200, seed=9)
+    X.loc[17, "siblings_removed"] = np.inf
+    with pytest.raises(SchemaError, match=r"siblings_removed.*17"):
+        LogisticRiskModel().fit(X, y)
+
+
+def test_column_selection_by_name_and_extra_columns_ignored():
+    X, y = simulate(1000, seed=10)
+    model = LogisticRiskModel(features=["hardship_12m", "siblings_removed"]).fit(X, y)
+    assert list(model.feature_names_in_) == ["hardship_12m", "siblings_removed"]
+    only = X[["siblings_removed", "hardship_12m"]]  # other order, no ids
+    pd.testing.assert_series_equal(model.risk_score(X), model.risk_score(only))
+    with pytest.raises(SchemaError, match="hardship_12m"):
+        model.risk_score(X[["siblings_removed"]])
+
+
+# --------------------------------------------------------------------------- contract
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 1.0]),
+            st.one_of(st.just(np.nan), st.floats(0, 1)),
+            st.integers(0, 9),
+            st.integers(0, 4),
+            st.sampled_from([0.0, 1.0]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_contributions_sum_to_risk_score(rows):
+    X_train, y = simulate(600, seed=12, missing_rate=0.1)
+    model = LogisticRiskModel(penalty=None).fit(X_train, y)
+    X = pd.DataFrame(rows, columns=list(model.feature_names_in_), dtype=float)
+    X.index = X.index * 7 + 3
+    contrib = model.contributions(X)
+    score = model.risk_score(X)
+    assert contrib.columns[0] == "baseline" and (contrib["baseline"] == model.intercept_[0]).all()
+    assert score.index.equals(X.index) and contrib.index.equals(X.index)
+    np.testing.assert_allclose(contrib.sum(axis=1), score, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], 1 / (1 + np.exp(-score)), rtol=1e-12)
+
+
+def test_bands_are_probabilities_converted_to_log_odds():
+    X, y = simulate(1000, seed=13)
+    model = LogisticRiskModel(bands={"review": 0.2, "multi_agency_discussion": 0.5}).fit(X, y)
+    assert model.bands_["review"] == pytest.approx(np.log(0.2 / 0.8))
+    p = model.predict_proba(X)[:, 1]
+    expected = np.where(p >= 0.5, "multi_agency_discussion", np.where(p >= 0.2, "review", "none"))
+    near = (np.abs(p - 0.2) < 1e-9) | (np.abs(p - 0.5) < 1e-9)
+    assert (model.band(X).astype(str).to_numpy() == expected)[~near].all()
+    with pytest.raises(ValueError, match="probabilities"):
+        LogisticRiskModel(bands={"review": 2, "multi_agency_discussion": 3}).fit(X, y)
+
+
+# --------------------------------------------------------------------------- integer points
+
+
+def _count_auc(score, y):
+    """AUROC by direct pair counting on a subsample (independent of the library)."""
+    pos, neg = score[y == 1], score[y == 0]
+    diff = pos[:, None] - neg[None, :]
+    return ((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size
+
+
+def test_to_scorecard_integer_points_calibrated_table_and_small_rounding_cost():
+    X, y = simulate(20_000, seed=14)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    card = model.to_scorecard(X, y, max_points=20)
+    assert isinstance(card, RuleScorecard)
+    assert all(float(r.points).is_integer() for r in card.rules)
+    assert sum(max(r.points, 0) for r in card.rules) <= 20
+    labels = [r.label for r in card.rules]
+    assert "attendance_recent <= 0.9" in labels and "parental_substance_use_12m >= 1" in labels
+    total = card.risk_score(X).to_numpy()
+    table = card.points_table_
+    assert table["n"].sum() == len(y) and table["events"].sum() == y.sum()
+    # predicted risk is a logistic fit on the integer total (checked independently)
+    beta, _ = irls(np.column_stack([np.ones(len(y)), total]), y.astype(float))
+    np.testing.assert_allclose(
+        table["predicted_risk"],
+        1 / (1 + np.exp(-(beta[0] + beta[1] * table["points"]))),
+        rtol=1e-6,
+    )
+    # discrimination survives the rounding (a few thousandths of AUROC at most)
+    sub = np.random.default_rng(0).choice(len(y), 3000, replace=False)
+    auc_int = _count_auc(total[sub], y[sub])
+    auc_model = _count_auc(model.risk_score(X).to_numpy()[sub], y[sub])
+    assert auc_model - auc_int < 0.02
+    assert 0 <= card.rounding_auc_cost_ < 0.02
+    # naive rounding of the raw coefficients does worse or no better
+    naive = np.rint(model.coef_.ravel())
+    naive_total = X[list(model.feature_names_in_)].to_numpy() @ naive
+    assert _count_auc(naive_total[sub], y[sub]) <= auc_int + 1e-9
+    # the model-card copy of the table passes disclosure control
+    for row in card.model_card["points_table"]:
+        for k in ("n", "events"):
+            assert row[k] is None or (row[k] >= 10 and row[k] % 5 == 0)
+
+
+def test_to_scorecard_respects_a_small_points_budget():
+    X, y = simulate(5000, seed=15)
+    card = LogisticRiskModel(penalty=None).fit(X, y).to_scorecard(X, y, max_points=5)
+    assert sum(max(r.points, 0) for r in card.rules) <= 5
+    with pytest.raises(EstimationError):
+        LogisticRiskModel(penalty=None).fit(X.to_numpy()[:, 2:].astype(float), y).to_scorecard(X, y)

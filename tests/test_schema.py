@@ -1,0 +1,558 @@
+"""Data contract: validation of events and cases, and the CSV/Parquet readers.
+
+All data are synthetic, on the project's invented 2101-2110 calendar.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from riskscore.errors import DataQualityWarning, IdentifyingDataError, SchemaError
+from riskscore.schema import (
+    PROBLEM_COLUMNS,
+    ValidationReport,
+    read_cases,
+    read_events,
+    validate_cases,
+    validate_events,
+)
+from riskscore.vocabulary import AGENCIES, EVENTS, VALUED_EVENTS
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+def raw_events() -> pd.DataFrame:
+    """Six valid events as text, the way a CSV extract arrives."""
+    return pd.DataFrame(
+        {
+            "case_id": ["c1", "c1", "c1", "c2", "c2", "c3"],
+            "date": [
+                "2101-01-05",
+                "2101-02-10",
+                "2101-03-15",
+                "2102-06-01",
+                "2102-06-02",
+                "2103-01-01",
+            ],
+            "agency": ["school", "hospital", "gp", "police", "social_care", "school"],
+            "event": [
+                "attendance",
+                "asthma_admission",
+                "reliever_prescription",
+                "police_incident_home",
+                "cp_plan_start",
+                "school_concern",
+            ],
+            "value": ["0.85", "", "", "", "", ""],
+            "recorded_date": ["", "2101-02-12", "", "", "", ""],
+            "site": ["x1", "x2", "x3", "x4", "x5", "x6"],
+        },
+        dtype="str",
+    )
+
+
+def raw_cases() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "case_id": ["c1", "c2", "c3"],
+            "birth_year": ["2095", "2097", ""],
+            "sex": ["F", "M", ""],
+            "imd_quintile": ["1", "5", ""],
+            "outcome": ["life_threatening_asthma", "", ""],
+            "outcome_date": ["2104-02-01", "", ""],
+            "followup_end": ["2105-01-01", "2105-01-01", "2105-01-01"],
+        },
+        dtype="str",
+    )
+
+
+def with_cell(df: pd.DataFrame, row: int, column: str, value) -> pd.DataFrame:
+    out = df.copy()
+    out.loc[row, column] = value
+    return out
+
+
+def assert_problem(report: ValidationReport, column: str, check: str, rows: list[int]):
+    """The report holds exactly this check on this column, with these rows, in the message."""
+    hit = report.problems[
+        (report.problems["column"] == column) & (report.problems["check"] == check)
+    ]
+    assert len(hit) == 1, str(report)
+    problem = hit.iloc[0]
+    assert problem["rows"] == rows
+    assert problem["n_rows"] == len(rows)
+    assert f".{column}:" in problem["message"]
+    listed = re.findall(r"rows? ([\d, ]+)", problem["message"])[-1]
+    assert [int(r) for r in listed.split(",")] == rows
+    assert problem["fix"]
+    # The readable form carries the same line and its fix.
+    assert problem["message"] in str(report)
+    assert problem["fix"] in str(report)
+    return problem
+
+
+# ----------------------------------------------------------------------------- happy path
+
+
+def test_valid_events_are_typed():
+    report = validate_events(raw_events())
+    assert report.ok, str(report)
+    valid = report.valid
+    assert len(valid) == 6 and len(report.quarantine) == 0
+    assert valid["date"].dtype == "datetime64[ns]"
+    assert valid["recorded_date"].dtype == "datetime64[ns]"
+    assert valid["date"].iloc[1] == pd.Timestamp(2101, 2, 10)
+    assert pd.isna(valid["recorded_date"].iloc[0])
+    assert isinstance(valid["agency"].dtype, pd.CategoricalDtype)
+    assert list(valid["agency"].cat.categories) == list(AGENCIES)
+    assert list(valid["event"].cat.categories) == list(EVENTS)
+    assert valid["event"].tolist() == raw_events()["event"].tolist()
+    assert valid["value"].dtype == np.float64
+    assert valid["value"].iloc[0] == 0.85 and valid["value"].iloc[1:].isna().all()
+    assert pd.api.types.is_string_dtype(valid["case_id"].dtype)
+    assert valid["site"].tolist() == ["x1", "x2", "x3", "x4", "x5", "x6"]  # extra column kept
+    assert "no problems" in str(report)
+    assert report.raise_if_problems() is report
+
+
+def test_typed_input_passes_and_categorical_case_id_is_kept():
+    typed = validate_events(raw_events()).valid
+    typed["case_id"] = typed["case_id"].astype("category")
+    again = validate_events(typed)
+    assert again.ok, str(again)
+    assert isinstance(again.valid["case_id"].dtype, pd.CategoricalDtype)
+    pd.testing.assert_series_equal(again.valid["date"], typed["date"])
+
+
+def test_valid_cases_are_typed():
+    report = validate_cases(raw_cases(), events=raw_events())
+    assert report.ok, str(report)
+    valid = report.valid
+    assert valid["birth_year"].dtype == "Int64" and valid["birth_year"].tolist()[:2] == [2095, 2097]
+    assert valid["imd_quintile"].dtype == "Int64"
+    assert valid["outcome_date"].iloc[0] == pd.Timestamp(2104, 2, 1)
+    assert valid["followup_end"].dtype == "datetime64[ns]"
+    assert pd.isna(valid["outcome"].iloc[1])
+
+
+# ----------------------------------------------------------------------------- each event check
+
+
+def test_missing_required_column_fails_every_row_and_suggests_rename():
+    df = raw_events().rename(columns={"agency": "Agency"})
+    report = validate_events(df)
+    p = assert_problem(report, "agency", "missing_column", list(range(6)))
+    assert "rename 'Agency' to 'agency'" in p["fix"]
+    assert len(report.valid) == 0 and len(report.quarantine) == 6
+
+
+def test_missing_column_in_empty_table_is_still_reported():
+    df = raw_events().iloc[:0].drop(columns=["event"])
+    report = validate_events(df)
+    assert not report.ok
+    assert report.problems["check"].tolist() == ["missing_column"]
+    assert "events.event" in report.problems["message"].iloc[0]
+
+
+def test_empty_case_id():
+    df = with_cell(with_cell(raw_events(), 2, "case_id", "  "), 4, "case_id", None)
+    assert_problem(validate_events(df), "case_id", "missing_case_id", [2, 4])
+
+
+def test_missing_date():
+    df = with_cell(raw_events(), 3, "date", None)
+    assert_problem(validate_events(df), "date", "missing_date", [3])
+
+
+def test_unparseable_date_names_the_value():
+    df = with_cell(with_cell(raw_events(), 1, "date", "2101-02-30"), 5, "date", "soon")
+    p = assert_problem(validate_events(df), "date", "unparseable_date", [1, 5])
+    assert "2101-02-30" in p["message"]
+
+
+def test_ambiguous_date_format_explains_day_month_swap():
+    df = with_cell(raw_events(), 0, "date", "05/01/2101")
+    p = assert_problem(validate_events(df), "date", "ambiguous_date_format", [0])
+    assert "dayfirst" in p["fix"] and "format=" in p["fix"]
+    assert "day first" in p["fix"] and "swaps days and months" in p["fix"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "expected"),
+    [
+        ("05/01/2101", {"dayfirst": True}, pd.Timestamp(2101, 1, 5)),
+        ("05/01/2101", {"dayfirst": False}, pd.Timestamp(2101, 5, 1)),
+        ("05.01.2101", {"format": "%d.%m.%Y"}, pd.Timestamp(2101, 1, 5)),
+        ("5 Jan 2101", {"dayfirst": True}, pd.Timestamp(2101, 1, 5)),
+    ],
+)
+def test_explicit_date_order_parses(text, kwargs, expected):
+    df = with_cell(raw_events(), 0, "date", text)
+    report = validate_events(df, **kwargs)
+    assert report.ok, str(report)
+    assert report.valid["date"].iloc[0] == expected
+    # ISO dates in the same column still read as ISO.
+    assert report.valid["date"].iloc[1] == pd.Timestamp(2101, 2, 10)
+
+
+def test_dayfirst_does_not_silently_fall_back_to_month_first():
+    # 01/25/2101 is not a valid day-first date; a guessing parser would swap.
+    df = with_cell(raw_events(), 0, "date", "01/25/2101")
+    assert_problem(validate_events(df, dayfirst=True), "date", "unparseable_date", [0])
+
+
+def test_time_of_day_is_a_problem():
+    df = with_cell(raw_events(), 2, "date", "2101-03-15 13:45")
+    assert_problem(validate_events(df), "date", "time_of_day", [2])
+    typed = validate_events(raw_events()).valid
+    typed.loc[typed.index[3], "date"] = pd.Timestamp(2102, 6, 1, 9, 30)
+    assert_problem(validate_events(typed), "date", "time_of_day", [3])
+
+
+def test_placeholder_date_out_of_range():
+    df = with_cell(raw_events(), 1, "recorded_date", "9999-12-31")
+    assert_problem(validate_events(df), "recorded_date", "date_out_of_range", [1])
+
+
+def test_unparseable_optional_date():
+    df = with_cell(raw_events(), 4, "recorded_date", "unknown")
+    assert_problem(validate_events(df), "recorded_date", "unparseable_date", [4])
+
+
+def test_unknown_agency_suggests_close_code():
+    df = with_cell(with_cell(raw_events(), 0, "agency", "School"), 3, "agency", "polise")
+    p = assert_problem(validate_events(df), "agency", "unknown_agency", [0, 3])
+    assert "did you mean 'school'?" in p["message"]
+    assert "did you mean 'police'?" in p["message"]
+
+
+def test_unknown_event_suggests_close_code():
+    df = with_cell(raw_events(), 5, "event", "school_concerns")
+    p = assert_problem(validate_events(df), "event", "unknown_event", [5])
+    assert "did you mean 'school_concern'?" in p["message"]
+
+
+def test_missing_event_code():
+    df = with_cell(raw_events(), 1, "event", "")
+    assert_problem(validate_events(df), "event", "missing_code", [1])
+
+
+def test_attendance_outside_range():
+    df = with_cell(raw_events(), 0, "value", "85")
+    p = assert_problem(validate_events(df), "value", "value_out_of_range", [0])
+    assert "attendance" in p["message"] and "100" in p["fix"]
+
+
+def test_attendance_value_missing():
+    df = with_cell(raw_events(), 0, "value", "")
+    assert_problem(validate_events(df), "value", "value_missing", [0])
+    no_column = raw_events().drop(columns=["value"])
+    assert_problem(validate_events(no_column), "value", "value_missing", [0])
+
+
+def test_value_where_vocabulary_has_none():
+    df = with_cell(raw_events(), 2, "value", "3")
+    p = assert_problem(validate_events(df), "value", "value_not_allowed", [2])
+    assert "attendance" in p["message"]
+
+
+def test_value_not_numeric():
+    df = with_cell(raw_events(), 0, "value", "85%")
+    assert_problem(validate_events(df), "value", "value_not_numeric", [0])
+
+
+def test_recorded_before_date():
+    df = with_cell(raw_events(), 1, "recorded_date", "2101-02-09")
+    assert_problem(validate_events(df), "recorded_date", "recorded_before_date", [1])
+
+
+def test_duplicate_column_names():
+    df = pd.concat([raw_events(), raw_events()[["site"]]], axis=1)
+    assert_problem(validate_events(df), "site", "duplicate_column", list(range(6)))
+
+
+# ----------------------------------------------------------------------------- each case check
+
+
+def test_duplicate_case_id_marks_every_copy():
+    df = with_cell(raw_cases(), 2, "case_id", "c1")
+    assert_problem(validate_cases(df), "case_id", "duplicate_case_id", [0, 2])
+
+
+def test_events_not_in_cases_are_reported_with_event_rows():
+    events = with_cell(raw_events(), 4, "case_id", "c9")
+    report = validate_cases(raw_cases(), events=events)
+    hit = report.problems[report.problems["check"] == "case_id_not_in_cases"].iloc[0]
+    assert hit["table"] == "events" and hit["column"] == "case_id" and hit["rows"] == [4]
+    assert hit["message"].startswith("events.case_id:") and "row" in hit["message"]
+    assert "4" in hit["message"]
+    assert len(report.valid) == 3  # the cases themselves are fine
+
+
+def test_outcome_without_date_and_date_without_outcome():
+    df = with_cell(raw_cases(), 0, "outcome_date", "")
+    assert_problem(validate_cases(df), "outcome_date", "outcome_without_date", [0])
+    df = with_cell(raw_cases(), 1, "outcome_date", "2104-05-05")
+    assert_problem(validate_cases(df), "outcome", "outcome_date_without_outcome", [1])
+    no_date_column = raw_cases().drop(columns=["outcome_date"])
+    assert_problem(validate_cases(no_date_column), "outcome_date", "outcome_without_date", [0])
+
+
+def test_birth_year_not_integer_year():
+    df = with_cell(with_cell(raw_cases(), 0, "birth_year", "95"), 1, "birth_year", "2097.5")
+    assert_problem(validate_cases(df), "birth_year", "birth_year_not_year", [0, 1])
+
+
+def test_imd_quintile_out_of_range():
+    df = with_cell(raw_cases(), 1, "imd_quintile", "6")
+    assert_problem(validate_cases(df), "imd_quintile", "imd_quintile_out_of_range", [1])
+
+
+def test_cases_missing_case_id_column():
+    df = raw_cases().drop(columns=["case_id"])
+    assert_problem(validate_cases(df), "case_id", "missing_column", [0, 1, 2])
+
+
+# ----------------------------------------------------------------------------- lazy, strict, lenient
+
+
+def test_every_problem_collected_and_rows_partitioned():
+    df = raw_events()
+    df = with_cell(df, 0, "value", "2")
+    df = with_cell(df, 1, "agency", "nurse")
+    df = with_cell(df, 1, "date", "2101-13-01")
+    df = with_cell(df, 3, "case_id", "")
+    report = validate_events(df)
+    assert set(report.problems["check"]) == {
+        "value_out_of_range",
+        "unknown_agency",
+        "unparseable_date",
+        "missing_case_id",
+    }
+    assert list(report.problems.columns) == list(PROBLEM_COLUMNS)
+    # Nothing dropped: valid + quarantine are exactly the input rows.
+    assert sorted([*report.valid.index, *report.quarantine.index]) == list(range(len(df)))
+    assert list(report.quarantine.index) == [0, 1, 3]
+    pd.testing.assert_frame_equal(report.quarantine.drop(columns="problems"), df.iloc[[0, 1, 3]])
+    assert "agency: unknown_agency" in report.quarantine.loc[1, "problems"]
+    assert "date: unparseable_date" in report.quarantine.loc[1, "problems"]
+    with pytest.raises(SchemaError) as info:
+        validate_events(df, strict=True)
+    message = str(info.value)
+    for check in report.problems["message"]:
+        assert check in message
+    assert info.value.report is not None and len(info.value.report.problems) == 4
+
+
+def test_validate_rejects_non_dataframe():
+    with pytest.raises(TypeError, match="DataFrame"):
+        validate_events([{"case_id": "c1"}])
+
+
+def test_identifying_data_always_raises_even_when_lenient():
+    df = raw_events()
+    df["surname"] = "Xq"
+    with pytest.raises(IdentifyingDataError, match="surname"):
+        validate_events(df, strict=False)
+    report = validate_events(df, allow={"surname": "an invented test label, not a name"})
+    assert report.ok
+    assert report.allowed == {"surname": "an invented test label, not a name"}
+    assert report.valid.attrs["riskscore_allowed"] == report.allowed
+    assert "an invented test label" in str(report)
+
+
+# ----------------------------------------------------------------------------- readers
+
+
+def test_csv_round_trip(tmp_path):
+    path = tmp_path / "events.csv"
+    raw_events().to_csv(path, index=False)
+    got = read_events(path)
+    pd.testing.assert_frame_equal(got, validate_events(raw_events()).valid)
+
+
+def test_csv_gz_and_na_text_kept(tmp_path):
+    df = with_cell(raw_events(), 0, "case_id", "NA")  # a real id, not a missing value
+    path = tmp_path / "events.csv.gz"
+    df.to_csv(path, index=False)
+    got = read_events(path)
+    assert got["case_id"].iloc[0] == "NA"
+
+
+def test_parquet_round_trip_file_and_directory(tmp_path):
+    typed = validate_events(raw_events()).valid
+    path = tmp_path / "events.parquet"
+    typed.to_parquet(path)
+    got = read_events(path)
+    pd.testing.assert_frame_equal(got, typed, check_index_type=False)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    typed.iloc[:3].to_parquet(folder / "part-0.parquet")
+    typed.iloc[3:].to_parquet(folder / "part-1.parquet")
+    both = read_events(folder)
+    assert len(both) == 6
+    assert sorted(both["date"]) == sorted(typed["date"])
+
+
+def test_read_cases_csv_and_parquet(tmp_path):
+    raw_cases().to_csv(tmp_path / "cases.csv", index=False)
+    from_csv = read_cases(tmp_path / "cases.csv", events=raw_events())
+    from_csv.to_parquet(tmp_path / "cases.pq")
+    from_pq = read_cases(tmp_path / "cases.pq")
+    pd.testing.assert_frame_equal(from_csv, from_pq, check_index_type=False)
+    assert from_csv["birth_year"].tolist()[:2] == [2095, 2097]
+
+
+def test_reader_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        read_events(tmp_path / "missing.csv")
+    (tmp_path / "events.xlsx").write_text("x")
+    with pytest.raises(SchemaError, match=r"\.csv.*\.parquet"):
+        read_events(tmp_path / "events.xlsx")
+    (tmp_path / "empty_dir").mkdir()
+    with pytest.raises(SchemaError, match="no .parquet"):
+        read_events(tmp_path / "empty_dir")
+
+
+def test_reader_strict_and_lenient(tmp_path):
+    df = with_cell(with_cell(raw_events(), 2, "agency", "doctor"), 4, "date", "31/12/2101")
+    path = tmp_path / "events.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(SchemaError, match="rows? 2") as info:
+        read_events(path)
+    assert "ambiguous_date_format" in set(info.value.report.problems["check"])
+    with pytest.warns(DataQualityWarning, match="2 of 6 events rows quarantined"):
+        valid = read_events(path, strict=False)
+    assert len(valid) == 4
+    with pytest.warns(DataQualityWarning):
+        valid, report = read_events(path, strict=False, return_report=True)
+    assert list(report.quarantine.index) == [2, 4]
+    assert report.quarantine.loc[2, "agency"] == "doctor"  # original value kept
+    # Telling the reader the date order fixes row 4.
+    with pytest.warns(DataQualityWarning, match="1 of 6"):
+        read_events(path, strict=False, dayfirst=True)
+
+
+def test_reader_refuses_identifying_file_even_when_lenient(tmp_path):
+    df = raw_events()
+    df["notes"] = "invented"
+    path = tmp_path / "events.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(IdentifyingDataError, match="notes"):
+        read_events(path, strict=False)
+
+
+# ----------------------------------------------------------------------------- properties
+
+DAY0 = np.datetime64("2101-01-01")
+
+
+@st.composite
+def event_rows(draw, min_size=1, max_size=25):
+    """Valid raw events drawn from the vocabulary (the schema's own declaration)."""
+    n = draw(st.integers(min_size, max_size))
+    rows = []
+    for _ in range(n):
+        event = draw(st.sampled_from(list(EVENTS)))
+        day = DAY0 + np.timedelta64(draw(st.integers(0, 3650)), "D")
+        value = ""
+        if event in VALUED_EVENTS:
+            lo, hi = VALUED_EVENTS[event]
+            value = str(draw(st.floats(lo, hi, allow_nan=False).map(lambda v: round(v, 3))))
+        delay = draw(st.one_of(st.none(), st.integers(0, 90)))
+        rows.append(
+            {
+                "case_id": draw(st.sampled_from(["a1", "b22", "c333", "NA", "0042"])),
+                "date": str(day),
+                "agency": draw(st.sampled_from(list(AGENCIES))),
+                "event": event,
+                "value": value,
+                "recorded_date": "" if delay is None else str(day + np.timedelta64(delay, "D")),
+            }
+        )
+    return pd.DataFrame(rows, dtype="str")
+
+
+@given(event_rows())
+def test_valid_generated_events_pass(df):
+    report = validate_events(df)
+    assert report.ok, str(report)
+    assert len(report.valid) == len(df)
+    expected = pd.to_datetime(df["date"], format="%Y-%m-%d").to_numpy(dtype="datetime64[ns]")
+    np.testing.assert_array_equal(report.valid["date"].to_numpy(), expected)
+    assert report.valid["event"].astype("str").tolist() == df["event"].tolist()
+
+
+def _corrupt(df: pd.DataFrame, row: int, kind: str) -> pd.DataFrame:
+    df = df.copy()
+    if kind == "missing_case_id":
+        df.loc[row, "case_id"] = ""
+    elif kind == "missing_date":
+        df.loc[row, "date"] = ""
+    elif kind == "unparseable_date":
+        df.loc[row, "date"] = "2101-02-29"  # 2101 is not a leap year
+    elif kind == "ambiguous_date_format":
+        d = pd.Timestamp(df.loc[row, "date"])
+        df.loc[row, "date"] = d.strftime("%d/%m/%Y")
+    elif kind == "time_of_day":
+        df.loc[row, "date"] = df.loc[row, "date"] + " 08:15"
+    elif kind == "unknown_agency":
+        df.loc[row, "agency"] = "nursery"
+    elif kind == "unknown_event":
+        df.loc[row, "event"] = "home_visit"
+    elif kind == "value_out_of_range":
+        df.loc[row, ["agency", "event", "value"]] = ["school", "attendance", "1.01"]
+    elif kind == "value_missing":
+        df.loc[row, ["agency", "event", "value"]] = ["school", "attendance", ""]
+    elif kind == "value_not_allowed":
+        df.loc[row, ["event", "value"]] = ["school_concern", "0.5"]
+    elif kind == "recorded_before_date":
+        d = pd.Timestamp(df.loc[row, "date"])
+        df.loc[row, "recorded_date"] = (d - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    return df
+
+
+CORRUPTIONS = [
+    "missing_case_id",
+    "missing_date",
+    "unparseable_date",
+    "ambiguous_date_format",
+    "time_of_day",
+    "unknown_agency",
+    "unknown_event",
+    "value_out_of_range",
+    "value_missing",
+    "value_not_allowed",
+    "recorded_before_date",
+]
+
+
+@given(event_rows(), st.data(), st.sampled_from(CORRUPTIONS))
+def test_any_single_corruption_is_found(df, data, kind):
+    row = data.draw(st.integers(0, len(df) - 1))
+    report = validate_events(_corrupt(df, row, kind))
+    hits = report.problems[report.problems["check"] == kind]
+    assert len(hits) == 1, str(report)
+    assert hits["rows"].iloc[0] == [row]
+    assert list(report.quarantine.index) == [row]
+    assert len(report.valid) == len(df) - 1
+    with pytest.raises(SchemaError, match=rf"events\.{hits['column'].iloc[0]}: .*\b{row}\b"):
+        validate_events(_corrupt(df, row, kind), strict=True)
+
+
+@given(event_rows(), st.lists(st.integers(0, 24), max_size=5, unique=True), st.data())
+def test_lenient_mode_partitions_rows(df, bad_rows, data):
+    for row in bad_rows:
+        if row < len(df):
+            df = _corrupt(df, row, data.draw(st.sampled_from(CORRUPTIONS)))
+    report = validate_events(df)
+    assert len(report.valid) + len(report.quarantine) == len(df)
+    assert sorted([*report.valid.index, *report.quarantine.index]) == list(range(len(df)))
+    assert set(report.quarantine.index) == {r for r in bad_rows if r < len(df)}
+    assert report.quarantine["problems"].str.len().gt(0).all()

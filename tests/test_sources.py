@@ -1,0 +1,814 @@
+"""Source adapters: synthetic extracts in each source's layout (never real records)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from dateutil.easter import easter
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import riskscore.sources as sources
+from riskscore import SchemaError
+from riskscore.schema import validate_events
+from riskscore.sources import (
+    apply_mapping,
+    normalise_icd10,
+    read_cin_census,
+    read_emergency_care,
+    read_hospital_apc,
+    read_mapping,
+    read_prescriptions,
+    read_school_census,
+    term_end_date,
+)
+
+KEY = ["case_id", "date", "agency", "event"]
+
+
+def _events(rng, n, event, agency, *, cases=6):
+    """Synthetic events on the invented 2101-2110 calendar, one per (case, date)."""
+    days = rng.choice(np.arange(0, 3000), size=n, replace=False)
+    return pd.DataFrame(
+        {
+            "case_id": [f"s{int(i)}" for i in rng.integers(0, cases, n)],
+            "date": pd.Timestamp("2101-01-01") + pd.to_timedelta(days, unit="D"),
+            "agency": agency,
+            "event": event,
+        }
+    )
+
+
+def _same(got: pd.DataFrame, expected: pd.DataFrame, cols=KEY) -> None:
+    a = got[cols].astype(str).sort_values(cols).reset_index(drop=True)
+    b = expected[cols].astype(str).sort_values(cols).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def _valid(events: pd.DataFrame) -> None:
+    report = validate_events(events)
+    assert report.ok, str(report)
+    assert len(report.valid) == len(events)
+
+
+def _counts(report: pd.DataFrame, field: str | None = None) -> dict[str, int]:
+    rep = report if field is None else report[report["field"] == field]
+    return rep.groupby("reason")["rows"].sum().to_dict()
+
+
+# --- hospital admitted care -----------------------------------------------------------------
+
+
+def _apc_layout(events: pd.DataFrame, rng, *, noise: int = 5) -> tuple[pd.DataFrame, int]:
+    """One spell per event with 1-3 episodes; asthma code in a random position."""
+    rows, extra = [], 0
+    spellings = ["J45.9", "J459", "J45X", "j45.0-", "J46X", "J450", "J45.8"]
+    for i, ev in enumerate(events.itertuples()):
+        n_epi = int(rng.integers(1, 4))
+        extra += n_epi - 1
+        for k in range(n_epi):
+            diag = ["S52.5", "R06.2", "", "Z76.8"]
+            diag[int(rng.integers(0, 4))] = spellings[int(rng.integers(0, len(spellings)))]
+            rows.append(
+                {
+                    "case_id": ev.case_id,
+                    "ADMIDATE": ev.date.date().isoformat(),
+                    "PROCODE3": f"P{i % 3}",
+                    "EPIORDER": k + 1,
+                    **{f"DIAG_4_{p + 1:02d}": d for p, d in enumerate(diag)},
+                }
+            )
+    for j in range(noise):
+        rows.append(
+            {
+                "case_id": f"n{j}",
+                "ADMIDATE": "2102-03-04",
+                "PROCODE3": "P9",
+                "EPIORDER": 1,
+                "DIAG_4_01": "S52.5",
+                "DIAG_4_02": "R05X",
+                "DIAG_4_03": "",
+                "DIAG_4_04": "",
+            }
+        )
+    frame = pd.DataFrame(rows).sample(frac=1.0, random_state=int(rng.integers(0, 1000)))
+    return frame, extra
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_hospital_round_trip(seed):
+    rng = np.random.default_rng(seed)
+    ev = _events(rng, 12, "asthma_admission", "hospital")
+    extract, extra = _apc_layout(ev, rng)
+    res = read_hospital_apc(extract)
+    _same(res.events, ev)
+    _valid(res.events)
+    counts = _counts(res.report)
+    assert counts == {"mapped": 12, "duplicate": extra, "code_not_mapped": 5}
+    assert res.report["rows"].sum() == len(extract)
+    assert res.coverage[["agency"]].values.ravel().tolist() == ["hospital"]
+
+
+def test_hospital_primary_only_and_positions():
+    apc = pd.DataFrame(
+        {
+            "case_id": ["a", "b"],
+            "ADMIDATE": ["2101-02-01", "2101-03-01"],
+            "DIAG_4_01": ["J45.9", "S52.5"],
+            "DIAG_4_02": ["", "J46X"],
+        }
+    )
+    assert read_hospital_apc(apc).events["case_id"].tolist() == ["a", "b"]
+    assert read_hospital_apc(apc, primary_only=True).events["case_id"].tolist() == ["a"]
+
+
+def test_hospital_name_variants_and_concat():
+    lower = pd.DataFrame({"case_id": ["a"], "admidate": ["2101-02-01"], "diag_01": ["J45.0"]})
+    assert read_hospital_apc(lower).events["event"].tolist() == ["asthma_admission"]
+    concat = pd.DataFrame(
+        {
+            "case_id": ["a", "b"],
+            "ADMIDATE": ["2101-02-01", "2101-02-02"],
+            "DIAG_4_CONCAT": ["S525,J459", "R05X"],
+        }
+    )
+    res = read_hospital_apc(concat)
+    assert res.events["case_id"].tolist() == ["a"]
+    assert read_hospital_apc(concat, primary_only=True).events.empty
+
+
+def test_hospital_spell_column_counts_spell_once():
+    apc = pd.DataFrame(
+        {
+            "case_id": ["a"] * 3,
+            "ADMIDATE": ["2101-02-01"] * 3,
+            "SPELL": ["s1", "s1", "s2"],
+            "DIAG_4_01": ["J45.9", "J45.9", "J45.9"],
+        }
+    )
+    res = read_hospital_apc(apc)
+    # two spells admitted the same day are two admissions, but both dated the same day
+    assert len(res.events) == 2
+    assert _counts(res.report) == {"mapped": 2, "duplicate": 1}
+
+
+def test_hospital_reports_unknown_dates_and_range():
+    apc = pd.DataFrame(
+        {
+            "case_id": ["a", "b", "c", "d", "", "f"],
+            "ADMIDATE": ["2101-02-01", "01/02/2101", "", "2109-01-01", "2101-02-01", "2101-05-05"],
+            "DIAG_4_01": ["J45.9", "J45.9", "J45.9", "J45.9", "J45.9", "??9"],
+        }
+    )
+    res = read_hospital_apc(apc, end="2108-12-31")
+    assert _counts(res.report) == {
+        "mapped": 1,
+        "invalid_date": 1,
+        "missing_date": 1,
+        "outside_date_range": 1,
+        "missing_case_id": 1,
+        "unknown_code": 1,
+    }
+    assert res.report.loc[res.report["reason"] == "unknown_code", "code"].tolist() == ["9"]
+    # day-first text only with an explicit dayfirst
+    res2 = read_hospital_apc(apc.iloc[[1]], dayfirst=True)
+    assert res2.events["date"].dt.date.astype(str).tolist() == ["2101-02-01"]
+
+
+def test_hospital_emergency_only():
+    apc = pd.DataFrame(
+        {
+            "case_id": ["a", "b"],
+            "ADMIDATE": ["2101-02-01", "2101-02-02"],
+            "ADMIMETH": ["21", "11"],
+            "DIAG_4_01": ["J45.9", "J45.9"],
+        }
+    )
+    res = read_hospital_apc(apc, emergency_only=True)
+    assert res.events["case_id"].tolist() == ["a"]
+    assert _counts(res.report)["not_emergency"] == 1
+
+
+def test_hospital_missing_columns_message():
+    with pytest.raises(SchemaError, match="admission date.*ADMIDATE"):
+        read_hospital_apc(pd.DataFrame({"case_id": ["a"], "DIAG_4_01": ["J45"]}))
+    with pytest.raises(SchemaError, match="diagnosis columns"):
+        read_hospital_apc(pd.DataFrame({"case_id": ["a"], "ADMIDATE": ["2101-01-01"]}))
+    with pytest.raises(SchemaError, match="'pid' given as case_id_column"):
+        read_hospital_apc(
+            pd.DataFrame({"ADMIDATE": ["2101-01-01"], "DIAG_01": ["J45"]}), case_id_column="pid"
+        )
+
+
+def test_normalise_icd10():
+    got = normalise_icd10(pd.Series(["J45.9", "j45x", "J46X-", "X59X", " ", None]))
+    assert got.tolist()[:4] == ["J459", "J45", "J46", "X59"]
+    assert got.isna().tolist()[4:] == [True, True]
+
+
+_CODES = st.sampled_from(["J45.9", "J46X", "J450", "S52.5", "R05X", "", "??", "123", "J4"])
+
+
+@settings(max_examples=30)
+@given(
+    st.lists(
+        st.tuples(_CODES, _CODES, st.sampled_from(["a", "b", ""]), st.integers(0, 3)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_hospital_property_report_adds_up(rows):
+    df = pd.DataFrame(
+        {
+            "DIAG_4_01": [r[0] for r in rows],
+            "DIAG_4_02": [r[1] for r in rows],
+            "case_id": [r[2] for r in rows],
+            "ADMIDATE": [f"2101-01-0{r[3] + 1}" if r[3] else "" for r in rows],
+        }
+    )
+    res = read_hospital_apc(df)
+    assert res.report["rows"].sum() == len(df)
+    assert (res.report["rows"] > 0).all()
+    # unknown codes are reported and never mapped
+    unknown = {"??", "123", "J4"}
+    rows_with_only_unknown_or_blank = df[
+        df["DIAG_4_01"].isin(unknown | {""}) & df["DIAG_4_02"].isin(unknown | {""})
+    ]
+    mapped_cases = set(res.events["case_id"])
+    garbage_cases = set(rows_with_only_unknown_or_blank["case_id"]) - set(
+        df.loc[~df.index.isin(rows_with_only_unknown_or_blank.index), "case_id"]
+    )
+    assert not (garbage_cases & mapped_cases)
+    n_unknown = _counts(res.report).get("unknown_code", 0)
+    has_unknown = df["DIAG_4_01"].isin(unknown) | df["DIAG_4_02"].isin(unknown)
+    assert n_unknown <= int(has_unknown.sum())
+    if len(res.events):
+        _valid(res.events)
+
+
+# --- emergency care -------------------------------------------------------------------------
+
+
+def test_emergency_round_trip_snomed():
+    rng = np.random.default_rng(7)
+    ev = _events(rng, 10, "asthma_ed_visit", "hospital")
+    codes = list(sources.ASTHMA_SNOMED)
+    rows = []
+    for e in ev.itertuples():
+        diag = ["", "", ""]
+        diag[int(rng.integers(0, 3))] = codes[int(rng.integers(0, len(codes)))]
+        rows.append(
+            {
+                "case_id": e.case_id,
+                "ARRIVAL_DATE": e.date.date().isoformat(),
+                "EC_DIAGNOSIS_01": diag[0],
+                "EC_DIAGNOSIS_02": diag[1],
+                "EC_DIAGNOSIS_03": diag[2],
+                "EC_DISCHARGE_DESTINATION_SNOMED_CT": "306689006",
+            }
+        )
+    # admitted asthma attendances, non-asthma attendances and an unknown code
+    rows += [
+        {
+            "case_id": "x",
+            "ARRIVAL_DATE": "2102-01-01",
+            "EC_DIAGNOSIS_01": "195967001",
+            "EC_DISCHARGE_DESTINATION_SNOMED_CT": "306706006",
+        },
+        {
+            "case_id": "x",
+            "ARRIVAL_DATE": "2102-01-02",
+            "EC_DIAGNOSIS_01": "195967001",
+            "EC_DISCHARGE_DESTINATION_SNOMED_CT": "1066391000000105",
+        },
+        {
+            "case_id": "y",
+            "ARRIVAL_DATE": "2102-01-03",
+            "EC_DIAGNOSIS_01": "125605004",
+            "EC_DISCHARGE_DESTINATION_SNOMED_CT": "306689006",
+        },
+        {
+            "case_id": "z",
+            "ARRIVAL_DATE": "2102-01-04",
+            "EC_DIAGNOSIS_01": "asthma",
+            "EC_DISCHARGE_DESTINATION_SNOMED_CT": "306689006",
+        },
+        {
+            "case_id": "w",
+            "ARRIVAL_DATE": "2102-01-05",
+            "EC_DIAGNOSIS_01": "195967001",
+            "EC_DISCHARGE_DESTINATION_SNOMED_CT": "",
+        },
+    ]
+    extract = pd.DataFrame(rows).fillna("")
+    res = read_emergency_care(extract)
+    _same(res.events, ev)
+    _valid(res.events)
+    assert _counts(res.report) == {
+        "mapped": 10,
+        "admitted": 2,
+        "code_not_mapped": 1,
+        "unknown_code": 1,
+        "missing_disposal": 1,
+    }
+    assert res.report["rows"].sum() == len(extract)
+
+
+def test_emergency_hes_ae_and_user_codes():
+    ae = pd.DataFrame(
+        {
+            "case_id": ["a", "b", "c"],
+            "ARRIVALDATE": ["2101-02-01"] * 3,
+            "DIAG_01": ["251", "251A", "252"],
+            "AEATTENDDISP": ["03", "1", "02"],
+        }
+    )
+    res = read_emergency_care(ae)
+    assert res.events["case_id"].tolist() == ["a"]
+    assert _counts(res.report) == {"mapped": 1, "admitted": 1, "code_not_mapped": 1}
+    mine = read_emergency_care(ae, asthma_codes=["25"])
+    assert mine.events["case_id"].tolist() == ["a", "c"]
+    ecds = pd.DataFrame(
+        {
+            "case_id": ["a"],
+            "ARRIVAL_DATE": ["2101-02-01"],
+            "Der_EC_Diagnosis_All": ["22298006,999999999"],
+            "EC_DISCHARGE_DESTINATION": ["306689006"],
+        }
+    )
+    assert read_emergency_care(ecds).events.empty
+    assert len(read_emergency_care(ecds, asthma_codes={"999999999"}).events) == 1
+
+
+def test_emergency_needs_disposal():
+    with pytest.raises(SchemaError, match="discharge destination"):
+        read_emergency_care(
+            pd.DataFrame(
+                {"case_id": ["a"], "ARRIVAL_DATE": ["2101-01-01"], "EC_DIAGNOSIS_01": ["195967001"]}
+            )
+        )
+
+
+# --- school census --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("year", range(2101, 2111))
+def test_default_term_ends(year):
+    label = f"{year}/{(year + 1) % 100:02d}"
+    assert term_end_date(label, "Autumn") == pd.Timestamp(year, 12, 31)
+    assert term_end_date(label, "SPR") == pd.Timestamp(easter(year + 1))
+    assert term_end_date(year, "summer") == pd.Timestamp(year + 1, 7, 31)
+    assert term_end_date(year, "Autumn1") == pd.Timestamp(year, 10, 31)
+    assert term_end_date(year, "SPR1") == pd.Timestamp(year + 1, 3, 1) - pd.Timedelta(days=1)
+    assert term_end_date(year, "Summer 1") == pd.Timestamp(year + 1, 5, 31)
+
+
+def test_school_round_trip():
+    rng = np.random.default_rng(11)
+    rows, expected = [], []
+    spell = {
+        "autumn": ["Autumn", "AUT", "aut"],
+        "spring": ["Spring", "SPR"],
+        "summer": ["Summer", "SUM"],
+    }
+    seen = set()
+    for _ in range(20):
+        case = f"s{int(rng.integers(0, 5))}"
+        year = int(rng.integers(2101, 2109))
+        term = ["autumn", "spring", "summer"][int(rng.integers(0, 3))]
+        if (case, year, term) in seen:
+            continue
+        seen.add((case, year, term))
+        possible = int(rng.integers(100, 150))
+        missed = int(rng.integers(0, possible + 1))
+        label = spell[term][int(rng.integers(0, len(spell[term])))]
+        rows.append(
+            {
+                "PupilMatchingRefAnonymous": case,
+                "AcademicYear": f"{year}/{(year + 1) % 100:02d}",
+                "Term": label,
+                "SessionsPossible": possible,
+                "OverallAbsence": missed,
+            }
+        )
+        end = {
+            "autumn": pd.Timestamp(year, 12, 31),
+            "spring": pd.Timestamp(easter(year + 1)),
+            "summer": pd.Timestamp(year + 1, 7, 31),
+        }[term]
+        expected.append(
+            {
+                "case_id": case,
+                "date": end,
+                "agency": "school",
+                "event": "attendance",
+                "value": 1 - missed / possible,
+            }
+        )
+    res = read_school_census(pd.DataFrame(rows))
+    exp = pd.DataFrame(expected)
+    _same(res.events, exp)
+    merged = res.events.merge(exp, on=["case_id", "date"])
+    np.testing.assert_allclose(merged["value_x"], merged["value_y"])
+    _valid(res.events)
+    assert res.report["rows"].sum() == len(rows)
+
+
+def test_school_problems_are_counted():
+    npd = pd.DataFrame(
+        {
+            "case_id": ["a", "a", "b", "c", "d", "e"],
+            "ACADYR": ["2101/02", "2101/02", "2101/02", "2101/02", "", "2101/02"],
+            "TermType": ["AUT", "AUT", "Winter", "SPR", "SUM", "SUM"],
+            "ABS_SessionsPossible": [60, 80, 140, 100, 140, 0],
+            "ABS_AuthorisedAbsence": [5, 3, 1, 90, 1, 0],
+            "ABS_UnauthorisedAbsence": [1, 1, 0, 20, 0, 0],
+        }
+    )
+    res = read_school_census(npd)
+    # dual registration: the two autumn rows of case a add up to one attendance value
+    assert res.events[["case_id", "value"]].values.tolist() == [["a", 1 - 10 / 140]]
+    assert _counts(res.report) == {
+        "mapped": 2,
+        "unknown_code": 1,
+        "invalid_value": 2,
+        "missing_date": 1,
+    }
+    assert res.report.loc[res.report["reason"] == "unknown_code", "code"].tolist() == ["Winter"]
+
+
+def test_school_calendar_override_and_period_end():
+    npd = pd.DataFrame(
+        {
+            "case_id": ["a", "a"],
+            "AcademicYear": [2101, 2101],
+            "Term": ["Autumn", "Spring"],
+            "SessionsPossible": [100, 100],
+            "OverallAbsence": [10, 20],
+        }
+    )
+    cal = pd.DataFrame({"academic_year": ["2101/02"], "term": ["Autumn"], "end": ["2101-12-19"]})
+    res = read_school_census(npd, term_dates=cal)
+    assert res.events["date"].dt.date.astype(str).tolist() == [
+        "2101-12-19",
+        easter(2102).isoformat(),
+    ]
+    own = npd.assign(PeriodEnd=["20/12/2101", "01/04/2102"])
+    res2 = read_school_census(own, period_end_column="PeriodEnd", dayfirst=True)
+    assert res2.events["date"].dt.date.astype(str).tolist() == ["2101-12-20", "2102-04-01"]
+    with pytest.raises(SchemaError, match="term_dates lacks"):
+        read_school_census(npd, term_dates=cal.drop(columns="end"))
+
+
+def test_school_coverage_spans_terms():
+    npd = pd.DataFrame(
+        {
+            "case_id": ["a", "b"],
+            "AcademicYear": ["2101/02", "2102/03"],
+            "Term": ["Autumn", "Summer"],
+            "SessionsPossible": [100, 100],
+            "OverallAbsence": [0, 0],
+        }
+    )
+    cov = read_school_census(npd).coverage
+    assert cov[["agency", "from", "to"]].astype(str).values.tolist() == [
+        ["school", "2101-08-01", "2103-07-31"]
+    ]
+
+
+# --- children in need census ------------------------------------------------------------------
+
+
+def test_cin_round_trip_responses():
+    rng = np.random.default_rng(5)
+    response = [
+        "social_care_referral",
+        "strategy_meeting",
+        "cp_conference",
+        "cin_plan_start",
+        "cin_plan_end",
+        "cp_plan_start",
+        "cp_plan_end",
+    ]
+    columns = [
+        "ReferralStartDate",
+        "S47ActualStartDate",
+        "DateOfInitialCPC",
+        "CINPlanStartDate",
+        "CINPlanEndDate",
+        "CPPstartDate",
+        "CPPendDate",
+    ]
+    rows, expected = [], []
+    for i in range(8):
+        case = f"s{i}"
+        row = {"LAchildID": case}
+        for ev, col in zip(response, columns, strict=True):
+            if rng.random() < 0.6:
+                d = pd.Timestamp("2103-01-01") + pd.Timedelta(days=int(rng.integers(0, 900)))
+                row[col] = d.date().isoformat()
+                expected.append({"case_id": case, "date": d, "agency": "social_care", "event": ev})
+            else:
+                row[col] = ""
+        rows.append(row)
+    extract = pd.DataFrame(rows)
+    # the same episode returned again in the next census year
+    extract = pd.concat([extract, extract.iloc[:3]], ignore_index=True)
+    res = read_cin_census(extract)
+    _same(res.events, pd.DataFrame(expected))
+    _valid(res.events)
+    for col in columns:
+        assert res.report.loc[res.report["field"] == col, "rows"].sum() == len(extract)
+    assert res.report.loc[res.report["reason"] == "duplicate", "rows"].sum() == sum(
+        1 for r in rows[:3] for c in columns if r[c]
+    )
+
+
+def test_cin_factors():
+    cin = pd.DataFrame(
+        {
+            "case_id": ["a", "b", "c", "d"],
+            "AssessmentActualStartDate": ["2103-01-10", "2103-02-01", "", "2103-03-01"],
+            "AssessmentAuthorisationDate": ["2103-02-20", "", "2103-04-02", "2103-03-20"],
+            "AssessmentFactors": ["2B, 3B, 4B", "2B", "1B;ZZZ", ""],
+        }
+    )
+    res = read_cin_census(cin)
+    got = res.events.assign(
+        date=res.events["date"].dt.date.astype(str),
+        recorded_date=res.events["recorded_date"].dt.date.astype(str),
+    )
+    assert got[["case_id", "event", "date", "recorded_date", "agency"]].values.tolist() == [
+        ["a", "domestic_abuse_incident", "2103-01-10", "2103-02-20", "social_care"],
+        ["a", "parent_substance_use", "2103-01-10", "2103-02-20", "social_care"],
+        ["c", "parent_substance_use", "2103-04-02", "2103-04-02", "social_care"],
+    ]
+    _valid(res.events)
+    factors = _counts(res.report, "assessment_factor")
+    assert factors == {
+        "mapped": 3,
+        "code_not_mapped": 1,
+        "missing_date": 1,
+        "unknown_code": 1,
+        "no_value": 1,
+    }
+    # entries: 3 + 1 + 2 + one row without factors
+    assert sum(factors.values()) == 7
+    assert res.report.loc[res.report["reason"] == "unknown_code", "code"].tolist() == ["ZZZ"]
+
+
+def test_cin_flag_columns_and_custom_map():
+    cin = pd.DataFrame(
+        {
+            "case_id": ["a"],
+            "AssessmentAuthorisationDate": ["2103-02-20"],
+            "Factors identified at the end of assessment 2B": ["Yes"],
+            "Factors identified at the end of assessment 2C": ["No"],
+            "Factors identified at the end of assessment 4B": ["Yes"],
+        }
+    )
+    assert read_cin_census(cin).events["event"].tolist() == ["parent_substance_use"]
+    res = read_cin_census(cin, factor_events={"4B": "child_voice_concern"})
+    assert res.events["event"].tolist() == ["child_voice_concern"]
+    with pytest.raises(SchemaError, match="unknown event"):
+        read_cin_census(cin, factor_events={"4B": "parental_mental_health"})
+    with pytest.raises(SchemaError, match="none of the census fields"):
+        read_cin_census(pd.DataFrame({"case_id": ["a"], "x": [1]}))
+
+
+# --- prescriptions --------------------------------------------------------------------------
+
+
+def test_prescriptions_round_trip():
+    rng = np.random.default_rng(3)
+    rel = _events(rng, 15, "reliever_prescription", "gp")
+    pre = _events(rng, 8, "preventer_prescription", "gp")
+    ev = pd.concat([rel, pre], ignore_index=True)
+    rel_codes = ["0301011R0AAAPAP", "0301011V0BBADAA", "0301011R0BMAAAP"]
+    pre_codes = ["0302000C0BQAAAA", "0302000K0AAAFAF", "0302000N0BBAEAE", "0302000U0AAAAAA"]
+    code = [
+        rel_codes[int(rng.integers(0, 3))]
+        if e == "reliever_prescription"
+        else pre_codes[int(rng.integers(0, 4))]
+        for e in ev["event"]
+    ]
+    rx = pd.DataFrame(
+        {"patid": ev["case_id"], "IssueDate": ev["date"].dt.strftime("%Y-%m-%d"), "BNFCode": code}
+    )
+    noise = pd.DataFrame(
+        {
+            "patid": ["x", "x", "x"],
+            "IssueDate": ["2102-01-01"] * 3,
+            "BNFCode": ["0301011U0AAABAB", "0407010H0AAAMAM", "not-a-code"],
+        }
+    )
+    extract = pd.concat([rx, noise], ignore_index=True)
+    res = read_prescriptions(extract)
+    _same(res.events, ev)
+    _valid(res.events)
+    # salmeterol (a long-acting beta2 agonist) is not a reliever
+    assert _counts(res.report) == {"mapped": 23, "code_not_mapped": 2, "unknown_code": 1}
+
+
+def test_prescriptions_custom_codes():
+    rx = pd.DataFrame({"case_id": ["a"], "date": ["2101-01-01"], "bnf_code": ["0303020G0AAAAAA"]})
+    assert read_prescriptions(rx).events.empty
+    res = read_prescriptions(rx, codes={"0303020G0": "preventer_prescription"})
+    assert res.events["event"].tolist() == ["preventer_prescription"]
+    with pytest.raises(SchemaError, match="only reliever_prescription"):
+        read_prescriptions(rx, codes={"0303020G0": "asthma_admission"})
+
+
+_BNF = st.sampled_from(
+    ["0301011R0AAAPAP", "0302000C0BQAAAA", "0407010H0AAAMAM", "XYZ", "", "03010", "0301011U0AA"]
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            _BNF, st.sampled_from(["a", "b", ""]), st.sampled_from(["2101-01-01", "", "bad"])
+        ),
+        max_size=25,
+    )
+)
+def test_prescriptions_property(rows):
+    rx = pd.DataFrame(rows, columns=["bnf_code", "case_id", "issue_date"])
+    res = read_prescriptions(rx)
+    assert res.report["rows"].sum() == len(rx)
+    assert len(res.events) == _counts(res.report).get("mapped", 0)
+    unknown = (
+        rx["bnf_code"].isin(["XYZ", "03010"])
+        & (rx["case_id"] != "")
+        & (rx["issue_date"] == "2101-01-01")
+    )
+    assert _counts(res.report).get("unknown_code", 0) == int(unknown.sum())
+    assert set(res.report.loc[res.report["reason"] == "unknown_code", "code"]) <= {"XYZ", "03010"}
+
+
+# --- generic mapping ------------------------------------------------------------------------
+
+TABLE = [
+    {
+        "source_column": "incident",
+        "source_value": "DOMESTIC",
+        "event": "domestic_abuse_incident",
+        "agency": "police",
+    },
+    {
+        "source_column": "incident",
+        "source_value": "DOMESTIC",
+        "event": "police_incident_home",
+        "agency": "police",
+    },
+    {
+        "source_column": "incident",
+        "source_value": "CONCERN",
+        "event": "police_incident_home",
+        "agency": "police",
+    },
+    {"source_column": "incident", "source_value": "NOISE", "event": "ignore", "agency": "police"},
+    {
+        "source_column": "custody",
+        "source_value": "*",
+        "event": "paternal_involvement_lost",
+        "agency": "police",
+    },
+]
+
+
+def test_mapping_files_and_apply(tmp_path):
+    csv = tmp_path / "map.csv"
+    pd.DataFrame(TABLE).assign(note="synthetic").to_csv(csv, index=False)
+    js = tmp_path / "map.json"
+    js.write_text(json.dumps({"mappings": TABLE}), encoding="utf-8")
+    police = pd.DataFrame(
+        {
+            "ref": ["s1", "s1", "s2", "s3", "s4", "s5"],
+            "when": [
+                "2104-01-02",
+                "2104-02-03",
+                "2104-03-04",
+                "2104-04-05",
+                "2104-05-06",
+                "2104-06-07",
+            ],
+            "incident": [" domestic ", "concern", "NOISE", "BURGLARY", "", ""],
+            "custody": ["", "", "", "", "", "father remanded"],
+        }
+    )
+    for source in (csv, js, TABLE):
+        res = apply_mapping(
+            police, source, case_id_column="ref", date_column="when", source="police"
+        )
+        assert res.events[["case_id", "event"]].values.tolist() == [
+            ["s1", "domestic_abuse_incident"],
+            ["s1", "police_incident_home"],
+            ["s1", "police_incident_home"],
+            ["s5", "paternal_involvement_lost"],
+        ]
+        _valid(res.events)
+        assert _counts(res.report) == {
+            "mapped": 3,
+            "code_not_mapped": 1,
+            "unknown_code": 1,
+            "no_value": 1,
+        }
+        assert res.report.loc[res.report["reason"] == "unknown_code", "code"].tolist() == [
+            "incident=BURGLARY"
+        ]
+        assert res.coverage["agency"].tolist() == ["police"]
+
+
+def test_mapping_validation_lists_every_problem():
+    bad = [
+        {
+            "source_column": "incident",
+            "source_value": "A",
+            "event": "domestic_abuse",
+            "agency": "police",
+        },
+        {
+            "source_column": "incident",
+            "source_value": "B",
+            "event": "police_incident_home",
+            "agency": "cops",
+        },
+        {
+            "source_column": "incident",
+            "source_value": "c",
+            "event": "police_incident_home",
+            "agency": "police",
+        },
+        {
+            "source_column": "incident",
+            "source_value": "C ",
+            "event": "police_incident_home",
+            "agency": "police",
+        },
+        {
+            "source_column": "",
+            "source_value": "D",
+            "event": "police_incident_home",
+            "agency": "police",
+        },
+    ]
+    with pytest.raises(SchemaError) as info:
+        read_mapping(bad)
+    problems = info.value.report
+    assert sorted(problems["row"].tolist()) == [0, 1, 2, 3, 4]
+    msg = str(info.value)
+    assert "row 0, event='domestic_abuse': unknown event code" in msg
+    assert "row 1, agency='cops': unknown agency code" in msg
+    assert "listed twice" in msg and "blank cell" in msg
+    with pytest.raises(SchemaError, match=r"column\(s\) \['agency'\] missing"):
+        read_mapping([{"source_column": "a", "source_value": "b", "event": "housing_poor"}])
+
+
+def test_mapping_extract_errors(tmp_path):
+    extract = pd.DataFrame({"case_id": ["a"], "date": ["2104-01-01"], "kind": ["x"]})
+    with pytest.raises(SchemaError, match=r"\['incident'\] that the extract lacks"):
+        apply_mapping(extract, TABLE[:1])
+    with pytest.raises(SchemaError, match="not found"):
+        read_mapping(tmp_path / "absent.csv")
+    bad_json = tmp_path / "m.json"
+    bad_json.write_text("{not json", encoding="utf-8")
+    with pytest.raises(SchemaError, match="not valid JSON"):
+        read_mapping(bad_json)
+
+
+@settings(max_examples=30)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["DOMESTIC", "CONCERN", "NOISE", "OTHER", "", "zz"]),
+            st.sampled_from(["", "x"]),
+            st.sampled_from(["a", ""]),
+        ),
+        max_size=25,
+    )
+)
+def test_mapping_property(rows):
+    extract = pd.DataFrame(rows, columns=["incident", "custody", "case_id"]).assign(
+        date="2104-01-01"
+    )
+    res = apply_mapping(extract, TABLE)
+    assert res.report["rows"].sum() == len(extract)
+    counted = _counts(res.report)
+    expected_unknown = int(
+        (
+            (extract["incident"].isin(["OTHER", "zz"]))
+            & (extract["custody"] == "")
+            & (extract["case_id"] != "")
+        ).sum()
+    )
+    assert counted.get("unknown_code", 0) == expected_unknown
+    assert not res.events["event"].isin(["ignore"]).any()
+
+
+def test_exported_names_exist():
+    for name in sources.__all__:
+        assert hasattr(sources, name), name

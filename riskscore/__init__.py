@@ -29,10 +29,21 @@ from riskscore.errors import (
     DisclosureError,
     EstimationError,
     IdentifyingDataError,
+    LeakageError,
     ModelFileError,
     RiskscoreError,
     SchemaError,
 )
+from riskscore.evaluation import (
+    CaseKFold,
+    EvaluationResult,
+    IntegerPointsModel,
+    TemporalSplit,
+    compare_models,
+    evaluate,
+    evaluation_report,
+)
+from riskscore.fairness import subgroup_metrics
 from riskscore.features import FeatureEncoder, as_of_grid, change_dates, encode_features
 from riskscore.logistic import LogisticRiskModel
 from riskscore.modelfile import (
@@ -44,8 +55,7 @@ from riskscore.modelfile import (
     shipped_models,
 )
 from riskscore.privacy import check_identifying, pseudonymise
-
-# from riskscore.report import report  # wired when report.py lands
+from riskscore.report import report
 from riskscore.schema import (
     ValidationReport,
     read_cases,
@@ -55,6 +65,13 @@ from riskscore.schema import (
 )
 from riskscore.scorecard import Rule, RuleScorecard
 from riskscore.synthetic import TRUE_INTERCEPT, TRUE_LOG_ODDS, make_cohort, vignette
+from riskscore.training import (
+    TrainingSet,
+    build_synthetic_model,
+    check_point_in_time,
+    make_training_set,
+    train_model,
+)
 from riskscore.vocabulary import AGENCIES, BANDS, EVENTS, FEATURES, RESPONSE_EVENTS, FeatureSpec
 
 __all__ = [
@@ -73,6 +90,7 @@ __all__ = [
     "ModelFileError",
     "DisclosureError",
     "EstimationError",
+    "LeakageError",
     "DataQualityWarning",
     # data contract and privacy
     "ValidationReport",
@@ -120,6 +138,20 @@ __all__ = [
     "provenance",
     "write_table",
     "read_table",
+    # training and evaluation
+    "TrainingSet",
+    "make_training_set",
+    "check_point_in_time",
+    "train_model",
+    "build_synthetic_model",
+    "evaluate",
+    "EvaluationResult",
+    "CaseKFold",
+    "TemporalSplit",
+    "IntegerPointsModel",
+    "compare_models",
+    "evaluation_report",
+    "subgroup_metrics",
     # reports
     "report",
 ]

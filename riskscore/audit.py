@@ -722,6 +722,23 @@ def audit_cohort(
     >>> sorted(result.tables)[:2]
     ['agency_share', 'by_deprivation']
     """
+    if hasattr(events, "__dask_graph__") or hasattr(cases, "__dask_graph__"):
+        # Dask input: per-partition audit, tables built once from all partitions so
+        # that disclosure control applies to the final totals (riskscore.scale)
+        from riskscore.scale import audit_cohort_dask
+
+        return audit_cohort_dask(
+            events,
+            cases,
+            model,
+            grid=grid,
+            response_window=response_window,
+            horizon=horizon,
+            recent_window=recent_window,
+            chunk_size=chunk_size,
+            disclosure=disclosure,
+            agencies=agencies,
+        )
     _check_model(model)
     from tqdm.auto import tqdm
 
@@ -842,7 +859,21 @@ def _control(name: str, table: pd.DataFrame, disclosure) -> pd.DataFrame:
     spec = {k: v for k, v in spec.items() if v is not None}
     if disclosure is False:
         return mark_undisclosed(table, reason="audit_cohort(disclosure=False)")
-    return apply_disclosure(table, disclosure, **spec)
+    out = apply_disclosure(table, disclosure, **spec)
+    # A rate computed from exact counts would reveal them (165/166 gives away the one);
+    # published ratios are recomputed from the published, rounded counts.
+    for rate, parts in (spec.get("rate_columns") or {}).items():
+        if len(parts) == 2:
+            num = pd.to_numeric(out[parts[0]], errors="coerce").astype("float64")
+            den = pd.to_numeric(out[parts[1]], errors="coerce").astype("float64")
+            keep = out[rate].notna() & (den > 0)
+            out[rate] = (num / den).where(keep)
+        elif rate.startswith("median"):
+            # a median is not a count; rounding to 5 days keeps it from pinning a case
+            out[rate] = (pd.to_numeric(out[rate], errors="coerce") / 5).round() * 5
+        else:
+            out[rate] = pd.to_numeric(out[rate], errors="coerce").round(2)
+    return out
 
 
 def _cohort_tables(per_case, crossings, contribs, n_cases, n_without_events, horizon, agencies):

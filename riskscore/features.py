@@ -121,9 +121,24 @@ class _Events:
     __slots__ = ("case", "day", "avail", "event", "names", "value", "categories", "delayed")
 
     def mask(self, names) -> np.ndarray:
-        """Rows whose event is one of ``names`` (integer codes: no string comparisons)."""
-        wanted = [i for i, n in enumerate(self.names) if n in names]
-        return np.isin(self.event, wanted)
+        """Rows whose event is one of ``names`` (a lookup on integer codes)."""
+        lut = np.zeros(len(self.names) + 1, dtype=bool)
+        lut[[i for i, n in enumerate(self.names) if n in names]] = True
+        return lut[self.event]
+
+
+def _sort_order(case, day, ev, delay) -> np.ndarray:
+    """Order by (case, day, event, delay): one packed int64 argsort when the bits fit."""
+    if len(case) == 0:
+        return np.arange(0)
+    d0 = day - day.min()
+    widths = [int(a.max()).bit_length() or 1 for a in (case, d0, ev, delay)]
+    if sum(widths) <= 62:
+        key = case.astype(np.int64)
+        for a, w in zip((d0, ev, delay), widths[1:], strict=True):
+            key = (key << w) | a
+        return np.argsort(key, kind="stable")
+    return np.lexsort((delay, ev, day, case))
 
 
 def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
@@ -168,7 +183,7 @@ def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
     # Rows identical in case, date, event and value are one happening (the same
     # incident recorded by two agencies): keep one, known from its earliest record.
     delay = avail - day
-    order = np.lexsort((delay, ev, day, case))
+    order = _sort_order(case, day, ev, delay)
     case, day, avail, ev, value = case[order], day[order], avail[order], ev[order], value[order]
     same = np.zeros(len(case), dtype=bool)
     if len(case) > 1:
@@ -208,6 +223,7 @@ class _Packer:
     """Packs (case code, day) into one sortable int64 key."""
 
     def __init__(self, n_codes: int, lo: int, hi: int):
+        self.n_codes = n_codes
         self.lo = lo  # smallest day that matters, minus one
         self.hi = hi  # largest key day that matters
         self.day_bits = max(int(hi - lo + 1).bit_length(), 1)
@@ -240,38 +256,49 @@ def _local_cumsum(values: np.ndarray, case: np.ndarray) -> np.ndarray:
     return pd.Series(values).groupby(case, sort=False).cumsum().to_numpy()
 
 
-def _window_stats(
-    ev: _Events, mask: np.ndarray, window, packer: _Packer, q: np.ndarray, q_start, with_sum
-):
-    """Count (and sum of values) of the masked events inside the window, per query."""
+def _window_stats(ev: _Events, mask: np.ndarray, window, packer: _Packer, q, q_case, with_sum):
+    """Count (and sum of values) of the masked events inside the window, per query.
+
+    Only queries of cases that have such events are searched: most streams are
+    sparse (few children have a sibling removed), and the rest are zero.
+    """
+    count = np.zeros(len(q), dtype=np.float64)
+    total = np.zeros(len(q), dtype=np.float64) if with_sum else None
     case, day, avail = ev.case[mask], ev.day[mask], ev.avail[mask]
+    if len(case) == 0:
+        return count, total
+    present = np.zeros(packer.n_codes + 1, dtype=bool)
+    present[case] = True
+    sel = np.flatnonzero(present[q_case])
+    qs = q[sel]
     enter, order_e = _sorted(packer.pack(case, avail), not ev.delayed)
-    n_in = np.searchsorted(enter, q, side="right")
+    n_in = np.searchsorted(enter, qs, side="right")
+    start = None
     if window is None:
-        count = n_in - np.searchsorted(enter, q_start, side="left")
-        exit_keys = order_x = None
+        start = np.searchsorted(enter, packer.case_start(q_case[sel]), side="left")
+        count[sel] = n_in - start
     else:
         exit_day = np.maximum(avail, day + window)
         exit_keys, order_x = _sorted(packer.pack(case, exit_day), not ev.delayed)
-        n_out = np.searchsorted(exit_keys, q, side="right")
-        count = n_in - n_out
+        n_out = np.searchsorted(exit_keys, qs, side="right")
+        count[sel] = n_in - n_out
     if not with_sum:
-        return count.astype(np.float64), None
+        return count, None
     values = ev.value[mask]
-    start = np.searchsorted(enter, q_start, side="left")
-    v_e = values if order_e is None else values[order_e]
-    c_e = case if order_e is None else case[order_e]
-    cs_e = _local_cumsum(v_e, c_e)
-    total = np.where(n_in > start, cs_e[np.maximum(n_in - 1, 0)] if len(cs_e) else 0.0, 0.0)
+    if start is None:
+        start = np.searchsorted(enter, packer.case_start(q_case[sel]), side="left")
+
+    def running(order, n):
+        v = values if order is None else values[order]
+        c = case if order is None else case[order]
+        cs = _local_cumsum(v, c)
+        return np.where(n > start, cs[np.maximum(n - 1, 0)], 0.0)
+
+    acc = running(order_e, n_in)
     if window is not None:
-        v_x = values if order_x is None else values[order_x]
-        c_x = case if order_x is None else case[order_x]
-        cs_x = _local_cumsum(v_x, c_x)
-        n_out = np.searchsorted(exit_keys, q, side="right")
-        total = total - np.where(
-            n_out > start, cs_x[np.maximum(n_out - 1, 0)] if len(cs_x) else 0.0, 0.0
-        )
-    return count.astype(np.float64), total
+        acc = acc - running(order_x, n_out)
+    total[sel] = acc
+    return count, total
 
 
 def _paternal_lost(ev: _Events, packer: _Packer, q: np.ndarray, q_case: np.ndarray):
@@ -351,6 +378,14 @@ def encode_features(
     >>> encode_features(ev, q)["asthma_admissions_12m"].tolist()
     [2.0]
     """
+    if hasattr(events, "__dask_graph__") or hasattr(as_of, "__dask_graph__"):
+        # Dask input: the same code per partition of cases (riskscore.scale, imported
+        # only when used; the one upward import, kept lazy on purpose)
+        from riskscore.scale import encode_features_dask
+
+        return encode_features_dask(
+            events, as_of, agency, recent_window=recent_window, coverage=coverage
+        )
     _require(as_of, ["case_id", "as_of"], "as_of")
     if int(recent_window) < 1 or int(recent_window) >= _YEAR:
         raise ValueError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
@@ -380,16 +415,15 @@ def encode_features(
     hi = int(max(d.max() for d in span)) + 1 if span else 1
     packer = _Packer(n_codes, lo, hi)
     q = packer.pack(q_case, t)
-    q_start = packer.case_start(q_case)
 
     counts: dict[tuple[str, object], np.ndarray] = {}
     for name, (codes, windows) in _STREAMS.items():
         mask = ev.mask(codes)
         for w in windows:
-            counts[name, w] = _window_stats(ev, mask, w, packer, q, q_start, False)[0]
+            counts[name, w] = _window_stats(ev, mask, w, packer, q, q_case, False)[0]
     att = ev.mask(("attendance",))
-    n_recent, s_recent = _window_stats(ev, att, recent_window, packer, q, q_start, True)
-    n_year, s_year = _window_stats(ev, att, _YEAR, packer, q, q_start, True)
+    n_recent, s_recent = _window_stats(ev, att, recent_window, packer, q, q_case, True)
+    n_year, s_year = _window_stats(ev, att, _YEAR, packer, q, q_case, True)
 
     recent = _round_mean(s_recent, n_recent)
     older = _round_mean(s_year - s_recent, n_year - n_recent)

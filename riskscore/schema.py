@@ -799,7 +799,8 @@ def validate_cases(
     if "outcome" in frame.columns:
         codes, text = _distinct(frame["outcome"])
         uempty = (text == "").to_numpy(dtype=bool)
-        has_outcome = (codes >= 0) & ~(uempty[np.maximum(codes, 0)] if len(uempty) else True)
+        blank = uempty[np.maximum(codes, 0)] if len(uempty) else np.zeros(len(codes), dtype=bool)
+        has_outcome = (codes >= 0) & ~blank
         outcome_text = frame["outcome"].astype("str").str.strip()
         typed["outcome"] = outcome_text.where(has_outcome, None).astype("str")
     else:
@@ -885,6 +886,7 @@ def read_events(
     allow: Mapping[str, str] | None = None,
     strict: bool = True,
     return_report: bool = False,
+    engine: str = "pandas",
 ):
     """Read and validate an events table from CSV or Parquet.
 
@@ -910,6 +912,10 @@ def read_events(
     pandas.DataFrame or (pandas.DataFrame, ValidationReport)
         The valid, typed events (see :func:`validate_events`).
 
+    engine : {"pandas", "dask"}, default="pandas"
+        ``"dask"`` reads a folder of Parquet files lazily (riskscore[dask]; see
+        :func:`riskscore.scale.read_events_dask`) and returns a Dask DataFrame.
+
     Raises
     ------
     FileNotFoundError
@@ -928,6 +934,14 @@ def read_events(
     >>> read_events(path)["event"].tolist()
     ['reliever_prescription']
     """
+    if engine == "dask":
+        _dask_read_options(dayfirst, format, allow, strict, return_report)
+        # the Dask path lives in riskscore.scale, imported only when asked for
+        from riskscore.scale import read_events_dask
+
+        return read_events_dask(path, validate=True)
+    if engine != "pandas":
+        raise ValueError(f"engine must be 'pandas' or 'dask', got {engine!r}.")
     return _read(
         path,
         validate_events,
@@ -937,6 +951,23 @@ def read_events(
         format=format,
         allow=allow,
     )
+
+
+def _dask_read_options(dayfirst, format, allow, strict, return_report) -> None:
+    given = {
+        "dayfirst": dayfirst is not None,
+        "format": format is not None,
+        "allow": bool(allow),
+        "strict=False": not strict,
+        "return_report": return_report,
+    }
+    bad = [k for k, v in given.items() if v]
+    if bad:
+        raise ValueError(
+            f"engine='dask' reads riskscore's Parquet layout with ISO dates and strict "
+            f"validation only; {bad} are not supported there. Read with pandas, fix, and "
+            "write with riskscore.scale.write_events_parquet."
+        )
 
 
 def read_cases(

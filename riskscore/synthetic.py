@@ -955,8 +955,15 @@ def make_cohort(
     chunk_size: int = 50_000,
     progress: bool = False,
     case_range: tuple[int, int] | None = None,
+    path=None,
+    n_partitions: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate a synthetic cohort (events and cases) with a known outcome model.
+
+    With ``path=``, the cohort is written chunk by chunk to hash-partitioned
+    Parquet (``events/`` and ``cases/`` folders, ``n_partitions`` files each, for
+    :func:`riskscore.read_events` with ``engine="dask"``) without being held in
+    memory, identical case by case to the in-memory cohort; the folder is returned.
 
     The generative model, the true log-odds and the truncation rules are stated in
     full in the docstring of :mod:`riskscore.synthetic`. Synthetic outcome rates
@@ -1017,6 +1024,20 @@ def make_cohort(
     >>> bool((part["date"].to_numpy() == sub["date"].to_numpy()).all())
     True
     """
+    if path is not None:
+        # written piece by piece by riskscore.scale (needs riskscore[dask] to read back)
+        from riskscore.scale import write_cohort_parquet
+
+        return write_cohort_parquet(
+            path,
+            n_cases,
+            random_state,
+            n_partitions=n_partitions,
+            chunk_size=chunk_size,
+            start=start,
+            years=years,
+            outcome_rate=outcome_rate,
+        )
     n_cases = _check_int("n_cases", n_cases, 0)
     years = _check_int("years", years, 2, 10)
     chunk_size = _check_int("chunk_size", chunk_size, 1)

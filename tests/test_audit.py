@@ -183,3 +183,19 @@ def test_audit_refuses_unknown_case_and_non_models(cohort, card):
         audit_case(events, "nobody", card)
     with pytest.raises(TypeError, match="risk_score"):
         audit_case(events, events["case_id"].iloc[0], object())
+
+
+def test_published_rates_are_recomputed_from_published_counts(cohort, card):
+    """A rate from exact counts would give the counts away (165/166 reveals the 1)."""
+    events, cases = cohort
+    result = audit_cohort(events, cases, card)
+    fa = result.tables["false_alarms"]
+    for r in fa.itertuples():
+        if pd.notna(r.false_alarm_share):
+            assert r.false_alarm_share == pytest.approx(r.n_false_alarms / r.n_crossings)
+        if pd.notna(r.alerts_per_true_case):
+            assert r.alerts_per_true_case == pytest.approx(r.n_crossings / r.n_true_cases_alerted)
+    dep = result.tables["by_deprivation"]
+    for r in dep.itertuples():
+        if pd.notna(r.share_with_gap):
+            assert r.share_with_gap == pytest.approx(r.n_with_gap / r.n_cases)

@@ -556,3 +556,17 @@ def test_lenient_mode_partitions_rows(df, bad_rows, data):
     assert sorted([*report.valid.index, *report.quarantine.index]) == list(range(len(df)))
     assert set(report.quarantine.index) == {r for r in bad_rows if r < len(df)}
     assert report.quarantine["problems"].str.len().gt(0).all()
+
+
+def test_cases_without_any_outcome_validate():
+    """Regression: an extract with an outcome column but no outcomes raised TypeError."""
+    import pandas as pd
+
+    from riskscore import validate_cases
+
+    cases = pd.DataFrame(
+        {"case_id": ["a", "b"], "outcome": [None, None], "outcome_date": [None, None]}
+    )
+    report = validate_cases(cases)
+    assert report.ok, str(report)
+    assert report.valid["outcome"].isna().all()

@@ -1,0 +1,122 @@
+"""Benchmark: point-in-time feature encoding.
+
+Synthetic cohorts of growing size (about 50 events a case), a monthly as-of grid over
+two years per case. Each size runs in a fresh subprocess so that its peak memory
+(maximum resident set size, data included) is its own. Printed per size: events per
+second, output rows per second, peak memory, the ratio to a plain sort of the event
+keys (the floor any encoder must pay), and, on a size it can do, the ratio to the
+deliberately simple reference implementation used as the tests' oracle.
+
+    python benchmarks/encode.py                  # 1k, 10k, 100k cases
+    python benchmarks/encode.py --full           # ... and 1M cases
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+
+
+def _grid(cases: pd.DataFrame) -> pd.DataFrame:
+    """Monthly (30-day) as-of dates over two years from each case's index date."""
+    n = len(cases)
+    start = pd.Timestamp("2101-07-01")
+    case = np.repeat(cases["case_id"].to_numpy(), 24)
+    step = np.tile(np.arange(24) * 30, n)
+    return pd.DataFrame({"case_id": case, "as_of": start + pd.to_timedelta(step, unit="D")})
+
+
+def _best(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def one_size(n_cases: int, with_reference: bool) -> dict:
+    import riskscore as rs
+
+    events, cases = rs.make_cohort(n_cases, random_state=0)
+    grid = _grid(cases)
+    repeat = 3 if n_cases <= 100_000 else 1
+    t_encode = _best(lambda: rs.encode_features(events, grid), repeat)
+
+    # the floor: one plain sort of the (case, date) keys
+    codes = events["case_id"].cat.codes.to_numpy().astype(np.int64)
+    days = events["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    keys = (codes << 20) | (days - days.min())
+    rng = np.random.default_rng(0)
+    shuffled = keys[rng.permutation(len(keys))]
+    t_sort = _best(lambda: np.sort(shuffled), repeat)
+
+    out = {
+        "cases": n_cases,
+        "events": len(events),
+        "rows": len(grid),
+        "encode_s": t_encode,
+        "sort_s": t_sort,
+    }
+    if with_reference:
+        sys.path.insert(0, str(HERE.parent / "tests"))
+        from test_features import oracle_frame
+
+        sub = cases["case_id"].to_numpy()[:20]
+        ev = events[events["case_id"].isin(sub)].astype({"case_id": str})
+        q = grid[grid["case_id"].isin(sub)].reset_index(drop=True)
+        t_ref = _best(lambda: oracle_frame(ev, q), 1)
+        t_fast = _best(lambda: rs.encode_features(ev, q), 5)
+        out.update(ref_rows=len(q), ref_s=t_ref, ref_fast_s=t_fast)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="include 1M cases")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--reference", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one_size(args.one, args.reference)))
+        return
+    sizes = [1_000, 10_000, 100_000] + ([1_000_000] if args.full else [])
+    print(
+        f"{'cases':>9} {'events':>11} {'rows':>10} {'encode s':>9} {'events/s':>11} "
+        f"{'rows/s':>11} {'peak MB':>8} {'x sort':>7}"
+    )
+    results = []
+    for n in sizes:
+        cmd = [sys.executable, __file__, "--one", str(n)] + (["--reference"] if n == 1_000 else [])
+        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        results.append(r)
+        print(
+            f"{r['cases']:>9,} {r['events']:>11,} {r['rows']:>10,} {r['encode_s']:>9.2f} "
+            f"{r['events'] / r['encode_s']:>11,.0f} {r['rows'] / r['encode_s']:>11,.0f} "
+            f"{r['peak_rss_mb']:>8,.0f} {r['encode_s'] / r['sort_s']:>7.1f}"
+        )
+        if "ref_s" in r:
+            print(
+                f"          reference implementation on {r['ref_rows']} rows (20 cases): "
+                f"{r['ref_s']:.2f} s vs {r['ref_fast_s'] * 1000:.1f} ms: "
+                f"{r['ref_s'] / r['ref_fast_s']:,.0f} x faster"
+            )
+    if len(results) >= 2:
+        a, b = results[-2], results[-1]
+        growth = (b["encode_s"] / a["encode_s"]) / (b["events"] / a["events"])
+        print(f"time per event, largest vs next size: {growth:.2f} (1.00 = linear)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,402 @@
+"""Subgroup (fairness) audit of risk predictions, built on fairlearn's MetricFrame.
+
+:func:`subgroup_metrics` reports, by ``sex``, ``ethnic_group``, ``imd_quintile`` or
+any column: selection (alert) rate, true and false positive rates, PPV, AUROC,
+observed rate, mean predicted risk and the observed/expected ratio
+(calibration-in-the-large by group), with differences and ratios to a reference
+group. Point estimates come from :class:`fairlearn.metrics.MetricFrame`; this
+module adds what it lacks: percentile intervals from resampling *cases* (the
+several rows of one child move together), and disclosure control.
+
+Disclosure: every metric row carries the counts it rests on (``n`` and
+``n_cases`` of the group, and the metric's own ``numerator`` and ``denominator``,
+for example true positives and events for the TPR). Counts below the threshold are
+suppressed and so is every statistic in that row; an ``All`` row per attribute
+protects the suppressed cells from recovery by subtraction. When the reference
+group's row is suppressed, the differences and ratios of that metric are
+suppressed in every group, since they are derived from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import MetricFrame
+from sklearn.metrics import roc_auc_score
+from tqdm.auto import tqdm
+
+from riskscore.disclosure import DISCLOSURE_ATTR, apply_disclosure
+from riskscore.errors import SchemaError
+from riskscore.evaluation import _alert_threshold, _interval, _Ranker, _replicate_weights
+
+__all__ = ["subgroup_metrics", "plot_subgroups", "SUBGROUP_METRICS"]
+
+#: Metric -> (label, numerator count, denominator count) used for disclosure control.
+SUBGROUP_METRICS: dict[str, tuple[str, str, str]] = {
+    "selection_rate": ("Alert (selection) rate", "alerts", "n"),
+    "tpr": ("True positive rate (sensitivity)", "true_positives", "events"),
+    "fpr": ("False positive rate", "false_positives", "non_events"),
+    "ppv": ("Positive predictive value", "true_positives", "alerts"),
+    "auroc": ("AUROC", "events", "non_events"),
+    "observed_rate": ("Observed outcome rate", "events", "n"),
+    "mean_predicted": ("Mean predicted risk", "events", "n"),
+    "oe_ratio": ("Observed / expected (1 is calibrated)", "events", "n"),
+}
+
+_MISSING_LABEL = "missing"
+
+
+def _safe_div(a, b):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def _stats(y, p, alert, w, gcode, n_groups, ranker):
+    """Weighted counts and metrics for every group (vectorised; w = case-bootstrap weights)."""
+
+    def s(v):
+        return np.bincount(gcode, weights=v, minlength=n_groups)
+
+    n = s(w)
+    ev = s(w * y)
+    al = s(w * alert)
+    tp = s(w * y * alert)
+    fp = al - tp
+    ne = n - ev
+    pred = s(w * p)
+    wp, wn = ranker.sums(w, y)
+    out = {
+        "selection_rate": _safe_div(al, n),
+        "tpr": _safe_div(tp, ev),
+        "fpr": _safe_div(fp, ne),
+        "ppv": _safe_div(tp, al),
+        "auroc": ranker.auroc(wp, wn),
+        "observed_rate": _safe_div(ev, n),
+        "mean_predicted": _safe_div(pred, n),
+        "oe_ratio": _safe_div(ev, pred),
+    }
+    counts = {
+        "n": n,
+        "events": ev,
+        "non_events": ne,
+        "alerts": al,
+        "true_positives": tp,
+        "false_positives": fp,
+    }
+    return out, counts
+
+
+def _fairlearn_estimates(y, p, thr, labels: pd.Series) -> pd.DataFrame:
+    """Point estimates by group from fairlearn's MetricFrame (the ecosystem's convention)."""
+
+    def auroc(yt, yp):
+        return roc_auc_score(yt, yp) if np.unique(yt).size == 2 else np.nan
+
+    def rate(mask_num, mask_den):
+        def f(yt, yp):
+            yt = np.asarray(yt)
+            a = np.asarray(yp) >= thr
+            num, den = mask_num(yt, a), mask_den(yt, a)
+            return float(num.sum() / den.sum()) if den.sum() else np.nan
+
+        return f
+
+    def mean_pred(yt, yp):
+        return float(np.mean(yp))
+
+    def oe(yt, yp):
+        return float(np.sum(yt) / np.sum(yp)) if np.sum(yp) > 0 else np.nan
+
+    metrics = {
+        "selection_rate": rate(lambda yt, a: a, lambda yt, a: np.ones_like(a)),
+        "tpr": rate(lambda yt, a: a & (yt == 1), lambda yt, a: yt == 1),
+        "fpr": rate(lambda yt, a: a & (yt == 0), lambda yt, a: yt == 0),
+        "ppv": rate(lambda yt, a: a & (yt == 1), lambda yt, a: a),
+        "auroc": auroc,
+        "observed_rate": lambda yt, yp: float(np.mean(yt)),
+        "mean_predicted": mean_pred,
+        "oe_ratio": oe,
+    }
+    mf = MetricFrame(metrics=metrics, y_true=y, y_pred=p, sensitive_features=labels)
+    return mf.by_group, mf.overall
+
+
+def subgroup_metrics(
+    y_true,
+    y_prob,
+    groups: pd.DataFrame | pd.Series | Sequence,
+    *,
+    by: Sequence[str] | None = None,
+    reference: Any = None,
+    threshold: float | None = None,
+    alert_rate: float | None = None,
+    case_ids=None,
+    n_boot: int = 200,
+    level: float = 0.95,
+    disclosure: Any = True,
+    random_state: int | None = 0,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Metrics by subgroup with differences and ratios to a reference group.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        Outcomes, one per row.
+    y_prob : array-like of float
+        Predicted probabilities (validation predictions, e.g. from
+        :func:`riskscore.evaluate`).
+    groups : DataFrame, Series or array
+        Group labels aligned with the rows; a DataFrame gives one attribute per
+        column. Missing labels form the group ``"missing"``.
+    by : sequence of str, optional
+        Columns to audit. Default: those of ``sex``, ``ethnic_group``,
+        ``imd_quintile`` present, else every column.
+    reference : scalar or dict, optional
+        Reference group per attribute (``{"imd_quintile": 5}``), or one label for
+        a single attribute. Default: the largest group.
+    threshold : float, optional
+        Alert when the predicted probability is at or above it.
+    alert_rate : float, optional
+        Alternatively, the overall share of rows alerted (the cut is set on all
+        rows, then applied to every group). Default 0.1 when neither is given.
+    case_ids : array-like, optional
+        Case of every row: intervals resample cases. Without it, rows.
+    n_boot : int, default=200
+        Bootstrap replicates (0 for none).
+    level : float, default=0.95
+        Interval coverage.
+    disclosure : bool, DisclosureSettings or dict, default=True
+        Disclosure control (see the module notes).
+    random_state : int or None, default=0
+        Bootstrap seed.
+    progress : bool, optional
+        tqdm progress bar (default: on above 100,000 rows).
+
+    Returns
+    -------
+    DataFrame
+        One row per (``attribute``, ``group``, ``metric``), groups then ``All``:
+        ``label, estimate, lower, upper, difference, difference_lower,
+        difference_upper, ratio, ratio_lower, ratio_upper, reference`` and the
+        counts ``n, n_cases, numerator, denominator``. ``attrs["threshold"]``
+        holds the alert cut used.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from riskscore.fairness import subgroup_metrics
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.random(2000) * 0.5; y = (rng.random(2000) < p).astype(int)
+    >>> sex = pd.Series(rng.choice(["female", "male"], 2000), name="sex")
+    >>> t = subgroup_metrics(y, p, sex, threshold=0.3, n_boot=20)
+    >>> sorted(set(t["group"]))
+    ['All', 'female', 'male']
+    """
+    y = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_prob, dtype=np.float64)
+    if y.shape != p.shape or y.ndim != 1:
+        raise SchemaError(f"y_true has shape {y.shape} and y_prob {p.shape}; need equal 1-D.")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise SchemaError("y_true must hold 0/1 outcomes.")
+    bad = ~np.isfinite(p) | (p < 0) | (p > 1)
+    if bad.any():
+        raise SchemaError(
+            f"y_prob must be probabilities in [0, 1]; rows {np.flatnonzero(bad)[:5].tolist()} "
+            "are not. Pass predicted probabilities, not scores."
+        )
+    if isinstance(groups, pd.DataFrame):
+        frame = groups.reset_index(drop=True)
+    elif isinstance(groups, pd.Series):
+        frame = groups.reset_index(drop=True).to_frame(groups.name or "group")
+    else:
+        frame = pd.DataFrame({"group": np.asarray(groups)})
+    if len(frame) != len(y):
+        raise SchemaError(f"groups has {len(frame)} rows but y_true has {len(y)}.")
+    if by is None:
+        by = [c for c in ("sex", "ethnic_group", "imd_quintile") if c in frame.columns] or list(
+            frame.columns
+        )
+    missing_cols = [c for c in by if c not in frame.columns]
+    if missing_cols:
+        raise SchemaError(f"groups: no column {missing_cols[0]!r} (have {list(frame.columns)}).")
+    if threshold is None:
+        rate = 0.1 if alert_rate is None else alert_rate
+        if not 0 < rate < 1:
+            raise ValueError(f"alert_rate must be between 0 and 1, got {rate!r}.")
+        threshold = _alert_threshold(p, rate)
+    elif alert_rate is not None:
+        raise ValueError("give threshold or alert_rate, not both.")
+    alert = (p >= threshold).astype(np.float64)
+    if progress is None:
+        progress = len(y) > 100_000
+    if case_ids is None:
+        codes, n_cases = np.arange(len(y)), len(y)
+    else:
+        codes, uniq = pd.factorize(np.asarray(case_ids), use_na_sentinel=False)
+        n_cases = len(uniq)
+
+    # one combined coding: (attribute, group) -> code, plus an "All" code per attribute
+    blocks = []  # (attribute, labels per group, gcode offset)
+    gcodes = []
+    offset = 0
+    for col in by:
+        lab = frame[col].astype(object).where(frame[col].notna(), _MISSING_LABEL).astype(str)
+        lab = lab.astype(object)
+        gc, uniques = pd.factorize(lab, sort=True)
+        blocks.append((col, [str(u) for u in uniques], offset, lab))
+        gcodes.append(gc + offset)
+        offset += len(uniques) + 1  # +1: the attribute's "All" slot
+    n_slots = offset
+    # rows are stacked once per attribute and once more into the attribute's All slot
+    stack_g = np.concatenate(
+        [
+            np.concatenate([g, np.full(len(y), b[2] + len(b[1]))])
+            for g, b in zip(gcodes, blocks, strict=True)
+        ]
+    )
+    reps = 2 * len(by)
+    Y = np.tile(y, reps)
+    P = np.tile(p, reps)
+    AL = np.tile(alert, reps)
+    ranker = _Ranker(P, stack_g, n_slots)
+    est, counts = _stats(Y, P, AL, np.ones(len(Y)), stack_g, n_slots, ranker)
+    cases_per_slot = np.zeros(n_slots)
+    for g, b in zip(gcodes, blocks, strict=True):
+        pairs = np.unique(np.column_stack([g, codes]), axis=0)
+        cases_per_slot += np.bincount(pairs[:, 0], minlength=n_slots)
+        cases_per_slot[b[2] + len(b[1])] = n_cases
+
+    ref_slot = {}
+    for col, labels, off, _ in blocks:
+        ref = reference.get(col) if isinstance(reference, Mapping) else reference
+        if ref is None:
+            ref_slot[col] = off + int(np.argmax(counts["n"][off : off + len(labels)]))
+        else:
+            if str(ref) not in labels:
+                raise SchemaError(f"reference group {ref!r} is not a value of {col!r} ({labels}).")
+            ref_slot[col] = off + labels.index(str(ref))
+    ref_of_slot = np.empty(n_slots, dtype=np.int64)
+    for col, labels, off, _ in blocks:
+        ref_of_slot[off : off + len(labels) + 1] = ref_slot[col]
+
+    metric_names = list(SUBGROUP_METRICS)
+    E = np.vstack([est[m] for m in metric_names])  # (metrics, slots)
+    draws = []
+    if n_boot:
+        weights = _replicate_weights(codes, n_cases, n_boot, random_state)
+        for w in tqdm(weights, total=n_boot, desc="subgroup bootstrap", disable=not progress):
+            d, _ = _stats(Y, P, AL, np.tile(w, reps), stack_g, n_slots, ranker)
+            draws.append(np.vstack([d[m] for m in metric_names]))
+    B = np.asarray(draws) if draws else np.full((0, *E.shape), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff_e = E - E[:, ref_of_slot]
+        ratio_e = E / E[:, ref_of_slot]
+        Bd = B - B[:, :, ref_of_slot]
+        Br = B / B[:, :, ref_of_slot]
+    lo, hi = _interval(B, level) if n_boot else (np.full(E.shape, np.nan),) * 2
+    dlo, dhi = _interval(Bd, level) if n_boot else (np.full(E.shape, np.nan),) * 2
+    rlo, rhi = _interval(Br, level) if n_boot else (np.full(E.shape, np.nan),) * 2
+
+    # fairlearn's MetricFrame gives the point estimates (checked equal to ours above)
+    recs = []
+    for col, labels, off, lab in blocks:
+        by_group, overall = _fairlearn_estimates(y, p, threshold, lab.rename(col))
+        for j, group in enumerate([*labels, "All"]):
+            slot = off + j
+            for i, m in enumerate(metric_names):
+                label, num, den = SUBGROUP_METRICS[m]
+                value = overall[m] if group == "All" else by_group.loc[group, m]
+                recs.append(
+                    {
+                        "attribute": col,
+                        "group": group,
+                        "metric": m,
+                        "label": label,
+                        "reference": labels[ref_slot[col] - off],
+                        "estimate": float(value),
+                        "lower": lo[i, slot],
+                        "upper": hi[i, slot],
+                        "difference": diff_e[i, slot],
+                        "difference_lower": dlo[i, slot],
+                        "difference_upper": dhi[i, slot],
+                        "ratio": ratio_e[i, slot],
+                        "ratio_lower": rlo[i, slot],
+                        "ratio_upper": rhi[i, slot],
+                        "n": int(round(counts["n"][slot])),
+                        "n_cases": int(cases_per_slot[slot]),
+                        "numerator": int(round(counts[num][slot])),
+                        "denominator": int(round(counts[den][slot])),
+                    }
+                )
+    table = pd.DataFrame(recs)
+    out = apply_disclosure(
+        table,
+        disclosure,
+        count_columns=["n", "n_cases", "numerator", "denominator"],
+        by=["attribute", "group", "metric", "label", "reference"],
+    )
+    stamp = out.attrs.get(DISCLOSURE_ATTR, {})
+    if stamp.get("applied", False):
+        # differences and ratios rest on the reference group's counts too
+        ref_rows = out["group"] == out["reference"]
+        lost = out[["n", "numerator", "denominator"]].isna().any(axis=1)
+        keys = out.loc[ref_rows & lost, ["attribute", "metric"]].drop_duplicates()
+        if len(keys):
+            mask = pd.MultiIndex.from_frame(out[["attribute", "metric"]]).isin(
+                pd.MultiIndex.from_frame(keys)
+            )
+            cols = [c for c in out.columns if c.startswith(("difference", "ratio"))]
+            out.loc[mask, cols] = np.nan
+    out.attrs["threshold"] = float(threshold)
+    return out
+
+
+def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=("tpr", "ppv", "oe_ratio")):
+    """Dot plot of subgroup ratios to the reference group, with intervals.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`subgroup_metrics`.
+    ax : matplotlib Axes, optional
+    metrics : sequence of str
+        Metrics to show (default TPR, PPV and observed/expected).
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from riskscore.fairness import plot_subgroups, subgroup_metrics
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.random(3000) * 0.5; y = (rng.random(3000) < p).astype(int)
+    >>> t = subgroup_metrics(y, p, pd.Series(rng.choice(["a", "b"], 3000), name="g"),
+    ...                      n_boot=10)
+    >>> plot_subgroups(t).get_xlabel()
+    'ratio to reference group'
+    """
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        ax = Figure(figsize=(7, 4.5), layout="constrained").subplots()
+    t = table[(table["metric"].isin(metrics)) & (table["group"] != "All")]
+    ypos = np.arange(len(t))[::-1]
+    r = pd.to_numeric(t["ratio"], errors="coerce").to_numpy(dtype=float)
+    lo = pd.to_numeric(t["ratio_lower"], errors="coerce").to_numpy(dtype=float)
+    hi = pd.to_numeric(t["ratio_upper"], errors="coerce").to_numpy(dtype=float)
+    err = np.abs(np.vstack([r - lo, hi - r]))
+    ax.errorbar(r, ypos, xerr=np.nan_to_num(err), fmt="o", capsize=2, ms=4)
+    labels = [
+        f"{a}={g} | {m}" for a, g, m in zip(t["attribute"], t["group"], t["metric"], strict=True)
+    ]
+    ax.set_yticks(ypos, labels, fontsize=7)
+    ax.axvline(1.0, color="grey", ls="--", lw=1)
+    ax.set_xlabel("ratio to reference group")
+    ax.set_title("Subgroups (suppressed cells not drawn)", fontsize=9)
+    return ax

@@ -1,0 +1,1212 @@
+"""Out-of-core and distributed runs on Dask: the same pandas code, one partition at a time.
+
+Linked national records (millions of children, billions of events) do not fit in one
+machine's memory. riskscore does not carry an engine of its own for that: it runs on
+`Dask <https://docs.dask.org>`_, which the PyData world already uses. Dask is an
+optional extra (``pip install riskscore[dask]``) and is imported only inside the
+functions of this module, never when :mod:`riskscore` is imported.
+
+How it works
+------------
+Every feature and every audit figure of a case depends on that case's events only.
+Events are therefore *partitioned by case*: every case lives in exactly one
+partition, and the in-memory pandas functions (:func:`riskscore.encode_features`,
+the per-chunk work of :func:`riskscore.audit_cohort`) run unchanged on each partition.
+There is one implementation, not two, so the results equal the pandas results.
+
+A case goes to bucket ``case_buckets(case_id, n) = hash(case_id) % n``, where the hash
+is :func:`pandas.util.hash_array` of the identifier as text with pandas' fixed default
+key: stable across processes, machines and runs. Partition ``i`` holds bucket ``i``.
+
+* Written that way on disk (:func:`write_cohort_parquet`, :func:`write_events_parquet`:
+  ``events/part-00000.parquet`` ... plus a small ``_riskscore_layout.json``), a folder
+  is read lazily by :func:`read_events_dask` one file per partition, with no shuffle.
+* Any other Dask or pandas input is shuffled **once** by :func:`partition_by_case`
+  (Dask's ``set_index`` on the bucket column with explicit divisions); the rows of a
+  case keep their input order, so even floating-point sums match the pandas path.
+
+A case-partitioned Dask DataFrame is recognisable by its index: it is named
+``_case_bucket`` and its divisions are ``0, 1, ..., n``. Row filters keep it so.
+
+Cohort tables (:func:`audit_cohort_dask`) are built from per-case, per-crossing and
+per-contributor frames gathered from every partition (they are small next to the
+events), and disclosure control is applied once, to the final totals: a small cell is
+judged on the whole cohort's count, never on a partition's.
+
+Where it runs
+-------------
+Lazy results (:func:`encode_features_dask`) run on whatever Dask scheduler is active
+when you call ``.compute()`` or ``.to_parquet()``. Functions that compute for you
+(:func:`audit_cohort_dask`, :func:`write_events_parquet`) take ``client``:
+
+* ``client=None``: the active Dask scheduler if there is one (a ``distributed``
+  client made earlier in the session, or ``dask.config.set(scheduler=...)``);
+  otherwise a local ``dask.distributed`` cluster (:func:`local_cluster`: 2 worker
+  processes, 1 thread each) started for the call and closed after it.
+* a ``distributed.Client``: that cluster.
+* a scheduler address such as ``"tcp://scheduler:8786"``: connect, run, disconnect.
+
+To run on a cluster, connect to it first: ``from distributed import Client;
+client = Client("tcp://scheduler:8786")``; every riskscore call then uses it (pass
+``client=client`` to be explicit). Workers need riskscore installed and must be able
+to read the Parquet paths (a shared file system or object store).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskscore import audit as _audit
+from riskscore.errors import SchemaError
+from riskscore.features import _step_days, _to_days, as_of_grid, encode_features
+from riskscore.vocabulary import AGENCIES, FEATURES
+
+__all__ = [
+    "LAYOUT_FILE",
+    "audit_cohort_dask",
+    "case_buckets",
+    "encode_features_dask",
+    "is_case_partitioned",
+    "local_cluster",
+    "make_training_set_dask",
+    "partition_by_case",
+    "read_cases_dask",
+    "read_events_dask",
+    "write_cohort_parquet",
+    "write_events_parquet",
+]
+
+#: Name of the file that marks a folder as hash-partitioned by case.
+LAYOUT_FILE = "_riskscore_layout.json"
+_LAYOUT_NAME = "riskscore.case_hash"
+_LAYOUT_VERSION = 1
+
+_BUCKET = "_case_bucket"
+_ORDER = "_riskscore_order"
+_ROW = "_riskscore_row"
+_POS = "_riskscore_case_pos"
+_PART_BITS = 40  # rows per input partition < 2**40; partitions < 2**23
+_EVENTS_PER_PARTITION = 500_000
+_NAT = np.iinfo(np.int64).min
+
+
+# --------------------------------------------------------------------------- dask
+
+
+def _dd():
+    """Import dask.dataframe, or say how to install it."""
+    try:
+        import dask.dataframe as dd
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "riskscore's out-of-core functions need Dask: pip install 'riskscore[dask]'."
+        ) from None
+    return dd
+
+
+def _is_dask(obj: object) -> bool:
+    # The Dask collection protocol; checking it needs no import of dask.
+    return hasattr(obj, "__dask_graph__")
+
+
+@contextmanager
+def local_cluster(
+    n_workers: int = 2,
+    threads_per_worker: int = 1,
+    memory_limit: str | int = "2.5GiB",
+    **kwargs: Any,
+) -> Iterator[Any]:
+    """A local ``dask.distributed`` cluster of worker processes, closed on exit.
+
+    Parameters
+    ----------
+    n_workers : int, default=2
+        Worker processes (one per core is usual).
+    threads_per_worker : int, default=1
+        The pandas code holds the GIL much of the time, so processes beat threads.
+    memory_limit : str or int, default="2.5GiB"
+        Per worker; Dask spills to disk, then pauses, a worker nearing it.
+    **kwargs
+        Passed to ``distributed.LocalCluster`` (for example ``processes=False``).
+
+    Yields
+    ------
+    distributed.Client
+        A client connected to the cluster (the session's default while open).
+
+    Examples
+    --------
+    >>> from riskscore.scale import local_cluster
+    >>> with local_cluster(n_workers=1, memory_limit="1GiB") as client:
+    ...     client.submit(sum, [1, 2]).result()
+    3
+    """
+    from distributed import Client, LocalCluster
+
+    kwargs.setdefault("dashboard_address", None)
+    kwargs.setdefault("silence_logs", logging.ERROR)
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            memory_limit=memory_limit,
+            **kwargs,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def _active_scheduler() -> bool:
+    import dask
+
+    if dask.config.get("scheduler", None) is not None:
+        return True
+    if "distributed" not in sys.modules:
+        return False  # no client can exist if distributed was never imported
+    from distributed import default_client
+
+    try:
+        default_client()
+    except ValueError:
+        return False
+    return True
+
+
+def _compute(collections: Sequence[Any], client: Any = None) -> tuple:
+    """Compute on ``client`` (see the module docstring for the rules)."""
+    import dask
+
+    if client is None:
+        if _active_scheduler():
+            return dask.compute(*collections)
+        with local_cluster():
+            return dask.compute(*collections)
+    if isinstance(client, str):
+        from distributed import Client
+
+        with Client(client):
+            return dask.compute(*collections)
+    return dask.compute(*collections, scheduler=client)
+
+
+# --------------------------------------------------------------------------- buckets
+
+
+def case_buckets(case_id: pd.Series | Sequence[str], n_partitions: int) -> np.ndarray:
+    """The partition (bucket) of each case: a stable hash of ``case_id`` modulo ``n``.
+
+    The hash is :func:`pandas.util.hash_array` of the identifier as text, with
+    pandas' fixed default key, so a case lands in the same bucket on every machine
+    and in every run: files written once can be read without a shuffle later.
+
+    Parameters
+    ----------
+    case_id : Series or sequence of str
+        Case identifiers (categorical, text or objects; compared as text).
+    n_partitions : int
+        Number of buckets.
+
+    Returns
+    -------
+    ndarray of int64
+        Bucket ``0 .. n_partitions - 1`` of each row.
+
+    Examples
+    --------
+    >>> from riskscore.scale import case_buckets
+    >>> b = case_buckets(["C0000001", "C0000002", "C0000001"], 4)
+    >>> bool(b[0] == b[2] and 0 <= b.min() and b.max() < 4)
+    True
+    """
+    n = int(n_partitions)
+    if n < 1:
+        raise ValueError(f"n_partitions must be at least 1, got {n_partitions}.")
+    s = case_id if isinstance(case_id, pd.Series) else pd.Series(case_id)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        # hash the (few) categories once, then look each row's up by its code
+        cats = np.asarray(s.cat.categories.astype(str), dtype=object)
+        codes = s.cat.codes.to_numpy()
+        h = pd.util.hash_array(cats) if len(cats) else np.zeros(0, dtype=np.uint64)
+        out = (h % np.uint64(n)).astype(np.int64)[codes]
+        out[codes < 0] = 0  # missing ids are reported by the encoder itself
+        return out
+    text = np.asarray(s.astype(str), dtype=object)
+    return (pd.util.hash_array(text) % np.uint64(n)).astype(np.int64)
+
+
+def is_case_partitioned(ddf: Any) -> bool:
+    """True if a Dask DataFrame keeps every case in one partition, bucket ``i`` in partition ``i``.
+
+    That is the layout :func:`read_events_dask` (on a folder written by
+    :func:`write_events_parquet` or :func:`write_cohort_parquet`) and
+    :func:`partition_by_case` produce: the index is named ``_case_bucket`` and the
+    divisions are ``0, 1, ..., npartitions``.
+
+    Examples
+    --------
+    >>> import pandas as pd, dask.dataframe as dd
+    >>> from riskscore.scale import is_case_partitioned, partition_by_case
+    >>> ev = dd.from_pandas(pd.DataFrame({"case_id": ["a", "b", "c"]}), npartitions=2)
+    >>> is_case_partitioned(ev), is_case_partitioned(partition_by_case(ev))
+    (False, True)
+    """
+    if not _is_dask(ddf) or getattr(ddf.index, "name", None) != _BUCKET:
+        return False
+    return bool(ddf.known_divisions) and tuple(ddf.divisions) == tuple(range(ddf.npartitions + 1))
+
+
+def _split_pandas(df: pd.DataFrame, n: int, extra: dict | None = None):
+    """A pandas frame split by bucket into a case-partitioned Dask DataFrame."""
+    dd = _dd()
+    bucket = case_buckets(df["case_id"], n)
+    order = np.argsort(bucket, kind="stable")
+    bounds = np.searchsorted(bucket[order], np.arange(n + 1))
+    df = df.reset_index(drop=True)
+    for name, values in (extra or {}).items():
+        df[name] = values
+    pieces = []
+    for i in range(n):
+        piece = df.iloc[order[bounds[i] : bounds[i + 1]]]
+        piece.index = pd.Index(np.full(len(piece), i, dtype=np.int64), name=_BUCKET)
+        pieces.append(piece)
+    meta = pieces[0].iloc[:0]
+    return dd.from_map(_identity, pieces, meta=meta, divisions=tuple(range(n + 1)))
+
+
+def _identity(piece: pd.DataFrame) -> pd.DataFrame:
+    return piece
+
+
+def _tag_rows(part: pd.DataFrame, n: int, name: str, partition_info=None) -> pd.DataFrame:
+    """Add the bucket column and a sortable key that follows the input row order."""
+    number = 0 if partition_info is None else int(partition_info["number"])
+    part = part.reset_index(drop=True)
+    part[_BUCKET] = case_buckets(part["case_id"], n)
+    part[name] = (np.int64(number) << _PART_BITS) + np.arange(len(part), dtype=np.int64)
+    return part
+
+
+def _restore_order(part: pd.DataFrame, name: str, drop: bool) -> pd.DataFrame:
+    # the shuffle does not keep row order within a partition; the key restores it
+    part = part.sort_values(name, kind="stable")
+    return part.drop(columns=name) if drop else part
+
+
+def partition_by_case(ddf: Any, n_partitions: int | None = None, *, keep_order_key: bool = False):
+    """Rearrange events (or any table with ``case_id``) so every case lives in one partition.
+
+    A Dask DataFrame is shuffled once (Dask's ``set_index`` on the bucket column of
+    :func:`case_buckets` with divisions ``0 .. n``); a pandas DataFrame is split in
+    memory. The rows of each case keep their input order. Input that already has the
+    layout (:func:`is_case_partitioned`) with the same number of partitions is
+    returned as it is.
+
+    Parameters
+    ----------
+    ddf : dask or pandas DataFrame
+        Must have a ``case_id`` column.
+    n_partitions : int, optional
+        Number of partitions (default: the input's, or one per 500,000 rows for
+        pandas input).
+    keep_order_key : bool, default=False
+        Keep the sortable input-order key column (used internally for query rows).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Indexed by ``_case_bucket``, divisions ``0, 1, ..., n_partitions``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskscore.scale import partition_by_case
+    >>> ev = pd.DataFrame({"case_id": ["a", "b", "a", "c"], "x": [1, 2, 3, 4]})
+    >>> parts = partition_by_case(ev, 2).compute()
+    >>> parts.groupby("case_id")["x"].apply(list).to_dict()
+    {'a': [1, 3], 'b': [2], 'c': [4]}
+    """
+    _dd()  # a clear message if Dask is missing
+    if not _is_dask(ddf):
+        if not isinstance(ddf, pd.DataFrame):
+            raise SchemaError(
+                f"expected a pandas or Dask DataFrame with a 'case_id' column, got "
+                f"{type(ddf).__name__}."
+            )
+        _require_case_id(ddf.columns)
+        n = int(n_partitions or max(1, -(-len(ddf) // _EVENTS_PER_PARTITION)))
+        extra = {_ORDER: np.arange(len(ddf), dtype=np.int64)} if keep_order_key else None
+        return _split_pandas(ddf, n, extra)
+    _require_case_id(ddf.columns)
+    n = int(n_partitions or ddf.npartitions)
+    if is_case_partitioned(ddf) and ddf.npartitions == n and not keep_order_key:
+        return ddf
+    if is_case_partitioned(ddf):
+        ddf = ddf.reset_index(drop=True)
+    meta = _tag_rows(ddf._meta, n, _ORDER)
+    tagged = ddf.map_partitions(_tag_rows, n, _ORDER, meta=meta)
+    shuffled = tagged.set_index(_BUCKET, divisions=list(range(n + 1)), sorted=False)
+    meta = _restore_order(shuffled._meta, _ORDER, not keep_order_key)
+    return shuffled.map_partitions(_restore_order, _ORDER, not keep_order_key, meta=meta)
+
+
+def _require_case_id(columns) -> None:
+    if "case_id" not in columns:
+        raise SchemaError(
+            f"missing required column 'case_id'; found {list(columns)}. Fix: rename the "
+            "pseudonymous child identifier column to 'case_id'."
+        )
+
+
+def _as_case_partitioned(ddf: Any, n_partitions: int | None):
+    if _is_dask(ddf) and is_case_partitioned(ddf) and n_partitions in (None, ddf.npartitions):
+        return ddf
+    return partition_by_case(ddf, n_partitions)
+
+
+def _plain(part: pd.DataFrame) -> pd.DataFrame:
+    """A partition as the pandas functions expect it: no helper index or columns."""
+    return part.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_part(item, columns=None, n_buckets=None, validate=None) -> pd.DataFrame:
+    """Read one Parquet file of a folder (``columns=``: Dask's column projection)."""
+    import pyarrow.parquet as pq
+
+    path, bucket = item
+    cols = None if columns is None else list(columns)
+    if cols is None or validate is not None:
+        read_cols = None  # validation needs the whole row
+    elif n_buckets is not None:
+        read_cols = list(dict.fromkeys([*cols, "case_id"]))  # to check the buckets
+    else:
+        read_cols = cols
+    # case_id as a dictionary: one copy of each identifier, hashed once
+    df = pq.read_table(path, columns=read_cols, read_dictionary=["case_id"]).to_pandas()
+    if validate == "events":
+        from riskscore.schema import validate_events
+
+        df = _validated(validate_events, df, path)
+    elif validate == "cases":
+        from riskscore.schema import validate_cases
+
+        df = _validated(validate_cases, df, path)
+    if n_buckets is not None:
+        if "case_id" in df.columns:
+            wrong = case_buckets(df["case_id"], n_buckets) != bucket
+            if wrong.any():
+                raise SchemaError(
+                    f"{path}: column 'case_id' at rows {np.flatnonzero(wrong)[:10].tolist()} "
+                    f"belongs to another partition than file {bucket} of the layout in "
+                    f"{LAYOUT_FILE}: the folder was changed after it was written. Fix: "
+                    "rewrite it with riskscore.scale.write_events_parquet, or delete "
+                    f"{LAYOUT_FILE} so that the rows are shuffled by case when read."
+                )
+        df.index = pd.Index(np.full(len(df), bucket, dtype=np.int64), name=_BUCKET)
+    return df if cols is None else df[cols]
+
+
+def _validated(validate, df: pd.DataFrame, path) -> pd.DataFrame:
+    report = validate(df, strict=False)
+    if not report.ok:
+        raise SchemaError(
+            f"{path}: {report}\n(row numbers are within this file). Fix the file, or read "
+            "it with riskscore.read_events(..., strict=False) to quarantine the rows.",
+            report=report,
+        )
+    return report.valid
+
+
+def _read_folder(path, kind: str, validate: bool):
+    dd = _dd()
+    p = Path(path)
+    if not p.is_dir():
+        raise FileNotFoundError(f"no such directory: '{p}' (expected a folder of Parquet files)")
+    layout = None
+    if (p / LAYOUT_FILE).exists():
+        layout = json.loads((p / LAYOUT_FILE).read_text())
+        if layout.get("layout") != _LAYOUT_NAME or layout.get("version") != _LAYOUT_VERSION:
+            raise SchemaError(
+                f"{p / LAYOUT_FILE}: unknown layout {layout.get('layout')!r} version "
+                f"{layout.get('version')!r}; this riskscore reads {_LAYOUT_NAME!r} version "
+                f"{_LAYOUT_VERSION}. Fix: upgrade riskscore or rewrite the folder."
+            )
+        n = int(layout["n_partitions"])
+        files = [p / name for name in layout["files"]]
+        missing = [str(f) for f in files if not f.exists()]
+        if missing:
+            raise FileNotFoundError(f"{p}: files of the layout are missing: {missing[:5]}")
+        items = [(str(f), i) for i, f in enumerate(files)]
+    else:
+        files = sorted([*p.rglob("*.parquet"), *p.rglob("*.pq")])
+        if not files:
+            raise SchemaError(
+                f"directory '{p}' holds no .parquet or .pq files; read_events_dask reads a "
+                "folder of Parquet files"
+            )
+        n = None
+        items = [(str(f), None) for f in files]
+    check = kind if validate else None
+    meta = _unknown_categories(_read_part(items[0], None, n, check).iloc[:0])
+    divisions = tuple(range(n + 1)) if n is not None else None
+    return dd.from_map(
+        _read_part,
+        items,
+        meta=meta,
+        divisions=divisions,
+        label=f"read-{kind}",
+        n_buckets=n,
+        validate=check,
+    )
+
+
+def _unknown_categories(meta: pd.DataFrame) -> pd.DataFrame:
+    # each file holds its own case ids: Dask must not assume the first file's
+    from dask.dataframe.utils import clear_known_categories
+
+    cols = [
+        c for c in meta.columns if c == "case_id" and isinstance(meta[c].dtype, pd.CategoricalDtype)
+    ]
+    return clear_known_categories(meta, cols=cols) if cols else meta
+
+
+def read_events_dask(path: str | os.PathLike, *, validate: bool = True):
+    """Read a folder of events Parquet files lazily, as a Dask DataFrame.
+
+    One file is one partition. A folder written by :func:`write_events_parquet` or
+    :func:`write_cohort_parquet` (it holds ``_riskscore_layout.json``) comes back
+    partitioned by case, so nothing is shuffled later; the bucket of every row is
+    checked as it is read. Any other folder is read as it is and shuffled by case
+    once, when first needed.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Folder of ``.parquet`` / ``.pq`` files.
+    validate : bool, default=True
+        Check each file against the data contract as it is read
+        (:func:`riskscore.validate_events`, strict: a problem raises
+        :class:`~riskscore.SchemaError` naming the file and its rows).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        The events, ``case_id`` read as a categorical.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from riskscore.scale import read_events_dask, write_cohort_parquet
+    >>> folder = write_cohort_parquet(tempfile.mkdtemp(), 50, n_partitions=2)
+    >>> events = read_events_dask(folder / "events")
+    >>> events.npartitions, int(events["case_id"].nunique().compute())
+    (2, 50)
+    """
+    return _read_folder(path, "events", validate)
+
+
+def read_cases_dask(path: str | os.PathLike, *, validate: bool = True):
+    """Read a folder of cases Parquet files lazily (as :func:`read_events_dask`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from riskscore.scale import read_cases_dask, write_cohort_parquet
+    >>> folder = write_cohort_parquet(tempfile.mkdtemp(), 50, n_partitions=2)
+    >>> len(read_cases_dask(folder / "cases").compute())
+    50
+    """
+    return _read_folder(path, "cases", validate)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _write_layout(folder: Path, n: int, files: list[str], **extra) -> None:
+    doc = {
+        "layout": _LAYOUT_NAME,
+        "version": _LAYOUT_VERSION,
+        "n_partitions": n,
+        "hash": "pandas.util.hash_array(case_id as text) % n_partitions",
+        "files": files,
+        **extra,
+    }
+    (folder / LAYOUT_FILE).write_text(json.dumps(doc, indent=1))
+
+
+def _part_name(i: int) -> str:
+    return f"part-{i:05d}.parquet"
+
+
+def _fresh_folder(folder: Path, overwrite: bool) -> None:
+    if folder.exists() and any(folder.iterdir()):
+        if not overwrite:
+            raise FileExistsError(
+                f"'{folder}' is not empty; pass overwrite=True to replace its Parquet files."
+            )
+        for f in [*folder.glob("part-*.parquet"), folder / LAYOUT_FILE]:
+            f.unlink(missing_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def write_events_parquet(
+    events: Any,
+    path: str | os.PathLike,
+    n_partitions: int | None = None,
+    *,
+    overwrite: bool = False,
+    client: Any = None,
+) -> Path:
+    """Write events (or cases) to a folder hash-partitioned by case, for shuffle-free reads.
+
+    Parameters
+    ----------
+    events : pandas or Dask DataFrame
+        Any table with a ``case_id`` column.
+    path : str or path-like
+        Folder to create (``part-00000.parquet`` ... and ``_riskscore_layout.json``).
+    n_partitions : int, optional
+        Number of files (default as in :func:`partition_by_case`). Aim for a few
+        hundred thousand to a few million rows per file.
+    overwrite : bool, default=False
+        Replace the Parquet files of an existing folder.
+    client : optional
+        Where to compute (see the module docstring).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from riskscore.scale import read_events_dask, write_events_parquet
+    >>> ev = pd.DataFrame({"case_id": ["a", "b", "a"], "date": pd.to_datetime(
+    ...     ["2101-01-01"] * 3), "agency": ["gp"] * 3, "event": ["missed_appointment"] * 3})
+    >>> import dask
+    >>> with dask.config.set(scheduler="sync"):
+    ...     folder = write_events_parquet(ev, tempfile.mkdtemp() + "/ev", 2)
+    >>> len(read_events_dask(folder).compute())
+    3
+    """
+    import dask
+
+    folder = Path(path)
+    _fresh_folder(folder, overwrite)
+    ddf = partition_by_case(events, n_partitions)
+    n = ddf.npartitions
+    tasks = [
+        dask.delayed(_write_part)(part, str(folder / _part_name(i)))
+        for i, part in enumerate(ddf.to_delayed())
+    ]
+    _compute(tasks, client)
+    _write_layout(folder, n, [_part_name(i) for i in range(n)])
+    return folder
+
+
+def _write_part(part: pd.DataFrame, path: str) -> int:
+    part = _plain(part)
+    if isinstance(part["case_id"].dtype, pd.CategoricalDtype):
+        part["case_id"] = part["case_id"].cat.remove_unused_categories()
+    part.to_parquet(path, index=False)
+    return len(part)
+
+
+def write_cohort_parquet(
+    path: str | os.PathLike,
+    n_cases: int,
+    random_state: int = 0,
+    *,
+    n_partitions: int | None = None,
+    chunk_size: int = 100_000,
+    overwrite: bool = False,
+    progress: bool = False,
+    **cohort_kwargs: Any,
+) -> Path:
+    """Write a synthetic cohort straight to hash-partitioned Parquet, a chunk of cases at a time.
+
+    Case by case the result equals :func:`riskscore.synthetic.make_cohort` with the
+    same arguments (each case's data depend only on the seed and its case number),
+    but only one chunk of cases is ever in memory: each chunk is split by
+    :func:`case_buckets` and appended, as a row group, to its partition's file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Folder to create: ``events/`` and ``cases/``, each ``part-00000.parquet``
+        ... with ``_riskscore_layout.json``. Read them with :func:`read_events_dask`
+        and :func:`read_cases_dask`.
+    n_cases : int
+        Cases in the cohort (about 49 events each with the default 3-year span).
+    random_state : int, default=0
+        Cohort seed, as in ``make_cohort``.
+    n_partitions : int, optional
+        Files per table (default: one per 10,000 cases, about 500,000 events).
+    chunk_size : int, default=100000
+        Cases generated at a time; bounds memory (about 0.3 GB per 100,000 cases).
+    overwrite : bool, default=False
+        Replace an existing cohort in ``path``.
+    progress : bool, default=False
+        Show a progress bar.
+    **cohort_kwargs
+        ``start``, ``years``, ``outcome_rate`` as in ``make_cohort``.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from riskscore.scale import read_events_dask, write_cohort_parquet
+    >>> from riskscore.synthetic import make_cohort
+    >>> folder = write_cohort_parquet(tempfile.mkdtemp(), 40, random_state=3, n_partitions=3)
+    >>> events, _ = make_cohort(40, random_state=3)
+    >>> len(read_events_dask(folder / "events").compute()) == len(events)
+    True
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from riskscore.synthetic import make_cohort
+
+    if isinstance(n_cases, bool) or not isinstance(n_cases, (int, np.integer)) or n_cases < 0:
+        raise ValueError(f"n_cases must be a non-negative integer, got {n_cases!r}.")
+    n = int(n_partitions or max(1, -(-int(n_cases) // 10_000)))
+    if n < 1:
+        raise ValueError(f"n_partitions must be at least 1, got {n_partitions}.")
+    chunk_size = int(chunk_size)
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}.")
+    root = Path(path)
+    folders = {"events": root / "events", "cases": root / "cases"}
+    for folder in folders.values():
+        _fresh_folder(folder, overwrite)
+
+    writers: dict[tuple[str, int], Any] = {}
+    schemas: dict[str, Any] = {}
+    n_events = 0
+    bounds = [*range(0, int(n_cases), chunk_size), int(n_cases)]
+    chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
+    if progress:
+        from tqdm.auto import tqdm
+
+        chunks = tqdm(chunks, desc="write cohort", unit="chunk")
+    try:
+        for a, b in chunks:
+            events, cases = make_cohort(
+                int(n_cases), random_state, case_range=(a, b), chunk_size=chunk_size,
+                **cohort_kwargs,
+            )  # fmt: skip
+            n_events += len(events)
+            # plain text ids: each file's dictionary then holds only its own cases
+            events["case_id"] = events["case_id"].astype(str)
+            for name, table in (("events", events), ("cases", cases)):
+                bucket = case_buckets(table["case_id"], n)
+                order = np.argsort(bucket, kind="stable")
+                cut = np.searchsorted(bucket[order], np.arange(n + 1))
+                arrow = pa.Table.from_pandas(table.iloc[order], preserve_index=False)
+                if name not in schemas:
+                    schemas[name] = arrow.schema
+                arrow = arrow.cast(schemas[name])
+                for i in range(n):
+                    if (name, i) not in writers:
+                        writers[name, i] = pq.ParquetWriter(
+                            str(folders[name] / _part_name(i)), schemas[name]
+                        )
+                    if cut[i + 1] > cut[i]:
+                        writers[name, i].write_table(arrow.slice(cut[i], cut[i + 1] - cut[i]))
+            del events, cases, arrow
+        if not schemas:  # an empty cohort still gets (empty) files with the right columns
+            events, cases = make_cohort(0, random_state, **cohort_kwargs)
+            events["case_id"] = events["case_id"].astype(str)
+            for name, table in (("events", events), ("cases", cases)):
+                schemas[name] = pa.Table.from_pandas(table, preserve_index=False).schema
+        for name in folders:
+            for i in range(n):
+                if (name, i) not in writers:
+                    writers[name, i] = pq.ParquetWriter(
+                        str(folders[name] / _part_name(i)), schemas[name]
+                    )
+    finally:
+        for w in writers.values():
+            w.close()
+    files = [_part_name(i) for i in range(n)]
+    extra = {"n_cases": int(n_cases), "n_events": int(n_events), "random_state": random_state}
+    for folder in folders.values():
+        _write_layout(folder, n, files, synthetic=extra)
+    return root
+
+
+# --------------------------------------------------------------------------- encode
+
+
+def _encode_meta(as_of_head: pd.DataFrame) -> pd.DataFrame:
+    """The (empty) result encode_features gives for these pairs' column types."""
+    # encode_features builds case_id from the pairs' values: infer the type from one
+    ids = pd.DataFrame({"case_id": as_of_head["case_id"].to_numpy()[:1]})["case_id"]
+    out = pd.DataFrame({"case_id": ids.iloc[:0], "as_of": pd.Series([], dtype="datetime64[ns]")})
+    for name in FEATURES:
+        out[name] = pd.Series([], dtype=np.float64)
+    out.index = pd.Index([], dtype=np.int64)
+    return out
+
+
+def _encode_part(events, queries, agency, recent_window, coverage, case_dtype) -> pd.DataFrame:
+    q = _plain(queries)
+    out = encode_features(
+        _plain(events),
+        q[["case_id", "as_of"]],
+        agency,
+        recent_window=recent_window,
+        coverage=coverage,
+    )
+    # Dask may have turned text into its own string type on the way; give back what
+    # encode_features gives for the caller's own table
+    if out["case_id"].dtype != case_dtype:
+        out["case_id"] = out["case_id"].astype(case_dtype)
+    out.index = pd.Index(q[_ORDER].to_numpy(), dtype=np.int64)
+    return out
+
+
+def _grid_encode_part(events, step, end, agency, recent_window, coverage) -> pd.DataFrame:
+    ev = _plain(events)
+    # A grid runs to the extract's last event date: the whole extract's, not this
+    # partition's, so each case is told it directly as its follow-up end.
+    ids = pd.unique(ev["case_id"].astype(str))
+    ends = pd.DataFrame(
+        {"case_id": ids, "followup_end": pd.Series(pd.Timestamp(end), index=range(len(ids)))}
+    )
+    grid = as_of_grid(ev, step, cases=ends)
+    grid = grid.sort_values(["case_id", "as_of"], kind="stable", ignore_index=True)
+    return encode_features(ev, grid, agency, recent_window=recent_window, coverage=coverage)
+
+
+def encode_features_dask(
+    events: Any,
+    as_of: Any,
+    agency: str | None = None,
+    *,
+    recent_window: int = 90,
+    coverage: pd.DataFrame | None = None,
+    n_partitions: int | None = None,
+):
+    """:func:`riskscore.encode_features` on Dask: the same pandas code on each partition of cases.
+
+    Events are partitioned by case (:func:`partition_by_case`; no shuffle for a
+    folder read by :func:`read_events_dask` from a case-partitioned layout), the
+    requested pairs are routed to their case's partition, and
+    :func:`riskscore.encode_features` runs once per partition. Nothing is computed
+    until you ask (``.compute()``, ``.to_parquet()``, a reduction).
+
+    Parameters
+    ----------
+    events : Dask or pandas DataFrame
+        Events in the data contract.
+    as_of : pandas DataFrame, Dask DataFrame, str or int
+        Requested ``case_id``, ``as_of`` pairs; or a grid step (``"30D"``, 30)
+        meaning ``as_of_grid(events, step)``, built partition by partition so that
+        not even the pairs need to fit in memory.
+    agency : str, optional
+        One agency's view, as in ``encode_features``.
+    recent_window : int, default=90
+    coverage : DataFrame, optional
+        As in ``encode_features`` (a small pandas table, sent to every partition).
+    n_partitions : int, optional
+        Partitions to shuffle into when ``events`` is not yet partitioned by case.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        The columns of ``encode_features``. With pairs, the index is the pair's
+        position in ``as_of`` (for a Dask ``as_of``, a key that sorts in its row
+        order): ``result.compute().sort_index()`` is the pandas result row for row.
+        With a grid step, each case's rows are together in date order; sort by
+        ``case_id`` and ``as_of`` to get the pandas order.
+
+    Examples
+    --------
+    >>> import dask
+    >>> import riskscore
+    >>> from riskscore.scale import encode_features_dask
+    >>> events, _ = riskscore.synthetic.make_cohort(30, random_state=2)
+    >>> pairs = riskscore.as_of_grid(events, "90D")
+    >>> with dask.config.set(scheduler="sync"):
+    ...     lazy = encode_features_dask(events, pairs, n_partitions=3)
+    ...     got = lazy.compute().sort_index()
+    >>> got.equals(riskscore.encode_features(events, pairs).set_axis(got.index))
+    True
+    """
+    dd = _dd()
+    ev = _as_case_partitioned(events, n_partitions)
+    recent_window = int(recent_window)
+    if isinstance(as_of, (str, int, np.integer)) and not isinstance(as_of, bool):
+        step = _step_days(as_of)
+        end = ev["date"].max()
+        meta = _encode_meta(pd.DataFrame({"case_id": np.array(["c"], dtype=object)}))
+        meta.index = pd.RangeIndex(0)
+        return ev.map_partitions(
+            _grid_encode_part, step, end, agency, recent_window, coverage, meta=meta
+        )
+    if not _is_dask(as_of) and not isinstance(as_of, pd.DataFrame):
+        raise SchemaError(
+            f"as_of must be a DataFrame of case_id, as_of pairs or a grid step like '30D', "
+            f"got {type(as_of).__name__}."
+        )
+    missing = [c for c in ("case_id", "as_of") if c not in as_of.columns]
+    if missing:
+        raise SchemaError(
+            f"as_of: missing required column(s) {missing}; found {list(as_of.columns)}. "
+            "Fix: give one row per requested pair with columns case_id and as_of."
+        )
+    q = partition_by_case(as_of[["case_id", "as_of"]], ev.npartitions, keep_order_key=True)
+    head = as_of._meta_nonempty if _is_dask(as_of) else as_of.iloc[:1]
+    meta = _encode_meta(head)
+    return dd.map_partitions(
+        _encode_part,
+        ev,
+        q,
+        agency,
+        recent_window,
+        coverage,
+        meta["case_id"].dtype,
+        meta=meta,
+        align_dataframes=False,
+        enforce_metadata=False,
+    )
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def _audit_partition(events, cases, model, extract_end, params) -> dict:
+    """Per-case, crossing and contributor frames of one partition's cases.
+
+    The work per chunk of cases is audit_cohort's own (``_audit_core`` and
+    ``_chunk_frames``); only the frames come back, never a table.
+    """
+    ev = _plain(events)
+    cs = _plain(cases)
+    case_ids = cs["case_id"].astype(str)
+    audited = pd.Index(pd.unique(case_ids))
+    ev_ids = ev["case_id"].astype(str)
+    ev_code = audited.get_indexer(ev_ids)
+    orphan = ev_code < 0
+    result = {
+        "n_rows": len(cs),
+        "n_audited": len(audited),
+        "orphans": int(orphan.sum()),
+        "orphan_ids": pd.unique(ev_ids[orphan])[:10].tolist(),
+        "frames": [],
+    }
+    if orphan.any() or len(ev) == 0:
+        return result
+    end = int(_to_days(pd.Series([pd.Timestamp(extract_end)]), "date", "events")[0])
+    pos = pd.Series(cs[_POS].to_numpy(), index=case_ids.to_numpy())
+    pos = pos[~pos.index.duplicated()]
+    # as audit_cohort: events grouped by case in cases-table order, chunk by chunk
+    order = np.argsort(ev_code, kind="stable")
+    ev_sorted, ev_code = ev.iloc[order], ev_code[order]
+    size = params["chunk_size"]
+    for a in range(0, len(audited), size):
+        b = min(a + size, len(audited))
+        lo, hi = np.searchsorted(ev_code, [a, b])
+        if hi == lo:
+            continue
+        cs_c = cs.loc[case_ids.isin(audited[a:b]).to_numpy()].drop(columns=_POS)
+        core = _audit._audit_core(
+            ev_sorted.iloc[lo:hi],
+            cs_c,
+            model,
+            params["grid_days"],
+            params["response_window"],
+            params["recent_window"],
+            params["agencies"],
+            end,
+        )
+        pc, cr, contrib = _audit._chunk_frames(core, params["horizon"], 0)
+        pc = _audit._attach_case_columns(pc, cs_c)
+        pc[_POS] = pos.reindex(pc.index.astype(str)).to_numpy()
+        cr[_POS] = pos.reindex(cr["case_id"].astype(str)).to_numpy()
+        result["frames"].append((pc, cr, contrib))
+    return result
+
+
+def _merge_partitions(results: list[dict]):
+    """Concatenate the partitions' frames in the order audit_cohort would produce them.
+
+    audit_cohort visits cases in cases-table order (chunk by chunk), so its frames
+    are ordered by the case's place in the cases table (``_POS``), then by their
+    order within the case. Only floating-point sums (contribution shares) would
+    notice another order, but they would.
+    """
+    per_case, crossings, contribs = [], [], []
+    for r in results:
+        for pc, cr, co in r["frames"]:
+            part = len(crossings)
+            per_case.append(pc)
+            crossings.append(cr.assign(_part=part, _local=np.arange(len(cr))))
+            contribs.append(co.assign(_part=part, _local=np.arange(len(co))))
+    if not per_case:
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    pc = pd.concat(per_case)
+    pc = pc.iloc[np.argsort(pc[_POS].to_numpy(), kind="stable")].drop(columns=_POS)
+    cr = pd.concat(crossings, ignore_index=True)
+    cr = cr.iloc[np.lexsort((cr["_local"].to_numpy(), cr[_POS].to_numpy()))]
+    cr = cr.reset_index(drop=True)
+    co = pd.concat(contribs, ignore_index=True)
+    # a crossing's number is its place in that order (unique across the cohort)
+    number = pd.Series(
+        np.arange(len(cr)), index=pd.MultiIndex.from_arrays([cr["_part"], cr["_local"]])
+    )
+    key = pd.MultiIndex.from_arrays([co["_part"], co["crossing"]])
+    co["crossing"] = number.reindex(key).to_numpy()
+    co = co.iloc[np.lexsort((co["_local"].to_numpy(), co["crossing"].to_numpy()))]
+    cr = cr.drop(columns=["_local", "_part", _POS])
+    co = co.drop(columns=["_local", "_part"]).reset_index(drop=True)
+    return pc, cr, co
+
+
+def audit_cohort_dask(
+    events: Any,
+    cases: Any,
+    model,
+    *,
+    grid: str | int = "14D",
+    response_window: int = 28,
+    horizon: int = 365,
+    recent_window: int = 90,
+    chunk_size: int = 20_000,
+    disclosure=True,
+    agencies: tuple[str, ...] = AGENCIES,
+    n_partitions: int | None = None,
+    client: Any = None,
+):
+    """:func:`riskscore.audit_cohort` on Dask: per-partition audits, disclosure control on the totals.
+
+    Each partition of cases is audited with the same code as ``audit_cohort`` (in
+    chunks of ``chunk_size`` cases); the per-case, crossing and contributor frames
+    (small next to the events) are gathered and the cohort tables are built from
+    all of them at once, so disclosure control judges the whole cohort's counts.
+    The tables equal those of ``audit_cohort`` on the same data.
+
+    Parameters
+    ----------
+    events : Dask or pandas DataFrame
+        Events (partitioned by case, or shuffled once here).
+    cases : pandas or Dask DataFrame
+        The cases table (every events ``case_id`` must be in it).
+    model : RuleScorecard or LogisticRiskModel
+    grid, response_window, horizon, recent_window, chunk_size, disclosure, agencies
+        As in :func:`riskscore.audit_cohort`.
+    n_partitions : int, optional
+        Partitions to shuffle into when ``events`` is not yet partitioned by case.
+    client : optional
+        Where to compute: see the module docstring (default: the active scheduler,
+        else a local cluster for the call).
+
+    Returns
+    -------
+    CohortAudit
+        As from ``audit_cohort``; ``parameters["engine"]`` is ``"dask"``.
+
+    Examples
+    --------
+    >>> import dask
+    >>> import riskscore
+    >>> from riskscore.scale import audit_cohort_dask
+    >>> events, cases = riskscore.synthetic.make_cohort(200, random_state=1)
+    >>> card = riskscore.default_scorecard()
+    >>> with dask.config.set(scheduler="sync"):
+    ...     result = audit_cohort_dask(events, cases, card, n_partitions=2)
+    >>> sorted(result.tables)[:2]
+    ['agency_share', 'by_deprivation']
+    """
+    import dask
+
+    _audit._check_model(model)
+    ev = _as_case_partitioned(events, n_partitions)
+    n = ev.npartitions
+    if not (_is_dask(cases) or isinstance(cases, pd.DataFrame)):
+        raise SchemaError(f"cases must be a pandas or Dask DataFrame, got {type(cases).__name__}.")
+    _require_case_id(cases.columns)
+    # the key of each case's row in the cases table orders the frames as audit_cohort does
+    cs = partition_by_case(cases, n, keep_order_key=True).rename(columns={_ORDER: _POS})
+    n_case_rows = None if _is_dask(cases) else len(cases)
+    params = {
+        "grid_days": _step_days(grid),
+        "response_window": int(response_window),
+        "recent_window": int(recent_window),
+        "horizon": int(horizon),
+        "agencies": tuple(agencies),
+        "chunk_size": int(chunk_size),
+    }
+    end = ev["date"].max().to_delayed()
+    tasks = [
+        dask.delayed(_audit_partition)(e, c, model, end, params)
+        for e, c in zip(ev.to_delayed(), cs.to_delayed(), strict=True)
+    ]
+    (results,) = _compute([tasks], client)
+    orphans = sum(r["orphans"] for r in results)
+    if orphans:
+        ids = [i for r in results for i in r["orphan_ids"]][:10]
+        raise SchemaError(
+            f"events: {orphans} event(s) have a case_id not in cases, for example {ids}. "
+            "Fix: add those cases or drop the events (riskscore.validate_cases(cases, events) "
+            "lists them)."
+        )
+    n_rows = n_case_rows if n_case_rows is not None else sum(r["n_rows"] for r in results)
+    n_audited = sum(r["n_audited"] for r in results)
+    per_case, crossings, contribs = _merge_partitions(results)
+    if per_case.empty:
+        raise SchemaError("events: no event belongs to a case in cases; nothing to audit.")
+    n_without = n_audited - len(per_case)
+    raw = _audit._cohort_tables(
+        per_case, crossings, contribs, n_rows, n_without, int(horizon), tuple(agencies)
+    )
+    tables = {name: _audit._control(name, t, disclosure) for name, t in raw.items()}
+    return _audit.CohortAudit(
+        tables=tables,
+        parameters={
+            "grid": grid,
+            "response_window": int(response_window),
+            "horizon": int(horizon),
+            "recent_window": int(recent_window),
+            "chunk_size": int(chunk_size),
+            "model": getattr(model, "name", None) or type(model).__name__,
+            "engine": "dask",
+            "n_partitions": n,
+        },
+        disclosure=disclosure,
+        n_cases=n_rows,
+    )
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _training_partition(events, cases, end, kwargs) -> dict:
+    from riskscore.training import make_training_set
+
+    ev = _plain(events)
+    cs = _plain(cases)
+    # follow-up defaults to the whole extract's last event date, not this partition's
+    end = pd.Timestamp(end).normalize()
+    if "followup_end" in cs.columns:
+        cs["followup_end"] = pd.to_datetime(cs["followup_end"]).fillna(end)
+    else:
+        cs["followup_end"] = end
+    if len(ev) == 0:
+        return {"n_cases_without_events": len(cs), "set": None}
+    return {"n_cases_without_events": 0, "set": make_training_set(ev, cs, **kwargs)}
+
+
+def make_training_set_dask(
+    events: Any,
+    cases: Any,
+    grid: str | int = "90D",
+    horizon: int = 365,
+    *,
+    n_partitions: int | None = None,
+    client: Any = None,
+    **kwargs: Any,
+):
+    """:func:`riskscore.training.make_training_set` on Dask, one partition of cases at a time.
+
+    Each partition's events and cases go through the same pandas function; the
+    pieces are gathered into one in-memory :class:`~riskscore.training.TrainingSet`
+    (a training set is far smaller than the events it is built from). Rows are in
+    ``case_id`` (as text) then ``as_of`` order, which is the pandas order for text
+    case ids; exclusion counts are summed over partitions.
+
+    Parameters
+    ----------
+    events : Dask or pandas DataFrame
+    cases : pandas or Dask DataFrame
+    grid, horizon
+        As in ``make_training_set``.
+    n_partitions : int, optional
+        Partitions to shuffle into when ``events`` is not yet partitioned by case.
+    client : optional
+        Where to compute (see the module docstring).
+    **kwargs
+        ``start``, ``end``, ``recent_window``, ``features``, ``synthetic``.
+
+    Returns
+    -------
+    TrainingSet
+
+    Examples
+    --------
+    >>> import dask
+    >>> import riskscore
+    >>> from riskscore.scale import make_training_set_dask
+    >>> events, cases = riskscore.synthetic.make_cohort(60, random_state=4)
+    >>> with dask.config.set(scheduler="sync"):
+    ...     ts = make_training_set_dask(events, cases, n_partitions=2)
+    >>> len(ts.X) == len(ts.y) == len(ts.groups)
+    True
+    """
+    import dask
+
+    from riskscore.disclosure import mark_undisclosed
+    from riskscore.training import TrainingSet
+
+    ev = _as_case_partitioned(events, n_partitions)
+    if not (_is_dask(cases) or isinstance(cases, pd.DataFrame)):
+        raise SchemaError(f"cases must be a pandas or Dask DataFrame, got {type(cases).__name__}.")
+    _require_case_id(cases.columns)
+    cs = partition_by_case(cases, ev.npartitions)
+    kwargs = {"grid": grid, "horizon": horizon, **kwargs}
+    if kwargs.get("synthetic") is None:
+        # decided on the whole cases table, as the pandas function does
+        ids = cases["case_id"].astype(str)
+        detect = ids.str.fullmatch(r"C\d{7,}").all()
+        detect = bool(detect.compute()) if _is_dask(detect) else bool(detect)
+        kwargs["synthetic"] = bool("index_date" in cases.columns and detect)
+    end = ev["date"].max().to_delayed()
+    tasks = [
+        dask.delayed(_training_partition)(e, c, end, kwargs)
+        for e, c in zip(ev.to_delayed(), cs.to_delayed(), strict=True)
+    ]
+    (results,) = _compute([tasks], client)
+    sets = [r["set"] for r in results if r["set"] is not None]
+    if not sets:
+        raise SchemaError(
+            "events: no events in any partition; nothing to build a training set from."
+        )
+    X = pd.concat([s.X for s in sets], ignore_index=True)
+    y = np.concatenate([s.y for s in sets])
+    groups = np.concatenate([s.groups for s in sets])
+    as_of = pd.concat([s.as_of for s in sets], ignore_index=True)
+    order = np.lexsort((as_of.to_numpy(), groups.astype(str)))
+    excluded = sets[0].excluded[["reason"]].copy()
+    for col in ("n_rows", "n_cases"):
+        excluded[col] = np.sum([s.excluded[col].to_numpy() for s in sets], axis=0).astype(np.int64)
+    no_events = excluded["reason"] == "case has no events"
+    extra = sum(r["n_cases_without_events"] for r in results)
+    excluded.loc[no_events, "n_cases"] += extra
+    excluded = mark_undisclosed(excluded, reason="exact exclusion counts; disclose before release")
+    return TrainingSet(
+        X=X.iloc[order].reset_index(drop=True),
+        y=y[order],
+        groups=groups[order],
+        as_of=as_of.iloc[order].reset_index(drop=True),
+        excluded=excluded,
+        info=sets[0].info,
+    )

@@ -1,0 +1,656 @@
+"""Training sets with honest labels, a point-in-time leakage check, and model training.
+
+Labels (:func:`make_training_set`)
+----------------------------------
+Each case is sampled on an as-of grid (every ``grid`` days from its first event).
+The label of the row (case, T) is 1 when the case's outcome falls in
+``(T, T + horizon]``. Rows are excluded, and counted by reason in
+``TrainingSet.excluded``, never dropped silently:
+
+- ``as_of on or after outcome``: the outcome has already happened (or happens that
+  day), so there is nothing left to predict;
+- ``horizon runs past followup_end``: the records stop before ``T + horizon``, so
+  a 0 label would be a guess. **Exception:** a row whose outcome is observed
+  inside ``(T, followup_end]`` is kept as a known positive, since its label does
+  not depend on the unobserved time (``followup_end`` is often the date of death).
+  Dropping such rows would remove most positives near the end of follow-up and
+  bias the outcome rate down;
+- ``case has no events``: a child in the cases table with no events has no
+  first event and so no grid (and nothing to score);
+- ``case not in cases table``: events of a child the cases table does not list
+  (no outcome information).
+
+``followup_end`` missing for a case means the extract's last event date (the data
+contract's default).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from riskscore.disclosure import apply_disclosure, mark_undisclosed
+from riskscore.errors import LeakageError, SchemaError
+from riskscore.evaluation import EvaluationResult, evaluate
+from riskscore.features import as_of_grid, encode_features
+from riskscore.logistic import LogisticRiskModel
+from riskscore.scorecard import AUDIT_ONLY_NOTICE
+from riskscore.vocabulary import FEATURES
+
+__all__ = [
+    "TrainingSet",
+    "make_training_set",
+    "check_point_in_time",
+    "train_model",
+    "build_synthetic_model",
+    "EXCLUSION_REASONS",
+]
+
+#: Reasons a row or case is left out of a training set, in table order.
+EXCLUSION_REASONS = (
+    "as_of on or after outcome",
+    "horizon runs past followup_end",
+    "case has no events",
+    "case not in cases table",
+)
+
+
+class TrainingSet(NamedTuple):
+    """Features, labels and case groups for training and validation.
+
+    Attributes
+    ----------
+    X : DataFrame
+        One row per (case, as-of date): the catalogue features (float64, NaN =
+        unknown), on a RangeIndex.
+    y : ndarray of int
+        1 when the outcome falls within the horizon after the as-of date.
+    groups : ndarray
+        The ``case_id`` of every row (for grouped splits and case bootstraps).
+    as_of : Series
+        The as-of date of every row.
+    excluded : DataFrame
+        ``reason, n_rows, n_cases``: what was left out and why (exact counts,
+        stamped as not disclosure-controlled; pass through
+        :func:`riskscore.disclose` before release).
+    info : dict
+        How the set was built: grid, horizon, start, recent_window, features.
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    groups: np.ndarray
+    as_of: pd.Series
+    excluded: pd.DataFrame | None = None
+    info: dict | None = None
+
+
+def _days(values) -> np.ndarray:
+    """Dates as integer days since 1970 (NaT -> a large negative sentinel)."""
+    d = pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[D]")
+    out = d.astype(np.int64)
+    out[np.isnat(d)] = np.iinfo(np.int64).min
+    return out
+
+
+def _first_rows(mask) -> list[int]:
+    return np.flatnonzero(np.asarray(mask))[:5].tolist()
+
+
+def make_training_set(
+    events: pd.DataFrame,
+    cases: pd.DataFrame,
+    grid: str | int = "90D",
+    horizon: int = 365,
+    *,
+    start=None,
+    end=None,
+    recent_window: int = 90,
+    features: Sequence[str] | None = None,
+    synthetic: bool | None = None,
+) -> TrainingSet:
+    """Build a training set: as-of grid, point-in-time features, horizon labels, exclusions.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Events in the data contract.
+    cases : DataFrame
+        ``case_id`` and optional ``outcome``, ``outcome_date``, ``followup_end``.
+    grid : str or int, default="90D"
+        Step between as-of dates per case (see :func:`riskscore.as_of_grid`).
+    horizon : int, default=365
+        Days after T in which an outcome makes the label 1.
+    start, end : date, optional
+        Clip every grid to this span.
+    recent_window : int, default=90
+        Recent attendance window of the encoder.
+    features : sequence of str, optional
+        Catalogue features to keep in ``X`` (default: all).
+    synthetic : bool, optional
+        Mark the set as synthetic (reports then warn that synthetic precision
+        flatters). Default: detected from case ids made by
+        :func:`riskscore.synthetic.make_cohort` together with an ``index_date`` column.
+
+    Returns
+    -------
+    TrainingSet
+        ``(X, y, groups, as_of, excluded, info)``; see the module notes for the
+        labelling and exclusion rules.
+
+    Raises
+    ------
+    SchemaError
+        Missing columns, an ``outcome`` without an ``outcome_date``, duplicate
+        case ids, or unknown feature names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskscore.training import make_training_set
+    >>> ev = pd.DataFrame({"case_id": ["a", "a", "b"], "agency": ["school"] * 3,
+    ...     "event": ["school_concern"] * 3,
+    ...     "date": pd.to_datetime(["2101-01-01", "2101-06-01", "2101-01-01"])})
+    >>> cs = pd.DataFrame({"case_id": ["a", "b"], "outcome": ["serious_harm", None],
+    ...     "outcome_date": pd.to_datetime(["2101-08-01", None]),
+    ...     "followup_end": pd.to_datetime(["2101-08-01", "2103-01-01"])})
+    >>> ts = make_training_set(ev, cs, grid="90D", horizon=365)
+    >>> ts.y.tolist()
+    [1, 1, 1, 0, 0, 0, 0, 0]
+    >>> int(ts.excluded.set_index("reason").loc["horizon runs past followup_end", "n_rows"])
+    4
+    """
+    if hasattr(events, "__dask_graph__") or hasattr(cases, "__dask_graph__"):
+        from riskscore.scale import make_training_set_dask
+
+        return make_training_set_dask(
+            events,
+            cases,
+            grid,
+            horizon,
+            start=start,
+            end=end,
+            recent_window=recent_window,
+            features=features,
+            synthetic=synthetic,
+        )
+    if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
+        raise ValueError(f"horizon must be a positive whole number of days, got {horizon!r}.")
+    for name, df, cols in (("events", events, ["case_id", "date"]), ("cases", cases, ["case_id"])):
+        absent = [c for c in cols if c not in df.columns]
+        if absent:
+            raise SchemaError(f"{name}: missing column(s) {absent}. Fix: add them (see DESIGN).")
+    if features is not None:
+        unknown = [f for f in features if f not in FEATURES]
+        if unknown:
+            raise SchemaError(
+                f"features: unknown feature {unknown[0]!r}; known: {', '.join(FEATURES)}."
+            )
+    case_ids = cases["case_id"].astype(str)
+    dup = case_ids.duplicated().to_numpy()
+    if dup.any():
+        raise SchemaError(
+            f"cases: column 'case_id' repeats at rows {_first_rows(dup)}. Fix: one row per child."
+        )
+    n = len(cases)
+    big = np.iinfo(np.int64).min
+    outcome_day = (
+        _days(cases["outcome_date"]) if "outcome_date" in cases.columns else np.full(n, big)
+    )
+    if "outcome" in cases.columns:
+        has_outcome = cases["outcome"].notna().to_numpy()
+        undated = has_outcome & (outcome_day == big)
+        if undated.any():
+            raise SchemaError(
+                f"cases: 'outcome' is set but 'outcome_date' is missing at rows "
+                f"{_first_rows(undated)}. Fix: give the outcome date, or clear the outcome."
+            )
+    ev_day = _days(events["date"])
+    known_days = ev_day[ev_day != big]
+    extract_end = int(known_days.max()) if len(known_days) else 0
+    follow = _days(cases["followup_end"]) if "followup_end" in cases.columns else np.full(n, big)
+    follow = np.where(follow == big, extract_end, follow)
+
+    # The grid runs to follow-up (not to the outcome) so that as-of dates after an
+    # outcome are counted as exclusions rather than never generated.
+    grid_cases = pd.DataFrame({"case_id": case_ids.to_numpy(), "followup_end": follow})
+    grid_cases["followup_end"] = (
+        grid_cases["followup_end"].astype("datetime64[D]").astype("datetime64[ns]")
+    )
+    g = as_of_grid(events, grid, cases=grid_cases, start=start, end=end)
+    pos = pd.Index(case_ids.to_numpy()).get_indexer(g["case_id"].astype(str))
+    t = _days(g["as_of"])
+    out_d = outcome_day[pos]
+    has = out_d != big
+    after_outcome = has & (t >= out_d)
+    positive = has & (out_d > t) & (out_d <= t + horizon)
+    censored = ~after_outcome & ~positive & (t + horizon > follow[pos])
+    keep = ~after_outcome & ~censored
+
+    ev_ids = pd.Index(pd.unique(events["case_id"].astype(str)))
+    no_events = ~case_ids.isin(ev_ids).to_numpy()
+    not_listed = ~ev_ids.isin(case_ids)
+
+    def n_cases(mask):
+        return int(pd.unique(pos[mask]).size)
+
+    excluded = pd.DataFrame(
+        {
+            "reason": list(EXCLUSION_REASONS),
+            "n_rows": [int(after_outcome.sum()), int(censored.sum()), 0, 0],
+            "n_cases": [
+                n_cases(after_outcome),
+                n_cases(censored),
+                int(no_events.sum()),
+                int(not_listed.sum()),
+            ],
+        }
+    )
+    excluded["n_rows"] = excluded["n_rows"].astype(np.int64)
+    excluded["n_cases"] = excluded["n_cases"].astype(np.int64)
+    excluded = mark_undisclosed(excluded, reason="exact exclusion counts; disclose before release")
+
+    q = g.loc[keep].reset_index(drop=True)
+    X = encode_features(events, q, recent_window=recent_window)
+    names = list(FEATURES) if features is None else [f for f in FEATURES if f in features]
+    if synthetic is None:
+        synthetic = bool("index_date" in cases.columns and case_ids.str.fullmatch(r"C\d{7,}").all())
+    info = {
+        "grid": grid if isinstance(grid, str) else f"{int(grid)}D",
+        "horizon": int(horizon),
+        "start": None if start is None else str(pd.Timestamp(start).date()),
+        "end": None if end is None else str(pd.Timestamp(end).date()),
+        "recent_window": int(recent_window),
+        "features": names,
+        "synthetic": synthetic,
+        "label": f"outcome within (T, T + {int(horizon)} days]",
+    }
+    return TrainingSet(
+        X=X[names].reset_index(drop=True),
+        y=positive[keep].astype(np.int64),
+        groups=q["case_id"].astype(str).to_numpy(dtype=object),
+        as_of=q["as_of"],
+        excluded=excluded,
+        info=info,
+    )
+
+
+# --------------------------------------------------------------------------- leakage
+
+
+def check_point_in_time(
+    encoder: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
+    events: pd.DataFrame,
+    as_of: pd.DataFrame,
+    *,
+    max_dates: int | None = 12,
+    random_state: int | None = 0,
+    atol: float = 0.0,
+) -> None:
+    """Check that a feature encoder sees nothing after T; raise :class:`LeakageError` if it does.
+
+    For each checked as-of date T, the encoder is run again on the events known by T
+    only (``date <= T`` and, where given, ``recorded_date <= T``), and its output
+    for the rows at T must equal the output computed from all events. A feature
+    that peeks past T changes when the future is removed.
+
+    Parameters
+    ----------
+    encoder : callable
+        ``encoder(events, as_of) -> DataFrame`` with one row per ``as_of`` row,
+        like :func:`riskscore.encode_features`.
+    events : DataFrame
+        Events in the data contract.
+    as_of : DataFrame
+        ``case_id`` and ``as_of``.
+    max_dates : int or None, default=12
+        Check at most this many distinct as-of dates (drawn at random); None: all.
+    random_state : int or None, default=0
+        Seed for choosing the dates.
+    atol : float, default=0.0
+        Allowed absolute difference.
+
+    Raises
+    ------
+    LeakageError
+        Naming the features that changed and the first rows affected.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskscore import encode_features
+    >>> from riskscore.training import check_point_in_time
+    >>> ev = pd.DataFrame({"case_id": ["a", "a"], "agency": ["police"] * 2,
+    ...     "event": ["police_incident_home"] * 2,
+    ...     "date": pd.to_datetime(["2101-01-05", "2101-03-01"])})
+    >>> q = pd.DataFrame({"case_id": ["a"], "as_of": pd.to_datetime(["2101-02-01"])})
+    >>> check_point_in_time(encode_features, ev, q)
+    """
+    q = as_of.reset_index(drop=True)
+    full = encoder(events, q).reset_index(drop=True)
+    t = pd.to_datetime(q["as_of"])
+    dates = np.sort(pd.unique(t))
+    if max_dates is not None and len(dates) > max_dates:
+        dates = np.sort(np.random.default_rng(random_state).choice(dates, max_dates, replace=False))
+    ev_date = pd.to_datetime(events["date"]).to_numpy()
+    rec = (
+        pd.to_datetime(events["recorded_date"]).to_numpy()
+        if "recorded_date" in events.columns
+        else None
+    )
+    cols = [c for c in full.columns if c not in ("case_id", "as_of")]
+    problems: dict[str, list[int]] = {}
+    # one re-encoding per distinct date (a handful), each vectorised over its rows
+    for d in dates:
+        known = ev_date <= d
+        if rec is not None:
+            known &= np.isnat(rec) | (rec <= d)
+        rows = np.flatnonzero((t == d).to_numpy())
+        again = encoder(events.loc[known], q.iloc[rows].reset_index(drop=True))
+        a = full.loc[rows, cols].to_numpy(dtype=np.float64)
+        b = again[cols].to_numpy(dtype=np.float64)
+        diff = ~((np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= atol))
+        for j in np.flatnonzero(diff.any(axis=0)):
+            problems.setdefault(cols[j], []).extend(rows[diff[:, j]][:5].tolist())
+    if problems:
+        names = sorted(problems, key=list(cols).index)
+        first = {k: sorted(problems[k])[:5] for k in names[:3]}
+        raise LeakageError(
+            f"point-in-time check failed: feature(s) {names} change when events after the "
+            f"as-of date are removed (first rows: {first}). The encoder looks past T; "
+            "compute every feature from events with date <= T (and recorded_date <= T) only."
+        )
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _model_card(
+    model: LogisticRiskModel,
+    ts: TrainingSet,
+    result: EvaluationResult,
+    *,
+    source: str,
+    disclosure: Any,
+    synthetic: bool,
+    created: str | None,
+) -> dict:
+    td = model.training_data_
+    counts = apply_disclosure(
+        pd.DataFrame(
+            {"n_rows": [td["n_rows"]], "n_events": [td["n_events"]], "n_cases": [td["n_cases"]]}
+        ),
+        disclosure,
+        count_columns=["n_rows", "n_events", "n_cases"],
+    )
+    excl = apply_disclosure(
+        ts.excluded.reset_index(drop=True), disclosure, count_columns=["n_rows", "n_cases"]
+    )
+    entries = result.model_card_entries()
+    info = ts.info or {}
+    card = {
+        "intended_use": AUDIT_ONLY_NOTICE
+        + " For retrospective audit, learning and research on anonymised data; not for "
+        "decisions about individual children or families (UK GDPR article 22). Any use on "
+        "real records needs a data protection impact assessment.",
+        "source_of_data": source,
+        "outcome": {
+            "definition": info.get("label"),
+            "horizon_days": info.get("horizon"),
+            "as_of_grid": info.get("grid"),
+        },
+        "predictors": {
+            "features": list(model.feature_names_in_),
+            "missing_indicators": {k: list(v) for k, v in model.indicator_groups_.items()},
+            "definition": "riskscore point-in-time feature catalogue (riskscore.FEATURES), "
+            f"recent attendance window {info.get('recent_window')} days",
+        },
+        "sample": {
+            **{k: (None if pd.isna(v) else int(v)) for k, v in counts.iloc[0].items()},
+            "exclusions": _plain_records(excl),
+            "disclosure": "counts under 10 suppressed (null), others rounded to the nearest 5",
+        },
+        "missing_data": "Missing feature values (e.g. no attendance records) are imputed at the "
+        "training mean with a missing indicator; no rows are dropped for missing features.",
+        "model": {
+            "kind": "logistic regression (LogisticRiskModel)",
+            "parameters": {
+                k: v for k, v in model.get_params().items() if k in ("penalty", "C", "class_weight")
+            },
+            "calibration_after_weighting": model.calibration_,
+        },
+        "validation": entries["validation"],
+        "metrics": entries["metrics"],
+        "calibration": entries["calibration"],
+        "alerts": entries["alerts"],
+        "subgroups": entries.get("subgroups"),
+        "subgroup_note": "Metrics by sex, ethnic group and deprivation (IMD quintile); "
+        "indicators linked to poverty can make a score track deprivation.",
+        "limitations": [
+            "Associations, not causes; trained on one population and period.",
+            "Labels on person-time rows: several as-of dates per child; intervals resample "
+            "children.",
+            "Recording practice differs between agencies and areas; missing records are not "
+            "absence of risk.",
+            "Performance outside the training population is unknown until validated there.",
+            *(entries.get("notes") or []),
+        ],
+        "reporting_guideline": "TRIPOD+AI items: source of data, outcome, predictors, sample "
+        "size, missing data, model, validation, performance, intended use, limitations.",
+        "created": created or _dt.date.today().isoformat(),
+    }
+    if synthetic:
+        card["intended_use"] = (
+            "SYNTHETIC DEMONSTRATION ONLY: fitted on invented data from riskscore.synthetic; "
+            "says nothing about real children. " + card["intended_use"]
+        )
+    return card
+
+
+def _plain_records(table: pd.DataFrame) -> list[dict]:
+    out = []
+    for rec in table.astype(object).to_dict("records"):
+        out.append(
+            {
+                k: (
+                    None
+                    if v is None or (not isinstance(v, str) and pd.isna(v))
+                    else (int(v) if isinstance(v, (int, np.integer)) else v)
+                )
+                for k, v in rec.items()
+            }
+        )
+    return out
+
+
+def train_model(
+    events: pd.DataFrame,
+    cases: pd.DataFrame,
+    *,
+    penalty: str | None = None,
+    C: float = 1.0,
+    class_weight=None,
+    features: Sequence[str] | None = None,
+    grid: str | int = "90D",
+    horizon: int = 365,
+    recent_window: int = 90,
+    cv: int | str | Any = 5,
+    n_boot: int = 200,
+    subgroups: bool = True,
+    disclosure: Any = True,
+    source: str | None = None,
+    name: str | None = None,
+    created: str | None = None,
+    random_state: int | None = 0,
+    progress: bool | None = None,
+) -> tuple[LogisticRiskModel, EvaluationResult]:
+    """Fit a logistic model on a cohort, validate it, and fill its model card.
+
+    The model is fitted on the whole training set; its performance is estimated by
+    cross-validating the same fitting procedure (``cv``) with case-bootstrap
+    intervals, and the model card (TRIPOD+AI items) is filled from that
+    evaluation. Save it with
+    ``riskscore.save_model(model, path, model_card=model.model_card_)``.
+
+    Parameters
+    ----------
+    events, cases : DataFrame
+        The cohort (data contract).
+    penalty, C, class_weight
+        Passed to :class:`~riskscore.LogisticRiskModel`.
+    features : sequence of str, optional
+        Catalogue features to use (default: all).
+    grid, horizon, recent_window
+        Passed to :func:`make_training_set`.
+    cv : int, "temporal" or splitter, default=5
+        Validation design (see :func:`riskscore.evaluate`).
+    n_boot : int, default=200
+        Case-bootstrap replicates.
+    subgroups : bool, default=True
+        Audit by sex, ethnic group and deprivation quintile (columns present in
+        ``cases``).
+    disclosure : bool or settings, default=True
+        Disclosure control of the tables and of the counts in the model card.
+    source : str, optional
+        Description of the data for the model card.
+    name : str, optional
+        Model name (kept in the model file).
+    created : str, optional
+        ISO date for the card (default today).
+    random_state : int or None, default=0
+        Seed for folds and bootstrap.
+    progress : bool, optional
+        Progress bars.
+
+    Returns
+    -------
+    model : LogisticRiskModel
+        Fitted, with ``model_card_`` (dict) and ``name_`` set.
+    evaluation : EvaluationResult
+
+    Examples
+    --------
+    >>> from riskscore.synthetic import make_cohort
+    >>> from riskscore.training import train_model
+    >>> events, cases = make_cohort(800, random_state=5)
+    >>> model, ev = train_model(events, cases, penalty="l2", cv=3, n_boot=10)
+    >>> model.model_card_["outcome"]["horizon_days"]
+    365
+    """
+    ts = make_training_set(
+        events, cases, grid=grid, horizon=horizon, recent_window=recent_window, features=features
+    )
+    if np.unique(ts.y).size < 2:
+        raise SchemaError(
+            "train_model: every training row has the same label (no outcomes within the "
+            "horizon, or all); check outcome_date, followup_end and the horizon."
+        )
+    model = LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
+    sub = cases if subgroups else None
+    if sub is not None and not any(
+        c in cases.columns for c in ("sex", "ethnic_group", "imd_quintile")
+    ):
+        sub = None
+    result = evaluate(
+        model,
+        ts,
+        cv=cv,
+        n_boot=n_boot,
+        subgroups=sub,
+        disclosure=disclosure,
+        random_state=random_state,
+        progress=progress,
+    )
+    model = LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
+    model.fit(ts.X, ts.y, groups=ts.groups)
+    synthetic = bool((ts.info or {}).get("synthetic"))
+    if source is None:
+        source = (
+            "Synthetic cohort from riskscore.synthetic.make_cohort (invented data)."
+            if synthetic
+            else "Anonymised multi-agency event extract (describe the source here)."
+        )
+    model.model_card_ = _model_card(
+        model,
+        ts,
+        result,
+        source=source,
+        disclosure=disclosure,
+        synthetic=synthetic,
+        created=created,
+    )
+    model.name_ = name
+    return model, result
+
+
+def build_synthetic_model(
+    path=None,
+    *,
+    n_cases: int = 20_000,
+    random_state: int = 2101,
+    n_boot: int = 200,
+    penalty: str | None = "l2",
+    created: str | None = None,
+    progress: bool = False,
+):
+    """Fit, validate and (optionally) write the shipped demonstration model.
+
+    A :class:`~riskscore.LogisticRiskModel` (ridge, C=1) fitted on
+    ``make_cohort(n_cases, random_state)`` with the default grid and horizon,
+    validated by 5-fold case-grouped cross-validation. Deterministic for fixed
+    arguments apart from the ``created`` date (pass one to pin it). The model card
+    says synthetic, demonstration only.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Where to write the JSON model file (e.g. ``models/synthetic-logistic-v1.json``).
+    n_cases, random_state
+        The synthetic cohort.
+    n_boot : int, default=200
+        Bootstrap replicates for the intervals.
+    penalty : {None, "l2", "l1"}, default="l2"
+        Penalty of the logistic model (C=1). An unpenalised fit on the full
+        catalogue meets a singular Hessian (scikit-learn warns and falls back to
+        lbfgs); None keeps Wald intervals available if that is wanted.
+    created : str, optional
+        ISO date for the model card.
+    progress : bool, default=False
+        Progress bars.
+
+    Returns
+    -------
+    model : LogisticRiskModel
+    evaluation : EvaluationResult
+
+    Examples
+    --------
+    >>> from riskscore.training import build_synthetic_model
+    >>> model, ev = build_synthetic_model(n_cases=600, n_boot=5, penalty="l2")
+    >>> model.model_card_["intended_use"].startswith("SYNTHETIC")
+    True
+    """
+    from riskscore.modelfile import save_model
+    from riskscore.synthetic import make_cohort
+
+    events, cases = make_cohort(n_cases, random_state=random_state, progress=progress)
+    model, result = train_model(
+        events,
+        cases,
+        penalty=penalty,
+        cv=5,
+        n_boot=n_boot,
+        name="synthetic-logistic-v1",
+        source=f"Synthetic cohort: riskscore.synthetic.make_cohort({n_cases}, "
+        f"random_state={random_state}); invented data, demonstration only.",
+        created=created,
+        random_state=0,
+        progress=progress,
+    )
+    if path is not None:
+        save_model(model, path, model_card=model.model_card_)
+    return model, result

@@ -1,0 +1,207 @@
+"""evaluate(), splitters, metrics against scikit-learn, calibration, decision curves, reports."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.special import expit
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.model_selection import KFold
+
+from riskscore.errors import LeakageError
+from riskscore.evaluation import (
+    CaseKFold,
+    IntegerPointsModel,
+    TemporalSplit,
+    _Ranker,
+    check_no_shared_cases,
+    compare_models,
+    evaluate,
+)
+from riskscore.logistic import LogisticRiskModel
+from riskscore.modelfile import default_scorecard
+from riskscore.synthetic import make_cohort
+from riskscore.training import make_training_set
+
+
+class TS(NamedTuple):
+    X: pd.DataFrame
+    y: np.ndarray
+    groups: np.ndarray
+    as_of: pd.Series
+    excluded: pd.DataFrame | None = None
+    info: dict | None = None
+
+
+class FixedProbability:
+    """A 'model' that returns the probability held in column ``p`` (for metric checks)."""
+
+    def fit(self, X, y):
+        return self
+
+    def predict_proba(self, X):
+        p = X["p"].to_numpy(dtype=float)
+        return np.column_stack([1 - p, p])
+
+
+def _drawn(n=20000, seed=0, distort=1.0):
+    """Outcomes drawn from known probabilities; ``distort`` != 1 miscalibrates them."""
+    rng = np.random.default_rng(seed)
+    lp = rng.normal(-2.0, 1.0, n)
+    y = (rng.random(n) < expit(lp)).astype(int)
+    p = expit(distort * lp)
+    groups = np.repeat(np.arange(n // 2), 2)
+    as_of = pd.Series(pd.Timestamp("2102-01-01"), index=range(n))
+    return TS(pd.DataFrame({"p": p}), y, groups, as_of, info={"horizon": 365})
+
+
+@pytest.fixture(scope="module")
+def cohort_ts():
+    return make_training_set(*make_cohort(1500, random_state=21, years=5))
+
+
+def test_metrics_agree_with_scikit_learn():
+    ts = _drawn(4000)
+    res = evaluate(FixedProbability(), ts, refit=False, n_boot=20, disclosure=False)
+    p = ts.X["p"].to_numpy()
+    assert res.metric("auroc") == pytest.approx(roc_auc_score(ts.y, p), abs=1e-12)
+    assert res.metric("auprc") == pytest.approx(average_precision_score(ts.y, p), abs=1e-12)
+    assert res.metric("brier") == pytest.approx(brier_score_loss(ts.y, p), abs=1e-12)
+    m = res.metrics.set_index("metric")
+    assert (m["lower"] <= m["estimate"]).all() and (m["estimate"] <= m["upper"]).all()
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 1), st.integers(0, 5), st.integers(1, 3)), min_size=2),
+)
+def test_weighted_ranker_matches_scikit_learn_with_ties(rows):
+    y = np.array([r[0] for r in rows], dtype=float)
+    p = np.array([r[1] for r in rows], dtype=float) / 5  # coarse: many ties
+    w = np.array([r[2] for r in rows], dtype=float)
+    if len(np.unique(y)) < 2:
+        return
+    ranker = _Ranker(p)
+    wp, wn = ranker.sums(w, y)
+    assert ranker.auroc(wp, wn)[0] == pytest.approx(roc_auc_score(y, p, sample_weight=w))
+    assert ranker.auprc(wp, wn) == pytest.approx(average_precision_score(y, p, sample_weight=w))
+
+
+def test_calibration_slope_near_one_when_calibrated_and_far_when_not():
+    good = evaluate(FixedProbability(), _drawn(), refit=False, n_boot=20)
+    bad = evaluate(FixedProbability(), _drawn(distort=2.0), refit=False, n_boot=20)
+    assert good.metric("calibration_slope") == pytest.approx(1.0, abs=0.1)
+    assert abs(good.metric("calibration_intercept")) < 0.1
+    # predictions twice as extreme on the log-odds scale: slope near 1/2
+    assert bad.metric("calibration_slope") == pytest.approx(0.5, abs=0.08)
+    row = bad.metrics.set_index("metric").loc["calibration_slope"]
+    assert row["upper"] < 0.9
+
+
+@given(
+    st.lists(st.integers(0, 30), min_size=10, max_size=200),
+    st.integers(2, 5),
+    st.integers(0, 10_000),
+)
+def test_case_kfold_never_shares_a_case(group_list, k, seed):
+    groups = np.asarray(group_list)
+    if len(np.unique(groups)) < k:
+        return
+    y = (np.asarray(group_list) % 7 == 0).astype(int)
+    splits = list(CaseKFold(k, random_state=seed).split(None, y, groups))
+    assert len(splits) == k
+    for train, test in splits:
+        assert not set(groups[train]) & set(groups[test])
+    covered = np.sort(np.concatenate([test for _, test in splits]))
+    np.testing.assert_array_equal(covered, np.arange(len(groups)))
+
+
+def test_temporal_split_respects_the_cut_and_shares_no_case(cohort_ts):
+    split = TemporalSplit(cohort_ts.as_of, horizon=365, cut="2104-01-01")
+    ((train, test),) = list(split.split(None, cohort_ts.y, cohort_ts.groups))
+    t = cohort_ts.as_of.to_numpy()
+    cut = np.datetime64("2104-01-01")
+    assert (t[train] + np.timedelta64(365, "D") < cut).all()
+    assert (t[test] >= cut).all()
+    assert not set(cohort_ts.groups[train]) & set(cohort_ts.groups[test])
+    assert split.removed_cases_ > 0  # children followed across the cut left training
+    res = evaluate(LogisticRiskModel(C=0.1), cohort_ts, cv="temporal", n_boot=10)
+    assert "temporal split" in res.design["validation"]
+    assert (res.predictions["fold"] == -1).any()
+
+
+@pytest.mark.filterwarnings("ignore:The groups parameter is ignored")
+def test_ungrouped_splitter_is_refused(cohort_ts):
+    with pytest.raises(LeakageError, match="both the training and the validation"):
+        evaluate(default_scorecard(), cohort_ts, cv=KFold(3), n_boot=5)
+    with pytest.raises(LeakageError):
+        check_no_shared_cases([(np.array([0, 1]), np.array([2]))], ["a", "b", "a"])
+
+
+def test_scorecard_evaluation_tables_and_disclosure(cohort_ts):
+    res = evaluate(default_scorecard(), cohort_ts, cv=3, n_boot=20, alert_rates=(0.05,))
+    cal = res.calibration
+    assert cal.attrs["riskscore_disclosure"]["applied"] is True
+    # suppressed bins hide their statistics; published counts are multiples of 5
+    small = cal["events"].isna()
+    assert cal.loc[small, "observed"].isna().all()
+    assert (cal.loc[~small, "events"] % 5 == 0).all()
+    assert res.predictions.attrs["riskscore_disclosure"]["applied"] is False
+    rules = list(res.alerts["rule"])
+    assert rules[0].startswith("top 0.05") and any("band review" in r for r in rules)
+    scores = default_scorecard().risk_score(cohort_ts.X)
+    np.testing.assert_array_equal(res.predictions["score"], scores)
+    # the points-to-risk map is monotone: higher points, higher risk
+    pr = res.predictions.sort_values("score")
+    assert (pr.groupby("fold")["probability"].apply(lambda s: s.is_monotonic_increasing)).all()
+
+
+def test_decision_curve_by_hand():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+    p = np.array([0.9, 0.8, 0.4, 0.3, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
+    ts = TS(
+        pd.DataFrame({"p": p}),
+        y,
+        np.arange(10),
+        pd.Series(pd.Timestamp("2102-01-01"), index=range(10)),
+    )
+    res = evaluate(
+        FixedProbability(), ts, refit=False, n_boot=0, dc_thresholds=[0.5, 0.25], disclosure=False
+    )
+    dc = res.decision_curve.set_index("threshold")
+    # t = 0.5: alerts {0.9, 0.8}: TP 1, FP 1 -> 1/10 - 1/10 * 1 = 0
+    assert dc.loc[0.5, "net_benefit"] == pytest.approx(0.0)
+    # t = 0.25: alerts {0.9, 0.8, 0.4, 0.3}: TP 2, FP 2 -> 0.2 - 0.2 / 3
+    assert dc.loc[0.25, "net_benefit"] == pytest.approx(0.2 - 0.2 / 3)
+    assert dc.loc[0.25, "treat_all"] == pytest.approx(0.2 - 0.8 / 3)
+    assert (dc["treat_none"] == 0).all()
+
+
+def test_plots_and_html_use_only_stored_tables(cohort_ts, tmp_path):
+    res = evaluate(default_scorecard(), cohort_ts, cv=3, n_boot=10)
+    res.predictions = None  # rendering must not need (or recompute from) predictions
+    for plot in (res.plot_roc, res.plot_calibration, res.plot_decision_curve):
+        assert plot() is not None
+    text = res.to_html(tmp_path / "report.html")
+    assert "data:image/png;base64," in text and "http" not in text.replace("charset", "")
+    assert "not a decision about any person" in text
+    assert "C000" not in text  # no case ids in a report
+
+
+def test_compare_models_uses_the_same_splits(cohort_ts):
+    models = {
+        "default scorecard": default_scorecard(),
+        "logistic": LogisticRiskModel(C=0.1),
+        "integer points": IntegerPointsModel(LogisticRiskModel(C=0.1), max_points=15),
+    }
+    table, fig = compare_models(models, cohort_ts, cv=3, n_boot=10)
+    assert set(table["model"]) == set(models)
+    results = table.attrs["results"]
+    folds = [r.predictions["fold"].to_numpy() for r in results.values()]
+    for f in folds[1:]:
+        np.testing.assert_array_equal(f, folds[0])
+    assert len(fig.axes) == 2

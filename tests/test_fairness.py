@@ -1,0 +1,109 @@
+"""subgroup_metrics: estimates by hand, references, case bootstrap, disclosure control."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from riskscore.errors import SchemaError
+from riskscore.fairness import plot_subgroups, subgroup_metrics
+
+
+def _data(n=6000, seed=0):
+    rng = np.random.default_rng(seed)
+    p = rng.beta(1, 6, n)
+    y = (rng.random(n) < p).astype(int)
+    groups = pd.DataFrame(
+        {
+            "sex": rng.choice(["female", "male"], n),
+            "imd_quintile": rng.choice([1, 2, 3, 4, 5], n),
+        }
+    )
+    cases = np.repeat(np.arange(n // 3), 3)
+    return y, p, groups, cases
+
+
+def _row(t, attribute, group, metric):
+    sel = (t["attribute"] == attribute) & (t["group"] == group) & (t["metric"] == metric)
+    return t.loc[sel].iloc[0]
+
+
+def test_estimates_match_hand_computation():
+    y, p, g, cases = _data()
+    t = subgroup_metrics(y, p, g, threshold=0.25, case_ids=cases, n_boot=0, disclosure=False)
+    for q in (1, 3, 5):
+        m = (g["imd_quintile"] == q).to_numpy()
+        a = p[m] >= 0.25
+        yy = y[m]
+        assert _row(t, "imd_quintile", str(q), "selection_rate")["estimate"] == pytest.approx(
+            a.mean()
+        )
+        assert _row(t, "imd_quintile", str(q), "tpr")["estimate"] == pytest.approx(
+            (a & (yy == 1)).sum() / (yy == 1).sum()
+        )
+        assert _row(t, "imd_quintile", str(q), "fpr")["estimate"] == pytest.approx(
+            (a & (yy == 0)).sum() / (yy == 0).sum()
+        )
+        assert _row(t, "imd_quintile", str(q), "ppv")["estimate"] == pytest.approx(
+            (a & (yy == 1)).sum() / a.sum()
+        )
+        assert _row(t, "imd_quintile", str(q), "auroc")["estimate"] == pytest.approx(
+            roc_auc_score(yy, p[m])
+        )
+        assert _row(t, "imd_quintile", str(q), "oe_ratio")["estimate"] == pytest.approx(
+            yy.sum() / p[m].sum()
+        )
+    assert _row(t, "sex", "All", "auroc")["estimate"] == pytest.approx(roc_auc_score(y, p))
+
+
+def test_differences_and_ratios_to_reference_with_case_intervals():
+    y, p, g, cases = _data()
+    t = subgroup_metrics(
+        y, p, g, reference={"imd_quintile": 5}, alert_rate=0.1, case_ids=cases, n_boot=50
+    )
+    ref = _row(t, "imd_quintile", "5", "selection_rate")["estimate"]
+    one = _row(t, "imd_quintile", "1", "selection_rate")
+    assert one["reference"] == "5"
+    assert one["difference"] == pytest.approx(one["estimate"] - ref)
+    assert one["ratio"] == pytest.approx(one["estimate"] / ref)
+    assert one["lower"] <= one["estimate"] <= one["upper"]
+    assert one["ratio_lower"] <= one["ratio"] <= one["ratio_upper"]
+    # the default reference is the largest group
+    sex = t[t["attribute"] == "sex"]
+    assert sex["reference"].iloc[0] == g["sex"].value_counts().idxmax()
+    assert t.attrs["threshold"] == pytest.approx(np.quantile(p, 0.9), abs=0.01)
+
+
+def test_small_groups_are_suppressed_with_their_rates():
+    y, p, g, cases = _data(3000)
+    g = g.copy()
+    g.loc[:5, "sex"] = "other"  # six rows: below the threshold of 10
+    t = subgroup_metrics(y, p, g, by=["sex"], threshold=0.2, n_boot=10)
+    other = t[t["group"] == "other"]
+    assert other["n"].isna().all()
+    assert other["estimate"].isna().all() and other["ratio"].isna().all()
+    published = t["n"].dropna()
+    assert (published % 5 == 0).all()
+    assert t.attrs["riskscore_disclosure"]["applied"] is True
+    ax = plot_subgroups(t)
+    assert ax.get_xlabel() == "ratio to reference group"
+
+
+def test_suppressed_reference_hides_differences():
+    y, p, g, cases = _data(3000)
+    g = g.copy()
+    g.loc[:5, "sex"] = "other"
+    t = subgroup_metrics(y, p, g, by=["sex"], reference={"sex": "other"}, threshold=0.2, n_boot=0)
+    assert t["difference"].isna().all()
+
+
+def test_bad_input_is_refused():
+    y, p, g, _ = _data(100)
+    with pytest.raises(SchemaError, match="probabilities"):
+        subgroup_metrics(y, p * 5, g)
+    with pytest.raises(SchemaError, match="no column"):
+        subgroup_metrics(y, p, g, by=["ethnic_group"])
+    with pytest.raises(SchemaError, match="reference group"):
+        subgroup_metrics(y, p, g, reference={"sex": "x"}, n_boot=0)

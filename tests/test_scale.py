@@ -1,0 +1,305 @@
+"""Dask runs equal the in-memory pandas runs (riskscore.scale)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+dask = pytest.importorskip("dask")
+dd = pytest.importorskip("dask.dataframe")
+
+from riskscore import SchemaError, as_of_grid, encode_features  # noqa: E402
+from riskscore.audit import audit_cohort  # noqa: E402
+from riskscore.modelfile import default_scorecard  # noqa: E402
+from riskscore.scale import (  # noqa: E402
+    LAYOUT_FILE,
+    audit_cohort_dask,
+    case_buckets,
+    encode_features_dask,
+    is_case_partitioned,
+    local_cluster,
+    partition_by_case,
+    read_cases_dask,
+    read_events_dask,
+    write_cohort_parquet,
+    write_events_parquet,
+)
+from riskscore.synthetic import make_cohort  # noqa: E402
+
+N_CASES = 120
+SEED = 11
+
+
+@pytest.fixture(autouse=True)
+def threaded():
+    with dask.config.set(scheduler="threads", num_workers=2):
+        yield
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return make_cohort(N_CASES, random_state=SEED)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, cohort):
+    root = tmp_path_factory.mktemp("cohort")
+    # chunks smaller than the cohort: files are appended to chunk by chunk
+    return write_cohort_parquet(root, N_CASES, random_state=SEED, n_partitions=3, chunk_size=50)
+
+
+def _pairs(events):
+    """Grid pairs plus a case with no events, in shuffled order."""
+    q = as_of_grid(events, "45D")
+    extra = pd.DataFrame({"case_id": ["C9999999"], "as_of": pd.to_datetime(["2102-06-01"])})
+    q = pd.concat([q, extra], ignore_index=True)
+    return q.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+
+def _collect(lazy) -> pd.DataFrame:
+    out = lazy.compute().sort_index()
+    assert (out.index.to_numpy() == np.arange(len(out))).all()
+    return out.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("agency", [None, "school", "hospital"])
+def test_encode_unpartitioned_dask_equals_pandas(cohort, agency):
+    events, _ = cohort
+    q = _pairs(events)
+    expected = encode_features(events, q, agency)
+    ev = dd.from_pandas(events, npartitions=4)  # cases cut across partitions
+    got = _collect(encode_features_dask(ev, q, agency, n_partitions=3))
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_encode_dask_pairs_follow_their_row_order(cohort):
+    events, _ = cohort
+    q = _pairs(events)
+    expected = encode_features(events, q, recent_window=180)
+    got = encode_features_dask(
+        dd.from_pandas(events, npartitions=3),
+        dd.from_pandas(q, npartitions=2),
+        recent_window=180,
+    )
+    got = got.compute().sort_index().reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_written_cohort_equals_make_cohort_case_by_case(folder, cohort):
+    events, cases = cohort
+    assert json.loads((folder / "events" / LAYOUT_FILE).read_text())["n_partitions"] == 3
+    ev = read_events_dask(folder / "events")
+    assert is_case_partitioned(ev) and ev.npartitions == 3
+    got = ev.compute().reset_index(drop=True)
+    # each case whole in one file, in the generator's row order
+    pos = pd.Series(np.arange(len(got))).groupby(got["case_id"].astype(str).to_numpy())
+    assert (pos.max() - pos.min() + 1 == pos.size()).all()
+    number = got["case_id"].astype(str).str[1:].astype(int).to_numpy()
+    got = got.iloc[np.argsort(number, kind="stable")].reset_index(drop=True)
+    for col in ["date", "value", "recorded_date"]:
+        pd.testing.assert_series_equal(got[col], events[col], check_exact=True)
+    for col in ["case_id", "agency", "event"]:
+        assert (got[col].astype(str).to_numpy() == events[col].astype(str).to_numpy()).all()
+    cs = read_cases_dask(folder / "cases").compute()
+    cs = cs.set_index(cs["case_id"].astype(str)).loc[cases["case_id"].astype(str)]
+    # read back through validation: integer columns come back as nullable Int64
+    for col in ["birth_year", "imd_quintile"]:
+        assert (cs[col].to_numpy(dtype="int64") == cases[col].to_numpy()).all()
+    for col in ["outcome_date", "followup_end", "index_date"]:
+        pd.testing.assert_series_equal(
+            cs[col].reset_index(drop=True), cases[col], check_names=False, check_exact=True
+        )
+
+
+def test_files_encode_without_shuffle_and_equal_pandas(folder, cohort):
+    events, _ = cohort
+    q = _pairs(events)
+    ev = read_events_dask(folder / "events")
+    lazy = encode_features_dask(ev, q)
+    assert lazy.npartitions == 3
+    pd.testing.assert_frame_equal(_collect(lazy), encode_features(events, q), check_exact=True)
+
+
+def test_grid_step_equals_as_of_grid(folder, cohort):
+    events, _ = cohort
+    expected = encode_features(events, as_of_grid(events, "30D"), "police")
+    got = encode_features_dask(read_events_dask(folder / "events"), "30D", "police").compute()
+    got = got.sort_values(["case_id", "as_of"], kind="stable", ignore_index=True)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_case_split_across_input_files_is_encoded_whole(tmp_path, cohort):
+    events, _ = cohort
+    ev = events.copy()
+    ev["case_id"] = ev["case_id"].astype(str)
+    split_case = ev["case_id"].value_counts().idxmax()
+    rows = np.flatnonzero(ev["case_id"].to_numpy() == split_case)
+    half = rows[len(rows) // 2]
+    # file 1: everything before the middle of that case; file 2: the rest
+    ev.iloc[:half].to_parquet(tmp_path / "a.parquet", index=False)
+    ev.iloc[half:].to_parquet(tmp_path / "b.parquet", index=False)
+    read = read_events_dask(tmp_path)
+    assert read.npartitions == 2 and not is_case_partitioned(read)
+    q = as_of_grid(events, "20D")
+    q = q[q["case_id"] == split_case].reset_index(drop=True)
+    expected = encode_features(events, q)
+    got = _collect(encode_features_dask(read, q))
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    # and a count that needs both halves is right
+    assert got["attendance_recent"].notna().any()
+
+
+@pytest.mark.parametrize("disclosure", [True, False])
+def test_audit_from_files_equals_pandas(folder, cohort, disclosure):
+    events, cases = cohort
+    card = default_scorecard()
+    expected = audit_cohort(events, cases, card, disclosure=disclosure, progress=False)
+    got = audit_cohort_dask(
+        read_events_dask(folder / "events"),
+        read_cases_dask(folder / "cases"),
+        card,
+        disclosure=disclosure,
+    )
+    assert got.n_cases == expected.n_cases
+    assert set(got.tables) == set(expected.tables)
+    for name, table in expected.tables.items():
+        pd.testing.assert_frame_equal(got.tables[name], table, check_exact=True)
+        assert got.tables[name].attrs == table.attrs
+
+
+def test_audit_small_chunks_and_pandas_cases(cohort):
+    events, cases = cohort
+    card = default_scorecard()
+    expected = audit_cohort(events, cases, card, chunk_size=25, disclosure=False, progress=False)
+    got = audit_cohort_dask(
+        dd.from_pandas(events, npartitions=2), cases, card, chunk_size=25, disclosure=False,
+        n_partitions=4,
+    )  # fmt: skip
+    for name, table in expected.tables.items():
+        pd.testing.assert_frame_equal(got.tables[name], table, check_exact=True)
+
+
+def test_audit_refuses_events_of_unknown_cases(cohort):
+    events, cases = cohort
+    with pytest.raises(SchemaError, match="not in cases"):
+        audit_cohort_dask(events, cases.iloc[5:], default_scorecard(), n_partitions=2)
+
+
+def test_changed_layout_is_caught(tmp_path, cohort):
+    events, _ = cohort
+    folder = write_events_parquet(events, tmp_path / "ev", 2)
+    files = sorted(folder.glob("part-*.parquet"))
+    a, b = pd.read_parquet(files[0]), pd.read_parquet(files[1])
+    pd.concat([a, b.iloc[:3]]).to_parquet(files[0], index=False)  # a case now in both
+    with pytest.raises(SchemaError, match="another partition"):
+        read_events_dask(folder).compute()
+
+
+def test_invalid_file_names_its_rows(tmp_path, cohort):
+    events, _ = cohort
+    bad = events.iloc[:20].copy()
+    bad["event"] = bad["event"].astype(str)
+    bad.loc[bad.index[4], "event"] = "not_an_event"
+    bad.to_parquet(tmp_path / "bad.parquet", index=False)
+    with pytest.raises(SchemaError, match="bad.parquet"):
+        read_events_dask(tmp_path).compute()
+
+
+@settings(max_examples=30, deadline=None)
+@given(ids=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=30), n=st.integers(1, 9))
+def test_buckets_depend_only_on_the_id_text(ids, n):
+    text = case_buckets(pd.Series(ids, dtype=object), n)
+    cat = case_buckets(pd.Series(ids, dtype="category"), n)
+    np.testing.assert_array_equal(text, cat)
+    assert ((text >= 0) & (text < n)).all()
+    # the documented scheme, stated independently of the implementation
+    ref = pd.util.hash_array(np.asarray(ids, dtype=object)) % np.uint64(n)
+    np.testing.assert_array_equal(text, ref.astype(np.int64))
+
+
+def test_partition_by_case_keeps_each_case_whole_and_in_order(cohort):
+    events, _ = cohort
+    ev = dd.from_pandas(events[["case_id", "date"]].reset_index(), npartitions=5)
+    parts = partition_by_case(ev, 4)
+    assert is_case_partitioned(parts) and parts.npartitions == 4
+    seen = {}
+    for i in range(4):
+        p = parts.get_partition(i).compute()
+        assert (p.index == i).all()
+        for case, rows in p.groupby(p["case_id"].astype(str), observed=True)["index"]:
+            assert case not in seen
+            seen[case] = i
+            assert rows.is_monotonic_increasing  # input order kept within the case
+    assert len(seen) == events["case_id"].nunique()
+
+
+def test_riskscore_import_does_not_import_dask():
+    code = "import sys, riskscore, riskscore.scale; print('dask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_local_cluster_of_two_processes(folder, cohort):
+    events, cases = cohort
+    card = default_scorecard()
+    q = _pairs(events)
+    expected = audit_cohort(events, cases, card, progress=False)
+    with local_cluster(n_workers=2, processes=True, memory_limit="1GiB") as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        ev = read_events_dask(folder / "events")
+        got_enc = client.compute(encode_features_dask(ev, q)).result()
+        got = audit_cohort_dask(ev, read_cases_dask(folder / "cases"), card, client=client)
+    got_enc = got_enc.sort_index().reset_index(drop=True)
+    pd.testing.assert_frame_equal(got_enc, encode_features(events, q), check_exact=True)
+    for name, table in expected.tables.items():
+        pd.testing.assert_frame_equal(got.tables[name], table, check_exact=True)
+
+
+def test_training_set_equals_pandas(folder, cohort):
+    from riskscore.training import make_training_set
+
+    events, cases = cohort
+    expected = make_training_set(events, cases, "60D", 365)
+    from riskscore.scale import make_training_set_dask
+
+    got = make_training_set_dask(
+        read_events_dask(folder / "events"), read_cases_dask(folder / "cases"),
+        "60D", 365,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(got.X, expected.X, check_exact=True)
+    np.testing.assert_array_equal(got.y, expected.y)
+    np.testing.assert_array_equal(got.groups, expected.groups)
+    pd.testing.assert_series_equal(got.as_of, expected.as_of, check_names=False)
+    pd.testing.assert_frame_equal(got.excluded, expected.excluded)
+    assert got.excluded.attrs == expected.excluded.attrs
+    assert got.info == expected.info
+
+
+def test_public_functions_dispatch_dask_input(tmp_path, cohort):
+    """riskscore's own entry points take Dask input and give the pandas answers."""
+    import riskscore as rs
+
+    events, cases = cohort
+    root = rs.make_cohort(N_CASES, random_state=SEED, path=tmp_path / "c", n_partitions=2)
+    lazy = rs.read_events(root / "events", engine="dask")
+    assert hasattr(lazy, "__dask_graph__")
+    q = _pairs(events)
+    got = _collect(rs.encode_features(lazy, q))
+    want = rs.encode_features(events, q)
+    pd.testing.assert_frame_equal(
+        got.drop(columns="case_id"), want.drop(columns="case_id"), check_exact=True
+    )
+    card = rs.default_scorecard()
+    dask_tables = rs.audit_cohort(lazy, cases, card).tables
+    pandas_tables = rs.audit_cohort(events, cases, card).tables
+    for name, table in pandas_tables.items():
+        pd.testing.assert_frame_equal(dask_tables[name], table, check_exact=True)
+    with pytest.raises(ValueError, match="dayfirst"):
+        rs.read_events(root / "events", engine="dask", dayfirst=True)

@@ -1,0 +1,231 @@
+"""Training sets, the point-in-time leakage check, and train_model (synthetic data only)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from riskscore.errors import LeakageError, SchemaError
+from riskscore.features import as_of_grid, encode_features
+from riskscore.modelfile import load_model
+from riskscore.synthetic import TRUE_LOG_ODDS, make_cohort, true_linear_predictor
+from riskscore.training import (
+    EXCLUSION_REASONS,
+    build_synthetic_model,
+    check_point_in_time,
+    make_training_set,
+    train_model,
+)
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return make_cohort(3000, random_state=11)
+
+
+@pytest.fixture(scope="module")
+def training_set(cohort):
+    return make_training_set(*cohort)
+
+
+def _events(rows):
+    return pd.DataFrame(
+        {
+            "case_id": [r[0] for r in rows],
+            "date": pd.to_datetime([r[1] for r in rows]),
+            "agency": "police",
+            "event": "police_incident_home",
+        }
+    )
+
+
+def test_labels_and_exclusions_on_a_hand_built_cohort():
+    # case a: outcome 2102-03-01, follow-up ends 2102-06-01; grid every 100 days from
+    # 2101-01-01: 2101-01-01, 2101-04-11, 2101-07-20, 2101-10-28, 2102-02-05, 2102-05-16
+    # case b: no outcome, follow-up to 2102-01-01: grid 2101-01-01 ... 2101-10-28
+    # case c: in the cases table but without events
+    events = _events([("a", "2101-01-01"), ("b", "2101-01-01")])
+    cases = pd.DataFrame(
+        {
+            "case_id": ["a", "b", "c"],
+            "outcome": ["serious_harm", None, None],
+            "outcome_date": pd.to_datetime(["2102-03-01", None, None]),
+            "followup_end": pd.to_datetime(["2102-06-01", "2102-01-01", "2102-01-01"]),
+        }
+    )
+    ts = make_training_set(events, cases, grid=100, horizon=365)
+    got = pd.DataFrame({"case": ts.groups, "as_of": ts.as_of.dt.strftime("%Y-%m-%d"), "y": ts.y})
+    # a: 2101-01-01 + 365 = 2102-01-01 < outcome -> 0, and within follow-up: kept.
+    #    2101-04-11 .. 2102-02-05: outcome within (T, T+365] -> 1 (known positive even
+    #    where T+365 passes follow-up). 2102-05-16 is after the outcome: excluded.
+    # b: 2101-01-01 + 365 = 2102-01-01 <= follow-up -> kept as 0; later rows censored.
+    expected = pd.DataFrame(
+        {
+            "case": ["a"] * 5 + ["b"],
+            "as_of": [
+                "2101-01-01",
+                "2101-04-11",
+                "2101-07-20",
+                "2101-10-28",
+                "2102-02-05",
+                "2101-01-01",
+            ],
+            "y": [0, 1, 1, 1, 1, 0],
+        }
+    )
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
+    ex = ts.excluded.set_index("reason")
+    assert list(ex.index) == list(EXCLUSION_REASONS)
+    assert ex.loc["as_of on or after outcome"].tolist() == [1, 1]
+    assert ex.loc["horizon runs past followup_end"].tolist() == [3, 1]
+    assert ex.loc["case has no events"].tolist() == [0, 1]
+    assert ts.excluded.attrs["riskscore_disclosure"]["applied"] is False
+
+
+def test_no_as_of_on_or_after_outcome_and_horizon_rule(cohort, training_set):
+    _, cases = cohort
+    c = cases.set_index("case_id")
+    t = training_set.as_of.to_numpy()
+    out = c.loc[training_set.groups, "outcome_date"].to_numpy()
+    fu = c.loc[training_set.groups, "followup_end"].to_numpy()
+    has = ~np.isnat(out)
+    assert not (has & (t >= out)).any()
+    h = np.timedelta64(365, "D")
+    label = has & (out > t) & (out <= t + h)
+    np.testing.assert_array_equal(training_set.y, label.astype(int))
+    # every kept 0 had its full horizon observed
+    assert ((t + h <= fu) | (training_set.y == 1)).all()
+    # rows are the grid minus exclusions: nothing dropped silently
+    grid = as_of_grid(cohort[0], "90D", cases=cases[["case_id", "followup_end"]])
+    assert len(grid) == len(training_set.y) + training_set.excluded["n_rows"].sum()
+
+
+def test_bad_cases_raise_clear_errors():
+    events = _events([("a", "2101-01-01")])
+    undated = pd.DataFrame(
+        {"case_id": ["a"], "outcome": ["death"], "outcome_date": pd.to_datetime([None])}
+    )
+    with pytest.raises(SchemaError, match="outcome_date"):
+        make_training_set(events, undated)
+    dup = pd.DataFrame({"case_id": ["a", "a"]})
+    with pytest.raises(SchemaError, match="rows \\[1\\]"):
+        make_training_set(events, dup)
+    with pytest.raises(SchemaError, match="unknown feature"):
+        make_training_set(events, pd.DataFrame({"case_id": ["a"]}), features=["shoe_size"])
+
+
+def _referrals(events, as_of, shift_days):
+    """Social-care referrals in the year up to T + shift_days (vectorised, by case)."""
+    ref = events[events["event"] == "social_care_referral"]
+    cats = pd.Index(pd.unique(events["case_id"].astype(str)))
+    step = 1_000_000
+    keys = np.sort(
+        cats.get_indexer(ref["case_id"].astype(str)) * step
+        + (pd.to_datetime(ref["date"]) - pd.Timestamp("2100-01-01")).dt.days.to_numpy()
+    )
+    code = cats.get_indexer(as_of["case_id"].astype(str)) * step
+    hi = code + (pd.to_datetime(as_of["as_of"]) - pd.Timestamp("2100-01-01")).dt.days.to_numpy()
+    hi = hi + shift_days
+    return (np.searchsorted(keys, hi, "right") - np.searchsorted(keys, hi - 365, "right")).astype(
+        float
+    )
+
+
+def _peeking_encoder(events, as_of):
+    """Encodes at T + 180 days, plus a referral count over the same shifted year.
+
+    The kind of bug the check exists to catch: a feature table built from the whole
+    extract (here, referrals that follow the outcome leak it back).
+    """
+    later = as_of.assign(as_of=pd.to_datetime(as_of["as_of"]) + pd.Timedelta(days=180))
+    out = encode_features(events, later).assign(as_of=as_of["as_of"].to_numpy())
+    out["social_care_referrals_12m"] = _referrals(events, as_of, 180)
+    return out
+
+
+def test_leakage_check_passes_encoder_and_catches_peeking_feature(cohort):
+    events, cases = cohort
+    ts = make_training_set(events, cases)
+    q = pd.DataFrame({"case_id": ts.groups, "as_of": ts.as_of})
+    check_point_in_time(encode_features, events, q, max_dates=6)
+    with pytest.raises(LeakageError, match="social_care_referrals_12m"):
+        check_point_in_time(_peeking_encoder, events, q, max_dates=6)
+    # the peeking feature looks implausibly good next to the same feature as of T
+    honest = roc_auc_score(ts.y, _referrals(events, q, 0))
+    peek = roc_auc_score(ts.y, _peeking_encoder(events, q)["social_care_referrals_12m"])
+    assert peek > honest + 0.05
+
+
+@pytest.fixture(scope="module")
+def trained(cohort):
+    events, cases = cohort
+    # A ridge on the generator's own predictors: unpenalised fits on a cohort this
+    # small meet rare, collinear flags and overfit (calibration slope well below 1).
+    return train_model(
+        events,
+        cases,
+        penalty="l2",
+        C=0.1,
+        features=list(TRUE_LOG_ODDS),
+        cv=3,
+        n_boot=20,
+        created="2101-01-01",
+    )
+
+
+def test_train_model_reaches_the_true_risk_discrimination(cohort, trained):
+    model, result = trained
+    ts = make_training_set(*cohort)
+    true_auc = roc_auc_score(ts.y, true_linear_predictor(ts.X))
+    assert abs(result.metric("auroc") - true_auc) < 0.05
+    assert model.training_data_["n_rows"] == len(ts.y)
+
+
+def test_model_card_is_complete_and_disclosed(trained, tmp_path):
+    model, _ = trained
+    card = model.model_card_
+    for key in (
+        "intended_use",
+        "source_of_data",
+        "outcome",
+        "predictors",
+        "sample",
+        "missing_data",
+        "validation",
+        "metrics",
+        "calibration",
+        "subgroups",
+        "limitations",
+        "created",
+    ):
+        assert card[key], key
+    assert "not for decisions about individual" in card["intended_use"]
+    assert card["intended_use"].startswith("SYNTHETIC")
+    for k in ("n_rows", "n_events", "n_cases"):
+        assert card["sample"][k] is None or card["sample"][k] % 5 == 0
+    assert {"imd_quintile", "sex", "ethnic_group"} <= {r["attribute"] for r in card["subgroups"]}
+    auroc = card["metrics"]["auroc"]
+    assert auroc["lower"] < auroc["estimate"] < auroc["upper"]
+    from riskscore.modelfile import save_model
+
+    path = save_model(model, tmp_path / "m.json", model_card=model.model_card_)
+    doc = json.loads(path.read_text())
+    assert doc["model_card"]["outcome"]["horizon_days"] == 365
+    again = load_model(path)
+    np.testing.assert_allclose(again.coef_, model.coef_)
+
+
+def test_build_synthetic_model_is_deterministic(tmp_path):
+    a, _ = build_synthetic_model(
+        tmp_path / "a.json", n_cases=500, n_boot=5, penalty="l2", created="2101-01-01"
+    )
+    b, _ = build_synthetic_model(
+        tmp_path / "b.json", n_cases=500, n_boot=5, penalty="l2", created="2101-01-01"
+    )
+    assert (tmp_path / "a.json").read_text() == (tmp_path / "b.json").read_text()
+    assert a.name_ == "synthetic-logistic-v1"
+    assert "demonstration only" in a.model_card_["source_of_data"]

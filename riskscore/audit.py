@@ -26,6 +26,10 @@ Definitions (DESIGN.md, Audit)
   after it.
 * **Held by**: an agency held a contributing rule or feature on a date when its
   own view gave that rule or feature a non-zero contribution then.
+* **Coverage** (optional): with a coverage table (:func:`riskscore.coverage_table`),
+  features whose holding agencies had no records on a date are missing, not 0, in
+  the joined and every agency view; coverage starts and stops are evaluation dates
+  too, so crossings stay exact. A case audit lists the uncovered periods.
 """
 
 from __future__ import annotations
@@ -35,9 +39,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from riskscore.coverage import coverage_gaps, coverage_table
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import SchemaError
-from riskscore.features import _step_days, _to_days, change_dates, encode_features
+from riskscore.features import (
+    _sorted_unique,
+    _step_days,
+    _to_days,
+    change_dates,
+    encode_features,
+)
 from riskscore.vocabulary import AGENCIES, BANDS, PLAN_START_END
 
 __all__ = ["audit_case", "audit_cohort", "CaseAudit", "CohortAudit", "RESPONSES", "NOTICE"]
@@ -76,6 +87,13 @@ def band_thresholds(model) -> dict[str, float]:
         if isinstance(b, dict) and b:
             return {k: float(v) for k, v in b.items()}
     return {}
+
+
+def _agency_labels(events: pd.DataFrame) -> np.ndarray:
+    """Agency of each event as an object array, converting distinct values only."""
+    cat = pd.Categorical(events["agency"])
+    names = np.append(np.asarray(cat.categories, dtype=object).astype(str), None)
+    return names[cat.codes]
 
 
 def _case_codes(values, ids: pd.Index) -> np.ndarray:
@@ -140,31 +158,76 @@ class _Rows:
         return (self.code << 32) | (self.day + (1 << 30))
 
 
-def _evaluation_rows(events, ev_code, ids, ends, grid_days: int, recent_window: int) -> _Rows:
-    """Grid days, change days and the end day per case, within [first event, end]."""
+def _coverage_points(coverage, ids: pd.Index, agencies=None) -> tuple[np.ndarray, np.ndarray]:
+    """(case code, day) pairs on which some coverage starts or stops (features can change).
+
+    A row without ``case_id`` applies to every case in ``ids``; a row with one, to that
+    case only (codes of cases outside ``ids`` are dropped).
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if coverage is None or len(coverage) == 0:
+        return none, none
+    cov = coverage if agencies is None else coverage[coverage["agency"].isin(list(agencies))]
+    day = np.concatenate(
+        [_to_days(cov["from"], "from", "coverage"), _to_days(cov["to"], "to", "coverage") + 1]
+    )
+    if "case_id" in cov.columns:
+        own = np.tile(cov["case_id"].notna().to_numpy(), 2)
+    else:
+        own = np.zeros(len(day), dtype=bool)
+    g = _sorted_unique(day[~own])
+    code = [np.repeat(np.arange(len(ids), dtype=np.int64), len(g))]
+    days = [np.tile(g, len(ids))]
+    if own.any():
+        names = cov["case_id"].astype("string").fillna("").reset_index(drop=True)
+        c = np.tile(_case_codes(names.astype(str), ids), 2)[own]
+        keep = c >= 0
+        code.append(c[keep])
+        days.append(day[own][keep])
+    return np.concatenate(code), np.concatenate(days)
+
+
+def _evaluation_rows(
+    events, ev_code, ids, ends, grid_days: int, recent_window: int, coverage=None
+) -> _Rows:
+    """Grid days, change days (and coverage changes) and the end day per case, within [first, end].
+
+    ``grid_days=None`` leaves the grid out (each case's first day only): every figure
+    of a cohort audit comes from the change days, where scores can change, so the
+    plotted grid would only add rows.
+    """
     day = _to_days(events["date"], "date", "events")
     first = np.full(len(ids), np.iinfo(np.int64).max)
     np.minimum.at(first, ev_code, day)
     end = ends["end_day"].to_numpy()
     has = first <= end
-    n = np.where(has, (end - first) // grid_days + 1, 0)
+    if grid_days is None:
+        n, grid_days = has.astype(np.int64), 1
+    else:
+        n = np.where(has, (end - first) // grid_days + 1, 0)
     rep = np.repeat(np.arange(len(ids)), n)
     grid_day = first[rep] + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)) * grid_days
     ch = change_dates(events, recent_window=recent_window)
     ch_code = _case_codes(ch["case_id"], ids)
     ch_day = _to_days(ch["as_of"], "as_of", "change dates")
     end_codes = np.flatnonzero(has)
-    code = np.concatenate([rep, ch_code, end_codes])
-    dd = np.concatenate([grid_day, ch_day, end[end_codes]])
+    cov_code, cov_day = _coverage_points(coverage, ids)
+    code = np.concatenate([rep, ch_code, end_codes, cov_code])
+    dd = np.concatenate([grid_day, ch_day, end[end_codes], cov_day])
     flag = np.concatenate(
-        [np.ones(len(rep), np.int8), np.zeros(len(ch_code) + len(end_codes), np.int8)]
+        [
+            np.ones(len(rep), np.int8),
+            np.zeros(len(ch_code) + len(end_codes) + len(cov_code), np.int8),
+        ]
     )
     ok = (code >= 0) & (dd >= first[np.maximum(code, 0)]) & (dd <= end[np.maximum(code, 0)])
     code, dd, flag = code[ok], dd[ok], flag[ok]
     key = (code << 32) | (dd + (1 << 30))
     order = np.argsort(key, kind="stable")
     key, flag = key[order], flag[order]
-    uniq, start = np.unique(key, return_index=True)
+    # key is sorted: group starts are where it changes (no hash-based unique)
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.arange(0)
+    uniq = key[start]
     rows = _Rows()
     rows.code = uniq >> 32
     rows.day = (uniq & 0xFFFFFFFF) - (1 << 30)
@@ -180,62 +243,133 @@ class _Scored:
     """Scores of every evaluation row, joined and per agency view."""
 
     rows: pd.DataFrame  # case_id, as_of, on_grid, score, band, score_<a>, band_<a>, best...
-    joined: pd.DataFrame  # joined features aligned with rows
+    joined: _View  # the joined view at its change points, and each row's position there
+
+
+_NO_EVENTS = pd.DataFrame(
+    {
+        "case_id": pd.Series([], dtype=str),
+        "date": pd.Series([], dtype="datetime64[ns]"),
+        "agency": pd.Series([], dtype=str),
+        "event": pd.Series([], dtype=str),
+    }
+)
 
 
 def _empty_record(model) -> tuple[float, int]:
     """Score and band of a record with no events (the state before a case's first event)."""
     q = pd.DataFrame({"case_id": ["__empty__"], "as_of": [pd.Timestamp("2000-01-01")]})
-    ev = pd.DataFrame(
-        {
-            "case_id": pd.Series([], dtype=str),
-            "date": pd.Series([], dtype="datetime64[ns]"),
-            "agency": pd.Series([], dtype=str),
-            "event": pd.Series([], dtype=str),
-        }
-    )
-    x = encode_features(ev, q)
+    x = encode_features(_NO_EVENTS, q)
     return float(model.risk_score(x).iloc[0]), int(_band_codes(model, x)[0])
 
 
-def _score_views(events, rows: _Rows, model, recent_window: int, agencies, empty) -> _Scored:
-    """Joined scores on every row; each agency's scores on its own change dates, carried forward.
+def _view_points(ev_v, rows: _Rows, coverage, agencies, recent_window: int) -> pd.DataFrame:
+    """Dates a view can change: its events' change dates, the coverage starts and stops of
+    its agencies, and each case's first row (where an uncovered view already differs
+    from an empty record)."""
+    parts_code, parts_day = [], []
+    if len(ev_v):
+        ch = change_dates(ev_v, recent_window=recent_window)
+        parts_code.append(_case_codes(ch["case_id"], rows.ids))
+        parts_day.append(_to_days(ch["as_of"], "as_of", "change dates"))
+    c, d = _coverage_points(coverage, rows.ids, agencies)
+    parts_code.append(c)
+    parts_day.append(d)
+    if coverage is not None:
+        first = np.ones(len(rows.code), dtype=bool)
+        first[1:] = rows.code[1:] != rows.code[:-1]
+        parts_code.append(rows.code[first])
+        parts_day.append(rows.day[first])
+    code, day = np.concatenate(parts_code), np.concatenate(parts_day)
+    keep = code >= 0
+    key = _sorted_unique((code[keep] << 32) | (day[keep] + (1 << 30)))
+    return pd.DataFrame(
+        {
+            "case_id": pd.Categorical.from_codes(key >> 32, categories=rows.ids),
+            "as_of": _days_to_ns((key & 0xFFFFFFFF) - (1 << 30)),
+        }
+    )
 
-    An agency's view is a step function that changes only on the change dates of its
-    own events, so it is scored there and carried forward to every row (exact, and
-    about as much work in total as one joined pass).
+
+@dataclass
+class _View:
+    """One view scored on its own change points and carried forward to every row."""
+
+    score: np.ndarray  # per row
+    band: np.ndarray  # per row (codes)
+    points: pd.DataFrame  # features at the view's change points
+    index: np.ndarray  # per row: position in ``points``, -1 = empty record so far
+
+
+def _carry(ev_v, agency, rows: _Rows, model, recent_window, empty, coverage, cov_agencies):
+    """Score a view where it can change, then carry each score forward to every row.
+
+    A view is a step function of the date that changes only on its change points, so
+    this is exact, and costs one encoding of the change points instead of every row.
     """
-    frame = rows.frame()
-    joined = encode_features(events, frame, recent_window=recent_window)
-    out = frame.copy()
+    n = len(rows.code)
+    score = np.full(n, empty[0])
+    band = np.full(n, empty[1], dtype=np.int8)
+    index = np.full(n, -1, dtype=np.int64)
+    pts = _view_points(ev_v, rows, coverage, cov_agencies, recent_window)
+    x = encode_features(ev_v, pts, agency, recent_window=recent_window, coverage=coverage)
+    if len(pts):
+        key = (_case_codes(pts["case_id"], rows.ids) << 32) | (
+            _to_days(pts["as_of"], "as_of", "change dates") + (1 << 30)
+        )
+        i = np.searchsorted(key, rows.key(), side="right") - 1
+        top = np.append(key, np.int64(-1))[i]  # i == -1 reads the sentinel
+        hit = (top >= 0) & ((top >> 32) == rows.code)
+        score[hit] = model.risk_score(x).to_numpy()[i[hit]]
+        band[hit] = _band_codes(model, x)[i[hit]]
+        index[hit] = i[hit]
+    return _View(score, band, x, index)
+
+
+def _score_views(
+    events, rows: _Rows, model, recent_window: int, agencies, empty, coverage=None
+) -> _Scored:
+    """The joined view and each agency's view, each scored on its own change points.
+
+    Every view is a step function that changes only on the change dates of its own
+    events (and, with coverage, where coverage starts or stops), so it is scored
+    there and carried forward to every row: exact, and about as much work in total
+    as two encodings of the change dates.
+    """
+    out = rows.frame()
     out["on_grid"] = rows.on_grid
-    out["score"] = model.risk_score(joined).to_numpy()
-    codes = _band_codes(model, joined)
-    out["band"] = pd.Categorical.from_codes(codes, dtype=_BAND_DTYPE)
+    all_agencies = None if coverage is None else sorted(set(coverage["agency"]))
+    joined = _carry(events, None, rows, model, recent_window, empty, coverage, all_agencies)
+    out["score"] = joined.score
+    out["band"] = pd.Categorical.from_codes(joined.band, dtype=_BAND_DTYPE)
     best = np.zeros(len(out), dtype=np.int8)
-    row_key = rows.key()
-    agency = events["agency"].astype(str).to_numpy()
-    empty_score, empty_band = empty
+    agency = _agency_labels(events)
     for a in agencies:
         ev_a = events.loc[agency == a]
-        score_a = np.full(len(out), empty_score)
-        band_a = np.full(len(out), empty_band, dtype=np.int8)
-        if len(ev_a):
-            ch = change_dates(ev_a, recent_window=recent_window)
-            x = encode_features(ev_a, ch, recent_window=recent_window)
-            ch_key = (_case_codes(ch["case_id"], rows.ids) << 32) | (
-                _to_days(ch["as_of"], "as_of", "change dates") + (1 << 30)
-            )
-            i = np.searchsorted(ch_key, row_key, side="right") - 1
-            top = np.append(ch_key, np.int64(-1))[i]  # i == -1 reads the sentinel
-            hit = (top >= 0) & ((top >> 32) == rows.code)
-            score_a[hit] = model.risk_score(x).to_numpy()[i[hit]]
-            band_a[hit] = _band_codes(model, x)[i[hit]]
+        if len(ev_a) or coverage is not None:
+            view = _carry(ev_a, a, rows, model, recent_window, empty, coverage, [a])
+            score_a, band_a = view.score, view.band
+        else:
+            score_a = np.full(len(out), empty[0])
+            band_a = np.full(len(out), empty[1], dtype=np.int8)
         out[f"score_{a}"] = score_a
         out[f"band_{a}"] = pd.Categorical.from_codes(band_a, dtype=_BAND_DTYPE)
         best = np.maximum(best, band_a)
     out["best_agency_band"] = pd.Categorical.from_codes(best, dtype=_BAND_DTYPE)
     return _Scored(out, joined)
+
+
+def _joined_features(scored: _Scored, positions: np.ndarray, rows_frame: pd.DataFrame):
+    """Joined features at some rows: from the view's change points, or an empty record."""
+    view = scored.joined
+    idx = view.index[positions]
+    x = view.points.iloc[np.maximum(idx, 0)].reset_index(drop=True)
+    if (idx < 0).any():
+        empty = encode_features(
+            _NO_EVENTS, rows_frame.iloc[positions[idx < 0]][["case_id", "as_of"]]
+        )
+        x.loc[np.flatnonzero(idx < 0)] = empty.to_numpy()
+    return x
 
 
 def _crossings(scored: _Scored, rows: _Rows, empty_band: int) -> pd.DataFrame:
@@ -322,7 +456,9 @@ def _plan_active(events, ev_code, cr: pd.DataFrame) -> np.ndarray:
     return active
 
 
-def _contributors(model, events, scored: _Scored, cr: pd.DataFrame, recent_window, agencies):
+def _contributors(
+    model, events, scored: _Scored, cr: pd.DataFrame, recent_window, agencies, coverage=None
+):
     """Long table: crossing, contributor (rule or feature), value, agencies that held it."""
     if cr.empty:
         return pd.DataFrame(
@@ -333,14 +469,16 @@ def _contributors(model, events, scored: _Scored, cr: pd.DataFrame, recent_windo
                 "held_by": pd.Series([], dtype=object),
             }
         )
-    joined = model.contributions(scored.joined.iloc[cr["row"].to_numpy()])
+    joined = model.contributions(_joined_features(scored, cr["row"].to_numpy(), scored.rows))
     cols = [c for c in joined.columns if c != "baseline"]
     contrib = joined[cols].to_numpy()
     q = pd.DataFrame({"case_id": cr["case_id"].to_numpy(), "as_of": cr["date"].to_numpy()})
     held = np.zeros((len(cr), len(cols), len(agencies)), dtype=bool)
-    agency = events["agency"].astype(str).to_numpy()
+    agency = _agency_labels(events)
     for j, a in enumerate(agencies):
-        x = encode_features(events.loc[agency == a], q, recent_window=recent_window)
+        x = encode_features(
+            events.loc[agency == a], q, a, recent_window=recent_window, coverage=coverage
+        )
         ca = model.contributions(x)[cols].to_numpy()
         held[:, :, j] = (ca != 0) & (np.sign(ca) == np.sign(contrib))
     i, k = np.nonzero(contrib != 0)
@@ -368,15 +506,23 @@ class _Core:
 
 
 def _audit_core(
-    events, cases, model, grid_days, response_window, recent_window, agencies, extract_end
+    events,
+    cases,
+    model,
+    grid_days,
+    response_window,
+    recent_window,
+    agencies,
+    extract_end,
+    coverage=None,
 ) -> _Core:
     ids = pd.Index(pd.unique(events["case_id"].astype(str)), name="case_id")
     ev_code = _case_codes(events["case_id"], ids)
     events = events.assign(case_id=pd.Categorical.from_codes(ev_code, categories=ids))
     ends = _case_ends(ids, cases, extract_end)
-    rows = _evaluation_rows(events, ev_code, ids, ends, grid_days, recent_window)
+    rows = _evaluation_rows(events, ev_code, ids, ends, grid_days, recent_window, coverage)
     empty = _empty_record(model)
-    scored = _score_views(events, rows, model, recent_window, agencies, empty)
+    scored = _score_views(events, rows, model, recent_window, agencies, empty, coverage)
     cr = _crossings(scored, rows, empty[1])
     n_resp, has_next, nxt_day = _responses_after(events, ev_code, cr, response_window)
     cr["responses_in_window"] = n_resp
@@ -384,7 +530,7 @@ def _audit_core(
     cr["missed"] = (n_resp == 0) & ~cr["plan_active"].to_numpy()
     cr["days_to_next_response"] = np.where(has_next, nxt_day - cr["day"].to_numpy(), np.nan)
     gaps = _gap_days(scored, rows, ends)
-    contrib = _contributors(model, events, scored, cr, recent_window, agencies)
+    contrib = _contributors(model, events, scored, cr, recent_window, agencies, coverage)
     return _Core(ids, events, ends, scored, cr, gaps, contrib)
 
 
@@ -410,6 +556,13 @@ class CaseAudit:
         Per band: first crossing, outcome date and lead time in days.
     events : DataFrame
         The case's events (for timelines).
+    coverage_gaps : DataFrame
+        ``agency, from, to, days`` (and ``max_unknown_points`` for a scorecard):
+        periods within the audited span that an agency's records did not cover,
+        when the audit was given a coverage table (else empty). Features only
+        uncovered agencies hold are missing there, so scores may understate;
+        ``max_unknown_points`` is the most points the scorecard's unknown rules
+        could have added on any audited date in the period.
     """
 
     case_id: str
@@ -425,6 +578,7 @@ class CaseAudit:
     outcome_date: pd.Timestamp | None = None
     parameters: dict = field(default_factory=dict)
     notice: str = NOTICE + " " + CASE_LEVEL_NOTICE
+    coverage_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def first_crossing(self, band: str = "multi_agency_discussion", view: str | None = None):
         """First date the joined score (or one agency's own score) reached ``band``.
@@ -504,6 +658,7 @@ def audit_case(
     *,
     recent_window: int = 90,
     agencies: tuple[str, ...] = AGENCIES,
+    coverage=None,
 ) -> CaseAudit:
     """Audit one case: trajectory, exact crossings, join-up gap, missed opportunities.
 
@@ -525,6 +680,13 @@ def audit_case(
         Recent attendance window of the features.
     agencies : tuple of str
         Agency views to compute (default: all).
+    coverage : DataFrame, AdapterResult or iterable of (agency, from, to), optional
+        Which agency's records cover which period (see
+        :func:`riskscore.coverage_table`). Features whose holding agencies had no
+        coverage on a date are missing (NaN), not 0, in the joined and every agency
+        view (an agency view is unknown wherever that agency is uncovered), and the
+        uncovered periods are kept in ``CaseAudit.coverage_gaps``. Agencies with no
+        row count as uncovered throughout.
 
     Returns
     -------
@@ -538,8 +700,18 @@ def audit_case(
     >>> audit = riskscore.audit_case(events, "CHILD-A", riskscore.default_scorecard(), cases)
     >>> audit.join_up_gap_days > 0
     True
+
+    With a coverage table, school records stopping early (dates invented):
+
+    >>> cov = [(a, "2095-01-01", "2110-12-31") for a in riskscore.AGENCIES if a != "school"]
+    >>> cov += [("school", "2095-01-01", "2101-06-30")]
+    >>> audit = riskscore.audit_case(events, "CHILD-A", riskscore.default_scorecard(), cases,
+    ...                              coverage=cov)
+    >>> audit.coverage_gaps[["agency", "from"]].astype(str).values.tolist()
+    [['school', '2101-07-01']]
     """
     _check_model(model)
+    cov = None if coverage is None else coverage_table(coverage)
     if "case_id" not in events.columns:
         raise SchemaError("events: missing required column 'case_id'.")
     mask = (events["case_id"].astype(str) == str(case_id)).to_numpy()
@@ -561,9 +733,15 @@ def audit_case(
         recent_window,
         agencies,
         extract_end,
+        cov,
     )
     ends, cr, contrib = core.ends, core.crossings, core.contributors
     traj = core.scored.rows.drop(columns="case_id")
+    gaps = pd.DataFrame()
+    if cov is not None:
+        gaps, unknown = _case_coverage(cov, str(case_id), model, core.scored, agencies)
+        if unknown is not None:
+            traj["max_unknown_points"] = unknown
     crossings = cr.drop(columns=["row", "case_id", "code", "day"])
     missed_idx = np.flatnonzero(crossings["missed"].to_numpy())
     held = contrib[contrib["crossing"].isin(missed_idx)]
@@ -610,8 +788,38 @@ def audit_case(
             "grid": grid,
             "response_window": int(response_window),
             "recent_window": recent_window,
+            **({} if cov is None else {"coverage": f"table of {len(cov)} interval(s)"}),
         },
+        coverage_gaps=gaps,
     )
+
+
+def _case_coverage(cov: pd.DataFrame, case_id: str, model, scored: _Scored, agencies):
+    """Uncovered periods of one case over its audited span, and the joined view's unknown points.
+
+    Returns ``(gaps, max_unknown_points per trajectory row or None)``; for a scorecard
+    each gap also gets the most points its unknown rules could have added on an
+    audited date inside the gap.
+    """
+    if "case_id" in cov.columns:
+        # the case's own rows and the rows for every child, as one table for this child
+        mine = cov["case_id"].isna() | (cov["case_id"] == case_id)
+        cov = cov.loc[mine.to_numpy()].drop(columns="case_id")
+    day = _to_days(scored.rows["as_of"], "as_of", "trajectory")
+    start, end = (pd.Timestamp(np.datetime64(int(d), "D")) for d in (day[0], day[-1]))
+    gaps = coverage_gaps(cov, start, end, agencies=list(agencies))
+    if not hasattr(model, "unknown"):
+        return gaps, None
+    all_rows = np.arange(len(scored.rows))
+    unknown = model.unknown(_joined_features(scored, all_rows, scored.rows))[
+        "max_unknown_points"
+    ].to_numpy(dtype=np.float64)
+    lo = np.searchsorted(day, _to_days(gaps["from"], "from", "gaps"), side="left")
+    hi = np.searchsorted(day, _to_days(gaps["to"], "to", "gaps"), side="right")
+    gaps["max_unknown_points"] = [
+        float(unknown[a:b].max()) if b > a else np.nan for a, b in zip(lo, hi, strict=True)
+    ]
+    return gaps, unknown
 
 
 # --------------------------------------------------------------------------- cohort
@@ -681,6 +889,7 @@ def audit_cohort(
     disclosure=True,
     progress: bool | None = None,
     agencies: tuple[str, ...] = AGENCIES,
+    coverage=None,
 ) -> CohortAudit:
     """Audit many cases in one vectorised pass and return disclosure-safe tables.
 
@@ -694,6 +903,9 @@ def audit_cohort(
         The data contract's two tables.
     model : RuleScorecard or LogisticRiskModel
     grid : str or int, default="14D"
+        Kept for symmetry with :func:`audit_case` and recorded in the parameters;
+        cohort tables do not depend on it, because every figure is computed on the
+        exact days a score can change.
     response_window : int, default=28
     horizon : int, default=365
         A crossing with no outcome in this many days after it is a false alarm.
@@ -707,6 +919,9 @@ def audit_cohort(
     progress : bool, optional
         Show a progress bar (default: when there is more than one chunk).
     agencies : tuple of str
+    coverage : DataFrame, AdapterResult or iterable of (agency, from, to), optional
+        As in :func:`audit_case`: features of uncovered agencies are missing, not 0,
+        in every view. Pandas input only.
 
     Returns
     -------
@@ -722,7 +937,13 @@ def audit_cohort(
     >>> sorted(result.tables)[:2]
     ['agency_share', 'by_deprivation']
     """
-    if hasattr(events, "__dask_graph__") or hasattr(cases, "__dask_graph__"):
+    dask_input = hasattr(events, "__dask_graph__") or hasattr(cases, "__dask_graph__")
+    if dask_input and coverage is not None:
+        raise NotImplementedError(
+            "audit_cohort(coverage=...) takes pandas input only; compute the Dask frames "
+            "(events.compute()) or audit without coverage."
+        )
+    if dask_input:
         # Dask input: per-partition audit, tables built once from all partitions so
         # that disclosure control applies to the final totals (riskscore.scale)
         from riskscore.scale import audit_cohort_dask
@@ -742,7 +963,8 @@ def audit_cohort(
     _check_model(model)
     from tqdm.auto import tqdm
 
-    grid_days = _step_days(grid)
+    cov = None if coverage is None else coverage_table(coverage)
+    _step_days(grid)  # validated; cohort tables do not depend on the grid (exact days)
     extract_end = int(_to_days(events["date"], "date", "events").max())
     case_ids = cases["case_id"].astype(str)
     audited = pd.Index(pd.unique(case_ids))
@@ -759,7 +981,7 @@ def audit_cohort(
     ev_sorted = events.iloc[order]
     ev_code = ev_code[order]
     has_events = np.zeros(len(audited), dtype=bool)
-    has_events[np.unique(ev_code)] = True
+    has_events[ev_code] = True
     n_without = int((~has_events).sum())
     bounds = np.arange(0, len(audited) + chunk_size, chunk_size)
     chunks = [
@@ -781,11 +1003,12 @@ def audit_cohort(
             ev_c,
             cs_c,
             model,
-            grid_days,
+            None,  # cohort figures come from the exact change days; no plotted grid
             int(response_window),
             recent_window,
             agencies,
             extract_end,
+            cov,
         )
         pc, cr, contrib = _chunk_frames(core, horizon, n_cross_so_far)
         n_cross_so_far += len(cr)
@@ -807,6 +1030,7 @@ def audit_cohort(
             "recent_window": recent_window,
             "chunk_size": chunk_size,
             "model": getattr(model, "name", None) or type(model).__name__,
+            **({} if cov is None else {"coverage": f"table of {len(cov)} interval(s)"}),
         },
         disclosure=disclosure,
         n_cases=len(cases),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore._version import __version__
-from riskscore.errors import RiskscoreError
+from riskscore.errors import DataQualityWarning, RiskscoreError
 
 NOTICE = (
     "riskscore is for retrospective audit, learning and research on anonymised data. "
@@ -194,11 +195,18 @@ def cmd_validate(args) -> int:
     from riskscore.schema import read_cases, read_events, validate_cases
 
     opts = _read_opts(args)
-    events, report = read_events(args.events, strict=False, return_report=True, **opts)
+    with warnings.catch_warnings():
+        # the report printed below lists every problem; the reader's warning repeats it
+        warnings.simplefilter("ignore", DataQualityWarning)
+        events, report = read_events(args.events, strict=False, return_report=True, **opts)
+        cases, creport = (
+            read_cases(args.cases, strict=False, return_report=True, **opts)
+            if args.cases
+            else (None, None)
+        )
     print(report)
     ok = report.ok
     if args.cases:
-        cases, creport = read_cases(args.cases, strict=False, return_report=True, **opts)
         print(creport)
         cross = validate_cases(cases, events, **{k: v for k, v in opts.items() if k != "allow"})
         print(cross)
@@ -331,8 +339,19 @@ def cmd_evaluate(args) -> int:
         raise RiskscoreError("evaluation needs --cases (outcomes, outcome dates, follow-up ends).")
     print(NOTICE)
     model = rs.load_model(args.model)
-    ts = rs.make_training_set(events, cases, grid=args.grid, horizon=args.horizon)
     cv = None if args.cv == "none" else ("temporal" if args.cv == "temporal" else int(args.cv))
+    mapping = getattr(model, "points_to_risk_", None) or (
+        getattr(model, "model_card", None) or {}
+    ).get("points_to_risk")
+    if cv is None and hasattr(model, "rules") and not mapping:
+        # the library's message speaks of refit=True; say it in the command's own terms
+        raise RiskscoreError(
+            f"--cv none applies the model as it is, but {args.model} has no points-to-risk "
+            "mapping, so its points give no probabilities. Fix: use --cv 5 (or another "
+            "number of folds), which keeps the points and fits only the mapping on "
+            "training folds."
+        )
+    ts = rs.make_training_set(events, cases, grid=args.grid, horizon=args.horizon)
     result = rs.evaluate(
         model,
         ts,

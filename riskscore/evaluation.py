@@ -361,6 +361,11 @@ def _describe_model(model) -> str:
 # --------------------------------------------------------------------------- numerics
 
 
+def _loglik(a: float, b: float, lp, y, w) -> float:
+    eta = a + b * lp
+    return float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))))
+
+
 def _logistic_fit(lp, y, w=None, *, slope: bool = True, start=None, max_iter: int = 50):
     """Weighted ML fit of ``logit P(y) = a + b * lp`` (or ``a + lp`` when ``slope=False``).
 
@@ -400,8 +405,15 @@ def _logistic_fit(lp, y, w=None, *, slope: bool = True, start=None, max_iter: in
             return math.nan, math.nan
         da = (hbb * ga - hab * gb) / det
         db = (ha * gb - hab * ga) / det
-        # damp huge steps (near-separation) so Newton does not overshoot into overflow
+        # damp huge steps (near-separation) so Newton does not overshoot into overflow,
+        # then halve the step until the likelihood does not fall: plain Newton can
+        # swing between two points on ordinary data when started far from the optimum
         scale = min(1.0, 5.0 / max(abs(da), abs(db), _EPS))
+        current = _loglik(a, b, lp, y, w)
+        for _ in range(30):
+            if _loglik(a + scale * da, b + scale * db, lp, y, w) >= current - 1e-12:
+                break
+            scale /= 2
         a += scale * da
         b += scale * db
         if max(abs(da), abs(db)) < 1e-9:

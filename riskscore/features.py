@@ -141,6 +141,14 @@ def _sort_order(case, day, ev, delay) -> np.ndarray:
     return np.lexsort((delay, ev, day, case))
 
 
+def _sorted_unique(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values; a sort beats numpy's hash-based unique on large int arrays."""
+    x = np.sort(x)
+    keep = np.ones(len(x), dtype=bool)
+    keep[1:] = x[1:] != x[:-1]
+    return x[keep]
+
+
 def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
     _require(events, ["case_id", "date", "agency", "event"], "events")
     if agency is not None:
@@ -259,45 +267,53 @@ def _local_cumsum(values: np.ndarray, case: np.ndarray) -> np.ndarray:
 def _window_stats(ev: _Events, mask: np.ndarray, window, packer: _Packer, q, q_case, with_sum):
     """Count (and sum of values) of the masked events inside the window, per query.
 
-    Only queries of cases that have such events are searched: most streams are
-    sparse (few children have a sibling removed), and the rest are zero.
+    Each event contributes +1 (its value) at its entry key and -1 (minus its value)
+    at its exit key; one stable sort of the merged keys and a running sum give, for
+    any query key, entries minus exits so far - one ``searchsorted`` per window.
+    Contributions of earlier cases cancel exactly in the integer counts; sums run
+    per case (restarting at each case) so no case's figure depends on others'.
+    Only queries of cases that have such events are searched when the stream is
+    sparse (few children have a sibling removed); the rest are zero.
     """
     count = np.zeros(len(q), dtype=np.float64)
     total = np.zeros(len(q), dtype=np.float64) if with_sum else None
     case, day, avail = ev.case[mask], ev.day[mask], ev.avail[mask]
-    if len(case) == 0:
+    n = len(case)
+    if n == 0:
         return count, total
     present = np.zeros(packer.n_codes + 1, dtype=bool)
     present[case] = True
-    sel = np.flatnonzero(present[q_case])
-    qs = q[sel]
-    enter, order_e = _sorted(packer.pack(case, avail), not ev.delayed)
-    n_in = np.searchsorted(enter, qs, side="right")
-    start = None
-    if window is None:
-        start = np.searchsorted(enter, packer.case_start(q_case[sel]), side="left")
-        count[sel] = n_in - start
+    if present.mean() > 0.5:
+        sel = slice(None)  # a common stream: searching everything is cheaper than selecting
     else:
-        exit_day = np.maximum(avail, day + window)
-        exit_keys, order_x = _sorted(packer.pack(case, exit_day), not ev.delayed)
-        n_out = np.searchsorted(exit_keys, qs, side="right")
-        count[sel] = n_in - n_out
-    if not with_sum:
-        return count, None
-    values = ev.value[mask]
-    if start is None:
-        start = np.searchsorted(enter, packer.case_start(q_case[sel]), side="left")
-
-    def running(order, n):
-        v = values if order is None else values[order]
-        c = case if order is None else case[order]
-        cs = _local_cumsum(v, c)
-        return np.where(n > start, cs[np.maximum(n - 1, 0)], 0.0)
-
-    acc = running(order_e, n_in)
-    if window is not None:
-        acc = acc - running(order_x, n_out)
-    total[sel] = acc
+        sel = np.flatnonzero(present[q_case])
+    qs = q[sel]
+    if window is None:
+        keys = packer.pack(case, avail)
+        step = np.ones(n, dtype=np.int64)
+        source = np.arange(n)
+    else:
+        keys = np.concatenate(
+            [packer.pack(case, avail), packer.pack(case, np.maximum(avail, day + window))]
+        )
+        step = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
+        source = np.concatenate([np.arange(n), np.arange(n)])
+    # entries and exits are each (nearly) sorted already: the stable sort merges runs
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    at = np.searchsorted(keys, qs, side="right") - 1
+    mine = (at >= 0) & ((keys[np.maximum(at, 0)] >> packer.day_bits) == q_case[sel])
+    if window is None:
+        # no exits: the position within the case is the count
+        first = np.searchsorted(keys, packer.case_start(q_case[sel]), side="left")
+        count[sel] = np.where(mine, at + 1 - first, 0)
+    else:
+        running = np.cumsum(step[order])
+        count[sel] = np.where(mine, running[np.maximum(at, 0)], 0)
+    if with_sum:
+        signed = ev.value[mask][source[order]] * step[order]
+        local = _local_cumsum(signed, case[source[order]])
+        total[sel] = np.where(mine, local[np.maximum(at, 0)], 0.0)
     return count, total
 
 
@@ -451,7 +467,7 @@ def encode_features(
         "child_voice_concerns_12m": counts["voice", _YEAR],
     }
     # one float block, filled in place: no per-column copies of a large table
-    values = np.empty((len(t), len(FEATURES)), dtype=np.float64)
+    values = np.empty((len(t), len(FEATURES)), dtype=np.float64, order="F")
     for j, name in enumerate(FEATURES):
         values[:, j] = cols[name]
     out = pd.DataFrame(values, columns=list(FEATURES), copy=False)
@@ -618,7 +634,7 @@ def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFra
         parts_day.append(np.maximum(avail[m], day[m] + w))
     all_codes, all_days = np.concatenate(parts_code), np.concatenate(parts_day)
     base = int(all_days.min()) if len(all_days) else 0
-    key = np.unique((all_codes << 32) | (all_days - base))
+    key = _sorted_unique((all_codes << 32) | (all_days - base))
     cats = ids.categories
     return pd.DataFrame(
         {

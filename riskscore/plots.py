@@ -283,7 +283,8 @@ def plot_case_timeline(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     family, police and home, responses, plan ends); responses are large black
     stars. Lanes are drawn only for agencies with events in the case; the others
     are named in a note, not drawn empty. The outcome date and plan starts are
-    vertical lines.
+    vertical lines. When the audit was given a coverage table, periods an agency's
+    records do not cover are hatched grey in its lane (``audit.coverage_gaps``).
 
     Parameters
     ----------
@@ -339,6 +340,7 @@ def plot_case_timeline(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
             zorder=4 if is_response else 3,
             label=f"{g} ({len(sub)})",
         )
+    _shade_coverage_gaps(ax, audit, lane_of)
     _mark_outcome_and_plans(ax, audit, label=True)
     end = pd.Timestamp(audit.trajectory["as_of"].iloc[-1])
     if len(ev) and ev["date"].max() > end:
@@ -370,6 +372,35 @@ def plot_case_timeline(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False)
     _date_axis(ax)
     return ax
+
+
+def _shade_coverage_gaps(ax, audit, lane_of: dict[str, int]) -> None:
+    """Hatch, lane by lane, the periods an agency's records do not cover."""
+    gaps = getattr(audit, "coverage_gaps", None)
+    if gaps is None or len(gaps) == 0:
+        return
+    import matplotlib.dates as mdates
+
+    labelled = False
+    for agency, sub in gaps.groupby(gaps["agency"].astype(str), sort=False):
+        if agency not in lane_of:
+            continue
+        start = mdates.date2num(pd.to_datetime(sub["from"]).to_numpy())
+        # a gap's "to" day is uncovered too: the shading runs to the end of that day
+        stop = mdates.date2num((pd.to_datetime(sub["to"]) + pd.Timedelta(days=1)).to_numpy())
+        i = lane_of[agency]
+        ax.broken_barh(
+            list(zip(start, stop - start, strict=True)),
+            (i - 0.5, 1.0),
+            facecolors="#d9d9d9",
+            edgecolors="#8c8c8c",
+            hatch="///",
+            linewidth=0.0,
+            alpha=0.6,
+            zorder=1,
+            label=None if labelled else "no coverage (records not available)",
+        )
+        labelled = True
 
 
 def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:

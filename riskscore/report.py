@@ -368,6 +368,7 @@ def _render_case(audit: CaseAudit, title: str | None) -> str:
         "on its own.</p>"
     )
     body.append(_table(pd.DataFrame(rows), table_id="views"))
+    body.append(_coverage_section(audit, scale))
 
     n_lanes = max(audit.events["agency"].astype(str).nunique(), 1)
     fig = _new_figure(13.0, 0.42 * n_lanes + 1.6 + 5.0)
@@ -388,6 +389,12 @@ def _render_case(audit: CaseAudit, title: str | None) -> str:
                 f"in {scale}; dotted lines are the band thresholds, numbered triangles mark "
                 "crossings (numbers as in the crossings table), red crosses mark missed "
                 "opportunities, orange shading marks the join-up gap."
+                + (
+                    " Grey hatching in an agency's lane marks a period its records do not "
+                    "cover (see Coverage)."
+                    if len(audit.coverage_gaps)
+                    else ""
+                )
                 + (" Green dashed lines are plan starts." if has_plan else "")
                 + (" The red line is the outcome." if audit.outcome_date is not None else "")
             ),
@@ -527,6 +534,62 @@ def _render_case(audit: CaseAudit, title: str | None) -> str:
 
 
 register_report(CaseAudit, _render_case)
+
+
+def _coverage_section(audit: CaseAudit, scale: str) -> str:
+    """Where the records did not cover the audited period, and what that does to scores."""
+    gaps = audit.coverage_gaps
+    head = '<h2 id="section-coverage">Coverage</h2>'
+    if "coverage" not in audit.parameters:
+        return (
+            f'{head}<p id="coverage" class="lead">No coverage table was given: an agency\'s '
+            "silence is read as nothing recorded. If an extract does not cover every agency "
+            "for the whole period, pass <code>coverage=</code> so that missing records show "
+            "as unknown, not as zero.</p>"
+        )
+    if gaps is None or len(gaps) == 0:
+        return (
+            f'{head}<p id="coverage" class="lead">Every agency\'s records cover the whole '
+            "audited period.</p>"
+        )
+    out = [head]
+    scorecard = "max_unknown_points" in gaps.columns
+    if scorecard:
+        most = gaps["max_unknown_points"].max()
+        effect = (
+            "A rule on a missing feature scores 0 and is listed as unknown, so scores in these "
+            "periods may understate"
+            + (
+                f": the unknown rules could have added up to {most:g} {scale} on an audited "
+                "date in a gap."
+                if pd.notna(most) and most > 0
+                else "."
+            )
+        )
+    else:
+        effect = (
+            "The model scores missing features as it was fitted to (for a logistic model, "
+            "imputed values with a missing indicator), so scores in these periods rest on "
+            "unknowns and may understate."
+        )
+    out.append(
+        '<p class="lead">Periods within the audited span that an agency\'s records do not '
+        "cover. There its silence means <em>unknown</em>, not <em>nothing happened</em>: "
+        "features that only uncovered agencies hold are missing, and that agency's own view "
+        f"is unknown. {_esc(effect)}</p>"
+    )
+    show = pd.DataFrame(
+        {
+            "agency": gaps["agency"].astype(str).str.replace("_", " "),
+            "not covered from": pd.to_datetime(gaps["from"]),
+            "to": pd.to_datetime(gaps["to"]),
+            "days": gaps["days"].astype(int),
+        }
+    )
+    if scorecard:
+        show[f"most {scale} unknown (joined view)"] = gaps["max_unknown_points"].astype(float)
+    out.append(_table(show, table_id="coverage"))
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- cohort

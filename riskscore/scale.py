@@ -933,7 +933,7 @@ def _audit_partition(events, cases, model, extract_end, params) -> dict:
             ev_sorted.iloc[lo:hi],
             cs_c,
             model,
-            params["grid_days"],
+            None,  # as audit_cohort: cohort figures come from the exact change days
             params["response_window"],
             params["recent_window"],
             params["agencies"],

@@ -205,3 +205,24 @@ def test_compare_models_uses_the_same_splits(cohort_ts):
     for f in folds[1:]:
         np.testing.assert_array_equal(f, folds[0])
     assert len(fig.axes) == 2
+
+
+def test_points_to_risk_fit_agrees_with_sklearn_on_steep_rare_outcomes():
+    """The points-to-risk fit (Newton with a line search) matches scikit-learn.
+
+    Points on a 0-28 scale with a rare outcome whose log-odds rise steeply, the
+    setting in which a scorecard's points are mapped to risk on training folds.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    from riskscore.evaluation import _logistic_fit
+
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        lp = rng.integers(0, 29, size=4000).astype(float)
+        z = -9.0 + 0.45 * lp
+        y = (rng.random(4000) < 1 / (1 + np.exp(-z))).astype(float)
+        a, b = _logistic_fit(lp, y)
+        ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(lp[:, None], y)
+        assert a == pytest.approx(ref.intercept_[0], abs=1e-4)
+        assert b == pytest.approx(ref.coef_[0, 0], abs=1e-5)

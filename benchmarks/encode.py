@@ -31,7 +31,9 @@ def _grid(cases: pd.DataFrame) -> pd.DataFrame:
     """Monthly (30-day) as-of dates over two years from each case's index date."""
     n = len(cases)
     start = pd.Timestamp("2101-07-01")
-    case = np.repeat(cases["case_id"].to_numpy(), 24)
+    # compact ids: a categorical, as the events' own case_id
+    ids = pd.Categorical(cases["case_id"])
+    case = pd.Categorical.from_codes(np.repeat(ids.codes, 24), categories=ids.categories)
     step = np.tile(np.arange(24) * 30, n)
     return pd.DataFrame({"case_id": case, "as_of": start + pd.to_timedelta(step, unit="D")})
 

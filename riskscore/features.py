@@ -406,8 +406,13 @@ def encode_features(
     if int(recent_window) < 1 or int(recent_window) >= _YEAR:
         raise ValueError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
     recent_window = int(recent_window)
-    ev = _prepare_events(events, agency)
-
+    _require(events, ["case_id", "date", "agency", "event"], "events")
+    if agency is not None:
+        if agency not in AGENCIES:
+            raise SchemaError(
+                f"agency={agency!r} is not an agency code; use one of {list(AGENCIES)}."
+            )
+        events = events.loc[(events["agency"] == agency).to_numpy()]
     t = _to_days(as_of["as_of"], "as_of", "as_of")
     nat = t == np.iinfo(np.int64).min
     if nat.any():
@@ -415,8 +420,71 @@ def encode_features(
             f"as_of: column 'as_of' is missing at rows {_bad_rows(nat)}. "
             "Fix: give every requested pair a date."
         )
+    # one float block, filled in place: no per-column copies of a large table
+    values = np.empty((len(t), len(FEATURES)), dtype=np.float64, order="F")
+    q_ids = as_of["case_id"].reset_index(drop=True)
+    if len(events) <= _CHUNK_EVENTS:
+        _encode_block(events, q_ids, t, recent_window, values, slice(None))
+    else:
+        _encode_chunked(events, q_ids, t, recent_window, values)
+    out = pd.DataFrame(values, columns=list(FEATURES), copy=False)
+    out.insert(0, "as_of", t.astype("datetime64[D]").astype("datetime64[ns]"))
+    out.insert(0, "case_id", q_ids)
+    if coverage is not None:
+        from riskscore.coverage import apply_coverage
+
+        out = apply_coverage(out, coverage, agency=agency)
+    return out
+
+
+#: Events per block of cases: large extracts are encoded a block of cases at a time,
+#: which bounds the working memory and keeps the sorted arrays cache-sized.
+_CHUNK_EVENTS = 4_000_000
+
+
+def _encode_chunked(events, q_ids: pd.Series, t, recent_window: int, values) -> None:
+    """Encode block by block of cases (each case whole in one block), into ``values``."""
+    from tqdm.auto import tqdm
+
+    ids = pd.Categorical(events["case_id"])
+    codes = ids.codes.astype(np.int64)
+    if (codes < 0).any():
+        raise SchemaError(
+            f"events: column 'case_id' is empty at rows {_bad_rows(codes < 0)}. "
+            "Fix: every event needs its child's pseudonymous case_id."
+        )
+    n_codes = len(ids.categories)
+    # block boundaries on case codes, about _CHUNK_EVENTS events each
+    per_case = np.bincount(codes, minlength=n_codes)
+    cum = np.cumsum(per_case)
+    cuts = np.searchsorted(cum, np.arange(_CHUNK_EVENTS, cum[-1], _CHUNK_EVENTS), side="left")
+    bounds = np.unique(np.r_[0, cuts + 1, n_codes])
+    ev_order = None if (np.diff(codes) >= 0).all() else np.argsort(codes, kind="stable")
+    ev_sorted = codes if ev_order is None else codes[ev_order]
+    q_cat = pd.Categorical(q_ids)
+    q_map = np.append(ids.categories.get_indexer(q_cat.categories), -1).astype(np.int64)
+    q_code = q_map[q_cat.codes]
+    q_code[q_code < 0] = n_codes  # cases with no events: their own final block
+    q_order = np.argsort(q_code, kind="stable")
+    q_sorted = q_code[q_order]
+    blocks = [*zip(bounds[:-1], bounds[1:], strict=True), (n_codes, n_codes + 1)]
+    for a, b in tqdm(blocks, desc="encode", unit="block", disable=len(blocks) < 8):
+        qa, qb = np.searchsorted(q_sorted, [a, b])
+        if qa == qb:
+            continue
+        ea, eb = np.searchsorted(ev_sorted, [a, b])
+        rows = np.arange(ea, eb) if ev_order is None else ev_order[ea:eb]
+        rows_q = q_order[qa:qb]
+        _encode_block(
+            events.iloc[rows], q_ids.iloc[rows_q], t[rows_q], recent_window, values, rows_q
+        )
+
+
+def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows) -> None:
+    """Encode the features of the (case, T) pairs ``q_ids``, ``t`` into ``values[rows]``."""
+    ev = _prepare_events(events, None)
     # factorise the queries once, then map their distinct ids onto the events' codes
-    q_cat = pd.Categorical(as_of["case_id"])
+    q_cat = pd.Categorical(q_ids)
     q_map = ev.categories.get_indexer(q_cat.categories).astype(np.int64)
     q_case = (
         np.where(q_cat.codes >= 0, q_map[q_cat.codes], -1)
@@ -466,18 +534,8 @@ def encode_features(
         "competing_care_12m": _flag(counts["competing", _YEAR] > 0),
         "child_voice_concerns_12m": counts["voice", _YEAR],
     }
-    # one float block, filled in place: no per-column copies of a large table
-    values = np.empty((len(t), len(FEATURES)), dtype=np.float64, order="F")
     for j, name in enumerate(FEATURES):
-        values[:, j] = cols[name]
-    out = pd.DataFrame(values, columns=list(FEATURES), copy=False)
-    out.insert(0, "as_of", t.astype("datetime64[D]").astype("datetime64[ns]"))
-    out.insert(0, "case_id", as_of["case_id"].reset_index(drop=True))
-    if coverage is not None:
-        from riskscore.coverage import apply_coverage
-
-        out = apply_coverage(out, coverage, agency=agency)
-    return out
+        values[rows, j] = cols[name]
 
 
 # --------------------------------------------------------------------------- grids

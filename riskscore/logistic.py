@@ -184,6 +184,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         The same as probabilities.
     calibration_ : dict
         What recalibration did (method, intercept shift, slope).
+    constant_features_ : list of str
+        Design columns constant in the training rows (for example a flag that never
+        fires there): left out of the solve, coefficient 0, no Wald interval.
     covariance_ : ndarray or None
         Inverse observed information matrix of (intercept, coef) for unpenalised,
         unweighted fits; None otherwise.
@@ -463,15 +466,21 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         self.bands_ = {k: float(logit(v)) for k, v in probs.items()}
 
         eta = intercept + Z @ coef
+        varying = np.ptp(Z, axis=0) > 0
+        self.constant_features_ = [f for f, v in zip(self.features_, varying, strict=True) if not v]
         self.covariance_ = None
         if self.penalty is None and self.class_weight is None:
             p = expit(eta)
-            D = np.column_stack([np.ones(len(yb)), Z])
+            D = np.column_stack([np.ones(len(yb)), Z[:, varying]])
             info = D.T @ (D * (p * (1 - p))[:, None])
             try:
-                # info = L L' -> info^-1 = L^-T L^-1
+                # info = L L' -> info^-1 = L^-T L^-1; constant columns were not estimated
+                # and get zero rows (their intervals are reported as unavailable)
                 L_inv = np.linalg.inv(np.linalg.cholesky(info))
-                self.covariance_ = L_inv.T @ L_inv
+                keep = np.r_[True, varying]
+                cov = np.zeros((len(keep), len(keep)))
+                cov[np.ix_(keep, keep)] = L_inv.T @ L_inv
+                self.covariance_ = cov
             except np.linalg.LinAlgError:
                 self.covariance_ = None  # singular: odds_ratios explains
         p = expit(eta)
@@ -505,10 +514,20 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                     1.0: self.class_weight[self.classes_[1]],
                 }
             )
-        est.fit(Z, y_fit)
-        self._last_n_iter = np.asarray(est.n_iter_).copy()
-        coef = est.coef_.ravel().astype(np.float64)
-        intercept = float(est.intercept_[0])
+        # A column constant in the training rows (a flag that never fires here) carries
+        # no information and makes the unpenalised information matrix singular: it is
+        # left out of the solve and keeps coefficient 0 (listed in constant_features_).
+        varying = np.ptp(Z, axis=0) > 0 if Z.shape[0] else np.zeros(Z.shape[1], dtype=bool)
+        coef = np.zeros(Z.shape[1], dtype=np.float64)
+        if varying.any():
+            est.fit(Z[:, varying], y_fit)
+            self._last_n_iter = np.asarray(est.n_iter_).copy()
+            coef[varying] = est.coef_.ravel().astype(np.float64)
+            intercept = float(est.intercept_[0])
+        else:
+            rate = float(np.clip(np.mean(yb), 1e-12, 1 - 1e-12))
+            intercept = float(np.log(rate / (1 - rate)))
+            self._last_n_iter = np.asarray([0])
         calibration = {"method": None, "intercept_shift": 0.0, "slope": 1.0}
         method = "intercept" if self.recalibrate is True else self.recalibrate
         if self.class_weight is not None and method:
@@ -783,6 +802,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                     "separated). Remove the feature with features=[...] or use ci='bootstrap'."
                 )
             se = np.sqrt(np.diag(self.covariance_))[1:]
+            # a feature constant in training was not estimated: no interval
+            constant = set(getattr(self, "constant_features_", []))
+            se = np.where([f in constant for f in self.features_], np.nan, se)
             lower, upper = coef - z * se, coef + z * se
             pvals = np.array(
                 [math.erfc(abs(c / s) / math.sqrt(2)) for c, s in zip(coef, se, strict=True)]

@@ -227,6 +227,7 @@ def _logistic_dict(model: LogisticRiskModel, model_card: Mapping | None) -> dict
         "missing_indicators": {k: list(v) for k, v in model.indicator_groups_.items()},
         "calibration": _plain(model.calibration_),
         "covariance": None if model.covariance_ is None else _plain(model.covariance_),
+        "constant_features": list(getattr(model, "constant_features_", [])),
         "n_iter": _plain(model.n_iter_),
         "model_card": _plain(mc),
     }
@@ -391,6 +392,7 @@ def _logistic_from(doc: Mapping, where: str) -> LogisticRiskModel:
     model.calibration_ = dict(doc.get("calibration") or {})
     cov = doc.get("covariance")
     model.covariance_ = None if cov is None else np.asarray(cov, dtype=np.float64)
+    model.constant_features_ = list(doc.get("constant_features") or [])
     model.n_iter_ = np.asarray(doc.get("n_iter") or [0])
     card = dict(doc.get("model_card") or {})
     model.training_data_ = dict(card.get("training_data") or {})

@@ -416,3 +416,25 @@ def test_features_change_only_on_change_dates(events, recent):
         changed_on = set(days[1:][~same])
         allowed = set(change_dates(ev, recent_window=recent)["as_of"])
         assert changed_on <= allowed
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_block_by_block_encoding_equals_one_pass(monkeypatch, shuffle):
+    """Large extracts are encoded a block of cases at a time; the answer must not change."""
+    import riskscore.features as features
+    from riskscore.synthetic import make_cohort
+
+    events, cases = make_cohort(60, random_state=4)
+    if shuffle:
+        events = events.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    q = as_of_grid(events, "45D", cases=cases)
+    extra = pd.DataFrame({"case_id": ["nobody"], "as_of": pd.to_datetime(["2102-01-01"])})
+    q = pd.concat([q, extra], ignore_index=True).sample(frac=1.0, random_state=2)
+    q = q.reset_index(drop=True)
+    whole = encode_features(events, q)
+    monkeypatch.setattr(features, "_CHUNK_EVENTS", 300)
+    blocks = encode_features(events, q)
+    pd.testing.assert_frame_equal(blocks, whole, check_exact=True)
+    school = encode_features(events, q, agency="school")
+    monkeypatch.setattr(features, "_CHUNK_EVENTS", 10**9)
+    pd.testing.assert_frame_equal(school, encode_features(events, q, agency="school"))

@@ -329,3 +329,28 @@ def test_to_scorecard_respects_a_small_points_budget():
     assert sum(max(r.points, 0) for r in card.rules) <= 5
     with pytest.raises(EstimationError):
         LogisticRiskModel(penalty=None).fit(X.to_numpy()[:, 2:].astype(float), y).to_scorecard(X, y)
+
+
+def test_constant_feature_is_left_out_and_wald_intervals_still_work():
+    """Regression: a flag that never fires made the unpenalised fit singular (LinAlgWarning)."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    X = pd.DataFrame(
+        {
+            "asthma_admissions_12m": rng.poisson(0.5, n).astype(float),
+            "hardship_12m": (rng.random(n) < 0.3).astype(float),
+            "severe_absence": np.zeros(n),  # never fires in this cohort
+        }
+    )
+    eta = -2.0 + 0.8 * X["asthma_admissions_12m"] + 0.5 * X["hardship_12m"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    assert model.constant_features_ == ["severe_absence"]
+    odds = model.odds_ratios().set_index("feature")
+    assert odds.loc["severe_absence", "coef"] == 0.0
+    assert np.isnan(odds.loc["severe_absence", "lower"])
+    assert (
+        odds.loc["asthma_admissions_12m", "lower"]
+        < np.exp(0.8)
+        < odds.loc["asthma_admissions_12m", "upper"]
+    )

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore.coverage import coverage_gaps, coverage_table
-from riskscore.disclosure import apply_disclosure, mark_undisclosed
+from riskscore.disclosure import apply_disclosure, hash_input, mark_undisclosed
 from riskscore.errors import SchemaError
 from riskscore.features import (
     _sorted_unique,
@@ -867,6 +867,8 @@ class CohortAudit:
     disclosure: object
     n_cases: int
     notice: str = NOTICE
+    #: SHA-256 content hashes of the inputs (events, cases), for provenance
+    input_hashes: dict = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -1034,6 +1036,7 @@ def audit_cohort(
         },
         disclosure=disclosure,
         n_cases=len(cases),
+        input_hashes={"events": hash_input(events), "cases": hash_input(cases)},
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore._version import __version__
-from riskscore.errors import DataQualityWarning, RiskscoreError
+from riskscore.errors import RiskscoreError
 
 NOTICE = (
     "riskscore is for retrospective audit, learning and research on anonymised data. "
@@ -195,21 +194,15 @@ def cmd_validate(args) -> int:
     from riskscore.schema import read_cases, read_events, validate_cases
 
     opts = _read_opts(args)
-    with warnings.catch_warnings():
-        # the report printed below lists every problem; the reader's warning repeats it
-        warnings.simplefilter("ignore", DataQualityWarning)
-        events, report = read_events(args.events, strict=False, return_report=True, **opts)
-        cases, creport = (
-            read_cases(args.cases, strict=False, return_report=True, **opts)
-            if args.cases
-            else (None, None)
-        )
+    events, report = read_events(args.events, strict=False, return_report=True, **opts)
     print(report)
     ok = report.ok
     if args.cases:
+        cases, creport = read_cases(args.cases, strict=False, return_report=True, **opts)
         print(creport)
         cross = validate_cases(cases, events, **{k: v for k, v in opts.items() if k != "allow"})
-        print(cross)
+        if not cross.ok:
+            print(cross)  # events whose case is not in the cases table, and the like
         ok = ok and creport.ok and cross.ok
     print("valid" if ok else "problems found: fix them, or quarantine with strict=False")
     return 0 if ok else 1

@@ -760,6 +760,9 @@ def _render_cohort(cohort: CohortAudit, title: str | None) -> str:
         params,
         disclosure=settings if controlled else False,
     )
+    # hashes taken by audit_cohort from the data it audited (the data is not kept)
+    for name, digest in (getattr(cohort, "input_hashes", None) or {}).items():
+        prov["inputs"][name] = {"kind": "dataframe", "sha256": digest}
     body.append("<h2>Provenance</h2>")
     body.append(_json(prov))
     footer = _esc(NOTICE) + ("" if controlled else f" <strong>{_esc(UNDISCLOSED_BANNER)}</strong>")

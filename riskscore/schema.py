@@ -866,6 +866,8 @@ def _read(path, validate, strict, return_report, **kwargs):
                 "get the rest back with return_report=True)",
                 report=report,
             )
+    if not report.ok and not return_report:
+        # the caller who asked for the report has the quarantine in hand already
         warnings.warn(
             DataQualityWarning(
                 f"{Path(path).name}: {len(report.quarantine):,} of "

@@ -489,3 +489,14 @@ def test_plots_without_axes_make_a_figure(cohort_on):
         assert ax.figure is not None and len(ax.patches) > 0
     finally:
         plt.close(ax.figure)
+
+
+def test_cohort_report_provenance_carries_input_hashes(tmp_path):
+    import riskscore as rs
+    from riskscore.disclosure import hash_input
+
+    events, cases = rs.make_cohort(150, random_state=9)
+    result = rs.audit_cohort(events, cases, rs.default_scorecard())
+    assert result.input_hashes == {"events": hash_input(events), "cases": hash_input(cases)}
+    html = rs.report(result, tmp_path / "cohort.html").read_text(encoding="utf-8")
+    assert hash_input(events) in html and hash_input(cases) in html

@@ -48,8 +48,11 @@ from riskscore.features import FeatureEncoder, as_of_grid, change_dates, encode_
 from riskscore.logistic import LogisticRiskModel
 from riskscore.modelfile import (
     default_scorecard,
+    file_sha256,
     load_model,
     load_pipeline,
+    model_from_json,
+    model_to_json,
     save_model,
     save_pipeline,
     shipped_models,
@@ -124,6 +127,9 @@ __all__ = [
     "load_pipeline",
     "default_scorecard",
     "shipped_models",
+    "model_to_json",
+    "model_from_json",
+    "file_sha256",
     # audit and disclosure
     "audit_case",
     "audit_cohort",

@@ -992,8 +992,7 @@ def audit_cohort(
         if a < len(audited)
     ]
     show = progress if progress is not None else len(chunks) > 1
-    per_case, crossings, contribs = [], [], []
-    n_cross_so_far = 0
+    per_case, fa_parts, holder_parts = [], [], []
     for a, b in tqdm(chunks, desc="audit", unit="chunk", disable=not show):
         lo, hi = np.searchsorted(ev_code, [a, b])
         ev_c = ev_sorted.iloc[lo:hi]
@@ -1012,16 +1011,24 @@ def audit_cohort(
             extract_end,
             cov,
         )
-        pc, cr, contrib = _chunk_frames(core, horizon, n_cross_so_far)
-        n_cross_so_far += len(cr)
+        pc, cr, contrib = _chunk_frames(core, horizon, 0)
+        fa_p, holder_p = _crossing_partials(cr, contrib)
         per_case.append(pc)
-        crossings.append(cr)
-        contribs.append(contrib)
+        fa_parts.append(fa_p)
+        holder_parts.append(holder_p)
     per_case = pd.concat(per_case) if per_case else pd.DataFrame()
-    crossings = pd.concat(crossings, ignore_index=True) if crossings else pd.DataFrame()
-    contribs = pd.concat(contribs, ignore_index=True) if contribs else pd.DataFrame()
     per_case = _attach_case_columns(per_case, cases)
-    raw = _cohort_tables(per_case, crossings, contribs, len(cases), n_without, horizon, agencies)
+    fa_part = (
+        pd.concat(fa_parts, ignore_index=True)
+        if fa_parts
+        else _crossing_partials(pd.DataFrame(), pd.DataFrame())[0]
+    )
+    holder_part = (
+        pd.concat(holder_parts, ignore_index=True)
+        if holder_parts
+        else _crossing_partials(pd.DataFrame(), pd.DataFrame())[1]
+    )
+    raw = _cohort_tables(per_case, fa_part, holder_part, len(cases), n_without, horizon, agencies)
     tables = {name: _control(name, t, disclosure) for name, t in raw.items()}
     return CohortAudit(
         tables=tables,
@@ -1103,7 +1110,63 @@ def _control(name: str, table: pd.DataFrame, disclosure) -> pd.DataFrame:
     return out
 
 
-def _cohort_tables(per_case, crossings, contribs, n_cases, n_without_events, horizon, agencies):
+def _crossing_partials(crossings: pd.DataFrame, contribs: pd.DataFrame):
+    """Additive summaries of a chunk's crossings and contributors.
+
+    Cases never span chunks (or Dask partitions), so these sum across chunks to the
+    cohort's figures; only they, not the long crossing and contributor frames, are
+    kept, which bounds the memory of a national-scale audit.
+    """
+    band_dtype = _BAND_DTYPE
+    fa_rows = []
+    for band in BANDS[1:]:
+        if len(crossings):
+            cb = crossings[(crossings["band"] == band) & crossings["before_outcome"]]
+        else:
+            cb = crossings
+        n_cross = len(cb)
+        fa_rows.append(
+            (
+                band,
+                n_cross,
+                int((~cb["true_alarm"]).sum()) if n_cross else 0,
+                cb["case_id"].nunique() if n_cross else 0,
+                cb.loc[cb["true_alarm"], "case_id"].nunique() if n_cross else 0,
+            )
+        )
+    fa = pd.DataFrame(
+        fa_rows,
+        columns=[
+            "band",
+            "n_crossings",
+            "n_false_alarms",
+            "n_cases_alerted",
+            "n_true_cases_alerted",
+        ],
+    )
+    if len(contribs):
+        exploded = contribs.assign(held_by=contribs["held_by"].str.split(", ")).explode("held_by")
+        per_cross = exploded.drop_duplicates(["crossing", "held_by"])
+        counts = per_cross.groupby(["band", "held_by"], observed=True).agg(
+            n_crossings=("crossing", "size"), n_missed=("missed", "sum")
+        )
+        points = exploded.groupby(["band", "held_by"], observed=True)["contribution"].sum()
+        holders = counts.join(points).reset_index()
+    else:
+        holders = pd.DataFrame(
+            {
+                "band": pd.Series([], dtype=object),
+                "held_by": pd.Series([], dtype=object),
+                "n_crossings": pd.Series([], dtype=np.int64),
+                "n_missed": pd.Series([], dtype=np.int64),
+                "contribution": pd.Series([], dtype=np.float64),
+            }
+        )
+    holders["band"] = pd.Categorical(holders["band"].astype(str), dtype=band_dtype)
+    return fa, holders
+
+
+def _cohort_tables(per_case, fa_part, holder_part, n_cases, n_without_events, horizon, agencies):
     outcome = per_case["outcome_day"].to_numpy() != _NAT
     mad = "multi_agency_discussion"
     summary = pd.DataFrame(
@@ -1136,23 +1199,23 @@ def _cohort_tables(per_case, crossings, contribs, n_cases, n_without_events, hor
         lead_rows.append((band, "never reached before outcome", int(lt.isna().sum())))
     lead_times = pd.DataFrame(lead_rows, columns=["band", "lead_time_days", "n_cases"])
 
+    fa_sum = (
+        fa_part.groupby("band", sort=False)[
+            ["n_crossings", "n_false_alarms", "n_cases_alerted", "n_true_cases_alerted"]
+        ]
+        .sum()
+        .reindex(list(BANDS[1:]), fill_value=0)
+    )
     fa_rows = []
-    for band in BANDS[1:]:
-        cb = (
-            crossings[(crossings["band"] == band) & crossings["before_outcome"]]
-            if len(crossings)
-            else crossings
-        )
-        n_cross = len(cb)
-        n_false = int((~cb["true_alarm"]).sum()) if n_cross else 0
-        alerted = cb["case_id"].nunique() if n_cross else 0
-        true_cases = cb.loc[cb["true_alarm"], "case_id"].nunique() if n_cross else 0
+    for band, r in fa_sum.iterrows():
+        n_cross, n_false = int(r["n_crossings"]), int(r["n_false_alarms"])
+        true_cases = int(r["n_true_cases_alerted"])
         fa_rows.append(
             (
                 band,
                 n_cross,
                 n_false,
-                alerted,
+                int(r["n_cases_alerted"]),
                 true_cases,
                 n_false / n_cross if n_cross else np.nan,
                 n_cross / true_cases if true_cases else np.nan,
@@ -1183,16 +1246,14 @@ def _cohort_tables(per_case, crossings, contribs, n_cases, n_without_events, hor
         }
     )
 
-    if len(contribs):
-        exploded = contribs.assign(held_by=contribs["held_by"].str.split(", ")).explode("held_by")
-        per_cross = exploded.drop_duplicates(["crossing", "held_by"])
+    if len(holder_part):
         mo = (
-            per_cross.groupby(["band", "held_by"], observed=True)
-            .agg(n_crossings=("crossing", "size"), n_missed=("missed", "sum"))
+            holder_part.groupby(["band", "held_by"], observed=True)[["n_crossings", "n_missed"]]
+            .sum()
             .reset_index()
         )
-        held_tot = per_cross.groupby("held_by")["crossing"].size()
-        share = exploded.groupby("held_by")["contribution"].sum()
+        held_tot = holder_part.groupby("held_by")["n_crossings"].sum()
+        share = holder_part.groupby("held_by")["contribution"].sum()
         share = share / share.sum() if share.sum() else share
     else:
         mo = pd.DataFrame(columns=["band", "held_by", "n_crossings", "n_missed"])

@@ -78,6 +78,14 @@ def _load_events_cases(args):
     return events, cases
 
 
+def _load_with_outcomes(args, what: str):
+    """Events and cases for commands that need outcomes; ``what`` names the command."""
+    events, cases = _load_events_cases(args)
+    if cases is None:
+        raise RiskscoreError(f"{what} needs --cases (outcomes, outcome dates, follow-up ends).")
+    return events, cases
+
+
 def _write_frame(df: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix in (".parquet", ".pq"):
@@ -295,9 +303,7 @@ def cmd_audit(args) -> int:
 def cmd_train(args) -> int:
     import riskscore as rs
 
-    events, cases = _load_events_cases(args)
-    if cases is None:
-        raise RiskscoreError("training needs --cases (outcomes, outcome dates, follow-up ends).")
+    events, cases = _load_with_outcomes(args, "training")
     print(NOTICE)
     cv = "temporal" if args.cv == "temporal" else int(args.cv)
     model, evaluation = rs.train_model(
@@ -327,9 +333,7 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     import riskscore as rs
 
-    events, cases = _load_events_cases(args)
-    if cases is None:
-        raise RiskscoreError("evaluation needs --cases (outcomes, outcome dates, follow-up ends).")
+    events, cases = _load_with_outcomes(args, "evaluation")
     print(NOTICE)
     model = rs.load_model(args.model)
     cv = None if args.cv == "none" else ("temporal" if args.cv == "temporal" else int(args.cv))

@@ -42,6 +42,7 @@ import pandas as pd
 from scipy.special import logit
 
 from riskscore._version import __version__
+from riskscore.disclosure import hash_input
 from riskscore.errors import ModelFileError
 from riskscore.logistic import LogisticRiskModel
 from riskscore.scorecard import AUDIT_ONLY_NOTICE, Rule, RuleScorecard, check_bands
@@ -89,11 +90,8 @@ def file_sha256(path: str | os.PathLike) -> str:
     >>> file_sha256(p)[:12]
     'ba7816bf8f01'
     """
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    # one file hasher for model files and audit inputs; fsdecode keeps bytes paths working
+    return hash_input(os.fsdecode(path))
 
 
 def _plain(value: Any) -> Any:

@@ -215,6 +215,13 @@ def _values(table: pd.DataFrame, column: str) -> np.ndarray:
     return table[column].to_numpy(dtype=float, na_value=np.nan)
 
 
+def _series(
+    table: pd.DataFrame, spec: list[tuple[str, str, str]]
+) -> list[tuple[str, np.ndarray, np.ndarray, str]]:
+    """``_grouped_bars`` series from ``(column, label, colour)`` specs of a cohort table."""
+    return [(lab, _values(table, c), suppressed_cells(table, c), col) for c, lab, col in spec]
+
+
 def _grouped_bars(
     ax,
     categories: list[str],
@@ -642,8 +649,7 @@ def plot_false_alarms(cohort, ax: Axes | None = None) -> Axes:
         ("n_false_alarms", "false alarms (no outcome within horizon)", "#e6a700"),
         ("n_true_cases_alerted", "true cases alerted", "#2ca02c"),
     ]
-    series = [(lab, _values(t, c), suppressed_cells(t, c), col) for c, lab, col in spec]
-    _grouped_bars(ax, cats, series)
+    _grouped_bars(ax, cats, _series(t, spec))
     ax.set_ylabel("count")
     h = f"horizon {horizon} days; " if horizon is not None else ""
     ax.set_title(f"False alarms and alerts ({h}{_disclosure_note(t)})", loc="left", fontsize=11)
@@ -679,14 +685,8 @@ def plot_agency_share(cohort, ax: Axes | None = None) -> Axes:
     t = _table(cohort, "agency_share")
     ax = _new_axes(ax, (8, 4))
     cats = [h.replace("_", " ") for h in t["held_by"].astype(str)]
-    c = "share_of_contribution"
-    _grouped_bars(
-        ax,
-        cats,
-        [("share", _values(t, c), suppressed_cells(t, c), "#1f77b4")],
-        horizontal=True,
-        percent=True,
-    )
+    spec = [("share_of_contribution", "share", "#1f77b4")]
+    _grouped_bars(ax, cats, _series(t, spec), horizontal=True, percent=True)
     ax.set_xlabel("share of contributions at crossings")
     ax.set_title(f"Who held the information ({_disclosure_note(t)})", loc="left", fontsize=11)
     return ax
@@ -724,8 +724,7 @@ def plot_by_deprivation(cohort, ax: Axes | None = None) -> Axes:
         ("share_reached_mad", "reached multi agency discussion", "#c0392b"),
         ("share_with_gap", "with a join-up gap", "#f4a261"),
     ]
-    series = [(lab, _values(t, c), suppressed_cells(t, c), col) for c, lab, col in spec]
-    _grouped_bars(ax, cats, series, percent=True)
+    _grouped_bars(ax, cats, _series(t, spec), percent=True)
     ax.set_xlabel("IMD quintile (1 = most deprived)")
     ax.set_ylabel("share of cases")
     ax.set_title(f"By deprivation ({_disclosure_note(t)})", loc="left", fontsize=11)

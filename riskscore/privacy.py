@@ -173,7 +173,7 @@ def nhs_number_valid(values) -> np.ndarray:
         s[is_int].map(lambda v: f"{int(v):010d}" if 100_000_000 <= v < 10**10 else ""),
     )
     text = text.map(lambda v: v.strip() if isinstance(v, str) else None)
-    shaped = text.str.fullmatch(_NHS_RE).fillna(False).to_numpy(dtype=bool)
+    shaped = _fullmatches(text, _NHS_RE)
     if not shaped.any():
         return out
     digits_text = text[shaped].str.replace(r"\D", "", regex=True)
@@ -197,6 +197,11 @@ def _name_reason(column) -> str | None:
         if any(f"_{p}_" in padded for p in phrases):
             return reason
     return None
+
+
+def _fullmatches(text: pd.Series, pattern) -> np.ndarray:
+    """Which values match ``pattern`` as a whole, as a bool array (missing values never do)."""
+    return text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
 
 
 def _mask(value) -> str:
@@ -272,7 +277,7 @@ def _check_values(table, column, series, *, names: bool, dates_of_birth: bool) -
         is_date = np.array(
             sample.map(lambda v: isinstance(v, (pd.Timestamp, np.datetime64))), dtype=bool
         )
-        is_date[is_text] = text.str.fullmatch(_FULL_DATE_RE).fillna(False).to_numpy(dtype=bool)
+        is_date[is_text] = _fullmatches(text, _FULL_DATE_RE)
         numeric = pd.to_numeric(sample[~is_text & ~is_date], errors="coerce")
         # yyyymmdd written as a number is a full date too
         yyyymmdd = ((numeric >= 1_000_00_00) & (numeric < 1_0000_00_00)).to_numpy(dtype=bool)
@@ -311,7 +316,7 @@ def _check_values(table, column, series, *, names: bool, dates_of_birth: bool) -
         return found
     if len(text) == 0:
         return found
-    postcode = text.str.fullmatch(_POSTCODE_RE).fillna(False).to_numpy(dtype=bool)
+    postcode = _fullmatches(text, _POSTCODE_RE)
     if share_of(postcode, len(text)) >= _SHARE:
         found.append(
             _problem(
@@ -326,7 +331,7 @@ def _check_values(table, column, series, *, names: bool, dates_of_birth: bool) -
         )
         return found
     if names:
-        person = text.str.fullmatch(_PERSON_RE).fillna(False).to_numpy(dtype=bool)
+        person = _fullmatches(text, _PERSON_RE)
         if share_of(person, len(text)) >= _SHARE:
             found.append(
                 _problem(

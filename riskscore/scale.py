@@ -153,7 +153,8 @@ def local_cluster(
     """
     from distributed import Client, LocalCluster
 
-    kwargs.setdefault("dashboard_address", None)
+    # a random free port: None still tries 8787 and fails when another cluster has it
+    kwargs.setdefault("dashboard_address", ":0")
     kwargs.setdefault("silence_logs", logging.ERROR)
     with (
         LocalCluster(
@@ -942,44 +943,30 @@ def _audit_partition(events, cases, model, extract_end, params) -> dict:
         pc, cr, contrib = _audit._chunk_frames(core, params["horizon"], 0)
         pc = _audit._attach_case_columns(pc, cs_c)
         pc[_POS] = pos.reindex(pc.index.astype(str)).to_numpy()
-        cr[_POS] = pos.reindex(cr["case_id"].astype(str)).to_numpy()
-        result["frames"].append((pc, cr, contrib))
+        # only additive summaries of the crossings leave the worker: the long crossing
+        # and contributor frames would not fit in the driver at national scale
+        fa_part, holder_part = _audit._crossing_partials(cr, contrib)
+        result["frames"].append((pc, fa_part, holder_part))
     return result
 
 
 def _merge_partitions(results: list[dict]):
-    """Concatenate the partitions' frames in the order audit_cohort would produce them.
+    """The partitions' per-case frames in cases-table order, and their summed partials.
 
-    audit_cohort visits cases in cases-table order (chunk by chunk), so its frames
-    are ordered by the case's place in the cases table (``_POS``), then by their
-    order within the case. Only floating-point sums (contribution shares) would
-    notice another order, but they would.
+    audit_cohort visits cases in cases-table order, so per-case frames are put back in
+    that order (``_POS``); crossing summaries are sums over disjoint sets of cases.
     """
-    per_case, crossings, contribs = [], [], []
+    per_case, fa_parts, holder_parts = [], [], []
     for r in results:
-        for pc, cr, co in r["frames"]:
-            part = len(crossings)
+        for pc, fa_part, holder_part in r["frames"]:
             per_case.append(pc)
-            crossings.append(cr.assign(_part=part, _local=np.arange(len(cr))))
-            contribs.append(co.assign(_part=part, _local=np.arange(len(co))))
+            fa_parts.append(fa_part)
+            holder_parts.append(holder_part)
     if not per_case:
-        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+        return pd.DataFrame(), None, None
     pc = pd.concat(per_case)
     pc = pc.iloc[np.argsort(pc[_POS].to_numpy(), kind="stable")].drop(columns=_POS)
-    cr = pd.concat(crossings, ignore_index=True)
-    cr = cr.iloc[np.lexsort((cr["_local"].to_numpy(), cr[_POS].to_numpy()))]
-    cr = cr.reset_index(drop=True)
-    co = pd.concat(contribs, ignore_index=True)
-    # a crossing's number is its place in that order (unique across the cohort)
-    number = pd.Series(
-        np.arange(len(cr)), index=pd.MultiIndex.from_arrays([cr["_part"], cr["_local"]])
-    )
-    key = pd.MultiIndex.from_arrays([co["_part"], co["crossing"]])
-    co["crossing"] = number.reindex(key).to_numpy()
-    co = co.iloc[np.lexsort((co["_local"].to_numpy(), co["crossing"].to_numpy()))]
-    cr = cr.drop(columns=["_local", "_part", _POS])
-    co = co.drop(columns=["_local", "_part"]).reset_index(drop=True)
-    return pc, cr, co
+    return pc, pd.concat(fa_parts, ignore_index=True), pd.concat(holder_parts, ignore_index=True)
 
 
 def audit_cohort_dask(
@@ -1072,12 +1059,12 @@ def audit_cohort_dask(
         )
     n_rows = n_case_rows if n_case_rows is not None else sum(r["n_rows"] for r in results)
     n_audited = sum(r["n_audited"] for r in results)
-    per_case, crossings, contribs = _merge_partitions(results)
+    per_case, fa_part, holder_part = _merge_partitions(results)
     if per_case.empty:
         raise SchemaError("events: no event belongs to a case in cases; nothing to audit.")
     n_without = n_audited - len(per_case)
     raw = _audit._cohort_tables(
-        per_case, crossings, contribs, n_rows, n_without, int(horizon), tuple(agencies)
+        per_case, fa_part, holder_part, n_rows, n_without, int(horizon), tuple(agencies)
     )
     tables = {name: _audit._control(name, t, disclosure) for name, t in raw.items()}
     return _audit.CohortAudit(

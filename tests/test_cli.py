@@ -26,14 +26,19 @@ def _subcommands() -> list[str]:
     return list(sub.choices)
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    """A 300-case synthetic cohort as ISO-dated CSV files."""
-    d = tmp_path_factory.mktemp("cli-data")
-    events, cases = rs.make_cohort(300, random_state=5)
+def cohort_csvs(tmp_path_factory, name, n_cases, random_state):
+    """A synthetic cohort written as ISO-dated events.csv and cases.csv in a new folder."""
+    d = tmp_path_factory.mktemp(name)
+    events, cases = rs.make_cohort(n_cases, random_state=random_state)
     events.to_csv(d / "events.csv", index=False)
     cases.to_csv(d / "cases.csv", index=False)
     return d, events, cases
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """A 300-case synthetic cohort as ISO-dated CSV files."""
+    return cohort_csvs(tmp_path_factory, "cli-data", 300, 5)
 
 
 @pytest.fixture(scope="module")
@@ -278,11 +283,7 @@ def test_cohort_audit_without_cases_is_a_clear_error(data, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def train_data(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cli-train")
-    events, cases = rs.make_cohort(1500, random_state=3)
-    events.to_csv(d / "events.csv", index=False)
-    cases.to_csv(d / "cases.csv", index=False)
-    return d
+    return cohort_csvs(tmp_path_factory, "cli-train", 1500, 3)[0]
 
 
 def test_train_writes_a_readable_model_with_a_card(train_data, tmp_path, capsys):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,16 +24,7 @@ from riskscore.evaluation import (
 from riskscore.logistic import LogisticRiskModel
 from riskscore.modelfile import default_scorecard
 from riskscore.synthetic import make_cohort
-from riskscore.training import make_training_set
-
-
-class TS(NamedTuple):
-    X: pd.DataFrame
-    y: np.ndarray
-    groups: np.ndarray
-    as_of: pd.Series
-    excluded: pd.DataFrame | None = None
-    info: dict | None = None
+from riskscore.training import TrainingSet, make_training_set
 
 
 class FixedProbability:
@@ -57,7 +46,7 @@ def _drawn(n=20000, seed=0, distort=1.0):
     p = expit(distort * lp)
     groups = np.repeat(np.arange(n // 2), 2)
     as_of = pd.Series(pd.Timestamp("2102-01-01"), index=range(n))
-    return TS(pd.DataFrame({"p": p}), y, groups, as_of, info={"horizon": 365})
+    return TrainingSet(pd.DataFrame({"p": p}), y, groups, as_of, info={"horizon": 365})
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +152,7 @@ def test_scorecard_evaluation_tables_and_disclosure(cohort_ts):
 def test_decision_curve_by_hand():
     y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
     p = np.array([0.9, 0.8, 0.4, 0.3, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
-    ts = TS(
+    ts = TrainingSet(
         pd.DataFrame({"p": p}),
         y,
         np.arange(10),

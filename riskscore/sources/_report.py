@@ -195,6 +195,23 @@ def outside(dates: pd.Series, start: pd.Timestamp | None, end: pd.Timestamp | No
     return mask & dates.notna()
 
 
+def row_checks(
+    case: pd.Series,
+    blank: pd.Series,
+    bad: pd.Series,
+    dates: pd.Series,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+) -> list[tuple[pd.Series, str]]:
+    """The checks every dated row goes through first, in report order, for :func:`classify`."""
+    return [
+        (case.isna(), "missing_case_id"),
+        (blank, "missing_date"),
+        (bad, "invalid_date"),
+        (outside(dates, start, end), "outside_date_range"),
+    ]
+
+
 # --- building outputs -------------------------------------------------------------------------
 
 
@@ -285,6 +302,22 @@ def finish_events(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return out[list(EVENT_COLUMNS_OUT)]
 
 
+def mark_duplicates(
+    reason: pd.Series, key: pd.DataFrame, order: np.ndarray | None = None
+) -> pd.Series:
+    """``reason`` with "duplicate" on each mapped row whose ``key`` an earlier mapped row has.
+
+    Earlier is by position, or by ``order`` (positions) when given; the first stays mapped.
+    """
+    mapped = (reason == "mapped").to_numpy()
+    if order is not None:
+        key, mapped = key.iloc[order], mapped[order]
+    sub = key[mapped]
+    dup = pd.Series(False, index=reason.index)
+    dup.loc[sub.index[sub.duplicated().to_numpy()]] = True
+    return reason.mask(dup, "duplicate")
+
+
 def coverage_rows(
     agencies: Sequence[str],
     dates: pd.Series,
@@ -307,4 +340,21 @@ def coverage_rows(
             "to": [pd.Timestamp(hi)] * len(agencies),
             "source": [source] * len(agencies),
         }
+    )
+
+
+def extract_coverage(
+    agencies: Sequence[str],
+    case: pd.Series,
+    dates: pd.Series,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    source: str,
+    *,
+    first: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Coverage from the rows with a case identifier and a readable date inside [start, end]."""
+    keep = case.notna() & dates.notna() & ~outside(dates, start, end)
+    return coverage_rows(
+        agencies, dates[keep], start, end, source, first=None if first is None else first[keep]
     )

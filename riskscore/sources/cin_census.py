@@ -70,6 +70,7 @@ from riskscore.sources._report import (
     find_column,
     finish_events,
     make_events,
+    mark_duplicates,
     norm_name,
     outside,
     parse_dates,
@@ -214,12 +215,7 @@ def read_cin_census(
                 (outside(dates, lo, hi), "outside_date_range"),
             ],
         )
-        mapped = reason == "mapped"
-        key = pd.DataFrame({"c": case, "d": dates})
-        sub = key[mapped]
-        dup = pd.Series(False, index=df.index)
-        dup.loc[sub.index[sub.duplicated().to_numpy()]] = True
-        reason = reason.mask(dup, "duplicate")
+        reason = mark_duplicates(reason, pd.DataFrame({"c": case, "d": dates}))
         mapped = reason == "mapped"
         frames.append(make_events(case[mapped], dates[mapped], "social_care", event))
         reports.append(report_table(SOURCE, str(col), reason))
@@ -276,11 +272,7 @@ def read_cin_census(
                 (outside(e_date, lo, hi), "outside_date_range"),
             ],
         )
-        mapped = reason == "mapped"
-        key = pd.DataFrame({"c": e_case, "e": ev, "d": e_date})[mapped]
-        dup = pd.Series(False, index=idx)
-        dup.loc[key.index[key.duplicated().to_numpy()]] = True
-        reason = reason.mask(dup, "duplicate")
+        reason = mark_duplicates(reason, pd.DataFrame({"c": e_case, "e": ev, "d": e_date}))
         mapped = reason == "mapped"
         frames.append(
             make_events(

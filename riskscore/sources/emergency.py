@@ -47,14 +47,14 @@ from riskscore.sources._report import (
     bound,
     classify,
     clean_text,
-    coverage_rows,
+    extract_coverage,
     find_column,
     finish_events,
     first_where,
     make_events,
-    outside,
     parse_dates,
     report_table,
+    row_checks,
 )
 
 __all__ = [
@@ -267,10 +267,7 @@ def read_emergency_care(
         len(df),
         df.index,
         [
-            (case.isna(), "missing_case_id"),
-            (blank, "missing_date"),
-            (bad, "invalid_date"),
-            (outside(dates, lo, hi), "outside_date_range"),
+            *row_checks(case, blank, bad, dates, lo, hi),
             (~is_asthma & invalid.any(axis=1), "unknown_code"),
             (~is_asthma, "code_not_mapped"),
             (disp.isna(), "missing_disposal"),
@@ -280,6 +277,5 @@ def read_emergency_care(
     mapped = reason == "mapped"
     events = make_events(case[mapped], dates[mapped], "hospital", "asthma_ed_visit")
     report = report_table(SOURCE, "attendance", reason, first_invalid)
-    readable = dates[case.notna() & dates.notna() & ~outside(dates, lo, hi)]
-    coverage = coverage_rows(["hospital"], readable, lo, hi, SOURCE)
+    coverage = extract_coverage(["hospital"], case, dates, lo, hi, SOURCE)
     return AdapterResult(finish_events([events]), report, coverage)

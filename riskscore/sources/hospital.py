@@ -37,14 +37,15 @@ from riskscore.sources._report import (
     bound,
     classify,
     clean_text,
-    coverage_rows,
+    extract_coverage,
     find_column,
     finish_events,
     first_where,
     make_events,
-    outside,
+    mark_duplicates,
     parse_dates,
     report_table,
+    row_checks,
 )
 
 __all__ = ["read_hospital_apc", "ASTHMA_ICD10", "normalise_icd10"]
@@ -246,16 +247,12 @@ def read_hospital_apc(
         len(df),
         df.index,
         [
-            (case.isna(), "missing_case_id"),
-            (blank, "missing_date"),
-            (bad, "invalid_date"),
-            (outside(dates, lo, hi), "outside_date_range"),
+            *row_checks(case, blank, bad, dates, lo, hi),
             (~is_asthma & invalid.any(axis=1), "unknown_code"),
             (~is_asthma, "code_not_mapped"),
             (emergency_fail, "not_emergency"),
         ],
     )
-    mapped = reason == "mapped"
     # episodes of one spell share the admission date: the spell counts once
     if spell_col is not None:
         key = pd.DataFrame(
@@ -276,14 +273,10 @@ def read_hospital_apc(
         order = np.lexsort(
             (order, pd.to_numeric(df[epi_col], errors="coerce").fillna(np.inf).to_numpy())
         )
-    dup = pd.Series(False, index=df.index)
-    sub = key.iloc[order][mapped.iloc[order].to_numpy()]
-    dup.loc[sub.index[sub.duplicated(keep="first").to_numpy()]] = True
-    reason = reason.mask(dup, "duplicate")
+    reason = mark_duplicates(reason, key, order)
     mapped = reason == "mapped"
 
     events = make_events(case[mapped], dates[mapped], "hospital", "asthma_admission")
     report = report_table(SOURCE, "episode", reason, first_invalid)
-    readable = dates[case.notna() & dates.notna() & ~outside(dates, lo, hi)]
-    coverage = coverage_rows(["hospital"], readable, lo, hi, SOURCE)
+    coverage = extract_coverage(["hospital"], case, dates, lo, hi, SOURCE)
     return AdapterResult(finish_events([events]), report, coverage)

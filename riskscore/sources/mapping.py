@@ -44,13 +44,13 @@ from riskscore.sources._report import (
     bound,
     classify,
     clean_text,
-    coverage_rows,
+    extract_coverage,
     find_column,
     finish_events,
     make_events,
-    outside,
     parse_dates,
     report_table,
+    row_checks,
 )
 from riskscore.vocabulary import AGENCIES, EVENTS
 
@@ -323,10 +323,7 @@ def apply_mapping(
         len(df),
         df.index,
         [
-            (case.isna(), "missing_case_id"),
-            (blank, "missing_date"),
-            (bad, "invalid_date"),
-            (outside(dates, lo, hi), "outside_date_range"),
+            *row_checks(case, blank, bad, dates, lo, hi),
             (~has_value, "no_value"),
             (~has_event & first_unknown.notna().to_numpy(), "unknown_code"),
             (~has_event, "code_not_mapped"),
@@ -344,6 +341,5 @@ def apply_mapping(
     )
     report = report_table(source, "row", reason, first_unknown)
     agencies = [a for a in AGENCIES if a in set(table.loc[table["event"] != IGNORE, "agency"])]
-    readable = dates[case.notna() & dates.notna() & ~outside(dates, lo, hi)]
-    coverage = coverage_rows(agencies, readable, lo, hi, source)
+    coverage = extract_coverage(agencies, case, dates, lo, hi, source)
     return AdapterResult(finish_events([events]), report, coverage)

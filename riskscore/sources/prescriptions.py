@@ -40,13 +40,13 @@ from riskscore.sources._report import (
     bound,
     classify,
     clean_text,
-    coverage_rows,
+    extract_coverage,
     find_column,
     finish_events,
     make_events,
-    outside,
     parse_dates,
     report_table,
+    row_checks,
 )
 
 __all__ = ["read_prescriptions", "ASTHMA_BNF"]
@@ -159,10 +159,7 @@ def read_prescriptions(
         len(df),
         df.index,
         [
-            (case.isna(), "missing_case_id"),
-            (blank, "missing_date"),
-            (bad, "invalid_date"),
-            (outside(dates, lo, hi), "outside_date_range"),
+            *row_checks(case, blank, bad, dates, lo, hi),
             (code.isna(), "no_value"),
             (~valid & event.isna(), "unknown_code"),
             (event.isna(), "code_not_mapped"),
@@ -171,6 +168,5 @@ def read_prescriptions(
     mapped = reason == "mapped"
     events = make_events(case[mapped], dates[mapped], "gp", event[mapped])
     report = report_table(SOURCE, "item", reason, code)
-    readable = dates[case.notna() & dates.notna() & ~outside(dates, lo, hi)]
-    coverage = coverage_rows(["gp"], readable, lo, hi, SOURCE)
+    coverage = extract_coverage(["gp"], case, dates, lo, hi, SOURCE)
     return AdapterResult(finish_events([events]), report, coverage)

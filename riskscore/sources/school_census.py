@@ -42,7 +42,7 @@ from riskscore.sources._report import (
     bound,
     classify,
     clean_text,
-    coverage_rows,
+    extract_coverage,
     find_column,
     finish_events,
     make_events,
@@ -321,8 +321,7 @@ def read_school_census(
         sums["case_id"], sums["date"], "school", "attendance", value=1.0 - sums["m"] / sums["p"]
     )
     report = report_table(SOURCE, "period", reason, pd.Series(term_code, index=df.index))
-    keep = case.notna() & dates.notna() & ~outside(dates, lo, hi)
-    coverage = coverage_rows(["school"], dates[keep], lo, hi, SOURCE, first=first[keep])
+    coverage = extract_coverage(["school"], case, dates, lo, hi, SOURCE, first=first)
     return AdapterResult(finish_events([events]), report, coverage)
 
 

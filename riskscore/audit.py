@@ -49,20 +49,14 @@ from riskscore.features import (
     change_dates,
     encode_features,
 )
-from riskscore.vocabulary import AGENCIES, BANDS, PLAN_START_END
+from riskscore.vocabulary import AGENCIES, BANDS, PLAN_START_END, RESPONSE_EVENTS
 
 __all__ = ["audit_case", "audit_cohort", "CaseAudit", "CohortAudit", "RESPONSES", "NOTICE"]
 
 #: Events that count as a response to a crossing.
-RESPONSES: tuple[str, ...] = (
-    "school_referral",
-    "social_care_referral",
-    "early_help_start",
-    "strategy_meeting",
-    "cp_conference",
-    "cin_plan_start",
-    "cp_plan_start",
-)
+RESPONSES: tuple[str, ...] = tuple(
+    e for e in RESPONSE_EVENTS if e not in PLAN_START_END.values()
+)  # referrals, early help, meetings, conferences, plan starts: plan ends are not responses
 
 NOTICE = "Retrospective audit for learning and research: not a decision about any child or family."
 CASE_LEVEL_NOTICE = (

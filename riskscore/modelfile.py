@@ -442,6 +442,19 @@ def model_from_json(text: str, *, source: str = "model file") -> RuleScorecard |
     return _logistic_from(doc, source)
 
 
+def _shipped_root():
+    """Folder of the shipped model files.
+
+    Installed, they are the package ``riskscore.models``; in a source checkout that is
+    not installed (the top-level ``models/`` folder is mapped to it only at install
+    time) the folder itself is used.
+    """
+    try:
+        return resources.files(_SHIPPED_PACKAGE)
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "models"
+
+
 def shipped_models() -> list[str]:
     """Names of the model files installed with the package.
 
@@ -451,7 +464,7 @@ def shipped_models() -> list[str]:
     >>> "review-rules-v1" in shipped_models()
     True
     """
-    root = resources.files(_SHIPPED_PACKAGE)
+    root = _shipped_root()
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".json"))
 
 
@@ -489,7 +502,7 @@ def load_model(
         source = str(p)
     elif isinstance(path, str) and os.sep not in path and "/" not in path:
         name = path[:-5] if path.endswith(".json") else path
-        resource = resources.files(_SHIPPED_PACKAGE) / f"{name}.json"
+        resource = _shipped_root() / f"{name}.json"
         if not resource.is_file():
             raise ModelFileError(
                 f"load_model: no file {path!r} and no shipped model of that name; shipped "

@@ -6,19 +6,18 @@ import json
 import subprocess
 import sys
 
+import dask
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-dask = pytest.importorskip("dask")
-dd = pytest.importorskip("dask.dataframe")
-
-from riskscore import SchemaError, as_of_grid, encode_features  # noqa: E402
-from riskscore.audit import audit_cohort  # noqa: E402
-from riskscore.modelfile import default_scorecard  # noqa: E402
-from riskscore.scale import (  # noqa: E402
+from riskscore import SchemaError, as_of_grid, encode_features
+from riskscore.audit import audit_cohort
+from riskscore.modelfile import default_scorecard
+from riskscore.scale import (
     LAYOUT_FILE,
     audit_cohort_dask,
     case_buckets,
@@ -31,7 +30,7 @@ from riskscore.scale import (  # noqa: E402
     write_cohort_parquet,
     write_events_parquet,
 )
-from riskscore.synthetic import make_cohort  # noqa: E402
+from riskscore.synthetic import make_cohort
 
 N_CASES = 120
 SEED = 11

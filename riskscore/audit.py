@@ -51,7 +51,15 @@ from riskscore.features import (
 )
 from riskscore.vocabulary import AGENCIES, BANDS, PLAN_START_END, RESPONSE_EVENTS
 
-__all__ = ["audit_case", "audit_cohort", "CaseAudit", "CohortAudit", "RESPONSES", "NOTICE"]
+__all__ = [
+    "audit_case",
+    "audit_cohort",
+    "CaseAudit",
+    "CohortAudit",
+    "RESPONSES",
+    "NOTICE",
+    "deprivation_illustration",
+]
 
 #: Events that count as a response to a crossing.
 RESPONSES: tuple[str, ...] = tuple(
@@ -1307,4 +1315,67 @@ def _cohort_tables(per_case, fa_part, holder_part, n_cases, n_without_events, ho
         "missed_opportunities": mo,
         "agency_share": agency_share,
         "by_deprivation": by_dep,
+    }
+
+
+def deprivation_illustration(model, n_cases: int = 5000, random_state: int = 2101) -> dict:
+    """How often a model reaches each band by deprivation quintile, on a synthetic cohort.
+
+    For model cards of models that were not fitted to data (the default scorecard):
+    a disclosure-controlled illustration that poverty-linked indicators can make a
+    score track deprivation. It is synthetic and says so; it is not evidence about
+    real children. Real use must report the same on the audited cohort
+    (``audit_cohort(...).tables["by_deprivation"]``).
+
+    Parameters
+    ----------
+    model : RuleScorecard or LogisticRiskModel
+    n_cases : int, default=5000
+    random_state : int, default=2101
+
+    Returns
+    -------
+    dict
+        ``note``, ``cohort`` and ``by_imd_quintile`` (rows of disclosed counts and
+        shares).
+
+    Examples
+    --------
+    >>> import riskscore
+    >>> card = riskscore.default_scorecard()
+    >>> ill = deprivation_illustration(card, n_cases=400)
+    >>> [row["imd_quintile"] for row in ill["by_imd_quintile"]][:2]
+    ['1', '2']
+    """
+    from riskscore.synthetic import make_cohort
+
+    events, cases = make_cohort(n_cases, random_state=random_state)
+    table = audit_cohort(events, cases, model).tables["by_deprivation"]
+    rows = []
+    for r in table.itertuples(index=False):
+        n = None if pd.isna(r.n_cases) else int(r.n_cases)
+        review = None if pd.isna(r.n_reached_review) else int(r.n_reached_review)
+        rows.append(
+            {
+                "imd_quintile": str(r.imd_quintile),
+                "n_cases": n,
+                "share_reached_review": None if not n or review is None else review / n,
+                "share_reached_multi_agency_discussion": None
+                if pd.isna(r.share_reached_mad)
+                else float(r.share_reached_mad),
+                "share_with_join_up_gap": None
+                if pd.isna(r.share_with_gap)
+                else float(r.share_with_gap),
+            }
+        )
+    return {
+        "note": (
+            "SYNTHETIC ILLUSTRATION, not evidence about real children: how often this "
+            "model reaches each band by deprivation quintile (1 = most deprived) in a "
+            "synthetic cohort whose hardship is more common in deprived quintiles. "
+            "Poverty-linked indicators can make a score track deprivation; report the "
+            "same table on the audited cohort. Counts are disclosure-controlled."
+        ),
+        "cohort": f"riskscore.make_cohort({n_cases}, random_state={random_state})",
+        "by_imd_quintile": rows,
     }

@@ -199,3 +199,15 @@ def test_published_rates_are_recomputed_from_published_counts(cohort, card):
     for r in dep.itertuples():
         if pd.notna(r.share_with_gap):
             assert r.share_with_gap == pytest.approx(r.n_with_gap / r.n_cases)
+
+
+def test_default_card_shows_its_synthetic_deprivation_profile():
+    """Responsible use: every model card shows metrics by deprivation quintile."""
+    from riskscore.audit import deprivation_illustration
+
+    card = default_scorecard()
+    stored = card.model_card["metrics_by_deprivation"]
+    assert "SYNTHETIC" in stored["note"]
+    assert stored == deprivation_illustration(card)
+    for row in stored["by_imd_quintile"]:
+        assert row["n_cases"] is None or row["n_cases"] % 5 == 0

@@ -149,6 +149,18 @@ def _sorted_unique(x: np.ndarray) -> np.ndarray:
     return x[keep]
 
 
+def _case_codes(events: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
+    """Distinct case ids and each event's int64 code; an empty case_id is refused."""
+    ids = pd.Categorical(events["case_id"])
+    codes = ids.codes.astype(np.int64)
+    if (codes < 0).any():
+        raise SchemaError(
+            f"events: column 'case_id' is empty at rows {_bad_rows(codes < 0)}. "
+            "Fix: every event needs its child's pseudonymous case_id."
+        )
+    return ids.categories, codes
+
+
 def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
     _require(events, ["case_id", "date", "agency", "event"], "events")
     if agency is not None:
@@ -158,14 +170,7 @@ def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
             )
         events = events.loc[(events["agency"] == agency).to_numpy()]
 
-    case_cat = pd.Categorical(events["case_id"])
-    categories = case_cat.categories
-    case = case_cat.codes.astype(np.int64)
-    if (case < 0).any():
-        raise SchemaError(
-            f"events: column 'case_id' is empty at rows {_bad_rows(case < 0)}. "
-            "Fix: every event needs its child's pseudonymous case_id."
-        )
+    categories, case = _case_codes(events)
     day = _to_days(events["date"], "date", "events")
     nat = day == np.iinfo(np.int64).min
     if nat.any():
@@ -446,14 +451,8 @@ def _encode_chunked(events, q_ids: pd.Series, t, recent_window: int, values) -> 
     """Encode block by block of cases (each case whole in one block), into ``values``."""
     from tqdm.auto import tqdm
 
-    ids = pd.Categorical(events["case_id"])
-    codes = ids.codes.astype(np.int64)
-    if (codes < 0).any():
-        raise SchemaError(
-            f"events: column 'case_id' is empty at rows {_bad_rows(codes < 0)}. "
-            "Fix: every event needs its child's pseudonymous case_id."
-        )
-    n_codes = len(ids.categories)
+    categories, codes = _case_codes(events)
+    n_codes = len(categories)
     # block boundaries on case codes, about _CHUNK_EVENTS events each
     per_case = np.bincount(codes, minlength=n_codes)
     cum = np.cumsum(per_case)
@@ -462,7 +461,7 @@ def _encode_chunked(events, q_ids: pd.Series, t, recent_window: int, values) -> 
     ev_order = None if (np.diff(codes) >= 0).all() else np.argsort(codes, kind="stable")
     ev_sorted = codes if ev_order is None else codes[ev_order]
     q_cat = pd.Categorical(q_ids)
-    q_map = np.append(ids.categories.get_indexer(q_cat.categories), -1).astype(np.int64)
+    q_map = np.append(categories.get_indexer(q_cat.categories), -1).astype(np.int64)
     q_code = q_map[q_cat.codes]
     q_code[q_code < 0] = n_codes  # cases with no events: their own final block
     q_order = np.argsort(q_code, kind="stable")

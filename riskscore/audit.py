@@ -827,7 +827,7 @@ def _case_coverage(cov: pd.DataFrame, case_id: str, model, scored: _Scored, agen
 # --------------------------------------------------------------------------- cohort
 
 
-def _chunk_frames(core: _Core, horizon: int, offset: int):
+def _chunk_frames(core: _Core, horizon: int):
     """Per-case, crossing and contributor frames of one chunk (inputs to the cohort tables)."""
     cr = core.crossings.copy()
     ends = core.ends
@@ -837,10 +837,8 @@ def _chunk_frames(core: _Core, horizon: int, offset: int):
     cr["before_outcome"] = (o == _NAT) | (d <= o)
     contrib = core.contributors.copy()
     at = contrib["crossing"].to_numpy()
-    contrib["case_id"] = cr["case_id"].to_numpy()[at]
     contrib["band"] = cr["band"].to_numpy()[at]
     contrib["missed"] = cr["missed"].to_numpy()[at]
-    contrib["crossing"] = at + offset
     lead = _lead_times(cr, ends)
     pc = ends.copy()
     pc["gap_days"] = core.gaps
@@ -1013,7 +1011,7 @@ def audit_cohort(
             extract_end,
             cov,
         )
-        pc, cr, contrib = _chunk_frames(core, horizon, 0)
+        pc, cr, contrib = _chunk_frames(core, horizon)
         fa_p, holder_p = _crossing_partials(cr, contrib)
         per_case.append(pc)
         fa_parts.append(fa_p)

@@ -940,7 +940,7 @@ def _audit_partition(events, cases, model, extract_end, params) -> dict:
             params["agencies"],
             end,
         )
-        pc, cr, contrib = _audit._chunk_frames(core, params["horizon"], 0)
+        pc, cr, contrib = _audit._chunk_frames(core, params["horizon"])
         pc = _audit._attach_case_columns(pc, cs_c)
         pc[_POS] = pos.reindex(pc.index.astype(str)).to_numpy()
         # only additive summaries of the crossings leave the worker: the long crossing

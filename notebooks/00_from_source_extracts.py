@@ -42,6 +42,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 # tqdm's notebook progress bars need ipywidgets; without it tqdm says so on import
 warnings.filterwarnings("ignore", message="IProgress not found")
@@ -73,7 +74,7 @@ original = events.assign(
     event=events["event"].astype(str),
 )
 print(f"{original['case_id'].nunique()} synthetic cases, {len(original):,} events")
-original.groupby("agency").size().rename("events").to_frame().T
+display(original.groupby("agency").size().rename("events").to_frame().T)
 
 
 # %% [markdown]
@@ -95,6 +96,7 @@ original.groupby("agency").size().rename("events").to_frame().T
 # admitted attendances, unknown codes), so that we can see them reported.
 # (The children in need census report counts per field, so its blank date
 # fields show up as `no_value`: an episode row has only some dates filled.)
+
 
 # %%
 def pick(agency, *names):
@@ -281,7 +283,7 @@ for name, res in national.items():
 # found).
 
 # %%
-national["emergency_care"].report
+display(national["emergency_care"].report)
 
 # %% [markdown]
 # ## 3. Local systems through a mapping table
@@ -379,7 +381,7 @@ local_results = {
     )
     for agency, (extract, path) in local.items()
 }
-local_results["local_police"].report
+display(local_results["local_police"].report)
 
 # %% [markdown]
 # ## 4. Combine, validate, and check the round trip
@@ -485,7 +487,8 @@ rs.disclosure_manifest(cohort["lead_times"])
 display(cohort["by_deprivation"])
 fig, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
 plots.plot_lead_times(cohort, ax=axes[0])
-plots.plot_by_deprivation(cohort, ax=axes[1]);
+plots.plot_by_deprivation(cohort, ax=axes[1])
+plt.show()
 
 # %% [markdown]
 # ## 7. Audit one case (individual-level)
@@ -502,7 +505,8 @@ best = max(audits, key=lambda a: a.lead_times["lead_time_days"].max() if len(a.l
 print(best.summary())
 fig, axes = plt.subplots(2, 1, figsize=(11, 7), layout="constrained", sharex=True)
 plots.plot_case_timeline(best, ax=axes[0])
-plots.plot_case_scores(best, ax=axes[1]);
+plots.plot_case_scores(best, ax=axes[1])
+plt.show()
 
 # %% [markdown]
 # ## What to take away

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 # tqdm's notebook progress bars need ipywidgets; without it tqdm says so on import
 warnings.filterwarnings("ignore", message="IProgress not found")
@@ -59,7 +60,7 @@ print("riskscore", rs.__version__, "| files written to a temporary folder")
 # %%
 events, cases = rs.vignette()
 print(cases.attrs["note"])
-cases
+display(cases)
 
 # %%
 print(
@@ -79,7 +80,7 @@ pd.crosstab(events["event"].astype(str), events["agency"].astype(str))
 # %%
 card = rs.default_scorecard()
 print(card.bands)
-card.summary
+display(card.summary)
 
 # %% [markdown]
 # ## 3. Audit
@@ -104,7 +105,8 @@ print(audit.summary())
 
 # %%
 fig, ax = plt.subplots(figsize=(12, 5), layout="constrained")
-plots.plot_case_timeline(audit, ax=ax);
+plots.plot_case_timeline(audit, ax=ax)
+plt.show()
 
 # %% [markdown]
 # ## 5. Scores over time, joined and per agency
@@ -116,7 +118,8 @@ plots.plot_case_timeline(audit, ax=ax);
 
 # %%
 fig, ax = plt.subplots(figsize=(12, 5), layout="constrained")
-plots.plot_case_scores(audit, ax=ax);
+plots.plot_case_scores(audit, ax=ax)
+plt.show()
 
 # %% [markdown]
 # ## 6. The join-up gap, in numbers
@@ -183,7 +186,7 @@ audit.missed_opportunities[["date", "band", "score", "contributors", "followed_b
 # audits therefore report false alarms beside it (see notebook 00 and 03).
 
 # %%
-audit.lead_times
+display(audit.lead_times)
 
 # %% [markdown]
 # ## 10. The same audit with a logistic model
@@ -198,7 +201,8 @@ logistic = rs.load_model("synthetic-logistic-v1")
 audit_lr = rs.audit_case(events, "CHILD-A", logistic, cases)
 print(audit_lr.summary())
 fig, ax = plt.subplots(figsize=(12, 4.5), layout="constrained")
-plots.plot_case_scores(audit_lr, ax=ax);
+plots.plot_case_scores(audit_lr, ax=ax)
+plt.show()
 
 # %% [markdown]
 # ## 11. The HTML report

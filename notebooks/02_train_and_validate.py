@@ -38,6 +38,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 # tqdm's notebook progress bars need ipywidgets; without it tqdm says so on import
 warnings.filterwarnings("ignore", message="IProgress not found")
@@ -112,9 +113,9 @@ result.metrics.round(4)
 # fitted model's AUROC.
 
 # %%
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_auc_score  # noqa: E402
 
-from riskscore.synthetic import true_linear_predictor
+from riskscore.synthetic import true_linear_predictor  # noqa: E402
 
 print(
     f"AUROC of the generator's true risk on the same rows: "
@@ -133,7 +134,8 @@ print(
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
 result.plot_calibration(ax=axes[0])
 result.plot_decision_curve(ax=axes[1])
-result.plot_roc(ax=axes[2]);
+result.plot_roc(ax=axes[2])
+plt.show()
 
 # %% [markdown]
 # Sensitivity and PPV at fixed alert rates (the share of rows flagged, highest
@@ -141,7 +143,7 @@ result.plot_roc(ax=axes[2]);
 # outcome rate: with a real, much lower rate it would be much lower.
 
 # %%
-result.alerts
+display(result.alerts)
 
 # %% [markdown]
 # ## 5. Temporal validation

@@ -37,6 +37,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import display
 
 # tqdm's notebook progress bars need ipywidgets; without it tqdm says so on import
 warnings.filterwarnings("ignore", message="IProgress not found")
@@ -100,7 +101,7 @@ for ax, (name, res) in zip(axes, results.items(), strict=True):
 # counts are rounded to 5 and small cells suppressed.
 
 # %%
-results["plain"].calibration
+display(results["plain"].calibration)
 
 # %% [markdown]
 # ## 2. Subgroup metrics
@@ -143,10 +144,11 @@ sub[sub["metric"].isin(["selection_rate", "tpr", "ppv", "oe_ratio"])][
 ].round(3)
 
 # %%
-from riskscore.fairness import plot_subgroups
+from riskscore.fairness import plot_subgroups  # noqa: E402
 
 fig, ax = plt.subplots(figsize=(8, 7), layout="constrained")
-plot_subgroups(sub, ax=ax, metrics=("selection_rate", "tpr", "oe_ratio"));
+plot_subgroups(sub, ax=ax, metrics=("selection_rate", "tpr", "oe_ratio"))
+plt.show()
 
 # %% [markdown]
 # ## 3. By deprivation quintile
@@ -209,7 +211,8 @@ pd.DataFrame(rates).round(3)
 cohort = rs.audit_cohort(events, cases, card)
 display(cohort["by_deprivation"])
 fig, ax = plt.subplots(figsize=(9, 4), layout="constrained")
-plots.plot_by_deprivation(cohort, ax=ax);
+plots.plot_by_deprivation(cohort, ax=ax)
+plt.show()
 
 # %% [markdown]
 # ## Take-aways

@@ -1,26 +1,30 @@
 """The notebooks run clean and show what they promise (synthetic or fictional data only).
 
-Each stored notebook is executed afresh with nbclient (kernel ``python3``) in a
-temporary working directory; a cell error fails the test. The checks then look for
-the outputs an analyst needs to see, and that the stored notebooks are still the
-ones ``notebooks/build_notebooks.py`` generates.
+Each notebook is a jupytext percent-format ``notebooks/NAME.py`` paired with an executed
+``notebooks/NAME.ipynb``. The test builds the notebook from the ``.py`` file (so the
+``.py`` is what is tested), executes it afresh with nbclient (kernel ``python3``) in a
+temporary working directory, where a cell error fails the test, and then looks for the
+outputs an analyst needs to see. Further checks: every ``.py`` has its ``.ipynb`` and
+the other way round, and each stored ``.ipynb`` has exactly the cells of its ``.py``
+and is stored executed, without errors (rebuild: see ``notebooks/README.md``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+REBUILD = "rebuild it as notebooks/README.md says"
 
 # What each notebook must show: (pattern in its text outputs, what it proves).
 EXPECTED = {
-    "00_from_source_extracts.ipynb": [
+    "00_from_source_extracts": [
         (r"events pass validation: True", "the adapters' combined events validate"),
         (r"same events as written: True", "the synthetic extracts round-trip"),
         (r"left out: .*unknown_code", "unknown codes are reported, not mapped"),
@@ -28,20 +32,20 @@ EXPECTED = {
         (r"<NA>", "a cohort table shows suppressed cells"),
         (r"must stay inside the secure environment", "the case audit says it is case-level"),
     ],
-    "01_audit_a_case.ipynb": [
+    "01_audit_a_case": [
         (r"fictional composite", "Child A is said to be fictional"),
         (r"Join-up gap: [1-9]\d* days", "the join-up gap"),
         (r"\d+ days before the child protection plan", "lead over the fictional plan"),
         (r"must stay inside the secure environment", "the audit says it is case-level"),
         (r"says it is not a decision: True", "the HTML report carries the notice"),
     ],
-    "02_train_and_validate.ipynb": [
+    "02_train_and_validate": [
         (r"AUROC 0\.\d{3} \(95% CI 0\.\d{3} to 0\.\d{3}\)", "AUROC with an interval"),
         (r"temporal split at 21\d\d-\d\d-\d\d", "temporal validation"),
         (r"model card sections: .*subgroups", "a model card with subgroup results"),
         (r"selection_rate", "metrics by deprivation quintile"),
     ],
-    "03_fairness_and_calibration.ipynb": [
+    "03_fairness_and_calibration": [
         (r"calibration_intercept", "calibration-in-the-large is reported"),
         (r"imd_quintile", "metrics by deprivation quintile"),
         (r"ratio to quintile", "alert-rate ratios across quintiles"),
@@ -49,10 +53,10 @@ EXPECTED = {
     ],
 }
 MIN_FIGURES = {
-    "00_from_source_extracts.ipynb": 2,
-    "01_audit_a_case.ipynb": 3,
-    "02_train_and_validate.ipynb": 2,
-    "03_fairness_and_calibration.ipynb": 3,
+    "00_from_source_extracts": 2,
+    "01_audit_a_case": 3,
+    "02_train_and_validate": 2,
+    "03_fairness_and_calibration": 3,
 }
 
 
@@ -74,20 +78,28 @@ def _figures(nb) -> int:
     )
 
 
+def _cells(nb) -> list[tuple[str, str]]:
+    return [(cell.cell_type, cell.source) for cell in nb.cells]
+
+
 def test_every_notebook_is_checked():
-    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(EXPECTED)
+    assert sorted(p.stem for p in NOTEBOOKS.glob("*.py")) == sorted(EXPECTED)
+
+
+def test_every_py_has_its_ipynb_and_every_ipynb_its_py():
+    py = {p.stem for p in NOTEBOOKS.glob("*.py")}
+    ipynb = {p.stem for p in NOTEBOOKS.glob("*.ipynb")}
+    assert not py - ipynb, f".py without a stored .ipynb: {sorted(py - ipynb)}; {REBUILD}"
+    assert not ipynb - py, f".ipynb without its .py: {sorted(ipynb - py)}"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_notebook_runs_clean(name, tmp_path):
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nb = jupytext.read(NOTEBOOKS / f"{name}.py")
     first = nb.cells[0]
     assert first.cell_type == "markdown"
     assert "Retrospective audit and research only" in first.source
     assert "not a decision about any" in first.source
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
     # a cell error raises CellExecutionError, failing the test with the traceback
     NotebookClient(
         nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(tmp_path)}}
@@ -104,22 +116,18 @@ def test_notebook_runs_clean(name, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "build_notebooks", NOTEBOOKS / "build_notebooks.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_stored_notebook_matches_generator_and_is_executed(name):
-    stored = nbformat.read(NOTEBOOKS / name, as_version=4)
-    built = _generator().build(name)
-    assert [(c.cell_type, c.source) for c in stored.cells] == [
-        (c.cell_type, c.source) for c in built.cells
-    ], f"{name} differs from build_notebooks.py: run python notebooks/build_notebooks.py"
-    code = [c for c in stored.cells if c.cell_type == "code"]
-    assert all(c.execution_count for c in code), f"{name} is stored unexecuted"
-    assert not any(o.output_type == "error" for c in code for o in c.outputs)
+def test_stored_notebook_matches_its_py_and_is_executed(name):
+    source = jupytext.read(NOTEBOOKS / f"{name}.py")
+    stored = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    assert source.metadata["jupytext"]["text_representation"]["format_name"] == "percent"
+    for nb in (source, stored):
+        assert nb.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+        assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert _cells(stored) == _cells(source), f"{name}.ipynb differs from {name}.py: {REBUILD}"
+    counts = [c.execution_count for c in stored.cells if c.cell_type == "code"]
+    # executed once, top to bottom
+    assert counts == list(range(1, len(counts) + 1)), f"{name}.ipynb is not stored executed"
+    assert not any(
+        out.output_type == "error" for cell in stored.cells for out in cell.get("outputs", [])
+    )

@@ -12,9 +12,7 @@ import pytest
 
 import riskscore
 
-MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(riskscore.__path__, prefix="riskscore.")
-)
+MODULES = sorted(m.name for m in pkgutil.walk_packages(riskscore.__path__, prefix="riskscore."))
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -30,8 +28,6 @@ def test_docstring_examples_run(name, tmp_path, monkeypatch):
 def test_the_public_modules_have_examples():
     finder = doctest.DocTestFinder()
     counted = sum(
-        len(t.examples)
-        for name in MODULES
-        for t in finder.find(importlib.import_module(name))
+        len(t.examples) for name in MODULES for t in finder.find(importlib.import_module(name))
     )
     assert counted > 100

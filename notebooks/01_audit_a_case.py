@@ -213,7 +213,7 @@ plt.show()
 # environment. Here it goes to a temporary folder.
 
 # %%
-path = rs.report(audit, workdir / "child_a.html")
+path = rs.write_report(audit, workdir / "child_a.html")
 page = path.read_text(encoding="utf-8")
 print(f"wrote {path.name}: {len(page) // 1024} KiB, {page.count('<img')} embedded figures")
 print("says it is not a decision:", "not a decision about any child or family" in page)

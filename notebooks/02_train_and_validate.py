@@ -43,6 +43,7 @@ from IPython.display import display
 # tqdm's notebook progress bars need ipywidgets; without it tqdm says so on import
 warnings.filterwarnings("ignore", message="IProgress not found")
 import riskscore as rs  # noqa: E402
+from riskscore import plots  # noqa: E402
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 30)
@@ -132,9 +133,9 @@ print(
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
-result.plot_calibration(ax=axes[0])
-result.plot_decision_curve(ax=axes[1])
-result.plot_roc(ax=axes[2])
+plots.plot_calibration(result, ax=axes[0])
+plots.plot_decision_curve(result, ax=axes[1])
+plots.plot_roc(result, ax=axes[2])
 plt.show()
 
 # %% [markdown]
@@ -164,7 +165,7 @@ print(temporal)
 # fitted on each training fold.
 
 # %%
-table, fig = rs.compare_models(
+table = rs.compare_models(
     {
         "default scorecard": rs.default_scorecard(),
         "logistic": rs.LogisticRiskModel(penalty="l2"),
@@ -175,7 +176,7 @@ table, fig = rs.compare_models(
     n_boot=50,
     random_state=0,
 )
-display(fig)
+display(plots.plot_model_comparison(table))
 table[table["metric"].isin(["auroc", "auprc", "calibration_slope"])].round(3)
 
 # %% [markdown]

@@ -82,7 +82,7 @@ variants = {
         penalty="l2", class_weight="balanced", recalibrate=False
     ),
 }
-table, _ = rs.compare_models(variants, ts, cv=5, n_boot=50, random_state=0)
+table = rs.compare_models(variants, ts, cv=5, n_boot=50, random_state=0)
 results = table.attrs["results"]
 table[
     table["metric"].isin(
@@ -93,7 +93,7 @@ table[
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
 for ax, (name, res) in zip(axes, results.items(), strict=True):
-    res.plot_calibration(ax=ax)
+    plots.plot_calibration(res, ax=ax)
     ax.set_title(name + "\n" + ax.get_title(), fontsize=9)
 
 # %% [markdown]
@@ -144,10 +144,8 @@ sub[sub["metric"].isin(["selection_rate", "tpr", "ppv", "oe_ratio"])][
 ].round(3)
 
 # %%
-from riskscore.fairness import plot_subgroups  # noqa: E402
-
 fig, ax = plt.subplots(figsize=(8, 7), layout="constrained")
-plot_subgroups(sub, ax=ax, metrics=("selection_rate", "tpr", "oe_ratio"))
+plots.plot_subgroups(sub, ax=ax, metrics=("selection_rate", "tpr", "oe_ratio"))
 plt.show()
 
 # %% [markdown]

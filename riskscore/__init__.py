@@ -9,9 +9,10 @@ Data flows one way: schema/privacy -> features -> models -> audit/evaluation ->
 report/CLI. The public names are listed in ``__all__``.
 """
 
-from riskscore import sources
+from riskscore import plots, scale, sources  # scale registers the Dask path (no Dask import)
 from riskscore._version import __version__
 from riskscore.audit import CaseAudit, CohortAudit, audit_case, audit_cohort
+from riskscore.contract import RiskModel
 from riskscore.coverage import apply_coverage, coverage_gaps, coverage_table
 from riskscore.disclosure import (
     DisclosureSettings,
@@ -30,22 +31,17 @@ from riskscore.errors import (
     EstimationError,
     IdentifyingDataError,
     LeakageError,
+    ModelContractError,
     ModelFileError,
+    ParameterError,
     RiskscoreError,
     SchemaError,
 )
-from riskscore.evaluation import (
-    CaseKFold,
-    EvaluationResult,
-    IntegerPointsModel,
-    TemporalSplit,
-    compare_models,
-    evaluate,
-    evaluation_report,
-)
+from riskscore.evaluation import EvaluationResult, compare_models, evaluate
 from riskscore.fairness import subgroup_metrics
 from riskscore.features import FeatureEncoder, as_of_grid, change_dates, encode_features
 from riskscore.logistic import LogisticRiskModel
+from riskscore.model_selection import CaseKFold, TemporalSplit
 from riskscore.modelfile import (
     default_scorecard,
     file_sha256,
@@ -57,8 +53,9 @@ from riskscore.modelfile import (
     save_pipeline,
     shipped_models,
 )
+from riskscore.points import IntegerPointsModel
 from riskscore.privacy import check_identifying, pseudonymise
-from riskscore.report import report
+from riskscore.report import write_report
 from riskscore.schema import (
     ValidationReport,
     read_cases,
@@ -94,6 +91,8 @@ __all__ = [
     "DisclosureError",
     "EstimationError",
     "LeakageError",
+    "ParameterError",
+    "ModelContractError",
     "DataQualityWarning",
     # data contract and privacy
     "ValidationReport",
@@ -104,6 +103,8 @@ __all__ = [
     "check_identifying",
     "pseudonymise",
     "sources",
+    "scale",
+    "plots",
     "coverage_table",
     "apply_coverage",
     "coverage_gaps",
@@ -118,6 +119,7 @@ __all__ = [
     "change_dates",
     "FeatureEncoder",
     # models
+    "RiskModel",
     "Rule",
     "RuleScorecard",
     "LogisticRiskModel",
@@ -156,8 +158,7 @@ __all__ = [
     "TemporalSplit",
     "IntegerPointsModel",
     "compare_models",
-    "evaluation_report",
     "subgroup_metrics",
     # reports
-    "report",
+    "write_report",
 ]

@@ -109,7 +109,7 @@ def cmd_demo(args) -> int:
     rs.validate_cases(cases, events, strict=True)
     card = rs.default_scorecard()
     audit = rs.audit_case(events, "CHILD-A", card, cases)
-    case_html = rs.report(audit, out / "child-a-case-report.html")
+    case_html = rs.write_report(audit, out / "child-a-case-report.html")
     plan = events.loc[events["event"] == "cp_plan_start", "date"].min()
     first = audit.first_crossing(MAD)
     print('"Child A" - a FICTIONAL composite on an invented calendar (not any real child).')
@@ -140,7 +140,7 @@ def cmd_demo(args) -> int:
     rs.validate_events(events, strict=True)
     rs.validate_cases(cases, events, strict=True)
     result = rs.audit_cohort(events, cases, card)
-    cohort_html = rs.report(result, out / "cohort-report.html")
+    cohort_html = rs.write_report(result, out / "cohort-report.html")
     for name, table in result.tables.items():
         rs.write_table(
             table,
@@ -263,7 +263,7 @@ def cmd_audit(args) -> int:
         audit = rs.audit_case(
             events, args.case, model, cases, grid=args.grid, response_window=args.response_window
         )
-        html = rs.report(audit, out / f"case-{args.case}.html")
+        html = rs.write_report(audit, out / f"case-{args.case}.html")
         for name in ("trajectory", "crossings", "missed_opportunities", "contributions"):
             table = rs.mark_undisclosed(getattr(audit, name), reason="case-level audit")
             rs.write_table(table, out / f"case-{args.case}-{name.replace('_', '-')}.csv")
@@ -293,7 +293,7 @@ def cmd_audit(args) -> int:
     )
     for name, table in result.tables.items():
         rs.write_table(table, out / f"cohort-{name.replace('_', '-')}.csv", provenance=prov)
-    html = rs.report(result, out / "cohort-report.html")
+    html = rs.write_report(result, out / "cohort-report.html")
     print(f"wrote {len(result.tables)} cohort tables and {html}")
     if disclosure is False:
         print("DISCLOSURE CONTROL OFF: these outputs must stay inside the secure environment.")
@@ -324,7 +324,7 @@ def cmd_train(args) -> int:
     rs.save_model(model, out, model_card=model.model_card_)
     print(f"model written to {out}")
     if args.report:
-        rs.evaluation_report(evaluation, args.report)
+        rs.write_report(evaluation, args.report)
         print(f"evaluation report: {args.report}")
     print(evaluation.metrics.to_string())
     return 0
@@ -358,7 +358,7 @@ def cmd_evaluate(args) -> int:
         progress=True,
         refit=cv is not None,
     )
-    html = rs.evaluation_report(result, args.out)
+    html = rs.write_report(result, args.out)
     print(result.metrics.to_string())
     print(f"evaluation report: {html}")
     return 0

@@ -11,6 +11,8 @@ __all__ = [
     "DataQualityWarning",
     "EstimationError",
     "LeakageError",
+    "ParameterError",
+    "ModelContractError",
 ]
 
 
@@ -65,4 +67,19 @@ class LeakageError(RiskscoreError, ValueError):
     Raised when a split puts the same case in training and validation, or when a
     feature encoder gives different values once events after the as-of date are
     removed (it peeks past T).
+    """
+
+
+class ParameterError(RiskscoreError, ValueError):
+    """A parameter of a public function is out of its allowed range or of the wrong kind.
+
+    Subclasses :class:`ValueError`, so ``except ValueError`` code keeps working.
+    """
+
+
+class ModelContractError(RiskscoreError, TypeError):
+    """An object passed as a model does not keep riskscore's model contract.
+
+    See :mod:`riskscore.contract` (``risk_score``, ``contributions``, ``band``,
+    ``score_scale``). Subclasses :class:`TypeError`.
     """

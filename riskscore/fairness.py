@@ -28,11 +28,11 @@ from fairlearn.metrics import MetricFrame
 from sklearn.metrics import roc_auc_score
 from tqdm.auto import tqdm
 
+from riskscore._numerics import Ranker, alert_threshold, percentile_interval, replicate_weights
 from riskscore.disclosure import DISCLOSURE_ATTR, apply_disclosure
 from riskscore.errors import SchemaError
-from riskscore.evaluation import _alert_threshold, _interval, _Ranker, _replicate_weights
 
-__all__ = ["subgroup_metrics", "plot_subgroups", "SUBGROUP_METRICS"]
+__all__ = ["subgroup_metrics", "SUBGROUP_METRICS"]
 
 #: Metric -> (label, numerator count, denominator count) used for disclosure control.
 SUBGROUP_METRICS: dict[str, tuple[str, str, str]] = {
@@ -227,7 +227,7 @@ def subgroup_metrics(
         rate = 0.1 if alert_rate is None else alert_rate
         if not 0 < rate < 1:
             raise ValueError(f"alert_rate must be between 0 and 1, got {rate!r}.")
-        threshold = _alert_threshold(p, rate)
+        threshold = alert_threshold(p, rate)
     elif alert_rate is not None:
         raise ValueError("give threshold or alert_rate, not both.")
     alert = (p >= threshold).astype(np.float64)
@@ -262,7 +262,7 @@ def subgroup_metrics(
     Y = np.tile(y, reps)
     P = np.tile(p, reps)
     AL = np.tile(alert, reps)
-    ranker = _Ranker(P, stack_g, n_slots)
+    ranker = Ranker(P, stack_g, n_slots)
     est, counts = _stats(Y, P, AL, np.ones(len(Y)), stack_g, n_slots, ranker)
     cases_per_slot = np.zeros(n_slots)
     for g, b in zip(gcodes, blocks, strict=True):
@@ -287,7 +287,7 @@ def subgroup_metrics(
     E = np.vstack([est[m] for m in metric_names])  # (metrics, slots)
     draws = []
     if n_boot:
-        weights = _replicate_weights(codes, n_cases, n_boot, random_state)
+        weights = replicate_weights(codes, n_cases, n_boot, random_state)
         for w in tqdm(weights, total=n_boot, desc="subgroup bootstrap", disable=not progress):
             d, _ = _stats(Y, P, AL, np.tile(w, reps), stack_g, n_slots, ranker)
             draws.append(np.vstack([d[m] for m in metric_names]))
@@ -297,9 +297,9 @@ def subgroup_metrics(
         ratio_e = E / E[:, ref_of_slot]
         Bd = B - B[:, :, ref_of_slot]
         Br = B / B[:, :, ref_of_slot]
-    lo, hi = _interval(B, level) if n_boot else (np.full(E.shape, np.nan),) * 2
-    dlo, dhi = _interval(Bd, level) if n_boot else (np.full(E.shape, np.nan),) * 2
-    rlo, rhi = _interval(Br, level) if n_boot else (np.full(E.shape, np.nan),) * 2
+    lo, hi = percentile_interval(B, level) if n_boot else (np.full(E.shape, np.nan),) * 2
+    dlo, dhi = percentile_interval(Bd, level) if n_boot else (np.full(E.shape, np.nan),) * 2
+    rlo, rhi = percentile_interval(Br, level) if n_boot else (np.full(E.shape, np.nan),) * 2
 
     # fairlearn's MetricFrame gives the point estimates (checked equal to ours above)
     recs = []
@@ -353,50 +353,3 @@ def subgroup_metrics(
             out.loc[mask, cols] = np.nan
     out.attrs["threshold"] = float(threshold)
     return out
-
-
-def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=("tpr", "ppv", "oe_ratio")):
-    """Dot plot of subgroup ratios to the reference group, with intervals.
-
-    Parameters
-    ----------
-    table : DataFrame
-        Output of :func:`subgroup_metrics`.
-    ax : matplotlib Axes, optional
-    metrics : sequence of str
-        Metrics to show (default TPR, PPV and observed/expected).
-
-    Returns
-    -------
-    Axes
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> from riskscore.fairness import plot_subgroups, subgroup_metrics
-    >>> rng = np.random.default_rng(0)
-    >>> p = rng.random(3000) * 0.5; y = (rng.random(3000) < p).astype(int)
-    >>> t = subgroup_metrics(y, p, pd.Series(rng.choice(["a", "b"], 3000), name="g"),
-    ...                      n_boot=10)
-    >>> plot_subgroups(t).get_xlabel()
-    'ratio to reference group'
-    """
-    if ax is None:
-        from matplotlib.figure import Figure
-
-        ax = Figure(figsize=(7, 4.5), layout="constrained").subplots()
-    t = table[(table["metric"].isin(metrics)) & (table["group"] != "All")]
-    ypos = np.arange(len(t))[::-1]
-    r = pd.to_numeric(t["ratio"], errors="coerce").to_numpy(dtype=float)
-    lo = pd.to_numeric(t["ratio_lower"], errors="coerce").to_numpy(dtype=float)
-    hi = pd.to_numeric(t["ratio_upper"], errors="coerce").to_numpy(dtype=float)
-    err = np.abs(np.vstack([r - lo, hi - r]))
-    ax.errorbar(r, ypos, xerr=np.nan_to_num(err), fmt="o", capsize=2, ms=4)
-    labels = [
-        f"{a}={g} | {m}" for a, g, m in zip(t["attribute"], t["group"], t["metric"], strict=True)
-    ]
-    ax.set_yticks(ypos, labels, fontsize=7)
-    ax.axvline(1.0, color="grey", ls="--", lw=1)
-    ax.set_xlabel("ratio to reference group")
-    ax.set_title("Subgroups (suppressed cells not drawn)", fontsize=9)
-    return ax

@@ -28,6 +28,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from riskscore._arrays import first_rows, sorted_unique
+from riskscore._dates import step_days, to_days
+from riskscore._dispatch import backend, is_dask
+from riskscore.coverage import apply_coverage
 from riskscore.errors import SchemaError
 from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
 
@@ -83,23 +87,6 @@ def feature_names() -> list[str]:
 # --------------------------------------------------------------------------- input
 
 
-def _to_days(values, column: str, table: str) -> np.ndarray:
-    """Dates as int64 days since 1970-01-01 (NaT -> int64 min)."""
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-        try:
-            s = pd.to_datetime(s, format="%Y-%m-%d")
-        except (ValueError, TypeError) as exc:
-            raise SchemaError(
-                f"{table}: column {column!r} is not a date column and is not ISO "
-                f"YYYY-MM-DD text ({exc}). Fix: read the file with riskscore.read_events "
-                "(which parses and validates dates), or convert with pandas.to_datetime."
-            ) from None
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_localize(None)
-    return s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
-
-
 def _require(df: pd.DataFrame, columns, table: str) -> None:
     if not isinstance(df, pd.DataFrame):
         raise SchemaError(f"{table} must be a pandas DataFrame, got {type(df).__name__}.")
@@ -109,10 +96,6 @@ def _require(df: pd.DataFrame, columns, table: str) -> None:
             f"{table}: missing required column(s) {missing}; found {list(df.columns)}. "
             "Fix: rename the columns to the data contract (see riskscore.vocabulary)."
         )
-
-
-def _bad_rows(mask: np.ndarray) -> list[int]:
-    return np.flatnonzero(mask)[:10].tolist()
 
 
 class _Events:
@@ -141,21 +124,13 @@ def _sort_order(case, day, ev, delay) -> np.ndarray:
     return np.lexsort((delay, ev, day, case))
 
 
-def _sorted_unique(x: np.ndarray) -> np.ndarray:
-    """Sorted distinct values; a sort beats numpy's hash-based unique on large int arrays."""
-    x = np.sort(x)
-    keep = np.ones(len(x), dtype=bool)
-    keep[1:] = x[1:] != x[:-1]
-    return x[keep]
-
-
 def _case_codes(events: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
     """Distinct case ids and each event's int64 code; an empty case_id is refused."""
     ids = pd.Categorical(events["case_id"])
     codes = ids.codes.astype(np.int64)
     if (codes < 0).any():
         raise SchemaError(
-            f"events: column 'case_id' is empty at rows {_bad_rows(codes < 0)}. "
+            f"events: column 'case_id' is empty at rows {first_rows(codes < 0)}. "
             "Fix: every event needs its child's pseudonymous case_id."
         )
     return ids.categories, codes
@@ -171,17 +146,17 @@ def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
         events = events.loc[(events["agency"] == agency).to_numpy()]
 
     categories, case = _case_codes(events)
-    day = _to_days(events["date"], "date", "events")
+    day = to_days(events["date"], "date", "events")
     nat = day == np.iinfo(np.int64).min
     if nat.any():
         raise SchemaError(
-            f"events: column 'date' is missing at rows {_bad_rows(nat)}. "
+            f"events: column 'date' is missing at rows {first_rows(nat)}. "
             "Fix: give every event the date it happened, or quarantine those rows "
             "with riskscore.validate_events(..., strict=False)."
         )
     avail = day.copy()
     if "recorded_date" in events.columns:
-        rec = _to_days(events["recorded_date"], "recorded_date", "events")
+        rec = to_days(events["recorded_date"], "recorded_date", "events")
         has = rec != np.iinfo(np.int64).min
         avail[has] = np.maximum(rec[has], day[has])
 
@@ -399,12 +374,9 @@ def encode_features(
     >>> encode_features(ev, q)["asthma_admissions_12m"].tolist()
     [2.0]
     """
-    if hasattr(events, "__dask_graph__") or hasattr(as_of, "__dask_graph__"):
-        # Dask input: the same code per partition of cases (riskscore.scale, imported
-        # only when used; the one upward import, kept lazy on purpose)
-        from riskscore.scale import encode_features_dask
-
-        return encode_features_dask(
+    if is_dask(events, as_of):
+        # Dask input: the same code per partition of cases (registered by riskscore.scale)
+        return backend("encode_features")(
             events, as_of, agency, recent_window=recent_window, coverage=coverage
         )
     _require(as_of, ["case_id", "as_of"], "as_of")
@@ -418,11 +390,11 @@ def encode_features(
                 f"agency={agency!r} is not an agency code; use one of {list(AGENCIES)}."
             )
         events = events.loc[(events["agency"] == agency).to_numpy()]
-    t = _to_days(as_of["as_of"], "as_of", "as_of")
+    t = to_days(as_of["as_of"], "as_of", "as_of")
     nat = t == np.iinfo(np.int64).min
     if nat.any():
         raise SchemaError(
-            f"as_of: column 'as_of' is missing at rows {_bad_rows(nat)}. "
+            f"as_of: column 'as_of' is missing at rows {first_rows(nat)}. "
             "Fix: give every requested pair a date."
         )
     # one float block, filled in place: no per-column copies of a large table
@@ -436,8 +408,6 @@ def encode_features(
     out.insert(0, "as_of", t.astype("datetime64[D]").astype("datetime64[ns]"))
     out.insert(0, "case_id", q_ids)
     if coverage is not None:
-        from riskscore.coverage import apply_coverage
-
         out = apply_coverage(out, coverage, agency=agency)
     return out
 
@@ -580,9 +550,9 @@ def as_of_grid(
     >>> as_of_grid(ev, "30D")["as_of"].dt.strftime("%Y-%m-%d").tolist()
     ['2101-01-01', '2101-01-31']
     """
-    step = _step_days(freq)
+    step = step_days(freq)
     _require(events, ["case_id", "date"], "events")
-    day = _to_days(events["date"], "date", "events")
+    day = to_days(events["date"], "date", "events")
     ids = pd.Categorical(events["case_id"])
     codes = ids.codes
     valid = (codes >= 0) & (day != np.iinfo(np.int64).min)
@@ -597,7 +567,7 @@ def as_of_grid(
         ids_str = case_ids.astype(str)
         for col in ("followup_end", "outcome_date"):
             if col in c.columns:
-                d = pd.Series(_to_days(c[col], col, "cases"), index=c.index)
+                d = pd.Series(to_days(c[col], col, "cases"), index=c.index)
                 d = d.reindex(ids_str.to_numpy()).to_numpy()
                 have = (~np.isnan(d.astype(float))) & (d != np.iinfo(np.int64).min)
                 if col == "followup_end":
@@ -610,9 +580,9 @@ def as_of_grid(
     lo = first.to_numpy()
     hi = last.to_numpy()
     if start is not None:
-        lo = np.maximum(lo, _to_days(pd.Series([pd.Timestamp(start)]), "start", "grid")[0])
+        lo = np.maximum(lo, to_days(pd.Series([pd.Timestamp(start)]), "start", "grid")[0])
     if end is not None:
-        hi = np.minimum(hi, _to_days(pd.Series([pd.Timestamp(end)]), "end", "grid")[0])
+        hi = np.minimum(hi, to_days(pd.Series([pd.Timestamp(end)]), "end", "grid")[0])
     n = np.where(hi >= lo, (hi - lo) // step + 1, 0)
     rep = np.repeat(np.arange(len(lo)), n)
     offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
@@ -623,19 +593,6 @@ def as_of_grid(
             "as_of": days.astype("datetime64[D]").astype("datetime64[ns]"),
         }
     )
-
-
-def _step_days(freq) -> int:
-    if isinstance(freq, (int, np.integer)):
-        step = int(freq)
-    else:
-        try:
-            step = int(pd.Timedelta(freq).days)
-        except ValueError:
-            raise ValueError(f"freq={freq!r} is not a number of days like '14D'.") from None
-    if step < 1:
-        raise ValueError(f"freq must be at least one day, got {freq!r}.")
-    return step
 
 
 def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFrame:
@@ -672,10 +629,10 @@ def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFra
     windows = _event_windows(recent_window)
     # responses and events outside the catalogue never change a feature
     events = events.loc[events["event"].isin(list(windows)).to_numpy()]
-    day = _to_days(events["date"], "date", "events")
+    day = to_days(events["date"], "date", "events")
     avail = day.copy()
     if "recorded_date" in events.columns:
-        rec = _to_days(events["recorded_date"], "recorded_date", "events")
+        rec = to_days(events["recorded_date"], "recorded_date", "events")
         has = rec != np.iinfo(np.int64).min
         avail[has] = np.maximum(rec[has], day[has])
     ids = pd.Categorical(events["case_id"])
@@ -691,7 +648,7 @@ def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFra
         parts_day.append(np.maximum(avail[m], day[m] + w))
     all_codes, all_days = np.concatenate(parts_code), np.concatenate(parts_day)
     base = int(all_days.min()) if len(all_days) else 0
-    key = _sorted_unique((all_codes << 32) | (all_days - base))
+    key = sorted_unique((all_codes << 32) | (all_days - base))
     cats = ids.categories
     return pd.DataFrame(
         {

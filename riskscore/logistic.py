@@ -57,9 +57,12 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
+from riskscore._arrays import row_chunks
+from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
+from riskscore.contract import register_model
 from riskscore.errors import EstimationError, SchemaError
-from riskscore.scorecard import Rule, RuleScorecard, _chunks, bands_of, check_bands
-from riskscore.vocabulary import FEATURES
+from riskscore.scorecard import AUDIT_ONLY_NOTICE, Rule, RuleScorecard, bands_of, check_bands
+from riskscore.vocabulary import FEATURES, feature_unit
 
 __all__ = ["LogisticRiskModel", "DEFAULT_PROBABILITY_BANDS"]
 
@@ -88,36 +91,12 @@ def _first_rows(mask: np.ndarray, index: pd.Index, k: int = 5) -> str:
     return ", ".join(str(index[i]) for i in rows)
 
 
-def _binary_auc(score: np.ndarray, y: np.ndarray) -> float:
-    """AUROC of integer scores from counts (fast on millions of rows)."""
-    s = score.astype(np.int64)
-    s = s - s.min()
-    pos = np.bincount(s, weights=y, minlength=s.max() + 1)
-    tot = np.bincount(s, minlength=s.max() + 1).astype(np.float64)
-    neg = tot - pos
-    n_pos, n_neg = pos.sum(), neg.sum()
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    neg_below = np.concatenate([[0.0], np.cumsum(neg)[:-1]])
-    return float(np.sum(pos * (neg_below + 0.5 * neg)) / (n_pos * n_neg))
-
-
-def _group_resample_index(codes_sorted_order, starts, lengths, rng):
-    """Row indices of a bootstrap sample of whole groups (cases)."""
-    n_groups = len(starts)
-    pick = rng.integers(0, n_groups, size=n_groups)
-    lens = lengths[pick]
-    # positions within each picked group, then offset by the group's start
-    offsets = np.repeat(starts[pick] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-    return codes_sorted_order[np.arange(lens.sum()) + offsets]
-
-
 def _bootstrap_once(model, Z, y, seed, groups_info):
     rng = np.random.default_rng(seed)
     if groups_info is None:
         idx = rng.integers(0, len(y), size=len(y))
     else:
-        idx = _group_resample_index(*groups_info, rng)
+        idx = group_resample_index(*groups_info, rng)
     ys = y[idx]
     if ys.min() == ys.max():
         return None
@@ -125,6 +104,7 @@ def _bootstrap_once(model, Z, y, seed, groups_info):
     return np.concatenate([[intercept], coef])
 
 
+@register_model
 class LogisticRiskModel(ClassifierMixin, BaseEstimator):
     """Logistic regression for binary outcomes, with the shared model contract.
 
@@ -214,6 +194,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
     >>> bool(model.odds_ratios()["odds_ratio"].iloc[0] > 1)
     True
     """
+
+    #: Scores are log-odds (the shared contract's ``score_scale``).
+    score_scale = "log-odds"
 
     def __init__(
         self,
@@ -601,7 +584,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                     groups_of[j].append(g)
             z = np.full(len(cols[0]), b0)
             saw_nan = False
-            for rows in _chunks(len(z)):
+            for rows in row_chunks(len(z)):
                 block = z[rows]
                 flags = None
                 for j, c in enumerate(cols):
@@ -784,7 +767,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, got {level!r}.")
-        z = _normal_quantile(0.5 + level / 2)
+        z = normal_quantile(0.5 + level / 2)
         coef = self.coef_.ravel()
         if ci == "wald":
             if self.penalty is not None or self.class_weight is not None:
@@ -858,6 +841,78 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         )
 
     # ------------------------------------------------------------------ points
+    # ------------------------------------------------------------------ display
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The fitted model as a table: one row per coefficient, as odds ratios with intervals.
+
+        ``feature, unit, coef, odds_ratio, lower, upper`` and the interval method in
+        ``attrs["interval"]``: Wald from the fit's information matrix where it is
+        valid (unpenalised, unweighted), else no interval (use :meth:`odds_ratios`
+        with ``ci="bootstrap"``). Bands in ``attrs["bands"]`` (log-odds) and
+        ``attrs["band_probabilities"]``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from riskscore import LogisticRiskModel
+        >>> rng = np.random.default_rng(1)
+        >>> X = pd.DataFrame({"hardship_12m": (rng.random(400) < 0.5).astype(float)})
+        >>> y = rng.random(400) < 0.2 + 0.3 * X["hardship_12m"]
+        >>> LogisticRiskModel(penalty=None).fit(X, y).summary["unit"].tolist()
+        ['present vs absent']
+        """
+        check_is_fitted(self)
+        try:
+            table = self.odds_ratios(ci="wald")[["feature", "coef", "odds_ratio", "lower", "upper"]]
+            interval = "Wald (assumes independent rows)"
+        except EstimationError as exc:
+            coef = self.coef_.ravel()
+            table = pd.DataFrame(
+                {
+                    "feature": self.features_,
+                    "coef": coef,
+                    "odds_ratio": np.exp(coef),
+                    "lower": np.nan,
+                    "upper": np.nan,
+                }
+            )
+            interval = f"none ({str(exc).split(':')[0]})"
+        table.insert(1, "unit", [feature_unit(f) for f in table["feature"]])
+        table.attrs["interval"] = interval
+        table.attrs["intercept"] = float(self.intercept_[0])
+        table.attrs["bands"] = dict(self.bands_)
+        table.attrs["band_probabilities"] = dict(self.band_probabilities_)
+        return table
+
+    def __str__(self) -> str:
+        try:
+            check_is_fitted(self)
+        except Exception:  # noqa: BLE001 - an unfitted model prints its parameters
+            return self.__repr__()
+        width = 96
+        table = self.summary
+        lines = ["LOGISTIC RISK MODEL (score = log-odds)", "=" * width, AUDIT_ONLY_NOTICE, ""]
+        lines.append(f"{'Log-odds':>9}  {'Odds ratio (interval)':<26} Feature  [unit]")
+        lines.append("-" * width)
+        lines.append(f"{table.attrs['intercept']:>+9.3f}  {'':<26} intercept (baseline)")
+        for r in table.itertuples(index=False):
+            interval = (
+                f"{r.odds_ratio:.2f} ({r.lower:.2f} to {r.upper:.2f})"
+                if np.isfinite(r.lower)
+                else f"{r.odds_ratio:.2f}"
+            )
+            lines.append(f"{r.coef:>+9.3f}  {interval:<26} {r.feature}  [{r.unit}]")
+        lines.append("-" * width)
+        lines.append("Score = intercept + sum of coefficient x value (missing values: see model).")
+        lines.append(f"Intervals: {table.attrs['interval']}.")
+        lines.append("Audit bands (score at or above; predicted risk in brackets):")
+        probs = table.attrs["band_probabilities"]
+        for k, v in table.attrs["bands"].items():
+            lines.append(f"  {k:<26} >= {v:+.3f}  ({probs.get(k, float('nan')):.1%})")
+        lines.append(AUDIT_ONLY_NOTICE)
+        return "\n".join(lines)
+
     def to_scorecard(
         self,
         X,
@@ -983,7 +1038,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             total = np.zeros(len(yb))
             for (_, _, _, tier, _), p in zip(specs, P, strict=True):
                 total += p[tier]
-            auc = _binary_auc(total, yb)
+            auc = binary_auc(total, yb)
             key = (auc, -mt)
             if best is None or key > best[0]:
                 best = (key, s, P, total)
@@ -1027,7 +1082,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         table["observed_risk"] = table["events"] / table["n"]
         table["predicted_risk"] = expit(a + b * table["points"].to_numpy(dtype=np.float64))
         auc_model = float(roc_auc_score(yb, self._scores(X)))
-        auc_int = _binary_auc(total, yb)
+        auc_int = binary_auc(total, yb)
         top = max_total(P)
         if b > 0:
             bands = {
@@ -1069,18 +1124,6 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         card.scale_ = float(scale)
         card.points_to_risk_ = {"intercept": a, "slope": b}
         return card
-
-
-def _normal_quantile(p: float) -> float:
-    """Standard normal quantile by bisection on erfc (no scipy.stats needed)."""
-    lo, hi = -10.0, 10.0
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if 0.5 * math.erfc(-mid / math.sqrt(2)) < p:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
 
 
 def _disclosed_points_table(table: pd.DataFrame) -> pd.DataFrame:

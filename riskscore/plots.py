@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from riskscore.contract import band_thresholds, score_scale
 from riskscore.vocabulary import AGENCIES, BANDS, PLAN_START_END
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -35,6 +36,11 @@ __all__ = [
     "plot_false_alarms",
     "plot_agency_share",
     "plot_by_deprivation",
+    "plot_calibration",
+    "plot_decision_curve",
+    "plot_roc",
+    "plot_model_comparison",
+    "plot_subgroups",
     "suppressed_cells",
     "EVENT_GROUPS",
 ]
@@ -442,8 +448,6 @@ def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     >>> ax.get_ylabel()
     'score (points)'
     """
-    from riskscore.audit import band_thresholds
-
     t = audit.trajectory
     ax = _new_axes(ax, (12, 4.5))
     dates = pd.to_datetime(t["as_of"])
@@ -546,18 +550,13 @@ def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
         # an invisible entry names the agencies whose own view never scored
         text = textwrap.fill("score 0 throughout: " + ", ".join(flat), width=34)
         ax.plot([], [], " ", label=text)
-    ax.set_ylabel(f"score ({_scale(audit.model)})")
+    ax.set_ylabel(f"score ({score_scale(audit.model)})")
     ax.set_title("Joined score and each agency's own score", loc="left", fontsize=11)
     ax.grid(axis="y", alpha=0.3)
     # below the plot: the right-hand side carries the band names
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.07), ncol=3, fontsize=8, frameon=False)
     _date_axis(ax)
     return ax
-
-
-def _scale(model) -> str:
-    """The model's score scale: points for a scorecard, log-odds for a logistic model."""
-    return "points" if hasattr(model, "rules") else "log-odds"
 
 
 # --------------------------------------------------------------------------- cohort
@@ -729,4 +728,185 @@ def plot_by_deprivation(cohort, ax: Axes | None = None) -> Axes:
     ax.set_ylabel("share of cases")
     ax.set_title(f"By deprivation ({_disclosure_note(t)})", loc="left", fontsize=11)
     ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def plot_calibration(result, ax: Axes | None = None) -> Axes:
+    """Observed against mean predicted risk by decile (suppressed bins are not drawn).
+
+    Parameters
+    ----------
+    result : EvaluationResult
+    ax : matplotlib Axes, optional
+
+    Examples
+    --------
+    >>> from riskscore.evaluation import example_result
+    >>> from riskscore.plots import plot_calibration
+    >>> plot_calibration(example_result()).get_xlabel()
+    'Mean predicted risk'
+    """
+    ax = _new_axes(ax, (5, 4.2))
+    t = result.calibration
+    x = pd.to_numeric(t["mean_predicted"], errors="coerce").to_numpy(dtype=float)
+    yv = pd.to_numeric(t["observed"], errors="coerce").to_numpy(dtype=float)
+    top = np.nanmax(np.concatenate([x, yv, [0.01]]))
+    ax.plot([0, top], [0, top], ls="--", color="grey", lw=1, label="ideal")
+    ax.plot(x, yv, "o-", color="C0", label="model (deciles)")
+    ci = result.metrics.set_index("metric")
+    if "calibration_slope" in ci.index:
+        ax.set_title(
+            f"Calibration: slope {ci.loc['calibration_slope', 'estimate']:.2f}, "
+            f"in-the-large {ci.loc['calibration_intercept', 'estimate']:+.2f}",
+            fontsize=9,
+        )
+    ax.set_xlabel("Mean predicted risk")
+    ax.set_ylabel("Observed rate")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_decision_curve(result, ax: Axes | None = None) -> Axes:
+    """Net benefit of the model against treat-all and treat-none across thresholds.
+
+    Examples
+    --------
+    >>> from riskscore.evaluation import example_result
+    >>> from riskscore.plots import plot_decision_curve
+    >>> plot_decision_curve(example_result()).get_ylabel()
+    'Net benefit'
+    """
+    ax = _new_axes(ax, (5, 4.2))
+    d = result.decision_curve
+    thr = d["threshold"].to_numpy(dtype=float)
+    nb = pd.to_numeric(d["net_benefit"], errors="coerce").to_numpy(dtype=float)
+    ax.plot(thr, nb, color="C0", label="model")
+    ax.plot(thr, d["treat_all"].to_numpy(dtype=float), color="grey", ls="--", label="all")
+    ax.plot(thr, d["treat_none"].to_numpy(dtype=float), color="black", lw=1, label="none")
+    finite = nb[np.isfinite(nb)]
+    top = max(finite.max() if len(finite) else 0.0, float(d["treat_all"].max()), 0.001)
+    ax.set_ylim(-0.25 * top, 1.15 * top)
+    ax.set_xlabel("Threshold probability")
+    ax.set_ylabel("Net benefit")
+    ax.set_title("Decision curve", fontsize=9)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_roc(result, ax: Axes | None = None, label: str | None = None) -> Axes:
+    """ROC curve (on the stored fixed grid), with the AUROC and its interval.
+
+    Examples
+    --------
+    >>> from riskscore.evaluation import example_result
+    >>> from riskscore.plots import plot_roc
+    >>> plot_roc(example_result()).get_xlabel()
+    'False positive rate'
+    """
+    ax = _new_axes(ax, (5, 4.2))
+    m = result.metrics.set_index("metric")
+    text = (
+        f"AUROC {m.loc['auroc', 'estimate']:.3f} "
+        f"[{m.loc['auroc', 'lower']:.3f}, {m.loc['auroc', 'upper']:.3f}]"
+    )
+    ax.plot(result.roc["fpr"], result.roc["tpr"], label=f"{label}: {text}" if label else text)
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+    ax.set_xlabel("False positive rate")
+    ax.set_ylabel("True positive rate (sensitivity)")
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def plot_model_comparison(table: pd.DataFrame, fig=None):
+    """ROC curves (left) and AUROC / AUPRC / calibration slope with intervals (right).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`riskscore.compare_models` (its ``attrs["results"]`` holds
+        each model's :class:`~riskscore.EvaluationResult`).
+    fig : matplotlib Figure, optional
+
+    Returns
+    -------
+    Figure
+
+    Examples
+    --------
+    >>> from riskscore.evaluation import compare_models
+    >>> from riskscore.modelfile import default_scorecard
+    >>> from riskscore.plots import plot_model_comparison
+    >>> from riskscore.synthetic import make_cohort
+    >>> from riskscore.training import make_training_set
+    >>> ts = make_training_set(*make_cohort(600, random_state=3))
+    >>> table = compare_models({"default": default_scorecard()}, ts, cv=3, n_boot=10)
+    >>> len(plot_model_comparison(table).axes)
+    2
+    """
+    if fig is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(11, 4.5), layout="constrained")
+    ax_roc, ax_dot = fig.subplots(1, 2)
+    for name, r in table.attrs["results"].items():
+        plot_roc(r, ax=ax_roc, label=name)
+    ax_roc.set_title("ROC, same splits", fontsize=9)
+    shown = table[table["metric"].isin(["auroc", "auprc", "calibration_slope"])]
+    labels = [f"{m} | {k}" for m, k in zip(shown["model"], shown["metric"], strict=True)]
+    ypos = np.arange(len(shown))[::-1]
+    est = shown["estimate"].to_numpy(dtype=float)
+    err = np.vstack([est - shown["lower"].to_numpy(float), shown["upper"].to_numpy(float) - est])
+    ax_dot.errorbar(est, ypos, xerr=np.abs(err), fmt="o", capsize=3)
+    ax_dot.set_yticks(ypos, labels, fontsize=8)
+    level = table.attrs.get("level", 0.95)
+    ax_dot.set_xlabel(f"estimate with {int(100 * level)}% case-bootstrap interval")
+    ax_dot.axvline(1.0, color="grey", lw=0.5, ls=":")
+    return fig
+
+
+def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=("tpr", "ppv", "oe_ratio")):
+    """Dot plot of subgroup ratios to the reference group, with intervals.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`subgroup_metrics`.
+    ax : matplotlib Axes, optional
+    metrics : sequence of str
+        Metrics to show (default TPR, PPV and observed/expected).
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from riskscore.fairness import subgroup_metrics
+    >>> from riskscore.plots import plot_subgroups
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.random(3000) * 0.5; y = (rng.random(3000) < p).astype(int)
+    >>> t = subgroup_metrics(y, p, pd.Series(rng.choice(["a", "b"], 3000), name="g"),
+    ...                      n_boot=10)
+    >>> plot_subgroups(t).get_xlabel()
+    'ratio to reference group'
+    """
+    ax = _new_axes(ax, (7, 4.5))
+    t = table[(table["metric"].isin(metrics)) & (table["group"] != "All")]
+    ypos = np.arange(len(t))[::-1]
+    r = pd.to_numeric(t["ratio"], errors="coerce").to_numpy(dtype=float)
+    lo = pd.to_numeric(t["ratio_lower"], errors="coerce").to_numpy(dtype=float)
+    hi = pd.to_numeric(t["ratio_upper"], errors="coerce").to_numpy(dtype=float)
+    err = np.abs(np.vstack([r - lo, hi - r]))
+    ax.errorbar(r, ypos, xerr=np.nan_to_num(err), fmt="o", capsize=2, ms=4)
+    labels = [
+        f"{a}={g} | {m}" for a, g, m in zip(t["attribute"], t["group"], t["metric"], strict=True)
+    ]
+    ax.set_yticks(ypos, labels, fontsize=7)
+    ax.axvline(1.0, color="grey", ls="--", lw=1)
+    ax.set_xlabel("ratio to reference group")
+    ax.set_title("Subgroups (suppressed cells not drawn)", fontsize=9)
     return ax

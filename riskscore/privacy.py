@@ -368,7 +368,7 @@ def _check_values(table, column, series, *, names: bool, dates_of_birth: bool) -
     return found
 
 
-def _check_allow(allow, columns) -> dict[str, str]:
+def check_allow(allow, columns) -> dict[str, str]:
     if allow is None:
         return {}
     if not isinstance(allow, Mapping):
@@ -438,7 +438,7 @@ def check_identifying(
     >>> check_identifying(df, allow={"surname": "invented test label"})
     []
     """
-    allowed = _check_allow(allow, set(map(str, df.columns)))
+    allowed = check_allow(allow, set(map(str, df.columns)))
     problems = []
     seen = set()
     for i, column in enumerate(df.columns):
@@ -486,7 +486,7 @@ def check_identifying(
     return problems
 
 
-def _identifying_message(problems: list[dict]) -> str:
+def identifying_message(problems: list[dict]) -> str:
     """The error text for a list of identifying-data problems (one block each)."""
     lines = [
         f"{len(problems)} column(s) look identifying; riskscore works on anonymised data only:"
@@ -517,7 +517,7 @@ def _key_bytes(key) -> bytes:
     return key
 
 
-def _id_text(series: pd.Series) -> pd.Series:
+def id_text(series: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(series.dtype):
         whole = series.dropna()
         if (whole == np.floor(whole)).all():
@@ -600,8 +600,8 @@ def pseudonymise(
     # One pass over the distinct ids of both tables: tokens agree across tables.
     def distinct(series: pd.Series) -> pd.Index:
         if isinstance(series.dtype, pd.CategoricalDtype):
-            return pd.Index(_id_text(pd.Series(series.cat.categories)))
-        return pd.Index(pd.unique(_id_text(series.dropna())))
+            return pd.Index(id_text(pd.Series(series.cat.categories)))
+        return pd.Index(pd.unique(id_text(series.dropna())))
 
     ids = distinct(events["case_id"])
     if cases is not None:
@@ -629,12 +629,12 @@ def pseudonymise(
         df = df.copy()
         series = df["case_id"]
         if isinstance(series.dtype, pd.CategoricalDtype):
-            cat_pos = lookup.get_indexer(_id_text(pd.Series(series.cat.categories)))
+            cat_pos = lookup.get_indexer(id_text(pd.Series(series.cat.categories)))
             df["case_id"] = series.cat.rename_categories(tokens[cat_pos])
             codes = series.cat.codes.to_numpy()
             pos = np.where(codes >= 0, cat_pos[np.maximum(codes, 0)], -1)
         else:
-            pos = lookup.get_indexer(_id_text(series))
+            pos = lookup.get_indexer(id_text(series))
             pos[series.isna().to_numpy()] = -1
             token = tokens[np.maximum(pos, 0)]
             token[pos < 0] = None

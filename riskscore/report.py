@@ -31,7 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskscore import plots
 from riskscore.audit import CASE_LEVEL_NOTICE, NOTICE, CaseAudit, CohortAudit
+from riskscore.contract import score_scale
 from riskscore.disclosure import (
     DISCLOSURE_ATTR,
     UNDISCLOSED_WARNING,
@@ -39,9 +41,11 @@ from riskscore.disclosure import (
     disclosure_manifest,
     provenance,
 )
+from riskscore.evaluation import EvaluationResult
+from riskscore.synthetic import VIGNETTE_NOTE
 from riskscore.vocabulary import BANDS
 
-__all__ = ["report", "register_report", "UNDISCLOSED_BANNER"]
+__all__ = ["write_report", "render_html", "register_report", "UNDISCLOSED_BANNER"]
 
 #: Banner of a cohort report made without disclosure control.
 UNDISCLOSED_BANNER = "DISCLOSURE CONTROL OFF - not for release"
@@ -54,7 +58,7 @@ _RENDERERS: dict[type, _Renderer] = {}
 
 
 def register_report(kind: type, renderer: _Renderer | None = None):
-    """Register an HTML renderer for a result type, for :func:`report` to dispatch to.
+    """Register an HTML renderer for a result type, for :func:`write_report` to dispatch to.
 
     Parameters
     ----------
@@ -77,7 +81,7 @@ def register_report(kind: type, renderer: _Renderer | None = None):
     ... def _render_note(note, title):
     ...     return f"<!DOCTYPE html><title>{title or 'note'}</title><p>{note.text}</p>"
     >>> import tempfile, pathlib
-    >>> p = report(Note(), pathlib.Path(tempfile.mkdtemp()) / "note.html")
+    >>> p = write_report(Note(), pathlib.Path(tempfile.mkdtemp()) / "note.html")
     >>> "hello" in p.read_text()
     True
     """
@@ -87,18 +91,58 @@ def register_report(kind: type, renderer: _Renderer | None = None):
     return renderer
 
 
-def report(audit: Any, path: str | os.PathLike, *, title: str | None = None) -> Path:
-    """Write a self-contained HTML report of an audit result.
+def render_html(result: Any, *, title: str | None = None) -> str:
+    """The whole HTML page of a result (what :func:`write_report` writes).
 
     Parameters
     ----------
-    audit : CaseAudit or CohortAudit
-        From :func:`riskscore.audit.audit_case` or :func:`riskscore.audit.audit_cohort`
-        (other result types may be added with :func:`register_report`).
+    result : CaseAudit, CohortAudit or EvaluationResult
+        Any type with a registered renderer (see :func:`register_report`).
+    title : str, optional
+        Page title (a default names the case, the cohort or the evaluation).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    TypeError
+        When no renderer is registered for the result's type.
+    DisclosureError
+        When a table meant for release has no disclosure stamp, or publishes counts
+        its stamp forbids (a table edited after disclosure control).
+
+    Examples
+    --------
+    >>> from riskscore.evaluation import example_result
+    >>> "Content-Security-Policy" in render_html(example_result())
+    True
+    """
+    for cls in type(result).__mro__:
+        if cls in _RENDERERS:
+            return _RENDERERS[cls](result, title)
+    known = ", ".join(sorted(k.__name__ for k in _RENDERERS))
+    raise TypeError(
+        f"write_report() has no renderer for {type(result).__name__}; it renders {known}. "
+        "Pass the result of riskscore.audit_case, riskscore.audit_cohort or riskscore.evaluate, "
+        "or register a renderer with riskscore.report.register_report."
+    )
+
+
+def write_report(result: Any, path: str | os.PathLike, *, title: str | None = None) -> Path:
+    """Write a self-contained HTML report of an audit or evaluation result.
+
+    Parameters
+    ----------
+    result : CaseAudit, CohortAudit or EvaluationResult
+        From :func:`riskscore.audit_case`, :func:`riskscore.audit_cohort` or
+        :func:`riskscore.evaluate` (other result types may be added with
+        :func:`register_report`).
     path : str or path
         The HTML file to write; parent folders are created.
     title : str, optional
-        Page title (a default names the case or the cohort).
+        Page title (a default names the case, the cohort or the evaluation).
 
     Returns
     -------
@@ -110,8 +154,8 @@ def report(audit: Any, path: str | os.PathLike, *, title: str | None = None) -> 
     TypeError
         When no renderer is registered for the result's type.
     DisclosureError
-        When a cohort table has no disclosure stamp, or publishes counts its stamp
-        forbids (a table edited after disclosure control).
+        When a table meant for release has no disclosure stamp, or publishes counts
+        its stamp forbids (a table edited after disclosure control).
 
     Examples
     --------
@@ -121,21 +165,11 @@ def report(audit: Any, path: str | os.PathLike, *, title: str | None = None) -> 
     >>> from riskscore.synthetic import vignette
     >>> events, cases = vignette()
     >>> audit = audit_case(events, "CHILD-A", default_scorecard(), cases)
-    >>> out = report(audit, pathlib.Path(tempfile.mkdtemp()) / "child_a.html")
+    >>> out = write_report(audit, pathlib.Path(tempfile.mkdtemp()) / "child_a.html")
     >>> "not a decision about any child or family" in out.read_text()
     True
     """
-    for cls in type(audit).__mro__:
-        if cls in _RENDERERS:
-            page = _RENDERERS[cls](audit, title)
-            break
-    else:
-        known = ", ".join(sorted(k.__name__ for k in _RENDERERS))
-        raise TypeError(
-            f"report() has no renderer for {type(audit).__name__}; it renders {known}. "
-            "Pass the result of riskscore.audit_case or riskscore.audit_cohort, or register a "
-            "renderer with riskscore.report.register_report."
-        )
+    page = render_html(result, title=title)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
@@ -294,10 +328,6 @@ def _model_name(model) -> str:
     return str(name) if name else type(model).__name__
 
 
-def _scale(model) -> str:
-    return "points" if hasattr(model, "rules") else "log-odds"
-
-
 def _date(value) -> str:
     return "never" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
 
@@ -306,10 +336,8 @@ def _date(value) -> str:
 
 
 def _render_case(audit: CaseAudit, title: str | None) -> str:
-    from riskscore import plots
-
     title = title or f"Retrospective audit of case {audit.case_id}"
-    scale = _scale(audit.model)
+    scale = score_scale(audit.model)
     top = [
         _notice("Retrospective audit - not a decision about any person.", " " + NOTICE),
         _notice(
@@ -319,8 +347,6 @@ def _render_case(audit: CaseAudit, title: str | None) -> str:
         ),
     ]
     if str(audit.case_id) == _VIGNETTE_CASE:
-        from riskscore.synthetic import VIGNETTE_NOTE
-
         top.append(_notice("Fictional case.", " " + VIGNETTE_NOTE, "fiction"))
 
     t = audit.trajectory
@@ -660,8 +686,6 @@ def _stamp_state(tables: dict[str, pd.DataFrame]) -> tuple[bool, dict | None]:
 
 
 def _render_cohort(cohort: CohortAudit, title: str | None) -> str:
-    from riskscore import plots
-
     tables = cohort.tables
     for t in tables.values():
         # an edited table must not leave through a report either
@@ -770,3 +794,62 @@ def _render_cohort(cohort: CohortAudit, title: str | None) -> str:
 
 
 register_report(CohortAudit, _render_cohort)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _render_evaluation(result: EvaluationResult, title: str | None) -> str:
+    """Metrics, alerts, calibration, decision curve and subgroups of an evaluation.
+
+    Case-level predictions are never included. Tables are shown as held:
+    disclosure-controlled, or marked on their face when made with ``disclosure=False``.
+    """
+    title = title or "Model evaluation"
+    tables = [("Metrics", "metrics", result.metrics), ("Alerts", "alerts", result.alerts)]
+    tables.append(("Calibration by decile of predicted risk", "calibration", result.calibration))
+    tables.append(("Decision curve (every 5th threshold)", "decision", result.decision_curve))
+    if result.subgroups is not None:
+        tables.append(("Subgroups", "subgroups", result.subgroups))
+    undisclosed = []
+    for name, _, t in tables:
+        stamp = t.attrs.get(DISCLOSURE_ATTR)
+        if stamp is not None:
+            # an edited table must not leave through a report either
+            check_disclosure(t)
+            if not stamp.get("applied", True):
+                undisclosed.append(name)
+    top = [_notice("Retrospective audit and research only - not a decision about any person.")]
+    top += [_notice(str(n)) for n in result.design.get("notes", [])]
+    if undisclosed:
+        top.append(
+            f'<div class="danger" role="alert">{_esc(UNDISCLOSED_BANNER)}'
+            f"<small>{_esc(UNDISCLOSED_WARNING)}: {_esc(', '.join(undisclosed))}.</small></div>"
+        )
+    design = {k: v for k, v in result.design.items() if k != "notes"}
+    body = ["<h2>Design</h2>", _facts([(str(k), str(v)) for k, v in design.items()])]
+    body.append("<h2>Figures</h2>")
+    for plot, alt in (
+        (plots.plot_roc, "ROC curve"),
+        (plots.plot_calibration, "Calibration"),
+        (plots.plot_decision_curve, "Decision curve"),
+    ):
+        fig = _new_figure(5, 4.2)
+        plot(result, ax=fig.add_subplot())
+        body.append(_figure(fig, alt=alt, caption=alt))
+    if result.subgroups is not None:
+        fig = _new_figure(7, 4.5)
+        plots.plot_subgroups(result.subgroups, ax=fig.add_subplot())
+        body.append(_figure(fig, alt="Subgroups", caption="Ratios to the reference group."))
+    for name, key, t in tables:
+        shown = t.iloc[::5] if key == "decision" else t
+        body.append(f'<h2 id="section-{key}">{_esc(name)}</h2>')
+        suppressed = {c: plots.suppressed_cells(shown, c) for c in shown.columns}
+        body.append(
+            _table(shown.reset_index(drop=True), table_id=f"table-{key}", suppressed=suppressed)
+        )
+    footer = _esc(NOTICE) + (f" <strong>{_esc(UNDISCLOSED_BANNER)}</strong>" if undisclosed else "")
+    return _page(title, "\n".join(top), "\n".join(body), footer)
+
+
+register_report(EvaluationResult, _render_evaluation)

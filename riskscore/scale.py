@@ -66,9 +66,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskscore import audit as _audit
+from riskscore._cohort_tables import (
+    audit_chunks,
+    cohort_tables,
+    control,
+    merge_frames,
+    orphan_error,
+)
+from riskscore._dates import step_days, to_days
+from riskscore._dispatch import register
+from riskscore.audit import CohortAudit
+from riskscore.contract import check_model
 from riskscore.errors import SchemaError
-from riskscore.features import _step_days, _to_days, as_of_grid, encode_features
+from riskscore.features import as_of_grid, encode_features
 from riskscore.vocabulary import AGENCIES, FEATURES
 
 __all__ = [
@@ -484,6 +494,7 @@ def _unknown_categories(meta: pd.DataFrame) -> pd.DataFrame:
     return clear_known_categories(meta, cols=cols) if cols else meta
 
 
+@register("read_events")
 def read_events_dask(path: str | os.PathLike, *, validate: bool = True):
     """Read a folder of events Parquet files lazily, as a Dask DataFrame.
 
@@ -627,6 +638,7 @@ def _write_part(part: pd.DataFrame, path: str) -> int:
     return len(part)
 
 
+@register("write_cohort")
 def write_cohort_parquet(
     path: str | os.PathLike,
     n_cases: int,
@@ -798,6 +810,7 @@ def _grid_encode_part(events, step, end, agency, recent_window, coverage) -> pd.
     return encode_features(ev, grid, agency, recent_window=recent_window, coverage=coverage)
 
 
+@register("encode_features")
 def encode_features_dask(
     events: Any,
     as_of: Any,
@@ -857,7 +870,7 @@ def encode_features_dask(
     ev = _as_case_partitioned(events, n_partitions)
     recent_window = int(recent_window)
     if isinstance(as_of, (str, int, np.integer)) and not isinstance(as_of, bool):
-        step = _step_days(as_of)
+        step = step_days(as_of)
         end = ev["date"].max()
         meta = _encode_meta(pd.DataFrame({"case_id": np.array(["c"], dtype=object)}))
         meta.index = pd.RangeIndex(0)
@@ -896,58 +909,20 @@ def encode_features_dask(
 
 
 def _audit_partition(events, cases, model, extract_end, params) -> dict:
-    """Per-case, crossing and contributor frames of one partition's cases.
-
-    The work per chunk of cases is audit_cohort's own (``_audit_core`` and
-    ``_chunk_frames``); only the frames come back, never a table.
-    """
-    ev = _plain(events)
-    cs = _plain(cases)
-    case_ids = cs["case_id"].astype(str)
-    audited = pd.Index(pd.unique(case_ids))
-    ev_ids = ev["case_id"].astype(str)
-    ev_code = audited.get_indexer(ev_ids)
-    orphan = ev_code < 0
-    result = {
-        "n_rows": len(cs),
-        "n_audited": len(audited),
-        "orphans": int(orphan.sum()),
-        "orphan_ids": pd.unique(ev_ids[orphan])[:10].tolist(),
-        "frames": [],
-    }
-    if orphan.any() or len(ev) == 0:
-        return result
-    end = int(_to_days(pd.Series([pd.Timestamp(extract_end)]), "date", "events")[0])
-    pos = pd.Series(cs[_POS].to_numpy(), index=case_ids.to_numpy())
-    pos = pos[~pos.index.duplicated()]
-    # as audit_cohort: events grouped by case in cases-table order, chunk by chunk
-    order = np.argsort(ev_code, kind="stable")
-    ev_sorted, ev_code = ev.iloc[order], ev_code[order]
-    size = params["chunk_size"]
-    for a in range(0, len(audited), size):
-        b = min(a + size, len(audited))
-        lo, hi = np.searchsorted(ev_code, [a, b])
-        if hi == lo:
-            continue
-        cs_c = cs.loc[case_ids.isin(audited[a:b]).to_numpy()].drop(columns=_POS)
-        core = _audit._audit_core(
-            ev_sorted.iloc[lo:hi],
-            cs_c,
-            model,
-            None,  # as audit_cohort: cohort figures come from the exact change days
-            params["response_window"],
-            params["recent_window"],
-            params["agencies"],
-            end,
-        )
-        pc, cr, contrib = _audit._chunk_frames(core, params["horizon"])
-        pc = _audit._attach_case_columns(pc, cs_c)
-        pc[_POS] = pos.reindex(pc.index.astype(str)).to_numpy()
-        # only additive summaries of the crossings leave the worker: the long crossing
-        # and contributor frames would not fit in the driver at national scale
-        fa_part, holder_part = _audit._crossing_partials(cr, contrib)
-        result["frames"].append((pc, fa_part, holder_part))
-    return result
+    """Additive audit summaries of one partition's cases (audit_cohort's own chunk work)."""
+    end = int(to_days(pd.Series([pd.Timestamp(extract_end)]), "date", "events")[0])
+    return audit_chunks(
+        _plain(events),
+        _plain(cases),
+        model,
+        response_window=params["response_window"],
+        recent_window=params["recent_window"],
+        horizon=params["horizon"],
+        agencies=params["agencies"],
+        extract_end=end,
+        chunk_size=params["chunk_size"],
+        keep_column=_POS,
+    )
 
 
 def _merge_partitions(results: list[dict]):
@@ -956,19 +931,14 @@ def _merge_partitions(results: list[dict]):
     audit_cohort visits cases in cases-table order, so per-case frames are put back in
     that order (``_POS``); crossing summaries are sums over disjoint sets of cases.
     """
-    per_case, fa_parts, holder_parts = [], [], []
-    for r in results:
-        for pc, fa_part, holder_part in r["frames"]:
-            per_case.append(pc)
-            fa_parts.append(fa_part)
-            holder_parts.append(holder_part)
-    if not per_case:
-        return pd.DataFrame(), None, None
-    pc = pd.concat(per_case)
-    pc = pc.iloc[np.argsort(pc[_POS].to_numpy(), kind="stable")].drop(columns=_POS)
-    return pc, pd.concat(fa_parts, ignore_index=True), pd.concat(holder_parts, ignore_index=True)
+    per_case, fa_part, holder_part = merge_frames([f for r in results for f in r["frames"]])
+    if per_case.empty:
+        return per_case, fa_part, holder_part
+    order = np.argsort(per_case[_POS].to_numpy(), kind="stable")
+    return per_case.iloc[order].drop(columns=_POS), fa_part, holder_part
 
 
+@register("audit_cohort")
 def audit_cohort_dask(
     events: Any,
     cases: Any,
@@ -1026,7 +996,7 @@ def audit_cohort_dask(
     """
     import dask
 
-    _audit._check_model(model)
+    check_model(model)
     ev = _as_case_partitioned(events, n_partitions)
     n = ev.npartitions
     if not (_is_dask(cases) or isinstance(cases, pd.DataFrame)):
@@ -1036,7 +1006,7 @@ def audit_cohort_dask(
     cs = partition_by_case(cases, n, keep_order_key=True).rename(columns={_ORDER: _POS})
     n_case_rows = None if _is_dask(cases) else len(cases)
     params = {
-        "grid_days": _step_days(grid),
+        "grid_days": step_days(grid),
         "response_window": int(response_window),
         "recent_window": int(recent_window),
         "horizon": int(horizon),
@@ -1051,23 +1021,18 @@ def audit_cohort_dask(
     (results,) = _compute([tasks], client)
     orphans = sum(r["orphans"] for r in results)
     if orphans:
-        ids = [i for r in results for i in r["orphan_ids"]][:10]
-        raise SchemaError(
-            f"events: {orphans} event(s) have a case_id not in cases, for example {ids}. "
-            "Fix: add those cases or drop the events (riskscore.validate_cases(cases, events) "
-            "lists them)."
-        )
+        raise orphan_error(orphans, [i for r in results for i in r["orphan_ids"]])
     n_rows = n_case_rows if n_case_rows is not None else sum(r["n_rows"] for r in results)
     n_audited = sum(r["n_audited"] for r in results)
     per_case, fa_part, holder_part = _merge_partitions(results)
     if per_case.empty:
         raise SchemaError("events: no event belongs to a case in cases; nothing to audit.")
     n_without = n_audited - len(per_case)
-    raw = _audit._cohort_tables(
+    raw = cohort_tables(
         per_case, fa_part, holder_part, n_rows, n_without, int(horizon), tuple(agencies)
     )
-    tables = {name: _audit._control(name, t, disclosure) for name, t in raw.items()}
-    return _audit.CohortAudit(
+    tables = {name: control(name, t, disclosure) for name, t in raw.items()}
+    return CohortAudit(
         tables=tables,
         parameters={
             "grid": grid,
@@ -1103,6 +1068,7 @@ def _training_partition(events, cases, end, kwargs) -> dict:
     return {"n_cases_without_events": 0, "set": make_training_set(ev, cs, **kwargs)}
 
 
+@register("make_training_set")
 def make_training_set_dask(
     events: Any,
     cases: Any,

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskscore._dispatch import backend
 from riskscore.errors import DataQualityWarning, IdentifyingDataError, SchemaError
-from riskscore.privacy import _check_allow, _id_text, _identifying_message, check_identifying
+from riskscore.privacy import check_allow, check_identifying, id_text, identifying_message
 from riskscore.vocabulary import AGENCIES, CASE_COLUMNS, EVENT_COLUMNS, EVENTS, VALUED_EVENTS
 
 __all__ = [
@@ -266,7 +267,7 @@ def _distinct(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
     codes, uniques = pd.factorize(series)
     text = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
     if len(text) and pd.api.types.is_float_dtype(np.asarray(uniques).dtype):
-        text = _id_text(pd.Series(np.asarray(uniques)))
+        text = id_text(pd.Series(np.asarray(uniques)))
     text = text.astype("str").str.strip()
     return codes, text
 
@@ -467,7 +468,7 @@ def _case_ids(coll: _Collector, df) -> tuple[pd.Series, np.ndarray]:
     if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype):
         typed = s if not s.dtype == object else s.astype("str")
     else:
-        typed = _id_text(s)
+        typed = id_text(s)
     return typed, empty
 
 
@@ -509,8 +510,8 @@ def _guard(df, table, allow) -> dict[str, str]:
     problems = check_identifying(df, table=table, allow=allow)
     if problems:
         report = ValidationReport(problems, df.iloc[:0], df.iloc[:0], table=table)
-        raise IdentifyingDataError(_identifying_message(problems), report=report)
-    return _check_allow(allow, set(map(str, df.columns)))
+        raise IdentifyingDataError(identifying_message(problems), report=report)
+    return check_allow(allow, set(map(str, df.columns)))
 
 
 def _check_frame(df, name):
@@ -736,7 +737,7 @@ def validate_cases(
     n = len(frame)
     if "case_id" in frame.columns:
         typed["case_id"], empty = _case_ids(coll, frame)
-        ids = _id_text(frame["case_id"]).str.strip()
+        ids = id_text(frame["case_id"]).str.strip()
         dup = ids.duplicated(keep=False).to_numpy(dtype=bool) & ~empty
         coll.add(
             "case_id",
@@ -938,10 +939,8 @@ def read_events(
     """
     if engine == "dask":
         _dask_read_options(dayfirst, format, allow, strict, return_report)
-        # the Dask path lives in riskscore.scale, imported only when asked for
-        from riskscore.scale import read_events_dask
-
-        return read_events_dask(path, validate=True)
+        # the Dask path lives in riskscore.scale, which registers itself
+        return backend("read_events")(path, validate=True)
     if engine != "pandas":
         raise ValueError(f"engine must be 'pandas' or 'dask', got {engine!r}.")
     return _read(

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from riskscore._arrays import row_chunks
+from riskscore.contract import register_model
 from riskscore.errors import ModelFileError, SchemaError
 from riskscore.vocabulary import AGENCIES, BANDS, FEATURES
 
@@ -170,16 +172,6 @@ def _feature_columns(X, names: Sequence[str], who: str) -> dict[str, np.ndarray]
     return {n: arr[:, index[n]] for n in names}
 
 
-#: Rows per block: the working set of one block stays in the CPU cache, so each
-#: column is read from memory once however many rules use it.
-CHUNK_ROWS = 1 << 15
-
-
-def _chunks(n: int):
-    for start in range(0, n, CHUNK_ROWS):
-        yield slice(start, min(start + CHUNK_ROWS, n))
-
-
 def _index_of(X) -> pd.Index:
     return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
 
@@ -219,6 +211,7 @@ def check_bands(bands, who: str) -> dict[str, float]:
     return out
 
 
+@register_model
 class RuleScorecard:
     """A hand-written points scorecard implementing the shared model contract.
 
@@ -266,6 +259,9 @@ class RuleScorecard:
     >>> card.band(X).tolist()
     ['none', 'none', 'multi_agency_discussion']
     """
+
+    #: Scores are points (the shared contract's ``score_scale``).
+    score_scale = "points"
 
     def __init__(
         self,
@@ -339,7 +335,7 @@ class RuleScorecard:
         cols = self._columns(X, "RuleScorecard.risk_score")
         n = len(_index_of(X))
         total = np.zeros(n, dtype=np.float64)
-        for rows in _chunks(n):
+        for rows in row_chunks(n):
             block = total[rows]
             for r in self.rules:
                 # one vectorised comparison per rule and block; rules are added in

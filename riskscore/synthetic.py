@@ -177,6 +177,9 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from riskscore._dispatch import backend
+from riskscore.errors import SchemaError
+from riskscore.features import encode_features
 from riskscore.vocabulary import AGENCIES, EVENTS, FEATURES
 
 __all__ = [
@@ -810,8 +813,6 @@ def true_linear_predictor(features: pd.DataFrame, outcome_rate: float = 0.02) ->
     >>> bool(lp.iloc[0] == TRUE_INTERCEPT)
     True
     """
-    from riskscore.errors import SchemaError
-
     missing = [f for f in TRUE_LOG_ODDS if f not in features.columns]
     if missing:
         raise SchemaError(
@@ -833,8 +834,6 @@ _OUTCOME_FEATURE_EVENTS = tuple(
 
 def _outcome_lp(risk, lat, span_start: int, intercept: float) -> np.ndarray:
     """True linear predictor per case at its index date, via the public encoder."""
-    from riskscore.features import encode_features
-
     n = len(lat["index_day"])
     codes = [_EVENT_CODES[e] for e in _OUTCOME_FEATURE_EVENTS]
     keep = np.isin(risk["event"], codes) & (risk["day"] <= lat["index_day"][risk["pos"]])
@@ -1026,9 +1025,7 @@ def make_cohort(
     """
     if path is not None:
         # written piece by piece by riskscore.scale (needs riskscore[dask] to read back)
-        from riskscore.scale import write_cohort_parquet
-
-        return write_cohort_parquet(
+        return backend("write_cohort")(
             path,
             n_cases,
             random_state,

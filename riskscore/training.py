@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from riskscore._dispatch import backend, is_dask
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import LeakageError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
@@ -164,10 +165,9 @@ def make_training_set(
     >>> int(ts.excluded.set_index("reason").loc["horizon runs past followup_end", "n_rows"])
     4
     """
-    if hasattr(events, "__dask_graph__") or hasattr(cases, "__dask_graph__"):
-        from riskscore.scale import make_training_set_dask
-
-        return make_training_set_dask(
+    if is_dask(events, cases):
+        # the same code per partition of cases (registered by riskscore.scale)
+        return backend("make_training_set")(
             events,
             cases,
             grid,

@@ -22,6 +22,7 @@ __all__ = [
     "OUTCOMES",
     "FeatureSpec",
     "FEATURES",
+    "feature_unit",
     "BANDS",
 ]
 
@@ -321,3 +322,26 @@ FEATURES: Mapping[str, FeatureSpec] = MappingProxyType(
         ]
     )
 )
+
+
+_UNITS = {
+    "count": "per event",
+    "flag": "present vs absent",
+    "fraction": "per 1.0 (0% to 100%)",
+    "difference": "per 1.0 (100 percentage points)",
+}
+
+
+def feature_unit(name: str) -> str:
+    """The unit one coefficient of ``name`` is per, for printed models.
+
+    Examples
+    --------
+    >>> from riskscore.vocabulary import feature_unit
+    >>> feature_unit("siblings_removed"), feature_unit("hardship_12m__missing")
+    ('per event', 'unknown vs known')
+    """
+    if name.endswith("__missing"):
+        return "unknown vs known"
+    spec = FEATURES.get(name)
+    return _UNITS.get(spec.kind, "per unit") if spec is not None else "per unit"

@@ -218,7 +218,7 @@ def test_case_specific_coverage_rows_apply_to_that_case_only(child_a, card):
 
 def test_case_report_shows_coverage_section_and_caveat(school_stops, tmp_path):
     _, audit = school_stops
-    page = rs.report(audit, tmp_path / "case.html").read_text(encoding="utf-8")
+    page = rs.write_report(audit, tmp_path / "case.html").read_text(encoding="utf-8")
     assert 'id="section-coverage"' in page and '<table id="coverage">' in page
     section = page.split('id="section-coverage"')[1].split("<h2")[0]
     assert f"{SCHOOL_STOP + pd.Timedelta(days=1):%Y-%m-%d}" in section
@@ -233,7 +233,7 @@ def test_case_report_shows_coverage_section_and_caveat(school_stops, tmp_path):
 def test_case_report_without_coverage_says_none_was_given(child_a, card, tmp_path):
     events, cases = child_a
     audit = audit_case(events, "CHILD-A", card, cases)
-    page = rs.report(audit, tmp_path / "plain.html").read_text(encoding="utf-8")
+    page = rs.write_report(audit, tmp_path / "plain.html").read_text(encoding="utf-8")
     section = page.split('id="section-coverage"')[1].split("<h2")[0]
     assert "No coverage table was given" in section
     assert '<table id="coverage">' not in page

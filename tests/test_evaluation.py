@@ -11,18 +11,15 @@ from scipy.special import expit
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import KFold
 
+from riskscore import plots
+from riskscore._numerics import Ranker, logistic_fit
 from riskscore.errors import LeakageError
-from riskscore.evaluation import (
-    CaseKFold,
-    IntegerPointsModel,
-    TemporalSplit,
-    _Ranker,
-    check_no_shared_cases,
-    compare_models,
-    evaluate,
-)
+from riskscore.evaluation import compare_models, evaluate
 from riskscore.logistic import LogisticRiskModel
+from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
 from riskscore.modelfile import default_scorecard
+from riskscore.points import IntegerPointsModel
+from riskscore.report import render_html
 from riskscore.synthetic import make_cohort
 from riskscore.training import TrainingSet, make_training_set
 
@@ -74,7 +71,7 @@ def test_weighted_ranker_matches_scikit_learn_with_ties(rows):
     w = np.array([r[2] for r in rows], dtype=float)
     if len(np.unique(y)) < 2:
         return
-    ranker = _Ranker(p)
+    ranker = Ranker(p)
     wp, wn = ranker.sums(w, y)
     assert ranker.auroc(wp, wn)[0] == pytest.approx(roc_auc_score(y, p, sample_weight=w))
     assert ranker.auprc(wp, wn) == pytest.approx(average_precision_score(y, p, sample_weight=w))
@@ -173,10 +170,10 @@ def test_decision_curve_by_hand():
 def test_plots_and_html_use_only_stored_tables(cohort_ts, tmp_path):
     res = evaluate(default_scorecard(), cohort_ts, cv=3, n_boot=10)
     res.predictions = None  # rendering must not need (or recompute from) predictions
-    for plot in (res.plot_roc, res.plot_calibration, res.plot_decision_curve):
-        assert plot() is not None
-    text = res.to_html(tmp_path / "report.html")
-    assert "data:image/png;base64," in text and "http" not in text.replace("charset", "")
+    for plot in (plots.plot_roc, plots.plot_calibration, plots.plot_decision_curve):
+        assert plot(res) is not None
+    text = render_html(res)
+    assert "data:image/png;base64," in text and "http:" not in text and "https:" not in text
     assert "not a decision about any person" in text
     assert "C000" not in text  # no case ids in a report
 
@@ -187,13 +184,13 @@ def test_compare_models_uses_the_same_splits(cohort_ts):
         "logistic": LogisticRiskModel(C=0.1),
         "integer points": IntegerPointsModel(LogisticRiskModel(C=0.1), max_points=15),
     }
-    table, fig = compare_models(models, cohort_ts, cv=3, n_boot=10)
+    table = compare_models(models, cohort_ts, cv=3, n_boot=10)
     assert set(table["model"]) == set(models)
     results = table.attrs["results"]
     folds = [r.predictions["fold"].to_numpy() for r in results.values()]
     for f in folds[1:]:
         np.testing.assert_array_equal(f, folds[0])
-    assert len(fig.axes) == 2
+    assert len(plots.plot_model_comparison(table).axes) == 2
 
 
 def test_points_to_risk_fit_agrees_with_sklearn_on_steep_rare_outcomes():
@@ -204,14 +201,12 @@ def test_points_to_risk_fit_agrees_with_sklearn_on_steep_rare_outcomes():
     """
     from sklearn.linear_model import LogisticRegression
 
-    from riskscore.evaluation import _logistic_fit
-
     rng = np.random.default_rng(5)
     for _ in range(20):
         lp = rng.integers(0, 29, size=4000).astype(float)
         z = -9.0 + 0.45 * lp
         y = (rng.random(4000) < 1 / (1 + np.exp(-z))).astype(float)
-        a, b = _logistic_fit(lp, y)
+        a, b = logistic_fit(lp, y)
         ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(lp[:, None], y)
         assert a == pytest.approx(ref.intercept_[0], abs=1e-4)
         assert b == pytest.approx(ref.coef_[0, 0], abs=1e-5)

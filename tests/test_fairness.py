@@ -8,7 +8,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from riskscore.errors import SchemaError
-from riskscore.fairness import plot_subgroups, subgroup_metrics
+from riskscore.fairness import subgroup_metrics
+from riskscore.plots import plot_subgroups
 
 
 def _data(n=6000, seed=0):

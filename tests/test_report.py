@@ -18,7 +18,7 @@ from riskscore import plots
 from riskscore.audit import CASE_LEVEL_NOTICE, NOTICE, CaseAudit, audit_case, audit_cohort
 from riskscore.disclosure import UNDISCLOSED_WARNING, disclose, disclosure_manifest
 from riskscore.modelfile import default_scorecard
-from riskscore.report import UNDISCLOSED_BANNER, register_report, report
+from riskscore.report import UNDISCLOSED_BANNER, register_report, write_report
 from riskscore.synthetic import VIGNETTE_NOTE, make_cohort, vignette
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -190,19 +190,19 @@ def cohort_off(cohort_data, model):
 
 @pytest.fixture(scope="module")
 def case_page(case_audit, tmp_path_factory):
-    path = report(case_audit, tmp_path_factory.mktemp("case") / "sub" / "child_a.html")
+    path = write_report(case_audit, tmp_path_factory.mktemp("case") / "sub" / "child_a.html")
     return path, _parse(path)
 
 
 @pytest.fixture(scope="module")
 def cohort_on_page(cohort_on, tmp_path_factory):
-    path = report(cohort_on, tmp_path_factory.mktemp("cohort") / "cohort.html")
+    path = write_report(cohort_on, tmp_path_factory.mktemp("cohort") / "cohort.html")
     return path, _parse(path)
 
 
 @pytest.fixture(scope="module")
 def cohort_off_page(cohort_off, tmp_path_factory):
-    path = report(cohort_off, tmp_path_factory.mktemp("cohort_off") / "cohort.html")
+    path = write_report(cohort_off, tmp_path_factory.mktemp("cohort_off") / "cohort.html")
     return path, _parse(path)
 
 
@@ -236,7 +236,7 @@ def test_case_report_of_a_non_vignette_case_does_not_call_it_fictional(
 ):
     events, cases = cohort_data
     case_id = str(cases["case_id"].iloc[0])
-    page = _parse(report(audit_case(events, case_id, model, cases), tmp_path / "c.html"))
+    page = _parse(write_report(audit_case(events, case_id, model, cases), tmp_path / "c.html"))
     assert VIGNETTE_NOTE not in page.text()
     assert page.text_position(CASE_LEVEL_NOTICE) < page.first_image_position()
 
@@ -276,7 +276,7 @@ def test_case_report_marks_information_only_visible_when_joined(case_audit, tmp_
     contributions = case_audit.contributions.copy()
     contributions.loc[0, "held_by"] = "only when joined"
     edited = CaseAudit(**{**case_audit.__dict__, "contributions": contributions})
-    page = _parse(report(edited, tmp_path / "joined.html"))
+    page = _parse(write_report(edited, tmp_path / "joined.html"))
     cells = [cell for row in page.tables["contributions"][1:] for cell in row]
     assert ("only when joined", "joined") in cells
 
@@ -295,12 +295,12 @@ def test_case_report_shows_gap_lead_times_and_provenance(case_page, case_audit):
 
 def test_report_leaves_pyplot_alone(case_audit, tmp_path):
     before = plt.get_fignums()
-    report(case_audit, tmp_path / "a.html")
+    write_report(case_audit, tmp_path / "a.html")
     assert plt.get_fignums() == before
 
 
 def test_title_is_escaped(case_audit, tmp_path):
-    raw = report(case_audit, tmp_path / "t.html", title="<b>Case & review</b>").read_text()
+    raw = write_report(case_audit, tmp_path / "t.html", title="<b>Case & review</b>").read_text()
     assert "<b>Case" not in raw
     assert "&lt;b&gt;Case &amp; review&lt;/b&gt;" in raw
 
@@ -380,7 +380,7 @@ def test_cohort_report_refuses_a_table_edited_after_disclosure(cohort_on, tmp_pa
         n_cases=cohort_on.n_cases,
     )
     with pytest.raises(DisclosureError, match="'n'"):
-        report(edited, tmp_path / "bad.html")
+        write_report(edited, tmp_path / "bad.html")
     assert not (tmp_path / "bad.html").exists()
 
 
@@ -389,7 +389,7 @@ def test_cohort_report_refuses_a_table_edited_after_disclosure(cohort_on, tmp_pa
 
 def test_report_rejects_unknown_results(tmp_path):
     with pytest.raises(TypeError, match="CaseAudit"):
-        report(pd.DataFrame({"a": [1]}), tmp_path / "x.html")
+        write_report(pd.DataFrame({"a": [1]}), tmp_path / "x.html")
 
 
 def test_registered_renderer_serves_subclasses(tmp_path):
@@ -400,7 +400,7 @@ def test_registered_renderer_serves_subclasses(tmp_path):
         pass
 
     register_report(Result, lambda result, title: f"<!DOCTYPE html><p>{title}</p>")
-    out = report(SubResult(), tmp_path / "r.html", title="evaluation")
+    out = write_report(SubResult(), tmp_path / "r.html", title="evaluation")
     assert out.read_text() == "<!DOCTYPE html><p>evaluation</p>"
 
 
@@ -411,13 +411,14 @@ def test_plots_never_recompute(case_audit, cohort_on, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a plot recomputed an audit")
 
+    import riskscore._audit_core
     import riskscore.audit
     import riskscore.features
 
     for module, name in [
         (riskscore.audit, "audit_case"),
         (riskscore.audit, "audit_cohort"),
-        (riskscore.audit, "encode_features"),
+        (riskscore._audit_core, "encode_features"),
         (riskscore.features, "encode_features"),
     ]:
         monkeypatch.setattr(module, name, refuse)
@@ -498,5 +499,5 @@ def test_cohort_report_provenance_carries_input_hashes(tmp_path):
     events, cases = rs.make_cohort(150, random_state=9)
     result = rs.audit_cohort(events, cases, rs.default_scorecard())
     assert result.input_hashes == {"events": hash_input(events), "cases": hash_input(cases)}
-    html = rs.report(result, tmp_path / "cohort.html").read_text(encoding="utf-8")
+    html = rs.write_report(result, tmp_path / "cohort.html").read_text(encoding="utf-8")
     assert hash_input(events) in html and hash_input(cases) in html

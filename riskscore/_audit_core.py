@@ -1,0 +1,525 @@
+"""The audit engine: one chunk of cases scored in every view, crossings, gaps, responses.
+
+Shared by :func:`riskscore.audit_case`, :func:`riskscore.audit_cohort` and the Dask
+path (:mod:`riskscore.scale`): public names in a private module. The definitions are
+those of :mod:`riskscore.audit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from riskscore._arrays import sorted_unique
+from riskscore._dates import NAT_DAY, days_to_ns, to_days
+from riskscore.features import change_dates, encode_features
+from riskscore.vocabulary import BANDS, PLAN_START_END, RESPONSE_EVENTS
+
+__all__ = [
+    "RESPONSES",
+    "BAND_DTYPE",
+    "AuditCore",
+    "Scored",
+    "audit_core",
+    "band_codes",
+    "chunk_frames",
+    "joined_features",
+    "lead_times",
+]
+
+#: Events that count as a response to a crossing.
+RESPONSES: tuple[str, ...] = tuple(
+    e for e in RESPONSE_EVENTS if e not in PLAN_START_END.values()
+)  # referrals, early help, meetings, conferences, plan starts: plan ends are not responses
+
+BAND_DTYPE = pd.CategoricalDtype(list(BANDS), ordered=True)
+
+
+def band_codes(model, X: pd.DataFrame) -> np.ndarray:
+    return pd.Categorical(model.band(X), dtype=BAND_DTYPE).codes.astype(np.int8)
+
+
+def _agency_labels(events: pd.DataFrame) -> np.ndarray:
+    """Agency of each event as an object array, converting distinct values only."""
+    cat = pd.Categorical(events["agency"])
+    names = np.append(np.asarray(cat.categories, dtype=object).astype(str), None)
+    return names[cat.codes]
+
+
+def case_codes(values, ids: pd.Index) -> np.ndarray:
+    """Integer position of each case id in ``ids`` (-1 if absent), cheap for categoricals."""
+    values = pd.Series(values) if not isinstance(values, pd.Series) else values
+    cat = pd.Categorical(values)
+    mapping = ids.get_indexer(np.asarray(cat.categories, dtype=object).astype(str))
+    mapping = np.append(mapping, -1).astype(np.int64)  # code -1 reads the sentinel
+    return mapping[cat.codes]
+
+
+def _case_ends(ids: pd.Index, cases: pd.DataFrame | None, extract_end: int) -> pd.DataFrame:
+    """Per case: outcome, outcome day and last audited day (outcome, follow-up end, extract end)."""
+    out = pd.DataFrame(index=ids)
+    out["outcome"] = None
+    out["outcome_day"] = NAT_DAY
+    out["end_day"] = extract_end
+    if cases is None or len(cases) == 0:
+        return out
+    pos = case_codes(cases["case_id"], ids)
+    keep = pos >= 0
+    c = cases.loc[keep]
+    pos = pos[keep]
+    end = out["end_day"].to_numpy().copy()
+    if "followup_end" in c.columns:
+        f = to_days(c["followup_end"], "followup_end", "cases")
+        has = f != NAT_DAY
+        end[pos[has]] = f[has]
+    if "outcome_date" in c.columns:
+        o = to_days(c["outcome_date"], "outcome_date", "cases")
+        od = out["outcome_day"].to_numpy().copy()
+        od[pos] = o
+        out["outcome_day"] = od
+        has = o != NAT_DAY
+        end[pos[has]] = np.minimum(end[pos[has]], o[has])
+    out["end_day"] = end
+    if "outcome" in c.columns:
+        oc = np.full(len(out), None, dtype=object)
+        oc[pos] = c["outcome"].to_numpy(dtype=object)
+        out["outcome"] = oc
+    return out
+
+
+class _Rows:
+    """Evaluation rows of a chunk: sorted by (case code, day)."""
+
+    __slots__ = ("code", "day", "on_grid", "ids")
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "case_id": pd.Categorical.from_codes(self.code, categories=self.ids),
+                "as_of": days_to_ns(self.day),
+            }
+        )
+
+    def key(self) -> np.ndarray:
+        return (self.code << 32) | (self.day + (1 << 30))
+
+
+def _coverage_points(coverage, ids: pd.Index, agencies=None) -> tuple[np.ndarray, np.ndarray]:
+    """(case code, day) pairs on which some coverage starts or stops (features can change).
+
+    A row without ``case_id`` applies to every case in ``ids``; a row with one, to that
+    case only (codes of cases outside ``ids`` are dropped).
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if coverage is None or len(coverage) == 0:
+        return none, none
+    cov = coverage if agencies is None else coverage[coverage["agency"].isin(list(agencies))]
+    day = np.concatenate(
+        [to_days(cov["from"], "from", "coverage"), to_days(cov["to"], "to", "coverage") + 1]
+    )
+    if "case_id" in cov.columns:
+        own = np.tile(cov["case_id"].notna().to_numpy(), 2)
+    else:
+        own = np.zeros(len(day), dtype=bool)
+    g = sorted_unique(day[~own])
+    code = [np.repeat(np.arange(len(ids), dtype=np.int64), len(g))]
+    days = [np.tile(g, len(ids))]
+    if own.any():
+        names = cov["case_id"].astype("string").fillna("").reset_index(drop=True)
+        c = np.tile(case_codes(names.astype(str), ids), 2)[own]
+        keep = c >= 0
+        code.append(c[keep])
+        days.append(day[own][keep])
+    return np.concatenate(code), np.concatenate(days)
+
+
+def _evaluation_rows(
+    events, ev_code, ids, ends, grid_days: int, recent_window: int, coverage=None
+) -> _Rows:
+    """Grid days, change days (and coverage changes) and the end day per case, within [first, end].
+
+    ``grid_days=None`` leaves the grid out (each case's first day only): every figure
+    of a cohort audit comes from the change days, where scores can change, so the
+    plotted grid would only add rows.
+    """
+    day = to_days(events["date"], "date", "events")
+    first = np.full(len(ids), np.iinfo(np.int64).max)
+    np.minimum.at(first, ev_code, day)
+    end = ends["end_day"].to_numpy()
+    has = first <= end
+    if grid_days is None:
+        n, grid_days = has.astype(np.int64), 1
+    else:
+        n = np.where(has, (end - first) // grid_days + 1, 0)
+    rep = np.repeat(np.arange(len(ids)), n)
+    grid_day = first[rep] + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)) * grid_days
+    ch = change_dates(events, recent_window=recent_window)
+    ch_code = case_codes(ch["case_id"], ids)
+    ch_day = to_days(ch["as_of"], "as_of", "change dates")
+    end_codes = np.flatnonzero(has)
+    cov_code, cov_day = _coverage_points(coverage, ids)
+    code = np.concatenate([rep, ch_code, end_codes, cov_code])
+    dd = np.concatenate([grid_day, ch_day, end[end_codes], cov_day])
+    flag = np.concatenate(
+        [
+            np.ones(len(rep), np.int8),
+            np.zeros(len(ch_code) + len(end_codes) + len(cov_code), np.int8),
+        ]
+    )
+    ok = (code >= 0) & (dd >= first[np.maximum(code, 0)]) & (dd <= end[np.maximum(code, 0)])
+    code, dd, flag = code[ok], dd[ok], flag[ok]
+    key = (code << 32) | (dd + (1 << 30))
+    order = np.argsort(key, kind="stable")
+    key, flag = key[order], flag[order]
+    # key is sorted: group starts are where it changes (no hash-based unique)
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.arange(0)
+    uniq = key[start]
+    rows = _Rows()
+    rows.code = uniq >> 32
+    rows.day = (uniq & 0xFFFFFFFF) - (1 << 30)
+    rows.on_grid = (
+        np.maximum.reduceat(flag, start).astype(bool) if len(start) else flag.astype(bool)
+    )
+    rows.ids = ids
+    return rows
+
+
+@dataclass
+class Scored:
+    """Scores of every evaluation row, joined and per agency view."""
+
+    rows: pd.DataFrame  # case_id, as_of, on_grid, score, band, score_<a>, band_<a>, best...
+    joined: _View  # the joined view at its change points, and each row's position there
+
+
+_NO_EVENTS = pd.DataFrame(
+    {
+        "case_id": pd.Series([], dtype=str),
+        "date": pd.Series([], dtype="datetime64[ns]"),
+        "agency": pd.Series([], dtype=str),
+        "event": pd.Series([], dtype=str),
+    }
+)
+
+
+def _empty_record(model) -> tuple[float, int]:
+    """Score and band of a record with no events (the state before a case's first event)."""
+    q = pd.DataFrame({"case_id": ["__empty__"], "as_of": [pd.Timestamp("2000-01-01")]})
+    x = encode_features(_NO_EVENTS, q)
+    return float(model.risk_score(x).iloc[0]), int(band_codes(model, x)[0])
+
+
+def _view_points(ev_v, rows: _Rows, coverage, agencies, recent_window: int) -> pd.DataFrame:
+    """Dates a view can change: its events' change dates, the coverage starts and stops of
+    its agencies, and each case's first row (where an uncovered view already differs
+    from an empty record)."""
+    parts_code, parts_day = [], []
+    if len(ev_v):
+        ch = change_dates(ev_v, recent_window=recent_window)
+        parts_code.append(case_codes(ch["case_id"], rows.ids))
+        parts_day.append(to_days(ch["as_of"], "as_of", "change dates"))
+    c, d = _coverage_points(coverage, rows.ids, agencies)
+    parts_code.append(c)
+    parts_day.append(d)
+    if coverage is not None:
+        first = np.ones(len(rows.code), dtype=bool)
+        first[1:] = rows.code[1:] != rows.code[:-1]
+        parts_code.append(rows.code[first])
+        parts_day.append(rows.day[first])
+    code, day = np.concatenate(parts_code), np.concatenate(parts_day)
+    keep = code >= 0
+    key = sorted_unique((code[keep] << 32) | (day[keep] + (1 << 30)))
+    return pd.DataFrame(
+        {
+            "case_id": pd.Categorical.from_codes(key >> 32, categories=rows.ids),
+            "as_of": days_to_ns((key & 0xFFFFFFFF) - (1 << 30)),
+        }
+    )
+
+
+@dataclass
+class _View:
+    """One view scored on its own change points and carried forward to every row."""
+
+    score: np.ndarray  # per row
+    band: np.ndarray  # per row (codes)
+    points: pd.DataFrame  # features at the view's change points
+    index: np.ndarray  # per row: position in ``points``, -1 = empty record so far
+
+
+def _carry(ev_v, agency, rows: _Rows, model, recent_window, empty, coverage, cov_agencies):
+    """Score a view where it can change, then carry each score forward to every row.
+
+    A view is a step function of the date that changes only on its change points, so
+    this is exact, and costs one encoding of the change points instead of every row.
+    """
+    n = len(rows.code)
+    score = np.full(n, empty[0])
+    band = np.full(n, empty[1], dtype=np.int8)
+    index = np.full(n, -1, dtype=np.int64)
+    pts = _view_points(ev_v, rows, coverage, cov_agencies, recent_window)
+    x = encode_features(ev_v, pts, agency, recent_window=recent_window, coverage=coverage)
+    if len(pts):
+        key = (case_codes(pts["case_id"], rows.ids) << 32) | (
+            to_days(pts["as_of"], "as_of", "change dates") + (1 << 30)
+        )
+        i = np.searchsorted(key, rows.key(), side="right") - 1
+        top = np.append(key, np.int64(-1))[i]  # i == -1 reads the sentinel
+        hit = (top >= 0) & ((top >> 32) == rows.code)
+        score[hit] = model.risk_score(x).to_numpy()[i[hit]]
+        band[hit] = band_codes(model, x)[i[hit]]
+        index[hit] = i[hit]
+    return _View(score, band, x, index)
+
+
+def _score_views(
+    events, rows: _Rows, model, recent_window: int, agencies, empty, coverage=None
+) -> Scored:
+    """The joined view and each agency's view, each scored on its own change points.
+
+    Every view is a step function that changes only on the change dates of its own
+    events (and, with coverage, where coverage starts or stops), so it is scored
+    there and carried forward to every row: exact, and about as much work in total
+    as two encodings of the change dates.
+    """
+    out = rows.frame()
+    out["on_grid"] = rows.on_grid
+    all_agencies = None if coverage is None else sorted(set(coverage["agency"]))
+    joined = _carry(events, None, rows, model, recent_window, empty, coverage, all_agencies)
+    out["score"] = joined.score
+    out["band"] = pd.Categorical.from_codes(joined.band, dtype=BAND_DTYPE)
+    best = np.zeros(len(out), dtype=np.int8)
+    agency = _agency_labels(events)
+    for a in agencies:
+        ev_a = events.loc[agency == a]
+        if len(ev_a) or coverage is not None:
+            view = _carry(ev_a, a, rows, model, recent_window, empty, coverage, [a])
+            score_a, band_a = view.score, view.band
+        else:
+            score_a = np.full(len(out), empty[0])
+            band_a = np.full(len(out), empty[1], dtype=np.int8)
+        out[f"score_{a}"] = score_a
+        out[f"band_{a}"] = pd.Categorical.from_codes(band_a, dtype=BAND_DTYPE)
+        best = np.maximum(best, band_a)
+    out["best_agency_band"] = pd.Categorical.from_codes(best, dtype=BAND_DTYPE)
+    return Scored(out, joined)
+
+
+def joined_features(scored: Scored, positions: np.ndarray, rows_frame: pd.DataFrame):
+    """Joined features at some rows: from the view's change points, or an empty record."""
+    view = scored.joined
+    idx = view.index[positions]
+    x = view.points.iloc[np.maximum(idx, 0)].reset_index(drop=True)
+    if (idx < 0).any():
+        empty = encode_features(
+            _NO_EVENTS, rows_frame.iloc[positions[idx < 0]][["case_id", "as_of"]]
+        )
+        x.loc[np.flatnonzero(idx < 0)] = empty.to_numpy()
+    return x
+
+
+def _crossings(scored: Scored, rows: _Rows, empty_band: int) -> pd.DataFrame:
+    """One row per (evaluation row, band threshold reached from below)."""
+    codes = pd.Categorical(scored.rows["band"], dtype=BAND_DTYPE).codes.astype(np.int16)
+    case = rows.code
+    prev = np.full(len(codes), empty_band, dtype=np.int16)
+    if len(codes) > 1:
+        prev[1:] = np.where(case[1:] == case[:-1], codes[:-1], empty_band)
+    hits, bands = [], []
+    for level in range(1, len(BANDS)):
+        h = np.flatnonzero((codes >= level) & (prev < level))
+        hits.append(h)
+        bands.append(np.full(len(h), level, dtype=np.int8))
+    row = np.concatenate(hits)
+    level = np.concatenate(bands)
+    order = np.lexsort((level, row))
+    row, level = row[order], level[order]
+    return pd.DataFrame(
+        {
+            "row": row,
+            "band": pd.Categorical.from_codes(level, dtype=BAND_DTYPE),
+            "case_id": np.asarray(rows.ids, dtype=object)[case[row]],
+            "code": case[row],
+            "date": days_to_ns(rows.day[row]),
+            "day": rows.day[row],
+            "score": scored.rows["score"].to_numpy()[row],
+        }
+    )
+
+
+def _gap_days(scored: Scored, rows: _Rows, ends: pd.DataFrame) -> np.ndarray:
+    """Days per case (by code) on which the joined band exceeds every agency's band."""
+    day, case = rows.day, rows.code
+    nxt = np.empty_like(day)
+    nxt[:-1] = day[1:]
+    last = np.ones(len(day), dtype=bool)
+    last[:-1] = case[1:] != case[:-1]
+    end = ends["end_day"].to_numpy()[case]
+    nxt[last] = end[last] + 1  # the end day itself is audited
+    length = np.maximum(nxt - day, 0)
+    joined = pd.Categorical(scored.rows["band"], dtype=BAND_DTYPE).codes
+    best = pd.Categorical(scored.rows["best_agency_band"], dtype=BAND_DTYPE).codes
+    return np.bincount(case, weights=np.where(joined > best, length, 0), minlength=len(ends))
+
+
+def _event_keys(events, ev_code, names, shift: int, low_bit=None) -> np.ndarray:
+    m = events["event"].isin(names).to_numpy() & (ev_code >= 0)
+    d = to_days(events["date"], "date", "events")[m] + (1 << 30)
+    if low_bit is None:
+        return np.sort((ev_code[m] << shift) | d)
+    return (ev_code[m] << shift) | (d << 1) | low_bit
+
+
+def _responses_after(events, ev_code, cr: pd.DataFrame, window: int):
+    """Per crossing: responses in [d, d + window], and the first response on or after d."""
+    key = _event_keys(events, ev_code, RESPONSES, 32)
+    c, d = cr["code"].to_numpy(), cr["day"].to_numpy() + (1 << 30)
+    lo, hi = (c << 32) | d, (c << 32) | (d + window)
+    n_in = np.searchsorted(key, hi, side="right") - np.searchsorted(key, lo, side="left")
+    top = np.append(key, np.int64(-1))[np.searchsorted(key, lo, side="left")]
+    has_next = (top >= 0) & ((top >> 32) == c)
+    nxt_day = np.where(has_next, (top & 0xFFFFFFFF) - (1 << 30), 0)
+    return n_in, has_next, nxt_day
+
+
+def _plan_active(events, ev_code, cr: pd.DataFrame) -> np.ndarray:
+    """True where a CIN or CP plan had started and not ended by the crossing day."""
+    c, d = cr["code"].to_numpy(), cr["day"].to_numpy() + (1 << 30)
+    active = np.zeros(len(cr), dtype=bool)
+    for start, end in PLAN_START_END.items():
+        # latest plan event on or before d; an end on the same day as a start wins
+        key = np.sort(
+            np.concatenate(
+                [
+                    _event_keys(events, ev_code, [start], 33, 0),
+                    _event_keys(events, ev_code, [end], 33, 1),
+                ]
+            )
+        )
+        i = np.searchsorted(key, (c << 33) | (d << 1) | 1, side="right") - 1
+        top = np.append(key, np.int64(-1))[i]  # i == -1 reads the sentinel
+        active |= (top >= 0) & ((top >> 33) == c) & ((top & 1) == 0)
+    return active
+
+
+def _contributors(
+    model, events, scored: Scored, cr: pd.DataFrame, recent_window, agencies, coverage=None
+):
+    """Long table: crossing, contributor (rule or feature), value, agencies that held it."""
+    if cr.empty:
+        return pd.DataFrame(
+            {
+                "crossing": pd.Series([], dtype=np.int64),
+                "contributor": pd.Series([], dtype=object),
+                "contribution": pd.Series([], dtype=np.float64),
+                "held_by": pd.Series([], dtype=object),
+            }
+        )
+    joined = model.contributions(joined_features(scored, cr["row"].to_numpy(), scored.rows))
+    cols = [c for c in joined.columns if c != "baseline"]
+    contrib = joined[cols].to_numpy()
+    q = pd.DataFrame({"case_id": cr["case_id"].to_numpy(), "as_of": cr["date"].to_numpy()})
+    held = np.zeros((len(cr), len(cols), len(agencies)), dtype=bool)
+    agency = _agency_labels(events)
+    for j, a in enumerate(agencies):
+        x = encode_features(
+            events.loc[agency == a], q, a, recent_window=recent_window, coverage=coverage
+        )
+        ca = model.contributions(x)[cols].to_numpy()
+        held[:, :, j] = (ca != 0) & (np.sign(ca) == np.sign(contrib))
+    i, k = np.nonzero(contrib != 0)
+    ag = np.asarray(agencies, dtype=object)
+    held_by = [", ".join(ag[held[a, b]]) or "only when joined" for a, b in zip(i, k, strict=True)]
+    return pd.DataFrame(
+        {
+            "crossing": i,
+            "contributor": np.asarray(cols, dtype=object)[k],
+            "contribution": contrib[i, k],
+            "held_by": held_by,
+        }
+    )
+
+
+@dataclass
+class AuditCore:
+    ids: pd.Index
+    events: pd.DataFrame
+    ends: pd.DataFrame
+    scored: Scored
+    crossings: pd.DataFrame
+    gaps: np.ndarray
+    contributors: pd.DataFrame
+
+
+def audit_core(
+    events,
+    cases,
+    model,
+    grid_days,
+    response_window,
+    recent_window,
+    agencies,
+    extract_end,
+    coverage=None,
+) -> AuditCore:
+    ids = pd.Index(pd.unique(events["case_id"].astype(str)), name="case_id")
+    ev_code = case_codes(events["case_id"], ids)
+    events = events.assign(case_id=pd.Categorical.from_codes(ev_code, categories=ids))
+    ends = _case_ends(ids, cases, extract_end)
+    rows = _evaluation_rows(events, ev_code, ids, ends, grid_days, recent_window, coverage)
+    empty = _empty_record(model)
+    scored = _score_views(events, rows, model, recent_window, agencies, empty, coverage)
+    cr = _crossings(scored, rows, empty[1])
+    n_resp, has_next, nxt_day = _responses_after(events, ev_code, cr, response_window)
+    cr["responses_in_window"] = n_resp
+    cr["plan_active"] = _plan_active(events, ev_code, cr)
+    cr["missed"] = (n_resp == 0) & ~cr["plan_active"].to_numpy()
+    cr["days_to_next_response"] = np.where(has_next, nxt_day - cr["day"].to_numpy(), np.nan)
+    gaps = _gap_days(scored, rows, ends)
+    contrib = _contributors(model, events, scored, cr, recent_window, agencies, coverage)
+    return AuditCore(ids, events, ends, scored, cr, gaps, contrib)
+
+
+def lead_times(cr: pd.DataFrame, ends: pd.DataFrame) -> pd.DataFrame:
+    """First crossing per case and band on or before the outcome, and its lead time."""
+    o = ends["outcome_day"].to_numpy()[cr["code"].to_numpy()]
+    d = cr["day"].to_numpy()
+    keep = (o == NAT_DAY) | (d <= o)
+    first = (
+        cr.loc[keep, ["case_id", "code", "band", "day"]]
+        .groupby(["case_id", "code", "band"], observed=True, sort=True)["day"]
+        .min()
+        .reset_index()
+    )
+    od = ends["outcome_day"].to_numpy()[first["code"].to_numpy()]
+    first["first_crossing"] = days_to_ns(first["day"].to_numpy())
+    first["lead_time_days"] = np.where(od != NAT_DAY, od - first["day"].to_numpy(), np.nan)
+    return first.drop(columns=["day"])
+
+
+def chunk_frames(core: AuditCore, horizon: int):
+    """Per-case, crossing and contributor frames of one chunk (inputs to the cohort tables)."""
+    cr = core.crossings.copy()
+    ends = core.ends
+    o = ends["outcome_day"].to_numpy()[cr["code"].to_numpy()]
+    d = cr["day"].to_numpy()
+    cr["true_alarm"] = (o != NAT_DAY) & (o >= d) & (o - d <= horizon)
+    cr["before_outcome"] = (o == NAT_DAY) | (d <= o)
+    contrib = core.contributors.copy()
+    at = contrib["crossing"].to_numpy()
+    contrib["band"] = cr["band"].to_numpy()[at]
+    contrib["missed"] = cr["missed"].to_numpy()[at]
+    lead = lead_times(cr, ends)
+    pc = ends.copy()
+    pc["gap_days"] = core.gaps
+    for band in BANDS[1:]:
+        lb = lead[lead["band"] == band]
+        lead_days = np.full(len(pc), np.nan)
+        lead_days[lb["code"].to_numpy()] = lb["lead_time_days"].to_numpy()
+        reached = np.zeros(len(pc), dtype=bool)
+        reached[lb["code"].to_numpy()] = True
+        pc[f"lead_{band}"] = lead_days
+        pc[f"reached_{band}"] = reached
+    return pc, cr.drop(columns=["row", "code"]), contrib

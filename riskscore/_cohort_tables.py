@@ -1,0 +1,402 @@
+"""Cohort tables of an audit: additive per-chunk summaries, totals, disclosure control.
+
+Cases never span chunks (or Dask partitions), so the per-chunk summaries made here
+sum to the cohort's figures; the tables are built once from all of them and then
+pass disclosure control, in :func:`riskscore.audit_cohort` and its Dask twin alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskscore._audit_core import BAND_DTYPE, audit_core, chunk_frames
+from riskscore._dates import NAT_DAY
+from riskscore.disclosure import apply_disclosure, mark_undisclosed
+from riskscore.errors import SchemaError
+from riskscore.vocabulary import BANDS
+
+__all__ = [
+    "TABLE_SPEC",
+    "attach_case_columns",
+    "audit_chunks",
+    "cohort_tables",
+    "control",
+    "crossing_partials",
+    "merge_frames",
+    "orphan_error",
+]
+
+
+_LEAD_BINS = [-1, 30, 90, 180, 365, 730, np.inf]
+_LEAD_LABELS = ["0-30", "31-90", "91-180", "181-365", "366-730", "over 730"]
+
+
+def attach_case_columns(per_case: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
+    c = cases.drop_duplicates("case_id").copy()
+    c.index = c["case_id"].astype(str)
+    if "imd_quintile" in c.columns:
+        per_case["imd_quintile"] = c["imd_quintile"].reindex(per_case.index).to_numpy()
+    else:
+        per_case["imd_quintile"] = np.nan
+    return per_case
+
+
+# Which table columns are counts (disclosure-controlled) and which rates derive from them.
+
+
+TABLE_SPEC = {
+    "summary": dict(count_columns=["n"], rate_columns=None),
+    "lead_times": dict(count_columns=["n_cases"], by=["band", "lead_time_days"]),
+    "false_alarms": dict(
+        count_columns=["n_crossings", "n_false_alarms", "n_cases_alerted", "n_true_cases_alerted"],
+        rate_columns={
+            "false_alarm_share": ["n_false_alarms", "n_crossings"],
+            "alerts_per_true_case": ["n_crossings", "n_true_cases_alerted"],
+        },
+    ),
+    "join_up_gap": dict(
+        count_columns=["n_cases", "n_cases_with_gap"],
+        rate_columns={"share_with_gap": ["n_cases_with_gap", "n_cases"]},
+    ),
+    "missed_opportunities": dict(count_columns=["n_missed", "n_crossings"], by=["band", "held_by"]),
+    "agency_share": dict(
+        count_columns=["n_crossings_holding"],
+        rate_columns={"share_of_contribution": ["n_crossings_holding"]},
+    ),
+    "by_deprivation": dict(
+        count_columns=["n_cases", "n_outcomes", "n_reached_review", "n_reached_mad", "n_with_gap"],
+        rate_columns={
+            "share_reached_mad": ["n_reached_mad", "n_cases"],
+            "share_with_gap": ["n_with_gap", "n_cases"],
+            "median_lead_mad_days": ["n_outcomes"],
+        },
+    ),
+}
+
+
+def control(name: str, table: pd.DataFrame, disclosure) -> pd.DataFrame:
+    spec = dict(TABLE_SPEC[name])
+    spec = {k: v for k, v in spec.items() if v is not None}
+    if disclosure is False:
+        return mark_undisclosed(table, reason="audit_cohort(disclosure=False)")
+    out = apply_disclosure(table, disclosure, **spec)
+    # A rate computed from exact counts would reveal them (165/166 gives away the one);
+    # published ratios are recomputed from the published, rounded counts.
+    for rate, parts in (spec.get("rate_columns") or {}).items():
+        if len(parts) == 2:
+            num = pd.to_numeric(out[parts[0]], errors="coerce").astype("float64")
+            den = pd.to_numeric(out[parts[1]], errors="coerce").astype("float64")
+            keep = out[rate].notna() & (den > 0)
+            out[rate] = (num / den).where(keep)
+        elif rate.startswith("median"):
+            # a median is not a count; rounding to 5 days keeps it from pinning a case
+            out[rate] = (pd.to_numeric(out[rate], errors="coerce") / 5).round() * 5
+        else:
+            out[rate] = pd.to_numeric(out[rate], errors="coerce").round(2)
+    return out
+
+
+def crossing_partials(crossings: pd.DataFrame, contribs: pd.DataFrame):
+    """Additive summaries of a chunk's crossings and contributors.
+
+    Cases never span chunks (or Dask partitions), so these sum across chunks to the
+    cohort's figures; only they, not the long crossing and contributor frames, are
+    kept, which bounds the memory of a national-scale audit.
+    """
+    band_dtype = BAND_DTYPE
+    fa_rows = []
+    for band in BANDS[1:]:
+        if len(crossings):
+            cb = crossings[(crossings["band"] == band) & crossings["before_outcome"]]
+        else:
+            cb = crossings
+        n_cross = len(cb)
+        fa_rows.append(
+            (
+                band,
+                n_cross,
+                int((~cb["true_alarm"]).sum()) if n_cross else 0,
+                cb["case_id"].nunique() if n_cross else 0,
+                cb.loc[cb["true_alarm"], "case_id"].nunique() if n_cross else 0,
+            )
+        )
+    fa = pd.DataFrame(
+        fa_rows,
+        columns=[
+            "band",
+            "n_crossings",
+            "n_false_alarms",
+            "n_cases_alerted",
+            "n_true_cases_alerted",
+        ],
+    )
+    if len(contribs):
+        exploded = contribs.assign(held_by=contribs["held_by"].str.split(", ")).explode("held_by")
+        per_cross = exploded.drop_duplicates(["crossing", "held_by"])
+        counts = per_cross.groupby(["band", "held_by"], observed=True).agg(
+            n_crossings=("crossing", "size"), n_missed=("missed", "sum")
+        )
+        points = exploded.groupby(["band", "held_by"], observed=True)["contribution"].sum()
+        holders = counts.join(points).reset_index()
+    else:
+        holders = pd.DataFrame(
+            {
+                "band": pd.Series([], dtype=object),
+                "held_by": pd.Series([], dtype=object),
+                "n_crossings": pd.Series([], dtype=np.int64),
+                "n_missed": pd.Series([], dtype=np.int64),
+                "contribution": pd.Series([], dtype=np.float64),
+            }
+        )
+    holders["band"] = pd.Categorical(holders["band"].astype(str), dtype=band_dtype)
+    return fa, holders
+
+
+def cohort_tables(per_case, fa_part, holder_part, n_cases, n_without_events, horizon, agencies):
+    outcome = per_case["outcome_day"].to_numpy() != NAT_DAY
+    mad = "multi_agency_discussion"
+    summary = pd.DataFrame(
+        {
+            "measure": [
+                "cases in the cases table",
+                "cases with no events (not audited)",
+                "cases with an outcome",
+                "cases reaching review",
+                "cases reaching multi_agency_discussion",
+                "cases with a join-up gap",
+            ],
+            "n": [
+                n_cases,
+                n_without_events,
+                int(outcome.sum()),
+                int(per_case["reached_review"].sum()),
+                int(per_case[f"reached_{mad}"].sum()),
+                int((per_case["gap_days"] > 0).sum()),
+            ],
+        }
+    )
+    lead_rows = []
+    for band in BANDS[1:]:
+        lt = per_case.loc[outcome, f"lead_{band}"]
+        binned = pd.cut(lt.dropna(), _LEAD_BINS, labels=_LEAD_LABELS)
+        counts = binned.value_counts().reindex(_LEAD_LABELS, fill_value=0)
+        for label, n in counts.items():
+            lead_rows.append((band, label, int(n)))
+        lead_rows.append((band, "never reached before outcome", int(lt.isna().sum())))
+    lead_times = pd.DataFrame(lead_rows, columns=["band", "lead_time_days", "n_cases"])
+
+    fa_sum = (
+        fa_part.groupby("band", sort=False)[
+            ["n_crossings", "n_false_alarms", "n_cases_alerted", "n_true_cases_alerted"]
+        ]
+        .sum()
+        .reindex(list(BANDS[1:]), fill_value=0)
+    )
+    fa_rows = []
+    for band, r in fa_sum.iterrows():
+        n_cross, n_false = int(r["n_crossings"]), int(r["n_false_alarms"])
+        true_cases = int(r["n_true_cases_alerted"])
+        fa_rows.append(
+            (
+                band,
+                n_cross,
+                n_false,
+                int(r["n_cases_alerted"]),
+                true_cases,
+                n_false / n_cross if n_cross else np.nan,
+                n_cross / true_cases if true_cases else np.nan,
+            )
+        )
+    false_alarms = pd.DataFrame(
+        fa_rows,
+        columns=[
+            "band",
+            "n_crossings",
+            "n_false_alarms",
+            "n_cases_alerted",
+            "n_true_cases_alerted",
+            "false_alarm_share",
+            "alerts_per_true_case",
+        ],
+    )
+    false_alarms.attrs["horizon_days"] = horizon
+
+    n_aud = len(per_case)
+    n_gap = int((per_case["gap_days"] > 0).sum())
+    join_up_gap = pd.DataFrame(
+        {
+            "measure": ["cases audited"],
+            "n_cases": [n_aud],
+            "n_cases_with_gap": [n_gap],
+            "share_with_gap": [n_gap / n_aud if n_aud else np.nan],
+        }
+    )
+
+    if len(holder_part):
+        mo = (
+            holder_part.groupby(["band", "held_by"], observed=True)[["n_crossings", "n_missed"]]
+            .sum()
+            .reset_index()
+        )
+        held_tot = holder_part.groupby("held_by")["n_crossings"].sum()
+        share = holder_part.groupby("held_by")["contribution"].sum()
+        share = share / share.sum() if share.sum() else share
+    else:
+        mo = pd.DataFrame(columns=["band", "held_by", "n_crossings", "n_missed"])
+        held_tot = pd.Series(dtype=float)
+        share = pd.Series(dtype=float)
+    mo["band"] = mo["band"].astype(str)
+    mo["n_missed"] = mo["n_missed"].astype(int)
+    holders = [*agencies, "only when joined"]
+    agency_share = pd.DataFrame(
+        {
+            "held_by": holders,
+            "n_crossings_holding": [int(held_tot.get(a, 0)) for a in holders],
+            "share_of_contribution": [float(share.get(a, 0.0)) for a in holders],
+        }
+    )
+
+    dep_rows = []
+    q = per_case["imd_quintile"]
+    for value in [*sorted(q.dropna().unique().tolist()), "unknown"]:
+        m = (q.isna() if value == "unknown" else q == value).to_numpy()
+        if not m.any() and value == "unknown":
+            continue
+        pc = per_case.loc[m]
+        oc = pc["outcome_day"].to_numpy() != NAT_DAY
+        dep_rows.append(
+            (
+                str(value),
+                len(pc),
+                int(oc.sum()),
+                int(pc["reached_review"].sum()),
+                int(pc[f"reached_{mad}"].sum()),
+                int((pc["gap_days"] > 0).sum()),
+                pc[f"reached_{mad}"].mean() if len(pc) else np.nan,
+                (pc["gap_days"] > 0).mean() if len(pc) else np.nan,
+                pc.loc[oc, f"lead_{mad}"].median() if oc.any() else np.nan,
+            )
+        )
+    by_dep = pd.DataFrame(
+        dep_rows,
+        columns=[
+            "imd_quintile",
+            "n_cases",
+            "n_outcomes",
+            "n_reached_review",
+            "n_reached_mad",
+            "n_with_gap",
+            "share_reached_mad",
+            "share_with_gap",
+            "median_lead_mad_days",
+        ],
+    )
+    return {
+        "summary": summary,
+        "lead_times": lead_times,
+        "false_alarms": false_alarms,
+        "join_up_gap": join_up_gap,
+        "missed_opportunities": mo,
+        "agency_share": agency_share,
+        "by_deprivation": by_dep,
+    }
+
+
+def orphan_error(n_orphans: int, examples) -> SchemaError:
+    """The error for events whose case is not in the cases table."""
+    return SchemaError(
+        f"events: {n_orphans} event(s) have a case_id not in cases, for example "
+        f"{list(examples)[:10]}. Fix: add those cases or drop the events "
+        "(riskscore.validate_cases(cases, events) lists them)."
+    )
+
+
+def audit_chunks(
+    events: pd.DataFrame,
+    cases: pd.DataFrame,
+    model,
+    *,
+    response_window: int,
+    recent_window: int,
+    horizon: int,
+    agencies,
+    extract_end: int,
+    chunk_size: int,
+    coverage=None,
+    keep_column: str | None = None,
+    progress: bool = False,
+) -> dict:
+    """Audit ``cases`` chunk by chunk and keep only additive summaries of each chunk.
+
+    Events are grouped by case in cases-table order, so each chunk is one slice.
+    Returns ``n_audited`` (distinct cases), ``orphans`` / ``orphan_ids`` (events whose
+    case is not in ``cases``: nothing is audited then) and ``frames``, one
+    ``(per_case, false_alarm_partial, holder_partial)`` per chunk. ``keep_column``
+    names a column of ``cases`` copied onto the per-case frame (the Dask path's
+    cases-table position).
+    """
+    from tqdm.auto import tqdm
+
+    case_ids = cases["case_id"].astype(str)
+    audited = pd.Index(pd.unique(case_ids))
+    ev_ids = events["case_id"].astype(str)
+    ev_code = audited.get_indexer(ev_ids)
+    orphan = ev_code < 0
+    out = {
+        "n_rows": len(cases),
+        "n_audited": len(audited),
+        "orphans": int(orphan.sum()),
+        "orphan_ids": pd.unique(ev_ids[orphan])[:10].tolist(),
+        "frames": [],
+    }
+    if orphan.any() or len(events) == 0:
+        return out
+    order = np.argsort(ev_code, kind="stable")
+    ev_sorted, ev_code = events.iloc[order], ev_code[order]
+    keep = None
+    if keep_column is not None:
+        keep = pd.Series(cases[keep_column].to_numpy(), index=case_ids.to_numpy())
+        keep = keep[~keep.index.duplicated()]
+    starts = range(0, len(audited), chunk_size)
+    for a in tqdm(starts, desc="audit", unit="chunk", disable=not progress):
+        b = min(a + chunk_size, len(audited))
+        lo, hi = np.searchsorted(ev_code, [a, b])
+        if hi == lo:
+            continue
+        chunk_cases = cases.loc[case_ids.isin(audited[a:b]).to_numpy()]
+        if keep_column is not None:
+            chunk_cases = chunk_cases.drop(columns=keep_column)
+        core = audit_core(
+            ev_sorted.iloc[lo:hi],
+            chunk_cases,
+            model,
+            None,  # cohort figures come from the exact change days; no plotted grid
+            response_window,
+            recent_window,
+            agencies,
+            extract_end,
+            coverage,
+        )
+        pc, cr, contrib = chunk_frames(core, horizon)
+        pc = attach_case_columns(pc, chunk_cases)
+        if keep is not None:
+            pc[keep_column] = keep.reindex(pc.index.astype(str)).to_numpy()
+        # only additive summaries of the crossings are kept: the long crossing and
+        # contributor frames would not fit in memory at national scale
+        fa_part, holder_part = crossing_partials(cr, contrib)
+        out["frames"].append((pc, fa_part, holder_part))
+    return out
+
+
+def merge_frames(frames) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per-case frames stacked, and the crossing summaries of every chunk stacked."""
+    if not frames:
+        empty = crossing_partials(pd.DataFrame(), pd.DataFrame())
+        return pd.DataFrame(), empty[0], empty[1]
+    per_case, fa_parts, holder_parts = zip(*frames, strict=True)
+    return (
+        pd.concat(per_case),
+        pd.concat(fa_parts, ignore_index=True),
+        pd.concat(holder_parts, ignore_index=True),
+    )

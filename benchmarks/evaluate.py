@@ -26,8 +26,8 @@ from riskscore.training import TrainingSet, make_training_set
 
 
 def big_training_set(n_rows: int, seed: int = 0) -> TrainingSet:
-    base = make_training_set(*make_cohort(20_000, random_state=2101))
-    codes, uniques = pd.factorize(base.groups)
+    base = make_training_set(*make_cohort(20_000, random_state=2101), grid="90D")
+    codes, uniques = pd.factorize(base.case_ids)
     order = np.argsort(codes, kind="stable")
     sizes = np.bincount(codes)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
@@ -45,7 +45,7 @@ def big_training_set(n_rows: int, seed: int = 0) -> TrainingSet:
     return TrainingSet(
         X=base.X.iloc[rows].reset_index(drop=True),
         y=base.y[rows],
-        groups=np.char.add("B", new_case.astype(str)).astype(object),
+        case_ids=np.char.add("B", new_case.astype(str)).astype(object),
         as_of=base.as_of.iloc[rows].reset_index(drop=True),
         excluded=base.excluded,
         info=base.info,
@@ -56,7 +56,7 @@ def main(n_rows: int = 1_000_000) -> None:
     t0 = time.perf_counter()
     ts = big_training_set(n_rows)
     print(
-        f"built {len(ts.y):,} rows, {len(np.unique(ts.groups)):,} cases, "
+        f"built {len(ts.y):,} rows, {len(np.unique(ts.case_ids)):,} cases, "
         f"{ts.y.mean():.4f} positive, in {time.perf_counter() - t0:.1f} s"
     )
     model = LogisticRiskModel(penalty="l2", C=1.0)

@@ -500,7 +500,7 @@ plt.show()
 # %%
 with_outcome = cases.loc[cases["outcome"].notna(), "case_id"].astype(str).tolist()
 card = rs.default_scorecard()
-audits = [rs.audit_case(check.valid, c, card, cases) for c in with_outcome[:15]]
+audits = [rs.audit_case(check.valid, cases, card, c) for c in with_outcome[:15]]
 best = max(audits, key=lambda a: a.lead_times["lead_time_days"].max() if len(a.lead_times) else -1)
 print(best.summary())
 fig, axes = plt.subplots(2, 1, figsize=(11, 7), layout="constrained", sharex=True)

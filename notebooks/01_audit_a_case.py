@@ -92,7 +92,7 @@ display(card.summary)
 # knowable when.
 
 # %%
-audit = rs.audit_case(events, "CHILD-A", card, cases)
+audit = rs.audit_case(events, cases, card, "CHILD-A")
 print(audit.summary())
 
 # %% [markdown]
@@ -152,7 +152,7 @@ print(
 )
 print(
     f"Days at multi_agency_discussion, joined: {audit.days_in_band()}; "
-    f"best single agency: {max(audit.days_in_band(view=a) for a in rs.AGENCIES)}"
+    f"best single agency: {max(audit.days_in_band(agency=a) for a in rs.AGENCIES)}"
 )
 
 # %% [markdown]
@@ -198,7 +198,7 @@ display(audit.lead_times)
 
 # %%
 logistic = rs.load_model("synthetic-logistic-v1")
-audit_lr = rs.audit_case(events, "CHILD-A", logistic, cases)
+audit_lr = rs.audit_case(events, cases, logistic, "CHILD-A")
 print(audit_lr.summary())
 fig, ax = plt.subplots(figsize=(12, 4.5), layout="constrained")
 plots.plot_case_scores(audit_lr, ax=ax)

@@ -65,7 +65,7 @@ print("riskscore", rs.__version__, "| files written to a temporary folder")
 events, cases = rs.make_cohort(3000, random_state=2102)
 ts = rs.make_training_set(events, cases, grid="90D", horizon=365)
 print(
-    f"{len(ts.y):,} rows from {len(np.unique(ts.groups)):,} synthetic children; "
+    f"{len(ts.y):,} rows from {len(np.unique(ts.case_ids)):,} synthetic children; "
     f"{ts.y.mean():.2%} of rows have the outcome within the horizon"
 )
 rs.disclose(ts.excluded, count_columns=["n_rows", "n_cases"])
@@ -78,9 +78,9 @@ rs.disclose(ts.excluded, count_columns=["n_rows", "n_cases"])
 # of whole children, because the rows of one child are not independent.
 
 # %%
-model = rs.LogisticRiskModel(penalty="l2", C=1.0).fit(ts.X, ts.y, groups=ts.groups)
+model = rs.LogisticRiskModel(penalty="l2", C=1.0).fit(ts.X, ts.y, case_ids=ts.case_ids)
 ors = model.odds_ratios(
-    ts.X, ts.y, ci="bootstrap", n_boot=50, groups=ts.groups, random_state=0, progress=False
+    ts.X, ts.y, ci="bootstrap", n_boot=50, case_ids=ts.case_ids, random_state=0, progress=False
 )
 ors.round(2)
 
@@ -95,7 +95,7 @@ ors.round(2)
 
 # %%
 result = rs.evaluate(
-    model, ts, cv=5, n_boot=50, alert_rates=(0.05, 0.01, 0.1), subgroups=cases, random_state=0
+    model, ts, cv=5, n_boot=50, alert_rates=(0.05, 0.01, 0.1), cases=cases, random_state=0
 )
 m = result.metrics.set_index("metric")
 print(

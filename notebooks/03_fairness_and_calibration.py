@@ -54,9 +54,9 @@ print("riskscore", rs.__version__, "| files written to a temporary folder")
 
 # %%
 events, cases = rs.make_cohort(3000, random_state=2103)
-ts = rs.make_training_set(events, cases)
+ts = rs.make_training_set(events, cases, grid="90D")
 print(
-    f"{len(ts.y):,} rows, {len(np.unique(ts.groups)):,} synthetic children, "
+    f"{len(ts.y):,} rows, {len(np.unique(ts.case_ids)):,} synthetic children, "
     f"outcome within a year in {ts.y.mean():.2%} of rows"
 )
 cases[["sex", "ethnic_group", "imd_quintile"]].astype(str).describe()
@@ -106,7 +106,7 @@ display(results["plain"].calibration)
 # %% [markdown]
 # ## 2. Subgroup metrics
 #
-# `evaluate(..., subgroups=cases)` runs the subgroup audit (built on
+# `evaluate(..., cases=cases)` runs the subgroup audit (built on
 # fairlearn's `MetricFrame`) on the out-of-fold predictions at the first alert
 # rate (5% of rows here): alert rate, true and
 # false positive rates, PPV, AUROC, observed and mean predicted risk and the
@@ -121,7 +121,7 @@ res = rs.evaluate(
     cv=5,
     n_boot=50,
     alert_rates=(0.05,),
-    subgroups=cases,
+    cases=cases,
     random_state=0,
 )
 sub = res.subgroups
@@ -179,7 +179,7 @@ no_hardship = rs.RuleScorecard(
     name="without hardship rule",
 )
 quintile = cases.set_index(cases["case_id"].astype(str))["imd_quintile"]
-row_quintile = quintile.reindex(pd.Index(ts.groups).astype(str)).reset_index(drop=True)
+row_quintile = quintile.reindex(pd.Index(ts.case_ids).astype(str)).reset_index(drop=True)
 rates = {}
 for name, model in {"default scorecard": card, "without hardship rule": no_hardship}.items():
     points = model.risk_score(ts.X).to_numpy()
@@ -188,7 +188,7 @@ for name, model in {"default scorecard": card, "without hardship rule": no_hards
         points / points.max(),
         row_quintile.rename("imd_quintile"),
         alert_rate=0.05,
-        case_ids=ts.groups,
+        case_ids=ts.case_ids,
         n_boot=50,
         random_state=0,
     )

@@ -10,6 +10,7 @@ report/CLI. The public names are listed in ``__all__``.
 """
 
 from riskscore import plots, scale, sources  # scale registers the Dask path (no Dask import)
+from riskscore._dates import DEFAULT_GRID
 from riskscore._version import __version__
 from riskscore.audit import CaseAudit, CohortAudit, audit_case, audit_cohort
 from riskscore.contract import RiskModel
@@ -76,6 +77,7 @@ from riskscore.vocabulary import AGENCIES, BANDS, EVENTS, FEATURES, RESPONSE_EVE
 
 __all__ = [
     "__version__",
+    "DEFAULT_GRID",
     # vocabulary
     "AGENCIES",
     "BANDS",

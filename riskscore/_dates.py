@@ -9,9 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 
-__all__ = ["NAT_DAY", "to_days", "days_to_ns", "step_days"]
+__all__ = ["DEFAULT_GRID", "NAT_DAY", "to_days", "days_to_ns", "step_days"]
+
+#: The one default step of every as-of grid (audit trajectories, training sets,
+#: ``as_of_grid``): every 14 days from a case's first event. Audit crossings are exact
+#: to the day whatever the grid; a coarser grid (``"90D"``) makes smaller training sets.
+DEFAULT_GRID = "14D"
 
 #: The int64 day that stands for a missing date (NaT).
 NAT_DAY = np.iinfo(np.int64).min
@@ -44,15 +49,17 @@ def days_to_ns(days: np.ndarray) -> np.ndarray:
     return np.asarray(days).astype("datetime64[D]").astype("datetime64[ns]")
 
 
-def step_days(freq) -> int:
+def step_days(grid) -> int:
     """A grid step (``14``, ``"14D"``, a Timedelta) as a whole number of days (at least 1)."""
-    if isinstance(freq, (int, np.integer)):
-        step = int(freq)
+    if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool):
+        step = int(grid)
     else:
         try:
-            step = int(pd.Timedelta(freq).days)
-        except ValueError:
-            raise ValueError(f"freq={freq!r} is not a number of days like '14D'.") from None
+            step = int(pd.Timedelta(grid).days)
+        except (ValueError, TypeError):
+            raise ParameterError(
+                f"grid={grid!r} is not a number of days; give a step like '14D', '90D' or 30."
+            ) from None
     if step < 1:
-        raise ValueError(f"freq must be at least one day, got {freq!r}.")
+        raise ParameterError(f"grid must be at least one day, got {grid!r}.")
     return step

@@ -54,7 +54,7 @@ from riskscore._cohort_tables import (
     merge_frames,
     orphan_error,
 )
-from riskscore._dates import NAT_DAY, step_days, to_days
+from riskscore._dates import DEFAULT_GRID, NAT_DAY, step_days, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore.contract import check_model
 from riskscore.coverage import coverage_gaps, coverage_table
@@ -124,21 +124,21 @@ class CaseAudit:
     notice: str = NOTICE + " " + CASE_LEVEL_NOTICE
     coverage_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def first_crossing(self, band: str = "multi_agency_discussion", view: str | None = None):
+    def first_crossing(self, band: str = "multi_agency_discussion", agency: str | None = None):
         """First date the joined score (or one agency's own score) reached ``band``.
 
         Returns ``None`` when it never did.
         """
         level = BANDS.index(band)
-        col = "band" if view is None else f"band_{view}"
+        col = "band" if agency is None else f"band_{agency}"
         codes = pd.Categorical(self.trajectory[col], dtype=BAND_DTYPE).codes
         hit = np.flatnonzero(codes >= level)
         return None if len(hit) == 0 else self.trajectory["as_of"].iloc[hit[0]]
 
-    def days_in_band(self, band: str = "multi_agency_discussion", view: str | None = None) -> int:
+    def days_in_band(self, band: str = "multi_agency_discussion", agency: str | None = None) -> int:
         """Days on which the joined (or one agency's) score was at or above ``band``."""
         level = BANDS.index(band)
-        col = "band" if view is None else f"band_{view}"
+        col = "band" if agency is None else f"band_{agency}"
         t = self.trajectory
         day = to_days(t["as_of"], "as_of", "trajectory")
         end = day[-1] + 1
@@ -168,12 +168,12 @@ class CaseAudit:
 
 def audit_case(
     events: pd.DataFrame,
-    case_id: str,
+    cases: pd.DataFrame | None,
     model,
-    cases: pd.DataFrame | None = None,
-    grid: str | int = "14D",
-    response_window: int = 28,
+    case_id: str,
     *,
+    grid: str | int = DEFAULT_GRID,
+    response_window: int = 28,
     recent_window: int = 90,
     agencies: tuple[str, ...] = AGENCIES,
     coverage=None,
@@ -184,12 +184,13 @@ def audit_case(
     ----------
     events : DataFrame
         Events in the data contract (may hold many cases; one is audited).
+    cases : DataFrame or None
+        Cases table, for the outcome, outcome date and follow-up end (``None``: no
+        outcome; the audit ends at the extract's last event).
+    model : RuleScorecard, LogisticRiskModel or IntegerPointsModel
+        Any model with the shared contract (:mod:`riskscore.contract`).
     case_id : str
         The case to audit.
-    model : RuleScorecard or LogisticRiskModel
-        Any model with the shared contract (``risk_score``, ``contributions``, ``band``).
-    cases : DataFrame, optional
-        Cases table, for the outcome, outcome date and follow-up end.
     grid : str or int, default="14D"
         Step of the plotted trajectory; crossings are exact regardless.
     response_window : int, default=28
@@ -215,7 +216,7 @@ def audit_case(
     --------
     >>> import riskscore
     >>> events, cases = riskscore.vignette()
-    >>> audit = riskscore.audit_case(events, "CHILD-A", riskscore.default_scorecard(), cases)
+    >>> audit = riskscore.audit_case(events, cases, riskscore.default_scorecard(), "CHILD-A")
     >>> audit.join_up_gap_days > 0
     True
 
@@ -223,7 +224,7 @@ def audit_case(
 
     >>> cov = [(a, "2095-01-01", "2110-12-31") for a in riskscore.AGENCIES if a != "school"]
     >>> cov += [("school", "2095-01-01", "2101-06-30")]
-    >>> audit = riskscore.audit_case(events, "CHILD-A", riskscore.default_scorecard(), cases,
+    >>> audit = riskscore.audit_case(events, cases, riskscore.default_scorecard(), "CHILD-A",
     ...                              coverage=cov)
     >>> audit.coverage_gaps[["agency", "from"]].astype(str).values.tolist()
     [['school', '2101-07-01']]
@@ -372,7 +373,7 @@ def audit_cohort(
     cases: pd.DataFrame,
     model,
     *,
-    grid: str | int = "14D",
+    grid: str | int = DEFAULT_GRID,
     response_window: int = 28,
     horizon: int = 365,
     recent_window: int = 90,

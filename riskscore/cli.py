@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskscore._dates import DEFAULT_GRID
 from riskscore._version import __version__
 from riskscore.errors import RiskscoreError
 
@@ -52,21 +53,9 @@ def _allow(values: Sequence[str] | None) -> dict[str, str] | None:
 def _read_opts(args) -> dict:
     return {
         "dayfirst": args.dayfirst or None,
-        "format": args.date_format,
+        "format": args.format,
         "allow": _allow(args.allow),
     }
-
-
-def _add_read_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dayfirst", action="store_true", help="dates are written day first (UK)")
-    p.add_argument("--date-format", help="explicit strptime format of the dates, e.g. %%d/%%m/%%Y")
-    p.add_argument(
-        "--allow",
-        action="append",
-        metavar="COLUMN=REASON",
-        help="pass a column the identifying-data guard misjudges, with the reason (kept "
-        "in provenance); repeatable",
-    )
 
 
 def _load_events_cases(args):
@@ -108,7 +97,7 @@ def cmd_demo(args) -> int:
     rs.validate_events(events, strict=True)
     rs.validate_cases(cases, events, strict=True)
     card = rs.default_scorecard()
-    audit = rs.audit_case(events, "CHILD-A", card, cases)
+    audit = rs.audit_case(events, cases, card, "CHILD-A")
     case_html = rs.write_report(audit, out / "child-a-case-report.html")
     plan = events.loc[events["event"] == "cp_plan_start", "date"].min()
     first = audit.first_crossing(MAD)
@@ -126,7 +115,7 @@ def cmd_demo(args) -> int:
         if col not in audit.trajectory:
             continue
         top = pd.Categorical(audit.trajectory[col], categories=rs.BANDS, ordered=True).max()
-        days = audit.days_in_band(MAD, view=agency)
+        days = audit.days_in_band(MAD, agency=agency)
         print(f"    {agency:<13} highest band {top!s:<24} days at {MAD}: {days}")
     print(f"  Join-up gap (joined view above every single agency): {audit.join_up_gap_days} days")
     print(
@@ -136,7 +125,7 @@ def cmd_demo(args) -> int:
     print(f"  Case report (individual-level, fictional): {case_html}")
     print()
 
-    events, cases = rs.make_cohort(args.n_cases, random_state=args.seed)
+    events, cases = rs.make_cohort(args.n_cases, random_state=args.random_state)
     rs.validate_events(events, strict=True)
     rs.validate_cases(cases, events, strict=True)
     result = rs.audit_cohort(events, cases, card)
@@ -149,7 +138,7 @@ def cmd_demo(args) -> int:
                 {
                     "command": "riskscore demo",
                     "n_cases": args.n_cases,
-                    "seed": args.seed,
+                    "seed": args.random_state,
                     "model": card.name,
                     **result.parameters,
                 },
@@ -157,7 +146,9 @@ def cmd_demo(args) -> int:
                 table.attrs.get("riskscore_disclosure", {}).get("settings"),
             ),
         )
-    print(f"Synthetic cohort of {args.n_cases} cases (seed {args.seed}), default scorecard:")
+    print(
+        f"Synthetic cohort of {args.n_cases} cases (seed {args.random_state}), default scorecard:"
+    )
     fa = result.tables["false_alarms"].set_index("band")
     lt = result.tables["lead_times"]
     for band in rs.BANDS[1:]:
@@ -261,7 +252,7 @@ def cmd_audit(args) -> int:
     print(NOTICE)
     if args.case:
         audit = rs.audit_case(
-            events, args.case, model, cases, grid=args.grid, response_window=args.response_window
+            events, cases, model, args.case, grid=args.grid, response_window=args.response_window
         )
         html = rs.write_report(audit, out / f"case-{args.case}.html")
         for name in ("trajectory", "crossings", "missed_opportunities", "contributions"):
@@ -318,6 +309,7 @@ def cmd_train(args) -> int:
         n_boot=args.n_boot,
         source=str(args.events),
         name=args.name,
+        random_state=args.random_state,
         progress=True,
     )
     out = Path(args.out)
@@ -340,7 +332,7 @@ def cmd_evaluate(args) -> int:
     mapping = getattr(model, "points_to_risk_", None) or (
         getattr(model, "model_card", None) or {}
     ).get("points_to_risk")
-    if cv is None and hasattr(model, "rules") and not mapping:
+    if cv is None and model.score_scale == "points" and not mapping:
         # the library's message speaks of refit=True; say it in the command's own terms
         raise RiskscoreError(
             f"--cv none applies the model as it is, but {args.model} has no points-to-risk "
@@ -354,7 +346,8 @@ def cmd_evaluate(args) -> int:
         ts,
         cv=cv,
         n_boot=args.n_boot,
-        subgroups=cases,
+        cases=cases,
+        random_state=args.random_state,
         progress=True,
         refit=cv is not None,
     )
@@ -371,7 +364,7 @@ def cmd_build_synthetic_model(args) -> int:
     model, evaluation = build_synthetic_model(
         args.out,
         n_cases=args.n_cases,
-        random_state=args.seed,
+        random_state=args.random_state,
         created=args.created,
         progress=True,
     )
@@ -394,6 +387,56 @@ def cmd_model(args) -> int:
 # --------------------------------------------------------------------------- parser
 
 
+def _parent(*adders) -> argparse.ArgumentParser:
+    """An argparse parent holding shared options (declared once, used by many commands)."""
+    p = argparse.ArgumentParser(add_help=False)
+    for add in adders:
+        add(p)
+    return p
+
+
+def _opt_inputs(p: argparse.ArgumentParser, *, cases_required: bool = False) -> None:
+    p.add_argument("events", help="events file (.csv, .csv.gz or .parquet)")
+    p.add_argument(
+        "--cases",
+        required=cases_required,
+        help="cases file (outcomes, outcome dates, follow-up ends)",
+    )
+
+
+def _opt_read(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dayfirst", action="store_true", help="dates are written day first (UK)")
+    p.add_argument("--format", help="explicit strptime format of the dates, e.g. %%d/%%m/%%Y")
+    p.add_argument(
+        "--allow",
+        action="append",
+        metavar="COLUMN=REASON",
+        help="pass a column the identifying-data guard misjudges, with the reason (kept "
+        "in provenance); repeatable",
+    )
+
+
+def _opt_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="review-rules-v1", help="model file or shipped name")
+
+
+def _opt_grid(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--grid",
+        default=DEFAULT_GRID,
+        help="step between as-of dates, e.g. 14D or 90D (crossings are exact regardless)",
+    )
+
+
+def _opt_horizon(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--horizon", type=int, default=365, help="outcome horizon (days)")
+
+
+def _opt_validation(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates (by case)")
+    p.add_argument("--random-state", type=int, default=0, help="seed of folds and bootstrap")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="riskscore",
@@ -402,6 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"riskscore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    inputs = _parent(_opt_inputs, _opt_read)
+    inputs_with_cases = _parent(lambda p: _opt_inputs(p, cases_required=True), _opt_read)
+    model, grid, horizon = _parent(_opt_model), _parent(_opt_grid), _parent(_opt_horizon)
+    validation = _parent(_opt_validation)
 
     p = sub.add_parser(
         "demo",
@@ -413,58 +460,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="riskscore-demo", help="folder for the reports")
     p.add_argument("--n-cases", type=int, default=2000, help="synthetic cohort size")
-    p.add_argument("--seed", type=int, default=0, help="random_state of the synthetic cohort")
+    p.add_argument(
+        "--random-state", type=int, default=0, help="random_state of the synthetic cohort"
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
         "validate",
+        parents=[inputs],
         help="check events (and cases) files against the data contract",
         description="Lists every problem (column, rows, what is wrong, how to fix). "
         "Exit status 1 when problems are found.",
         formatter_class=_Formatter,
     )
-    p.add_argument("events", help="events file (.csv or .parquet)")
-    p.add_argument("--cases", help="cases file (.csv or .parquet)")
-    _add_read_options(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
         "encode",
+        parents=[inputs, grid],
         help="point-in-time features on a per-case grid",
         formatter_class=_Formatter,
     )
-    p.add_argument("events", help="events file")
-    p.add_argument("--cases", help="cases file (grids stop at outcome / follow-up end)")
     p.add_argument("--out", required=True, help="output .csv or .parquet")
-    p.add_argument("--grid", default="30D", help="step between as-of dates")
     p.add_argument("--agency", help="encode one agency's view only")
     p.add_argument("--recent-window", type=int, default=90, help="recent attendance window (days)")
-    _add_read_options(p)
     p.set_defaults(func=cmd_encode)
 
     p = sub.add_parser(
         "score",
+        parents=[model],
         help="score a feature table with a model file, with contributions",
         formatter_class=_Formatter,
     )
     p.add_argument("features", help="feature table from `riskscore encode`")
-    p.add_argument("--model", default="review-rules-v1", help="model file or shipped name")
     p.add_argument("--out", required=True, help="output .csv or .parquet")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
         "audit",
+        parents=[inputs, model, grid, horizon],
         help="audit one case (--case) or a cohort; HTML and CSV outputs",
         formatter_class=_Formatter,
     )
-    p.add_argument("events", help="events file")
-    p.add_argument("--cases", help="cases file")
-    p.add_argument("--model", default="review-rules-v1", help="model file or shipped name")
     p.add_argument("--case", help="audit this case_id only (individual-level output)")
     p.add_argument("--out", default="riskscore-audit", help="output folder")
-    p.add_argument("--grid", default="14D", help="trajectory grid step")
     p.add_argument("--response-window", type=int, default=28, help="days to a response")
-    p.add_argument("--horizon", type=int, default=365, help="false-alarm horizon (days)")
     p.add_argument("--min-count", type=int, default=10, help="suppress counts below this")
     p.add_argument("--round-to", type=int, default=5, help="round counts to this base")
     p.add_argument(
@@ -472,16 +512,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="turn disclosure control off (outputs then say they must stay inside)",
     )
-    _add_read_options(p)
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser(
         "train",
+        parents=[inputs_with_cases, grid, horizon, validation],
         help="fit and validate a logistic model; write a JSON model with its model card",
         formatter_class=_Formatter,
     )
-    p.add_argument("events", help="events file")
-    p.add_argument("--cases", required=True, help="cases file")
     p.add_argument("--out", required=True, help="output model file (.json)")
     p.add_argument("--report", help="also write an HTML evaluation report here")
     p.add_argument("--penalty", choices=["none", "l2", "l1"], default="l2", help="penalty")
@@ -489,30 +527,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--balanced", action="store_true", help="balanced class weights (recalibrated afterwards)"
     )
-    p.add_argument("--grid", default="90D", help="as-of grid step")
-    p.add_argument("--horizon", type=int, default=365, help="outcome horizon (days)")
     p.add_argument("--cv", default="5", help="folds (grouped by case), or 'temporal'")
-    p.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates (by case)")
     p.add_argument("--name", help="model name for the model card")
-    _add_read_options(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
         "evaluate",
+        parents=[inputs_with_cases, model, grid, horizon, validation],
         help="evaluate any model file on a dataset; write an HTML evaluation report",
         formatter_class=_Formatter,
     )
-    p.add_argument("events", help="events file")
-    p.add_argument("--cases", required=True, help="cases file")
-    p.add_argument("--model", default="review-rules-v1", help="model file or shipped name")
     p.add_argument("--out", default="evaluation.html", help="output HTML report")
-    p.add_argument("--grid", default="90D", help="as-of grid step")
-    p.add_argument("--horizon", type=int, default=365, help="outcome horizon (days)")
     p.add_argument(
         "--cv", default="5", help="folds (grouped by case), 'temporal', or 'none' to apply as it is"
     )
-    p.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates (by case)")
-    _add_read_options(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -524,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="models/synthetic-logistic-v1.json", help="model file")
     p.add_argument("--n-cases", type=int, default=20_000, help="synthetic cohort size")
-    p.add_argument("--seed", type=int, default=2101, help="random_state of the cohort")
+    p.add_argument("--random-state", type=int, default=2101, help="random_state of the cohort")
     p.add_argument("--created", default="2026-11-25", help="date written into the model card")
     p.set_defaults(func=cmd_build_synthetic_model)
 

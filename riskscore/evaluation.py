@@ -261,7 +261,7 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
     raise ValueError(f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}.")
 
 
-def _fit_fold(model, kind, X, y, groups, scores, train, test):
+def _fit_fold(model, kind, X, y, case_ids, scores, train, test):
     if kind == "scorecard":
         s_train = scores[train]
         if np.unique(y[train]).size < 2:
@@ -284,7 +284,7 @@ def _fit_fold(model, kind, X, y, groups, scores, train, test):
             dropped = [c for c in X.columns if empty[c]]
             m.set_params(features=[c for c in X.columns if c in FEATURES and not empty[c]])
     try:
-        m.fit(Xtr, y[train], groups=np.asarray(groups)[train])
+        m.fit(Xtr, y[train], case_ids=np.asarray(case_ids)[train])
     except TypeError:
         m.fit(Xtr, y[train])
     Xte = X.iloc[test]
@@ -321,7 +321,7 @@ def evaluate(
     alert_rates: Sequence[float] = (0.01, 0.05, 0.1),
     thresholds: Sequence[float] | None = None,
     dc_thresholds: Sequence[float] | None = None,
-    subgroups: pd.DataFrame | None = None,
+    cases: pd.DataFrame | None = None,
     subgroup_by: Sequence[str] = ("sex", "ethnic_group", "imd_quintile"),
     disclosure: Any = True,
     random_state: int | None = 0,
@@ -337,11 +337,11 @@ def evaluate(
         each training fold), or an estimator with ``fit``/``predict_proba``
         (cloned and refitted on each training fold).
     training_set : TrainingSet
-        From :func:`riskscore.make_training_set` (``X, y, groups, as_of, info``).
+        From :func:`riskscore.make_training_set` (``X, y, case_ids, as_of, info``).
     cv : int, "temporal", splitter or list of (train, test), default=5
         An integer: :class:`CaseKFold` with that many folds. ``"temporal"``:
         :class:`TemporalSplit` at ``temporal_cut``. A splitter with
-        ``split(X, y, groups)``, or explicit index pairs. Whatever is given,
+        ``split(X, y, groups)`` (``groups`` = the case ids), or explicit index pairs. Whatever is given,
         every split is checked to have no case on both sides.
     temporal_cut : date, optional
         Cut for ``cv="temporal"`` (default: :meth:`TemporalSplit.cut_date`).
@@ -358,12 +358,12 @@ def evaluate(
         Extra probability thresholds for the alerts table.
     dc_thresholds : sequence of float, optional
         Decision-curve thresholds (default 0.01 to 0.50 by 0.01).
-    subgroups : DataFrame, optional
+    cases : DataFrame, optional
         The cases table (``case_id`` plus ``sex``, ``ethnic_group``,
         ``imd_quintile``...): adds :func:`riskscore.subgroup_metrics` by
         ``subgroup_by`` at the first alert rate.
     subgroup_by : sequence of str
-        Columns of ``subgroups`` to audit.
+        Columns of ``cases`` to audit (the sensitive features).
     disclosure : bool, DisclosureSettings or dict, default=True
         Disclosure control of the count-bearing tables (see
         :func:`riskscore.apply_disclosure`).
@@ -392,18 +392,18 @@ def evaluate(
     >>> from riskscore.evaluation import evaluate
     >>> from riskscore.synthetic import make_cohort
     >>> events, cases = make_cohort(600, random_state=3)
-    >>> ts = make_training_set(events, cases)
+    >>> ts = make_training_set(events, cases, grid="90D")
     >>> res = evaluate(default_scorecard(), ts, cv=3, n_boot=20)
     >>> list(res.metrics["metric"])[:2]
     ['auroc', 'auprc']
     """
     kind = _model_kind(model)
-    X, y_in, groups = training_set.X, training_set.y, training_set.groups
+    X, y_in, case_ids = training_set.X, training_set.y, training_set.case_ids
     y = np.asarray(y_in, dtype=np.float64)
     n = len(y)
-    if len(X) != n or len(groups) != n:
+    if len(X) != n or len(case_ids) != n:
         raise SchemaError(
-            f"training_set: X has {len(X)} rows, y {n} and groups {len(groups)}; they must match."
+            f"training_set: X has {len(X)} rows, y {n} and case_ids {len(case_ids)}; they must match."
         )
     if not np.isin(y, (0.0, 1.0)).all():
         raise SchemaError("training_set: y must be 0/1 outcomes.")
@@ -449,12 +449,12 @@ def evaluate(
         splits = (
             list(splitter)
             if isinstance(splitter, list)
-            else list(splitter.split(X, y, np.asarray(groups)))
+            else list(splitter.split(X, y, np.asarray(case_ids)))
         )
-        check_no_shared_cases(splits, groups)
+        check_no_shared_cases(splits, case_ids)
         removed_cases = int(getattr(splitter, "removed_cases_", 0))
         jobs = (
-            joblib.delayed(_fit_fold)(model, kind, X, y, groups, scores_all, tr, te)
+            joblib.delayed(_fit_fold)(model, kind, X, y, case_ids, scores_all, tr, te)
             for tr, te in splits
         )
         outs = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
@@ -484,7 +484,7 @@ def evaluate(
             "(temporal split: rows before the cut or within the horizon of it)."
         )
     yv, pv, sv = y[rows], prob[rows], score[rows]
-    gv = np.asarray(groups)[rows]
+    gv = np.asarray(case_ids)[rows]
     if np.unique(yv).size < 2:
         raise EstimationError("evaluate: the validation rows have only one outcome class.")
     pv = np.clip(pv, EPS, 1 - EPS)
@@ -632,7 +632,7 @@ def evaluate(
     predictions = mark_undisclosed(
         pd.DataFrame(
             {
-                "case_id": np.asarray(groups),
+                "case_id": np.asarray(case_ids),
                 "as_of": np.asarray(training_set.as_of),
                 "y": y.astype(np.int64),
                 "fold": fold,
@@ -678,10 +678,10 @@ def evaluate(
     design["notes"] = notes
 
     sub = None
-    if subgroups is not None:
+    if cases is not None:
         from riskscore.fairness import subgroup_metrics
 
-        attrs = _subgroup_frame(subgroups, gv, subgroup_by)
+        attrs = _subgroup_frame(cases, gv, subgroup_by)
         sub = subgroup_metrics(
             yv,
             pv,
@@ -764,7 +764,7 @@ def compare_models(
     >>> from riskscore.training import make_training_set
     >>> from riskscore.evaluation import compare_models
     >>> from riskscore.synthetic import make_cohort
-    >>> ts = make_training_set(*make_cohort(600, random_state=3))
+    >>> ts = make_training_set(*make_cohort(600, random_state=3), grid="90D")
     >>> table = compare_models({"default": default_scorecard()}, ts, cv=3, n_boot=10)
     >>> sorted(set(table["model"]))
     ['default']
@@ -777,7 +777,7 @@ def compare_models(
     else:
         splits = list(
             splitter.split(
-                training_set.X, np.asarray(training_set.y), np.asarray(training_set.groups)
+                training_set.X, np.asarray(training_set.y), np.asarray(training_set.case_ids)
             )
         )
     results = {}
@@ -813,7 +813,7 @@ def example_result() -> EvaluationResult:
     n = 400
     x = rng.integers(0, 4, n).astype(float)
     y = (rng.random(n) < expit(-2 + 0.8 * x)).astype(int)
-    TS = namedtuple("TS", "X y groups as_of info")
+    TS = namedtuple("TS", "X y case_ids as_of info")
     ts = TS(
         pd.DataFrame({"siblings_removed": x}),
         y,

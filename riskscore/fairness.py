@@ -127,7 +127,7 @@ def _fairlearn_estimates(y, p, thr, labels: pd.Series) -> pd.DataFrame:
 def subgroup_metrics(
     y_true,
     y_prob,
-    groups: pd.DataFrame | pd.Series | Sequence,
+    sensitive_features: pd.DataFrame | pd.Series | Sequence,
     *,
     by: Sequence[str] | None = None,
     reference: Any = None,
@@ -149,7 +149,7 @@ def subgroup_metrics(
     y_prob : array-like of float
         Predicted probabilities (validation predictions, e.g. from
         :func:`riskscore.evaluate`).
-    groups : DataFrame, Series or array
+    sensitive_features : DataFrame, Series or array
         Group labels aligned with the rows; a DataFrame gives one attribute per
         column. Missing labels form the group ``"missing"``.
     by : sequence of str, optional
@@ -208,21 +208,24 @@ def subgroup_metrics(
             f"y_prob must be probabilities in [0, 1]; rows {np.flatnonzero(bad)[:5].tolist()} "
             "are not. Pass predicted probabilities, not scores."
         )
-    if isinstance(groups, pd.DataFrame):
-        frame = groups.reset_index(drop=True)
-    elif isinstance(groups, pd.Series):
-        frame = groups.reset_index(drop=True).to_frame(groups.name or "group")
+    if isinstance(sensitive_features, pd.DataFrame):
+        frame = sensitive_features.reset_index(drop=True)
+    elif isinstance(sensitive_features, pd.Series):
+        name = sensitive_features.name or "group"
+        frame = sensitive_features.reset_index(drop=True).to_frame(name)
     else:
-        frame = pd.DataFrame({"group": np.asarray(groups)})
+        frame = pd.DataFrame({"group": np.asarray(sensitive_features)})
     if len(frame) != len(y):
-        raise SchemaError(f"groups has {len(frame)} rows but y_true has {len(y)}.")
+        raise SchemaError(f"sensitive_features has {len(frame)} rows but y_true has {len(y)}.")
     if by is None:
         by = [c for c in ("sex", "ethnic_group", "imd_quintile") if c in frame.columns] or list(
             frame.columns
         )
     missing_cols = [c for c in by if c not in frame.columns]
     if missing_cols:
-        raise SchemaError(f"groups: no column {missing_cols[0]!r} (have {list(frame.columns)}).")
+        raise SchemaError(
+            f"sensitive_features: no column {missing_cols[0]!r} (have {list(frame.columns)})."
+        )
     if threshold is None:
         rate = 0.1 if alert_rate is None else alert_rate
         if not 0 < rate < 1:

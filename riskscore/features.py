@@ -29,7 +29,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from riskscore._arrays import first_rows, sorted_unique
-from riskscore._dates import step_days, to_days
+from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore.coverage import apply_coverage
 from riskscore.errors import SchemaError
@@ -512,13 +512,13 @@ def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows)
 
 def as_of_grid(
     events: pd.DataFrame,
-    freq: str | int = "30D",
+    grid: str | int = DEFAULT_GRID,
     *,
     cases: pd.DataFrame | None = None,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """Regular per-case as-of dates: from each case's first event to its end, every ``freq``.
+    """Regular per-case as-of dates: from each case's first event to its end, every ``grid``.
 
     A case's grid ends at its outcome date (exclusive of later dates), else its
     ``followup_end``, else the extract's last event date (the contract's default).
@@ -527,8 +527,9 @@ def as_of_grid(
     ----------
     events : DataFrame
         Events in the data contract.
-    freq : str or int, default="30D"
-        Step between as-of dates, in days ("14D", "90D" or an integer).
+    grid : str or int, default="14D"
+        Step between as-of dates, in days ("14D", "90D" or an integer); the one
+        default of every grid in riskscore (``riskscore.DEFAULT_GRID``).
     cases : DataFrame, optional
         Cases table; gives ``outcome_date`` and ``followup_end`` per case, and cases
         with no events are left out (they have no first event).
@@ -550,7 +551,7 @@ def as_of_grid(
     >>> as_of_grid(ev, "30D")["as_of"].dt.strftime("%Y-%m-%d").tolist()
     ['2101-01-01', '2101-01-31']
     """
-    step = step_days(freq)
+    step = step_days(grid)
     _require(events, ["case_id", "date"], "events")
     day = to_days(events["date"], "date", "events")
     ids = pd.Categorical(events["case_id"])

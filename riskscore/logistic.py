@@ -137,7 +137,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         Solver iterations.
     tol : float, default=1e-8
         Solver tolerance.
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState or None, default=0
         Seed for the ``"l1"`` solver (saga).
 
     Attributes
@@ -171,7 +171,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         Inverse observed information matrix of (intercept, coef) for unpenalised,
         unweighted fits; None otherwise.
     training_data_ : dict
-        Training summary: rows, events, cases (when ``groups`` given) and a SHA-256
+        Training summary: rows, events, cases (when ``case_ids`` given) and a SHA-256
         of the feature values and outcomes. Counts are exact here; model files
         apply disclosure control.
     training_metrics_ : dict
@@ -209,7 +209,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         bands: Mapping[str, float] | None = None,
         max_iter: int = 1000,
         tol: float = 1e-8,
-        random_state=None,
+        random_state=0,
     ):
         self.penalty = penalty
         self.C = C
@@ -357,7 +357,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         return np.column_stack([Z, *cols]).astype(np.float64)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, case_ids=None):
         """Fit the model.
 
         Parameters
@@ -367,7 +367,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             frame, or an array). NaN marks missing values.
         y : array-like of shape (n_samples,)
             Binary outcome (two classes; the larger label is the event).
-        groups : array-like of shape (n_samples,), optional
+        case_ids : array-like of shape (n_samples,), optional
             Case identifiers, used only to count cases in ``training_data_``.
 
         Returns
@@ -474,7 +474,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         self.training_data_ = {
             "n_rows": int(len(yb)),
             "n_events": int(yb.sum()),
-            "n_cases": None if groups is None else int(pd.Series(np.asarray(groups)).nunique()),
+            "n_cases": None if case_ids is None else int(pd.Series(np.asarray(case_ids)).nunique()),
             "sha256": h.hexdigest(),
         }
         self.training_metrics_ = {
@@ -709,9 +709,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         ci: str = "wald",
         level: float = 0.95,
         n_boot: int = 200,
-        groups=None,
+        case_ids=None,
         n_jobs: int | None = None,
-        random_state=None,
+        random_state=0,
         progress: bool = True,
     ) -> pd.DataFrame:
         """Coefficients as odds ratios with confidence intervals.
@@ -724,18 +724,18 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             ``"wald"``: normal intervals from the inverse observed information
             matrix (X'WX)^-1 at the fitted values, for unpenalised unweighted fits
             only. They assume independent rows: with several as-of rows per child,
-            prefer ``"bootstrap"`` with ``groups``. ``"bootstrap"``: percentile
-            intervals from refits on samples of whole cases (``groups``) or rows,
+            prefer ``"bootstrap"`` with ``case_ids``. ``"bootstrap"``: percentile
+            intervals from refits on samples of whole cases (``case_ids``) or rows,
             with the fitted imputation and indicators held fixed; any fit.
         level : float, default=0.95
             Interval coverage.
         n_boot : int, default=200
             Bootstrap replicates.
-        groups : array-like, optional
+        case_ids : array-like, optional
             Case identifiers for the bootstrap (resample cases, not rows).
         n_jobs : int, optional
             Parallel workers for the bootstrap (joblib).
-        random_state : int or None
+        random_state : int or None, default=0
             Seed for the bootstrap.
         progress : bool, default=True
             Show a progress bar (tqdm) during the bootstrap.
@@ -776,7 +776,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                     f"(this model has penalty={self.penalty!r}, "
                     f"class_weight={self.class_weight!r}): the information matrix does not "
                     "describe the uncertainty of a penalised or reweighted estimate. Refit with "
-                    "penalty=None, class_weight=None, or use ci='bootstrap' with X, y, groups."
+                    "penalty=None, class_weight=None, or use ci='bootstrap' with X, y, case_ids."
                 )
             if self.covariance_ is None:
                 raise EstimationError(
@@ -811,8 +811,8 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         Z = self._design(A)
         yb = (np.asarray(y) == self.classes_[1]).astype(np.float64)
         groups_info = None
-        if groups is not None:
-            codes, _ = pd.factorize(np.asarray(groups))
+        if case_ids is not None:
+            codes, _ = pd.factorize(np.asarray(case_ids))
             order = np.argsort(codes, kind="stable")
             lengths = np.bincount(codes)
             starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])

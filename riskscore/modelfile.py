@@ -570,7 +570,7 @@ def save_pipeline(obj: Any, path: str | os.PathLike) -> str:
     return file_sha256(path)
 
 
-def load_pipeline(path: str | os.PathLike, sha256: str) -> Any:
+def load_pipeline(path: str | os.PathLike, *, sha256: str) -> Any:
     """Load a joblib/pickle file only if its SHA-256 matches ``sha256``.
 
     Unpickling runs code from the file, so a file is only opened when the caller

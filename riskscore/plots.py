@@ -318,7 +318,7 @@ def plot_case_timeline(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     >>> from riskscore.modelfile import default_scorecard
     >>> from riskscore.synthetic import vignette
     >>> events, cases = vignette()
-    >>> audit = audit_case(events, "CHILD-A", default_scorecard(), cases)
+    >>> audit = audit_case(events, cases, default_scorecard(), "CHILD-A")
     >>> ax = plot_case_timeline(audit)
     >>> len(ax.get_yticks()) > 0
     True
@@ -443,7 +443,7 @@ def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     >>> from riskscore.modelfile import default_scorecard
     >>> from riskscore.synthetic import vignette
     >>> events, cases = vignette()
-    >>> audit = audit_case(events, "CHILD-A", default_scorecard(), cases)
+    >>> audit = audit_case(events, cases, default_scorecard(), "CHILD-A")
     >>> ax = plot_case_scores(audit)
     >>> ax.get_ylabel()
     'score (points)'
@@ -841,7 +841,7 @@ def plot_model_comparison(table: pd.DataFrame, fig=None):
     >>> from riskscore.plots import plot_model_comparison
     >>> from riskscore.synthetic import make_cohort
     >>> from riskscore.training import make_training_set
-    >>> ts = make_training_set(*make_cohort(600, random_state=3))
+    >>> ts = make_training_set(*make_cohort(600, random_state=3), grid="90D")
     >>> table = compare_models({"default": default_scorecard()}, ts, cv=3, n_boot=10)
     >>> len(plot_model_comparison(table).axes)
     2

@@ -68,7 +68,7 @@ class IntegerPointsModel:
             setattr(self, k, v)
         return self
 
-    def fit(self, X, y, groups=None) -> IntegerPointsModel:
+    def fit(self, X, y, case_ids=None) -> IntegerPointsModel:
         """Fit the base model, then round it to integer points.
 
         Examples
@@ -80,7 +80,7 @@ class IntegerPointsModel:
         ['hardship_12m']
         """
         base = LogisticRiskModel(penalty=None) if self.base is None else clone(self.base)
-        self.model_ = base.fit(X, y, groups=groups)
+        self.model_ = base.fit(X, y, case_ids=case_ids)
         self.scorecard_ = self.model_.to_scorecard(X, y, max_points=self.max_points)
         self.classes_ = self.model_.classes_
         return self

@@ -164,7 +164,7 @@ def write_report(result: Any, path: str | os.PathLike, *, title: str | None = No
     >>> from riskscore.modelfile import default_scorecard
     >>> from riskscore.synthetic import vignette
     >>> events, cases = vignette()
-    >>> audit = audit_case(events, "CHILD-A", default_scorecard(), cases)
+    >>> audit = audit_case(events, cases, default_scorecard(), "CHILD-A")
     >>> out = write_report(audit, pathlib.Path(tempfile.mkdtemp()) / "child_a.html")
     >>> "not a decision about any child or family" in out.read_text()
     True

@@ -73,7 +73,7 @@ from riskscore._cohort_tables import (
     merge_frames,
     orphan_error,
 )
-from riskscore._dates import step_days, to_days
+from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import register
 from riskscore.audit import CohortAudit
 from riskscore.contract import check_model
@@ -944,7 +944,7 @@ def audit_cohort_dask(
     cases: Any,
     model,
     *,
-    grid: str | int = "14D",
+    grid: str | int = DEFAULT_GRID,
     response_window: int = 28,
     horizon: int = 365,
     recent_window: int = 90,
@@ -1072,7 +1072,7 @@ def _training_partition(events, cases, end, kwargs) -> dict:
 def make_training_set_dask(
     events: Any,
     cases: Any,
-    grid: str | int = "90D",
+    grid: str | int = DEFAULT_GRID,
     horizon: int = 365,
     *,
     n_partitions: int | None = None,
@@ -1112,7 +1112,7 @@ def make_training_set_dask(
     >>> events, cases = riskscore.synthetic.make_cohort(60, random_state=4)
     >>> with dask.config.set(scheduler="sync"):
     ...     ts = make_training_set_dask(events, cases, n_partitions=2)
-    >>> len(ts.X) == len(ts.y) == len(ts.groups)
+    >>> len(ts.X) == len(ts.y) == len(ts.case_ids)
     True
     """
     import dask
@@ -1145,9 +1145,9 @@ def make_training_set_dask(
         )
     X = pd.concat([s.X for s in sets], ignore_index=True)
     y = np.concatenate([s.y for s in sets])
-    groups = np.concatenate([s.groups for s in sets])
+    case_ids = np.concatenate([s.case_ids for s in sets])
     as_of = pd.concat([s.as_of for s in sets], ignore_index=True)
-    order = np.lexsort((as_of.to_numpy(), groups.astype(str)))
+    order = np.lexsort((as_of.to_numpy(), case_ids.astype(str)))
     excluded = sets[0].excluded[["reason"]].copy()
     for col in ("n_rows", "n_cases"):
         excluded[col] = np.sum([s.excluded[col].to_numpy() for s in sets], axis=0).astype(np.int64)
@@ -1158,7 +1158,7 @@ def make_training_set_dask(
     return TrainingSet(
         X=X.iloc[order].reset_index(drop=True),
         y=y[order],
-        groups=groups[order],
+        case_ids=case_ids[order],
         as_of=as_of.iloc[order].reset_index(drop=True),
         excluded=excluded,
         info=sets[0].info,

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from riskscore._dates import DEFAULT_GRID
 from riskscore._dispatch import backend, is_dask
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import LeakageError, SchemaError
@@ -61,7 +62,7 @@ EXCLUSION_REASONS = (
 
 
 class TrainingSet(NamedTuple):
-    """Features, labels and case groups for training and validation.
+    """Features, labels and case ids for training and validation.
 
     Attributes
     ----------
@@ -70,7 +71,7 @@ class TrainingSet(NamedTuple):
         unknown), on a RangeIndex.
     y : ndarray of int
         1 when the outcome falls within the horizon after the as-of date.
-    groups : ndarray
+    case_ids : ndarray
         The ``case_id`` of every row (for grouped splits and case bootstraps).
     as_of : Series
         The as-of date of every row.
@@ -84,7 +85,7 @@ class TrainingSet(NamedTuple):
 
     X: pd.DataFrame
     y: np.ndarray
-    groups: np.ndarray
+    case_ids: np.ndarray
     as_of: pd.Series
     excluded: pd.DataFrame | None = None
     info: dict | None = None
@@ -105,7 +106,7 @@ def _first_rows(mask) -> list[int]:
 def make_training_set(
     events: pd.DataFrame,
     cases: pd.DataFrame,
-    grid: str | int = "90D",
+    grid: str | int = DEFAULT_GRID,
     horizon: int = 365,
     *,
     start=None,
@@ -122,7 +123,7 @@ def make_training_set(
         Events in the data contract.
     cases : DataFrame
         ``case_id`` and optional ``outcome``, ``outcome_date``, ``followup_end``.
-    grid : str or int, default="90D"
+    grid : str or int, default="14D"
         Step between as-of dates per case (see :func:`riskscore.as_of_grid`).
     horizon : int, default=365
         Days after T in which an outcome makes the label 1.
@@ -140,7 +141,7 @@ def make_training_set(
     Returns
     -------
     TrainingSet
-        ``(X, y, groups, as_of, excluded, info)``; see the module notes for the
+        ``(X, y, case_ids, as_of, excluded, info)``; see the module notes for the
         labelling and exclusion rules.
 
     Raises
@@ -272,7 +273,7 @@ def make_training_set(
     return TrainingSet(
         X=X[names].reset_index(drop=True),
         y=positive[keep].astype(np.int64),
-        groups=q["case_id"].astype(str).to_numpy(dtype=object),
+        case_ids=q["case_id"].astype(str).to_numpy(dtype=object),
         as_of=q["as_of"],
         excluded=excluded,
         info=info,
@@ -475,7 +476,7 @@ def train_model(
     C: float = 1.0,
     class_weight=None,
     features: Sequence[str] | None = None,
-    grid: str | int = "90D",
+    grid: str | int = DEFAULT_GRID,
     horizon: int = 365,
     recent_window: int = 90,
     cv: int | str | Any = 5,
@@ -560,13 +561,13 @@ def train_model(
         ts,
         cv=cv,
         n_boot=n_boot,
-        subgroups=sub,
+        cases=sub,
         disclosure=disclosure,
         random_state=random_state,
         progress=progress,
     )
     model = LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
-    model.fit(ts.X, ts.y, groups=ts.groups)
+    model.fit(ts.X, ts.y, case_ids=ts.case_ids)
     synthetic = bool((ts.info or {}).get("synthetic"))
     if source is None:
         source = (
@@ -600,7 +601,7 @@ def build_synthetic_model(
     """Fit, validate and (optionally) write the shipped demonstration model.
 
     A :class:`~riskscore.LogisticRiskModel` (ridge, C=1) fitted on
-    ``make_cohort(n_cases, random_state)`` with the default grid and horizon,
+    ``make_cohort(n_cases, random_state)`` on a 90-day grid with a 365-day horizon,
     validated by 5-fold case-grouped cross-validation. Deterministic for fixed
     arguments apart from the ``created`` date (pass one to pin it). The model card
     says synthetic, demonstration only.
@@ -642,6 +643,8 @@ def build_synthetic_model(
         events,
         cases,
         penalty=penalty,
+        grid="90D",  # the shipped file's recipe: pinned, whatever the library default
+        horizon=365,
         cv=5,
         n_boot=n_boot,
         name="synthetic-logistic-v1",

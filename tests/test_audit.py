@@ -25,7 +25,7 @@ def card():
 @pytest.fixture(scope="module")
 def child_a(card):
     events, cases = vignette()
-    return events, cases, audit_case(events, "CHILD-A", card, cases)
+    return events, cases, audit_case(events, cases, card, "CHILD-A")
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_cohort_cases_crossings_match_daily_evaluation(cohort, card):
     for cid in some:
         ev = events[events["case_id"].astype(str) == cid]
         c = cases[cases["case_id"].astype(str) == cid]
-        audit = audit_case(events, cid, card, cases)
+        audit = audit_case(events, cases, card, cid)
         end = audit.trajectory["as_of"].max()
         want_cross, want_gap = brute_force(ev, cid, card, ev["date"].min(), end)
         got = sorted(zip(audit.crossings["date"], audit.crossings["band"].astype(str), strict=True))
@@ -93,7 +93,7 @@ def test_vignette_lesson_joined_view_sees_it_long_before_the_plan(child_a):
     span = (plan - first_event).days
     for agency in AGENCIES:
         # no single agency's view is at MAD for most of the time before the plan
-        days_alone = audit.days_in_band(MAD, view=agency)
+        days_alone = audit.days_in_band(MAD, agency=agency)
         assert days_alone < span / 2, agency
     assert audit.join_up_gap_days > 180
 
@@ -110,12 +110,18 @@ def test_missed_opportunity_window_is_inclusive_and_plans_count():
         df["date"] = pd.to_datetime(df["date"])
         return df
 
-    on_day_28 = audit_case(one_case([("x", "2101-01-29", "school", "school_referral")]), "x", card)
+    on_day_28 = audit_case(
+        one_case([("x", "2101-01-29", "school", "school_referral")]), None, card, "x"
+    )
     assert not on_day_28.crossings["missed"].iloc[0]
-    on_day_29 = audit_case(one_case([("x", "2101-01-30", "school", "school_referral")]), "x", card)
+    on_day_29 = audit_case(
+        one_case([("x", "2101-01-30", "school", "school_referral")]), None, card, "x"
+    )
     assert on_day_29.crossings["missed"].iloc[0]
     assert on_day_29.crossings["days_to_next_response"].iloc[0] == 29
-    plan = audit_case(one_case([("x", "2100-12-01", "social_care", "cin_plan_start")]), "x", card)
+    plan = audit_case(
+        one_case([("x", "2100-12-01", "social_care", "cin_plan_start")]), None, card, "x"
+    )
     assert plan.crossings["plan_active"].iloc[0] and not plan.crossings["missed"].iloc[0]
     ended = audit_case(
         one_case(
@@ -124,8 +130,9 @@ def test_missed_opportunity_window_is_inclusive_and_plans_count():
                 ("x", "2100-12-20", "social_care", "cin_plan_end"),
             ]
         ),
-        "x",
+        None,
         card,
+        "x",
     )
     assert not ended.crossings["plan_active"].iloc[0] and ended.crossings["missed"].iloc[0]
 
@@ -143,7 +150,7 @@ def test_reentering_a_band_counts_again():
             "event": "asthma_admission",
         }
     )
-    audit = audit_case(df, "y", card)
+    audit = audit_case(df, None, card, "y")
     assert audit.crossings["date"].tolist() == list(pd.to_datetime(["2101-01-01", "2101-06-01"]))
 
 
@@ -154,7 +161,7 @@ def test_cohort_audit_agrees_with_case_audits(cohort, card):
     reached = 0
     gaps = 0
     for cid in ids:
-        a = audit_case(events, cid, card, cases)
+        a = audit_case(events, cases, card, cid)
         reached += a.first_crossing(MAD) is not None
         gaps += a.join_up_gap_days > 0
     summary = result.tables["summary"].set_index("measure")["n"]
@@ -180,9 +187,9 @@ def test_no_count_from_1_to_9_leaves_a_cohort_audit(cohort, card):
 def test_audit_refuses_unknown_case_and_non_models(cohort, card):
     events, cases = cohort
     with pytest.raises(SchemaError, match="no events"):
-        audit_case(events, "nobody", card)
+        audit_case(events, None, card, "nobody")
     with pytest.raises(TypeError, match="risk_score"):
-        audit_case(events, events["case_id"].iloc[0], object())
+        audit_case(events, None, object(), events["case_id"].iloc[0])
 
 
 def test_published_rates_are_recomputed_from_published_counts(cohort, card):

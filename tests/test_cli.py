@@ -188,7 +188,7 @@ def test_encode_writes_a_feature_table(data, features_csv, capsys):
     assert list(feats.columns) == ["case_id", "as_of", *rs.FEATURES]
     events = rs.read_events(d / "events.csv")
     cases = rs.read_cases(d / "cases.csv")
-    assert len(feats) == len(rs.as_of_grid(events, "30D", cases=cases))
+    assert len(feats) == len(rs.as_of_grid(events, rs.DEFAULT_GRID, cases=cases))
     assert set(feats["case_id"]) <= set(cases["case_id"].astype(str))
     assert (feats["asthma_admissions_12m"] >= 0).all()
 
@@ -290,7 +290,8 @@ def test_train_writes_a_readable_model_with_a_card(train_data, tmp_path, capsys)
     d = train_data
     model_path = tmp_path / "model.json"
     args = ["train", str(d / "events.csv"), "--cases", str(d / "cases.csv")]
-    assert main([*args, "--out", str(model_path), "--cv", "3", "--n-boot", "20"]) == 0
+    opts = ["--cv", "3", "--n-boot", "20", "--grid", "90D"]
+    assert main([*args, "--out", str(model_path), *opts]) == 0
     assert "auroc" in capsys.readouterr().out
     model = rs.load_model(model_path)
     assert list(model.feature_names_in_) == list(rs.FEATURES)

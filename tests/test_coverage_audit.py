@@ -40,7 +40,7 @@ def school_stops(child_a, card):
     """Child A audited with school records ending mid-way through the audited period."""
     events, cases = child_a
     cov = [*_full_coverage("school"), ("school", ALL_TIME[0], f"{SCHOOL_STOP:%Y-%m-%d}")]
-    return cov, audit_case(events, "CHILD-A", card, cases, coverage=cov)
+    return cov, audit_case(events, cases, card, "CHILD-A", coverage=cov)
 
 
 @pytest.fixture(scope="module")
@@ -104,8 +104,8 @@ def test_features_of_an_uncovered_agency_are_nan_not_zero():
 
 def test_full_coverage_changes_nothing(child_a, card):
     events, cases = child_a
-    plain = audit_case(events, "CHILD-A", card, cases)
-    covered = audit_case(events, "CHILD-A", card, cases, coverage=_full_coverage())
+    plain = audit_case(events, cases, card, "CHILD-A")
+    covered = audit_case(events, cases, card, "CHILD-A", coverage=_full_coverage())
     assert covered.coverage_gaps.empty
     pd.testing.assert_frame_equal(
         covered.trajectory.drop(columns="max_unknown_points"), plain.trajectory
@@ -204,7 +204,7 @@ def test_case_specific_coverage_rows_apply_to_that_case_only(child_a, card):
     own = pd.DataFrame(
         {"agency": ["police"], "from": ["2101-01-01"], "to": ["2101-12-31"], "case_id": ["X"]}
     )
-    audit = audit_case(events, "CHILD-A", card, cases, coverage=pd.concat([cov, own]))
+    audit = audit_case(events, cases, card, "CHILD-A", coverage=pd.concat([cov, own]))
     t = audit.trajectory
     # police rows exist for another child only: for Child A police is uncovered throughout
     assert audit.coverage_gaps["agency"].tolist() == ["police"]
@@ -232,7 +232,7 @@ def test_case_report_shows_coverage_section_and_caveat(school_stops, tmp_path):
 
 def test_case_report_without_coverage_says_none_was_given(child_a, card, tmp_path):
     events, cases = child_a
-    audit = audit_case(events, "CHILD-A", card, cases)
+    audit = audit_case(events, cases, card, "CHILD-A")
     page = rs.write_report(audit, tmp_path / "plain.html").read_text(encoding="utf-8")
     section = page.split('id="section-coverage"')[1].split("<h2")[0]
     assert "No coverage table was given" in section

@@ -48,7 +48,7 @@ def _drawn(n=20000, seed=0, distort=1.0):
 
 @pytest.fixture(scope="module")
 def cohort_ts():
-    return make_training_set(*make_cohort(1500, random_state=21, years=5))
+    return make_training_set(*make_cohort(1500, random_state=21, years=5), grid="90D")
 
 
 def test_metrics_agree_with_scikit_learn():
@@ -108,12 +108,12 @@ def test_case_kfold_never_shares_a_case(group_list, k, seed):
 
 def test_temporal_split_respects_the_cut_and_shares_no_case(cohort_ts):
     split = TemporalSplit(cohort_ts.as_of, horizon=365, cut="2104-01-01")
-    ((train, test),) = list(split.split(None, cohort_ts.y, cohort_ts.groups))
+    ((train, test),) = list(split.split(None, cohort_ts.y, cohort_ts.case_ids))
     t = cohort_ts.as_of.to_numpy()
     cut = np.datetime64("2104-01-01")
     assert (t[train] + np.timedelta64(365, "D") < cut).all()
     assert (t[test] >= cut).all()
-    assert not set(cohort_ts.groups[train]) & set(cohort_ts.groups[test])
+    assert not set(cohort_ts.case_ids[train]) & set(cohort_ts.case_ids[test])
     assert split.removed_cases_ > 0  # children followed across the cut left training
     res = evaluate(LogisticRiskModel(C=0.1), cohort_ts, cv="temporal", n_boot=10)
     assert "temporal split" in res.design["validation"]

@@ -159,7 +159,7 @@ def test_wald_refused_for_penalised_and_weighted_fits():
 def test_bootstrap_by_case_is_reproducible_and_brackets_the_estimate():
     X, y = simulate(2000, seed=3)
     model = LogisticRiskModel(penalty="l2", C=10.0).fit(X, y)
-    kw = dict(ci="bootstrap", n_boot=30, groups=X["case_id"], random_state=7, progress=False)
+    kw = dict(ci="bootstrap", n_boot=30, case_ids=X["case_id"], random_state=7, progress=False)
     a = model.odds_ratios(X, y, **kw)
     b = model.odds_ratios(X, y, n_jobs=2, **kw)
     pd.testing.assert_frame_equal(a, b)

@@ -80,7 +80,7 @@ def fitted_logistic(**params):
     )
     y = rng.random(n) < 1 / (1 + np.exp(-lp))  # True = outcome (classes_[1])
     X.loc[rng.random(n) < 0.15, "attendance_recent"] = np.nan
-    return LogisticRiskModel(**params).fit(X, y, groups=X["case_id"]), X, y
+    return LogisticRiskModel(**params).fit(X, y, case_ids=X["case_id"]), X, y
 
 
 # --------------------------------------------------------------------------- round trips

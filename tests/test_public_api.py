@@ -33,7 +33,7 @@ def test_public_functions_have_runnable_examples():
 @pytest.fixture(scope="module")
 def features():
     events, cases = rs.make_cohort(800, random_state=5)
-    ts = rs.make_training_set(events, cases)
+    ts = rs.make_training_set(events, cases, grid="90D")
     return ts
 
 

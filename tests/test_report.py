@@ -168,7 +168,7 @@ def model():
 @pytest.fixture(scope="module")
 def case_audit(model):
     events, cases = vignette()
-    return audit_case(events, "CHILD-A", model, cases)
+    return audit_case(events, cases, model, "CHILD-A")
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +236,7 @@ def test_case_report_of_a_non_vignette_case_does_not_call_it_fictional(
 ):
     events, cases = cohort_data
     case_id = str(cases["case_id"].iloc[0])
-    page = _parse(write_report(audit_case(events, case_id, model, cases), tmp_path / "c.html"))
+    page = _parse(write_report(audit_case(events, cases, model, case_id), tmp_path / "c.html"))
     assert VIGNETTE_NOTE not in page.text()
     assert page.text_position(CASE_LEVEL_NOTICE) < page.first_image_position()
 

@@ -274,7 +274,7 @@ def test_training_set_equals_pandas(folder, cohort):
     )  # fmt: skip
     pd.testing.assert_frame_equal(got.X, expected.X, check_exact=True)
     np.testing.assert_array_equal(got.y, expected.y)
-    np.testing.assert_array_equal(got.groups, expected.groups)
+    np.testing.assert_array_equal(got.case_ids, expected.case_ids)
     pd.testing.assert_series_equal(got.as_of, expected.as_of, check_names=False)
     pd.testing.assert_frame_equal(got.excluded, expected.excluded)
     assert got.excluded.attrs == expected.excluded.attrs

@@ -29,7 +29,7 @@ def cohort():
 
 @pytest.fixture(scope="module")
 def training_set(cohort):
-    return make_training_set(*cohort)
+    return make_training_set(*cohort, grid="90D")
 
 
 def _events(rows):
@@ -58,7 +58,7 @@ def test_labels_and_exclusions_on_a_hand_built_cohort():
         }
     )
     ts = make_training_set(events, cases, grid=100, horizon=365)
-    got = pd.DataFrame({"case": ts.groups, "as_of": ts.as_of.dt.strftime("%Y-%m-%d"), "y": ts.y})
+    got = pd.DataFrame({"case": ts.case_ids, "as_of": ts.as_of.dt.strftime("%Y-%m-%d"), "y": ts.y})
     # a: 2101-01-01 + 365 = 2102-01-01 < outcome -> 0, and within follow-up: kept.
     #    2101-04-11 .. 2102-02-05: outcome within (T, T+365] -> 1 (known positive even
     #    where T+365 passes follow-up). 2102-05-16 is after the outcome: excluded.
@@ -90,8 +90,8 @@ def test_no_as_of_on_or_after_outcome_and_horizon_rule(cohort, training_set):
     _, cases = cohort
     c = cases.set_index("case_id")
     t = training_set.as_of.to_numpy()
-    out = c.loc[training_set.groups, "outcome_date"].to_numpy()
-    fu = c.loc[training_set.groups, "followup_end"].to_numpy()
+    out = c.loc[training_set.case_ids, "outcome_date"].to_numpy()
+    fu = c.loc[training_set.case_ids, "followup_end"].to_numpy()
     has = ~np.isnat(out)
     assert not (has & (t >= out)).any()
     h = np.timedelta64(365, "D")
@@ -150,7 +150,7 @@ def _peeking_encoder(events, as_of):
 def test_leakage_check_passes_encoder_and_catches_peeking_feature(cohort):
     events, cases = cohort
     ts = make_training_set(events, cases)
-    q = pd.DataFrame({"case_id": ts.groups, "as_of": ts.as_of})
+    q = pd.DataFrame({"case_id": ts.case_ids, "as_of": ts.as_of})
     check_point_in_time(encode_features, events, q, max_dates=6)
     with pytest.raises(LeakageError, match="social_care_referrals_12m"):
         check_point_in_time(_peeking_encoder, events, q, max_dates=6)
@@ -171,6 +171,7 @@ def trained(cohort):
         penalty="l2",
         C=0.1,
         features=list(TRUE_LOG_ODDS),
+        grid="90D",
         cv=3,
         n_boot=20,
         created="2101-01-01",
@@ -179,7 +180,7 @@ def trained(cohort):
 
 def test_train_model_reaches_the_true_risk_discrimination(cohort, trained):
     model, result = trained
-    ts = make_training_set(*cohort)
+    ts = make_training_set(*cohort, grid="90D")
     true_auc = roc_auc_score(ts.y, true_linear_predictor(ts.X))
     assert abs(result.metric("auroc") - true_auc) < 0.05
     assert model.training_data_["n_rows"] == len(ts.y)

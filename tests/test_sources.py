@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import pkgutil
 
@@ -916,9 +917,24 @@ def test_every_adapter_runs_its_specs_through_the_one_reader(name, monkeypatch):
     monkeypatch.setattr(module, "read_source", read_spy)
     monkeypatch.setattr(reader, "parse_dates", parse_spy)
     for adapter, row, kwargs in ONE_ROW[name]:
-        res = adapter(pd.DataFrame(row), **kwargs, date_format="%d/%m/%Y")
+        res = adapter(pd.DataFrame(row), **kwargs, format="%d/%m/%Y")
         assert res.events["date"].dt.date.astype(str).tolist() == ["2101-02-01"]
         assert res.report["rows"].sum() == 1
     # every spec of the module ran (apply_mapping names its source: a copy of the spec)
     assert {s.classify for s in ran} == {s.classify for s in _specs_of(module)}
     assert parsed, "the dates are read by the reader's one parser"
+
+
+@pytest.mark.parametrize("name", sorted(ONE_ROW))
+def test_adapters_take_format_as_read_events_does(name):
+    assert {"format", "dayfirst"} <= set(inspect.signature(validate_events).parameters)
+    for adapter, row, kwargs in ONE_ROW[name]:
+        params = inspect.signature(adapter).parameters
+        assert "format" in params and "dayfirst" in params and "date_format" not in params
+        with pytest.raises(TypeError, match="date_format"):
+            adapter(pd.DataFrame(row), **kwargs, date_format="%d/%m/%Y")
+        # never a guess: day-first text is unreadable without format= or dayfirst=
+        res = adapter(pd.DataFrame(row), **kwargs)
+        assert res.events.empty and _counts(res.report) == {"invalid_date": 1}
+        again = adapter(pd.DataFrame(row), **kwargs, dayfirst=True)
+        assert again.events["date"].dt.date.astype(str).tolist() == ["2101-02-01"]

@@ -17,8 +17,10 @@ adapter                        source layout                      events
 
 Each module's docstring names the source fields it reads and the public data
 dictionaries they come from; its :class:`SourceSpec` (all in :data:`SPECS`) lists the
-column names it accepts, and one reader runs every spec. For retrospective audit and
-research on anonymised extracts only.
+column names it accepts, and one reader runs every spec. Text dates must be ISO unless
+``format=`` (a ``strptime`` format) or ``dayfirst=`` (``DD/MM/YYYY``) is given, the
+keywords of :func:`riskscore.read_events`; nothing is guessed. For retrospective audit
+and research on anonymised extracts only.
 """
 
 from riskscore.sources import cin_census, emergency, hospital, mapping, prescriptions, school_census

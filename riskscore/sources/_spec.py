@@ -257,7 +257,7 @@ def read_source(
     *,
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
     **options: object,
 ) -> AdapterResult:
@@ -265,7 +265,7 @@ def read_source(
 
     Adapters pass their arguments on (``read_source(SPEC, **locals())``). A keyword
     that is a column's ``param`` names that column (None: look for its known names);
-    ``start``, ``end``, ``date_format`` and ``dayfirst`` are as the adapters document them;
+    ``start``, ``end``, ``format`` and ``dayfirst`` are as the adapters document them;
     the other keywords go to ``spec.classify``.
 
     Examples
@@ -283,7 +283,7 @@ def read_source(
     given = {params[k]: options.pop(k) for k in list(options) if k in params}
     df = extract.reset_index(drop=True)
     found = {c.role: find_column(df, c, spec.source, given.get(c.role)) for c in spec.columns}
-    x = Extract(spec, df, found, bound(start, "start"), bound(end, "end"), date_format, dayfirst)
+    x = Extract(spec, df, found, bound(start, "start"), bound(end, "end"), format, dayfirst)
     parts = spec.classify(x, **options)
     parts = [parts] if isinstance(parts, Classified) else list(parts)
     events, reports, covered, firsts = [], [], [], []

@@ -222,7 +222,7 @@ def read_cin_census(
     case_id_column: str | None = None,
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
 ) -> AdapterResult:
     """Events from a children in need census extract (one row per episode of need).
@@ -238,7 +238,7 @@ def read_cin_census(
         Case identifier column when not one of the known names.
     start, end : date-like, optional
         Keep events dated in ``[start, end]``; these also set the coverage period.
-    date_format : str, optional
+    format : str, optional
         ``strptime`` format of text dates; ISO dates are read without it.
     dayfirst : bool, default=False
         Read text dates as ``DD/MM/YYYY``.

@@ -212,7 +212,7 @@ def read_emergency_care(
     disposal_column: str | None = None,
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
 ) -> AdapterResult:
     """Asthma emergency attendances not admitted, from an ECDS- or HES A&E-style extract.
@@ -235,7 +235,7 @@ def read_emergency_care(
         Column names when they differ from the known variants.
     start, end : date-like, optional
         Keep attendances dated in ``[start, end]``; these also set the coverage period.
-    date_format : str, optional
+    format : str, optional
         ``strptime`` format of text dates; ISO dates are read without it.
     dayfirst : bool, default=False
         Read text dates as ``DD/MM/YYYY``.

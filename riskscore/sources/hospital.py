@@ -173,7 +173,7 @@ def read_hospital_apc(
     spell_column: str | None = None,
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
 ) -> AdapterResult:
     """Asthma admissions from a hospital admitted-care (HES APC-style) episode extract.
@@ -194,7 +194,7 @@ def read_hospital_apc(
     start, end : date-like, optional
         Keep admissions dated in ``[start, end]``; others are reported as
         ``outside_date_range``. They also set the coverage period.
-    date_format : str, optional
+    format : str, optional
         ``strptime`` format of text dates; ISO dates are read without it.
     dayfirst : bool, default=False
         Read text dates as ``DD/MM/YYYY``.

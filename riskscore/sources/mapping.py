@@ -302,7 +302,7 @@ def apply_mapping(
     source: str = "local",
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
 ) -> AdapterResult:
     """Turn a local extract into events with a mapping table.
@@ -321,7 +321,7 @@ def apply_mapping(
         Name of the extract in the report and coverage.
     start, end : date-like, optional
         Keep rows dated in ``[start, end]``; these also set the coverage period.
-    date_format : str, optional
+    format : str, optional
         ``strptime`` format of text dates; ISO dates are read without it.
     dayfirst : bool, default=False
         Read text dates as ``DD/MM/YYYY``.

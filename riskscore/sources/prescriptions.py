@@ -111,7 +111,7 @@ def read_prescriptions(
     code_column: str | None = None,
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
 ) -> AdapterResult:
     """Reliever and preventer inhaler prescriptions from a prescribing extract.
@@ -128,7 +128,7 @@ def read_prescriptions(
         Column names when they differ from the known variants.
     start, end : date-like, optional
         Keep items issued in ``[start, end]``; these also set the coverage period.
-    date_format : str, optional
+    format : str, optional
         ``strptime`` format of text dates; ISO dates are read without it.
     dayfirst : bool, default=False
         Read text dates as ``DD/MM/YYYY``.

@@ -264,7 +264,7 @@ def read_school_census(
     case_id_column: str | None = None,
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
 ) -> AdapterResult:
     """Termly attendance fractions from a school census (NPD-style) absence extract.
@@ -283,7 +283,7 @@ def read_school_census(
         Case identifier column when not one of the known names.
     start, end : date-like, optional
         Keep periods ending in ``[start, end]``; these also set the coverage period.
-    date_format : str, optional
+    format : str, optional
         Format of text dates in ``period_end_column``/``term_dates``; ISO by default.
     dayfirst : bool, default=False
         Read those text dates as ``DD/MM/YYYY``.

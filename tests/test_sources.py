@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
+import pkgutil
 
 import numpy as np
 import pandas as pd
@@ -812,3 +815,126 @@ def test_mapping_property(rows):
 def test_exported_names_exist():
     for name in sources.__all__:
         assert hasattr(sources, name), name
+
+
+# --- declarative specs and the one reader -----------------------------------------------------
+
+DAY_FIRST = "01/02/2101"  # 1 February 2101, written day first
+
+# adapter module -> calls of its adapter(s) on one synthetic row: (adapter, row, keywords);
+# a new adapter module must be listed here (test_every_adapter_module_...).
+ONE_ROW = {
+    "hospital": [
+        (read_hospital_apc, {"case_id": ["a"], "ADMIDATE": [DAY_FIRST], "DIAG_4_01": ["J45"]}, {})
+    ],
+    "emergency": [
+        (
+            read_emergency_care,
+            {
+                "case_id": ["a"],
+                "ARRIVAL_DATE": [DAY_FIRST],
+                "EC_DIAGNOSIS_01": ["195967001"],
+                "EC_DISCHARGE_DESTINATION_SNOMED_CT": ["306689006"],
+            },
+            {},
+        ),
+        (
+            read_emergency_care,
+            {
+                "case_id": ["a"],
+                "ARRIVALDATE": [DAY_FIRST],
+                "DIAG_01": ["251"],
+                "AEATTENDDISP": ["3"],
+            },
+            {},
+        ),
+    ],
+    "school_census": [
+        (
+            read_school_census,
+            {
+                "case_id": ["a"],
+                "SessionsPossible": [100],
+                "OverallAbsence": [5],
+                "End": [DAY_FIRST],
+            },
+            {"period_end_column": "End"},
+        )
+    ],
+    "cin_census": [(read_cin_census, {"case_id": ["a"], "ReferralStartDate": [DAY_FIRST]}, {})],
+    "prescriptions": [
+        (
+            read_prescriptions,
+            {"case_id": ["a"], "issue_date": [DAY_FIRST], "bnf_code": ["0301011R0AAAPAP"]},
+            {},
+        )
+    ],
+    "mapping": [
+        (
+            apply_mapping,
+            {"case_id": ["a"], "date": [DAY_FIRST], "incident": ["DOMESTIC"]},
+            {"mapping": TABLE[:1]},
+        )
+    ],
+}
+
+
+def _adapter_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(sources.__path__) if m.name[0] != "_")
+
+
+def _specs_of(module) -> list[sources.SourceSpec]:
+    return [v for v in vars(module).values() if isinstance(v, sources.SourceSpec)]
+
+
+def test_every_adapter_module_is_described_by_specs_in_the_registry():
+    assert _adapter_modules() == sorted(ONE_ROW), "list the new adapter module in ONE_ROW"
+    registered = {id(s) for s in sources.SPECS}
+    assert len(registered) == len(sources.SPECS)
+    in_modules = set()
+    for name in _adapter_modules():
+        specs = _specs_of(importlib.import_module(f"riskscore.sources.{name}"))
+        assert specs, f"riskscore.sources.{name} has no SourceSpec"
+        in_modules |= {id(s) for s in specs}
+    assert in_modules == registered, "every module's specs, and only those, are in SPECS"
+
+
+@pytest.mark.parametrize("name", sorted(ONE_ROW))
+def test_every_adapter_runs_its_specs_through_the_one_reader(name, monkeypatch):
+    module = importlib.import_module(f"riskscore.sources.{name}")
+    reader = importlib.import_module("riskscore.sources._spec")
+    ran, parsed = [], []
+    real_read, real_parse = module.read_source, reader.parse_dates
+
+    def read_spy(spec, **kwargs):
+        ran.append(spec)
+        return real_read(spec, **kwargs)
+
+    def parse_spy(values, **kwargs):
+        parsed.append(len(values))
+        return real_parse(values, **kwargs)
+
+    monkeypatch.setattr(module, "read_source", read_spy)
+    monkeypatch.setattr(reader, "parse_dates", parse_spy)
+    for adapter, row, kwargs in ONE_ROW[name]:
+        res = adapter(pd.DataFrame(row), **kwargs, format="%d/%m/%Y")
+        assert res.events["date"].dt.date.astype(str).tolist() == ["2101-02-01"]
+        assert res.report["rows"].sum() == 1
+    # every spec of the module ran (apply_mapping names its source: a copy of the spec)
+    assert {s.classify for s in ran} == {s.classify for s in _specs_of(module)}
+    assert parsed, "the dates are read by the reader's one parser"
+
+
+@pytest.mark.parametrize("name", sorted(ONE_ROW))
+def test_adapters_take_format_as_read_events_does(name):
+    assert {"format", "dayfirst"} <= set(inspect.signature(validate_events).parameters)
+    for adapter, row, kwargs in ONE_ROW[name]:
+        params = inspect.signature(adapter).parameters
+        assert "format" in params and "dayfirst" in params and "date_format" not in params
+        with pytest.raises(TypeError, match="date_format"):
+            adapter(pd.DataFrame(row), **kwargs, date_format="%d/%m/%Y")
+        # never a guess: day-first text is unreadable without format= or dayfirst=
+        res = adapter(pd.DataFrame(row), **kwargs)
+        assert res.events.empty and _counts(res.report) == {"invalid_date": 1}
+        again = adapter(pd.DataFrame(row), **kwargs, dayfirst=True)
+        assert again.events["date"].dt.date.astype(str).tolist() == ["2101-02-01"]

@@ -16,11 +16,15 @@ adapter                        source layout                      events
 =============================  =================================  ===========================
 
 Each module's docstring names the source fields it reads and the public data
-dictionaries they come from. For retrospective audit and research on anonymised
-extracts only.
+dictionaries they come from; its :class:`SourceSpec` (all in :data:`SPECS`) lists the
+column names it accepts, and one reader runs every spec. Text dates must be ISO unless
+``format=`` (a ``strptime`` format) or ``dayfirst=`` (``DD/MM/YYYY``) is given, the
+keywords of :func:`riskscore.read_events`; nothing is guessed. For retrospective audit
+and research on anonymised extracts only.
 """
 
-from riskscore.sources._report import REPORT_REASONS, AdapterResult
+from riskscore.sources import cin_census, emergency, hospital, mapping, prescriptions, school_census
+from riskscore.sources._spec import REPORT_REASONS, AdapterResult, SourceSpec
 from riskscore.sources.cin_census import CIN_FACTOR_EVENTS, read_cin_census
 from riskscore.sources.emergency import (
     ASTHMA_SNOMED,
@@ -33,9 +37,22 @@ from riskscore.sources.mapping import MAPPING_COLUMNS, apply_mapping, read_mappi
 from riskscore.sources.prescriptions import ASTHMA_BNF, read_prescriptions
 from riskscore.sources.school_census import TERMS, read_school_census, term_end_date
 
+#: Every source spec, in the order of the table above (the one reader runs each).
+SPECS: tuple[SourceSpec, ...] = (
+    hospital.SPEC,
+    emergency.ECDS_SPEC,
+    emergency.HES_AE_SPEC,
+    school_census.SPEC,
+    cin_census.SPEC,
+    prescriptions.SPEC,
+    mapping.SPEC,
+)
+
 __all__ = [
     "AdapterResult",
     "REPORT_REASONS",
+    "SourceSpec",
+    "SPECS",
     "read_hospital_apc",
     "read_emergency_care",
     "read_school_census",

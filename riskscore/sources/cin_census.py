@@ -61,25 +61,22 @@ import numpy as np
 import pandas as pd
 
 from riskscore.errors import SchemaError
-from riskscore.sources._report import (
+from riskscore.sources._spec import (
     AdapterResult,
-    bound,
-    classify,
+    Classified,
+    Column,
+    Dated,
+    Extract,
+    SourceSpec,
+    case_column,
     clean_text,
-    coverage_rows,
-    find_column,
-    finish_events,
-    make_events,
-    mark_duplicates,
     norm_name,
-    outside,
-    parse_dates,
-    report_table,
+    read_source,
 )
+from riskscore.vocabulary import EVENTS
 
 __all__ = ["read_cin_census", "CIN_FACTOR_EVENTS"]
 
-SOURCE = "cin_census"
 #: Assessment factor code -> riskscore event (see the module docstring).
 CIN_FACTOR_EVENTS: Mapping[str, str] = {
     "1B": "parent_substance_use",
@@ -89,35 +86,71 @@ CIN_FACTOR_EVENTS: Mapping[str, str] = {
     "3C": "domestic_abuse_incident",
 }
 
-_CASE_ID = ("case_id", "LAchildID", "child_id", "PupilMatchingRefAnonymous")
-
-
-def _names(*names: str) -> tuple[str, ...]:
-    return names + tuple("CIN_" + n for n in names)
-
-
-#: event -> accepted column names, in the order they are mapped
-_DATE_FIELDS: dict[str, tuple[str, ...]] = {
-    "social_care_referral": _names("ReferralStartDate", "ReferralDate"),
-    "strategy_meeting": _names("StrategyDiscussionDate", "S47ActualStartDate", "S47StartDate"),
-    "cp_conference": _names("DateOfInitialCPC", "ICPCDate", "InitialCPCDate"),
-    "cin_plan_start": _names("CINPlanStartDate"),
-    "cin_plan_end": _names("CINPlanEndDate"),
-    "cp_plan_start": _names("CPPstartDate", "CPPlanStartDate"),
-    "cp_plan_end": _names("CPPendDate", "CPPlanEndDate"),
-}
-_ASSESS_START = _names("AssessmentActualStartDate", "AssessmentStartDate")
-_ASSESS_END = _names("AssessmentAuthorisationDate", "AssessmentEndDate", "AssessmentCompletionDate")
-_FACTORS = _names("AssessmentFactors", "FactorsIdentifiedAtAssessment", "Factors")
 _FLAG_RE = re.compile(r"^(?:cin)?(?:assessment)?factor[a-z]*?(\d{1,2}[a-z])$")
 _CODE_RE = r"^[0-9]{1,2}[A-Z]?$"
 _TRUE = {"yes", "y", "1", "true", "t"}
 
 
-def _factor_strings(df: pd.DataFrame) -> pd.Series | None:
-    col = find_column(df, _FACTORS, what="", source=SOURCE, param="-", required=False)
-    if col is not None:
-        return clean_text(df[col])
+def _names(names: str) -> tuple[str, ...]:
+    """Census names, also with a ``CIN_`` prefix."""
+    return tuple(names.split()) + tuple("CIN_" + n for n in names.split())
+
+
+#: Census date fields: each the event it dates (its role), in the order they are mapped.
+_DATE_FIELDS: tuple[Column, ...] = (
+    Column("social_care_referral", _names("ReferralStartDate ReferralDate")),
+    Column("strategy_meeting", _names("StrategyDiscussionDate S47ActualStartDate S47StartDate")),
+    Column("cp_conference", _names("DateOfInitialCPC ICPCDate InitialCPCDate")),
+    Column("cin_plan_start", _names("CINPlanStartDate")),
+    Column("cin_plan_end", _names("CINPlanEndDate")),
+    Column("cp_plan_start", _names("CPPstartDate CPPlanStartDate")),
+    Column("cp_plan_end", _names("CPPendDate CPPlanEndDate")),
+)
+
+
+def _episodes(x: Extract, *, factor_events: Mapping[str, str] | None) -> list[Classified]:
+    mapping = {
+        str(k).strip().upper(): v
+        for k, v in (CIN_FACTOR_EVENTS if factor_events is None else factor_events).items()
+    }
+    unknown_events = sorted({v for v in mapping.values() if v not in EVENTS})
+    if unknown_events:
+        raise SchemaError(
+            f"{x.spec.source}: factor_events maps to unknown event code(s) {unknown_events}; "
+            "use codes from riskscore.EVENTS."
+        )
+    parts = [_date_field(x, c.role) for c in _DATE_FIELDS if x.column(c.role) is not None]
+    factors = _factor_strings(x)
+    if factors is not None:
+        parts.append(_factors(x, factors, mapping))
+    if not parts:
+        raise x.error(
+            "none of the census fields were found (referral, strategy discussion/s47, initial "
+            "conference, CIN plan, child protection plan dates, assessment factors)",
+            "Rename the columns to the census names.",
+        )
+    return parts
+
+
+def _date_field(x: Extract, event: str) -> Classified:
+    """A census date: one ``event`` per episode (blank: nothing happened, ``no_value``)."""
+    col = x.column(event)
+    dated = x.read_dates(x.df[col])
+    return Classified(
+        str(col),
+        event,
+        blank_reason="no_value",
+        dated=dated,
+        duplicates=pd.DataFrame({"c": x.case, "d": dated.dates}),
+    )
+
+
+def _factor_strings(x: Extract) -> pd.Series | None:
+    """Factor codes of each row as text: from the factors column, or the Yes/No flag columns."""
+    factors = x.text("factors")
+    if factors is not None:
+        return factors
+    df = x.df
     flags = {c: m.group(1).upper() for c in df.columns if (m := _FLAG_RE.match(norm_name(c)))}
     if not flags:
         return None
@@ -128,6 +161,60 @@ def _factor_strings(df: pd.DataFrame) -> pd.Series | None:
     return clean_text(pd.Series(joined, index=df.index).str.rstrip(","))
 
 
+def _factors(x: Extract, factors: pd.Series, mapping: Mapping[str, str]) -> Classified:
+    """One unit per factor entry, dated at the assessment start and recorded at its end."""
+    a_end = x.read_dates(x.df[x.column("assessment_end", required=True)])
+    s_col = x.column("assessment_start")
+    if s_col is not None:
+        a_start = x.read_dates(x.df[s_col])
+    else:
+        never = pd.Series(False, index=x.df.index)
+        a_start = Dated(pd.Series(pd.NaT, index=x.df.index, dtype="datetime64[ns]"), never, never)
+    a_date = a_start.dates.fillna(a_end.dates)
+    entries = factors.str.upper().str.split(r"[\s,;|]+", regex=True).explode()
+    rows = entries.index.to_numpy()
+    code = clean_text(entries.astype("string")).reset_index(drop=True)
+    event = code.map(mapping).astype(object)
+    case = x.case.loc[rows].reset_index(drop=True)
+    date = a_date.loc[rows].reset_index(drop=True)
+    recorded = a_end.dates.loc[rows].reset_index(drop=True)
+    bad = (a_end.bad | a_start.bad).loc[rows].to_numpy() | (date > recorded).fillna(False)
+    return Classified(
+        "assessment_factor",
+        event,
+        before_dates=[
+            (code.isna(), "no_value"),
+            (~code.str.fullmatch(_CODE_RE).fillna(False).astype(bool), "unknown_code"),
+            (event.isna(), "code_not_mapped"),
+        ],
+        code=code,
+        case=case,
+        dated=Dated(date, pd.Series(a_end.blank.loc[rows].to_numpy(), index=code.index), bad),
+        recorded=recorded,
+        covered=recorded,
+        duplicates=pd.DataFrame({"c": case, "e": event, "d": date}),
+    )
+
+
+#: Children in need census: one row per episode of need.
+SPEC = SourceSpec(
+    "cin_census",
+    ("social_care",),
+    columns=(
+        case_column("case_id LAchildID child_id PupilMatchingRefAnonymous"),
+        *_DATE_FIELDS,
+        Column("assessment_start", _names("AssessmentActualStartDate AssessmentStartDate")),
+        Column(
+            "assessment_end",
+            _names("AssessmentAuthorisationDate AssessmentEndDate AssessmentCompletionDate"),
+            "assessment end (authorisation) date, needed to date assessment factors",
+        ),
+        Column("factors", _names("AssessmentFactors FactorsIdentifiedAtAssessment Factors")),
+    ),
+    classify=_episodes,
+)
+
+
 def read_cin_census(
     extract: pd.DataFrame,
     *,
@@ -135,7 +222,7 @@ def read_cin_census(
     case_id_column: str | None = None,
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
 ) -> AdapterResult:
     """Events from a children in need census extract (one row per episode of need).
@@ -151,7 +238,7 @@ def read_cin_census(
         Case identifier column when not one of the known names.
     start, end : date-like, optional
         Keep events dated in ``[start, end]``; these also set the coverage period.
-    date_format : str, optional
+    format : str, optional
         ``strptime`` format of text dates; ISO dates are read without it.
     dayfirst : bool, default=False
         Read text dates as ``DD/MM/YYYY``.
@@ -173,126 +260,4 @@ def read_cin_census(
     >>> read_cin_census(cin).events["event"].tolist()
     ['social_care_referral', 'domestic_abuse_incident', 'parent_substance_use']
     """
-    df = extract.reset_index(drop=True)
-    case_col = find_column(
-        df,
-        _CASE_ID,
-        what="case identifier",
-        source=SOURCE,
-        param="case_id_column",
-        given=case_id_column,
-    )
-    mapping = {
-        str(k).strip().upper(): v
-        for k, v in (CIN_FACTOR_EVENTS if factor_events is None else factor_events).items()
-    }
-    from riskscore.vocabulary import EVENTS
-
-    unknown_events = sorted({v for v in mapping.values() if v not in EVENTS})
-    if unknown_events:
-        raise SchemaError(
-            f"{SOURCE}: factor_events maps to unknown event code(s) {unknown_events}; use codes from riskscore.EVENTS."
-        )
-    lo, hi = bound(start, "start"), bound(end, "end")
-    case = clean_text(df[case_col])
-    frames: list[pd.DataFrame] = []
-    reports: list[pd.DataFrame] = []
-    all_dates: list[pd.Series] = []
-
-    for event, names in _DATE_FIELDS.items():
-        col = find_column(df, names, what="", source=SOURCE, param="-", required=False)
-        if col is None:
-            continue
-        dates, blank, bad = parse_dates(df[col], date_format=date_format, dayfirst=dayfirst)
-        all_dates.append(dates[case.notna()])
-        reason = classify(
-            len(df),
-            df.index,
-            [
-                (case.isna(), "missing_case_id"),
-                (blank, "no_value"),
-                (bad, "invalid_date"),
-                (outside(dates, lo, hi), "outside_date_range"),
-            ],
-        )
-        reason = mark_duplicates(reason, pd.DataFrame({"c": case, "d": dates}))
-        mapped = reason == "mapped"
-        frames.append(make_events(case[mapped], dates[mapped], "social_care", event))
-        reports.append(report_table(SOURCE, str(col), reason))
-
-    factors = _factor_strings(df)
-    if factors is not None:
-        s_col = find_column(df, _ASSESS_START, what="", source=SOURCE, param="-", required=False)
-        e_col = find_column(
-            df,
-            _ASSESS_END,
-            what="assessment end (authorisation) date, needed to date assessment factors",
-            source=SOURCE,
-            param="-",
-        )
-        a_end, end_blank, end_bad = parse_dates(
-            df[e_col], date_format=date_format, dayfirst=dayfirst
-        )
-        if s_col is not None:
-            a_start, _, start_bad = parse_dates(
-                df[s_col], date_format=date_format, dayfirst=dayfirst
-            )
-        else:
-            a_start, start_bad = (
-                pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]"),
-                pd.Series(False, index=df.index),
-            )
-        a_date = a_start.fillna(a_end)
-        all_dates.append(a_end[case.notna()])
-        entries = factors.str.upper().str.split(r"[\s,;|]+", regex=True).explode()
-        entries = clean_text(entries.astype("string"))
-        rows = entries.index.to_numpy()
-        e_case = case.loc[rows].reset_index(drop=True)
-        code = entries.reset_index(drop=True)
-        ev = code.map(mapping).astype(object)
-        e_date = a_date.loc[rows].reset_index(drop=True)
-        e_rec = a_end.loc[rows].reset_index(drop=True)
-        bad_order = (e_date > e_rec).fillna(False)
-        idx = code.index
-        reason = classify(
-            len(code),
-            idx,
-            [
-                (e_case.isna(), "missing_case_id"),
-                (code.isna(), "no_value"),
-                (~code.str.fullmatch(_CODE_RE).fillna(False).astype(bool), "unknown_code"),
-                (ev.isna(), "code_not_mapped"),
-                (end_blank.loc[rows].to_numpy(), "missing_date"),
-                (
-                    end_bad.loc[rows].to_numpy()
-                    | start_bad.loc[rows].to_numpy()
-                    | bad_order.to_numpy(),
-                    "invalid_date",
-                ),
-                (outside(e_date, lo, hi), "outside_date_range"),
-            ],
-        )
-        reason = mark_duplicates(reason, pd.DataFrame({"c": e_case, "e": ev, "d": e_date}))
-        mapped = reason == "mapped"
-        frames.append(
-            make_events(
-                e_case[mapped],
-                e_date[mapped],
-                "social_care",
-                ev[mapped],
-                recorded_date=e_rec[mapped],
-            )
-        )
-        reports.append(report_table(SOURCE, "assessment_factor", reason, code))
-
-    if not reports:
-        raise SchemaError(
-            f"{SOURCE}: none of the census fields were found (referral, strategy discussion/s47, initial "
-            f"conference, CIN plan, child protection plan dates, assessment factors). Columns present: "
-            f"{', '.join(map(str, list(df.columns)[:15]))}. Rename the columns to the census names."
-        )
-    report = pd.concat(reports, ignore_index=True)
-    readable = pd.concat(all_dates) if all_dates else pd.Series(dtype="datetime64[ns]")
-    readable = readable[readable.notna() & ~outside(readable, lo, hi)]
-    coverage = coverage_rows(["social_care"], readable, lo, hi, SOURCE)
-    return AdapterResult(finish_events(frames), report, coverage)
+    return read_source(SPEC, **locals())

@@ -42,19 +42,20 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 
 from riskscore.errors import SchemaError
-from riskscore.sources._report import (
+from riskscore.sources._spec import (
     AdapterResult,
-    bound,
-    classify,
+    Classified,
+    Column,
+    Extract,
+    SourceSpec,
+    case_column,
     clean_text,
-    extract_coverage,
+    code_checks,
+    code_frame,
     find_column,
-    finish_events,
     first_where,
-    make_events,
-    parse_dates,
-    report_table,
-    row_checks,
+    read_source,
+    row_date,
 )
 
 __all__ = [
@@ -97,44 +98,107 @@ ECDS_ADMITTED_DESTINATIONS: Mapping[str, str] = {
 #: HES A&E diagnosis codes starting with this are bronchial asthma (condition 25, sub 1).
 HES_AE_ASTHMA_PREFIX = "251"
 
-SOURCE = "emergency_care"
-_CASE_ID = ("case_id", "TOKEN_PERSON_ID", "PSEUDO_HESID", "ENCRYPTED_HESID", "HESID", "patid")
-_DATE_SNOMED = ("EC_ARRIVAL_DATE", "ARRIVAL_DATE", "Der_EC_Arrival_Date", "ARRIVALDATE")
-_DATE_HES = ("ARRIVALDATE", "ARRIVAL_DATE")
-_DEST_SNOMED = (
-    "EC_DISCHARGE_DESTINATION_SNOMED_CT",
-    "DISCHARGE_DESTINATION_SNOMED_CT",
-    "EC_DISCHARGE_DESTINATION",
-    "DISCHARGE_DESTINATION",
-)
-_DISP_HES = ("AEATTENDDISP",)
-_DIAG_RE = re.compile(r"^(?:ec_?)?diag(?:nosis)?_?(?:snomed_?(?:ct)?_?)?(\d{1,2})$")
+_DIAG_RE = re.compile(r"^(?:ec_?)?diag(?:nosis)?_?(?:snomed_?(?:ct)?_?)?(?P<pos>\d{1,2})$")
 _CONCAT_RE = re.compile(r"^(?:der_?)?(?:ec_?)?diag(?:nosis)?_?(?:all|concat)$")
+_DISPOSAL = (
+    "discharge destination / attendance disposal (needed to tell admitted from not admitted)"
+)
 
 
-def _diagnoses(df: pd.DataFrame) -> pd.DataFrame:
-    pos: dict[int, str] = {}
-    concat = None
-    for col in df.columns:
-        key = str(col).lower()
-        m = _DIAG_RE.match(key)
-        if m:
-            pos.setdefault(int(m.group(1)), col)
-        elif _CONCAT_RE.match(key):
-            concat = col
-    if pos:
-        diag = df[[pos[p] for p in sorted(pos)]].apply(clean_text)
-    elif concat is not None:
-        diag = clean_text(df[concat]).str.split(r"\s*[,;|]\s*", regex=True, expand=True)
-        if diag.shape[1] == 0:
-            diag = pd.DataFrame({0: pd.Series(pd.NA, index=df.index, dtype="string")})
-        diag = diag.apply(clean_text)
-    else:
-        raise SchemaError(
-            f"{SOURCE}: no diagnosis columns found; expected EC_DIAGNOSIS_01.., DIAG_01.. or "
-            f"Der_EC_Diagnosis_All. Columns present: {', '.join(map(str, list(df.columns)[:15]))}."
+def _attendances(
+    x: Extract, code_form: str, asthma: Iterable[str], admitted: Iterable[str], *, hes_ae: bool
+) -> Classified:
+    """Attendances by diagnosis codes (of ``code_form``) and disposal, for either coding."""
+    diag = code_frame(x.df, _DIAG_RE, _CONCAT_RE)
+    if diag is None:
+        raise x.error(
+            "no diagnosis columns found; expected EC_DIAGNOSIS_01.., DIAG_01.. or "
+            "Der_EC_Diagnosis_All",
+            "Rename the diagnosis columns.",
         )
-    return diag.set_axis(range(diag.shape[1]), axis=1)
+    diag = diag.apply(lambda c: clean_text(c).str.upper() if hes_ae else clean_text(c))
+    present = diag.notna()
+    valid = diag.apply(lambda c: c.str.fullmatch(code_form)).fillna(False).astype(bool) & present
+    codes = tuple(str(c).strip() for c in asthma)
+    if hes_ae:
+        hit = diag.apply(lambda c: c.str.startswith(codes)).fillna(False).astype(bool)
+    else:
+        hit = diag.isin(codes)
+    is_asthma = (hit & valid).any(axis=1)
+    invalid = present & ~valid
+    disposal = x.text("disposal")
+    if hes_ae:  # HES A&E disposal codes are two digits, written with or without the 0
+        disposal = disposal.str.zfill(2)
+        admitted = (str(c).strip().zfill(2) for c in admitted)
+    was_admitted = disposal.isin({str(c).strip() for c in admitted}).fillna(False).astype(bool)
+    return Classified(
+        "attendance",
+        "asthma_ed_visit",
+        checks=[
+            *code_checks(is_asthma, invalid.any(axis=1)),
+            (disposal.isna(), "missing_disposal"),
+            (was_admitted, "admitted"),
+        ],
+        code=first_where(diag, invalid),
+    )
+
+
+def _snomed(x: Extract, *, asthma_codes, admitted_codes) -> Classified:
+    asthma = ASTHMA_SNOMED if asthma_codes is None else asthma_codes
+    admitted = ECDS_ADMITTED_DESTINATIONS if admitted_codes is None else admitted_codes
+    return _attendances(x, r"[0-9]{6,18}", asthma, admitted, hes_ae=False)
+
+
+def _hes_ae(x: Extract, *, asthma_codes, admitted_codes) -> Classified:
+    asthma = (HES_AE_ASTHMA_PREFIX,) if asthma_codes is None else asthma_codes
+    admitted = ("01",) if admitted_codes is None else admitted_codes
+    return _attendances(x, r"[0-9]{2}[0-9A-Z]{0,4}", asthma, admitted, hes_ae=True)
+
+
+_CASE_ID = case_column("case_id TOKEN_PERSON_ID PSEUDO_HESID ENCRYPTED_HESID HESID patid")
+
+#: Emergency Care Data Set (SNOMED CT): one row per attendance.
+ECDS_SPEC = SourceSpec(
+    "emergency_care",
+    ("hospital",),
+    columns=(
+        _CASE_ID,
+        row_date("arrival date", "EC_ARRIVAL_DATE ARRIVAL_DATE Der_EC_Arrival_Date ARRIVALDATE"),
+        Column(
+            "disposal",
+            "EC_DISCHARGE_DESTINATION_SNOMED_CT DISCHARGE_DESTINATION_SNOMED_CT "
+            "EC_DISCHARGE_DESTINATION DISCHARGE_DESTINATION",
+            _DISPOSAL,
+            "disposal_column",
+            required=True,
+        ),
+    ),
+    classify=_snomed,
+)
+
+#: HES Accident and Emergency (before ECDS): one row per attendance.
+HES_AE_SPEC = SourceSpec(
+    "emergency_care",
+    ("hospital",),
+    columns=(
+        _CASE_ID,
+        row_date("arrival date", "ARRIVALDATE ARRIVAL_DATE"),
+        Column("disposal", "AEATTENDDISP", _DISPOSAL, "disposal_column", required=True),
+    ),
+    classify=_hes_ae,
+)
+
+
+def _coded(extract: pd.DataFrame, coding: str) -> SourceSpec:
+    """The spec of ``coding``; "auto" is HES A&E when an ``AEATTENDDISP`` column is present."""
+    if coding == "auto":
+        hes = find_column(extract, Column("disposal", "AEATTENDDISP"), ECDS_SPEC.source)
+        coding = "snomed" if hes is None else "hes_ae"
+    if coding not in ("snomed", "hes_ae"):
+        raise SchemaError(
+            f"{ECDS_SPEC.source}: coding={coding!r}; use 'auto', 'snomed' or 'hes_ae'."
+        )
+    return ECDS_SPEC if coding == "snomed" else HES_AE_SPEC
 
 
 def read_emergency_care(
@@ -148,7 +212,7 @@ def read_emergency_care(
     disposal_column: str | None = None,
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
 ) -> AdapterResult:
     """Asthma emergency attendances not admitted, from an ECDS- or HES A&E-style extract.
@@ -171,7 +235,7 @@ def read_emergency_care(
         Column names when they differ from the known variants.
     start, end : date-like, optional
         Keep attendances dated in ``[start, end]``; these also set the coverage period.
-    date_format : str, optional
+    format : str, optional
         ``strptime`` format of text dates; ISO dates are read without it.
     dayfirst : bool, default=False
         Read text dates as ``DD/MM/YYYY``.
@@ -193,89 +257,5 @@ def read_emergency_care(
     >>> res.events["case_id"].tolist(), res.report["reason"].tolist()
     (['c1'], ['admitted', 'mapped'])
     """
-    df = extract.reset_index(drop=True)
-    if coding == "auto":
-        has_hes = find_column(df, _DISP_HES, what="", source=SOURCE, param="-", required=False)
-        coding = "hes_ae" if has_hes is not None else "snomed"
-    if coding not in ("snomed", "hes_ae"):
-        raise SchemaError(f"{SOURCE}: coding={coding!r}; use 'auto', 'snomed' or 'hes_ae'.")
-    snomed = coding == "snomed"
-    case_col = find_column(
-        df,
-        _CASE_ID,
-        what="case identifier",
-        source=SOURCE,
-        param="case_id_column",
-        given=case_id_column,
-    )
-    date_col = find_column(
-        df,
-        _DATE_SNOMED if snomed else _DATE_HES,
-        what="arrival date",
-        source=SOURCE,
-        param="date_column",
-        given=date_column,
-    )
-    disp_col = find_column(
-        df,
-        _DEST_SNOMED if snomed else _DISP_HES,
-        what="discharge destination / attendance disposal (needed to tell admitted from not admitted)",
-        source=SOURCE,
-        param="disposal_column",
-        given=disposal_column,
-    )
-    lo, hi = bound(start, "start"), bound(end, "end")
-    case = clean_text(df[case_col])
-    dates, blank, bad = parse_dates(df[date_col], date_format=date_format, dayfirst=dayfirst)
-    diag = _diagnoses(df)
-    present = diag.notna()
-    if snomed:
-        codes = {str(c).strip() for c in (ASTHMA_SNOMED if asthma_codes is None else asthma_codes)}
-        valid = (
-            diag.apply(lambda c: c.str.fullmatch(r"[0-9]{6,18}")).fillna(False).astype(bool)
-            & present
-        )
-        asthma = diag.isin(codes) & valid
-        admitted_set = {
-            str(c).strip()
-            for c in (ECDS_ADMITTED_DESTINATIONS if admitted_codes is None else admitted_codes)
-        }
-        disp = clean_text(df[disp_col])
-        admitted = disp.isin(admitted_set)
-    else:
-        prefixes = tuple(
-            str(c).strip()
-            for c in ((HES_AE_ASTHMA_PREFIX,) if asthma_codes is None else asthma_codes)
-        )
-        diag = diag.apply(lambda c: c.str.upper())
-        valid = (
-            diag.apply(lambda c: c.str.fullmatch(r"[0-9]{2}[0-9A-Z]{0,4}"))
-            .fillna(False)
-            .astype(bool)
-            & present
-        )
-        asthma = diag.apply(lambda c: c.str.startswith(prefixes)).fillna(False).astype(bool) & valid
-        admitted_set = {
-            str(c).strip().zfill(2) for c in (("01",) if admitted_codes is None else admitted_codes)
-        }
-        disp = clean_text(df[disp_col]).str.zfill(2)
-        admitted = disp.isin(admitted_set)
-    is_asthma = asthma.any(axis=1)
-    invalid = present & ~valid
-    first_invalid = first_where(diag, invalid)
-    reason = classify(
-        len(df),
-        df.index,
-        [
-            *row_checks(case, blank, bad, dates, lo, hi),
-            (~is_asthma & invalid.any(axis=1), "unknown_code"),
-            (~is_asthma, "code_not_mapped"),
-            (disp.isna(), "missing_disposal"),
-            (admitted.fillna(False).astype(bool), "admitted"),
-        ],
-    )
-    mapped = reason == "mapped"
-    events = make_events(case[mapped], dates[mapped], "hospital", "asthma_ed_visit")
-    report = report_table(SOURCE, "attendance", reason, first_invalid)
-    coverage = extract_coverage(["hospital"], case, dates, lo, hi, SOURCE)
-    return AdapterResult(finish_events([events]), report, coverage)
+    args = dict(locals())
+    return read_source(_coded(extract, args.pop("coding")), **args)

@@ -32,20 +32,19 @@ import re
 import numpy as np
 import pandas as pd
 
-from riskscore.sources._report import (
+from riskscore.sources._spec import (
     AdapterResult,
-    bound,
-    classify,
+    Classified,
+    Column,
+    Extract,
+    SourceSpec,
+    case_column,
     clean_text,
-    extract_coverage,
-    find_column,
-    finish_events,
+    code_checks,
+    code_frame,
     first_where,
-    make_events,
-    mark_duplicates,
-    parse_dates,
-    report_table,
-    row_checks,
+    read_source,
+    row_date,
 )
 
 __all__ = ["read_hospital_apc", "ASTHMA_ICD10", "normalise_icd10"]
@@ -53,15 +52,8 @@ __all__ = ["read_hospital_apc", "ASTHMA_ICD10", "normalise_icd10"]
 #: ICD-10 code prefixes read as asthma (J45 asthma, J46 status asthmaticus).
 ASTHMA_ICD10: tuple[str, ...] = ("J45", "J46")
 
-SOURCE = "hospital_apc"
-_CASE_ID = ("case_id", "TOKEN_PERSON_ID", "PSEUDO_HESID", "ENCRYPTED_HESID", "HESID", "patid")
-_ADMIDATE = ("ADMIDATE", "admission_date", "ADMIDATE_DV")
-_SPELL = ("SPELL", "SPELL_ID", "SUSSPELLID", "PROVSPNOPS")
-_PROCODE = ("PROCODE", "PROCODE3", "PROCODE5")
-_ADMIMETH = ("ADMIMETH",)
-_EPIORDER = ("EPIORDER",)
-_DIAG_RE = re.compile(r"^diag_?(?:([34])_?)?(\d{1,2})$")
-_CONCAT_RE = re.compile(r"^diag_?([34])?_?(?:concat|all)$")
+_DIAG_RE = re.compile(r"^diag_?(?:(?P<kind>[34])_?)?(?P<pos>\d{1,2})$")
+_CONCAT_RE = re.compile(r"^diag_?(?P<kind>[34])?_?(?:concat|all)$")
 _ICD10_RE = r"^[A-Z][0-9]{2}[0-9A-Z]{0,3}$"
 
 
@@ -89,50 +81,85 @@ def normalise_icd10(codes: pd.Series) -> pd.Series:
     return txt.mask(txt == "")
 
 
-def _diagnosis_frame(df: pd.DataFrame, primary_only: bool) -> pd.DataFrame:
-    """Diagnoses by position (columns ordered by position), from whichever cut is present."""
-    by_kind: dict[str, dict[int, str]] = {}
-    concat: dict[str, str] = {}
-    for col in df.columns:
-        key = str(col).lower()
-        m = _DIAG_RE.match(key)
-        if m:
-            by_kind.setdefault(m.group(1) or "", {})[int(m.group(2))] = col
-            continue
-        m = _CONCAT_RE.match(key)
-        if m:
-            concat[m.group(1) or ""] = col
-    for kind in ("4", "", "3"):
-        if kind in by_kind:
-            cols = [by_kind[kind][p] for p in sorted(by_kind[kind])]
-            diag = df[cols]
-            break
-    else:
-        for kind in ("4", "", "3"):
-            if kind in concat:
-                diag = clean_text(df[concat[kind]]).str.split(
-                    r"\s*[,;|]\s*", regex=True, expand=True
-                )
-                if diag.shape[1] == 0:
-                    diag = pd.DataFrame({0: pd.Series(pd.NA, index=df.index, dtype="string")})
-                break
-        else:
-            from riskscore.errors import SchemaError
-
-            raise SchemaError(
-                f"{SOURCE}: no diagnosis columns found; expected DIAG_4_01..DIAG_4_20, "
-                f"DIAG_01.., DIAG_3_01.. or DIAG_4_CONCAT. Columns present: "
-                f"{', '.join(map(str, list(df.columns)[:15]))}. Rename the diagnosis columns."
-            )
-    diag = diag.set_axis(range(diag.shape[1]), axis=1)
+def _diagnoses(
+    x: Extract, primary_only: bool, asthma_codes: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Normalised diagnoses by position (from the cut present, 4-character first), where
+    they are of ICD-10 form, and whether each row has an asthma code."""
+    diag = code_frame(x.df, _DIAG_RE, _CONCAT_RE, kinds=("4", "", "3"))
+    if diag is None:
+        raise x.error(
+            "no diagnosis columns found; expected DIAG_4_01..DIAG_4_20, DIAG_01.., "
+            "DIAG_3_01.. or DIAG_4_CONCAT",
+            "Rename the diagnosis columns.",
+        )
     if primary_only:
         diag = diag.iloc[:, :1]
-    # normalise each distinct code once: extracts repeat a few thousand codes millions of times
+    # read each distinct code once: extracts repeat a few thousand codes millions of times
     codes, uniques = pd.factorize(diag.to_numpy(dtype=object).ravel(), use_na_sentinel=True)
-    norm = normalise_icd10(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
-    flat = np.where(codes >= 0, norm[np.clip(codes, 0, None)] if len(norm) else None, None)
-    out = pd.DataFrame(flat.reshape(diag.shape), index=diag.index, columns=diag.columns)
-    return out.astype("string")
+    norm = normalise_icd10(pd.Series(uniques, dtype=object))
+    valid = norm.str.fullmatch(_ICD10_RE).fillna(False).to_numpy(dtype=bool)
+    prefixes = tuple(str(c).upper() for c in asthma_codes)
+    asthma = valid & norm.str.startswith(prefixes).fillna(False).to_numpy(dtype=bool)
+
+    def spread(per_code: np.ndarray, blank: object) -> pd.DataFrame:
+        flat = np.append(per_code, blank)[codes]  # blank cells (code -1) take the last
+        return pd.DataFrame(flat.reshape(diag.shape), index=diag.index, columns=diag.columns)
+
+    norm = spread(norm.to_numpy(dtype=object), None).astype("string")
+    return norm, spread(valid, False), spread(asthma, False).any(axis=1)
+
+
+def _episodes(
+    x: Extract, *, primary_only: bool, asthma_codes: tuple[str, ...], emergency_only: bool
+) -> Classified:
+    diag, valid, is_asthma = _diagnoses(x, primary_only, asthma_codes)
+    invalid = diag.notna() & ~valid
+    emergency_fail = pd.Series(False, index=x.df.index)
+    if emergency_only:
+        method = x.text("method", required=True)
+        emergency_fail = ~method.str.startswith("2").fillna(False).astype(bool)
+    # episodes of one spell share the admission date: the spell counts once
+    case, dates = x.case, x.dated.dates
+    spell = x.text("spell")
+    if spell is not None:
+        key = pd.DataFrame({"c": case, "s": spell.fillna("") + "|" + dates.astype(str)})
+    else:
+        key = pd.DataFrame({"c": case, "d": dates})
+        provider = x.text("provider")
+        if provider is not None:
+            key["p"] = provider.fillna("")
+    order = np.arange(len(x.df))
+    episode = x.number("episode_order")
+    if episode is not None:
+        order = np.lexsort((order, episode.fillna(np.inf).to_numpy()))
+    return Classified(
+        "episode",
+        "asthma_admission",
+        checks=[
+            *code_checks(is_asthma, invalid.any(axis=1)),
+            (emergency_fail, "not_emergency"),
+        ],
+        code=first_where(diag, invalid),
+        duplicates=key,
+        order=order,
+    )
+
+
+#: HES admitted patient care: one row per episode, one event per asthma spell.
+SPEC = SourceSpec(
+    "hospital_apc",
+    ("hospital",),
+    columns=(
+        case_column("case_id TOKEN_PERSON_ID PSEUDO_HESID ENCRYPTED_HESID HESID patid"),
+        row_date("admission date", "ADMIDATE admission_date ADMIDATE_DV"),
+        Column("spell", "SPELL SPELL_ID SUSSPELLID PROVSPNOPS", "spell", "spell_column"),
+        Column("provider", "PROCODE PROCODE3 PROCODE5"),
+        Column("method", "ADMIMETH", "admission method"),
+        Column("episode_order", "EPIORDER"),
+    ),
+    classify=_episodes,
+)
 
 
 def read_hospital_apc(
@@ -146,7 +173,7 @@ def read_hospital_apc(
     spell_column: str | None = None,
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
 ) -> AdapterResult:
     """Asthma admissions from a hospital admitted-care (HES APC-style) episode extract.
@@ -167,7 +194,7 @@ def read_hospital_apc(
     start, end : date-like, optional
         Keep admissions dated in ``[start, end]``; others are reported as
         ``outside_date_range``. They also set the coverage period.
-    date_format : str, optional
+    format : str, optional
         ``strptime`` format of text dates; ISO dates are read without it.
     dayfirst : bool, default=False
         Read text dates as ``DD/MM/YYYY``.
@@ -191,92 +218,4 @@ def read_hospital_apc(
     >>> res.report[["reason", "rows"]].values.tolist()
     [['code_not_mapped', 1], ['duplicate', 1], ['mapped', 1]]
     """
-    df = extract.reset_index(drop=True)
-    case_col = find_column(
-        df,
-        _CASE_ID,
-        what="case identifier",
-        source=SOURCE,
-        param="case_id_column",
-        given=case_id_column,
-    )
-    date_col = find_column(
-        df, _ADMIDATE, what="admission date", source=SOURCE, param="date_column", given=date_column
-    )
-    spell_col = find_column(
-        df,
-        _SPELL,
-        what="spell",
-        source=SOURCE,
-        param="spell_column",
-        given=spell_column,
-        required=False,
-    )
-    lo, hi = bound(start, "start"), bound(end, "end")
-
-    case = clean_text(df[case_col])
-    dates, blank, bad = parse_dates(df[date_col], date_format=date_format, dayfirst=dayfirst)
-    diag = _diagnosis_frame(df, primary_only)
-    present = diag.notna()
-    prefixes = tuple(str(c).upper() for c in asthma_codes)
-    # test each distinct code once, then spread the answers back over the frame
-    codes, uniques = pd.factorize(diag.to_numpy(dtype=object).ravel(), use_na_sentinel=True)
-    u = pd.Series(uniques, dtype="string")
-    valid_u = u.str.fullmatch(_ICD10_RE).fillna(False).to_numpy(dtype=bool)
-    asthma_u = u.str.startswith(prefixes).fillna(False).to_numpy(dtype=bool) & valid_u
-    shape, safe = diag.shape, np.clip(codes, 0, None)
-    known = codes >= 0
-    valid = pd.DataFrame(
-        (valid_u[safe] & known if len(u) else known).reshape(shape), index=diag.index
-    )
-    asthma = pd.DataFrame(
-        (asthma_u[safe] & known if len(u) else known).reshape(shape), index=diag.index
-    )
-    is_asthma = asthma.any(axis=1)
-    invalid = present & ~valid
-    first_invalid = first_where(diag, invalid)
-
-    emergency_fail = pd.Series(False, index=df.index)
-    if emergency_only:
-        meth_col = find_column(
-            df, _ADMIMETH, what="admission method", source=SOURCE, param="emergency_only"
-        )
-        emergency_fail = ~clean_text(df[meth_col]).str.startswith("2").fillna(False).astype(bool)
-
-    reason = classify(
-        len(df),
-        df.index,
-        [
-            *row_checks(case, blank, bad, dates, lo, hi),
-            (~is_asthma & invalid.any(axis=1), "unknown_code"),
-            (~is_asthma, "code_not_mapped"),
-            (emergency_fail, "not_emergency"),
-        ],
-    )
-    # episodes of one spell share the admission date: the spell counts once
-    if spell_col is not None:
-        key = pd.DataFrame(
-            {"c": case, "s": clean_text(df[spell_col]).fillna("") + "|" + dates.astype(str)}
-        )
-    else:
-        key = pd.DataFrame({"c": case, "d": dates})
-        proc_col = find_column(
-            df, _PROCODE, what="provider", source=SOURCE, param="-", required=False
-        )
-        if proc_col is not None:
-            key["p"] = clean_text(df[proc_col]).fillna("")
-    epi_col = find_column(
-        df, _EPIORDER, what="episode order", source=SOURCE, param="-", required=False
-    )
-    order = np.arange(len(df))
-    if epi_col is not None:
-        order = np.lexsort(
-            (order, pd.to_numeric(df[epi_col], errors="coerce").fillna(np.inf).to_numpy())
-        )
-    reason = mark_duplicates(reason, key, order)
-    mapped = reason == "mapped"
-
-    events = make_events(case[mapped], dates[mapped], "hospital", "asthma_admission")
-    report = report_table(SOURCE, "episode", reason, first_invalid)
-    coverage = extract_coverage(["hospital"], case, dates, lo, hi, SOURCE)
-    return AdapterResult(finish_events([events]), report, coverage)
+    return read_source(SPEC, **locals())

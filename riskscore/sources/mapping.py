@@ -31,6 +31,7 @@ reported as ``unknown_code`` with ``column=value``; nothing is dropped uncounted
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,18 +40,19 @@ import numpy as np
 import pandas as pd
 
 from riskscore.errors import SchemaError
-from riskscore.sources._report import (
+from riskscore.sources._spec import (
     AdapterResult,
-    bound,
-    classify,
+    Classified,
+    Column,
+    Dated,
+    Extract,
+    SourceSpec,
+    case_column,
     clean_text,
-    extract_coverage,
-    find_column,
-    finish_events,
+    code_checks,
     make_events,
-    parse_dates,
-    report_table,
-    row_checks,
+    read_source,
+    row_date,
 )
 from riskscore.vocabulary import AGENCIES, EVENTS
 
@@ -195,87 +197,20 @@ def read_mapping(source: str | Path | pd.DataFrame | Sequence[dict]) -> pd.DataF
     return table
 
 
-def apply_mapping(
-    extract: pd.DataFrame,
-    mapping: str | Path | pd.DataFrame | Sequence[dict],
-    *,
-    case_id_column: str = "case_id",
-    date_column: str = "date",
-    recorded_date_column: str | None = None,
-    source: str = "local",
-    start: object = None,
-    end: object = None,
-    date_format: str | None = None,
-    dayfirst: bool = False,
-) -> AdapterResult:
-    """Turn a local extract into events with a mapping table.
-
-    Parameters
-    ----------
-    extract : pandas.DataFrame
-        The local system's rows.
-    mapping : path, pandas.DataFrame or sequence of dict
-        The mapping table (checked with :func:`read_mapping`).
-    case_id_column, date_column : str, default="case_id", "date"
-        Columns holding the pseudonymous case identifier and the event date.
-    recorded_date_column : str, optional
-        Column holding when the row entered the record, copied to ``recorded_date``.
-    source : str, default="local"
-        Name of the extract in the report and coverage.
-    start, end : date-like, optional
-        Keep rows dated in ``[start, end]``; these also set the coverage period.
-    date_format : str, optional
-        ``strptime`` format of text dates; ISO dates are read without it.
-    dayfirst : bool, default=False
-        Read text dates as ``DD/MM/YYYY``.
-
-    Returns
-    -------
-    AdapterResult
-        Events, the report (field ``row``; ``unknown_code`` rows name the first
-        unlisted ``column=value``) and coverage for every agency the table names.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> table = [{"source_column": "type", "source_value": "DA",
-    ...           "event": "domestic_abuse_incident", "agency": "police"}]
-    >>> police = pd.DataFrame({"case_id": ["c1", "c2"], "date": ["2101-03-01", "2101-03-02"],
-    ...                        "type": ["da", "THEFT"]})
-    >>> res = apply_mapping(police, table, source="police")
-    >>> res.events["event"].tolist(), res.report["code"].tolist()
-    (['domestic_abuse_incident'], ['', 'type=THEFT'])
-    """
-    table = read_mapping(mapping)
-    df = extract.reset_index(drop=True)
-    case_col = find_column(
-        df, (), what="case identifier", source=source, param="case_id_column", given=case_id_column
-    )
-    date_col = find_column(
-        df, (), what="date", source=source, param="date_column", given=date_column
-    )
+def _rows(x: Extract, *, table: pd.DataFrame) -> Classified:
+    """Each row's events: every listed value of every mapped column (``*`` any value)."""
+    df = x.df
     absent = sorted(set(table["source_column"]) - set(df.columns))
     if absent:
-        raise SchemaError(
-            f"{source}: the mapping names column(s) {absent} that the extract lacks. Columns present: "
-            f"{', '.join(map(str, list(df.columns)[:15]))}. Fix source_column in the mapping or rename the extract's columns."
+        raise x.error(
+            f"the mapping names column(s) {absent} that the extract lacks",
+            "Fix source_column in the mapping or rename the extract's columns.",
         )
-    lo, hi = bound(start, "start"), bound(end, "end")
-    case = clean_text(df[case_col])
-    dates, blank, bad = parse_dates(df[date_col], date_format=date_format, dayfirst=dayfirst)
+    dates, blank, bad = x.dated
     rec = None
-    if recorded_date_column is not None:
-        rec_col = find_column(
-            df,
-            (),
-            what="recorded date",
-            source=source,
-            param="recorded_date_column",
-            given=recorded_date_column,
-        )
-        rec, _, rec_bad = parse_dates(df[rec_col], date_format=date_format, dayfirst=dayfirst)
+    if x.column("recorded_date") is not None:
+        rec, _, rec_bad = x.read_dates(df[x.column("recorded_date")])
         bad = bad | rec_bad
-
     cols = list(dict.fromkeys(table["source_column"]))
     long = pd.concat(
         [
@@ -319,27 +254,99 @@ def apply_mapping(
     has_event[real["row"].to_numpy()] = True
     has_value = np.zeros(len(df), dtype=bool)
     has_value[long["row"].to_numpy()] = True
-    reason = classify(
-        len(df),
-        df.index,
-        [
-            *row_checks(case, blank, bad, dates, lo, hi),
+
+    def events(mapped: pd.Series) -> pd.DataFrame:
+        mapped_rows = np.flatnonzero(mapped.to_numpy())
+        hit = real[real["row"].isin(mapped_rows)].sort_values(["row", "event"], kind="stable")
+        r = hit["row"].to_numpy()
+        return make_events(
+            x.case.iloc[r].reset_index(drop=True),
+            dates.iloc[r].reset_index(drop=True),
+            hit["agency"].to_numpy(),
+            hit["event"].to_numpy(),
+            recorded_date=None if rec is None else rec.iloc[r].reset_index(drop=True),
+        )
+
+    return Classified(
+        "row",
+        dated=Dated(dates, blank, bad),
+        checks=[
             (~has_value, "no_value"),
-            (~has_event & first_unknown.notna().to_numpy(), "unknown_code"),
-            (~has_event, "code_not_mapped"),
+            *code_checks(pd.Series(has_event), first_unknown.notna().to_numpy()),
         ],
+        code=first_unknown,
+        events=events,
     )
-    mapped_rows = np.flatnonzero((reason == "mapped").to_numpy())
-    real = real[real["row"].isin(mapped_rows)].sort_values(["row", "event"], kind="stable")
-    r = real["row"].to_numpy()
-    events = make_events(
-        case.iloc[r].reset_index(drop=True),
-        dates.iloc[r].reset_index(drop=True),
-        real["agency"].to_numpy(),
-        real["event"].to_numpy(),
-        recorded_date=None if rec is None else rec.iloc[r].reset_index(drop=True),
+
+
+#: A local extract read with a mapping table (``source`` and agencies set per call).
+SPEC = SourceSpec(
+    "local",
+    (),
+    columns=(
+        case_column(""),
+        row_date("date", ""),
+        Column("recorded_date", "", "recorded date", "recorded_date_column"),
+    ),
+    classify=_rows,
+)
+
+
+def apply_mapping(
+    extract: pd.DataFrame,
+    mapping: str | Path | pd.DataFrame | Sequence[dict],
+    *,
+    case_id_column: str = "case_id",
+    date_column: str = "date",
+    recorded_date_column: str | None = None,
+    source: str = "local",
+    start: object = None,
+    end: object = None,
+    format: str | None = None,
+    dayfirst: bool = False,
+) -> AdapterResult:
+    """Turn a local extract into events with a mapping table.
+
+    Parameters
+    ----------
+    extract : pandas.DataFrame
+        The local system's rows.
+    mapping : path, pandas.DataFrame or sequence of dict
+        The mapping table (checked with :func:`read_mapping`).
+    case_id_column, date_column : str, default="case_id", "date"
+        Columns holding the pseudonymous case identifier and the event date.
+    recorded_date_column : str, optional
+        Column holding when the row entered the record, copied to ``recorded_date``.
+    source : str, default="local"
+        Name of the extract in the report and coverage.
+    start, end : date-like, optional
+        Keep rows dated in ``[start, end]``; these also set the coverage period.
+    format : str, optional
+        ``strptime`` format of text dates; ISO dates are read without it.
+    dayfirst : bool, default=False
+        Read text dates as ``DD/MM/YYYY``.
+
+    Returns
+    -------
+    AdapterResult
+        Events, the report (field ``row``; ``unknown_code`` rows name the first
+        unlisted ``column=value``) and coverage for every agency the table names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = [{"source_column": "type", "source_value": "DA",
+    ...           "event": "domestic_abuse_incident", "agency": "police"}]
+    >>> police = pd.DataFrame({"case_id": ["c1", "c2"], "date": ["2101-03-01", "2101-03-02"],
+    ...                        "type": ["da", "THEFT"]})
+    >>> res = apply_mapping(police, table, source="police")
+    >>> res.events["event"].tolist(), res.report["code"].tolist()
+    (['domestic_abuse_incident'], ['', 'type=THEFT'])
+    """
+    args = dict(locals())
+    table = read_mapping(args.pop("mapping"))
+    agencies = set(table.loc[table["event"] != IGNORE, "agency"])
+    spec = dataclasses.replace(
+        SPEC, source=args.pop("source"), agencies=tuple(a for a in AGENCIES if a in agencies)
     )
-    report = report_table(source, "row", reason, first_unknown)
-    agencies = [a for a in AGENCIES if a in set(table.loc[table["event"] != IGNORE, "agency"])]
-    coverage = extract_coverage(agencies, case, dates, lo, hi, source)
-    return AdapterResult(finish_events([events]), report, coverage)
+    return read_source(spec, **args, table=table)

@@ -35,33 +35,71 @@ import numpy as np
 import pandas as pd
 
 from riskscore.errors import SchemaError
-from riskscore.sources._report import (
+from riskscore.sources._spec import (
     AdapterResult,
-    bound,
-    classify,
-    clean_text,
-    extract_coverage,
-    find_column,
-    finish_events,
-    make_events,
-    parse_dates,
-    report_table,
-    row_checks,
+    Classified,
+    Column,
+    Extract,
+    SourceSpec,
+    case_column,
+    code_checks,
+    read_source,
+    row_date,
 )
 
 __all__ = ["read_prescriptions", "ASTHMA_BNF"]
 
-SOURCE = "prescriptions"
 #: BNF code prefix -> event (see the module docstring).
 ASTHMA_BNF: Mapping[str, str] = {
     "0301011R0": "reliever_prescription",
     "0301011V0": "reliever_prescription",
     "0302000": "preventer_prescription",
 }
-_CASE_ID = ("case_id", "patid", "TOKEN_PERSON_ID", "pseudo_id")
-_DATE = ("issue_date", "IssueDate", "prescribed_date", "prescription_date", "date")
-_BNF = ("bnf_code", "BNFCode", "BNF_CODE", "bnf")
+_EVENTS = ("reliever_prescription", "preventer_prescription")
 _BNF_RE = r"^[0-9]{7}[0-9A-Z]{0,8}$"
+
+
+def _items(x: Extract, *, codes: Mapping[str, str] | None) -> Classified:
+    """Each item's event by the longest BNF prefix it starts with."""
+    mapping = {
+        str(k).replace(" ", "").replace(".", "").upper(): v
+        for k, v in (ASTHMA_BNF if codes is None else codes).items()
+    }
+    bad_events = sorted({v for v in mapping.values() if v not in _EVENTS})
+    if bad_events:
+        raise SchemaError(
+            f"{x.spec.source}: codes maps to {bad_events}; only reliever_prescription and "
+            "preventer_prescription are allowed."
+        )
+    code = x.text("code").str.upper().str.replace(r"[\s.]", "", regex=True)
+    code = code.mask(code == "")
+    event = pd.Series(np.nan, index=code.index, dtype=object)
+    matched_len = pd.Series(0, index=code.index)
+    # longest prefix wins: a loop over the (few) prefixes, not over rows
+    for prefix, ev in sorted(mapping.items(), key=lambda kv: len(kv[0])):
+        hit = code.str.startswith(prefix).fillna(False).astype(bool) & (len(prefix) >= matched_len)
+        event = event.mask(hit, ev)
+        matched_len = matched_len.mask(hit, len(prefix))
+    valid = code.str.fullmatch(_BNF_RE).fillna(False).astype(bool)
+    return Classified(
+        "item",
+        event,
+        checks=[(code.isna(), "no_value"), *code_checks(event.notna(), ~valid)],
+        code=code,
+    )
+
+
+#: Prescribing extract: one row per prescription item.
+SPEC = SourceSpec(
+    "prescriptions",
+    ("gp",),
+    columns=(
+        case_column("case_id patid TOKEN_PERSON_ID pseudo_id"),
+        row_date("issue date", "issue_date IssueDate prescribed_date prescription_date date"),
+        Column("code", "bnf_code BNFCode BNF_CODE bnf", "BNF code", "code_column", required=True),
+    ),
+    classify=_items,
+)
 
 
 def read_prescriptions(
@@ -73,7 +111,7 @@ def read_prescriptions(
     code_column: str | None = None,
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
 ) -> AdapterResult:
     """Reliever and preventer inhaler prescriptions from a prescribing extract.
@@ -90,7 +128,7 @@ def read_prescriptions(
         Column names when they differ from the known variants.
     start, end : date-like, optional
         Keep items issued in ``[start, end]``; these also set the coverage period.
-    date_format : str, optional
+    format : str, optional
         ``strptime`` format of text dates; ISO dates are read without it.
     dayfirst : bool, default=False
         Read text dates as ``DD/MM/YYYY``.
@@ -112,61 +150,4 @@ def read_prescriptions(
     >>> res.report[["reason", "rows"]].values.tolist()
     [['code_not_mapped', 1], ['mapped', 2]]
     """
-    df = extract.reset_index(drop=True)
-    mapping = {
-        str(k).replace(" ", "").replace(".", "").upper(): v
-        for k, v in (ASTHMA_BNF if codes is None else codes).items()
-    }
-    bad_events = sorted(
-        {
-            v
-            for v in mapping.values()
-            if v not in ("reliever_prescription", "preventer_prescription")
-        }
-    )
-    if bad_events:
-        raise SchemaError(
-            f"{SOURCE}: codes maps to {bad_events}; only reliever_prescription and preventer_prescription are allowed."
-        )
-    case_col = find_column(
-        df,
-        _CASE_ID,
-        what="case identifier",
-        source=SOURCE,
-        param="case_id_column",
-        given=case_id_column,
-    )
-    date_col = find_column(
-        df, _DATE, what="issue date", source=SOURCE, param="date_column", given=date_column
-    )
-    code_col = find_column(
-        df, _BNF, what="BNF code", source=SOURCE, param="code_column", given=code_column
-    )
-    lo, hi = bound(start, "start"), bound(end, "end")
-    case = clean_text(df[case_col])
-    dates, blank, bad = parse_dates(df[date_col], date_format=date_format, dayfirst=dayfirst)
-    code = clean_text(df[code_col]).str.upper().str.replace(r"[\s.]", "", regex=True)
-    code = code.mask(code == "")
-    event = pd.Series(np.nan, index=df.index, dtype=object)
-    matched_len = pd.Series(0, index=df.index)
-    # longest prefix wins: a loop over the (few) prefixes, not over rows
-    for prefix, ev in sorted(mapping.items(), key=lambda kv: len(kv[0])):
-        hit = code.str.startswith(prefix).fillna(False).astype(bool) & (len(prefix) >= matched_len)
-        event = event.mask(hit, ev)
-        matched_len = matched_len.mask(hit, len(prefix))
-    valid = code.str.fullmatch(_BNF_RE).fillna(False).astype(bool)
-    reason = classify(
-        len(df),
-        df.index,
-        [
-            *row_checks(case, blank, bad, dates, lo, hi),
-            (code.isna(), "no_value"),
-            (~valid & event.isna(), "unknown_code"),
-            (event.isna(), "code_not_mapped"),
-        ],
-    )
-    mapped = reason == "mapped"
-    events = make_events(case[mapped], dates[mapped], "gp", event[mapped])
-    report = report_table(SOURCE, "item", reason, code)
-    coverage = extract_coverage(["gp"], case, dates, lo, hi, SOURCE)
-    return AdapterResult(finish_events([events]), report, coverage)
+    return read_source(SPEC, **locals())

@@ -37,23 +37,21 @@ import numpy as np
 import pandas as pd
 
 from riskscore.errors import SchemaError
-from riskscore.sources._report import (
+from riskscore.sources._spec import (
     AdapterResult,
-    bound,
-    classify,
+    Classified,
+    Column,
+    Dated,
+    Extract,
+    SourceSpec,
+    case_column,
     clean_text,
-    extract_coverage,
-    find_column,
-    finish_events,
     make_events,
-    outside,
-    parse_dates,
-    report_table,
+    read_source,
 )
 
 __all__ = ["read_school_census", "term_end_date", "TERMS"]
 
-SOURCE = "school_census"
 #: Canonical term codes read from the census term field.
 TERMS: tuple[str, ...] = (
     "autumn",
@@ -66,18 +64,7 @@ TERMS: tuple[str, ...] = (
     "summer1",
     "summer2",
 )
-_CASE_ID = ("case_id", "PupilMatchingRefAnonymous", "PMR", "pupil_id")
-_YEAR = ("AcademicYear", "ACADYR", "AcadYr", "academic_year", "Year")
-_TERM = ("Term", "TermType", "Period", "term")
-_POSSIBLE = ("SessionsPossible", "Sessions_Possible", "PossibleSessions", "TermlySessionsPossible")
-_MISSED = ("OverallAbsence", "SessionsMissed", "TotalAbsence", "OverallAbsenceSessions")
-_AUTH = ("AuthorisedAbsence", "AuthorisedAbsenceSessions")
-_UNAUTH = ("UnauthorisedAbsence", "UnauthorisedAbsenceSessions")
 _TERM_RE = r"^(aut|autumn|spr|spring|sum|summer)(?:term)?(?:half|ht|halfterm)?([12])?$"
-
-
-def _with_prefixes(names: tuple[str, ...]) -> tuple[str, ...]:
-    return names + tuple(p + n for p in ("ABS_", "ABSENCE_") for n in names)
 
 
 def _easter(years: np.ndarray) -> np.ndarray:
@@ -169,6 +156,106 @@ def term_end_date(academic_year: object, term: str) -> pd.Timestamp:
     return pd.Timestamp(end[0])
 
 
+def _periods(x: Extract, *, term_dates: pd.DataFrame | None) -> Classified:
+    possible = x.number("possible")
+    missed = x.number("missed")
+    if missed is None:
+        missed = x.number("authorised", required=True) + x.number("unauthorised", required=True)
+    if x.dated is not None:  # the extract's own period ends
+        dated, first, term, unknown_term = x.dated, None, None, pd.Series(False, index=x.df.index)
+    else:
+        dated, first, term, unknown_term = _term_dates(x, term_dates)
+    return Classified(
+        "period",
+        before_dates=[(unknown_term, "unknown_code")],
+        dated=dated,
+        checks=[
+            (possible.isna() & missed.isna(), "no_value"),
+            (~(possible > 0) | ~(missed >= 0) | (missed > possible), "invalid_value"),
+        ],
+        code=term,
+        first=first,
+        events=lambda mapped: _attendance(x.case, dated.dates, possible, missed, mapped),
+    )
+
+
+def _term_dates(
+    x: Extract, term_dates: pd.DataFrame | None
+) -> tuple[Dated, pd.Series, pd.Series, pd.Series]:
+    """Each row's period (end dates as read, starts), its term as written, where unknown."""
+    year_txt = x.text("year", required=True)
+    raw_term = x.text("term", required=True)
+    year = pd.to_numeric(year_txt.str.extract(r"^\s*(\d{4})")[0], errors="coerce")
+    canon = _canonical_terms(raw_term)
+    unknown_term = raw_term.notna() & canon.isna()
+    ok = (year.notna() & canon.notna()).to_numpy()
+    s_arr = np.full(len(x.df), np.datetime64("NaT"), dtype="datetime64[D]")
+    e_arr = s_arr.copy()
+    s_arr[ok], e_arr[ok] = _default_bounds(
+        year[ok].to_numpy(dtype="int64"), canon[ok].to_numpy(dtype=object)
+    )
+    dates = pd.Series(pd.to_datetime(e_arr), index=x.df.index)
+    first = pd.Series(pd.to_datetime(s_arr), index=x.df.index)
+    if term_dates is not None:
+        dates, first = _apply_calendar(x, term_dates, year, canon, dates, first)
+    blank = (year_txt.isna() | raw_term.isna()) & ~unknown_term
+    bad = ~blank & ~unknown_term & dates.isna()
+    return Dated(dates, blank, bad), first, raw_term, unknown_term
+
+
+def _attendance(
+    case: pd.Series, dates: pd.Series, possible: pd.Series, missed: pd.Series, mapped: pd.Series
+) -> pd.DataFrame:
+    """One attendance per pupil and period: rows of one period (dual registration) add up."""
+    sums = (
+        pd.DataFrame({"case_id": case, "date": dates, "p": possible, "m": missed})[mapped]
+        .groupby(["case_id", "date"], sort=True)[["p", "m"]]
+        .sum()
+        .reset_index()
+    )
+    return make_events(
+        sums["case_id"], sums["date"], "school", "attendance", value=1.0 - sums["m"] / sums["p"]
+    )
+
+
+def _absence(names: str) -> tuple[str, ...]:
+    """Absence field names, also with an ``ABS_`` or ``ABSENCE_`` prefix."""
+    return tuple(p + n for p in ("", "ABS_", "ABSENCE_") for n in names.split())
+
+
+#: School census (NPD-style) absence: one row per pupil, academic year and term.
+SPEC = SourceSpec(
+    "school_census",
+    ("school",),
+    columns=(
+        case_column("case_id PupilMatchingRefAnonymous PMR pupil_id"),
+        Column("date", "", "period end", "period_end_column"),
+        Column(
+            "possible",
+            _absence("SessionsPossible Sessions_Possible PossibleSessions TermlySessionsPossible"),
+            "sessions possible",
+            required=True,
+        ),
+        Column(
+            "missed", _absence("OverallAbsence SessionsMissed TotalAbsence OverallAbsenceSessions")
+        ),
+        Column(
+            "authorised",
+            _absence("AuthorisedAbsence AuthorisedAbsenceSessions"),
+            "sessions missed (OverallAbsence, or AuthorisedAbsence + UnauthorisedAbsence)",
+        ),
+        Column(
+            "unauthorised",
+            _absence("UnauthorisedAbsence UnauthorisedAbsenceSessions"),
+            "unauthorised absence",
+        ),
+        Column("year", "AcademicYear ACADYR AcadYr academic_year Year", "academic year"),
+        Column("term", "Term TermType Period term", "term"),
+    ),
+    classify=_periods,
+)
+
+
 def read_school_census(
     extract: pd.DataFrame,
     *,
@@ -177,7 +264,7 @@ def read_school_census(
     case_id_column: str | None = None,
     start: object = None,
     end: object = None,
-    date_format: str | None = None,
+    format: str | None = None,
     dayfirst: bool = False,
 ) -> AdapterResult:
     """Termly attendance fractions from a school census (NPD-style) absence extract.
@@ -196,7 +283,7 @@ def read_school_census(
         Case identifier column when not one of the known names.
     start, end : date-like, optional
         Keep periods ending in ``[start, end]``; these also set the coverage period.
-    date_format : str, optional
+    format : str, optional
         Format of text dates in ``period_end_column``/``term_dates``; ISO by default.
     dayfirst : bool, default=False
         Read those text dates as ``DD/MM/YYYY``.
@@ -216,128 +303,23 @@ def read_school_census(
     >>> ev["date"].dt.date.astype(str).tolist(), ev["value"].round(2).tolist()
     (['2101-12-31'], [0.85])
     """
-    df = extract.reset_index(drop=True)
-    case_col = find_column(
-        df,
-        _CASE_ID,
-        what="case identifier",
-        source=SOURCE,
-        param="case_id_column",
-        given=case_id_column,
-    )
-    pos_col = find_column(
-        df, _with_prefixes(_POSSIBLE), what="sessions possible", source=SOURCE, param="-"
-    )
-    miss_col = find_column(
-        df, _with_prefixes(_MISSED), what="", source=SOURCE, param="-", required=False
-    )
-    lo, hi = bound(start, "start"), bound(end, "end")
-    case = clean_text(df[case_col])
-    possible = pd.to_numeric(df[pos_col], errors="coerce")
-    if miss_col is not None:
-        missed = pd.to_numeric(df[miss_col], errors="coerce")
-    else:
-        auth = find_column(
-            df,
-            _with_prefixes(_AUTH),
-            what="sessions missed (OverallAbsence, or AuthorisedAbsence + UnauthorisedAbsence)",
-            source=SOURCE,
-            param="-",
-        )
-        unauth = find_column(
-            df, _with_prefixes(_UNAUTH), what="unauthorised absence", source=SOURCE, param="-"
-        )
-        missed = pd.to_numeric(df[auth], errors="coerce") + pd.to_numeric(
-            df[unauth], errors="coerce"
-        )
-
-    n = len(df)
-    unknown_term = pd.Series(False, index=df.index)
-    term_code = pd.Series("", index=df.index, dtype=object)
-    if period_end_column is not None:
-        pe_col = find_column(
-            df,
-            (),
-            what="period end",
-            source=SOURCE,
-            param="period_end_column",
-            given=period_end_column,
-        )
-        dates, blank, bad = parse_dates(df[pe_col], date_format=date_format, dayfirst=dayfirst)
-        first = dates
-    else:
-        year_col = find_column(df, _YEAR, what="academic year", source=SOURCE, param="-")
-        term_col = find_column(df, _TERM, what="term", source=SOURCE, param="-")
-        year_txt = clean_text(df[year_col].astype("string"))
-        year = pd.to_numeric(year_txt.str.extract(r"^\s*(\d{4})")[0], errors="coerce")
-        canon = _canonical_terms(df[term_col])
-        raw_term = clean_text(df[term_col])
-        unknown_term = raw_term.notna() & canon.isna()
-        term_code = raw_term.astype(object).where(unknown_term, "")
-        ok = year.notna() & canon.notna()
-        s_arr = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-        e_arr = s_arr.copy()
-        s_ok, e_ok = _default_bounds(
-            year[ok].to_numpy(dtype="int64"), canon[ok].to_numpy(dtype=object)
-        )
-        s_arr[ok.to_numpy()], e_arr[ok.to_numpy()] = s_ok, e_ok
-        dates = pd.Series(pd.to_datetime(e_arr), index=df.index)
-        first = pd.Series(pd.to_datetime(s_arr), index=df.index)
-        if term_dates is not None:
-            dates, first = _apply_calendar(
-                term_dates, year, canon, dates, first, date_format, dayfirst
-            )
-        blank = (year_txt.isna() | raw_term.isna()) & ~unknown_term
-        bad = ~blank & ~unknown_term & dates.isna()
-
-    reason = classify(
-        n,
-        df.index,
-        [
-            (case.isna(), "missing_case_id"),
-            (unknown_term, "unknown_code"),
-            (blank, "missing_date"),
-            (bad, "invalid_date"),
-            (outside(dates, lo, hi), "outside_date_range"),
-            (possible.isna() & missed.isna(), "no_value"),
-            (~(possible > 0) | ~(missed >= 0) | (missed > possible), "invalid_value"),
-        ],
-    )
-    mapped = reason == "mapped"
-    sums = (
-        pd.DataFrame(
-            {
-                "case_id": case[mapped],
-                "date": dates[mapped],
-                "p": possible[mapped],
-                "m": missed[mapped],
-            }
-        )
-        .groupby(["case_id", "date"], sort=True)[["p", "m"]]
-        .sum()
-        .reset_index()
-    )
-    events = make_events(
-        sums["case_id"], sums["date"], "school", "attendance", value=1.0 - sums["m"] / sums["p"]
-    )
-    report = report_table(SOURCE, "period", reason, pd.Series(term_code, index=df.index))
-    coverage = extract_coverage(["school"], case, dates, lo, hi, SOURCE, first=first)
-    return AdapterResult(finish_events([events]), report, coverage)
+    return read_source(SPEC, **locals())
 
 
 def _apply_calendar(
+    x: Extract,
     term_dates: pd.DataFrame,
     year: pd.Series,
     canon: pd.Series,
     dates: pd.Series,
     first: pd.Series,
-    date_format: str | None,
-    dayfirst: bool,
 ) -> tuple[pd.Series, pd.Series]:
+    """Period ends (and starts) of the terms a local calendar lists, over the defaults."""
+    source = x.spec.source
     missing = {"academic_year", "term", "end"} - set(term_dates.columns)
     if missing:
         raise SchemaError(
-            f"{SOURCE}: term_dates lacks column(s) {sorted(missing)}; it needs academic_year, term, end "
+            f"{source}: term_dates lacks column(s) {sorted(missing)}; it needs academic_year, term, end "
             "(and optionally start)."
         )
     cal = pd.DataFrame(
@@ -349,25 +331,23 @@ def _apply_calendar(
             "t": _canonical_terms(term_dates["term"]),
         }
     )
-    cal_end, e_blank, e_bad = parse_dates(
-        term_dates["end"], date_format=date_format, dayfirst=dayfirst
-    )
+    cal_end, e_blank, e_bad = x.read_dates(term_dates["end"])
     bad_rows = np.flatnonzero((cal["y"].isna() | cal["t"].isna() | e_blank | e_bad).to_numpy())
     if len(bad_rows):
         raise SchemaError(
-            f"{SOURCE}: term_dates rows {bad_rows[:5].tolist()} have an unreadable academic_year, term "
+            f"{source}: term_dates rows {bad_rows[:5].tolist()} have an unreadable academic_year, term "
             "or end date; fix them (terms: Autumn, Spring, Summer or half-terms like Summer1)."
         )
     cal["end"] = cal_end.to_numpy()
     cal["start"] = (
-        parse_dates(term_dates["start"], date_format=date_format, dayfirst=dayfirst)[0].to_numpy()
+        x.read_dates(term_dates["start"]).dates.to_numpy()
         if "start" in term_dates.columns
         else pd.NaT
     )
     if cal.duplicated(["y", "t"]).any():
         rows = np.flatnonzero(cal.duplicated(["y", "t"], keep=False).to_numpy())[:5].tolist()
         raise SchemaError(
-            f"{SOURCE}: term_dates lists a term twice (rows {rows}); keep one end date per term."
+            f"{source}: term_dates lists a term twice (rows {rows}); keep one end date per term."
         )
     left = pd.DataFrame({"y": year.to_numpy(), "t": canon.to_numpy()})
     merged = left.merge(cal, on=["y", "t"], how="left")

@@ -50,7 +50,7 @@ from riskscore._audit_core import (
 from riskscore._cohort_tables import (
     audit_chunks,
     cohort_tables,
-    control,
+    control_tables,
     merge_frames,
     orphan_error,
 )
@@ -58,7 +58,7 @@ from riskscore._dates import DEFAULT_GRID, NAT_DAY, step_days, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore.contract import check_model
 from riskscore.coverage import coverage_gaps, coverage_table
-from riskscore.disclosure import hash_input
+from riskscore.disclosure import hash_input, mark_synthetic, synthetic_note
 from riskscore.errors import SchemaError
 from riskscore.vocabulary import AGENCIES, BANDS
 
@@ -123,6 +123,9 @@ class CaseAudit:
     parameters: dict = field(default_factory=dict)
     notice: str = NOTICE + " " + CASE_LEVEL_NOTICE
     coverage_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Made from synthetic or fictional data (make_cohort, vignette): outputs say so
+    synthetic: bool = False
+    synthetic_note: str | None = None
 
     def first_crossing(self, band: str = "multi_agency_discussion", agency: str | None = None):
         """First date the joined score (or one agency's own score) reached ``band``.
@@ -291,6 +294,10 @@ def audit_case(
     )
     lead = lead_times(cr, ends)
     o_day = ends["outcome_day"].iloc[0]
+    note = synthetic_note(events, cases)
+    if note is not None:
+        # the case-level tables carry the mark too, so a written table says so
+        mark_synthetic(traj, crossings, contrib, missed, gaps, lead, note=note)
     return CaseAudit(
         case_id=str(case_id),
         model=model,
@@ -310,6 +317,8 @@ def audit_case(
             **({} if cov is None else {"coverage": f"table of {len(cov)} interval(s)"}),
         },
         coverage_gaps=gaps,
+        synthetic=note is not None,
+        synthetic_note=note,
     )
 
 
@@ -360,6 +369,9 @@ class CohortAudit:
     notice: str = NOTICE
     #: SHA-256 content hashes of the inputs (events, cases), for provenance
     input_hashes: dict = field(default_factory=dict)
+    #: Made from synthetic data (make_cohort, vignette): every output says so
+    synthetic: bool = False
+    synthetic_note: str | None = None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -473,7 +485,8 @@ def audit_cohort(
     per_case, fa_part, holder_part = merge_frames(result["frames"])
     n_without = result["n_audited"] - len(per_case)
     raw = cohort_tables(per_case, fa_part, holder_part, len(cases), n_without, horizon, agencies)
-    tables = {name: control(name, t, disclosure) for name, t in raw.items()}
+    synthetic = synthetic_note(events, cases)
+    tables = control_tables(raw, disclosure, synthetic=synthetic)
     return CohortAudit(
         tables=tables,
         parameters={
@@ -488,6 +501,8 @@ def audit_cohort(
         disclosure=disclosure,
         n_cases=len(cases),
         input_hashes={"events": hash_input(events), "cases": hash_input(cases)},
+        synthetic=synthetic is not None,
+        synthetic_note=synthetic,
     )
 
 

@@ -75,6 +75,7 @@ __all__ = [
     "SUPPRESSED_MARK",
     "DisclosureSettings",
     "describe_settings",
+    "settings_for",
     "disclose",
     "disclose_tables",
     "apply_disclosure",
@@ -82,6 +83,7 @@ __all__ = [
     "mark_statistics",
     "protect_nested",
     "rates_from_published",
+    "suppress_statistics",
     "disclosure_manifest",
     "check_disclosure",
     "check_publishable",
@@ -251,8 +253,19 @@ class DisclosureSettings:
         return {k: (bool(v) if isinstance(v, bool) else int(v)) for k, v in asdict(self).items()}
 
 
-def _settings_from(disclosure: Any) -> DisclosureSettings | None:
-    """None for ``False`` (control off), else the settings it stands for."""
+def settings_for(disclosure: Any) -> DisclosureSettings | None:
+    """The settings a ``disclosure=`` argument stands for; None for ``False`` (control off).
+
+    ``True`` (or None) is the default settings; a :class:`DisclosureSettings` or a
+    dict of its fields is checked against the floors.
+
+    Examples
+    --------
+    >>> settings_for({"min_count": 10, "round_to": 1}).round_to
+    1
+    >>> settings_for(False) is None
+    True
+    """
     if disclosure is False:
         return None
     if disclosure is True or disclosure is None:
@@ -281,14 +294,14 @@ def describe_settings(settings: DisclosureSettings | Mapping[str, Any] | None) -
 
     Examples
     --------
-    >>> describe_settings(DisclosureSettings())[:47]
+    >>> describe_settings(DisclosureSettings())[:48]
     'Counts from 1 to 9 are suppressed (shown as [c])'
     >>> describe_settings(None)[:15]
     'DISCLOSURE CONT'
     """
     if settings is None or (isinstance(settings, Mapping) and settings.get("applied") is False):
         return UNDISCLOSED_WARNING + "."
-    s = settings if isinstance(settings, DisclosureSettings) else _settings_from(dict(settings))
+    s = settings if isinstance(settings, DisclosureSettings) else settings_for(dict(settings))
     assert s is not None
     rounding = (
         "published counts are not rounded"
@@ -358,6 +371,7 @@ def _resolve_columns(
     count_columns: Any,
     rate_columns: Any,
     by: Any,
+    exclude: Sequence[str] = (),
 ) -> tuple[list[str], list[str], dict[str, list[str]], bool]:
     """(counts, keys, statistic -> source counts, whether statistics were declared)."""
     counts = _as_list(count_columns)
@@ -397,6 +411,7 @@ def _resolve_columns(
             "no count columns found: name them with count_columns=[...] (inferred names are "
             "like n, n_*, count*, *_count, cases, events, alerts)"
         )
+    derived: dict[str, list[str]] = {}
     if isinstance(rate_columns, Mapping):
         derived = {str(k): _as_list(v) or [] for k, v in rate_columns.items()}
         for rate, sources in derived.items():
@@ -408,25 +423,30 @@ def _resolve_columns(
                 )
     elif explicit_rates:
         derived = {r: list(counts) for r in rate_names}
-    else:
-        # Every other statistic describes the same units as the counts in its row (a
-        # share, a mean, an AUROC), so a suppressed count takes it down with it.
-        derived = {
-            c: list(counts)
-            for c in table.columns
-            if c not in counts and c not in by_list and not _is_key_dtype(table[c])
-        }
-        # A float column of whole numbers with a name that says neither count nor
-        # statistic may be a count in disguise: published raw it would leak.
-        hidden_counts = [
-            c for c in derived if not _STAT_NAME.search(str(c)) and _whole_numbers(table[c])
-        ]
-        if hidden_counts:
-            raise DisclosureError(
-                f"column(s) {hidden_counts} hold whole numbers but their names say neither "
-                "count nor statistic; pass count_columns=[...] if they count anything, or "
-                "rate_columns={...} to declare them statistics"
-            )
+    # Every other statistic describes the same units as the counts in its row (a
+    # share, a mean, an AUROC), so a suppressed count takes it down with it: no
+    # numeric column leaves unclassified.
+    inferred = {
+        c: list(counts)
+        for c in table.columns
+        if c not in counts
+        and c not in by_list
+        and c not in derived
+        and c not in exclude
+        and not _is_key_dtype(table[c])
+    }
+    # A float column of whole numbers with a name that says neither count nor
+    # statistic may be a count in disguise: published raw it would leak.
+    hidden_counts = [
+        c for c in inferred if not _STAT_NAME.search(str(c)) and _whole_numbers(table[c])
+    ]
+    if hidden_counts:
+        raise DisclosureError(
+            f"column(s) {hidden_counts} hold whole numbers but their names say neither "
+            "count nor statistic; pass count_columns=[...] if they count anything, or "
+            "rate_columns={...} to declare them statistics"
+        )
+    derived.update(inferred)
     return counts, by_list, derived, explicit_rates
 
 
@@ -855,13 +875,14 @@ def _plan(
     rate_columns: Any = None,
     by: Any = None,
     total_rows: Any = None,
-    total_columns: Mapping[str, Sequence[str]] | None = None,
+    total_columns: Any = None,
     row_relations: Sequence[tuple[Any, Sequence[Any]]] | None = None,
     total_labels: Sequence[str] = DEFAULT_TOTAL_LABELS,
     find_totals: bool = True,
     hide: Any = None,
     keep: Any = None,
     computed: Mapping[str, str] | None = None,
+    statistic_columns: Mapping[str, Sequence[str]] | None = None,
 ) -> _Plan:
     if not isinstance(table, pd.DataFrame):
         raise DisclosureError(f"disclose() takes a pandas DataFrame, got {type(table).__name__}")
@@ -885,15 +906,27 @@ def _plan(
         by = by_list
     else:
         flat = table.reset_index(drop=True)
-    counts, by_list, derived, _ = _resolve_columns(flat, count_columns, rate_columns, by)
+    declared_stats = {str(k): _as_list(v) or [] for k, v in (statistic_columns or {}).items()}
+    _check_columns(flat, list(declared_stats), "statistic_columns")
+    counts, by_list, derived, _ = _resolve_columns(
+        flat, count_columns, rate_columns, by, exclude=[*declared_stats, *(computed or {})]
+    )
+    for stat, sources in declared_stats.items():
+        bad = [x for x in sources if x not in counts]
+        if bad:
+            raise DisclosureError(
+                f"statistic column {stat!r} rests on {bad}, which are not count columns ({counts})"
+            )
     values = _count_matrix(flat, counts)
     n, m = values.shape
 
     ratios: dict[str, _Ratio] = {}
     statistics: dict[str, list[str]] = {}
     computed = dict(computed or {})
+    for stat, sources in declared_stats.items():
+        statistics[stat] = list(sources)
     for stat, sources in derived.items():
-        if stat in computed:
+        if stat in computed or stat in declared_stats:
             continue
         if isinstance(rate_columns, Mapping) and len(sources) == 2:
             ratios[stat] = _Ratio(sources[0], sources[1])
@@ -910,7 +943,8 @@ def _plan(
     _label_margins(rel, flat, by_list, m, flags, explicit)
     if find_totals:
         _structural_margins(rel, flat, by_list, values, np.zeros(n, dtype=bool), counts)
-    for tot, members in (total_columns or {}).items():
+    pairs = total_columns.items() if isinstance(total_columns, Mapping) else total_columns or ()
+    for tot, members in pairs:
         members = _as_list(members) or []
         bad = [c for c in [tot, *members] if c not in counts]
         if bad:
@@ -1117,6 +1151,8 @@ def _publish(plan: _Plan, hidden: np.ndarray, settings: DisclosureSettings) -> p
                 ~np.isnan(num) & (den > 0), r.scale * num / np.where(den > 0, den, 1), np.nan
             )
         before = pd.to_numeric(out[rate], errors="coerce").isna().to_numpy()
+        # a rate the caller left missing (undefined) stays missing
+        value = np.where(before, np.nan, value)
         out[rate] = value
         derived_mask[rate] = np.isnan(value) & ~before
     for name in plan.computed:
@@ -1257,13 +1293,14 @@ def disclose(
     rate_columns: str | Sequence[str] | Mapping[str, Sequence[str]] | None = None,
     by: str | Sequence[str] | None = None,
     total_rows: Any = None,
-    total_columns: Mapping[str, Sequence[str]] | None = None,
+    total_columns: Mapping[str, Sequence[str]] | Sequence[tuple[str, Sequence[str]]] | None = None,
     row_relations: Sequence[tuple[Any, Sequence[Any]]] | None = None,
     total_labels: Sequence[str] = DEFAULT_TOTAL_LABELS,
     find_totals: bool = True,
     hide: Any = None,
     keep: Any = None,
     computed: Mapping[str, str] | None = None,
+    statistic_columns: Mapping[str, Sequence[str]] | None = None,
     suppress_zero: bool = False,
 ) -> pd.DataFrame:
     """Make a tidy count table safe to take out of a secure environment.
@@ -1305,8 +1342,9 @@ def disclose(
         Rows that are the total of every other non-total row. Margins are found
         without this: a row equal to the sum of the other rows of its group is a
         total whatever its label.
-    total_columns : dict, optional
-        ``{total column: [member count columns]}``: the total is at least the sum
+    total_columns : dict or list of (column, [columns]), optional
+        ``{total column: [member count columns]}`` (a list of pairs when one
+        column is the total of several complements): the total is at least the sum
         of the members, and the unpublished remainder (the complement, e.g.
         crossings that were not false alarms) is protected like a published count.
         Exact column totals are also found by structure.
@@ -1325,6 +1363,10 @@ def disclose(
         ``{column: description}`` for columns the caller computes from the
         published counts afterwards (net benefit); rows resting on a hidden count
         are cleared.
+    statistic_columns : dict, optional
+        ``{statistic: [count columns]}``: statistics (an interval, an AUROC)
+        published only where every count they rest on is; with two counts too,
+        where ``rate_columns`` would declare a rate.
     suppress_zero : bool, default=False
         Also suppress zeros (true zeros are usually allowed).
 
@@ -1379,6 +1421,7 @@ def disclose(
         hide=hide,
         keep=keep,
         computed=computed,
+        statistic_columns=statistic_columns,
     )
     return disclose_tables(
         {"table": table},
@@ -1486,7 +1529,7 @@ def apply_disclosure(
     >>> apply_disclosure(t, False).attrs["riskscore_disclosure"]["applied"]
     False
     """
-    settings = _settings_from(disclosure)
+    settings = settings_for(disclosure)
     if settings is None:
         return mark_undisclosed(table, reason=reason)
     return disclose(
@@ -1574,7 +1617,7 @@ def mark_statistics(
     >>> t.attrs["riskscore_disclosure"]["rule"]
     'rests on at least 10 events and 10 non-events'
     """
-    settings = _settings_from(disclosure)
+    settings = settings_for(disclosure)
     if settings is None:
         return mark_undisclosed(table, reason=reason)
     out = table.copy()
@@ -1730,6 +1773,68 @@ def rates_from_published(
         b = pd.to_numeric(out[den], errors="coerce").astype("float64").to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             out[rate] = np.where(~np.isnan(a) & (b > 0), scale * a / np.where(b > 0, b, 1), np.nan)
+    return out
+
+
+def suppress_statistics(table: pd.DataFrame, mask: pd.DataFrame, *, rule: str) -> pd.DataFrame:
+    """Hide statistics that fail a minimum-cell-size rule, and list them in the manifest.
+
+    For rules :func:`disclose` cannot see (an interval needs at least ``min_count``
+    true positives *and* false negatives, and the false negatives are not a
+    column): the caller works out the mask, this hides the cells and records why.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A disclosed table.
+    mask : DataFrame of bool
+        True where a statistic must be hidden (columns not in ``table`` are ignored).
+    rule : str
+        The rule, in words, recorded as the reason.
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = disclose(pd.DataFrame({"g": ["a"], "n": [40], "auroc": [0.7]}),
+    ...     statistic_columns={"auroc": ["n"]})
+    >>> out = suppress_statistics(t, pd.DataFrame({"auroc": [True]}), rule="fewer than 10 events")
+    >>> out["auroc"].isna().tolist(), disclosure_manifest(out)["reason"].iloc[0]
+    ([True], 'derived: fewer than 10 events')
+    """
+    stamp = _stamp(table, "suppress_statistics")
+    out = table.copy()
+    out.attrs = dict(table.attrs)
+    mask = pd.DataFrame(mask)
+    mask.index = out.index
+    records = list(stamp.get("manifest", []))
+    listed = {(r.get("row"), r.get("column")) for r in records}
+    by = [c for c in stamp.get("by", []) if c in out.columns]
+    new = []
+    for c in mask.columns:
+        if c not in out.columns:
+            continue
+        m = mask[c].fillna(False).to_numpy(dtype=bool) & out[c].notna().to_numpy()
+        if not m.any():
+            continue
+        out[c] = out[c].mask(pd.Series(m, index=out.index))
+        rows = np.flatnonzero(m)
+        keys = _row_keys(out.reset_index(drop=True), by, rows)
+        for r, key in zip(rows, keys, strict=True):
+            label = _plain_label(out.index[r])
+            if (label, c) not in listed:
+                new.append({"row": label, "key": key, "column": c, "reason": f"derived: {rule}"})
+    if new:
+        cells = [r for r in records if r.get("row") is not None] + new
+        whole = [r for r in records if r.get("row") is None]
+        pos = {label: i for i, label in enumerate(out.index)}
+        col = {c: i for i, c in enumerate(out.columns)}
+        cells.sort(key=lambda r: (pos.get(r["row"], -1), col.get(r["column"], -1)))
+        stamp = {**stamp, "manifest": cells + whole}
+    out.attrs[DISCLOSURE_ATTR] = stamp
     return out
 
 
@@ -2077,7 +2182,7 @@ def provenance(
     elif isinstance(disclosure, (DisclosureSettings, Mapping)) and not (
         isinstance(disclosure, Mapping) and "applied" in disclosure
     ):
-        disc = _settings_from(disclosure).to_dict()  # refuses settings below the floors
+        disc = settings_for(disclosure).to_dict()  # refuses settings below the floors
     else:
         disc = _jsonable(disclosure)
     record = {

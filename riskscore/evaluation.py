@@ -41,6 +41,16 @@ from scipy.special import expit, logit
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
+from riskscore._evaluation_tables import (
+    Cuts,
+    alerts_table,
+    calibration_table,
+    decision_curve_table,
+    offer_cuts,
+    publish_metrics,
+    roc_table,
+    totals_table,
+)
 from riskscore._numerics import (
     EPS,
     Ranker,
@@ -52,7 +62,7 @@ from riskscore._numerics import (
 )
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
-from riskscore.disclosure import apply_disclosure, mark_undisclosed
+from riskscore.disclosure import is_synthetic, mark_synthetic, mark_undisclosed, settings_for
 from riskscore.errors import EstimationError, ModelContractError, SchemaError
 from riskscore.fairness import subgroup_metrics
 from riskscore.logistic import DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
@@ -131,18 +141,28 @@ class EvaluationResult:
     ----------
     metrics : DataFrame
         ``metric, label, estimate, lower, upper`` (AUROC, AUPRC, Brier score,
-        calibration intercept and slope, observed rate, mean predicted risk).
+        calibration intercept and slope, observed rate, mean predicted risk); under
+        disclosure control shown only with at least ``min_count`` events and
+        non-events, the observed rate from the published counts.
     calibration : DataFrame
-        Deciles of predicted risk: ``bin, n, events, mean_predicted, observed``
-        (disclosure-controlled by default).
+        Tenths of predicted risk: ``bin, n, events, mean_predicted, observed``;
+        under disclosure control, neighbouring bins are merged until none can be
+        worked out from the other tables, and ``observed`` is computed from the
+        published counts.
     decision_curve : DataFrame
-        ``threshold, alerts, true_positives, net_benefit, treat_all, treat_none``.
+        ``threshold, alerts, true_positives, net_benefit, treat_all, treat_none``;
+        rows whose counts would differ from a neighbour's by a small count are
+        suppressed, and net benefit is computed from the published counts.
     alerts : DataFrame
-        Sensitivity, PPV and alert rate (with case-bootstrap intervals) at chosen
-        alert rates, probability thresholds and the model's band thresholds.
+        ``rule, scale, threshold, n, events, alerts, true_positives``, with alert
+        rate, sensitivity and PPV (computed from the published counts) and their
+        case-bootstrap intervals (shown only where every cell they rest on reaches
+        ``min_count``), at chosen alert rates, probability thresholds and the
+        model's band thresholds.
     roc : DataFrame
-        The ROC curve interpolated on a fixed grid of 101 false-positive rates
-        (no individual thresholds), for plotting.
+        The ROC curve on a fixed grid of 101 false-positive rates (no individual
+        thresholds), for plotting; under disclosure control drawn through the
+        published counts only.
     predictions : DataFrame
         Case-level out-of-fold predictions (``case_id, as_of, y, fold, score,
         probability``). Individual-level: keep inside the secure environment.
@@ -150,6 +170,13 @@ class EvaluationResult:
         Validation design, sample sizes (disclosure-controlled) and notes.
     subgroups : DataFrame or None
         :func:`riskscore.subgroup_metrics` table, when asked for.
+    draws : DataFrame or None
+        Bootstrap replicates of the metrics (inside the secure environment only).
+    synthetic : bool
+        Made from synthetic data: every output made from it says so.
+    sample : DataFrame or None
+        Validation rows, events and children (``n_rows, n_events, n_cases``) as
+        published; the design's sample sizes come from it.
     """
 
     metrics: pd.DataFrame
@@ -161,6 +188,33 @@ class EvaluationResult:
     design: dict
     subgroups: pd.DataFrame | None = None
     draws: pd.DataFrame | None = field(default=None, repr=False)
+    synthetic: bool = False
+    sample: pd.DataFrame | None = field(default=None, repr=False)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables meant to leave (no case-level predictions, no bootstrap draws).
+
+        Each carries a disclosure stamp; :func:`riskscore.check_publishable` checks
+        them together, as a report does before rendering.
+
+        Examples
+        --------
+        >>> from riskscore.evaluation import example_result
+        >>> sorted(example_result().tables())
+        ['alerts', 'calibration', 'decision_curve', 'metrics', 'roc', 'sample']
+        """
+        out = {
+            "metrics": self.metrics,
+            "alerts": self.alerts,
+            "calibration": self.calibration,
+            "decision_curve": self.decision_curve,
+            "roc": self.roc,
+        }
+        if self.sample is not None:
+            out["sample"] = self.sample
+        if self.subgroups is not None:
+            out["subgroups"] = self.subgroups
+        return out
 
     # ------------------------------------------------------------------ access
     def metric(self, name: str) -> float:
@@ -406,32 +460,56 @@ def evaluate(
     oof = _predict(
         model, kind, data, training_set, cv, temporal_cut, refit, random_state, n_jobs, progress
     )
+    settings = settings_for(disclosure)
+    synthetic = bool(info.get("synthetic")) or is_synthetic(training_set.X)
     v = _validation_rows(oof, data)
+    dc_thr = _dc_thresholds(dc_thresholds)
     metrics, draws = _metrics_with_intervals(v, n_boot, level, random_state, progress)
+    totals = totals_table(v.y, v.n_cases, settings)
     rules = _alert_rules(model, kind, v, alert_rates, thresholds)
-    alerts = _alerts_table(v, rules, n_boot, level, random_state, disclosure)
-    calibration = _calibration_table(v, disclosure)
-    decision_curve = _decision_curve_table(v, dc_thresholds, disclosure)
-    roc = _roc_table(v)
+    sub_rate = alert_rates[0] if alert_rates else 0.1
+    sub_cut = alert_threshold(v.p, sub_rate) if cases is not None else None
+    # every cut the tables publish is chosen once, so no two rows can be differenced
+    cuts = offer_cuts(Cuts(v.y, v.p, v.score, settings), rules, dc_thr, v.p, sub_cut)
+    alerts = _alerts_table(v, rules, cuts, totals, n_boot, level, random_state, settings)
+    calibration = calibration_table(v.p, v.y, cuts, settings)
+    decision_curve = decision_curve_table(dc_thr, cuts, totals, settings)
+    roc = roc_table(v.y, v.p, cuts, totals, settings)
+    metrics = publish_metrics(metrics, totals, settings)
     predictions = _predictions_table(oof, data, training_set)
-    design = _design(model, oof, v, info, n_boot, level, random_state, disclosure)
+    design = _design(model, oof, v, info, n_boot, level, random_state, disclosure, totals)
     sub = None
     if cases is not None:
         attrs = _subgroup_frame(cases, v.case_ids, subgroup_by)
+        shown = bool(cuts.lookup("subgroup")["published"].iloc[0])
         sub = subgroup_metrics(
             v.y,
             v.p,
             attrs,
             by=list(attrs.columns),
-            alert_rate=alert_rates[0] if alert_rates else 0.1,
+            threshold=sub_cut,
             case_ids=v.case_ids,
             n_boot=n_boot,
             level=level,
             disclosure=disclosure,
             random_state=random_state,
             progress=progress,
+            # the All rows repeat counts this output publishes elsewhere (or hides)
+            overall_published=None
+            if settings is None
+            else {
+                "n": not np.isnan(totals.n_pub),
+                "events": not np.isnan(totals.events_pub),
+                "n_cases": not np.isnan(totals.cases_pub),
+                "alerts": shown,
+                "true_positives": shown,
+                **({} if shown else {"false_positives": False}),
+            },
         )
-    return EvaluationResult(
+    draws = mark_undisclosed(
+        draws, reason="bootstrap replicates: keep inside the secure environment"
+    )
+    result = EvaluationResult(
         metrics=metrics,
         calibration=calibration,
         decision_curve=decision_curve,
@@ -441,7 +519,12 @@ def evaluate(
         design=design,
         subgroups=sub,
         draws=draws,
+        synthetic=synthetic,
+        sample=totals.table,
     )
+    if synthetic:
+        mark_synthetic(*result.tables().values(), predictions, draws, note="synthetic")
+    return result
 
 
 # --------------------------------------------------------------------------- steps
@@ -636,7 +719,18 @@ def _alert_rules(model, kind, v: _Validation, alert_rates, thresholds):
     return rules + _band_rules(model, kind)
 
 
-def _alerts_table(v: _Validation, rules, n_boot, level, random_state, disclosure):
+def _dc_thresholds(dc_thresholds) -> np.ndarray:
+    thr = (
+        np.round(np.arange(1, 51) / 100, 2)
+        if dc_thresholds is None
+        else np.asarray(dc_thresholds, dtype=float)
+    )
+    if ((thr <= 0) | (thr >= 1)).any():
+        raise ValueError("dc_thresholds must be strictly between 0 and 1.")
+    return thr
+
+
+def _alerts_table(v: _Validation, rules, cuts, totals, n_boot, level, random_state, settings):
     """Step 4: sensitivity, PPV and alert rate at each rule, with case-bootstrap intervals."""
     masks = (
         np.column_stack([(v.score if scale == "score" else v.p) >= t for _, scale, t in rules])
@@ -661,91 +755,7 @@ def _alerts_table(v: _Validation, rules, n_boot, level, random_state, disclosure
         if len(A)
         else (np.full((3, len(rules)), np.nan), np.full((3, len(rules)), np.nan))
     )
-    alerts = pd.DataFrame(
-        {
-            "rule": [r[0] for r in rules],
-            "scale": [r[1] for r in rules],
-            "threshold": [r[2] for r in rules],
-            "n": len(v.y),
-            "alerts": masks.sum(axis=0).astype(np.int64),
-            "true_positives": (v.y @ masks).astype(np.int64),
-            "alert_rate": rate,
-            "sensitivity": sens,
-            "sensitivity_lower": alo[0],
-            "sensitivity_upper": ahi[0],
-            "ppv": ppv,
-            "ppv_lower": alo[1],
-            "ppv_upper": ahi[1],
-        }
-    )
-    return apply_disclosure(
-        alerts, disclosure, count_columns=["n", "alerts", "true_positives"], by=["rule", "scale"]
-    )
-
-
-def _calibration_table(v: _Validation, disclosure):
-    """Step 5: observed against predicted risk by decile of predicted risk."""
-    bins = pd.qcut(v.p, 10, duplicates="drop")
-    cal = (
-        pd.DataFrame({"bin": bins, "y": v.y, "p": v.p})
-        .groupby("bin", observed=True)
-        .agg(
-            n=("y", "size"),
-            events=("y", "sum"),
-            mean_predicted=("p", "mean"),
-            observed=("y", "mean"),
-        )
-        .reset_index()
-    )
-    cal["bin"] = cal["bin"].astype(str)
-    cal["events"] = cal["events"].astype(np.int64)
-    return apply_disclosure(cal, disclosure, count_columns=["n", "events"], by="bin")
-
-
-def _decision_curve_table(v: _Validation, dc_thresholds, disclosure):
-    """Step 6: net benefit across threshold probabilities, beside treat-all and treat-none."""
-    thr = (
-        np.round(np.arange(1, 51) / 100, 2)
-        if dc_thresholds is None
-        else np.asarray(dc_thresholds, dtype=float)
-    )
-    if ((thr <= 0) | (thr >= 1)).any():
-        raise ValueError("dc_thresholds must be strictly between 0 and 1.")
-    order = np.sort(v.p)
-    n_v = len(v.p)
-    alerts_at = n_v - np.searchsorted(order, thr, side="left")
-    ysort = v.y[np.argsort(v.p, kind="stable")]
-    pos_above = np.concatenate([np.cumsum(ysort[::-1])[::-1], [0.0]])
-    tp_at = pos_above[n_v - alerts_at]
-    fp_at = alerts_at - tp_at
-    prev = v.y.mean()
-    odds = thr / (1 - thr)
-    dc = pd.DataFrame(
-        {
-            "threshold": thr,
-            "alerts": alerts_at.astype(np.int64),
-            "true_positives": tp_at.astype(np.int64),
-            "net_benefit": tp_at / n_v - fp_at / n_v * odds,
-            "treat_all": prev - (1 - prev) * odds,
-            "treat_none": 0.0,
-        }
-    )
-    return apply_disclosure(
-        dc,
-        disclosure,
-        count_columns=["alerts", "true_positives"],
-        by="threshold",
-        rate_columns={"net_benefit": ["alerts", "true_positives"]},
-    )
-
-
-def _roc_table(v: _Validation) -> pd.DataFrame:
-    """Step 7: the ROC curve on a fixed grid of 101 false-positive rates (no thresholds)."""
-    from sklearn.metrics import roc_curve
-
-    fpr, tpr, _ = roc_curve(v.y, v.p)
-    grid = np.linspace(0, 1, 101)
-    return pd.DataFrame({"fpr": grid, "tpr": np.interp(grid, fpr, tpr)})
+    return alerts_table(rules, cuts, totals, sens, ppv, rate, alo, ahi, settings)
 
 
 def _predictions_table(oof: _OutOfFold, data: _Data, training_set) -> pd.DataFrame:
@@ -766,14 +776,10 @@ def _predictions_table(oof: _OutOfFold, data: _Data, training_set) -> pd.DataFra
 
 
 def _design(
-    model, oof: _OutOfFold, v: _Validation, info, n_boot, level, random_state, disclosure
+    model, oof: _OutOfFold, v: _Validation, info, n_boot, level, random_state, disclosure, totals
 ) -> dict:
     """Step 8: the validation design, disclosure-controlled sample sizes and notes."""
-    counts = apply_disclosure(
-        pd.DataFrame({"n_rows": [len(v.y)], "n_events": [int(v.y.sum())], "n_cases": [v.n_cases]}),
-        disclosure,
-        count_columns=["n_rows", "n_events", "n_cases"],
-    )
+    counts = totals.table
     notes = list(oof.notes)
     design = {
         "model": _describe_model(model),

@@ -112,19 +112,47 @@ def _plain(value: Any) -> Any:
 
 
 def _disclosed_counts(counts: Mapping[str, int | None]) -> dict[str, int | None]:
-    """Counts for a model card: under 10 suppressed (None), others rounded to 5."""
+    """Counts for a model card: under 10 suppressed (None), others rounded to 5.
+
+    Events are a part of the rows: the rows without an event are protected too.
+    """
     from riskscore.disclosure import disclose
 
     present = {k: v for k, v in counts.items() if v is not None}
     out: dict[str, int | None] = {k: None for k in counts}
     if present:
+        pairs = [("n_rows", ["n_events"])] if {"n_rows", "n_events"} <= set(present) else None
         table = disclose(
             pd.DataFrame({k: [int(v)] for k, v in present.items()}),
             count_columns=list(present),
+            total_columns=pairs,
         )
         for k in present:
             v = table[k].iloc[0]
             out[k] = None if pd.isna(v) else int(v)
+    return out
+
+
+def _published_training_metrics(
+    metrics: Mapping[str, float], exact: Mapping[str, Any], shown: Mapping[str, int | None]
+) -> dict[str, float | None]:
+    """Training metrics for a model card under the one disclosure rule.
+
+    The observed rate is the published events over the published rows (the exact
+    rate beside rounded counts gives the exact counts back); the other metrics are
+    shown only with at least 10 events and 10 rows without one.
+    """
+    from riskscore.disclosure import DisclosureSettings
+
+    m = DisclosureSettings().min_count
+    n, e = exact.get("n_rows"), exact.get("n_events")
+    big = n is not None and e is not None and e >= m and n - e >= m
+    out: dict[str, float | None] = {
+        k: (float(v) if big and v is not None else None) for k, v in metrics.items()
+    }
+    if "observed_rate" in out:
+        rows, events = shown.get("n_rows"), shown.get("n_events")
+        out["observed_rate"] = events / rows if big and rows and events is not None else None
     return out
 
 
@@ -200,9 +228,11 @@ def _logistic_dict(model: LogisticRiskModel, model_card: Mapping | None) -> dict
         "training_data": {
             **counts,
             "sha256": td.get("sha256"),
-            "disclosure": "counts under 10 suppressed (null), others rounded to the nearest 5",
+            "disclosure": "counts under 10 suppressed (null), others rounded to the nearest 5; "
+            "the observed rate is computed from the published counts, other metrics are "
+            "shown only with at least 10 events and 10 rows without one",
         },
-        "metrics": {"training": dict(model.training_metrics_)},
+        "metrics": {"training": _published_training_metrics(model.training_metrics_, td, counts)},
         "limitations": list(_LOGISTIC_LIMITATIONS),
         "created": _dt.date.today().isoformat(),
     }

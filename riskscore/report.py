@@ -35,10 +35,11 @@ from riskscore import plots
 from riskscore.audit import CASE_LEVEL_NOTICE, NOTICE, CaseAudit, CohortAudit
 from riskscore.contract import score_scale
 from riskscore.disclosure import (
-    DISCLOSURE_ATTR,
+    SYNTHETIC_LINE,
     UNDISCLOSED_WARNING,
-    check_disclosure,
+    check_publishable,
     disclosure_manifest,
+    is_synthetic,
     provenance,
 )
 from riskscore.evaluation import EvaluationResult
@@ -48,7 +49,7 @@ from riskscore.vocabulary import BANDS
 __all__ = ["write_report", "render_html", "register_report", "UNDISCLOSED_BANNER"]
 
 #: Banner of a cohort report made without disclosure control.
-UNDISCLOSED_BANNER = "DISCLOSURE CONTROL OFF - not for release"
+UNDISCLOSED_BANNER = "DISCLOSURE CONTROL OFF - NOT FOR RELEASE"
 
 #: Case id of the fictional vignette (:func:`riskscore.synthetic.vignette`).
 _VIGNETTE_CASE = "CHILD-A"
@@ -348,6 +349,8 @@ def _render_case(audit: CaseAudit, title: str | None) -> str:
     ]
     if str(audit.case_id) == _VIGNETTE_CASE:
         top.append(_notice("Fictional case.", " " + VIGNETTE_NOTE, "fiction"))
+    elif is_synthetic(audit):
+        top.append(_notice(SYNTHETIC_LINE + ".", "", "fiction"))
 
     t = audit.trajectory
     cr = audit.crossings.reset_index(drop=True)
@@ -536,7 +539,11 @@ def _render_case(audit: CaseAudit, title: str | None) -> str:
         "score_scale": scale,
         "audit_parameters": dict(audit.parameters),
     }
-    prov = provenance(params, inputs={"case events": audit.events})
+    prov = provenance(
+        params,
+        inputs={"case events": audit.events},
+        synthetic=getattr(audit, "synthetic_note", None) or is_synthetic(audit),
+    )
     prov["disclosure"] = {
         "applied": False,
         "note": "individual-level output: disclosure control does not apply; keep inside "
@@ -672,38 +679,23 @@ _COHORT_SECTIONS = [
 ]
 
 
-def _stamp_state(tables: dict[str, pd.DataFrame]) -> tuple[bool, dict | None]:
-    """(all tables disclosure-controlled, settings of the first controlled table)."""
-    settings = None
-    applied_all = True
-    for t in tables.values():
-        stamp = t.attrs.get(DISCLOSURE_ATTR) or {}
-        if not stamp.get("applied"):
-            applied_all = False
-        elif settings is None:
-            settings = stamp.get("settings")
-    return applied_all, settings
-
-
 def _render_cohort(cohort: CohortAudit, title: str | None) -> str:
     tables = cohort.tables
-    for t in tables.values():
-        # an edited table must not leave through a report either
-        check_disclosure(t)
-    controlled, settings = _stamp_state(tables)
+    # the one check before anything leaves: stamps, counts, rates from published counts
+    state = check_publishable(tables)
+    controlled, settings = state["controlled"], state["settings"]
     title = title or "Retrospective cohort audit"
     top = [_notice("Retrospective audit - not a decision about any person.", " " + NOTICE)]
+    if state["synthetic"] or is_synthetic(cohort):
+        top.append(_notice(SYNTHETIC_LINE + ".", "", "fiction"))
     if controlled:
-        s = settings or {}
         top.append(
             _notice(
                 "Cohort tables are disclosure-controlled.",
-                f" Counts from 1 to {int(s.get('min_count', 10)) - 1} are suppressed (shown as "
-                f"[c]), published counts are rounded to the nearest {s.get('round_to')}, further "
-                "cells are suppressed where a total would reveal a suppressed one, and rates in "
-                "a row with a suppressed count are suppressed too. Rates are shown to the whole "
-                "percent. The suppression manifest for output checkers is at the end. Figures "
-                "are drawn from these published tables only.",
+                " "
+                + state["description"]
+                + " Rates are shown to the whole percent. The suppression manifest for output "
+                "checkers is at the end. Figures are drawn from these published tables only.",
             )
         )
     else:
@@ -783,6 +775,7 @@ def _render_cohort(cohort: CohortAudit, title: str | None) -> str:
     prov = provenance(
         params,
         disclosure=settings if controlled else False,
+        synthetic=getattr(cohort, "synthetic_note", None) or state["synthetic"],
     )
     # hashes taken by audit_cohort from the data it audited (the data is not kept)
     for name, digest in (getattr(cohort, "input_hashes", None) or {}).items():
@@ -811,15 +804,17 @@ def _render_evaluation(result: EvaluationResult, title: str | None) -> str:
     tables.append(("Decision curve (every 5th threshold)", "decision", result.decision_curve))
     if result.subgroups is not None:
         tables.append(("Subgroups", "subgroups", result.subgroups))
-    undisclosed = []
-    for name, _, t in tables:
-        stamp = t.attrs.get(DISCLOSURE_ATTR)
-        if stamp is not None:
-            # an edited table must not leave through a report either
-            check_disclosure(t)
-            if not stamp.get("applied", True):
-                undisclosed.append(name)
+    # the one check before anything leaves: every table stamped and obeying its stamp
+    state = check_publishable(result.tables())
+    names = {"metrics": "Metrics", "alerts": "Alerts", "calibration": tables[2][0]}
+    names.update({"decision_curve": tables[3][0], "subgroups": "Subgroups"})
+    names.update({"roc": "ROC curve", "sample": "Sample"})
+    undisclosed = [names.get(n, n) for n in state["undisclosed"]]
     top = [_notice("Retrospective audit and research only - not a decision about any person.")]
+    if state["synthetic"] or is_synthetic(result):
+        top.append(_notice(SYNTHETIC_LINE + ".", "", "fiction"))
+    if state["controlled"]:
+        top.append(_notice("Tables are disclosure-controlled.", " " + state["description"]))
     top += [_notice(str(n)) for n in result.design.get("notes", [])]
     if undisclosed:
         top.append(
@@ -848,6 +843,13 @@ def _render_evaluation(result: EvaluationResult, title: str | None) -> str:
         body.append(
             _table(shown.reset_index(drop=True), table_id=f"table-{key}", suppressed=suppressed)
         )
+    prov = provenance(
+        {"report": "evaluation", "model": result.design.get("model")},
+        disclosure=state["settings"] if state["controlled"] else False,
+        synthetic=state["synthetic"] or is_synthetic(result),
+    )
+    body.append("<h2>Provenance</h2>")
+    body.append(_json(prov))
     footer = _esc(NOTICE) + (f" <strong>{_esc(UNDISCLOSED_BANNER)}</strong>" if undisclosed else "")
     return _page(title, "\n".join(top), "\n".join(body), footer)
 

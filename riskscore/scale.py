@@ -69,7 +69,7 @@ import pandas as pd
 from riskscore._cohort_tables import (
     audit_chunks,
     cohort_tables,
-    control,
+    control_tables,
     merge_frames,
     orphan_error,
 )
@@ -77,6 +77,7 @@ from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import register
 from riskscore.audit import CohortAudit
 from riskscore.contract import check_model
+from riskscore.disclosure import synthetic_note
 from riskscore.errors import SchemaError
 from riskscore.features import as_of_grid, encode_features
 from riskscore.vocabulary import AGENCIES, FEATURES
@@ -1031,7 +1032,8 @@ def audit_cohort_dask(
     raw = cohort_tables(
         per_case, fa_part, holder_part, n_rows, n_without, int(horizon), tuple(agencies)
     )
-    tables = {name: control(name, t, disclosure) for name, t in raw.items()}
+    synthetic = synthetic_note(events, cases)
+    tables = control_tables(raw, disclosure, synthetic=synthetic)
     return CohortAudit(
         tables=tables,
         parameters={
@@ -1046,6 +1048,8 @@ def audit_cohort_dask(
         },
         disclosure=disclosure,
         n_cases=n_rows,
+        synthetic=synthetic is not None,
+        synthetic_note=synthetic,
     )
 
 

@@ -35,7 +35,14 @@ import pandas as pd
 
 from riskscore._dates import DEFAULT_GRID
 from riskscore._dispatch import backend, is_dask
-from riskscore.disclosure import apply_disclosure, mark_undisclosed
+from riskscore.disclosure import (
+    apply_disclosure,
+    describe_settings,
+    is_synthetic,
+    mark_synthetic,
+    mark_undisclosed,
+    settings_for,
+)
 from riskscore.errors import LeakageError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
 from riskscore.features import as_of_grid, encode_features
@@ -134,9 +141,11 @@ def make_training_set(
     features : sequence of str, optional
         Catalogue features to keep in ``X`` (default: all).
     synthetic : bool, optional
-        Mark the set as synthetic (reports then warn that synthetic precision
-        flatters). Default: detected from case ids made by
-        :func:`riskscore.synthetic.make_cohort` together with an ``index_date`` column.
+        Mark the set as synthetic (every output made from it then says so, and
+        reports warn that synthetic precision flatters). Default: whether
+        ``events`` or ``cases`` carry the synthetic mark that
+        :func:`riskscore.synthetic.make_cohort` and :func:`riskscore.synthetic.vignette`
+        put on their frames (:func:`riskscore.disclosure.is_synthetic`).
 
     Returns
     -------
@@ -259,7 +268,8 @@ def make_training_set(
     X = encode_features(events, q, recent_window=recent_window)
     names = list(FEATURES) if features is None else [f for f in FEATURES if f in features]
     if synthetic is None:
-        synthetic = bool("index_date" in cases.columns and case_ids.str.fullmatch(r"C\d{7,}").all())
+        # the mark make_cohort and vignette put on their frames (kept by copies)
+        synthetic = is_synthetic(events, cases)
     info = {
         "grid": grid if isinstance(grid, str) else f"{int(grid)}D",
         "horizon": int(horizon),
@@ -270,8 +280,11 @@ def make_training_set(
         "synthetic": synthetic,
         "label": f"outcome within (T, T + {int(horizon)} days]",
     }
+    X = X[names].reset_index(drop=True)
+    if synthetic:
+        mark_synthetic(X, excluded, note="synthetic")
     return TrainingSet(
-        X=X[names].reset_index(drop=True),
+        X=X,
         y=positive[keep].astype(np.int64),
         case_ids=q["case_id"].astype(str).to_numpy(dtype=object),
         as_of=q["as_of"],
@@ -387,6 +400,7 @@ def _model_card(
         ),
         disclosure,
         count_columns=["n_rows", "n_events", "n_cases"],
+        total_columns=[("n_rows", ["n_events"])],
     )
     excl = apply_disclosure(
         ts.excluded.reset_index(drop=True), disclosure, count_columns=["n_rows", "n_cases"]
@@ -413,7 +427,7 @@ def _model_card(
         "sample": {
             **{k: (None if pd.isna(v) else int(v)) for k, v in counts.iloc[0].items()},
             "exclusions": _plain_records(excl),
-            "disclosure": "counts under 10 suppressed (null), others rounded to the nearest 5",
+            "disclosure": describe_settings(settings_for(disclosure)),
         },
         "missing_data": "Missing feature values (e.g. no attendance records) are imputed at the "
         "training mean with a missing indicator; no rows are dropped for missing features.",

@@ -2303,9 +2303,10 @@ def write_table(
     fields. Text cells that a spreadsheet would run as a formula are prefixed
     with ``'`` (:func:`neutralise_formula`); numbers are left alone. A table
     marked undisclosed gets :data:`UNDISCLOSED_WARNING` (NOT FOR RELEASE) as a
-    first line of the CSV (prefixed ``#``) and in the sidecar, and a table made
-    from synthetic data gets :data:`SYNTHETIC_LINE` the same way, so each says so
-    on its face; :func:`read_table` reads all of it back.
+    first line of the CSV (prefixed ``#``) and in the sidecar; a table made from
+    synthetic data (or written with a provenance record that says so) gets
+    :data:`SYNTHETIC_LINE` in the sidecar's ``synthetic`` entry, beside the
+    provenance. :func:`read_table` reads all of it back.
 
     Parameters
     ----------
@@ -2383,8 +2384,6 @@ def write_table(
     with path.open("w", encoding="utf-8", newline="") as fh:
         if not applied:
             fh.write(f"# {UNDISCLOSED_WARNING}\r\n")
-        if synthetic:
-            fh.write(f"# {SYNTHETIC_LINE}\r\n")
         # CRLF (RFC 4180): a cell holding a carriage return or a line feed is then
         # quoted, so no cell can start a new row
         _neutralised(to_write).to_csv(fh, index=False, na_rep="", lineterminator="\r\n")

@@ -192,7 +192,7 @@ print(points)
 rs.disclose(
     points.points_table_[["points", "n", "events", "observed_risk", "predicted_risk"]],
     count_columns=["n", "events"],
-    rate_columns={"observed_risk": ["n", "events"]},
+    rate_columns={"observed_risk": ["events", "n"]},
     by="points",
 )
 

@@ -35,9 +35,11 @@ from riskscore._numerics import Ranker, alert_threshold, percentile_interval, re
 from riskscore.disclosure import (
     disclose,
     disclose_tables,
+    mark_synthetic,
     mark_undisclosed,
     settings_for,
     suppress_statistics,
+    synthetic_note,
 )
 from riskscore.errors import SchemaError
 
@@ -510,4 +512,7 @@ def subgroup_metrics(
             rule=f"an interval resting on a cell below min_count={settings.min_count}",
         )
     out.attrs["threshold"] = float(threshold)
+    note = synthetic_note(sensitive_features)
+    if note is not None:
+        mark_synthetic(out, note=note)
     return out

@@ -70,10 +70,12 @@ class LeakageError(RiskscoreError, ValueError):
     """
 
 
-class ParameterError(RiskscoreError, ValueError):
+class ParameterError(RiskscoreError, ValueError, TypeError):
     """A parameter of a public function is out of its allowed range or of the wrong kind.
 
-    Subclasses :class:`ValueError`, so ``except ValueError`` code keeps working.
+    Subclasses both :class:`ValueError` and :class:`TypeError` (as scikit-learn's
+    ``InvalidParameterError`` does), so ``except ValueError`` and ``except TypeError``
+    code written before riskscore raised its own class keeps working.
     """
 
 

@@ -53,7 +53,7 @@ from riskscore._numerics import (
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
-from riskscore.errors import EstimationError, ModelContractError, SchemaError
+from riskscore.errors import EstimationError, ModelContractError, ParameterError, SchemaError
 from riskscore.logistic import DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
 from riskscore.scorecard import RuleScorecard
@@ -241,12 +241,14 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
         return None, "none (model applied as it is)"
     if isinstance(cv, str):
         if cv != "temporal":
-            raise ValueError(
+            raise ParameterError(
                 f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}."
             )
         horizon = (training_set.info or {}).get("horizon")
         if horizon is None:
-            raise ValueError("cv='temporal' needs the training set's horizon (info['horizon']).")
+            raise ParameterError(
+                "cv='temporal' needs the training set's horizon (info['horizon'])."
+            )
         split = TemporalSplit(training_set.as_of, horizon, temporal_cut)
         return split, f"temporal split at {split.cut_date().date()} (horizon {horizon} days)"
     if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
@@ -258,7 +260,7 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
         return cv, f"{type(cv).__name__} (grouped by case)"
     if isinstance(cv, Sequence):
         return list(cv), f"{len(cv)} given splits"
-    raise ValueError(f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}.")
+    raise ParameterError(f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}.")
 
 
 def _fit_fold(model, kind, X, y, case_ids, scores, train, test):
@@ -408,7 +410,7 @@ def evaluate(
     if not np.isin(y, (0.0, 1.0)).all():
         raise SchemaError("training_set: y must be 0/1 outcomes.")
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level!r}.")
+        raise ParameterError(f"level must be between 0 and 1, got {level!r}.")
     if progress is None:
         progress = n > 100_000
     info = dict(getattr(training_set, "info", None) or {})
@@ -445,7 +447,7 @@ def evaluate(
     else:
         splitter, validation = _resolve_cv(cv, training_set, temporal_cut, random_state)
         if splitter is None:
-            raise ValueError("cv=None applies the model as it is: pass refit=False too.")
+            raise ParameterError("cv=None applies the model as it is: pass refit=False too.")
         splits = (
             list(splitter)
             if isinstance(splitter, list)
@@ -498,7 +500,7 @@ def evaluate(
     alert_rules: list[tuple[str, str, float]] = []
     for r in alert_rates:
         if not 0 < r < 1:
-            raise ValueError(f"alert_rates must be between 0 and 1, got {r!r}.")
+            raise ParameterError(f"alert_rates must be between 0 and 1, got {r!r}.")
         alert_rules.append((f"top {r:.3g} of rows", "probability", alert_threshold(pv, r)))
     for t in thresholds or ():
         alert_rules.append((f"risk >= {t:g}", "probability", float(t)))
@@ -594,7 +596,7 @@ def evaluate(
         else np.asarray(dc_thresholds, dtype=float)
     )
     if ((thr <= 0) | (thr >= 1)).any():
-        raise ValueError("dc_thresholds must be strictly between 0 and 1.")
+        raise ParameterError("dc_thresholds must be strictly between 0 and 1.")
     order = np.sort(pv)
     n_v = len(pv)
     alerts_at = n_v - np.searchsorted(order, thr, side="left")
@@ -770,7 +772,7 @@ def compare_models(
     ['default']
     """
     if not models:
-        raise ValueError("compare_models needs at least one model.")
+        raise ParameterError("compare_models needs at least one model.")
     splitter, _ = _resolve_cv(cv, training_set, kwargs.pop("temporal_cut", None), random_state)
     if isinstance(splitter, list) or splitter is None:
         splits = splitter

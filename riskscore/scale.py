@@ -77,7 +77,7 @@ from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import register
 from riskscore.audit import CohortAudit
 from riskscore.contract import check_model
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 from riskscore.features import as_of_grid, encode_features
 from riskscore.vocabulary import AGENCIES, FEATURES
 
@@ -242,7 +242,7 @@ def case_buckets(case_id: pd.Series | Sequence[str], n_partitions: int) -> np.nd
     """
     n = int(n_partitions)
     if n < 1:
-        raise ValueError(f"n_partitions must be at least 1, got {n_partitions}.")
+        raise ParameterError(f"n_partitions must be at least 1, got {n_partitions}.")
     s = case_id if isinstance(case_id, pd.Series) else pd.Series(case_id)
     if isinstance(s.dtype, pd.CategoricalDtype):
         # hash the (few) categories once, then look each row's up by its code
@@ -699,13 +699,13 @@ def write_cohort_parquet(
     from riskscore.synthetic import make_cohort
 
     if isinstance(n_cases, bool) or not isinstance(n_cases, (int, np.integer)) or n_cases < 0:
-        raise ValueError(f"n_cases must be a non-negative integer, got {n_cases!r}.")
+        raise ParameterError(f"n_cases must be a non-negative integer, got {n_cases!r}.")
     n = int(n_partitions or max(1, -(-int(n_cases) // 10_000)))
     if n < 1:
-        raise ValueError(f"n_partitions must be at least 1, got {n_partitions}.")
+        raise ParameterError(f"n_partitions must be at least 1, got {n_partitions}.")
     chunk_size = int(chunk_size)
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}.")
+        raise ParameterError(f"chunk_size must be at least 1, got {chunk_size}.")
     root = Path(path)
     folders = {"events": root / "events", "cases": root / "cases"}
     for folder in folders.values():

@@ -95,6 +95,7 @@ __all__ = [
     "file_sha256",
     "default_scorecard",
     "shipped_models",
+    "is_model_name",
 ]
 
 #: The model-file schema version this library writes and reads (exactly this integer).
@@ -1014,10 +1015,25 @@ def shipped_models() -> list[str]:
     )
 
 
-def _is_model_name(path: str) -> bool:
-    """The documented rule: no folder separator and no ``.json`` ending means a name."""
+def is_model_name(ref: str | os.PathLike) -> bool:
+    """Whether :func:`load_model` reads ``ref`` as a shipped model's name (else as a path).
+
+    The rule: a ``str`` with no folder separator that does not end in ``.json`` is a
+    name; a path-like object, or text with a separator or a ``.json`` ending, is a
+    path. A name never loads a file and a path never loads a shipped model.
+
+    Examples
+    --------
+    >>> from riskscore.modelfile import is_model_name
+    >>> is_model_name("review-rules-v1"), is_model_name("./review-rules-v1")
+    (True, False)
+    >>> is_model_name("my-card.json")
+    False
+    """
+    if not isinstance(ref, str):
+        return False
     seps = {"/", os.sep, os.altsep} - {None}
-    return not any(s in path for s in seps) and not path.lower().endswith(".json")
+    return not any(s in ref for s in seps) and not ref.lower().endswith(".json")
 
 
 def _read_bounded(path: Path, source: str, limit: int | None) -> bytes:
@@ -1112,7 +1128,7 @@ def load_model(
     """
     if isinstance(path, bytes):
         path = os.fsdecode(path)
-    if isinstance(path, str) and _is_model_name(path):
+    if is_model_name(path):
         data, source, recorded = _shipped_bytes(path)
         if len(data) > MAX_FILE_BYTES or not hmac.compare_digest(
             hashlib.sha256(data).hexdigest(), recorded

@@ -210,7 +210,7 @@ def safe_filename(text: str, max_len: int = 80) -> str:
     >>> safe_filename("CHILD-A")
     'CHILD-A'
     >>> safe_filename("x/../../etc/passwd")
-    'x_.._.._etc_passwd-d7c0f5a3'
+    'x_.._.._etc_passwd-a4641651'
     """
     cleaned = _SAFE.sub("_", text).strip("._-")[:max_len]
     if cleaned != text or not cleaned or cleaned.upper().split(".")[0] in _RESERVED:

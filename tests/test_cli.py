@@ -713,3 +713,15 @@ def test_the_installed_command_shows_no_traceback(data):
     proc = _run_installed("encode", str(d / "events.csv"), "--grid", "banana", "--out", "x.csv")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "--grid" in proc.stderr
+
+
+def test_readme_command_table_lists_every_command_with_an_example():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[2].startswith("`riskscore "):
+            rows[cells[0].strip("`")] = cells[2].strip("`")
+    assert set(rows) == set(_subcommands())
+    for command, example in rows.items():
+        assert example.startswith(f"riskscore {command}"), example

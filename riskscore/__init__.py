@@ -64,6 +64,7 @@ from riskscore.schema import (
     validate_cases,
     validate_events,
 )
+from riskscore.reach import agency_reach
 from riskscore.scorecard import Rule, RuleScorecard
 from riskscore.synthetic import TRUE_INTERCEPT, TRUE_LOG_ODDS, make_cohort, vignette
 from riskscore.training import (
@@ -134,6 +135,7 @@ __all__ = [
     "model_to_json",
     "model_from_json",
     "file_sha256",
+    "agency_reach",
     # audit and disclosure
     "audit_case",
     "audit_cohort",

@@ -56,6 +56,7 @@ from riskscore.modelfile import (
 )
 from riskscore.points import IntegerPointsModel
 from riskscore.privacy import check_identifying, pseudonymise
+from riskscore.reach import agency_reach
 from riskscore.report import write_report
 from riskscore.schema import (
     ValidationReport,
@@ -64,7 +65,6 @@ from riskscore.schema import (
     validate_cases,
     validate_events,
 )
-from riskscore.reach import agency_reach
 from riskscore.scorecard import Rule, RuleScorecard
 from riskscore.synthetic import TRUE_INTERCEPT, TRUE_LOG_ODDS, make_cohort, vignette
 from riskscore.training import (

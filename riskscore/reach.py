@@ -202,9 +202,7 @@ def reach_statement(
     review at 4 points; multi_agency_discussion at 10. Computed
     """
     reach = agency_reach(model, recorders=recorders)
-    one = reach[reach["view"] != _JOINED].sort_values(
-        "max_points", ascending=False, kind="stable"
-    )
+    one = reach[reach["view"] != _JOINED].sort_values("max_points", ascending=False, kind="stable")
     joined = float(reach.loc[reach["view"] == _JOINED, "max_points"].iloc[0])
     bands = "; ".join(
         f"{k} at {_points(v)}" + (" points" if i == 0 else "")

@@ -88,17 +88,21 @@ _CLI_TERMS: list[tuple[re.Pattern, str]] = [
         (r"\bformat='([^']*)'", r"--format '\1'"),
         (r"\bformat=(?=[\s,.;)]|$)", "--format"),
         (r"\bgrid=", "--grid "),
-        (r"\brecent_window\b=?", "--recent-window "),
-        (r"\bresponse_window\b=?", "--response-window "),
+        (r"\brecent_window=", "--recent-window "),
+        (r"\brecent_window\b", "--recent-window"),
+        (r"\bresponse_window=", "--response-window "),
+        (r"\bresponse_window\b", "--response-window"),
         (r"\bhorizon=", "--horizon "),
         (r"\bn_boot=", "--n-boot "),
         (r"\brefit=True\b", "--cv with a number of folds"),
         (r"\brefit=False\b", "--cv none"),
         (r"\bcv=None\b", "--cv none"),
         (r"\bcv=", "--cv "),
-        (r"\bmin_count\b=?", "--min-count "),
-        (r"\bround_to\b=?", "--round-to "),
-        (r"  +", " "),
+        (r"\bn_splits=", "--cv "),
+        (r"\bmin_count=", "--min-count "),
+        (r"\bmin_count\b", "--min-count"),
+        (r"\bround_to=", "--round-to "),
+        (r"\bround_to\b", "--round-to"),
     ]
 ]
 
@@ -1001,7 +1005,11 @@ def _positive(text: str) -> float:
 
 
 def _cv(allow_none: bool):
-    choices = "a number of folds (2 or more), 'temporal'" + (", or 'none'" if allow_none else "")
+    choices = (
+        "a number of folds (2 or more), 'temporal' or 'none'"
+        if allow_none
+        else ("a number of folds (2 or more) or 'temporal'")
+    )
 
     @_arg_type("cv")
     def check(text: str) -> str:

@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import riskscore as rs
-from riskscore.cli import build_parser, main, safe_filename
+from riskscore.cli import build_parser, cli_terms, main, safe_filename
 
 
 def _subcommands() -> list[str]:
@@ -725,3 +725,27 @@ def test_readme_command_table_lists_every_command_with_an_example():
     assert set(rows) == set(_subcommands())
     for command, example in rows.items():
         assert example.startswith(f"riskscore {command}"), example
+
+
+@pytest.mark.parametrize(
+    "library, command_line",
+    [
+        ("pass strict=False to keep the valid rows", "pass --quarantine to keep the valid rows"),
+        (
+            "pass allow={'postcode': 'why it is safe'} (kept)",
+            "pass --allow 'postcode=why it is safe' (kept)",
+        ),
+        ("no dayfirst= or format= was given", "no --dayfirst or --format was given"),
+        (
+            "dayfirst=True for DD/MM/YYYY, dayfirst=False for MM/DD/YYYY",
+            "--dayfirst for DD/MM/YYYY, --format '%m/%d/%Y' for MM/DD/YYYY",
+        ),
+        ("such as format='%d/%m/%Y'", "such as --format '%d/%m/%Y'"),
+        ("grid='banana' is not a number of days", "--grid 'banana' is not a number of days"),
+        ("recent_window must be between 1 and 364", "--recent-window must be between 1 and 364"),
+        ("use refit=True to fit the mapping", "use --cv with a number of folds to fit the mapping"),
+        ("- events.date: x\n  fix: y", "- events.date: x\n  fix: y"),  # layout kept
+    ],
+)
+def test_messages_are_given_in_command_line_terms(library, command_line):
+    assert cli_terms(library) == command_line

@@ -42,7 +42,7 @@ from riskscore.evaluation import EvaluationResult, evaluate
 from riskscore.features import as_of_grid, encode_features
 from riskscore.logistic import LogisticRiskModel
 from riskscore.scorecard import AUDIT_ONLY_NOTICE
-from riskscore.vocabulary import FEATURES
+from riskscore.vocabulary import FEATURES, FEATURES_V1
 
 __all__ = [
     "TrainingSet",
@@ -656,6 +656,7 @@ def build_synthetic_model(
         cases,
         # the shipped file's recipe, pinned whatever the library defaults become
         estimator=LogisticRiskModel(penalty=penalty, random_state=None),
+        features=list(FEATURES_V1),
         grid="90D",
         horizon=365,
         cv=5,

@@ -174,7 +174,7 @@ class EvaluationResult:
         """
         row = self.metrics.loc[self.metrics["metric"] == name, "estimate"]
         if row.empty:
-            raise KeyError(f"no metric {name!r}; have {list(self.metrics['metric'])}")
+            raise ParameterError(f"no metric {name!r}; have {list(self.metrics['metric'])}")
         return float(row.iloc[0])
 
     def __repr__(self) -> str:

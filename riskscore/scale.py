@@ -77,7 +77,13 @@ from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import register
 from riskscore.audit import CohortAudit
 from riskscore.contract import check_model
-from riskscore.errors import ParameterError, SchemaError
+from riskscore.errors import (
+    DependencyError,
+    MissingFileError,
+    OutputExistsError,
+    ParameterError,
+    SchemaError,
+)
 from riskscore.features import as_of_grid, encode_features
 from riskscore.vocabulary import AGENCIES, FEATURES
 
@@ -118,7 +124,7 @@ def _dd():
     try:
         import dask.dataframe as dd
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
+        raise DependencyError(
             "riskscore's out-of-core functions need Dask: pip install 'riskscore[dask]'."
         ) from None
     return dd
@@ -445,7 +451,7 @@ def _read_folder(path, kind: str, validate: bool):
     dd = _dd()
     p = Path(path)
     if not p.is_dir():
-        raise FileNotFoundError(f"no such directory: '{p}' (expected a folder of Parquet files)")
+        raise MissingFileError(f"no such directory: '{p}' (expected a folder of Parquet files)")
     layout = None
     if (p / LAYOUT_FILE).exists():
         layout = json.loads((p / LAYOUT_FILE).read_text())
@@ -459,7 +465,7 @@ def _read_folder(path, kind: str, validate: bool):
         files = [p / name for name in layout["files"]]
         missing = [str(f) for f in files if not f.exists()]
         if missing:
-            raise FileNotFoundError(f"{p}: files of the layout are missing: {missing[:5]}")
+            raise MissingFileError(f"{p}: files of the layout are missing: {missing[:5]}")
         items = [(str(f), i) for i, f in enumerate(files)]
     else:
         files = sorted([*p.rglob("*.parquet"), *p.rglob("*.pq")])
@@ -566,7 +572,7 @@ def _part_name(i: int) -> str:
 def _fresh_folder(folder: Path, overwrite: bool) -> None:
     if folder.exists() and any(folder.iterdir()):
         if not overwrite:
-            raise FileExistsError(
+            raise OutputExistsError(
                 f"'{folder}' is not empty; pass overwrite=True to replace its Parquet files."
             )
         for f in [*folder.glob("part-*.parquet"), folder / LAYOUT_FILE]:

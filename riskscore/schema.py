@@ -27,7 +27,13 @@ import numpy as np
 import pandas as pd
 
 from riskscore._dispatch import backend
-from riskscore.errors import DataQualityWarning, IdentifyingDataError, ParameterError, SchemaError
+from riskscore.errors import (
+    DataQualityWarning,
+    IdentifyingDataError,
+    MissingFileError,
+    ParameterError,
+    SchemaError,
+)
 from riskscore.privacy import check_allow, check_identifying, id_text, identifying_message
 from riskscore.vocabulary import AGENCIES, CASE_COLUMNS, EVENT_COLUMNS, EVENTS, VALUED_EVENTS
 
@@ -835,7 +841,7 @@ def validate_cases(
 def _read_table(path) -> pd.DataFrame:
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"no such file or directory: '{p}'")
+        raise MissingFileError(f"no such file or directory: '{p}'")
     name = p.name.lower()
     if p.is_dir():
         if not any(p.rglob("*.parquet")) and not any(p.rglob("*.pq")):

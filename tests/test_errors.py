@@ -15,7 +15,18 @@ PACKAGE = Path(__file__).resolve().parent.parent / "riskscore"
 
 # built-in exceptions that must not be raised on purpose: raise the riskscore class
 # (ParameterError is a ValueError and a TypeError, so callers' except clauses still work)
-BANNED = {"ValueError", "TypeError", "Exception", "RuntimeError", "ArithmeticError"}
+BANNED = {
+    "ValueError",
+    "TypeError",
+    "Exception",
+    "RuntimeError",
+    "ArithmeticError",
+    "FileNotFoundError",
+    "FileExistsError",
+    "ImportError",
+    "NotImplementedError",
+    "KeyError",
+}
 
 
 def _raised_names(tree: ast.AST):

@@ -2302,11 +2302,12 @@ def write_table(
     Suppressed cells are written as ``[c]``; other missing values as empty
     fields. Text cells that a spreadsheet would run as a formula are prefixed
     with ``'`` (:func:`neutralise_formula`); numbers are left alone. A table
-    marked undisclosed gets :data:`UNDISCLOSED_WARNING` (NOT FOR RELEASE) as a
-    first line of the CSV (prefixed ``#``) and in the sidecar; a table made from
-    synthetic data (or written with a provenance record that says so) gets
-    :data:`SYNTHETIC_LINE` in the sidecar's ``synthetic`` entry, beside the
-    provenance. :func:`read_table` reads all of it back.
+    marked undisclosed carries :data:`UNDISCLOSED_WARNING` (NOT FOR RELEASE) as
+    the first entry of its sidecar, and a table made from synthetic data (or
+    written with a provenance record that says so) carries
+    :data:`SYNTHETIC_LINE` in the sidecar's ``synthetic`` entry; the CSV itself
+    stays plain, so ``pandas.read_csv`` reads it without options.
+    :func:`read_table` restores the stamp, the mark and the exact cell values.
 
     Parameters
     ----------
@@ -2358,6 +2359,9 @@ def write_table(
     synthetic = is_synthetic(table) or bool(record.get("synthetic"))
     if synthetic and not record.get("synthetic"):
         record["synthetic"] = {"line": SYNTHETIC_LINE, "note": synthetic_note(table)}
+    if not applied:
+        # first thing a reader of the sidecar sees
+        record = {"warning": UNDISCLOSED_WARNING, **record}
 
     to_write = table
     suppressed_cells = [(m["row"], m["column"]) for m in manifest if m.get("row") is not None]
@@ -2382,8 +2386,6 @@ def write_table(
     record["columns"] = _column_kinds(kinds_of)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        if not applied:
-            fh.write(f"# {UNDISCLOSED_WARNING}\r\n")
         # CRLF (RFC 4180): a cell holding a carriage return or a line feed is then
         # quoted, so no cell can start a new row
         _neutralised(to_write).to_csv(fh, index=False, na_rep="", lineterminator="\r\n")
@@ -2422,7 +2424,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         )
     record = json.loads(sidecar.read_text(encoding="utf-8"))
     disc = record.get("disclosure", {})
-    skip = 0
+    skip = 0  # files from riskscore 0.1 had a warning line
     with path.open(encoding="utf-8", newline="") as fh:
         for line in fh:
             if not line.startswith("# "):

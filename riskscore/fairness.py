@@ -41,7 +41,7 @@ from riskscore.disclosure import (
     suppress_statistics,
     synthetic_note,
 )
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 
 __all__ = ["subgroup_metrics", "SUBGROUP_METRICS"]
 
@@ -336,10 +336,10 @@ def subgroup_metrics(
     if threshold is None:
         rate = 0.1 if alert_rate is None else alert_rate
         if not 0 < rate < 1:
-            raise ValueError(f"alert_rate must be between 0 and 1, got {rate!r}.")
+            raise ParameterError(f"alert_rate must be between 0 and 1, got {rate!r}.")
         threshold = alert_threshold(p, rate)
     elif alert_rate is not None:
-        raise ValueError("give threshold or alert_rate, not both.")
+        raise ParameterError("give threshold or alert_rate, not both.")
     alert = (p >= threshold).astype(np.float64)
     if progress is None:
         progress = len(y) > 100_000

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from riskscore._dates import DEFAULT_GRID
 from riskscore._dispatch import backend, is_dask
@@ -43,12 +44,12 @@ from riskscore.disclosure import (
     mark_undisclosed,
     settings_for,
 )
-from riskscore.errors import LeakageError, SchemaError
+from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
 from riskscore.features import as_of_grid, encode_features
 from riskscore.logistic import LogisticRiskModel
 from riskscore.scorecard import AUDIT_ONLY_NOTICE
-from riskscore.vocabulary import FEATURES
+from riskscore.vocabulary import FEATURES, FEATURES_V1
 
 __all__ = [
     "TrainingSet",
@@ -189,7 +190,7 @@ def make_training_set(
             synthetic=synthetic,
         )
     if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
-        raise ValueError(f"horizon must be a positive whole number of days, got {horizon!r}.")
+        raise ParameterError(f"horizon must be a positive whole number of days, got {horizon!r}.")
     for name, df, cols in (("events", events, ["case_id", "date"]), ("cases", cases, ["case_id"])):
         absent = [c for c in cols if c not in df.columns]
         if absent:
@@ -502,6 +503,7 @@ def train_model(
     created: str | None = None,
     random_state: int | None = 0,
     progress: bool | None = None,
+    estimator: LogisticRiskModel | None = None,
 ) -> tuple[LogisticRiskModel, EvaluationResult]:
     """Fit a logistic model on a cohort, validate it, and fill its model card.
 
@@ -537,9 +539,13 @@ def train_model(
     created : str, optional
         ISO date for the card (default today).
     random_state : int or None, default=0
-        Seed for folds and bootstrap.
+        Seed for folds, bootstrap and the model.
     progress : bool, optional
         Progress bars.
+    estimator : LogisticRiskModel, optional
+        An unfitted model to use as it is configured (then ``penalty``, ``C`` and
+        ``class_weight`` are not used); default
+        ``LogisticRiskModel(penalty, C, class_weight, random_state=random_state)``.
 
     Returns
     -------
@@ -564,7 +570,13 @@ def train_model(
             "train_model: every training row has the same label (no outcomes within the "
             "horizon, or all); check outcome_date, followup_end and the horizon."
         )
-    model = LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
+    model = (
+        LogisticRiskModel(
+            penalty=penalty, C=C, class_weight=class_weight, random_state=random_state
+        )
+        if estimator is None
+        else clone(estimator)
+    )
     sub = cases if subgroups else None
     if sub is not None and not any(
         c in cases.columns for c in ("sex", "ethnic_group", "imd_quintile")
@@ -580,7 +592,7 @@ def train_model(
         random_state=random_state,
         progress=progress,
     )
-    model = LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
+    model = clone(model)
     model.fit(ts.X, ts.y, case_ids=ts.case_ids)
     synthetic = bool((ts.info or {}).get("synthetic"))
     if source is None:
@@ -656,8 +668,10 @@ def build_synthetic_model(
     model, result = train_model(
         events,
         cases,
-        penalty=penalty,
-        grid="90D",  # the shipped file's recipe: pinned, whatever the library default
+        # the shipped file's recipe, pinned whatever the library defaults become
+        estimator=LogisticRiskModel(penalty=penalty, random_state=None),
+        features=list(FEATURES_V1),
+        grid="90D",
         horizon=365,
         cv=5,
         n_boot=n_boot,

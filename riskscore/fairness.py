@@ -165,7 +165,7 @@ def _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published):
     keep = np.zeros_like(hide)
     for column, published in (overall_published or {}).items():
         if column not in _CELL_COLUMNS:
-            raise ValueError(f"overall_published names {column!r}, not one of {_CELL_COLUMNS}")
+            raise ParameterError(f"overall_published names {column!r}, not one of {_CELL_COLUMNS}")
         j = _CELL_COLUMNS.index(column)
         if published:
             keep[overall, j] = True

@@ -925,11 +925,16 @@ def _plan(
     computed = dict(computed or {})
     for stat, sources in declared_stats.items():
         statistics[stat] = list(sources)
+    declared_map = dict(rate_columns) if isinstance(rate_columns, Mapping) else {}
     for stat, sources in derived.items():
         if stat in computed or stat in declared_stats:
             continue
-        if isinstance(rate_columns, Mapping) and len(sources) == 2:
+        if stat in declared_map and len(sources) == 2:
             ratios[stat] = _Ratio(sources[0], sources[1])
+            continue
+        if stat in declared_map:
+            # declared with its counts: the caller says it is a statistic, not a share
+            statistics[stat] = list(sources)
             continue
         found = _detect_ratio(flat, stat, counts, values)
         if found is not None:
@@ -1944,7 +1949,10 @@ def check_disclosure(table: pd.DataFrame) -> None:
         num = pd.to_numeric(table[r["numerator"]], errors="coerce").astype("float64").to_numpy()
         den = pd.to_numeric(table[r["denominator"]], errors="coerce").astype("float64").to_numpy()
         if r.get("denominator_row") is not None:
-            den = np.full(len(table), den[list(table.index).index(r["denominator_row"])])
+            labels = list(table.index)
+            if r["denominator_row"] not in labels:
+                continue  # a table read back without its index: the row cannot be found
+            den = np.full(len(table), den[labels.index(r["denominator_row"])])
         with np.errstate(invalid="ignore", divide="ignore"):
             expect = np.where(
                 ~np.isnan(num) & (den > 0),

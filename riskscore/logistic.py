@@ -1133,7 +1133,7 @@ def _disclosed_points_table(table: pd.DataFrame) -> pd.DataFrame:
     out = disclose(
         table[["points", "n", "events", "observed_risk", "predicted_risk"]],
         count_columns=["n", "events"],
-        rate_columns={"observed_risk": ["events", "n"]},
+        rate_columns={"observed_risk": ["events", "n"], "predicted_risk": ["n"]},
         by="points",
     )
     return out.astype(object).where(out.notna(), None)

@@ -126,10 +126,12 @@ print(
 # %% [markdown]
 # ## 4. Calibration, decision curve, ROC
 #
-# Calibration plots observed against predicted risk by decile (bins with
-# small counts are suppressed and not drawn). The decision curve shows net
-# benefit against alerting everyone or no one across threshold probabilities;
-# only thresholds where the model beats both are worth discussing.
+# Calibration plots observed against predicted risk in tenths of predicted risk
+# (under disclosure control, neighbouring bins are merged until none could be
+# worked out from the other tables). The decision curve shows net benefit
+# against alerting everyone or no one across threshold probabilities; only
+# thresholds where the model beats both are worth discussing (thresholds whose
+# counts would differ from a neighbour's by a small count are suppressed).
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")

@@ -46,6 +46,7 @@ from riskscore._evaluation_tables import (
     alerts_table,
     calibration_table,
     decision_curve_table,
+    metrics_rule,
     offer_cuts,
     publish_metrics,
     roc_table,
@@ -62,7 +63,13 @@ from riskscore._numerics import (
 )
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
-from riskscore.disclosure import is_synthetic, mark_synthetic, mark_undisclosed, settings_for
+from riskscore.disclosure import (
+    is_synthetic,
+    mark_statistics,
+    mark_synthetic,
+    mark_undisclosed,
+    settings_for,
+)
 from riskscore.errors import EstimationError, ModelContractError, ParameterError, SchemaError
 from riskscore.fairness import subgroup_metrics
 from riskscore.logistic import DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
@@ -903,6 +910,13 @@ def compare_models(
     table = pd.concat(
         [r.metrics.assign(model=name) for name, r in results.items()], ignore_index=True
     )[["model", "metric", "label", "estimate", "lower", "upper"]]
+    # the metrics as each evaluation published them, under the same rule
+    settings = settings_for(kwargs.get("disclosure", True))
+    table = (
+        mark_statistics(table, settings, rule=metrics_rule(settings))
+        if settings is not None
+        else mark_undisclosed(table, reason="compare_models(disclosure=False)")
+    )
     table.attrs["results"] = results
     table.attrs["level"] = kwargs.get("level", 0.95)
     return table

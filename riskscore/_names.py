@@ -38,12 +38,14 @@ __all__ = [
     "agency_name",
     "event_name",
     "outcome_name",
+    "quintile_name",
     "feature_name",
     "column_name",
     "column_meaning",
     "metric_name",
     "rule_name",
     "display",
+    "data_dictionary",
     "fmt_number",
     "fmt_count",
     "fmt_interval",
@@ -162,7 +164,7 @@ _COLUMNS: dict[str, tuple[str, str]] = {
     # lead_times
     "lead_time_days": (
         "lead time (days)",
-        "days from the first crossing into the band to the outcome, in bins",
+        "days from the first crossing into the band to the outcome (binned in cohort tables)",
     ),
     # false_alarms
     "n_crossings": (
@@ -279,6 +281,24 @@ _COLUMNS: dict[str, tuple[str, str]] = {
         "most points unknown",
         "the most points the rules on missing features could have added",
     ),
+    "as_of": ("as of", "the date the score describes (what the records held then)"),
+    "on_grid": ("on the drawing grid", "the date is on the regular grid (else a change date)"),
+    "best_agency_band": (
+        "highest single-agency band",
+        "the highest band any one agency's own view reached that day",
+    ),
+    "left": ("left the band", "first day below the band"),
+    "returned": ("came back", "day the score reached the band again"),
+    "days_below": ("days below", "days between leaving the band and coming back"),
+    "crossing": ("crossing", "which crossing (0 = the first) the row belongs to"),
+    "contributors": ("what contributed [held by]", "rules or features and who held them"),
+    "followed_by": ("what followed", "the first response after the crossing, if any"),
+    "fpr": ("false positive rate", "share of rows without the outcome that were alerted"),
+    "tpr": ("sensitivity", "share of rows with the outcome that were alerted"),
+    "case_id": ("case", "pseudonymous child identifier"),
+    "y": ("outcome within the horizon", "1 if the outcome followed within the horizon"),
+    "fold": ("fold", "the validation fold the row was predicted in"),
+    "probability": ("predicted risk", "predicted probability of the outcome"),
     "row": ("row", "row of the table (for output checkers)"),
     "key": ("key", "the row's key values"),
     "column": ("column", "the column of the cell"),
@@ -367,6 +387,18 @@ def outcome_name(code: Any) -> str:
     return OUTCOME_NAMES.get(str(code), _plain(code))
 
 
+def quintile_name(value: Any) -> str:
+    """A deprivation quintile with its direction at the ends.
+
+    Examples
+    --------
+    >>> quintile_name(1), quintile_name("3"), quintile_name(5)
+    ('1 (most deprived)', '3', '5 (least deprived)')
+    """
+    text = str(value)
+    return {"1": "1 (most deprived)", "5": "5 (least deprived)"}.get(text, text)
+
+
 def feature_name(code: Any) -> str:
     """Display name of a feature (``__missing`` indicators say "unknown").
 
@@ -381,16 +413,27 @@ def feature_name(code: Any) -> str:
     return FEATURE_NAMES.get(text, _plain(text))
 
 
+def _view_column(text: str) -> tuple[str, str] | None:
+    """``score_<agency>`` and ``band_<agency>`` columns of a case trajectory."""
+    for prefix, what in (("score_", "score"), ("band_", "band")):
+        agency = text[len(prefix) :]
+        if text.startswith(prefix) and agency in AGENCY_NAMES:
+            name = agency_name(agency)
+            return f"{what}, {name} alone", f"the {what} from the {name}'s own records only"
+    return None
+
+
 def column_name(code: Any) -> str:
     """Display name of a table column.
 
     Examples
     --------
-    >>> column_name("n_reached_mad")
-    'cases reaching multi-agency discussion'
+    >>> column_name("n_reached_mad"), column_name("score_drug_service")
+    ('cases reaching multi-agency discussion', 'score, drug service alone')
     """
     text = str(code)
-    return COLUMN_NAMES.get(text, _plain(text))
+    view = _view_column(text)
+    return view[0] if view else COLUMN_NAMES.get(text, _plain(text))
 
 
 def column_meaning(code: Any) -> str:
@@ -401,7 +444,11 @@ def column_meaning(code: Any) -> str:
     >>> column_meaning("false_alarm_share")
     'false alarms as a share of crossings'
     """
-    entry = _COLUMNS.get(str(code))
+    text = str(code)
+    view = _view_column(text)
+    if view:
+        return view[1]
+    entry = _COLUMNS.get(text)
     return entry[1] if entry else ""
 
 
@@ -479,6 +526,47 @@ def display(code: Any) -> str:
     return column_name(text)
 
 
+def data_dictionary(table) -> Any:
+    """The data dictionary written beside a CSV table: each column and coded value in words.
+
+    One row per column (``column``, ``display_name``, ``meaning``), then one row per
+    coded value of a text column whose display name differs from the code
+    (``column``, ``value``, ``display_name``). CSV files keep their codes in the
+    header and cells (so programs read them back unchanged); people read this.
+
+    Parameters
+    ----------
+    table : DataFrame
+
+    Returns
+    -------
+    DataFrame
+        ``column, value, display_name, meaning``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = data_dictionary(pd.DataFrame({"band": ["multi_agency_discussion"], "n_crossings": [5]}))
+    >>> d[["column", "value", "display_name"]].values.tolist()[:3]
+    [['band', '', 'band'], ['n_crossings', '', 'crossings'], ['band', 'multi_agency_discussion', 'multi-agency discussion']]
+    """
+    import pandas as pd
+
+    rows = [(str(c), "", column_name(c), column_meaning(c)) for c in table.columns]
+    for c in table.columns:
+        col = table[c]
+        if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col):
+            continue
+        values = pd.unique(col.dropna().astype(str))
+        if len(values) > 100:
+            continue  # identifiers or free labels, not codes
+        for v in values:
+            name = quintile_name(v) if c == "imd_quintile" else display(v)
+            if name != v:
+                rows.append((str(c), v, name, ""))
+    return pd.DataFrame(rows, columns=["column", "value", "display_name", "meaning"])
+
+
 # --------------------------------------------------------------------------- numbers
 
 
@@ -550,17 +638,21 @@ def fmt_interval(estimate: Any, lower: Any, upper: Any, sig: int = 3) -> str:
     --------
     >>> fmt_interval(0.8312, 0.712, 0.92)
     '0.831 (0.712 to 0.920)'
+    >>> fmt_interval(0.981, 0.827, 1.2008), fmt_interval(-0.0059, -0.3598, 0.3054)
+    ('0.98 (0.83 to 1.20)', '-0.006 (-0.360 to 0.305)')
     >>> fmt_interval(0.5, None, None)
     '0.500'
     """
     if _missing(estimate):
         return "\u2013"
     est = float(estimate)
+    # three significant figures of the largest of the three, the same decimals for all
+    # (and never so few that a non-zero estimate shows as 0)
     finite = [abs(float(v)) for v in (est, lower, upper) if not _missing(v) and float(v) != 0]
     d = _decimals(max(finite), sig) if finite else 0
-    if finite and est != 0:
-        d = max(d, _decimals(est, sig))
-    d = min(d, 6)
+    if est != 0:
+        d = max(d, _decimals(est, 1))
+    d = min(d, 8)
     text = _fixed(round(est, d), d)
     if _missing(lower) or _missing(upper):
         return text
@@ -569,11 +661,14 @@ def fmt_interval(estimate: Any, lower: Any, upper: Any, sig: int = 3) -> str:
 
 def _pct(share: float) -> str:
     p = 100 * share
-    if p == 0 or p >= 10 or float(p).is_integer():
+    if p == 0 or abs(p - round(p)) < 1e-9:
+        return f"{round(p):.0f}%"
+    if 99 < p < 100 or 0 < p < 1:
+        # never round a near-total up to 100% or a small share down to 0%
+        return f"{p:.1f}%" if p > 1 else f"{p:.2g}%"
+    if p >= 10:
         return f"{p:.0f}%"
-    if p >= 1:
-        return f"{p:.1f}%"
-    return f"{p:.2g}%"
+    return f"{p:.1f}%"
 
 
 def fmt_percent(numerator: Any, denominator: Any) -> str:

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskscore._names import data_dictionary
 from riskscore._version import __version__
 from riskscore.errors import DisclosureError
 
@@ -1047,6 +1048,10 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".provenance.json")
 
 
+def _dictionary_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".dictionary.csv")
+
+
 def write_table(
     table: pd.DataFrame,
     path: str | os.PathLike,
@@ -1055,8 +1060,10 @@ def write_table(
 ) -> Path:
     """Write a stamped table as CSV with a provenance sidecar for output checkers.
 
-    Writes ``path`` and ``<path>.provenance.json`` (provenance, disclosure settings
-    and the suppression manifest). Suppressed cells are written as ``[c]``; other
+    Writes ``path``, ``<path>.provenance.json`` (provenance, disclosure settings
+    and the suppression manifest) and ``<stem>.dictionary.csv``, the data
+    dictionary: every column and coded value in plain words (the CSV itself keeps
+    the codes, so programs read it back unchanged). Suppressed cells are written as ``[c]``; other
     missing values as empty fields. A table marked undisclosed gets
     :data:`UNDISCLOSED_WARNING` as the first line of the CSV (prefixed ``#``) and
     in the sidecar, so it says so on its face; :func:`read_table` reads both back.
@@ -1104,6 +1111,7 @@ def write_table(
     }
     record["manifest"] = _jsonable(manifest)
     record["file"] = path.name
+    record["dictionary"] = _dictionary_path(path).name
 
     to_write = table
     suppressed_cells = [(m["row"], m["column"]) for m in manifest if m.get("row") is not None]
@@ -1127,6 +1135,7 @@ def write_table(
         keep_index = any(n is not None for n in to_write.index.names)
         to_write.to_csv(fh, index=keep_index, na_rep="", lineterminator="\n")
     _sidecar(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    data_dictionary(table).to_csv(_dictionary_path(path), index=False, lineterminator="\n")
     return path
 
 

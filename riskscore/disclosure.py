@@ -1049,7 +1049,8 @@ def _sidecar(path: Path) -> Path:
 
 
 def _dictionary_path(path: Path) -> Path:
-    return path.with_name(path.stem + ".dictionary.csv")
+    # named like the provenance sidecar, and not *.csv, so a folder's tables glob alone
+    return path.with_name(path.name + ".dictionary.tsv")
 
 
 def write_table(
@@ -1061,9 +1062,9 @@ def write_table(
     """Write a stamped table as CSV with a provenance sidecar for output checkers.
 
     Writes ``path``, ``<path>.provenance.json`` (provenance, disclosure settings
-    and the suppression manifest) and ``<stem>.dictionary.csv``, the data
-    dictionary: every column and coded value in plain words (the CSV itself keeps
-    the codes, so programs read it back unchanged). Suppressed cells are written as ``[c]``; other
+    and the suppression manifest) and ``<path>.dictionary.tsv``, the data
+    dictionary: every column and coded value in plain words, tab-separated (the CSV
+    itself keeps the codes, so programs read it back unchanged). Suppressed cells are written as ``[c]``; other
     missing values as empty fields. A table marked undisclosed gets
     :data:`UNDISCLOSED_WARNING` as the first line of the CSV (prefixed ``#``) and
     in the sidecar, so it says so on its face; :func:`read_table` reads both back.
@@ -1135,7 +1136,9 @@ def write_table(
         keep_index = any(n is not None for n in to_write.index.names)
         to_write.to_csv(fh, index=keep_index, na_rep="", lineterminator="\n")
     _sidecar(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    data_dictionary(table).to_csv(_dictionary_path(path), index=False, lineterminator="\n")
+    data_dictionary(table).to_csv(
+        _dictionary_path(path), sep="\t", index=False, lineterminator="\n"
+    )
     return path
 
 

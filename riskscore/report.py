@@ -322,7 +322,7 @@ def render_page(page: Page) -> str:
     >>> page = Page("A note", [Notice("Research only.")], [Section("one", "One",
     ...             [Paragraph("Nothing to see.")])], footer="Research only.")
     >>> html = render_page(page)
-    >>> CSP in html and "Nothing to see." in html
+    >>> "Content-Security-Policy" in html and "Nothing to see." in html
     True
     """
     if not isinstance(page, Page):

@@ -91,7 +91,9 @@ def test_write_table_writes_a_data_dictionary_beside_the_csv(tmp_path):
         count_columns=["n_crossings"],
     )
     path = write_table(table, tmp_path / "crossings.csv")
-    dictionary = pd.read_csv(tmp_path / "crossings.dictionary.csv", keep_default_na=False)
+    dictionary = pd.read_csv(
+        tmp_path / "crossings.csv.dictionary.tsv", sep="\t", keep_default_na=False
+    )
     columns = dictionary[dictionary["value"] == ""].set_index("column")["display_name"]
     assert columns.to_dict() == {"band": "band", "n_crossings": "crossings"}
     values = dictionary[dictionary["value"] != ""].set_index("value")["display_name"]

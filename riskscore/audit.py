@@ -66,7 +66,7 @@ from riskscore._names import band_name, fmt_days, outcome_name
 from riskscore.contract import check_model
 from riskscore.coverage import coverage_gaps, coverage_table
 from riskscore.disclosure import hash_input
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 from riskscore.vocabulary import AGENCIES, BANDS
 
 __all__ = [
@@ -474,7 +474,7 @@ def audit_cohort(
     min_gap = check_min_gap(min_gap)
     dask_input = is_dask(events, cases)
     if dask_input and coverage is not None:
-        raise NotImplementedError(
+        raise ParameterError(
             "audit_cohort(coverage=...) takes pandas input only; compute the Dask frames "
             "(events.compute()) or audit without coverage."
         )

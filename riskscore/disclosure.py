@@ -1064,10 +1064,11 @@ def write_table(
     Writes ``path``, ``<path>.provenance.json`` (provenance, disclosure settings
     and the suppression manifest) and ``<path>.dictionary.tsv``, the data
     dictionary: every column and coded value in plain words, tab-separated (the CSV
-    itself keeps the codes, so programs read it back unchanged). Suppressed cells are written as ``[c]``; other
-    missing values as empty fields. A table marked undisclosed gets
-    :data:`UNDISCLOSED_WARNING` as the first line of the CSV (prefixed ``#``) and
-    in the sidecar, so it says so on its face; :func:`read_table` reads both back.
+    itself keeps the codes, so programs read it back unchanged). Suppressed cells
+    are written as ``[c]``; other missing values as empty fields. A table marked
+    undisclosed carries :data:`UNDISCLOSED_WARNING` as the first entry of its
+    sidecar (the CSV itself stays plain, so ``pandas.read_csv`` reads it without
+    options); :func:`read_table` restores the stamp.
 
     Parameters
     ----------
@@ -1113,6 +1114,9 @@ def write_table(
     record["manifest"] = _jsonable(manifest)
     record["file"] = path.name
     record["dictionary"] = _dictionary_path(path).name
+    if not applied:
+        # first thing a reader of the sidecar sees
+        record = {"warning": UNDISCLOSED_WARNING, **record}
 
     to_write = table
     suppressed_cells = [(m["row"], m["column"]) for m in manifest if m.get("row") is not None]
@@ -1130,8 +1134,6 @@ def write_table(
             to_write[col] = as_obj
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        if not applied:
-            fh.write(f"# {UNDISCLOSED_WARNING}\n")
         # a named index holds keys (a groupby result): write it; a plain one is positions
         keep_index = any(n is not None for n in to_write.index.names)
         to_write.to_csv(fh, index=keep_index, na_rep="", lineterminator="\n")
@@ -1174,7 +1176,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     disc = record.get("disclosure", {})
     with path.open(encoding="utf-8") as fh:
         first = fh.readline()
-    skip = 1 if first.startswith("# ") else 0
+    skip = 1 if first.startswith("# ") else 0  # files from riskscore 0.1 had a warning line
     table = pd.read_csv(path, skiprows=skip, na_values=[SUPPRESSED_MARK])
     for c in disc.get("count_columns") or []:
         if c in table.columns:

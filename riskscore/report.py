@@ -75,7 +75,7 @@ from riskscore.disclosure import (
     is_synthetic,
     provenance,
 )
-from riskscore.errors import DisclosureError
+from riskscore.errors import DisclosureError, ParameterError
 from riskscore.evaluation import EvaluationResult
 from riskscore.vocabulary import BANDS
 
@@ -326,7 +326,7 @@ def render_page(page: Page) -> str:
     True
     """
     if not isinstance(page, Page):
-        raise TypeError(
+        raise ParameterError(
             f"a report builder must return a riskscore.report.Page, got {type(page).__name__}"
         )
     undisclosed = []
@@ -434,7 +434,7 @@ def render_html(result: Any, *, title: str | None = None) -> str:
         if cls in _BUILDERS:
             return render_page(_BUILDERS[cls](result, title))
     known = ", ".join(sorted(k.__name__ for k in _BUILDERS))
-    raise TypeError(
+    raise ParameterError(
         f"write_report() has no renderer for {type(result).__name__}; it renders {known}. "
         "Pass the result of riskscore.audit_case, riskscore.audit_cohort or riskscore.evaluate, "
         "or register a page builder with riskscore.report.register_report."

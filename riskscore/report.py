@@ -294,6 +294,21 @@ def _synthetic_notice(subjects: tuple) -> Notice | None:
     )
 
 
+def _check_published(published: dict[str, pd.DataFrame]) -> list[str]:
+    """The disclosure check of every table a page publishes; the ids of undisclosed ones.
+
+    Each table must carry a disclosure stamp and obey it
+    (:func:`riskscore.disclosure.check_disclosure`): a table edited after disclosure
+    control is refused here, before anything is written.
+    """
+    undisclosed = []
+    for table_id, table in published.items():
+        check_disclosure(table)
+        if not (table.attrs.get(DISCLOSURE_ATTR) or {}).get("applied", False):
+            undisclosed.append(table_id)
+    return undisclosed
+
+
 def render_page(page: Page) -> str:
     """Render a :class:`Page` to HTML: the one place every riskscore page goes through.
 
@@ -329,19 +344,17 @@ def render_page(page: Page) -> str:
         raise ParameterError(
             f"a report builder must return a riskscore.report.Page, got {type(page).__name__}"
         )
-    undisclosed = []
+    published = {}
     for t in _tables(page):
         if t.level == "published":
             if t.source is None:
                 raise DisclosureError(f"table {t.id!r} is marked published but has no source table")
-            # an edited table must not leave through a report either
-            check_disclosure(t.source)
-            if not (t.source.attrs.get(DISCLOSURE_ATTR) or {}).get("applied", False):
-                undisclosed.append(t.id)
+            published[t.id] = t.source
         elif t.level == "individual" and not page.individual_level:
             raise DisclosureError(
                 f"table {t.id!r} is individual-level but the page is meant for release"
             )
+    undisclosed = _check_published(published)
     notices = list(page.notices)
     if undisclosed and not any(n.kind == "danger" for n in notices):
         notices.insert(
@@ -1736,10 +1749,26 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
                 "reference group.",
             )
         )  # fmt: skip
-    sections.append(Section("design", "Design", [Facts(_design_facts(design))]))
     tables = [result.calibration, result.decision_curve, result.alerts]
     if result.subgroups is not None:
         tables.append(result.subgroups)
+    controlled = all((t.attrs.get(DISCLOSURE_ATTR) or {}).get("applied", False) for t in tables)
+    settings = (tables[0].attrs.get(DISCLOSURE_ATTR) or {}).get("settings") if controlled else None
+    prov = provenance(
+        {
+            "report": "evaluation",
+            "model": design.get("model"),
+            "validation": design.get("validation"),
+        },
+        disclosure=settings if controlled else False,
+    )
+    sections.append(
+        Section(
+            "design",
+            "Design and provenance",
+            [Facts(_design_facts(design)), _provenance_block(prov)],
+        )
+    )
     return Page(
         title,
         notices,

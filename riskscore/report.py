@@ -1607,7 +1607,9 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
     """
     title = title or "Model evaluation"
     notices = [Notice("Retrospective audit and research only - not a decision about any person.")]
-    notices += [Notice(str(n)) for n in result.design.get("notes", [])]
+    notes = [str(n) for n in result.design.get("notes", [])]
+    if notes:
+        notices.append(Notice("About these numbers.", " ".join(notes)))
     m = result.metrics.set_index("metric")
     design = result.design
     summary = Section(

@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskscore._names import data_dictionary
 from riskscore._version import __version__
 from riskscore.errors import DisclosureError
 
@@ -2297,6 +2298,11 @@ def _column_kinds(table: pd.DataFrame) -> dict[str, str]:
     return kinds
 
 
+def _dictionary_path(path: Path) -> Path:
+    # named like the provenance sidecar, and not *.csv, so a folder's tables glob alone
+    return path.with_name(path.name + ".dictionary.tsv")
+
+
 def write_table(
     table: pd.DataFrame,
     path: str | os.PathLike,
@@ -2305,17 +2311,20 @@ def write_table(
 ) -> Path:
     """Write a stamped table as formula-safe CSV with a provenance sidecar.
 
-    Writes ``path`` and ``<path>.provenance.json`` (provenance, disclosure
-    settings, the relations protected against and the suppression manifest).
-    Suppressed cells are written as ``[c]``; other missing values as empty
-    fields. Text cells that a spreadsheet would run as a formula are prefixed
-    with ``'`` (:func:`neutralise_formula`); numbers are left alone. A table
-    marked undisclosed carries :data:`UNDISCLOSED_WARNING` (NOT FOR RELEASE) as
-    the first entry of its sidecar, and a table made from synthetic data (or
-    written with a provenance record that says so) carries
-    :data:`SYNTHETIC_LINE` in the sidecar's ``synthetic`` entry; the CSV itself
-    stays plain, so ``pandas.read_csv`` reads it without options.
-    :func:`read_table` restores the stamp, the mark and the exact cell values.
+    Writes ``path``, ``<path>.provenance.json`` (provenance, disclosure
+    settings, the relations protected against and the suppression manifest) and
+    ``<path>.dictionary.tsv``, the data dictionary: every column and coded value in
+    plain words, tab-separated (the CSV itself keeps the codes, so programs read it
+    back unchanged). Suppressed cells are written as ``[c]``; other missing values
+    as empty fields. Text cells that a spreadsheet would run as a formula are
+    prefixed with ``'`` (:func:`neutralise_formula`), in the CSV and the
+    dictionary; numbers are left alone. A table marked undisclosed carries
+    :data:`UNDISCLOSED_WARNING` (NOT FOR RELEASE) as the first entry of its
+    sidecar, and a table made from synthetic data (or written with a provenance
+    record that says so) carries :data:`SYNTHETIC_LINE` in the sidecar's
+    ``synthetic`` entry; the CSV itself stays plain, so ``pandas.read_csv`` reads
+    it without options. :func:`read_table` restores the stamp, the mark and the
+    exact cell values.
 
     Parameters
     ----------
@@ -2367,6 +2376,7 @@ def write_table(
     synthetic = is_synthetic(table) or bool(record.get("synthetic"))
     if synthetic and not record.get("synthetic"):
         record["synthetic"] = {"line": SYNTHETIC_LINE, "note": synthetic_note(table)}
+    record["dictionary"] = _dictionary_path(path).name
     if not applied:
         # first thing a reader of the sidecar sees
         record = {"warning": UNDISCLOSED_WARNING, **record}
@@ -2398,6 +2408,10 @@ def write_table(
         # quoted, so no cell can start a new row
         _neutralised(to_write).to_csv(fh, index=False, na_rep="", lineterminator="\r\n")
     _sidecar(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    # the dictionary repeats the table's coded values: formula-safe too
+    _neutralised(data_dictionary(table)).to_csv(
+        _dictionary_path(path), sep="\t", index=False, lineterminator="\r\n"
+    )
     return path
 
 

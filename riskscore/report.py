@@ -1484,7 +1484,7 @@ def _calibration_table(cal: pd.DataFrame) -> Table:
     return _table(
         "table-calibration",
         [
-            ("decile", _num(np.arange(1, len(c) + 1))),
+            ("group", _num(np.arange(1, len(c) + 1))),
             (_header("bin", "predicted risk range"), _text(c["bin"], _risk_range)),
             (_header("n", "rows"), _num(c["n"], fmt_count, plots.suppressed_cells(cal, "n"))),
             (_header("events"), _num(c["events"], fmt_count, plots.suppressed_cells(cal, "events"))),
@@ -1677,12 +1677,17 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
     fig = _new_figure(6.0, 4.8)
     plots.plot_calibration(result, ax=fig.add_subplot())
     why = (
-        f" {hidden} of {len(cal)} deciles are not drawn: disclosure control suppressed their "
+        f" {hidden} of {len(cal)} groups are not drawn: disclosure control suppressed their "
         "counts (fewer than the minimum number of rows or outcomes), so their observed rates "
         "are not published."
         if hidden
         else ""
     )
+    if len(cal) < 10:
+        why += (
+            f" The {len(cal)} groups are tenths of predicted risk, neighbouring ones merged so "
+            "that no small count can be worked out from the other tables (disclosure control)."
+        )
     smooth = plots.smoothed_calibration(result)
     calibration = Section(
         "calibration",
@@ -1697,7 +1702,7 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
             if smooth is not None
             else "This evaluation has no smoothed curve; "
         )
-        + "deciles are shown where disclosure control allows.",
+        + "groups of predicted risk are shown where disclosure control allows.",
     )
 
     alerts = Section(

@@ -64,11 +64,13 @@ from riskscore._numerics import (
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
 from riskscore.disclosure import (
+    SYNTHETIC_LINE,
     is_synthetic,
     mark_statistics,
     mark_synthetic,
     mark_undisclosed,
     settings_for,
+    synthetic_note,
 )
 from riskscore.errors import EstimationError, ModelContractError, ParameterError, SchemaError
 from riskscore.fairness import subgroup_metrics
@@ -532,7 +534,8 @@ def evaluate(
         sample=totals.table,
     )
     if synthetic:
-        mark_synthetic(*result.tables().values(), predictions, draws, note="synthetic")
+        note = synthetic_note(training_set.X) or SYNTHETIC_LINE
+        mark_synthetic(*result.tables().values(), predictions, draws, note=note)
     return result
 
 

@@ -414,13 +414,19 @@ def subgroup_metrics(
     settings = settings_for(disclosure)
     if settings is not None:
         cells = _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published)
-        E, safe = _published_estimates(E, metric_names, cells, exact, settings)
+        E_pub, safe = _published_estimates(E, metric_names, cells, exact, settings)
     else:
         cells = {k: v.astype(float) for k, v in exact.items()}
-        safe = np.ones(E.shape, dtype=bool)
+        E_pub, safe = E, np.ones(E.shape, dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore"):
         diff_e = E - E[:, ref_of_slot]
         ratio_e = E / E[:, ref_of_slot]
+        # what is published: from the published estimates of the group and its reference
+        published = {
+            "estimate": E_pub,
+            "difference": E_pub - E_pub[:, ref_of_slot],
+            "ratio": E_pub / E_pub[:, ref_of_slot],
+        }
         Bd = B - B[:, :, ref_of_slot]
         Br = B / B[:, :, ref_of_slot]
     lo, hi = percentile_interval(B, level) if n_boot else (np.full(E.shape, np.nan),) * 2
@@ -475,9 +481,8 @@ def subgroup_metrics(
                 for c in ("n", "n_cases", "numerator", "denominator")
             }
         )
-        estimates = table["estimate"].copy()
         out = disclose(
-            table.assign(estimate=np.nan),
+            table,
             count_columns=["n", "n_cases", "numerator", "denominator"],
             by=["attribute", "group", "metric", "label", "reference"],
             statistic_columns={c: ["n", "numerator", "denominator"] for c in _STATISTIC_COLUMNS},
@@ -487,13 +492,21 @@ def subgroup_metrics(
             round_to=settings.round_to,
             suppress_zero=settings.suppress_zero,
         )
-        # estimates were computed from the published counts (rates) or rest on
-        # cells of at least the threshold (AUROC, mean predicted risk)
-        shown = out[["n", "numerator", "denominator"]].notna().all(axis=1).to_numpy()
-        out["estimate"] = estimates.where(shown)
+        # estimates, differences and ratios as published: rates from the published
+        # counts, other metrics only behind cells of at least the threshold
+        order = list(_row_slots(blocks, metric_names))
+        index = [(metric_names.index(m), slot) for slot, m in order]
+        rows, slots = np.array([i for i, _ in index]), np.array([j for _, j in index])
         flags = np.asarray(interval_hidden, dtype=bool)
+        mask = {}
+        for c, values in published.items():
+            value = values[rows, slots]
+            shown = out[c].notna().to_numpy()
+            mask[c] = shown & np.isnan(value)
+            out[c] = np.where(shown, value, np.nan)
         mask = pd.DataFrame(
             {
+                **mask,
                 **{c: flags[:, 0] for c in ("lower", "upper")},
                 **{
                     c: flags[:, 1]
@@ -509,7 +522,8 @@ def subgroup_metrics(
         out = suppress_statistics(
             out,
             mask,
-            rule=f"an interval resting on a cell below min_count={settings.min_count}",
+            rule=f"resting on a cell (of the group or its reference group) below "
+            f"min_count={settings.min_count}",
         )
     out.attrs["threshold"] = float(threshold)
     note = synthetic_note(sensitive_features)

@@ -223,10 +223,15 @@ def _disclosed_counts(counts: Mapping[str, int | None]) -> dict[str, int | None]
     """
     from riskscore.disclosure import disclose
 
-    present = {k: v for k, v in counts.items() if v is not None}
+    # a card read back from a file is free-form: only whole non-negative numbers count
+    present = {k: int(v) for k, v in counts.items() if _is_count(v)}
     out: dict[str, int | None] = {k: None for k in counts}
     if present:
-        pairs = [("n_rows", ["n_events"])] if {"n_rows", "n_events"} <= set(present) else None
+        pairs = (
+            [("n_rows", ["n_events"])]
+            if {"n_rows", "n_events"} <= set(present) and present["n_events"] <= present["n_rows"]
+            else None
+        )
         table = disclose(
             pd.DataFrame({k: [int(v)] for k, v in present.items()}),
             count_columns=list(present),
@@ -236,6 +241,13 @@ def _disclosed_counts(counts: Mapping[str, int | None]) -> dict[str, int | None]
             v = table[k].iloc[0]
             out[k] = None if pd.isna(v) else int(v)
     return out
+
+
+def _is_count(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    # exact in a float: larger "counts" in an edited card are not counts
+    return bool(np.isfinite(value)) and 0 <= value < 2**53 and float(value) == int(value)
 
 
 def _published_training_metrics(
@@ -251,14 +263,22 @@ def _published_training_metrics(
 
     m = DisclosureSettings().min_count
     n, e = exact.get("n_rows"), exact.get("n_events")
-    big = n is not None and e is not None and e >= m and n - e >= m
+    big = _is_count(n) and _is_count(e) and e >= m and n - e >= m
     out: dict[str, float | None] = {
-        k: (float(v) if big and v is not None else None) for k, v in metrics.items()
+        str(k): (float(v) if big and _is_number(v) else None) for k, v in metrics.items()
     }
     if "observed_rate" in out:
         rows, events = shown.get("n_rows"), shown.get("n_events")
         out["observed_rate"] = events / rows if big and rows and events is not None else None
     return out
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float, np.integer, np.floating))
+        and bool(np.isfinite(value))
+    )
 
 
 def _sha256_line(digest: str, filename: str) -> str:

@@ -37,12 +37,14 @@ from sklearn.base import clone
 from riskscore._dates import DEFAULT_GRID
 from riskscore._dispatch import backend, is_dask
 from riskscore.disclosure import (
+    SYNTHETIC_LINE,
     apply_disclosure,
     describe_settings,
     is_synthetic,
     mark_synthetic,
     mark_undisclosed,
     settings_for,
+    synthetic_note,
 )
 from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
@@ -286,7 +288,8 @@ def make_training_set(
     }
     X = X[names].reset_index(drop=True)
     if synthetic:
-        mark_synthetic(X, excluded, note="synthetic")
+        note = synthetic_note(events, cases) or SYNTHETIC_LINE
+        mark_synthetic(X, excluded, note=note)
     return TrainingSet(
         X=X,
         y=positive[keep].astype(np.int64),

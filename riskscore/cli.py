@@ -361,14 +361,19 @@ def cmd_build_synthetic_model(args) -> int:
     from riskscore.training import build_synthetic_model
 
     print(NOTICE)
+    from riskscore.training import SYNTHETIC_MODELS
+
+    out = args.out or f"models/{args.name}.json"
+    created = args.created or SYNTHETIC_MODELS[args.name][2]
     model, evaluation = build_synthetic_model(
-        args.out,
+        out,
+        name=args.name,
         n_cases=args.n_cases,
         random_state=args.random_state,
-        created=args.created,
+        created=created,
         progress=True,
     )
-    print(f"synthetic demonstration model written to {args.out}")
+    print(f"synthetic demonstration model written to {out}")
     print(evaluation.metrics.to_string())
     return 0
 
@@ -545,15 +550,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "build-synthetic-model",
-        help="rebuild the shipped models/synthetic-logistic-v1.json exactly",
-        description="Fits and validates the synthetic demonstration model; with the "
+        help="rebuild a shipped models/synthetic-logistic-v*.json exactly",
+        description="Fits and validates a synthetic demonstration model; with the "
         "defaults it reproduces the shipped file byte for byte.",
         formatter_class=_Formatter,
     )
-    p.add_argument("--out", default="models/synthetic-logistic-v1.json", help="model file")
+    p.add_argument(
+        "--name",
+        default="synthetic-logistic-v1",
+        choices=["synthetic-logistic-v1", "synthetic-logistic-v2"],
+        help="which shipped model to rebuild (v2: generator 2 cohort, catalogue v2)",
+    )
+    p.add_argument("--out", default=None, help="model file (default models/NAME.json)")
     p.add_argument("--n-cases", type=int, default=20_000, help="synthetic cohort size")
     p.add_argument("--random-state", type=int, default=2101, help="random_state of the cohort")
-    p.add_argument("--created", default="2026-11-25", help="date written into the model card")
+    p.add_argument(
+        "--created",
+        default=None,
+        help="date written into the model card (default: the shipped one)",
+    )
     p.set_defaults(func=cmd_build_synthetic_model)
 
     p = sub.add_parser(

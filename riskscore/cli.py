@@ -422,7 +422,7 @@ def _opt_read(p: argparse.ArgumentParser) -> None:
 
 
 def _opt_model(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="review-rules-v1", help="model file or shipped name")
+    p.add_argument("--model", default="review-rules-v2", help="model file or shipped name")
 
 
 def _opt_grid(p: argparse.ArgumentParser) -> None:

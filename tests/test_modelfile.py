@@ -214,10 +214,12 @@ def test_broken_text_and_checksums_are_refused(tmp_path):
 
 
 def test_default_scorecard_ships_with_the_package():
-    assert "review-rules-v1" in shipped_models()
-    text = (resources.files("riskscore.models") / "review-rules-v1.json").read_text("utf-8")
-    assert model_from_json(text) == default_scorecard() == load_model("review-rules-v1")
-    assert load_model("review-rules-v1.json") == default_scorecard()
+    assert {"review-rules-v1", "review-rules-v2"} <= set(shipped_models())
+    text = (resources.files("riskscore.models") / "review-rules-v2.json").read_text("utf-8")
+    assert model_from_json(text) == default_scorecard() == load_model("review-rules-v2")
+    assert load_model("review-rules-v2.json") == default_scorecard()
+    # v1 stays loadable by name
+    assert load_model("review-rules-v1").name == "review-rules-v1"
     with pytest.raises(ModelFileError, match="review-rules-v1"):
         load_model("review-rules-v9")
 

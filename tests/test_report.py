@@ -289,7 +289,7 @@ def test_case_report_shows_gap_lead_times_and_provenance(case_page, case_audit):
     assert [r[2][0] for r in lead] == [
         f"{int(v):,}" for v in case_audit.lead_times["lead_time_days"].dropna()
     ]
-    assert "review-rules-v1" in text
+    assert "review-rules-v2" in text
     assert '"library": "riskscore"' in text and '"created_utc"' in text
 
 

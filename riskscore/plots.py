@@ -900,6 +900,9 @@ def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=("tpr", "ppv", "oe_r
     r = pd.to_numeric(t["ratio"], errors="coerce").to_numpy(dtype=float)
     lo = pd.to_numeric(t["ratio_lower"], errors="coerce").to_numpy(dtype=float)
     hi = pd.to_numeric(t["ratio_upper"], errors="coerce").to_numpy(dtype=float)
+    # an interval end can be infinite (a bootstrap replicate whose reference group had
+    # a rate of 0): draw the finite side only, as an unbounded end cannot be drawn
+    lo, hi = np.where(np.isfinite(lo), lo, np.nan), np.where(np.isfinite(hi), hi, np.nan)
     err = np.abs(np.vstack([r - lo, hi - r]))
     ax.errorbar(r, ypos, xerr=np.nan_to_num(err), fmt="o", capsize=2, ms=4)
     labels = [
@@ -908,5 +911,5 @@ def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=("tpr", "ppv", "oe_r
     ax.set_yticks(ypos, labels, fontsize=7)
     ax.axvline(1.0, color="grey", ls="--", lw=1)
     ax.set_xlabel("ratio to reference group")
-    ax.set_title("Subgroups (suppressed cells not drawn)", fontsize=9)
+    ax.set_title("Subgroups (suppressed cells and unbounded interval ends not drawn)", fontsize=9)
     return ax

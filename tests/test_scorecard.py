@@ -179,7 +179,8 @@ def test_str_prints_a_score_sheet_with_real_names_points_and_bands():
     card = default_scorecard()
     text = str(card)
     assert AUDIT_ONLY_NOTICE in text
-    assert "+3  parental_substance_use_12m >= 1  [drug_service, gp, police]" in text
+    assert "+3  parental_substance_use_12m >= 1  [any]" in text
+    assert "+1  asthma_admissions_no_followup_12m >= 1  [hospital, gp]" in text
     assert "+2  asthma_admissions_12m >= 2  [hospital]" in text
     assert "attendance_drop >= 0.1" in text
     assert "multi_agency_discussion    >= 10" in text

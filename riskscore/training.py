@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from riskscore._dates import DEFAULT_GRID
 from riskscore._dispatch import backend, is_dask
@@ -181,7 +182,7 @@ def make_training_set(
             synthetic=synthetic,
         )
     if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
-        raise ValueError(f"horizon must be a positive whole number of days, got {horizon!r}.")
+        raise ParameterError(f"horizon must be a positive whole number of days, got {horizon!r}.")
     for name, df, cols in (("events", events, ["case_id", "date"]), ("cases", cases, ["case_id"])):
         absent = [c for c in cols if c not in df.columns]
         if absent:
@@ -489,6 +490,7 @@ def train_model(
     created: str | None = None,
     random_state: int | None = 0,
     progress: bool | None = None,
+    estimator: LogisticRiskModel | None = None,
 ) -> tuple[LogisticRiskModel, EvaluationResult]:
     """Fit a logistic model on a cohort, validate it, and fill its model card.
 
@@ -524,9 +526,13 @@ def train_model(
     created : str, optional
         ISO date for the card (default today).
     random_state : int or None, default=0
-        Seed for folds and bootstrap.
+        Seed for folds, bootstrap and the model.
     progress : bool, optional
         Progress bars.
+    estimator : LogisticRiskModel, optional
+        An unfitted model to use as it is configured (then ``penalty``, ``C`` and
+        ``class_weight`` are not used); default
+        ``LogisticRiskModel(penalty, C, class_weight, random_state=random_state)``.
 
     Returns
     -------
@@ -551,7 +557,13 @@ def train_model(
             "train_model: every training row has the same label (no outcomes within the "
             "horizon, or all); check outcome_date, followup_end and the horizon."
         )
-    model = LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
+    model = (
+        LogisticRiskModel(
+            penalty=penalty, C=C, class_weight=class_weight, random_state=random_state
+        )
+        if estimator is None
+        else clone(estimator)
+    )
     sub = cases if subgroups else None
     if sub is not None and not any(
         c in cases.columns for c in ("sex", "ethnic_group", "imd_quintile")
@@ -567,7 +579,7 @@ def train_model(
         random_state=random_state,
         progress=progress,
     )
-    model = LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
+    model = clone(model)
     model.fit(ts.X, ts.y, case_ids=ts.case_ids)
     synthetic = bool((ts.info or {}).get("synthetic"))
     if source is None:
@@ -589,12 +601,13 @@ def train_model(
     return model, result
 
 
-#: Shipped synthetic models: name -> (make_cohort generator, features, created date).
-#: Each recipe is pinned so that ``riskscore build-synthetic-model --name NAME``
-#: rebuilds ``models/NAME.json`` byte for byte, whatever the library's defaults become.
-SYNTHETIC_MODELS: dict[str, tuple[int, tuple[str, ...] | None, str]] = {
-    "synthetic-logistic-v1": (1, FEATURES_V1, "2026-11-25"),
-    "synthetic-logistic-v2": (2, tuple(FEATURES), "2026-11-29"),
+#: Shipped synthetic models: name -> (make_cohort generator, features, created date,
+#: the estimator's random_state). Each recipe is pinned so that
+#: ``riskscore build-synthetic-model --name NAME`` rebuilds ``models/NAME.json``
+#: (texts exactly, numbers to the BLAS's last digits), whatever the defaults become.
+SYNTHETIC_MODELS: dict[str, tuple[int, tuple[str, ...], str, int | None]] = {
+    "synthetic-logistic-v1": (1, FEATURES_V1, "2026-11-25", None),
+    "synthetic-logistic-v2": (2, tuple(FEATURES), "2026-11-29", 0),
 }
 
 
@@ -666,7 +679,7 @@ def build_synthetic_model(
         raise ParameterError(
             f"build_synthetic_model: name must be one of {list(SYNTHETIC_MODELS)}, got {name!r}."
         )
-    generator, features, _ = SYNTHETIC_MODELS[name]
+    generator, features, _, seed = SYNTHETIC_MODELS[name]
     events, cases = make_cohort(
         n_cases, random_state=random_state, progress=progress, generator=generator
     )
@@ -677,9 +690,10 @@ def build_synthetic_model(
     model, result = train_model(
         events,
         cases,
+        # the shipped file's recipe, pinned whatever the library defaults become
+        estimator=LogisticRiskModel(penalty=penalty, random_state=seed),
         features=list(features),
-        penalty=penalty,
-        grid="90D",  # the shipped file's recipe: pinned, whatever the library default
+        grid="90D",
         horizon=365,
         cv=5,
         n_boot=n_boot,

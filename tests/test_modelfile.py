@@ -178,7 +178,8 @@ def test_saving_an_unnamed_or_unfitted_model_is_refused():
 
 
 def _doc():
-    return json.loads(model_to_json(default_scorecard()))
+    # the tampering tests name entries by position in review-rules-v1
+    return json.loads(model_to_json(load_model("review-rules-v1")))
 
 
 def _logistic_doc():
@@ -517,14 +518,14 @@ def test_a_file_in_the_working_directory_cannot_shadow_a_shipped_model(tmp_path,
 def test_a_changed_installed_model_is_refused(tmp_path, monkeypatch):
     from riskscore import modelfile
 
-    for p in MODELS.glob("review-rules-v1.json*"):
+    for p in MODELS.glob("review-rules-v2.json*"):
         (tmp_path / p.name).write_bytes(p.read_bytes())
     monkeypatch.setattr(modelfile, "_shipped_root", lambda: tmp_path)
-    assert load_model("review-rules-v1") == default_scorecard()
-    text = (tmp_path / "review-rules-v1.json").read_text(encoding="utf-8")
-    (tmp_path / "review-rules-v1.json").write_text(text.replace('"review": 4.0', '"review": 1.0'))
+    assert load_model("review-rules-v2") == default_scorecard()
+    text = (tmp_path / "review-rules-v2.json").read_text(encoding="utf-8")
+    (tmp_path / "review-rules-v2.json").write_text(text.replace('"review": 4.0', '"review": 1.0'))
     with pytest.raises(ModelFileError, match="does not match the SHA-256 recorded"):
-        load_model("review-rules-v1")
+        load_model("review-rules-v2")
     # a JSON file without a recorded digest is not a shipped model at all
     (tmp_path / "planted.json").write_text(text, encoding="utf-8")
     assert "planted" not in shipped_models()

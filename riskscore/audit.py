@@ -77,6 +77,8 @@ __all__ = [
     "RESPONSES",
     "NOTICE",
     "deprivation_illustration",
+    "computed_card_claims",
+    "COMPUTED_CLAIMS",
 ]
 
 NOTICE = "Retrospective audit for learning and research: not a decision about any child or family."
@@ -537,7 +539,9 @@ def audit_cohort(
     )
 
 
-def deprivation_illustration(model, n_cases: int = 5000, random_state: int = 2101) -> dict:
+def deprivation_illustration(
+    model, n_cases: int = 5000, random_state: int = 2101, *, generator: int | None = None
+) -> dict:
     """How often a model reaches each band by deprivation quintile, on a synthetic cohort.
 
     For model cards of models that were not fitted to data (the default scorecard):
@@ -551,6 +555,10 @@ def deprivation_illustration(model, n_cases: int = 5000, random_state: int = 210
     model : RuleScorecard or LogisticRiskModel
     n_cases : int, default=5000
     random_state : int, default=2101
+    generator : {1, 2}, optional
+        :func:`riskscore.make_cohort`'s generator (default: its default, 2).
+        ``review-rules-v1``'s card was made with generator 1, the only one then, and
+        names its cohort without a generator; so does this function for generator 1.
 
     Returns
     -------
@@ -566,9 +574,10 @@ def deprivation_illustration(model, n_cases: int = 5000, random_state: int = 210
     >>> [row["imd_quintile"] for row in ill["by_imd_quintile"]][:2]
     ['1', '2']
     """
-    from riskscore.synthetic import make_cohort
+    from riskscore.synthetic import GENERATOR, make_cohort
 
-    events, cases = make_cohort(n_cases, random_state=random_state)
+    generator = GENERATOR if generator is None else generator
+    events, cases = make_cohort(n_cases, random_state=random_state, generator=generator)
     table = audit_cohort(events, cases, model).tables["by_deprivation"]
     rows = []
     for r in table.itertuples(index=False):
@@ -595,6 +604,64 @@ def deprivation_illustration(model, n_cases: int = 5000, random_state: int = 210
             "Poverty-linked indicators can make a score track deprivation; report the "
             "same table on the audited cohort. Counts are disclosure-controlled."
         ),
-        "cohort": f"riskscore.make_cohort({n_cases}, random_state={random_state})",
+        "cohort": f"riskscore.make_cohort({n_cases}, random_state={random_state}"
+        + ("" if generator == 1 else f", generator={generator}")
+        + ")",
         "by_imd_quintile": rows,
+    }
+
+
+#: Model-card entries that state what a view, agency or subgroup can reach: they are
+#: computed (computed_card_claims), never written by hand, and tests recompute them.
+COMPUTED_CLAIMS = ("bands", "agency_reach", "metrics_by_deprivation")
+
+
+def computed_card_claims(
+    model, *, n_cases: int = 5000, random_state: int = 2101, generator: int | None = None
+) -> dict:
+    """Every model-card entry about what a view, agency or subgroup can reach, computed.
+
+    ``bands`` is :func:`riskscore.reach.reach_statement` (the band thresholds and what
+    each single agency's own records can reach, from the rules and
+    :data:`riskscore.EVENTS`), ``agency_reach`` the table behind it
+    (:func:`riskscore.agency_reach`, one record per view) and
+    ``metrics_by_deprivation`` :func:`deprivation_illustration`. Put them in a card
+    with ``card.model_card.update(computed_card_claims(card))`` before saving it;
+    the tests recompute them from every shipped card that carries them.
+
+    Parameters
+    ----------
+    model : RuleScorecard
+    n_cases, random_state, generator
+        The synthetic cohort of the deprivation illustration.
+
+    Returns
+    -------
+    dict
+        ``{"bands": str, "agency_reach": list of dict, "metrics_by_deprivation": dict}``.
+
+    Examples
+    --------
+    >>> import riskscore
+    >>> claims = computed_card_claims(riskscore.load_model("review-rules-v1"), n_cases=300)
+    >>> claims["agency_reach"][-1]["view"], claims["agency_reach"][-1]["max_points"]
+    ('joined', 28.0)
+    """
+    from riskscore.reach import agency_reach, reach_statement
+
+    reach = agency_reach(model)
+    return {
+        "bands": reach_statement(model),
+        "agency_reach": [
+            {
+                "view": r.view,
+                "max_points": float(r.max_points),
+                "band": r.band,
+                "rules": r.rules,
+            }
+            for r in reach.itertuples(index=False)
+        ],
+        "metrics_by_deprivation": deprivation_illustration(
+            model, n_cases, random_state, generator=generator
+        ),
     }

@@ -683,7 +683,7 @@ def write_cohort_parquet(
     progress : bool, default=False
         Show a progress bar.
     **cohort_kwargs
-        ``start``, ``years``, ``outcome_rate`` as in ``make_cohort``.
+        ``start``, ``years``, ``outcome_rate``, ``generator`` as in ``make_cohort``.
 
     Returns
     -------

@@ -50,6 +50,7 @@ __all__ = [
     "check_point_in_time",
     "train_model",
     "build_synthetic_model",
+    "SYNTHETIC_MODELS",
     "EXCLUSION_REASONS",
 ]
 
@@ -603,9 +604,20 @@ def train_model(
     return model, result
 
 
+#: Shipped synthetic models: name -> (make_cohort generator, features, created date,
+#: the estimator's random_state). Each recipe is pinned so that
+#: ``riskscore build-synthetic-model --name NAME`` rebuilds ``models/NAME.json``
+#: (texts exactly, numbers to the BLAS's last digits), whatever the defaults become.
+SYNTHETIC_MODELS: dict[str, tuple[int, tuple[str, ...], str, int | None]] = {
+    "synthetic-logistic-v1": (1, FEATURES_V1, "2026-11-25", None),
+    "synthetic-logistic-v2": (2, tuple(FEATURES), "2026-11-29", 0),
+}
+
+
 def build_synthetic_model(
     path=None,
     *,
+    name: str = "synthetic-logistic-v1",
     n_cases: int = 20_000,
     random_state: int = 2101,
     n_boot: int = 200,
@@ -616,15 +628,22 @@ def build_synthetic_model(
     """Fit, validate and (optionally) write the shipped demonstration model.
 
     A :class:`~riskscore.LogisticRiskModel` (ridge, C=1) fitted on
-    ``make_cohort(n_cases, random_state)`` on a 90-day grid with a 365-day horizon,
-    validated by 5-fold case-grouped cross-validation. Deterministic for fixed
-    arguments apart from the ``created`` date (pass one to pin it). The model card
-    says synthetic, demonstration only.
+    ``make_cohort(n_cases, random_state, generator=...)`` on a 90-day grid with a
+    365-day horizon, validated by 5-fold case-grouped cross-validation. Deterministic
+    for fixed arguments apart from the ``created`` date (pass one to pin it). The model
+    card says synthetic, demonstration only.
+
+    ``name`` picks a pinned recipe (:data:`SYNTHETIC_MODELS`):
+    ``"synthetic-logistic-v1"`` is fitted on generator 1 cohorts and the first 18
+    features (catalogue v1), ``"synthetic-logistic-v2"`` on generator 2 cohorts and
+    the whole v2 catalogue (21 features).
 
     Parameters
     ----------
     path : path-like, optional
         Where to write the JSON model file (e.g. ``models/synthetic-logistic-v1.json``).
+    name : {"synthetic-logistic-v1", "synthetic-logistic-v2"}
+        Which shipped model's recipe to follow.
     n_cases, random_state
         The synthetic cohort.
     n_boot : int, default=200
@@ -634,7 +653,8 @@ def build_synthetic_model(
         catalogue meets a singular Hessian (scikit-learn warns and falls back to
         lbfgs); None keeps Wald intervals available if that is wanted.
     created : str, optional
-        ISO date for the model card.
+        ISO date for the model card (default: today; the shipped files' dates are in
+        :data:`SYNTHETIC_MODELS`).
     progress : bool, default=False
         Progress bars.
 
@@ -642,6 +662,11 @@ def build_synthetic_model(
     -------
     model : LogisticRiskModel
     evaluation : EvaluationResult
+
+    Raises
+    ------
+    ParameterError
+        ``name`` is not a shipped synthetic model.
 
     Examples
     --------
@@ -653,20 +678,31 @@ def build_synthetic_model(
     from riskscore.modelfile import save_model
     from riskscore.synthetic import make_cohort
 
-    events, cases = make_cohort(n_cases, random_state=random_state, progress=progress)
+    if name not in SYNTHETIC_MODELS:
+        raise ParameterError(
+            f"build_synthetic_model: name must be one of {list(SYNTHETIC_MODELS)}, got {name!r}."
+        )
+    generator, features, _, seed = SYNTHETIC_MODELS[name]
+    events, cases = make_cohort(
+        n_cases, random_state=random_state, progress=progress, generator=generator
+    )
+    # v1's card names its cohort as it did before generators existed (generator 1)
+    call = f"{n_cases}, random_state={random_state}" + (
+        f", generator={generator}" if generator != 1 else ""
+    )
     model, result = train_model(
         events,
         cases,
         # the shipped file's recipe, pinned whatever the library defaults become
-        estimator=LogisticRiskModel(penalty=penalty, random_state=None),
-        features=list(FEATURES_V1),
+        estimator=LogisticRiskModel(penalty=penalty, random_state=seed),
+        features=list(features),
         grid="90D",
         horizon=365,
         cv=5,
         n_boot=n_boot,
-        name="synthetic-logistic-v1",
-        source=f"Synthetic cohort: riskscore.synthetic.make_cohort({n_cases}, "
-        f"random_state={random_state}); invented data, demonstration only.",
+        name=name,
+        source=f"Synthetic cohort: riskscore.synthetic.make_cohort({call}); invented data, "
+        "demonstration only.",
         created=created,
         random_state=0,
         progress=progress,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskscore import FEATURES, SchemaError
@@ -326,9 +326,10 @@ def _followup_queries(events: pd.DataFrame) -> pd.DataFrame:
         pd.DataFrame({"case_id": rev["case_id"], "as_of": known + pd.Timedelta(days=k)})
         for k in (-1, 0, 1)
     ]
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
 
 
+@settings(max_examples=30)  # the oracle is quadratic; 30 tables of edges are plenty
 @given(followup_tables())
 def test_followup_feature_equals_reference_on_every_edge(events):
     q = _followup_queries(events)
@@ -337,6 +338,16 @@ def test_followup_feature_equals_reference_on_every_edge(events):
         assert_frames_match(
             encode_features(events, q, agency=agency), oracle_frame(events, q, agency)
         )
+
+
+@settings(max_examples=30)
+@given(followup_tables())
+def test_followup_feature_sees_nothing_after_t(events):
+    """Point in time: dropping every record not known by T (a review entered late
+    included) changes nothing at T."""
+    from riskscore.training import check_point_in_time
+
+    check_point_in_time(encode_features, events, _followup_queries(events), max_dates=6)
 
 
 @given(followup_tables())

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore import plots
+from riskscore._params import validate_params
 from riskscore.audit import CASE_LEVEL_NOTICE, NOTICE, CaseAudit, CohortAudit
 from riskscore.contract import score_scale
 from riskscore.disclosure import (
@@ -131,6 +132,7 @@ def render_html(result: Any, *, title: str | None = None) -> str:
     )
 
 
+@validate_params({"path": ["path"], "title": [str, None]})
 def write_report(result: Any, path: str | os.PathLike, *, title: str | None = None) -> Path:
     """Write a self-contained HTML report of an audit or evaluation result.
 

@@ -496,7 +496,7 @@ def validate_params(constraints: Mapping[str, list]) -> Callable:
             obj.__init__ = _checked(obj.__init__, constraints, obj.__name__)
             setattr(obj, CONSTRAINTS_ATTR, getattr(obj.__init__, CONSTRAINTS_ATTR))
             return obj
-        return _checked(obj, constraints, obj.__qualname__)
+        return _checked(obj, constraints, obj.__qualname__.split("<locals>.")[-1])
 
     return decorate
 

@@ -91,7 +91,11 @@ _REPR.maxother = 60
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdict = 6
 _MAX_GIVEN = 80
 # parameters whose values are never echoed in a message
-_SECRET = re.compile(r"key|salt|secret|password|passphrase|token", re.IGNORECASE)
+_SECRET = re.compile(
+    r"^(key|salt|secret|password|passphrase|token|hmac_key|api_key|private_key"
+    r"|pseudonymi[sz]ation_key)$",
+    re.IGNORECASE,
+)
 
 
 class Constraint(ABC):

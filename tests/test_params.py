@@ -54,6 +54,7 @@ BAD = [
     (rs.audit_cohort, (_, _, _), {"agencies": ("martians",)}, "agencies"),
     (rs.audit_cohort, (_, _, _), {"disclosure": "yes"}, "disclosure"),
     (rs.audit_cohort, (_, _, _), {"progress": "yes"}, "progress"),
+    (rs.audit_cohort, (_, _, _), {"min_gap": -1}, "min_gap"),
     (rs.encode_features, (_, _), {"recent_window": "x"}, "recent_window"),
     (rs.encode_features, (_, _), {"recent_window": 90.5}, "recent_window"),
     (rs.encode_features, (_, _), {"recent_window": True}, "recent_window"),

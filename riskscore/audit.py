@@ -63,6 +63,7 @@ from riskscore._cohort_tables import (
 from riskscore._dates import DEFAULT_GRID, NAT_DAY, step_days, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore._names import band_name, fmt_days, outcome_name
+from riskscore._params import COUNT, POSITIVE_INT, WINDOW_DAYS, validate_params
 from riskscore.contract import check_model
 from riskscore.coverage import coverage_gaps, coverage_table
 from riskscore.disclosure import hash_input
@@ -139,6 +140,7 @@ class CaseAudit:
     coverage_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
     dips: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    @validate_params({"band": ["band"], "agency": ["agency", None]})
     def first_crossing(self, band: str = "multi_agency_discussion", agency: str | None = None):
         """First date the joined score (or one agency's own score) reached ``band``.
 
@@ -150,6 +152,7 @@ class CaseAudit:
         hit = np.flatnonzero(codes >= level)
         return None if len(hit) == 0 else self.trajectory["as_of"].iloc[hit[0]]
 
+    @validate_params({"band": ["band"], "agency": ["agency", None]})
     def days_in_band(self, band: str = "multi_agency_discussion", agency: str | None = None) -> int:
         """Days on which the joined (or one agency's) score was at or above ``band``."""
         level = BANDS.index(band)
@@ -197,6 +200,16 @@ class CaseAudit:
         return "\n".join(lines)
 
 
+@validate_params(
+    {
+        "case_id": [str, int, np.integer],
+        "grid": ["grid"],
+        "response_window": [COUNT],
+        "recent_window": [WINDOW_DAYS],
+        "agencies": ["agencies"],
+        "min_gap": [COUNT],
+    }
+)
 def audit_case(
     events: pd.DataFrame,
     cases: pd.DataFrame | None,
@@ -408,6 +421,19 @@ class CohortAudit:
 _LEAD_LABELS = ["0-30", "31-90", "91-180", "181-365", "366-730", "over 730"]
 
 
+@validate_params(
+    {
+        "grid": ["grid"],
+        "response_window": [COUNT],
+        "horizon": [POSITIVE_INT],
+        "recent_window": [WINDOW_DAYS],
+        "chunk_size": [POSITIVE_INT],
+        "disclosure": ["disclosure"],
+        "progress": ["boolean", None],
+        "agencies": ["agencies"],
+        "min_gap": [COUNT],
+    }
+)
 def audit_cohort(
     events: pd.DataFrame,
     cases: pd.DataFrame,

@@ -42,6 +42,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from riskscore._arrays import first_rows, sorted_unique
 from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import backend, is_dask
+from riskscore._params import WINDOW_DAYS, validate_attributes, validate_params
 from riskscore.coverage import apply_coverage
 from riskscore.errors import ParameterError, SchemaError
 from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
@@ -394,6 +395,7 @@ def _flag(condition: np.ndarray, unknown: np.ndarray | None = None) -> np.ndarra
     return out
 
 
+@validate_params({"agency": ["agency", None], "recent_window": [WINDOW_DAYS]})
 def encode_features(
     events: pd.DataFrame,
     as_of: pd.DataFrame,
@@ -580,6 +582,7 @@ def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows)
 # --------------------------------------------------------------------------- grids
 
 
+@validate_params({"grid": ["grid"], "start": ["date", None], "end": ["date", None]})
 def as_of_grid(
     events: pd.DataFrame,
     grid: str | int = DEFAULT_GRID,
@@ -666,6 +669,7 @@ def as_of_grid(
     )
 
 
+@validate_params({"recent_window": [WINDOW_DAYS]})
 def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFrame:
     """Every date on which some feature of a case can change.
 
@@ -772,6 +776,7 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
         self.recent_window = recent_window
         self.features = features
 
+    @validate_attributes({"agency": ["agency", None], "recent_window": [WINDOW_DAYS]})
     def fit(self, X, y=None):
         if self.events is None:
             raise SchemaError("FeatureEncoder needs events=<events DataFrame>.")

@@ -59,6 +59,7 @@ from tqdm.auto import tqdm
 
 from riskscore._arrays import row_chunks
 from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
+from riskscore._params import POSITIVE_INT, UNIT_OPEN, StrOptions, validate_params
 from riskscore.contract import register_model
 from riskscore.errors import EstimationError, ParameterError, SchemaError
 from riskscore.scorecard import AUDIT_ONLY_NOTICE, Rule, RuleScorecard, bands_of, check_bands
@@ -701,6 +702,16 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         return self.classes_[(z > 0).astype(int)]
 
     # ------------------------------------------------------------------ inference
+    @validate_params(
+        {
+            "ci": [StrOptions("wald", "bootstrap")],
+            "level": [UNIT_OPEN],
+            "n_boot": [POSITIVE_INT],
+            "n_jobs": ["n_jobs"],
+            "random_state": ["random_state"],
+            "progress": ["boolean"],
+        }
+    )
     def odds_ratios(
         self,
         X=None,
@@ -913,6 +924,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         lines.append(AUDIT_ONLY_NOTICE)
         return "\n".join(lines)
 
+    @validate_params(
+        {"max_points": [POSITIVE_INT], "n_scales": [POSITIVE_INT], "name": [str, None]}
+    )
     def to_scorecard(
         self,
         X,

@@ -200,12 +200,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from numbers import Integral
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
 from riskscore._dispatch import backend
+from riskscore._params import COUNT, POSITIVE_INT, UNIT_OPEN, Interval, Options, validate_params
 from riskscore.disclosure import mark_synthetic
 from riskscore.errors import ParameterError, SchemaError
 from riskscore.features import encode_features
@@ -1062,6 +1064,21 @@ def _check_int(name: str, value, low: int, high: int | None = None) -> int:
     return int(value)
 
 
+@validate_params(
+    {
+        "n_cases": [COUNT],
+        "random_state": [COUNT, None],
+        "start": ["date"],
+        "years": [Interval(Integral, 2, 10)],
+        "outcome_rate": [UNIT_OPEN],
+        "chunk_size": [POSITIVE_INT],
+        "progress": ["boolean"],
+        "case_range": [tuple, list, None],
+        "path": ["path", None],
+        "n_partitions": [POSITIVE_INT, None],
+        "generator": [Options(*_TRUTH)],
+    }
+)
 def make_cohort(
     n_cases: int,
     random_state: int | None = 0,

@@ -36,6 +36,15 @@ from sklearn.base import clone
 
 from riskscore._dates import DEFAULT_GRID
 from riskscore._dispatch import backend, is_dask
+from riskscore._params import (
+    COUNT,
+    NON_NEGATIVE_REAL,
+    POSITIVE_INT,
+    POSITIVE_REAL,
+    WINDOW_DAYS,
+    StrOptions,
+    validate_params,
+)
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
@@ -105,6 +114,16 @@ def _first_rows(mask) -> list[int]:
     return np.flatnonzero(np.asarray(mask))[:5].tolist()
 
 
+@validate_params(
+    {
+        "grid": ["grid"],
+        "horizon": [POSITIVE_INT],
+        "start": ["date", None],
+        "end": ["date", None],
+        "recent_window": [WINDOW_DAYS],
+        "synthetic": ["boolean", None],
+    }
+)
 def make_training_set(
     events: pd.DataFrame,
     cases: pd.DataFrame,
@@ -288,6 +307,14 @@ def make_training_set(
 # --------------------------------------------------------------------------- leakage
 
 
+@validate_params(
+    {
+        "encoder": ["callable"],
+        "max_dates": [POSITIVE_INT, None],
+        "random_state": ["random_state"],
+        "atol": [NON_NEGATIVE_REAL],
+    }
+)
 def check_point_in_time(
     encoder: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
     events: pd.DataFrame,
@@ -473,6 +500,25 @@ def _plain_records(table: pd.DataFrame) -> list[dict]:
     return out
 
 
+@validate_params(
+    {
+        "penalty": [StrOptions("l2", "l1"), None],
+        "C": [POSITIVE_REAL],
+        "class_weight": [StrOptions("balanced"), dict, None],
+        "grid": ["grid"],
+        "horizon": [POSITIVE_INT],
+        "recent_window": [WINDOW_DAYS],
+        "n_boot": [COUNT],
+        "subgroups": ["boolean"],
+        "disclosure": ["disclosure"],
+        "source": [str, None],
+        "name": [str, None],
+        "created": [str, None],
+        "random_state": ["random_state"],
+        "progress": ["boolean", None],
+        "estimator": [LogisticRiskModel, None],
+    }
+)
 def train_model(
     events: pd.DataFrame,
     cases: pd.DataFrame,
@@ -614,6 +660,18 @@ SYNTHETIC_MODELS: dict[str, tuple[int, tuple[str, ...], str, int | None]] = {
 }
 
 
+@validate_params(
+    {
+        "path": ["path", None],
+        "name": [StrOptions(*SYNTHETIC_MODELS)],
+        "n_cases": [POSITIVE_INT],
+        "random_state": [COUNT],
+        "n_boot": [COUNT],
+        "penalty": [StrOptions("l2", "l1"), None],
+        "created": [str, None],
+        "progress": ["boolean"],
+    }
+)
 def build_synthetic_model(
     path=None,
     *,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskscore import FEATURES, SchemaError
+from riskscore import FEATURES, ParameterError, SchemaError
 from riskscore.features import FeatureEncoder, as_of_grid, encode_features
 from riskscore.vocabulary import AGENCIES, RESPONSE_EVENTS, RISK_EVENTS
 
@@ -567,7 +567,7 @@ def test_missing_columns_are_named():
 def test_unknown_agency_view_is_refused():
     ev = _ev([("a", "2101-01-01", "hospital", "asthma_admission", np.nan)])
     q = pd.DataFrame({"case_id": ["a"], "as_of": pd.to_datetime(["2101-03-01"])})
-    with pytest.raises(SchemaError, match="agency"):
+    with pytest.raises(ParameterError, match="agency"):
         encode_features(ev, q, agency="hospitl")
 
 

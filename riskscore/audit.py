@@ -173,7 +173,7 @@ class CaseAudit:
         >>> events, cases = riskscore.vignette()
         >>> audit = riskscore.audit_case(events, cases, riskscore.default_scorecard(), "CHILD-A")
         >>> print(audit.summary().splitlines()[3])
-          joined view, review: first reached 2101-06-08
+          joined view, review: first reached 2101-01-18
         """
         lines = [NOTICE, CASE_LEVEL_NOTICE, f"Case {self.case_id}:"]
         for band in BANDS[1:]:

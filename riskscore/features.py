@@ -22,6 +22,7 @@ summation order.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -32,7 +33,7 @@ from riskscore._arrays import first_rows, sorted_unique
 from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore.coverage import apply_coverage
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
 
 __all__ = ["encode_features", "as_of_grid", "change_dates", "FeatureEncoder", "feature_names"]
@@ -101,7 +102,7 @@ def _require(df: pd.DataFrame, columns, table: str) -> None:
 class _Events:
     """Deduplicated events of one view, as packed numpy arrays sorted by (case, day)."""
 
-    __slots__ = ("case", "day", "avail", "event", "names", "value", "categories", "delayed")
+    __slots__ = ("case", "day", "avail", "event", "names", "value", "delayed")
 
     def mask(self, names) -> np.ndarray:
         """Rows whose event is one of ``names`` (a lookup on integer codes)."""
@@ -136,16 +137,8 @@ def _case_codes(events: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
     return ids.categories, codes
 
 
-def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
-    _require(events, ["case_id", "date", "agency", "event"], "events")
-    if agency is not None:
-        if agency not in AGENCIES:
-            raise SchemaError(
-                f"agency={agency!r} is not an agency code; use one of {list(AGENCIES)}."
-            )
-        events = events.loc[(events["agency"] == agency).to_numpy()]
-
-    categories, case = _case_codes(events)
+def _prepare_events(events: pd.DataFrame, case: np.ndarray) -> _Events:
+    """Deduplicated events of one block; ``case`` holds each row's case code."""
     day = to_days(events["date"], "date", "events")
     nat = day == np.iinfo(np.int64).min
     if nat.any():
@@ -199,7 +192,6 @@ def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
     out.event = ev[keep]
     out.names = [str(n) for n in ev_names]
     out.value = value[keep]
-    out.categories = categories
     out.delayed = bool((out.avail != out.day).any())
     return out
 
@@ -336,6 +328,8 @@ def encode_features(
     *,
     recent_window: int = 90,
     coverage: pd.DataFrame | None = None,
+    n_jobs: int | None = None,
+    dtype: str = "float64",
 ) -> pd.DataFrame:
     """Compute the feature catalogue as of each requested (case, date) pair.
 
@@ -356,12 +350,26 @@ def encode_features(
     coverage : DataFrame, optional
         Coverage table (``agency``, ``from``, ``to``). Features whose holding
         agencies had no data on T are set missing (NaN) rather than 0.
+    n_jobs : int, optional
+        Threads that encode blocks of cases at once. The default (None, or -1)
+        uses every core this process may run on: encoding is numpy sorting and
+        searching, which runs outside Python's global lock, and threads share the
+        events without copying them. Use 1 inside work that is already parallel
+        (Dask workers, a joblib loop over folds). The result is the same for any
+        value.
+    dtype : {"float64", "float32"}, default="float64"
+        Type of the feature columns. ``"float32"`` halves the output's memory (a
+        monthly grid of a million children over two years: 1.7 GB instead of 3.5 GB).
+        Counts and flags are held exactly, and flags are decided in float64 before
+        rounding; the attendance fractions and differences are rounded to about seven
+        significant digits, so a score that compares them with a threshold (0.9) can
+        differ from the float64 table's for a value within about 1e-7 of it.
 
     Returns
     -------
     DataFrame
         ``case_id``, ``as_of``, then every feature in :data:`riskscore.FEATURES`
-        order as float64 (NaN = unknown).
+        order as float64 (NaN = unknown), or float32 with ``dtype="float32"``.
 
     Examples
     --------
@@ -397,71 +405,144 @@ def encode_features(
             f"as_of: column 'as_of' is missing at rows {first_rows(nat)}. "
             "Fix: give every requested pair a date."
         )
+    jobs = _n_threads(n_jobs)
+    out_dtype = _output_dtype(dtype)
     # one float block, filled in place: no per-column copies of a large table
-    values = np.empty((len(t), len(FEATURES)), dtype=np.float64, order="F")
+    values = np.empty((len(t), len(FEATURES)), dtype=out_dtype, order="F")
     q_ids = as_of["case_id"].reset_index(drop=True)
-    if len(events) <= _CHUNK_EVENTS:
-        _encode_block(events, q_ids, t, recent_window, values, slice(None))
+    n_blocks = -(-len(events) // _CHUNK_EVENTS)
+    if jobs > 1 and len(events) >= max(_PARALLEL_EVENTS, 1):
+        n_blocks = max(n_blocks, _BLOCKS_PER_THREAD * jobs)
+    categories, codes = _case_codes(events)
+    missing_date = events["date"].isna().to_numpy()
+    if missing_date.any():
+        raise SchemaError(
+            f"events: column 'date' is missing at rows {first_rows(missing_date)}. "
+            "Fix: give every event the date it happened, or quarantine those rows "
+            "with riskscore.validate_events(..., strict=False)."
+        )
+    q_code = _query_codes(q_ids, categories)
+    if n_blocks <= 1:
+        _encode_block(events, codes, q_code, len(categories), t, recent_window, values, slice(None))
     else:
-        _encode_chunked(events, q_ids, t, recent_window, values)
+        _encode_blocks(
+            events, codes, q_code, len(categories), t, recent_window, values, n_blocks, jobs
+        )
     out = pd.DataFrame(values, columns=list(FEATURES), copy=False)
     out.insert(0, "as_of", t.astype("datetime64[D]").astype("datetime64[ns]"))
     out.insert(0, "case_id", q_ids)
     if coverage is not None:
         out = apply_coverage(out, coverage, agency=agency)
+        if out_dtype != np.float64:
+            out = out.astype(dict.fromkeys(FEATURES, out_dtype))
+    return out
+
+
+def _n_threads(n_jobs) -> int:
+    """Threads for ``n_jobs`` (None or -1: every core this process may use)."""
+    if n_jobs is None or n_jobs == -1:
+        try:
+            return max(len(os.sched_getaffinity(0)), 1)
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+        raise ParameterError(
+            f"n_jobs must be a positive number of threads, or None or -1 for every core; "
+            f"got {n_jobs!r}."
+        )
+    return int(n_jobs)
+
+
+def _output_dtype(dtype) -> np.dtype:
+    try:
+        out = np.dtype(dtype)
+    except TypeError:
+        out = None
+    if out not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ParameterError(f'dtype must be "float64" or "float32"; got {dtype!r}.')
     return out
 
 
 #: Events per block of cases: large extracts are encoded a block of cases at a time,
 #: which bounds the working memory and keeps the sorted arrays cache-sized.
 _CHUNK_EVENTS = 4_000_000
+#: Fewer events than this are encoded in one block on the calling thread: starting
+#: threads would cost more than they save.
+_PARALLEL_EVENTS = 50_000
+#: Blocks per thread when encoding in parallel, so that a thread slowed by other
+#: work on a shared machine does not hold up the others at the end.
+_BLOCKS_PER_THREAD = 2
 
 
-def _encode_chunked(events, q_ids: pd.Series, t, recent_window: int, values) -> None:
-    """Encode block by block of cases (each case whole in one block), into ``values``."""
+def _query_codes(q_ids: pd.Series, categories: pd.Index) -> np.ndarray:
+    """Each query's case code among the events' cases; ``len(categories)`` for no events."""
+    q_cat = pd.Categorical(q_ids)
+    if q_cat.categories.equals(categories):  # a grid made from these events: no lookup
+        q_map = np.arange(len(categories), dtype=np.int64)
+    else:
+        q_map = categories.get_indexer(q_cat.categories).astype(np.int64)
+    q_map = np.append(q_map, -1)  # code -1 (a missing id) looks up the last entry
+    q_code = q_map[q_cat.codes]
+    q_code[q_code < 0] = len(categories)  # sorts after every case with events
+    return q_code
+
+
+def _encode_blocks(events, codes, q_code, n_codes, t, recent_window, values, n_blocks, jobs):
+    """Encode block by block of cases (each case whole in one block), into ``values``.
+
+    Blocks hold about equal numbers of events and run on ``jobs`` threads; each
+    writes only its own rows of ``values``. Every case's features depend on that
+    case's events alone, so the result does not depend on the blocks.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm.auto import tqdm
 
-    categories, codes = _case_codes(events)
-    n_codes = len(categories)
-    # block boundaries on case codes, about _CHUNK_EVENTS events each
-    per_case = np.bincount(codes, minlength=n_codes)
-    cum = np.cumsum(per_case)
-    cuts = np.searchsorted(cum, np.arange(_CHUNK_EVENTS, cum[-1], _CHUNK_EVENTS), side="left")
+    # block boundaries on case codes, about equal numbers of events each
+    cum = np.cumsum(np.bincount(codes, minlength=n_codes))
+    size = max(-(-len(codes) // n_blocks), 1)
+    cuts = np.searchsorted(cum, np.arange(size, cum[-1], size), side="left")
     bounds = np.unique(np.r_[0, cuts + 1, n_codes])
     ev_order = None if (np.diff(codes) >= 0).all() else np.argsort(codes, kind="stable")
     ev_sorted = codes if ev_order is None else codes[ev_order]
-    q_cat = pd.Categorical(q_ids)
-    q_map = np.append(categories.get_indexer(q_cat.categories), -1).astype(np.int64)
-    q_code = q_map[q_cat.codes]
-    q_code[q_code < 0] = n_codes  # cases with no events: their own final block
-    q_order = np.argsort(q_code, kind="stable")
-    q_sorted = q_code[q_order]
-    blocks = [*zip(bounds[:-1], bounds[1:], strict=True), (n_codes, n_codes + 1)]
-    for a, b in tqdm(blocks, desc="encode", unit="block", disable=len(blocks) < 8):
+    q_order = None if (np.diff(q_code) >= 0).all() else np.argsort(q_code, kind="stable")
+    q_sorted = q_code if q_order is None else q_code[q_order]
+    blocks = []
+    for a, b in [*zip(bounds[:-1], bounds[1:], strict=True), (n_codes, n_codes + 1)]:
         qa, qb = np.searchsorted(q_sorted, [a, b])
-        if qa == qb:
-            continue
-        ea, eb = np.searchsorted(ev_sorted, [a, b])
-        rows = np.arange(ea, eb) if ev_order is None else ev_order[ea:eb]
-        rows_q = q_order[qa:qb]
+        if qa < qb:
+            ea, eb = np.searchsorted(ev_sorted, [a, b])
+            rows = slice(ea, eb) if ev_order is None else ev_order[ea:eb]
+            rows_q = slice(qa, qb) if q_order is None else q_order[qa:qb]
+            blocks.append((a, min(b, n_codes), rows, rows_q))
+
+    def run(block) -> None:
+        # case codes relative to the block keep the packed keys narrow
+        a, b, rows, rows_q = block
         _encode_block(
-            events.iloc[rows], q_ids.iloc[rows_q], t[rows_q], recent_window, values, rows_q
-        )
+            events.iloc[rows], codes[rows] - a, q_code[rows_q] - a, b - a,
+            t[rows_q], recent_window, values, rows_q,
+        )  # fmt: skip
+
+    bar = tqdm(total=len(blocks), desc="encode", unit="block", disable=len(blocks) < 8)
+    with bar:
+        if jobs == 1:
+            for block in blocks:
+                run(block)
+                bar.update()
+        else:
+            with ThreadPoolExecutor(max_workers=min(jobs, len(blocks))) as pool:
+                for _ in pool.map(run, blocks):
+                    bar.update()
 
 
-def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows) -> None:
-    """Encode the features of the (case, T) pairs ``q_ids``, ``t`` into ``values[rows]``."""
-    ev = _prepare_events(events, None)
-    # factorise the queries once, then map their distinct ids onto the events' codes
-    q_cat = pd.Categorical(q_ids)
-    q_map = ev.categories.get_indexer(q_cat.categories).astype(np.int64)
-    q_case = (
-        np.where(q_cat.codes >= 0, q_map[q_cat.codes], -1)
-        if len(q_map)
-        else (np.full(len(q_cat), -1, dtype=np.int64))
-    )
-    n_codes = len(ev.categories)
-    q_case[q_case < 0] = n_codes  # a case with no events sorts after every real case
+def _encode_block(events, ev_case, q_case, n_codes, t, recent_window: int, values, rows) -> None:
+    """Encode the features of the (case, T) pairs into ``values[rows]``.
+
+    ``ev_case`` and ``q_case`` are the case codes (0 .. n_codes - 1) of the events
+    and of the queries; a query whose case has no events has code ``n_codes``.
+    """
+    ev = _prepare_events(events, ev_case)
 
     span = [d for d in (ev.day, ev.day + _YEAR, ev.avail, t) if len(d)]
     lo = int(min(d.min() for d in span)) - 1 if span else 0

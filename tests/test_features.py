@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskscore import FEATURES, SchemaError
+from riskscore import FEATURES, ParameterError, SchemaError
 from riskscore.features import FeatureEncoder, as_of_grid, encode_features
 from riskscore.vocabulary import AGENCIES, RESPONSE_EVENTS, RISK_EVENTS
 
@@ -416,6 +416,50 @@ def test_features_change_only_on_change_dates(events, recent):
         changed_on = set(days[1:][~same])
         allowed = set(change_dates(ev, recent_window=recent)["as_of"])
         assert changed_on <= allowed
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    event_tables(max_rows=60),
+    queries(max_rows=20),
+    st.integers(1, 4),
+    st.integers(1, 40),
+    st.sampled_from([None, "school", "hospital"]),
+)
+def test_threads_and_blocks_give_the_single_threaded_answer(events, q, jobs, chunk, agency):
+    """Blocks of cases encoded on several threads, written into one table: same values."""
+    import riskscore.features as features
+
+    one = encode_features(events, q, agency, n_jobs=1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(features, "_PARALLEL_EVENTS", 0)  # threads even for a few events
+        mp.setattr(features, "_CHUNK_EVENTS", chunk)  # and many small blocks
+        many = encode_features(events, q, agency, n_jobs=jobs)
+        small = encode_features(events, q, agency, n_jobs=jobs, dtype="float32")
+    pd.testing.assert_frame_equal(many, one, check_exact=True)
+    assert (small[list(FEATURES)].dtypes == np.float32).all()
+    pd.testing.assert_frame_equal(small, one.astype(dict.fromkeys(FEATURES, np.float32)))
+
+
+def test_n_jobs_and_dtype_are_checked():
+    ev = pd.DataFrame(
+        {
+            "case_id": ["c1"],
+            "agency": ["police"],
+            "event": ["police_incident_home"],
+            "date": pd.to_datetime(["2101-01-10"]),
+        }
+    )
+    q = pd.DataFrame({"case_id": ["c1"], "as_of": pd.to_datetime(["2101-02-01"])})
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(ParameterError, match="n_jobs"):
+            encode_features(ev, q, n_jobs=bad)
+    with pytest.raises(ParameterError, match="dtype"):
+        encode_features(ev, q, dtype="int8")
+    assert (
+        encode_features(ev, q, n_jobs=-1, dtype=np.float32)["police_incidents_home_12m"].dtype
+        == np.float32
+    )
 
 
 @pytest.mark.parametrize("shuffle", [False, True])

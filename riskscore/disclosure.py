@@ -57,10 +57,16 @@ __all__ = [
     "provenance",
     "write_table",
     "read_table",
+    "SYNTHETIC_ATTR",
+    "mark_synthetic",
+    "is_synthetic",
 ]
 
 #: Key in ``DataFrame.attrs`` under which the disclosure stamp is kept.
 DISCLOSURE_ATTR = "riskscore_disclosure"
+
+#: Key in ``attrs`` that marks data (and everything made from it) as synthetic.
+SYNTHETIC_ATTR = "riskscore_synthetic"
 
 #: What an output made without disclosure control says on its face.
 UNDISCLOSED_WARNING = (
@@ -1181,3 +1187,40 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         k: v for k, v in record.items() if k not in ("manifest",)
     }
     return table
+
+
+def mark_synthetic(*frames: pd.DataFrame, note: str = "synthetic") -> None:
+    """Mark frames as synthetic, in place (``attrs[SYNTHETIC_ATTR]`` holds the note).
+
+    Outputs made from marked data say on their face that they are synthetic.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskscore.disclosure import is_synthetic, mark_synthetic
+    >>> df = pd.DataFrame({"a": [1]})
+    >>> mark_synthetic(df)
+    >>> is_synthetic(df)
+    True
+    """
+    for f in frames:
+        f.attrs[SYNTHETIC_ATTR] = note
+
+
+def is_synthetic(*objects: Any) -> bool:
+    """True if any object (a frame, or a result holding frames) is marked synthetic.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskscore.disclosure import is_synthetic
+    >>> is_synthetic(pd.DataFrame({"a": [1]}))
+    False
+    """
+    for obj in objects:
+        attrs = getattr(obj, "attrs", None)
+        if isinstance(attrs, Mapping) and attrs.get(SYNTHETIC_ATTR):
+            return True
+        if isinstance(getattr(obj, "synthetic", None), bool) and obj.synthetic:
+            return True
+    return False

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from riskscore._dates import DEFAULT_GRID
 from riskscore._dispatch import backend, is_dask
@@ -488,6 +489,7 @@ def train_model(
     created: str | None = None,
     random_state: int | None = 0,
     progress: bool | None = None,
+    estimator: LogisticRiskModel | None = None,
 ) -> tuple[LogisticRiskModel, EvaluationResult]:
     """Fit a logistic model on a cohort, validate it, and fill its model card.
 
@@ -523,9 +525,13 @@ def train_model(
     created : str, optional
         ISO date for the card (default today).
     random_state : int or None, default=0
-        Seed for folds and bootstrap.
+        Seed for folds, bootstrap and the model.
     progress : bool, optional
         Progress bars.
+    estimator : LogisticRiskModel, optional
+        An unfitted model to use as it is configured (then ``penalty``, ``C`` and
+        ``class_weight`` are not used); default
+        ``LogisticRiskModel(penalty, C, class_weight, random_state=random_state)``.
 
     Returns
     -------
@@ -550,7 +556,13 @@ def train_model(
             "train_model: every training row has the same label (no outcomes within the "
             "horizon, or all); check outcome_date, followup_end and the horizon."
         )
-    model = LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
+    model = (
+        LogisticRiskModel(
+            penalty=penalty, C=C, class_weight=class_weight, random_state=random_state
+        )
+        if estimator is None
+        else clone(estimator)
+    )
     sub = cases if subgroups else None
     if sub is not None and not any(
         c in cases.columns for c in ("sex", "ethnic_group", "imd_quintile")
@@ -566,7 +578,7 @@ def train_model(
         random_state=random_state,
         progress=progress,
     )
-    model = LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
+    model = clone(model)
     model.fit(ts.X, ts.y, case_ids=ts.case_ids)
     synthetic = bool((ts.info or {}).get("synthetic"))
     if source is None:
@@ -642,8 +654,9 @@ def build_synthetic_model(
     model, result = train_model(
         events,
         cases,
-        penalty=penalty,
-        grid="90D",  # the shipped file's recipe: pinned, whatever the library default
+        # the shipped file's recipe, pinned whatever the library defaults become
+        estimator=LogisticRiskModel(penalty=penalty, random_state=None),
+        grid="90D",
         horizon=365,
         cv=5,
         n_boot=n_boot,

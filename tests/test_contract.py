@@ -1,0 +1,115 @@
+"""One contract test over every model kind riskscore ships (imodels' registry pattern).
+
+Every registered kind (``riskscore.contract.MODEL_KINDS``) is built here and checked
+for the shared contract: ``risk_score``, ``contributions`` summing exactly to it,
+``band`` reached at or above the thresholds on the declared ``score_scale``, a
+``summary`` table, a printed score sheet with the audit-only notice, and being
+auditable. A new model class that is not registered, or not built here, fails.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import riskscore
+from riskscore import BANDS, FEATURES
+from riskscore.contract import MODEL_KINDS, RiskModel, band_thresholds, check_model
+from riskscore.errors import ModelContractError
+
+
+def _data(n=1500, seed=3):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({f: rng.integers(0, 3, n).astype(float) for f in FEATURES})
+    X["attendance_recent"] = rng.uniform(0.4, 1.0, n)
+    X["attendance_drop"] = rng.normal(0, 0.1, n)
+    X.loc[rng.random(n) < 0.1, "attendance_recent"] = np.nan
+    lp = -3 + 0.8 * X["siblings_removed"] + 0.6 * X["asthma_admissions_12m"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
+    return X, y
+
+
+def _build(kind: str):
+    X, y = _data()
+    if kind == "RuleScorecard":
+        return riskscore.default_scorecard(), X
+    if kind == "LogisticRiskModel":
+        return riskscore.LogisticRiskModel(C=0.5).fit(X, y), X
+    if kind == "IntegerPointsModel":
+        base = riskscore.LogisticRiskModel(C=0.5, features=["siblings_removed"])
+        return riskscore.IntegerPointsModel(base, max_points=6).fit(X, y), X
+    raise AssertionError(f"no builder for registered model kind {kind}: add one here")
+
+
+def test_every_model_class_in_the_package_is_registered():
+    found = set()
+    for info in pkgutil.walk_packages(riskscore.__path__, "riskscore."):
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if (
+                inspect.isclass(obj)
+                and obj.__module__ == module.__name__
+                and all(callable(getattr(obj, m, None)) for m in ("risk_score", "band"))
+                and obj is not RiskModel
+            ):
+                found.add(name)
+    assert found == set(MODEL_KINDS), "register every model class with @register_model"
+
+
+@pytest.mark.parametrize("kind", sorted(MODEL_KINDS))
+def test_model_keeps_the_shared_contract(kind):
+    model, X = _build(kind)
+    check_model(model)
+    assert isinstance(model, RiskModel)
+    assert model.score_scale in ("points", "log-odds")
+    score = model.risk_score(X)
+    assert isinstance(score, pd.Series) and score.index.equals(X.index)
+    assert np.isfinite(score).all()
+
+    contrib = model.contributions(X)
+    assert "baseline" in contrib.columns
+    np.testing.assert_array_equal(contrib.sum(axis=1).to_numpy(), score.to_numpy())
+
+    band = model.band(X)
+    assert list(band.cat.categories) == list(BANDS) and band.cat.ordered
+    thresholds = band_thresholds(model)
+    assert list(thresholds) == list(BANDS[1:])
+    expected = np.zeros(len(X), dtype=int)
+    for t in thresholds.values():
+        expected += score.to_numpy() >= t
+    np.testing.assert_array_equal(band.cat.codes.to_numpy(), expected)
+
+    assert isinstance(model.summary, pd.DataFrame) and len(model.summary)
+    sheet = str(model)
+    assert "not a decision about any person" in sheet
+    assert "review" in sheet and "multi_agency_discussion" in sheet
+
+
+@pytest.mark.parametrize("kind", sorted(MODEL_KINDS))
+def test_every_model_kind_can_be_audited(kind):
+    model, _ = _build(kind)
+    events, cases = riskscore.vignette()
+    audit = riskscore.audit_case(events, cases, model, "CHILD-A")
+    assert len(audit.trajectory) and audit.model is model
+
+
+def test_logistic_sheet_shows_odds_ratios_intervals_and_units():
+    X, y = _data()
+    model = riskscore.LogisticRiskModel(penalty=None, features=["siblings_removed"]).fit(X, y)
+    sheet = str(model)
+    table = model.summary
+    row = table.set_index("feature").loc["siblings_removed"]
+    assert f"{row['odds_ratio']:.2f} ({row['lower']:.2f} to {row['upper']:.2f})" in sheet
+    assert "per event" in sheet and "Intervals:" in sheet
+
+
+def test_an_object_without_the_contract_is_refused_by_name():
+    with pytest.raises(ModelContractError, match="lacks"):
+        riskscore.audit_cohort(*riskscore.vignette(), object())
+    with pytest.raises(TypeError):  # ModelContractError is a TypeError too
+        check_model(object())

@@ -131,16 +131,22 @@ class _Events:
         return lut[self.event]
 
 
-def _sort_order(case, day, ev, delay) -> np.ndarray:
-    """Order by (case, day, event, delay): one packed int64 argsort when the bits fit."""
+def _sort_order(case, day, ev, delay) -> np.ndarray | None:
+    """Order by (case, day, event, delay): one packed int64 argsort when the bits fit.
+
+    None when the rows are in that order already (as ``make_cohort`` and most
+    extracts sorted by case and date deliver them): no sort and no reordering.
+    """
     if len(case) == 0:
-        return np.arange(0)
+        return None
     d0 = day - day.min()
     widths = [int(a.max()).bit_length() or 1 for a in (case, d0, ev, delay)]
     if sum(widths) <= 62:
         key = case.astype(np.int64)
         for a, w in zip((d0, ev, delay), widths[1:], strict=True):
             key = (key << w) | a
+        if (key[1:] >= key[:-1]).all():
+            return None
         return np.argsort(key, kind="stable")
     return np.lexsort((delay, ev, day, case))
 
@@ -185,7 +191,8 @@ def _prepare_events(events: pd.DataFrame, case: np.ndarray) -> _Events:
     # incident recorded by two agencies): keep one, known from its earliest record.
     delay = avail - day
     order = _sort_order(case, day, ev, delay)
-    case, day, avail, ev, value = case[order], day[order], avail[order], ev[order], value[order]
+    if order is not None:
+        case, day, avail, ev, value = case[order], day[order], avail[order], ev[order], value[order]
     same = np.zeros(len(case), dtype=bool)
     if len(case) > 1:
         same[1:] = (case[1:] == case[:-1]) & (day[1:] == day[:-1]) & (ev[1:] == ev[:-1])
@@ -200,7 +207,9 @@ def _prepare_events(events: pd.DataFrame, case: np.ndarray) -> _Events:
         grp = np.zeros(len(case), dtype=bool)
         if len(case) > 1:
             grp[1:] = (case[1:] == case[:-1]) & (day[1:] == day[:-1]) & (ev[1:] == ev[:-1])
-        multi = np.isin(ev, valued_codes) & (grp | np.r_[grp[1:], False])
+        valued = np.zeros(len(ev_names) + 1, dtype=bool)
+        valued[valued_codes] = True
+        multi = valued[ev] & (grp | np.r_[grp[1:], False])
         if multi.any():
             idx = np.flatnonzero(multi & keep)
             sub = pd.DataFrame({"c": case[idx], "d": day[idx], "e": ev[idx], "v": value[idx]})
@@ -249,91 +258,166 @@ def _sorted(keys: np.ndarray, presorted: bool) -> tuple[np.ndarray, np.ndarray |
     return keys[order], order
 
 
-def _local_cumsum(values: np.ndarray, case: np.ndarray) -> np.ndarray:
-    """Running sum restarting at each case (cases are contiguous)."""
-    if len(values) == 0:
-        return values
-    return pd.Series(values).groupby(case, sort=False).cumsum().to_numpy()
+#: Bytes per lane for the most intervals one case has in a set (see _Points.counts).
+_LANE_BYTES = ((2**8, 1), (2**16, 2), (2**32, 4))
 
 
-def _window_stats(ev: _Events, mask: np.ndarray, window, packer: _Packer, q, q_case, with_sum):
-    """Count (and sum of values) of the masked events inside the window, per query.
+class _Points:
+    """Every window of every stream in one merged pass over sorted (case, day) keys.
 
-    Each event contributes +1 (its value) at its entry key and -1 (minus its value)
-    at its exit key; one stable sort of the merged keys and a running sum give, for
-    any query key, entries minus exits so far - one ``searchsorted`` per window.
-    Contributions of earlier cases cancel exactly in the integer counts; sums run
-    per case (restarting at each case) so no case's figure depends on others'.
-    Only queries of cases that have such events are searched when the stream is
-    sparse (few children have a sibling removed); the rest are zero.
+    Each event of a stream *enters* on the day it is known and *leaves* each of its
+    windows on ``max(known, date + W)`` (a window of "ever" on the last day of the
+    block's span); the admissions of ``asthma_admissions_no_followup_12m`` have
+    intervals of their own. All these points go into one array of packed keys,
+    sorted once (one stable sort of a few sorted runs; at equal keys an entry stays
+    before the exits), and each query is placed in it once (one ``searchsorted``).
+
+    A count as of a query is the running sum of +1 at entries and -1 at exits up to
+    its place: every interval of an earlier case has both its ends before the query
+    and cancels, so no count restarts per case. The running sums of several counts
+    share one uint64 word, each in its own lane of 1, 2 or 4 bytes (enough for the
+    most intervals any case of the block has in that count, so a lane never carries
+    into the next): one cumulative sum and one gather per word serve up to eight
+    counts, and each count is a strided view of its lane.
+
+    Attendance sums run per case (restarting at each case), over the attendance
+    points only, in the same merged order, so that no case's figure is computed by
+    subtracting large cohort-wide totals.
     """
-    count = np.zeros(len(q), dtype=np.float64)
-    total = np.zeros(len(q), dtype=np.float64) if with_sum else None
-    case, day, avail = ev.case[mask], ev.day[mask], ev.avail[mask]
-    n = len(case)
-    if n == 0:
-        return count, total
-    present = np.zeros(packer.n_codes + 1, dtype=bool)
-    present[case] = True
-    if present.mean() > 0.5:
-        sel = slice(None)  # a common stream: searching everything is cheaper than selecting
-    else:
-        sel = np.flatnonzero(present[q_case])
-    qs = q[sel]
-    if window is None:
-        keys = packer.pack(case, avail)
-        step = np.ones(n, dtype=np.int64)
-        source = np.arange(n)
-    else:
-        keys = np.concatenate(
-            [packer.pack(case, avail), packer.pack(case, np.maximum(avail, day + window))]
+
+    def __init__(self, ev: _Events, packer: _Packer, recent_window: int):
+        streams = {name: (set(codes), windows) for name, (codes, windows) in _STREAMS.items()}
+        streams["attendance"] = ({"attendance"}, (recent_window, _YEAR))
+        self.names = list(streams)
+        n_streams = len(streams)
+        # per event code: its stream (or -1)
+        of_code = np.full(len(ev.names) + 1, -1, dtype=np.int64)
+        for i, (codes, _) in enumerate(streams.values()):
+            of_code[[k for k, n in enumerate(ev.names) if n in codes]] = i
+        stream = of_code[ev.event]
+        sel = np.flatnonzero(stream >= 0)
+        stream, case, day, avail = stream[sel], ev.case[sel], ev.day[sel], ev.avail[sel]
+
+        # the counts: (stream, window) pairs, then the follow-up intervals
+        self.counters = [(name, w) for name, (_, ws) in streams.items() for w in ws]
+        counter = {c: k for k, c in enumerate(self.counters)}
+        n_counters = len(self.counters) + 1
+        # point codes: 0..n_streams-1 entries; then one exit code per counter
+        exit_code = {c: n_streams + k for k, c in enumerate(self.counters)}
+        f_in, f_out = n_streams + n_counters - 1, n_streams + n_counters
+        # step of each point code on each counter (+1 entry, -1 exit)
+        steps = np.zeros((f_out + 1, n_counters), dtype=np.int64)
+        for i, (name, (_, ws)) in enumerate(streams.items()):
+            for w in ws:
+                steps[i, counter[name, w]] = 1
+                steps[exit_code[name, w], counter[name, w]] = -1
+        steps[f_in, -1], steps[f_out, -1] = 1, -1
+
+        keys = [packer.pack(case, avail)]
+        codes = [stream]
+        source = [np.arange(len(sel))]
+        # exits, one run per window length (each run is sorted when no event was
+        # recorded late, as events are sorted by case and date)
+        for w in dict.fromkeys(w for _, w in self.counters):
+            code_of = np.full(n_streams, -1, dtype=np.int64)
+            for (name, cw), code in exit_code.items():
+                if cw == w:
+                    code_of[self.names.index(name)] = code
+            mine = np.flatnonzero(code_of[stream] >= 0)
+            if w is None:
+                leave = np.full(len(mine), packer.hi)
+            else:
+                leave = np.maximum(avail[mine], day[mine] + w)
+            keys.append(packer.pack(case[mine], leave))
+            codes.append(code_of[stream[mine]])
+            source.append(mine)
+        f_case, f_enter, f_leave = _admissions_without_followup(ev, packer)
+        keys += [packer.pack(f_case, f_enter), packer.pack(f_case, f_leave)]
+        codes += [np.full(len(f_case), f_in), np.full(len(f_case), f_out)]
+        source += [np.full(len(f_case), -1), np.full(len(f_case), -1)]
+
+        keys = np.concatenate(keys)
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
+        self.code = np.concatenate(codes)[order]
+        self.source = np.concatenate(source)[order]
+        self.packer = packer
+        self.steps = steps
+        # lane width of each counter: the most intervals any one case has in it
+        per_case = np.zeros(n_counters, dtype=np.int64)
+        if len(sel):
+            busiest = np.bincount(stream * (packer.n_codes + 1) + case)
+            busiest = np.pad(busiest, (0, n_streams * (packer.n_codes + 1) - len(busiest)))
+            busiest = busiest.reshape(n_streams, -1).max(axis=1)
+            for k, (name, _) in enumerate(self.counters):
+                per_case[k] = busiest[self.names.index(name)]
+        if len(f_case):
+            per_case[-1] = np.bincount(f_case).max()
+        self.width = [next((b for limit, b in _LANE_BYTES if m < limit), 8) for m in per_case]
+        self.att = (self.names.index("attendance"), exit_code["attendance", recent_window],
+                    exit_code["attendance", _YEAR])  # fmt: skip
+        self.value = ev.value[sel]
+
+    def counts(self, pos: np.ndarray) -> dict:
+        """(stream, window) -> counts per query (a uint view), ``"no_followup"`` too."""
+        out = {}
+        labels = [*self.counters, "no_followup"]
+        for width in sorted(set(self.width)):
+            members = [k for k, b in enumerate(self.width) if b == width]
+            per_word = 8 // width
+            for w in range(0, len(members), per_word):
+                word = members[w : w + per_word]
+                # each point code's steps on this word's lanes, as one uint64
+                step = np.zeros(len(self.steps), dtype=np.uint64)
+                for slot, k in enumerate(word):
+                    lane = np.uint64(1 << (8 * width * slot))
+                    up, down = self.steps[:, k] > 0, self.steps[:, k] < 0
+                    step[up] += lane
+                    step[down] -= lane  # wraps: -1 in this lane, modulo 2**64
+                running = np.zeros(len(self.code) + 1, dtype="<u8")
+                np.cumsum(step[self.code], out=running[1:])
+                lanes = running[pos].view(f"<u{width}").reshape(len(pos), per_word)
+                for slot, k in enumerate(word):
+                    out[labels[k]] = lanes[:, slot]
+        return out
+
+    def attendance_sums(self, pos: np.ndarray, q_case: np.ndarray):
+        """Sums of attendance values in the recent window and the year, per query."""
+        enter, leave_recent, leave_year = self.att
+        lut = np.zeros(len(self.steps), dtype=bool)
+        lut[[enter, leave_recent, leave_year]] = True
+        is_att = lut[self.code]
+        pts = np.flatnonzero(is_att)
+        code = self.code[pts]
+        v = self.value[self.source[pts]]
+        signed = np.where(code == enter, v, -v)
+        both = pd.DataFrame(
+            {"recent": np.where(code == leave_year, 0.0, signed),
+             "year": np.where(code == leave_recent, 0.0, signed)}
+        )  # fmt: skip
+        case = self.keys[pts] >> self.packer.day_bits
+        local = both.groupby(case, sort=False).cumsum() if len(pts) else both
+        # attendance points before each query's place; the last one must be its case's
+        before = np.zeros(len(self.code) + 1, dtype=np.int64)
+        np.cumsum(is_att, out=before[1:])
+        k = before[pos] - 1
+        mine = (k >= 0) & (case[np.maximum(k, 0)] == q_case) if len(pts) else k >= 0
+        at = np.maximum(k, 0)
+        return (
+            np.where(mine, local["recent"].to_numpy()[at], 0.0) if len(pts) else np.zeros(len(k)),
+            np.where(mine, local["year"].to_numpy()[at], 0.0) if len(pts) else np.zeros(len(k)),
         )
-        step = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
-        source = np.concatenate([np.arange(n), np.arange(n)])
-    # entries and exits are each (nearly) sorted already: the stable sort merges runs
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    at = np.searchsorted(keys, qs, side="right") - 1
-    mine = (at >= 0) & ((keys[np.maximum(at, 0)] >> packer.day_bits) == q_case[sel])
-    if window is None:
-        # no exits: the position within the case is the count
-        first = np.searchsorted(keys, packer.case_start(q_case[sel]), side="left")
-        count[sel] = np.where(mine, at + 1 - first, 0)
-    else:
-        running = np.cumsum(step[order])
-        count[sel] = np.where(mine, running[np.maximum(at, 0)], 0)
-    if with_sum:
-        signed = ev.value[mask][source[order]] * step[order]
-        local = _local_cumsum(signed, case[source[order]])
-        total[sel] = np.where(mine, local[np.maximum(at, 0)], 0.0)
-    return count, total
 
 
-def _interval_counts(case, enter, leave, packer: _Packer, q: np.ndarray, q_case: np.ndarray):
-    """Per query (case, T): how many of the case's intervals ``[enter, leave)`` hold T."""
-    count = np.zeros(len(q), dtype=np.float64)
-    n = len(case)
-    if n == 0:
-        return count
-    keys = np.concatenate([packer.pack(case, enter), packer.pack(case, leave)])
-    step = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    running = np.cumsum(step[order])
-    at = np.searchsorted(keys, q, side="right") - 1
-    # earlier cases' intervals cancel in the running count; a query before its case's
-    # first key has nothing of its own
-    mine = (at >= 0) & ((keys[np.maximum(at, 0)] >> packer.day_bits) == q_case)
-    count[:] = np.where(mine, running[np.maximum(at, 0)], 0)
-    return count
+def _admissions_without_followup(ev: _Events, packer: _Packer):
+    """Intervals in which each admission counts for asthma_admissions_no_followup_12m.
 
-
-def _admissions_without_followup(ev: _Events, packer: _Packer, q, q_case) -> np.ndarray:
-    """asthma_admissions_no_followup_12m for every query (see the module notes)."""
+    See the module notes; returns ``(case, enter, leave)`` for _interval_counts.
+    """
     adm = ev.mask(("asthma_admission",))
     a_case, a_day, a_avail = ev.case[adm], ev.day[adm], ev.avail[adm]
     if len(a_case) == 0:
-        return np.zeros(len(q), dtype=np.float64)
+        return a_case, a_day, a_day
     rev = ev.mask(("asthma_plan_review",))
     # events are sorted by (case, day): so are the reviews, and their packed keys
     r_key = packer.pack(ev.case[rev], ev.day[rev])
@@ -351,7 +435,7 @@ def _admissions_without_followup(ev: _Events, packer: _Packer, q, q_case) -> np.
         followed[has] = lows[has]
     enter = np.maximum(a_avail, a_day + _FOLLOWUP)
     leave = np.maximum(enter, np.minimum(a_day + _YEAR, followed))
-    return _interval_counts(a_case, enter, leave, packer, q, q_case)
+    return a_case, enter, leave
 
 
 def _paternal_lost(ev: _Events, packer: _Packer, q: np.ndarray, q_case: np.ndarray):
@@ -615,22 +699,22 @@ def _encode_block(events, ev_case, q_case, n_codes, t, recent_window: int, value
     packer = _Packer(n_codes, lo, hi)
     q = packer.pack(q_case, t)
 
-    counts: dict[tuple[str, object], np.ndarray] = {}
-    for name, (codes, windows) in _STREAMS.items():
-        mask = ev.mask(codes)
-        for w in windows:
-            counts[name, w] = _window_stats(ev, mask, w, packer, q, q_case, False)[0]
-    att = ev.mask(("attendance",))
-    n_recent, s_recent = _window_stats(ev, att, recent_window, packer, q, q_case, True)
-    n_year, s_year = _window_stats(ev, att, _YEAR, packer, q, q_case, True)
+    points = _Points(ev, packer, recent_window)
+    pos = np.searchsorted(points.keys, q, side="right")
+    counts = points.counts(pos)
+    n_recent, n_year = counts["attendance", recent_window], counts["attendance", _YEAR]
+    s_recent, s_year = points.attendance_sums(pos, q_case)
+    # counts in their lanes are unsigned: widen before subtracting
+    n_recent, n_year = n_recent.astype(np.int64), n_year.astype(np.int64)
 
     recent = _round_mean(s_recent, n_recent)
     older = _round_mean(s_year - s_recent, n_year - n_recent)
     unknown = np.isnan(recent)
     admissions = counts["admission", _YEAR]
     ed = counts["ed", _YEAR]
+    # counts, conditions and values; writing them into the float table converts them
     cols = {
-        "parental_substance_use_12m": _flag(counts["substance", _YEAR] > 0),
+        "parental_substance_use_12m": counts["substance", _YEAR] > 0,
         "attendance_recent": recent,
         "attendance_drop": np.round(older - recent, _MEAN_DECIMALS),
         "persistent_absence": _flag(recent <= _PERSISTENT_LINE, unknown),
@@ -638,20 +722,19 @@ def _encode_block(events, ev_case, q_case, n_codes, t, recent_window: int, value
         "school_concerns_12m": counts["school", _YEAR],
         "asthma_admissions_12m": admissions,
         "asthma_ed_visits_12m": ed,
-        "asthma_admission_28d": _flag(counts["admission", _ADMISSION_RECENT] > 0),
-        "no_asthma_plan_12m": _flag((admissions + ed > 0) & (counts["plan", _YEAR] == 0)),
-        "reliever_overuse_12m": _flag(counts["reliever", _YEAR] > _RELIEVER_OVERUSE),
+        "asthma_admission_28d": counts["admission", _ADMISSION_RECENT] > 0,
+        "no_asthma_plan_12m": ((admissions > 0) | (ed > 0)) & (counts["plan", _YEAR] == 0),
+        "reliever_overuse_12m": counts["reliever", _YEAR] > _RELIEVER_OVERUSE,
         "missed_appointments_12m": counts["missed", _YEAR],
         "paternal_involvement_lost": _paternal_lost(ev, packer, q, q_case),
         "siblings_removed": counts["sibling", None],
         "police_incidents_home_12m": counts["police", _YEAR],
-        "hardship_12m": _flag(counts["hardship", _YEAR] > 0),
-        "competing_care_12m": _flag(counts["competing", _YEAR] > 0),
+        "hardship_12m": counts["hardship", _YEAR] > 0,
+        "competing_care_12m": counts["competing", _YEAR] > 0,
         "child_voice_concerns_12m": counts["voice", _YEAR],
-        "asthma_admissions_no_followup_12m": _admissions_without_followup(ev, packer, q, q_case),
-        "preventer_underuse_12m": _flag(
-            (counts["reliever", _YEAR] > 0) & (counts["preventer", _YEAR] < _PREVENTER_UNDERUSE)
-        ),
+        "asthma_admissions_no_followup_12m": counts["no_followup"],
+        "preventer_underuse_12m": (counts["reliever", _YEAR] > 0)
+        & (counts["preventer", _YEAR] < _PREVENTER_UNDERUSE),
         "cp_plans_ever": counts["cp_plan", None],
     }
     for j, name in enumerate(FEATURES):

@@ -382,6 +382,7 @@ def audit_cohort(
     progress: bool | None = None,
     agencies: tuple[str, ...] = AGENCIES,
     coverage=None,
+    n_jobs: int | None = None,
 ) -> CohortAudit:
     """Audit many cases in one vectorised pass and return disclosure-safe tables.
 
@@ -414,6 +415,12 @@ def audit_cohort(
     coverage : DataFrame, AdapterResult or iterable of (agency, from, to), optional
         As in :func:`audit_case`: features of uncovered agencies are missing, not 0,
         in every view. Pandas input only.
+    n_jobs : int, optional
+        Worker processes that audit chunks of cases at once (None or -1: every
+        core). With more than one, the cases are cut into at least two chunks per
+        worker; a single chunk is audited in this process, its encodings using
+        ``n_jobs`` threads. The tables are the same for any value. Pandas input
+        only (Dask schedules its own workers).
 
     Returns
     -------
@@ -467,6 +474,7 @@ def audit_cohort(
         chunk_size=int(chunk_size),
         coverage=cov,
         progress=progress if progress is not None else n_chunks > 1,
+        n_jobs=n_jobs,
     )
     if result["orphans"]:
         raise orphan_error(result["orphans"], result["orphan_ids"])

@@ -33,7 +33,6 @@ the admission counts, since that needs ``T >= date + 28``.)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -43,6 +42,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from riskscore._arrays import first_rows, sorted_unique
 from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import backend, is_dask
+from riskscore._parallel import resolve_n_jobs
 from riskscore.coverage import apply_coverage
 from riskscore.errors import ParameterError, SchemaError
 from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
@@ -173,11 +173,11 @@ def _prepare_events(events: pd.DataFrame, case: np.ndarray) -> _Events:
             "Fix: give every event the date it happened, or quarantine those rows "
             "with riskscore.validate_events(..., strict=False)."
         )
-    avail = day.copy()
     if "recorded_date" in events.columns:
-        rec = to_days(events["recorded_date"], "recorded_date", "events")
-        has = rec != np.iinfo(np.int64).min
-        avail[has] = np.maximum(rec[has], day[has])
+        # a missing recorded_date is the smallest int64, so the maximum is the date
+        avail = np.maximum(day, to_days(events["recorded_date"], "recorded_date", "events"))
+    else:
+        avail = day
 
     ev_cat = pd.Categorical(events["event"])
     ev_names = np.asarray(ev_cat.categories, dtype=object)
@@ -245,7 +245,7 @@ class _Packer:
 
     def pack(self, case: np.ndarray, day: np.ndarray) -> np.ndarray:
         d = np.clip(day, self.lo, self.hi) - self.lo
-        return (case.astype(np.int64) << self.day_bits) | d
+        return (case.astype(np.int64, copy=False) << self.day_bits) | d
 
     def case_start(self, case: np.ndarray) -> np.ndarray:
         return case.astype(np.int64) << self.day_bits
@@ -291,7 +291,7 @@ class _Points:
         self.names = list(streams)
         n_streams = len(streams)
         # per event code: its stream (or -1)
-        of_code = np.full(len(ev.names) + 1, -1, dtype=np.int64)
+        of_code = np.full(len(ev.names) + 1, -1, dtype=np.int16)
         for i, (codes, _) in enumerate(streams.values()):
             of_code[[k for k, n in enumerate(ev.names) if n in codes]] = i
         stream = of_code[ev.event]
@@ -315,11 +315,11 @@ class _Points:
 
         keys = [packer.pack(case, avail)]
         codes = [stream]
-        source = [np.arange(len(sel))]
+        source = [np.arange(len(sel), dtype=np.int32)]
         # exits, one run per window length (each run is sorted when no event was
         # recorded late, as events are sorted by case and date)
         for w in dict.fromkeys(w for _, w in self.counters):
-            code_of = np.full(n_streams, -1, dtype=np.int64)
+            code_of = np.full(n_streams, -1, dtype=np.int16)
             for (name, cw), code in exit_code.items():
                 if cw == w:
                     code_of[self.names.index(name)] = code
@@ -330,11 +330,11 @@ class _Points:
                 leave = np.maximum(avail[mine], day[mine] + w)
             keys.append(packer.pack(case[mine], leave))
             codes.append(code_of[stream[mine]])
-            source.append(mine)
+            source.append(mine.astype(np.int32))
         f_case, f_enter, f_leave = _admissions_without_followup(ev, packer)
         keys += [packer.pack(f_case, f_enter), packer.pack(f_case, f_leave)]
-        codes += [np.full(len(f_case), f_in), np.full(len(f_case), f_out)]
-        source += [np.full(len(f_case), -1), np.full(len(f_case), -1)]
+        codes += [np.full(len(f_case), f_in, np.int16), np.full(len(f_case), f_out, np.int16)]
+        source += [np.full(len(f_case), -1, np.int32), np.full(len(f_case), -1, np.int32)]
 
         keys = np.concatenate(keys)
         order = np.argsort(keys, kind="stable")
@@ -346,7 +346,7 @@ class _Points:
         # lane width of each counter: the most intervals any one case has in it
         per_case = np.zeros(n_counters, dtype=np.int64)
         if len(sel):
-            busiest = np.bincount(stream * (packer.n_codes + 1) + case)
+            busiest = np.bincount(stream.astype(np.int64) * (packer.n_codes + 1) + case)
             busiest = np.pad(busiest, (0, n_streams * (packer.n_codes + 1) - len(busiest)))
             busiest = busiest.reshape(n_streams, -1).max(axis=1)
             for k, (name, _) in enumerate(self.counters):
@@ -554,7 +554,7 @@ def encode_features(
             f"as_of: column 'as_of' is missing at rows {first_rows(nat)}. "
             "Fix: give every requested pair a date."
         )
-    jobs = _n_threads(n_jobs)
+    jobs = resolve_n_jobs(n_jobs)
     out_dtype = _output_dtype(dtype)
     # one float block, filled in place: no per-column copies of a large table
     values = np.empty((len(t), len(FEATURES)), dtype=out_dtype, order="F")
@@ -587,21 +587,6 @@ def encode_features(
     return out
 
 
-def _n_threads(n_jobs) -> int:
-    """Threads for ``n_jobs`` (None or -1: every core this process may use)."""
-    if n_jobs is None or n_jobs == -1:
-        try:
-            return max(len(os.sched_getaffinity(0)), 1)
-        except AttributeError:  # not on Linux
-            return os.cpu_count() or 1
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
-        raise ParameterError(
-            f"n_jobs must be a positive number of threads, or None or -1 for every core; "
-            f"got {n_jobs!r}."
-        )
-    return int(n_jobs)
-
-
 def _output_dtype(dtype) -> np.dtype:
     try:
         out = np.dtype(dtype)
@@ -614,7 +599,7 @@ def _output_dtype(dtype) -> np.dtype:
 
 #: Events per block of cases: large extracts are encoded a block of cases at a time,
 #: which bounds the working memory and keeps the sorted arrays cache-sized.
-_CHUNK_EVENTS = 4_000_000
+_CHUNK_EVENTS = 1_000_000
 #: Fewer events than this are encoded in one block on the calling thread: starting
 #: threads would cost more than they save.
 _PARALLEL_EVENTS = 50_000

@@ -15,6 +15,7 @@ the grid and the output included** ("data" is what was resident just before).
     python benchmarks/encode.py --full                # ... and 1M cases
     python benchmarks/encode.py --full --dtype float32
     python benchmarks/encode.py --n-jobs 1            # one thread
+    python benchmarks/encode.py --full --parquet      # memory of write_features
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ def _reset_peak() -> float:
     return _status_mb("VmRSS")
 
 
-def one_size(n_cases: int, with_reference: bool, dtype: str, n_jobs) -> dict:
+def one_size(n_cases: int, with_reference: bool, dtype: str, n_jobs, parquet=False) -> dict:
+    import tempfile
+
     import riskscore as rs
 
     events, cases = rs.make_cohort(n_cases, random_state=0)
@@ -83,11 +86,18 @@ def one_size(n_cases: int, with_reference: bool, dtype: str, n_jobs) -> dict:
     del cases
     data_mb = _reset_peak()
     t = time.perf_counter()
-    rs.encode_features(events, grid, dtype=dtype, n_jobs=n_jobs)
+    if parquet:
+        with tempfile.TemporaryDirectory() as tmp:
+            rs.write_features(events, grid, f"{tmp}/x.parquet", dtype=dtype, n_jobs=n_jobs)
+    else:
+        rs.encode_features(events, grid, dtype=dtype, n_jobs=n_jobs)
     first = time.perf_counter() - t
     peak_mb = _status_mb("VmHWM")
     repeat = 3 if n_cases <= 100_000 else 1
-    t_encode = min(first, _best(lambda: rs.encode_features(events, grid, n_jobs=n_jobs), repeat))
+    t_encode = min(
+        first,
+        _best(lambda: rs.encode_features(events, grid, dtype=dtype, n_jobs=n_jobs), repeat),
+    )
 
     # the floor: one plain sort of the (case, date) keys
     codes = events["case_id"].cat.codes.to_numpy().astype(np.int64)
@@ -124,14 +134,19 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="include 1M cases")
     parser.add_argument("--dtype", default="float64", help="encode_features(dtype=...)")
     parser.add_argument("--n-jobs", type=int, default=None, help="encode_features(n_jobs=...)")
+    parser.add_argument(
+        "--parquet", action="store_true", help="memory of write_features (to a temporary file)"
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--reference", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one_size(args.one, args.reference, args.dtype, args.n_jobs)))
+        result = one_size(args.one, args.reference, args.dtype, args.n_jobs, args.parquet)
+        print(json.dumps(result))
         return
     sizes = [1_000, 10_000, 100_000] + ([1_000_000] if args.full else [])
-    print(f"dtype={args.dtype}, n_jobs={args.n_jobs}")
+    how = "write_features (Parquet)" if args.parquet else "encode_features"
+    print(f"{how}, dtype={args.dtype}, n_jobs={args.n_jobs}; peak: while encoding, data included")
     print(
         f"{'cases':>9} {'events':>11} {'rows':>10} {'encode s':>9} {'events/s':>11} "
         f"{'rows/s':>11} {'data MB':>8} {'peak MB':>8} {'x sort':>7}"
@@ -139,6 +154,7 @@ def main() -> None:
     results = []
     for n in sizes:
         cmd = [sys.executable, __file__, "--one", str(n), "--dtype", args.dtype]
+        cmd += ["--parquet"] if args.parquet else []
         cmd += (["--reference"] if n == 1_000 else []) + (
             [] if args.n_jobs is None else ["--n-jobs", str(args.n_jobs)]
         )

@@ -645,6 +645,27 @@ def test_threads_and_blocks_give_the_single_threaded_answer(events, q, jobs, chu
     pd.testing.assert_frame_equal(small, one.astype(dict.fromkeys(FEATURES, np.float32)))
 
 
+@pytest.mark.parametrize("categorical", [False, True])
+def test_write_features_writes_what_encode_features_returns(tmp_path, monkeypatch, categorical):
+    import riskscore.features as features
+    from riskscore.features import write_features
+    from riskscore.synthetic import make_cohort
+
+    events, cases = make_cohort(40, random_state=5)
+    q = as_of_grid(events, "30D", cases=cases)
+    if categorical:  # a grid over the events' own categorical ids, as benchmarks build
+        q["case_id"] = pd.Categorical(q["case_id"], categories=events["case_id"].cat.categories)
+    want = encode_features(events, q, "hospital")
+    monkeypatch.setattr(features, "_CHUNK_EVENTS", 200)  # many row groups
+    monkeypatch.setattr(features, "_PARALLEL_EVENTS", 0)
+    path = write_features(events, q, tmp_path / "x.parquet", "hospital", n_jobs=2)
+    got = pd.read_parquet(path)
+    assert got["case_id"].astype(str).tolist() == want["case_id"].astype(str).tolist()
+    pd.testing.assert_frame_equal(got.drop(columns="case_id"), want.drop(columns="case_id"))
+    small = pd.read_parquet(write_features(events, q, tmp_path / "y.parquet", dtype="float32"))
+    assert (small[list(FEATURES)].dtypes == np.float32).all()
+
+
 def test_n_jobs_and_dtype_are_checked():
     ev = pd.DataFrame(
         {

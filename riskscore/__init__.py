@@ -28,12 +28,16 @@ from riskscore.disclosure import (
 )
 from riskscore.errors import (
     DataQualityWarning,
+    DependencyError,
     DisclosureError,
     EstimationError,
     IdentifyingDataError,
     LeakageError,
+    MissingFileError,
     ModelContractError,
     ModelFileError,
+    NotFittedError,
+    OutputExistsError,
     ParameterError,
     RiskscoreError,
     SchemaError,
@@ -102,6 +106,10 @@ __all__ = [
     "LeakageError",
     "ParameterError",
     "ModelContractError",
+    "MissingFileError",
+    "OutputExistsError",
+    "DependencyError",
+    "NotFittedError",
     "DataQualityWarning",
     # data contract and privacy
     "ValidationReport",

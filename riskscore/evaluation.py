@@ -53,7 +53,7 @@ from riskscore._numerics import (
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
-from riskscore.errors import EstimationError, ModelContractError, SchemaError
+from riskscore.errors import EstimationError, ModelContractError, ParameterError, SchemaError
 from riskscore.fairness import subgroup_metrics
 from riskscore.logistic import DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
@@ -174,7 +174,7 @@ class EvaluationResult:
         """
         row = self.metrics.loc[self.metrics["metric"] == name, "estimate"]
         if row.empty:
-            raise KeyError(f"no metric {name!r}; have {list(self.metrics['metric'])}")
+            raise ParameterError(f"no metric {name!r}; have {list(self.metrics['metric'])}")
         return float(row.iloc[0])
 
     def __repr__(self) -> str:
@@ -242,12 +242,14 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
         return None, "none (model applied as it is)"
     if isinstance(cv, str):
         if cv != "temporal":
-            raise ValueError(
+            raise ParameterError(
                 f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}."
             )
         horizon = (training_set.info or {}).get("horizon")
         if horizon is None:
-            raise ValueError("cv='temporal' needs the training set's horizon (info['horizon']).")
+            raise ParameterError(
+                "cv='temporal' needs the training set's horizon (info['horizon'])."
+            )
         split = TemporalSplit(training_set.as_of, horizon, temporal_cut)
         return split, f"temporal split at {split.cut_date().date()} (horizon {horizon} days)"
     if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
@@ -259,7 +261,7 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
         return cv, f"{type(cv).__name__} (grouped by case)"
     if isinstance(cv, Sequence):
         return list(cv), f"{len(cv)} given splits"
-    raise ValueError(f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}.")
+    raise ParameterError(f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}.")
 
 
 def _fit_fold(model, kind, X, y, case_ids, scores, train, test):
@@ -496,7 +498,7 @@ def _check_inputs(training_set, level: float) -> _Data:
     if not np.isin(y, (0.0, 1.0)).all():
         raise SchemaError("training_set: y must be 0/1 outcomes.")
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level!r}.")
+        raise ParameterError(f"level must be between 0 and 1, got {level!r}.")
     return _Data(X, y, np.asarray(case_ids))
 
 
@@ -538,7 +540,7 @@ def _predict(
     else:
         splitter, validation = _resolve_cv(cv, training_set, temporal_cut, random_state)
         if splitter is None:
-            raise ValueError("cv=None applies the model as it is: pass refit=False too.")
+            raise ParameterError("cv=None applies the model as it is: pass refit=False too.")
         splits = (
             list(splitter) if isinstance(splitter, list) else list(splitter.split(X, y, case_ids))
         )
@@ -629,7 +631,7 @@ def _alert_rules(model, kind, v: _Validation, alert_rates, thresholds):
     rules: list[tuple[str, str, float]] = []
     for r in alert_rates:
         if not 0 < r < 1:
-            raise ValueError(f"alert_rates must be between 0 and 1, got {r!r}.")
+            raise ParameterError(f"alert_rates must be between 0 and 1, got {r!r}.")
         rules.append((f"top {r:.3g} of rows", "probability", alert_threshold(v.p, r)))
     for t in thresholds or ():
         rules.append((f"risk >= {t:g}", "probability", float(t)))
@@ -710,7 +712,7 @@ def _decision_curve_table(v: _Validation, dc_thresholds, disclosure):
         else np.asarray(dc_thresholds, dtype=float)
     )
     if ((thr <= 0) | (thr >= 1)).any():
-        raise ValueError("dc_thresholds must be strictly between 0 and 1.")
+        raise ParameterError("dc_thresholds must be strictly between 0 and 1.")
     order = np.sort(v.p)
     n_v = len(v.p)
     alerts_at = n_v - np.searchsorted(order, thr, side="left")
@@ -868,7 +870,7 @@ def compare_models(
     ['default']
     """
     if not models:
-        raise ValueError("compare_models needs at least one model.")
+        raise ParameterError("compare_models needs at least one model.")
     splitter, _ = _resolve_cv(cv, training_set, kwargs.pop("temporal_cut", None), random_state)
     if isinstance(splitter, list) or splitter is None:
         splits = splitter

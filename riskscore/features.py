@@ -787,7 +787,7 @@ def _ascending(a: np.ndarray) -> bool:
 
 def _check_recent_window(recent_window) -> int:
     if int(recent_window) < 1 or int(recent_window) >= _YEAR:
-        raise ValueError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
+        raise ParameterError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
     return int(recent_window)
 
 
@@ -1091,7 +1091,7 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
             raise SchemaError("FeatureEncoder needs events=<events DataFrame>.")
         unknown = [f for f in (self.features or []) if f not in FEATURES]
         if unknown:
-            raise ValueError(f"Unknown feature(s) {unknown}; known: {list(FEATURES)}.")
+            raise ParameterError(f"Unknown feature(s) {unknown}; known: {list(FEATURES)}.")
         self.feature_names_out_ = np.asarray(self.features or list(FEATURES), dtype=object)
         return self
 

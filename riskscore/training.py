@@ -37,12 +37,12 @@ from sklearn.base import clone
 from riskscore._dates import DEFAULT_GRID
 from riskscore._dispatch import backend, is_dask
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
-from riskscore.errors import LeakageError, SchemaError
+from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
 from riskscore.features import as_of_grid, encode_features
 from riskscore.logistic import LogisticRiskModel
 from riskscore.scorecard import AUDIT_ONLY_NOTICE
-from riskscore.vocabulary import FEATURES
+from riskscore.vocabulary import FEATURES, FEATURES_V1
 
 __all__ = [
     "TrainingSet",
@@ -181,7 +181,7 @@ def make_training_set(
             synthetic=synthetic,
         )
     if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
-        raise ValueError(f"horizon must be a positive whole number of days, got {horizon!r}.")
+        raise ParameterError(f"horizon must be a positive whole number of days, got {horizon!r}.")
     for name, df, cols in (("events", events, ["case_id", "date"]), ("cases", cases, ["case_id"])):
         absent = [c for c in cols if c not in df.columns]
         if absent:
@@ -656,6 +656,7 @@ def build_synthetic_model(
         cases,
         # the shipped file's recipe, pinned whatever the library defaults become
         estimator=LogisticRiskModel(penalty=penalty, random_state=None),
+        features=list(FEATURES_V1),
         grid="90D",
         horizon=365,
         cv=5,

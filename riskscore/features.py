@@ -10,9 +10,12 @@ How it is computed (vectorised, no loop over events or rows)
 Each event *enters* the picture on its availability day ``max(date, recorded_date)``
 and, for a window of W days, *leaves* on ``max(availability, date + W)``. The count
 of events in the window as of T is therefore ``#entered(<= T) - #left(<= T)``. With
-case and day packed into one sorted int64 key, both counts are one
-``numpy.searchsorted`` each, for all requested (case, T) pairs at once; the counts of
-earlier cases cancel because every event appears once in each array. Sums (for
+case and day packed into one int64 key, the entries and exits of every stream and
+window go into one sorted array, and each requested (case, T) pair is placed in it
+with one ``numpy.searchsorted``; a running sum of +1 and -1 read there is the count,
+and the counts of earlier cases cancel because each of their intervals has both ends
+before the pair (see ``_Points``). Large extracts are encoded a block of cases at a
+time, on several threads (``n_jobs``); each case lies whole in one block. Sums (for
 attendance means) use running sums that restart at every case, so that no case's
 figure is computed by subtracting large cohort-wide totals (which would lose
 precision). Attendance means are rounded to 12 decimal places so that a mean
@@ -419,7 +422,7 @@ class _Points:
 def _admissions_without_followup(ev: _Events, packer: _Packer):
     """Intervals in which each admission counts for asthma_admissions_no_followup_12m.
 
-    See the module notes; returns ``(case, enter, leave)`` for _interval_counts.
+    See the module notes; returns ``(case, enter, leave)`` for ``_Points``.
     """
     adm = ev.mask(("asthma_admission",))
     a_case, a_day, a_avail = ev.case[adm], ev.day[adm], ev.avail[adm]

@@ -57,6 +57,7 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
+from riskscore._arrays import CHUNK_ROWS, row_chunks
 from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
 from riskscore.contract import register_model
 from riskscore.errors import EstimationError, ParameterError, SchemaError
@@ -597,6 +598,36 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             return X
         return None
 
+    def _prepared_scores(self, A: np.ndarray, coef, b0) -> np.ndarray | None:
+        """Scores of a float64 matrix, or None if a value must be refused.
+
+        The intercept plus each column times its weight, added column by column in
+        the order of :meth:`contributions`, so that the contributions sum to the
+        score exactly (a BLAS product would add in another order). Blocks of rows stay
+        in cache; a row holding a missing (or infinite) value comes out non-finite,
+        and only those rows are recomputed through the imputed design with its
+        missing indicators, in the same order.
+        """
+        k = A.shape[1]
+        z = np.empty(A.shape[0])
+        tmp = np.empty(min(CHUNK_ROWS, A.shape[0]))
+        cols = [A[:, j] for j in range(k)]
+        weights = coef[:k]
+        for rows in row_chunks(A.shape[0]):
+            block = z[rows]
+            t = tmp[: len(block)]
+            block.fill(b0)
+            for col, w in zip(cols, weights, strict=True):
+                np.multiply(col[rows], w, out=t)
+                block += t
+            bad = np.flatnonzero(~np.isfinite(block))
+            if len(bad):
+                fixed = self._imputed_scores(A[rows], bad, coef, b0)
+                if fixed is None:
+                    return None
+                block[bad] = fixed
+        return z
+
     def _imputed_scores(self, A: np.ndarray, rows: np.ndarray, coef, b0) -> np.ndarray | None:
         """Scores of ``A[rows]`` through the imputed design, or None if a value is refused.
 
@@ -627,17 +658,8 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         b0 = self.intercept_[0]
         A = self._feature_matrix(X)
         if A is not None:
-            # one matrix product with the prepared weight vector; every row holding a
-            # missing (or infinite) value comes out non-finite, and only those rows are
-            # gathered and recomputed through the imputed design with indicators
-            z = A @ coef[: A.shape[1]]
-            z += b0
-            bad = np.flatnonzero(~np.isfinite(z))
-            if len(bad) == 0:
-                return z
-            fixed = self._imputed_scores(A, bad, coef, b0)
-            if fixed is not None:
-                z[bad] = fixed
+            z = self._prepared_scores(A, coef, b0)
+            if z is not None:
                 return z
         A = self._input_array(X, fitting=False)  # full validation (raises on bad input)
         # one matrix product; rows with a NaN come out NaN and only those are

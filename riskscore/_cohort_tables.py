@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskscore._audit_core import BAND_DTYPE, audit_core, chunk_frames
+from riskscore._audit_core import BAND_DTYPE, MIN_GAP, audit_core, chunk_frames
 from riskscore._dates import NAT_DAY
 from riskscore._parallel import resolve_n_jobs
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
@@ -165,7 +165,7 @@ def cohort_tables(per_case, fa_part, holder_part, n_cases, n_without_events, hor
                 "cases with no events (not audited)",
                 "cases with an outcome",
                 "cases reaching review",
-                "cases reaching multi_agency_discussion",
+                "cases reaching multi-agency discussion",
                 "cases with a join-up gap",
             ],
             "n": [
@@ -328,6 +328,7 @@ def audit_chunks(
     coverage=None,
     keep_column: str | None = None,
     progress: bool = False,
+    min_gap: int = MIN_GAP,
     n_jobs=1,
 ) -> dict:
     """Audit ``cases`` chunk by chunk and keep only additive summaries of each chunk.
@@ -380,6 +381,7 @@ def audit_chunks(
         "coverage": coverage,
         "keep_column": keep_column,
         "keep": keep,
+        "min_gap": min_gap,
     }
     chunks = []
     for a in range(0, len(audited), size):
@@ -427,6 +429,7 @@ def audit_chunk(
     coverage=None,
     keep_column: str | None = None,
     keep: pd.Series | None = None,
+    min_gap: int = MIN_GAP,
     n_jobs=None,
 ) -> tuple:
     """``(per_case, false_alarm_partial, holder_partial)`` of one chunk of cases."""
@@ -442,6 +445,7 @@ def audit_chunk(
         agencies,
         extract_end,
         coverage,
+        min_gap,
         n_jobs,
     )
     pc, cr, contrib = chunk_frames(core, horizon)

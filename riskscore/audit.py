@@ -449,6 +449,7 @@ def audit_cohort(
     agencies: tuple[str, ...] = AGENCIES,
     coverage=None,
     min_gap: int = MIN_GAP,
+    n_jobs: int | None = None,
 ) -> CohortAudit:
     """Audit many cases in one vectorised pass and return disclosure-safe tables.
 
@@ -484,6 +485,12 @@ def audit_cohort(
     min_gap : int, default=28
         As in :func:`audit_case`: crossings (and so false alarms and missed
         opportunities) count episodes, not re-entries after dips shorter than this.
+    n_jobs : int, optional
+        Worker processes that audit chunks of cases at once (None or -1: every
+        core). With more than one, the cases are cut into at least two chunks per
+        worker; a single chunk is audited in this process, its encodings using
+        ``n_jobs`` threads. The tables are the same for any value. Pandas input
+        only (Dask schedules its own workers).
 
     Returns
     -------
@@ -540,6 +547,7 @@ def audit_cohort(
         coverage=cov,
         progress=progress if progress is not None else n_chunks > 1,
         min_gap=min_gap,
+        n_jobs=n_jobs,
     )
     if result["orphans"]:
         raise orphan_error(result["orphans"], result["orphan_ids"])

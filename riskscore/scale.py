@@ -838,7 +838,10 @@ def _grid_encode_part(events, step, end, agency, recent_window, coverage) -> pd.
     )
     grid = as_of_grid(ev, step, cases=ends)
     grid = grid.sort_values(["case_id", "as_of"], kind="stable", ignore_index=True)
-    return encode_features(ev, grid, agency, recent_window=recent_window, coverage=coverage)
+    # one thread: the Dask workers already use every core
+    return encode_features(
+        ev, grid, agency, recent_window=recent_window, coverage=coverage, n_jobs=1
+    )
 
 
 @register("encode_features")

@@ -245,6 +245,16 @@ def test_cohort_audit_agrees_with_case_audits(cohort, card):
     assert result.tables["summary"].attrs["riskscore_disclosure"]["applied"] is False
 
 
+def test_cohort_audit_tables_do_not_depend_on_workers_or_chunks(cohort, card):
+    events, cases = cohort
+    one = audit_cohort(events, cases, card, disclosure=False, n_jobs=1)
+    # chunks of 40 cases audited in two worker processes
+    two = audit_cohort(events, cases, card, disclosure=False, chunk_size=40, n_jobs=2)
+    assert list(two.tables) == list(one.tables)
+    for name, table in one.tables.items():
+        pd.testing.assert_frame_equal(two.tables[name], table, obj=name)
+
+
 def test_no_count_from_1_to_9_leaves_a_cohort_audit(cohort, card):
     events, cases = cohort
     result = audit_cohort(events.iloc[:4000], cases, card)

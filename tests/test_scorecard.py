@@ -74,6 +74,48 @@ def test_contributions_sum_exactly_to_risk_score(card, X):
 
 
 @settings(max_examples=60, deadline=None)
+@given(
+    X=tables(),
+    data=st.data(),
+    block=st.integers(1, 5),
+    scale=st.sampled_from([1, 40, 5_000, 10**9, 10**12]),
+)
+def test_risk_score_equals_the_float_sum_of_its_rules_for_any_point_size(X, data, block, scale):
+    # risk_score sums whole-number points in the smallest integer type that holds
+    # them (int8 for the shipped cards), block by block; the oracle is the plain
+    # float64 sum of each rule's points where it fires, in card order
+    rules, seen = [], set()
+    for _ in range(data.draw(st.integers(1, 8))):
+        f = data.draw(st.sampled_from(FEATURE_NAMES))
+        op = data.draw(st.sampled_from([">=", ">", "<=", "<", "=="]))
+        t = data.draw(st.sampled_from([0.0, 0.5, 0.9, 1.0, 2.0, 3.0]))
+        if (f, op, t) not in seen:
+            seen.add((f, op, t))
+            rules.append(Rule(f, op, t, data.draw(st.integers(-scale, scale))))
+    card = RuleScorecard(rules, BANDS_1_3)
+    expected = np.zeros(len(X))
+    for r in rules:
+        with np.errstate(invalid="ignore"):
+            expected += np.where(r.fires(X[r.feature].to_numpy()), r.points, 0.0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("riskscore.scorecard._SCORE_ROWS", block)  # several blocks per table
+        score = card.risk_score(X)
+        from_array = card.risk_score(X[FEATURE_NAMES].to_numpy())
+    np.testing.assert_array_equal(score.to_numpy(), expected)
+    np.testing.assert_array_equal(from_array.to_numpy(), expected)
+    np.testing.assert_array_equal(card.contributions(X).sum(axis=1).to_numpy(), expected)
+
+
+def test_fractional_points_are_summed_in_float_in_card_order():
+    card = RuleScorecard(
+        [Rule("siblings_removed", ">=", 1, 0.1), Rule("siblings_removed", ">=", 2, 0.2)],
+        BANDS_1_3,
+    )
+    X = pd.DataFrame({"siblings_removed": [0.0, 1.0, 2.0, np.nan]})
+    assert card.risk_score(X).tolist() == [0.0, 0.1, 0.1 + 0.2, 0.0]
+
+
+@settings(max_examples=60, deadline=None)
 @given(card=cards(monotone=True), X=tables(n_rows=6), data=st.data())
 def test_non_negative_card_never_lowers_score_when_a_feature_moves_towards_risk(card, X, data):
     f = data.draw(st.sampled_from(FEATURE_NAMES))

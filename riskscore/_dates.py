@@ -41,7 +41,8 @@ def to_days(values, column: str, table: str) -> np.ndarray:
             ) from None
     if getattr(s.dt, "tz", None) is not None:
         s = s.dt.tz_localize(None)
-    return s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+    # days since the epoch; NaT becomes the smallest int64 (a view: no second copy)
+    return s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").view(np.int64)
 
 
 def days_to_ns(days: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from riskscore._params import StrOptions, validate_params
 from riskscore.errors import SchemaError
 from riskscore.vocabulary import AGENCIES, FEATURES
 
@@ -215,6 +216,7 @@ def covered(
     return out
 
 
+@validate_params({"agency": ["agency", None], "unlisted": [StrOptions("uncovered", "covered")]})
 def apply_coverage(
     features: pd.DataFrame,
     coverage: object,
@@ -297,6 +299,7 @@ def apply_coverage(
     return out
 
 
+@validate_params({"start": ["date"], "end": ["date"], "agencies": ["agencies", None]})
 def coverage_gaps(
     coverage: object, start: object, end: object, agencies: Sequence[str] | None = None
 ) -> pd.DataFrame:

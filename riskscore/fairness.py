@@ -32,6 +32,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from riskscore._numerics import Ranker, alert_threshold, percentile_interval, replicate_weights
+from riskscore._params import COUNT, UNIT_CLOSED, UNIT_OPEN, validate_params
 from riskscore.disclosure import (
     disclose,
     disclose_tables,
@@ -224,6 +225,19 @@ def _published_estimates(E, metric_names, cells, exact, settings):
     return out, safe
 
 
+
+
+@validate_params(
+    {
+        "threshold": [UNIT_CLOSED, None],
+        "alert_rate": [UNIT_OPEN, None],
+        "n_boot": [COUNT],
+        "level": [UNIT_OPEN],
+        "disclosure": ["disclosure"],
+        "random_state": ["random_state"],
+        "progress": ["boolean", None],
+    }
+)
 def subgroup_metrics(
     y_true,
     y_prob,

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from riskscore._params import POSITIVE_INT, validate_params
 from riskscore.errors import ParameterError, SchemaError
 from riskscore.vocabulary import CASE_COLUMNS, EVENT_COLUMNS
 
@@ -389,6 +390,7 @@ def check_allow(allow, columns) -> dict[str, str]:
     return kept
 
 
+@validate_params({"table": [str]})
 def check_identifying(
     df: pd.DataFrame, *, table: str = "events", allow: Mapping[str, str] | None = None
 ) -> list[dict]:
@@ -525,6 +527,9 @@ def id_text(series: pd.Series) -> pd.Series:
     return series.astype("str")
 
 
+@validate_params(
+    {"key": [bytes, str], "shift_dates": ["boolean"], "max_shift_days": [POSITIVE_INT]}
+)
 def pseudonymise(
     events: pd.DataFrame,
     cases: pd.DataFrame | None = None,

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore._dispatch import backend
+from riskscore._params import StrOptions, validate_params
 from riskscore.errors import (
     DataQualityWarning,
     IdentifyingDataError,
@@ -541,6 +542,7 @@ def _finish(coll, df, typed, allowed, strict) -> ValidationReport:
 # ----------------------------------------------------------------------------- validators
 
 
+@validate_params({"dayfirst": ["boolean", None], "format": [str, None], "strict": ["boolean"]})
 def validate_events(
     df: pd.DataFrame,
     *,
@@ -682,6 +684,7 @@ def validate_events(
     return _finish(coll, frame, typed, allowed, strict)
 
 
+@validate_params({"dayfirst": ["boolean", None], "format": [str, None], "strict": ["boolean"]})
 def validate_cases(
     df: pd.DataFrame,
     events: pd.DataFrame | None = None,
@@ -887,6 +890,16 @@ def _read(path, validate, strict, return_report, **kwargs):
     return (report.valid, report) if return_report else report.valid
 
 
+@validate_params(
+    {
+        "path": ["path"],
+        "dayfirst": ["boolean", None],
+        "format": [str, None],
+        "strict": ["boolean"],
+        "return_report": ["boolean"],
+        "engine": [StrOptions("pandas", "dask")],
+    }
+)
 def read_events(
     path: str | PathLike,
     *,
@@ -977,6 +990,15 @@ def _dask_read_options(dayfirst, format, allow, strict, return_report) -> None:
         )
 
 
+@validate_params(
+    {
+        "path": ["path"],
+        "dayfirst": ["boolean", None],
+        "format": [str, None],
+        "strict": ["boolean"],
+        "return_report": ["boolean"],
+    }
+)
 def read_cases(
     path: str | PathLike,
     *,

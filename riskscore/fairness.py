@@ -225,8 +225,6 @@ def _published_estimates(E, metric_names, cells, exact, settings):
     return out, safe
 
 
-
-
 @validate_params(
     {
         "threshold": [UNIT_CLOSED, None],

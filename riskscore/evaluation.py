@@ -55,7 +55,7 @@ from riskscore.contract import band_thresholds, check_model
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import EstimationError, ModelContractError, SchemaError
 from riskscore.fairness import subgroup_metrics
-from riskscore.logistic import DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
+from riskscore.logistic import ADDED_PARAMETERS, DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
 from riskscore.scorecard import RuleScorecard
 from riskscore.vocabulary import FEATURES
@@ -84,7 +84,10 @@ def _describe_model(model) -> str:
     if isinstance(model, RuleScorecard):
         return f"RuleScorecard {model.name!r} ({len(model.rules)} rules)"
     if hasattr(model, "get_params"):
-        params = ", ".join(f"{k}={v!r}" for k, v in sorted(model.get_params(deep=False).items()))
+        items = model.get_params(deep=False).items()
+        # parameters added since the first release show only where they change the fit
+        shown = {k: v for k, v in items if k not in ADDED_PARAMETERS or v != ADDED_PARAMETERS[k]}
+        params = ", ".join(f"{k}={v!r}" for k, v in sorted(shown.items()))
         return f"{type(model).__name__}({params})"
     return type(model).__name__
 

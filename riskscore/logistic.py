@@ -20,6 +20,36 @@ usually missing together) are merged into one, named after the first feature and
 set when any of its features is missing, because the data cannot tell them apart.
 ``missing="error"`` refuses NaN instead.
 
+Penalties on standardised features
+----------------------------------
+With ``standardize=True`` (the default) every design column is centred and scaled
+to unit standard deviation over the training rows before an L1 or L2 penalty is
+applied, so that the penalty does not depend on the units a feature is recorded
+in (an attendance fraction and a count of events are shrunk alike); the
+coefficients are transformed back and always reported on the original units.
+Unpenalised fits do not depend on it. ``standardize=False`` penalises the raw
+columns (the first release's behaviour, kept to rebuild ``synthetic-logistic-v1``).
+L1 fits use scikit-learn's ``liblinear`` coordinate descent (with a large
+``intercept_scaling``, and the intercept re-solved afterwards, so that it is
+unpenalised), which converges in seconds on standardised features where
+``saga`` needed minutes.
+
+Intervals
+---------
+:meth:`LogisticRiskModel.odds_ratios` picks the interval the data support.
+Person-period data have several rows per child, which are not independent, so
+when ``fit`` is given ``case_ids`` and some case has more than one row, the
+default interval is **cluster-robust by case**: the sandwich estimator
+``B M B`` with ``B`` the inverse information matrix and ``M`` the sum over cases
+of the outer products of each case's summed score, times the usual small-sample
+factor ``G / (G - 1) * (N - 1) / (N - K)`` (G cases, N rows, K estimated
+parameters), as statsmodels' ``cov_type="cluster"``. With one row per case the
+default is Wald (the inverse information matrix); without ``case_ids`` it is Wald
+labelled as assuming independent rows. ``ci="bootstrap"`` refits on samples of
+whole cases; it refuses to resample rows when the cases are known to repeat.
+Every table says which interval it holds (``interval`` column and
+``attrs["interval"]``).
+
 Class weighting and recalibration
 ---------------------------------
 ``class_weight`` up-weights the rare outcome during fitting, which shifts every
@@ -39,6 +69,7 @@ import hashlib
 import math
 import numbers
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import joblib
 import numpy as np
@@ -62,9 +93,22 @@ from riskscore._numerics import binary_auc, group_resample_index, normal_quantil
 from riskscore.contract import register_model
 from riskscore.errors import EstimationError, SchemaError
 from riskscore.scorecard import AUDIT_ONLY_NOTICE, Rule, RuleScorecard, bands_of, check_bands
-from riskscore.vocabulary import FEATURES, feature_unit
+from riskscore.vocabulary import FEATURES, feature_unit, feature_unit_size
 
-__all__ = ["LogisticRiskModel", "DEFAULT_PROBABILITY_BANDS"]
+__all__ = ["LogisticRiskModel", "DEFAULT_PROBABILITY_BANDS", "ADDED_PARAMETERS"]
+
+#: Parameters added after the first model files were written, with the value that
+#: reproduces the behaviour from before they existed. Model files and printed model
+#: descriptions show such a parameter only when it differs from this value, so that
+#: earlier files (``synthetic-logistic-v1``) rebuild byte for byte, and a file
+#: without it loads with the old behaviour.
+ADDED_PARAMETERS: Mapping[str, object] = MappingProxyType({"standardize": False})
+
+#: intercept_scaling for liblinear's L1 fits: liblinear penalises the intercept as
+#: a feature of this constant value, so a large value leaves it nearly free (the
+#: intercept's score equation is then off by 1 / (C * scaling); the intercept is
+#: re-solved exactly afterwards).
+_LIBLINEAR_INTERCEPT_SCALING = 1000.0
 
 #: Band thresholds used when ``bands=None``: predicted probabilities. They are
 #: placeholders for audit displays; choose thresholds for your own cohort.
@@ -91,6 +135,42 @@ def _first_rows(mask: np.ndarray, index: pd.Index, k: int = 5) -> str:
     return ", ".join(str(index[i]) for i in rows)
 
 
+def _covariances(Z, yb, eta, varying, codes):
+    """Inverse information (Wald) and, given case codes, the cluster-robust covariance.
+
+    Both are of (intercept, coef); columns constant in training were not estimated
+    and get zero rows (their intervals are reported as unavailable). None where
+    the information matrix is singular.
+    """
+    p = expit(eta)
+    D = np.column_stack([np.ones(len(yb)), Z[:, varying]])
+    info = D.T @ (D * (p * (1 - p))[:, None])
+    try:
+        # info = L L' -> info^-1 = L^-T L^-1
+        L_inv = np.linalg.inv(np.linalg.cholesky(info))
+    except np.linalg.LinAlgError:
+        return None, None  # singular: odds_ratios explains
+    bread = L_inv.T @ L_inv
+    keep = np.r_[True, varying]
+    wald = np.zeros((len(keep), len(keep)))
+    wald[np.ix_(keep, keep)] = bread
+    if codes is None:
+        return wald, None
+    n, k = D.shape
+    g = int(codes.max()) + 1
+    resid = yb - p
+    # each case's summed score, one column at a time (no loop over cases)
+    S = np.column_stack(
+        [np.bincount(codes, weights=D[:, j] * resid, minlength=g) for j in range(k)]
+    )
+    meat = S.T @ S
+    # statsmodels' cov_type="cluster" small-sample correction
+    factor = g / (g - 1) * (n - 1) / (n - k) if g > 1 and n > k else np.nan
+    cluster = np.zeros_like(wald)
+    cluster[np.ix_(keep, keep)] = factor * (bread @ meat @ bread)
+    return wald, cluster
+
+
 def _bootstrap_once(model, Z, y, seed, groups_info):
     rng = np.random.default_rng(seed)
     if groups_info is None:
@@ -112,9 +192,16 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
     ----------
     penalty : {None, "l2", "l1"}, default="l2"
         Penalty on the coefficients. ``None`` gives the maximum-likelihood fit and
-        is needed for Wald intervals in :meth:`odds_ratios`.
+        is needed for Wald and cluster-robust intervals in :meth:`odds_ratios`.
     C : float, default=1.0
-        Inverse penalty strength (ignored when ``penalty=None``).
+        Inverse penalty strength (ignored when ``penalty=None``), as in
+        scikit-learn: the penalty is ``1/C`` times the L1 or half the squared L2
+        norm of the coefficients of the standardised design.
+    standardize : bool, default=True
+        Penalise the coefficients of the standardised design columns (mean 0,
+        standard deviation 1 over the training rows), so that the penalty does not
+        depend on units; coefficients are reported on the original units.
+        ``False`` penalises raw columns (the first release's behaviour).
     class_weight : None, "balanced" or dict, default=None
         Weights for the classes during fitting (for rare outcomes); see
         ``recalibrate``.
@@ -138,7 +225,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
     tol : float, default=1e-8
         Solver tolerance.
     random_state : int, RandomState or None, default=0
-        Seed for the ``"l1"`` solver (saga).
+        Seed for the ``"l1"`` solver (liblinear).
 
     Attributes
     ----------
@@ -170,6 +257,14 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
     covariance_ : ndarray or None
         Inverse observed information matrix of (intercept, coef) for unpenalised,
         unweighted fits; None otherwise.
+    cluster_covariance_ : ndarray or None
+        Cluster-robust (by case) covariance of (intercept, coef), computed when
+        ``fit`` was given ``case_ids`` and some case has several rows (unpenalised,
+        unweighted fits); None otherwise.
+    interval_ : str
+        The interval :meth:`odds_ratios` gives by default: ``"cluster"``,
+        ``"wald"`` (one row per case) or ``"wald-independent"`` (no case ids given,
+        rows assumed independent).
     training_data_ : dict
         Training summary: rows, events, cases (when ``case_ids`` given) and a SHA-256
         of the feature values and outcomes. Counts are exact here; model files
@@ -202,6 +297,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         self,
         penalty: str | None = "l2",
         C: float = 1.0,
+        standardize: bool = True,
         class_weight=None,
         features: Sequence[str] | None = None,
         missing: str = "indicator",
@@ -213,6 +309,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
     ):
         self.penalty = penalty
         self.C = C
+        self.standardize = standardize
         self.class_weight = class_weight
         self.features = features
         self.missing = missing
@@ -236,6 +333,8 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             not isinstance(self.C, numbers.Real) or not self.C > 0 or not np.isfinite(self.C)
         ):
             raise ValueError(f"C must be a positive finite number, got {self.C!r}.")
+        if not isinstance(self.standardize, (bool, np.bool_)):
+            raise ValueError(f"standardize must be True or False, got {self.standardize!r}.")
         if self.missing not in ("indicator", "error"):
             raise ValueError(f"missing must be 'indicator' or 'error', got {self.missing!r}.")
         if not any(self.recalibrate is r or self.recalibrate == r for r in _RECALIBRATE):
@@ -260,10 +359,15 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         # sklearn >= 1.8 spells the penalty through C and l1_ratio ("penalty" is
         # deprecated): C=inf is unpenalised, l1_ratio=1 is the lasso.
         if self.penalty == "l1":
+            # liblinear's coordinate descent converges in seconds on standardised
+            # columns (saga needed minutes on 160,000 rows); its intercept is
+            # penalised as a column of value intercept_scaling, so a large value
+            # leaves the intercept in effect free
             return LogisticRegression(
                 C=self.C,
                 l1_ratio=1.0,
-                solver="saga",
+                solver="liblinear",
+                intercept_scaling=_LIBLINEAR_INTERCEPT_SCALING,
                 class_weight=self.class_weight,
                 max_iter=self.max_iter,
                 tol=self.tol,
@@ -368,7 +472,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Binary outcome (two classes; the larger label is the event).
         case_ids : array-like of shape (n_samples,), optional
-            Case identifiers, used only to count cases in ``training_data_``.
+            Case identifiers: cases are counted in ``training_data_`` and, when a
+            case has several rows, intervals are cluster-robust by case (see the
+            module notes).
 
         Returns
         -------
@@ -452,20 +558,20 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         varying = np.ptp(Z, axis=0) > 0
         self.constant_features_ = [f for f, v in zip(self.features_, varying, strict=True) if not v]
         self.covariance_ = None
+        self.cluster_covariance_ = None
+        codes = None
+        if case_ids is not None:
+            case_ids = column_or_1d(np.asarray(case_ids, dtype=object))
+            check_consistent_length(A, case_ids)
+            codes, _ = pd.factorize(case_ids, use_na_sentinel=False)
+        repeated = codes is not None and len(np.unique(codes)) < len(codes)
         if self.penalty is None and self.class_weight is None:
-            p = expit(eta)
-            D = np.column_stack([np.ones(len(yb)), Z[:, varying]])
-            info = D.T @ (D * (p * (1 - p))[:, None])
-            try:
-                # info = L L' -> info^-1 = L^-T L^-1; constant columns were not estimated
-                # and get zero rows (their intervals are reported as unavailable)
-                L_inv = np.linalg.inv(np.linalg.cholesky(info))
-                keep = np.r_[True, varying]
-                cov = np.zeros((len(keep), len(keep)))
-                cov[np.ix_(keep, keep)] = L_inv.T @ L_inv
-                self.covariance_ = cov
-            except np.linalg.LinAlgError:
-                self.covariance_ = None  # singular: odds_ratios explains
+            self.covariance_, self.cluster_covariance_ = _covariances(
+                Z, yb, eta, varying, codes if repeated else None
+            )
+        self.interval_ = (
+            "wald-independent" if codes is None else ("cluster" if repeated else "wald")
+        )
         p = expit(eta)
         h = hashlib.sha256()
         h.update("\x1f".join(names).encode())
@@ -474,7 +580,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         self.training_data_ = {
             "n_rows": int(len(yb)),
             "n_events": int(yb.sum()),
-            "n_cases": None if case_ids is None else int(pd.Series(np.asarray(case_ids)).nunique()),
+            "n_cases": None if codes is None else int(len(np.unique(codes))),
             "sha256": h.hexdigest(),
         }
         self.training_metrics_ = {
@@ -503,10 +609,23 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         varying = np.ptp(Z, axis=0) > 0 if Z.shape[0] else np.zeros(Z.shape[1], dtype=bool)
         coef = np.zeros(Z.shape[1], dtype=np.float64)
         if varying.any():
-            est.fit(Z[:, varying], y_fit)
+            Zv = Z[:, varying]
+            if self.standardize:
+                # penalise standardised columns; report on the original units
+                mu = Zv.mean(axis=0)
+                sd = Zv.std(axis=0)
+                est.fit((Zv - mu) / sd, y_fit)
+                b = est.coef_.ravel().astype(np.float64)
+                coef[varying] = b / sd
+                intercept = float(est.intercept_[0]) - float(np.sum(b * mu / sd))
+            else:
+                est.fit(Zv, y_fit)
+                coef[varying] = est.coef_.ravel().astype(np.float64)
+                intercept = float(est.intercept_[0])
             self._last_n_iter = np.asarray(est.n_iter_).copy()
-            coef[varying] = est.coef_.ravel().astype(np.float64)
-            intercept = float(est.intercept_[0])
+            if self.penalty == "l1" and self.class_weight is None:
+                # liblinear penalises the intercept a little: solve its score equation
+                intercept = self._refit_intercept(Z @ coef, yb, intercept)
         else:
             rate = float(np.clip(np.mean(yb), 1e-12, 1 - 1e-12))
             intercept = float(np.log(rate / (1 - rate)))
@@ -706,7 +825,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         X=None,
         y=None,
         *,
-        ci: str = "wald",
+        ci: str | None = None,
         level: float = 0.95,
         n_boot: int = 200,
         case_ids=None,
@@ -714,25 +833,30 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         random_state=0,
         progress: bool = True,
     ) -> pd.DataFrame:
-        """Coefficients as odds ratios with confidence intervals.
+        """Coefficients as odds ratios per stated unit, with confidence intervals.
 
         Parameters
         ----------
         X, y : optional
-            Training data; needed for ``ci="bootstrap"`` only.
-        ci : {"wald", "bootstrap"}, default="wald"
-            ``"wald"``: normal intervals from the inverse observed information
-            matrix (X'WX)^-1 at the fitted values, for unpenalised unweighted fits
-            only. They assume independent rows: with several as-of rows per child,
-            prefer ``"bootstrap"`` with ``case_ids``. ``"bootstrap"``: percentile
-            intervals from refits on samples of whole cases (``case_ids``) or rows,
-            with the fitted imputation and indicators held fixed; any fit.
+            Training data: needed for ``ci="bootstrap"``, and for a cluster-robust
+            interval on a model fitted without ``case_ids``.
+        ci : {None, "cluster", "wald", "bootstrap"}, default=None
+            None picks the interval the data support (see the module notes):
+            cluster-robust by case when the cases repeat, else Wald.
+            ``"cluster"``: the sandwich estimator by case (from the fit's
+            ``case_ids``, or from ``X, y, case_ids`` given here). ``"wald"``:
+            normal intervals from the inverse observed information matrix, which
+            assume independent rows. Both need an unpenalised, unweighted fit.
+            ``"bootstrap"``: percentile intervals from refits on samples of whole
+            cases (``case_ids``), with the fitted imputation and indicators held
+            fixed; any fit.
         level : float, default=0.95
             Interval coverage.
         n_boot : int, default=200
             Bootstrap replicates.
         case_ids : array-like, optional
-            Case identifiers for the bootstrap (resample cases, not rows).
+            Case identifiers of the rows of ``X`` (for ``"bootstrap"`` and
+            ``"cluster"``).
         n_jobs : int, optional
             Parallel workers for the bootstrap (joblib).
         random_state : int or None, default=0
@@ -743,15 +867,19 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         Returns
         -------
         DataFrame
-            ``feature, coef, odds_ratio, lower, upper`` (odds-ratio scale), plus
-            ``se`` and ``p_value`` for Wald or ``n_boot_ok`` for bootstrap. Odds
-            ratios are per unit of the feature (for attendance, from 0 to 100%).
+            ``feature, unit, coef, odds_ratio, lower, upper, interval``, plus ``se``
+            and ``p_value`` (cluster, Wald) or ``n_boot_ok`` (bootstrap). ``coef``
+            is the log-odds per ``unit`` (per 10 percentage points for attendance,
+            per event for counts, present against absent for flags; see
+            :func:`riskscore.vocabulary.feature_unit`); ``attrs["interval"]``
+            describes the interval.
 
         Raises
         ------
         EstimationError
-            Wald requested for a penalised or class-weighted fit, or the
-            information matrix is singular.
+            Cluster or Wald requested for a penalised or class-weighted fit, a
+            singular information matrix, or a bootstrap without ``case_ids`` on
+            data whose cases repeat.
 
         Examples
         --------
@@ -760,53 +888,132 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         >>> rng = np.random.default_rng(1)
         >>> X = pd.DataFrame({"hardship_12m": (rng.random(400) < 0.5).astype(float)})
         >>> y = rng.random(400) < 0.2 + 0.3 * X["hardship_12m"]
-        >>> m = LogisticRiskModel(penalty=None).fit(X, y)
+        >>> cases = np.repeat(np.arange(100), 4)  # four rows per child
+        >>> m = LogisticRiskModel(penalty=None).fit(X, y, case_ids=cases)
+        >>> m.odds_ratios()["interval"].iloc[0]
+        'cluster-robust by case'
         >>> list(m.odds_ratios().columns)
-        ['feature', 'coef', 'odds_ratio', 'lower', 'upper', 'se', 'p_value']
+        ['feature', 'unit', 'coef', 'odds_ratio', 'lower', 'upper', 'interval', 'se', 'p_value']
         """
         check_is_fitted(self)
         if not 0 < level < 1:
             raise ValueError(f"level must be between 0 and 1, got {level!r}.")
+        if ci not in (None, "cluster", "wald", "bootstrap"):
+            raise ValueError(f"ci must be None, 'cluster', 'wald' or 'bootstrap', got {ci!r}.")
         z = normal_quantile(0.5 + level / 2)
         coef = self.coef_.ravel()
-        if ci == "wald":
-            if self.penalty is not None or self.class_weight is not None:
-                raise EstimationError(
-                    "Wald intervals need an unpenalised, unweighted maximum-likelihood fit "
-                    f"(this model has penalty={self.penalty!r}, "
-                    f"class_weight={self.class_weight!r}): the information matrix does not "
-                    "describe the uncertainty of a penalised or reweighted estimate. Refit with "
-                    "penalty=None, class_weight=None, or use ci='bootstrap' with X, y, case_ids."
+        size = np.asarray([feature_unit_size(f) for f in self.features_])
+        units = [feature_unit(f) for f in self.features_]
+        default = getattr(self, "interval_", "wald-independent")
+        if ci is None:
+            if X is not None and case_ids is not None:
+                ci = "cluster"
+            else:
+                ci = "cluster" if default == "cluster" else "wald"
+        if ci == "bootstrap":
+            return self._bootstrap_table(
+                X, y, case_ids, level, n_boot, n_jobs, random_state, progress, size, units
+            )
+        if self.penalty is not None or self.class_weight is not None:
+            raise EstimationError(
+                f"{'Cluster-robust' if ci == 'cluster' else 'Wald'} intervals need an "
+                "unpenalised, unweighted maximum-likelihood fit "
+                f"(this model has penalty={self.penalty!r}, "
+                f"class_weight={self.class_weight!r}): the information matrix does not "
+                "describe the uncertainty of a penalised or reweighted estimate. Refit with "
+                "penalty=None, class_weight=None, or use ci='bootstrap' with X, y, case_ids."
+            )
+        if ci == "cluster":
+            cov = self._cluster_for(X, y, case_ids)
+            label = "cluster-robust by case"
+            note = (
+                "cluster-robust (sandwich) by case, small-sample corrected as statsmodels' "
+                "cov_type='cluster'"
+            )
+        else:
+            cov = self.covariance_
+            independent = default != "wald"
+            label = "Wald (assumes independent rows)" if independent else "Wald"
+            note = "Wald from the inverse information matrix" + (
+                "; rows are assumed independent"
+                + (
+                    " although cases repeat: prefer the default (cluster-robust)"
+                    if default == "cluster"
+                    else " (no case_ids were given to fit)"
                 )
-            if self.covariance_ is None:
-                raise EstimationError(
-                    "Wald intervals unavailable: the information matrix is singular (a feature "
-                    "is constant or collinear with others, or the outcome is perfectly "
-                    "separated). Remove the feature with features=[...] or use ci='bootstrap'."
-                )
-            se = np.sqrt(np.diag(self.covariance_))[1:]
-            # a feature constant in training was not estimated: no interval
-            constant = set(getattr(self, "constant_features_", []))
-            se = np.where([f in constant for f in self.features_], np.nan, se)
-            lower, upper = coef - z * se, coef + z * se
+                if independent
+                else " (one row per case)"
+            )
+        if cov is None:
+            raise EstimationError(
+                "Intervals unavailable: the information matrix is singular (a feature "
+                "is constant or collinear with others, or the outcome is perfectly "
+                "separated). Remove the feature with features=[...] or use ci='bootstrap'."
+            )
+        se = np.sqrt(np.diag(cov))[1:]
+        # a feature constant in training was not estimated: no interval
+        constant = set(getattr(self, "constant_features_", []))
+        se = np.where([f in constant for f in self.features_], np.nan, se)
+        with np.errstate(invalid="ignore", divide="ignore"):
             pvals = np.array(
-                [math.erfc(abs(c / s) / math.sqrt(2)) for c, s in zip(coef, se, strict=True)]
+                [
+                    math.erfc(abs(c / s) / math.sqrt(2)) if s > 0 else np.nan
+                    for c, s in zip(coef, se, strict=True)
+                ]
             )
-            return pd.DataFrame(
-                {
-                    "feature": self.features_,
-                    "coef": coef,
-                    "odds_ratio": np.exp(coef),
-                    "lower": np.exp(lower),
-                    "upper": np.exp(upper),
-                    "se": se,
-                    "p_value": pvals,
-                }
-            )
-        if ci != "bootstrap":
-            raise ValueError(f"ci must be 'wald' or 'bootstrap', got {ci!r}.")
+        c, sc = coef * size, se * size
+        table = pd.DataFrame(
+            {
+                "feature": self.features_,
+                "unit": units,
+                "coef": c,
+                "odds_ratio": np.exp(c),
+                "lower": np.exp(c - z * sc),
+                "upper": np.exp(c + z * sc),
+                "interval": label,
+                "se": sc,
+                "p_value": pvals,
+            }
+        )
+        table.attrs["interval"] = note
+        return table
+
+    def _cluster_for(self, X, y, case_ids):
+        """The cluster-robust covariance: from the fit, or from X, y, case_ids given now."""
+        if X is None or y is None or case_ids is None:
+            if self.cluster_covariance_ is None:
+                raise EstimationError(
+                    "cluster-robust intervals need the case of every row: fit with "
+                    "case_ids=..., or pass X, y and case_ids to odds_ratios."
+                )
+            return self.cluster_covariance_
+        A = self._input_array(X, fitting=False)
+        Z = self._design(A)
+        yb = (np.asarray(y) == self.classes_[1]).astype(np.float64)
+        codes, _ = pd.factorize(np.asarray(case_ids, dtype=object), use_na_sentinel=False)
+        if len(codes) != len(yb):
+            raise ValueError(f"case_ids has {len(codes)} entries for {len(yb)} rows.")
+        eta = self.intercept_[0] + Z @ self.coef_.ravel()
+        varying = np.ptp(Z, axis=0) > 0 if len(Z) else np.zeros(Z.shape[1], dtype=bool)
+        return _covariances(Z, yb, eta, varying, codes)[1]
+
+    def _bootstrap_table(
+        self, X, y, case_ids, level, n_boot, n_jobs, random_state, progress, size, units
+    ):
         if X is None or y is None:
             raise ValueError("ci='bootstrap' refits the model: pass the training X and y.")
+        if case_ids is None:
+            td = getattr(self, "training_data_", {}) or {}
+            ids = X["case_id"] if isinstance(X, pd.DataFrame) and "case_id" in X else None
+            repeats = (td.get("n_cases") is not None and td["n_cases"] < td.get("n_rows", 0)) or (
+                ids is not None and ids.duplicated().any()
+            )
+            if repeats:
+                raise EstimationError(
+                    "ci='bootstrap' without case_ids would resample rows, but cases repeat "
+                    "in these data (several rows per child are not independent): pass "
+                    "case_ids= to resample whole cases."
+                )
         A = self._input_array(X, fitting=False)
         Z = self._design(A)
         yb = (np.asarray(y) == self.classes_[1]).astype(np.float64)
@@ -827,28 +1034,40 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         ]
         if len(draws) < 2:
             raise EstimationError("bootstrap failed: fewer than 2 replicates had both classes.")
-        B = np.asarray(draws)[:, 1:]
+        B = np.asarray(draws)[:, 1:] * size
         lo, hi = np.quantile(B, [0.5 - level / 2, 0.5 + level / 2], axis=0)
-        return pd.DataFrame(
+        c = self.coef_.ravel() * size
+        label = "bootstrap by case" if case_ids is not None else "bootstrap of rows"
+        table = pd.DataFrame(
             {
                 "feature": self.features_,
-                "coef": coef,
-                "odds_ratio": np.exp(coef),
+                "unit": units,
+                "coef": c,
+                "odds_ratio": np.exp(c),
                 "lower": np.exp(lo),
                 "upper": np.exp(hi),
+                "interval": label,
                 "n_boot_ok": len(draws),
             }
         )
+        table.attrs["interval"] = (
+            f"percentile bootstrap, {len(draws)} refits on samples of whole cases"
+            if case_ids is not None
+            else f"percentile bootstrap, {len(draws)} refits on samples of rows "
+            "(rows assumed independent)"
+        )
+        return table
 
-    # ------------------------------------------------------------------ points
     # ------------------------------------------------------------------ display
     @property
     def summary(self) -> pd.DataFrame:
         """The fitted model as a table: one row per coefficient, as odds ratios with intervals.
 
-        ``feature, unit, coef, odds_ratio, lower, upper`` and the interval method in
-        ``attrs["interval"]``: Wald from the fit's information matrix where it is
-        valid (unpenalised, unweighted), else no interval (use :meth:`odds_ratios`
+        ``feature, unit, coef, odds_ratio, lower, upper, interval`` (log-odds and
+        odds ratios per the stated unit), with the interval described in
+        ``attrs["interval"]``: the default of :meth:`odds_ratios` (cluster-robust
+        by case when the fit's cases repeat, Wald otherwise) where it is valid
+        (unpenalised, unweighted fits), else no interval (use :meth:`odds_ratios`
         with ``ci="bootstrap"``). Bands in ``attrs["bands"]`` (log-odds) and
         ``attrs["band_probabilities"]``.
 
@@ -863,22 +1082,26 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         ['present vs absent']
         """
         check_is_fitted(self)
+        cols = ["feature", "unit", "coef", "odds_ratio", "lower", "upper", "interval"]
         try:
-            table = self.odds_ratios(ci="wald")[["feature", "coef", "odds_ratio", "lower", "upper"]]
-            interval = "Wald (assumes independent rows)"
+            full = self.odds_ratios()
+            table = full[cols]
+            interval = full.attrs["interval"]
         except EstimationError as exc:
-            coef = self.coef_.ravel()
+            c = self.coef_.ravel() * np.asarray([feature_unit_size(f) for f in self.features_])
+            reason = str(exc).split(":")[0]
             table = pd.DataFrame(
                 {
                     "feature": self.features_,
-                    "coef": coef,
-                    "odds_ratio": np.exp(coef),
+                    "unit": [feature_unit(f) for f in self.features_],
+                    "coef": c,
+                    "odds_ratio": np.exp(c),
                     "lower": np.nan,
                     "upper": np.nan,
+                    "interval": "none",
                 }
             )
-            interval = f"none ({str(exc).split(':')[0]})"
-        table.insert(1, "unit", [feature_unit(f) for f in table["feature"]])
+            interval = f"none ({reason}; use odds_ratios(X, y, ci='bootstrap', case_ids=...))"
         table.attrs["interval"] = interval
         table.attrs["intercept"] = float(self.intercept_[0])
         table.attrs["bands"] = dict(self.bands_)
@@ -893,7 +1116,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         width = 96
         table = self.summary
         lines = ["LOGISTIC RISK MODEL (score = log-odds)", "=" * width, AUDIT_ONLY_NOTICE, ""]
-        lines.append(f"{'Log-odds':>9}  {'Odds ratio (interval)':<26} Feature  [unit]")
+        lines.append(f"{'Log-odds':>9}  {'Odds ratio (interval)':<26} Feature  [per unit]")
         lines.append("-" * width)
         lines.append(f"{table.attrs['intercept']:>+9.3f}  {'':<26} intercept (baseline)")
         for r in table.itertuples(index=False):
@@ -904,7 +1127,10 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             )
             lines.append(f"{r.coef:>+9.3f}  {interval:<26} {r.feature}  [{r.unit}]")
         lines.append("-" * width)
-        lines.append("Score = intercept + sum of coefficient x value (missing values: see model).")
+        lines.append(
+            "Score = intercept + sum of coefficient x value (coefficients above are per the "
+            "stated unit; missing values: see model)."
+        )
         lines.append(f"Intervals: {table.attrs['interval']}.")
         lines.append("Audit bands (score at or above; predicted risk in brackets):")
         probs = table.attrs["band_probabilities"]

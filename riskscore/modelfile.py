@@ -44,7 +44,7 @@ from scipy.special import logit
 from riskscore._version import __version__
 from riskscore.disclosure import hash_input
 from riskscore.errors import ModelFileError
-from riskscore.logistic import LogisticRiskModel
+from riskscore.logistic import ADDED_PARAMETERS, LogisticRiskModel
 from riskscore.scorecard import AUDIT_ONLY_NOTICE, Rule, RuleScorecard, check_bands
 from riskscore.vocabulary import FEATURES
 
@@ -186,6 +186,10 @@ def _logistic_dict(model: LogisticRiskModel, model_card: Mapping | None) -> dict
     names = list(model.feature_names_in_)
     _known_features(names, "save_model")
     params = model.get_params()
+    for k, legacy in ADDED_PARAMETERS.items():
+        # written only when it changes the fit from files written before it existed
+        if params.get(k) == legacy:
+            params.pop(k)
     if isinstance(params["class_weight"], Mapping):
         # JSON keys are text; keep labels typed as [label, weight] pairs
         params["class_weight"] = [[_plain(k), float(v)] for k, v in params["class_weight"].items()]
@@ -208,6 +212,11 @@ def _logistic_dict(model: LogisticRiskModel, model_card: Mapping | None) -> dict
     }
     if model_card:
         mc.update(model_card)
+    extra = {}
+    if getattr(model, "cluster_covariance_", None) is not None:
+        extra["cluster_covariance"] = _plain(model.cluster_covariance_)
+    if model.covariance_ is not None and getattr(model, "interval_", "") != "wald-independent":
+        extra["interval"] = model.interval_
     return {
         "kind": "logistic",
         "schema_version": SCHEMA_VERSION,
@@ -227,6 +236,7 @@ def _logistic_dict(model: LogisticRiskModel, model_card: Mapping | None) -> dict
         "covariance": None if model.covariance_ is None else _plain(model.covariance_),
         "constant_features": list(getattr(model, "constant_features_", [])),
         "n_iter": _plain(model.n_iter_),
+        **extra,
         "model_card": _plain(mc),
     }
 
@@ -345,7 +355,7 @@ def _scorecard_from(doc: Mapping, where: str) -> RuleScorecard:
 
 def _logistic_from(doc: Mapping, where: str) -> LogisticRiskModel:
     names = _known_features(_require(doc, "features", where), where)
-    params = dict(_require(doc, "parameters", where))
+    params = {**ADDED_PARAMETERS, **dict(_require(doc, "parameters", where))}
     if isinstance(params.get("class_weight"), list):
         params["class_weight"] = {k: v for k, v in params["class_weight"]}
     try:
@@ -390,6 +400,9 @@ def _logistic_from(doc: Mapping, where: str) -> LogisticRiskModel:
     model.calibration_ = dict(doc.get("calibration") or {})
     cov = doc.get("covariance")
     model.covariance_ = None if cov is None else np.asarray(cov, dtype=np.float64)
+    cluster = doc.get("cluster_covariance")
+    model.cluster_covariance_ = None if cluster is None else np.asarray(cluster, dtype=np.float64)
+    model.interval_ = doc.get("interval") or "wald-independent"
     model.constant_features_ = list(doc.get("constant_features") or [])
     model.n_iter_ = np.asarray(doc.get("n_iter") or [0])
     card = dict(doc.get("model_card") or {})

@@ -56,6 +56,7 @@ from riskscore.modelfile import (
 )
 from riskscore.points import IntegerPointsModel
 from riskscore.privacy import check_identifying, pseudonymise
+from riskscore.reach import agency_reach
 from riskscore.report import write_report
 from riskscore.schema import (
     ValidationReport,
@@ -134,6 +135,7 @@ __all__ = [
     "model_to_json",
     "model_from_json",
     "file_sha256",
+    "agency_reach",
     # audit and disclosure
     "audit_case",
     "audit_cohort",

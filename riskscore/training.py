@@ -62,7 +62,7 @@ from riskscore.evaluation import EvaluationResult, evaluate
 from riskscore.features import as_of_grid, encode_features
 from riskscore.logistic import LogisticRiskModel
 from riskscore.scorecard import AUDIT_ONLY_NOTICE
-from riskscore.vocabulary import FEATURES
+from riskscore.vocabulary import FEATURES, FEATURES_V1
 
 __all__ = [
     "TrainingSet",
@@ -608,7 +608,7 @@ def train_model(
     censoring: str = "complete",
     min_history: int | None = None,
     coverage: Any = None,
-    model: LogisticRiskModel | None = None,
+    estimator: LogisticRiskModel | None = None,
 ) -> tuple[LogisticRiskModel, EvaluationResult]:
     """Fit a logistic model on a cohort, validate it, and fill its model card.
 
@@ -645,12 +645,13 @@ def train_model(
     created : str, optional
         ISO date for the card (default today).
     random_state : int or None, default=0
-        Seed for folds and bootstrap.
+        Seed for folds, bootstrap and the model.
     progress : bool, optional
         Progress bars.
-    model : LogisticRiskModel, optional
-        An unfitted model to fit (cloned) instead of one built from ``penalty``,
-        ``C`` and ``class_weight``; for any other parameter.
+    estimator : LogisticRiskModel, optional
+        An unfitted model to use as it is configured (then ``penalty``, ``C`` and
+        ``class_weight`` are not used); default
+        ``LogisticRiskModel(penalty, C, class_weight, random_state=random_state)``.
 
     Returns
     -------
@@ -683,10 +684,12 @@ def train_model(
             "train_model: every training row has the same label (no outcomes within the "
             "horizon, or all); check outcome_date, followup_end and the horizon."
         )
-    template = (
-        LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
-        if model is None
-        else clone(model)
+    model = (
+        LogisticRiskModel(
+            penalty=penalty, C=C, class_weight=class_weight, random_state=random_state
+        )
+        if estimator is None
+        else clone(estimator)
     )
     sub = cases if subgroups else None
     if sub is not None and not any(
@@ -694,7 +697,7 @@ def train_model(
     ):
         sub = None
     result = evaluate(
-        template,
+        model,
         ts,
         cv=cv,
         n_boot=n_boot,
@@ -703,7 +706,7 @@ def train_model(
         random_state=random_state,
         progress=progress,
     )
-    model = clone(template)
+    model = clone(model)
     model.fit(ts.X, ts.y, case_ids=ts.case_ids)
     synthetic = bool((ts.info or {}).get("synthetic"))
     if source is None:
@@ -746,7 +749,8 @@ def build_synthetic_model(
     The recipe is the first release's, pinned explicitly so that the shipped file
     rebuilds byte for byte: ``censoring="keep_positives"``, ``min_history=0``
     (:func:`make_training_set`) and ``standardize=False`` (penalty on raw
-    columns), model ``random_state=None``. Its labels are biased near the end of
+    columns), model ``random_state=None``, the 18 features of
+    :data:`riskscore.vocabulary.FEATURES_V1`. Its labels are biased near the end of
     the extract (see the module notes); new models should use the defaults.
 
     Parameters
@@ -789,7 +793,8 @@ def build_synthetic_model(
     model, result = train_model(
         events,
         cases,
-        model=LogisticRiskModel(penalty=penalty, C=1.0, standardize=False, random_state=None),
+        estimator=LogisticRiskModel(penalty=penalty, standardize=False, random_state=None),
+        features=list(FEATURES_V1),
         censoring="keep_positives",
         min_history=0,
         grid="90D",

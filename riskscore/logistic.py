@@ -89,11 +89,18 @@ from sklearn.utils.validation import (
 from tqdm.auto import tqdm
 
 from riskscore._arrays import row_chunks
+from riskscore._lattice import (
+    compress_patterns,
+    lattice_search,
+    max_total,
+    round_half_away,
+    weighted_integer_auc,
+)
 from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
 from riskscore.contract import register_model
 from riskscore.errors import EstimationError, SchemaError
 from riskscore.scorecard import AUDIT_ONLY_NOTICE, Rule, RuleScorecard, bands_of, check_bands
-from riskscore.vocabulary import FEATURES, feature_unit, feature_unit_size
+from riskscore.vocabulary import FEATURES, SAME_CONDITION, feature_unit, feature_unit_size
 
 __all__ = ["LogisticRiskModel", "DEFAULT_PROBABILITY_BANDS", "ADDED_PARAMETERS"]
 
@@ -1146,20 +1153,33 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         *,
         max_points: int = 20,
         n_scales: int = 200,
+        search: bool = True,
         name: str | None = None,
     ) -> RuleScorecard:
         """Integer-points scorecard from the fitted coefficients.
 
-        Each catalogue feature becomes tier rules on its own scale (flags
+        Each catalogue feature becomes tier conditions on its own scale (flags
         ``>= 1``; counts ``>= 1, 2, 3``; ``attendance_recent <= 0.9, 0.5``;
-        ``attendance_drop >= 0.1, 0.2``). A tier's cumulative points are the
-        model's log-odds difference between the mean training value in that tier
-        and in the lowest-risk tier, times a scale factor, rounded. The scale is
-        searched over a grid (naive rounding of raw coefficients collapses most to
-        0 or 1) and the one giving the highest training AUROC of the integer total
-        is kept, subject to the largest possible total being at most
-        ``max_points``. Missing-indicator terms are dropped: as in every scorecard,
-        a missing feature scores 0 and is reported as unknown.
+        ``attendance_drop >= 0.1, 0.2``); conditions that are the same by
+        definition (``persistent_absence >= 1`` is ``attendance_recent <= 0.9``,
+        :data:`riskscore.vocabulary.SAME_CONDITION`) are merged into one rule with
+        the effects of both. A condition's effect is the model's log-odds step from
+        the tier below, at the mean training value in each tier. Points are found
+        in two steps:
+
+        1. the effects times a scale factor, rounded half away from zero, with the
+           scale searched over a grid for the highest training AUROC of the integer
+           total, subject to the largest possible total being at most
+           ``max_points``;
+        2. (``search=True``) a search on the integer lattice from there: one
+           condition's points up or down by one, or a point moved between two
+           conditions, kept when the training AUROC of the total rises (see
+           :func:`riskscore._lattice.lattice_search`), within the same budget.
+
+        Missing-indicator terms are dropped: as in every scorecard, a missing
+        feature scores 0 and is reported as unknown. Conditions whose effect ends
+        at 0 points are not scored and are listed in the card
+        (``zero_point_conditions_`` and ``model_card["rounded_to_zero"]``).
 
         Probabilities come from the integer total only: a logistic fit of the
         outcome on the total over ``X, y`` gives ``points_table_`` (total -> n,
@@ -1174,6 +1194,8 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             Largest possible total.
         n_scales : int, default=200
             Scale factors tried.
+        search : bool, default=True
+            Search the integer lattice after the scaled rounding.
         name : str, optional
             Card name.
 
@@ -1181,9 +1203,10 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         -------
         RuleScorecard
             With ``points_table_``, ``rounding_auc_cost_`` (model AUROC minus
-            integer-total AUROC, on ``X, y``), ``scale_`` and ``points_to_risk_``
-            (intercept, slope on the total) attributes. Its model card holds the
-            points table after disclosure control.
+            integer-total AUROC, on ``X, y``), ``scale_``, ``points_to_risk_``
+            (intercept, slope on the total) and ``zero_point_conditions_``
+            attributes. Its model card holds the points table after disclosure
+            control.
 
         Examples
         --------
@@ -1215,82 +1238,67 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             )
         A = self._input_array(X, fitting=False)
         yb = (np.asarray(y) == self.classes_[1]).astype(np.float64)
-        coef = self.coef_.ravel()
-
-        # per feature: rules, each row's tier (0 = lowest-risk / missing), tier effects
-        specs = []  # (feature, op, thresholds, tier index per row, effects d_b)
-        for j, f in enumerate(names):
-            spec = FEATURES[f]
-            op, thresholds = _TIERS[spec.kind]
-            x = A[:, j]
-            known = ~np.isnan(x)
-            if op == ">=":
-                thresholds = [t for t in thresholds if np.any(x[known] >= t)]
-            else:
-                thresholds = [t for t in thresholds if np.any(x[known] <= t)]
-            if not thresholds or coef[j] == 0:
-                continue
-            with np.errstate(invalid="ignore"):
-                fires = [(x >= t) if op == ">=" else (x <= t) for t in thresholds]
-            tier = np.sum(fires, axis=0).astype(np.int64)  # NaN fires nothing -> 0
-            reps = []
-            for b in range(len(thresholds) + 1):
-                in_b = known & (tier == b)
-                if in_b.any():
-                    reps.append(float(x[in_b].mean()))
-                else:
-                    reps.append(thresholds[b - 1] if b else thresholds[0])
-            d = coef[j] * (np.asarray(reps) - reps[0])  # log-odds vs lowest tier
-            specs.append((f, op, thresholds, tier, d))
-        if not specs:
+        conds = _conditions(names, A, self.coef_.ravel())
+        if not conds:
             raise EstimationError("to_scorecard: every coefficient is zero; nothing to score.")
+        effect = np.asarray([c["effect"] for c in conds])
+        groups = _tier_groups(conds)
+        B = np.column_stack([c["fires"] for c in conds]).astype(np.float64)
+        patterns, pos, neg = compress_patterns(B, yb)
 
-        def integer_points(s):
-            return [np.rint(s * d) for (_, _, _, _, d) in specs]
-
-        def max_total(P):
-            return float(sum(max(0.0, p.max()) for p in P))
-
-        biggest = max(np.abs(d).max() for (*_, d) in specs)
-        pos_sum = sum(max(0.0, d.max()) for (*_, d) in specs)
+        biggest = np.abs(effect).max()
+        top = max_total(effect, groups)
         s_lo = 0.5 / biggest
-        s_hi = (max_points + 0.5 * len(specs)) / max(pos_sum, 1e-12)
+        s_hi = (max_points + 0.5 * len(conds)) / max(top, 1e-12)
         best = None
-        for s in np.geomspace(s_lo, max(s_hi, s_lo * 1.0001), n_scales):
-            P = integer_points(s)
-            mt = max_total(P)
+        for scale in np.geomspace(s_lo, max(s_hi, s_lo * 1.0001), n_scales):
+            P = round_half_away(scale * effect)
+            mt = max_total(P, groups)
             if mt > max_points or mt == 0:
                 continue
-            total = np.zeros(len(yb))
-            for (_, _, _, tier, _), p in zip(specs, P, strict=True):
-                total += p[tier]
-            auc = binary_auc(total, yb)
-            key = (auc, -mt)
+            total = patterns @ P
+            if np.ptp(total) == 0:
+                continue
+            key = (weighted_integer_auc(total, pos, neg), -mt)
             if best is None or key > best[0]:
-                best = (key, s, P, total)
+                best = (key, scale, P)
         if best is None:
             raise EstimationError(
                 f"to_scorecard: no scale puts the largest effect at 1 point or more within "
                 f"max_points={max_points}; raise max_points."
             )
-        (_, _), scale, P, total = best
+        _, scale, P = best
+        if search:
+            P, _ = lattice_search(patterns, pos, neg, groups, P, max_points)
+        total = B @ P
 
-        rules = []
-        for (f, op, thresholds, _, d), p in zip(specs, P, strict=True):
-            steps = np.diff(p)
-            for b, t in enumerate(thresholds):
-                if steps[b] != 0:
-                    rules.append(
-                        Rule(
-                            f,
-                            op,
-                            t,
-                            float(steps[b]),
-                            f"Fitted (LogisticRiskModel): tier {f} {op} {t:g}; model log-odds "
-                            f"vs lowest tier {d[b + 1]:+.3f} before rounding at scale {scale:.4g}.",
-                            FEATURES[f].agencies,
-                        )
+        rules, zero = [], []
+        for c, p in zip(conds, P, strict=True):
+            merged = (
+                f" Merged with {', '.join(c['same'])} (the same condition)." if c["same"] else ""
+            )
+            if p != 0:
+                rules.append(
+                    Rule(
+                        c["feature"],
+                        c["op"],
+                        c["threshold"],
+                        float(p),
+                        f"Fitted (LogisticRiskModel): log-odds step {c['effect']:+.3f} from "
+                        f"the tier below; {scale * c['effect']:.2f} at scale {scale:.4g} "
+                        f"before rounding, {int(p)} after the integer search.{merged}",
+                        FEATURES[c["feature"]].agencies,
                     )
+                )
+            else:
+                zero.append(
+                    {
+                        "condition": f"{c['feature']} {c['op']} {c['threshold']:g}",
+                        "same_as": list(c["same"]),
+                        "log_odds_effect": float(c["effect"]),
+                        "scaled": float(scale * c["effect"]),
+                    }
+                )
         # points -> risk from the integer total only
         cal = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10, max_iter=200)
         if np.unique(total).size > 1:
@@ -1309,7 +1317,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         table["predicted_risk"] = expit(a + b * table["points"].to_numpy(dtype=np.float64))
         auc_model = float(roc_auc_score(yb, self._scores(X)))
         auc_int = binary_auc(total, yb)
-        top = max_total(P)
+        top = max_total(P, groups)
         if b > 0:
             bands = {
                 k: float(min(math.ceil((v - a) / b - 1e-9), top + 1))
@@ -1325,11 +1333,15 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 "intended_use": "Retrospective audit and research only - not a decision "
                 "about any person.",
                 "derivation": (
-                    "Integer points from a fitted LogisticRiskModel: scale searched for the "
-                    "highest training AUROC of the integer total; predicted risks from a "
-                    "logistic fit of the outcome on the integer total."
+                    "Integer points from a fitted LogisticRiskModel: effects scaled and "
+                    "rounded half away from zero at the scale with the highest training "
+                    "AUROC of the integer total"
+                    + (", then improved by a search on the integer lattice" if search else "")
+                    + "; conditions that are the same by definition merged; predicted risks "
+                    "from a logistic fit of the outcome on the integer total."
                 ),
                 "scale": float(scale),
+                "max_points": int(max_points),
                 "points_to_risk": {"intercept": a, "slope": b},
                 "band_probabilities": dict(self.band_probabilities_),
                 "metrics": {
@@ -1337,11 +1349,20 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                     "auroc_integer_points": auc_int,
                     "rounding_auc_cost": auc_model - auc_int,
                 },
+                "rounded_to_zero": zero,
                 "points_table": _disclosed_points_table(table).to_dict("records"),
                 "limitations": [
                     "Missing features score 0 (unknown), unlike the logistic model's "
                     "missing indicators.",
                     "Effects beyond the top tier are capped.",
+                    *(
+                        [
+                            f"{len(zero)} fitted effect(s) rounded to 0 points and are not "
+                            "scored (listed under rounded_to_zero)."
+                        ]
+                        if zero
+                        else []
+                    ),
                 ],
             },
         )
@@ -1349,7 +1370,79 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         card.rounding_auc_cost_ = auc_model - auc_int
         card.scale_ = float(scale)
         card.points_to_risk_ = {"intercept": a, "slope": b}
+        card.zero_point_conditions_ = pd.DataFrame(
+            zero, columns=["condition", "same_as", "log_odds_effect", "scaled"]
+        )
         return card
+
+
+def _conditions(names, A, coef) -> list[dict]:
+    """Tier conditions of every feature with their log-odds steps, same conditions merged."""
+    raw = []
+    for j, f in enumerate(names):
+        spec = FEATURES[f]
+        op, thresholds = _TIERS[spec.kind]
+        x = A[:, j]
+        known = ~np.isnan(x)
+        if op == ">=":
+            thresholds = [t for t in thresholds if np.any(x[known] >= t)]
+        else:
+            thresholds = [t for t in thresholds if np.any(x[known] <= t)]
+        if not thresholds or coef[j] == 0:
+            continue
+        with np.errstate(invalid="ignore"):
+            fires = [(x >= t) if op == ">=" else (x <= t) for t in thresholds]
+        tier = np.sum(fires, axis=0).astype(np.int64)  # NaN fires nothing -> 0
+        reps = []
+        for b in range(len(thresholds) + 1):
+            in_b = known & (tier == b)
+            if in_b.any():
+                reps.append(float(x[in_b].mean()))
+            else:
+                reps.append(thresholds[b - 1] if b else thresholds[0])
+        d = coef[j] * (np.asarray(reps) - reps[0])  # log-odds vs lowest tier
+        for b, t in enumerate(thresholds):
+            raw.append((f, op, float(t), fires[b], float(d[b + 1] - d[b])))
+    present = set(names)
+    merged: dict[tuple, dict] = {}
+    for f, op, t, fire, effect in raw:
+        key = SAME_CONDITION.get((f, op, t), (f, op, t))
+        if key[0] not in present:
+            key = (f, op, t)  # the defining feature is not in the model: keep this one
+        if key in merged:
+            merged[key]["effect"] += effect
+            if key != (f, op, t):
+                merged[key]["same"].append(f"{f} {op} {t:g}")
+            continue
+        same = [] if key == (f, op, t) else [f"{f} {op} {t:g}"]
+        merged[key] = {
+            "feature": key[0],
+            "op": key[1],
+            "threshold": key[2],
+            "fires": fire,
+            "effect": effect,
+            "same": same,
+        }
+    # a merged condition's firing pattern is the defining feature's own
+    for key, c in merged.items():
+        if c["same"] and key[0] in present:
+            x = A[:, names.index(key[0])]
+            with np.errstate(invalid="ignore"):
+                c["fires"] = (x >= key[2]) if key[1] == ">=" else (x <= key[2])
+    return list(merged.values())
+
+
+def _tier_groups(conds) -> list[np.ndarray]:
+    """Condition indices per feature, in tier order (each tier implies the ones before)."""
+    by_feature: dict[str, list[int]] = {}
+    for i, c in enumerate(conds):
+        by_feature.setdefault(c["feature"], []).append(i)
+    groups = []
+    for idx in by_feature.values():
+        op = conds[idx[0]]["op"]
+        order = sorted(idx, key=lambda i: conds[i]["threshold"], reverse=(op == "<="))
+        groups.append(np.asarray(order, dtype=np.int64))
+    return groups
 
 
 def _disclosed_points_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -25,6 +25,7 @@ __all__ = [
     "FEATURES_V1",
     "feature_unit",
     "feature_unit_size",
+    "SAME_CONDITION",
     "BANDS",
 ]
 
@@ -434,3 +435,15 @@ def feature_unit_size(name: str) -> float:
     if spec is None or name.endswith("__missing"):
         return 1.0
     return _UNITS.get(spec.kind, ("per unit", 1.0))[1]
+
+
+#: Conditions that are the same by definition of the catalogue: (feature, op,
+#: threshold) -> the defining condition. ``persistent_absence`` is 1 exactly when
+#: ``attendance_recent <= 0.90`` and ``severe_absence`` when it is ``<= 0.50``
+#: (both missing together), so a points scorecard states each once.
+SAME_CONDITION: Mapping[tuple[str, str, float], tuple[str, str, float]] = MappingProxyType(
+    {
+        ("persistent_absence", ">=", 1.0): ("attendance_recent", "<=", 0.9),
+        ("severe_absence", ">=", 1.0): ("attendance_recent", "<=", 0.5),
+    }
+)

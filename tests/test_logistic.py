@@ -467,6 +467,75 @@ def test_to_scorecard_integer_points_calibrated_table_and_small_rounding_cost():
             assert row[k] is None or (row[k] >= 10 and row[k] % 5 == 0)
 
 
+def test_rounding_is_half_away_from_zero():
+    from riskscore._lattice import round_half_away
+
+    got = round_half_away([0.5, 1.5, 2.5, -0.5, -2.5, 0.49, -1.51])
+    np.testing.assert_array_equal(got, [1, 2, 3, -1, -3, 0, -2])
+
+
+def _absence_data(n=6000, seed=20):
+    rng = np.random.default_rng(seed)
+    att = np.round(rng.uniform(0.4, 1.0, n), 3)
+    att[rng.random(n) < 0.05] = np.nan
+    X = pd.DataFrame(
+        {
+            "attendance_recent": att,
+            "persistent_absence": np.where(np.isnan(att), np.nan, (att <= 0.9).astype(float)),
+            "severe_absence": np.where(np.isnan(att), np.nan, (att <= 0.5).astype(float)),
+            "siblings_removed": rng.integers(0, 3, n).astype(float),
+            "hardship_12m": (rng.random(n) < 0.4).astype(float),
+            "competing_care_12m": (rng.random(n) < 0.3).astype(float),
+        }
+    )
+    lp = (
+        -2.5
+        + 0.6 * X["persistent_absence"].fillna(0)
+        + 0.4 * X["severe_absence"].fillna(0)
+        + 0.7 * X["siblings_removed"]
+        + 0.5 * X["hardship_12m"]
+        + 0.02 * X["competing_care_12m"]  # too small to earn a point
+    )
+    y = (rng.random(n) < 1 / (1 + np.exp(-lp.to_numpy()))).astype(int)
+    return X, y
+
+
+def test_to_scorecard_merges_same_conditions_and_reports_effects_rounded_to_zero():
+    X, y = _absence_data()
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    card = model.to_scorecard(X, y, max_points=10)
+    labels = [r.label for r in card.rules]
+    # persistent_absence >= 1 is attendance_recent <= 0.9: one rule, not two
+    assert not any(lab.startswith(("persistent_absence", "severe_absence")) for lab in labels)
+    assert "attendance_recent <= 0.9" in labels
+    rule = next(r for r in card.rules if r.label == "attendance_recent <= 0.9")
+    assert "persistent_absence >= 1" in rule.rationale
+    # the card scores what the search scored: the total from the rules
+    table = card.points_table_
+    total = card.risk_score(X).to_numpy()
+    np.testing.assert_array_equal(np.sort(np.unique(total)), np.sort(table["points"].to_numpy()))
+    assert table["n"].sum() == len(y)
+    zero = card.zero_point_conditions_
+    assert "competing_care_12m >= 1" in set(zero["condition"])
+    assert "competing_care_12m >= 1" in str(card)
+    assert card.model_card["rounded_to_zero"]
+
+
+def test_lattice_search_improves_on_scaled_rounding_within_the_budget():
+    X, y = simulate(20_000, seed=14)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    for budget in (3, 6, 12):
+        plain = model.to_scorecard(X, y, max_points=budget, search=False)
+        found = model.to_scorecard(X, y, max_points=budget)
+        for card in (plain, found):
+            assert sum(max(r.points, 0) for r in card.rules) <= budget
+        assert found.rounding_auc_cost_ <= plain.rounding_auc_cost_ + 1e-12
+    # at a tight budget the search finds points the scaled rounding misses
+    tight_plain = model.to_scorecard(X, y, max_points=3, search=False)
+    tight = model.to_scorecard(X, y, max_points=3)
+    assert tight.rounding_auc_cost_ < tight_plain.rounding_auc_cost_ - 1e-4
+
+
 def test_to_scorecard_respects_a_small_points_budget():
     X, y = simulate(5000, seed=15)
     card = LogisticRiskModel(penalty=None).fit(X, y).to_scorecard(X, y, max_points=5)

@@ -89,6 +89,34 @@ def largest_total(coef, groups) -> float:
     return float(sum(max(0.0, float(np.cumsum(coef[g]).max())) for g in groups))
 
 
+def card_largest_total(card) -> float:
+    """Largest possible total of a card: per feature, the best running sum of its tiers."""
+    by_feature: dict[str, list] = {}
+    for r in card.rules:
+        by_feature.setdefault(r.feature, []).append(r)
+    top = 0.0
+    for rules in by_feature.values():
+        rules = sorted(rules, key=lambda r: r.threshold, reverse=rules[0].op == "<=")
+        top += max(0.0, float(np.cumsum([r.points for r in rules]).max()))
+    return top
+
+
+def paired_delta(y, a, b, case_ids, n_boot=500, seed=0):
+    """AUROC(a) - AUROC(b) on the same rows, with a 95% case-bootstrap interval."""
+    codes = np.unique(case_ids, return_inverse=True)[1]
+    n = codes.max() + 1
+    rng = np.random.default_rng(seed)
+    est = roc_auc_score(y, a) - roc_auc_score(y, b)
+    draws = []
+    for _ in range(n_boot):
+        w = np.bincount(rng.integers(0, n, n), minlength=n)[codes].astype(float)
+        if y[w > 0].min() == y[w > 0].max():
+            continue
+        draws.append(roc_auc_score(y, a, sample_weight=w) - roc_auc_score(y, b, sample_weight=w))
+    lo, hi = np.quantile(draws, [0.025, 0.975])
+    return est, lo, hi
+
+
 def run_fasterrisk(python, B_train, y_train, k):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "conditions.npz"
@@ -130,8 +158,8 @@ def main() -> None:
         t = time.perf_counter()
         card = model.to_scorecard(Xtr, ytr, max_points=max_points, search=search)
         secs = time.perf_counter() - t
-        top = sum(max(r.points, 0) for r in card.rules)
-        return roc_auc_score(yte, card.risk_score(Xte)), secs, len(card.rules), top
+        score = card.risk_score(Xte).to_numpy()
+        return roc_auc_score(yte, score), secs, len(card.rules), card_largest_total(card), score
 
     rows = []
     budgets = [args.max_points]
@@ -160,16 +188,22 @@ def main() -> None:
         budgets.append(fr_total)
     else:
         print("FasterRisk: not run (pass --fasterrisk-python; see the module docstring)")
+    logistic_score = model.risk_score(Xte).to_numpy()
+    ids = ts.case_ids[test]
     for budget in budgets:
         for search in (False, True):
-            auc, secs, n_rules, top = card_auc(budget, search)
+            auc, secs, n_rules, top, score = card_auc(budget, search)
             rows.append((budget, search, auc, secs, n_rules, top))
-            print(
-                f"to_scorecard(max_points={budget}, search={search}): test AUROC {auc:.4f} "
-                f"({auc - auc_model:+.4f} vs logistic"
-                + (f", {auc - fr_auc:+.4f} vs FasterRisk" if fr is not None else "")
-                + f"), {n_rules} rules, largest total {top:g}, {secs:.1f} s"
+            d, lo, hi = paired_delta(yte, score, logistic_score, ids)
+            line = (
+                f"to_scorecard(max_points={budget}, search={search}): test AUROC {auc:.4f}, "
+                f"{n_rules} rules, largest total {top:g}, {secs:.1f} s\n"
+                f"    vs logistic {d:+.4f} (95% CI {lo:+.4f} to {hi:+.4f})"
             )
+            if fr is not None:
+                d, lo, hi = paired_delta(yte, score, B_te @ coef, ids)
+                line += f"; vs FasterRisk {d:+.4f} (95% CI {lo:+.4f} to {hi:+.4f})"
+            print(line)
 
 
 if __name__ == "__main__":

@@ -36,9 +36,10 @@ from riskscore.errors import (
     ModelFileError,
     ParameterError,
     RiskscoreError,
+    SampleSizeWarning,
     SchemaError,
 )
-from riskscore.evaluation import EvaluationResult, compare_models, evaluate
+from riskscore.evaluation import EvaluationResult, compare_models, evaluate, recalibrate
 from riskscore.fairness import subgroup_metrics
 from riskscore.features import FeatureEncoder, as_of_grid, change_dates, encode_features
 from riskscore.logistic import LogisticRiskModel
@@ -97,6 +98,7 @@ __all__ = [
     "ParameterError",
     "ModelContractError",
     "DataQualityWarning",
+    "SampleSizeWarning",
     # data contract and privacy
     "ValidationReport",
     "read_events",
@@ -162,6 +164,7 @@ __all__ = [
     "TemporalSplit",
     "IntegerPointsModel",
     "compare_models",
+    "recalibrate",
     "subgroup_metrics",
     # reports
     "write_report",

@@ -91,55 +91,66 @@ def lattice_search(
     start: np.ndarray,
     max_points: int,
     *,
+    objective: str = "auroc",
     max_sweeps: int = 100,
 ) -> tuple[np.ndarray, float]:
     """Improve integer points by single and paired unit moves; return ``(points, auroc)``.
 
-    Each sweep tries every move ``p[k] += 1``, ``p[k] -= 1`` and, when none of
-    those helps, ``p[k] += 1, p[j] -= 1``; a move is kept when the largest possible
-    total stays in ``1..max_points`` and the training AUROC rises (or stays within
-    1e-12 while the log-likelihood of the total's best logistic map rises). Stops
-    when a sweep keeps nothing.
+    Each sweep tries every move ``p[k] += 1`` and ``p[k] -= 1`` and, when none of
+    those helps, every ``p[k] += 1, p[j] -= 1`` with ``p[j]`` not 0; a move is kept
+    (at once) when the largest possible total stays in ``1..max_points`` and the
+    objective rises: the training AUROC of the total, ties broken by the
+    log-likelihood of the total's best logistic map (``objective="auroc"``), or
+    that log-likelihood alone (``"loglik"``). Stops when a sweep keeps nothing.
     """
+    if objective not in ("auroc", "loglik"):
+        raise ValueError(f"objective must be 'auroc' or 'loglik', got {objective!r}.")
 
-    def score(p):
-        total = patterns @ p
+    def score(total, incumbent=None):
         if np.ptp(total) == 0:
             return (-np.inf, -np.inf)
-        return (weighted_integer_auc(total, pos, neg), _loglik(total, pos, neg))
+        if objective == "loglik":
+            return (_loglik(total, pos, neg), 0.0)
+        auc = weighted_integer_auc(total, pos, neg)
+        if incumbent is not None and auc < incumbent[0] - 1e-12:
+            return (auc, -np.inf)  # worse: the tie-break is not needed
+        return (auc, _loglik(total, pos, neg))
 
     def better(a, b):
         return a[0] > b[0] + 1e-12 or (abs(a[0] - b[0]) <= 1e-12 and a[1] > b[1] + 1e-9)
 
-    def feasible(p):
-        return 0 < max_total(p, groups) <= max_points
-
     p = np.asarray(start, dtype=np.float64).copy()
-    best = score(p)
-    k_all = range(len(p))
+    total = patterns @ p
+    best = score(total)
+    K = len(p)
     for _ in range(max_sweeps):
         improved = False
-        for k in k_all:
+        for k in range(K):
             for step in (1.0, -1.0):
-                q = p.copy()
-                q[k] += step
-                if feasible(q):
-                    s = score(q)
+                p[k] += step
+                if 0 < max_total(p, groups) <= max_points:
+                    cand = total + step * patterns[:, k]
+                    s = score(cand, best)
                     if better(s, best):
-                        p, best, improved = q, s, True
+                        total, best, improved = cand, s, True
+                        continue
+                p[k] -= step
         if not improved:
             # at the budget a single step up is infeasible: move a point instead
-            for k in k_all:
-                for j in k_all:
+            for k in range(K):
+                for j in np.flatnonzero(p):
                     if j == k:
                         continue
-                    q = p.copy()
-                    q[k] += 1.0
-                    q[j] -= 1.0
-                    if feasible(q):
-                        s = score(q)
+                    p[k] += 1.0
+                    p[j] -= 1.0
+                    if 0 < max_total(p, groups) <= max_points:
+                        cand = total + patterns[:, k] - patterns[:, j]
+                        s = score(cand, best)
                         if better(s, best):
-                            p, best, improved = q, s, True
+                            total, best, improved = cand, s, True
+                            continue
+                    p[k] -= 1.0
+                    p[j] += 1.0
         if not improved:
             break
-    return p, float(best[0])
+    return p, weighted_integer_auc(total, pos, neg)

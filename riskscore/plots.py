@@ -735,7 +735,9 @@ def plot_by_deprivation(cohort, ax: Axes | None = None) -> Axes:
 
 
 def plot_calibration(result, ax: Axes | None = None) -> Axes:
-    """Observed against mean predicted risk by decile (suppressed bins are not drawn).
+    """Observed against mean predicted risk: deciles, and the smoothed curve with its interval.
+
+    Suppressed bins and points are not drawn.
 
     Parameters
     ----------
@@ -754,8 +756,17 @@ def plot_calibration(result, ax: Axes | None = None) -> Axes:
     x = pd.to_numeric(t["mean_predicted"], errors="coerce").to_numpy(dtype=float)
     yv = pd.to_numeric(t["observed"], errors="coerce").to_numpy(dtype=float)
     top = np.nanmax(np.concatenate([x, yv, [0.01]]))
+    ax.plot(x, yv, "o", color="C0", label="model (deciles)")
+    curve = getattr(result, "calibration_curve", None)
+    if curve is not None and len(curve):
+        cx = pd.to_numeric(curve["predicted"], errors="coerce").to_numpy(dtype=float)
+        cy = pd.to_numeric(curve["observed"], errors="coerce").to_numpy(dtype=float)
+        lo = pd.to_numeric(curve["lower"], errors="coerce").to_numpy(dtype=float)
+        hi = pd.to_numeric(curve["upper"], errors="coerce").to_numpy(dtype=float)
+        ax.fill_between(cx, lo, hi, color="C0", alpha=0.2, lw=0, label="smoothed, 95% interval")
+        ax.plot(cx, cy, "-", color="C0", lw=1.5, label="smoothed (spline)")
+        top = max(top, float(np.nanmax(np.concatenate([cx, hi, [0.0]]))))
     ax.plot([0, top], [0, top], ls="--", color="grey", lw=1, label="ideal")
-    ax.plot(x, yv, "o-", color="C0", label="model (deciles)")
     ci = result.metrics.set_index("metric")
     if "calibration_slope" in ci.index:
         ax.set_title(

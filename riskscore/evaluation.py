@@ -55,6 +55,7 @@ from riskscore._numerics import (
 from riskscore._prediction_stats import riley_sample_size, smoothed_calibration
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
+from riskscore.coverage import apply_coverage
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import (
     EstimationError,
@@ -362,6 +363,7 @@ def evaluate(
     random_state: int | None = 0,
     progress: bool | None = None,
     n_jobs: int | None = None,
+    coverage: Any = None,
 ) -> EvaluationResult:
     """Validate a model on a training set: grouped or temporal splits, calibration, decisions.
 
@@ -408,6 +410,12 @@ def evaluate(
         tqdm progress bars (default: on when there are more than 100,000 rows).
     n_jobs : int, optional
         Parallel workers for the folds (joblib).
+    coverage : DataFrame, AdapterResult or sequence of them, optional
+        Coverage tables for a training set built without them: features whose
+        holding agencies had no coverage on the as-of date are set missing
+        (:func:`riskscore.apply_coverage`) before anything is fitted or scored.
+        (The look-back exclusion needs the events: pass ``coverage=`` to
+        :func:`riskscore.make_training_set` for that.)
 
     Returns
     -------
@@ -433,6 +441,7 @@ def evaluate(
     ['auroc', 'auprc']
     """
     kind = _model_kind(model)
+    training_set = _with_coverage(training_set, coverage)
     data = _check_inputs(training_set, level)
     if progress is None:
         progress = len(data.y) > 100_000
@@ -521,6 +530,19 @@ class _Validation:
     n_cases: int
     ranker: Ranker
     estimates: dict
+
+
+def _with_coverage(training_set, coverage):
+    """Step 0: features of agencies without coverage on T set missing (when coverage given)."""
+    if coverage is None:
+        return training_set
+    X = training_set.X
+    frame = X.assign(
+        case_id=np.asarray(training_set.case_ids), as_of=np.asarray(training_set.as_of)
+    )
+    masked = apply_coverage(frame, coverage)[list(X.columns)]
+    info = dict(getattr(training_set, "info", None) or {}, coverage=True)
+    return training_set._replace(X=masked, info=info)
 
 
 def _check_inputs(training_set, level: float) -> _Data:

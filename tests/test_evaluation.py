@@ -388,3 +388,16 @@ def test_recalibrate_intercept_and_slope_for_a_new_site():
 
 def cohort_like_features():
     return pd.DataFrame({f: np.zeros(10) for f in default_scorecard().features_})
+
+
+def test_evaluate_applies_coverage_to_a_training_set_built_without_it(cohort_ts):
+    cov = pd.DataFrame({"agency": ["police"], "from": ["2104-01-01"], "to": ["2105-12-31"]})
+    plain = evaluate(LogisticRiskModel(C=0.1), cohort_ts, cv=3, n_boot=5, disclosure=False)
+    masked = evaluate(
+        LogisticRiskModel(C=0.1), cohort_ts, cv=3, n_boot=5, disclosure=False, coverage=cov
+    )
+    # police features are unknown before the police extract starts: the predictions change
+    early = cohort_ts.as_of.to_numpy() < np.datetime64("2104-01-01")
+    assert (cohort_ts.X.loc[early, "police_incidents_home_12m"] > 0).any()
+    diff = masked.predictions["probability"].to_numpy() - plain.predictions["probability"]
+    assert np.abs(diff[early]).max() > 1e-6

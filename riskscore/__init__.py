@@ -28,12 +28,16 @@ from riskscore.disclosure import (
 )
 from riskscore.errors import (
     DataQualityWarning,
+    DependencyError,
     DisclosureError,
     EstimationError,
     IdentifyingDataError,
     LeakageError,
+    MissingFileError,
     ModelContractError,
     ModelFileError,
+    NotFittedError,
+    OutputExistsError,
     ParameterError,
     RiskscoreError,
     SampleSizeWarning,
@@ -97,6 +101,10 @@ __all__ = [
     "LeakageError",
     "ParameterError",
     "ModelContractError",
+    "MissingFileError",
+    "OutputExistsError",
+    "DependencyError",
+    "NotFittedError",
     "DataQualityWarning",
     "SampleSizeWarning",
     # data contract and privacy

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from riskscore._numerics import logistic_fit, loglik
+from riskscore.errors import ParameterError
 
 __all__ = [
     "round_half_away",
@@ -104,7 +105,7 @@ def lattice_search(
     that log-likelihood alone (``"loglik"``). Stops when a sweep keeps nothing.
     """
     if objective not in ("auroc", "loglik"):
-        raise ValueError(f"objective must be 'auroc' or 'loglik', got {objective!r}.")
+        raise ParameterError(f"objective must be 'auroc' or 'loglik', got {objective!r}.")
 
     def score(total, incumbent=None):
         if np.ptp(total) == 0:

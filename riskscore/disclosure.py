@@ -1057,9 +1057,10 @@ def write_table(
 
     Writes ``path`` and ``<path>.provenance.json`` (provenance, disclosure settings
     and the suppression manifest). Suppressed cells are written as ``[c]``; other
-    missing values as empty fields. A table marked undisclosed gets
-    :data:`UNDISCLOSED_WARNING` as the first line of the CSV (prefixed ``#``) and
-    in the sidecar, so it says so on its face; :func:`read_table` reads both back.
+    missing values as empty fields. A table marked undisclosed carries
+    :data:`UNDISCLOSED_WARNING` as the first entry of its sidecar (the CSV itself
+    stays plain, so ``pandas.read_csv`` reads it without options);
+    :func:`read_table` restores the stamp.
 
     Parameters
     ----------
@@ -1104,6 +1105,9 @@ def write_table(
     }
     record["manifest"] = _jsonable(manifest)
     record["file"] = path.name
+    if not applied:
+        # first thing a reader of the sidecar sees
+        record = {"warning": UNDISCLOSED_WARNING, **record}
 
     to_write = table
     suppressed_cells = [(m["row"], m["column"]) for m in manifest if m.get("row") is not None]
@@ -1121,8 +1125,6 @@ def write_table(
             to_write[col] = as_obj
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        if not applied:
-            fh.write(f"# {UNDISCLOSED_WARNING}\n")
         # a named index holds keys (a groupby result): write it; a plain one is positions
         keep_index = any(n is not None for n in to_write.index.names)
         to_write.to_csv(fh, index=keep_index, na_rep="", lineterminator="\n")
@@ -1162,7 +1164,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     disc = record.get("disclosure", {})
     with path.open(encoding="utf-8") as fh:
         first = fh.readline()
-    skip = 1 if first.startswith("# ") else 0
+    skip = 1 if first.startswith("# ") else 0  # files from riskscore 0.1 had a warning line
     table = pd.read_csv(path, skiprows=skip, na_values=[SUPPRESSED_MARK])
     for c in disc.get("count_columns") or []:
         if c in table.columns:

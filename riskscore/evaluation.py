@@ -60,6 +60,7 @@ from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import (
     EstimationError,
     ModelContractError,
+    ParameterError,
     SampleSizeWarning,
     SchemaError,
 )
@@ -198,7 +199,7 @@ class EvaluationResult:
         """
         row = self.metrics.loc[self.metrics["metric"] == name, "estimate"]
         if row.empty:
-            raise KeyError(f"no metric {name!r}; have {list(self.metrics['metric'])}")
+            raise ParameterError(f"no metric {name!r}; have {list(self.metrics['metric'])}")
         return float(row.iloc[0])
 
     def __repr__(self) -> str:
@@ -266,12 +267,14 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
         return None, "none (model applied as it is)"
     if isinstance(cv, str):
         if cv != "temporal":
-            raise ValueError(
+            raise ParameterError(
                 f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}."
             )
         horizon = (training_set.info or {}).get("horizon")
         if horizon is None:
-            raise ValueError("cv='temporal' needs the training set's horizon (info['horizon']).")
+            raise ParameterError(
+                "cv='temporal' needs the training set's horizon (info['horizon'])."
+            )
         split = TemporalSplit(training_set.as_of, horizon, temporal_cut)
         return split, f"temporal split at {split.cut_date().date()} (horizon {horizon} days)"
     if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
@@ -283,7 +286,7 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
         return cv, f"{type(cv).__name__} (grouped by case)"
     if isinstance(cv, Sequence):
         return list(cv), f"{len(cv)} given splits"
-    raise ValueError(f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}.")
+    raise ParameterError(f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}.")
 
 
 def _fit_fold(model, kind, X, y, case_ids, scores, train, test):
@@ -557,7 +560,7 @@ def _check_inputs(training_set, level: float) -> _Data:
     if not np.isin(y, (0.0, 1.0)).all():
         raise SchemaError("training_set: y must be 0/1 outcomes.")
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level!r}.")
+        raise ParameterError(f"level must be between 0 and 1, got {level!r}.")
     return _Data(X, y, np.asarray(case_ids))
 
 
@@ -600,7 +603,7 @@ def _predict(
     else:
         splitter, validation = _resolve_cv(cv, training_set, temporal_cut, random_state)
         if splitter is None:
-            raise ValueError("cv=None applies the model as it is: pass refit=False too.")
+            raise ParameterError("cv=None applies the model as it is: pass refit=False too.")
         splits = (
             list(splitter) if isinstance(splitter, list) else list(splitter.split(X, y, case_ids))
         )
@@ -702,7 +705,7 @@ def _alert_rules(model, kind, v: _Validation, alert_rates, thresholds):
     rules: list[tuple[str, str, float]] = []
     for r in alert_rates:
         if not 0 < r < 1:
-            raise ValueError(f"alert_rates must be between 0 and 1, got {r!r}.")
+            raise ParameterError(f"alert_rates must be between 0 and 1, got {r!r}.")
         rules.append((f"top {r:.3g} of rows", "probability", alert_threshold(v.p, r)))
     for t in thresholds or ():
         rules.append((f"risk >= {t:g}", "probability", float(t)))
@@ -901,7 +904,7 @@ def _decision_curve_table(v: _Validation, dc_thresholds, disclosure):
         else np.asarray(dc_thresholds, dtype=float)
     )
     if ((thr <= 0) | (thr >= 1)).any():
-        raise ValueError("dc_thresholds must be strictly between 0 and 1.")
+        raise ParameterError("dc_thresholds must be strictly between 0 and 1.")
     order = np.sort(v.p)
     n_v = len(v.p)
     alerts_at = n_v - np.searchsorted(order, thr, side="left")
@@ -1075,12 +1078,12 @@ def compare_models(
     ['auroc', 'net_benefit']
     """
     if not models:
-        raise ValueError("compare_models needs at least one model.")
+        raise ParameterError("compare_models needs at least one model.")
     if reference is not None and reference not in models:
-        raise ValueError(f"reference {reference!r} is not one of the models {list(models)}.")
+        raise ParameterError(f"reference {reference!r} is not one of the models {list(models)}.")
     thresholds = np.asarray(nb_thresholds, dtype=float)
     if ((thresholds <= 0) | (thresholds >= 1)).any():
-        raise ValueError("nb_thresholds must be strictly between 0 and 1.")
+        raise ParameterError("nb_thresholds must be strictly between 0 and 1.")
     splitter, _ = _resolve_cv(cv, training_set, kwargs.pop("temporal_cut", None), random_state)
     if isinstance(splitter, list) or splitter is None:
         splits = splitter
@@ -1254,7 +1257,7 @@ def recalibrate(model, X, y, *, method: str = "intercept"):
     import copy
 
     if method not in ("intercept", "slope"):
-        raise ValueError(f"method must be 'intercept' or 'slope', got {method!r}.")
+        raise ParameterError(f"method must be 'intercept' or 'slope', got {method!r}.")
     yb = np.asarray(y, dtype=np.float64).ravel()
     if len(yb) != len(X):
         raise SchemaError(f"recalibrate: X has {len(X)} rows and y {len(yb)}.")

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from riskscore._numerics import Ranker, alert_threshold, percentile_interval, replicate_weights
 from riskscore.disclosure import DISCLOSURE_ATTR, apply_disclosure
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 
 __all__ = ["subgroup_metrics", "SUBGROUP_METRICS"]
 
@@ -194,10 +194,10 @@ def subgroup_metrics(
     if threshold is None:
         rate = 0.1 if alert_rate is None else alert_rate
         if not 0 < rate < 1:
-            raise ValueError(f"alert_rate must be between 0 and 1, got {rate!r}.")
+            raise ParameterError(f"alert_rate must be between 0 and 1, got {rate!r}.")
         threshold = alert_threshold(p, rate)
     elif alert_rate is not None:
-        raise ValueError("give threshold or alert_rate, not both.")
+        raise ParameterError("give threshold or alert_rate, not both.")
     alert = (p >= threshold).astype(np.float64)
     if progress is None:
         progress = len(y) > 100_000

@@ -43,7 +43,7 @@ from riskscore._arrays import first_rows, sorted_unique
 from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore.coverage import apply_coverage
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
 
 __all__ = ["encode_features", "as_of_grid", "change_dates", "FeatureEncoder", "feature_names"]
@@ -446,7 +446,7 @@ def encode_features(
         )
     _require(as_of, ["case_id", "as_of"], "as_of")
     if int(recent_window) < 1 or int(recent_window) >= _YEAR:
-        raise ValueError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
+        raise ParameterError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
     recent_window = int(recent_window)
     _require(events, ["case_id", "date", "agency", "event"], "events")
     if agency is not None:
@@ -777,7 +777,7 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
             raise SchemaError("FeatureEncoder needs events=<events DataFrame>.")
         unknown = [f for f in (self.features or []) if f not in FEATURES]
         if unknown:
-            raise ValueError(f"Unknown feature(s) {unknown}; known: {list(FEATURES)}.")
+            raise ParameterError(f"Unknown feature(s) {unknown}; known: {list(FEATURES)}.")
         self.feature_names_out_ = np.asarray(self.features or list(FEATURES), dtype=object)
         return self
 

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 from riskscore.vocabulary import CASE_COLUMNS, EVENT_COLUMNS
 
 __all__ = ["check_identifying", "pseudonymise", "nhs_number_valid", "TOKEN_HEX_CHARS"]
@@ -508,9 +508,9 @@ def _key_bytes(key) -> bytes:
         key = bytes(key)
     if not isinstance(key, bytes):
         # Say the type only: the value could be the key itself.
-        raise TypeError(f"key must be bytes or str, got {type(key).__name__}")
+        raise ParameterError(f"key must be bytes or str, got {type(key).__name__}")
     if len(key) < 16:
-        raise ValueError(
+        raise ParameterError(
             f"key is too short ({len(key)} bytes); use at least 16 random bytes, e.g. "
             "secrets.token_bytes(32), and keep it outside the data and the outputs"
         )
@@ -587,11 +587,11 @@ def pseudonymise(
     30
     """
     if key is None:
-        raise TypeError("pseudonymise needs a key (bytes or str of at least 16 bytes)")
+        raise ParameterError("pseudonymise needs a key (bytes or str of at least 16 bytes)")
     key = _key_bytes(key)
     max_shift_days = int(max_shift_days)
     if shift_dates and max_shift_days < 1:
-        raise ValueError(f"max_shift_days must be at least 1, got {max_shift_days}")
+        raise ParameterError(f"max_shift_days must be at least 1, got {max_shift_days}")
     tables = {"events": events} if cases is None else {"events": events, "cases": cases}
     for name, df in tables.items():
         if "case_id" not in df.columns:

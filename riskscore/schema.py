@@ -27,7 +27,13 @@ import numpy as np
 import pandas as pd
 
 from riskscore._dispatch import backend
-from riskscore.errors import DataQualityWarning, IdentifyingDataError, SchemaError
+from riskscore.errors import (
+    DataQualityWarning,
+    IdentifyingDataError,
+    MissingFileError,
+    ParameterError,
+    SchemaError,
+)
 from riskscore.privacy import check_allow, check_identifying, id_text, identifying_message
 from riskscore.vocabulary import AGENCIES, CASE_COLUMNS, EVENT_COLUMNS, EVENTS, VALUED_EVENTS
 
@@ -516,7 +522,7 @@ def _guard(df, table, allow) -> dict[str, str]:
 
 def _check_frame(df, name):
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
+        raise ParameterError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
     if df.columns.has_duplicates:
         return
     if not all(isinstance(c, str) for c in df.columns):
@@ -835,7 +841,7 @@ def validate_cases(
 def _read_table(path) -> pd.DataFrame:
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"no such file or directory: '{p}'")
+        raise MissingFileError(f"no such file or directory: '{p}'")
     name = p.name.lower()
     if p.is_dir():
         if not any(p.rglob("*.parquet")) and not any(p.rglob("*.pq")):
@@ -942,7 +948,7 @@ def read_events(
         # the Dask path lives in riskscore.scale, which registers itself
         return backend("read_events")(path, validate=True)
     if engine != "pandas":
-        raise ValueError(f"engine must be 'pandas' or 'dask', got {engine!r}.")
+        raise ParameterError(f"engine must be 'pandas' or 'dask', got {engine!r}.")
     return _read(
         path,
         validate_events,
@@ -964,7 +970,7 @@ def _dask_read_options(dayfirst, format, allow, strict, return_report) -> None:
     }
     bad = [k for k, v in given.items() if v]
     if bad:
-        raise ValueError(
+        raise ParameterError(
             f"engine='dask' reads riskscore's Parquet layout with ISO dates and strict "
             f"validation only; {bad} are not supported there. Read with pandas, fix, and "
             "write with riskscore.scale.write_events_parquet."

@@ -179,7 +179,7 @@ import pandas as pd
 
 from riskscore._dispatch import backend
 from riskscore.disclosure import mark_synthetic
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 from riskscore.features import encode_features
 from riskscore.vocabulary import AGENCIES, EVENTS, FEATURES
 
@@ -829,7 +829,7 @@ def true_linear_predictor(features: pd.DataFrame, outcome_rate: float = 0.02) ->
             "riskscore.encode_features, which has every catalogue feature."
         )
     if not 0.0 < outcome_rate < 1.0:
-        raise ValueError(f"outcome_rate must be strictly between 0 and 1, got {outcome_rate}.")
+        raise ParameterError(f"outcome_rate must be strictly between 0 and 1, got {outcome_rate}.")
     x = features[list(TRUE_LOG_ODDS)].to_numpy(dtype=np.float64)
     beta = np.array(list(TRUE_LOG_ODDS.values()))
     lp = _shifted_intercept(outcome_rate) + np.nan_to_num(x, nan=0.0) @ beta
@@ -946,10 +946,10 @@ def _chunk(seed: int, numbers: np.ndarray, span: int, span_start: int, intercept
 
 def _check_int(name: str, value, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__}.")
+        raise ParameterError(f"{name} must be an integer, got {type(value).__name__}.")
     if value < low or (high is not None and value > high):
         bounds = f">= {low}" if high is None else f"between {low} and {high}"
-        raise ValueError(f"{name} must be {bounds}, got {value}.")
+        raise ParameterError(f"{name} must be {bounds}, got {value}.")
     return int(value)
 
 
@@ -1051,13 +1051,15 @@ def make_cohort(
         random_state = int(np.random.SeedSequence().entropy) & _M64
     seed = _check_int("random_state", random_state, 0)
     if not 0.0 < float(outcome_rate) < 1.0:
-        raise ValueError(f"outcome_rate must be strictly between 0 and 1, got {outcome_rate}.")
+        raise ParameterError(f"outcome_rate must be strictly between 0 and 1, got {outcome_rate}.")
     first, stop = (0, n_cases) if case_range is None else case_range
     first = _check_int("case_range start", first, 0, n_cases)
     stop = _check_int("case_range stop", stop, first, n_cases)
     t0 = pd.Timestamp(start)
     if t0 != t0.normalize() or t0.tzinfo is not None:
-        raise ValueError(f"start must be a plain date without time or time zone, got {start!r}.")
+        raise ParameterError(
+            f"start must be a plain date without time or time zone, got {start!r}."
+        )
     span_start = int((t0 - pd.Timestamp("1970-01-01")).days)
     span = int((t0 + pd.DateOffset(years=years) - t0).days)
     intercept = _shifted_intercept(float(outcome_rate))

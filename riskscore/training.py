@@ -57,7 +57,7 @@ from riskscore._dates import DEFAULT_GRID
 from riskscore._dispatch import backend, is_dask
 from riskscore.coverage import coverage_table
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
-from riskscore.errors import LeakageError, SchemaError
+from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
 from riskscore.features import as_of_grid, encode_features
 from riskscore.logistic import LogisticRiskModel
@@ -231,9 +231,9 @@ def make_training_set(
             coverage=coverage,
         )
     if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
-        raise ValueError(f"horizon must be a positive whole number of days, got {horizon!r}.")
+        raise ParameterError(f"horizon must be a positive whole number of days, got {horizon!r}.")
     if censoring not in CENSORING_RULES:
-        raise ValueError(f"censoring must be one of {CENSORING_RULES}, got {censoring!r}.")
+        raise ParameterError(f"censoring must be one of {CENSORING_RULES}, got {censoring!r}.")
     if min_history is None:
         min_history = LONGEST_WINDOW_DAYS
     if (
@@ -241,7 +241,7 @@ def make_training_set(
         or isinstance(min_history, bool)
         or min_history < 0
     ):
-        raise ValueError(
+        raise ParameterError(
             f"min_history must be a whole number of days (0 or more), got {min_history!r}."
         )
     for name, df, cols in (("events", events, ["case_id", "date"]), ("cases", cases, ["case_id"])):

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from riskscore.errors import ParameterError
+
 __all__ = [
     "AGENCIES",
     "EVENTS",
@@ -180,7 +182,7 @@ class FeatureSpec:
         raised = tuple(self.raised_by) or tuple(self.events)
         unknown = [e for e in raised if e not in self.events]
         if unknown:
-            raise ValueError(f"{self.name}: raised_by {unknown} are not among its events.")
+            raise ParameterError(f"{self.name}: raised_by {unknown} are not among its events.")
         object.__setattr__(self, "raised_by", raised)
 
 

@@ -11,7 +11,9 @@ every model is fitted on the training rows and judged by AUROC on the test rows:
 - the full logistic model (``LogisticRiskModel()``, ridge on standardised
   features, every catalogue feature and missing indicators): the reference;
 - ``to_scorecard`` at ``--max-points`` (default 20) and at FasterRisk's own
-  largest total, with and without the integer lattice search;
+  largest total: the scaled rounding alone (``search=False``), the integer
+  lattice search for the training outcomes' AUROC (``search="outcome"``) and for
+  the AUROC under the fitted model's risk (the default);
 - FasterRisk (Liu et al., NeurIPS 2022: beam search for sparse integer
   coefficients in ``[-5, 5]`` with at most ``--k`` non-zero, then a search over
   multipliers), where installed, on the same binary conditions the scorecard
@@ -137,6 +139,10 @@ def main() -> None:
     parser.add_argument("--max-points", type=int, default=20)
     parser.add_argument("--k", type=int, default=16, help="FasterRisk's sparsity")
     parser.add_argument("--fasterrisk-python", default=os.environ.get("FASTERRISK_PYTHON"))
+    parser.add_argument(
+        "--fasterrisk-json",
+        help="reuse FasterRisk's coefficients from this file if it exists, else save them there",
+    )
     args = parser.parse_args()
 
     events, cases = rs.make_cohort(args.cases, random_state=0, years=args.years)
@@ -165,8 +171,16 @@ def main() -> None:
     budgets = [args.max_points]
     fr = None
     B_tr, labels, groups = conditions(Xtr, list(model.feature_names_in_))
-    if args.fasterrisk_python:
-        fr = run_fasterrisk(args.fasterrisk_python, B_tr, ytr, args.k)
+    cached = args.fasterrisk_json and Path(args.fasterrisk_json).exists()
+    if args.fasterrisk_python or cached:
+        if cached:
+            fr = json.loads(Path(args.fasterrisk_json).read_text())
+        else:
+            fr = run_fasterrisk(args.fasterrisk_python, B_tr, ytr, args.k)
+            if args.fasterrisk_json:
+                Path(args.fasterrisk_json).write_text(json.dumps({**fr, "conditions": labels}))
+        if fr.get("conditions", labels) != labels:
+            raise SystemExit("--fasterrisk-json holds coefficients for other conditions")
         coef = np.asarray(fr["coef"])
         fr_total = int(largest_total(coef, groups))
         B_te = np.column_stack(
@@ -191,7 +205,7 @@ def main() -> None:
     logistic_score = model.risk_score(Xte).to_numpy()
     ids = ts.case_ids[test]
     for budget in budgets:
-        for search in (False, True):
+        for search in (False, "outcome", True):
             auc, secs, n_rules, top, score = card_auc(budget, search)
             rows.append((budget, search, auc, secs, n_rules, top))
             d, lo, hi = paired_delta(yte, score, logistic_score, ids)

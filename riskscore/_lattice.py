@@ -24,6 +24,7 @@ __all__ = [
     "round_half_away",
     "compress_patterns",
     "max_total",
+    "min_total",
     "weighted_integer_auc",
     "lattice_search",
 ]
@@ -57,6 +58,11 @@ def max_total(points: np.ndarray, groups: Sequence[np.ndarray]) -> float:
     reach their tiers together.
     """
     return float(sum(max(0.0, float(np.cumsum(points[g]).max())) for g in groups if len(g)))
+
+
+def min_total(points: np.ndarray, groups: Sequence[np.ndarray]) -> float:
+    """Smallest possible total: per feature, the lowest of its tiers' running sums (or 0)."""
+    return float(sum(min(0.0, float(np.cumsum(points[g]).min())) for g in groups if len(g)))
 
 
 def weighted_integer_auc(total: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
@@ -93,14 +99,17 @@ def lattice_search(
     max_points: int,
     *,
     objective: str = "auroc",
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
     max_sweeps: int = 100,
 ) -> tuple[np.ndarray, float]:
     """Improve integer points by single and paired unit moves; return ``(points, auroc)``.
 
     Each sweep tries every move ``p[k] += 1`` and ``p[k] -= 1`` and, when none of
     those helps, every ``p[k] += 1, p[j] -= 1`` with ``p[j]`` not 0; a move is kept
-    (at once) when the largest possible total stays in ``1..max_points`` and the
-    objective rises: the training AUROC of the total, ties broken by the
+    (at once) when the largest possible total stays in ``1..max_points``, the
+    smallest at or above ``-max_points``, each condition's points stay within
+    ``lower`` and ``upper`` (default: unbounded), and the objective rises: the training AUROC of the total, ties broken by the
     log-likelihood of the total's best logistic map (``objective="auroc"``), or
     that log-likelihood alone (``"loglik"``). Stops when a sweep keeps nothing.
     """
@@ -121,6 +130,16 @@ def lattice_search(
         return a[0] > b[0] + 1e-12 or (abs(a[0] - b[0]) <= 1e-12 and a[1] > b[1] + 1e-9)
 
     p = np.asarray(start, dtype=np.float64).copy()
+    lo = np.full(len(p), -np.inf) if lower is None else np.asarray(lower, dtype=np.float64)
+    hi = np.full(len(p), np.inf) if upper is None else np.asarray(upper, dtype=np.float64)
+
+    def feasible(k):
+        return (
+            lo[k] <= p[k] <= hi[k]
+            and 0 < max_total(p, groups) <= max_points
+            and min_total(p, groups) >= -max_points
+        )
+
     total = patterns @ p
     best = score(total)
     K = len(p)
@@ -129,7 +148,7 @@ def lattice_search(
         for k in range(K):
             for step in (1.0, -1.0):
                 p[k] += step
-                if 0 < max_total(p, groups) <= max_points:
+                if feasible(k):
                     cand = total + step * patterns[:, k]
                     s = score(cand, best)
                     if better(s, best):
@@ -144,7 +163,7 @@ def lattice_search(
                         continue
                     p[k] += 1.0
                     p[j] -= 1.0
-                    if 0 < max_total(p, groups) <= max_points:
+                    if feasible(k) and feasible(j):
                         cand = total + patterns[:, k] - patterns[:, j]
                         s = score(cand, best)
                         if better(s, best):

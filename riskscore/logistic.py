@@ -1153,7 +1153,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         *,
         max_points: int = 20,
         n_scales: int = 200,
-        search: bool = True,
+        search: bool | str = True,
         name: str | None = None,
     ) -> RuleScorecard:
         """Integer-points scorecard from the fitted coefficients.
@@ -1168,13 +1168,20 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         in two steps:
 
         1. the effects times a scale factor, rounded half away from zero, with the
-           scale searched over a grid for the highest training AUROC of the integer
-           total, subject to the largest possible total being at most
-           ``max_points``;
+           scale searched over a grid for the highest AUROC of the integer total,
+           subject to the largest possible total being at most ``max_points``;
         2. (``search=True``) a search on the integer lattice from there: one
            condition's points up or down by one, or a point moved between two
-           conditions, kept when the training AUROC of the total rises (see
-           :func:`riskscore._lattice.lattice_search`), within the same budget.
+           conditions, kept when that AUROC rises (see
+           :func:`riskscore._lattice.lattice_search`), within the same budget (and
+           the smallest possible total no lower than ``-max_points``).
+
+        The AUROC both steps maximise is the one the integer total would have if
+        the fitted model were right: the training rows weighted by the model's
+        predicted risk and its complement, rather than by the observed outcomes
+        (``search="outcome"``), because choosing among integer points by the
+        training outcomes themselves overfits small samples. The points thus
+        approximate the model's ranking as closely as the budget allows.
 
         Missing-indicator terms are dropped: as in every scorecard, a missing
         feature scores 0 and is reported as unknown. Conditions whose effect ends
@@ -1194,8 +1201,10 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             Largest possible total.
         n_scales : int, default=200
             Scale factors tried.
-        search : bool, default=True
-            Search the integer lattice after the scaled rounding.
+        search : {True, "model", "outcome", False}, default=True
+            Search the integer lattice after the scaled rounding, for the AUROC
+            under the model's risk (True, ``"model"``) or under the training
+            outcomes (``"outcome"``); False: the scaled rounding alone.
         name : str, optional
             Card name.
 
@@ -1224,6 +1233,10 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         if not isinstance(max_points, numbers.Integral) or max_points < 1:
             raise ParameterError(f"max_points must be a positive integer, got {max_points!r}.")
+        if search not in (True, False, "model", "outcome"):
+            raise ParameterError(
+                f"search must be True, False, 'model' or 'outcome', got {search!r}."
+            )
         if not getattr(self, "_named_input", False):
             raise EstimationError(
                 "to_scorecard needs a model fitted on a DataFrame of catalogue features "
@@ -1244,7 +1257,12 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         effect = np.asarray([c["effect"] for c in conds])
         groups = _tier_groups(conds)
         B = np.column_stack([c["fires"] for c in conds]).astype(np.float64)
-        patterns, pos, neg = compress_patterns(B, yb)
+        # By default the scale and the search target the fitted model's risk (soft
+        # outcomes: the AUROC the points would have if the model were right), not y:
+        # choosing among integer points by the training outcomes themselves overfits
+        # (on 150 training events it lost 0.04 AUROC out of sample).
+        target = yb if search == "outcome" else expit(self._scores(X))
+        patterns, pos, neg = compress_patterns(B, target)
 
         biggest = np.abs(effect).max()
         top = max_total(effect, groups)
@@ -1334,8 +1352,10 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 "about any person.",
                 "derivation": (
                     "Integer points from a fitted LogisticRiskModel: effects scaled and "
-                    "rounded half away from zero at the scale with the highest training "
-                    "AUROC of the integer total"
+                    "rounded half away from zero at the scale with the highest AUROC of the "
+                    "integer total on the training rows ("
+                    + ("observed outcomes" if search == "outcome" else "under the model's risk")
+                    + ")"
                     + (", then improved by a search on the integer lattice" if search else "")
                     + "; conditions that are the same by definition merged; predicted risks "
                     "from a logistic fit of the outcome on the integer total."

@@ -5,10 +5,13 @@ conditions hold, and ``p`` their integer points. :func:`lattice_search` improves
 starting ``p`` (a scaled, rounded logistic solution) by moves on the integer
 lattice -- one condition's points up or down by one, or one point moved from one
 condition to another -- keeping the largest possible total within a budget, and
-keeps a move when it raises the training AUROC of the total (ties broken by the
-log-likelihood of the best logistic map from total to risk). The rows are first
-compressed to their distinct condition patterns, so each move costs time in
-patterns, not rows. Public names in a private module.
+keeps a move when it raises the AUROC of the total (ties broken by the
+log-likelihood of the best logistic map from total to risk). The AUROC is weighted:
+each distinct pattern of conditions counts its outcome and non-outcome weights,
+which are observed outcomes, or a fitted model's risk and its complement (the AUROC
+the total would have if the model were right). The rows are first compressed to
+their distinct condition patterns, so each move costs time in patterns, not rows.
+Public names in a private module.
 """
 
 from __future__ import annotations

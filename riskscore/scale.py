@@ -66,6 +66,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskscore._audit_core import MIN_GAP, check_min_gap
 from riskscore._cohort_tables import (
     audit_chunks,
     cohort_tables,
@@ -928,6 +929,7 @@ def _audit_partition(events, cases, model, extract_end, params) -> dict:
         extract_end=end,
         chunk_size=params["chunk_size"],
         keep_column=_POS,
+        min_gap=params["min_gap"],
     )
 
 
@@ -959,6 +961,7 @@ def audit_cohort_dask(
     agencies: tuple[str, ...] = AGENCIES,
     n_partitions: int | None = None,
     client: Any = None,
+    min_gap: int = MIN_GAP,
 ):
     """:func:`riskscore.audit_cohort` on Dask: per-partition audits, disclosure control on the totals.
 
@@ -975,7 +978,7 @@ def audit_cohort_dask(
     cases : pandas or Dask DataFrame
         The cases table (every events ``case_id`` must be in it).
     model : RuleScorecard or LogisticRiskModel
-    grid, response_window, horizon, recent_window, chunk_size, disclosure, agencies
+    grid, response_window, horizon, recent_window, chunk_size, disclosure, agencies, min_gap
         As in :func:`riskscore.audit_cohort`.
     n_partitions : int, optional
         Partitions to shuffle into when ``events`` is not yet partitioned by case.
@@ -1018,6 +1021,7 @@ def audit_cohort_dask(
         "horizon": int(horizon),
         "agencies": tuple(agencies),
         "chunk_size": int(chunk_size),
+        "min_gap": check_min_gap(min_gap),
     }
     end = ev["date"].max().to_delayed()
     tasks = [
@@ -1046,6 +1050,7 @@ def audit_cohort_dask(
             "horizon": int(horizon),
             "recent_window": int(recent_window),
             "chunk_size": int(chunk_size),
+            "min_gap": params["min_gap"],
             "model": getattr(model, "name", None) or type(model).__name__,
             "engine": "dask",
             "n_partitions": n,

@@ -247,7 +247,10 @@ def make_training_set(
     for name, df, cols in (("events", events, ["case_id", "date"]), ("cases", cases, ["case_id"])):
         absent = [c for c in cols if c not in df.columns]
         if absent:
-            raise SchemaError(f"{name}: missing column(s) {absent}. Fix: add them (see DESIGN).")
+            raise SchemaError(
+                f"{name}: missing column(s) {absent}. Fix: add them (the {name} table's columns "
+                "are listed in docs/data-contract.md)."
+            )
     if features is not None:
         unknown = [f for f in features if f not in FEATURES]
         if unknown:

@@ -45,9 +45,10 @@ from riskscore.errors import (
     OutputExistsError,
     ParameterError,
     RiskscoreError,
+    SampleSizeWarning,
     SchemaError,
 )
-from riskscore.evaluation import EvaluationResult, compare_models, evaluate
+from riskscore.evaluation import EvaluationResult, compare_models, evaluate, recalibrate
 from riskscore.fairness import subgroup_metrics
 from riskscore.features import (
     FeatureEncoder,
@@ -116,6 +117,7 @@ __all__ = [
     "DependencyError",
     "NotFittedError",
     "DataQualityWarning",
+    "SampleSizeWarning",
     # data contract and privacy
     "ValidationReport",
     "read_events",
@@ -187,6 +189,7 @@ __all__ = [
     "TemporalSplit",
     "IntegerPointsModel",
     "compare_models",
+    "recalibrate",
     "subgroup_metrics",
     # reports
     "write_report",

@@ -1,16 +1,18 @@
 """Disclosure control of an evaluation's tables: nested cuts, rates from published counts.
 
-Alerts at a threshold, the decision curve, calibration bins and the ROC curve all
-count the validation rows at or above cuts of the same ordering (predicted risk, or
-points for a scorecard), so they are nested sets: two published rows of any of these
-tables, subtracted, count the rows between two cuts. Every cut an evaluation
+Alerts at a threshold, the decision curve, calibration bins, the points of the
+smoothed calibration curve and the ROC curve all count the validation rows at or
+above cuts of the same ordering (predicted risk, or points for a scorecard), so they
+are nested sets: two published rows of any of these tables, subtracted, count the
+rows between two cuts. Every cut an evaluation
 publishes is therefore chosen once, across all of its tables
 (:func:`riskscore.disclosure.protect_nested`): neighbouring published cuts differ by 0
 or at least ``min_count`` rows, events and non-events, and so do the smallest cut and
 nothing, and the largest and everyone. Rows at other cuts are suppressed (alert and
-decision-curve rows) or merged (calibration bins). Every rate is then computed from
-the published, rounded counts; the ROC curve is drawn from them too; AUROC and the
-other metrics are shown only with at least ``min_count`` events and non-events.
+decision-curve rows) or merged (calibration bins, curve points). Every rate is then
+computed from the published, rounded counts; the ROC curve is drawn from them too;
+AUROC, the smoothed curve and the other metrics are shown only with at least
+``min_count`` events and non-events.
 
 Public names in a private module; :mod:`riskscore.evaluation` calls them.
 """
@@ -34,22 +36,29 @@ from riskscore.disclosure import (
 
 __all__ = [
     "CALIBRATION_BINS",
+    "CURVE_BINS",
     "Cuts",
     "Totals",
     "alerts_table",
+    "calibration_curve_table",
     "calibration_edges",
     "calibration_table",
+    "curve_edges",
     "decision_curve_table",
     "metrics_rule",
     "offer_cuts",
     "publish_metrics",
     "roc_table",
     "round_cut",
+    "sample_counts",
     "totals_table",
 ]
 
 #: Calibration bins before merging: tenths of the predicted risk.
 CALIBRATION_BINS = 10
+
+#: Points of the smoothed calibration curve before merging: twentieths of the rows.
+CURVE_BINS = 20
 
 # Quantile cuts of the predicted risk offered to the ROC curve (lowest priority).
 _ROC_CUTS = 40
@@ -269,16 +278,29 @@ def alerts_table(
     )
 
 
-def calibration_edges(p: np.ndarray) -> np.ndarray:
-    """Cuts between the calibration bins: tenths of predicted risk, rounded."""
-    q = np.quantile(p, np.arange(1, CALIBRATION_BINS) / CALIBRATION_BINS)
+def _quantile_edges(p: np.ndarray, k: int) -> np.ndarray:
+    q = np.quantile(p, np.arange(1, k) / k)
     edges = np.unique(round_cut(q))
     return edges[(edges > 0) & (edges < 1)]
 
 
-def calibration_table(p, y, cuts: Cuts, settings) -> pd.DataFrame:
-    """Observed against predicted risk in bins between published cuts (merged when needed)."""
-    c = cuts.lookup("calibration")
+def calibration_edges(p: np.ndarray) -> np.ndarray:
+    """Cuts between the calibration bins: tenths of predicted risk, rounded."""
+    return _quantile_edges(p, CALIBRATION_BINS)
+
+
+def curve_edges(p: np.ndarray) -> np.ndarray:
+    """Cuts between the smoothed curve's points: twentieths of predicted risk, rounded."""
+    return _quantile_edges(p, CURVE_BINS)
+
+
+def _binned(p, y, cuts: Cuts, source: str) -> pd.DataFrame:
+    """Rows, events and mean predicted risk between the published cuts of one source.
+
+    Any two published cuts differ by 0 or at least ``min_count`` rows, events and
+    non-events (:func:`protect_nested`), so every bin between them does too.
+    """
+    c = cuts.lookup(source)
     edges = c.loc[c["published"], "threshold"].to_numpy(dtype=float)
     bounds = np.concatenate([[0.0], np.sort(edges), [np.inf]])
     which = np.searchsorted(bounds, p, side="right") - 1
@@ -288,20 +310,19 @@ def calibration_table(p, y, cuts: Cuts, settings) -> pd.DataFrame:
     total_p = np.bincount(which, weights=p, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_p = np.where(n > 0, total_p / np.where(n > 0, n, 1), np.nan)
-        observed = np.where(n > 0, events / np.where(n > 0, n, 1), np.nan)
     labels = [
         f"[{lo:.3g}, {hi:.3g})" if np.isfinite(hi) else f"[{lo:.3g}, 1]"
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
     ]
-    cal = pd.DataFrame(
-        {
-            "bin": labels,
-            "n": n.astype(np.int64),
-            "events": events,
-            "mean_predicted": mean_p,
-            "observed": observed,
-        }
+    return pd.DataFrame(
+        {"bin": labels, "n": n.astype(np.int64), "events": events, "mean_predicted": mean_p}
     )[n > 0].reset_index(drop=True)
+
+
+def calibration_table(p, y, cuts: Cuts, settings) -> pd.DataFrame:
+    """Observed against predicted risk in bins between published cuts (merged when needed)."""
+    cal = _binned(p, y, cuts, "calibration")
+    cal["observed"] = cal["events"] / cal["n"]
     if settings is None:
         return mark_undisclosed(cal, reason="evaluate(disclosure=False)")
     return disclose(
@@ -311,6 +332,78 @@ def calibration_table(p, y, cuts: Cuts, settings) -> pd.DataFrame:
         rate_columns={"observed": ["events", "n"], "mean_predicted": ["n"]},
         total_columns=[("n", ["events"])],
         find_totals=False,
+        min_count=settings.min_count,
+        round_to=settings.round_to,
+        suppress_zero=settings.suppress_zero,
+    )
+
+
+def calibration_curve_table(
+    p, y, cuts: Cuts, totals: Totals, settings, smooth, method: str
+) -> pd.DataFrame:
+    """The smoothed calibration curve at the mean predicted risk between published cuts.
+
+    ``smooth(predicted)`` returns the curve and its interval limits at the given
+    predicted risks (a fit on every validation row). Under disclosure control the
+    points are twentieths of the rows merged like the calibration bins, their
+    counts are disclosed, and the curve is a statistic shown only where its point's
+    counts are published and the whole validation set has at least ``min_count``
+    events and non-events.
+    """
+    curve = _binned(p, y, cuts, "curve").rename(columns={"mean_predicted": "predicted"})
+    observed, lower, upper = smooth(curve["predicted"].to_numpy(dtype=float))
+    curve = curve.assign(observed=observed, lower=lower, upper=upper)
+    if settings is None:
+        out = mark_undisclosed(curve, reason="evaluate(disclosure=False)")
+        out.attrs["method"] = method
+        return out
+    fitted = ["n", "events"]
+    out = disclose(
+        curve,
+        count_columns=["n", "events"],
+        by="bin",
+        statistic_columns={
+            "predicted": ["n"],
+            "observed": fitted,
+            "lower": fitted,
+            "upper": fitted,
+        },
+        total_columns=[("n", ["events"])],
+        find_totals=False,
+        min_count=settings.min_count,
+        round_to=settings.round_to,
+        suppress_zero=settings.suppress_zero,
+    )
+    m = settings.min_count
+    if totals.events < m or totals.n - totals.events < m:
+        small = pd.DataFrame(True, index=out.index, columns=["observed", "lower", "upper"])
+        out = suppress_statistics(
+            out, small, rule=f"a fit resting on fewer than {m} events or non-events"
+        )
+    out.attrs["method"] = method
+    return out
+
+
+def sample_counts(
+    n_cases: int, case_events: int, totals: Totals, settings: DisclosureSettings
+) -> pd.DataFrame:
+    """Children and children with an outcome in the training set, disclosed.
+
+    The training set's children include the validated ones (published in the
+    sample table); when they differ by a small count (a temporal split validates
+    later children only), the training set's count is hidden.
+    """
+    raw = pd.DataFrame({"n_cases": [int(n_cases)], "n_case_events": [int(case_events)]})
+    gap = int(n_cases) - int(totals.cases)
+    hide = pd.DataFrame(
+        {"n_cases": [0 < gap < settings.min_count], "n_case_events": [False]}, index=raw.index
+    )
+    return disclose(
+        raw,
+        count_columns=["n_cases", "n_case_events"],
+        total_columns=[("n_cases", ["n_case_events"])],
+        find_totals=False,
+        hide=hide,
         min_count=settings.min_count,
         round_to=settings.round_to,
         suppress_zero=settings.suppress_zero,
@@ -438,6 +531,8 @@ def offer_cuts(
         cuts.add("calibration", float(t), "probability", float(t))
     for t in dc_thresholds:
         cuts.add("decision", float(t), "probability", float(t))
+    for t in curve_edges(p):
+        cuts.add("curve", float(t), "probability", float(t))
     q = np.unique(round_cut(np.quantile(p, np.arange(1, _ROC_CUTS) / _ROC_CUTS)))
     for t in q[(q > 0) & (q < 1)]:
         cuts.add("roc", float(t), "probability", float(t))

@@ -29,7 +29,9 @@ stamped as such, and must stay inside the secure environment.
 
 from __future__ import annotations
 
+import math
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,12 +46,14 @@ from tqdm.auto import tqdm
 from riskscore._evaluation_tables import (
     Cuts,
     alerts_table,
+    calibration_curve_table,
     calibration_table,
     decision_curve_table,
     metrics_rule,
     offer_cuts,
     publish_metrics,
     roc_table,
+    sample_counts,
     totals_table,
 )
 from riskscore._numerics import (
@@ -61,9 +65,11 @@ from riskscore._numerics import (
     percentile_interval,
     replicate_weights,
 )
-from riskscore._params import COUNT, UNIT_OPEN, validate_params
+from riskscore._params import COUNT, UNIT_OPEN, StrOptions, validate_params
+from riskscore._prediction_stats import riley_sample_size, smoothed_calibration
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
+from riskscore.coverage import apply_coverage
 from riskscore.disclosure import (
     SYNTHETIC_LINE,
     is_synthetic,
@@ -73,14 +79,20 @@ from riskscore.disclosure import (
     settings_for,
     synthetic_note,
 )
-from riskscore.errors import EstimationError, ModelContractError, ParameterError, SchemaError
+from riskscore.errors import (
+    EstimationError,
+    ModelContractError,
+    ParameterError,
+    SampleSizeWarning,
+    SchemaError,
+)
 from riskscore.fairness import subgroup_metrics
-from riskscore.logistic import DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
+from riskscore.logistic import ADDED_PARAMETERS, DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
 from riskscore.scorecard import RuleScorecard
 from riskscore.vocabulary import FEATURES
 
-__all__ = ["EvaluationResult", "evaluate", "compare_models", "example_result"]
+__all__ = ["EvaluationResult", "evaluate", "compare_models", "recalibrate", "example_result"]
 
 _PREDICTIONS_REASON = (
     "case-level predictions: individual-level data, keep inside the secure environment"
@@ -104,7 +116,10 @@ def _describe_model(model) -> str:
     if isinstance(model, RuleScorecard):
         return f"RuleScorecard {model.name!r} ({len(model.rules)} rules)"
     if hasattr(model, "get_params"):
-        params = ", ".join(f"{k}={v!r}" for k, v in sorted(model.get_params(deep=False).items()))
+        items = model.get_params(deep=False).items()
+        # parameters added since the first release show only where they change the fit
+        shown = {k: v for k, v in items if k not in ADDED_PARAMETERS or v != ADDED_PARAMETERS[k]}
+        params = ", ".join(f"{k}={v!r}" for k, v in sorted(shown.items()))
         return f"{type(model).__name__}({params})"
     return type(model).__name__
 
@@ -187,6 +202,23 @@ class EvaluationResult:
     sample : DataFrame or None
         Validation rows, events and children (``n_rows, n_events, n_cases``) as
         published; the design's sample sizes come from it.
+    calibration_curve : DataFrame or None
+        Smoothed calibration (a logistic regression of the outcome on a restricted
+        cubic spline of the predicted log-odds) at the mean predicted risk of each
+        twentieth of the rows: ``bin, n, events, predicted, observed, lower,
+        upper`` with case-bootstrap intervals. Under disclosure control the
+        twentieths are merged like the calibration bins (their cuts are chosen with
+        every other cut of the evaluation), the counts are disclosed, and the curve
+        is shown only where its point's counts are published and the validation
+        rows hold at least ``min_count`` events and non-events.
+    sample_size : DataFrame or None
+        Riley et al. (2020) minimum sample size for developing the model:
+        ``criterion, required_cases, met``, with the cases available, the number
+        of parameters and the R-squared used in ``attrs`` (None for external
+        validation, or when the outcome proportion is suppressed). Under
+        disclosure control the criteria use the outcome proportion from the
+        published counts, the cases are the published count, and the validated
+        R-squared is used only with at least ``min_count`` events and non-events.
     """
 
     metrics: pd.DataFrame
@@ -199,6 +231,8 @@ class EvaluationResult:
     subgroups: pd.DataFrame | None = None
     draws: pd.DataFrame | None = field(default=None, repr=False)
     synthetic: bool = False
+    calibration_curve: pd.DataFrame | None = None
+    sample_size: pd.DataFrame | None = None
     sample: pd.DataFrame | None = field(default=None, repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -210,8 +244,8 @@ class EvaluationResult:
         Examples
         --------
         >>> from riskscore.evaluation import example_result
-        >>> sorted(example_result().tables())
-        ['alerts', 'calibration', 'decision_curve', 'metrics', 'roc', 'sample']
+        >>> sorted(example_result().tables())[:4]
+        ['alerts', 'calibration', 'calibration_curve', 'decision_curve']
         """
         out = {
             "metrics": self.metrics,
@@ -222,6 +256,10 @@ class EvaluationResult:
         }
         if self.sample is not None:
             out["sample"] = self.sample
+        if self.calibration_curve is not None:
+            out["calibration_curve"] = self.calibration_curve
+        if self.sample_size is not None:
+            out["sample_size"] = self.sample_size
         if self.subgroups is not None:
             out["subgroups"] = self.subgroups
         return out
@@ -337,9 +375,11 @@ def _fit_fold(model, kind, X, y, case_ids, scores, train, test):
         if not np.isfinite(a):
             raise EstimationError(
                 "evaluate: the points-to-risk fit did not converge on a training fold "
-                "(points separate the outcome perfectly?)."
+                f"with {int(y[train].sum())} outcomes in {len(train)} rows: too few "
+                "outcomes, or the points separate them perfectly. Use fewer folds or "
+                "a larger training set."
             )
-        return scores[test], expit(a + b * scores[test]), []
+        return scores[test], expit(a + b * scores[test]), [], 1
     m = clone(model)
     Xtr = X.iloc[train]
     dropped: list[str] = []
@@ -360,7 +400,18 @@ def _fit_fold(model, kind, X, y, case_ids, scores, train, test):
         s = np.asarray(m.risk_score(Xte), dtype=np.float64)
     else:
         s = logit(np.clip(p, EPS, 1 - EPS))
-    return s, p, dropped
+    return s, p, dropped, _n_parameters(m)
+
+
+def _n_parameters(fitted) -> int:
+    """Candidate predictor parameters of a fitted model (coefficients, no intercept)."""
+    inner = getattr(fitted, "model_", fitted)  # IntegerPointsModel: its logistic model
+    if hasattr(inner, "features_"):
+        return len(inner.features_)
+    coef = getattr(inner, "coef_", None)
+    if coef is not None:
+        return int(np.size(coef))
+    return int(getattr(inner, "n_features_in_", 1))
 
 
 def _band_rules(model, kind) -> list[tuple[str, str, float]]:
@@ -406,6 +457,7 @@ def evaluate(
     random_state: int | None = 0,
     progress: bool | None = None,
     n_jobs: int | None = None,
+    coverage: Any = None,
 ) -> EvaluationResult:
     """Validate a model on a training set: grouped or temporal splits, calibration, decisions.
 
@@ -452,6 +504,12 @@ def evaluate(
         tqdm progress bars (default: on when there are more than 100,000 rows).
     n_jobs : int, optional
         Parallel workers for the folds (joblib).
+    coverage : DataFrame, AdapterResult or sequence of them, optional
+        Coverage tables for a training set built without them: features whose
+        holding agencies had no coverage on the as-of date are set missing
+        (:func:`riskscore.apply_coverage`) before anything is fitted or scored.
+        (The look-back exclusion needs the events: pass ``coverage=`` to
+        :func:`riskscore.make_training_set` for that.)
 
     Returns
     -------
@@ -477,6 +535,7 @@ def evaluate(
     ['auroc', 'auprc']
     """
     kind = _model_kind(model)
+    training_set = _with_coverage(training_set, coverage)
     data = _check_inputs(training_set, level)
     if progress is None:
         progress = len(data.y) > 100_000
@@ -499,9 +558,11 @@ def evaluate(
     calibration = calibration_table(v.p, v.y, cuts, settings)
     decision_curve = decision_curve_table(dc_thr, cuts, totals, settings)
     roc = roc_table(v.y, v.p, cuts, totals, settings)
+    curve = _calibration_curve_table(v, cuts, totals, n_boot, level, random_state, settings)
     metrics = publish_metrics(metrics, totals, settings)
     predictions = _predictions_table(oof, data, training_set)
     design = _design(model, oof, v, info, n_boot, level, random_state, disclosure, totals)
+    sample_size = _sample_size_check(oof, data, v, design, totals, settings)
     sub = None
     if cases is not None:
         attrs = _subgroup_frame(cases, v.case_ids, subgroup_by)
@@ -545,6 +606,8 @@ def evaluate(
         draws=draws,
         synthetic=synthetic,
         sample=totals.table,
+        calibration_curve=curve,
+        sample_size=sample_size,
     )
     if synthetic:
         note = synthetic_note(training_set.X) or SYNTHETIC_LINE
@@ -575,6 +638,7 @@ class _OutOfFold:
     n_splits: int
     removed_cases: int
     notes: list[str]
+    n_parameters: int | None = None  # fitted parameters (largest over folds); None: external
 
 
 @dataclass
@@ -590,6 +654,19 @@ class _Validation:
     n_cases: int
     ranker: Ranker
     estimates: dict
+
+
+def _with_coverage(training_set, coverage):
+    """Step 0: features of agencies without coverage on T set missing (when coverage given)."""
+    if coverage is None:
+        return training_set
+    X = training_set.X
+    frame = X.assign(
+        case_id=np.asarray(training_set.case_ids), as_of=np.asarray(training_set.as_of)
+    )
+    masked = apply_coverage(frame, coverage)[list(X.columns)]
+    info = dict(getattr(training_set, "info", None) or {}, coverage=True)
+    return training_set._replace(X=masked, info=info)
 
 
 def _check_inputs(training_set, level: float) -> _Data:
@@ -620,6 +697,7 @@ def _predict(
     score = np.full(n, np.nan)
     prob = np.full(n, np.nan)
     removed_cases = 0
+    n_parameters: int | None = None
     if not refit:
         validation = "external: model applied as it is to every row (no refitting)"
         if kind == "scorecard":
@@ -659,8 +737,10 @@ def _predict(
         outs = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
         it = tqdm(outs, total=len(splits), desc="folds", disable=not progress)
         dropped_any: set[str] = set()
-        for k, ((_tr, te), (s, p, dropped)) in enumerate(zip(splits, it, strict=False)):
+        n_parameters = 0
+        for k, ((_tr, te), (s, p, dropped, n_par)) in enumerate(zip(splits, it, strict=False)):
             dropped_any.update(dropped)
+            n_parameters = max(n_parameters, n_par)
             fold[te] = k
             score[te] = s
             prob[te] = p
@@ -682,7 +762,16 @@ def _predict(
             f"{int((~rows).sum())} row(s) fell in no validation fold "
             "(temporal split: rows before the cut or within the horizon of it)."
         )
-    return _OutOfFold(fold, score, prob, validation, len(splits), removed_cases, notes)
+    return _OutOfFold(
+        fold,
+        score,
+        prob,
+        validation,
+        len(splits),
+        removed_cases,
+        notes,
+        n_parameters,
+    )
 
 
 def _validation_rows(oof: _OutOfFold, data: _Data) -> _Validation:
@@ -783,6 +872,139 @@ def _alerts_table(v: _Validation, rules, cuts, totals, n_boot, level, random_sta
     return alerts_table(rules, cuts, totals, sens, ppv, rate, alo, ahi, settings)
 
 
+def _calibration_curve_table(v: _Validation, cuts, totals, n_boot, level, random_state, settings):
+    """Step 5b: smoothed calibration with case-bootstrap intervals, at twentieths of the rows."""
+
+    def smooth(predicted: np.ndarray):
+        grid = logit(np.clip(predicted, EPS, 1 - EPS))
+        weights = replicate_weights(v.codes, v.n_cases, n_boot, random_state)
+        observed, draws = smoothed_calibration(v.lp, v.y, grid, weights)
+        lo, hi = percentile_interval(draws, level) if len(draws) else (np.nan, np.nan)
+        return observed, lo, hi
+
+    method = (
+        "logistic regression of the outcome on a restricted cubic spline (4 knots) of the "
+        "predicted log-odds, evaluated at the mean predicted risk of each twentieth of the "
+        "rows (merged where disclosure control needs it); percentile intervals from "
+        "resampling cases"
+    )
+    return calibration_curve_table(v.p, v.y, cuts, totals, settings, smooth, method)
+
+
+def _sample_size_check(oof: _OutOfFold, data: _Data, v: _Validation, design, totals, settings):
+    """Step 9: Riley et al. (2020) minimum sample size for the model's parameters.
+
+    The effective sample is the cases, not the rows: a child's rows are not
+    independent, so they add less than new children would. The criteria are
+    computed per row -- the rows' outcome proportion and the validated Cox-Snell
+    R-squared of a row, ``1 - exp(-LR / rows)`` with LR the likelihood-ratio
+    statistic of the out-of-fold predictions against the rows' outcome rate -- and
+    the sample they ask for is compared with the number of cases, as if each
+    child gave one row (conservative). Warns (:class:`SampleSizeWarning`) and adds
+    a note when a criterion is not met. None for external validation
+    (refit=False).
+
+    Under disclosure control every input is a published number or a statistic
+    behind a minimum cell size: the outcome proportion is the published validation
+    events over the published validation rows (an exact proportion, and the
+    prevalence criterion made from it, would give the exact counts back), the
+    cases are the published count, and the validated R-squared is used only with
+    at least ``min_count`` events and non-events (otherwise 15% of the maximum).
+    """
+    if oof.n_parameters is None:
+        return None
+    codes, n_cases = group_codes(data.case_ids)
+    case_events = int((np.bincount(codes, weights=data.y, minlength=n_cases) > 0).sum())
+    if settings is None:
+        phi = float(data.y.mean())
+        shown_cases, shown_events = n_cases, case_events
+        fit_shown = True
+    else:
+        phi = totals.events_pub / totals.n_pub if totals.n_pub > 0 else np.nan
+        counts = sample_counts(n_cases, case_events, totals, settings)
+        shown_cases = _num_or_none(counts["n_cases"].iloc[0])
+        shown_events = _num_or_none(counts["n_case_events"].iloc[0])
+        m = settings.min_count
+        fit_shown = totals.events >= m and totals.n - totals.events >= m
+    if not 0 < phi < 1:
+        return None
+    rate = float(np.clip(v.y.mean(), EPS, 1 - EPS))
+    ll = np.sum(v.y * np.log(v.p) + (1 - v.y) * np.log1p(-v.p))
+    ll0 = np.sum(v.y * math.log(rate) + (1 - v.y) * math.log1p(-rate))
+    ln_null = phi * math.log(phi) + (1 - phi) * math.log(1 - phi)
+    max_r2 = 1 - math.exp(2 * ln_null)
+    r2 = 1 - math.exp(-2 * (ll - ll0) / len(v.y))
+    anticipated = "validated (out-of-fold) Cox-Snell R-squared of a row"
+    if not fit_shown:
+        r2 = 0.15 * max_r2
+        anticipated = "15% of the maximum (too few events or non-events to use the validated one)"
+    elif not r2 > 0:
+        r2, anticipated = 0.15 * max_r2, "15% of the maximum (the validated R-squared was not > 0)"
+    r2 = min(r2, 0.9 * max_r2)
+    p = max(int(oof.n_parameters), 1)
+    need = riley_sample_size(p, phi, r2)
+    labels = {
+        "shrinkage": "expected shrinkage >= 0.9",
+        "optimism": "optimism in Nagelkerke R-squared <= 0.05",
+        "prevalence": "overall risk within +-0.05",
+    }
+    required = [int(math.ceil(need[k])) for k in labels]
+    # met is judged on the cases as published, so it says nothing the count does not
+    have = n_cases if settings is None else shown_cases
+    table = pd.DataFrame(
+        {
+            "criterion": [*labels.values(), "all (the largest)"],
+            "required_cases": [*required, max(required)],
+            "met": [have is not None and have >= r for r in [*required, max(required)]],
+        }
+    )
+    source = (
+        "all training rows"
+        if settings is None
+        else "published validation events over published validation rows"
+    )
+    table.attrs.update(
+        {
+            "reference": "Riley RD et al. BMJ 2020;368:m441 (binary outcome)",
+            "n_parameters": p,
+            "cases": shown_cases,
+            "case_events": shown_events,
+            # rates recomputed from the published counts
+            "case_outcome_proportion": (
+                shown_events / shown_cases if shown_cases and shown_events is not None else None
+            ),
+            "case_events_per_parameter": (shown_events / p if shown_events is not None else None),
+            "row_outcome_proportion": phi,
+            "row_outcome_proportion_source": source,
+            "r2_cs": float(r2),
+            "r2_cs_source": anticipated,
+            "max_r2_cs": float(max_r2),
+        }
+    )
+    if settings is None:
+        table = mark_undisclosed(table, reason="evaluate(disclosure=False)")
+    else:
+        table = mark_statistics(
+            table,
+            settings,
+            rule=(
+                "required sizes from the published outcome proportion and a fit statistic "
+                f"resting on at least {settings.min_count} events and non-events; met "
+                "compares them with the published number of cases"
+            ),
+        )
+    if have is None or have < max(required):
+        message = (
+            f"The training set's {have if have is not None else 'few'} cases are "
+            f"fewer than the {max(required)} that Riley et al. (2020)'s minimum sample size "
+            f"criteria ask for a model with {p} parameters (effective sample = cases, not "
+            "rows): expect overfitting; reduce the parameters or use more cases."
+        )
+        design["notes"].append(message)
+        warnings.warn(message, SampleSizeWarning, stacklevel=3)
+    return table
+
+
 def _predictions_table(oof: _OutOfFold, data: _Data, training_set) -> pd.DataFrame:
     """Case-level predictions: individual-level, stamped so."""
     return mark_undisclosed(
@@ -874,9 +1096,11 @@ def compare_models(
     n_boot: int = 200,
     random_state: int | None = 0,
     progress: bool | None = None,
+    reference: str | None = None,
+    nb_thresholds: Sequence[float] = (0.01, 0.05, 0.1),
     **kwargs,
 ):
-    """Evaluate several models on the same splits: one table.
+    """Evaluate several models on the same splits: one table, and paired differences.
 
     Parameters
     ----------
@@ -887,27 +1111,46 @@ def compare_models(
         Resolved once; every model sees exactly the same (train, test) pairs.
     n_boot, random_state, progress, **kwargs
         Passed to :func:`evaluate` (the bootstrap replicates are the same too).
+    reference : str, optional
+        The model the others are compared with (default: the first).
+    nb_thresholds : sequence of float, default=(0.01, 0.05, 0.1)
+        Probability thresholds at which net benefit is compared.
 
     Returns
     -------
     DataFrame
         ``model, metric, label, estimate, lower, upper``; ``table.attrs["results"]``
         holds each model's :class:`EvaluationResult` (draw them with
-        :func:`riskscore.plots.plot_model_comparison`).
+        :func:`riskscore.plots.plot_model_comparison`) and
+        ``table.attrs["differences"]`` the paired differences against the
+        reference: ``model, reference, metric, threshold, estimate, lower,
+        upper, n, events`` for AUROC and net benefit, each model minus the
+        reference on the same validation rows, with percentile intervals from
+        the same case-bootstrap replicates (so that the shared uncertainty of the
+        rows cancels), counts disclosure-controlled.
 
     Examples
     --------
     >>> from riskscore.modelfile import default_scorecard
     >>> from riskscore.training import make_training_set
     >>> from riskscore.evaluation import compare_models
+    >>> from riskscore.logistic import LogisticRiskModel
     >>> from riskscore.synthetic import make_cohort
-    >>> ts = make_training_set(*make_cohort(600, random_state=3), grid="90D")
-    >>> table = compare_models({"default": default_scorecard()}, ts, cv=3, n_boot=10)
+    >>> ts = make_training_set(*make_cohort(1500, random_state=3, years=5), grid="90D")
+    >>> table = compare_models({"default": default_scorecard(), "logistic":
+    ...     LogisticRiskModel(C=0.1)}, ts, cv=3, n_boot=10)
     >>> sorted(set(table["model"]))
-    ['default']
+    ['default', 'logistic']
+    >>> table.attrs["differences"]["metric"].tolist()[:2]
+    ['auroc', 'net_benefit']
     """
     if not models:
         raise ParameterError("compare_models needs at least one model.")
+    if reference is not None and reference not in models:
+        raise ParameterError(f"reference {reference!r} is not one of the models {list(models)}.")
+    thresholds = np.asarray(nb_thresholds, dtype=float)
+    if ((thresholds <= 0) | (thresholds >= 1)).any():
+        raise ParameterError("nb_thresholds must be strictly between 0 and 1.")
     splitter, _ = _resolve_cv(cv, training_set, kwargs.pop("temporal_cut", None), random_state)
     if isinstance(splitter, list) or splitter is None:
         splits = splitter
@@ -917,6 +1160,9 @@ def compare_models(
                 training_set.X, np.asarray(training_set.y), np.asarray(training_set.case_ids)
             )
         )
+    # every model's decision curve publishes net benefit at the compared thresholds
+    dc = kwargs.pop("dc_thresholds", None)
+    kwargs["dc_thresholds"] = np.union1d(_dc_thresholds(dc), thresholds)
     results = {}
     for name, model in models.items():
         results[name] = evaluate(
@@ -943,7 +1189,244 @@ def compare_models(
     )
     table.attrs["results"] = results
     table.attrs["level"] = kwargs.get("level", 0.95)
+    table.attrs["differences"] = _paired_differences(
+        results,
+        reference or next(iter(models)),
+        thresholds,
+        n_boot,
+        kwargs.get("level", 0.95),
+        random_state,
+        settings,
+    )
     return table
+
+
+def _paired_differences(results, reference, thresholds, n_boot, level, random_state, settings):
+    """Each model minus the reference on the same rows: AUROC and net benefit, case bootstrap.
+
+    Under disclosure control a net-benefit difference is the difference of the two
+    models' published net benefits (computed from their published counts: one from
+    exact counts gives the number of rows and the counts between the models back),
+    shown only where both decision-curve rows are published; an AUROC difference
+    only where both AUROCs are; intervals only beside a shown estimate; ``n`` and
+    ``events`` are the published validation counts.
+    """
+    preds = {k: r.predictions for k, r in results.items()}
+    ref = preds[reference]
+    rows = ref["fold"].to_numpy() >= 0
+    y = ref["y"].to_numpy(dtype=np.float64)[rows]
+    codes, n_cases = group_codes(ref["case_id"].to_numpy()[rows])
+    odds = thresholds / (1 - thresholds)
+
+    def stats(p, ranker, w):
+        wp, wn = ranker.sums(w, y)
+        alert = p[:, None] >= thresholds[None, :]
+        total = w.sum()
+        tp = (w * y) @ alert
+        fp = (w * (1 - y)) @ alert
+        return np.concatenate([ranker.auroc(wp, wn)[:1], tp / total - fp / total * odds])
+
+    probs = {}
+    for k, pr in preds.items():
+        p = pr["probability"].to_numpy(dtype=np.float64)
+        if not np.array_equal(pr["fold"].to_numpy() >= 0, ref["fold"].to_numpy() >= 0):
+            raise EstimationError(
+                f"compare_models: {k!r} was validated on other rows than {reference!r}."
+            )
+        probs[k] = np.clip(p[rows], EPS, 1 - EPS)
+    rankers = {k: Ranker(p) for k, p in probs.items()}
+    ones = np.ones(len(y))
+    point = {k: stats(probs[k], rankers[k], ones) for k in probs}
+    draws = {k: [] for k in probs}
+    for w in replicate_weights(codes, n_cases, n_boot, random_state):
+        for k in probs:
+            draws[k].append(stats(probs[k], rankers[k], w))
+    labels = ["auroc", *["net_benefit"] * len(thresholds)]
+    thr = [np.nan, *thresholds]
+    out = []
+    for k in probs:
+        if k == reference:
+            continue
+        d = np.asarray(draws[k]) - np.asarray(draws[reference])
+        lo, hi = percentile_interval(d, level) if len(d) else (np.nan, np.nan)
+        est = point[k] - point[reference]
+        for i, metric in enumerate(labels):
+            out.append(
+                {
+                    "model": k,
+                    "reference": reference,
+                    "metric": metric,
+                    "threshold": thr[i],
+                    "estimate": est[i],
+                    "lower": np.atleast_1d(lo)[i] if len(d) else np.nan,
+                    "upper": np.atleast_1d(hi)[i] if len(d) else np.nan,
+                    "n": len(y),
+                    "events": int(y.sum()),
+                }
+            )
+    table = pd.DataFrame(
+        out,
+        columns=[
+            "model",
+            "reference",
+            "metric",
+            "threshold",
+            "estimate",
+            "lower",
+            "upper",
+            "n",
+            "events",
+        ],
+    )
+    table.attrs["method"] = (
+        "each model minus the reference on the same validation rows; percentile intervals "
+        "from the same case-bootstrap replicates for both"
+    )
+    if settings is None:
+        return mark_undisclosed(table, reason="compare_models(disclosure=False)")
+    return _published_differences(table, results, reference, settings)
+
+
+def _published_differences(table, results, reference, settings) -> pd.DataFrame:
+    """The paired differences restated from what each evaluation published."""
+    out = table.copy()
+    out.attrs = dict(table.attrs)
+    sample = results[reference].sample
+    for c, col in (("n", "n_rows"), ("events", "n_events")):
+        v = sample[col].iloc[0] if sample is not None else pd.NA
+        out[c] = pd.array([v] * len(out), dtype="Int64")
+
+    def nb(name, t):
+        d = results[name].decision_curve
+        hit = np.isclose(d["threshold"].to_numpy(dtype=float), t)
+        return float(d.loc[hit, "net_benefit"].iloc[0]) if hit.any() else np.nan
+
+    def auroc(name):
+        m = results[name].metrics
+        v = m.loc[m["metric"] == "auroc", "estimate"]
+        return float(v.iloc[0]) if len(v) else np.nan
+
+    estimate = out["estimate"].to_numpy(dtype=float).copy()
+    shown = np.zeros(len(out), dtype=bool)
+    for i, row in enumerate(out.itertuples(index=False)):
+        if row.metric == "auroc":
+            a, b = auroc(row.model), auroc(reference)
+            shown[i] = np.isfinite(a) and np.isfinite(b)
+        else:
+            a, b = nb(row.model, row.threshold), nb(reference, row.threshold)
+            shown[i] = np.isfinite(a) and np.isfinite(b)
+            estimate[i] = a - b
+    out["estimate"] = np.where(shown, estimate, np.nan)
+    hidden = pd.DataFrame(False, index=out.index, columns=out.columns)
+    for c in ("estimate", "lower", "upper"):
+        hidden[c] = ~shown & out[c].notna()
+        out.loc[~shown, c] = np.nan
+    m = settings.min_count
+    return mark_statistics(
+        out,
+        settings,
+        rule=(
+            "net-benefit differences are differences of the published net benefits "
+            "(from published counts); AUROC differences and intervals only where both "
+            f"models' estimates are published (at least {m} events and non-events, and "
+            f"decision-curve rows that differ from their neighbours by 0 or at least {m}); "
+            "n and events as published"
+        ),
+        suppressed=hidden,
+    )
+
+
+# --------------------------------------------------------------------------- recalibrate
+
+
+@validate_params({"method": [StrOptions("intercept", "slope")]})
+def recalibrate(model, X, y, *, method: str = "intercept"):
+    """Recalibrate a fitted model to a new site's data: intercept only, or intercept and slope.
+
+    A model moved to another area or period usually ranks children as well as
+    before but is off in its overall risk (calibration-in-the-large) and sometimes
+    in its spread. This refits ``logit P(y) = a + lp`` (``method="intercept"``) or
+    ``logit P(y) = a + b * lp`` (``"slope"``) on the new data, with ``lp`` the
+    model's log-odds (for a points model, its points-to-risk map's), and returns a
+    copy whose probabilities include the update; the original is left alone. The
+    ranking of rows does not change (``b > 0``), only the probabilities and so the
+    rows reaching the probability bands.
+
+    Parameters
+    ----------
+    model : LogisticRiskModel, IntegerPointsModel or RuleScorecard
+        A fitted model; a scorecard needs its points-to-risk map
+        (``points_to_risk_``, as :meth:`LogisticRiskModel.to_scorecard` sets).
+    X : DataFrame
+        The new site's features.
+    y : array-like
+        Its outcomes (0/1).
+    method : {"intercept", "slope"}, default="intercept"
+        Recalibration in the large, or logistic recalibration (intercept and slope).
+
+    Returns
+    -------
+    A recalibrated copy, with ``recalibration_`` = ``{method, intercept, slope,
+    n_rows, n_events}`` (exact counts: stay inside the secure environment).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from riskscore import LogisticRiskModel
+    >>> from riskscore.evaluation import recalibrate
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"siblings_removed": rng.integers(0, 3, 2000).astype(float)})
+    >>> y = rng.random(2000) < 1 / (1 + np.exp(-(-2 + 0.7 * X["siblings_removed"])))
+    >>> model = LogisticRiskModel(penalty=None).fit(X, y)
+    >>> new_y = rng.random(2000) < 1 / (1 + np.exp(-(-1 + 0.7 * X["siblings_removed"])))
+    >>> moved = recalibrate(model, X, new_y)
+    >>> bool(abs(moved.predict_proba(X)[:, 1].mean() - new_y.mean()) < 1e-6)
+    True
+    """
+    import copy
+
+    if method not in ("intercept", "slope"):
+        raise ParameterError(f"method must be 'intercept' or 'slope', got {method!r}.")
+    yb = np.asarray(y, dtype=np.float64).ravel()
+    if len(yb) != len(X):
+        raise SchemaError(f"recalibrate: X has {len(X)} rows and y {len(yb)}.")
+    if not np.isin(yb, (0.0, 1.0)).all() or np.unique(yb).size < 2:
+        raise SchemaError("recalibrate: y must be 0/1 outcomes with both values present.")
+    new = copy.deepcopy(model)
+    card = getattr(new, "scorecard_", new)  # IntegerPointsModel keeps its map on its card
+    mapping = getattr(card, "points_to_risk_", None)
+    if isinstance(model, LogisticRiskModel):
+        lp = np.asarray(model.decision_function(X), dtype=np.float64)
+    elif mapping is not None:
+        score = np.asarray(card.risk_score(X), dtype=np.float64)
+        lp = mapping["intercept"] + mapping["slope"] * score
+    else:
+        raise ModelContractError(
+            f"recalibrate: a {type(model).__name__} without a points-to-risk map gives no "
+            "probabilities to recalibrate; pass a LogisticRiskModel, an IntegerPointsModel "
+            "or a scorecard from LogisticRiskModel.to_scorecard."
+        )
+    a, b = logistic_fit(lp, yb, slope=method == "slope")
+    if not (np.isfinite(a) and np.isfinite(b)):
+        raise EstimationError("recalibrate: the fit did not converge (outcome separated?).")
+    if isinstance(new, LogisticRiskModel):
+        new.coef_ = new.coef_ * b
+        new.intercept_ = np.asarray([a + b * new.intercept_[0]])
+    else:
+        card.points_to_risk_ = {
+            "intercept": a + b * mapping["intercept"],
+            "slope": b * mapping["slope"],
+        }
+        if isinstance(getattr(card, "model_card", None), dict):
+            card.model_card["points_to_risk"] = dict(card.points_to_risk_)
+    new.recalibration_ = {
+        "method": method,
+        "intercept": float(a),
+        "slope": float(b),
+        "n_rows": int(len(yb)),
+        "n_events": int(yb.sum()),
+    }
+    return new
 
 
 # --------------------------------------------------------------------------- examples

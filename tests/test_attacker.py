@@ -331,7 +331,7 @@ def _evaluation_attacker(res, min_count, round_to) -> Attacker:
         thr = set(alerts.loc[alerts["scale"] == scale, "threshold"])
         if scale == "probability":
             thr |= set(res.decision_curve["threshold"])
-            for label in res.calibration["bin"]:
+            for label in [*res.calibration["bin"], *_curve(res)["bin"]]:
                 lo, hi = _bin_edges(label)
                 thr |= {t for t in (lo, hi) if 0 < t < math.inf}
         cuts = np.array(sorted(thr))
@@ -374,19 +374,39 @@ def _evaluation_attacker(res, min_count, round_to) -> Attacker:
             tp = a.cell(f"dc tp >= {t}", _v(r["true_positives"]), int(np.sum((x >= t) & (y == 1))))
             a.total(al, above(t))
             a.total(tp, above(t, ("events",)))
-        for _, r in res.calibration.iterrows():
-            lo, hi = _bin_edges(r["bin"])
-            inside = (x >= lo) & (x < hi)
-            n = a.cell(f"bin {r['bin']} n", _v(r["n"]), int(inside.sum()))
-            ev = a.cell(f"bin {r['bin']} events", _v(r["events"]), int((inside & (y == 1)).sum()))
-            lo_k = int(np.searchsorted(cuts, lo, side="left")) + 1 if lo > 0 else 0
-            hi_k = (
-                int(np.searchsorted(cuts, hi, side="left")) + 1 if hi < math.inf else cuts.size + 1
-            )
-            a.total(n, [nm for k, _, nm in bands if lo_k <= k < hi_k])
-            a.total(ev, [nm for k, kind, nm in bands if lo_k <= k < hi_k and kind == "events"])
-            a.rate(f"observed {r['bin']}", ev, n, _v(r["observed"]))
+        # calibration bins and the smoothed curve's points: rows between two cuts
+        for table, what in ((res.calibration, "bin"), (_curve(res), "curve point")):
+            for _, r in table.iterrows():
+                lo, hi = _bin_edges(r["bin"])
+                inside = (x >= lo) & (x < hi)
+                n = a.cell(f"{what} {r['bin']} n", _v(r["n"]), int(inside.sum()))
+                ev = a.cell(
+                    f"{what} {r['bin']} events", _v(r["events"]), int((inside & (y == 1)).sum())
+                )
+                lo_k = int(np.searchsorted(cuts, lo, side="left")) + 1 if lo > 0 else 0
+                hi_k = (
+                    int(np.searchsorted(cuts, hi, side="left")) + 1
+                    if hi < math.inf
+                    else cuts.size + 1
+                )
+                a.total(n, [nm for k, _, nm in bands if lo_k <= k < hi_k])
+                a.total(ev, [nm for k, kind, nm in bands if lo_k <= k < hi_k and kind == "events"])
+                if what == "bin":
+                    a.rate(f"observed {r['bin']}", ev, n, _v(r["observed"]))
+    # the sample table: validated rows, events and children (children are not rows,
+    # but the rows' events and non-events add up to the rows)
+    if res.sample is not None:
+        a.cell("sample n_rows", _v(res.sample["n_rows"].iloc[0]), len(y))
+        a.cell("sample n_events", _v(res.sample["n_events"].iloc[0]), int(y.sum()))
+        if "probability n" in a.index:
+            a.total("sample n_rows", ["probability n"])
     return a
+
+
+def _curve(res) -> pd.DataFrame:
+    """The smoothed calibration curve's points (none when the result has no curve)."""
+    curve = res.calibration_curve
+    return curve if curve is not None else pd.DataFrame({"bin": [], "n": [], "events": []})
 
 
 @FEW
@@ -428,6 +448,56 @@ def test_evaluate_rates_do_not_undo_the_rounding(n_cases, seed):
     a = _evaluation_attacker(res, 10, 5)
     assert a.rates_inverted() == {}
     assert a.small_counts_recovered() == {}
+
+
+def _published_cuts(res) -> np.ndarray:
+    """Every probability cut the evaluation's count tables publish a row or bin edge at."""
+    thr = set(
+        res.alerts.loc[
+            (res.alerts["scale"] == "probability") & res.alerts["alerts"].notna(), "threshold"
+        ]
+    )
+    thr |= set(res.decision_curve.loc[res.decision_curve["alerts"].notna(), "threshold"])
+    for label in [*res.calibration["bin"], *_curve(res)["bin"]]:
+        thr |= {t for t in _bin_edges(label) if 0 < t < math.inf}
+    return np.array(sorted(thr))
+
+
+@FEW
+@given(n_cases=st.integers(300, 900), seed=st.integers(0, 10_000))
+def test_every_published_cut_of_an_evaluation_is_safe_against_every_other(n_cases, seed):
+    """Alerts, decision curve, calibration bins and the smoothed curve's points together.
+
+    The rows (events and non-events) between any two published cuts, below the lowest
+    and above the highest, are 0 or at least min_count: no pair of rows of these
+    tables, from one table or two, differences to a small count.
+    """
+    events, cases = rs.make_cohort(n_cases, random_state=seed)
+    ts = rs.make_training_set(events, cases, grid="90D")
+    if ts.y.sum() < 6:
+        return
+    try:
+        res = rs.evaluate(
+            rs.LogisticRiskModel(penalty="l2"),
+            ts,
+            cv=2,
+            n_boot=0,
+            disclosure={"min_count": 10, "round_to": 1},
+        )
+    except rs.EstimationError:
+        return
+    assert res.calibration_curve is not None and len(res.calibration_curve) >= 1
+    pred = res.predictions[res.predictions["fold"] >= 0]
+    x, y = pred["probability"].to_numpy(), pred["y"].to_numpy()
+    cuts = np.concatenate([[-np.inf], _published_cuts(res), [np.inf]])
+    band = np.searchsorted(cuts, x, side="right")
+    for mask in (y == 1, y == 0):
+        per_band = np.bincount(band[mask], minlength=cuts.size + 1)
+        # any two cuts enclose a run of neighbouring bands; the run's count must be safe
+        runs = np.cumsum(per_band)
+        for i in range(runs.size):
+            between = runs[i:] - (runs[i - 1] if i else 0)
+            assert not np.any((between > 0) & (between < 10)), (i, between[:5])
 
 
 # -- subgroup_metrics -----------------------------------------------------------------------

@@ -216,8 +216,8 @@ table.attrs["differences"].round(4)
 # The integer-points version of the fitted model, as a scorecard a person can
 # read. Its points-to-risk table (`points_table_`) holds exact counts and stays
 # inside the secure environment; the version that may leave (and that goes into
-# a model card) passes disclosure control: totals with fewer than 10 rows or
-# events are suppressed (`<NA>`), the rest rounded to 5.
+# a model card) passes disclosure control: totals with fewer than 10 rows, events
+# or rows without an event are suppressed (`<NA>`), the rest rounded to 5.
 
 # %%
 points = model.to_scorecard(ts.X, ts.y, max_points=20, name="synthetic-points")
@@ -226,6 +226,7 @@ rs.disclose(
     points.points_table_[["points", "n", "events", "observed_risk", "predicted_risk"]],
     count_columns=["n", "events"],
     rate_columns={"observed_risk": ["events", "n"]},
+    total_columns=[("n", ["events"])],  # the rows without the outcome are a count too
     by="points",
 )
 

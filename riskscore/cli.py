@@ -521,8 +521,17 @@ def cmd_demo(args) -> int:
     rs.validate_events(events, strict=True)
     rs.validate_cases(cases, events, strict=True)
     # the synthetic cohort as files, so that every other command can be tried on it
-    events.to_csv(paths["events.csv"], index=False)
-    cases.to_csv(paths["cases.csv"], index=False)
+    # case-level (if invented) records: written like every other CSV, formula-safe, with
+    # a sidecar that says they are synthetic and must not leave as they are
+    demo_prov = rs.provenance(
+        {"command": "riskscore demo", "n_cases": args.n_cases, "seed": args.random_state}
+    )
+    for name, records in (("events.csv", events), ("cases.csv", cases)):
+        rs.write_table(
+            rs.mark_undisclosed(records, reason="synthetic case-level records"),
+            paths[name],
+            provenance=demo_prov,
+        )
     result = rs.audit_cohort(events, cases, card)
     cohort_html = rs.write_report(result, paths["cohort-report.html"])
     for name, table in result.tables.items():

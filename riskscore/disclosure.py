@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore._names import data_dictionary
-from riskscore._params import POSITIVE_INT, validate_params
+from riskscore._params import POSITIVE_INT, POSITIVE_REAL, validate_params
 from riskscore._version import __version__
 from riskscore.errors import DisclosureError
 
@@ -1295,7 +1295,12 @@ def _manifest_records(
 
 
 @validate_params(
-    {"min_count": [POSITIVE_INT], "round_to": [POSITIVE_INT], "suppress_zero": ["boolean"]}
+    {
+        "min_count": [POSITIVE_INT],
+        "round_to": [POSITIVE_INT],
+        "suppress_zero": ["boolean"],
+        "find_totals": ["boolean"],
+    }
 )
 def disclose(
     table: pd.DataFrame,
@@ -1445,6 +1450,9 @@ def disclose(
     )["table"]
 
 
+@validate_params(
+    {"min_count": [POSITIVE_INT], "round_to": [POSITIVE_INT], "suppress_zero": ["boolean"]}
+)
 def disclose_tables(
     tables: Mapping[str, pd.DataFrame],
     specs: Mapping[str, Mapping[str, Any]] | None = None,
@@ -1667,6 +1675,7 @@ def mark_statistics(
     return out
 
 
+@validate_params({"min_count": [POSITIVE_INT], "suppress_zero": ["boolean"]})
 def protect_nested(
     counts: np.ndarray,
     totals: Sequence[float] | np.ndarray | None = None,
@@ -1750,6 +1759,7 @@ def protect_nested(
     return keep
 
 
+@validate_params({"scale": [POSITIVE_REAL]})
 def rates_from_published(
     table: pd.DataFrame, rates: Mapping[str, tuple[str, str]], *, scale: float = 1.0
 ) -> pd.DataFrame:

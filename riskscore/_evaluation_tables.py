@@ -47,6 +47,7 @@ __all__ = [
     "decision_curve_table",
     "metrics_rule",
     "offer_cuts",
+    "publish_count",
     "publish_metrics",
     "roc_table",
     "round_cut",
@@ -382,6 +383,22 @@ def calibration_curve_table(
         )
     out.attrs["method"] = method
     return out
+
+
+def publish_count(value: int | None, settings: DisclosureSettings | None) -> int | None:
+    """One count on its own (cases a temporal split left out): suppressed or rounded."""
+    if value is None or settings is None:
+        return value
+    t = disclose(
+        pd.DataFrame({"n_cases": [int(value)]}),
+        count_columns=["n_cases"],
+        find_totals=False,
+        min_count=settings.min_count,
+        round_to=settings.round_to,
+        suppress_zero=settings.suppress_zero,
+    )
+    v = t["n_cases"].iloc[0]
+    return None if pd.isna(v) else int(v)
 
 
 def sample_counts(

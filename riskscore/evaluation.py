@@ -51,6 +51,7 @@ from riskscore._evaluation_tables import (
     decision_curve_table,
     metrics_rule,
     offer_cuts,
+    publish_count,
     publish_metrics,
     roc_table,
     sample_counts,
@@ -756,12 +757,6 @@ def _predict(
                 f"Feature(s) {sorted(dropped_any)} were unknown in every row of a training "
                 "fold and were left out of that fold's fit."
             )
-    rows = fold >= 0
-    if not rows.all():
-        notes.append(
-            f"{int((~rows).sum())} row(s) fell in no validation fold "
-            "(temporal split: rows before the cut or within the horizon of it)."
-        )
     return _OutOfFold(
         fold,
         score,
@@ -1028,6 +1023,16 @@ def _design(
     """Step 8: the validation design, disclosure-controlled sample sizes and notes."""
     counts = totals.table
     notes = list(oof.notes)
+    left_out = int(np.sum(oof.fold < 0))
+    if left_out:
+        # a count of rows like any other: suppressed or rounded under disclosure control
+        settings = settings_for(disclosure)
+        shown = publish_count(left_out, settings)
+        what = f"{shown} row(s)" if shown is not None else f"Fewer than {settings.min_count} rows"
+        notes.append(
+            f"{what} fell in no validation fold "
+            "(temporal split: rows before the cut or within the horizon of it)."
+        )
     design = {
         "model": _describe_model(model),
         "validation": oof.validation,
@@ -1035,7 +1040,9 @@ def _design(
         "validation_rows": _num_or_none(counts["n_rows"].iloc[0]),
         "validation_events": _num_or_none(counts["n_events"].iloc[0]),
         "validation_cases": _num_or_none(counts["n_cases"].iloc[0]),
-        "cases_removed_from_training_by_temporal_split": oof.removed_cases or None,
+        "cases_removed_from_training_by_temporal_split": publish_count(
+            oof.removed_cases or None, settings_for(disclosure)
+        ),
         "horizon_days": info.get("horizon"),
         "grid": info.get("grid"),
         "n_boot": int(n_boot),

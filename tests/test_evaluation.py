@@ -477,3 +477,29 @@ def test_paired_differences_under_disclosure_come_from_published_net_benefits():
             assert row["estimate"] == pytest.approx(want, abs=1e-15)
     # a threshold off the default grid is on every model's published curve
     assert np.isclose(res["default"].decision_curve["threshold"], 0.123).any()
+
+
+def test_cases_removed_by_a_temporal_split_are_a_disclosed_count():
+    events, cases = make_cohort(800, random_state=1, years=5)
+    ts = make_training_set(events, cases, grid="90D")
+    shown = evaluate(default_scorecard(), ts, cv="temporal", n_boot=0)
+    exact = evaluate(default_scorecard(), ts, cv="temporal", n_boot=0, disclosure=False)
+    removed = exact.design["cases_removed_from_training_by_temporal_split"]
+    assert removed % 5 != 0  # 417 here: the published value must not be it
+    published = shown.design["cases_removed_from_training_by_temporal_split"]
+    assert published % 5 == 0 and abs(published - removed) <= 2
+
+
+def test_rows_left_out_of_validation_are_a_disclosed_count_in_the_notes():
+    events, cases = make_cohort(800, random_state=1, years=5)
+    ts = make_training_set(events, cases, grid="90D")
+    exact = evaluate(default_scorecard(), ts, cv="temporal", n_boot=0, disclosure=False)
+    shown = evaluate(default_scorecard(), ts, cv="temporal", n_boot=0)
+
+    def left_out(res):
+        note = next(n for n in res.design["notes"] if "no validation fold" in n)
+        return int(note.split()[0])
+
+    assert left_out(exact) == int((exact.predictions["fold"] < 0).sum())
+    assert left_out(exact) % 5 != 0  # so the test can see rounding
+    assert left_out(shown) % 5 == 0 and abs(left_out(shown) - left_out(exact)) <= 2

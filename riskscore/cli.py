@@ -55,6 +55,7 @@ def _read_opts(args) -> dict:
         "dayfirst": args.dayfirst or None,
         "format": args.format,
         "allow": _allow(args.allow),
+        "encoding": args.encoding,
     }
 
 
@@ -199,7 +200,9 @@ def cmd_validate(args) -> int:
     if args.cases:
         cases, creport = read_cases(args.cases, strict=False, return_report=True, **opts)
         print(creport)
-        cross = validate_cases(cases, events, **{k: v for k, v in opts.items() if k != "allow"})
+        cross = validate_cases(
+            cases, events, **{k: v for k, v in opts.items() if k not in ("allow", "encoding")}
+        )
         if not cross.ok:
             print(cross)  # events whose case is not in the cases table, and the like
         ok = ok and creport.ok and cross.ok
@@ -407,6 +410,10 @@ def _opt_inputs(p: argparse.ArgumentParser, *, cases_required: bool = False) -> 
 def _opt_read(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dayfirst", action="store_true", help="dates are written day first (UK)")
     p.add_argument("--format", help="explicit strptime format of the dates, e.g. %%d/%%m/%%Y")
+    p.add_argument(
+        "--encoding",
+        help="text encoding of CSV files (default UTF-8, with or without BOM), e.g. cp1252",
+    )
     p.add_argument(
         "--allow",
         action="append",

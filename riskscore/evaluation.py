@@ -56,6 +56,7 @@ from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import EstimationError, ModelContractError, SchemaError
 from riskscore.logistic import DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
+from riskscore.schema import ensure_cases
 from riskscore.scorecard import RuleScorecard
 from riskscore.vocabulary import FEATURES
 
@@ -398,6 +399,8 @@ def evaluate(
     ['auroc', 'auprc']
     """
     kind = _model_kind(model)
+    if cases is not None:
+        cases = ensure_cases(cases)  # the contract at the door (validate_cases's messages)
     X, y_in, case_ids = training_set.X, training_set.y, training_set.case_ids
     y = np.asarray(y_in, dtype=np.float64)
     n = len(y)

@@ -31,8 +31,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from riskscore._arrays import first_rows, sorted_unique
 from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import backend, is_dask
+from riskscore._privacy_rules import normalise_ids
 from riskscore.coverage import apply_coverage
 from riskscore.errors import SchemaError
+from riskscore.schema import ensure_cases, ensure_events
 from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
 
 __all__ = ["encode_features", "as_of_grid", "change_dates", "FeatureEncoder", "feature_names"]
@@ -383,7 +385,7 @@ def encode_features(
     if int(recent_window) < 1 or int(recent_window) >= _YEAR:
         raise ValueError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
     recent_window = int(recent_window)
-    _require(events, ["case_id", "date", "agency", "event"], "events")
+    events = ensure_events(events)  # the contract, checked once (a marked frame: cheaply)
     if agency is not None:
         if agency not in AGENCIES:
             raise SchemaError(
@@ -431,7 +433,7 @@ def _encode_chunked(events, q_ids: pd.Series, t, recent_window: int, values) -> 
     ev_order = None if (np.diff(codes) >= 0).all() else np.argsort(codes, kind="stable")
     ev_sorted = codes if ev_order is None else codes[ev_order]
     q_cat = pd.Categorical(q_ids)
-    q_map = np.append(categories.get_indexer(q_cat.categories), -1).astype(np.int64)
+    q_map = np.append(categories.get_indexer(_query_keys(q_cat)), -1).astype(np.int64)
     q_code = q_map[q_cat.codes]
     q_code[q_code < 0] = n_codes  # cases with no events: their own final block
     q_order = np.argsort(q_code, kind="stable")
@@ -449,12 +451,18 @@ def _encode_chunked(events, q_ids: pd.Series, t, recent_window: int, values) -> 
         )
 
 
+def _query_keys(q_cat: pd.Categorical) -> np.ndarray:
+    """The queries' distinct ids as the contract holds event ids: text, white space
+    normalised (an integer 7 or " 7" asks about the case "7")."""
+    return normalise_ids(pd.Series(q_cat.categories)).to_numpy(dtype=object)
+
+
 def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows) -> None:
     """Encode the features of the (case, T) pairs ``q_ids``, ``t`` into ``values[rows]``."""
     ev = _prepare_events(events, None)
     # factorise the queries once, then map their distinct ids onto the events' codes
     q_cat = pd.Categorical(q_ids)
-    q_map = ev.categories.get_indexer(q_cat.categories).astype(np.int64)
+    q_map = ev.categories.get_indexer(_query_keys(q_cat)).astype(np.int64)
     q_case = (
         np.where(q_cat.codes >= 0, q_map[q_cat.codes], -1)
         if len(q_map)
@@ -552,7 +560,7 @@ def as_of_grid(
     ['2101-01-01', '2101-01-31']
     """
     step = step_days(grid)
-    _require(events, ["case_id", "date"], "events")
+    events = ensure_events(events)
     day = to_days(events["date"], "date", "events")
     ids = pd.Categorical(events["case_id"])
     codes = ids.codes
@@ -563,7 +571,7 @@ def as_of_grid(
     extract_end = int(day[valid].max()) if valid.any() else 0
     last = pd.Series(extract_end, index=first.index, dtype=np.int64)
     if cases is not None:
-        _require(cases, ["case_id"], "cases")
+        cases = ensure_cases(cases)
         c = cases.set_index(cases["case_id"].astype(str))
         ids_str = case_ids.astype(str)
         for col in ("followup_end", "outcome_date"):
@@ -626,7 +634,7 @@ def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFra
     >>> change_dates(ev)["as_of"].dt.strftime("%Y-%m-%d").tolist()
     ['2101-01-01', '2101-01-29', '2102-01-01']
     """
-    _require(events, ["case_id", "date", "event"], "events")
+    events = ensure_events(events)
     windows = _event_windows(recent_window)
     # responses and events outside the catalogue never change a feature
     events = events.loc[events["event"].isin(list(windows)).to_numpy()]
@@ -702,6 +710,7 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         if self.events is None:
             raise SchemaError("FeatureEncoder needs events=<events DataFrame>.")
+        ensure_events(self.events)  # refuse a table that breaks the contract at fit time
         unknown = [f for f in (self.features or []) if f not in FEATURES]
         if unknown:
             raise ValueError(f"Unknown feature(s) {unknown}; known: {list(FEATURES)}.")

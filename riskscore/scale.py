@@ -79,6 +79,7 @@ from riskscore.audit import CohortAudit
 from riskscore.contract import check_model
 from riskscore.errors import SchemaError
 from riskscore.features import as_of_grid, encode_features
+from riskscore.schema import ALLOWED, allowed_columns, ensure_cases, ensure_events
 from riskscore.vocabulary import AGENCIES, FEATURES
 
 __all__ = [
@@ -911,9 +912,10 @@ def encode_features_dask(
 def _audit_partition(events, cases, model, extract_end, params) -> dict:
     """Additive audit summaries of one partition's cases (audit_cohort's own chunk work)."""
     end = int(to_days(pd.Series([pd.Timestamp(extract_end)]), "date", "events")[0])
+    # the contract per partition (a partition read by read_events_dask is marked: cheap)
     return audit_chunks(
-        _plain(events),
-        _plain(cases),
+        ensure_events(_plain(events), allow=params["allowed"]),
+        ensure_cases(_plain(cases), allow=params["allowed"]),
         model,
         response_window=params["response_window"],
         recent_window=params["recent_window"],
@@ -1005,6 +1007,9 @@ def audit_cohort_dask(
     # the key of each case's row in the cases table orders the frames as audit_cohort does
     cs = partition_by_case(cases, n, keep_order_key=True).rename(columns={_ORDER: _POS})
     n_case_rows = None if _is_dask(cases) else len(cases)
+    # columns let past the identifying-data guard (the frames' attrs, also on Dask's
+    # meta): every partition is checked with them, and they travel with the tables
+    allowed = allowed_columns(getattr(events, "_meta", events), getattr(cases, "_meta", cases))
     params = {
         "grid_days": step_days(grid),
         "response_window": int(response_window),
@@ -1012,6 +1017,7 @@ def audit_cohort_dask(
         "horizon": int(horizon),
         "agencies": tuple(agencies),
         "chunk_size": int(chunk_size),
+        "allowed": allowed or None,
     }
     end = ev["date"].max().to_delayed()
     tasks = [
@@ -1032,6 +1038,9 @@ def audit_cohort_dask(
         per_case, fa_part, holder_part, n_rows, n_without, int(horizon), tuple(agencies)
     )
     tables = {name: control(name, t, disclosure) for name, t in raw.items()}
+    for t in tables.values():
+        if allowed:
+            t.attrs[ALLOWED] = dict(allowed)
     return CohortAudit(
         tables=tables,
         parameters={
@@ -1043,6 +1052,7 @@ def audit_cohort_dask(
             "model": getattr(model, "name", None) or type(model).__name__,
             "engine": "dask",
             "n_partitions": n,
+            **({"allowed": allowed} if allowed else {}),
         },
         disclosure=disclosure,
         n_cases=n_rows,

@@ -266,22 +266,25 @@ _WHITESPACE_RUN = r"[\s\x{00A0}\x{2007}\x{202F}\x{FEFF}]+"
 
 
 def mask_value(value) -> str:
-    """A value as messages may show it: its first two characters, the rest starred.
+    """A value as messages may show it: at most its first two characters, the rest starred.
 
-    Letters and digits after the first two become ``*`` (punctuation and spaces are
-    kept, so the shape stays readable); values longer than 16 characters are cut.
+    Letters and digits after the first two (the first one in values under six
+    characters, none in values under three) become ``*``; punctuation, spaces and
+    underscores are kept, so the shape stays readable; values longer than 16
+    characters are cut. No value is ever shown whole.
 
     Examples
     --------
     >>> mask_value("Jane Smith 9434765919")
     'Ja** ***** *****...'
-    >>> mask_value("2101-02-30")
-    '21**-**-**'
+    >>> mask_value("2101-02-30"), mask_value("85%"), mask_value("ab")
+    ('21**-**-**', '8*%', '**')
     """
     text = str(value)
     cut = text[:16]
+    keep = 2 if len(text) >= 6 else (1 if len(text) >= 3 else 0)
     # letters and digits of any script; punctuation, spaces and underscores kept
-    return cut[:2] + re.sub(r"[^\W_]", "*", cut[2:]) + ("..." if len(text) > 16 else "")
+    return cut[:keep] + re.sub(r"[^\W_]", "*", cut[keep:]) + ("..." if len(text) > 16 else "")
 
 
 def masked_examples(values, limit: int = 3) -> str:
@@ -548,7 +551,7 @@ def _from_uniques(codes: np.ndarray, uniq: pd.Series) -> _Column:
     if pd.api.types.is_integer_dtype(uniq.dtype):
         ints = uniq.to_numpy(dtype=np.int64)
         return _Column(codes, None, np.ones(len(ints), dtype=bool), ints)
-    if pd.api.types.is_string_dtype(uniq.dtype) and uniq.map(type).eq(str).all():
+    if pd.api.types.infer_dtype(uniq, skipna=True) in ("string", "empty"):
         text = uniq.to_numpy(dtype=object)
         numbers = np.zeros(len(uniq), dtype=bool)
     else:

@@ -547,7 +547,9 @@ def as_of_grid(
     Returns
     -------
     DataFrame
-        ``case_id`` and ``as_of``, sorted by case then date.
+        ``case_id`` and ``as_of``, sorted by case then date. With ``cases``,
+        ``attrs["riskscore_left_out"]`` counts the cases that get no grid and why
+        (events of a child not in ``cases``; a child in ``cases`` with no events).
 
     Examples
     --------
@@ -585,7 +587,15 @@ def as_of_grid(
                     # no as-of date after an outcome: the audit stops at it
                     last[have] = np.minimum(last.to_numpy()[have], d[have])
         keep = ids_str.isin(c.index).to_numpy()
+        left_out = {
+            "cases in events but not in cases (no outcome or follow-up known)": int((~keep).sum()),
+            "cases in cases with no events (no first event)": int(
+                (~c.index.isin(ids_str.to_numpy())).sum()
+            ),
+        }
         first, last, case_ids = first[keep], last[keep], case_ids[keep]
+    else:
+        left_out = {}
     lo = first.to_numpy()
     hi = last.to_numpy()
     if start is not None:
@@ -596,12 +606,15 @@ def as_of_grid(
     rep = np.repeat(np.arange(len(lo)), n)
     offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
     days = lo[rep] + offset * step
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "case_id": case_ids.to_numpy()[rep],
             "as_of": days.astype("datetime64[D]").astype("datetime64[ns]"),
         }
     )
+    # nothing is left out silently: how many cases have no grid, and why
+    out.attrs["riskscore_left_out"] = left_out
+    return out
 
 
 def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFrame:

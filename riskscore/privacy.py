@@ -50,6 +50,7 @@ from riskscore.schema import (
     check_identifying,
     ensure_cases,
     ensure_events,
+    mark_of,
 )
 
 __all__ = ["check_identifying", "pseudonymise", "nhs_number_valid", "TOKEN_HEX_CHARS"]
@@ -232,8 +233,7 @@ def pseudonymise(
                 if column in DATE_COLUMNS:
                     df[column] = df[column] + pd.to_timedelta(shift)
         # only riskscore's own records survive in attrs (anything else could hold ids)
-        mark = dict(df.attrs.get(MARK, {}))
-        mark["columns"] = [str(c) for c in df.columns]
+        mark = mark_of(df, name)
         df.attrs = {
             MARK: mark,
             PSEUDONYMISED: {

@@ -91,6 +91,7 @@ __all__ = [
     "ensure_cases",
     "is_validated",
     "declare_valid",
+    "mark_of",
     "allowed_columns",
     "check_identifying",
     "read_events",
@@ -420,7 +421,7 @@ class _Collector:
         if allowed:
             valid.attrs[ALLOWED] = dict(allowed)
         # the mark: this frame keeps the contract (the valid rows always do)
-        valid.attrs[MARK] = {"table": self.table, "columns": [str(c) for c in valid.columns]}
+        valid.attrs[MARK] = mark_of(valid, self.table)
         return ValidationReport(
             self.problems, valid, quarantine, allowed, self.table, first_line=self.first_line
         )
@@ -1102,6 +1103,17 @@ def validate_cases(
 # ----------------------------------------------------------------------------- every door
 
 
+def mark_of(df: pd.DataFrame, table: str) -> dict:
+    """The mark a frame that keeps the contract carries in ``attrs[MARK]``: the table,
+    the columns checked (later ones are guarded when seen) and the contract columns'
+    dtypes (a column retyped since, e.g. with ``astype``, is checked again in full)."""
+    return {
+        "table": table,
+        "columns": [str(c) for c in df.columns],
+        "dtypes": {c: str(df[c].dtype) for c in CONTRACT[table].names if c in df.columns},
+    }
+
+
 def is_validated(df, table: str) -> bool:
     """Whether ``df`` carries the contract's mark for ``table`` ("events" or "cases").
 
@@ -1212,6 +1224,7 @@ def _trusted(df: pd.DataFrame, table: str, allow) -> bool:
     if not is_validated(df, table) or df.columns.has_duplicates:
         return False
     contract = CONTRACT[table]
+    dtypes = df.attrs[MARK].get("dtypes") or {}
     for rule in contract.columns:
         if rule.name not in df.columns:
             if rule.required:
@@ -1219,6 +1232,8 @@ def _trusted(df: pd.DataFrame, table: str, allow) -> bool:
             continue
         if not _dtype_ok(df[rule.name], rule):
             return False
+        if rule.name in dtypes and dtypes[rule.name] != str(df[rule.name].dtype):
+            return False  # retyped since it was checked
     if not _cheap_checks(df, table):
         return False
     checked = set(df.attrs[MARK].get("columns", ()))
@@ -1265,7 +1280,7 @@ def declare_valid(
         )
     if allowed:
         df.attrs[ALLOWED] = dict(check_allow(allowed, set(map(str, df.columns))))
-    df.attrs[MARK] = {"table": table, "columns": [str(c) for c in df.columns]}
+    df.attrs[MARK] = mark_of(df, table)
     return df
 
 

@@ -70,7 +70,7 @@ def main() -> None:
         t_read, df = best_of(read, args.repeat)
         t_guard, problems = best_of(lambda: rs.check_identifying(df), args.repeat)
         planted = df.copy()
-        planted.loc[len(planted) - 1, "site"] = "943 476 5919"  # invented, passes mod 11
+        planted.loc[len(planted) - 1, "site"] = "999 123 4578"  # test prefix, passes mod 11
         t_planted, found = best_of(lambda: rs.check_identifying(planted), args.repeat)
         t_all, _ = best_of(lambda: rs.read_events(path), args.repeat)
     print(f"events CSV: {len(df):,} rows x {df.shape[1]} columns, {size:.0f} MB")

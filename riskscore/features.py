@@ -433,7 +433,7 @@ def _encode_chunked(events, q_ids: pd.Series, t, recent_window: int, values) -> 
     ev_order = None if (np.diff(codes) >= 0).all() else np.argsort(codes, kind="stable")
     ev_sorted = codes if ev_order is None else codes[ev_order]
     q_cat = pd.Categorical(q_ids)
-    q_map = np.append(categories.get_indexer(_query_keys(q_cat)), -1).astype(np.int64)
+    q_map = np.append(_query_positions(categories, q_cat), -1).astype(np.int64)
     q_code = q_map[q_cat.codes]
     q_code[q_code < 0] = n_codes  # cases with no events: their own final block
     q_order = np.argsort(q_code, kind="stable")
@@ -451,10 +451,19 @@ def _encode_chunked(events, q_ids: pd.Series, t, recent_window: int, values) -> 
         )
 
 
-def _query_keys(q_cat: pd.Categorical) -> np.ndarray:
-    """The queries' distinct ids as the contract holds event ids: text, white space
-    normalised (an integer 7 or " 7" asks about the case "7")."""
-    return normalise_ids(pd.Series(q_cat.categories)).to_numpy(dtype=object)
+def _query_positions(categories: pd.Index, q_cat: pd.Categorical) -> np.ndarray:
+    """Position of each distinct query id among the events' ids (-1: no events).
+
+    Event ids are text with white space normalised (the contract's form); a query id
+    that does not match as it is is compared in that form too (an integer 7 or " 7"
+    asks about the case "7"), so no query is silently left without its events.
+    """
+    pos = categories.get_indexer(q_cat.categories)
+    miss = np.flatnonzero(pos < 0)
+    if len(miss):
+        keys = normalise_ids(pd.Series(q_cat.categories[miss])).to_numpy(dtype=object)
+        pos[miss] = categories.get_indexer(keys)
+    return pos
 
 
 def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows) -> None:
@@ -462,7 +471,7 @@ def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows)
     ev = _prepare_events(events, None)
     # factorise the queries once, then map their distinct ids onto the events' codes
     q_cat = pd.Categorical(q_ids)
-    q_map = ev.categories.get_indexer(_query_keys(q_cat)).astype(np.int64)
+    q_map = _query_positions(ev.categories, q_cat).astype(np.int64)
     q_case = (
         np.where(q_cat.codes >= 0, q_map[q_cat.codes], -1)
         if len(q_map)

@@ -668,3 +668,32 @@ def test_file_messages_name_file_lines(tmp_path):
         rs.read_events(path)
     assert "line 2 is the first data row" in str(info.value)
     assert info.value.report.problems["rows"].iloc[0] == [1]  # positions stay 0-based
+
+
+# ------------------------------------------------------------------ nothing left out silently
+
+
+def test_as_of_grid_says_which_cases_get_no_grid_and_why():
+    events = raw_events(3)
+    cases = raw_cases(3).iloc[1:]  # c0 has events but is not in cases
+    cases = pd.concat([cases, pd.DataFrame({"case_id": ["c9"]})], ignore_index=True)
+    grid = rs.as_of_grid(events, "30D", cases=cases)
+    assert set(grid["case_id"]) == {"c1", "c2"}
+    left_out = grid.attrs["riskscore_left_out"]
+    assert left_out == {
+        "cases in events but not in cases (no outcome or follow-up known)": 1,
+        "cases in cases with no events (no first event)": 1,
+    }
+
+
+def test_queries_find_their_events_whatever_the_id_type_or_spacing():
+    # validated event ids are text; a query with ids 7 or " 7" asks about case "7"
+    events = raw_events(1).assign(case_id=["7"] * 3)
+    day = pd.Timestamp("2101-06-30")
+    expected = rs.encode_features(events, pd.DataFrame({"case_id": ["7"], "as_of": [day]}))
+    for key in (7, " 7", "7\u00a0"):
+        q = pd.DataFrame({"case_id": [key], "as_of": [day]})
+        got = rs.encode_features(events, q)
+        assert got["case_id"].tolist() == [key]  # the caller's own id comes back
+        pd.testing.assert_frame_equal(got.drop(columns="case_id"), expected.drop(columns="case_id"))
+    assert expected["asthma_admissions_12m"].iloc[0] == 1.0

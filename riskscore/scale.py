@@ -1062,15 +1062,17 @@ def audit_cohort_dask(
 # --------------------------------------------------------------------------- training
 
 
-def _training_partition(events, cases, end, kwargs) -> dict:
+def _training_partition(events, cases, end, kwargs, allowed=None) -> dict:
     from riskscore.training import make_training_set
 
     ev = _plain(events)
-    cs = _plain(cases)
+    # the contract first (a partition read by read_cases_dask is marked: cheap), so that
+    # follow-up dates are read by the one date rule, never guessed
+    cs = ensure_cases(_plain(cases), allow=allowed).copy()
     # follow-up defaults to the whole extract's last event date, not this partition's
     end = pd.Timestamp(end).normalize()
     if "followup_end" in cs.columns:
-        cs["followup_end"] = pd.to_datetime(cs["followup_end"]).fillna(end)
+        cs["followup_end"] = cs["followup_end"].fillna(end)
     else:
         cs["followup_end"] = end
     if len(ev) == 0:
@@ -1143,8 +1145,10 @@ def make_training_set_dask(
         detect = bool(detect.compute()) if _is_dask(detect) else bool(detect)
         kwargs["synthetic"] = bool("index_date" in cases.columns and detect)
     end = ev["date"].max().to_delayed()
+    # columns let past the identifying-data guard (the frames' attrs, also on Dask's meta)
+    allowed = allowed_columns(getattr(events, "_meta", events), getattr(cases, "_meta", cases))
     tasks = [
-        dask.delayed(_training_partition)(e, c, end, kwargs)
+        dask.delayed(_training_partition)(e, c, end, kwargs, allowed or None)
         for e, c in zip(ev.to_delayed(), cs.to_delayed(), strict=True)
     ]
     (results,) = _compute([tasks], client)

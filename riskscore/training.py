@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from riskscore._dates import DEFAULT_GRID, NAT_DAY, to_days
+from riskscore._dates import DEFAULT_GRID, NAT_DAY, days_to_ns, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import LeakageError, SchemaError
@@ -331,7 +331,7 @@ def check_point_in_time(
     events = ensure_events(events)
     q = as_of.reset_index(drop=True)
     full = encoder(events, q).reset_index(drop=True)
-    t = pd.to_datetime(q["as_of"])
+    t = pd.Series(days_to_ns(to_days(q["as_of"], "as_of", "as_of")))  # the one date rule
     dates = np.sort(pd.unique(t))
     if max_dates is not None and len(dates) > max_dates:
         dates = np.sort(np.random.default_rng(random_state).choice(dates, max_dates, replace=False))

@@ -106,8 +106,8 @@ display(results["plain"].calibration)
 # %% [markdown]
 # ## 2. Subgroup metrics
 #
-# `evaluate(..., cases=cases)` runs the subgroup audit (built on
-# fairlearn's `MetricFrame`) on the out-of-fold predictions at the first alert
+# `evaluate(..., cases=cases)` runs the subgroup audit (its estimates equal
+# fairlearn's `MetricFrame`, checked in the tests) on the out-of-fold predictions at the first alert
 # rate (5% of rows here): alert rate, true and
 # false positive rates, PPV, AUROC, observed and mean predicted risk and the
 # observed/expected ratio, each with a case-bootstrap interval and a ratio to

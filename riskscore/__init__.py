@@ -28,12 +28,16 @@ from riskscore.disclosure import (
 )
 from riskscore.errors import (
     DataQualityWarning,
+    DependencyError,
     DisclosureError,
     EstimationError,
     IdentifyingDataError,
     LeakageError,
+    MissingFileError,
     ModelContractError,
     ModelFileError,
+    NotFittedError,
+    OutputExistsError,
     ParameterError,
     RiskscoreError,
     SchemaError,
@@ -56,6 +60,7 @@ from riskscore.modelfile import (
 )
 from riskscore.points import IntegerPointsModel
 from riskscore.privacy import check_identifying, pseudonymise
+from riskscore.reach import agency_reach
 from riskscore.report import write_report
 from riskscore.schema import (
     ValidationReport,
@@ -95,6 +100,10 @@ __all__ = [
     "LeakageError",
     "ParameterError",
     "ModelContractError",
+    "MissingFileError",
+    "OutputExistsError",
+    "DependencyError",
+    "NotFittedError",
     "DataQualityWarning",
     # data contract and privacy
     "ValidationReport",
@@ -134,6 +143,7 @@ __all__ = [
     "model_to_json",
     "model_from_json",
     "file_sha256",
+    "agency_reach",
     # audit and disclosure
     "audit_case",
     "audit_cohort",

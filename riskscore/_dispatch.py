@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from riskscore.errors import DependencyError
+
 __all__ = ["is_dask", "register", "backend"]
 
 _BACKENDS: dict[str, Callable[..., Any]] = {}
@@ -37,14 +39,14 @@ def backend(name: str) -> Callable[..., Any]:
 
     Raises
     ------
-    ImportError
+    DependencyError
         If none is registered (``riskscore.scale`` was not imported, which happens
         only when a lower module is used on its own).
     """
     try:
         return _BACKENDS[name]
     except KeyError:
-        raise ImportError(
+        raise DependencyError(
             f"no Dask implementation of {name} is registered: import riskscore (which "
             "loads riskscore.scale) and install the extra: pip install 'riskscore[dask]'."
         ) from None

@@ -64,10 +64,12 @@ __all__ = [
 
 # Separators people write inside numbers: space, dash, dot, no-break spaces, tab.
 _SEP = r"[ \t.\-\x{00A0}\x{2007}\x{202F}]"
-# Ten digits with at most two separators between any two, bounded by neither a letter
-# nor a digit (inside a hex token or a longer number it is not an NHS number).
-_NHS_IN_TEXT = r"(?:^|[^0-9A-Za-z])(?P<n>[0-9](?:" + _SEP + r"{0,2}[0-9]){9})(?:[^0-9A-Za-z]|$)"
-_NHS_SHAPE = r"[0-9](?:" + _SEP + r"{0,2}[0-9]){9}"
+# Ten digits as NHS numbers are written: 3-3-4, the groups joined by nothing or by up
+# to three separators (" - "), bounded by neither a letter nor a digit (inside a hex
+# token or a longer number it is not an NHS number; a date-time's digits are not
+# grouped 3-3-4).
+_NHS_SHAPE = r"[0-9]{3}" + _SEP + r"{0,3}[0-9]{3}" + _SEP + r"{0,3}[0-9]{4}"
+_NHS_IN_TEXT = r"(?:^|[^0-9A-Za-z])(?P<n>" + _NHS_SHAPE + r")(?:[^0-9A-Za-z]|$)"
 _POSTCODE = (
     r"(?i)(?:^|[^A-Z0-9])(?:GIR" + _SEP + r"*0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}"
     r"|[0-9][A-HJKS-UW]|[A-HK-Y][0-9][ABEHMNPRV-Y])" + _SEP + r"*[0-9][ABD-HJLNP-UW-Z]{2})"
@@ -348,9 +350,9 @@ def nhs_number_valid(values) -> np.ndarray:
 
     The check digit (10th) is ``11 - (sum of the first nine digits weighted 10..2)
     mod 11``, with 11 read as 0; a result of 10 means the number is invalid. Values
-    may be written as ten digits or with separators between the digits (spaces,
-    dashes, dots, no-break spaces: ``943 476 5919``, ``943.476.5919``); integers
-    lose leading zeros and are padded back. Repeated-digit values (``0000000000``)
+    may be written as ten digits or in their 3-3-4 groups joined by spaces, dashes,
+    dots or no-break spaces (``943 476 5919``, ``943.476.5919``); integers lose
+    leading zeros and are padded back. Repeated-digit values (``0000000000``)
     are never real numbers and are not counted.
 
     Parameters

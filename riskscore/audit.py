@@ -59,7 +59,7 @@ from riskscore._dispatch import backend, is_dask
 from riskscore.contract import check_model
 from riskscore.coverage import coverage_gaps, coverage_table
 from riskscore.disclosure import hash_input
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 from riskscore.schema import ALLOWED, allowed_columns, ensure_cases, ensure_events
 from riskscore.vocabulary import AGENCIES, BANDS
 
@@ -435,7 +435,7 @@ def audit_cohort(
     """
     dask_input = is_dask(events, cases)
     if dask_input and coverage is not None:
-        raise NotImplementedError(
+        raise ParameterError(
             "audit_cohort(coverage=...) takes pandas input only; compute the Dask frames "
             "(events.compute()) or audit without coverage."
         )

@@ -1,23 +1,45 @@
 """The ``riskscore`` command line: a thin layer over the public library.
 
 Every command is a call a notebook user could make (``riskscore.audit_case`` and so
-on). Errors in the input print one clear message and exit with status 2; problems
-found by ``validate`` exit with status 1.
+on). What the command line adds is safety for the person at the keyboard:
+
+* **Exit status** 0 when all went well, 1 for a problem in the data (an input or
+  model file that breaks the contract, or problems found by ``validate``), 2 for a
+  usage problem (an option or path to change). Every error is **one line** that
+  names the option to change; a traceback is shown only with ``--debug``.
+* **Outputs stay where they are asked to go.** Files are written only inside
+  ``--out`` (case ids become safe file names), and never over an input: every output
+  path is compared with every input path after resolving links.
+* **Messages speak in command-line terms**: where the library says ``strict=False``,
+  ``allow={...}`` or ``dayfirst=True`` the command line says ``--quarantine``,
+  ``--allow COLUMN=REASON`` or ``--dayfirst``.
+* A closed pipe (``riskscore model review-rules-v1 | head``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import json
+import math
+import os
+import re
 import sys
-from collections.abc import Sequence
+import textwrap
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from riskscore._dates import DEFAULT_GRID
+from riskscore._dates import DEFAULT_GRID, step_days
 from riskscore._version import __version__
-from riskscore.errors import RiskscoreError
+from riskscore.disclosure import UNDISCLOSED_WARNING
+from riskscore.errors import ParameterError, RiskscoreError
+from riskscore.modelfile import is_model_name
+from riskscore.vocabulary import AGENCIES
 
 NOTICE = (
     "riskscore is for retrospective audit, learning and research on anonymised data. "
@@ -30,9 +52,295 @@ SYNTHETIC_CAVEAT = (
 )
 MAD = "multi_agency_discussion"
 
+#: Exit statuses.
+EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+
+class CommandError(RiskscoreError):
+    """An error the command reports on one line, with its exit status.
+
+    ``status`` is :data:`EXIT_USAGE` (2) when an option or path must change and
+    :data:`EXIT_DATA` (1) when an input file's content is the problem.
+    """
+
+    def __init__(self, message: str, status: int = EXIT_USAGE):
+        super().__init__(message)
+        self.status = status
+
+
+# --------------------------------------------------------------------------- messages
+
+# Library messages name Python parameters; the command line has options. Applied in
+# order to every message, report and warning the command prints.
+_CLI_TERMS: list[tuple[re.Pattern, str]] = [
+    (re.compile(p), r)
+    for p, r in [
+        (r"\bstrict=False\b", "--quarantine"),
+        (r"\bstrict=True\b", "the default (no --quarantine)"),
+        (r"\breturn_report=True\b", "`riskscore validate`"),
+        (r"\ballow=\{\s*'([^']*)'\s*:\s*'([^']*)'\s*\}", r"--allow '\1=\2'"),
+        (r'\ballow=\{\s*"([^"]*)"\s*:\s*"([^"]*)"\s*\}', r"--allow '\1=\2'"),
+        (r"\ballow=\{[^}]*\}", "--allow COLUMN=REASON"),
+        (r"\ballow=", "--allow COLUMN=REASON"),
+        (r"\bdayfirst=True\b", "--dayfirst"),
+        (r"\bdayfirst=False\b", "--format '%m/%d/%Y'"),
+        (r"\bdayfirst=", "--dayfirst"),
+        (r"\bformat='([^']*)'", r"--format '\1'"),
+        (r"\bformat=(?=[\s,.;)]|$)", "--format"),
+        (r"\bencoding='([^']*)'", r"--encoding \1"),
+        (r"\bencoding=", "--encoding "),
+        (r"\bgrid=", "--grid "),
+        (r"\brecent_window=", "--recent-window "),
+        (r"\brecent_window\b", "--recent-window"),
+        (r"\bresponse_window=", "--response-window "),
+        (r"\bresponse_window\b", "--response-window"),
+        (r"\bhorizon=", "--horizon "),
+        (r"\bn_boot=", "--n-boot "),
+        (r"\brefit=True\b", "--cv with a number of folds"),
+        (r"\brefit=False\b", "--cv none"),
+        (r"\bcv=None\b", "--cv none"),
+        (r"\bcv=", "--cv "),
+        (r"\bn_splits=", "--cv "),
+        (r"\bmin_count=", "--min-count "),
+        (r"\bmin_count\b", "--min-count"),
+        (r"\bround_to=", "--round-to "),
+        (r"\bround_to\b", "--round-to"),
+    ]
+]
+
+
+def cli_terms(text: object) -> str:
+    """A library message in command-line terms, on one line.
+
+    Examples
+    --------
+    >>> from riskscore.cli import cli_terms
+    >>> cli_terms("dates are not ISO: pass dayfirst=True, or quarantine with strict=False")
+    'dates are not ISO: pass --dayfirst, or quarantine with --quarantine'
+    >>> cli_terms("pass allow={'site': 'why it is safe'} to keep it")
+    "pass --allow 'site=why it is safe' to keep it"
+    """
+    out = str(text)
+    for pattern, repl in _CLI_TERMS:
+        out = pattern.sub(repl, out)
+    return out
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+@contextlib.contextmanager
+def _about(option: str | None, value: object = None, *, status: int | None = None) -> Iterator:
+    """Turn library errors raised inside the block into one-line command errors.
+
+    ``option`` (and ``value``) name what the user should change; parameter errors
+    are usage problems (2), other riskscore errors data problems (1) unless
+    ``status`` says otherwise.
+    """
+    prefix = (
+        "" if option is None else (f"{option} {value}: " if value is not None else f"{option}: ")
+    )
+    try:
+        yield
+    except CommandError:
+        raise
+    except ParameterError as exc:
+        raise CommandError(prefix + cli_terms(exc), status or EXIT_USAGE) from exc
+    except RiskscoreError as exc:
+        raise CommandError(prefix + cli_terms(exc), status or EXIT_DATA) from exc
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise CommandError(f"{prefix}{exc.strerror or exc}{where}", status or EXIT_DATA) from exc
+
+
+def _warn(command: str, message: str) -> None:
+    print(f"riskscore {command}: warning: {_one_line(cli_terms(message))}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _one_line_warnings(command: str) -> Iterator:
+    """Warnings from the library print as one line in command-line terms."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        _warn(command, f"{message}")
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
+def _number(value) -> str:
+    """A number for the console: at most 3 significant figures, never scientific notation."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return "n/a"
+    # six decimals at most: a calibration intercept of -7.6e-07 reads as 0
+    value = round(float(value), 6)
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return np.format_float_positional(value, precision=3, fractional=False, trim="-")
+
+
+def _metrics_text(metrics: pd.DataFrame) -> str:
+    """An evaluation's metrics table as aligned console lines with intervals."""
+    labels = metrics["label"] if "label" in metrics else metrics["metric"]
+    width = max(len(str(x)) for x in labels)
+    lines = []
+    for label, r in zip(labels, metrics.itertuples(index=False), strict=True):
+        text = _number(r.estimate)
+        if not (pd.isna(r.lower) or pd.isna(r.upper)):
+            text += f" ({_number(r.lower)} to {_number(r.upper)})"
+        lines.append(f"  {str(label):<{width}}  {text}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- files
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10))}
+_RESERVED |= {f"LPT{i}" for i in range(1, 10)}
+
+
+def safe_filename(text: str, max_len: int = 80) -> str:
+    """A file-name part made from any text (a case id, a model name), safe on every system.
+
+    Letters, digits, ``.``, ``_`` and ``-`` are kept; anything else (``/``, ``..``,
+    spaces, control characters) becomes ``_``. When anything was changed a short
+    hash of the original is added, so two different ids never share a file.
+
+    Examples
+    --------
+    >>> from riskscore.cli import safe_filename
+    >>> safe_filename("CHILD-A")
+    'CHILD-A'
+    >>> safe_filename("x/../../etc/passwd")
+    'x_.._.._etc_passwd-a4641651'
+    """
+    cleaned = _SAFE.sub("_", text).strip("._-")[:max_len]
+    if cleaned != text or not cleaned or cleaned.upper().split(".")[0] in _RESERVED:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        cleaned = f"{cleaned or 'id'}-{digest}"
+    return cleaned
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+class _Files:
+    """A command's inputs, and the check every output passes before it is written."""
+
+    def __init__(self) -> None:
+        self.inputs: list[tuple[str, Path]] = []
+
+    def input(self, option: str, value: str, *, folder_ok: bool = False) -> Path:
+        """An input path that exists (a file, or with ``folder_ok`` a Parquet folder)."""
+        path = Path(value)
+        if not path.exists():
+            raise CommandError(f"{option} {value}: no such file. Fix: check the path.")
+        if path.is_dir():
+            parquet = any(path.rglob("*.parquet")) or any(path.rglob("*.pq"))
+            if not (folder_ok and parquet):
+                kind = (
+                    "a CSV or Parquet file or a folder of Parquet files" if folder_ok else "a file"
+                )
+                raise CommandError(f"{option} {value}: is a folder. Fix: give {kind}.")
+        elif not path.is_file():
+            raise CommandError(f"{option} {value}: is not a regular file. Fix: give a file.")
+        self.inputs.append((option, path))
+        return path
+
+    def output(self, option: str, path: Path, *, shown: str | None = None) -> Path:
+        """``path`` if writing it cannot touch an input; ``option`` names what to change."""
+        shown = shown or str(path)
+        if path.is_dir():
+            raise CommandError(f"{option} {shown}: is a folder. Fix: give a file name.")
+        for opt, src in self.inputs:
+            if _same_file(path, src):
+                raise CommandError(
+                    f"{option} {shown}: is the input {opt} {src}; riskscore never writes over "
+                    f"an input. Fix: choose another {option}."
+                )
+            if src.is_dir() and src.resolve() in path.resolve().parents:
+                raise CommandError(
+                    f"{option} {shown}: is inside the input folder {opt} {src}, whose files "
+                    f"are all read as input. Fix: choose another {option}."
+                )
+        return path
+
+    def folder(self, option: str, value: str) -> Path:
+        """An output folder (created); refused when it is a file or an input."""
+        path = Path(value)
+        if path.exists() and not path.is_dir():
+            raise CommandError(f"{option} {value}: is a file. Fix: give a folder.")
+        for opt, src in self.inputs:
+            if _same_file(path, src):
+                raise CommandError(
+                    f"{option} {value}: is the input {opt}. Fix: choose another {option}."
+                )
+        with _about(option, value):
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def inside(self, option: str, folder: Path, name: str) -> Path:
+        """``folder / name``, refused unless it stays inside ``folder``."""
+        path = folder / name
+        if folder.resolve() not in path.resolve().parents:
+            raise CommandError(
+                f"{option} {folder}: the output {name!r} would land outside it. Fix: use "
+                "names without folders."
+            )
+        return self.output(option, path)
+
+    def table_output(self, option: str, path: Path) -> Path:
+        """A table file and its sidecars, all checked."""
+        self.output(option, path)
+        self.output(option, path.with_name(path.name + ".provenance.json"), shown=str(path))
+        return path
+
+
+_TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def _table_path(files: _Files, option: str, value: str) -> Path:
+    path = Path(value)
+    if path.suffix.lower() not in _TABLE_SUFFIXES:
+        raise CommandError(
+            f"{option} {value}: the format comes from the name. Fix: end it in .csv or .parquet."
+        )
+    return files.table_output(option, path)
+
+
+def _write_case_table(
+    df: pd.DataFrame, path: Path, *, reason: str, prov: dict, option: str = "--out"
+) -> None:
+    """A case-level table: CSV or Parquet, with a sidecar that says where it must stay."""
+    import riskscore as rs
+
+    with _about(option, path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() == ".csv":
+            rs.write_table(rs.mark_undisclosed(df, reason=reason), path, provenance=prov)
+            return
+        df.to_parquet(path, index=False)
+        record = {
+            "warning": UNDISCLOSED_WARNING,
+            **prov,
+            "disclosure": {"applied": False, "warning": UNDISCLOSED_WARNING, "reason": reason},
+            "file": path.name,
+        }
+        sidecar = path.with_name(path.name + ".provenance.json")
+        sidecar.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- inputs
 
 
 def _allow(values: Sequence[str] | None) -> dict[str, str] | None:
@@ -40,48 +348,124 @@ def _allow(values: Sequence[str] | None) -> dict[str, str] | None:
         return None
     out = {}
     for item in values:
-        if "=" not in item:
-            raise RiskscoreError(
-                f"--allow {item!r}: write COLUMN=REASON, e.g. --allow 'site_code=hospital site "
-                "codes, not postcodes'."
+        col, sep, reason = item.partition("=")
+        if not sep or not col.strip() or not reason.strip():
+            raise CommandError(
+                f"--allow {item!r}: write COLUMN=REASON. Fix: e.g. --allow 'site_code=hospital "
+                "site codes, not postcodes'."
             )
-        col, reason = item.split("=", 1)
         out[col.strip()] = reason.strip()
     return out
 
 
 def _read_opts(args) -> dict:
     return {
-        "dayfirst": args.dayfirst or None,
+        "dayfirst": True if args.dayfirst else None,
         "format": args.format,
         "allow": _allow(args.allow),
         "encoding": args.encoding,
     }
 
 
-def _load_events_cases(args):
+def _checked(report, option: str, path: Path, args) -> pd.DataFrame:
+    """The valid rows; stop unless --quarantine when any row failed validation."""
+    if report.ok:
+        return report.valid
+    n_bad = len(report.quarantine)
+    n = n_bad + len(report.valid)
+    k = len(report.problems)
+    first = report.problems.iloc[0]
+    if not getattr(args, "quarantine", False):
+        raise CommandError(
+            f"{option} {path}: {k} problem(s) in {n:,} rows; the first: "
+            f"{cli_terms(first['message'])} (fix: {cli_terms(first['fix'])}). Fix: correct the "
+            f"file (`riskscore validate {path}` lists every problem), or add --quarantine to "
+            f"set the {n_bad:,} failing row(s) aside.",
+            EXIT_DATA,
+        )
+    _warn(
+        args.command,
+        f"{option} {path}: {n_bad:,} of {n:,} rows quarantined (left out) for {k} problem(s); "
+        f"`riskscore validate {path}` lists them.",
+    )
+    return report.valid
+
+
+def _input_paths(args, files: _Files, *, need_cases: bool = False) -> tuple[Path, Path | None]:
+    """EVENTS and --cases, checked to exist (before any output is planned or read)."""
+    events_path = files.input("EVENTS", args.events, folder_ok=True)
+    cases_path = None
+    if getattr(args, "cases", None):
+        cases_path = files.input("--cases", args.cases, folder_ok=True)
+    elif need_cases:
+        raise CommandError(
+            f"riskscore {args.command} needs --cases (outcomes, outcome dates, follow-up ends)."
+        )
+    return events_path, cases_path
+
+
+def _read_events_cases(args, paths: tuple[Path, Path | None]):
     from riskscore.schema import read_cases, read_events
 
     opts = _read_opts(args)
-    events = read_events(args.events, **opts)
-    cases = read_cases(args.cases, **opts) if getattr(args, "cases", None) else None
+    events_path, cases_path = paths
+    with _about("EVENTS", events_path):
+        _, report = read_events(events_path, strict=False, return_report=True, **opts)
+    events = _checked(report, "EVENTS", events_path, args)
+    cases = None
+    if cases_path is not None:
+        with _about("--cases", cases_path):
+            _, report = read_cases(cases_path, strict=False, return_report=True, **opts)
+        cases = _checked(report, "--cases", cases_path, args)
     return events, cases
 
 
-def _load_with_outcomes(args, what: str):
-    """Events and cases for commands that need outcomes; ``what`` names the command."""
-    events, cases = _load_events_cases(args)
-    if cases is None:
-        raise RiskscoreError(f"{what} needs --cases (outcomes, outcome dates, follow-up ends).")
-    return events, cases
+def _model_arg(files: _Files, value: str, sha256: str | None, option: str = "--model"):
+    """Load a model option's value: a shipped name or a file (see riskscore.load_model)."""
+    import riskscore as rs
 
-
-def _write_frame(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix in (".parquet", ".pq"):
-        df.to_parquet(path, index=False)
+    if is_model_name(value):
+        shipped = rs.shipped_models()
+        if value not in shipped:
+            raise CommandError(
+                f"{option} {value}: no shipped model of that name (shipped: "
+                f"{', '.join(shipped)}). Fix: use one of those names, or give your file's "
+                f"path with a folder or .json, e.g. ./{value}."
+            )
     else:
-        df.to_csv(path, index=False)
+        files.input(option, value)
+    with _about(option, value):
+        return rs.load_model(value, sha256=sha256)
+
+
+def _inputs(**named) -> dict:
+    """Provenance inputs: a file by its bytes, a Parquet folder by the frame read from it."""
+    out = {}
+    for name, (value, frame) in named.items():
+        if value is None:
+            continue
+        out[name] = value if Path(value).is_file() or frame is None else frame
+    return out
+
+
+def _sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _model_path(files: _Files, option: str, value: str) -> Path:
+    path = Path(value)
+    if path.suffix.lower() != ".json":
+        raise CommandError(
+            f"{option} {value}: model files are JSON. Fix: end the name in .json (a name "
+            "without .json or a folder would be read as a shipped model's name)."
+        )
+    files.output(option, path)
+    files.output(option, path.with_name(path.name + ".sha256"), shown=value)
+    return path
 
 
 # --------------------------------------------------------------------------- commands
@@ -90,8 +474,10 @@ def _write_frame(df: pd.DataFrame, path: Path) -> None:
 def cmd_demo(args) -> int:
     import riskscore as rs
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    files = _Files()
+    out = files.folder("--out", args.out)
+    names = ["child-a-case-report.html", "cohort-report.html", "events.csv", "cases.csv"]
+    paths = {n: files.inside("--out", out, n) for n in names}
     print(NOTICE)
     print()
     events, cases = rs.vignette()
@@ -99,7 +485,7 @@ def cmd_demo(args) -> int:
     rs.validate_cases(cases, events, strict=True)
     card = rs.default_scorecard()
     audit = rs.audit_case(events, cases, card, "CHILD-A")
-    case_html = rs.write_report(audit, out / "child-a-case-report.html")
+    case_html = rs.write_report(audit, paths["child-a-case-report.html"])
     plan = events.loc[events["event"] == "cp_plan_start", "date"].min()
     first = audit.first_crossing(MAD)
     print('"Child A" - a FICTIONAL composite on an invented calendar (not any real child).')
@@ -129,12 +515,16 @@ def cmd_demo(args) -> int:
     events, cases = rs.make_cohort(args.n_cases, random_state=args.random_state)
     rs.validate_events(events, strict=True)
     rs.validate_cases(cases, events, strict=True)
+    # the synthetic cohort as files, so that every other command can be tried on it
+    events.to_csv(paths["events.csv"], index=False)
+    cases.to_csv(paths["cases.csv"], index=False)
     result = rs.audit_cohort(events, cases, card)
-    cohort_html = rs.write_report(result, out / "cohort-report.html")
+    cohort_html = rs.write_report(result, paths["cohort-report.html"])
     for name, table in result.tables.items():
+        path = files.inside("--out", out, f"cohort-{safe_filename(name.replace('_', '-'))}.csv")
         rs.write_table(
             table,
-            out / f"cohort-{name.replace('_', '-')}.csv",
+            path,
             provenance=rs.provenance(
                 {
                     "command": "riskscore demo",
@@ -148,7 +538,7 @@ def cmd_demo(args) -> int:
             ),
         )
     print(
-        f"Synthetic cohort of {args.n_cases} cases (seed {args.random_state}), default scorecard:"
+        f"Synthetic cohort of {args.n_cases:,} cases (seed {args.random_state}), default scorecard:"
     )
     fa = result.tables["false_alarms"].set_index("band")
     lt = result.tables["lead_times"]
@@ -179,9 +569,14 @@ def cmd_demo(args) -> int:
     print("  Tables are disclosure-controlled (counts under 10 suppressed, rounded to 5).")
     print(f"  Cohort report: {cohort_html}")
     print()
+    ev, cs = paths["events.csv"], paths["cases.csv"]
+    print(f"The synthetic cohort's files are {ev} and {cs}: try every command on them, e.g.")
+    print(f"  riskscore validate {ev} --cases {cs}")
+    print(f"  riskscore audit {ev} --cases {cs} --out {out / 'audit'}")
+    print()
     print(SYNTHETIC_CAVEAT)
     print(NOTICE)
-    return 0
+    return EXIT_OK
 
 
 def _fmt(value, spec: str = "") -> str:
@@ -193,187 +588,350 @@ def _fmt(value, spec: str = "") -> str:
 def cmd_validate(args) -> int:
     from riskscore.schema import read_cases, read_events, validate_cases
 
+    files = _Files()
     opts = _read_opts(args)
-    events, report = read_events(args.events, strict=False, return_report=True, **opts)
-    print(report)
+    events_path = files.input("EVENTS", args.events, folder_ok=True)
+    with _about("EVENTS", events_path):
+        events, report = read_events(events_path, strict=False, return_report=True, **opts)
+    print(cli_terms(report))
     ok = report.ok
     if args.cases:
-        cases, creport = read_cases(args.cases, strict=False, return_report=True, **opts)
-        print(creport)
-        cross = validate_cases(
-            cases, events, **{k: v for k, v in opts.items() if k not in ("allow", "encoding")}
-        )
+        cases_path = files.input("--cases", args.cases, folder_ok=True)
+        with _about("--cases", cases_path):
+            cases, creport = read_cases(cases_path, strict=False, return_report=True, **opts)
+        print(cli_terms(creport))
+        with _about("--cases", cases_path):
+            cross = validate_cases(
+                cases, events, **{k: v for k, v in opts.items() if k not in ("allow", "encoding")}
+            )
         if not cross.ok:
-            print(cross)  # events whose case is not in the cases table, and the like
+            print(cli_terms(cross))  # events whose case is not in the cases table, and the like
         ok = ok and creport.ok and cross.ok
-    print("valid" if ok else "problems found: fix them, or quarantine with strict=False")
-    return 0 if ok else 1
+    if ok:
+        print("valid")
+        return EXIT_OK
+    print(
+        "problems found: fix them, or add --quarantine to the other commands to set the "
+        "failing rows aside (they are listed above, never dropped silently)"
+    )
+    return EXIT_DATA
 
 
 def cmd_encode(args) -> int:
     import riskscore as rs
 
-    events, cases = _load_events_cases(args)
-    grid = rs.as_of_grid(events, args.grid, cases=cases)
-    feats = rs.encode_features(events, grid, agency=args.agency, recent_window=args.recent_window)
-    _write_frame(feats, Path(args.out))
-    print(f"wrote {len(feats)} rows x {feats.shape[1]} columns to {args.out}")
+    files = _Files()
+    paths = _input_paths(args, files)
+    out = _table_path(files, "--out", args.out)
+    events, cases = _read_events_cases(args, paths)
+    with _about(None):
+        grid = rs.as_of_grid(events, args.grid, cases=cases)
+        feats = rs.encode_features(
+            events, grid, agency=args.agency, recent_window=args.recent_window
+        )
+    prov = rs.provenance(
+        {
+            "command": "riskscore encode",
+            "grid": args.grid,
+            "agency": args.agency,
+            "recent_window": args.recent_window,
+        },
+        _inputs(events=(args.events, events), cases=(args.cases, cases)),
+        False,
+    )
+    _write_case_table(feats, out, reason="case-level feature table", prov=prov)
+    print(f"wrote {len(feats):,} rows x {feats.shape[1]} columns to {out}")
     print(CASE_LEVEL)
-    return 0
+    return EXIT_OK
+
+
+def _read_features(path: Path) -> pd.DataFrame:
+    try:
+        if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, ImportError) as exc:
+        raise CommandError(
+            f"FEATURES {path}: cannot be read as a CSV or Parquet table ({_one_line(exc)[:200]}). "
+            "Fix: give the table `riskscore encode` wrote.",
+            EXIT_DATA,
+        ) from exc
 
 
 def cmd_score(args) -> int:
+    from scipy.special import expit
+
     import riskscore as rs
 
-    model = rs.load_model(args.model)
-    path = Path(args.features)
-    feats = pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
+    files = _Files()
+    path = files.input("FEATURES", args.features, folder_ok=True)
+    model = _model_arg(files, args.model, args.model_sha256)
+    out = _table_path(files, "--out", args.out)
+    with _about("FEATURES", path):
+        feats = _read_features(path)
     missing = [f for f in model.feature_names_in_ if f not in feats.columns]
     if missing:
-        raise RiskscoreError(
-            f"{path}: missing feature column(s) {missing}. Fix: produce the table with "
-            "`riskscore encode`, which writes every catalogue feature."
+        raise CommandError(
+            f"FEATURES {path}: missing feature column(s) {missing}. Fix: produce the table "
+            "with `riskscore encode`, which writes every catalogue feature.",
+            EXIT_DATA,
         )
-    out = feats[[c for c in ("case_id", "as_of") if c in feats.columns]].copy()
-    out["score"] = model.risk_score(feats).to_numpy()
-    out["band"] = model.band(feats).astype(str).to_numpy()
-    contrib = model.contributions(feats).add_prefix("contribution: ")
-    out = pd.concat([out, contrib.reset_index(drop=True)], axis=1)
-    _write_frame(out, Path(args.out))
-    print(f"wrote {len(out)} scored rows to {args.out}")
+    table = feats[[c for c in ("case_id", "as_of") if c in feats.columns]].reset_index(drop=True)
+    with _about("FEATURES", path):
+        score = model.risk_score(feats).to_numpy(dtype=np.float64)
+        table["score"] = score
+        mapping = (getattr(model, "model_card", None) or {}).get("points_to_risk")
+        if model.score_scale == "log-odds":
+            table["probability"] = np.asarray(model.predict_proba(feats))[:, 1]
+        elif mapping:
+            table["probability"] = expit(mapping["intercept"] + mapping["slope"] * score)
+        table["band"] = model.band(feats).astype(str).to_numpy()
+        contrib = model.contributions(feats).add_prefix("contribution: ")
+    table = pd.concat([table, contrib.reset_index(drop=True)], axis=1)
+    prov = rs.provenance(
+        {"command": "riskscore score", "model": str(args.model)},
+        _inputs(features=(args.features, feats)),
+        False,
+    )
+    _write_case_table(table, out, reason="case-level scores", prov=prov)
+    unit = "log-odds, with the predicted probability" if "probability" in table else "points"
+    print(f"wrote {len(table):,} scored rows to {out} (score in {unit}, band, contributions)")
     print(CASE_LEVEL)
-    return 0
+    return EXIT_OK
 
 
 def cmd_audit(args) -> int:
     import riskscore as rs
 
-    events, cases = _load_events_cases(args)
-    model = rs.load_model(args.model)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(NOTICE)
+    files = _Files()
+    paths = _input_paths(args, files)
+    model = _model_arg(files, args.model, args.model_sha256)
+    if not args.case and paths[1] is None:
+        raise CommandError("a cohort audit needs --cases (outcomes and follow-up ends).")
+    out = files.folder("--out", args.out)
+    events, cases = _read_events_cases(args, paths)
     if args.case:
-        audit = rs.audit_case(
-            events, cases, model, args.case, grid=args.grid, response_window=args.response_window
+        if not (events["case_id"].astype(str) == args.case).any():
+            raise CommandError(
+                f"--case {args.case}: no such case_id in EVENTS {args.events}. Fix: give a "
+                "case_id from the events file."
+            )
+        stem = f"case-{safe_filename(args.case)}"
+        html_path = files.inside("--out", out, f"{stem}.html")
+        names = ("trajectory", "crossings", "missed_opportunities", "contributions")
+        csvs = {
+            n: files.table_output(
+                "--out", files.inside("--out", out, f"{stem}-{n.replace('_', '-')}.csv")
+            )
+            for n in names
+        }
+        print(NOTICE)
+        with _about(None):
+            audit = rs.audit_case(
+                events,
+                cases,
+                model,
+                args.case,
+                grid=args.grid,
+                response_window=args.response_window,
+                recent_window=args.recent_window,
+            )
+        html = rs.write_report(audit, html_path)
+        prov = rs.provenance(
+            {"command": "riskscore audit", "case": args.case, "model": str(args.model)},
+            _inputs(events=(args.events, events), cases=(args.cases, cases)),
+            False,
         )
-        html = rs.write_report(audit, out / f"case-{args.case}.html")
-        for name in ("trajectory", "crossings", "missed_opportunities", "contributions"):
-            table = rs.mark_undisclosed(getattr(audit, name), reason="case-level audit")
-            rs.write_table(table, out / f"case-{args.case}-{name.replace('_', '-')}.csv")
-        print(audit.summary())
+        for name, path in csvs.items():
+            _write_case_table(getattr(audit, name), path, reason="case-level audit", prov=prov)
+        print(cli_terms(audit.summary()))
         print(f"report: {html}")
+        print(f"tables: {', '.join(p.name for p in csvs.values())} (each with a .provenance.json)")
         print(CASE_LEVEL)
-        return 0
-    if cases is None:
-        raise RiskscoreError("a cohort audit needs --cases (outcomes and follow-up ends).")
+        return EXIT_OK
     disclosure = (
         False if args.no_disclosure else {"min_count": args.min_count, "round_to": args.round_to}
     )
-    result = rs.audit_cohort(
-        events,
-        cases,
-        model,
-        grid=args.grid,
-        response_window=args.response_window,
-        horizon=args.horizon,
-        disclosure=disclosure,
-        progress=True,
-    )
+    html_path = files.inside("--out", out, "cohort-report.html")
+    print(NOTICE)
+    with _about(None):
+        result = rs.audit_cohort(
+            events,
+            cases,
+            model,
+            grid=args.grid,
+            response_window=args.response_window,
+            recent_window=args.recent_window,
+            horizon=args.horizon,
+            disclosure=disclosure,
+            progress=True,
+        )
     prov = rs.provenance(
-        {"command": "riskscore audit", **result.parameters},
-        {"events": args.events, "cases": args.cases},
+        {"command": "riskscore audit", "model": str(args.model), **result.parameters},
+        _inputs(events=(args.events, events), cases=(args.cases, cases)),
         None if disclosure is False else disclosure,
     )
     for name, table in result.tables.items():
-        rs.write_table(table, out / f"cohort-{name.replace('_', '-')}.csv", provenance=prov)
-    html = rs.write_report(result, out / "cohort-report.html")
+        path = files.table_output(
+            "--out",
+            files.inside("--out", out, f"cohort-{safe_filename(name.replace('_', '-'))}.csv"),
+        )
+        rs.write_table(table, path, provenance=prov)
+    html = rs.write_report(result, html_path)
     print(f"wrote {len(result.tables)} cohort tables and {html}")
     if disclosure is False:
         print("DISCLOSURE CONTROL OFF: these outputs must stay inside the secure environment.")
-    return 0
+    return EXIT_OK
+
+
+def _cv_value(text: str):
+    return None if text == "none" else ("temporal" if text == "temporal" else int(text))
 
 
 def cmd_train(args) -> int:
     import riskscore as rs
 
-    events, cases = _load_with_outcomes(args, "training")
-    print(NOTICE)
-    cv = "temporal" if args.cv == "temporal" else int(args.cv)
-    model, evaluation = rs.train_model(
-        events,
-        cases,
-        penalty=None if args.penalty == "none" else args.penalty,
-        C=args.C,
-        class_weight="balanced" if args.balanced else None,
-        grid=args.grid,
-        horizon=args.horizon,
-        cv=cv,
-        n_boot=args.n_boot,
-        source=str(args.events),
-        name=args.name,
-        random_state=args.random_state,
-        progress=True,
-    )
-    out = Path(args.out)
-    rs.save_model(model, out, model_card=model.model_card_)
-    print(f"model written to {out}")
+    files = _Files()
+    paths = _input_paths(args, files, need_cases=True)
+    out = _model_path(files, "--out", args.out)
+    report = None
     if args.report:
-        rs.write_report(evaluation, args.report)
-        print(f"evaluation report: {args.report}")
-    print(evaluation.metrics.to_string())
-    return 0
+        report = files.output("--report", Path(args.report))
+        if _same_file(report, out):
+            raise CommandError(f"--report {args.report}: is --out too. Fix: give another name.")
+    events, cases = _read_events_cases(args, paths)
+    print(NOTICE)
+    with _about(None):
+        model, evaluation = rs.train_model(
+            events,
+            cases,
+            penalty=None if args.penalty == "none" else args.penalty,
+            C=args.C,
+            class_weight="balanced" if args.balanced else None,
+            grid=args.grid,
+            horizon=args.horizon,
+            cv=_cv_value(args.cv),
+            n_boot=args.n_boot,
+            source=Path(args.events).name,
+            name=args.name,
+            random_state=args.random_state,
+            progress=True,
+        )
+    # the files' digests, so that `evaluate --cv none` can tell the training data again
+    card = {
+        **model.model_card_,
+        "training_files_sha256": {
+            "events": _sha256_of(Path(args.events)) if Path(args.events).is_file() else None,
+            "cases": _sha256_of(Path(args.cases)) if Path(args.cases).is_file() else None,
+        },
+    }
+    with _about("--out", out):
+        rs.save_model(model, out, model_card=card)
+    digest = out.with_name(out.name + ".sha256").read_text(encoding="utf-8").split()[0]
+    print(f"model written to {out}")
+    print(f"  SHA-256 {digest} (also in {out.name}.sha256): pin it with --model-sha256")
+    if report is not None:
+        rs.write_report(evaluation, report)
+        print(f"evaluation report: {report}")
+    print(f"Validation ({evaluation.design.get('validation', '')}):")
+    print(_metrics_text(evaluation.metrics))
+    return EXIT_OK
+
+
+def _in_sample(model, args) -> bool:
+    """Whether EVENTS and --cases are the very files the model was trained on."""
+    card = getattr(model, "model_card_", None) or getattr(model, "model_card", None) or {}
+    recorded = card.get("training_files_sha256") if isinstance(card, dict) else None
+    if not isinstance(recorded, dict) or not recorded.get("events"):
+        return False
+    for key, value in (("events", args.events), ("cases", args.cases)):
+        path = Path(value)
+        if recorded.get(key) and (not path.is_file() or _sha256_of(path) != recorded[key]):
+            return False
+    return True
 
 
 def cmd_evaluate(args) -> int:
     import riskscore as rs
 
-    events, cases = _load_with_outcomes(args, "evaluation")
-    print(NOTICE)
-    model = rs.load_model(args.model)
-    cv = None if args.cv == "none" else ("temporal" if args.cv == "temporal" else int(args.cv))
-    mapping = getattr(model, "points_to_risk_", None) or (
-        getattr(model, "model_card", None) or {}
-    ).get("points_to_risk")
+    files = _Files()
+    paths = _input_paths(args, files, need_cases=True)
+    model = _model_arg(files, args.model, args.model_sha256)
+    html_path = files.output("--out", Path(args.out))
+    events, cases = _read_events_cases(args, paths)
+    cv = _cv_value(args.cv)
+    card = getattr(model, "model_card_", None) or getattr(model, "model_card", None) or {}
+    mapping = getattr(model, "points_to_risk_", None) or card.get("points_to_risk")
     if cv is None and model.score_scale == "points" and not mapping:
         # the library's message speaks of refit=True; say it in the command's own terms
-        raise RiskscoreError(
+        raise CommandError(
             f"--cv none applies the model as it is, but {args.model} has no points-to-risk "
             "mapping, so its points give no probabilities. Fix: use --cv 5 (or another "
             "number of folds), which keeps the points and fits only the mapping on "
             "training folds."
         )
-    ts = rs.make_training_set(events, cases, grid=args.grid, horizon=args.horizon)
-    result = rs.evaluate(
-        model,
-        ts,
-        cv=cv,
-        n_boot=args.n_boot,
-        cases=cases,
-        random_state=args.random_state,
-        progress=True,
-        refit=cv is not None,
-    )
-    html = rs.write_report(result, args.out)
-    print(result.metrics.to_string())
+    # evaluate on the grid and horizon the model was built for, unless told otherwise
+    outcome = card.get("outcome") if isinstance(card.get("outcome"), dict) else {}
+    grid = args.grid or outcome.get("as_of_grid") or DEFAULT_GRID
+    horizon = args.horizon or outcome.get("horizon_days") or 365
+    if (args.grid is None and outcome.get("as_of_grid")) or (
+        args.horizon is None and outcome.get("horizon_days")
+    ):
+        print(f"grid {grid} and horizon {horizon} days, as in the model card")
+    in_sample = cv is None and _in_sample(model, args)
+    print(NOTICE)
+    with _about(None):
+        ts = rs.make_training_set(events, cases, grid=grid, horizon=int(horizon))
+        result = rs.evaluate(
+            model,
+            ts,
+            cv=cv,
+            n_boot=args.n_boot,
+            cases=cases,
+            random_state=args.random_state,
+            progress=True,
+            refit=cv is not None,
+        )
+    warning = None
+    if in_sample:
+        warning = (
+            "IN-SAMPLE: EVENTS and --cases are the files this model was trained on, and "
+            "--cv none applies it as it is, so these figures describe its own training "
+            "data and overstate how it would do on new children. Fix: use --cv 5 (refits "
+            "on training folds), or evaluate on other data."
+        )
+    elif cv is None:
+        warning = (
+            "--cv none applies the model as it is: the figures are out-of-sample only if "
+            "none of these records were used to build it."
+        )
+    if warning:
+        result.design["notes"] = [warning, *result.design.get("notes", [])]
+        _warn(args.command, warning)
+    html = rs.write_report(result, html_path)
+    print(f"Validation ({result.design.get('validation', '')}):")
+    print(_metrics_text(result.metrics))
     print(f"evaluation report: {html}")
-    return 0
+    return EXIT_OK
 
 
 def cmd_build_synthetic_model(args) -> int:
     from riskscore.training import build_synthetic_model
 
+    files = _Files()
+    out = _model_path(files, "--out", args.out)
     print(NOTICE)
-    model, evaluation = build_synthetic_model(
-        args.out,
-        n_cases=args.n_cases,
-        random_state=args.random_state,
-        created=args.created,
-        progress=True,
-    )
-    print(f"synthetic demonstration model written to {args.out}")
-    print(evaluation.metrics.to_string())
-    return 0
+    with _about(None):
+        model, evaluation = build_synthetic_model(
+            out,
+            n_cases=args.n_cases,
+            random_state=args.random_state,
+            created=args.created,
+            progress=True,
+        )
+    print(f"synthetic demonstration model written to {out} (SHA-256 in {out.name}.sha256)")
+    print(_metrics_text(evaluation.metrics))
+    return EXIT_OK
 
 
 def cmd_model(args) -> int:
@@ -382,12 +940,152 @@ def cmd_model(args) -> int:
     if args.name is None:
         for name in rs.shipped_models():
             print(name)
-        return 0
-    print(rs.load_model(args.name))
-    return 0
+        return EXIT_OK
+    model = _model_arg(_Files(), args.name, args.model_sha256, option="MODEL")
+    print(model)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- options
+
+
+def _arg_type(name: str):
+    """Decorator: an argparse type whose refusals are ArgumentTypeErrors (one line)."""
+
+    def wrap(fn):
+        def check(text: str):
+            try:
+                return fn(text)
+            except (ValueError, TypeError, ParameterError) as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        check.__name__ = name
+        return check
+
+    return wrap
+
+
+def _int_in(low: int, high: int | None = None, what: str = "a whole number"):
+    @_arg_type("int")
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"at least {low:,}" if high is None else f"from {low:,} to {high:,}"
+            raise argparse.ArgumentTypeError(f"{text!r}: give {what} {bound}")
+        return value
+
+    return check
+
+
+@_arg_type("grid")
+def _grid(text: str) -> str:
+    value = f"{text}D" if text.isdigit() else text
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' deprecated unit spellings ("24H")
+            days = step_days(value)
+            exact = pd.Timedelta(value) == pd.Timedelta(days=days)
+    except (ParameterError, ValueError):
+        exact = False
+    if not exact:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a step of whole days; give e.g. 14D, 30D or 90D (calendar "
+            "months are not a fixed number of days: use 30D)"
+        )
+    return f"{days}D"  # one spelling for the library and for provenance
+
+
+@_arg_type("number")
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive finite number")
+    return value
+
+
+def _cv(allow_none: bool):
+    choices = (
+        "a number of folds (2 or more), 'temporal' or 'none'"
+        if allow_none
+        else ("a number of folds (2 or more) or 'temporal'")
+    )
+
+    @_arg_type("cv")
+    def check(text: str) -> str:
+        if text in ("temporal",) or (allow_none and text == "none"):
+            return text
+        if text.isdigit() and int(text) >= 2:
+            return text
+        raise argparse.ArgumentTypeError(f"{text!r}: give {choices}")
+
+    return check
+
+
+@_arg_type("date")
+def _iso_date(text: str) -> str:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: give an ISO date YYYY-MM-DD")
+    pd.Timestamp(text)
+    return text
+
+
+@_arg_type("text")
+def _one_line_text(text: str) -> str:
+    if not text.strip() or not text.isprintable() or len(text) > 200:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r}: give printable text of 1 to 200 characters"
+        )
+    return text
+
+
+@_arg_type("sha256")
+def _sha256(text: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        raise argparse.ArgumentTypeError(
+            "give the 64 hexadecimal digits of the file's SHA-256 (from its .sha256 file)"
+        )
+    return text
+
+
+@_arg_type("format")
+def _date_format(text: str) -> str:
+    if "%" not in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a strptime format such as %d/%m/%Y")
+    return text
 
 
 # --------------------------------------------------------------------------- parser
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps descriptions and examples as written; shows real defaults only."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" not in text
+            and action.option_strings
+            and not any(default is v for v in (None, False, True, argparse.SUPPRESS))
+            and action.nargs != 0
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """One-line usage errors (exit status 2) that say where the full help is."""
+
+    def error(self, message: str):
+        self.exit(
+            EXIT_USAGE, f"{self.prog}: error: {_one_line(message)} (see: {self.prog} --help)\n"
+        )
 
 
 def _parent(*adders) -> argparse.ArgumentParser:
@@ -398,18 +1096,35 @@ def _parent(*adders) -> argparse.ArgumentParser:
     return p
 
 
+def _opt_debug(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the Python traceback of an error (for reporting a bug)",
+    )
+
+
 def _opt_inputs(p: argparse.ArgumentParser, *, cases_required: bool = False) -> None:
-    p.add_argument("events", help="events file (.csv, .csv.gz or .parquet)")
+    p.add_argument("events", metavar="EVENTS", help="events file (.csv, .csv.gz or .parquet)")
     p.add_argument(
         "--cases",
         required=cases_required,
+        metavar="CASES",
         help="cases file (outcomes, outcome dates, follow-up ends)",
     )
 
 
 def _opt_read(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dayfirst", action="store_true", help="dates are written day first (UK)")
-    p.add_argument("--format", help="explicit strptime format of the dates, e.g. %%d/%%m/%%Y")
+    p.add_argument(
+        "--dayfirst", action="store_true", help="dates are written day first (UK: 31/01/2101)"
+    )
+    p.add_argument(
+        "--format",
+        type=_date_format,
+        metavar="FORMAT",
+        help="explicit strptime format of the dates, e.g. %%d/%%m/%%Y",
+    )
     p.add_argument(
         "--encoding",
         help="text encoding of CSV files (default UTF-8, with or without BOM), e.g. cp1252",
@@ -423,97 +1138,247 @@ def _opt_read(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _opt_model(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="review-rules-v1", help="model file or shipped name")
-
-
-def _opt_grid(p: argparse.ArgumentParser) -> None:
+def _opt_quarantine(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--grid",
-        default=DEFAULT_GRID,
-        help="step between as-of dates, e.g. 14D or 90D (crossings are exact regardless)",
+        "--quarantine",
+        action="store_true",
+        help="set rows that fail validation aside and go on with the rest (they are counted "
+        "on screen; `riskscore validate` lists them); without it any problem stops the command",
     )
 
 
-def _opt_horizon(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--horizon", type=int, default=365, help="outcome horizon (days)")
+def _opt_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        default="review-rules-v1",
+        metavar="MODEL",
+        help="a shipped model's name (see `riskscore model`), or a model file's path with a "
+        "folder or .json (./my-model.json)",
+    )
+    p.add_argument(
+        "--model-sha256",
+        type=_sha256,
+        metavar="HEX",
+        help="refuse the model file unless its SHA-256 is this (from its .sha256 file)",
+    )
+
+
+def _opt_grid(p: argparse.ArgumentParser, default: str | None = DEFAULT_GRID) -> None:
+    p.add_argument(
+        "--grid",
+        type=_grid,
+        default=default,
+        metavar="STEP",
+        help="days between as-of dates, e.g. 14D or 90D (crossings are exact regardless)"
+        + ("" if default else "; default: the model card's grid, else " + DEFAULT_GRID),
+    )
+
+
+def _opt_horizon(p: argparse.ArgumentParser, default: int | None = 365) -> None:
+    p.add_argument(
+        "--horizon",
+        type=_int_in(1, 36_500, "a number of days"),
+        default=default,
+        metavar="DAYS",
+        help="outcome horizon in days"
+        + ("" if default else "; default: the model card's, else 365"),
+    )
+
+
+def _opt_recent(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--recent-window",
+        type=_int_in(1, 364, "a number of days"),
+        default=90,
+        metavar="DAYS",
+        help="window of the recent attendance feature, in days",
+    )
 
 
 def _opt_validation(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates (by case)")
-    p.add_argument("--random-state", type=int, default=0, help="seed of folds and bootstrap")
+    p.add_argument(
+        "--n-boot",
+        type=_int_in(0, 100_000, "a number of replicates"),
+        default=200,
+        metavar="N",
+        help="bootstrap replicates, resampling children",
+    )
+    p.add_argument(
+        "--random-state",
+        type=_int_in(0, 2**32 - 1, "a seed"),
+        default=0,
+        metavar="SEED",
+        help="seed of the folds and the bootstrap",
+    )
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="riskscore",
-        description=NOTICE,
+        description=textwrap.fill(NOTICE, 79)
+        + "\n\n"
+        + textwrap.fill(
+            "Each command has its own --help with examples. Exit status: 0 done, 1 a "
+            "problem in the data, 2 an option or path to change.",
+            79,
+        ),
+        epilog=_examples(
+            "riskscore demo                       # try everything on synthetic data",
+            "riskscore validate riskscore-demo/events.csv --cases riskscore-demo/cases.csv",
+            "riskscore model review-rules-v1      # the default scorecard's score sheet",
+        ),
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"riskscore {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of an error"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    debug = _parent(_opt_debug)
     inputs = _parent(_opt_inputs, _opt_read)
     inputs_with_cases = _parent(lambda p: _opt_inputs(p, cases_required=True), _opt_read)
+    quarantine = _parent(_opt_quarantine)
     model, grid, horizon = _parent(_opt_model), _parent(_opt_grid), _parent(_opt_horizon)
+    recent = _parent(_opt_recent)
     validation = _parent(_opt_validation)
 
-    p = sub.add_parser(
+    def command(name, parents, help, description, examples):
+        paragraphs = [textwrap.fill(par, 79) for par in description.split("\n")]
+        return sub.add_parser(
+            name,
+            parents=[*parents, debug],
+            help=help,
+            description="\n\n".join(paragraphs),
+            epilog=_examples(*examples),
+            formatter_class=_Formatter,
+        )
+
+    p = command(
         "demo",
-        help="audit the fictional Child A and a synthetic cohort; write reports",
-        description="Builds the synthetic cohort and the fictional Child A vignette, audits "
-        "both with the default scorecard, writes HTML reports and disclosure-controlled "
-        "tables, and prints a summary.",
-        formatter_class=_Formatter,
+        [],
+        "audit the fictional Child A and a synthetic cohort; write reports and data files",
+        "Builds the synthetic cohort and the fictional Child A vignette, audits both with "
+        "the default scorecard, writes HTML reports and disclosure-controlled tables, and "
+        "prints a summary.\nIt also writes the synthetic cohort as events.csv and cases.csv "
+        "in the output folder, so that every other command can be tried on them.",
+        [
+            "riskscore demo",
+            "riskscore demo --out demo --n-cases 500",
+            "riskscore encode riskscore-demo/events.csv --out features.csv",
+        ],
     )
-    p.add_argument("--out", default="riskscore-demo", help="folder for the reports")
-    p.add_argument("--n-cases", type=int, default=2000, help="synthetic cohort size")
+    p.add_argument("--out", default="riskscore-demo", metavar="FOLDER", help="output folder")
     p.add_argument(
-        "--random-state", type=int, default=0, help="random_state of the synthetic cohort"
+        "--n-cases",
+        type=_int_in(50, 1_000_000, "a number of cases"),
+        default=2000,
+        metavar="N",
+        help="synthetic cohort size",
+    )
+    p.add_argument(
+        "--random-state",
+        type=_int_in(0, 2**32 - 1, "a seed"),
+        default=0,
+        metavar="SEED",
+        help="seed of the synthetic cohort",
     )
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser(
+    p = command(
         "validate",
-        parents=[inputs],
-        help="check events (and cases) files against the data contract",
-        description="Lists every problem (column, rows, what is wrong, how to fix). "
-        "Exit status 1 when problems are found.",
-        formatter_class=_Formatter,
+        [inputs],
+        "check events (and cases) files against the data contract",
+        "Lists every problem at once: column, rows, what is wrong and how to fix it. Data "
+        "that looks identifying (names, NHS numbers, postcodes, dates of birth, free text) "
+        "is refused unless allowed with --allow. Exit status 1 when problems are found.",
+        [
+            "riskscore validate events.csv --cases cases.csv",
+            "riskscore validate events.csv --dayfirst          # dates written 31/01/2101",
+            "riskscore validate events.csv --allow 'site_code=hospital site codes'",
+        ],
     )
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser(
+    p = command(
         "encode",
-        parents=[inputs, grid],
-        help="point-in-time features on a per-case grid",
-        formatter_class=_Formatter,
+        [inputs, quarantine, grid, recent],
+        "point-in-time features on a per-case grid",
+        "Computes every catalogue feature as it could have been known on each as-of date "
+        "(one row per case and date) and writes a CSV or Parquet table. Case-level: the "
+        "sidecar .provenance.json says it must stay in the secure environment.",
+        [
+            "riskscore encode events.csv --cases cases.csv --out features.csv",
+            "riskscore encode events.csv --grid 30D --agency school --out school.parquet",
+        ],
     )
-    p.add_argument("--out", required=True, help="output .csv or .parquet")
-    p.add_argument("--agency", help="encode one agency's view only")
-    p.add_argument("--recent-window", type=int, default=90, help="recent attendance window (days)")
+    p.add_argument("--out", required=True, metavar="FILE", help="output table (.csv or .parquet)")
+    p.add_argument(
+        "--agency",
+        choices=list(AGENCIES),
+        metavar="AGENCY",
+        help="encode one agency's view only: " + ", ".join(AGENCIES),
+    )
     p.set_defaults(func=cmd_encode)
 
-    p = sub.add_parser(
+    p = command(
         "score",
-        parents=[model],
-        help="score a feature table with a model file, with contributions",
-        formatter_class=_Formatter,
+        [model],
+        "score a feature table with a model: score, probability, band, contributions",
+        "Scores every row of a feature table from `riskscore encode`. Writes the score "
+        "(points for scorecards, log-odds for logistic models), the predicted probability "
+        "(logistic models, and scorecards that carry a points-to-risk mapping), the audit "
+        "band and each rule's or feature's contribution. Case-level output.",
+        [
+            "riskscore score features.csv --out scores.csv",
+            "riskscore score features.csv --model synthetic-logistic-v1 --out scores.csv",
+            "riskscore score features.parquet --model ./my-model.json --out scores.parquet",
+        ],
     )
-    p.add_argument("features", help="feature table from `riskscore encode`")
-    p.add_argument("--out", required=True, help="output .csv or .parquet")
+    p.add_argument("features", metavar="FEATURES", help="feature table from `riskscore encode`")
+    p.add_argument("--out", required=True, metavar="FILE", help="output table (.csv or .parquet)")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser(
+    p = command(
         "audit",
-        parents=[inputs, model, grid, horizon],
-        help="audit one case (--case) or a cohort; HTML and CSV outputs",
-        formatter_class=_Formatter,
+        [inputs, quarantine, model, grid, horizon, recent],
+        "audit one case (--case) or a cohort; HTML report and CSV tables",
+        "With --case: one case's trajectory, band crossings, missed opportunities and who "
+        "held each contributing fact (individual-level output, for the secure environment). "
+        "Without: a cohort audit whose tables pass disclosure control before they are "
+        "written. Every file goes inside --out.",
+        [
+            "riskscore audit events.csv --cases cases.csv --out audit",
+            "riskscore audit events.csv --cases cases.csv --case CASE-000001 --out audit",
+            "riskscore audit events.csv --cases cases.csv --model synthetic-logistic-v1",
+        ],
     )
-    p.add_argument("--case", help="audit this case_id only (individual-level output)")
-    p.add_argument("--out", default="riskscore-audit", help="output folder")
-    p.add_argument("--response-window", type=int, default=28, help="days to a response")
-    p.add_argument("--min-count", type=int, default=10, help="suppress counts below this")
-    p.add_argument("--round-to", type=int, default=5, help="round counts to this base")
+    p.add_argument("--case", type=_one_line_text, metavar="CASE_ID", help="audit this case only")
+    p.add_argument("--out", default="riskscore-audit", metavar="FOLDER", help="output folder")
+    p.add_argument(
+        "--response-window",
+        type=_int_in(0, 3650, "a number of days"),
+        default=28,
+        metavar="DAYS",
+        help="days after a crossing in which a response counts",
+    )
+    p.add_argument(
+        "--min-count",
+        type=_int_in(1, 1000, "a count"),
+        default=10,
+        metavar="N",
+        help="suppress counts below this",
+    )
+    p.add_argument(
+        "--round-to",
+        type=_int_in(1, 1000, "a count"),
+        default=5,
+        metavar="N",
+        help="round published counts to this base",
+    )
     p.add_argument(
         "--no-disclosure",
         action="store_true",
@@ -521,70 +1386,179 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_audit)
 
-    p = sub.add_parser(
+    p = command(
         "train",
-        parents=[inputs_with_cases, grid, horizon, validation],
-        help="fit and validate a logistic model; write a JSON model with its model card",
-        formatter_class=_Formatter,
+        [inputs_with_cases, quarantine, grid, horizon, validation],
+        "fit and validate a logistic model; write a JSON model with its model card",
+        "Fits a logistic model on point-in-time features and outcome labels, validates it "
+        "with folds grouped by child (or a temporal split), and writes the model file, its "
+        "SHA-256 (.sha256 beside it) and, with --report, an HTML evaluation report.",
+        [
+            "riskscore train events.csv --cases cases.csv --out my-model.json",
+            "riskscore train events.csv --cases cases.csv --out m.json --grid 90D --report m.html",
+        ],
     )
-    p.add_argument("--out", required=True, help="output model file (.json)")
-    p.add_argument("--report", help="also write an HTML evaluation report here")
-    p.add_argument("--penalty", choices=["none", "l2", "l1"], default="l2", help="penalty")
-    p.add_argument("--C", type=float, default=1.0, help="inverse penalty strength")
+    p.add_argument("--out", required=True, metavar="FILE", help="output model file (.json)")
+    p.add_argument("--report", metavar="FILE", help="also write an HTML evaluation report here")
+    p.add_argument(
+        "--penalty", choices=["none", "l2", "l1"], default="l2", help="coefficient penalty"
+    )
+    p.add_argument("--C", type=_positive, default=1.0, help="inverse penalty strength")
     p.add_argument(
         "--balanced", action="store_true", help="balanced class weights (recalibrated afterwards)"
     )
-    p.add_argument("--cv", default="5", help="folds (grouped by case), or 'temporal'")
-    p.add_argument("--name", help="model name for the model card")
+    p.add_argument(
+        "--cv",
+        type=_cv(allow_none=False),
+        default="5",
+        metavar="FOLDS",
+        help="folds grouped by case (2 or more), or 'temporal'",
+    )
+    p.add_argument("--name", type=_one_line_text, help="model name for the model card")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser(
+    p = command(
         "evaluate",
-        parents=[inputs_with_cases, model, grid, horizon, validation],
-        help="evaluate any model file on a dataset; write an HTML evaluation report",
-        formatter_class=_Formatter,
+        [
+            inputs_with_cases,
+            quarantine,
+            model,
+            _parent(lambda q: _opt_grid(q, default=None)),
+            _parent(lambda q: _opt_horizon(q, default=None)),
+            validation,
+        ],
+        "evaluate any model on a dataset; write an HTML evaluation report",
+        "Discrimination, calibration, decision curves and alert rates with intervals that "
+        "resample children. With folds (--cv 5) the model is refitted on training folds; "
+        "--cv none applies it as it is, which is out-of-sample only on data it never saw "
+        "(the command warns when the files are the ones it was trained on).",
+        [
+            "riskscore evaluate events.csv --cases cases.csv --model review-rules-v1 --cv 5",
+            "riskscore evaluate events.csv --cases cases.csv --model ./my-model.json --cv none "
+            "--out eval.html",
+        ],
     )
-    p.add_argument("--out", default="evaluation.html", help="output HTML report")
+    p.add_argument("--out", default="evaluation.html", metavar="FILE", help="output HTML report")
     p.add_argument(
-        "--cv", default="5", help="folds (grouped by case), 'temporal', or 'none' to apply as it is"
+        "--cv",
+        type=_cv(allow_none=True),
+        default="5",
+        metavar="FOLDS",
+        help="folds grouped by case (2 or more), 'temporal', or 'none' to apply as it is",
     )
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser(
+    p = command(
         "build-synthetic-model",
-        help="rebuild the shipped models/synthetic-logistic-v1.json exactly",
-        description="Fits and validates the synthetic demonstration model; with the "
-        "defaults it reproduces the shipped file byte for byte.",
-        formatter_class=_Formatter,
+        [],
+        "rebuild the shipped models/synthetic-logistic-v1.json exactly",
+        "Fits and validates the synthetic demonstration model; with the defaults it "
+        "reproduces the shipped file (every text exactly, numbers to 1e-9: their last "
+        "digits depend on the BLAS) and writes its SHA-256 beside it. Takes a few minutes.",
+        [
+            "riskscore build-synthetic-model",
+            "riskscore build-synthetic-model --out check.json",
+        ],
     )
-    p.add_argument("--out", default="models/synthetic-logistic-v1.json", help="model file")
-    p.add_argument("--n-cases", type=int, default=20_000, help="synthetic cohort size")
-    p.add_argument("--random-state", type=int, default=2101, help="random_state of the cohort")
-    p.add_argument("--created", default="2026-11-25", help="date written into the model card")
+    p.add_argument(
+        "--out", default="models/synthetic-logistic-v1.json", metavar="FILE", help="model file"
+    )
+    p.add_argument(
+        "--n-cases",
+        type=_int_in(100, 10_000_000, "a number of cases"),
+        default=20_000,
+        metavar="N",
+        help="synthetic cohort size",
+    )
+    p.add_argument(
+        "--random-state",
+        type=_int_in(0, 2**32 - 1, "a seed"),
+        default=2101,
+        metavar="SEED",
+        help="seed of the synthetic cohort",
+    )
+    p.add_argument(
+        "--created", type=_iso_date, default="2026-11-25", help="date written into the model card"
+    )
     p.set_defaults(func=cmd_build_synthetic_model)
 
-    p = sub.add_parser(
+    p = command(
         "model",
-        help="list shipped models, or print one as a score sheet",
-        formatter_class=_Formatter,
+        [],
+        "list shipped models, or print one as a score sheet",
+        "Without MODEL: the names of the shipped models. With MODEL: its score sheet (rules "
+        "and points, or coefficients and odds ratios, with the bands). A name without a "
+        "folder or .json is always a shipped model; a file needs its path.",
+        [
+            "riskscore model",
+            "riskscore model review-rules-v1",
+            "riskscore model ./my-model.json --model-sha256 <digest from my-model.json.sha256>",
+        ],
     )
-    p.add_argument("name", nargs="?", help="model file or shipped name")
+    p.add_argument("name", nargs="?", metavar="MODEL", help="shipped name or model file path")
+    p.add_argument(
+        "--model-sha256",
+        type=_sha256,
+        metavar="HEX",
+        help="refuse the model file unless its SHA-256 is this",
+    )
     p.set_defaults(func=cmd_model)
     return parser
 
 
+# --------------------------------------------------------------------------- main
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe: send what is left to /dev/null so exit does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file descriptor (e.g. captured in tests)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``riskscore`` command."""
+    """Entry point of the ``riskscore`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
-        return 2
+        return EXIT_USAGE
+    command, debug = args.command, bool(getattr(args, "debug", False))
     try:
-        return int(args.func(args) or 0)
-    except (RiskscoreError, FileNotFoundError, IsADirectoryError) as exc:
-        print(f"riskscore {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        with _one_line_warnings(command):
+            status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at exit
+        return status
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_DATA
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"riskscore {command}: interrupted", file=sys.stderr)
+        return 130
+    except CommandError as exc:
+        if debug:
+            raise
+        print(f"riskscore {command}: error: {_one_line(exc)}", file=sys.stderr)
+        return exc.status
+    except RiskscoreError as exc:
+        if debug:
+            raise
+        status = EXIT_USAGE if isinstance(exc, ParameterError) else EXIT_DATA
+        print(f"riskscore {command}: error: {_one_line(cli_terms(exc))}", file=sys.stderr)
+        return status
+    except Exception as exc:  # noqa: BLE001 - the user sees one line, never a traceback
+        if debug:
+            raise
+        print(
+            f"riskscore {command}: error: internal error ({type(exc).__name__}: "
+            f"{_one_line(exc)[:300]}). Rerun with --debug to see where, and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_DATA
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,10 +58,16 @@ __all__ = [
     "provenance",
     "write_table",
     "read_table",
+    "SYNTHETIC_ATTR",
+    "mark_synthetic",
+    "is_synthetic",
 ]
 
 #: Key in ``DataFrame.attrs`` under which the disclosure stamp is kept.
 DISCLOSURE_ATTR = "riskscore_disclosure"
+
+#: Key in ``attrs`` that marks data (and everything made from it) as synthetic.
+SYNTHETIC_ATTR = "riskscore_synthetic"
 
 #: What an output made without disclosure control says on its face.
 UNDISCLOSED_WARNING = (
@@ -1059,9 +1065,10 @@ def write_table(
 
     Writes ``path`` and ``<path>.provenance.json`` (provenance, disclosure settings
     and the suppression manifest). Suppressed cells are written as ``[c]``; other
-    missing values as empty fields. A table marked undisclosed gets
-    :data:`UNDISCLOSED_WARNING` as the first line of the CSV (prefixed ``#``) and
-    in the sidecar, so it says so on its face; :func:`read_table` reads both back.
+    missing values as empty fields. A table marked undisclosed carries
+    :data:`UNDISCLOSED_WARNING` as the first entry of its sidecar (the CSV itself
+    stays plain, so ``pandas.read_csv`` reads it without options);
+    :func:`read_table` restores the stamp.
 
     Parameters
     ----------
@@ -1118,6 +1125,9 @@ def write_table(
     }
     record["manifest"] = _jsonable(manifest)
     record["file"] = path.name
+    if not applied:
+        # first thing a reader of the sidecar sees
+        record = {"warning": UNDISCLOSED_WARNING, **record}
 
     to_write = table
     suppressed_cells = [(m["row"], m["column"]) for m in manifest if m.get("row") is not None]
@@ -1135,8 +1145,6 @@ def write_table(
             to_write[col] = as_obj
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
-        if not applied:
-            fh.write(f"# {UNDISCLOSED_WARNING}\n")
         # a named index holds keys (a groupby result): write it; a plain one is positions
         keep_index = any(n is not None for n in to_write.index.names)
         to_write.to_csv(fh, index=keep_index, na_rep="", lineterminator="\n")
@@ -1176,7 +1184,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     disc = record.get("disclosure", {})
     with path.open(encoding="utf-8") as fh:
         first = fh.readline()
-    skip = 1 if first.startswith("# ") else 0
+    skip = 1 if first.startswith("# ") else 0  # files from riskscore 0.1 had a warning line
     table = pd.read_csv(path, skiprows=skip, na_values=[SUPPRESSED_MARK])
     for c in disc.get("count_columns") or []:
         if c in table.columns:
@@ -1201,3 +1209,40 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         k: v for k, v in record.items() if k not in ("manifest",)
     }
     return table
+
+
+def mark_synthetic(*frames: pd.DataFrame, note: str = "synthetic") -> None:
+    """Mark frames as synthetic, in place (``attrs[SYNTHETIC_ATTR]`` holds the note).
+
+    Outputs made from marked data say on their face that they are synthetic.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskscore.disclosure import is_synthetic, mark_synthetic
+    >>> df = pd.DataFrame({"a": [1]})
+    >>> mark_synthetic(df)
+    >>> is_synthetic(df)
+    True
+    """
+    for f in frames:
+        f.attrs[SYNTHETIC_ATTR] = note
+
+
+def is_synthetic(*objects: Any) -> bool:
+    """True if any object (a frame, or a result holding frames) is marked synthetic.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskscore.disclosure import is_synthetic
+    >>> is_synthetic(pd.DataFrame({"a": [1]}))
+    False
+    """
+    for obj in objects:
+        attrs = getattr(obj, "attrs", None)
+        if isinstance(attrs, Mapping) and attrs.get(SYNTHETIC_ATTR):
+            return True
+        if isinstance(getattr(obj, "synthetic", None), bool) and obj.synthetic:
+            return True
+    return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 __all__ = [
     "RiskscoreError",
     "SchemaError",
@@ -13,6 +15,10 @@ __all__ = [
     "LeakageError",
     "ParameterError",
     "ModelContractError",
+    "MissingFileError",
+    "OutputExistsError",
+    "DependencyError",
+    "NotFittedError",
 ]
 
 
@@ -70,10 +76,12 @@ class LeakageError(RiskscoreError, ValueError):
     """
 
 
-class ParameterError(RiskscoreError, ValueError):
+class ParameterError(RiskscoreError, ValueError, TypeError):
     """A parameter of a public function is out of its allowed range or of the wrong kind.
 
-    Subclasses :class:`ValueError`, so ``except ValueError`` code keeps working.
+    Subclasses both :class:`ValueError` and :class:`TypeError` (as scikit-learn's
+    ``InvalidParameterError`` does), so ``except ValueError`` and ``except TypeError``
+    code written before riskscore raised its own class keeps working.
     """
 
 
@@ -83,3 +91,19 @@ class ModelContractError(RiskscoreError, TypeError):
     See :mod:`riskscore.contract` (``risk_score``, ``contributions``, ``band``,
     ``score_scale``). Subclasses :class:`TypeError`.
     """
+
+
+class MissingFileError(RiskscoreError, FileNotFoundError):
+    """An input file or folder does not exist (a :class:`FileNotFoundError` too)."""
+
+
+class OutputExistsError(RiskscoreError, FileExistsError):
+    """An output would replace existing files without ``overwrite=True``."""
+
+
+class DependencyError(RiskscoreError, ImportError):
+    """An optional dependency (Dask) is needed for this call; the message says how to install it."""
+
+
+class NotFittedError(RiskscoreError, _SklearnNotFittedError):
+    """A model was used before ``fit`` (also scikit-learn's ``NotFittedError``)."""

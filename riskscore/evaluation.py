@@ -53,7 +53,8 @@ from riskscore._numerics import (
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
-from riskscore.errors import EstimationError, ModelContractError, SchemaError
+from riskscore.errors import EstimationError, ModelContractError, ParameterError, SchemaError
+from riskscore.fairness import subgroup_metrics
 from riskscore.logistic import DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
 from riskscore.schema import ensure_cases
@@ -174,7 +175,7 @@ class EvaluationResult:
         """
         row = self.metrics.loc[self.metrics["metric"] == name, "estimate"]
         if row.empty:
-            raise KeyError(f"no metric {name!r}; have {list(self.metrics['metric'])}")
+            raise ParameterError(f"no metric {name!r}; have {list(self.metrics['metric'])}")
         return float(row.iloc[0])
 
     def __repr__(self) -> str:
@@ -242,12 +243,14 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
         return None, "none (model applied as it is)"
     if isinstance(cv, str):
         if cv != "temporal":
-            raise ValueError(
+            raise ParameterError(
                 f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}."
             )
         horizon = (training_set.info or {}).get("horizon")
         if horizon is None:
-            raise ValueError("cv='temporal' needs the training set's horizon (info['horizon']).")
+            raise ParameterError(
+                "cv='temporal' needs the training set's horizon (info['horizon'])."
+            )
         split = TemporalSplit(training_set.as_of, horizon, temporal_cut)
         return split, f"temporal split at {split.cut_date().date()} (horizon {horizon} days)"
     if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
@@ -259,7 +262,7 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
         return cv, f"{type(cv).__name__} (grouped by case)"
     if isinstance(cv, Sequence):
         return list(cv), f"{len(cv)} given splits"
-    raise ValueError(f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}.")
+    raise ParameterError(f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}.")
 
 
 def _fit_fold(model, kind, X, y, case_ids, scores, train, test):
@@ -401,22 +404,114 @@ def evaluate(
     kind = _model_kind(model)
     if cases is not None:
         cases = ensure_cases(cases)  # the contract at the door (validate_cases's messages)
+    data = _check_inputs(training_set, level)
+    if progress is None:
+        progress = len(data.y) > 100_000
+    info = dict(getattr(training_set, "info", None) or {})
+    oof = _predict(
+        model, kind, data, training_set, cv, temporal_cut, refit, random_state, n_jobs, progress
+    )
+    v = _validation_rows(oof, data)
+    metrics, draws = _metrics_with_intervals(v, n_boot, level, random_state, progress)
+    rules = _alert_rules(model, kind, v, alert_rates, thresholds)
+    alerts = _alerts_table(v, rules, n_boot, level, random_state, disclosure)
+    calibration = _calibration_table(v, disclosure)
+    decision_curve = _decision_curve_table(v, dc_thresholds, disclosure)
+    roc = _roc_table(v)
+    predictions = _predictions_table(oof, data, training_set)
+    design = _design(model, oof, v, info, n_boot, level, random_state, disclosure)
+    sub = None
+    if cases is not None:
+        attrs = _subgroup_frame(cases, v.case_ids, subgroup_by)
+        sub = subgroup_metrics(
+            v.y,
+            v.p,
+            attrs,
+            by=list(attrs.columns),
+            alert_rate=alert_rates[0] if alert_rates else 0.1,
+            case_ids=v.case_ids,
+            n_boot=n_boot,
+            level=level,
+            disclosure=disclosure,
+            random_state=random_state,
+            progress=progress,
+        )
+    return EvaluationResult(
+        metrics=metrics,
+        calibration=calibration,
+        decision_curve=decision_curve,
+        alerts=alerts,
+        roc=roc,
+        predictions=predictions,
+        design=design,
+        subgroups=sub,
+        draws=draws,
+    )
+
+
+# --------------------------------------------------------------------------- steps
+
+
+@dataclass
+class _Data:
+    """The training set's arrays, checked."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    case_ids: np.ndarray
+
+
+@dataclass
+class _OutOfFold:
+    """Out-of-fold (or external) predictions of every row, and how they were made."""
+
+    fold: np.ndarray  # -1: the row fell in no validation fold
+    score: np.ndarray
+    prob: np.ndarray
+    validation: str
+    n_splits: int
+    removed_cases: int
+    notes: list[str]
+
+
+@dataclass
+class _Validation:
+    """The validation rows: outcomes, probabilities, scores and their cases."""
+
+    y: np.ndarray
+    p: np.ndarray
+    score: np.ndarray
+    lp: np.ndarray  # logit of p
+    case_ids: np.ndarray
+    codes: np.ndarray  # case code of every row
+    n_cases: int
+    ranker: Ranker
+    estimates: dict
+
+
+def _check_inputs(training_set, level: float) -> _Data:
     X, y_in, case_ids = training_set.X, training_set.y, training_set.case_ids
     y = np.asarray(y_in, dtype=np.float64)
     n = len(y)
     if len(X) != n or len(case_ids) != n:
         raise SchemaError(
-            f"training_set: X has {len(X)} rows, y {n} and case_ids {len(case_ids)}; they must match."
+            f"training_set: X has {len(X)} rows, y {n} and case_ids {len(case_ids)}; "
+            "they must match."
         )
     if not np.isin(y, (0.0, 1.0)).all():
         raise SchemaError("training_set: y must be 0/1 outcomes.")
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level!r}.")
-    if progress is None:
-        progress = n > 100_000
-    info = dict(getattr(training_set, "info", None) or {})
-    notes: list[str] = []
+        raise ParameterError(f"level must be between 0 and 1, got {level!r}.")
+    return _Data(X, y, np.asarray(case_ids))
 
+
+def _predict(
+    model, kind, data: _Data, training_set, cv, temporal_cut, refit, random_state, n_jobs, progress
+) -> _OutOfFold:
+    """Step 1: a prediction for every row, out of fold (or external with refit=False)."""
+    X, y, case_ids = data.X, data.y, data.case_ids
+    n = len(y)
+    notes: list[str] = []
     scores_all = model.risk_score(X).to_numpy(dtype=np.float64) if kind == "scorecard" else None
     fold = np.full(n, -1, dtype=np.int64)
     score = np.full(n, np.nan)
@@ -448,11 +543,9 @@ def evaluate(
     else:
         splitter, validation = _resolve_cv(cv, training_set, temporal_cut, random_state)
         if splitter is None:
-            raise ValueError("cv=None applies the model as it is: pass refit=False too.")
+            raise ParameterError("cv=None applies the model as it is: pass refit=False too.")
         splits = (
-            list(splitter)
-            if isinstance(splitter, list)
-            else list(splitter.split(X, y, np.asarray(case_ids)))
+            list(splitter) if isinstance(splitter, list) else list(splitter.split(X, y, case_ids))
         )
         check_no_shared_cases(splits, case_ids)
         removed_cases = int(getattr(splitter, "removed_cases_", 0))
@@ -486,53 +579,41 @@ def evaluate(
             f"{int((~rows).sum())} row(s) fell in no validation fold "
             "(temporal split: rows before the cut or within the horizon of it)."
         )
-    yv, pv, sv = y[rows], prob[rows], score[rows]
-    gv = np.asarray(case_ids)[rows]
+    return _OutOfFold(fold, score, prob, validation, len(splits), removed_cases, notes)
+
+
+def _validation_rows(oof: _OutOfFold, data: _Data) -> _Validation:
+    """Step 2: the rows that were validated, with their point estimates."""
+    rows = oof.fold >= 0
+    yv, pv, sv = data.y[rows], oof.prob[rows], oof.score[rows]
+    gv = data.case_ids[rows]
     if np.unique(yv).size < 2:
         raise EstimationError("evaluate: the validation rows have only one outcome class.")
     pv = np.clip(pv, EPS, 1 - EPS)
     lp = logit(pv)
     codes, n_cases = group_codes(gv)
     ranker = Ranker(pv)
-    ones = np.ones(len(yv))
-    est = _point_metrics(yv, pv, ones, ranker, lp)
+    est = _point_metrics(yv, pv, np.ones(len(yv)), ranker, lp)
+    return _Validation(yv, pv, sv, lp, gv, codes, n_cases, ranker, est)
 
-    # thresholds for the alerts table (fixed from the full validation set)
-    alert_rules: list[tuple[str, str, float]] = []
-    for r in alert_rates:
-        if not 0 < r < 1:
-            raise ValueError(f"alert_rates must be between 0 and 1, got {r!r}.")
-        alert_rules.append((f"top {r:.3g} of rows", "probability", alert_threshold(pv, r)))
-    for t in thresholds or ():
-        alert_rules.append((f"risk >= {t:g}", "probability", float(t)))
-    alert_rules += _band_rules(model, kind)
-    alert_masks = (
-        np.column_stack([(sv if scale == "score" else pv) >= t for _, scale, t in alert_rules])
-        if alert_rules
-        else np.zeros((len(yv), 0), dtype=bool)
-    )
 
-    def alert_stats(w):
-        pos = np.sum(w * yv)
-        al = w @ alert_masks
-        tp = (w * yv) @ alert_masks
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return tp / pos, tp / al, al / w.sum()
-
-    draws, alert_draws = [], []
-    weights = replicate_weights(codes, n_cases, n_boot, random_state)
+def _metrics_with_intervals(v: _Validation, n_boot, level, random_state, progress):
+    """Step 3: discrimination and calibration metrics with case-bootstrap intervals."""
+    est = v.estimates
+    draws = []
+    weights = replicate_weights(v.codes, v.n_cases, n_boot, random_state)
     for w in tqdm(weights, total=n_boot, desc="bootstrap", disable=not progress):
-        d = _point_metrics(
-            yv,
-            pv,
-            w,
-            ranker,
-            lp,
-            start_citl=(est["calibration_intercept"], 1.0),
-            start_slope=(est["calibration_slope_intercept"], est["calibration_slope"]),
+        draws.append(
+            _point_metrics(
+                v.y,
+                v.p,
+                w,
+                v.ranker,
+                v.lp,
+                start_citl=(est["calibration_intercept"], 1.0),
+                start_slope=(est["calibration_slope_intercept"], est["calibration_slope"]),
+            )
         )
-        draws.append(d)
-        alert_draws.append(np.stack(alert_stats(w)))
     names = list(_METRIC_LABELS)
     D = pd.DataFrame(draws, columns=[*names, "calibration_slope_intercept"])
     lo, hi = percentile_interval(D[names].to_numpy(dtype=float), level)
@@ -545,38 +626,73 @@ def evaluate(
             "upper": hi,
         }
     )
+    return metrics, D
 
-    # alerts table
-    sens, ppv, rate = alert_stats(ones)
-    A = np.asarray(alert_draws)  # (n_boot, 3, n_rules)
+
+def _alert_rules(model, kind, v: _Validation, alert_rates, thresholds):
+    """(label, scale, threshold) of every alert rule; rates fixed on all validation rows."""
+    rules: list[tuple[str, str, float]] = []
+    for r in alert_rates:
+        if not 0 < r < 1:
+            raise ParameterError(f"alert_rates must be between 0 and 1, got {r!r}.")
+        rules.append((f"top {r:.3g} of rows", "probability", alert_threshold(v.p, r)))
+    for t in thresholds or ():
+        rules.append((f"risk >= {t:g}", "probability", float(t)))
+    return rules + _band_rules(model, kind)
+
+
+def _alerts_table(v: _Validation, rules, n_boot, level, random_state, disclosure):
+    """Step 4: sensitivity, PPV and alert rate at each rule, with case-bootstrap intervals."""
+    masks = (
+        np.column_stack([(v.score if scale == "score" else v.p) >= t for _, scale, t in rules])
+        if rules
+        else np.zeros((len(v.y), 0), dtype=bool)
+    )
+
+    def stats(w):
+        pos = np.sum(w * v.y)
+        al = w @ masks
+        tp = (w * v.y) @ masks
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return tp / pos, tp / al, al / w.sum()
+
+    draws = [
+        np.stack(stats(w)) for w in replicate_weights(v.codes, v.n_cases, n_boot, random_state)
+    ]
+    sens, ppv, rate = stats(np.ones(len(v.y)))
+    A = np.asarray(draws)  # (n_boot, 3, n_rules)
     alo, ahi = (
-        percentile_interval(A, level) if len(A) else (np.full((3, len(alert_rules)), np.nan),) * 2
+        percentile_interval(A, level)
+        if len(A)
+        else (np.full((3, len(rules)), np.nan), np.full((3, len(rules)), np.nan))
     )
     alerts = pd.DataFrame(
         {
-            "rule": [r[0] for r in alert_rules],
-            "scale": [r[1] for r in alert_rules],
-            "threshold": [r[2] for r in alert_rules],
-            "n": len(yv),
-            "alerts": alert_masks.sum(axis=0).astype(np.int64),
-            "true_positives": (yv @ alert_masks).astype(np.int64),
+            "rule": [r[0] for r in rules],
+            "scale": [r[1] for r in rules],
+            "threshold": [r[2] for r in rules],
+            "n": len(v.y),
+            "alerts": masks.sum(axis=0).astype(np.int64),
+            "true_positives": (v.y @ masks).astype(np.int64),
             "alert_rate": rate,
             "sensitivity": sens,
-            "sensitivity_lower": alo[0] if len(A) else np.nan,
-            "sensitivity_upper": ahi[0] if len(A) else np.nan,
+            "sensitivity_lower": alo[0],
+            "sensitivity_upper": ahi[0],
             "ppv": ppv,
-            "ppv_lower": alo[1] if len(A) else np.nan,
-            "ppv_upper": ahi[1] if len(A) else np.nan,
+            "ppv_lower": alo[1],
+            "ppv_upper": ahi[1],
         }
     )
-    alerts = apply_disclosure(
+    return apply_disclosure(
         alerts, disclosure, count_columns=["n", "alerts", "true_positives"], by=["rule", "scale"]
     )
 
-    # calibration by decile
-    bins = pd.qcut(pv, 10, duplicates="drop")
+
+def _calibration_table(v: _Validation, disclosure):
+    """Step 5: observed against predicted risk by decile of predicted risk."""
+    bins = pd.qcut(v.p, 10, duplicates="drop")
     cal = (
-        pd.DataFrame({"bin": bins, "y": yv, "p": pv})
+        pd.DataFrame({"bin": bins, "y": v.y, "p": v.p})
         .groupby("bin", observed=True)
         .agg(
             n=("y", "size"),
@@ -588,24 +704,26 @@ def evaluate(
     )
     cal["bin"] = cal["bin"].astype(str)
     cal["events"] = cal["events"].astype(np.int64)
-    calibration = apply_disclosure(cal, disclosure, count_columns=["n", "events"], by="bin")
+    return apply_disclosure(cal, disclosure, count_columns=["n", "events"], by="bin")
 
-    # decision curve
+
+def _decision_curve_table(v: _Validation, dc_thresholds, disclosure):
+    """Step 6: net benefit across threshold probabilities, beside treat-all and treat-none."""
     thr = (
         np.round(np.arange(1, 51) / 100, 2)
         if dc_thresholds is None
         else np.asarray(dc_thresholds, dtype=float)
     )
     if ((thr <= 0) | (thr >= 1)).any():
-        raise ValueError("dc_thresholds must be strictly between 0 and 1.")
-    order = np.sort(pv)
-    n_v = len(pv)
+        raise ParameterError("dc_thresholds must be strictly between 0 and 1.")
+    order = np.sort(v.p)
+    n_v = len(v.p)
     alerts_at = n_v - np.searchsorted(order, thr, side="left")
-    ysort = yv[np.argsort(pv, kind="stable")]
+    ysort = v.y[np.argsort(v.p, kind="stable")]
     pos_above = np.concatenate([np.cumsum(ysort[::-1])[::-1], [0.0]])
     tp_at = pos_above[n_v - alerts_at]
     fp_at = alerts_at - tp_at
-    prev = yv.mean()
+    prev = v.y.mean()
     odds = thr / (1 - thr)
     dc = pd.DataFrame(
         {
@@ -617,7 +735,7 @@ def evaluate(
             "treat_none": 0.0,
         }
     )
-    decision_curve = apply_disclosure(
+    return apply_disclosure(
         dc,
         disclosure,
         count_columns=["alerts", "true_positives"],
@@ -625,40 +743,51 @@ def evaluate(
         rate_columns={"net_benefit": ["alerts", "true_positives"]},
     )
 
-    # ROC on a fixed grid of false-positive rates
+
+def _roc_table(v: _Validation) -> pd.DataFrame:
+    """Step 7: the ROC curve on a fixed grid of 101 false-positive rates (no thresholds)."""
     from sklearn.metrics import roc_curve
 
-    fpr, tpr, _ = roc_curve(yv, pv)
+    fpr, tpr, _ = roc_curve(v.y, v.p)
     grid = np.linspace(0, 1, 101)
-    roc = pd.DataFrame({"fpr": grid, "tpr": np.interp(grid, fpr, tpr)})
+    return pd.DataFrame({"fpr": grid, "tpr": np.interp(grid, fpr, tpr)})
 
-    predictions = mark_undisclosed(
+
+def _predictions_table(oof: _OutOfFold, data: _Data, training_set) -> pd.DataFrame:
+    """Case-level predictions: individual-level, stamped so."""
+    return mark_undisclosed(
         pd.DataFrame(
             {
-                "case_id": np.asarray(case_ids),
+                "case_id": data.case_ids,
                 "as_of": np.asarray(training_set.as_of),
-                "y": y.astype(np.int64),
-                "fold": fold,
-                "score": score,
-                "probability": prob,
+                "y": data.y.astype(np.int64),
+                "fold": oof.fold,
+                "score": oof.score,
+                "probability": oof.prob,
             }
         ),
         reason=_PREDICTIONS_REASON,
     )
 
+
+def _design(
+    model, oof: _OutOfFold, v: _Validation, info, n_boot, level, random_state, disclosure
+) -> dict:
+    """Step 8: the validation design, disclosure-controlled sample sizes and notes."""
     counts = apply_disclosure(
-        pd.DataFrame({"n_rows": [len(yv)], "n_events": [int(yv.sum())], "n_cases": [n_cases]}),
+        pd.DataFrame({"n_rows": [len(v.y)], "n_events": [int(v.y.sum())], "n_cases": [v.n_cases]}),
         disclosure,
         count_columns=["n_rows", "n_events", "n_cases"],
     )
+    notes = list(oof.notes)
     design = {
         "model": _describe_model(model),
-        "validation": validation,
-        "n_splits": len(splits) if refit else 0,
+        "validation": oof.validation,
+        "n_splits": oof.n_splits,
         "validation_rows": _num_or_none(counts["n_rows"].iloc[0]),
         "validation_events": _num_or_none(counts["n_events"].iloc[0]),
         "validation_cases": _num_or_none(counts["n_cases"].iloc[0]),
-        "cases_removed_from_training_by_temporal_split": removed_cases if removed_cases else None,
+        "cases_removed_from_training_by_temporal_split": oof.removed_cases or None,
         "horizon_days": info.get("horizon"),
         "grid": info.get("grid"),
         "n_boot": int(n_boot),
@@ -679,36 +808,7 @@ def evaluate(
             "benefit and alert yields look far better than they would on real records."
         )
     design["notes"] = notes
-
-    sub = None
-    if cases is not None:
-        from riskscore.fairness import subgroup_metrics
-
-        attrs = _subgroup_frame(cases, gv, subgroup_by)
-        sub = subgroup_metrics(
-            yv,
-            pv,
-            attrs,
-            by=list(attrs.columns),
-            alert_rate=alert_rates[0] if alert_rates else 0.1,
-            case_ids=gv,
-            n_boot=n_boot,
-            level=level,
-            disclosure=disclosure,
-            random_state=random_state,
-            progress=progress,
-        )
-    return EvaluationResult(
-        metrics=metrics,
-        calibration=calibration,
-        decision_curve=decision_curve,
-        alerts=alerts,
-        roc=roc,
-        predictions=predictions,
-        design=design,
-        subgroups=sub,
-        draws=D,
-    )
+    return design
 
 
 def _num_or_none(v):
@@ -773,7 +873,7 @@ def compare_models(
     ['default']
     """
     if not models:
-        raise ValueError("compare_models needs at least one model.")
+        raise ParameterError("compare_models needs at least one model.")
     splitter, _ = _resolve_cv(cv, training_set, kwargs.pop("temporal_cut", None), random_state)
     if isinstance(splitter, list) or splitter is None:
         splits = splitter

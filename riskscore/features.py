@@ -18,6 +18,17 @@ figure is computed by subtracting large cohort-wide totals (which would lose
 precision). Attendance means are rounded to 12 decimal places so that a mean
 exactly on a threshold line (0.90, 0.50) is not pushed across it by floating-point
 summation order.
+
+``asthma_admissions_no_followup_12m`` uses the same entry/exit counting, per
+admission: it enters on ``max(known, date + 28)`` and leaves on the earlier of
+``date + 365`` and the day its follow-up becomes known, where the follow-up day is
+the earliest availability of any ``asthma_plan_review`` dated in ``(date, date + 28]``
+(a range-minimum over the case's reviews sorted by date, found with two
+``searchsorted`` calls and one ``numpy.minimum.reduceat``). A review *known by T*
+means, as for every event, ``date <= T`` and ``recorded_date <= T``: a review entered
+late does not count as follow-up before it is entered, so the admission counts
+until then. (A review dated in ``(date, date + 28]`` always has ``date <= T`` once
+the admission counts, since that needs ``T >= date + 28``.)
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore._privacy_rules import normalise_ids
 from riskscore.coverage import apply_coverage
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 from riskscore.schema import ensure_cases, ensure_events
 from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
 
@@ -41,7 +52,9 @@ __all__ = ["encode_features", "as_of_grid", "change_dates", "FeatureEncoder", "f
 
 _YEAR = 365
 _ADMISSION_RECENT = 28
+_FOLLOWUP = 28  # days after an admission in which a plan review counts as follow-up
 _RELIEVER_OVERUSE = 12
+_PREVENTER_UNDERUSE = 4  # fewer than this many preventer prescriptions in a year
 _PERSISTENT_LINE = 0.90
 _SEVERE_LINE = 0.50
 _MEAN_DECIMALS = 12
@@ -54,12 +67,14 @@ _STREAMS: Mapping[str, tuple[tuple[str, ...], tuple]] = {
     "ed": (("asthma_ed_visit",), (_YEAR,)),
     "plan": (("asthma_plan_review",), (_YEAR,)),
     "reliever": (("reliever_prescription",), (_YEAR,)),
+    "preventer": (("preventer_prescription",), (_YEAR,)),
     "missed": (("missed_appointment",), (_YEAR,)),
     "sibling": (("sibling_removed",), (None,)),
     "police": (("police_incident_home", "domestic_abuse_incident"), (_YEAR,)),
     "hardship": (("housing_poor", "economic_hardship"), (_YEAR,)),
     "competing": (("competing_care_demand",), (_YEAR,)),
     "voice": (("child_voice_concern",), (_YEAR,)),
+    "cp_plan": (("cp_plan_start",), (None,)),
 }
 _PATERNAL = ("paternal_involvement_lost", "paternal_involvement_restored")
 
@@ -71,6 +86,11 @@ def _event_windows(recent_window: int) -> dict[str, tuple[int, ...]]:
         for e in codes:
             out.setdefault(e, set()).update(w for w in windows if w is not None)
     out["attendance"] = {int(recent_window), _YEAR}
+    # asthma_admissions_no_followup_12m: an admission starts counting _FOLLOWUP days
+    # after it (once known) and stops 365 days after it, or on the day its follow-up
+    # review becomes known - the review's own availability, already listed above.
+    out["asthma_admission"].update((_FOLLOWUP, _YEAR))
+    out.setdefault("asthma_plan_review", set())
     return {e: tuple(sorted(w)) for e, w in out.items()}
 
 
@@ -299,6 +319,51 @@ def _window_stats(ev: _Events, mask: np.ndarray, window, packer: _Packer, q, q_c
     return count, total
 
 
+def _interval_counts(case, enter, leave, packer: _Packer, q: np.ndarray, q_case: np.ndarray):
+    """Per query (case, T): how many of the case's intervals ``[enter, leave)`` hold T."""
+    count = np.zeros(len(q), dtype=np.float64)
+    n = len(case)
+    if n == 0:
+        return count
+    keys = np.concatenate([packer.pack(case, enter), packer.pack(case, leave)])
+    step = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    running = np.cumsum(step[order])
+    at = np.searchsorted(keys, q, side="right") - 1
+    # earlier cases' intervals cancel in the running count; a query before its case's
+    # first key has nothing of its own
+    mine = (at >= 0) & ((keys[np.maximum(at, 0)] >> packer.day_bits) == q_case)
+    count[:] = np.where(mine, running[np.maximum(at, 0)], 0)
+    return count
+
+
+def _admissions_without_followup(ev: _Events, packer: _Packer, q, q_case) -> np.ndarray:
+    """asthma_admissions_no_followup_12m for every query (see the module notes)."""
+    adm = ev.mask(("asthma_admission",))
+    a_case, a_day, a_avail = ev.case[adm], ev.day[adm], ev.avail[adm]
+    if len(a_case) == 0:
+        return np.zeros(len(q), dtype=np.float64)
+    rev = ev.mask(("asthma_plan_review",))
+    # events are sorted by (case, day): so are the reviews, and their packed keys
+    r_key = packer.pack(ev.case[rev], ev.day[rev])
+    r_avail = ev.avail[rev]
+    first = np.searchsorted(r_key, packer.pack(a_case, a_day), side="right")
+    stop = np.searchsorted(r_key, packer.pack(a_case, a_day + _FOLLOWUP), side="right")
+    never = np.iinfo(np.int64).max
+    followed = np.full(len(a_case), never, dtype=np.int64)
+    has = stop > first
+    if has.any():
+        # earliest availability among the reviews first..stop-1 of each admission
+        bounds = np.empty(2 * len(a_case), dtype=np.int64)
+        bounds[0::2], bounds[1::2] = first, stop
+        lows = np.minimum.reduceat(np.append(r_avail, never), bounds)[0::2]
+        followed[has] = lows[has]
+    enter = np.maximum(a_avail, a_day + _FOLLOWUP)
+    leave = np.maximum(enter, np.minimum(a_day + _YEAR, followed))
+    return _interval_counts(a_case, enter, leave, packer, q, q_case)
+
+
 def _paternal_lost(ev: _Events, packer: _Packer, q: np.ndarray, q_case: np.ndarray):
     """1 if the latest (by date) loss/restoration known at T is a loss; restoration wins ties."""
     mask = ev.mask(_PATERNAL)
@@ -383,7 +448,7 @@ def encode_features(
         )
     _require(as_of, ["case_id", "as_of"], "as_of")
     if int(recent_window) < 1 or int(recent_window) >= _YEAR:
-        raise ValueError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
+        raise ParameterError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
     recent_window = int(recent_window)
     events = ensure_events(events)  # the contract, checked once (a marked frame: cheaply)
     if agency is not None:
@@ -519,6 +584,11 @@ def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows)
         "hardship_12m": _flag(counts["hardship", _YEAR] > 0),
         "competing_care_12m": _flag(counts["competing", _YEAR] > 0),
         "child_voice_concerns_12m": counts["voice", _YEAR],
+        "asthma_admissions_no_followup_12m": _admissions_without_followup(ev, packer, q, q_case),
+        "preventer_underuse_12m": _flag(
+            (counts["reliever", _YEAR] > 0) & (counts["preventer", _YEAR] < _PREVENTER_UNDERUSE)
+        ),
+        "cp_plans_ever": counts["cp_plan", None],
     }
     for j, name in enumerate(FEATURES):
         values[rows, j] = cols[name]
@@ -633,8 +703,11 @@ def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFra
     (its ``date``, or its later ``recorded_date``) and when it leaves one of the
     windows of the features it feeds (``date + W``: 28 days for admissions,
     ``recent_window`` and 365 days for attendance, 365 days for the other
-    12-month features). Response events change no feature. Scoring on these dates
-    (plus any grid) finds band crossings exact to the day.
+    12-month features). An admission also starts counting as one without follow-up
+    28 days after it, and stops on the day a follow-up review becomes known (that
+    review's availability). Response events change no feature, except
+    ``cp_plan_start`` (counted by ``cp_plans_ever`` from the day it is known).
+    Scoring on these dates (plus any grid) finds band crossings exact to the day.
 
     Parameters
     ----------
@@ -735,7 +808,7 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
         ensure_events(self.events)  # refuse a table that breaks the contract at fit time
         unknown = [f for f in (self.features or []) if f not in FEATURES]
         if unknown:
-            raise ValueError(f"Unknown feature(s) {unknown}; known: {list(FEATURES)}.")
+            raise ParameterError(f"Unknown feature(s) {unknown}; known: {list(FEATURES)}.")
         self.feature_names_out_ = np.asarray(self.features or list(FEATURES), dtype=object)
         return self
 

@@ -60,7 +60,7 @@ from tqdm.auto import tqdm
 from riskscore._arrays import row_chunks
 from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
 from riskscore.contract import register_model
-from riskscore.errors import EstimationError, SchemaError
+from riskscore.errors import EstimationError, ParameterError, SchemaError
 from riskscore.scorecard import AUDIT_ONLY_NOTICE, Rule, RuleScorecard, bands_of, check_bands
 from riskscore.vocabulary import FEATURES, feature_unit
 
@@ -231,26 +231,26 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ params
     def _check_params(self):
         if self.penalty not in _PENALTIES:
-            raise ValueError(f"penalty must be one of {_PENALTIES}, got {self.penalty!r}.")
+            raise ParameterError(f"penalty must be one of {_PENALTIES}, got {self.penalty!r}.")
         if self.penalty is not None and (
             not isinstance(self.C, numbers.Real) or not self.C > 0 or not np.isfinite(self.C)
         ):
-            raise ValueError(f"C must be a positive finite number, got {self.C!r}.")
+            raise ParameterError(f"C must be a positive finite number, got {self.C!r}.")
         if self.missing not in ("indicator", "error"):
-            raise ValueError(f"missing must be 'indicator' or 'error', got {self.missing!r}.")
+            raise ParameterError(f"missing must be 'indicator' or 'error', got {self.missing!r}.")
         if not any(self.recalibrate is r or self.recalibrate == r for r in _RECALIBRATE):
-            raise ValueError(
+            raise ParameterError(
                 f"recalibrate must be True, False, 'intercept' or 'platt', got {self.recalibrate!r}."
             )
         if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}.")
+            raise ParameterError(f"max_iter must be a positive integer, got {self.max_iter!r}.")
         if not isinstance(self.tol, numbers.Real) or not self.tol > 0:
-            raise ValueError(f"tol must be a positive number, got {self.tol!r}.")
+            raise ParameterError(f"tol must be a positive number, got {self.tol!r}.")
         probs = DEFAULT_PROBABILITY_BANDS if self.bands is None else self.bands
         probs = check_bands(probs, "LogisticRiskModel")
         bad = {k: v for k, v in probs.items() if not 0 < v < 1}
         if bad:
-            raise ValueError(
+            raise ParameterError(
                 f"LogisticRiskModel: bands are predicted probabilities strictly between 0 "
                 f"and 1; got {bad}."
             )
@@ -298,7 +298,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 names = list(getattr(self, "feature_names_in_", []))
             if named:
                 if fitting and len(set(names)) != len(names):
-                    raise ValueError(f"features lists a column twice: {names}.")
+                    raise ParameterError(f"features lists a column twice: {names}.")
                 absent = [n for n in names if n not in X.columns]
                 if absent:
                     raise SchemaError(
@@ -322,7 +322,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 return A
         if fitting:
             if self.features is not None:
-                raise ValueError(
+                raise ParameterError(
                     "features= selects columns by name, so X must be a pandas DataFrame."
                 )
             self._named_input = False
@@ -386,7 +386,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         probs = self._check_params()
         A = self._input_array(X, fitting=True)
         if y is None:
-            raise ValueError(
+            raise ParameterError(
                 "LogisticRiskModel requires y to be passed, but the target y is None: pass the "
                 "binary outcome for every row of X."
             )
@@ -397,7 +397,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         check_consistent_length(A, y)
         check_classification_targets(y)
         if len(np.unique(y)) != 2:
-            raise ValueError(
+            raise EstimationError(
                 "Only binary classification is supported. LogisticRiskModel needs a binary "
                 f"outcome with exactly 2 classes; got {len(np.unique(y))} class(es): "
                 f"{np.unique(y)[:5].tolist()}."
@@ -766,7 +766,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         if not 0 < level < 1:
-            raise ValueError(f"level must be between 0 and 1, got {level!r}.")
+            raise ParameterError(f"level must be between 0 and 1, got {level!r}.")
         z = normal_quantile(0.5 + level / 2)
         coef = self.coef_.ravel()
         if ci == "wald":
@@ -804,9 +804,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 }
             )
         if ci != "bootstrap":
-            raise ValueError(f"ci must be 'wald' or 'bootstrap', got {ci!r}.")
+            raise ParameterError(f"ci must be 'wald' or 'bootstrap', got {ci!r}.")
         if X is None or y is None:
-            raise ValueError("ci='bootstrap' refits the model: pass the training X and y.")
+            raise ParameterError("ci='bootstrap' refits the model: pass the training X and y.")
         A = self._input_array(X, fitting=False)
         Z = self._design(A)
         yb = (np.asarray(y) == self.classes_[1]).astype(np.float64)
@@ -974,7 +974,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         if not isinstance(max_points, numbers.Integral) or max_points < 1:
-            raise ValueError(f"max_points must be a positive integer, got {max_points!r}.")
+            raise ParameterError(f"max_points must be a positive integer, got {max_points!r}.")
         if not getattr(self, "_named_input", False):
             raise EstimationError(
                 "to_scorecard needs a model fitted on a DataFrame of catalogue features "

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from riskscore.errors import LeakageError
+from riskscore.errors import LeakageError, ParameterError
 
 __all__ = ["CaseKFold", "TemporalSplit", "check_no_shared_cases"]
 
@@ -68,13 +68,15 @@ class CaseKFold:
         3
         """
         if not isinstance(self.n_splits, numbers.Integral) or self.n_splits < 2:
-            raise ValueError(f"n_splits must be an integer of at least 2, got {self.n_splits!r}.")
+            raise ParameterError(
+                f"n_splits must be an integer of at least 2, got {self.n_splits!r}."
+            )
         if groups is None:
-            raise ValueError("CaseKFold needs groups (the case_id of every row).")
+            raise ParameterError("CaseKFold needs groups (the case_id of every row).")
         codes, uniques = pd.factorize(np.asarray(groups), use_na_sentinel=False)
         n_cases = len(uniques)
         if n_cases < self.n_splits:
-            raise ValueError(
+            raise ParameterError(
                 f"CaseKFold: {n_cases} case(s) cannot fill n_splits={self.n_splits} folds."
             )
         yb = np.asarray(y, dtype=np.float64) > 0
@@ -164,7 +166,7 @@ class TemporalSplit:
         else:
             self.removed_cases_ = 0
         if not train.any() or not test.any():
-            raise ValueError(
+            raise ParameterError(
                 f"TemporalSplit: cut {self.cut_date().date()} leaves "
                 f"{int(train.sum())} training and {int(test.sum())} test rows (training rows "
                 f"need as_of + {int(self.horizon)} days before the cut). Choose a cut inside "

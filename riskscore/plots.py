@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore.contract import band_thresholds, score_scale
+from riskscore.errors import ParameterError
 from riskscore.vocabulary import AGENCIES, BANDS, PLAN_START_END
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -178,7 +179,7 @@ def _table(obj, name: str) -> pd.DataFrame:
         return obj
     tables = getattr(obj, "tables", None)
     if not isinstance(tables, dict) or name not in tables:
-        raise TypeError(
+        raise ParameterError(
             f"expected a CohortAudit (riskscore.audit_cohort) or its {name!r} table, "
             f"got {type(obj).__name__}"
         )

@@ -13,6 +13,7 @@ from scipy.special import expit
 from sklearn.base import clone
 
 from riskscore.contract import register_model
+from riskscore.errors import NotFittedError
 from riskscore.logistic import LogisticRiskModel
 
 __all__ = ["IntegerPointsModel"]
@@ -117,8 +118,6 @@ class IntegerPointsModel:
 
     def _card(self):
         if not hasattr(self, "scorecard_"):
-            from sklearn.exceptions import NotFittedError
-
             raise NotFittedError("This IntegerPointsModel is not fitted yet; call fit first.")
         return self.scorecard_
 

@@ -72,9 +72,9 @@ def _key_bytes(key) -> bytes:
         key = bytes(key)
     if not isinstance(key, bytes):
         # Say the type only: the value could be the key itself.
-        raise TypeError(f"key must be bytes or str, got {type(key).__name__}")
+        raise ParameterError(f"key must be bytes or str, got {type(key).__name__}")
     if len(key) < 16:
-        raise ValueError(
+        raise ParameterError(
             f"key is too short ({len(key)} bytes); use at least 16 random bytes, e.g. "
             "secrets.token_bytes(32), and keep it outside the data and the outputs"
         )
@@ -179,11 +179,11 @@ def pseudonymise(
     30
     """
     if key is None:
-        raise TypeError("pseudonymise needs a key (bytes or str of at least 16 bytes)")
+        raise ParameterError("pseudonymise needs a key (bytes or str of at least 16 bytes)")
     key = _key_bytes(key)
     max_shift_days = int(max_shift_days)
     if shift_dates and max_shift_days < 1:
-        raise ValueError(f"max_shift_days must be at least 1, got {max_shift_days}")
+        raise ParameterError(f"max_shift_days must be at least 1, got {max_shift_days}")
     if extra_columns not in ("refuse", "drop"):
         raise ParameterError(f"extra_columns must be 'refuse' or 'drop', got {extra_columns!r}.")
     tables = {"events": ensure_events(events)}
@@ -233,9 +233,12 @@ def pseudonymise(
                 if column in DATE_COLUMNS:
                     df[column] = df[column] + pd.to_timedelta(shift)
         # only riskscore's own records survive in attrs (anything else could hold ids)
-        mark = mark_of(df, name)
+        own = {
+            k: v for k, v in df.attrs.items() if str(k).startswith("riskscore_") and k != ALLOWED
+        }
         df.attrs = {
-            MARK: mark,
+            **own,
+            MARK: mark_of(df, name),
             PSEUDONYMISED: {
                 "dropped_columns": list(map(str, extra[name])),
                 "shift_dates": bool(shift_dates),

@@ -41,6 +41,7 @@ from riskscore.disclosure import (
     disclosure_manifest,
     provenance,
 )
+from riskscore.errors import ParameterError
 from riskscore.evaluation import EvaluationResult
 from riskscore.synthetic import VIGNETTE_NOTE
 from riskscore.vocabulary import BANDS
@@ -123,7 +124,7 @@ def render_html(result: Any, *, title: str | None = None) -> str:
         if cls in _RENDERERS:
             return _RENDERERS[cls](result, title)
     known = ", ".join(sorted(k.__name__ for k in _RENDERERS))
-    raise TypeError(
+    raise ParameterError(
         f"write_report() has no renderer for {type(result).__name__}; it renders {known}. "
         "Pass the result of riskscore.audit_case, riskscore.audit_cohort or riskscore.evaluate, "
         "or register a renderer with riskscore.report.register_report."

@@ -77,7 +77,13 @@ from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import register
 from riskscore.audit import CohortAudit
 from riskscore.contract import check_model
-from riskscore.errors import SchemaError
+from riskscore.errors import (
+    DependencyError,
+    MissingFileError,
+    OutputExistsError,
+    ParameterError,
+    SchemaError,
+)
 from riskscore.features import as_of_grid, encode_features
 from riskscore.schema import ALLOWED, allowed_columns, ensure_cases, ensure_events
 from riskscore.vocabulary import AGENCIES, FEATURES
@@ -119,7 +125,7 @@ def _dd():
     try:
         import dask.dataframe as dd
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
+        raise DependencyError(
             "riskscore's out-of-core functions need Dask: pip install 'riskscore[dask]'."
         ) from None
     return dd
@@ -243,7 +249,7 @@ def case_buckets(case_id: pd.Series | Sequence[str], n_partitions: int) -> np.nd
     """
     n = int(n_partitions)
     if n < 1:
-        raise ValueError(f"n_partitions must be at least 1, got {n_partitions}.")
+        raise ParameterError(f"n_partitions must be at least 1, got {n_partitions}.")
     s = case_id if isinstance(case_id, pd.Series) else pd.Series(case_id)
     if isinstance(s.dtype, pd.CategoricalDtype):
         # hash the (few) categories once, then look each row's up by its code
@@ -446,7 +452,7 @@ def _read_folder(path, kind: str, validate: bool):
     dd = _dd()
     p = Path(path)
     if not p.is_dir():
-        raise FileNotFoundError(f"no such directory: '{p}' (expected a folder of Parquet files)")
+        raise MissingFileError(f"no such directory: '{p}' (expected a folder of Parquet files)")
     layout = None
     if (p / LAYOUT_FILE).exists():
         layout = json.loads((p / LAYOUT_FILE).read_text())
@@ -460,7 +466,7 @@ def _read_folder(path, kind: str, validate: bool):
         files = [p / name for name in layout["files"]]
         missing = [str(f) for f in files if not f.exists()]
         if missing:
-            raise FileNotFoundError(f"{p}: files of the layout are missing: {missing[:5]}")
+            raise MissingFileError(f"{p}: files of the layout are missing: {missing[:5]}")
         items = [(str(f), i) for i, f in enumerate(files)]
     else:
         files = sorted([*p.rglob("*.parquet"), *p.rglob("*.pq")])
@@ -567,7 +573,7 @@ def _part_name(i: int) -> str:
 def _fresh_folder(folder: Path, overwrite: bool) -> None:
     if folder.exists() and any(folder.iterdir()):
         if not overwrite:
-            raise FileExistsError(
+            raise OutputExistsError(
                 f"'{folder}' is not empty; pass overwrite=True to replace its Parquet files."
             )
         for f in [*folder.glob("part-*.parquet"), folder / LAYOUT_FILE]:
@@ -700,13 +706,13 @@ def write_cohort_parquet(
     from riskscore.synthetic import make_cohort
 
     if isinstance(n_cases, bool) or not isinstance(n_cases, (int, np.integer)) or n_cases < 0:
-        raise ValueError(f"n_cases must be a non-negative integer, got {n_cases!r}.")
+        raise ParameterError(f"n_cases must be a non-negative integer, got {n_cases!r}.")
     n = int(n_partitions or max(1, -(-int(n_cases) // 10_000)))
     if n < 1:
-        raise ValueError(f"n_partitions must be at least 1, got {n_partitions}.")
+        raise ParameterError(f"n_partitions must be at least 1, got {n_partitions}.")
     chunk_size = int(chunk_size)
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}.")
+        raise ParameterError(f"chunk_size must be at least 1, got {chunk_size}.")
     root = Path(path)
     folders = {"events": root / "events", "cases": root / "cases"}
     for folder in folders.values():

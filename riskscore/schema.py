@@ -67,6 +67,7 @@ from riskscore._privacy_rules import (
 from riskscore.errors import (
     DataQualityWarning,
     IdentifyingDataError,
+    MissingFileError,
     ParameterError,
     SchemaError,
 )
@@ -175,7 +176,10 @@ class TableContract:
         for c in self.columns:
             if c.name == name:
                 return c
-        raise KeyError(name)
+        raise ParameterError(
+            f"the {self.table} contract has no column {name!r}; its columns are "
+            f"{', '.join(self.names)}."
+        )
 
     def __contains__(self, name: object) -> bool:
         return any(c.name == name for c in self.columns)
@@ -736,7 +740,7 @@ def check_identifying(
 
 def _check_frame(df, name):
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
+        raise ParameterError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
     if df.columns.has_duplicates:
         return
     if not all(isinstance(c, str) for c in df.columns):
@@ -1401,8 +1405,7 @@ def _decode_error(p: Path, encoding: str) -> SchemaError:
         f"{p.name}: the file is not {what} text{where}. riskscore reads UTF-8 (with or "
         "without a byte-order mark) unless told; pass the file's encoding with "
         "encoding=, e.g. encoding='cp1252' for a file saved by Excel on Windows, "
-        "encoding='latin-1', or encoding='utf-16' (`riskscore ... --encoding cp1252` on the "
-        "command line)."
+        "encoding='latin-1', or encoding='utf-16'."
     )
 
 
@@ -1463,7 +1466,7 @@ def _read_table(path, encoding=None) -> tuple[pd.DataFrame, int | None]:
     """The table and, for CSV, the file line of its first data row (2)."""
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"no such file or directory: '{p}'")
+        raise MissingFileError(f"no such file or directory: '{p}'")
     name = p.name.lower()
     if p.is_dir():
         if not any(p.rglob("*.parquet")) and not any(p.rglob("*.pq")):

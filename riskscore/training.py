@@ -32,17 +32,18 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
 from riskscore._dates import DEFAULT_GRID, NAT_DAY, days_to_ns, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
-from riskscore.errors import LeakageError, SchemaError
+from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
 from riskscore.features import as_of_grid, encode_features
 from riskscore.logistic import LogisticRiskModel
 from riskscore.schema import allowed_columns, declare_valid, ensure_cases, ensure_events
 from riskscore.scorecard import AUDIT_ONLY_NOTICE
-from riskscore.vocabulary import FEATURES
+from riskscore.vocabulary import FEATURES, FEATURES_V1
 
 __all__ = [
     "TrainingSet",
@@ -172,7 +173,7 @@ def make_training_set(
             synthetic=synthetic,
         )
     if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
-        raise ValueError(f"horizon must be a positive whole number of days, got {horizon!r}.")
+        raise ParameterError(f"horizon must be a positive whole number of days, got {horizon!r}.")
     # the contract at the door: unknown codes, duplicate cases, outcomes outside the
     # vocabulary, missing or non-ISO dates are refused with validate_*'s own message
     events = ensure_events(events)
@@ -485,6 +486,7 @@ def train_model(
     created: str | None = None,
     random_state: int | None = 0,
     progress: bool | None = None,
+    estimator: LogisticRiskModel | None = None,
 ) -> tuple[LogisticRiskModel, EvaluationResult]:
     """Fit a logistic model on a cohort, validate it, and fill its model card.
 
@@ -520,9 +522,13 @@ def train_model(
     created : str, optional
         ISO date for the card (default today).
     random_state : int or None, default=0
-        Seed for folds and bootstrap.
+        Seed for folds, bootstrap and the model.
     progress : bool, optional
         Progress bars.
+    estimator : LogisticRiskModel, optional
+        An unfitted model to use as it is configured (then ``penalty``, ``C`` and
+        ``class_weight`` are not used); default
+        ``LogisticRiskModel(penalty, C, class_weight, random_state=random_state)``.
 
     Returns
     -------
@@ -547,7 +553,13 @@ def train_model(
             "train_model: every training row has the same label (no outcomes within the "
             "horizon, or all); check outcome_date, followup_end and the horizon."
         )
-    model = LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
+    model = (
+        LogisticRiskModel(
+            penalty=penalty, C=C, class_weight=class_weight, random_state=random_state
+        )
+        if estimator is None
+        else clone(estimator)
+    )
     sub = cases if subgroups else None
     if sub is not None and not any(
         c in cases.columns for c in ("sex", "ethnic_group", "imd_quintile")
@@ -563,7 +575,7 @@ def train_model(
         random_state=random_state,
         progress=progress,
     )
-    model = LogisticRiskModel(penalty=penalty, C=C, class_weight=class_weight)
+    model = clone(model)
     model.fit(ts.X, ts.y, case_ids=ts.case_ids)
     synthetic = bool((ts.info or {}).get("synthetic"))
     if source is None:
@@ -639,8 +651,10 @@ def build_synthetic_model(
     model, result = train_model(
         events,
         cases,
-        penalty=penalty,
-        grid="90D",  # the shipped file's recipe: pinned, whatever the library default
+        # the shipped file's recipe, pinned whatever the library defaults become
+        estimator=LogisticRiskModel(penalty=penalty, random_state=None),
+        features=list(FEATURES_V1),
+        grid="90D",
         horizon=365,
         cv=5,
         n_boot=n_boot,

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from riskscore.errors import ParameterError
+
 __all__ = [
     "AGENCIES",
     "EVENTS",
@@ -22,6 +24,7 @@ __all__ = [
     "OUTCOMES",
     "FeatureSpec",
     "FEATURES",
+    "FEATURES_V1",
     "feature_unit",
     "BANDS",
 ]
@@ -79,7 +82,9 @@ EVENTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 
-#: Events that record what agencies did. Audits use them; features never do.
+#: Events that record what agencies did. Audits use them as responses; one feature,
+#: ``cp_plans_ever``, also reads ``cp_plan_start`` as history (a previous or current
+#: child protection plan), never as a reason for alarm on the day it happens alone.
 RESPONSE_EVENTS: tuple[str, ...] = (
     "school_referral",
     "social_care_referral",
@@ -155,6 +160,12 @@ class FeatureSpec:
         Risk direction: 1 if higher values mean more concern, -1 if lower values do.
     events : tuple of str
         The event codes it is computed from.
+    raised_by : tuple of str
+        The event codes whose records can move the feature towards concern (in its
+        risk direction). The others in ``events`` can only move it away: an asthma
+        plan review, a preventer prescription, a restoration of paternal contact.
+        Defaults to ``events``. :func:`riskscore.agency_reach` uses it, with
+        :data:`EVENTS`, to compute what one agency's records alone can score.
     """
 
     name: str
@@ -163,10 +174,21 @@ class FeatureSpec:
     kind: str
     direction: int
     events: tuple[str, ...]
+    raised_by: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        raised = tuple(self.raised_by) or tuple(self.events)
+        unknown = [e for e in raised if e not in self.events]
+        if unknown:
+            raise ParameterError(f"{self.name}: raised_by {unknown} are not among its events.")
+        object.__setattr__(self, "raised_by", raised)
 
 
-def _spec(name, description, agencies, kind, direction, events):
-    return name, FeatureSpec(name, description, tuple(agencies), kind, direction, tuple(events))
+def _spec(name, description, agencies, kind, direction, events, raised_by=()):
+    spec = FeatureSpec(
+        name, description, tuple(agencies), kind, direction, tuple(events), tuple(raised_by)
+    )
+    return name, spec
 
 
 #: The feature catalogue, in output column order (ordered, read-only mapping).
@@ -253,6 +275,7 @@ FEATURES: Mapping[str, FeatureSpec] = MappingProxyType(
                 "flag",
                 1,
                 ("asthma_admission", "asthma_ed_visit", "asthma_plan_review"),
+                ("asthma_admission", "asthma_ed_visit"),
             ),
             _spec(
                 "reliever_overuse_12m",
@@ -278,6 +301,7 @@ FEATURES: Mapping[str, FeatureSpec] = MappingProxyType(
                 "flag",
                 1,
                 ("paternal_involvement_lost", "paternal_involvement_restored"),
+                ("paternal_involvement_lost",),
             ),
             _spec(
                 "siblings_removed",
@@ -319,9 +343,42 @@ FEATURES: Mapping[str, FeatureSpec] = MappingProxyType(
                 1,
                 ("child_voice_concern",),
             ),
+            # ---- catalogue v2 (after the first 18, whose names and order are fixed)
+            _spec(
+                "asthma_admissions_no_followup_12m",
+                "count of asthma_admission with T-365 < date <= T-28 and no asthma_plan_review "
+                "dated in (date, date+28] known by T",
+                ("hospital", "gp"),
+                "count",
+                1,
+                ("asthma_admission", "asthma_plan_review"),
+                ("asthma_admission",),
+            ),
+            _spec(
+                "preventer_underuse_12m",
+                "1 if any reliever_prescription in the last 365 days and fewer than 4 "
+                "preventer_prescription in those 365 days",
+                ("gp",),
+                "flag",
+                1,
+                ("reliever_prescription", "preventer_prescription"),
+                ("reliever_prescription",),
+            ),
+            _spec(
+                "cp_plans_ever",
+                "count of cp_plan_start dated on or before T (a current plan counts)",
+                ("social_care",),
+                "count",
+                1,
+                ("cp_plan_start",),
+            ),
         ]
     )
 )
+
+#: The first catalogue (v1): 18 features whose names, order and values never change.
+#: Models built on it (review-rules-v1, synthetic-logistic-v1) read only these.
+FEATURES_V1: tuple[str, ...] = tuple(FEATURES)[:18]
 
 
 _UNITS = {

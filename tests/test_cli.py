@@ -7,17 +7,25 @@ folders. One test runs the installed console script in a subprocess.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import io
 import json
+import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import riskscore as rs
-from riskscore.cli import build_parser, main
+from riskscore.cli import build_parser, cli_terms, main, safe_filename
 
 
 def _subcommands() -> list[str]:
@@ -58,8 +66,8 @@ def _csv_lines(path: Path) -> list[str]:
 
 
 def _read_written(path: Path) -> pd.DataFrame:
-    """A CSV from write_table: skip the warning line, keep suppressed marks as text."""
-    return pd.read_csv(path, comment="#", dtype=str, keep_default_na=False)
+    """A CSV from write_table, read plainly, keeping suppressed marks as text."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 def _sidecar(path: Path) -> dict:
@@ -90,9 +98,7 @@ def test_no_command_prints_help_and_exits_2(capsys):
 
 
 def test_installed_console_script_help():
-    exe = shutil.which("riskscore")
-    assert exe is not None, "the riskscore console script is not installed (pip install -e .)"
-    proc = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
+    proc = _run_installed("--help")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage: riskscore")
     for command in _subcommands():
@@ -121,6 +127,11 @@ def test_demo_writes_reports_tables_and_says_what_it_is(tmp_path, capsys):
         side = _sidecar(t)
         assert side["disclosure"]["applied"] is True
         assert not _csv_lines(t)[0].startswith("#")
+    # the synthetic cohort as files every other command takes, and the demo says so
+    ev, cs = out / "events.csv", out / "cases.csv"
+    assert str(ev) in text and str(cs) in text and "try every command" in flat
+    assert main(["validate", str(ev), "--cases", str(cs)]) == 0
+    assert pd.read_csv(cs)["case_id"].nunique() == 300
 
 
 # --------------------------------------------------------------------------- validate
@@ -162,7 +173,9 @@ def test_validate_non_iso_dates_without_dayfirst_exits_1(dayfirst_csv, capsys):
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if "date" in x and "lines" in x)
     assert "date" in line and "lines 2, 3, 4" in line
-    assert "dayfirst" in out
+    # the command line's options, not the library's parameters
+    assert "--dayfirst" in out and "dayfirst=" not in out
+    assert "--quarantine" in out and "strict=" not in out
 
 
 def test_dayfirst_validates_and_reads_the_same_dates(data, dayfirst_csv, tmp_path, capsys):
@@ -174,14 +187,22 @@ def test_dayfirst_validates_and_reads_the_same_dates(data, dayfirst_csv, tmp_pat
     pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
 
 
+def _one_error(capsys, command: str, *words: str) -> str:
+    """Exactly one line on stderr, for ``command``, naming ``words``; no traceback."""
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1, captured.err
+    assert err[0].startswith(f"riskscore {command}: error:"), err[0]
+    for w in words:
+        assert w in err[0], (w, err[0])
+    assert "Traceback" not in captured.err + captured.out
+    return err[0]
+
+
 def test_missing_file_exits_2_with_one_line_error(tmp_path, capsys):
     missing = tmp_path / "no-such-events.csv"
     assert main(["validate", str(missing)]) == 2
-    captured = capsys.readouterr()
-    err = captured.err.strip().splitlines()
-    assert len(err) == 1
-    assert "no-such-events.csv" in err[0] and err[0].startswith("riskscore validate: error:")
-    assert "Traceback" not in captured.err + captured.out
+    _one_error(capsys, "validate", "EVENTS", "no-such-events.csv")
 
 
 # --------------------------------------------------------------------------- encode, score
@@ -213,9 +234,38 @@ def test_score_writes_scores_with_contributions_that_add_up(features_csv, tmp_pa
 def test_score_refuses_a_table_without_features(tmp_path, capsys):
     path = tmp_path / "thin.csv"
     pd.DataFrame({"case_id": ["c1"], "as_of": ["2101-01-01"]}).to_csv(path, index=False)
-    assert main(["score", str(path), "--out", str(tmp_path / "s.csv")]) == 2
-    err = capsys.readouterr().err
-    assert "missing feature column" in err and "riskscore encode" in err
+    assert main(["score", str(path), "--out", str(tmp_path / "s.csv")]) == 1  # data problem
+    _one_error(capsys, "score", "FEATURES", "missing feature column", "riskscore encode")
+
+
+def test_score_writes_probability_and_band_for_a_logistic_model(features_csv, tmp_path):
+    out = tmp_path / "scores.csv"
+    assert (
+        main(["score", str(features_csv), "--model", "synthetic-logistic-v1", "--out", str(out)])
+        == 0
+    )
+    scores = pd.read_csv(out)
+    assert list(scores.columns[:5]) == ["case_id", "as_of", "score", "probability", "band"]
+    # the probability is the logistic of the log-odds score
+    np.testing.assert_allclose(scores["probability"], 1 / (1 + np.exp(-scores["score"])))
+    model = rs.load_model("synthetic-logistic-v1")
+    p = model.band_probabilities_
+    expected = np.where(
+        scores["probability"] >= p["multi_agency_discussion"],
+        "multi_agency_discussion",
+        np.where(scores["probability"] >= p["review"], "review", "none"),
+    )
+    assert (scores["band"] == expected).all()
+    # case-level: plain CSV for pandas, the warning in the sidecar
+    side = _sidecar(out)
+    assert side["warning"].startswith("DISCLOSURE CONTROL OFF")
+    assert side["disclosure"]["applied"] is False
+    # scorecards: points and band, no probability without a points-to-risk mapping
+    out2 = tmp_path / "points.parquet"
+    assert main(["score", str(features_csv), "--out", str(out2)]) == 0
+    points = pd.read_parquet(out2)
+    assert "probability" not in points and set(points["band"]) <= set(rs.BANDS)
+    assert _sidecar(out2)["warning"].startswith("DISCLOSURE CONTROL OFF")
 
 
 # --------------------------------------------------------------------------- audit
@@ -233,11 +283,14 @@ def test_audit_case_writes_html_and_marked_case_tables(data, tmp_path, capsys):
     tables = sorted(out.glob(f"case-{case}-*.csv"))
     assert len(tables) == 4
     for t in tables:
-        # individual-level: the file says so on its first line, and in its sidecar
-        assert _csv_lines(t)[0].startswith("# DISCLOSURE CONTROL OFF")
-        assert _sidecar(t)["disclosure"]["applied"] is False
-    traj = _read_written(out / f"case-{case}-trajectory.csv")
-    assert len(traj) > 0 and "score" in traj.columns
+        # individual-level: its sidecar says so first; the CSV reads plainly in pandas
+        side = _sidecar(t)
+        assert side["warning"].startswith("DISCLOSURE CONTROL OFF")
+        assert "secure environment" in side["warning"]
+        assert side["disclosure"]["applied"] is False
+        assert not _csv_lines(t)[0].startswith("#")
+    traj = pd.read_csv(out / f"case-{case}-trajectory.csv")
+    assert len(traj) > 0 and traj.columns[0] == "as_of" and "score" in traj.columns
 
 
 def test_audit_cohort_tables_publish_no_small_counts(data, tmp_path, capsys):
@@ -273,7 +326,8 @@ def test_audit_without_disclosure_says_so_on_its_face(data, tmp_path, capsys):
     tables = sorted(out.glob("cohort-*.csv"))
     assert tables
     for t in tables:
-        assert _csv_lines(t)[0].startswith("# DISCLOSURE CONTROL OFF")
+        assert _sidecar(t)["warning"].startswith("DISCLOSURE CONTROL OFF")
+        assert _sidecar(t)["disclosure"]["applied"] is False
     assert "DISCLOSURE CONTROL OFF" in (out / "cohort-report.html").read_text(encoding="utf-8")
 
 
@@ -291,19 +345,58 @@ def train_data(tmp_path_factory):
     return cohort_csvs(tmp_path_factory, "cli-train", 1500, 3)[0]
 
 
-def test_train_writes_a_readable_model_with_a_card(train_data, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def trained(train_data, tmp_path_factory):
+    """A model trained by the command on ``train_data``, and what the command printed."""
     d = train_data
-    model_path = tmp_path / "model.json"
+    model_path = tmp_path_factory.mktemp("cli-model") / "model.json"
     args = ["train", str(d / "events.csv"), "--cases", str(d / "cases.csv")]
     opts = ["--cv", "3", "--n-boot", "20", "--grid", "90D"]
-    assert main([*args, "--out", str(model_path), *opts]) == 0
-    assert "auroc" in capsys.readouterr().out
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main([*args, "--out", str(model_path), *opts]) == 0
+    return model_path, printed.getvalue()
+
+
+def test_train_writes_a_readable_model_with_a_card(trained):
+    model_path, printed = trained
     model = rs.load_model(model_path)
     assert list(model.feature_names_in_) == list(rs.FEATURES)
+    # the digest a user can pin, printed and beside the file
+    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
+    assert digest in printed and "--model-sha256" in printed
+    assert (model_path.parent / "model.json.sha256").read_text().split()[0] == digest
+    assert "AUROC" in printed
+    assert not re.search(r"\b\d+(\.\d+)?e[-+]?\d+\b", printed)  # no scientific notation
     card = json.loads(model_path.read_text())["model_card"]
     assert card["outcome"]["horizon_days"] == 365
     assert "3-fold" in json.dumps(card["validation"])
     assert {"intended_use", "limitations", "metrics"} <= set(card)
+    # a pinned digest is checked; a wrong one stops the command (data problem)
+    assert main(["model", str(model_path), "--model-sha256", digest.upper()]) == 0
+    assert main(["model", str(model_path), "--model-sha256", "0" * 64]) == 1
+
+
+def test_evaluate_as_it_is_on_its_own_training_data_warns_in_sample(
+    trained, train_data, data, tmp_path, capsys
+):
+    model_path, _ = trained
+    d = train_data
+    html = tmp_path / "in-sample.html"
+    args = ["evaluate", str(d / "events.csv"), "--cases", str(d / "cases.csv")]
+    opts = ["--model", str(model_path), "--cv", "none", "--n-boot", "20", "--out", str(html)]
+    assert main([*args, *opts]) == 0
+    captured = capsys.readouterr()
+    assert "IN-SAMPLE" in captured.err and "--cv 5" in captured.err
+    assert "grid 90D" in captured.out  # the model card's grid, not the default
+    assert "AUROC" in captured.out and not re.search(r"\b\d+(\.\d+)?e[-+]?\d+\b", captured.out)
+    assert "IN-SAMPLE" in html.read_text(encoding="utf-8")
+    # other data: no in-sample warning, but a reminder of what --cv none means
+    other, _, _ = data
+    args = ["evaluate", str(other / "events.csv"), "--cases", str(other / "cases.csv")]
+    assert main([*args, *opts]) == 0
+    err = capsys.readouterr().err
+    assert "IN-SAMPLE" not in err and "--cv none applies the model as it is" in err
 
 
 def test_evaluate_writes_an_html_report(data, tmp_path, capsys):
@@ -313,7 +406,7 @@ def test_evaluate_writes_an_html_report(data, tmp_path, capsys):
     assert (
         main([*base, "--model", "synthetic-logistic-v1", "--cv", "none", "--out", str(html)]) == 0
     )
-    assert "auroc" in capsys.readouterr().out
+    assert "AUROC" in capsys.readouterr().out
     assert html.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
     html = tmp_path / "rules.html"
     assert main([*base, "--model", "review-rules-v1", "--cv", "3", "--out", str(html)]) == 0
@@ -355,3 +448,309 @@ def test_model_unknown_name_is_a_one_line_error(capsys):
     assert main(["model", "no-such-model"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no-such-model" in err[0]
+
+
+def test_model_prints_any_model_as_a_score_sheet(capsys):
+    assert main(["model", "synthetic-logistic-v1"]) == 0
+    out = capsys.readouterr().out
+    assert "LogisticRiskModel(" not in out
+    assert "Odds ratio" in out and "not a decision" in out
+    for feature in rs.load_model("synthetic-logistic-v1").feature_names_in_:
+        assert feature in out
+
+
+# --------------------------------------------------------------------------- help
+
+
+@pytest.mark.parametrize("command", _subcommands())
+def test_every_command_explains_itself(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    usage, _, rest = text.partition("\n\n")
+    description = rest.split("\n\n")[0]
+    assert len(description.split()) >= 10, f"{command} needs a description"
+    examples = text.split("examples:\n", 1)[1]
+    assert f"riskscore {command}" in examples
+    assert "(default: None)" not in text and "(default: False)" not in text
+
+
+# --------------------------------------------------------------------------- attacks
+# One test per attack on the command line (issue "safe under attack").
+
+
+def _files_under(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def traversal(tmp_path_factory):
+    """A cohort whose case ids try to climb out of the output folder."""
+    d = tmp_path_factory.mktemp("cli-traversal")
+    events, cases = rs.make_cohort(40, random_state=8)
+    ids = sorted(events["case_id"].astype(str).unique())[:3]
+    rename = {
+        ids[0]: "x/../../../../escaped/anything",
+        ids[1]: "/tmp/absolute",
+        ids[2]: "..",
+    }
+    for df in (events, cases):
+        df["case_id"] = df["case_id"].astype(str).replace(rename)
+    events.to_csv(d / "events.csv", index=False)
+    cases.to_csv(d / "cases.csv", index=False)
+    return d, list(rename.values())
+
+
+def test_path_traversal_through_case_ids_stays_inside_out(traversal, tmp_path, capsys):
+    d, bad_ids = traversal
+    root = tmp_path / "root"
+    out = root / "a" / "b" / "out"
+    before = _files_under(tmp_path) | _files_under(d)
+    for case in bad_ids:
+        args = ["audit", str(d / "events.csv"), "--cases", str(d / "cases.csv"), "--case", case]
+        assert main([*args, "--out", str(out)]) == 0, capsys.readouterr().err
+    written = (_files_under(tmp_path) | _files_under(d)) - before
+    assert written and all(out.resolve() in p.resolve().parents for p in written)
+    assert not Path("/tmp/absolute.html").exists()
+    # one report per case: the safe names of different ids never collide
+    assert len([p for p in written if p.suffix == ".html"]) == len(bad_ids)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(min_size=1, max_size=120))
+def test_safe_filename_never_leaves_its_folder(text):
+    name = safe_filename(text)
+    assert "/" not in name and "\\" not in name and "\0" not in name
+    assert name not in (".", "..") and not name.startswith(".") and len(name) <= 100
+    folder = Path("/srv/out")
+    assert Path(os.path.normpath(folder / name)).parent == folder
+    if name == text:
+        return
+    assert name != safe_filename(text + "x")  # a changed id carries its own hash
+
+
+def test_out_equal_to_an_input_is_refused_before_anything_is_written(
+    data, features_csv, tmp_path, capsys
+):
+    d, _, _ = data
+    events = d / "events.csv"
+    original = events.read_bytes()
+    # the same file under another spelling, and through a link
+    other_spelling = d / ".." / d.name / "events.csv"
+    link = tmp_path / "link.csv"
+    link.symlink_to(events)
+    for out in (events, other_spelling, link):
+        assert main(["encode", str(events), "--out", str(out)]) == 2
+        _one_error(capsys, "encode", "--out", "input")
+    assert events.read_bytes() == original
+    feats = features_csv.read_bytes()
+    assert main(["score", str(features_csv), "--out", str(features_csv)]) == 2
+    _one_error(capsys, "score", "--out", "input")
+    assert features_csv.read_bytes() == feats
+    # a model file is an input too
+    model = tmp_path / "m.json"
+    rs.save_model(rs.default_scorecard(), model)
+    text = model.read_bytes()
+    args = ["evaluate", str(events), "--cases", str(d / "cases.csv"), "--model", str(model)]
+    assert main([*args, "--out", str(model)]) == 2
+    _one_error(capsys, "evaluate", "--out", "input")
+    assert model.read_bytes() == text
+    # train never writes its model or report over an input
+    args = ["train", str(events), "--cases", str(d / "cases.csv")]
+    assert main([*args, "--out", str(tmp_path / "x.json"), "--report", str(events)]) == 2
+    _one_error(capsys, "train", "--report", "input")
+    assert events.read_bytes() == original
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--grid", "banana"),
+        ("--grid", "monthly"),
+        ("--grid", "1M"),
+        ("--grid", "12h"),
+        ("--recent-window", "0"),
+        ("--recent-window", "365"),
+        ("--recent-window", "ten"),
+    ],
+)
+def test_bad_option_values_are_one_line_usage_errors(data, tmp_path, capsys, option, value):
+    d, _, _ = data
+    out = tmp_path / "x.csv"
+    with pytest.raises(SystemExit) as exc:
+        main(["encode", str(d / "events.csv"), option, value, "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and option in err[0] and "Traceback" not in err[0]
+    assert not out.exists()
+
+
+def test_a_folder_given_as_a_file_is_a_one_line_error(data, tmp_path, capsys):
+    d, _, _ = data
+    events = str(d / "events.csv")
+    cases = [events, "--cases", str(d / "cases.csv")]
+    attempts = [
+        ("score", [str(tmp_path), "--out", str(tmp_path / "s.csv")], "FEATURES"),
+        ("encode", [str(tmp_path), "--out", str(tmp_path / "s.csv")], "EVENTS"),
+        ("encode", [events, "--cases", str(tmp_path), "--out", str(tmp_path / "s.csv")], "--cases"),
+        ("encode", [events, "--out", str(tmp_path)], "--out"),
+        ("audit", [*cases, "--model", str(tmp_path), "--out", str(tmp_path / "o")], "--model"),
+        ("model", [str(tmp_path)], "MODEL"),
+    ]
+    for command, args, option in attempts:
+        assert main([command, *args]) == 2, (command, option)
+        _one_error(capsys, command, option, "folder")
+    (tmp_path / "a-file").write_text("x")
+    assert main(["audit", *cases, "--out", str(tmp_path / "a-file")]) == 2
+    _one_error(capsys, "audit", "--out", "is a file")
+
+
+def test_a_model_file_in_the_working_directory_cannot_shadow_a_shipped_name(
+    features_csv, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    doc = json.loads(rs.model_to_json(rs.default_scorecard()))
+    doc["bands"] = {"review": 1.0, "multi_agency_discussion": 2.0}
+    for rule in doc["rules"]:
+        rule["points"] = 1.0
+    (tmp_path / "review-rules-v1").write_text(json.dumps(doc), encoding="utf-8")
+    # the default --model and the bare name are the shipped card
+    assert main(["model", "review-rules-v1"]) == 0
+    assert "review                     >= 4" in capsys.readouterr().out
+    for extra in ([], ["--model", "review-rules-v1"]):
+        out = tmp_path / f"s{len(extra)}.csv"
+        assert main(["score", str(features_csv), *extra, "--out", str(out)]) == 0
+        feats = pd.read_csv(features_csv)
+        shipped = rs.load_model("review-rules-v1").risk_score(feats).to_numpy()
+        np.testing.assert_array_equal(pd.read_csv(out)["score"].to_numpy(), shipped)
+    # the planted file only by its path
+    assert main(["model", "./review-rules-v1"]) == 0
+    assert "review                     >= 1" in capsys.readouterr().out
+
+
+def test_tampered_model_files_stop_the_command_with_one_line(features_csv, tmp_path, capsys):
+    path = tmp_path / "card.json"
+    rs.save_model(rs.default_scorecard(), path)
+    path.write_text(path.read_text().replace('"points": 3.0', '"points": NaN', 1))
+    out = tmp_path / "s.csv"
+    assert main(["score", str(features_csv), "--model", str(path), "--out", str(out)]) == 1
+    _one_error(capsys, "score", "--model", "NaN", "Fix:")
+    assert not out.exists()
+    assert main(["score", str(features_csv), "--model", "my-card", "--out", str(out)]) == 2
+    _one_error(capsys, "score", "--model my-card", "./my-card")
+
+
+def test_no_traceback_reaches_the_user_unless_debug(data, tmp_path, monkeypatch, capsys):
+    d, _, _ = data
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug deep inside")
+
+    monkeypatch.setattr(rs, "encode_features", broken)
+    args = ["encode", str(d / "events.csv"), "--out", str(tmp_path / "x.csv")]
+    assert main(args) == 1
+    line = _one_error(capsys, "encode", "internal error", "--debug")
+    assert "KeyError" in line
+    with pytest.raises(KeyError):
+        main([*args, "--debug"])
+    with pytest.raises(KeyError):
+        main(["--debug", *args])
+
+
+def test_quarantine_sets_failing_rows_aside_only_when_asked(data, tmp_path, capsys):
+    _, events, _ = data
+    bad = events.copy()
+    bad["event"] = bad["event"].astype(str)
+    bad.loc[[4, 11], "event"] = "invented_code"
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    out = tmp_path / "features.csv"
+    assert main(["encode", str(path), "--out", str(out)]) == 1
+    _one_error(capsys, "encode", "EVENTS", "invented_code", "--quarantine", "riskscore validate")
+    assert not out.exists()
+    assert main(["encode", str(path), "--out", str(out), "--quarantine"]) == 0
+    err = capsys.readouterr().err
+    assert "2 of" in err and "quarantined" in err and "strict=" not in err
+    good = tmp_path / "good.csv"
+    bad.drop(index=[4, 11]).to_csv(good, index=False)
+    assert main(["encode", str(good), "--out", str(tmp_path / "good-features.csv")]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(tmp_path / "good-features.csv"))
+
+
+def test_identifying_columns_are_refused_in_command_line_terms(data, tmp_path, capsys):
+    _, events, _ = data
+    ev = events.copy()
+    ev["postcode"] = "SW1A 1AA"
+    path = tmp_path / "pc.csv"
+    ev.to_csv(path, index=False)
+    assert main(["validate", str(path)]) == 1
+    line = _one_error(capsys, "validate", "EVENTS", "postcode", "--allow 'postcode=")
+    assert "allow={" not in line
+
+
+def _run_installed(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    exe = shutil.which("riskscore")
+    assert exe is not None, "the riskscore console script is not installed (pip install -e .)"
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=120, **kwargs)
+
+
+def test_a_closed_pipe_ends_quietly():
+    # `riskscore model review-rules-v1 | head`, made deterministic: the reader is gone
+    # before the command writes a byte
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "riskscore.cli", "model", "review-rules-v1"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.stderr == "", proc.stderr
+    assert proc.returncode == 1
+
+
+def test_the_installed_command_shows_no_traceback(data):
+    d, _, _ = data
+    proc = _run_installed("encode", str(d / "events.csv"), "--grid", "banana", "--out", "x.csv")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "--grid" in proc.stderr
+
+
+def test_readme_command_table_lists_every_command_with_an_example():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[2].startswith("`riskscore "):
+            rows[cells[0].strip("`")] = cells[2].strip("`")
+    assert set(rows) == set(_subcommands())
+    for command, example in rows.items():
+        assert example.startswith(f"riskscore {command}"), example
+
+
+@pytest.mark.parametrize(
+    "library, command_line",
+    [
+        ("pass strict=False to keep the valid rows", "pass --quarantine to keep the valid rows"),
+        (
+            "pass allow={'postcode': 'why it is safe'} (kept)",
+            "pass --allow 'postcode=why it is safe' (kept)",
+        ),
+        ("no dayfirst= or format= was given", "no --dayfirst or --format was given"),
+        (
+            "dayfirst=True for DD/MM/YYYY, dayfirst=False for MM/DD/YYYY",
+            "--dayfirst for DD/MM/YYYY, --format '%m/%d/%Y' for MM/DD/YYYY",
+        ),
+        ("such as format='%d/%m/%Y'", "such as --format '%d/%m/%Y'"),
+        ("grid='banana' is not a number of days", "--grid 'banana' is not a number of days"),
+        ("recent_window must be between 1 and 364", "--recent-window must be between 1 and 364"),
+        ("use refit=True to fit the mapping", "use --cv with a number of folds to fit the mapping"),
+        ("- events.date: x\n  fix: y", "- events.date: x\n  fix: y"),  # layout kept
+    ],
+)
+def test_messages_are_given_in_command_line_terms(library, command_line):
+    assert cli_terms(library) == command_line

@@ -447,13 +447,15 @@ def test_mark_undisclosed_says_so():
     assert disclosure_manifest(out).empty
 
 
-def test_write_table_undisclosed_has_warning_on_its_face(tmp_path):
+def test_write_table_undisclosed_warns_in_its_sidecar_and_reads_plainly(tmp_path):
     table = mark_undisclosed(pd.DataFrame({"case_id": ["c1", "c2"], "n_events": [3, 4]}))
     path = write_table(table, tmp_path / "cases.csv")
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == f"# {UNDISCLOSED_WARNING}"
-    assert lines[1:] == ["case_id,n_events", "c1,3", "c2,4"]
+    assert lines == ["case_id,n_events", "c1,3", "c2,4"]
+    # plain pandas reads it without options
+    pd.testing.assert_frame_equal(pd.read_csv(path), pd.DataFrame(table))
     sidecar = json.loads((tmp_path / "cases.csv.provenance.json").read_text(encoding="utf-8"))
+    assert next(iter(sidecar)) == "warning" and sidecar["warning"] == UNDISCLOSED_WARNING
     assert sidecar["disclosure"]["applied"] is False
     assert sidecar["disclosure"]["warning"] == UNDISCLOSED_WARNING
     back = read_table(path)

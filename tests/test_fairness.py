@@ -26,6 +26,50 @@ def _data(n=6000, seed=0):
     return y, p, groups, cases
 
 
+def test_estimates_equal_fairlearn_metricframe():
+    """The one estimator (estimates and bootstrap replicates) equals fairlearn's MetricFrame."""
+    from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate
+    from fairlearn.metrics import true_positive_rate as tpr
+    from sklearn.metrics import precision_score
+
+    y, p, g, cases = _data(n=3000, seed=4)
+    # ties at the cut: some probabilities exactly on the threshold are alerted
+    p[:50] = 0.25
+    t = subgroup_metrics(y, p, g, threshold=0.25, case_ids=cases, n_boot=0, disclosure=False)
+    alert = (p >= 0.25).astype(int)
+    mf = MetricFrame(
+        metrics={
+            "selection_rate": selection_rate,
+            "tpr": tpr,
+            "fpr": false_positive_rate,
+            "ppv": lambda yt, yp: precision_score(yt, yp, zero_division=np.nan),
+        },
+        y_true=y,
+        y_pred=alert,
+        sensitive_features=g["sex"],
+    )
+    scored = MetricFrame(
+        metrics={
+            "auroc": roc_auc_score,
+            "observed_rate": lambda yt, yp: float(np.mean(yt)),
+            "mean_predicted": lambda yt, yp: float(np.mean(yp)),
+            "oe_ratio": lambda yt, yp: float(np.sum(yt) / np.sum(yp)),
+        },
+        y_true=y,
+        y_pred=p,
+        sensitive_features=g["sex"],
+    )
+    for frame in (mf, scored):
+        for metric in frame.by_group.columns:
+            for group in ("female", "male"):
+                expected = frame.by_group.loc[group, metric]
+                got = _row(t, "sex", group, metric)["estimate"]
+                assert got == pytest.approx(expected, rel=1e-12), (metric, group)
+            assert _row(t, "sex", "All", metric)["estimate"] == pytest.approx(
+                frame.overall[metric], rel=1e-12
+            )
+
+
 def _row(t, attribute, group, metric):
     sel = (t["attribute"] == attribute) & (t["group"] == group) & (t["metric"] == metric)
     return t.loc[sel].iloc[0]

@@ -100,6 +100,23 @@ def reference_features(events: pd.DataFrame, case_id, t, recent=90) -> dict:
         if r.event in ("paternal_involvement_lost", "paternal_involvement_restored")
     ]
     out["paternal_involvement_lost"] = float(not max(pat)[1]) if pat else 0.0
+    # catalogue v2: rows are already the known-by-T happenings, so a review entered
+    # after T is not here and cannot count as follow-up yet
+    reviews = [r.date for r in rows if r.event == "asthma_plan_review"]
+    day = pd.Timedelta(days=1)
+    out["asthma_admissions_no_followup_12m"] = float(
+        sum(
+            1
+            for r in rows
+            if r.event == "asthma_admission"
+            and t - 365 * day < r.date <= t - 28 * day
+            and not any(r.date < d <= r.date + 28 * day for d in reviews)
+        )
+    )
+    relievers = count(("reliever_prescription",), 365)
+    preventers = count(("preventer_prescription",), 365)
+    out["preventer_underuse_12m"] = float(relievers > 0 and preventers < 4)
+    out["cp_plans_ever"] = float(count(("cp_plan_start",), None))
     return out
 
 
@@ -117,8 +134,11 @@ def event_tables(draw, max_rows=40, with_recorded=True):
     common = [
         "attendance",
         "asthma_admission",
+        "asthma_plan_review",
         "reliever_prescription",
+        "preventer_prescription",
         "paternal_involvement_lost",
+        "cp_plan_start",
     ]
     events = draw(
         st.lists(
@@ -269,7 +289,191 @@ def test_agency_view_equals_encoding_that_agency_alone(events, q, agency):
     assert_frames_match(encode_features(events, q, agency=agency), oracle_frame(events, q, agency))
 
 
+@st.composite
+def followup_tables(draw):
+    """Admissions with plan reviews placed around their 28-day follow-up window.
+
+    Random tables rarely put a review within 28 days after an admission; these do,
+    on and either side of every edge, some entered late (``recorded_date``).
+    """
+    rows = []
+    for _ in range(draw(st.integers(1, 4))):
+        case = draw(st.sampled_from(["a", "b"]))
+        d = draw(st.integers(0, 500))
+        rows.append((case, d, "hospital", "asthma_admission", draw(st.none() | st.integers(0, 60))))
+        offsets = draw(st.lists(st.sampled_from([-1, 0, 1, 2, 27, 28, 29, 40]), max_size=3))
+        for off in offsets:
+            who = draw(st.sampled_from(["gp", "hospital"]))
+            late = draw(st.none() | st.integers(0, 400))
+            rows.append((case, d + off, who, "asthma_plan_review", late))
+    df = pd.DataFrame(rows, columns=["case_id", "day", "agency", "event", "late"])
+    df["date"] = BASE + pd.to_timedelta(df["day"], unit="D")
+    df["recorded_date"] = df["date"] + pd.to_timedelta(df["late"], unit="D")
+    df["value"] = np.nan
+    return df[["case_id", "date", "agency", "event", "value", "recorded_date"]]
+
+
+def _followup_queries(events: pd.DataFrame) -> pd.DataFrame:
+    """As-of dates on and either side of every edge of the follow-up feature."""
+    adm = events[events["event"] == "asthma_admission"]
+    rev = events[events["event"] == "asthma_plan_review"]
+    known = rev["recorded_date"].fillna(rev["date"])
+    parts = [
+        pd.DataFrame({"case_id": adm["case_id"], "as_of": adm["date"] + pd.Timedelta(days=k)})
+        for k in (0, 27, 28, 29, 364, 365, 366)
+    ]
+    parts += [
+        pd.DataFrame({"case_id": rev["case_id"], "as_of": known + pd.Timedelta(days=k)})
+        for k in (-1, 0, 1)
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+@given(followup_tables())
+def test_followup_feature_equals_reference_on_every_edge(events):
+    q = _followup_queries(events)
+    assert_frames_match(encode_features(events, q), oracle_frame(events, q))
+    for agency in ("gp", "hospital"):
+        assert_frames_match(
+            encode_features(events, q, agency=agency), oracle_frame(events, q, agency)
+        )
+
+
+@given(followup_tables())
+def test_followup_feature_changes_only_on_change_dates(events):
+    from riskscore.features import change_dates
+
+    for cid in events["case_id"].unique():
+        ev = events[events["case_id"] == cid]
+        days = pd.date_range(ev["date"].min() - pd.Timedelta(days=1), periods=1000, freq="D")
+        x = encode_features(ev, pd.DataFrame({"case_id": cid, "as_of": days}))
+        x = x["asthma_admissions_no_followup_12m"].to_numpy()
+        changed_on = set(days[1:][x[1:] != x[:-1]])
+        assert changed_on <= set(change_dates(ev)["as_of"])
+
+
 # ----------------------------------------------------------------- edges and contract
+
+
+def test_first_eighteen_features_keep_their_names_and_order():
+    """Catalogue v2 only appends: v1 models and files read these 18 columns by name."""
+    from riskscore.vocabulary import FEATURES_V1
+
+    v1 = [
+        "parental_substance_use_12m",
+        "attendance_recent",
+        "attendance_drop",
+        "persistent_absence",
+        "severe_absence",
+        "school_concerns_12m",
+        "asthma_admissions_12m",
+        "asthma_ed_visits_12m",
+        "asthma_admission_28d",
+        "no_asthma_plan_12m",
+        "reliever_overuse_12m",
+        "missed_appointments_12m",
+        "paternal_involvement_lost",
+        "siblings_removed",
+        "police_incidents_home_12m",
+        "hardship_12m",
+        "competing_care_12m",
+        "child_voice_concerns_12m",
+    ]
+    assert list(FEATURES_V1) == v1
+    assert list(FEATURES) == [
+        *v1,
+        "asthma_admissions_no_followup_12m",
+        "preventer_underuse_12m",
+        "cp_plans_ever",
+    ]
+
+
+def test_followup_counts_admissions_by_hand():
+    """Three admissions: one followed up in time, one too late, one followed up late-entered."""
+    ev = _ev(
+        [
+            ("a", "2101-01-01", "hospital", "asthma_admission", np.nan),
+            ("a", "2101-01-29", "gp", "asthma_plan_review", np.nan),  # day 28: in time
+            ("a", "2101-03-01", "hospital", "asthma_admission", np.nan),
+            ("a", "2101-03-30", "gp", "asthma_plan_review", np.nan),  # day 29: too late
+            ("a", "2101-05-01", "hospital", "asthma_admission", np.nan),
+            ("a", "2101-05-02", "gp", "asthma_plan_review", np.nan),  # entered 2101-07-01
+        ]
+    )
+    ev["recorded_date"] = pd.to_datetime([None, None, None, None, None, "2101-07-01"])
+    dates = ["2101-01-28", "2101-03-28", "2101-03-29", "2101-05-29", "2101-06-30", "2101-07-01"]
+    q = pd.DataFrame({"case_id": "a", "as_of": pd.to_datetime([*dates, "2102-03-01"])})
+    got = encode_features(ev, q)["asthma_admissions_no_followup_12m"].tolist()
+    # 03-29 is 28 days after 03-01: that admission starts counting; the first never does;
+    # the third counts from 05-29 until its review is entered on 07-01; 2102-03-01 is
+    # 365 days after 2101-03-01, so the second has left the window
+    assert got == [0.0, 0.0, 1.0, 2.0, 2.0, 1.0, 0.0]
+
+
+def test_preventer_underuse_by_hand():
+    rows = [("a", "2101-01-10", "gp", "reliever_prescription", np.nan)]
+    rows += [("a", f"2101-0{m}-01", "gp", "preventer_prescription", np.nan) for m in (2, 3, 4, 5)]
+    rows += [("b", "2101-02-01", "gp", "preventer_prescription", np.nan)]
+    ev = _ev(rows)
+    q = pd.DataFrame(
+        {
+            "case_id": ["a", "a", "a", "b"],
+            "as_of": pd.to_datetime(["2101-04-01", "2101-05-01", "2102-02-01", "2101-06-01"]),
+        }
+    )
+    # a: 3 preventers by 04-01 (under-use), 4 by 05-01 (not), and by 2102-02-01 the
+    # reliever has left the year (nothing to under-use against); b: no reliever
+    assert encode_features(ev, q)["preventer_underuse_12m"].tolist() == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_cp_plans_ever_counts_plans_known_by_t_never_forgets():
+    ev = _ev(
+        [
+            ("a", "2101-01-01", "social_care", "cp_plan_start", np.nan),
+            ("a", "2101-06-01", "social_care", "cp_plan_end", np.nan),
+            ("a", "2103-01-01", "social_care", "cp_plan_start", np.nan),
+        ]
+    )
+    ev["recorded_date"] = pd.to_datetime([None, None, "2103-02-01"])
+    dates = ["2100-12-31", "2102-12-31", "2103-01-31", "2103-02-01"]
+    q = pd.DataFrame({"case_id": "a", "as_of": pd.to_datetime(dates)})
+    # the second plan is dated 2103-01-01 but known only from 2103-02-01
+    assert encode_features(ev, q)["cp_plans_ever"].tolist() == [0.0, 1.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("name", list(FEATURES))
+def test_raised_by_lists_exactly_the_events_that_move_a_feature_towards_concern(name):
+    """The metadata agency_reach relies on, checked against the encoder itself.
+
+    Each event of the feature alone, many times over the last year (attendance: high
+    earlier in the year, low recently), moves the feature towards concern from its
+    value with no events if and only if the event is in ``raised_by``.
+    """
+    spec = FEATURES[name]
+    t = pd.Timestamp("2102-01-01")
+    q = pd.DataFrame({"case_id": ["a"], "as_of": [t]})
+    empty = encode_features(_ev([("zz", "2101-01-01", "gp", "cp_plan_end", np.nan)]), q)
+    base = empty[name].iloc[0]
+    for event in spec.events:
+        days = range(0, 360, 10)
+        rows = [
+            (
+                "a",
+                t - pd.Timedelta(days=d),
+                "gp",
+                event,
+                (0.0 if d <= 60 else 1.0) if event == "attendance" else np.nan,
+            )
+            for d in days
+        ]
+        value = encode_features(_ev(rows), q)[name].iloc[0]
+        if np.isnan(base):
+            moved = not np.isnan(value) and (
+                spec.direction * value > 0 or (spec.direction == -1 and value < 1)
+            )
+        else:
+            moved = spec.direction * (value - base) > 0
+        assert moved == (event in spec.raised_by), (name, event, base, value)
 
 
 def _ev(rows):

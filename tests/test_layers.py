@@ -49,6 +49,7 @@ LAYERS: dict[str, int] = {
     "riskscore.points": 3,
     "riskscore.modelfile": 3,
     "riskscore.model_selection": 3,
+    "riskscore.reach": 3,
     # 4: audit, training and evaluation
     "riskscore._audit_core": 4,
     "riskscore._cohort_tables": 4,

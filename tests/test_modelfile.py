@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib import resources
+from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +17,7 @@ from hypothesis import strategies as st
 from riskscore.errors import ModelFileError
 from riskscore.logistic import LogisticRiskModel
 from riskscore.modelfile import (
+    MAX_FILE_BYTES,
     default_scorecard,
     file_sha256,
     load_model,
@@ -25,13 +29,33 @@ from riskscore.modelfile import (
     shipped_models,
 )
 from riskscore.scorecard import Rule, RuleScorecard
-from riskscore.vocabulary import FEATURES
+from riskscore.vocabulary import BANDS, FEATURES
 
 FEATURE_NAMES = list(FEATURES)
 
 
+def _total_range(rules):
+    """Lowest and highest total the rules can give, by trying values around every threshold.
+
+    Independent of the library's own bound: each threshold, the next float either side
+    of it, and values far beyond the ends.
+    """
+    low = high = 0.0
+    for f in {r.feature for r in rules}:
+        mine = [r for r in rules if r.feature == f]
+        t = np.array([r.threshold for r in mine])
+        values = np.concatenate([t, np.nextafter(t, -np.inf), np.nextafter(t, np.inf), [-2e6, 2e6]])
+        totals = np.zeros(len(values))
+        for r in mine:
+            totals += np.where(r.fires(values), r.points, 0.0)
+        low += totals.min()
+        high += totals.max()
+    return low, high
+
+
 @st.composite
 def cards(draw):
+    """Valid scorecards: bands above the lowest total, at most one above the highest."""
     rules, seen = [], set()
     for _ in range(draw(st.integers(1, 6))):
         f = draw(st.sampled_from(FEATURE_NAMES))
@@ -43,9 +67,12 @@ def cards(draw):
         pts = draw(st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False))
         text = draw(st.text(max_size=30))
         rules.append(Rule(f, op, t, pts, text, FEATURES[f].agencies))
-    lo = draw(st.floats(-50, 50, allow_nan=False))
-    hi = lo + draw(st.floats(0, 50, allow_nan=False))
-    name = draw(st.one_of(st.none(), st.text(min_size=1, max_size=12)))
+    low, high = _total_range(rules)
+    lo = draw(st.floats(low, high + 1, exclude_min=True, allow_nan=False))
+    hi = draw(st.floats(lo, high + 1, allow_nan=False))
+    name = draw(
+        st.one_of(st.none(), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,11}", fullmatch=True))
+    )
     return RuleScorecard(
         rules,
         {"review": lo, "multi_agency_discussion": hi},
@@ -154,72 +181,340 @@ def _doc():
     return json.loads(model_to_json(default_scorecard()))
 
 
+def _logistic_doc():
+    model, _, _ = fitted_logistic()
+    return json.loads(model_to_json(model))
+
+
+def _refused(text: str, *words: str) -> str:
+    """Loading ``text`` is refused with one message naming ``words`` and a fix."""
+    with pytest.raises(ModelFileError) as info:
+        model_from_json(text)
+    message = str(info.value)
+    for w in words:
+        assert w in message, (w, message)
+    assert "Fix:" in message, message
+    assert "\n" not in message
+    return message
+
+
 @pytest.mark.parametrize(
-    "edit, match",
+    "edit, words",
     [
-        (lambda d: d.update(kind="random_forest"), "unknown model kind"),
-        (lambda d: d.pop("kind"), "unknown model kind"),
-        (lambda d: d.pop("schema_version"), "schema_version' is missing"),
-        (lambda d: d.update(schema_version=2), "schema_version 2 is not supported"),
-        (lambda d: d.update(schema_version="1"), "not supported"),
+        (lambda d: d.update(kind="random_forest"), ["kind", "random_forest"]),
+        (lambda d: d.pop("kind"), ["kind"]),
+        (lambda d: d.pop("schema_version"), ["schema_version", "missing"]),
+        (lambda d: d.update(schema_version=2), ["schema_version", "2 is not supported"]),
+        (lambda d: d.update(schema_version="1"), ["schema_version", "not supported"]),
+        (lambda d: d.update(schema_version=1.0), ["schema_version", "not supported"]),
+        (lambda d: d.update(schema_version=True), ["schema_version", "not supported"]),
+        (lambda d: d["features"].append("drug_dealer_score"), ["features[16]", "drug_dealer"]),
+        (lambda d: d["rules"][0].update(feature="parental_drug_use"), ["rules[0].feature"]),
+        (lambda d: d["rules"][0].update(op="~"), ["rules[0].op", "comparison"]),
+        (lambda d: d["rules"][0].update(points="lots"), ["rules[0].points", "number"]),
+        (lambda d: d["rules"][0].update(points=1e308), ["rules[0].points", "sane range"]),
+        (lambda d: d["rules"][2].update(threshold=1e300), ["rules[2].threshold"]),
+        (lambda d: d["rules"][0].update(weight=2), ["rules[0].weight", "unknown entry"]),
+        (lambda d: d["rules"][0].update(agencies=["mi5"]), ["rules[0].agencies[0]"]),
+        (lambda d: d.update(extra={"x": 1}), ["extra", "unknown entry"]),
+        (lambda d: d.update(parameters={"C": 1}), ["parameters.C"]),
+        (lambda d: d.update(bands={"review": 4}), ["bands.multi_agency_discussion", "missing"]),
+        (lambda d: d.update(bands={"review": 0, "multi_agency_discussion": 0}), ["bands.review"]),
+        (lambda d: d.update(bands={"review": 9, "multi_agency_discussion": 5}), ["out of order"]),
         (
-            lambda d: d["features"].append("drug_dealer_score"),
-            "unknown feature 'drug_dealer_score'",
+            lambda d: d.update(bands={"review": 4, "multi_agency_discussion": 1e6}),
+            ["bands.multi_agency_discussion", "never be reached"],
         ),
-        (lambda d: d["rules"][0].update(feature="parental_drug_use"), "parental_drug_use"),
-        (lambda d: d["rules"][0].update(op="~"), "comparison"),
-        (lambda d: d["rules"][0].update(points="lots"), "number"),
-        (lambda d: d["rules"][0].update(weight=2), "unknown entries"),
-        (lambda d: d.update(bands={"review": 4}), "bands"),
-        (lambda d: d["features"].remove("hardship_12m"), "does not match"),
+        (lambda d: d["features"].remove("hardship_12m"), ["features", "does not match"]),
+        (lambda d: d.update(name="a\nb"), ["name"]),
+        (lambda d: d.update(rules=[]), ["rules", "0 entries"]),
     ],
 )
-def test_tampered_scorecard_files_are_refused(edit, match):
+def test_tampered_scorecard_files_are_refused_naming_the_entry(edit, words):
     doc = _doc()
     edit(doc)
-    with pytest.raises(ModelFileError, match=match):
-        model_from_json(json.dumps(doc))
+    _refused(json.dumps(doc), *words)
 
 
-def test_tampered_logistic_files_are_refused():
-    model, _, _ = fitted_logistic()
-    good = json.loads(model_to_json(model))
-    for edit, match in [
-        (lambda d: d.update(kind="rule_scorecard"), "rules"),
-        (lambda d: d["coefficients"].pop("siblings_removed"), "coefficients"),
-        (lambda d: d["features"].__setitem__(0, "parental_heroin"), "parental_heroin"),
-        (lambda d: d["parameters"].update(solver="lbfgs"), "parameter"),
-        (lambda d: d["impute_values"].pop("attendance_recent"), "impute_values"),
-    ]:
-        doc = json.loads(json.dumps(good))
-        edit(doc)
-        with pytest.raises(ModelFileError, match=match):
-            model_from_json(json.dumps(doc))
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda d: d.update(kind="rule_scorecard"), ["rules"]),
+        (lambda d: d["coefficients"].pop("siblings_removed"), ["coefficients"]),
+        (lambda d: d["features"].__setitem__(0, "parental_heroin"), ["features[0]"]),
+        (lambda d: d["parameters"].update(solver="lbfgs"), ["parameters.solver", "unknown"]),
+        (lambda d: d["parameters"].update(C=-1.0), ["parameters.C"]),
+        (lambda d: d["parameters"].update(penalty="l3"), ["parameters", "penalty"]),
+        (lambda d: d["impute_values"].pop("attendance_recent"), ["impute_values"]),
+        (lambda d: d["impute_values"].update(attendance_recent=7.0), ["impute_values.attendance"]),
+        (lambda d: d.update(intercept=1e308), ["intercept", "sane range"]),
+        (lambda d: d.update(intercept="-1.2"), ["intercept", "number"]),
+        (lambda d: d["coefficients"].update(siblings_removed=-500.0), ["coefficients.siblings"]),
+        (lambda d: d.update(bands={"review": 0, "multi_agency_discussion": 0}), ["bands.review"]),
+        (lambda d: d.update(bands={"review": 0.5, "multi_agency_discussion": 0.1}), ["order"]),
+        (lambda d: d.update(classes=[1, 1]), ["classes"]),
+        (lambda d: d.update(calibration={"method": "isotonic"}), ["calibration.method"]),
+        (lambda d: d.update(covariance=[[1.0]]), ["covariance"]),
+        (lambda d: d.update(n_iter=[-3]), ["n_iter[0]"]),
+        (lambda d: d.update(surprise=True), ["surprise", "unknown entry"]),
+        (
+            lambda d: d["missing_indicators"].update(siblings_removed=["attendance_recent"]),
+            ["missing_indicators.siblings_removed"],
+        ),
+    ],
+)
+def test_tampered_logistic_files_are_refused_naming_the_entry(edit, words):
+    doc = _logistic_doc()
+    edit(doc)
+    _refused(json.dumps(doc), *words)
 
 
-def test_broken_text_and_checksums_are_refused(tmp_path):
-    with pytest.raises(ModelFileError, match="not valid JSON"):
-        model_from_json('{"kind": "rule_scorecard",')
+def test_non_finite_numbers_are_refused_whatever_their_spelling():
+    text = model_to_json(fitted_logistic()[0])
+    intercept = json.loads(text)["intercept"]
+    for bad in ("NaN", "Infinity", "-Infinity", "1e999", "-1e999"):
+        _refused(text.replace(f'"intercept": {intercept!r}', f'"intercept": {bad}'), bad)
+    card = model_to_json(default_scorecard())
+    _refused(card.replace('"points": 3.0', '"points": NaN', 1), "NaN")
+    _refused(card.replace('"review": 4.0', '"review": ' + "9" * 5000, 1), "too long")
+
+
+def test_duplicate_keys_are_refused():
+    text = model_to_json(default_scorecard())
+    dup = text.replace('"review": 4.0,', '"review": 4.0, "review": 0.5,', 1)
+    _refused(dup, "'review'", "twice")
+
+
+def test_deep_nesting_and_huge_files_are_refused_without_a_traceback(tmp_path):
+    # 100k nested arrays crash a recursive parser; the refusal is a plain error
+    deep = '{"kind": "rule_scorecard", "schema_version": 1, "x": ' + "[" * 100_000 + "]" * 100_000
+    _refused(deep + "}", "nested 100001 levels")
+    # brackets inside strings are text, not nesting
+    doc = _doc()
+    doc["model_card"]["note"] = "[" * 1000
+    assert model_from_json(json.dumps(doc)) == model_from_json(json.dumps(doc))
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (MAX_FILE_BYTES + 1))
+    with pytest.raises(ModelFileError, match="larger than a model file"):
+        load_model(big)
+
+
+def test_broken_text_folders_and_checksums_are_refused(tmp_path):
+    _refused('{"kind": "rule_scorecard",', "not valid JSON")
     path = save_model(default_scorecard(), tmp_path / "card.json")
     digest = file_sha256(path)
     assert load_model(path, sha256=digest.upper()) == default_scorecard()
+    for bad in (" " + digest, digest + "\n", digest[:-1], "g" * 64, 123):
+        with pytest.raises(ModelFileError, match="64 hexadecimal"):
+            load_model(path, sha256=bad)
     path.write_text(path.read_text().replace('"points": 3.0', '"points": 30.0', 1))
     with pytest.raises(ModelFileError, match="SHA-256 mismatch"):
         load_model(path, sha256=digest)
     with pytest.raises(ModelFileError, match="no such file"):
         load_model(tmp_path / "missing.json")
+    with pytest.raises(ModelFileError, match="is a folder"):
+        load_model(tmp_path)
+    (tmp_path / "latin1.json").write_bytes(b"\xff\xfe{}")
+    with pytest.raises(ModelFileError, match="UTF-8"):
+        load_model(tmp_path / "latin1.json")
+
+
+def test_save_model_records_the_sha256_beside_the_file(tmp_path):
+    path = save_model(default_scorecard(), tmp_path / "card.json")
+    line = (tmp_path / "card.json.sha256").read_text(encoding="utf-8")
+    # sha256sum format: digest, two spaces, file name
+    assert line == hashlib.sha256(path.read_bytes()).hexdigest() + "  card.json\n"
+    assert load_model(path, sha256=line.split()[0]) == default_scorecard()
+
+
+def test_save_model_never_writes_a_file_load_would_refuse(tmp_path):
+    card = RuleScorecard(
+        [Rule("siblings_removed", ">=", 1, 3)], {"review": 0, "multi_agency_discussion": 0}
+    )
+    with pytest.raises(ModelFileError, match="bands.review"):
+        save_model(card, tmp_path / "zero.json")
+    assert not (tmp_path / "zero.json").exists()
+    model, _, _ = fitted_logistic()
+    model.intercept_ = np.array([np.nan])
+    with pytest.raises(ModelFileError):
+        save_model(model, tmp_path / "nan.json")
+    assert not (tmp_path / "nan.json").exists()
+
+
+# --------------------------------------------------------------------------- mutations
+
+_PROBE = feature_table(200, seed=3)
+
+
+def _paths(doc, prefix=()):
+    """Every (path, value) in a JSON document, containers included."""
+    yield prefix, doc
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from _paths(v, (*prefix, i))
+
+
+_JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1e-300, 1e308, -1e308, 5e-324, 1.0, -1.0, 100.0, 1e6]),
+    st.text(max_size=20),
+    st.sampled_from([*FEATURE_NAMES, "review", "multi_agency_discussion", ">=", "logistic"]),
+)
+_JSON_VALUES = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+_SHIPPED_DOCS = {}
+
+
+def _shipped_doc(name):
+    if name not in _SHIPPED_DOCS:
+        text = (resources.files("riskscore.models") / f"{name}.json").read_text("utf-8")
+        _SHIPPED_DOCS[name] = json.loads(text)
+    return json.loads(json.dumps(_SHIPPED_DOCS[name]))
+
+
+@st.composite
+def mutated_files(draw):
+    """A shipped model file with one random edit: replace, delete, add, or number nudge."""
+    doc = _shipped_doc(draw(st.sampled_from(["review-rules-v1", "synthetic-logistic-v1"])))
+    paths = [p for p, _ in _paths(doc) if p]
+    path = draw(st.sampled_from(paths))
+    parent = doc
+    for step in path[:-1]:
+        parent = parent[step]
+    last = path[-1]
+    action = draw(st.sampled_from(["replace", "delete", "add", "scale"]))
+    if action == "replace":
+        parent[last] = draw(_JSON_VALUES)
+    elif action == "delete":
+        del parent[last]
+    elif action == "add" and isinstance(parent, dict):
+        parent[draw(st.text(min_size=1, max_size=12))] = draw(_JSON_VALUES)
+    elif action == "add":
+        parent.insert(last, draw(_JSON_VALUES))
+    elif isinstance(parent[last], (int, float)) and not isinstance(parent[last], bool):
+        parent[last] = parent[last] * draw(st.sampled_from([-1.0, 0.0, 1e-9, 2.0, 1e9, 1e300]))
+    else:
+        parent[last] = draw(_JSON_VALUES)
+    return json.dumps(doc, allow_nan=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=mutated_files())
+def test_a_mutated_model_file_loads_to_a_sound_model_or_is_refused(text):
+    try:
+        model = model_from_json(text)
+    except ModelFileError as exc:
+        assert "\n" not in str(exc)
+        return
+    # it loaded: every score is finite, bands are the three audit bands, and the model
+    # is exactly what its own file says (saving and reloading changes nothing)
+    score = model.risk_score(_PROBE).to_numpy()
+    assert np.isfinite(score).all()
+    assert set(model.band(_PROBE).astype(str)) <= set(BANDS)
+    card = getattr(model, "model_card_", None)
+    again = model_from_json(model_to_json(model, model_card=card))
+    np.testing.assert_array_equal(again.risk_score(_PROBE).to_numpy(), score)
+    assert again.band(_PROBE).equals(model.band(_PROBE))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(["review-rules-v1", "synthetic-logistic-v1"]),
+    cut=st.integers(0, 10_000),
+    byte=st.integers(0, 255),
+)
+def test_byte_level_edits_load_soundly_or_are_refused(tmp_path_factory, name, cut, byte):
+    data = bytearray((resources.files("riskscore.models") / f"{name}.json").read_bytes())
+    data[cut % len(data)] = byte
+    path = tmp_path_factory.mktemp("edit") / "m.json"
+    path.write_bytes(bytes(data))
+    try:
+        model = load_model(path)
+    except ModelFileError:
+        return
+    assert np.isfinite(model.risk_score(_PROBE).to_numpy()).all()
 
 
 # --------------------------------------------------------------------------- shipped
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
+
+
+def test_every_shipped_model_has_its_sha256_recorded_and_matching():
+    # recompute independently; when you add or rebuild a model file, record it with
+    #   cd models && sha256sum NAME.json > NAME.json.sha256   (save_model does this)
+    jsons = sorted(p.name for p in MODELS.glob("*.json"))
+    sums = sorted(p.name for p in MODELS.glob("*.json.sha256"))
+    assert [f + ".sha256" for f in jsons] == sums
+    for f in jsons:
+        recorded = (MODELS / (f + ".sha256")).read_text(encoding="utf-8")
+        assert recorded == hashlib.sha256((MODELS / f).read_bytes()).hexdigest() + f"  {f}\n", f
+    assert shipped_models() == [f[: -len(".json")] for f in jsons]
+    for name in shipped_models():
+        load_model(name)  # every shipped file passes validation
+
+
+def test_shipped_v1_files_load_and_save_back_byte_for_byte():
+    for name in ("review-rules-v1", "synthetic-logistic-v1"):
+        text = (MODELS / f"{name}.json").read_text(encoding="utf-8")
+        model = load_model(name)
+        assert model_to_json(model, model_card=getattr(model, "model_card_", None)) == text
 
 
 def test_default_scorecard_ships_with_the_package():
     assert "review-rules-v1" in shipped_models()
     text = (resources.files("riskscore.models") / "review-rules-v1.json").read_text("utf-8")
     assert model_from_json(text) == default_scorecard() == load_model("review-rules-v1")
-    assert load_model("review-rules-v1.json") == default_scorecard()
-    with pytest.raises(ModelFileError, match="review-rules-v1"):
+    with pytest.raises(ModelFileError, match="no shipped model named 'review-rules-v9'"):
         load_model("review-rules-v9")
+
+
+def test_a_file_in_the_working_directory_cannot_shadow_a_shipped_model(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    doc = _doc()
+    doc["bands"] = {"review": 1.0, "multi_agency_discussion": 2.0}
+    for name in ("review-rules-v1", "review-rules-v9"):
+        (tmp_path / name).write_text(json.dumps(doc), encoding="utf-8")
+    shipped = default_scorecard()
+    assert shipped.bands["review"] == 4.0  # not the planted file
+    assert load_model("review-rules-v1") == shipped
+    with pytest.raises(ModelFileError, match="no shipped model"):
+        load_model("review-rules-v9")  # a name never falls back to a file
+    # a path never falls back to a shipped model
+    assert load_model("./review-rules-v1").bands["review"] == 1.0
+    assert load_model(Path("review-rules-v1")).bands["review"] == 1.0
+    with pytest.raises(ModelFileError, match="no such file"):
+        load_model("review-rules-v1.json")
+
+
+def test_a_changed_installed_model_is_refused(tmp_path, monkeypatch):
+    from riskscore import modelfile
+
+    for p in MODELS.glob("review-rules-v1.json*"):
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    monkeypatch.setattr(modelfile, "_shipped_root", lambda: tmp_path)
+    assert load_model("review-rules-v1") == default_scorecard()
+    text = (tmp_path / "review-rules-v1.json").read_text(encoding="utf-8")
+    (tmp_path / "review-rules-v1.json").write_text(text.replace('"review": 4.0', '"review": 1.0'))
+    with pytest.raises(ModelFileError, match="does not match the SHA-256 recorded"):
+        load_model("review-rules-v1")
+    # a JSON file without a recorded digest is not a shipped model at all
+    (tmp_path / "planted.json").write_text(text, encoding="utf-8")
+    assert "planted" not in shipped_models()
+    with pytest.raises(ModelFileError, match="no shipped model named 'planted'"):
+        load_model("planted")
 
 
 # --------------------------------------------------------------------------- pipelines
@@ -229,15 +524,82 @@ def test_load_pipeline_needs_the_matching_sha256(tmp_path):
     model, X, _ = fitted_logistic()
     path = tmp_path / "model.joblib"
     digest = save_pipeline(model, path)
-    assert digest == file_sha256(path)
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
     back = load_pipeline(path, sha256=digest)
     np.testing.assert_array_equal(back.risk_score(X), model.risk_score(X))
+    assert isinstance(load_pipeline(path, sha256=digest.upper()), LogisticRiskModel)
     with pytest.raises(ModelFileError, match="mismatch"):
         load_pipeline(path, sha256="a" * 64)
-    with pytest.raises(ModelFileError, match="64 hexadecimal"):
-        load_pipeline(path, sha256="abc")
+    for bad in ("abc", " " + digest, digest + " ", None):
+        with pytest.raises(ModelFileError, match="64 hexadecimal"):
+            load_pipeline(path, sha256=bad)
     data = bytearray(path.read_bytes())
     data[-5] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(ModelFileError, match="mismatch"):
         load_pipeline(path, sha256=digest)
+    with pytest.raises(ModelFileError, match="is a folder"):
+        load_pipeline(tmp_path, sha256=digest)
+
+
+class _Payload:
+    """Unpickling this creates ``marker``: a stand-in for any code a pickle can run."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_malicious_pickle_never_runs_without_its_digest(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.joblib"
+    joblib.dump(_Payload(marker), path)
+    assert not marker.exists()
+    with pytest.raises(ModelFileError, match="mismatch"):
+        load_pipeline(path, sha256="0" * 64)
+    assert not marker.exists()
+    # the test's payload is real: with its own digest it runs
+    load_pipeline(path, sha256=hashlib.sha256(path.read_bytes()).hexdigest()).close()
+    assert marker.exists()
+
+
+def test_a_pickle_swapped_after_the_hash_is_never_run(tmp_path, monkeypatch):
+    """The attack: vet a file, then replace it between the hash check and the load.
+
+    Simulated deterministically: the moment the digest is computed (after every byte
+    was hashed), the file on disk is replaced with a malicious pickle. A loader that
+    opens the path again after hashing would run it.
+    """
+    marker = tmp_path / "pwned"
+    good, evil = tmp_path / "good.joblib", tmp_path / "evil.joblib"
+    digest = save_pipeline({"weights": [1, 2, 3]}, good)
+    joblib.dump(_Payload(marker), evil)
+    real_sha256 = hashlib.sha256
+    swaps = []
+
+    class SwappingHash:
+        def __init__(self, data=b""):
+            self._h = real_sha256(data)
+
+        def update(self, data):
+            self._h.update(data)
+
+        def hexdigest(self):
+            out = self._h.hexdigest()
+            if out == digest:
+                good.write_bytes(evil.read_bytes())  # the swap, just after the check
+                swaps.append(out)
+            return out
+
+        def digest(self):
+            return bytes.fromhex(self.hexdigest())
+
+    monkeypatch.setattr(hashlib, "sha256", SwappingHash)
+    loaded = load_pipeline(good, sha256=digest)
+    monkeypatch.undo()
+    assert swaps, "the simulated swap did not happen"
+    assert loaded == {"weights": [1, 2, 3]}
+    assert not marker.exists()
+    assert good.read_bytes() == evil.read_bytes()  # the file was swapped

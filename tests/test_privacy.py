@@ -68,19 +68,29 @@ def test_nhs_check_digit_hand_computed():
     assert nhs_check_digit("999123402") == 0
     # 9 9 9 1 2 3 4 5 6: ... +12 = 320; 320 mod 11 = 1; 11 - 1 = 10: no valid number.
     assert nhs_check_digit("999123456") is None
-    # any separator form between the digits: spaces, dashes, dots, no-break spaces
+    # the 3-3-4 groups joined by any separator: spaces, dashes, dots, no-break spaces
     passing = [
         "9991234578",
         "999 123 4578",
         "999-123-4578",
         "999.123.4578",
         "999\u00a0123\u00a04578",
-        "999 1234578",
+        "999 - 123 - 4578",
+        "999 1234578",  # groups run together: still the number
         9991234578,
         "9991234020",
     ]
-    # wrong check digit, impossible prefix, too short, missing, repeated digit, 11 digits
-    failing = ["9991234579", "9991234560", "99912345", None, "1111111111", "99912345780"]
+    # wrong check digit, impossible prefix, too short, not 3-3-4, missing, repeated
+    # digit, eleven digits
+    failing = [
+        "9991234579",
+        "9991234560",
+        "99912345",
+        "99 912 34578",
+        None,
+        "1111111111",
+        "99912345780",
+    ]
     assert nhs_number_valid(passing).all()
     assert not nhs_number_valid(failing).any()
 

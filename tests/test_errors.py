@@ -1,0 +1,82 @@
+"""Every error riskscore raises on purpose is a RiskscoreError (issue: plain ValueErrors)."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+
+import riskscore as rs
+from riskscore import errors
+
+PACKAGE = Path(__file__).resolve().parent.parent / "riskscore"
+
+# built-in exceptions that must not be raised on purpose: raise the riskscore class
+# (ParameterError is a ValueError and a TypeError, so callers' except clauses still work)
+BANNED = {
+    "ValueError",
+    "TypeError",
+    "Exception",
+    "RuntimeError",
+    "ArithmeticError",
+    "FileNotFoundError",
+    "FileExistsError",
+    "ImportError",
+    "NotImplementedError",
+    "KeyError",
+}
+
+
+def _raised_names(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(exc, ast.Name):
+                yield exc.id, node.lineno
+            elif isinstance(exc, ast.Attribute):
+                yield exc.attr, node.lineno
+
+
+def test_no_plain_value_or_type_error_is_raised_on_purpose():
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for name, line in _raised_names(tree):
+            if name in BANNED:
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{line} raises {name}")
+    assert not found, "raise a RiskscoreError subclass instead:\n" + "\n".join(found)
+
+
+def test_the_scan_sees_raises_in_every_form():
+    # a test of the test: calls, bare names and qualified names are all found
+    src = "def f():\n    raise ValueError('x')\ndef g():\n    raise TypeError\nraise builtins.ValueError()\n"
+    assert sorted(n for n, _ in _raised_names(ast.parse(src))) == [
+        "TypeError",
+        "ValueError",
+        "ValueError",
+    ]
+
+
+def test_every_error_class_is_a_riskscore_error():
+    classes = [
+        c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ == errors.__name__
+    ]
+    for cls in classes:
+        if issubclass(cls, Warning):
+            continue
+        assert issubclass(cls, rs.RiskscoreError), cls
+
+
+def test_parameter_error_keeps_old_except_clauses_working():
+    # ValueError and TypeError callers both still catch it, as with scikit-learn's
+    # InvalidParameterError
+    with pytest.raises(ValueError):
+        rs.make_cohort(-1)
+    with pytest.raises(TypeError):
+        rs.make_cohort("ten")
+    with pytest.raises(rs.ParameterError, match="recent_window"):
+        rs.encode_features(
+            *rs.vignette()[:1], rs.as_of_grid(rs.vignette()[0], "30D"), recent_window=0
+        )

@@ -517,7 +517,9 @@ def cmd_demo(args) -> int:
     rs.validate_cases(cases, events, strict=True)
     # the synthetic cohort as files, so that every other command can be tried on it
     events.to_csv(paths["events.csv"], index=False)
-    cases.to_csv(paths["cases.csv"], index=False)
+    # index_date (the generator's own date) is a full date outside the contract: a file
+    # holding it would be refused by the identifying-data guard, and no command needs it
+    cases.drop(columns="index_date").to_csv(paths["cases.csv"], index=False)
     result = rs.audit_cohort(events, cases, card)
     cohort_html = rs.write_report(result, paths["cohort-report.html"])
     for name, table in result.tables.items():

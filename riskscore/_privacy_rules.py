@@ -325,8 +325,15 @@ def normalise_ids(series: pd.Series) -> pd.Series:
             index=series.index,
             name=series.name,
         )
-    text = _normalise_text(id_text(series))
-    return pd.Series(text.to_numpy(), index=series.index, name=series.name, dtype="str")
+    # once per distinct id, not per row
+    codes, uniq = pd.factorize(series)
+    raw = id_text(pd.Series(uniq))
+    text = _normalise_text(raw)
+    if pd.api.types.is_string_dtype(series.dtype) and (text == raw).all():
+        return series.astype("str")  # already in the contract's form
+    values = np.asarray(text.to_numpy(dtype=object), dtype=object)
+    out = np.where(codes >= 0, values[np.maximum(codes, 0)] if len(values) else None, None)
+    return pd.Series(out, index=series.index, name=series.name, dtype="str")
 
 
 def _normalise_text(text: pd.Series) -> pd.Series:

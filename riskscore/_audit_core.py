@@ -14,17 +14,20 @@ import pandas as pd
 
 from riskscore._arrays import sorted_unique
 from riskscore._dates import NAT_DAY, days_to_ns, to_days
+from riskscore.errors import ParameterError
 from riskscore.features import change_dates, encode_features
 from riskscore.schema import declare_valid
 from riskscore.vocabulary import AGENCIES, BANDS, EVENTS, PLAN_START_END, RESPONSE_EVENTS
 
 __all__ = [
+    "MIN_GAP",
     "RESPONSES",
     "BAND_DTYPE",
     "AuditCore",
     "Scored",
     "audit_core",
     "band_codes",
+    "check_min_gap",
     "chunk_frames",
     "joined_features",
     "lead_times",
@@ -324,33 +327,89 @@ def joined_features(scored: Scored, positions: np.ndarray, rows_frame: pd.DataFr
     return x
 
 
-def _crossings(scored: Scored, rows: _Rows, empty_band: int) -> pd.DataFrame:
-    """One row per (evaluation row, band threshold reached from below)."""
+#: Default minimum gap, in days: a score must stay below a band this long before
+#: reaching it again counts as a new crossing (a new episode).
+MIN_GAP = 28
+
+
+def check_min_gap(min_gap) -> int:
+    """``min_gap`` as a non-negative whole number of days, or a ParameterError."""
+    if isinstance(min_gap, bool) or not isinstance(min_gap, (int, np.integer)) or min_gap < 0:
+        raise ParameterError(
+            f"min_gap must be a whole number of days, 0 or more (got {min_gap!r}); 0 counts "
+            f"every re-entry into a band as a new crossing, the default {MIN_GAP} only those "
+            f"after at least {MIN_GAP} days below it."
+        )
+    return int(min_gap)
+
+
+def _crossings(
+    scored: Scored, rows: _Rows, empty_band: int, min_gap: int = MIN_GAP
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Crossings that start an episode, and the dips between crossings.
+
+    A crossing is a row where the joined score reaches a band from below. It starts
+    a new episode when it is the case's first entry into that band, or when the
+    score had stayed below the band for at least ``min_gap`` days since it last left
+    it; a shorter spell below is a *dip*: the re-entry continues the episode and is
+    not counted again (nor can it be a new missed opportunity).
+
+    Returns ``(crossings, dips)``: one row per (evaluation row, band) that starts an
+    episode; one row per dip with the day the score left the band and the day it
+    came back.
+    """
     codes = pd.Categorical(scored.rows["band"], dtype=BAND_DTYPE).codes.astype(np.int16)
     case = rows.code
     prev = np.full(len(codes), empty_band, dtype=np.int16)
     if len(codes) > 1:
         prev[1:] = np.where(case[1:] == case[:-1], codes[:-1], empty_band)
-    hits, bands = [], []
+    hits, bands, dip_rows, dip_left, dip_bands = [], [], [], [], []
     for level in range(1, len(BANDS)):
-        h = np.flatnonzero((codes >= level) & (prev < level))
-        hits.append(h)
-        bands.append(np.full(len(h), level, dtype=np.int8))
+        entry = np.flatnonzero((codes >= level) & (prev < level))
+        exits = np.flatnonzero((codes < level) & (prev >= level))
+        # the latest exit from this band before each entry, in the same case
+        j = np.searchsorted(exits, entry, side="left") - 1
+        last_exit = np.append(exits, -1)[j]  # j == -1 reads the sentinel
+        again = (last_exit >= 0) & (case[np.maximum(last_exit, 0)] == case[entry])
+        below = np.where(again, rows.day[entry] - rows.day[np.maximum(last_exit, 0)], 0)
+        dip = again & (below < min_gap)
+        hits.append(entry[~dip])
+        bands.append(np.full(int((~dip).sum()), level, dtype=np.int8))
+        dip_rows.append(entry[dip])
+        dip_left.append(last_exit[dip])
+        dip_bands.append(np.full(int(dip.sum()), level, dtype=np.int8))
     row = np.concatenate(hits)
     level = np.concatenate(bands)
     order = np.lexsort((level, row))
     row, level = row[order], level[order]
-    return pd.DataFrame(
+    ids = np.asarray(rows.ids, dtype=object)
+    crossings = pd.DataFrame(
         {
             "row": row,
             "band": pd.Categorical.from_codes(level, dtype=BAND_DTYPE),
-            "case_id": np.asarray(rows.ids, dtype=object)[case[row]],
+            "case_id": ids[case[row]],
             "code": case[row],
             "date": days_to_ns(rows.day[row]),
             "day": rows.day[row],
             "score": scored.rows["score"].to_numpy()[row],
         }
     )
+    back = np.concatenate(dip_rows)
+    left = np.concatenate(dip_left)
+    dip_level = np.concatenate(dip_bands)
+    order = np.lexsort((dip_level, back))
+    back, left, dip_level = back[order], left[order], dip_level[order]
+    dips = pd.DataFrame(
+        {
+            "band": pd.Categorical.from_codes(dip_level, dtype=BAND_DTYPE),
+            "case_id": ids[case[back]],
+            "left": days_to_ns(rows.day[left]),
+            "returned": days_to_ns(rows.day[back]),
+            "days_below": (rows.day[back] - rows.day[left]).astype(np.int64),
+            "score": scored.rows["score"].to_numpy()[back],
+        }
+    )
+    return crossings, dips
 
 
 def _gap_days(scored: Scored, rows: _Rows, ends: pd.DataFrame) -> np.ndarray:
@@ -455,6 +514,7 @@ class AuditCore:
     crossings: pd.DataFrame
     gaps: np.ndarray
     contributors: pd.DataFrame
+    dips: pd.DataFrame
 
 
 def audit_core(
@@ -467,6 +527,7 @@ def audit_core(
     agencies,
     extract_end,
     coverage=None,
+    min_gap: int = MIN_GAP,
 ) -> AuditCore:
     ids = pd.Index(pd.unique(events["case_id"].astype(str)), name="case_id")
     ev_code = case_codes(events["case_id"], ids)
@@ -475,7 +536,7 @@ def audit_core(
     rows = _evaluation_rows(events, ev_code, ids, ends, grid_days, recent_window, coverage)
     empty = _empty_record(model)
     scored = _score_views(events, rows, model, recent_window, agencies, empty, coverage)
-    cr = _crossings(scored, rows, empty[1])
+    cr, dips = _crossings(scored, rows, empty[1], min_gap)
     n_resp, has_next, nxt_day = _responses_after(events, ev_code, cr, response_window)
     cr["responses_in_window"] = n_resp
     cr["plan_active"] = _plan_active(events, ev_code, cr)
@@ -483,7 +544,7 @@ def audit_core(
     cr["days_to_next_response"] = np.where(has_next, nxt_day - cr["day"].to_numpy(), np.nan)
     gaps = _gap_days(scored, rows, ends)
     contrib = _contributors(model, events, scored, cr, recent_window, agencies, coverage)
-    return AuditCore(ids, events, ends, scored, cr, gaps, contrib)
+    return AuditCore(ids, events, ends, scored, cr, gaps, contrib, dips)
 
 
 def lead_times(cr: pd.DataFrame, ends: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskscore._audit_core import BAND_DTYPE, audit_core, chunk_frames
+from riskscore._audit_core import BAND_DTYPE, MIN_GAP, audit_core, chunk_frames
 from riskscore._dates import NAT_DAY
 from riskscore._privacy_rules import masked_examples
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
@@ -164,7 +164,7 @@ def cohort_tables(per_case, fa_part, holder_part, n_cases, n_without_events, hor
                 "cases with no events (not audited)",
                 "cases with an outcome",
                 "cases reaching review",
-                "cases reaching multi_agency_discussion",
+                "cases reaching multi-agency discussion",
                 "cases with a join-up gap",
             ],
             "n": [
@@ -327,6 +327,7 @@ def audit_chunks(
     coverage=None,
     keep_column: str | None = None,
     progress: bool = False,
+    min_gap: int = MIN_GAP,
 ) -> dict:
     """Audit ``cases`` chunk by chunk and keep only additive summaries of each chunk.
 
@@ -378,6 +379,7 @@ def audit_chunks(
             agencies,
             extract_end,
             coverage,
+            min_gap,
         )
         pc, cr, contrib = chunk_frames(core, horizon)
         pc = attach_case_columns(pc, chunk_cases)

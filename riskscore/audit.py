@@ -3,16 +3,20 @@
 For retrospective audit, learning and research only: an audit describes what the
 records held on past dates; it is not a decision about any child or family.
 
-Definitions (DESIGN.md, Audit)
-------------------------------
+Definitions (docs/outputs.md has every table and column)
+--------------------------------------------------------
 * **Trajectory**: the joined score and each agency's own score over time, from a
   case's first event to its outcome date or follow-up end. Scores are step
   functions of the date, so they are evaluated on a regular grid *and* on every
   date a feature can change (:func:`riskscore.features.change_dates`); crossings
   are therefore exact to the day.
 * **Crossing**: a date on which the score reaches a band's threshold from below
-  (one row per band reached; re-entering after leaving counts again). The state
-  before a case's first event is the score of an empty record.
+  and so starts an *episode* in that band (one row per band reached). Re-entering
+  a band counts as a new crossing only after the score has stayed below it for at
+  least ``min_gap`` days (default 28); a shorter spell below is a *dip*: the
+  episode goes on, the re-entry is listed in ``CaseAudit.dips`` and is neither a
+  new crossing nor a new missed opportunity. ``min_gap=0`` counts every re-entry.
+  The state before a case's first event is the score of an empty record.
 * **Join-up gap**: days on which the joined band is higher than every single
   agency's band.
 * **Missed opportunity**: a crossing with no response event from the crossing day
@@ -41,9 +45,11 @@ import pandas as pd
 
 from riskscore._audit_core import (
     BAND_DTYPE,
+    MIN_GAP,
     RESPONSES,
     Scored,
     audit_core,
+    check_min_gap,
     joined_features,
     lead_times,
 )
@@ -56,6 +62,7 @@ from riskscore._cohort_tables import (
 )
 from riskscore._dates import DEFAULT_GRID, NAT_DAY, step_days, to_days
 from riskscore._dispatch import backend, is_dask
+from riskscore._names import band_name, fmt_days, outcome_name
 from riskscore.contract import check_model
 from riskscore.coverage import coverage_gaps, coverage_table
 from riskscore.disclosure import hash_input
@@ -90,8 +97,13 @@ class CaseAudit:
         ``as_of``, ``on_grid``, ``score``, ``band``, ``score_<agency>``,
         ``band_<agency>`` and ``best_agency_band`` on every evaluated date.
     crossings : DataFrame
-        ``date``, ``band``, ``score``, ``responses_in_window``, ``plan_active``,
-        ``missed``, ``days_to_next_response``.
+        One row per crossing that starts an episode: ``date``, ``band``, ``score``,
+        ``responses_in_window``, ``plan_active``, ``missed``,
+        ``days_to_next_response``.
+    dips : DataFrame
+        ``band``, ``left``, ``returned``, ``days_below``, ``score``: each time the
+        joined score left a band and came back within ``min_gap`` days (the
+        episode went on; the return is not a new crossing).
     contributions : DataFrame
         What contributed at each crossing and which agencies held it.
     missed_opportunities : DataFrame
@@ -124,6 +136,7 @@ class CaseAudit:
     parameters: dict = field(default_factory=dict)
     notice: str = NOTICE + " " + CASE_LEVEL_NOTICE
     coverage_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dips: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def first_crossing(self, band: str = "multi_agency_discussion", agency: str | None = None):
         """First date the joined score (or one agency's own score) reached ``band``.
@@ -148,21 +161,37 @@ class CaseAudit:
         return int(length[codes >= level].sum())
 
     def summary(self) -> str:
-        """A short plain-text account of the audit."""
+        """A short plain-text account of the audit (display names, lead times to the outcome).
+
+        Examples
+        --------
+        >>> import riskscore
+        >>> events, cases = riskscore.vignette()
+        >>> audit = riskscore.audit_case(events, cases, riskscore.default_scorecard(), "CHILD-A")
+        >>> print(audit.summary().splitlines()[3])
+          joined view, review: first reached 2101-06-08
+        """
         lines = [NOTICE, CASE_LEVEL_NOTICE, f"Case {self.case_id}:"]
         for band in BANDS[1:]:
             first = self.first_crossing(band)
             txt = "never reached" if first is None else f"first reached {first:%Y-%m-%d}"
-            lines.append(f"  joined view, {band}: {txt}")
-        lines.append(f"  join-up gap: {self.join_up_gap_days} days")
+            lines.append(f"  joined view, {band_name(band)}: {txt}")
         lines.append(
-            f"  crossings: {len(self.crossings)}, missed opportunities: "
+            f"  join-up gap: {fmt_days(self.join_up_gap_days)} on which the joined view was in a "
+            "higher band than every single agency's view"
+        )
+        gap = self.parameters.get("min_gap", MIN_GAP)
+        lines.append(
+            f"  crossings (new episodes; dips under {gap} days are not counted again): "
+            f"{len(self.crossings)}, dips: {len(self.dips)}, missed opportunities: "
             f"{len(self.missed_opportunities)}"
         )
+        outcome = "the outcome" if self.outcome is None else outcome_name(self.outcome)
         for r in self.lead_times.itertuples():
             if pd.notna(r.lead_time_days):
                 lines.append(
-                    f"  lead time to outcome from first {r.band}: {int(r.lead_time_days)} days"
+                    f"  lead time from the first {band_name(r.band)} crossing to {outcome}: "
+                    f"{fmt_days(r.lead_time_days)}"
                 )
         return "\n".join(lines)
 
@@ -178,6 +207,7 @@ def audit_case(
     recent_window: int = 90,
     agencies: tuple[str, ...] = AGENCIES,
     coverage=None,
+    min_gap: int = MIN_GAP,
 ) -> CaseAudit:
     """Audit one case: trajectory, exact crossings, join-up gap, missed opportunities.
 
@@ -207,6 +237,10 @@ def audit_case(
         view (an agency view is unknown wherever that agency is uncovered), and the
         uncovered periods are kept in ``CaseAudit.coverage_gaps``. Agencies with no
         row count as uncovered throughout.
+    min_gap : int, default=28
+        Days the joined score must stay below a band before reaching it again
+        counts as a new crossing; shorter dips are listed in ``CaseAudit.dips``.
+        0 counts every re-entry.
 
     Returns
     -------
@@ -231,6 +265,7 @@ def audit_case(
     [['school', '2101-07-01']]
     """
     check_model(model)
+    min_gap = check_min_gap(min_gap)
     cov = None if coverage is None else coverage_table(coverage)
     # the contract at the door, with validate_events/validate_cases's own messages
     events = ensure_events(events)
@@ -256,6 +291,7 @@ def audit_case(
         agencies,
         extract_end,
         cov,
+        min_gap,
     )
     ends, cr, contrib = core.ends, core.crossings, core.contributors
     traj = core.scored.rows.drop(columns="case_id")
@@ -310,10 +346,12 @@ def audit_case(
             "grid": grid,
             "response_window": int(response_window),
             "recent_window": recent_window,
+            "min_gap": min_gap,
             **({} if cov is None else {"coverage": f"table of {len(cov)} interval(s)"}),
             **_allowed_parameter(events, cases),
         },
         coverage_gaps=gaps,
+        dips=core.dips.drop(columns="case_id").reset_index(drop=True),
     )
 
 
@@ -386,6 +424,7 @@ def audit_cohort(
     progress: bool | None = None,
     agencies: tuple[str, ...] = AGENCIES,
     coverage=None,
+    min_gap: int = MIN_GAP,
 ) -> CohortAudit:
     """Audit many cases in one vectorised pass and return disclosure-safe tables.
 
@@ -418,6 +457,9 @@ def audit_cohort(
     coverage : DataFrame, AdapterResult or iterable of (agency, from, to), optional
         As in :func:`audit_case`: features of uncovered agencies are missing, not 0,
         in every view. Pandas input only.
+    min_gap : int, default=28
+        As in :func:`audit_case`: crossings (and so false alarms and missed
+        opportunities) count episodes, not re-entries after dips shorter than this.
 
     Returns
     -------
@@ -433,6 +475,7 @@ def audit_cohort(
     >>> sorted(result.tables)[:2]
     ['agency_share', 'by_deprivation']
     """
+    min_gap = check_min_gap(min_gap)
     dask_input = is_dask(events, cases)
     if dask_input and coverage is not None:
         raise ParameterError(
@@ -453,6 +496,7 @@ def audit_cohort(
             chunk_size=chunk_size,
             disclosure=disclosure,
             agencies=agencies,
+            min_gap=min_gap,
         )
     check_model(model)
     cov = None if coverage is None else coverage_table(coverage)
@@ -478,6 +522,7 @@ def audit_cohort(
         chunk_size=int(chunk_size),
         coverage=cov,
         progress=progress if progress is not None else n_chunks > 1,
+        min_gap=min_gap,
     )
     if result["orphans"]:
         raise orphan_error(result["orphans"], result["orphan_ids"])
@@ -498,6 +543,7 @@ def audit_cohort(
             "horizon": int(horizon),
             "recent_window": recent_window,
             "chunk_size": chunk_size,
+            "min_gap": min_gap,
             "model": getattr(model, "name", None) or type(model).__name__,
             **({} if cov is None else {"coverage": f"table of {len(cov)} interval(s)"}),
             **allowed,

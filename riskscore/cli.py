@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore._dates import DEFAULT_GRID, step_days
+from riskscore._names import agency_name, band_name, fmt_date, fmt_days, outcome_name
 from riskscore._version import __version__
 from riskscore.disclosure import UNDISCLOSED_WARNING
 from riskscore.errors import ParameterError, RiskscoreError
@@ -489,13 +490,17 @@ def cmd_demo(args) -> int:
     plan = events.loc[events["event"] == "cp_plan_start", "date"].min()
     first = audit.first_crossing(MAD)
     print('"Child A" - a FICTIONAL composite on an invented calendar (not any real child).')
+    # lead time is measured to the outcome, as in the case report and audit.lead_times
+    lead = audit.lead_times.set_index(audit.lead_times["band"].astype(str))["lead_time_days"]
+    outcome = f"the (fictional) {outcome_name(audit.outcome)} on {fmt_date(audit.outcome_date)}"
     if first is not None:
         print(
-            f"  The joined-up view reached {MAD} on {first:%Y-%m-%d}, "
-            f"{(plan - first).days} days before the (fictional) child protection plan."
+            f"  The joined-up view reached {band_name(MAD)} on {first:%Y-%m-%d}: lead time "
+            f"{fmt_days(lead.get(MAD))} to {outcome}. The child protection plan started "
+            f"{fmt_days((audit.outcome_date - plan).days)} before it."
         )
     else:
-        print(f"  The joined-up view never reached {MAD}.")
+        print(f"  The joined-up view never reached {band_name(MAD)}.")
     print("  What each agency's own records reached, alone:")
     for agency in rs.AGENCIES:
         col = f"band_{agency}"
@@ -503,7 +508,10 @@ def cmd_demo(args) -> int:
             continue
         top = pd.Categorical(audit.trajectory[col], categories=rs.BANDS, ordered=True).max()
         days = audit.days_in_band(MAD, agency=agency)
-        print(f"    {agency:<13} highest band {top!s:<24} days at {MAD}: {days}")
+        print(
+            f"    {agency_name(agency):<13} highest band {band_name(top):<24} "
+            f"days at {band_name(MAD)}: {days}"
+        )
     print(f"  Join-up gap (joined view above every single agency): {audit.join_up_gap_days} days")
     print(
         f"  Missed opportunities (crossings with no response in 28 days): "
@@ -550,18 +558,20 @@ def cmd_demo(args) -> int:
             f"{r.lead_time_days}: {'suppressed' if pd.isna(r.n_cases) else int(r.n_cases)}"
             for r in rows.itertuples()
         )
-        print(f"  lead time to outcome from first {band} (cases): {text}")
+        print(
+            f"  lead time from the first {band_name(band)} crossing to the outcome (cases): {text}"
+        )
         r = fa.loc[band]
         share = r["false_alarm_share"]
         print(
-            f"  {band}: crossings {_fmt(r['n_crossings'])}, false alarms "
+            f"  {band_name(band)}: crossings {_fmt(r['n_crossings'])}, false alarms "
             f"{_fmt(r['n_false_alarms'])} ({'suppressed' if pd.isna(share) else f'{share:.0%}'}), "
             f"alerts per true case {_fmt(r['alerts_per_true_case'], '.1f')}"
         )
     dep = result.tables["by_deprivation"]
     print(
         "  By deprivation quintile (1 = most deprived): share reaching "
-        f"{MAD} / share with a join-up gap"
+        f"{band_name(MAD)} / share with a join-up gap"
     )
     for r in dep.itertuples():
         print(

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskscore._names import data_dictionary
 from riskscore._version import __version__
 from riskscore.errors import DisclosureError
 from riskscore.schema import ALLOWED
@@ -1055,6 +1056,11 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".provenance.json")
 
 
+def _dictionary_path(path: Path) -> Path:
+    # named like the provenance sidecar, and not *.csv, so a folder's tables glob alone
+    return path.with_name(path.name + ".dictionary.tsv")
+
+
 def write_table(
     table: pd.DataFrame,
     path: str | os.PathLike,
@@ -1063,12 +1069,14 @@ def write_table(
 ) -> Path:
     """Write a stamped table as CSV with a provenance sidecar for output checkers.
 
-    Writes ``path`` and ``<path>.provenance.json`` (provenance, disclosure settings
-    and the suppression manifest). Suppressed cells are written as ``[c]``; other
-    missing values as empty fields. A table marked undisclosed carries
-    :data:`UNDISCLOSED_WARNING` as the first entry of its sidecar (the CSV itself
-    stays plain, so ``pandas.read_csv`` reads it without options);
-    :func:`read_table` restores the stamp.
+    Writes ``path``, ``<path>.provenance.json`` (provenance, disclosure settings
+    and the suppression manifest) and ``<path>.dictionary.tsv``, the data
+    dictionary: every column and coded value in plain words, tab-separated (the CSV
+    itself keeps the codes, so programs read it back unchanged). Suppressed cells
+    are written as ``[c]``; other missing values as empty fields. A table marked
+    undisclosed carries :data:`UNDISCLOSED_WARNING` as the first entry of its
+    sidecar (the CSV itself stays plain, so ``pandas.read_csv`` reads it without
+    options); :func:`read_table` restores the stamp.
 
     Parameters
     ----------
@@ -1125,6 +1133,7 @@ def write_table(
     }
     record["manifest"] = _jsonable(manifest)
     record["file"] = path.name
+    record["dictionary"] = _dictionary_path(path).name
     if not applied:
         # first thing a reader of the sidecar sees
         record = {"warning": UNDISCLOSED_WARNING, **record}
@@ -1149,6 +1158,9 @@ def write_table(
         keep_index = any(n is not None for n in to_write.index.names)
         to_write.to_csv(fh, index=keep_index, na_rep="", lineterminator="\n")
     _sidecar(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    data_dictionary(table).to_csv(
+        _dictionary_path(path), sep="\t", index=False, lineterminator="\n"
+    )
     return path
 
 

@@ -1,28 +1,47 @@
-"""Figures of audit results: draw what an audit computed, never recompute it.
+"""Figures of audit and evaluation results: draw what was computed, never recompute it.
 
 Following scikit-learn's Display idea (compute once, plot many), every function here
-takes a result object (a :class:`~riskscore.audit.CaseAudit` or a
-:class:`~riskscore.audit.CohortAudit`, or for cohort plots one of its tables) and an
-optional matplotlib ``Axes``, draws on it and returns it. Nothing here runs an audit,
-re-encodes features or scores a model.
+takes a result object (a :class:`~riskscore.audit.CaseAudit`, a
+:class:`~riskscore.audit.CohortAudit` or one of its tables, an
+:class:`~riskscore.evaluation.EvaluationResult`) and an optional matplotlib ``Axes``,
+draws on it and returns it. Nothing here runs an audit, re-encodes features or
+scores a model.
+
+Every figure has a title and axis labels with units, and uses the display names of
+:mod:`riskscore._names` (bands, agencies, events, features), never internal codes.
+:data:`CAPTIONS` holds the caption each figure is shown with in reports.
 
 Cohort plots are drawn from the tables as published, after disclosure control: a
 suppressed cell is drawn as a gap labelled "suppressed", never filled in, and a cell
 missing for another reason (no outcomes, so no median) as a gap labelled "n/a".
+Counts of different things (crossings, cases) are never drawn on one axis.
 
 With ``ax=None`` a new figure is made through ``matplotlib.pyplot``, so plots show up
-in notebooks with whatever backend the analyst uses; :func:`riskscore.report` makes
-its own figures on the Agg canvas and never touches pyplot state.
+in notebooks with whatever backend the analyst uses; :func:`riskscore.write_report`
+makes its own figures on the Agg canvas and never touches pyplot state.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from riskscore._names import (
+    agency_name,
+    band_name,
+    display,
+    event_name,
+    fmt_count,
+    fmt_date,
+    fmt_share,
+    metric_name,
+    outcome_name,
+    quintile_name,
+)
 from riskscore.contract import band_thresholds, score_scale
 from riskscore.errors import ParameterError
 from riskscore.vocabulary import AGENCIES, BANDS, PLAN_START_END
@@ -32,9 +51,11 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "plot_case_timeline",
+    "plot_case_attendance",
     "plot_case_scores",
     "plot_lead_times",
     "plot_false_alarms",
+    "plot_cases_alerted",
     "plot_agency_share",
     "plot_by_deprivation",
     "plot_calibration",
@@ -43,13 +64,16 @@ __all__ = [
     "plot_model_comparison",
     "plot_subgroups",
     "suppressed_cells",
+    "smoothed_calibration",
     "EVENT_GROUPS",
+    "EVENT_STYLES",
+    "CAPTIONS",
 ]
 
-#: Event group -> (event codes, marker, colour) for timelines. Responses are drawn
-#: as large black stars so that what agencies *did* stands apart from what they saw.
-EVENT_GROUPS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "education": (("attendance", "attainment_decline", "school_concern"), "o", "#1f77b4"),
+#: Event group -> (event codes, colour) for timelines. Within a group every event
+#: type has its own marker shape (:data:`EVENT_STYLES`), so a mark names its event.
+EVENT_GROUPS: dict[str, tuple[tuple[str, ...], str]] = {
+    "education": (("attainment_decline", "school_concern"), "#1f77b4"),
     "health": (
         (
             "asthma_admission",
@@ -59,14 +83,9 @@ EVENT_GROUPS: dict[str, tuple[tuple[str, ...], str, str]] = {
             "preventer_prescription",
             "missed_appointment",
         ),
-        "s",
         "#17becf",
     ),
-    "parental substance use": (
-        ("parent_substance_use", "parent_substance_treatment"),
-        "D",
-        "#9467bd",
-    ),
+    "parental drug use": (("parent_substance_use", "parent_substance_treatment"), "#9467bd"),
     "family": (
         (
             "paternal_involvement_lost",
@@ -75,15 +94,13 @@ EVENT_GROUPS: dict[str, tuple[tuple[str, ...], str, str]] = {
             "competing_care_demand",
             "child_voice_concern",
         ),
-        "^",
         "#ff7f0e",
     ),
     "police and home": (
         ("police_incident_home", "domestic_abuse_incident", "housing_poor", "economic_hardship"),
-        "v",
         "#8c564b",
     ),
-    "response (referral, meeting, plan start)": (
+    "response": (
         (
             "school_referral",
             "social_care_referral",
@@ -93,13 +110,21 @@ EVENT_GROUPS: dict[str, tuple[tuple[str, ...], str, str]] = {
             "cin_plan_start",
             "cp_plan_start",
         ),
-        "*",
         "#000000",
     ),
-    "plan ended": (("cin_plan_end", "cp_plan_end"), "X", "#7f7f7f"),
+    "plan ended": (("cin_plan_end", "cp_plan_end"), "#7f7f7f"),
 }
 
-_GROUP_OF = {e: g for g, (events, _, _) in EVENT_GROUPS.items() for e in events}
+_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "h")
+
+#: Event code -> (marker, colour): colour by group, shape by event within the group.
+EVENT_STYLES: dict[str, tuple[str, str]] = {
+    event: (_MARKERS[k % len(_MARKERS)], colour)
+    for events, colour in EVENT_GROUPS.values()
+    for k, event in enumerate(events)
+}
+_GROUP_OF = {e: g for g, (events, _) in EVENT_GROUPS.items() for e in events}
+
 _BAND_COLOURS = {"review": "#e6a700", "multi_agency_discussion": "#c0392b"}
 _AGENCY_COLOURS = dict(
     zip(
@@ -108,10 +133,80 @@ _AGENCY_COLOURS = dict(
         strict=True,
     )
 )
-_PLAN_NAMES = {"cp_plan_start": "child protection plan", "cin_plan_start": "child in need plan"}
 _AGENCY_STYLES = dict(zip(AGENCIES, ["-", "--", "-", "--", "-.", "-", ":", "-."], strict=True))
+_PLAN_COLOUR = "#2ca02c"
+_OUTCOME_COLOUR = "#d62728"
 _SUPPRESSED = "suppressed"
 _NOT_AVAILABLE = "n/a"
+
+#: Figure -> the caption reports show under it (what is drawn and how to read it).
+CAPTIONS: dict[str, str] = {
+    "plot_case_timeline": (
+        "Each row is one agency; each mark is one event that agency recorded, placed on the "
+        "day it happened. Every kind of event has its own mark (see the key); black marks "
+        "are responses (referrals, meetings, conferences, plan starts). School attendance is "
+        "drawn as a line in the next figure. Labelled vertical lines mark plan starts and the "
+        "outcome."
+    ),
+    "plot_case_attendance": (
+        "The child's attendance, one point per school period (dated at its end), as a "
+        "percentage of sessions attended. Dotted lines mark England's persistent-absence "
+        "(90% or less) and severe-absence (50% or less) lines, which two features test."
+    ),
+    "plot_case_scores": (
+        "The joined score (thick black line: all agencies' records together) and each "
+        "agency's own score (thin lines: what its records alone give), step by step on the "
+        "exact days they change. Dotted horizontal lines are the band thresholds. Numbered "
+        "triangles are crossings into a band, numbered as in the crossings table; hollow grey "
+        "triangles are returns after a dip (the score fell below the band for less than the "
+        "minimum gap and came back: the same episode, not a new crossing). A red bar under "
+        "the axis is the response window of a missed opportunity: no response followed within "
+        "it. Orange shading marks the join-up gap: days on which the joined view was in a "
+        "higher band than every agency's own view."
+    ),
+    "plot_lead_times": (
+        "Cases with an outcome, by how many days before the outcome the joined score first "
+        "crossed into each band. Lead time alone flatters a score: read it beside the false "
+        "alarms."
+    ),
+    "plot_false_alarms": (
+        "Left: crossings into each band before any outcome, and how many were false alarms "
+        "(no outcome within the horizon after them); the label on each false-alarm bar is its "
+        "share of the crossings. Right: children with at least one crossing, and children "
+        "with an outcome within the horizon after a crossing. Crossings and children are "
+        "counted on separate axes."
+    ),
+    "plot_agency_share": (
+        "Each agency's share of all the points (or log-odds) that contributed to the score "
+        "at crossings: whose own records held the information. 'No single agency' is "
+        "information that only the joined records produce."
+    ),
+    "plot_by_deprivation": (
+        "By deprivation quintile (1 = most deprived): the share of children whose joined "
+        "score reached multi-agency discussion, and the share with a join-up gap. Poverty-"
+        "linked indicators can make a score track deprivation; this is where it shows."
+    ),
+    "plot_roc": (
+        "Sensitivity against false positive rate as the alert threshold moves (ROC curve). "
+        "The dashed diagonal is chance; the AUROC and its interval are in the legend."
+    ),
+    "plot_calibration": (
+        "Observed outcome rate against mean predicted risk. Points are deciles of predicted "
+        "risk that survive disclosure control; a smoothed curve (when the evaluation has "
+        "one) shows calibration between them. On the dashed diagonal predictions equal "
+        "outcomes."
+    ),
+    "plot_decision_curve": (
+        "Net benefit (true alerts minus false alerts weighted by the threshold odds, per "
+        "row) across alert thresholds, over the useful range: the model beside alerting "
+        "everyone and alerting no one (0). A model is useful where its line is above both."
+    ),
+    "plot_subgroups": (
+        "Each group's estimate as a ratio to its reference group (1 = the same), with the "
+        "case-bootstrap interval, on a log scale. Rows whose counts disclosure control "
+        "suppressed, or that cannot be estimated, are named, not drawn."
+    ),
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -134,6 +229,12 @@ def _date_axis(ax) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def _title(ax, title: str, note: str = "") -> None:
+    ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
+    if note:
+        ax.set_title(note, loc="right", fontsize=8, color="#555555")
+
+
 def _case_events(audit) -> pd.DataFrame:
     ev = audit.events
     out = pd.DataFrame(
@@ -143,34 +244,67 @@ def _case_events(audit) -> pd.DataFrame:
             "event": ev["event"].astype(str).to_numpy(),
         }
     )
-    out["group"] = out["event"].map(_GROUP_OF).fillna("other")
+    if "value" in ev.columns:
+        out["value"] = pd.to_numeric(ev["value"], errors="coerce").to_numpy()
+    else:
+        out["value"] = np.nan
     return out
 
 
-def _plan_starts(audit) -> pd.DataFrame:
-    ev = _case_events(audit)
-    return ev.loc[ev["event"].isin(list(PLAN_START_END)).to_numpy()]
-
-
-def _mark_outcome_and_plans(ax, audit, *, label: bool) -> None:
-    for i, (date, event) in enumerate(
-        _plan_starts(audit)[["date", "event"]].itertuples(index=False)
-    ):
-        ax.axvline(
-            date,
-            color="#2ca02c",
-            linestyle="--",
-            linewidth=1.4,
-            label=_PLAN_NAMES.get(event, event) + " start" if label and i == 0 else None,
-        )
+def _audited_span(audit) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The x-range every case figure shares: first event to the audited period's end."""
+    t = pd.to_datetime(audit.trajectory["as_of"])
+    ev = pd.to_datetime(audit.events["date"])
+    start = min(t.min(), ev.min())
+    end = max(t.max(), ev.max())
     if audit.outcome_date is not None:
-        what = "" if audit.outcome is None or pd.isna(audit.outcome) else f" ({audit.outcome})"
-        ax.axvline(
-            audit.outcome_date,
-            color="#d62728",
-            linewidth=2.0,
-            label=f"outcome{what}" if label else None,
-        )
+        end = max(end, pd.Timestamp(audit.outcome_date))
+    pad = pd.Timedelta(days=max(int((end - start).days * 0.02), 7))
+    return start - pad, end + pad
+
+
+def _mark_outcome_and_plans(ax, audit, *, text: bool) -> None:
+    """Plan starts (dashed green) and the outcome (solid red), each labelled in words.
+
+    Labels sit at the top of the axes, a plan's to the left of its line and the
+    outcome's to the right, so lines a few days apart stay readable.
+    """
+    ev = _case_events(audit)
+    plans = ev.loc[ev["event"].isin(list(PLAN_START_END)).to_numpy()]
+    for i, (date, event) in enumerate(plans[["date", "event"]].itertuples(index=False)):
+        ax.axvline(date, color=_PLAN_COLOUR, linestyle="--", linewidth=1.4, zorder=1)
+        if text:
+            ax.annotate(
+                f"{event_name(event)} {fmt_date(date)}",
+                xy=(date, 1.0 - 0.09 * (i % 2)),
+                xycoords=("data", "axes fraction"),
+                xytext=(-4, -3),
+                textcoords="offset points",
+                ha="right",
+                va="top",
+                fontsize=8,
+                color=_PLAN_COLOUR,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+                zorder=7,
+            )
+    if audit.outcome_date is not None:
+        what = "outcome" if audit.outcome is None else outcome_name(audit.outcome)
+        ax.axvline(audit.outcome_date, color=_OUTCOME_COLOUR, linewidth=2.0, zorder=1)
+        if text:
+            ax.annotate(
+                f"{what} {fmt_date(audit.outcome_date)}",
+                xy=(audit.outcome_date, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(4, -3),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                fontsize=8,
+                color=_OUTCOME_COLOUR,
+                fontweight="bold",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+                zorder=7,
+            )
 
 
 def _table(obj, name: str) -> pd.DataFrame:
@@ -219,7 +353,7 @@ def suppressed_cells(table: pd.DataFrame, column: str) -> np.ndarray:
 
 
 def _values(table: pd.DataFrame, column: str) -> np.ndarray:
-    return table[column].to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _series(
@@ -236,10 +370,12 @@ def _grouped_bars(
     *,
     horizontal: bool = False,
     percent: bool = False,
+    bar_labels: list[list[str] | None] | None = None,
 ) -> None:
     """Grouped bars; a missing value is a gap labelled "suppressed" or "n/a".
 
-    ``series`` holds ``(label, values, suppressed_mask, colour)``.
+    ``series`` holds ``(label, values, suppressed_mask, colour)``; ``bar_labels``
+    optionally replaces the value printed on each series' bars.
     """
     n = len(series)
     pos = np.arange(len(categories), dtype=float)
@@ -252,7 +388,10 @@ def _grouped_bars(
         at = pos - 0.4 + width * (k + 0.5)
         shown = np.isfinite(values)
         bars = bar(at[shown], values[shown], width * 0.92, color=colour, label=label)
-        texts = [f"{v:.0%}" if percent else f"{v:,.0f}" for v in values[shown]]
+        if bar_labels is not None and bar_labels[k] is not None:
+            texts = [t for t, s in zip(bar_labels[k], shown, strict=True) if s]
+        else:
+            texts = [fmt_share(v) if percent else fmt_count(v) for v in values[shown]]
         ax.bar_label(bars, labels=texts, padding=2, fontsize=8)
         for i in np.flatnonzero(~shown):
             text = _SUPPRESSED if suppressed[i] else _NOT_AVAILABLE
@@ -265,10 +404,10 @@ def _grouped_bars(
     if horizontal:
         ax.set_yticks(pos, categories)
         ax.invert_yaxis()
-        ax.set_xlim(0, top * 1.18)
+        ax.set_xlim(0, top * 1.2)
     else:
         ax.set_xticks(pos, categories)
-        ax.set_ylim(0, top * 1.18)
+        ax.set_ylim(0, top * 1.2)
     if percent:
         from matplotlib.ticker import PercentFormatter
 
@@ -284,21 +423,24 @@ def _disclosure_note(table: pd.DataFrame) -> str:
     if not stamp.get("applied"):
         return "DISCLOSURE CONTROL OFF - not for release"
     s = stamp.get("settings") or {}
-    return f"counts under {s.get('min_count')} suppressed, rounded to {s.get('round_to')}"
+    return (
+        f"counts under {s.get('min_count')} suppressed, rounded to the nearest {s.get('round_to')}"
+    )
 
 
 # --------------------------------------------------------------------------- case
 
 
 def plot_case_timeline(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
-    """One lane per agency with the events it recorded, responses marked apart.
+    """One lane per agency with the events it recorded; every event type its own mark.
 
-    Markers show the event group (education, health, parental substance use,
-    family, police and home, responses, plan ends); responses are large black
-    stars. Lanes are drawn only for agencies with events in the case; the others
-    are named in a note, not drawn empty. The outcome date and plan starts are
-    vertical lines. When the audit was given a coverage table, periods an agency's
-    records do not cover are hatched grey in its lane (``audit.coverage_gaps``).
+    Within a lane each event type has its own row and mark (shape and colour, see
+    :data:`EVENT_STYLES`), named in the key with its count; responses are black.
+    Attendance records are drawn as a line by :func:`plot_case_attendance`, not as
+    marks. Lanes are drawn only for agencies with events in the case; the others
+    are named in a note. Plan starts and the outcome are labelled vertical lines.
+    When the audit was given a coverage table, periods an agency's records do not
+    cover are hatched grey in its lane (``audit.coverage_gaps``).
 
     Parameters
     ----------
@@ -321,41 +463,50 @@ def plot_case_timeline(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     >>> events, cases = vignette()
     >>> audit = audit_case(events, cases, default_scorecard(), "CHILD-A")
     >>> ax = plot_case_timeline(audit)
-    >>> len(ax.get_yticks()) > 0
-    True
+    >>> ax.get_title(loc="left")
+    'Events recorded by each agency'
     """
     ev = _case_events(audit)
+    ev = ev.loc[(ev["event"] != "attendance").to_numpy()]
     order = list(agencies) if agencies is not None else list(AGENCIES)
     present = set(ev["agency"])
     lanes = [a for a in order if a in present]
     lanes += sorted(present - set(lanes))
     empty = [a for a in order if a not in present]
-    ax = _new_axes(ax, (12, 0.5 * max(len(lanes), 1) + 1.5))
-    lane_of = {a: i for i, a in enumerate(lanes)}
-    groups = [*EVENT_GROUPS, "other"]
-    # small fixed offsets per group inside a lane, so kinds of event do not hide each other
-    offsets = dict(zip(groups, np.linspace(-0.28, 0.28, len(groups)), strict=True))
-    ev = ev.assign(y=ev["agency"].map(lane_of) + ev["group"].map(offsets))
-    for g in groups:
-        sub = ev.loc[(ev["group"] == g).to_numpy()]
-        if sub.empty:
-            continue
-        marker, colour = EVENT_GROUPS[g][1:] if g in EVENT_GROUPS else ("o", "#aaaaaa")
-        is_response = g.startswith("response")
+    rank = {e: k for k, e in enumerate(EVENT_STYLES)}
+    # each event type gets its own row inside its lane, so same-day marks never cover
+    # each other; a lane is as tall as the kinds of event its agency recorded
+    kinds = ev[["agency", "event"]].drop_duplicates()
+    kinds = kinds.assign(rank=kinds["event"].map(rank).fillna(len(rank))).sort_values(
+        ["agency", "rank"], kind="stable"
+    )
+    row_of, spans, top = {}, {}, 0.0
+    for agency in lanes:
+        sub = kinds.loc[(kinds["agency"] == agency).to_numpy(), "event"].tolist()
+        for j, event in enumerate(sub):
+            row_of[(agency, event)] = top + 0.75 + j
+        spans[agency] = (top, top + len(sub) + 0.5)
+        top += len(sub) + 0.5
+    ax = _new_axes(ax, (12, 0.17 * top + 2.6))
+    y = np.array([row_of[(a, e)] for a, e in zip(ev["agency"], ev["event"], strict=True)])
+    ev = ev.assign(y=y)
+    for event in sorted(set(ev["event"]), key=lambda e: rank.get(e, len(rank))):
+        sub = ev.loc[(ev["event"] == event).to_numpy()]
+        marker, colour = EVENT_STYLES.get(event, ("o", "#aaaaaa"))
+        response = _GROUP_OF.get(event) == "response"
         ax.scatter(
             sub["date"],
             sub["y"],
             marker=marker,
-            s=150 if is_response else 34,
+            s=64 if response else 30,
             c=colour,
-            edgecolors="white" if not is_response else "#ffd400",
-            linewidths=0.6,
-            alpha=0.9,
-            zorder=4 if is_response else 3,
-            label=f"{g} ({len(sub)})",
+            edgecolors="#ffd400" if response else "white",
+            linewidths=0.7 if response else 0.4,
+            zorder=4 if response else 3,
+            label=f"{event_name(event)} ({len(sub)})",
         )
-    _shade_coverage_gaps(ax, audit, lane_of)
-    _mark_outcome_and_plans(ax, audit, label=True)
+    _shade_coverage_gaps(ax, audit, spans)
+    _mark_outcome_and_plans(ax, audit, text=True)
     end = pd.Timestamp(audit.trajectory["as_of"].iloc[-1])
     if len(ev) and ev["date"].max() > end:
         # events after the outcome or follow-up end are shown but were not audited
@@ -367,28 +518,40 @@ def plot_case_timeline(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
             zorder=1,
             label="after the audited period",
         )
-    for i in range(len(lanes)):
-        ax.axhspan(i - 0.5, i + 0.5, color="#f3f3f3" if i % 2 else "white", zorder=0)
-    ax.set_yticks(range(len(lanes)), [a.replace("_", " ") for a in lanes])
-    ax.set_ylim(len(lanes) - 0.5, -0.5)
-    ax.set_title("Events recorded by each agency", loc="left", fontsize=11)
-    if empty:
-        ax.text(
-            1.0,
-            1.01,
-            "no events recorded by: " + ", ".join(empty),
-            transform=ax.transAxes,
-            ha="right",
-            va="bottom",
-            fontsize=8,
-            color="#555555",
-        )
-    ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False)
+    for i, agency in enumerate(lanes):
+        lo, hi = spans[agency]
+        ax.axhspan(lo, hi, color="#f3f3f3" if i % 2 else "white", zorder=0)
+    ax.set_yticks([sum(spans[a]) / 2 for a in lanes], [agency_name(a) for a in lanes])
+    ax.set_ylim(top, -0.9)  # room above the first lane for the plan and outcome labels
+    ax.set_xlim(*_audited_span(audit))
+    ax.set_ylabel("agency that recorded the event")
+    ax.set_xlabel("date")
+    _title(
+        ax,
+        "Events recorded by each agency",
+        ("no events recorded by: " + ", ".join(agency_name(a) for a in empty)) if empty else "",
+    )
+    _legend_below(ax, ncol=4, title="event (number recorded)")
     _date_axis(ax)
     return ax
 
 
-def _shade_coverage_gaps(ax, audit, lane_of: dict[str, int]) -> None:
+def _legend_below(ax, *, ncol: int = 4, **kwargs):
+    """A legend under the axes (below the date labels), so plots keep their full width."""
+    height = ax.get_position().height * ax.figure.get_figheight()
+    return ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(0.0, -0.6 / max(height, 0.5)),
+        ncol=ncol,
+        fontsize=8,
+        title_fontsize=8,
+        frameon=False,
+        alignment="left",
+        **kwargs,
+    )
+
+
+def _shade_coverage_gaps(ax, audit, spans: dict[str, tuple[float, float]]) -> None:
     """Hatch, lane by lane, the periods an agency's records do not cover."""
     gaps = getattr(audit, "coverage_gaps", None)
     if gaps is None or len(gaps) == 0:
@@ -397,15 +560,15 @@ def _shade_coverage_gaps(ax, audit, lane_of: dict[str, int]) -> None:
 
     labelled = False
     for agency, sub in gaps.groupby(gaps["agency"].astype(str), sort=False):
-        if agency not in lane_of:
+        if agency not in spans:
             continue
         start = mdates.date2num(pd.to_datetime(sub["from"]).to_numpy())
         # a gap's "to" day is uncovered too: the shading runs to the end of that day
         stop = mdates.date2num((pd.to_datetime(sub["to"]) + pd.Timedelta(days=1)).to_numpy())
-        i = lane_of[agency]
+        lo, hi = spans[agency]
         ax.broken_barh(
             list(zip(start, stop - start, strict=True)),
-            (i - 0.5, 1.0),
+            (lo, hi - lo),
             facecolors="#d9d9d9",
             edgecolors="#8c8c8c",
             hatch="///",
@@ -417,15 +580,95 @@ def _shade_coverage_gaps(ax, audit, lane_of: dict[str, int]) -> None:
         labelled = True
 
 
+def plot_case_attendance(audit, ax: Axes | None = None) -> Axes:
+    """School attendance over time as a line, with the absence lines features test.
+
+    One point per attendance record (the fraction of sessions attended in the school
+    period ending on its date), joined by a line; England's persistent-absence (90%)
+    and severe-absence (50%) lines are dotted. The x-range matches
+    :func:`plot_case_timeline` and :func:`plot_case_scores`.
+
+    Parameters
+    ----------
+    audit : CaseAudit
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> from riskscore.audit import audit_case
+    >>> from riskscore.modelfile import default_scorecard
+    >>> from riskscore.synthetic import vignette
+    >>> events, cases = vignette()
+    >>> ax = plot_case_attendance(audit_case(events, cases, default_scorecard(), "CHILD-A"))
+    >>> ax.get_ylabel()
+    'attendance (% of sessions)'
+    """
+    ev = _case_events(audit)
+    att = ev.loc[(ev["event"] == "attendance").to_numpy()].sort_values("date", kind="stable")
+    att = att.loc[np.isfinite(att["value"].to_numpy(dtype=float))]
+    ax = _new_axes(ax, (12, 2.6))
+    from matplotlib.ticker import PercentFormatter
+
+    for level, text in ((0.9, "persistent absence line (90%)"), (0.5, "severe absence line (50%)")):
+        ax.axhline(level, color="#8c564b", linestyle=":", linewidth=1.2, zorder=1)
+        ax.annotate(
+            text,
+            xy=(0.0, level),
+            xycoords=("axes fraction", "data"),
+            xytext=(3, 2),
+            textcoords="offset points",
+            fontsize=7.5,
+            color="#8c564b",
+        )
+    if len(att):
+        ax.plot(
+            att["date"],
+            att["value"],
+            "-o",
+            color=_AGENCY_COLOURS["school"],
+            markersize=3.5,
+            linewidth=1.6,
+            label="attendance",
+            zorder=3,
+        )
+        low = float(att["value"].min())
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "no attendance records in this case",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="#555555",
+        )
+        low = 0.4
+    _mark_outcome_and_plans(ax, audit, text=False)
+    ax.set_ylim(max(min(low, 0.45) - 0.05, 0.0), 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlim(*_audited_span(audit))
+    ax.set_ylabel("attendance (% of sessions)")
+    ax.set_xlabel("date (end of each school period)")
+    ax.grid(axis="y", alpha=0.3)
+    _title(ax, "School attendance")
+    _date_axis(ax)
+    return ax
+
+
 def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     """The joined score and each agency's own score over time, with band lines.
 
     Scores are step functions of the date (drawn with ``where="post"`` through every
     evaluated date, so steps sit on the exact days). Crossings into a band are
-    triangles on the joined line; missed opportunities are large red crosses;
-    days in a join-up gap (the joined band above every agency's band) are shaded;
-    the outcome date and plan starts are vertical lines. Agencies whose own score
-    stays at 0 are named in the legend instead of drawn as flat lines.
+    numbered triangles on the joined line; returns after a dip (shorter than the
+    audit's ``min_gap``) are hollow grey triangles; each missed opportunity is a
+    red bar under the axis spanning its response window. Days in a join-up gap are
+    shaded; plan starts and the outcome are labelled vertical lines. Agencies whose
+    own score stays at 0 are named in the key instead of drawn as flat lines.
 
     Parameters
     ----------
@@ -450,7 +693,7 @@ def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     'score (points)'
     """
     t = audit.trajectory
-    ax = _new_axes(ax, (12, 4.5))
+    ax = _new_axes(ax, (12, 4.8))
     dates = pd.to_datetime(t["as_of"])
     if agencies is None:
         agencies = [c[len("score_") :] for c in t.columns if c.startswith("score_")]
@@ -469,11 +712,12 @@ def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
             color=_AGENCY_COLOURS.get(a),
             linestyle=_AGENCY_STYLES.get(a, "-"),
             zorder=3,  # thin lines over the thick joined line: equal scores stay visible
-            label=f"{a.replace('_', ' ')} alone",
+            label=f"{agency_name(a)} alone",
         )
     ax.step(
         dates, t["score"], where="post", color="black", linewidth=3.0, zorder=2, label="joined view"
     )
+    top = float(np.nanmax(t["score"].to_numpy(dtype=float), initial=1.0))
     # join-up gap: days the joined band is above every single agency's band
     joined = pd.Categorical(t["band"], categories=list(BANDS), ordered=True).codes
     best = pd.Categorical(t["best_agency_band"], categories=list(BANDS), ordered=True).codes
@@ -489,24 +733,26 @@ def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
                 color="#f4a261",
                 alpha=0.18,
                 zorder=0,
-                label=f"join-up gap ({audit.join_up_gap_days} days)" if i == 0 else None,
+                label=f"join-up gap ({audit.join_up_gap_days:,} days)" if i == 0 else None,
             )
     thresholds = band_thresholds(audit.model)
     for band, threshold in thresholds.items():
         ax.axhline(threshold, color=_BAND_COLOURS.get(band, "grey"), linestyle=":", linewidth=1.4)
+        top = max(top, float(threshold))
     if thresholds:
         # band names on a right-hand axis: inside the plot they would cover early crossings
         side = ax.secondary_yaxis("right")
         side.set_yticks(
             list(thresholds.values()),
-            labels=[
-                textwrap.fill(f"{b.replace('_', ' ')} ({v:g})", 14) for b, v in thresholds.items()
-            ],
+            labels=[textwrap.fill(f"{band_name(b)} ({v:g})", 14) for b, v in thresholds.items()],
         )
         side.tick_params(labelsize=8, length=0)
         for label, band in zip(side.get_yticklabels(), thresholds, strict=True):
             label.set_color(_BAND_COLOURS.get(band, "grey"))
+    low = float(np.nanmin(t["score"].to_numpy(dtype=float), initial=0.0))
+    strip = low - 0.07 * (top - low)  # the missed-opportunity strip under the lines
     cr = audit.crossings
+    window = int(audit.parameters.get("response_window", 28))
     if len(cr):
         for band in BANDS[1:]:
             sub = cr.loc[(cr["band"].astype(str) == band).to_numpy()]
@@ -519,20 +765,18 @@ def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
                     color=_BAND_COLOURS.get(band),
                     edgecolors="black",
                     zorder=5,
-                    label=f"crossing into {band.replace('_', ' ')}",
+                    label=f"crossing into {band_name(band)}",
                 )
         missed = cr.loc[cr["missed"].to_numpy(dtype=bool)]
-        if len(missed):
-            ax.scatter(
-                pd.to_datetime(missed["date"]),
-                missed["score"],
-                marker="X",
-                s=220,
-                facecolors="none",
-                edgecolors="#d62728",
-                linewidths=2.0,
-                zorder=6,
-                label="missed opportunity (no response in window)",
+        for i, d in enumerate(pd.to_datetime(missed["date"])):
+            ax.plot(
+                [d, d + pd.Timedelta(days=window)],
+                [strip, strip],
+                color=_OUTCOME_COLOUR,
+                linewidth=5,
+                solid_capstyle="butt",
+                zorder=5,
+                label=f"missed opportunity: no response within {window} days" if i == 0 else None,
             )
         # crossings are numbered as in the report's crossings table; labels alternate
         # above and below so that crossings close in time stay readable
@@ -540,27 +784,51 @@ def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
             ax.annotate(
                 str(k + 1),
                 xy=(pd.Timestamp(r.date), r.score),
-                xytext=(9, 9 if k % 2 == 0 else -15),
+                xytext=(-14, 6 if k % 2 == 0 else -14),
                 textcoords="offset points",
                 fontsize=8,
                 fontweight="bold",
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "#999999", "lw": 0.5},
+                zorder=6,
             )
-    _mark_outcome_and_plans(ax, audit, label=True)
+    dips = getattr(audit, "dips", None)
+    if dips is not None and len(dips):
+        ax.scatter(
+            pd.to_datetime(dips["returned"]),
+            dips["score"],
+            marker="^",
+            s=70,
+            facecolors="none",
+            edgecolors="#555555",
+            linewidths=1.2,
+            zorder=5,
+            label=f"return after a dip under {audit.parameters.get('min_gap', 28)} days "
+            "(same episode)",
+        )
+    _mark_outcome_and_plans(ax, audit, text=True)
     if flat:
         # an invisible entry names the agencies whose own view never scored
-        text = textwrap.fill("score 0 throughout: " + ", ".join(flat), width=34)
+        text = textwrap.fill("score 0 throughout: " + ", ".join(agency_name(a) for a in flat), 44)
         ax.plot([], [], " ", label=text)
+    ax.set_ylim(strip - 0.05 * (top - low), top + 0.12 * (top - low))
+    ax.set_xlim(*_audited_span(audit))
     ax.set_ylabel(f"score ({score_scale(audit.model)})")
-    ax.set_title("Joined score and each agency's own score", loc="left", fontsize=11)
+    ax.set_xlabel("date")
+    _title(ax, "Joined score and each agency's own score")
     ax.grid(axis="y", alpha=0.3)
-    # below the plot: the right-hand side carries the band names
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.07), ncol=3, fontsize=8, frameon=False)
+    _legend_below(ax, ncol=4)
     _date_axis(ax)
     return ax
 
 
 # --------------------------------------------------------------------------- cohort
+
+
+def _lead_bin(label: str) -> str:
+    text = str(label)
+    if text.startswith("never"):
+        return "never reached\nbefore outcome"
+    return text.replace("-", " to ").replace("over ", "over\n")
 
 
 def plot_lead_times(cohort, ax: Axes | None = None) -> Axes:
@@ -586,7 +854,7 @@ def plot_lead_times(cohort, ax: Axes | None = None) -> Axes:
     >>> events, cases = make_cohort(200, random_state=0)
     >>> ax = plot_lead_times(audit_cohort(events, cases, default_scorecard()))
     >>> ax.get_xlabel()
-    'days from first crossing to outcome'
+    'lead time: days from the first crossing to the outcome'
     """
     t = _table(cohort, "lead_times")
     ax = _new_axes(ax, (10, 4))
@@ -600,26 +868,25 @@ def plot_lead_times(cohort, ax: Axes | None = None) -> Axes:
         sup = suppressed_cells(sub, "n_cases") if len(sub) else np.zeros(0, bool)
         vals = np.array([v[i] if i >= 0 else np.nan for i in idx])
         sups = np.array([bool(sup[i]) if i >= 0 else False for i in idx])
-        series.append((band.replace("_", " "), vals, sups, _BAND_COLOURS.get(band, "grey")))
-    _grouped_bars(
-        ax, [c.replace("never reached before outcome", "never\nreached") for c in cats], series
-    )
+        series.append((band_name(band), vals, sups, _BAND_COLOURS.get(band, "grey")))
+    _grouped_bars(ax, [_lead_bin(c) for c in cats], series)
     if cats and cats[-1].startswith("never"):
         # "never reached" is not a lead time: set it apart from the bins
         ax.axvline(len(cats) - 1.5, color="#999999", linestyle="--", linewidth=1)
-    ax.set_xlabel("days from first crossing to outcome")
-    ax.set_ylabel("cases with an outcome")
-    ax.set_title(f"Lead times ({_disclosure_note(t)})", loc="left", fontsize=11)
+    ax.set_xlabel("lead time: days from the first crossing to the outcome")
+    ax.set_ylabel("cases with an outcome (count)")
+    _title(ax, "Lead time to the outcome", _disclosure_note(t))
     ax.legend(fontsize=8, frameon=False, title="first crossing into", title_fontsize=8)
     return ax
 
 
 def plot_false_alarms(cohort, ax: Axes | None = None) -> Axes:
-    """False alarms beside alerts, per band.
+    """Crossings and false alarms per band (both counted in crossings).
 
-    For each band: all crossings (before any outcome), crossings with no outcome in
-    the horizon after them (false alarms), and cases with an outcome in the
-    horizon after a crossing (true cases alerted), from the ``false_alarms`` table.
+    For each band: all crossings before any outcome, and those with no outcome in
+    the horizon after them (false alarms, labelled with their share), from the
+    ``false_alarms`` table. Children are counted by :func:`plot_cases_alerted`, on
+    their own axis.
 
     Parameters
     ----------
@@ -637,23 +904,74 @@ def plot_false_alarms(cohort, ax: Axes | None = None) -> Axes:
     >>> from riskscore.synthetic import make_cohort
     >>> events, cases = make_cohort(200, random_state=0)
     >>> ax = plot_false_alarms(audit_cohort(events, cases, default_scorecard()))
-    >>> len(ax.get_xticks())
-    2
+    >>> ax.get_ylabel()
+    'crossings (count)'
     """
     t = _table(cohort, "false_alarms")
-    ax = _new_axes(ax, (8, 4))
+    ax = _new_axes(ax, (6, 4))
     horizon = t.attrs.get("horizon_days")
-    cats = [b.replace("_", " ") for b in t["band"].astype(str)]
+    cats = [band_name(b) for b in t["band"].astype(str)]
     spec = [
-        ("n_crossings", "all crossings (alerts)", "#7f7f7f"),
-        ("n_false_alarms", "false alarms (no outcome within horizon)", "#e6a700"),
-        ("n_true_cases_alerted", "true cases alerted", "#2ca02c"),
+        ("n_crossings", "all crossings", "#7f7f7f"),
+        ("n_false_alarms", "false alarms (no outcome within the horizon)", "#e6a700"),
+    ]
+    share = _values(t, "false_alarm_share") if "false_alarm_share" in t else None
+    labels = None
+    if share is not None:
+        counts = _values(t, "n_false_alarms")
+        labels = [
+            None,
+            [
+                f"{fmt_count(c)} ({fmt_share(s)})" if np.isfinite(s) else fmt_count(c)
+                for c, s in zip(counts, share, strict=True)
+            ],
+        ]
+    _grouped_bars(ax, cats, _series(t, spec), bar_labels=labels)
+    ax.set_ylabel("crossings (count)")
+    ax.set_xlabel("band crossed into")
+    h = f"horizon {horizon} days" if horizon is not None else ""
+    _title(ax, "Crossings and false alarms", h)
+    ax.legend(fontsize=8, frameon=False, loc="upper right")
+    return ax
+
+
+def plot_cases_alerted(cohort, ax: Axes | None = None) -> Axes:
+    """Children with a crossing, and children alerted before an outcome, per band.
+
+    From the ``false_alarms`` table's case counts (``n_cases_alerted``,
+    ``n_true_cases_alerted``): counted in children, so drawn apart from crossings.
+
+    Parameters
+    ----------
+    cohort : CohortAudit or DataFrame
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> from riskscore.audit import audit_cohort
+    >>> from riskscore.modelfile import default_scorecard
+    >>> from riskscore.synthetic import make_cohort
+    >>> events, cases = make_cohort(200, random_state=0)
+    >>> ax = plot_cases_alerted(audit_cohort(events, cases, default_scorecard()))
+    >>> ax.get_ylabel()
+    'children (count)'
+    """
+    t = _table(cohort, "false_alarms")
+    ax = _new_axes(ax, (6, 4))
+    cats = [band_name(b) for b in t["band"].astype(str)]
+    spec = [
+        ("n_cases_alerted", "children with a crossing", "#1f77b4"),
+        ("n_true_cases_alerted", "children with an outcome within the horizon", "#2ca02c"),
     ]
     _grouped_bars(ax, cats, _series(t, spec))
-    ax.set_ylabel("count")
-    h = f"horizon {horizon} days; " if horizon is not None else ""
-    ax.set_title(f"False alarms and alerts ({h}{_disclosure_note(t)})", loc="left", fontsize=11)
-    ax.legend(fontsize=8, frameon=False)
+    ax.set_ylabel("children (count)")
+    ax.set_xlabel("band crossed into")
+    _title(ax, "Children alerted", _disclosure_note(t))
+    ax.legend(fontsize=8, frameon=False, loc="upper right")
     return ax
 
 
@@ -680,20 +998,21 @@ def plot_agency_share(cohort, ax: Axes | None = None) -> Axes:
     >>> events, cases = make_cohort(200, random_state=0)
     >>> ax = plot_agency_share(audit_cohort(events, cases, default_scorecard()))
     >>> ax.get_xlabel()
-    'share of contributions at crossings'
+    'share of the contributions at crossings (%)'
     """
     t = _table(cohort, "agency_share")
     ax = _new_axes(ax, (8, 4))
-    cats = [h.replace("_", " ") for h in t["held_by"].astype(str)]
+    cats = [textwrap.fill(agency_name(h), 22) for h in t["held_by"].astype(str)]
     spec = [("share_of_contribution", "share", "#1f77b4")]
     _grouped_bars(ax, cats, _series(t, spec), horizontal=True, percent=True)
-    ax.set_xlabel("share of contributions at crossings")
-    ax.set_title(f"Who held the information ({_disclosure_note(t)})", loc="left", fontsize=11)
+    ax.set_xlabel("share of the contributions at crossings (%)")
+    ax.set_ylabel("held by")
+    _title(ax, "Who held the information", _disclosure_note(t))
     return ax
 
 
 def plot_by_deprivation(cohort, ax: Axes | None = None) -> Axes:
-    """Share reaching ``multi_agency_discussion`` and share with a join-up gap, by IMD quintile.
+    """Share reaching multi-agency discussion and share with a join-up gap, by IMD quintile.
 
     From the ``by_deprivation`` table (quintile 1 is the most deprived). A score
     that tracks deprivation shows here first.
@@ -715,85 +1034,191 @@ def plot_by_deprivation(cohort, ax: Axes | None = None) -> Axes:
     >>> events, cases = make_cohort(200, random_state=0)
     >>> ax = plot_by_deprivation(audit_cohort(events, cases, default_scorecard()))
     >>> ax.get_xlabel()
-    'IMD quintile (1 = most deprived)'
+    'deprivation (IMD quintile, 1 = most deprived)'
     """
     t = _table(cohort, "by_deprivation")
     ax = _new_axes(ax, (8, 4))
     cats = t["imd_quintile"].astype(str).tolist()
     spec = [
-        ("share_reached_mad", "reached multi agency discussion", "#c0392b"),
+        ("share_reached_mad", "reached multi-agency discussion", "#c0392b"),
         ("share_with_gap", "with a join-up gap", "#f4a261"),
     ]
     _grouped_bars(ax, cats, _series(t, spec), percent=True)
-    ax.set_xlabel("IMD quintile (1 = most deprived)")
-    ax.set_ylabel("share of cases")
-    ax.set_title(f"By deprivation ({_disclosure_note(t)})", loc="left", fontsize=11)
+    ax.set_xlabel("deprivation (IMD quintile, 1 = most deprived)")
+    ax.set_ylabel("share of children (%)")
+    _title(ax, "By deprivation", _disclosure_note(t))
     ax.legend(fontsize=8, frameon=False)
     return ax
 
 
 # --------------------------------------------------------------------------- evaluation
 
+#: Names an evaluation result may keep its smoothed calibration curve under.
+_SMOOTHED = ("calibration_curve", "calibration_smooth", "smoothed_calibration")
+
+
+def smoothed_calibration(result) -> pd.DataFrame | None:
+    """The evaluation's smoothed calibration curve, when it has one (else ``None``).
+
+    Read, never computed: a table with a predicted-risk column (``predicted`` or
+    ``mean_predicted``) and an ``observed`` column, optionally ``lower`` and
+    ``upper``.
+
+    Examples
+    --------
+    >>> from riskscore.evaluation import example_result
+    >>> curve = smoothed_calibration(example_result())
+    >>> curve is None or "observed" in curve.columns
+    True
+    """
+    for name in _SMOOTHED:
+        table = getattr(result, name, None)
+        if isinstance(table, pd.DataFrame) and "observed" in table.columns:
+            return table
+    return None
+
+
+def _percent_axes(ax, x: bool = True, y: bool = True) -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    if x:
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+    if y:
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+
 
 def plot_calibration(result, ax: Axes | None = None) -> Axes:
-    """Observed against mean predicted risk by decile (suppressed bins are not drawn).
+    """Observed against mean predicted risk: deciles that survive disclosure, smoothed curve.
+
+    Deciles whose counts disclosure control suppressed are not drawn; how many is
+    said on the plot. A smoothed curve is drawn when the result has one
+    (:func:`smoothed_calibration`), with its band when it has limits.
 
     Parameters
     ----------
     result : EvaluationResult
     ax : matplotlib Axes, optional
 
+    Returns
+    -------
+    matplotlib Axes
+
     Examples
     --------
     >>> from riskscore.evaluation import example_result
     >>> from riskscore.plots import plot_calibration
     >>> plot_calibration(example_result()).get_xlabel()
-    'Mean predicted risk'
+    'mean predicted risk (%)'
     """
-    ax = _new_axes(ax, (5, 4.2))
+    ax = _new_axes(ax, (5.5, 4.5))
     t = result.calibration
-    x = pd.to_numeric(t["mean_predicted"], errors="coerce").to_numpy(dtype=float)
-    yv = pd.to_numeric(t["observed"], errors="coerce").to_numpy(dtype=float)
-    top = np.nanmax(np.concatenate([x, yv, [0.01]]))
-    ax.plot([0, top], [0, top], ls="--", color="grey", lw=1, label="ideal")
-    ax.plot(x, yv, "o-", color="C0", label="model (deciles)")
-    ci = result.metrics.set_index("metric")
-    if "calibration_slope" in ci.index:
-        ax.set_title(
-            f"Calibration: slope {ci.loc['calibration_slope', 'estimate']:.2f}, "
-            f"in-the-large {ci.loc['calibration_intercept', 'estimate']:+.2f}",
-            fontsize=9,
+    x = _values(t, "mean_predicted")
+    yv = _values(t, "observed")
+    shown = np.isfinite(x) & np.isfinite(yv)
+    curve = smoothed_calibration(result)
+    tops = [x[shown], yv[shown], [0.01]]
+    if curve is not None:
+        px = "predicted" if "predicted" in curve.columns else "mean_predicted"
+        cx, cy = _values(curve, px), _values(curve, "observed")
+        tops += [cx[np.isfinite(cx)], cy[np.isfinite(cy)]]
+        if {"lower", "upper"} <= set(curve.columns):
+            ax.fill_between(
+                cx,
+                _values(curve, "lower"),
+                _values(curve, "upper"),
+                color="C0",
+                alpha=0.15,
+                linewidth=0,
+                label="smoothed curve, interval",
+            )
+        ax.plot(cx, cy, color="C0", linewidth=2, label="smoothed curve")
+    top = float(np.nanmax(np.concatenate([np.asarray(v, dtype=float) for v in tops]))) * 1.08
+    ax.plot([0, top], [0, top], ls="--", color="grey", lw=1, label="predictions equal outcomes")
+    ax.plot(
+        x[shown], yv[shown], "o", color="C1", markeredgecolor="black", label="deciles (published)"
+    )
+    hidden = int((~shown).sum())
+    if hidden:
+        ax.text(
+            0.98,
+            0.03,
+            f"{hidden} of {len(t)} deciles not shown:\ncounts suppressed by disclosure control",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color="#555555",
         )
-    ax.set_xlabel("Mean predicted risk")
-    ax.set_ylabel("Observed rate")
-    ax.legend(fontsize=8)
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    _percent_axes(ax)
+    ax.set_xlabel("mean predicted risk (%)")
+    ax.set_ylabel("observed outcome rate (%)")
+    _title(ax, "Calibration")
+    ax.legend(fontsize=8, loc="upper left", frameon=False)
+    ax.grid(alpha=0.3)
     return ax
 
 
 def plot_decision_curve(result, ax: Axes | None = None) -> Axes:
-    """Net benefit of the model against treat-all and treat-none across thresholds.
+    """Net benefit of the model against alerting everyone and no one, over the useful range.
+
+    The x-range runs from 0 to a little past the highest threshold at which the
+    model still has positive net benefit (at least three times the outcome rate),
+    so the treat-all line is seen falling from the outcome rate through zero. The
+    point at threshold 0 of the treat-all line is the observed outcome rate from
+    ``result.metrics``.
+
+    Parameters
+    ----------
+    result : EvaluationResult
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
 
     Examples
     --------
     >>> from riskscore.evaluation import example_result
     >>> from riskscore.plots import plot_decision_curve
     >>> plot_decision_curve(example_result()).get_ylabel()
-    'Net benefit'
+    'net benefit (true alerts per row, net)'
     """
-    ax = _new_axes(ax, (5, 4.2))
+    ax = _new_axes(ax, (5.5, 4.5))
     d = result.decision_curve
     thr = d["threshold"].to_numpy(dtype=float)
-    nb = pd.to_numeric(d["net_benefit"], errors="coerce").to_numpy(dtype=float)
-    ax.plot(thr, nb, color="C0", label="model")
-    ax.plot(thr, d["treat_all"].to_numpy(dtype=float), color="grey", ls="--", label="all")
-    ax.plot(thr, d["treat_none"].to_numpy(dtype=float), color="black", lw=1, label="none")
-    finite = nb[np.isfinite(nb)]
-    top = max(finite.max() if len(finite) else 0.0, float(d["treat_all"].max()), 0.001)
-    ax.set_ylim(-0.25 * top, 1.15 * top)
-    ax.set_xlabel("Threshold probability")
-    ax.set_ylabel("Net benefit")
-    ax.set_title("Decision curve", fontsize=9)
-    ax.legend(fontsize=8)
+    nb = _values(d, "net_benefit")
+    treat_all = _values(d, "treat_all")
+    m = result.metrics.set_index("metric")
+    prev = float(m.loc["observed_rate", "estimate"]) if "observed_rate" in m.index else np.nan
+    if np.isfinite(prev):
+        # the treat-all line starts at the outcome rate (threshold 0)
+        all_x, all_y = np.r_[0.0, thr], np.r_[prev, treat_all]
+    else:
+        all_x, all_y = thr, treat_all
+    useful = thr[np.isfinite(nb) & (nb > 0)]
+    right = max(
+        float(useful.max()) * 1.3 if useful.size else 0.0,
+        3 * prev if np.isfinite(prev) else 0.0,
+        float(thr.min()) * 3 if thr.size else 0.05,
+    )
+    right = min(right, float(thr.max())) if thr.size else right
+    in_range = thr <= right
+    finite = nb[np.isfinite(nb) & in_range]
+    top = max(float(finite.max()) if finite.size else 0.0, prev if np.isfinite(prev) else 0.0)
+    top = top if top > 0 else 0.01
+    ax.axhline(0.0, color="black", lw=1.2, label="alert no one")
+    ax.plot(all_x, all_y, color="grey", ls="--", lw=1.6, label="alert everyone")
+    ax.plot(thr, nb, color="C0", lw=2, marker="o", ms=3, label="model")
+    ax.set_xlim(0, right)
+    ax.set_ylim(-0.45 * top, 1.2 * top)
+    _percent_axes(ax, y=False)
+    ax.set_xlabel("alert threshold (predicted risk, %)")
+    ax.set_ylabel("net benefit (true alerts per row, net)")
+    _title(ax, "Decision curve")
+    ax.legend(fontsize=8, frameon=False, loc="upper right")
+    ax.grid(alpha=0.3)
     return ax
 
 
@@ -805,19 +1230,22 @@ def plot_roc(result, ax: Axes | None = None, label: str | None = None) -> Axes:
     >>> from riskscore.evaluation import example_result
     >>> from riskscore.plots import plot_roc
     >>> plot_roc(example_result()).get_xlabel()
-    'False positive rate'
+    'false positive rate (share of rows without the outcome alerted)'
     """
-    ax = _new_axes(ax, (5, 4.2))
+    from riskscore._names import fmt_interval
+
+    ax = _new_axes(ax, (5.5, 4.5))
     m = result.metrics.set_index("metric")
-    text = (
-        f"AUROC {m.loc['auroc', 'estimate']:.3f} "
-        f"[{m.loc['auroc', 'lower']:.3f}, {m.loc['auroc', 'upper']:.3f}]"
+    text = "AUROC " + fmt_interval(
+        m.loc["auroc", "estimate"], m.loc["auroc", "lower"], m.loc["auroc", "upper"]
     )
     ax.plot(result.roc["fpr"], result.roc["tpr"], label=f"{label}: {text}" if label else text)
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
-    ax.set_xlabel("False positive rate")
-    ax.set_ylabel("True positive rate (sensitivity)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
+    ax.set_xlabel("false positive rate (share of rows without the outcome alerted)")
+    ax.set_ylabel("sensitivity (share of rows with the outcome alerted)")
+    _title(ax, "Discrimination (ROC curve)")
+    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    ax.grid(alpha=0.3)
     return ax
 
 
@@ -854,34 +1282,52 @@ def plot_model_comparison(table: pd.DataFrame, fig=None):
     ax_roc, ax_dot = fig.subplots(1, 2)
     for name, r in table.attrs["results"].items():
         plot_roc(r, ax=ax_roc, label=name)
-    ax_roc.set_title("ROC, same splits", fontsize=9)
+    _title(ax_roc, "ROC curves, same splits")
     shown = table[table["metric"].isin(["auroc", "auprc", "calibration_slope"])]
-    labels = [f"{m} | {k}" for m, k in zip(shown["model"], shown["metric"], strict=True)]
+    labels = [
+        f"{m}: {metric_name(k).split(' (')[0]}"
+        for m, k in zip(shown["model"], shown["metric"], strict=True)
+    ]
     ypos = np.arange(len(shown))[::-1]
     est = shown["estimate"].to_numpy(dtype=float)
     err = np.vstack([est - shown["lower"].to_numpy(float), shown["upper"].to_numpy(float) - est])
     ax_dot.errorbar(est, ypos, xerr=np.abs(err), fmt="o", capsize=3)
     ax_dot.set_yticks(ypos, labels, fontsize=8)
     level = table.attrs.get("level", 0.95)
-    ax_dot.set_xlabel(f"estimate with {int(100 * level)}% case-bootstrap interval")
+    ax_dot.set_xlabel(f"estimate with {int(100 * level)}% case-bootstrap interval (no unit)")
+    ax_dot.set_ylabel("model: measure")
     ax_dot.axvline(1.0, color="grey", lw=0.5, ls=":")
+    _title(ax_dot, "Measures with intervals")
     return fig
 
 
-def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=("tpr", "ppv", "oe_ratio")):
-    """Dot plot of subgroup ratios to the reference group, with intervals.
+_FOREST_METRICS = ("selection_rate", "tpr", "ppv", "oe_ratio")
+
+
+def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=_FOREST_METRICS):
+    """Forest plot of subgroup ratios to the reference group, with intervals.
+
+    One row per (characteristic, group), one panel per metric when ``ax`` is a
+    sequence of Axes (else the metrics are stacked in blocks on one Axes). Ratios
+    are on a log scale; the reference group is marked "reference"; rows whose
+    counts disclosure control suppressed say "suppressed", and rows with no
+    finite, positive ratio or no interval say "not estimable": nothing is drawn
+    for them.
 
     Parameters
     ----------
     table : DataFrame
         Output of :func:`subgroup_metrics`.
-    ax : matplotlib Axes, optional
+    ax : matplotlib Axes or sequence of Axes, optional
+        One Axes (metrics stacked), or one Axes per metric (side by side).
     metrics : sequence of str
-        Metrics to show (default TPR, PPV and observed/expected).
+        Metrics to show (default alert rate, sensitivity, precision and
+        observed/expected).
 
     Returns
     -------
-    Axes
+    Axes or list of Axes
+        What was drawn on.
 
     Examples
     --------
@@ -892,22 +1338,94 @@ def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=("tpr", "ppv", "oe_r
     >>> p = rng.random(3000) * 0.5; y = (rng.random(3000) < p).astype(int)
     >>> t = subgroup_metrics(y, p, pd.Series(rng.choice(["a", "b"], 3000), name="g"),
     ...                      n_boot=10)
-    >>> plot_subgroups(t).get_xlabel()
-    'ratio to reference group'
+    >>> plot_subgroups(t).get_xlabel().splitlines()
+    ['ratio to the reference group', '(log scale)']
     """
-    ax = _new_axes(ax, (7, 4.5))
-    t = table[(table["metric"].isin(metrics)) & (table["group"] != "All")]
-    ypos = np.arange(len(t))[::-1]
-    r = pd.to_numeric(t["ratio"], errors="coerce").to_numpy(dtype=float)
-    lo = pd.to_numeric(t["ratio_lower"], errors="coerce").to_numpy(dtype=float)
-    hi = pd.to_numeric(t["ratio_upper"], errors="coerce").to_numpy(dtype=float)
-    err = np.abs(np.vstack([r - lo, hi - r]))
-    ax.errorbar(r, ypos, xerr=np.nan_to_num(err), fmt="o", capsize=2, ms=4)
+    metrics = [m for m in metrics if m in set(table["metric"])]
+    t = table[(table["metric"].isin(metrics)) & (table["group"].astype(str) != "All")]
+    rows = t[["attribute", "group"]].astype(str).drop_duplicates()
     labels = [
-        f"{a}={g} | {m}" for a, g, m in zip(t["attribute"], t["group"], t["metric"], strict=True)
+        f"{display(a)}: {quintile_name(g) if a == 'imd_quintile' else display(g)}"
+        for a, g in rows.itertuples(index=False)
     ]
-    ax.set_yticks(ypos, labels, fontsize=7)
-    ax.axvline(1.0, color="grey", ls="--", lw=1)
-    ax.set_xlabel("ratio to reference group")
-    ax.set_title("Subgroups (suppressed cells not drawn)", fontsize=9)
-    return ax
+    many = isinstance(ax, Sequence) or isinstance(ax, np.ndarray)
+    if ax is None:
+        ax = _new_axes(None, (8, 0.3 * len(rows) * len(metrics) + 1.5))
+    axes = list(np.ravel(ax)) if many else [ax]
+    suppressed = dict(zip(table.index, suppressed_cells(table, "ratio"), strict=True))
+    style = {"fontsize": 7.5, "color": "#555555", "style": "italic", "va": "center"}
+
+    def value(row, column):
+        v = pd.to_numeric(pd.Series([row[column]]), errors="coerce").iloc[0]
+        return float(v) if pd.notna(v) else np.nan
+
+    for k, metric in enumerate(metrics):
+        target = axes[k] if many else axes[0]
+        sub = t[t["metric"] == metric]
+        at = {
+            (str(a), str(g)): i
+            for i, a, g in zip(sub.index, sub["attribute"], sub["group"], strict=True)
+        }
+        base = 0 if many else k * (len(rows) + 1)
+        for y, key in zip(base + np.arange(len(rows)), rows.itertuples(index=False), strict=True):
+            i = at.get(tuple(key))
+            r = sub.loc[i] if i is not None else None
+            ratio, lo, hi = (
+                (value(r, "ratio"), value(r, "ratio_lower"), value(r, "ratio_upper"))
+                if r is not None
+                else (np.nan, np.nan, np.nan)
+            )
+            if r is not None and str(r["reference"]) == key[1]:
+                target.plot([1.0], [y], "o", mfc="white", mec="black", ms=5, zorder=3)
+                note = "reference"
+            elif np.isfinite(ratio) and ratio > 0 and np.isfinite(lo) and np.isfinite(hi):
+                # the interval as drawn by the bootstrap, even when the estimate lies
+                # outside it (a percentile interval need not contain the estimate)
+                lo, hi = max(lo, 1e-3), max(hi, 1e-3)
+                target.plot([lo, hi], [y, y], "-", color="C0", lw=1.4, zorder=2)
+                target.plot([lo, hi], [y, y], "|", color="C0", ms=7, zorder=2)
+                target.plot([ratio], [y], "s", color="C0", ms=5, zorder=3, gid="estimate")
+                continue
+            else:
+                note = _SUPPRESSED if i is not None and suppressed.get(i) else "not estimable"
+            target.annotate(note, (1.0, y), xytext=(6, 0), textcoords="offset points", **style)
+        if many:
+            if k == 0:  # the panels share their y-axis: label it once
+                target.set_yticks(np.arange(len(rows)), labels)
+                target.set_ylim(len(rows) - 0.5, -0.5)
+            _title(target, metric_name(metric).split(" (")[0])
+        else:
+            target.text(
+                0.0,
+                base - 0.9,
+                metric_name(metric),
+                transform=target.get_yaxis_transform(),
+                fontsize=9,
+                fontweight="bold",
+            )
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+    for target in axes:
+        target.axvline(1.0, color="grey", ls="--", lw=1, zorder=1)
+        target.set_xscale("log")
+        lo, hi = target.get_xlim()
+        lo, hi = min(lo, 0.5), max(hi, 2.0)
+        target.set_xlim(lo, hi)
+        ticks = [v for v in (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 10, 20) if lo <= v <= hi]
+        target.xaxis.set_major_locator(FixedLocator(ticks))
+        target.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        target.xaxis.set_minor_locator(NullLocator())
+        target.xaxis.set_minor_formatter(NullFormatter())
+        target.grid(axis="x", alpha=0.3)
+        target.set_xlabel("ratio to the reference group\n(log scale)")
+    if not many:
+        target = axes[0]
+        n_rows = len(metrics) * (len(rows) + 1)
+        ticks = [k * (len(rows) + 1) + i for k in range(len(metrics)) for i in range(len(rows))]
+        target.set_yticks(ticks, labels * len(metrics), fontsize=8)
+        target.set_ylim(n_rows - 0.5, -1.5)
+        target.set_ylabel("group")
+        _title(target, "Subgroups: ratio to the reference group")
+        return target
+    axes[0].set_ylabel("group")
+    return axes

@@ -1,30 +1,40 @@
-"""Self-contained HTML reports of audit results.
+"""Self-contained HTML reports: one renderer, jinja2 templates, page data built once.
 
-:func:`report` writes one HTML file that opens offline in any browser: figures are
-embedded as base64 PNG ``data:`` URIs, the style sheet is inline, and a
-Content-Security-Policy forbids the page from loading anything else. It renders a
-result object; it never recomputes an audit (compute once, render many).
+Every HTML page riskscore writes goes through :func:`render_page`: a
+:class:`Page` (title, notices, sections of tables, figures and facts, all already
+formatted for reading) is rendered by the package's jinja2 templates
+(``riskscore/templates``, autoescaping on) into one file that opens offline in any
+browser. The renderer is the one place that
 
-Every report says at the top, before any figure, that it is a retrospective audit
-and not a decision about any person. A case report also says that it is
-individual-level and must stay inside the secure environment (and, for the
-fictional "Child A" vignette, that the child is fictional). A cohort report shows
-the tables exactly as disclosure control published them, with the suppression
-manifest for output checkers; a cohort audit made with ``disclosure=False`` carries
-a banner saying it is not for release.
+* sets the Content-Security-Policy (:data:`CSP`: nothing may be fetched; images
+  only from ``data:`` URIs, styles only inline);
+* checks every published table with :func:`riskscore.disclosure.check_disclosure`
+  (a table edited after disclosure control is refused) and refuses
+  individual-level tables on a page meant for release;
+* adds the *not for release* banner when a published table was made without
+  disclosure control, and the *synthetic or fictional data* banner when the
+  result or its inputs carry the synthetic mark
+  (:func:`riskscore.disclosure.is_synthetic`).
 
-New result types (evaluation results, for example) plug in with
-:func:`register_report`.
+The case, cohort and evaluation page builders read a result object and format its
+numbers (display names and number formats from :mod:`riskscore._names`); they
+never recompute an audit (compute once, render many). Every page says at the top
+that it is a retrospective audit and not a decision about any person; a case page
+also says that it is individual-level and must stay inside the secure environment.
+
+New result types plug in with :func:`register_report`: a builder returns a
+:class:`Page`, never HTML.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,64 +42,377 @@ import numpy as np
 import pandas as pd
 
 from riskscore import plots
+from riskscore._cohort_tables import TABLE_SPEC
+from riskscore._names import (
+    ONLY_WHEN_JOINED,
+    agency_name,
+    band_name,
+    column_meaning,
+    column_name,
+    display,
+    feature_name,
+    fmt_count,
+    fmt_date,
+    fmt_days,
+    fmt_interval,
+    fmt_number,
+    fmt_percent,
+    fmt_share,
+    metric_name,
+    outcome_name,
+    quintile_name,
+    rule_name,
+)
+from riskscore._version import __version__
 from riskscore.audit import CASE_LEVEL_NOTICE, NOTICE, CaseAudit, CohortAudit
-from riskscore.contract import score_scale
+from riskscore.contract import model_name, score_scale
 from riskscore.disclosure import (
     DISCLOSURE_ATTR,
+    SYNTHETIC_ATTR,
     UNDISCLOSED_WARNING,
     check_disclosure,
     disclosure_manifest,
+    is_synthetic,
     provenance,
 )
-from riskscore.errors import ParameterError
+from riskscore.errors import DisclosureError, ParameterError
 from riskscore.evaluation import EvaluationResult
-from riskscore.synthetic import VIGNETTE_NOTE
 from riskscore.vocabulary import BANDS
 
-__all__ = ["write_report", "render_html", "register_report", "UNDISCLOSED_BANNER"]
+__all__ = [
+    "write_report",
+    "render_html",
+    "render_page",
+    "register_report",
+    "Page",
+    "Section",
+    "Notice",
+    "Table",
+    "Header",
+    "Cell",
+    "Figure",
+    "Facts",
+    "Cards",
+    "Card",
+    "Paragraph",
+    "Items",
+    "Code",
+    "Details",
+    "CSP",
+    "UNDISCLOSED_BANNER",
+]
 
-#: Banner of a cohort report made without disclosure control.
+#: Banner of a report holding a table made without disclosure control.
 UNDISCLOSED_BANNER = "DISCLOSURE CONTROL OFF - not for release"
 
-#: Case id of the fictional vignette (:func:`riskscore.synthetic.vignette`).
-_VIGNETTE_CASE = "CHILD-A"
-
-_Renderer = Callable[[Any, "str | None"], str]
-_RENDERERS: dict[type, _Renderer] = {}
+#: Content-Security-Policy of every page: nothing may be fetched; images only from
+#: ``data:`` URIs, styles only inline.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
-def register_report(kind: type, renderer: _Renderer | None = None):
-    """Register an HTML renderer for a result type, for :func:`write_report` to dispatch to.
+# --------------------------------------------------------------------------- page data
+
+
+@dataclass
+class Notice:
+    """A notice at the top of a page; ``kind`` is info, warn, fiction or danger."""
+
+    headline: str
+    text: str = ""
+    kind: str = "info"
+
+
+@dataclass
+class Cell:
+    """One table cell, already formatted; ``details`` is text one click away."""
+
+    text: str
+    cls: str = ""
+    title: str = ""
+    details: str = ""
+
+
+@dataclass
+class Header:
+    text: str
+    title: str = ""
+
+
+@dataclass
+class Table:
+    """A table as shown.
+
+    ``level`` says what it is: ``"published"`` (a disclosure-stamped table,
+    ``source``, checked by the renderer), ``"statistics"`` (estimates with no
+    counts) or ``"individual"`` (case-level: allowed only on an individual-level
+    page).
+    """
+
+    id: str
+    columns: list[Header]
+    rows: list[list[Cell]]
+    level: str = "published"
+    source: pd.DataFrame | None = None
+    row_classes: list[str] | None = None
+    note: str = ""
+    kind: str = field(default="table", init=False)
+
+
+@dataclass
+class Figure:
+    """A matplotlib figure embedded as a PNG ``data:`` URI, with alt text and caption."""
+
+    png: str
+    alt: str
+    caption: str
+    width: int
+    height: int
+    kind: str = field(default="figure", init=False)
+
+
+@dataclass
+class Facts:
+    items: list[tuple[str, str]]
+    kind: str = field(default="facts", init=False)
+
+
+@dataclass
+class Card:
+    label: str
+    value: str
+    note: str = ""
+
+
+@dataclass
+class Cards:
+    items: list[Card]
+    kind: str = field(default="cards", init=False)
+
+
+@dataclass
+class Paragraph:
+    text: str
+    cls: str = "lead"
+    id: str = ""
+    kind: str = field(default="text", init=False)
+
+
+@dataclass
+class Items:
+    items: list[str]
+    id: str = ""
+    kind: str = field(default="list", init=False)
+
+
+@dataclass
+class Code:
+    text: str
+    kind: str = field(default="code", init=False)
+
+
+@dataclass
+class Details:
+    """Blocks folded under a one-line summary (one click away)."""
+
+    summary: str
+    blocks: list
+    open: bool = False
+    kind: str = field(default="details", init=False)
+
+
+@dataclass
+class Section:
+    id: str
+    heading: str
+    blocks: list = field(default_factory=list)
+    lead: str = ""
+
+
+@dataclass
+class Page:
+    """Everything one report shows, formatted; :func:`render_page` turns it into HTML.
+
+    ``subjects`` are the objects whose synthetic mark decides the synthetic-data
+    banner (the result and its inputs); ``individual_level`` pages may hold
+    case-level tables and say they must stay in the secure environment.
+    """
+
+    title: str
+    notices: list[Notice]
+    sections: list[Section]
+    footer: str
+    individual_level: bool = False
+    subjects: tuple = ()
+    contents: bool = True
+
+
+# --------------------------------------------------------------------------- renderer
+
+_ENV = None
+
+
+def _environment():
+    global _ENV
+    if _ENV is None:
+        import jinja2
+
+        _ENV = jinja2.Environment(
+            loader=jinja2.PackageLoader("riskscore", "templates"),
+            autoescape=True,  # every value is text unless a template says otherwise
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=False,
+            keep_trailing_newline=True,
+        )
+    return _ENV
+
+
+def _blocks(blocks: Iterable) -> Iterable:
+    for block in blocks:
+        yield block
+        if isinstance(block, Details):
+            yield from _blocks(block.blocks)
+
+
+def _tables(page: Page) -> list[Table]:
+    return [b for s in page.sections for b in _blocks(s.blocks) if isinstance(b, Table)]
+
+
+def _synthetic_notice(subjects: tuple) -> Notice | None:
+    if not subjects or not is_synthetic(*subjects):
+        return None
+    note = ""
+    for obj in subjects:
+        attrs = getattr(obj, "attrs", None)
+        if isinstance(attrs, dict) and isinstance(attrs.get(SYNTHETIC_ATTR), str):
+            note = attrs[SYNTHETIC_ATTR]
+            break
+    fictional = "fictional" in note.lower()
+    return Notice(
+        "Fictional case: not a real child." if fictional else "Synthetic data: invented children.",
+        note or "Made from synthetic data; it is not about any real child or family.",
+        "fiction",
+    )
+
+
+def _check_published(published: dict[str, pd.DataFrame]) -> list[str]:
+    """The disclosure check of every table a page publishes; the ids of undisclosed ones.
+
+    Each table must carry a disclosure stamp and obey it
+    (:func:`riskscore.disclosure.check_disclosure`): a table edited after disclosure
+    control is refused here, before anything is written.
+    """
+    undisclosed = []
+    for table_id, table in published.items():
+        check_disclosure(table)
+        if not (table.attrs.get(DISCLOSURE_ATTR) or {}).get("applied", False):
+            undisclosed.append(table_id)
+    return undisclosed
+
+
+def render_page(page: Page) -> str:
+    """Render a :class:`Page` to HTML: the one place every riskscore page goes through.
+
+    Checks every published table with :func:`riskscore.disclosure.check_disclosure`,
+    refuses individual-level tables on a page meant for release, adds the
+    not-for-release and synthetic-data banners where they apply, and renders the
+    package's templates with the Content-Security-Policy :data:`CSP`.
+
+    Parameters
+    ----------
+    page : Page
+
+    Returns
+    -------
+    str
+        The whole HTML document.
+
+    Raises
+    ------
+    DisclosureError
+        A published table without a disclosure stamp, or publishing counts its stamp
+        forbids; or a case-level table on a page meant for release.
+
+    Examples
+    --------
+    >>> page = Page("A note", [Notice("Research only.")], [Section("one", "One",
+    ...             [Paragraph("Nothing to see.")])], footer="Research only.")
+    >>> html = render_page(page)
+    >>> "Content-Security-Policy" in html and "Nothing to see." in html
+    True
+    """
+    if not isinstance(page, Page):
+        raise ParameterError(
+            f"a report builder must return a riskscore.report.Page, got {type(page).__name__}"
+        )
+    published = {}
+    for t in _tables(page):
+        if t.level == "published":
+            if t.source is None:
+                raise DisclosureError(f"table {t.id!r} is marked published but has no source table")
+            published[t.id] = t.source
+        elif t.level == "individual" and not page.individual_level:
+            raise DisclosureError(
+                f"table {t.id!r} is individual-level but the page is meant for release"
+            )
+    undisclosed = _check_published(published)
+    notices = list(page.notices)
+    if undisclosed and not any(n.kind == "danger" for n in notices):
+        notices.insert(
+            0,
+            Notice(
+                UNDISCLOSED_BANNER,
+                f"{UNDISCLOSED_WARNING}. Tables made with disclosure=False show small counts "
+                "unsuppressed and unrounded.",
+                "danger",
+            ),
+        )
+    synthetic = _synthetic_notice(page.subjects)
+    if synthetic is not None:
+        notices.append(synthetic)
+    shown = Page(**{**page.__dict__, "notices": notices})
+    template = _environment().get_template("page.html.j2")
+    return template.render(page=shown, csp=CSP, version=__version__)
+
+
+# --------------------------------------------------------------------------- dispatch
+
+_Builder = Callable[[Any, "str | None"], Page]
+_BUILDERS: dict[type, _Builder] = {}
+
+
+def register_report(kind: type, builder: _Builder | None = None):
+    """Register the page builder of a result type, for :func:`write_report` to dispatch to.
 
     Parameters
     ----------
     kind : type
         The result class (subclasses dispatch to it too).
-    renderer : callable, optional
-        ``renderer(result, title) -> str`` returning a whole HTML page. When
-        omitted, ``register_report`` works as a decorator.
+    builder : callable, optional
+        ``builder(result, title) -> Page``; the page is rendered by
+        :func:`render_page`. When omitted, ``register_report`` works as a decorator.
 
     Returns
     -------
     callable
-        The renderer (so it can decorate).
+        The builder (so it can decorate).
 
     Examples
     --------
     >>> class Note:
     ...     text = "hello"
     >>> @register_report(Note)
-    ... def _render_note(note, title):
-    ...     return f"<!DOCTYPE html><title>{title or 'note'}</title><p>{note.text}</p>"
+    ... def _note_page(note, title):
+    ...     return Page(title or "A note", [Notice("Research only.")],
+    ...                 [Section("note", "Note", [Paragraph(note.text)])], "Research only.")
     >>> import tempfile, pathlib
     >>> p = write_report(Note(), pathlib.Path(tempfile.mkdtemp()) / "note.html")
     >>> "hello" in p.read_text()
     True
     """
-    if renderer is None:
+    if builder is None:
         return lambda func: register_report(kind, func)
-    _RENDERERS[kind] = renderer
-    return renderer
+    _BUILDERS[kind] = builder
+    return builder
 
 
 def render_html(result: Any, *, title: str | None = None) -> str:
@@ -98,7 +421,7 @@ def render_html(result: Any, *, title: str | None = None) -> str:
     Parameters
     ----------
     result : CaseAudit, CohortAudit or EvaluationResult
-        Any type with a registered renderer (see :func:`register_report`).
+        Any type with a registered builder (see :func:`register_report`).
     title : str, optional
         Page title (a default names the case, the cohort or the evaluation).
 
@@ -109,7 +432,7 @@ def render_html(result: Any, *, title: str | None = None) -> str:
     Raises
     ------
     TypeError
-        When no renderer is registered for the result's type.
+        When no builder is registered for the result's type.
     DisclosureError
         When a table meant for release has no disclosure stamp, or publishes counts
         its stamp forbids (a table edited after disclosure control).
@@ -121,13 +444,13 @@ def render_html(result: Any, *, title: str | None = None) -> str:
     True
     """
     for cls in type(result).__mro__:
-        if cls in _RENDERERS:
-            return _RENDERERS[cls](result, title)
-    known = ", ".join(sorted(k.__name__ for k in _RENDERERS))
+        if cls in _BUILDERS:
+            return render_page(_BUILDERS[cls](result, title))
+    known = ", ".join(sorted(k.__name__ for k in _BUILDERS))
     raise ParameterError(
         f"write_report() has no renderer for {type(result).__name__}; it renders {known}. "
         "Pass the result of riskscore.audit_case, riskscore.audit_cohort or riskscore.evaluate, "
-        "or register a renderer with riskscore.report.register_report."
+        "or register a page builder with riskscore.report.register_report."
     )
 
 
@@ -153,7 +476,7 @@ def write_report(result: Any, path: str | os.PathLike, *, title: str | None = No
     Raises
     ------
     TypeError
-        When no renderer is registered for the result's type.
+        When no builder is registered for the result's type.
     DisclosureError
         When a table meant for release has no disclosure stamp, or publishes counts
         its stamp forbids (a table edited after disclosure control).
@@ -177,362 +500,408 @@ def write_report(result: Any, path: str | os.PathLike, *, title: str | None = No
     return path
 
 
-# --------------------------------------------------------------------------- html pieces
+# --------------------------------------------------------------------------- building blocks
 
-_CSS = """
-body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
- color:#1b1b1b;margin:0;background:#fafafa;line-height:1.45}
-main{max-width:1240px;margin:0 auto;padding:16px 28px 40px;background:#fff}
-h1{font-size:1.6em;margin:.4em 0 .3em}
-h2{font-size:1.25em;margin:1.6em 0 .4em;border-bottom:2px solid #e3e3e3;padding-bottom:.15em}
-p.lead{color:#444;margin:.2em 0 .8em}
-.notice{border-left:6px solid #1d4e89;background:#eaf1fb;padding:10px 14px;margin:10px 0;
- font-size:1.02em}
-.notice strong{display:block;font-size:1.05em}
-.warn{border-left-color:#b35c00;background:#fff4e5}
-.fiction{border-left-color:#6a3d9a;background:#f3ecfa}
-.danger{position:sticky;top:0;z-index:10;border:4px solid #b00020;background:#ffe9ec;color:#7a0014;padding:14px 18px;
- font-size:1.35em;font-weight:700;text-align:center;letter-spacing:.02em;margin:10px 0}
-.danger small{display:block;font-size:.7em;font-weight:400;margin-top:4px}
-table{border-collapse:collapse;margin:.4em 0 1em;font-size:.92em}
-th,td{border:1px solid #d6d6d6;padding:4px 9px;text-align:left;vertical-align:top}
-th{background:#f0f0f0;font-weight:600}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.suppressed{background:#f5f5f5;color:#666;font-style:italic;text-align:center}
-td.na{color:#999;text-align:center}
-td.joined{font-weight:600;color:#7a0014}
-tr.missed td{background:#fff1f1}
-figure{margin:.6em 0 1.2em}
-figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.9em;color:#444;margin-top:4px}
-dl.facts{display:grid;grid-template-columns:max-content auto;gap:3px 18px;margin:.4em 0}
-dl.facts dt{font-weight:600;color:#333}
-dl.facts dd{margin:0}
-pre{background:#f6f6f6;border:1px solid #e2e2e2;padding:8px;font-size:.85em;overflow-x:auto}
-footer{margin-top:2em;font-size:.85em;color:#555;border-top:1px solid #ddd;padding-top:8px}
-"""
-
-# Nothing may be fetched: images only from data: URIs, styles only inline.
-_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+_DASH = "\u2013"
+_SUPPRESSED_CELL = Cell("[c] suppressed", "suppressed", "suppressed by disclosure control")
 
 
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+def _missing(v: Any) -> bool:
+    try:
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
 
 
-def _page(title: str, top: str, body: str, footer: str) -> str:
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f'<meta name="generator" content="riskscore">\n<title>{_esc(title)}</title>\n'
-        f"<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
-        f"<header>\n<h1>{_esc(title)}</h1>\n{top}\n</header>\n{body}\n"
-        f"<footer>{footer}</footer>\n</main>\n</body>\n</html>\n"
-    )
+def _num(values: Iterable, fmt: Callable[[Any], str] = fmt_number, suppressed=None) -> list[Cell]:
+    """Numeric cells; a missing value is "[c] suppressed" if disclosure hid it, else a dash."""
+    values = list(values)
+    mask = np.zeros(len(values), dtype=bool) if suppressed is None else np.asarray(suppressed)
+    out = []
+    for v, hidden in zip(values, mask, strict=True):
+        if _missing(v):
+            out.append(_SUPPRESSED_CELL if hidden else Cell(_DASH, "na"))
+        else:
+            out.append(Cell(fmt(v), "num"))
+    return out
 
 
-def _notice(headline: str, text: str = "", cls: str = "") -> str:
-    extra = f" {cls}" if cls else ""
-    return (
-        f'<div class="notice{extra}" role="note"><strong>{_esc(headline)}</strong>'
-        f"{_esc(text)}</div>"
-    )
+def _text(values: Iterable, fmt: Callable[[Any], str] = str) -> list[Cell]:
+    return [Cell(_DASH, "na") if _missing(v) else Cell(fmt(v)) for v in values]
 
 
-def _figure(fig, alt: str, caption: str) -> str:
-    """Embed a matplotlib Figure as a PNG data URI (Agg canvas, no pyplot state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, facecolor="white")
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{_esc(alt)}">'
-        f"<figcaption>{_esc(caption)}</figcaption></figure>"
-    )
-
-
-def _new_figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def _fmt(value: Any, column: str) -> tuple[str, str]:
-    """Cell text and CSS class."""
-    if isinstance(value, (bool, np.bool_)):
-        return ("yes" if value else "no"), ""
-    if isinstance(value, pd.Timestamp):
-        return f"{value:%Y-%m-%d}", ""
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}", "num"
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if "share" in column:
-            # whole percent: enough for reading, and no finer than the rounded counts
-            return f"{v:.0%}", "num"
-        if v.is_integer():
-            return f"{int(v):,}", "num"
-        return f"{v:.2f}", "num"
-    return str(value), ""
+def _header(code: str, text: str | None = None) -> Header:
+    meaning = column_meaning(code)
+    return Header(text or column_name(code), meaning)
 
 
 def _table(
-    df: pd.DataFrame,
-    *,
     table_id: str,
-    headers: dict[str, str] | None = None,
-    suppressed: dict[str, np.ndarray] | None = None,
-    row_class: np.ndarray | None = None,
-    joined_marker: str | None = None,
-) -> str:
-    headers = headers or {}
-    suppressed = suppressed or {}
-    cols = list(df.columns)
-    head = "".join(f"<th>{_esc(headers.get(c, c))}</th>" for c in cols)
-    out = [f'<table id="{_esc(table_id)}"><thead><tr>{head}</tr></thead><tbody>']
-    columns = {c: df[c].astype(object).to_numpy() for c in cols}
-    for i in range(len(df)):
-        cls = f' class="{row_class[i]}"' if row_class is not None and row_class[i] else ""
-        cells = []
-        for c in cols:
-            v = columns[c][i]
-            if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
-                if c in suppressed and suppressed[c][i]:
-                    cells.append('<td class="suppressed" title="suppressed">[c] suppressed</td>')
-                else:
-                    cells.append('<td class="na">&ndash;</td>')
-                continue
-            text, k = _fmt(v, c)
-            if joined_marker is not None and text == joined_marker:
-                k = "joined"
-            cells.append(f'<td class="{k}">{_esc(text)}</td>' if k else f"<td>{_esc(text)}</td>")
-        out.append(f"<tr{cls}>{''.join(cells)}</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+    columns: list[tuple[Header | str, list[Cell]]],
+    *,
+    level: str = "published",
+    source: pd.DataFrame | None = None,
+    row_classes: list[str] | None = None,
+    note: str = "",
+) -> Table:
+    headers = [h if isinstance(h, Header) else Header(h) for h, _ in columns]
+    cells = [c for _, c in columns]
+    n = len(cells[0]) if cells else 0
+    rows = [[col[i] for col in cells] for i in range(n)]
+    return Table(table_id, headers, rows, level, source, row_classes, note)
 
 
-def _facts(items: list[tuple[str, str]]) -> str:
-    body = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in items)
-    return f'<dl class="facts">{body}</dl>'
+def _figure(fig, alt: str, caption: str) -> Figure:
+    """Embed a matplotlib Figure as a PNG data URI (Agg canvas, no pyplot state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    canvas = FigureCanvasAgg(fig)
+    # the full width always (figures drawn on one date axis stay aligned), and as much
+    # height as legends placed under the axes need
+    tight = fig.get_tightbbox(canvas.get_renderer())
+    w, h = fig.get_figwidth(), fig.get_figheight()
+    box = Bbox.from_extents(0, min(tight.y0, 0) - 0.05, w, max(tight.y1, h))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, facecolor="white", bbox_inches=box)
+    data = buf.getvalue()
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return Figure(base64.b64encode(data).decode("ascii"), alt, caption, width, height)
 
 
-def _json(record: dict) -> str:
-    return f"<pre>{_esc(json.dumps(record, indent=2, default=str))}</pre>"
+def _new_figure(width: float, height: float, *, layout: str | None = "constrained"):
+    from matplotlib.figure import Figure as MplFigure
+
+    return MplFigure(figsize=(width, height), layout=layout)
 
 
-def _model_name(model) -> str:
-    name = getattr(model, "name", None)
-    return str(name) if name else type(model).__name__
+def _provenance_block(record: dict) -> Details:
+    return Details(
+        "Provenance record (machine-readable, for output checkers)",
+        [Code(json.dumps(record, indent=2, default=str))],
+    )
 
 
-def _date(value) -> str:
-    return "never" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
+_PARAMETER_NAMES = {
+    "grid": ("trajectory drawn every", lambda v: _grid_text(v)),
+    "response_window": ("response window", fmt_days),
+    "recent_window": ("recent attendance window", fmt_days),
+    "min_gap": ("days below a band before a return counts as a new crossing", fmt_days),
+    "horizon": ("horizon for false alarms", fmt_days),
+    "horizon_days": ("horizon", fmt_days),
+    "chunk_size": ("cases processed at a time (no effect on results)", fmt_count),
+    "model": ("model", str),
+    "coverage": ("coverage", str),
+    "engine": ("computed with", str),
+    "n_partitions": ("partitions (no effect on results)", fmt_count),
+}
+
+
+def _grid_text(value: Any) -> str:
+    text = str(value)
+    m = re.fullmatch(r"(\d+)D", text)
+    if m:
+        return fmt_days(int(m[1]))
+    if text.isdigit():
+        return fmt_days(int(text))
+    return text
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _parameter_facts(params: dict) -> list[tuple[str, str]]:
+    out = []
+    for key, value in params.items():
+        name, fmt = _PARAMETER_NAMES.get(key, (display(key), str))
+        out.append((_capital(name), fmt(value)))
+    return out
 
 
 # --------------------------------------------------------------------------- case
 
 
-def _render_case(audit: CaseAudit, title: str | None) -> str:
-    title = title or f"Retrospective audit of case {audit.case_id}"
-    scale = score_scale(audit.model)
-    top = [
-        _notice("Retrospective audit - not a decision about any person.", " " + NOTICE),
-        _notice(
-            "Individual-level: keep inside the secure environment.",
-            " " + CASE_LEVEL_NOTICE,
-            "warn",
-        ),
-    ]
-    if str(audit.case_id) == _VIGNETTE_CASE:
-        top.append(_notice("Fictional case.", " " + VIGNETTE_NOTE, "fiction"))
+def _rules_by_label(model) -> dict[str, Any]:
+    return {r.label: r for r in getattr(model, "rules", ()) or ()}
 
+
+def _contributor_cell(code: str, rules: dict[str, Any]) -> Cell:
+    rule = rules.get(code)
+    if rule is not None:
+        why = rule.rationale or "No rationale recorded."
+        held = ", ".join(agency_name(a) for a in rule.agencies)
+        return Cell(
+            rule_name(code),
+            details=f"{why} Held by: {held}." if held else why,
+        )
+    return Cell(feature_name(code))
+
+
+def _holders_text(value: str) -> str:
+    return agency_name(ONLY_WHEN_JOINED) if value == ONLY_WHEN_JOINED else agency_name(value)
+
+
+def _case_page(audit: CaseAudit, title: str | None) -> Page:
+    scale = score_scale(audit.model)
+    title = title or f"Retrospective audit of case {audit.case_id}"
+    notices = [
+        Notice("Retrospective audit - not a decision about any person.", NOTICE),
+        Notice("Individual-level: keep inside the secure environment.", CASE_LEVEL_NOTICE, "warn"),
+    ]
     t = audit.trajectory
     cr = audit.crossings.reset_index(drop=True)
+    dips = audit.dips if audit.dips is not None else pd.DataFrame()
+    window = int(audit.parameters.get("response_window", 28))
+    min_gap = int(audit.parameters.get("min_gap", 28))
+    outcome_word = "the outcome" if audit.outcome is None else outcome_name(audit.outcome)
     outcome = (
         "none recorded"
         if audit.outcome is None or pd.isna(audit.outcome)
-        else f"{audit.outcome} on {_date(audit.outcome_date)}"
+        else f"{outcome_name(audit.outcome)} on {fmt_date(audit.outcome_date)}"
     )
-    body = ["<h2>Summary</h2>"]
-    body.append(
-        _facts(
-            [
-                ("Case", str(audit.case_id)),
-                ("Model", f"{_model_name(audit.model)} (score in {scale})"),
-                ("Outcome", outcome),
-                ("Audited period", f"{_date(t['as_of'].iloc[0])} to {_date(t['as_of'].iloc[-1])}"),
-                ("Crossings into a band", str(len(cr))),
-                ("Missed opportunities", str(len(audit.missed_opportunities))),
-                (
-                    "Join-up gap",
-                    f"{audit.join_up_gap_days} days on which the joined view was in a higher "
-                    "band than any single agency's view",
-                ),
-            ]
-        )
+    lt = audit.lead_times
+    lead_lines = [
+        f"{fmt_days(r.lead_time_days)} from the first {band_name(r.band)} crossing"
+        for r in lt.itertuples()
+        if pd.notna(r.lead_time_days)
+    ]
+    summary = Section(
+        "summary",
+        "Summary",
+        [
+            Facts(
+                [
+                    ("Case", str(audit.case_id)),
+                    ("Model", f"{model_name(audit.model)} (score in {scale})"),
+                    ("Outcome", outcome),
+                    (
+                        "Audited period",
+                        f"{fmt_date(t['as_of'].iloc[0])} to {fmt_date(t['as_of'].iloc[-1])}",
+                    ),
+                    (
+                        "Crossings into a band",
+                        f"{len(cr)} (a return within {min_gap} days of leaving a band is a "
+                        f"dip in the same episode, not a new crossing; dips: {len(dips)})",
+                    ),
+                    (
+                        "Missed opportunities",
+                        f"{len(audit.missed_opportunities)} (crossings with no response within "
+                        f"{window} days and no plan active)",
+                    ),
+                    (
+                        "Join-up gap",
+                        f"{fmt_days(audit.join_up_gap_days)} on which the joined view was in a "
+                        "higher band than every single agency's own view",
+                    ),
+                    (
+                        f"Lead time to {outcome_word}",
+                        "; ".join(lead_lines)
+                        if lead_lines
+                        else "none (no outcome date, or no crossing before it)",
+                    ),
+                ]
+            )
+        ],
     )
 
-    # what each view reached, from the audit's own accessors
     views = [None] + [c[len("score_") :] for c in t.columns if c.startswith("score_")]
-    rows = []
+    names, highest, firsts, days = [], [], {b: [] for b in BANDS[1:]}, {b: [] for b in BANDS[1:]}
     for v in views:
-        row = {"view": "joined (all agencies)" if v is None else v.replace("_", " ")}
+        names.append("joined (all agencies)" if v is None else agency_name(v))
         col = "band" if v is None else f"band_{v}"
         codes = pd.Categorical(t[col], categories=list(BANDS), ordered=True).codes
-        row["highest band"] = BANDS[int(codes.max())] if len(codes) else BANDS[0]
+        highest.append(band_name(BANDS[int(codes.max())] if len(codes) else BANDS[0]))
         for band in BANDS[1:]:
-            row[f"first reached {band}"] = _date(audit.first_crossing(band, v))
-            row[f"days at or above {band}"] = audit.days_in_band(band, v)
-        rows.append(row)
-    body.append("<h2>What each view reached</h2>")
-    body.append(
-        '<p class="lead">The joined view scores all agencies\' records together; each agency '
-        "row scores only the events that agency recorded itself: what it could have known "
-        "on its own.</p>"
-    )
-    body.append(_table(pd.DataFrame(rows), table_id="views"))
-    body.append(_coverage_section(audit, scale))
-
-    n_lanes = max(audit.events["agency"].astype(str).nunique(), 1)
-    fig = _new_figure(13.0, 0.42 * n_lanes + 1.6 + 5.0)
-    axes = fig.subplots(
-        2, 1, sharex=True, gridspec_kw={"height_ratios": [0.42 * n_lanes + 1.0, 5.0]}
-    )
-    plots.plot_case_timeline(audit, ax=axes[0])
-    plots.plot_case_scores(audit, ax=axes[1])
-    has_plan = audit.events["event"].astype(str).isin(["cp_plan_start", "cin_plan_start"]).any()
-    body.append("<h2>Timeline and scores</h2>")
-    body.append(
-        _figure(
-            fig,
-            alt=f"Timeline of events by agency and score trajectory for case {audit.case_id}",
-            caption=(
-                "Top: events recorded by each agency (stars are responses: referrals, meetings, "
-                "plan starts). Bottom: the joined score (black) and each agency's own score, "
-                f"in {scale}; dotted lines are the band thresholds, numbered triangles mark "
-                "crossings (numbers as in the crossings table), red crosses mark missed "
-                "opportunities, orange shading marks the join-up gap."
-                + (
-                    " Grey hatching in an agency's lane marks a period its records do not "
-                    "cover (see Coverage)."
-                    if len(audit.coverage_gaps)
-                    else ""
-                )
-                + (" Green dashed lines are plan starts." if has_plan else "")
-                + (" The red line is the outcome." if audit.outcome_date is not None else "")
-            ),
-        )
+            firsts[band].append(fmt_date(audit.first_crossing(band, v)))
+            days[band].append(audit.days_in_band(band, v))
+    columns: list[tuple[Header | str, list[Cell]]] = [
+        ("view", _text(names)),
+        ("highest band", _text(highest)),
+    ]
+    for band in BANDS[1:]:
+        columns.append((f"first reached {band_name(band)}", _text(firsts[band])))
+        columns.append((f"days at or above {band_name(band)}", _num(days[band], fmt_count)))
+    reached = Section(
+        "views",
+        "What each view reached",
+        [_table("views", columns, level="individual")],
+        lead="The joined view scores all agencies' records together; each agency row scores "
+        "only the events that agency recorded itself: what it could have known on its own.",
     )
 
-    window = audit.parameters.get("response_window", 28)
-    body.append("<h2>Crossings</h2>")
-    body.append(
-        f'<p class="lead">Each date the joined score entered a band (exact to the day). A '
-        f"crossing is a missed opportunity when no response (referral, early help, strategy "
-        f"meeting, conference, plan start) followed within {window} days, inclusive, and no "
-        "plan was already active.</p>"
+    figures = Section("figures", "Timeline, attendance and scores", _case_figures(audit))
+
+    marks = ["missed" if m else "" for m in cr["missed"].to_numpy(dtype=bool)]
+    crossings = Section(
+        "crossings",
+        "Crossings",
+        lead=f"Each date the joined score entered a band (exact to the day), starting an "
+        f"episode. A crossing is a missed opportunity when no response (referral, early help, "
+        f"strategy meeting, conference, plan start) followed within {window} days, inclusive, "
+        f"and no plan was already active. After the score leaves a band, it must stay below "
+        f"it for at least {min_gap} days before reaching it again counts as a new crossing; a "
+        "shorter spell below is a dip, listed under the table.",
     )
     if len(cr):
-        show = pd.DataFrame(
-            {
-                "#": np.arange(1, len(cr) + 1),
-                "date": pd.to_datetime(cr["date"]),
-                "band": cr["band"].astype(str),
-                f"score ({scale})": cr["score"].astype(float),
-                f"responses within {window} days": cr["responses_in_window"],
-                "plan active": cr["plan_active"].astype(bool),
-                "missed opportunity": cr["missed"].astype(bool),
-                "days to next response": cr["days_to_next_response"],
-            }
+        crossings.blocks.append(
+            _table(
+                "crossings",
+                [
+                    ("#", _num(np.arange(1, len(cr) + 1))),
+                    ("date", _text(cr["date"], fmt_date)),
+                    ("band", _text(cr["band"].astype(str), band_name)),
+                    (f"score ({scale})", _num(cr["score"])),
+                    (f"responses within {window} days", _num(cr["responses_in_window"])),
+                    ("plan already active", _text(cr["plan_active"], _yes_no)),
+                    ("missed opportunity", _text(cr["missed"], _yes_no)),
+                    ("days to the next response", _num(cr["days_to_next_response"])),
+                ],
+                level="individual",
+                row_classes=marks,
+            )
         )
-        marks = np.where(cr["missed"].to_numpy(dtype=bool), "missed", "")
-        body.append(_table(show, table_id="crossings", row_class=marks))
     else:
-        body.append('<p id="crossings">The joined score never entered a band.</p>')
+        crossings.blocks.append(
+            Paragraph("The joined score never entered a band.", "", id="crossings")
+        )
+    if len(dips):
+        crossings.blocks.append(
+            Paragraph(
+                f"Dips: the joined score left a band and came back within {min_gap} days. "
+                "The episode went on; the return is not counted as a new crossing.",
+                "note",
+            )
+        )
+        crossings.blocks.append(
+            _table(
+                "dips",
+                [
+                    ("band", _text(dips["band"].astype(str), band_name)),
+                    ("left the band", _text(dips["left"], fmt_date)),
+                    ("came back", _text(dips["returned"], fmt_date)),
+                    ("days below", _num(dips["days_below"])),
+                    (f"score on return ({scale})", _num(dips["score"])),
+                ],
+                level="individual",
+                row_classes=["dip"] * len(dips),
+            )
+        )
+    else:
+        crossings.blocks.append(
+            Paragraph(f"No dips: the score never came back within {min_gap} days.", "note", "dips")
+        )
 
-    body.append("<h2>What contributed at each crossing</h2>")
-    body.append(
-        f'<p class="lead">The rules or features that added to the score on each crossing day, '
-        f"in {scale}, and the agencies whose own records held them then. "
-        "<strong>only when joined</strong> means no single agency's view held it: it appears "
-        "only when records are joined up.</p>"
+    rules = _rules_by_label(audit.model)
+    contributed = Section(
+        "contributions",
+        "What contributed at each crossing",
+        lead=f"The rules or features that added to the score on each crossing day, in "
+        f"{scale}, and the agencies whose own records held them then (click a rule for its "
+        "rationale). 'No single agency (only when joined)' means no agency's own view held "
+        "it: it appears only when records are joined up.",
     )
     co = audit.contributions
     if len(co):
         idx = co["crossing"].to_numpy()
-        show = pd.DataFrame(
-            {
-                "#": idx + 1,
-                "crossing date": pd.to_datetime(cr["date"]).to_numpy()[idx],
-                "band": cr["band"].astype(str).to_numpy()[idx],
-                "contributor": co["contributor"].astype(str).to_numpy(),
-                f"contribution ({scale})": co["contribution"].astype(float).to_numpy(),
-                "held by": co["held_by"].astype(str).to_numpy(),
-            }
-        )
-        show = show.sort_values(
-            ["#", f"contribution ({scale})"], ascending=[True, False], kind="stable"
-        )
-        body.append(
+        order = np.lexsort((-co["contribution"].to_numpy(dtype=float), idx))
+        co = co.iloc[order]
+        idx = idx[order]
+        held = co["held_by"].astype(str).to_numpy()
+        holder_cells = [
+            Cell(_holders_text(h), "joined" if h == ONLY_WHEN_JOINED else "") for h in held
+        ]
+        contributed.blocks.append(
             _table(
-                show.reset_index(drop=True),
-                table_id="contributions",
-                joined_marker="only when joined",
+                "contributions",
+                [
+                    ("#", _num(idx + 1)),
+                    ("crossing date", _text(pd.to_datetime(cr["date"]).to_numpy()[idx], fmt_date)),
+                    ("band", _text(cr["band"].astype(str).to_numpy()[idx], band_name)),
+                    (
+                        "rule or feature",
+                        [_contributor_cell(c, rules) for c in co["contributor"].astype(str)],
+                    ),
+                    (f"contribution ({scale})", _num(co["contribution"])),
+                    ("held by", holder_cells),
+                ],
+                level="individual",
             )
         )
     else:
-        body.append('<p id="contributions">No crossings, so no contributions to show.</p>')
+        contributed.blocks.append(
+            Paragraph("No crossings, so no contributions to show.", "", "contributions")
+        )
 
-    body.append("<h2>Missed opportunities</h2>")
+    missed = Section("missed", "Missed opportunities")
     mo = audit.missed_opportunities
     if len(mo):
-        show = pd.DataFrame(
-            {
-                "date": pd.to_datetime(mo["date"]),
-                "band": mo["band"].astype(str),
-                f"score ({scale})": mo["score"].astype(float),
-                "contributors [held by]": mo["contributors"].astype(str),
-                "what followed": mo["followed_by"].astype(str),
-            }
+        followed = [
+            "no response in the record"
+            if pd.isna(d)
+            else f"first response {fmt_days(d)} after the crossing"
+            for d in mo["days_to_next_response"]
+        ]
+        missed.blocks.append(
+            _table(
+                "missed-opportunities",
+                [
+                    ("date", _text(mo["date"], fmt_date)),
+                    ("band", _text(mo["band"].astype(str), band_name)),
+                    (f"score ({scale})", _num(mo["score"])),
+                    ("what contributed [held by]", _text(mo["contributors"], _contributors_text)),
+                    ("what followed", _text(followed)),
+                ],
+                level="individual",
+            )
         )
-        body.append(_table(show, table_id="missed-opportunities"))
     elif len(cr):
-        body.append(
-            f'<p id="missed-opportunities">None: every crossing was followed by a response '
-            f"within {window} days, or a plan was already active.</p>"
+        missed.blocks.append(
+            Paragraph(
+                f"None: every crossing was followed by a response within {window} days, or a "
+                "plan was already active.",
+                "",
+                "missed-opportunities",
+            )
         )
     else:
-        body.append('<p id="missed-opportunities">None: there were no crossings.</p>')
+        missed.blocks.append(
+            Paragraph("None: there were no crossings.", "", "missed-opportunities")
+        )
 
-    body.append("<h2>Lead times</h2>")
-    lt = audit.lead_times
+    lead = Section(
+        "lead-times",
+        f"Lead time to {outcome_word}",
+        lead=f"Days from the first crossing into each band (on or before the outcome) to "
+        f"{outcome_word}: the one definition of lead time in riskscore (the cohort report and "
+        "the demo use it too).",
+    )
     if len(lt) and lt["lead_time_days"].notna().any():
-        body.append(
-            '<p class="lead">Days from the first crossing into each band (before the outcome) '
-            "to the outcome.</p>"
+        lead.blocks.append(
+            _table(
+                "lead-times",
+                [
+                    ("band", _text(lt["band"].astype(str), band_name)),
+                    ("first crossing", _text(lt["first_crossing"], fmt_date)),
+                    ("outcome date", _text([audit.outcome_date] * len(lt), fmt_date)),
+                    ("lead time (days)", _num(lt["lead_time_days"], fmt_count)),
+                ],
+                level="individual",
+            )
         )
-        show = pd.DataFrame(
-            {
-                "band": lt["band"].astype(str),
-                "first crossing": pd.to_datetime(lt["first_crossing"]),
-                "lead time (days)": lt["lead_time_days"],
-            }
-        )
-        body.append(_table(show, table_id="lead-times"))
     else:
-        body.append(
-            '<p id="lead-times">No lead times: the case has no outcome date, or no crossing '
-            "came before it.</p>"
+        lead.blocks.append(
+            Paragraph(
+                "No lead times: the case has no outcome date, or no crossing came before it.",
+                "",
+                "lead-times",
+            )
         )
 
     params = {
         "report": "case",
         "case_id": str(audit.case_id),
-        "model": _model_name(audit.model),
+        "model": model_name(audit.model),
         "model_class": type(audit.model).__name__,
         "score_scale": scale,
         "audit_parameters": dict(audit.parameters),
@@ -543,43 +912,118 @@ def _render_case(audit: CaseAudit, title: str | None) -> str:
         "note": "individual-level output: disclosure control does not apply; keep inside "
         "the secure environment",
     }
-    body.append("<h2>Model, parameters and provenance</h2>")
-    body.append(
-        _facts(
-            [
-                ("Model", _model_name(audit.model)),
-                ("Score scale", scale),
-                *[(str(k), str(v)) for k, v in audit.parameters.items()],
-                ("Library", f"riskscore {prov['version']}"),
-                ("Created (UTC)", prov["created_utc"]),
-            ]
-        )
+    about = Section(
+        "model",
+        "Model, parameters and provenance",
+        [
+            Facts(
+                [
+                    ("Model", model_name(audit.model)),
+                    ("Score scale", scale),
+                    *_parameter_facts(audit.parameters),
+                    ("Library", f"riskscore {prov['version']}"),
+                    ("Created (UTC)", prov["created_utc"]),
+                ]
+            ),
+            *_rule_sheet(audit.model),
+            _provenance_block(prov),
+        ],
     )
-    body.append(_json(prov))
-    footer = _esc(f"{NOTICE} {CASE_LEVEL_NOTICE}")
-    return _page(title, "\n".join(top), "\n".join(body), footer)
+    sections = [summary, reached, _coverage_section(audit, scale), figures, crossings]
+    sections += [contributed, missed, lead, about]
+    return Page(
+        title,
+        notices,
+        sections,
+        footer=f"{NOTICE} {CASE_LEVEL_NOTICE}",
+        individual_level=True,
+        subjects=(audit, audit.events, audit.trajectory),
+    )
 
 
-register_report(CaseAudit, _render_case)
+def _yes_no(value: Any) -> str:
+    return "yes" if bool(value) else "no"
 
 
-def _coverage_section(audit: CaseAudit, scale: str) -> str:
+_CONTRIBUTOR = re.compile(r"(?P<code>[^;\[\]]+?)\s*\[(?P<held>[^\]]*)\]")
+
+
+def _contributors_text(text: Any) -> str:
+    """``"siblings_removed >= 1 [social_care]; ..."`` in display names."""
+    parts = []
+    for m in _CONTRIBUTOR.finditer(str(text)):
+        parts.append(f"{rule_name(m['code'].strip())} [{_holders_text(m['held'].strip())}]")
+    return "; ".join(parts) if parts else str(text)
+
+
+def _rule_sheet(model) -> list:
+    """The model's rules with points and rationale, one click away."""
+    rules = getattr(model, "rules", None)
+    if not rules:
+        return []
+    table = _table(
+        "rules",
+        [
+            ("rule", _text([rule_name(r.label) for r in rules])),
+            ("points", _num([r.points for r in rules])),
+            ("held by", _text([", ".join(agency_name(a) for a in r.agencies) for r in rules])),
+            ("why (rationale)", _text([r.rationale for r in rules])),
+        ],
+        level="statistics",
+    )
+    return [Details(f"The model's {len(rules)} rules, points and rationale", [table])]
+
+
+def _case_figures(audit: CaseAudit) -> list:
+    """Timeline, attendance and scores: separate figures on one shared date axis.
+
+    Every figure gets the same width and the same left and right margins, so their
+    date axes line up on the page; heights are set in inches per panel.
+    """
+    ev = audit.events.loc[audit.events["event"].astype(str) != "attendance"]
+    kinds = ev[["agency", "event"]].astype(str).drop_duplicates()
+    rows = len(kinds) + 0.5 * kinds["agency"].nunique() + 0.9
+    blocks = []
+    specs = [
+        ("plot_case_timeline", plots.plot_case_timeline, 0.17 * rows, "Events by agency"),
+        ("plot_case_attendance", plots.plot_case_attendance, 1.9, "School attendance"),
+        ("plot_case_scores", plots.plot_case_scores, 4.2, "Joined and per-agency scores"),
+    ]
+    for name, draw, axes_height, alt in specs:
+        top, bottom = 0.4, 0.6  # inches for the title, and for the date labels
+        height = axes_height + top + bottom
+        fig = _new_figure(14.0, height, layout=None)
+        fig.subplots_adjust(left=0.1, right=0.9, top=1 - top / height, bottom=bottom / height)
+        draw(audit, ax=fig.add_subplot())
+        caption = plots.CAPTIONS[name]
+        if name == "plot_case_timeline" and len(audit.coverage_gaps):
+            caption += (
+                " Grey hatching in an agency's row marks a period its records do not cover "
+                "(see Coverage)."
+            )
+        blocks.append(_figure(fig, alt=f"{alt} for case {audit.case_id}", caption=caption))
+    return blocks
+
+
+def _coverage_section(audit: CaseAudit, scale: str) -> Section:
     """Where the records did not cover the audited period, and what that does to scores."""
     gaps = audit.coverage_gaps
-    head = '<h2 id="section-coverage">Coverage</h2>'
+    section = Section("coverage", "Coverage")
     if "coverage" not in audit.parameters:
-        return (
-            f'{head}<p id="coverage" class="lead">No coverage table was given: an agency\'s '
-            "silence is read as nothing recorded. If an extract does not cover every agency "
-            "for the whole period, pass <code>coverage=</code> so that missing records show "
-            "as unknown, not as zero.</p>"
+        section.blocks.append(
+            Paragraph(
+                "No coverage table was given: an agency's silence is read as nothing recorded. "
+                "If an extract does not cover every agency for the whole period, pass "
+                "coverage= so that missing records show as unknown, not as zero.",
+                id="coverage",
+            )
         )
+        return section
     if gaps is None or len(gaps) == 0:
-        return (
-            f'{head}<p id="coverage" class="lead">Every agency\'s records cover the whole '
-            "audited period.</p>"
+        section.blocks.append(
+            Paragraph("Every agency's records cover the whole audited period.", id="coverage")
         )
-    out = [head]
+        return section
     scorecard = "max_unknown_points" in gaps.columns
     if scorecard:
         most = gaps["max_unknown_points"].max()
@@ -587,8 +1031,8 @@ def _coverage_section(audit: CaseAudit, scale: str) -> str:
             "A rule on a missing feature scores 0 and is listed as unknown, so scores in these "
             "periods may understate"
             + (
-                f": the unknown rules could have added up to {most:g} {scale} on an audited "
-                "date in a gap."
+                f": the unknown rules could have added up to {fmt_number(most)} {scale} on an "
+                "audited date in a gap."
                 if pd.notna(most) and most > 0
                 else "."
             )
@@ -599,78 +1043,72 @@ def _coverage_section(audit: CaseAudit, scale: str) -> str:
             "imputed values with a missing indicator), so scores in these periods rest on "
             "unknowns and may understate."
         )
-    out.append(
-        '<p class="lead">Periods within the audited span that an agency\'s records do not '
-        "cover. There its silence means <em>unknown</em>, not <em>nothing happened</em>: "
-        "features that only uncovered agencies hold are missing, and that agency's own view "
-        f"is unknown. {_esc(effect)}</p>"
+    section.lead = (
+        "Periods within the audited span that an agency's records do not cover. There its "
+        "silence means unknown, not nothing happened: features that only uncovered agencies "
+        f"hold are missing, and that agency's own view is unknown. {effect}"
     )
-    show = pd.DataFrame(
-        {
-            "agency": gaps["agency"].astype(str).str.replace("_", " "),
-            "not covered from": pd.to_datetime(gaps["from"]),
-            "to": pd.to_datetime(gaps["to"]),
-            "days": gaps["days"].astype(int),
-        }
-    )
+    columns: list[tuple[Header | str, list[Cell]]] = [
+        ("agency", _text(gaps["agency"].astype(str), agency_name)),
+        ("not covered from", _text(gaps["from"], fmt_date)),
+        ("to", _text(gaps["to"], fmt_date)),
+        ("days", _num(gaps["days"])),
+    ]
     if scorecard:
-        show[f"most {scale} unknown (joined view)"] = gaps["max_unknown_points"].astype(float)
-    out.append(_table(show, table_id="coverage"))
-    return "".join(out)
+        columns.append((f"most {scale} unknown (joined view)", _num(gaps["max_unknown_points"])))
+    section.blocks.append(_table("coverage", columns, level="individual"))
+    return section
+
+
+register_report(CaseAudit, _case_page)
 
 
 # --------------------------------------------------------------------------- cohort
 
-_COHORT_SECTIONS = [
-    (
-        "summary",
-        "Summary",
-        "How many cases were audited and how many reached each band.",
-        None,
-    ),
-    (
-        "lead_times",
-        "Lead times",
-        "Cases with an outcome, by the days from the first crossing into each band to the "
+_COHORT_SECTIONS = {
+    "summary": ("Summary", "How many children were audited and how many reached each band."),
+    "lead_times": (
+        "Lead time to the outcome",
+        "Children with an outcome, by the days from the first crossing into each band to the "
         "outcome. Lead time alone flatters a score: read it beside the false alarms.",
-        "plot_lead_times",
     ),
-    (
-        "false_alarms",
-        "False alarms and alerts",
-        "Crossings before any outcome; a false alarm is a crossing with no outcome within the "
-        "horizon after it.",
-        "plot_false_alarms",
+    "false_alarms": (
+        "Crossings, false alarms and children alerted",
+        "Crossings before any outcome (each crossing starts an episode: a return after a dip "
+        "shorter than the minimum gap is not counted again). A false alarm is a crossing "
+        "with no outcome within the horizon after it.",
     ),
-    (
-        "join_up_gap",
+    "join_up_gap": (
         "Join-up gap",
-        "Cases with at least one day on which the joined view was in a higher band than any "
-        "single agency's view.",
-        None,
+        "Children with at least one day on which the joined view was in a higher band than "
+        "every single agency's own view.",
     ),
-    (
-        "missed_opportunities",
+    "missed_opportunities": (
         "Missed opportunities by band and holder",
-        "Crossings whose contributing information each agency held, and how many were missed "
-        "opportunities (no response within the window, no plan active).",
-        None,
+        "Crossings whose contributing information each holder held, and how many of them were "
+        "missed opportunities (no response within the window, no plan active). A crossing "
+        "can be counted under several holders.",
     ),
-    (
-        "agency_share",
+    "agency_share": (
         "Who held the information",
-        "Each agency's share of the contributions at crossings; 'only when joined' is "
-        "information no single agency's view held.",
-        "plot_agency_share",
+        "Each holder's share of the contributions at crossings.",
     ),
-    (
-        "by_deprivation",
+    "by_deprivation": (
         "By deprivation",
         "The same measures by IMD quintile (1 = most deprived). Indicators of poverty can make "
         "a score track deprivation; this table is where that shows.",
-        "plot_by_deprivation",
     ),
-]
+}
+
+#: Explains why a cohort can have many join-up gaps and no "only when joined" holder.
+_GAP_VS_JOINED = (
+    "How this fits with the join-up gap: a join-up gap needs no information that only the "
+    "joined records hold. It arises when pieces each held by a different agency add up, in "
+    "the joined view, to a higher band than any one agency's own pieces reach. 'No single "
+    "agency (only when joined)' below counts something else: a rule or feature that fires "
+    "only when records are joined (for example, one that needs one agency's admission and "
+    "another's missing review). So it can be 0% while many children have a join-up gap."
+)
 
 
 def _stamp_state(tables: dict[str, pd.DataFrame]) -> tuple[bool, dict | None]:
@@ -686,171 +1124,665 @@ def _stamp_state(tables: dict[str, pd.DataFrame]) -> tuple[bool, dict | None]:
     return applied_all, settings
 
 
-def _render_cohort(cohort: CohortAudit, title: str | None) -> str:
+def _lead_bin_text(value: Any) -> str:
+    text = str(value)
+    if re.fullmatch(r"\d+-\d+", text):
+        a, b = text.split("-")
+        return f"{a} to {b} days"
+    return text.replace("over ", "over ") + (" days" if text.startswith("over") else "")
+
+
+_KEY_FORMATS: dict[str, Callable[[Any], str]] = {
+    "band": band_name,
+    "held_by": _holders_text,
+    "imd_quintile": quintile_name,
+    "lead_time_days": _lead_bin_text,
+    "measure": str,
+}
+
+
+def _published_table(name: str, t: pd.DataFrame, table_id: str | None = None) -> Table:
+    """A disclosure-controlled cohort table in display names and readable numbers.
+
+    Counts with thousands separators; shares as percentages with their denominator
+    (from the table's own published counts); suppressed cells marked as such.
+    """
+    stamp = t.attrs.get(DISCLOSURE_ATTR) or {}
+    counts = set(stamp.get("count_columns") or [])
+    rates = dict((TABLE_SPEC.get(name) or {}).get("rate_columns") or {})
+    frame = t.reset_index(drop=True)
+    columns: list[tuple[Header | str, list[Cell]]] = []
+    for c in frame.columns:
+        sup = plots.suppressed_cells(t, c)
+        values = frame[c].tolist()
+        if c in _KEY_FORMATS:
+            cells = _text(values, _KEY_FORMATS[c])
+        elif c in counts or c == "n" or str(c).startswith("n_"):
+            cells = _num(values, fmt_count, sup)
+        elif (
+            "share" in str(c)
+            and c in rates
+            and len(rates[c]) == 2
+            and set(rates[c]) <= set(frame.columns)
+        ):
+            num, den = frame[rates[c][0]].tolist(), frame[rates[c][1]].tolist()
+            cells = [
+                _SUPPRESSED_CELL
+                if _missing(v) and s
+                else Cell(_DASH, "na")
+                if _missing(v)
+                else Cell(fmt_percent(a, b), "num")
+                for v, s, a, b in zip(values, sup, num, den, strict=True)
+            ]
+        elif "share" in str(c):
+            cells = _num(values, fmt_share, sup)
+        elif pd.api.types.is_numeric_dtype(frame[c]):
+            cells = _num(values, fmt_number, sup)
+        else:
+            cells = _text(values, display)
+        columns.append((_header(c), cells))
+    return _table(table_id or f"table-{name}", columns, level="published", source=t)
+
+
+def _cohort_figure(name: str, t: pd.DataFrame) -> Figure | None:
+    note = "Drawn from the published table below."
+    if name == "lead_times":
+        fig = _new_figure(10.0, 4.2)
+        plots.plot_lead_times(t, ax=fig.add_subplot())
+        return _figure(fig, "Lead times", f"{plots.CAPTIONS['plot_lead_times']} {note}")
+    if name == "false_alarms":
+        fig = _new_figure(12.0, 4.2)
+        left, right = fig.subplots(1, 2)
+        plots.plot_false_alarms(t, ax=left)
+        plots.plot_cases_alerted(t, ax=right)
+        return _figure(
+            fig, "Crossings, false alarms and children alerted",
+            f"{plots.CAPTIONS['plot_false_alarms']} {note}",
+        )  # fmt: skip
+    if name == "agency_share":
+        fig = _new_figure(9.0, 4.2)
+        plots.plot_agency_share(t, ax=fig.add_subplot())
+        return _figure(
+            fig, "Who held the information", f"{plots.CAPTIONS['plot_agency_share']} {note}"
+        )
+    if name == "by_deprivation":
+        fig = _new_figure(9.0, 4.2)
+        plots.plot_by_deprivation(t, ax=fig.add_subplot())
+        return _figure(fig, "By deprivation", f"{plots.CAPTIONS['plot_by_deprivation']} {note}")
+    return None
+
+
+def _summary_table(t: pd.DataFrame) -> Table:
+    """The summary table, with each count's share of the children audited."""
+    frame = t.reset_index(drop=True)
+    n = frame["n"].tolist()
+    measure = frame["measure"].astype(str).tolist()
+    by = dict(zip(measure, n, strict=True))
+    total, without = (
+        by.get("cases in the cases table"),
+        by.get("cases with no events (not audited)"),
+    )
+    audited = None if _missing(total) or _missing(without) else float(total) - float(without)
+    shares = [
+        Cell(_DASH, "na")
+        if i < 2 or _missing(v) or audited is None
+        else Cell(fmt_percent(v, audited), "num")
+        for i, v in enumerate(n)
+    ]
+    return _table(
+        "table-summary",
+        [
+            (_header("measure"), _text(measure)),
+            (_header("n", "children"), _num(n, fmt_count, plots.suppressed_cells(t, "n"))),
+            (Header("share of the children audited"), shares),
+        ],
+        level="published",
+        source=t,
+    )
+
+
+def _cohort_page(cohort: CohortAudit, title: str | None) -> Page:
     tables = cohort.tables
-    for t in tables.values():
-        # an edited table must not leave through a report either
-        check_disclosure(t)
     controlled, settings = _stamp_state(tables)
     title = title or "Retrospective cohort audit"
-    top = [_notice("Retrospective audit - not a decision about any person.", " " + NOTICE)]
+    notices = [Notice("Retrospective audit - not a decision about any person.", NOTICE)]
     if controlled:
         s = settings or {}
-        top.append(
-            _notice(
+        notices.append(
+            Notice(
                 "Cohort tables are disclosure-controlled.",
-                f" Counts from 1 to {int(s.get('min_count', 10)) - 1} are suppressed (shown as "
+                f"Counts from 1 to {int(s.get('min_count', 10)) - 1} are suppressed (shown as "
                 f"[c]), published counts are rounded to the nearest {s.get('round_to')}, further "
                 "cells are suppressed where a total would reveal a suppressed one, and rates in "
-                "a row with a suppressed count are suppressed too. Rates are shown to the whole "
-                "percent. The suppression manifest for output checkers is at the end. Figures "
-                "are drawn from these published tables only.",
+                "a row with a suppressed count are suppressed too. Percentages are worked out "
+                "from the published (rounded) counts. The suppression manifest for output "
+                "checkers is at the end. Figures are drawn from these published tables only.",
             )
         )
     else:
-        top.append(
-            f'<div class="danger" role="alert">{_esc(UNDISCLOSED_BANNER)}'
-            f"<small>{_esc(UNDISCLOSED_WARNING)}. These tables were made with "
-            "disclosure=False: small counts are shown unsuppressed and unrounded.</small></div>"
+        notices.append(
+            Notice(
+                UNDISCLOSED_BANNER,
+                f"{UNDISCLOSED_WARNING}. These tables were made with disclosure=False: small "
+                "counts are shown unsuppressed and unrounded.",
+                "danger",
+            )
         )
-
-    body = [
-        _facts(
+    params = {k: v for k, v in cohort.parameters.items() if k != "model"}
+    sections = [
+        Section(
+            "about",
+            "",
             [
-                ("Model", str(cohort.parameters.get("model", ""))),
-                (
-                    "Parameters",
-                    ", ".join(
-                        f"{k}={v}" for k, v in cohort.parameters.items() if k not in ("model",)
-                    ),
-                ),
-            ]
+                Facts(
+                    [
+                        ("Model", str(cohort.parameters.get("model", ""))),
+                        *_parameter_facts(params),
+                    ]
+                )
+            ],
         )
     ]
-    for name, heading, lead, plot in _COHORT_SECTIONS:
-        if name not in tables:
-            continue
-        t = tables[name]
-        body.append(f'<h2 id="section-{name}">{_esc(heading)}</h2>')
+    for name, t in tables.items():
+        heading, lead = _COHORT_SECTIONS.get(name, (display(name).capitalize(), ""))
         horizon = t.attrs.get("horizon_days")
-        extra = f" Horizon: {horizon} days." if horizon is not None else ""
-        body.append(f'<p class="lead">{_esc(lead + extra)}</p>')
-        if plot is not None:
-            fig = _new_figure(10.0, 4.2)
-            getattr(plots, plot)(t, ax=fig.add_subplot())
-            body.append(_figure(fig, alt=heading, caption=f"{heading}, from the table below."))
-        suppressed = {c: plots.suppressed_cells(t, c) for c in t.columns}
-        body.append(
-            _table(t.reset_index(drop=True), table_id=f"table-{name}", suppressed=suppressed)
-        )
-    # tables a later audit version may add are shown too, never silently dropped
-    for name in [n for n in tables if n not in {s[0] for s in _COHORT_SECTIONS}]:
-        t = tables[name]
-        body.append(f'<h2 id="section-{name}">{_esc(name.replace("_", " ").capitalize())}</h2>')
-        suppressed = {c: plots.suppressed_cells(t, c) for c in t.columns}
-        body.append(
-            _table(t.reset_index(drop=True), table_id=f"table-{name}", suppressed=suppressed)
-        )
+        if horizon is not None:
+            lead += f" Horizon: {fmt_days(horizon)}."
+        section = Section(name.replace("_", "-"), heading, lead=lead)
+        figure = _cohort_figure(name, t)
+        if figure is not None:
+            section.blocks.append(figure)
+        if name == "agency_share":
+            section.blocks.append(Paragraph(_GAP_VS_JOINED, "note"))
+        section.blocks.append(_summary_table(t) if name == "summary" else _published_table(name, t))
+        sections.append(section)
 
-    body.append('<h2 id="section-manifest">Suppression manifest (for output checkers)</h2>')
+    manifest = Section("manifest", "Suppression manifest (for output checkers)")
     if controlled:
         parts = []
         for name, t in tables.items():
             m = disclosure_manifest(t)
             if len(m):
                 parts.append(m.assign(table=name)[["table", "row", "key", "column", "reason"]])
-        manifest = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-        body.append(
-            '<p class="lead">Every suppressed cell (by table, row, key and column, never its '
-            "value) and every rounded column.</p>"
+        m = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        manifest.lead = (
+            "Every suppressed cell (by table, row, key and column, never its value) and every "
+            "rounded column."
         )
-        body.append(
-            _table(manifest, table_id="manifest")
-            if len(manifest)
-            else '<p id="manifest">Nothing was suppressed or rounded.</p>'
-        )
+        if len(m):
+            manifest.blocks.append(
+                Details(
+                    f"{len(m)} entries",
+                    [
+                        _table(
+                            "manifest",
+                            [
+                                ("table", _text(m["table"], lambda v: display(v).capitalize())),
+                                ("row", _text(m["row"])),
+                                ("key", _text(m["key"], _manifest_key)),
+                                ("column", _text(m["column"], column_name)),
+                                ("reason", _text(m["reason"], _reason_text)),
+                            ],
+                            level="statistics",
+                        )
+                    ],
+                    open=True,
+                )
+            )
+        else:
+            manifest.blocks.append(Paragraph("Nothing was suppressed or rounded.", "", "manifest"))
     else:
-        body.append(
-            f'<p id="manifest"><strong>{_esc(UNDISCLOSED_BANNER)}</strong>: no disclosure '
-            "control was applied, so there is no manifest. Re-run the cohort audit with "
-            "disclosure=True before anything leaves the secure environment.</p>"
+        manifest.blocks.append(
+            Paragraph(
+                f"{UNDISCLOSED_BANNER}: no disclosure control was applied, so there is no "
+                "manifest. Re-run the cohort audit with disclosure=True before anything leaves "
+                "the secure environment.",
+                "",
+                "manifest",
+            )
         )
+    sections.append(manifest)
 
     # cohort.n_cases is an exact count: it stays out of a controlled report (the summary
     # table publishes the rounded number)
-    params = {"report": "cohort", **dict(cohort.parameters)}
+    record = {"report": "cohort", **dict(cohort.parameters)}
     if not controlled:
-        params["n_cases"] = int(cohort.n_cases)
-    prov = provenance(
-        params,
-        disclosure=settings if controlled else False,
-    )
+        record["n_cases"] = int(cohort.n_cases)
+    prov = provenance(record, disclosure=settings if controlled else False)
     # hashes taken by audit_cohort from the data it audited (the data is not kept)
     for name, digest in (getattr(cohort, "input_hashes", None) or {}).items():
         prov["inputs"][name] = {"kind": "dataframe", "sha256": digest}
-    body.append("<h2>Provenance</h2>")
-    body.append(_json(prov))
-    footer = _esc(NOTICE) + ("" if controlled else f" <strong>{_esc(UNDISCLOSED_BANNER)}</strong>")
-    return _page(title, "\n".join(top), "\n".join(body), footer)
+    sections.append(Section("provenance", "Provenance", [_provenance_block(prov)]))
+    return Page(
+        title,
+        notices,
+        sections,
+        footer=NOTICE,
+        subjects=(cohort, *tables.values()),
+    )
 
 
-register_report(CohortAudit, _render_cohort)
+def _reason_text(value: Any) -> str:
+    """A manifest reason with its settings' names in words."""
+    text = str(value)
+    for code, words in (
+        ("min_count", "the minimum count"),
+        ("round_to", "the rounding base"),
+        ("suppress_zero=True", "zeros suppressed"),
+    ):
+        text = text.replace(code, words)
+    return text
+
+
+def _manifest_key(value: Any) -> str:
+    """A manifest key such as ``band=multi_agency_discussion`` in display names."""
+    parts = []
+    for part in str(value).split(", "):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            fmt = _KEY_FORMATS.get(k, display)
+            parts.append(f"{column_name(k)}: {fmt(v)}")
+        else:
+            parts.append(display(part) if part else "")
+    return ", ".join(parts)
+
+
+register_report(CohortAudit, _cohort_page)
 
 
 # --------------------------------------------------------------------------- evaluation
 
+_DESIGN_NAMES = {
+    "model": ("model", str),
+    "validation": ("validation", str),
+    "n_splits": ("folds", fmt_count),
+    "validation_rows": ("validation rows (as-of dates; several per child)", fmt_count),
+    "validation_events": ("rows followed by the outcome", fmt_count),
+    "validation_cases": ("children", fmt_count),
+    "cases_removed_from_training_by_temporal_split": (
+        "children left out of training by the temporal split",
+        lambda v: "none" if _missing(v) else fmt_count(v),
+    ),
+    "horizon_days": ("horizon (outcome within)", fmt_days),
+    "grid": ("as-of dates every", _grid_text),
+    "n_boot": ("bootstrap replicates", fmt_count),
+    "level": ("interval level", lambda v: f"{float(v):.0%}"),
+    "interval_method": ("intervals", str),
+    "random_state": ("random seed", str),
+    "disclosure": ("disclosure control", str),
+    "riskscore_version": ("riskscore version", str),
+}
 
-def _render_evaluation(result: EvaluationResult, title: str | None) -> str:
-    """Metrics, alerts, calibration, decision curve and subgroups of an evaluation.
+
+def _design_facts(design: dict) -> list[tuple[str, str]]:
+    out = []
+    for key, value in design.items():
+        if key == "notes":
+            continue
+        name, fmt = _DESIGN_NAMES.get(key, (display(key), str))
+        out.append((_capital(name), "\u2013" if value is None else fmt(value)))
+    return out
+
+
+def _alert_rule_name(rule: str) -> str:
+    """Alert rules in words: "top 0.05 of rows" -> "highest 5% of predicted risks"."""
+    text = str(rule)
+    m = re.fullmatch(r"top ([\d.]+) of rows", text)
+    if m:
+        return f"highest {fmt_share(float(m[1]))} of predicted risks"
+    m = re.fullmatch(r"risk >= ([\d.]+)", text)
+    if m:
+        return f"predicted risk {fmt_share(float(m[1]))} or more"
+    m = re.fullmatch(r"band (\w+) \((\w[\w-]*) >= ([\d.]+)\)", text)
+    if m:
+        return f"band {band_name(m[1])} ({fmt_number(float(m[3]))} {m[2]} or more)"
+    return display(text)
+
+
+def _metric_cell(m: pd.DataFrame, key: str) -> str:
+    if key not in m.index:
+        return "\u2013"
+    r = m.loc[key]
+    return fmt_interval(r["estimate"], r["lower"], r["upper"])
+
+
+def _interval_cells(t: pd.DataFrame, column: str) -> list[Cell]:
+    lo, hi = f"{column}_lower", f"{column}_upper"
+    sup = plots.suppressed_cells(t, column)
+    out = []
+    for i, (_, r) in enumerate(t.iterrows()):
+        v = r[column]
+        if _missing(v):
+            out.append(_SUPPRESSED_CELL if sup[i] else Cell(_DASH, "na"))
+        else:
+            out.append(Cell(fmt_interval(v, r.get(lo), r.get(hi)), "num"))
+    return out
+
+
+def _alerts_table(alerts: pd.DataFrame, table_id: str) -> Table:
+    a = alerts.reset_index(drop=True)
+    rate = [
+        _SUPPRESSED_CELL if _missing(n) or _missing(k) else Cell(fmt_percent(k, n), "num")
+        for k, n in zip(a["alerts"], a["n"], strict=True)
+    ]
+    if "alert_rate_lower" in a.columns:
+        rate = _interval_cells(alerts, "alert_rate")
+    return _table(
+        table_id,
+        [
+            ("alert rule", _text(a["rule"], _alert_rule_name)),
+            (_header("alert_rate", "alert rate (alerts of rows)"), rate),
+            (_header("sensitivity", "sensitivity (interval)"), _interval_cells(alerts, "sensitivity")),
+            (_header("ppv", "precision, PPV (interval)"), _interval_cells(alerts, "ppv")),
+            (_header("true_positives", "true alerts"), _num(a["true_positives"], fmt_count,
+                                                           plots.suppressed_cells(alerts, "true_positives"))),
+        ],
+        level="published",
+        source=alerts,
+    )  # fmt: skip
+
+
+def _risk_range(label: Any) -> str:
+    """A decile's interval label ``(-0.00048, 0.00161]`` as ``0 to 0.16%``."""
+    nums = re.findall(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", str(label))
+    if len(nums) != 2:
+        return str(label)
+    lo, hi = (max(float(v), 0.0) for v in nums)
+    return f"{fmt_share(lo)} to {fmt_share(hi)}"
+
+
+def _calibration_table(cal: pd.DataFrame) -> Table:
+    c = cal.reset_index(drop=True)
+    return _table(
+        "table-calibration",
+        [
+            ("decile", _num(np.arange(1, len(c) + 1))),
+            (_header("bin", "predicted risk range"), _text(c["bin"], _risk_range)),
+            (_header("n", "rows"), _num(c["n"], fmt_count, plots.suppressed_cells(cal, "n"))),
+            (_header("events"), _num(c["events"], fmt_count, plots.suppressed_cells(cal, "events"))),
+            (_header("mean_predicted"), _num(c["mean_predicted"], fmt_share, plots.suppressed_cells(cal, "mean_predicted"))),
+            (_header("observed"), _num(c["observed"], fmt_share, plots.suppressed_cells(cal, "observed"))),
+        ],
+        level="published",
+        source=cal,
+    )  # fmt: skip
+
+
+def _decision_table(dc: pd.DataFrame) -> Table:
+    """Thresholds in the range the figure shows (at most about a dozen rows)."""
+    thr = dc["threshold"].to_numpy(dtype=float)
+    nb = pd.to_numeric(dc["net_benefit"], errors="coerce").to_numpy(dtype=float)
+    useful = thr[np.isfinite(nb) & (nb > 0)]
+    right = float(useful.max()) * 1.3 if useful.size else float(thr.min()) * 3
+    keep = np.flatnonzero(thr <= right)
+    step = max(int(np.ceil(len(keep) / 12)), 1)
+    rows = keep[::step]
+    shown = dc.iloc[rows]
+    d = shown.reset_index(drop=True)
+    return _table(
+        "table-decision",
+        [
+            (_header("threshold", "alert threshold"), _num(d["threshold"], fmt_share)),
+            (_header("alerts"), _num(d["alerts"], fmt_count, plots.suppressed_cells(shown, "alerts"))),
+            (_header("true_positives"), _num(d["true_positives"], fmt_count, plots.suppressed_cells(shown, "true_positives"))),
+            (_header("net_benefit"), _num(d["net_benefit"], fmt_number, plots.suppressed_cells(shown, "net_benefit"))),
+            (_header("treat_all"), _num(d["treat_all"], fmt_number)),
+        ],
+        level="published",
+        source=dc,
+        note="Alerting no one has net benefit 0 at every threshold. Rows every "
+        f"{step} threshold(s) within the range drawn above.",
+    )  # fmt: skip
+
+
+_SUBGROUP_COLUMNS = ("selection_rate", "tpr", "ppv", "auroc", "oe_ratio")
+
+
+def _subgroup_table(sg: pd.DataFrame) -> Table:
+    """One row per group, one column per metric: estimate (interval)."""
+    keys = sg[["attribute", "group"]].astype(str).drop_duplicates()
+    sup = plots.suppressed_cells(sg, "estimate")
+    at = {
+        (str(a), str(g), str(m)): i
+        for i, (a, g, m) in enumerate(zip(sg["attribute"], sg["group"], sg["metric"], strict=True))
+    }
+    metrics = [m for m in _SUBGROUP_COLUMNS if m in set(sg["metric"])]
+    first_metric = sg.groupby(["attribute", "group"], sort=False).head(1)
+    n_cases = {
+        (str(a), str(g)): v
+        for a, g, v in zip(
+            first_metric["attribute"], first_metric["group"], first_metric["n_cases"], strict=True
+        )
+    }
+    n_sup = dict(zip(zip(first_metric["attribute"].astype(str), first_metric["group"].astype(str),
+                         strict=True), plots.suppressed_cells(sg, "n_cases")[
+                             sg.index.get_indexer(first_metric.index)], strict=True))  # fmt: skip
+    columns: list[tuple[Header | str, list[Cell]]] = [
+        ("characteristic", _text(keys["attribute"], display)),
+        ("group", [Cell("all children") if g == "All" else Cell(_group_text(a, g))
+                   for a, g in keys.itertuples(index=False)]),
+        (
+            _header("n_cases", "children"),
+            _num([n_cases.get(tuple(k)) for k in keys.itertuples(index=False)], fmt_count,
+                 [n_sup.get(tuple(k), False) for k in keys.itertuples(index=False)]),
+        ),
+    ]  # fmt: skip
+    for metric in metrics:
+        cells = []
+        for a, g in keys.itertuples(index=False):
+            i = at.get((a, g, metric))
+            if i is None:
+                cells.append(Cell(_DASH, "na"))
+                continue
+            r = sg.iloc[i]
+            if _missing(r["estimate"]):
+                cells.append(_SUPPRESSED_CELL if sup[i] else Cell(_DASH, "na"))
+            else:
+                cells.append(Cell(fmt_interval(r["estimate"], r["lower"], r["upper"]), "num"))
+        columns.append((Header(metric_name(metric).split(" (")[0], metric_name(metric)), cells))
+    return _table(
+        "table-subgroups",
+        columns,
+        level="published",
+        source=sg,
+        note="Estimates with case-bootstrap intervals. Reference groups for the ratios in the "
+        "figure: " + ", ".join(
+            f"{display(a)}: {display(r)}"
+            for a, r in sg[["attribute", "reference"]].astype(str).drop_duplicates().itertuples(
+                index=False
+            )
+        ) + ".",
+    )  # fmt: skip
+
+
+def _group_text(attribute: str, group: str) -> str:
+    return quintile_name(group) if attribute == "imd_quintile" else display(group)
+
+
+def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
+    """Summary first, then discrimination, calibration, alerts, decision curve, subgroups.
 
     Case-level predictions are never included. Tables are shown as held:
     disclosure-controlled, or marked on their face when made with ``disclosure=False``.
     """
     title = title or "Model evaluation"
-    tables = [("Metrics", "metrics", result.metrics), ("Alerts", "alerts", result.alerts)]
-    tables.append(("Calibration by decile of predicted risk", "calibration", result.calibration))
-    tables.append(("Decision curve (every 5th threshold)", "decision", result.decision_curve))
-    if result.subgroups is not None:
-        tables.append(("Subgroups", "subgroups", result.subgroups))
-    undisclosed = []
-    for name, _, t in tables:
-        stamp = t.attrs.get(DISCLOSURE_ATTR)
-        if stamp is not None:
-            # an edited table must not leave through a report either
-            check_disclosure(t)
-            if not stamp.get("applied", True):
-                undisclosed.append(name)
-    top = [_notice("Retrospective audit and research only - not a decision about any person.")]
-    top += [_notice(str(n)) for n in result.design.get("notes", [])]
-    if undisclosed:
-        top.append(
-            f'<div class="danger" role="alert">{_esc(UNDISCLOSED_BANNER)}'
-            f"<small>{_esc(UNDISCLOSED_WARNING)}: {_esc(', '.join(undisclosed))}.</small></div>"
+    notices = [Notice("Retrospective audit and research only - not a decision about any person.")]
+    notes = [str(n) for n in result.design.get("notes", [])]
+    if notes:
+        notices.append(Notice("About these numbers.", " ".join(notes)))
+    m = result.metrics.set_index("metric")
+    design = result.design
+    summary = Section(
+        "summary",
+        "Summary",
+        [
+            Cards(
+                [
+                    Card(
+                        "Discrimination: AUROC",
+                        _metric_cell(m, "auroc"),
+                        "0.5 = chance, 1 = perfect",
+                    ),
+                    Card(
+                        "Average precision: AUPRC",
+                        _metric_cell(m, "auprc"),
+                        f"outcome rate {fmt_share(m.loc['observed_rate', 'estimate'])} of rows"
+                        if "observed_rate" in m.index
+                        else "",
+                    ),
+                    Card("Calibration slope", _metric_cell(m, "calibration_slope"), "1 is ideal"),
+                    Card(
+                        "Calibration-in-the-large",
+                        _metric_cell(m, "calibration_intercept"),
+                        "0 is ideal",
+                    ),
+                    Card("Brier score", _metric_cell(m, "brier"), "lower is better"),
+                    Card(
+                        "Validated on",
+                        f"{_design_value(design, 'validation_cases')} children",
+                        f"{_design_value(design, 'validation_rows')} rows, "
+                        f"{_design_value(design, 'validation_events')} followed by the outcome; "
+                        f"{design.get('validation', '')}",
+                    ),
+                ]
+            ),  # fmt: skip
+            Paragraph("At the alert thresholds used (intervals resample children):", "note"),
+            _alerts_table(result.alerts, "summary-alerts"),
+        ],
+        lead=f"Values are estimates with {float(design.get('level', 0.95)):.0%} case-bootstrap "
+        "intervals, written as estimate (lower to upper).",
+    )
+
+    roc = _new_figure(6.0, 4.6)
+    plots.plot_roc(result, ax=roc.add_subplot())
+    discrimination = Section(
+        "discrimination",
+        "Discrimination",
+        [
+            _figure(roc, "ROC curve", plots.CAPTIONS["plot_roc"]),
+            _table(
+                "table-metrics",
+                [
+                    (_header("metric"), _text(result.metrics["metric"], metric_name)),
+                    (
+                        "estimate (interval)",
+                        [
+                            Cell(fmt_interval(e, lo, hi), "num")
+                            for e, lo, hi in result.metrics[
+                                ["estimate", "lower", "upper"]
+                            ].itertuples(index=False)
+                        ],
+                    ),
+                ],
+                level="statistics",
+            ),
+        ],
+    )
+
+    cal = result.calibration
+    hidden = int((~np.isfinite(pd.to_numeric(cal["observed"], errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan))).sum())  # fmt: skip
+    fig = _new_figure(6.0, 4.8)
+    plots.plot_calibration(result, ax=fig.add_subplot())
+    why = (
+        f" {hidden} of {len(cal)} deciles are not drawn: disclosure control suppressed their "
+        "counts (fewer than the minimum number of rows or outcomes), so their observed rates "
+        "are not published."
+        if hidden
+        else ""
+    )
+    smooth = plots.smoothed_calibration(result)
+    calibration = Section(
+        "calibration",
+        "Calibration",
+        [
+            _figure(fig, "Calibration", plots.CAPTIONS["plot_calibration"] + why),
+            _calibration_table(cal),
+        ],
+        lead="Do predicted risks match what happened? "
+        + (
+            "The smoothed curve uses every row; "
+            if smooth is not None
+            else "This evaluation has no smoothed curve; "
         )
-    design = {k: v for k, v in result.design.items() if k != "notes"}
-    body = ["<h2>Design</h2>", _facts([(str(k), str(v)) for k, v in design.items()])]
-    body.append("<h2>Figures</h2>")
-    for plot, alt in (
-        (plots.plot_roc, "ROC curve"),
-        (plots.plot_calibration, "Calibration"),
-        (plots.plot_decision_curve, "Decision curve"),
-    ):
-        fig = _new_figure(5, 4.2)
-        plot(result, ax=fig.add_subplot())
-        body.append(_figure(fig, alt=alt, caption=alt))
+        + "deciles are shown where disclosure control allows.",
+    )
+
+    alerts = Section(
+        "alerts",
+        "Alerts",
+        [_alerts_table(result.alerts, "table-alerts")],
+        lead="Sensitivity is the share of rows followed by the outcome that were alerted; "
+        "precision (PPV) the share of alerts followed by the outcome.",
+    )
+
+    dfig = _new_figure(6.0, 4.6)
+    plots.plot_decision_curve(result, ax=dfig.add_subplot())
+    decision = Section(
+        "decision",
+        "Decision curve",
+        [
+            _figure(dfig, "Decision curve", plots.CAPTIONS["plot_decision_curve"]),
+            _decision_table(result.decision_curve),
+        ],
+    )
+    sections = [summary, discrimination, calibration, alerts, decision]
+
     if result.subgroups is not None:
-        fig = _new_figure(7, 4.5)
-        plots.plot_subgroups(result.subgroups, ax=fig.add_subplot())
-        body.append(_figure(fig, alt="Subgroups", caption="Ratios to the reference group."))
-    for name, key, t in tables:
-        shown = t.iloc[::5] if key == "decision" else t
-        body.append(f'<h2 id="section-{key}">{_esc(name)}</h2>')
-        suppressed = {c: plots.suppressed_cells(shown, c) for c in shown.columns}
-        body.append(
-            _table(shown.reset_index(drop=True), table_id=f"table-{key}", suppressed=suppressed)
+        sg = result.subgroups
+        metrics = [
+            m for m in ("selection_rate", "tpr", "ppv", "oe_ratio") if m in set(sg["metric"])
+        ]
+        n_rows = len(
+            sg.loc[sg["group"].astype(str) != "All", ["attribute", "group"]].drop_duplicates()
         )
-    footer = _esc(NOTICE) + (f" <strong>{_esc(UNDISCLOSED_BANNER)}</strong>" if undisclosed else "")
-    return _page(title, "\n".join(top), "\n".join(body), footer)
+        sfig = _new_figure(12.0, 0.32 * n_rows + 1.6)
+        axes = sfig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+        plots.plot_subgroups(sg, ax=list(axes), metrics=metrics)
+        sections.append(
+            Section(
+                "subgroups",
+                "Subgroups",
+                [
+                    _figure(sfig, "Subgroup ratios", plots.CAPTIONS["plot_subgroups"]),
+                    _subgroup_table(sg),
+                ],
+                lead="The same measures by sex, ethnic group and deprivation, with ratios to a "
+                "reference group.",
+            )
+        )  # fmt: skip
+    tables = [result.calibration, result.decision_curve, result.alerts]
+    if result.subgroups is not None:
+        tables.append(result.subgroups)
+    controlled = all((t.attrs.get(DISCLOSURE_ATTR) or {}).get("applied", False) for t in tables)
+    settings = (tables[0].attrs.get(DISCLOSURE_ATTR) or {}).get("settings") if controlled else None
+    prov = provenance(
+        {
+            "report": "evaluation",
+            "model": design.get("model"),
+            "validation": design.get("validation"),
+        },
+        disclosure=settings if controlled else False,
+    )
+    sections.append(
+        Section(
+            "design",
+            "Design and provenance",
+            [Facts(_design_facts(design)), _provenance_block(prov)],
+        )
+    )
+    return Page(
+        title,
+        notices,
+        sections,
+        footer=NOTICE,
+        subjects=(result, getattr(result, "predictions", None), *tables),
+    )
 
 
-register_report(EvaluationResult, _render_evaluation)
+def _design_value(design: dict, key: str) -> str:
+    value = design.get(key)
+    return "[c] suppressed" if value is None else fmt_count(value)
+
+
+register_report(EvaluationResult, _evaluation_page)

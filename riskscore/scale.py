@@ -66,6 +66,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskscore._audit_core import MIN_GAP, check_min_gap
 from riskscore._cohort_tables import (
     audit_chunks,
     cohort_tables,
@@ -930,6 +931,7 @@ def _audit_partition(events, cases, model, extract_end, params) -> dict:
         extract_end=end,
         chunk_size=params["chunk_size"],
         keep_column=_POS,
+        min_gap=params["min_gap"],
     )
 
 
@@ -961,6 +963,7 @@ def audit_cohort_dask(
     agencies: tuple[str, ...] = AGENCIES,
     n_partitions: int | None = None,
     client: Any = None,
+    min_gap: int = MIN_GAP,
 ):
     """:func:`riskscore.audit_cohort` on Dask: per-partition audits, disclosure control on the totals.
 
@@ -977,7 +980,7 @@ def audit_cohort_dask(
     cases : pandas or Dask DataFrame
         The cases table (every events ``case_id`` must be in it).
     model : RuleScorecard or LogisticRiskModel
-    grid, response_window, horizon, recent_window, chunk_size, disclosure, agencies
+    grid, response_window, horizon, recent_window, chunk_size, disclosure, agencies, min_gap
         As in :func:`riskscore.audit_cohort`.
     n_partitions : int, optional
         Partitions to shuffle into when ``events`` is not yet partitioned by case.
@@ -1024,6 +1027,7 @@ def audit_cohort_dask(
         "agencies": tuple(agencies),
         "chunk_size": int(chunk_size),
         "allowed": allowed or None,
+        "min_gap": check_min_gap(min_gap),
     }
     end = ev["date"].max().to_delayed()
     tasks = [
@@ -1055,6 +1059,7 @@ def audit_cohort_dask(
             "horizon": int(horizon),
             "recent_window": int(recent_window),
             "chunk_size": int(chunk_size),
+            "min_gap": params["min_gap"],
             "model": getattr(model, "name", None) or type(model).__name__,
             "engine": "dask",
             "n_partitions": n,

@@ -599,6 +599,7 @@ def _missing_columns(coll: _Collector, df, contract: TableContract) -> set:
             close = difflib.get_close_matches(column, present, n=1, cutoff=0.6)
             close += [c for c in present if c.strip().lower() == column and c not in close]
             hint = f"rename {close[-1]!r} to {column!r}" if close else f"add column {column!r}"
+            hint += f" (the {contract.table} table's columns are listed in docs/data-contract.md)"
             coll.add(
                 column,
                 "missing_column",

@@ -44,15 +44,23 @@ def daily_bands(events, case_id, model, start, end):
     return days, codes
 
 
-def brute_force(events, case_id, model, start, end):
+def brute_force(events, case_id, model, start, end, min_gap=28):
+    """Crossings day by day: an entry counts unless the score left the band < min_gap days before."""
     days, codes = daily_bands(events, case_id, model, start, end)
     joined = codes[None]
     best = np.max([codes[a] for a in AGENCIES], axis=0)
-    prev = np.r_[0, joined[:-1]]
     crossings = []
     for level in range(1, len(BANDS)):
-        for i in np.flatnonzero((joined >= level) & (prev < level)):
-            crossings.append((days[i], BANDS[level]))
+        below_since = None  # the day the score last left the band
+        was_above = False
+        for i, code in enumerate(joined):
+            above = code >= level
+            if above and not was_above:
+                if below_since is None or i - below_since >= min_gap:
+                    crossings.append((days[i], BANDS[level]))
+            if was_above and not above:
+                below_since = i
+            was_above = above
     return sorted(crossings), int((joined > best).sum())
 
 
@@ -68,9 +76,10 @@ def test_vignette_crossings_and_gap_match_daily_evaluation(child_a, card):
 
 def test_cohort_cases_crossings_match_daily_evaluation(cohort, card):
     events, cases = cohort
-    # a few cases with crossings, including re-entries
-    some = events["case_id"].astype(str).drop_duplicates().iloc[:6]
-    for cid in some:
+    # a few cases with crossings, including re-entries, and two with short dips
+    some = events["case_id"].astype(str).drop_duplicates().iloc[:6].tolist()
+    dips = 0
+    for cid in [*some, "C0000009", "C0000083"]:
         ev = events[events["case_id"].astype(str) == cid]
         c = cases[cases["case_id"].astype(str) == cid]
         audit = audit_case(events, cases, card, cid)
@@ -78,8 +87,16 @@ def test_cohort_cases_crossings_match_daily_evaluation(cohort, card):
         want_cross, want_gap = brute_force(ev, cid, card, ev["date"].min(), end)
         got = sorted(zip(audit.crossings["date"], audit.crossings["band"].astype(str), strict=True))
         assert got == want_cross, cid
+        every = audit_case(events, cases, card, cid, min_gap=0)
+        want_every, _ = brute_force(ev, cid, card, ev["date"].min(), end, min_gap=0)
+        got = sorted(zip(every.crossings["date"], every.crossings["band"].astype(str), strict=True))
+        assert got == want_every, cid
+        # a dip is a re-entry that is not a crossing: together they are every entry
+        assert len(every.crossings) == len(audit.crossings) + len(audit.dips), cid
+        dips += len(audit.dips)
         assert audit.join_up_gap_days == want_gap, cid
         assert len(c) == 1
+    assert dips >= 2
 
 
 def test_vignette_lesson_joined_view_sees_it_long_before_the_plan(child_a):
@@ -154,6 +171,64 @@ def test_reentering_a_band_counts_again():
     assert audit.crossings["date"].tolist() == list(pd.to_datetime(["2101-01-01", "2101-06-01"]))
 
 
+def _two_admissions(second: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "case_id": "y",
+            "date": pd.to_datetime(["2101-01-01", second]),
+            "agency": "hospital",
+            "event": "asthma_admission",
+        }
+    )
+
+
+_ADMISSION_CARD = RuleScorecard(
+    [Rule("asthma_admission_28d", ">=", 1, 5, "test rule", ("hospital",))],
+    bands={"review": 5, "multi_agency_discussion": 50},
+)
+
+
+def test_a_short_dip_below_a_band_is_not_a_new_crossing():
+    # in the band 2101-01-01 to 01-28 (28-day window), below from 01-29, back on 02-10
+    events = _two_admissions("2101-02-10")
+    audit = audit_case(events, None, _ADMISSION_CARD, "y")
+    assert audit.crossings["date"].tolist() == [pd.Timestamp("2101-01-01")]
+    assert len(audit.missed_opportunities) == 1  # the dip is not a second missed opportunity
+    dip = audit.dips.iloc[0]
+    assert (dip["left"], dip["returned"]) == (
+        pd.Timestamp("2101-01-29"),
+        pd.Timestamp("2101-02-10"),
+    )
+    assert dip["days_below"] == 12 and str(dip["band"]) == "review"
+    assert audit.parameters["min_gap"] == 28
+    # the minimum gap is a parameter: 12 days below is enough at min_gap=12, not at 13
+    assert len(audit_case(events, None, _ADMISSION_CARD, "y", min_gap=12).crossings) == 2
+    assert len(audit_case(events, None, _ADMISSION_CARD, "y", min_gap=13).crossings) == 1
+    every = audit_case(events, None, _ADMISSION_CARD, "y", min_gap=0)
+    assert len(every.crossings) == 2 and every.dips.empty
+    assert len(every.missed_opportunities) == 2
+
+
+def test_cohort_tables_count_episodes_not_reentries():
+    events = _two_admissions("2101-02-10")
+    cases = pd.DataFrame({"case_id": ["y"], "imd_quintile": [1]})
+    for min_gap, want in ((28, 1), (0, 2)):
+        result = audit_cohort(events, cases, _ADMISSION_CARD, disclosure=False, min_gap=min_gap)
+        fa = result.tables["false_alarms"].set_index("band")
+        assert fa.loc["review", "n_crossings"] == want
+        mo = result.tables["missed_opportunities"]
+        assert mo.loc[mo["band"] == "review", "n_missed"].sum() == want
+        assert result.parameters["min_gap"] == min_gap
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "28", True])
+def test_min_gap_must_be_whole_days(bad):
+    from riskscore.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="min_gap"):
+        audit_case(_two_admissions("2101-02-10"), None, _ADMISSION_CARD, "y", min_gap=bad)
+
+
 def test_cohort_audit_agrees_with_case_audits(cohort, card):
     events, cases = cohort
     result = audit_cohort(events, cases, card, disclosure=False, chunk_size=60)
@@ -165,7 +240,7 @@ def test_cohort_audit_agrees_with_case_audits(cohort, card):
         reached += a.first_crossing(MAD) is not None
         gaps += a.join_up_gap_days > 0
     summary = result.tables["summary"].set_index("measure")["n"]
-    assert summary["cases reaching multi_agency_discussion"] == reached
+    assert summary["cases reaching multi-agency discussion"] == reached
     assert summary["cases with a join-up gap"] == gaps
     assert result.tables["summary"].attrs["riskscore_disclosure"]["applied"] is False
 

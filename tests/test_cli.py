@@ -124,6 +124,8 @@ def test_demo_writes_reports_tables_and_says_what_it_is(tmp_path, capsys):
     tables = sorted(out.glob("cohort-*.csv"))
     assert len(tables) >= 5
     for t in tables:
+        # each table has its data dictionary beside it (codes in plain words)
+        assert t.with_name(t.name + ".dictionary.tsv").exists()
         side = _sidecar(t)
         assert side["disclosure"]["applied"] is True
         assert not _csv_lines(t)[0].startswith("#")

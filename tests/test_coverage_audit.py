@@ -220,7 +220,7 @@ def test_case_report_shows_coverage_section_and_caveat(school_stops, tmp_path):
     _, audit = school_stops
     page = rs.write_report(audit, tmp_path / "case.html").read_text(encoding="utf-8")
     assert 'id="section-coverage"' in page and '<table id="coverage">' in page
-    section = page.split('id="section-coverage"')[1].split("<h2")[0]
+    section = page.split('id="section-coverage"')[1].split("</section>")[0]
     assert f"{SCHOOL_STOP + pd.Timedelta(days=1):%Y-%m-%d}" in section
     assert "school" in section
     assert "may understate" in section
@@ -234,7 +234,7 @@ def test_case_report_without_coverage_says_none_was_given(child_a, card, tmp_pat
     events, cases = child_a
     audit = audit_case(events, cases, card, "CHILD-A")
     page = rs.write_report(audit, tmp_path / "plain.html").read_text(encoding="utf-8")
-    section = page.split('id="section-coverage"')[1].split("<h2")[0]
+    section = page.split('id="section-coverage"')[1].split("</section>")[0]
     assert "No coverage table was given" in section
     assert '<table id="coverage">' not in page
 
@@ -250,9 +250,16 @@ def test_timeline_hatches_uncovered_periods_in_the_lane(school_stops):
     plots.plot_case_timeline(audit, ax=ax)
     hatched = [c for c in ax.collections if isinstance(c, PolyCollection) and c.get_hatch()]
     assert len(hatched) == 1
-    (ys,) = {tuple(np.round(p.vertices[:, 1].min(), 6) for p in c.get_paths()) for c in hatched}
+    (spans,) = {
+        tuple((p.vertices[:, 1].min(), p.vertices[:, 1].max()) for p in c.get_paths())
+        for c in hatched
+    }
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert ys[0] == labels.index("school") - 0.5
+    ticks = dict(zip(labels, ax.get_yticks(), strict=True))
+    # the hatching fills the school lane and no other
+    for lo, hi in spans:
+        assert lo < ticks["school"] < hi
+        assert not any(lo < y < hi for name, y in ticks.items() if name != "school")
 
 
 # --------------------------------------------------------------------------- cohort

@@ -133,7 +133,9 @@ def test_small_groups_are_suppressed_with_their_rates():
     assert (published % 5 == 0).all()
     assert t.attrs["riskscore_disclosure"]["applied"] is True
     ax = plot_subgroups(t)
-    assert ax.get_xlabel() == "ratio to reference group"
+    assert ax.get_xlabel() == "ratio to the reference group\n(log scale)"
+    # the suppressed group is named, not drawn
+    assert "suppressed" in [a.get_text() for a in ax.texts]
 
 
 def test_suppressed_reference_hides_differences():

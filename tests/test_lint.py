@@ -1,4 +1,4 @@
-"""The package, tests, notebooks and benchmarks are ruff-clean: lint and format.
+"""The package, tests, notebooks, benchmarks and tools are ruff-clean: lint and format.
 
 Runs ``ruff`` (a test dependency) with the settings in ``pyproject.toml`` over the
 same paths a contributor would check; a failure shows ruff's own report.
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PATHS = ["riskscore", "tests", "notebooks", "benchmarks"]
+PATHS = ["riskscore", "tests", "notebooks", "benchmarks", "tools"]
 
 
 @pytest.mark.parametrize(

@@ -173,14 +173,18 @@ def test_audit_from_files_equals_pandas(folder, cohort, disclosure):
         assert got.tables[name].attrs == table.attrs
 
 
-def test_audit_small_chunks_and_pandas_cases(cohort):
+@pytest.mark.parametrize("min_gap", [28, 0])
+def test_audit_small_chunks_and_pandas_cases(cohort, min_gap):
     events, cases = cohort
     card = default_scorecard()
-    expected = audit_cohort(events, cases, card, chunk_size=25, disclosure=False, progress=False)
+    expected = audit_cohort(
+        events, cases, card, chunk_size=25, disclosure=False, progress=False, min_gap=min_gap
+    )
     got = audit_cohort_dask(
         dd.from_pandas(events, npartitions=2), cases, card, chunk_size=25, disclosure=False,
-        n_partitions=4,
+        n_partitions=4, min_gap=min_gap,
     )  # fmt: skip
+    assert got.parameters["min_gap"] == min_gap
     for name, table in expected.tables.items():
         pd.testing.assert_frame_equal(got.tables[name], table, check_exact=True)
 

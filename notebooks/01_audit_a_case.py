@@ -191,13 +191,13 @@ display(audit.lead_times)
 # %% [markdown]
 # ## 10. The same audit with a logistic model
 #
-# Audits take either model kind. The shipped `synthetic-logistic-v1` was fitted
+# Audits take either model kind. The shipped `synthetic-logistic-v2` was fitted
 # on a synthetic cohort (demonstration only); its score is log-odds and its bands
 # are probabilities. A different model can tell a different story: compare the
 # first crossings.
 
 # %%
-logistic = rs.load_model("synthetic-logistic-v1")
+logistic = rs.load_model("synthetic-logistic-v2")
 audit_lr = rs.audit_case(events, cases, logistic, "CHILD-A")
 print(audit_lr.summary())
 fig, ax = plt.subplots(figsize=(12, 4.5), layout="constrained")

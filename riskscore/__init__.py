@@ -44,7 +44,13 @@ from riskscore.errors import (
 )
 from riskscore.evaluation import EvaluationResult, compare_models, evaluate
 from riskscore.fairness import subgroup_metrics
-from riskscore.features import FeatureEncoder, as_of_grid, change_dates, encode_features
+from riskscore.features import (
+    FeatureEncoder,
+    as_of_grid,
+    change_dates,
+    encode_features,
+    write_features,
+)
 from riskscore.logistic import LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit
 from riskscore.modelfile import (
@@ -126,6 +132,7 @@ __all__ = [
     "TRUE_INTERCEPT",
     # features
     "encode_features",
+    "write_features",
     "as_of_grid",
     "change_dates",
     "FeatureEncoder",

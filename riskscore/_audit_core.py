@@ -256,7 +256,9 @@ class _View:
     index: np.ndarray  # per row: position in ``points``, -1 = empty record so far
 
 
-def _carry(ev_v, agency, rows: _Rows, model, recent_window, empty, coverage, cov_agencies):
+def _carry(
+    ev_v, agency, rows: _Rows, model, recent_window, empty, coverage, cov_agencies, n_jobs=None
+):
     """Score a view where it can change, then carry each score forward to every row.
 
     A view is a step function of the date that changes only on its change points, so
@@ -267,7 +269,9 @@ def _carry(ev_v, agency, rows: _Rows, model, recent_window, empty, coverage, cov
     band = np.full(n, empty[1], dtype=np.int8)
     index = np.full(n, -1, dtype=np.int64)
     pts = _view_points(ev_v, rows, coverage, cov_agencies, recent_window)
-    x = encode_features(ev_v, pts, agency, recent_window=recent_window, coverage=coverage)
+    x = encode_features(
+        ev_v, pts, agency, recent_window=recent_window, coverage=coverage, n_jobs=n_jobs
+    )
     if len(pts):
         key = (case_codes(pts["case_id"], rows.ids) << 32) | (
             to_days(pts["as_of"], "as_of", "change dates") + (1 << 30)
@@ -282,7 +286,7 @@ def _carry(ev_v, agency, rows: _Rows, model, recent_window, empty, coverage, cov
 
 
 def _score_views(
-    events, rows: _Rows, model, recent_window: int, agencies, empty, coverage=None
+    events, rows: _Rows, model, recent_window: int, agencies, empty, coverage=None, n_jobs=None
 ) -> Scored:
     """The joined view and each agency's view, each scored on its own change points.
 
@@ -294,7 +298,7 @@ def _score_views(
     out = rows.frame()
     out["on_grid"] = rows.on_grid
     all_agencies = None if coverage is None else sorted(set(coverage["agency"]))
-    joined = _carry(events, None, rows, model, recent_window, empty, coverage, all_agencies)
+    joined = _carry(events, None, rows, model, recent_window, empty, coverage, all_agencies, n_jobs)
     out["score"] = joined.score
     out["band"] = pd.Categorical.from_codes(joined.band, dtype=BAND_DTYPE)
     best = np.zeros(len(out), dtype=np.int8)
@@ -302,7 +306,7 @@ def _score_views(
     for a in agencies:
         ev_a = events.loc[agency == a]
         if len(ev_a) or coverage is not None:
-            view = _carry(ev_a, a, rows, model, recent_window, empty, coverage, [a])
+            view = _carry(ev_a, a, rows, model, recent_window, empty, coverage, [a], n_jobs)
             score_a, band_a = view.score, view.band
         else:
             score_a = np.full(len(out), empty[0])
@@ -468,7 +472,14 @@ def _plan_active(events, ev_code, cr: pd.DataFrame) -> np.ndarray:
 
 
 def _contributors(
-    model, events, scored: Scored, cr: pd.DataFrame, recent_window, agencies, coverage=None
+    model,
+    events,
+    scored: Scored,
+    cr: pd.DataFrame,
+    recent_window,
+    agencies,
+    coverage=None,
+    n_jobs=None,
 ):
     """Long table: crossing, contributor (rule or feature), value, agencies that held it."""
     if cr.empty:
@@ -488,7 +499,12 @@ def _contributors(
     agency = _agency_labels(events)
     for j, a in enumerate(agencies):
         x = encode_features(
-            events.loc[agency == a], q, a, recent_window=recent_window, coverage=coverage
+            events.loc[agency == a],
+            q,
+            a,
+            recent_window=recent_window,
+            coverage=coverage,
+            n_jobs=n_jobs,
         )
         ca = model.contributions(x)[cols].to_numpy()
         held[:, :, j] = (ca != 0) & (np.sign(ca) == np.sign(contrib))
@@ -528,14 +544,16 @@ def audit_core(
     extract_end,
     coverage=None,
     min_gap: int = MIN_GAP,
+    n_jobs=None,
 ) -> AuditCore:
+    """Audit the cases of ``events`` (one chunk); ``n_jobs`` threads for each encoding."""
     ids = pd.Index(pd.unique(events["case_id"].astype(str)), name="case_id")
     ev_code = case_codes(events["case_id"], ids)
     events = events.assign(case_id=pd.Categorical.from_codes(ev_code, categories=ids))
     ends = _case_ends(ids, cases, extract_end)
     rows = _evaluation_rows(events, ev_code, ids, ends, grid_days, recent_window, coverage)
     empty = _empty_record(model)
-    scored = _score_views(events, rows, model, recent_window, agencies, empty, coverage)
+    scored = _score_views(events, rows, model, recent_window, agencies, empty, coverage, n_jobs)
     cr, dips = _crossings(scored, rows, empty[1], min_gap)
     n_resp, has_next, nxt_day = _responses_after(events, ev_code, cr, response_window)
     cr["responses_in_window"] = n_resp
@@ -543,7 +561,7 @@ def audit_core(
     cr["missed"] = (n_resp == 0) & ~cr["plan_active"].to_numpy()
     cr["days_to_next_response"] = np.where(has_next, nxt_day - cr["day"].to_numpy(), np.nan)
     gaps = _gap_days(scored, rows, ends)
-    contrib = _contributors(model, events, scored, cr, recent_window, agencies, coverage)
+    contrib = _contributors(model, events, scored, cr, recent_window, agencies, coverage, n_jobs)
     return AuditCore(ids, events, ends, scored, cr, gaps, contrib, dips)
 
 

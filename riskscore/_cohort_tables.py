@@ -12,6 +12,7 @@ import pandas as pd
 
 from riskscore._audit_core import BAND_DTYPE, MIN_GAP, audit_core, chunk_frames
 from riskscore._dates import NAT_DAY
+from riskscore._parallel import resolve_n_jobs
 from riskscore._privacy_rules import masked_examples
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import SchemaError
@@ -21,6 +22,7 @@ __all__ = [
     "TABLE_SPEC",
     "attach_case_columns",
     "audit_chunks",
+    "audit_chunk",
     "cohort_tables",
     "control",
     "crossing_partials",
@@ -328,6 +330,7 @@ def audit_chunks(
     keep_column: str | None = None,
     progress: bool = False,
     min_gap: int = MIN_GAP,
+    n_jobs=1,
 ) -> dict:
     """Audit ``cases`` chunk by chunk and keep only additive summaries of each chunk.
 
@@ -336,7 +339,8 @@ def audit_chunks(
     case is not in ``cases``: nothing is audited then) and ``frames``, one
     ``(per_case, false_alarm_partial, holder_partial)`` per chunk. ``keep_column``
     names a column of ``cases`` copied onto the per-case frame (the Dask path's
-    cases-table position).
+    cases-table position). With ``n_jobs`` above 1, chunks are audited in that many
+    worker processes (None: every core); the tables are the same.
     """
     from tqdm.auto import tqdm
 
@@ -360,36 +364,98 @@ def audit_chunks(
     if keep_column is not None:
         keep = pd.Series(cases[keep_column].to_numpy(), index=case_ids.to_numpy())
         keep = keep[~keep.index.duplicated()]
-    starts = range(0, len(audited), chunk_size)
-    for a in tqdm(starts, desc="audit", unit="chunk", disable=not progress):
-        b = min(a + chunk_size, len(audited))
+    n_chunks = -(-len(audited) // chunk_size)
+    workers = resolve_n_jobs(n_jobs)
+    jobs = min(workers, n_chunks)
+    if jobs > 1:
+        # at least two chunks per worker, in a multiple of the workers, so that no
+        # worker idles at the end; the tables do not depend on the chunking
+        n_chunks = -(-max(n_chunks, 2 * jobs) // jobs) * jobs
+    size = -(-len(audited) // n_chunks)
+    params = {
+        "model": model,
+        "response_window": response_window,
+        "recent_window": recent_window,
+        "horizon": horizon,
+        "agencies": agencies,
+        "extract_end": extract_end,
+        "coverage": coverage,
+        "keep_column": keep_column,
+        "keep": keep,
+        "min_gap": min_gap,
+    }
+    chunks = []
+    for a in range(0, len(audited), size):
+        b = min(a + size, len(audited))
         lo, hi = np.searchsorted(ev_code, [a, b])
-        if hi == lo:
-            continue
-        chunk_cases = cases.loc[case_ids.isin(audited[a:b]).to_numpy()]
-        if keep_column is not None:
-            chunk_cases = chunk_cases.drop(columns=keep_column)
-        core = audit_core(
-            ev_sorted.iloc[lo:hi],
-            chunk_cases,
-            model,
-            None,  # cohort figures come from the exact change days; no plotted grid
-            response_window,
-            recent_window,
-            agencies,
-            extract_end,
-            coverage,
-            min_gap,
-        )
-        pc, cr, contrib = chunk_frames(core, horizon)
-        pc = attach_case_columns(pc, chunk_cases)
-        if keep is not None:
-            pc[keep_column] = keep.reindex(pc.index.astype(str)).to_numpy()
-        # only additive summaries of the crossings are kept: the long crossing and
-        # contributor frames would not fit in memory at national scale
-        fa_part, holder_part = crossing_partials(cr, contrib)
-        out["frames"].append((pc, fa_part, holder_part))
+        if hi > lo:
+            chunks.append((lo, hi, case_ids.isin(audited[a:b]).to_numpy()))
+    bar = tqdm(total=len(chunks), desc="audit", unit="chunk", disable=not progress)
+    with bar:
+        if jobs == 1:
+            for lo, hi, mine in chunks:
+                # one chunk at a time: its encodings use the threads instead
+                frames = audit_chunk(
+                    ev_sorted.iloc[lo:hi], cases.loc[mine], n_jobs=workers, **params
+                )
+                out["frames"].append(frames)
+                bar.update()
+        else:
+            # one process per core, each auditing whole chunks (the audit is mostly
+            # pandas work, which threads could not share); each chunk's events and
+            # cases are sent only when a worker is free for it
+            from joblib import Parallel, delayed
+
+            run = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="n_jobs")
+            work = (
+                delayed(audit_chunk)(ev_sorted.iloc[lo:hi], cases.loc[mine], n_jobs=1, **params)
+                for lo, hi, mine in chunks
+            )
+            for frames in run(work):
+                out["frames"].append(frames)
+                bar.update()
     return out
+
+
+def audit_chunk(
+    events: pd.DataFrame,
+    chunk_cases: pd.DataFrame,
+    model,
+    *,
+    response_window: int,
+    recent_window: int,
+    horizon: int,
+    agencies,
+    extract_end: int,
+    coverage=None,
+    keep_column: str | None = None,
+    keep: pd.Series | None = None,
+    min_gap: int = MIN_GAP,
+    n_jobs=None,
+) -> tuple:
+    """``(per_case, false_alarm_partial, holder_partial)`` of one chunk of cases."""
+    if keep_column is not None:
+        chunk_cases = chunk_cases.drop(columns=keep_column)
+    core = audit_core(
+        events,
+        chunk_cases,
+        model,
+        None,  # cohort figures come from the exact change days; no plotted grid
+        response_window,
+        recent_window,
+        agencies,
+        extract_end,
+        coverage,
+        min_gap,
+        n_jobs,
+    )
+    pc, cr, contrib = chunk_frames(core, horizon)
+    pc = attach_case_columns(pc, chunk_cases)
+    if keep is not None:
+        pc[keep_column] = keep.reindex(pc.index.astype(str)).to_numpy()
+    # only additive summaries of the crossings are kept: the long crossing and
+    # contributor frames would not fit in memory at national scale
+    return (pc, *crossing_partials(cr, contrib))
 
 
 def merge_frames(frames) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -63,6 +63,7 @@ from riskscore._cohort_tables import (
 from riskscore._dates import DEFAULT_GRID, NAT_DAY, step_days, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore._names import band_name, fmt_days, outcome_name
+from riskscore._params import COUNT, POSITIVE_INT, WINDOW_DAYS, validate_params
 from riskscore.contract import check_model
 from riskscore.coverage import coverage_gaps, coverage_table
 from riskscore.disclosure import hash_input
@@ -78,6 +79,8 @@ __all__ = [
     "RESPONSES",
     "NOTICE",
     "deprivation_illustration",
+    "computed_card_claims",
+    "COMPUTED_CLAIMS",
 ]
 
 NOTICE = "Retrospective audit for learning and research: not a decision about any child or family."
@@ -138,6 +141,7 @@ class CaseAudit:
     coverage_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
     dips: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    @validate_params({"band": ["band"], "agency": ["agency", None]})
     def first_crossing(self, band: str = "multi_agency_discussion", agency: str | None = None):
         """First date the joined score (or one agency's own score) reached ``band``.
 
@@ -149,6 +153,7 @@ class CaseAudit:
         hit = np.flatnonzero(codes >= level)
         return None if len(hit) == 0 else self.trajectory["as_of"].iloc[hit[0]]
 
+    @validate_params({"band": ["band"], "agency": ["agency", None]})
     def days_in_band(self, band: str = "multi_agency_discussion", agency: str | None = None) -> int:
         """Days on which the joined (or one agency's) score was at or above ``band``."""
         level = BANDS.index(band)
@@ -169,7 +174,7 @@ class CaseAudit:
         >>> events, cases = riskscore.vignette()
         >>> audit = riskscore.audit_case(events, cases, riskscore.default_scorecard(), "CHILD-A")
         >>> print(audit.summary().splitlines()[3])
-          joined view, review: first reached 2101-06-08
+          joined view, review: first reached 2101-01-18
         """
         lines = [NOTICE, CASE_LEVEL_NOTICE, f"Case {self.case_id}:"]
         for band in BANDS[1:]:
@@ -196,6 +201,16 @@ class CaseAudit:
         return "\n".join(lines)
 
 
+@validate_params(
+    {
+        "case_id": [str, int, np.integer],
+        "grid": ["grid"],
+        "response_window": [COUNT],
+        "recent_window": [WINDOW_DAYS],
+        "agencies": ["agencies"],
+        "min_gap": [COUNT],
+    }
+)
 def audit_case(
     events: pd.DataFrame,
     cases: pd.DataFrame | None,
@@ -410,6 +425,19 @@ class CohortAudit:
 _LEAD_LABELS = ["0-30", "31-90", "91-180", "181-365", "366-730", "over 730"]
 
 
+@validate_params(
+    {
+        "grid": ["grid"],
+        "response_window": [COUNT],
+        "horizon": [POSITIVE_INT],
+        "recent_window": [WINDOW_DAYS],
+        "chunk_size": [POSITIVE_INT],
+        "disclosure": ["disclosure"],
+        "progress": ["boolean", None],
+        "agencies": ["agencies"],
+        "min_gap": [COUNT],
+    }
+)
 def audit_cohort(
     events: pd.DataFrame,
     cases: pd.DataFrame,
@@ -425,6 +453,7 @@ def audit_cohort(
     agencies: tuple[str, ...] = AGENCIES,
     coverage=None,
     min_gap: int = MIN_GAP,
+    n_jobs: int | None = None,
 ) -> CohortAudit:
     """Audit many cases in one vectorised pass and return disclosure-safe tables.
 
@@ -460,6 +489,12 @@ def audit_cohort(
     min_gap : int, default=28
         As in :func:`audit_case`: crossings (and so false alarms and missed
         opportunities) count episodes, not re-entries after dips shorter than this.
+    n_jobs : int, optional
+        Worker processes that audit chunks of cases at once (None or -1: every
+        core). With more than one, the cases are cut into at least two chunks per
+        worker; a single chunk is audited in this process, its encodings using
+        ``n_jobs`` threads. The tables are the same for any value. Pandas input
+        only (Dask schedules its own workers).
 
     Returns
     -------
@@ -523,6 +558,7 @@ def audit_cohort(
         coverage=cov,
         progress=progress if progress is not None else n_chunks > 1,
         min_gap=min_gap,
+        n_jobs=n_jobs,
     )
     if result["orphans"]:
         raise orphan_error(result["orphans"], result["orphan_ids"])
@@ -560,7 +596,9 @@ def _allowed_parameter(*frames) -> dict:
     return {"allowed": allowed} if allowed else {}
 
 
-def deprivation_illustration(model, n_cases: int = 5000, random_state: int = 2101) -> dict:
+def deprivation_illustration(
+    model, n_cases: int = 5000, random_state: int = 2101, *, generator: int | None = None
+) -> dict:
     """How often a model reaches each band by deprivation quintile, on a synthetic cohort.
 
     For model cards of models that were not fitted to data (the default scorecard):
@@ -574,6 +612,10 @@ def deprivation_illustration(model, n_cases: int = 5000, random_state: int = 210
     model : RuleScorecard or LogisticRiskModel
     n_cases : int, default=5000
     random_state : int, default=2101
+    generator : {1, 2}, optional
+        :func:`riskscore.make_cohort`'s generator (default: its default, 2).
+        ``review-rules-v1``'s card was made with generator 1, the only one then, and
+        names its cohort without a generator; so does this function for generator 1.
 
     Returns
     -------
@@ -589,9 +631,10 @@ def deprivation_illustration(model, n_cases: int = 5000, random_state: int = 210
     >>> [row["imd_quintile"] for row in ill["by_imd_quintile"]][:2]
     ['1', '2']
     """
-    from riskscore.synthetic import make_cohort
+    from riskscore.synthetic import GENERATOR, make_cohort
 
-    events, cases = make_cohort(n_cases, random_state=random_state)
+    generator = GENERATOR if generator is None else generator
+    events, cases = make_cohort(n_cases, random_state=random_state, generator=generator)
     table = audit_cohort(events, cases, model).tables["by_deprivation"]
     rows = []
     for r in table.itertuples(index=False):
@@ -618,6 +661,64 @@ def deprivation_illustration(model, n_cases: int = 5000, random_state: int = 210
             "Poverty-linked indicators can make a score track deprivation; report the "
             "same table on the audited cohort. Counts are disclosure-controlled."
         ),
-        "cohort": f"riskscore.make_cohort({n_cases}, random_state={random_state})",
+        "cohort": f"riskscore.make_cohort({n_cases}, random_state={random_state}"
+        + ("" if generator == 1 else f", generator={generator}")
+        + ")",
         "by_imd_quintile": rows,
+    }
+
+
+#: Model-card entries that state what a view, agency or subgroup can reach: they are
+#: computed (computed_card_claims), never written by hand, and tests recompute them.
+COMPUTED_CLAIMS = ("bands", "agency_reach", "metrics_by_deprivation")
+
+
+def computed_card_claims(
+    model, *, n_cases: int = 5000, random_state: int = 2101, generator: int | None = None
+) -> dict:
+    """Every model-card entry about what a view, agency or subgroup can reach, computed.
+
+    ``bands`` is :func:`riskscore.reach.reach_statement` (the band thresholds and what
+    each single agency's own records can reach, from the rules and
+    :data:`riskscore.EVENTS`), ``agency_reach`` the table behind it
+    (:func:`riskscore.agency_reach`, one record per view) and
+    ``metrics_by_deprivation`` :func:`deprivation_illustration`. Put them in a card
+    with ``card.model_card.update(computed_card_claims(card))`` before saving it;
+    the tests recompute them from every shipped card that carries them.
+
+    Parameters
+    ----------
+    model : RuleScorecard
+    n_cases, random_state, generator
+        The synthetic cohort of the deprivation illustration.
+
+    Returns
+    -------
+    dict
+        ``{"bands": str, "agency_reach": list of dict, "metrics_by_deprivation": dict}``.
+
+    Examples
+    --------
+    >>> import riskscore
+    >>> claims = computed_card_claims(riskscore.load_model("review-rules-v1"), n_cases=300)
+    >>> claims["agency_reach"][-1]["view"], claims["agency_reach"][-1]["max_points"]
+    ('joined', 28.0)
+    """
+    from riskscore.reach import agency_reach, reach_statement
+
+    reach = agency_reach(model)
+    return {
+        "bands": reach_statement(model),
+        "agency_reach": [
+            {
+                "view": r.view,
+                "max_points": float(r.max_points),
+                "band": r.band,
+                "rules": r.rules,
+            }
+            for r in reach.itertuples(index=False)
+        ],
+        "metrics_by_deprivation": deprivation_illustration(
+            model, n_cases, random_state, generator=generator
+        ),
     }

@@ -928,17 +928,18 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_build_synthetic_model(args) -> int:
-    from riskscore.training import build_synthetic_model
+    from riskscore.training import SYNTHETIC_MODELS, build_synthetic_model
 
     files = _Files()
-    out = _model_path(files, "--out", args.out)
+    out = _model_path(files, "--out", args.out or f"models/{args.name}.json")
     print(NOTICE)
     with _about(None):
         model, evaluation = build_synthetic_model(
             out,
+            name=args.name,
             n_cases=args.n_cases,
             random_state=args.random_state,
-            created=args.created,
+            created=args.created or SYNTHETIC_MODELS[args.name][2],
             progress=True,
         )
     print(f"synthetic demonstration model written to {out} (SHA-256 in {out.name}.sha256)")
@@ -1162,7 +1163,7 @@ def _opt_quarantine(p: argparse.ArgumentParser) -> None:
 def _opt_model(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model",
-        default="review-rules-v1",
+        default="review-rules-v2",
         metavar="MODEL",
         help="a shipped model's name (see `riskscore model`), or a model file's path with a "
         "folder or .json (./my-model.json)",
@@ -1241,7 +1242,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_examples(
             "riskscore demo                       # try everything on synthetic data",
             "riskscore validate riskscore-demo/events.csv --cases riskscore-demo/cases.csv",
-            "riskscore model review-rules-v1      # the default scorecard's score sheet",
+            "riskscore model review-rules-v2      # the default scorecard's score sheet",
         ),
         formatter_class=_Formatter,
     )
@@ -1463,17 +1464,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "build-synthetic-model",
         [],
-        "rebuild the shipped models/synthetic-logistic-v1.json exactly",
-        "Fits and validates the synthetic demonstration model; with the defaults it "
+        "rebuild a shipped models/synthetic-logistic-v*.json exactly",
+        "Fits and validates a synthetic demonstration model; with the defaults it "
         "reproduces the shipped file (every text exactly, numbers to 1e-9: their last "
-        "digits depend on the BLAS) and writes its SHA-256 beside it. Takes a few minutes.",
+        "digits depend on the BLAS) and writes its SHA-256 beside it. --name picks the "
+        "model: v1 (generator 1 cohort, the first 18 features) or v2 (generator 2, all "
+        "21). Takes a few minutes.",
         [
             "riskscore build-synthetic-model",
+            "riskscore build-synthetic-model --name synthetic-logistic-v2",
             "riskscore build-synthetic-model --out check.json",
         ],
     )
     p.add_argument(
-        "--out", default="models/synthetic-logistic-v1.json", metavar="FILE", help="model file"
+        "--name",
+        default="synthetic-logistic-v1",
+        choices=["synthetic-logistic-v1", "synthetic-logistic-v2"],
+        help="which shipped model to rebuild",
+    )
+    p.add_argument(
+        "--out", default=None, metavar="FILE", help="model file (default: models/NAME.json)"
     )
     p.add_argument(
         "--n-cases",
@@ -1490,7 +1500,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed of the synthetic cohort",
     )
     p.add_argument(
-        "--created", type=_iso_date, default="2026-11-25", help="date written into the model card"
+        "--created",
+        type=_iso_date,
+        default=None,
+        help="date written into the model card (default: the shipped file's)",
     )
     p.set_defaults(func=cmd_build_synthetic_model)
 
@@ -1503,7 +1516,7 @@ def build_parser() -> argparse.ArgumentParser:
         "folder or .json is always a shipped model; a file needs its path.",
         [
             "riskscore model",
-            "riskscore model review-rules-v1",
+            "riskscore model review-rules-v2",
             "riskscore model ./my-model.json --model-sha256 <digest from my-model.json.sha256>",
         ],
     )

@@ -171,7 +171,7 @@ def model_name(model: Any) -> str:
     >>> from riskscore import default_scorecard
     >>> from riskscore.contract import model_name
     >>> model_name(default_scorecard())
-    'review-rules-v1'
+    'review-rules-v2'
     """
     name = getattr(model, "name", None)
     return str(name) if name else type(model).__name__

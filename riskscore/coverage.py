@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore._dates import DATE_OK, parse_dates, to_days
+from riskscore._params import StrOptions, validate_params
 from riskscore.errors import SchemaError
 from riskscore.vocabulary import AGENCIES, FEATURES
 
@@ -206,6 +207,7 @@ def covered(
     return out
 
 
+@validate_params({"agency": ["agency", None], "unlisted": [StrOptions("uncovered", "covered")]})
 def apply_coverage(
     features: pd.DataFrame,
     coverage: object,
@@ -288,6 +290,7 @@ def apply_coverage(
     return out
 
 
+@validate_params({"start": ["date"], "end": ["date"], "agencies": ["agencies", None]})
 def coverage_gaps(
     coverage: object, start: object, end: object, agencies: Sequence[str] | None = None
 ) -> pd.DataFrame:

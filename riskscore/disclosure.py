@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore._names import data_dictionary
+from riskscore._params import POSITIVE_INT, validate_params
 from riskscore._version import __version__
 from riskscore.errors import DisclosureError
 from riskscore.schema import ALLOWED
@@ -107,6 +108,9 @@ _SECRET_NAME = re.compile(
 )
 
 
+@validate_params(
+    {"min_count": [POSITIVE_INT], "round_to": [POSITIVE_INT], "suppress_zero": ["boolean"]}
+)
 @dataclass(frozen=True)
 class DisclosureSettings:
     """Thresholds of statistical disclosure control.
@@ -483,6 +487,9 @@ def _manifest_records(
     return manifest[_MANIFEST_COLUMNS].astype({"key": object, "reason": object}).to_dict("records")
 
 
+@validate_params(
+    {"min_count": [POSITIVE_INT], "round_to": [POSITIVE_INT], "suppress_zero": ["boolean"]}
+)
 def disclose(
     table: pd.DataFrame,
     count_columns: str | Sequence[str] | None = None,
@@ -711,6 +718,7 @@ def _disclose_indexed(
     return out
 
 
+@validate_params({"disclosure": ["disclosure"], "reason": [str, None]})
 def apply_disclosure(
     table: pd.DataFrame,
     disclosure: bool | DisclosureSettings | Mapping[str, Any] = True,
@@ -771,6 +779,7 @@ def apply_disclosure(
     )
 
 
+@validate_params({"reason": [str, None]})
 def mark_undisclosed(table: pd.DataFrame, reason: str | None = None) -> pd.DataFrame:
     """Stamp a table as made without disclosure control.
 
@@ -980,6 +989,9 @@ def _check_no_secrets(params: Mapping[str, Any], where: str = "params") -> None:
             _check_no_secrets(v, f"{where}[{k!r}]")
 
 
+@validate_params(
+    {"params": [Mapping, None], "inputs": [Mapping, None], "disclosure": ["disclosure", None]}
+)
 def provenance(
     params: Mapping[str, Any] | None = None,
     inputs: Mapping[str, pd.DataFrame | str | os.PathLike] | None = None,
@@ -1061,6 +1073,7 @@ def _dictionary_path(path: Path) -> Path:
     return path.with_name(path.name + ".dictionary.tsv")
 
 
+@validate_params({"path": ["path"], "provenance": [Mapping, None]})
 def write_table(
     table: pd.DataFrame,
     path: str | os.PathLike,

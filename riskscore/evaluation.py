@@ -50,6 +50,7 @@ from riskscore._numerics import (
     percentile_interval,
     replicate_weights,
 )
+from riskscore._params import COUNT, UNIT_OPEN, validate_params
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
@@ -313,6 +314,18 @@ def _band_rules(model, kind) -> list[tuple[str, str, float]]:
     return []
 
 
+@validate_params(
+    {
+        "refit": ["boolean"],
+        "n_boot": [COUNT],
+        "level": [UNIT_OPEN],
+        "temporal_cut": ["date", None],
+        "disclosure": ["disclosure"],
+        "random_state": ["random_state"],
+        "progress": ["boolean", None],
+        "n_jobs": ["n_jobs"],
+    }
+)
 def evaluate(
     model,
     training_set,
@@ -832,6 +845,14 @@ def _subgroup_frame(cases: pd.DataFrame, case_ids, by) -> pd.DataFrame:
 # --------------------------------------------------------------------------- compare
 
 
+@validate_params(
+    {
+        "models": [Mapping],
+        "n_boot": [COUNT],
+        "random_state": ["random_state"],
+        "progress": ["boolean", None],
+    }
+)
 def compare_models(
     models: Mapping[str, Any],
     training_set,

@@ -29,6 +29,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from riskscore._numerics import Ranker, alert_threshold, percentile_interval, replicate_weights
+from riskscore._params import COUNT, UNIT_CLOSED, UNIT_OPEN, validate_params
 from riskscore.disclosure import DISCLOSURE_ATTR, apply_disclosure
 from riskscore.errors import ParameterError, SchemaError
 
@@ -89,6 +90,17 @@ def _stats(y, p, alert, w, gcode, n_groups, ranker):
     return out, counts
 
 
+@validate_params(
+    {
+        "threshold": [UNIT_CLOSED, None],
+        "alert_rate": [UNIT_OPEN, None],
+        "n_boot": [COUNT],
+        "level": [UNIT_OPEN],
+        "disclosure": ["disclosure"],
+        "random_state": ["random_state"],
+        "progress": ["boolean", None],
+    }
+)
 def subgroup_metrics(
     y_true,
     y_prob,

@@ -10,9 +10,12 @@ How it is computed (vectorised, no loop over events or rows)
 Each event *enters* the picture on its availability day ``max(date, recorded_date)``
 and, for a window of W days, *leaves* on ``max(availability, date + W)``. The count
 of events in the window as of T is therefore ``#entered(<= T) - #left(<= T)``. With
-case and day packed into one sorted int64 key, both counts are one
-``numpy.searchsorted`` each, for all requested (case, T) pairs at once; the counts of
-earlier cases cancel because every event appears once in each array. Sums (for
+case and day packed into one int64 key, the entries and exits of every stream and
+window go into one sorted array, and each requested (case, T) pair is placed in it
+with one ``numpy.searchsorted``; a running sum of +1 and -1 read there is the count,
+and the counts of earlier cases cancel because each of their intervals has both ends
+before the pair (see ``_Points``). Large extracts are encoded a block of cases at a
+time, on several threads (``n_jobs``); each case lies whole in one block. Sums (for
 attendance means) use running sums that restart at every case, so that no case's
 figure is computed by subtracting large cohort-wide totals (which would lose
 precision). Attendance means are rounded to 12 decimal places so that a mean
@@ -42,13 +45,22 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from riskscore._arrays import first_rows, sorted_unique
 from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import backend, is_dask
+from riskscore._parallel import resolve_n_jobs
+from riskscore._params import WINDOW_DAYS, validate_attributes, validate_params
 from riskscore._privacy_rules import normalise_ids
 from riskscore.coverage import apply_coverage
 from riskscore.errors import ParameterError, SchemaError
 from riskscore.schema import ensure_cases, ensure_events
 from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
 
-__all__ = ["encode_features", "as_of_grid", "change_dates", "FeatureEncoder", "feature_names"]
+__all__ = [
+    "encode_features",
+    "write_features",
+    "as_of_grid",
+    "change_dates",
+    "FeatureEncoder",
+    "feature_names",
+]
 
 _YEAR = 365
 _ADMISSION_RECENT = 28
@@ -123,7 +135,7 @@ def _require(df: pd.DataFrame, columns, table: str) -> None:
 class _Events:
     """Deduplicated events of one view, as packed numpy arrays sorted by (case, day)."""
 
-    __slots__ = ("case", "day", "avail", "event", "names", "value", "categories", "delayed")
+    __slots__ = ("case", "day", "avail", "event", "names", "value", "delayed")
 
     def mask(self, names) -> np.ndarray:
         """Rows whose event is one of ``names`` (a lookup on integer codes)."""
@@ -132,24 +144,30 @@ class _Events:
         return lut[self.event]
 
 
-def _sort_order(case, day, ev, delay) -> np.ndarray:
-    """Order by (case, day, event, delay): one packed int64 argsort when the bits fit."""
+def _sort_order(case, day, ev, delay) -> np.ndarray | None:
+    """Order by (case, day, event, delay): one packed int64 argsort when the bits fit.
+
+    None when the rows are in that order already (as ``make_cohort`` and most
+    extracts sorted by case and date deliver them): no sort and no reordering.
+    """
     if len(case) == 0:
-        return np.arange(0)
+        return None
     d0 = day - day.min()
     widths = [int(a.max()).bit_length() or 1 for a in (case, d0, ev, delay)]
     if sum(widths) <= 62:
         key = case.astype(np.int64)
         for a, w in zip((d0, ev, delay), widths[1:], strict=True):
             key = (key << w) | a
+        if (key[1:] >= key[:-1]).all():
+            return None
         return np.argsort(key, kind="stable")
     return np.lexsort((delay, ev, day, case))
 
 
 def _case_codes(events: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
-    """Distinct case ids and each event's int64 code; an empty case_id is refused."""
+    """Distinct case ids and each event's integer code; an empty case_id is refused."""
     ids = pd.Categorical(events["case_id"])
-    codes = ids.codes.astype(np.int64)
+    codes = ids.codes  # the smallest integer type that holds them: memory at scale
     if (codes < 0).any():
         raise SchemaError(
             f"events: column 'case_id' is empty at rows {first_rows(codes < 0)}. "
@@ -158,16 +176,8 @@ def _case_codes(events: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
     return ids.categories, codes
 
 
-def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
-    _require(events, ["case_id", "date", "agency", "event"], "events")
-    if agency is not None:
-        if agency not in AGENCIES:
-            raise SchemaError(
-                f"agency={agency!r} is not an agency code; use one of {list(AGENCIES)}."
-            )
-        events = events.loc[(events["agency"] == agency).to_numpy()]
-
-    categories, case = _case_codes(events)
+def _prepare_events(events: pd.DataFrame, case: np.ndarray) -> _Events:
+    """Deduplicated events of one block; ``case`` holds each row's case code."""
     day = to_days(events["date"], "date", "events")
     nat = day == np.iinfo(np.int64).min
     if nat.any():
@@ -176,11 +186,11 @@ def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
             "Fix: give every event the date it happened, or quarantine those rows "
             "with riskscore.validate_events(..., strict=False)."
         )
-    avail = day.copy()
     if "recorded_date" in events.columns:
-        rec = to_days(events["recorded_date"], "recorded_date", "events")
-        has = rec != np.iinfo(np.int64).min
-        avail[has] = np.maximum(rec[has], day[has])
+        # a missing recorded_date is the smallest int64, so the maximum is the date
+        avail = np.maximum(day, to_days(events["recorded_date"], "recorded_date", "events"))
+    else:
+        avail = day
 
     ev_cat = pd.Categorical(events["event"])
     ev_names = np.asarray(ev_cat.categories, dtype=object)
@@ -194,7 +204,8 @@ def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
     # incident recorded by two agencies): keep one, known from its earliest record.
     delay = avail - day
     order = _sort_order(case, day, ev, delay)
-    case, day, avail, ev, value = case[order], day[order], avail[order], ev[order], value[order]
+    if order is not None:
+        case, day, avail, ev, value = case[order], day[order], avail[order], ev[order], value[order]
     same = np.zeros(len(case), dtype=bool)
     if len(case) > 1:
         same[1:] = (case[1:] == case[:-1]) & (day[1:] == day[:-1]) & (ev[1:] == ev[:-1])
@@ -209,7 +220,9 @@ def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
         grp = np.zeros(len(case), dtype=bool)
         if len(case) > 1:
             grp[1:] = (case[1:] == case[:-1]) & (day[1:] == day[:-1]) & (ev[1:] == ev[:-1])
-        multi = np.isin(ev, valued_codes) & (grp | np.r_[grp[1:], False])
+        valued = np.zeros(len(ev_names) + 1, dtype=bool)
+        valued[valued_codes] = True
+        multi = valued[ev] & (grp | np.r_[grp[1:], False])
         if multi.any():
             idx = np.flatnonzero(multi & keep)
             sub = pd.DataFrame({"c": case[idx], "d": day[idx], "e": ev[idx], "v": value[idx]})
@@ -221,7 +234,6 @@ def _prepare_events(events: pd.DataFrame, agency: str | None) -> _Events:
     out.event = ev[keep]
     out.names = [str(n) for n in ev_names]
     out.value = value[keep]
-    out.categories = categories
     out.delayed = bool((out.avail != out.day).any())
     return out
 
@@ -246,7 +258,7 @@ class _Packer:
 
     def pack(self, case: np.ndarray, day: np.ndarray) -> np.ndarray:
         d = np.clip(day, self.lo, self.hi) - self.lo
-        return (case.astype(np.int64) << self.day_bits) | d
+        return (case.astype(np.int64, copy=False) << self.day_bits) | d
 
     def case_start(self, case: np.ndarray) -> np.ndarray:
         return case.astype(np.int64) << self.day_bits
@@ -259,91 +271,166 @@ def _sorted(keys: np.ndarray, presorted: bool) -> tuple[np.ndarray, np.ndarray |
     return keys[order], order
 
 
-def _local_cumsum(values: np.ndarray, case: np.ndarray) -> np.ndarray:
-    """Running sum restarting at each case (cases are contiguous)."""
-    if len(values) == 0:
-        return values
-    return pd.Series(values).groupby(case, sort=False).cumsum().to_numpy()
+#: Bytes per lane for the most intervals one case has in a set (see _Points.counts).
+_LANE_BYTES = ((2**8, 1), (2**16, 2), (2**32, 4))
 
 
-def _window_stats(ev: _Events, mask: np.ndarray, window, packer: _Packer, q, q_case, with_sum):
-    """Count (and sum of values) of the masked events inside the window, per query.
+class _Points:
+    """Every window of every stream in one merged pass over sorted (case, day) keys.
 
-    Each event contributes +1 (its value) at its entry key and -1 (minus its value)
-    at its exit key; one stable sort of the merged keys and a running sum give, for
-    any query key, entries minus exits so far - one ``searchsorted`` per window.
-    Contributions of earlier cases cancel exactly in the integer counts; sums run
-    per case (restarting at each case) so no case's figure depends on others'.
-    Only queries of cases that have such events are searched when the stream is
-    sparse (few children have a sibling removed); the rest are zero.
+    Each event of a stream *enters* on the day it is known and *leaves* each of its
+    windows on ``max(known, date + W)`` (a window of "ever" on the last day of the
+    block's span); the admissions of ``asthma_admissions_no_followup_12m`` have
+    intervals of their own. All these points go into one array of packed keys,
+    sorted once (one stable sort of a few sorted runs; at equal keys an entry stays
+    before the exits), and each query is placed in it once (one ``searchsorted``).
+
+    A count as of a query is the running sum of +1 at entries and -1 at exits up to
+    its place: every interval of an earlier case has both its ends before the query
+    and cancels, so no count restarts per case. The running sums of several counts
+    share one uint64 word, each in its own lane of 1, 2 or 4 bytes (enough for the
+    most intervals any case of the block has in that count, so a lane never carries
+    into the next): one cumulative sum and one gather per word serve up to eight
+    counts, and each count is a strided view of its lane.
+
+    Attendance sums run per case (restarting at each case), over the attendance
+    points only, in the same merged order, so that no case's figure is computed by
+    subtracting large cohort-wide totals.
     """
-    count = np.zeros(len(q), dtype=np.float64)
-    total = np.zeros(len(q), dtype=np.float64) if with_sum else None
-    case, day, avail = ev.case[mask], ev.day[mask], ev.avail[mask]
-    n = len(case)
-    if n == 0:
-        return count, total
-    present = np.zeros(packer.n_codes + 1, dtype=bool)
-    present[case] = True
-    if present.mean() > 0.5:
-        sel = slice(None)  # a common stream: searching everything is cheaper than selecting
-    else:
-        sel = np.flatnonzero(present[q_case])
-    qs = q[sel]
-    if window is None:
-        keys = packer.pack(case, avail)
-        step = np.ones(n, dtype=np.int64)
-        source = np.arange(n)
-    else:
-        keys = np.concatenate(
-            [packer.pack(case, avail), packer.pack(case, np.maximum(avail, day + window))]
+
+    def __init__(self, ev: _Events, packer: _Packer, recent_window: int):
+        streams = {name: (set(codes), windows) for name, (codes, windows) in _STREAMS.items()}
+        streams["attendance"] = ({"attendance"}, (recent_window, _YEAR))
+        self.names = list(streams)
+        n_streams = len(streams)
+        # per event code: its stream (or -1)
+        of_code = np.full(len(ev.names) + 1, -1, dtype=np.int16)
+        for i, (codes, _) in enumerate(streams.values()):
+            of_code[[k for k, n in enumerate(ev.names) if n in codes]] = i
+        stream = of_code[ev.event]
+        sel = np.flatnonzero(stream >= 0)
+        stream, case, day, avail = stream[sel], ev.case[sel], ev.day[sel], ev.avail[sel]
+
+        # the counts: (stream, window) pairs, then the follow-up intervals
+        self.counters = [(name, w) for name, (_, ws) in streams.items() for w in ws]
+        counter = {c: k for k, c in enumerate(self.counters)}
+        n_counters = len(self.counters) + 1
+        # point codes: 0..n_streams-1 entries; then one exit code per counter
+        exit_code = {c: n_streams + k for k, c in enumerate(self.counters)}
+        f_in, f_out = n_streams + n_counters - 1, n_streams + n_counters
+        # step of each point code on each counter (+1 entry, -1 exit)
+        steps = np.zeros((f_out + 1, n_counters), dtype=np.int64)
+        for i, (name, (_, ws)) in enumerate(streams.items()):
+            for w in ws:
+                steps[i, counter[name, w]] = 1
+                steps[exit_code[name, w], counter[name, w]] = -1
+        steps[f_in, -1], steps[f_out, -1] = 1, -1
+
+        keys = [packer.pack(case, avail)]
+        codes = [stream]
+        source = [np.arange(len(sel), dtype=np.int32)]
+        # exits, one run per window length (each run is sorted when no event was
+        # recorded late, as events are sorted by case and date)
+        for w in dict.fromkeys(w for _, w in self.counters):
+            code_of = np.full(n_streams, -1, dtype=np.int16)
+            for (name, cw), code in exit_code.items():
+                if cw == w:
+                    code_of[self.names.index(name)] = code
+            mine = np.flatnonzero(code_of[stream] >= 0)
+            if w is None:
+                leave = np.full(len(mine), packer.hi)
+            else:
+                leave = np.maximum(avail[mine], day[mine] + w)
+            keys.append(packer.pack(case[mine], leave))
+            codes.append(code_of[stream[mine]])
+            source.append(mine.astype(np.int32))
+        f_case, f_enter, f_leave = _admissions_without_followup(ev, packer)
+        keys += [packer.pack(f_case, f_enter), packer.pack(f_case, f_leave)]
+        codes += [np.full(len(f_case), f_in, np.int16), np.full(len(f_case), f_out, np.int16)]
+        source += [np.full(len(f_case), -1, np.int32), np.full(len(f_case), -1, np.int32)]
+
+        keys = np.concatenate(keys)
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
+        self.code = np.concatenate(codes)[order]
+        self.source = np.concatenate(source)[order]
+        self.packer = packer
+        self.steps = steps
+        # lane width of each counter: the most intervals any one case has in it
+        per_case = np.zeros(n_counters, dtype=np.int64)
+        if len(sel):
+            busiest = np.bincount(stream.astype(np.int64) * (packer.n_codes + 1) + case)
+            busiest = np.pad(busiest, (0, n_streams * (packer.n_codes + 1) - len(busiest)))
+            busiest = busiest.reshape(n_streams, -1).max(axis=1)
+            for k, (name, _) in enumerate(self.counters):
+                per_case[k] = busiest[self.names.index(name)]
+        if len(f_case):
+            per_case[-1] = np.bincount(f_case).max()
+        self.width = [next((b for limit, b in _LANE_BYTES if m < limit), 8) for m in per_case]
+        self.att = (self.names.index("attendance"), exit_code["attendance", recent_window],
+                    exit_code["attendance", _YEAR])  # fmt: skip
+        self.value = ev.value[sel]
+
+    def counts(self, pos: np.ndarray) -> dict:
+        """(stream, window) -> counts per query (a uint view), ``"no_followup"`` too."""
+        out = {}
+        labels = [*self.counters, "no_followup"]
+        for width in sorted(set(self.width)):
+            members = [k for k, b in enumerate(self.width) if b == width]
+            per_word = 8 // width
+            for w in range(0, len(members), per_word):
+                word = members[w : w + per_word]
+                # each point code's steps on this word's lanes, as one uint64
+                step = np.zeros(len(self.steps), dtype=np.uint64)
+                for slot, k in enumerate(word):
+                    lane = np.uint64(1 << (8 * width * slot))
+                    up, down = self.steps[:, k] > 0, self.steps[:, k] < 0
+                    step[up] += lane
+                    step[down] -= lane  # wraps: -1 in this lane, modulo 2**64
+                running = np.zeros(len(self.code) + 1, dtype="<u8")
+                np.cumsum(step[self.code], out=running[1:])
+                lanes = running[pos].view(f"<u{width}").reshape(len(pos), per_word)
+                for slot, k in enumerate(word):
+                    out[labels[k]] = lanes[:, slot]
+        return out
+
+    def attendance_sums(self, pos: np.ndarray, q_case: np.ndarray):
+        """Sums of attendance values in the recent window and the year, per query."""
+        enter, leave_recent, leave_year = self.att
+        lut = np.zeros(len(self.steps), dtype=bool)
+        lut[[enter, leave_recent, leave_year]] = True
+        is_att = lut[self.code]
+        pts = np.flatnonzero(is_att)
+        code = self.code[pts]
+        v = self.value[self.source[pts]]
+        signed = np.where(code == enter, v, -v)
+        both = pd.DataFrame(
+            {"recent": np.where(code == leave_year, 0.0, signed),
+             "year": np.where(code == leave_recent, 0.0, signed)}
+        )  # fmt: skip
+        case = self.keys[pts] >> self.packer.day_bits
+        local = both.groupby(case, sort=False).cumsum() if len(pts) else both
+        # attendance points before each query's place; the last one must be its case's
+        before = np.zeros(len(self.code) + 1, dtype=np.int64)
+        np.cumsum(is_att, out=before[1:])
+        k = before[pos] - 1
+        mine = (k >= 0) & (case[np.maximum(k, 0)] == q_case) if len(pts) else k >= 0
+        at = np.maximum(k, 0)
+        return (
+            np.where(mine, local["recent"].to_numpy()[at], 0.0) if len(pts) else np.zeros(len(k)),
+            np.where(mine, local["year"].to_numpy()[at], 0.0) if len(pts) else np.zeros(len(k)),
         )
-        step = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
-        source = np.concatenate([np.arange(n), np.arange(n)])
-    # entries and exits are each (nearly) sorted already: the stable sort merges runs
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    at = np.searchsorted(keys, qs, side="right") - 1
-    mine = (at >= 0) & ((keys[np.maximum(at, 0)] >> packer.day_bits) == q_case[sel])
-    if window is None:
-        # no exits: the position within the case is the count
-        first = np.searchsorted(keys, packer.case_start(q_case[sel]), side="left")
-        count[sel] = np.where(mine, at + 1 - first, 0)
-    else:
-        running = np.cumsum(step[order])
-        count[sel] = np.where(mine, running[np.maximum(at, 0)], 0)
-    if with_sum:
-        signed = ev.value[mask][source[order]] * step[order]
-        local = _local_cumsum(signed, case[source[order]])
-        total[sel] = np.where(mine, local[np.maximum(at, 0)], 0.0)
-    return count, total
 
 
-def _interval_counts(case, enter, leave, packer: _Packer, q: np.ndarray, q_case: np.ndarray):
-    """Per query (case, T): how many of the case's intervals ``[enter, leave)`` hold T."""
-    count = np.zeros(len(q), dtype=np.float64)
-    n = len(case)
-    if n == 0:
-        return count
-    keys = np.concatenate([packer.pack(case, enter), packer.pack(case, leave)])
-    step = np.concatenate([np.ones(n, dtype=np.int64), -np.ones(n, dtype=np.int64)])
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    running = np.cumsum(step[order])
-    at = np.searchsorted(keys, q, side="right") - 1
-    # earlier cases' intervals cancel in the running count; a query before its case's
-    # first key has nothing of its own
-    mine = (at >= 0) & ((keys[np.maximum(at, 0)] >> packer.day_bits) == q_case)
-    count[:] = np.where(mine, running[np.maximum(at, 0)], 0)
-    return count
+def _admissions_without_followup(ev: _Events, packer: _Packer):
+    """Intervals in which each admission counts for asthma_admissions_no_followup_12m.
 
-
-def _admissions_without_followup(ev: _Events, packer: _Packer, q, q_case) -> np.ndarray:
-    """asthma_admissions_no_followup_12m for every query (see the module notes)."""
+    See the module notes; returns ``(case, enter, leave)`` for ``_Points``.
+    """
     adm = ev.mask(("asthma_admission",))
     a_case, a_day, a_avail = ev.case[adm], ev.day[adm], ev.avail[adm]
     if len(a_case) == 0:
-        return np.zeros(len(q), dtype=np.float64)
+        return a_case, a_day, a_day
     rev = ev.mask(("asthma_plan_review",))
     # events are sorted by (case, day): so are the reviews, and their packed keys
     r_key = packer.pack(ev.case[rev], ev.day[rev])
@@ -361,7 +448,7 @@ def _admissions_without_followup(ev: _Events, packer: _Packer, q, q_case) -> np.
         followed[has] = lows[has]
     enter = np.maximum(a_avail, a_day + _FOLLOWUP)
     leave = np.maximum(enter, np.minimum(a_day + _YEAR, followed))
-    return _interval_counts(a_case, enter, leave, packer, q, q_case)
+    return a_case, enter, leave
 
 
 def _paternal_lost(ev: _Events, packer: _Packer, q: np.ndarray, q_case: np.ndarray):
@@ -396,6 +483,15 @@ def _flag(condition: np.ndarray, unknown: np.ndarray | None = None) -> np.ndarra
     return out
 
 
+@validate_params(
+    {
+        "agency": ["agency", None],
+        "recent_window": [WINDOW_DAYS],
+        "n_jobs": ["n_jobs"],
+        # "float64"/"float32" or the numpy types: _output_dtype checks which
+        "dtype": [str, type, np.dtype],
+    }
+)
 def encode_features(
     events: pd.DataFrame,
     as_of: pd.DataFrame,
@@ -403,6 +499,8 @@ def encode_features(
     *,
     recent_window: int = 90,
     coverage: pd.DataFrame | None = None,
+    n_jobs: int | None = None,
+    dtype: str = "float64",
 ) -> pd.DataFrame:
     """Compute the feature catalogue as of each requested (case, date) pair.
 
@@ -423,12 +521,26 @@ def encode_features(
     coverage : DataFrame, optional
         Coverage table (``agency``, ``from``, ``to``). Features whose holding
         agencies had no data on T are set missing (NaN) rather than 0.
+    n_jobs : int, optional
+        Threads that encode blocks of cases at once. The default (None, or -1)
+        uses every core this process may run on: encoding is numpy sorting and
+        searching, which runs outside Python's global lock, and threads share the
+        events without copying them. Use 1 inside work that is already parallel
+        (Dask workers, a joblib loop over folds). The result is the same for any
+        value.
+    dtype : {"float64", "float32"}, default="float64"
+        Type of the feature columns. ``"float32"`` halves the output's memory (a
+        monthly grid of a million children over two years: 1.7 GB instead of 3.5 GB).
+        Counts and flags are held exactly, and flags are decided in float64 before
+        rounding; the attendance fractions and differences are rounded to about seven
+        significant digits, so a score that compares them with a threshold (0.9) can
+        differ from the float64 table's for a value within about 1e-7 of it.
 
     Returns
     -------
     DataFrame
         ``case_id``, ``as_of``, then every feature in :data:`riskscore.FEATURES`
-        order as float64 (NaN = unknown).
+        order as float64 (NaN = unknown), or float32 with ``dtype="float32"``.
 
     Examples
     --------
@@ -447,103 +559,321 @@ def encode_features(
             events, as_of, agency, recent_window=recent_window, coverage=coverage
         )
     _require(as_of, ["case_id", "as_of"], "as_of")
-    if int(recent_window) < 1 or int(recent_window) >= _YEAR:
-        raise ParameterError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
-    recent_window = int(recent_window)
-    events = ensure_events(events)  # the contract, checked once (a marked frame: cheaply)
-    if agency is not None:
-        if agency not in AGENCIES:
-            raise SchemaError(
-                f"agency={agency!r} is not an agency code; use one of {list(AGENCIES)}."
-            )
-        events = events.loc[(events["agency"] == agency).to_numpy()]
-    t = to_days(as_of["as_of"], "as_of", "as_of")
-    nat = t == np.iinfo(np.int64).min
-    if nat.any():
-        raise SchemaError(
-            f"as_of: column 'as_of' is missing at rows {first_rows(nat)}. "
-            "Fix: give every requested pair a date."
-        )
+    recent_window = _check_recent_window(recent_window)
+    events = _view(events, agency)
+    job = _Job(events, as_of, recent_window, n_jobs, dtype)
     # one float block, filled in place: no per-column copies of a large table
-    values = np.empty((len(t), len(FEATURES)), dtype=np.float64, order="F")
-    q_ids = as_of["case_id"].reset_index(drop=True)
-    if len(events) <= _CHUNK_EVENTS:
-        _encode_block(events, q_ids, t, recent_window, values, slice(None))
-    else:
-        _encode_chunked(events, q_ids, t, recent_window, values)
-    out = pd.DataFrame(values, columns=list(FEATURES), copy=False)
-    out.insert(0, "as_of", t.astype("datetime64[D]").astype("datetime64[ns]"))
-    out.insert(0, "case_id", q_ids)
+    values = np.empty((len(job.t), len(FEATURES)), dtype=job.dtype, order="F")
+
+    job.run(values)
+    out = job.frame(values, slice(None))
     if coverage is not None:
         out = apply_coverage(out, coverage, agency=agency)
+        if job.dtype != np.float64:
+            out = out.astype(dict.fromkeys(FEATURES, job.dtype))
+    return out
+
+
+@validate_params(
+    {
+        "path": ["path"],
+        "agency": ["agency", None],
+        "recent_window": [WINDOW_DAYS],
+        "n_jobs": ["n_jobs"],
+        # "float64"/"float32" or the numpy types: _output_dtype checks which
+        "dtype": [str, type, np.dtype],
+    }
+)
+def write_features(
+    events: pd.DataFrame,
+    as_of: pd.DataFrame,
+    path,
+    agency: str | None = None,
+    *,
+    recent_window: int = 90,
+    n_jobs: int | None = None,
+    dtype: str = "float64",
+):
+    """Encode the feature catalogue block by block of cases straight into a Parquet file.
+
+    The same features as :func:`encode_features`, for tables too large to hold in
+    memory with their features: each block of cases (about a million events) is
+    encoded and written as its own row group, so only a few blocks' features are
+    ever in memory (a million children on a monthly grid over two years: under 4 GB
+    with the events, against 7.5 GB for ``encode_features``).
+
+    Rows are written grouped by case, in the events' case order, and in the order
+    given within each case: for pairs sorted by case, as :func:`as_of_grid` makes
+    them, that is the order given. Like ``encode_features`` output, the file is
+    individual-level data that must stay in the secure environment.
+
+    Parameters
+    ----------
+    events, as_of, agency, recent_window, n_jobs, dtype
+        As for :func:`encode_features`.
+    path : str or path-like
+        The Parquet file to write (replaced if it exists).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from riskscore import write_features
+    >>> ev = pd.DataFrame({"case_id": ["c1"], "agency": ["police"],
+    ...     "event": ["police_incident_home"], "date": pd.to_datetime(["2101-01-10"])})
+    >>> q = pd.DataFrame({"case_id": ["c1"], "as_of": pd.to_datetime(["2101-02-01"])})
+    >>> path = write_features(ev, q, tempfile.mkdtemp() + "/x.parquet")
+    >>> pd.read_parquet(path)["police_incidents_home_12m"].tolist()
+    [1.0]
+    """
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if is_dask(events, as_of):
+        raise SchemaError(
+            "write_features takes pandas tables; for Dask tables write the lazy result "
+            "of encode_features with to_parquet."
+        )
+    _require(as_of, ["case_id", "as_of"], "as_of")
+    recent_window = _check_recent_window(recent_window)
+    events = _view(events, agency)
+    job = _Job(events, as_of, recent_window, n_jobs, dtype)
+    path = Path(path)
+    schema = pa.Schema.from_pandas(job.frame(np.empty((0, len(FEATURES)), job.dtype), []))
+    with pq.ParquetWriter(path, schema.remove_metadata()) as writer:
+
+        def put(block, block_values) -> None:
+            frame = job.frame(block_values, block.rows_q)
+            if isinstance(frame["case_id"].dtype, pd.CategoricalDtype):
+                # each row group's dictionary holds its own cases, not the cohort's
+                frame["case_id"] = frame["case_id"].cat.remove_unused_categories()
+            writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+
+        job.run(put)
+    return path
+
+
+class _Block:
+    """A block of cases: codes ``a <= code < b``, its event and query rows."""
+
+    __slots__ = ("a", "b", "rows", "rows_q")
+
+    def __init__(self, a, b, rows, rows_q):
+        self.a, self.b, self.rows, self.rows_q = a, b, rows, rows_q
+
+
+class _Job:
+    """One encoding: the events' and queries' case codes, and blocks of cases.
+
+    Blocks hold about equal numbers of events (at most ``_CHUNK_EVENTS``; with
+    several threads at least ``_BLOCKS_PER_THREAD`` per thread) and every case lies
+    whole in one block; every case's features depend on that case's events alone, so
+    the result does not depend on the blocks.
+    """
+
+    def __init__(self, events, as_of, recent_window: int, n_jobs, dtype):
+        self.jobs = resolve_n_jobs(n_jobs)
+        self.dtype = _output_dtype(dtype)
+        self.events = events
+        self.recent_window = recent_window
+        self.t = to_days(as_of["as_of"], "as_of", "as_of")
+        nat = self.t == np.iinfo(np.int64).min
+        if nat.any():
+            raise SchemaError(
+                f"as_of: column 'as_of' is missing at rows {first_rows(nat)}. "
+                "Fix: give every requested pair a date."
+            )
+        self.q_ids = as_of["case_id"].reset_index(drop=True)
+        categories, self.codes = _case_codes(events)
+        missing_date = events["date"].isna().to_numpy()
+        if missing_date.any():
+            raise SchemaError(
+                f"events: column 'date' is missing at rows {first_rows(missing_date)}. "
+                "Fix: give every event the date it happened, or quarantine those rows "
+                "with riskscore.validate_events(..., strict=False)."
+            )
+        self.n_codes = len(categories)
+        self.q_code = _query_codes(self.q_ids, categories)
+        n_blocks = -(-len(events) // _CHUNK_EVENTS)
+        if self.jobs > 1 and len(events) >= max(_PARALLEL_EVENTS, 1):
+            n_blocks = max(n_blocks, _BLOCKS_PER_THREAD * self.jobs)
+        self.blocks = self._plan(max(n_blocks, 1))
+
+    def _plan(self, n_blocks: int) -> list[_Block]:
+        codes, q_code, n_codes = self.codes, self.q_code, self.n_codes
+        if n_blocks == 1:
+            return [_Block(0, n_codes, slice(None), slice(None))]
+        # block boundaries on case codes, about equal numbers of events each
+        cum = np.cumsum(np.bincount(codes, minlength=n_codes))
+        size = max(-(-len(codes) // n_blocks), 1)
+        cuts = np.searchsorted(cum, np.arange(size, cum[-1], size), side="left")
+        bounds = np.unique(np.r_[0, cuts + 1, n_codes])
+        ev_order = None if _ascending(codes) else np.argsort(codes, kind="stable")
+        ev_sorted = codes if ev_order is None else codes[ev_order]
+        q_order = None if _ascending(q_code) else np.argsort(q_code, kind="stable")
+        q_sorted = q_code if q_order is None else q_code[q_order]
+        blocks = []
+        for a, b in [*zip(bounds[:-1], bounds[1:], strict=True), (n_codes, n_codes + 1)]:
+            qa, qb = np.searchsorted(q_sorted, [a, b])
+            if qa < qb:
+                ea, eb = np.searchsorted(ev_sorted, [a, b])
+                rows = slice(ea, eb) if ev_order is None else ev_order[ea:eb]
+                rows_q = slice(qa, qb) if q_order is None else q_order[qa:qb]
+                blocks.append(_Block(a, min(b, n_codes), rows, rows_q))
+        return blocks
+
+    def encode(self, block: _Block, values: np.ndarray | None = None) -> np.ndarray | None:
+        """The block's features: into ``values`` (rows of all queries), else a new array."""
+        if values is None:
+            out = np.empty((len(self.t[block.rows_q]), len(FEATURES)), self.dtype, order="F")
+            rows = slice(None)
+        else:
+            out, rows = values, block.rows_q
+        # case codes relative to the block keep the packed keys narrow
+        _encode_block(
+            self.events.iloc[block.rows],
+            self.codes[block.rows].astype(np.int64) - block.a,
+            self.q_code[block.rows_q].astype(np.int64) - block.a,
+            block.b - block.a,
+            self.t[block.rows_q],
+            self.recent_window,
+            out,
+            rows,
+        )
+        return None if values is not None else out
+
+    def run(self, target) -> None:
+        """Encode every block on ``jobs`` threads.
+
+        ``target`` is either the float table of all queries, which each block fills
+        in place (only its own rows), or a function given each block and its features
+        in block order; then at most two blocks per thread are encoded ahead of the
+        one it waits for, so memory stays bounded whatever the number of blocks.
+        """
+        if isinstance(target, np.ndarray):
+            values = target
+
+            def put(block, _) -> None:
+                return None
+
+        else:
+            values, put = None, target
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=len(self.blocks), desc="encode", unit="block", disable=len(self.blocks) < 8
+        )
+        with bar:
+            if self.jobs == 1 or len(self.blocks) == 1:
+                for block in self.blocks:
+                    put(block, self.encode(block, values))
+                    bar.update()
+                return
+            with ThreadPoolExecutor(max_workers=min(self.jobs, len(self.blocks))) as pool:
+                pending: deque = deque()
+                todo = iter(self.blocks)
+                for block in todo:
+                    pending.append((block, pool.submit(self.encode, block, values)))
+                    if len(pending) >= 2 * self.jobs:
+                        break
+                while pending:
+                    block, future = pending.popleft()
+                    put(block, future.result())
+                    bar.update()
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        pending.append((nxt, pool.submit(self.encode, nxt, values)))
+
+    def frame(self, values: np.ndarray, rows) -> pd.DataFrame:
+        """``case_id``, ``as_of`` and the features of the queries ``rows``."""
+        out = pd.DataFrame(values, columns=list(FEATURES), copy=False)
+        days = self.t[rows]
+        # days since the epoch to datetime64[ns] in one pass
+        out.insert(0, "as_of", (days * np.int64(86_400_000_000_000)).view("datetime64[ns]"))
+        ids = (
+            self.q_ids if isinstance(rows, slice) and rows == slice(None) else self.q_ids.iloc[rows]
+        )
+        out.insert(0, "case_id", ids.reset_index(drop=True))
+        return out
+
+
+def _ascending(a: np.ndarray) -> bool:
+    return bool((a[1:] >= a[:-1]).all())
+
+
+def _check_recent_window(recent_window) -> int:
+    if int(recent_window) < 1 or int(recent_window) >= _YEAR:
+        raise ParameterError(f"recent_window must be between 1 and 364 days, got {recent_window}.")
+    return int(recent_window)
+
+
+def _view(events: pd.DataFrame, agency: str | None) -> pd.DataFrame:
+    """The events one agency recorded (all of them for the joined view), once the data
+    contract has been checked (a frame from read_events/validate_events: cheaply)."""
+    events = ensure_events(events)
+    if agency is None:
+        return events
+    if agency not in AGENCIES:
+        raise SchemaError(f"agency={agency!r} is not an agency code; use one of {list(AGENCIES)}.")
+    return events.loc[(events["agency"] == agency).to_numpy()]
+
+
+def _output_dtype(dtype) -> np.dtype:
+    try:
+        out = np.dtype(dtype)
+    except TypeError:
+        out = None
+    if out not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ParameterError(f'dtype must be "float64" or "float32"; got {dtype!r}.')
     return out
 
 
 #: Events per block of cases: large extracts are encoded a block of cases at a time,
 #: which bounds the working memory and keeps the sorted arrays cache-sized.
-_CHUNK_EVENTS = 4_000_000
+_CHUNK_EVENTS = 1_000_000
+#: Fewer events than this are encoded in one block on the calling thread: starting
+#: threads would cost more than they save.
+_PARALLEL_EVENTS = 50_000
+#: Blocks per thread when encoding in parallel, so that a thread slowed by other
+#: work on a shared machine does not hold up the others at the end.
+_BLOCKS_PER_THREAD = 2
 
 
-def _encode_chunked(events, q_ids: pd.Series, t, recent_window: int, values) -> None:
-    """Encode block by block of cases (each case whole in one block), into ``values``."""
-    from tqdm.auto import tqdm
-
-    categories, codes = _case_codes(events)
-    n_codes = len(categories)
-    # block boundaries on case codes, about _CHUNK_EVENTS events each
-    per_case = np.bincount(codes, minlength=n_codes)
-    cum = np.cumsum(per_case)
-    cuts = np.searchsorted(cum, np.arange(_CHUNK_EVENTS, cum[-1], _CHUNK_EVENTS), side="left")
-    bounds = np.unique(np.r_[0, cuts + 1, n_codes])
-    ev_order = None if (np.diff(codes) >= 0).all() else np.argsort(codes, kind="stable")
-    ev_sorted = codes if ev_order is None else codes[ev_order]
+def _query_codes(q_ids: pd.Series, categories: pd.Index) -> np.ndarray:
+    """Each query's case code among the events' cases; ``len(categories)`` for no events."""
     q_cat = pd.Categorical(q_ids)
-    q_map = np.append(_query_positions(categories, q_cat), -1).astype(np.int64)
-    q_code = q_map[q_cat.codes]
-    q_code[q_code < 0] = n_codes  # cases with no events: their own final block
-    q_order = np.argsort(q_code, kind="stable")
-    q_sorted = q_code[q_order]
-    blocks = [*zip(bounds[:-1], bounds[1:], strict=True), (n_codes, n_codes + 1)]
-    for a, b in tqdm(blocks, desc="encode", unit="block", disable=len(blocks) < 8):
-        qa, qb = np.searchsorted(q_sorted, [a, b])
-        if qa == qb:
-            continue
-        ea, eb = np.searchsorted(ev_sorted, [a, b])
-        rows = np.arange(ea, eb) if ev_order is None else ev_order[ea:eb]
-        rows_q = q_order[qa:qb]
-        _encode_block(
-            events.iloc[rows], q_ids.iloc[rows_q], t[rows_q], recent_window, values, rows_q
-        )
+    if q_cat.categories.equals(categories):  # a grid made from these events: no lookup
+        q_map = np.arange(len(categories), dtype=np.int64)
+    else:
+        q_map = categories.get_indexer(q_cat.categories).astype(np.int64)
+        miss = np.flatnonzero(q_map < 0)
+        if len(miss):
+            # event ids are text with white space normalised (the contract's form): a
+            # query id 7 or " 7" asks about the case "7"; no query silently misses its events
+            keys = normalise_ids(pd.Series(q_cat.categories[miss])).to_numpy(dtype=object)
+            q_map[miss] = categories.get_indexer(keys)
+    q_map = np.append(q_map, -1)  # code -1 (a missing id) looks up the last entry
+    q_code = q_map.astype(np.int32 if len(categories) < 2**31 - 1 else np.int64)[q_cat.codes]
+    q_code[q_code < 0] = len(categories)  # sorts after every case with events
+    return q_code
 
 
-def _query_positions(categories: pd.Index, q_cat: pd.Categorical) -> np.ndarray:
-    """Position of each distinct query id among the events' ids (-1: no events).
+def _encode_block(events, ev_case, q_case, n_codes, t, recent_window: int, values, rows) -> None:
+    """Encode the features of the (case, T) pairs into ``values[rows]``.
 
-    Event ids are text with white space normalised (the contract's form); a query id
-    that does not match as it is is compared in that form too (an integer 7 or " 7"
-    asks about the case "7"), so no query is silently left without its events.
+    ``ev_case`` and ``q_case`` are the case codes (0 .. n_codes - 1) of the events
+    and of the queries; a query whose case has no events has code ``n_codes``.
     """
-    pos = categories.get_indexer(q_cat.categories)
-    miss = np.flatnonzero(pos < 0)
-    if len(miss):
-        keys = normalise_ids(pd.Series(q_cat.categories[miss])).to_numpy(dtype=object)
-        pos[miss] = categories.get_indexer(keys)
-    return pos
-
-
-def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows) -> None:
-    """Encode the features of the (case, T) pairs ``q_ids``, ``t`` into ``values[rows]``."""
-    ev = _prepare_events(events, None)
-    # factorise the queries once, then map their distinct ids onto the events' codes
-    q_cat = pd.Categorical(q_ids)
-    q_map = _query_positions(ev.categories, q_cat).astype(np.int64)
-    q_case = (
-        np.where(q_cat.codes >= 0, q_map[q_cat.codes], -1)
-        if len(q_map)
-        else (np.full(len(q_cat), -1, dtype=np.int64))
-    )
-    n_codes = len(ev.categories)
-    q_case[q_case < 0] = n_codes  # a case with no events sorts after every real case
+    ev = _prepare_events(events, ev_case)
 
     span = [d for d in (ev.day, ev.day + _YEAR, ev.avail, t) if len(d)]
     lo = int(min(d.min() for d in span)) - 1 if span else 0
@@ -551,22 +881,22 @@ def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows)
     packer = _Packer(n_codes, lo, hi)
     q = packer.pack(q_case, t)
 
-    counts: dict[tuple[str, object], np.ndarray] = {}
-    for name, (codes, windows) in _STREAMS.items():
-        mask = ev.mask(codes)
-        for w in windows:
-            counts[name, w] = _window_stats(ev, mask, w, packer, q, q_case, False)[0]
-    att = ev.mask(("attendance",))
-    n_recent, s_recent = _window_stats(ev, att, recent_window, packer, q, q_case, True)
-    n_year, s_year = _window_stats(ev, att, _YEAR, packer, q, q_case, True)
+    points = _Points(ev, packer, recent_window)
+    pos = np.searchsorted(points.keys, q, side="right")
+    counts = points.counts(pos)
+    n_recent, n_year = counts["attendance", recent_window], counts["attendance", _YEAR]
+    s_recent, s_year = points.attendance_sums(pos, q_case)
+    # counts in their lanes are unsigned: widen before subtracting
+    n_recent, n_year = n_recent.astype(np.int64), n_year.astype(np.int64)
 
     recent = _round_mean(s_recent, n_recent)
     older = _round_mean(s_year - s_recent, n_year - n_recent)
     unknown = np.isnan(recent)
     admissions = counts["admission", _YEAR]
     ed = counts["ed", _YEAR]
+    # counts, conditions and values; writing them into the float table converts them
     cols = {
-        "parental_substance_use_12m": _flag(counts["substance", _YEAR] > 0),
+        "parental_substance_use_12m": counts["substance", _YEAR] > 0,
         "attendance_recent": recent,
         "attendance_drop": np.round(older - recent, _MEAN_DECIMALS),
         "persistent_absence": _flag(recent <= _PERSISTENT_LINE, unknown),
@@ -574,20 +904,19 @@ def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows)
         "school_concerns_12m": counts["school", _YEAR],
         "asthma_admissions_12m": admissions,
         "asthma_ed_visits_12m": ed,
-        "asthma_admission_28d": _flag(counts["admission", _ADMISSION_RECENT] > 0),
-        "no_asthma_plan_12m": _flag((admissions + ed > 0) & (counts["plan", _YEAR] == 0)),
-        "reliever_overuse_12m": _flag(counts["reliever", _YEAR] > _RELIEVER_OVERUSE),
+        "asthma_admission_28d": counts["admission", _ADMISSION_RECENT] > 0,
+        "no_asthma_plan_12m": ((admissions > 0) | (ed > 0)) & (counts["plan", _YEAR] == 0),
+        "reliever_overuse_12m": counts["reliever", _YEAR] > _RELIEVER_OVERUSE,
         "missed_appointments_12m": counts["missed", _YEAR],
         "paternal_involvement_lost": _paternal_lost(ev, packer, q, q_case),
         "siblings_removed": counts["sibling", None],
         "police_incidents_home_12m": counts["police", _YEAR],
-        "hardship_12m": _flag(counts["hardship", _YEAR] > 0),
-        "competing_care_12m": _flag(counts["competing", _YEAR] > 0),
+        "hardship_12m": counts["hardship", _YEAR] > 0,
+        "competing_care_12m": counts["competing", _YEAR] > 0,
         "child_voice_concerns_12m": counts["voice", _YEAR],
-        "asthma_admissions_no_followup_12m": _admissions_without_followup(ev, packer, q, q_case),
-        "preventer_underuse_12m": _flag(
-            (counts["reliever", _YEAR] > 0) & (counts["preventer", _YEAR] < _PREVENTER_UNDERUSE)
-        ),
+        "asthma_admissions_no_followup_12m": counts["no_followup"],
+        "preventer_underuse_12m": (counts["reliever", _YEAR] > 0)
+        & (counts["preventer", _YEAR] < _PREVENTER_UNDERUSE),
         "cp_plans_ever": counts["cp_plan", None],
     }
     for j, name in enumerate(FEATURES):
@@ -597,6 +926,7 @@ def _encode_block(events, q_ids: pd.Series, t, recent_window: int, values, rows)
 # --------------------------------------------------------------------------- grids
 
 
+@validate_params({"grid": ["grid"], "start": ["date", None], "end": ["date", None]})
 def as_of_grid(
     events: pd.DataFrame,
     grid: str | int = DEFAULT_GRID,
@@ -696,6 +1026,7 @@ def as_of_grid(
     return out
 
 
+@validate_params({"recent_window": [WINDOW_DAYS]})
 def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFrame:
     """Every date on which some feature of a case can change.
 
@@ -802,6 +1133,7 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
         self.recent_window = recent_window
         self.features = features
 
+    @validate_attributes({"agency": ["agency", None], "recent_window": [WINDOW_DAYS]})
     def fit(self, X, y=None):
         if self.events is None:
             raise SchemaError("FeatureEncoder needs events=<events DataFrame>.")

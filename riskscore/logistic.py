@@ -57,8 +57,9 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
-from riskscore._arrays import row_chunks
+from riskscore._arrays import CHUNK_ROWS, row_chunks
 from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
+from riskscore._params import POSITIVE_INT, UNIT_OPEN, StrOptions, validate_params
 from riskscore.contract import register_model
 from riskscore.errors import EstimationError, ParameterError, SchemaError
 from riskscore.scorecard import AUDIT_ONLY_NOTICE, Rule, RuleScorecard, bands_of, check_bands
@@ -568,41 +569,98 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             return None
         return [c.to_numpy() for c in cols]
 
+    def _feature_matrix(self, X) -> np.ndarray | None:
+        """The fitted feature columns of ``X`` as an (n, k) float64 matrix, or None.
+
+        For a named table whose feature columns are one float block in fitted order
+        (as :func:`riskscore.encode_features` returns them) this is a zero-copy view;
+        otherwise one float64 copy. None sends the input through full validation.
+        """
+        if isinstance(X, pd.DataFrame):
+            if not getattr(self, "_named_input", False) or X.shape[0] == 0:
+                return None
+            names = list(self.feature_names_in_)
+            if not all(n in X.columns for n in names):
+                return None
+            sub = X[names]
+            if not all(pd.api.types.is_float_dtype(t) for t in sub.dtypes):
+                return None
+            return sub.to_numpy(dtype=np.float64)
+        if (
+            isinstance(X, np.ndarray)
+            and X.dtype == np.float64
+            and X.ndim == 2
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+        ):
+            # the checks of scikit-learn's validation that are not about values
+            # (feature names, their number); values are checked through the scores
+            validate_data(self, X, reset=False, skip_check_array=True)
+            return X
+        return None
+
+    def _prepared_scores(self, A: np.ndarray, coef, b0) -> np.ndarray | None:
+        """Scores of a float64 matrix, or None if a value must be refused.
+
+        The intercept plus each column times its weight, added column by column in
+        the order of :meth:`contributions`, so that the contributions sum to the
+        score exactly (a BLAS product would add in another order). Blocks of rows stay
+        in cache; a row holding a missing (or infinite) value comes out non-finite,
+        and only those rows are recomputed through the imputed design with its
+        missing indicators, in the same order.
+        """
+        k = A.shape[1]
+        z = np.empty(A.shape[0])
+        tmp = np.empty(min(CHUNK_ROWS, A.shape[0]))
+        cols = [A[:, j] for j in range(k)]
+        weights = coef[:k]
+        for rows in row_chunks(A.shape[0]):
+            block = z[rows]
+            t = tmp[: len(block)]
+            block.fill(b0)
+            for col, w in zip(cols, weights, strict=True):
+                np.multiply(col[rows], w, out=t)
+                block += t
+            bad = np.flatnonzero(~np.isfinite(block))
+            if len(bad):
+                fixed = self._imputed_scores(A[rows], bad, coef, b0)
+                if fixed is None:
+                    return None
+                block[bad] = fixed
+        return z
+
+    def _imputed_scores(self, A: np.ndarray, rows: np.ndarray, coef, b0) -> np.ndarray | None:
+        """Scores of ``A[rows]`` through the imputed design, or None if a value is refused.
+
+        Column by column (a gather of one column is a short sequential read; a
+        gather of whole rows of a column-major matrix is not), in design order.
+        """
+        k = A.shape[1]
+        z = np.full(len(rows), b0)
+        flags = np.zeros((len(self._indicator_index), len(rows)), dtype=bool)
+        group_of = {j: g for g, idx in enumerate(self._indicator_index) for j in idx}
+        for j in range(k):
+            v = A[:, j].take(rows)
+            miss = np.isnan(v)
+            if miss.any():
+                if self.missing == "error":
+                    return None
+                v[miss] = self._impute_array[j]
+                if j in group_of:
+                    flags[group_of[j]] |= miss
+            z += v * coef[j]
+        for g in range(len(flags)):
+            z += flags[g] * coef[k + g]
+        return z if np.isfinite(z).all() else None
+
     def _scores(self, X) -> np.ndarray:
         check_is_fitted(self)
         coef = self.coef_.ravel()
         b0 = self.intercept_[0]
-        cols = self._fast_columns(X)
-        if cols is not None:
-            # a named float64 table: accumulate column by column in cache-sized
-            # blocks (no n x k copy), imputing and flagging missing values per block;
-            # validation is deferred to the rare tables with a non-finite score
-            k = len(cols)
-            groups_of = [[] for _ in range(k)]
-            for g, idx in enumerate(self._indicator_index):
-                for j in idx:
-                    groups_of[j].append(g)
-            z = np.full(len(cols[0]), b0)
-            saw_nan = False
-            for rows in row_chunks(len(z)):
-                block = z[rows]
-                flags = None
-                for j, c in enumerate(cols):
-                    v = c[rows]
-                    miss = np.isnan(v)
-                    if miss.any():
-                        saw_nan = True
-                        v = np.where(miss, self._impute_array[j], v)
-                        if groups_of[j]:
-                            if flags is None:
-                                flags = np.zeros((len(self._indicator_index), len(v)), bool)
-                            for g in groups_of[j]:
-                                flags[g] |= miss
-                    block += v * coef[j]
-                if flags is not None:
-                    for g in range(len(flags)):
-                        block += flags[g] * coef[k + g]
-            if np.isfinite(z).all() and not (saw_nan and self.missing == "error"):
+        A = self._feature_matrix(X)
+        if A is not None:
+            z = self._prepared_scores(A, coef, b0)
+            if z is not None:
                 return z
         A = self._input_array(X, fitting=False)  # full validation (raises on bad input)
         # one matrix product; rows with a NaN come out NaN and only those are
@@ -701,6 +759,16 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         return self.classes_[(z > 0).astype(int)]
 
     # ------------------------------------------------------------------ inference
+    @validate_params(
+        {
+            "ci": [StrOptions("wald", "bootstrap")],
+            "level": [UNIT_OPEN],
+            "n_boot": [POSITIVE_INT],
+            "n_jobs": ["n_jobs"],
+            "random_state": ["random_state"],
+            "progress": ["boolean"],
+        }
+    )
     def odds_ratios(
         self,
         X=None,
@@ -913,6 +981,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         lines.append(AUDIT_ONLY_NOTICE)
         return "\n".join(lines)
 
+    @validate_params(
+        {"max_points": [POSITIVE_INT], "n_scales": [POSITIVE_INT], "name": [str, None]}
+    )
     def to_scorecard(
         self,
         X,

@@ -16,11 +16,19 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from riskscore._params import POSITIVE_INT, Interval, validate_params
 from riskscore.errors import LeakageError, ParameterError
 
 __all__ = ["CaseKFold", "TemporalSplit", "check_no_shared_cases"]
 
 
+@validate_params(
+    {
+        "n_splits": [Interval(numbers.Integral, 2, None)],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+    }
+)
 class CaseKFold:
     """K-fold cross-validation by case, stratified by whether a case ever has the outcome.
 
@@ -98,6 +106,7 @@ class CaseKFold:
             yield np.flatnonzero(~test), np.flatnonzero(test)
 
 
+@validate_params({"horizon": [POSITIVE_INT], "cut": ["date", None]})
 class TemporalSplit:
     """One temporal split: train on the past, test on the future, no child on both sides.
 

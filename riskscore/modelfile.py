@@ -94,6 +94,7 @@ __all__ = [
     "load_pipeline",
     "file_sha256",
     "default_scorecard",
+    "DEFAULT_SCORECARD",
     "shipped_models",
     "is_model_name",
 ]
@@ -961,7 +962,7 @@ def model_from_json(text: str, *, source: str = "model file") -> RuleScorecard |
     --------
     >>> from riskscore import ModelFileError, default_scorecard, model_from_json, model_to_json
     >>> model_from_json(model_to_json(default_scorecard())).name
-    'review-rules-v1'
+    'review-rules-v2'
     >>> try:
     ...     model_from_json(model_to_json(default_scorecard()).replace("3.0", "NaN", 1))
     ... except ModelFileError as e:
@@ -1157,20 +1158,27 @@ def load_model(
     return model_from_json(text, source=source)
 
 
-def default_scorecard() -> RuleScorecard:
-    """The shipped default rule scorecard ``review-rules-v1``.
+#: The shipped scorecard :func:`default_scorecard` loads (and the CLI's default ``--model``).
+DEFAULT_SCORECARD = "review-rules-v2"
 
-    Encodes the serious case review's themes with expert-set points; for
-    retrospective audit and research only.
+
+def default_scorecard() -> RuleScorecard:
+    """The shipped default rule scorecard, ``review-rules-v2``.
+
+    Encodes the serious case review's themes and the asthma evidence (the National
+    Review of Asthma Deaths) on catalogue v2, with expert-set points; for
+    retrospective audit and research only. ``load_model("review-rules-v1")`` still
+    loads the first card, whose statement about single agencies is wrong (see the
+    README).
 
     Examples
     --------
     >>> from riskscore import default_scorecard
     >>> card = default_scorecard()
     >>> card.name, card.bands["review"]
-    ('review-rules-v1', 4.0)
+    ('review-rules-v2', 4.0)
     """
-    return load_model("review-rules-v1")
+    return load_model(DEFAULT_SCORECARD)
 
 
 # --------------------------------------------------------------------------- pipelines

@@ -12,6 +12,7 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.base import clone
 
+from riskscore._params import POSITIVE_INT, validate_attributes
 from riskscore.contract import register_model
 from riskscore.errors import NotFittedError
 from riskscore.logistic import LogisticRiskModel
@@ -69,6 +70,7 @@ class IntegerPointsModel:
             setattr(self, k, v)
         return self
 
+    @validate_attributes({"base": [LogisticRiskModel, None], "max_points": [POSITIVE_INT]})
     def fit(self, X, y, case_ids=None) -> IntegerPointsModel:
         """Fit the base model, then round it to integer points.
 

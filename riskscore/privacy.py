@@ -39,6 +39,7 @@ import hmac
 import numpy as np
 import pandas as pd
 
+from riskscore._params import POSITIVE_INT, StrOptions, validate_params
 from riskscore._privacy_rules import nhs_number_valid
 from riskscore.errors import ParameterError, SchemaError
 from riskscore.schema import (
@@ -103,6 +104,14 @@ def _tokens(ids: np.ndarray, key: bytes, shift_dates: bool, max_shift_days: int)
     return tokens, offsets
 
 
+@validate_params(
+    {
+        "key": [bytes, str],
+        "shift_dates": ["boolean"],
+        "max_shift_days": [POSITIVE_INT],
+        "extra_columns": [StrOptions("refuse", "drop")],
+    }
+)
 def pseudonymise(
     events: pd.DataFrame,
     cases: pd.DataFrame | None = None,
@@ -184,8 +193,6 @@ def pseudonymise(
     max_shift_days = int(max_shift_days)
     if shift_dates and max_shift_days < 1:
         raise ParameterError(f"max_shift_days must be at least 1, got {max_shift_days}")
-    if extra_columns not in ("refuse", "drop"):
-        raise ParameterError(f"extra_columns must be 'refuse' or 'drop', got {extra_columns!r}.")
     tables = {"events": ensure_events(events)}
     if cases is not None:
         tables["cases"] = ensure_cases(cases)

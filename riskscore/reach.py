@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from riskscore._params import validate_params
 from riskscore.errors import ModelContractError, ParameterError
 from riskscore.features import encode_features
 from riskscore.scorecard import RuleScorecard
@@ -99,6 +100,7 @@ def _feature_max(card: RuleScorecard, feature: str, raisable: bool, empty: float
     return float(np.max(totals))
 
 
+@validate_params({"recorders": [Mapping, None]})
 def agency_reach(
     model: RuleScorecard, *, recorders: Mapping[str, Sequence[str]] | None = None
 ) -> pd.DataFrame:

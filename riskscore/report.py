@@ -63,6 +63,7 @@ from riskscore._names import (
     quintile_name,
     rule_name,
 )
+from riskscore._params import validate_params
 from riskscore._version import __version__
 from riskscore.audit import CASE_LEVEL_NOTICE, NOTICE, CaseAudit, CohortAudit
 from riskscore.contract import model_name, score_scale
@@ -454,6 +455,7 @@ def render_html(result: Any, *, title: str | None = None) -> str:
     )
 
 
+@validate_params({"path": ["path"], "title": [str, None]})
 def write_report(result: Any, path: str | os.PathLike, *, title: str | None = None) -> Path:
     """Write a self-contained HTML report of an audit or evaluation result.
 

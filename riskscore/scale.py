@@ -76,6 +76,7 @@ from riskscore._cohort_tables import (
 )
 from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import register
+from riskscore._params import COUNT, POSITIVE_INT, WINDOW_DAYS, validate_params
 from riskscore.audit import CohortAudit
 from riskscore.contract import check_model
 from riskscore.errors import (
@@ -138,6 +139,13 @@ def _is_dask(obj: object) -> bool:
 
 
 @contextmanager
+@validate_params(
+    {
+        "n_workers": [POSITIVE_INT],
+        "threads_per_worker": [POSITIVE_INT],
+        "memory_limit": [str, POSITIVE_INT],
+    }
+)
 def local_cluster(
     n_workers: int = 2,
     threads_per_worker: int = 1,
@@ -222,6 +230,7 @@ def _compute(collections: Sequence[Any], client: Any = None) -> tuple:
 # --------------------------------------------------------------------------- buckets
 
 
+@validate_params({"n_partitions": [POSITIVE_INT]})
 def case_buckets(case_id: pd.Series | Sequence[str], n_partitions: int) -> np.ndarray:
     """The partition (bucket) of each case: a stable hash of ``case_id`` modulo ``n``.
 
@@ -322,6 +331,7 @@ def _restore_order(part: pd.DataFrame, name: str, drop: bool) -> pd.DataFrame:
     return part.drop(columns=name) if drop else part
 
 
+@validate_params({"n_partitions": [POSITIVE_INT, None], "keep_order_key": ["boolean"]})
 def partition_by_case(ddf: Any, n_partitions: int | None = None, *, keep_order_key: bool = False):
     """Rearrange events (or any table with ``case_id``) so every case lives in one partition.
 
@@ -503,6 +513,7 @@ def _unknown_categories(meta: pd.DataFrame) -> pd.DataFrame:
 
 
 @register("read_events")
+@validate_params({"path": ["path"], "validate": ["boolean"]})
 def read_events_dask(path: str | os.PathLike, *, validate: bool = True):
     """Read a folder of events Parquet files lazily, as a Dask DataFrame.
 
@@ -538,6 +549,7 @@ def read_events_dask(path: str | os.PathLike, *, validate: bool = True):
     return _read_folder(path, "events", validate)
 
 
+@validate_params({"path": ["path"], "validate": ["boolean"]})
 def read_cases_dask(path: str | os.PathLike, *, validate: bool = True):
     """Read a folder of cases Parquet files lazily (as :func:`read_events_dask`).
 
@@ -582,6 +594,7 @@ def _fresh_folder(folder: Path, overwrite: bool) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
+@validate_params({"path": ["path"], "n_partitions": [POSITIVE_INT, None], "overwrite": ["boolean"]})
 def write_events_parquet(
     events: Any,
     path: str | os.PathLike,
@@ -647,6 +660,17 @@ def _write_part(part: pd.DataFrame, path: str) -> int:
 
 
 @register("write_cohort")
+@validate_params(
+    {
+        "path": ["path"],
+        "n_cases": [COUNT],
+        "random_state": [COUNT],
+        "n_partitions": [POSITIVE_INT, None],
+        "chunk_size": [POSITIVE_INT],
+        "overwrite": ["boolean"],
+        "progress": ["boolean"],
+    }
+)
 def write_cohort_parquet(
     path: str | os.PathLike,
     n_cases: int,
@@ -684,7 +708,7 @@ def write_cohort_parquet(
     progress : bool, default=False
         Show a progress bar.
     **cohort_kwargs
-        ``start``, ``years``, ``outcome_rate`` as in ``make_cohort``.
+        ``start``, ``years``, ``outcome_rate``, ``generator`` as in ``make_cohort``.
 
     Returns
     -------
@@ -815,10 +839,20 @@ def _grid_encode_part(events, step, end, agency, recent_window, coverage) -> pd.
     )
     grid = as_of_grid(ev, step, cases=ends)
     grid = grid.sort_values(["case_id", "as_of"], kind="stable", ignore_index=True)
-    return encode_features(ev, grid, agency, recent_window=recent_window, coverage=coverage)
+    # one thread: the Dask workers already use every core
+    return encode_features(
+        ev, grid, agency, recent_window=recent_window, coverage=coverage, n_jobs=1
+    )
 
 
 @register("encode_features")
+@validate_params(
+    {
+        "agency": ["agency", None],
+        "recent_window": [WINDOW_DAYS],
+        "n_partitions": [POSITIVE_INT, None],
+    }
+)
 def encode_features_dask(
     events: Any,
     as_of: Any,
@@ -949,6 +983,19 @@ def _merge_partitions(results: list[dict]):
 
 
 @register("audit_cohort")
+@validate_params(
+    {
+        "grid": ["grid"],
+        "response_window": [COUNT],
+        "horizon": [POSITIVE_INT],
+        "recent_window": [WINDOW_DAYS],
+        "chunk_size": [POSITIVE_INT],
+        "disclosure": ["disclosure"],
+        "agencies": ["agencies"],
+        "n_partitions": [POSITIVE_INT, None],
+        "min_gap": [COUNT],
+    }
+)
 def audit_cohort_dask(
     events: Any,
     cases: Any,
@@ -1092,6 +1139,9 @@ def _training_partition(events, cases, end, kwargs, allowed=None) -> dict:
 
 
 @register("make_training_set")
+@validate_params(
+    {"grid": ["grid"], "horizon": [POSITIVE_INT], "n_partitions": [POSITIVE_INT, None]}
+)
 def make_training_set_dask(
     events: Any,
     cases: Any,

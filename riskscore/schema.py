@@ -56,6 +56,7 @@ from riskscore._dates import (
     parse_dates,
 )
 from riskscore._dispatch import backend
+from riskscore._params import StrOptions, validate_params
 from riskscore._privacy_rules import (
     check_allow,
     identifying_message,
@@ -677,6 +678,7 @@ def _guard(df, table: str, allowed: dict, first_line=None, columns=None) -> None
         raise IdentifyingDataError(identifying_message(problems), report=report)
 
 
+@validate_params({"table": [str]})
 def check_identifying(
     df: pd.DataFrame, *, table: str = "events", allow: Mapping[str, str] | None = None
 ) -> list[dict]:
@@ -846,6 +848,7 @@ def _validate_events(df, *, dayfirst, format, allow, strict, first_line=None):
     return _finish(coll, frame, typed, allowed, strict)
 
 
+@validate_params({"dayfirst": ["boolean", None], "format": [str, None], "strict": ["boolean"]})
 def validate_events(
     df: pd.DataFrame,
     *,
@@ -1043,6 +1046,7 @@ def _validate_cases(df, events, *, dayfirst, format, allow, strict, first_line=N
     return _finish(coll, frame, typed, allowed, strict)
 
 
+@validate_params({"dayfirst": ["boolean", None], "format": [str, None], "strict": ["boolean"]})
 def validate_cases(
     df: pd.DataFrame,
     events: pd.DataFrame | None = None,
@@ -1520,6 +1524,17 @@ def _read(path, table, validate, strict, return_report, encoding, **kwargs):
     return (report.valid, report) if return_report else report.valid
 
 
+@validate_params(
+    {
+        "path": ["path"],
+        "dayfirst": ["boolean", None],
+        "format": [str, None],
+        "strict": ["boolean"],
+        "return_report": ["boolean"],
+        "engine": [StrOptions("pandas", "dask")],
+        "encoding": [str, None],
+    }
+)
 def read_events(
     path: str | PathLike,
     *,
@@ -1622,6 +1637,16 @@ def _dask_read_options(dayfirst, format, allow, strict, return_report, encoding)
         )
 
 
+@validate_params(
+    {
+        "path": ["path"],
+        "dayfirst": ["boolean", None],
+        "format": [str, None],
+        "strict": ["boolean"],
+        "return_report": ["boolean"],
+        "encoding": [str, None],
+    }
+)
 def read_cases(
     path: str | PathLike,
     *,

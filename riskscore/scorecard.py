@@ -38,6 +38,20 @@ OPS: Mapping[str, object] = {
     "==": operator.eq,
 }
 
+# The same comparisons as numpy ufuncs, so that a rule can write its mask into a
+# reused buffer (``out=``) instead of allocating one per rule and block.
+_UFUNCS: Mapping[str, np.ufunc] = {
+    ">=": np.greater_equal,
+    ">": np.greater,
+    "<=": np.less_equal,
+    "<": np.less,
+    "==": np.equal,
+}
+
+#: Rows scored per block by ``risk_score``: the masks and the integer total of a
+#: block stay in cache while every rule passes over it.
+_SCORE_ROWS = 1 << 16
+
 #: The line every printed model carries.
 AUDIT_ONLY_NOTICE = "Retrospective audit and research only - not a decision about any person."
 
@@ -172,6 +186,52 @@ def _feature_columns(X, names: Sequence[str], who: str) -> dict[str, np.ndarray]
     return {n: arr[:, index[n]] for n in names}
 
 
+def _integer_total_dtype(points: Sequence[float]):
+    """The smallest integer dtype that holds every partial sum of ``points`` exactly.
+
+    None when a point value is not a whole number (the total is then summed in
+    float64, in card order).
+    """
+    if not all(float(p).is_integer() for p in points):
+        return None
+    bound = sum(abs(p) for p in points)
+    for dtype in (np.int8, np.int16, np.int32):
+        if bound <= np.iinfo(dtype).max:
+            return dtype
+    return None
+
+
+def _integer_total(rules, cols: Mapping[str, np.ndarray], total: np.ndarray, dtype) -> None:
+    """Sum whole-number points into ``total`` in a small integer type, block by block.
+
+    Each rule is one comparison written into a reused boolean buffer, read as 0/1
+    integers of the total's type and scaled by the rule's points; a block's total
+    is converted to float64 once. Integer sums are exact in any order, so the
+    result equals the float64 sum of :meth:`RuleScorecard.contributions`, and with
+    one-byte totals (any card whose points add up to at most 127) the arithmetic
+    costs far less than reading the feature columns.
+    """
+    size = min(_SCORE_ROWS, len(total))
+    mask = np.empty(size, dtype=bool)
+    ints = mask.view(np.int8)
+    acc = np.empty(size, dtype=dtype)
+    tmp = np.empty(size, dtype=dtype)
+    plan = [(cols[r.feature], _UFUNCS[r.op], r.threshold, dtype(r.points)) for r in rules]
+    with np.errstate(invalid="ignore"):  # NaN compares False: unknown never scores
+        for rows in row_chunks(len(total), size):
+            k = rows.stop - rows.start
+            a, m, i8, t = acc[:k], mask[:k], ints[:k], tmp[:k]
+            a.fill(0)
+            for col, compare, threshold, points in plan:
+                compare(col[rows], threshold, out=m)
+                if points == 1 and dtype is np.int8:
+                    a += i8
+                else:
+                    np.multiply(i8, points, out=t, casting="unsafe")
+                    a += t
+            total[rows] = a
+
+
 def _index_of(X) -> pd.Index:
     return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(X))
 
@@ -291,6 +351,7 @@ class RuleScorecard:
         self.features_ = [f for f in FEATURES if f in used]
         self.feature_names_in_ = np.asarray(self.features_, dtype=object)
         self._max_points_by_feature = {f: self._max_points(f) for f in self.features_}
+        self._total_dtype = _integer_total_dtype([r.points for r in rules])
 
     # ------------------------------------------------------------------ helpers
     def _max_points(self, feature: str) -> float:
@@ -335,6 +396,9 @@ class RuleScorecard:
         cols = self._columns(X, "RuleScorecard.risk_score")
         n = len(_index_of(X))
         total = np.zeros(n, dtype=np.float64)
+        if self._total_dtype is not None:
+            _integer_total(self.rules, cols, total, self._total_dtype)
+            return pd.Series(total, index=_index_of(X), name="risk_score")
         for rows in row_chunks(n):
             block = total[rows]
             for r in self.rules:

@@ -46,6 +46,11 @@ Bernoulli(p) means "true with probability p"; U(a, b) is uniform on [a, b).
 - *asthma* ~ Bernoulli(0.18 + 0.07 H); severity mild / moderate / severe with
   probabilities 0.6 / 0.3 / 0.1 (levels 1 / 2 / 3, level 0 without asthma).
 - *not enrolled at school* (no attendance records) ~ Bernoulli(0.02).
+- *severe absence episode* (generator 2) ~ Bernoulli(0.04 + 0.10 G + 0.03 H + 0.03 C),
+  from day U(0, D) for 60..299 days.
+- *previous child protection plan* P (generator 2; history) ~ Bernoulli(0.01 + 0.08 G +
+  0.10 S + 0.01 H): a ``cp_plan_start`` on day U(0, 180) (a previous plan, entered
+  when the record opens) and its ``cp_plan_end`` 90..364 days later.
 - ``birth_year`` = start year - U{5..11}; ``sex`` female / male with probabilities
   0.49 / 0.51; ``ethnic_group`` ``group_1`` .. ``group_5`` with probabilities (0.70,
   0.10, 0.08, 0.07, 0.05). **These group labels are synthetic placeholders**, not
@@ -56,7 +61,8 @@ Each circumstance is active on an interval of days (empty when absent): ``all``
 (the whole span), ``hardship`` (the whole span if H), ``drug`` (onset to end),
 ``pre_drug`` (day 0 to the onset, the whole span for non-users), ``treatment``,
 ``abuse``, ``father_lost`` (loss to restoration or the span end), ``competing``,
-``asthma`` (the whole span for children with asthma).
+``asthma`` (the whole span for children with asthma), ``severe_absence`` (the
+episode; never in generator 1).
 
 Risk events
 -----------
@@ -76,15 +82,18 @@ restoration days (recorded by probation 0.4, social care 0.3, school 0.2, police
 ``attendance`` is recorded at the end of each school half-term (about 6 a year: days
 42 + 61 j + a per-case offset U{0..6}) for enrolled children, with ``value`` = the
 fraction of sessions attended, ``clip(b - 0.12 drug - 0.05 abuse - 0.05 competing -
-0.04 father_lost - 0.03 H - 0.02 severity + 0.012 logit(v), 0, 1)`` rounded to 3
-decimals, where each circumstance counts 1 if active on that day, b = 0.965 + 0.01
+0.04 father_lost - 0.03 H - 0.02 severity - 0.50 severe_absence + 0.012 logit(v), 0,
+1)`` rounded to 3 decimals, where each circumstance counts 1 if active on that day, b = 0.965 + 0.01
 logit(w) is a per-case baseline and v, w are uniforms (logistic noise).
 
 Derived events (each trigger independently; a delay ``lo..hi`` is a whole number of
 days drawn uniformly from ``lo`` to ``hi`` inclusive, as are all ranges written so):
 
-- ``asthma_plan_review`` after ``asthma_admission``: probability 0.5, or 0.15 while
-  ``drug`` is active; delay 7..42; recorded by gp 0.7 or hospital 0.3.
+- ``asthma_plan_review`` after ``asthma_admission`` (follow-up after discharge):
+  probability 0.6, or 0.2 while ``drug`` is active, delay 2..42 (generator 1: 0.5, or
+  0.15, delay 7..42); recorded by gp 0.7 or hospital 0.3. With the plan reviews of
+  the rate table, about 38% of admissions are followed by a review within 28 days
+  (generator 1: about 31%), as measured on 20,000 generated cases.
 - ``school_referral`` after ``school_concern``: probability 0.15; delay 0..7.
 - ``social_care_referral`` (recorded by the trigger's agency) after
   ``police_incident_home`` 0.15, ``domestic_abuse_incident`` 0.30,
@@ -97,7 +106,7 @@ days drawn uniformly from ``lo`` to ``hi`` inclusive, as are all ranges written 
 
 Responses to referrals
 ----------------------
-Each referral leads, with severity ``v = G + A + 0.5 S + 0.5 C + 0.3 H``, to a
+Each referral leads, with severity ``v = G + A + 0.5 S + 0.5 C + 0.3 H + 0.5 P``, to a
 child protection route with probability ``min(0.05 + 0.10 v, 0.5)``, a child in need
 plan with probability ``min(0.15 + 0.05 v, 0.4)``, early help with probability 0.3,
 and otherwise no further action. Early help: ``early_help_start`` 7..30 days later.
@@ -108,7 +117,9 @@ after that and, with probability 0.85, ``cp_plan_start`` on the conference day. 
 the first child in need plan and the first child protection plan of a case are kept;
 a child in need plan is kept only if it starts before any child protection plan and
 it ends at the earlier of its own end (start + 90..365 days) and the child protection
-plan's start (a step-up). ``cp_plan_end`` is 180..539 days after the plan start.
+plan's start (a step-up). ``cp_plan_end`` is 180..539 days after the plan start. While a
+previous plan (P) runs, referrals start no plan: the first plan of either kind after
+it starts after its end (so a child may have two child protection plans).
 Plan ends after the follow-up end do not appear.
 
 Recording delays (``recorded_date``)
@@ -126,16 +137,21 @@ Outcome (the known truth)
 Each case has an ``index_date`` drawn uniformly from day 90 to day ``D - 366`` (so
 that there is a first attendance period before it and a full year after it). With
 ``x`` = :func:`riskscore.encode_features` (default 90-day recent window) of the
-case's events as of ``index_date``, and a missing feature value counted as 0 (a
+case's events as of ``index_date`` (generator 1: of its risk events only, leaving
+out the derived records - follow-up plan reviews, referrals, plans - so its
+``no_asthma_plan_12m`` could differ from the data's; generator 2: of every record
+made before the outcome), and a missing feature value counted as 0 (a
 missing attendance flag adds nothing), the probability of an outcome within 365
 days after ``index_date`` is::
 
     P = expit(TRUE_INTERCEPT + logit(outcome_rate) - logit(0.02)
               + sum(TRUE_LOG_ODDS[f] * x[f] for f in TRUE_LOG_ODDS))
 
-(:func:`true_linear_predictor` computes the argument of ``expit``).
-``TRUE_INTERCEPT`` was calibrated so that about 2% of cases have an outcome at the
-default ``outcome_rate=0.02``; the shift by ``logit(outcome_rate) - logit(0.02)``
+(:func:`true_linear_predictor` computes the argument of ``expit``; generator 1 uses
+``TRUE_INTERCEPT_V1`` and ``TRUE_LOG_ODDS_V1``, generator 2 adds ``severe_absence``,
+``asthma_admissions_no_followup_12m``, ``preventer_underuse_12m`` and
+``cp_plans_ever``). Each intercept was calibrated, on 100,000 cases, so that about 2%
+of cases have an outcome at the default ``outcome_rate=0.02``; the shift by ``logit(outcome_rate) - logit(0.02)``
 moves the rate approximately to other values. The outcome kind is drawn
 independently of the features: children with asthma get ``life_threatening_asthma``
 / ``serious_harm`` / ``death`` with probabilities 0.6 / 0.3 / 0.1, others
@@ -162,6 +178,18 @@ drops every event dated after the case's ``followup_end``, and every event whose
 ``recorded_date`` falls after the span end (not yet in the record when the extract
 was taken); what is returned never runs past follow-up.
 
+Generator versions
+------------------
+``make_cohort(..., generator=2)`` is the default. Generator 1 is the original model,
+kept byte for byte so that what was built on it rebuilds exactly
+(``synthetic-logistic-v1``, the illustration on ``review-rules-v1``'s card). In it
+severe absence never happens (the lowest recent attendance mean is about 0.6) and no
+child has more than one child protection plan. Generator 2 adds the severe absence
+episode, previous child protection plans and more, earlier discharge follow-up, and
+its truth reads the catalogue v2 features. Every draw the two share comes from the
+same stream, so the same seed gives the same children; the additions and what they
+change (attendance, plans, follow-up reviews, outcomes) differ.
+
 Returned tables follow the data contract (``riskscore.vocabulary``): events sorted
 by case, date, event, agency; ``case_id``, ``agency`` and ``event`` are pandas
 categoricals (agency and event with the full vocabulary as categories) to keep
@@ -172,12 +200,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from numbers import Integral
 from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
 from riskscore._dispatch import backend
+from riskscore._params import COUNT, POSITIVE_INT, UNIT_OPEN, Interval, Options, validate_params
 from riskscore.disclosure import mark_synthetic
 from riskscore.errors import ParameterError, SchemaError
 from riskscore.features import encode_features
@@ -190,12 +220,15 @@ __all__ = [
     "true_linear_predictor",
     "TRUE_LOG_ODDS",
     "TRUE_INTERCEPT",
+    "TRUE_LOG_ODDS_V1",
+    "TRUE_INTERCEPT_V1",
+    "GENERATOR",
     "VIGNETTE_NOTE",
     "SYNTHETIC_NOTE",
 ]
 
-#: True log-odds per feature unit of the synthetic outcome (see the module docstring).
-TRUE_LOG_ODDS: Mapping[str, float] = MappingProxyType(
+#: True log-odds per feature unit of generator 1 (see the module docstring).
+TRUE_LOG_ODDS_V1: Mapping[str, float] = MappingProxyType(
     {
         "parental_substance_use_12m": 0.9,
         "persistent_absence": 0.5,
@@ -212,8 +245,29 @@ TRUE_LOG_ODDS: Mapping[str, float] = MappingProxyType(
     }
 )
 
-#: Intercept of the true model at the default ``outcome_rate=0.02``.
-TRUE_INTERCEPT: float = -5.03
+#: Intercept of generator 1's true model at the default ``outcome_rate=0.02``.
+TRUE_INTERCEPT_V1: float = -5.03
+
+#: True log-odds per feature unit of the synthetic outcome, generator 2 (the default):
+#: generator 1's terms plus severe absence, admissions without follow-up, preventer
+#: under-use and child protection plans (see the module docstring).
+TRUE_LOG_ODDS: Mapping[str, float] = MappingProxyType(
+    {
+        **TRUE_LOG_ODDS_V1,
+        "severe_absence": 0.6,
+        "asthma_admissions_no_followup_12m": 0.4,
+        "preventer_underuse_12m": 0.3,
+        "cp_plans_ever": 0.3,
+    }
+)
+
+#: Intercept of the true model (generator 2) at the default ``outcome_rate=0.02``.
+TRUE_INTERCEPT: float = -5.2
+
+#: Generator version -> (true log-odds, true intercept at outcome_rate=0.02).
+_TRUTH = {1: (TRUE_LOG_ODDS_V1, TRUE_INTERCEPT_V1), 2: (TRUE_LOG_ODDS, TRUE_INTERCEPT)}
+#: The generator make_cohort uses unless told otherwise.
+GENERATOR = 2
 
 _REFERENCE_RATE = 0.02
 
@@ -540,7 +594,7 @@ def _poisson_rows(blocks, keys, event, term, term_id, rate, lo, hi):
 # ------------------------------------------------------------------ one chunk
 
 
-def _latents(keys: np.ndarray, span: int) -> dict[str, np.ndarray]:
+def _latents(keys: np.ndarray, span: int, generator: int) -> dict[str, np.ndarray]:
     n = len(keys)
 
     def u(name):
@@ -595,6 +649,22 @@ def _latents(keys: np.ndarray, span: int) -> dict[str, np.ndarray]:
     lat["index_day"] = _ints(u("index_day"), 90, span - 366)
     lat["att_offset"] = _ints(u("attendance_offset"), 0, 6)
     lat["att_base"] = 0.965 + 0.01 * _logit(u("attendance_base"))
+    # Generator 2's additions draw from streams of their own, so every draw above is
+    # the same in both generators.
+    if generator >= 2:
+        absent = u("severe_absence") < 0.04 + 0.10 * drug + 0.03 * hard + 0.03 * comp
+        absent_on = np.floor(u("severe_absence_onset") * span).astype(np.int64)
+        absent_off = absent_on + _ints(u("severe_absence_length"), 60, 299)
+        lat["iv.severe_absence"] = interval(absent, absent_on, absent_off)
+        previous = u("previous_plan") < 0.01 + 0.08 * drug + 0.10 * sibling + 0.01 * hard
+        start = np.floor(u("previous_plan_day") * min(180, span)).astype(np.int64)
+        end = start + _ints(u("previous_plan_length"), 90, 364)
+        lat["P"] = previous
+        lat["previous_plan"] = (np.where(previous, start, -1), np.where(previous, end, -1))
+    else:
+        lat["iv.severe_absence"] = (zero, zero)
+        lat["P"] = np.zeros(n, dtype=bool)
+        lat["previous_plan"] = (np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
     return lat
 
 
@@ -654,6 +724,9 @@ def _risk_events(blocks: _Blocks, keys: np.ndarray, lat, span: int) -> None:
         - 0.02 * lat["severity"][pos]
         + 0.012 * _logit(_uniform(keys[pos], "attendance.value", draw))
     )
+    # generator 2: a severe absence episode (empty in generator 1, where this subtracts
+    # exactly 0.0 and leaves every value as it was)
+    value = value - 0.50 * _active(lat, "severe_absence", pos, day)
     value = np.round(np.clip(value, 0.0, 1.0), 3)
     blocks.add(pos, day, "attendance", "school", value=value, draw=draw)
 
@@ -679,8 +752,13 @@ def _derived(blocks, keys, lat, source, trigger, event, prob, delay, agency=None
     return pos, new_day, draw
 
 
-def _responses(blocks: _Blocks, keys, lat, risk: dict[str, np.ndarray], span: int) -> None:
+def _responses(
+    blocks: _Blocks, keys, lat, risk: dict[str, np.ndarray], span: int, generator: int
+) -> None:
     """Derived records, referrals and the plans that follow them."""
+    # follow-up after an admission: (probability, probability while drug use is
+    # active, delay in days) by generator
+    p_review, p_review_drug, delay = ((0.5, 0.15, (7, 42)), (0.6, 0.2, (2, 42)))[generator - 1]
     _derived(
         blocks,
         keys,
@@ -688,8 +766,8 @@ def _responses(blocks: _Blocks, keys, lat, risk: dict[str, np.ndarray], span: in
         risk,
         "asthma_admission",
         "asthma_plan_review",
-        lambda pos, day: np.where(_active(lat, "drug", pos, day), 0.15, 0.5),
-        (7, 42),
+        lambda pos, day: np.where(_active(lat, "drug", pos, day), p_review_drug, p_review),
+        delay,
         agency=("asthma_plan_review",),
     )
     _derived(blocks, keys, lat, risk, "school_concern", "school_referral", 0.15, (0, 7), "school")
@@ -725,7 +803,7 @@ def _responses(blocks: _Blocks, keys, lat, risk: dict[str, np.ndarray], span: in
 def _plans(blocks, keys, lat, pos, day, draw, span: int) -> None:
     n = len(keys)
     krow = keys[pos]
-    v = lat["G"] + lat["A"] + 0.5 * lat["S"] + 0.5 * lat["C"] + 0.3 * lat["H"]
+    v = lat["G"] + lat["A"] + 0.5 * lat["S"] + 0.5 * lat["C"] + 0.3 * lat["H"] + 0.5 * lat["P"]
     p_cp = np.minimum(0.05 + 0.10 * v, 0.5)[pos]
     p_cin = np.minimum(0.15 + 0.05 * v, 0.4)[pos]
     u = _uniform(krow, "referral.level", draw)
@@ -744,13 +822,21 @@ def _plans(blocks, keys, lat, pos, day, draw, span: int) -> None:
         draw=draw[eh],
     )
 
-    # Child protection route: strategy meeting, conference, plan (first plan only).
+    # A previous child protection plan (generator 2): entered when the record opens.
+    prev_start, prev_end = lat["previous_plan"]
+    prev = np.flatnonzero(prev_start >= 0)
+    blocks.add(prev, prev_start[prev], "cp_plan_start", "social_care")
+    blocks.add(prev, prev_end[prev], "cp_plan_end", "social_care")
+
+    # Child protection route: strategy meeting, conference, plan (first plan only, and
+    # only after any previous plan has ended).
     cp = level == 3
     sm_day = day[cp] + d("cp.strategy", 0, 3, cp)
     conf_day = sm_day + d("cp.conference", 10, 15, cp)
     blocks.add(pos[cp], sm_day, "strategy_meeting", "social_care", draw=draw[cp])
     blocks.add(pos[cp], conf_day, "cp_conference", "social_care", draw=draw[cp])
     plan = _uniform(krow[cp], "cp.plan", draw[cp]) < 0.85
+    plan &= conf_day > prev_end[pos[cp]]
     cp_start = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(cp_start, pos[cp][plan], conf_day[plan])
     has_cp = cp_start < np.iinfo(np.int64).max
@@ -766,7 +852,8 @@ def _plans(blocks, keys, lat, pos, day, draw, span: int) -> None:
     blocks.add(pos[cin][sm], cin_sm_day, "strategy_meeting", "social_care", draw=draw[cin][sm])
     start = day[cin] + d("cin.delay", 20, 60, cin)
     cin_start = np.full(n, np.iinfo(np.int64).max)
-    np.minimum.at(cin_start, pos[cin], start)
+    after = start > prev_end[pos[cin]]  # not while a previous CP plan runs
+    np.minimum.at(cin_start, pos[cin][after], start[after])
     has_cin = (cin_start < np.iinfo(np.int64).max) & (cin_start < cp_start)
     cin_pos = np.flatnonzero(has_cin)
     natural = cin_start[cin_pos] + _ints(_uniform(keys[cin_pos], "cin.plan_length"), 90, 365)
@@ -792,19 +879,28 @@ def _expit(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def _shifted_intercept(outcome_rate: float) -> float:
+def _shifted_intercept(outcome_rate: float, generator: int = GENERATOR) -> float:
     def logit(p):
         return float(np.log(p) - np.log1p(-p))
 
-    return TRUE_INTERCEPT + (logit(outcome_rate) - logit(_REFERENCE_RATE))
+    return _TRUTH[generator][1] + (logit(outcome_rate) - logit(_REFERENCE_RATE))
 
 
-def true_linear_predictor(features: pd.DataFrame, outcome_rate: float = 0.02) -> pd.Series:
+def _check_generator(generator) -> int:
+    if isinstance(generator, bool) or generator not in _TRUTH:
+        raise ParameterError(f"generator must be one of {sorted(_TRUTH)}, got {generator!r}.")
+    return int(generator)
+
+
+def true_linear_predictor(
+    features: pd.DataFrame, outcome_rate: float = 0.02, *, generator: int = GENERATOR
+) -> pd.Series:
     """The true log-odds of an outcome within 365 days in a :func:`make_cohort` cohort.
 
     ``TRUE_INTERCEPT + logit(outcome_rate) - logit(0.02) + sum(TRUE_LOG_ODDS[f] * x[f])``
-    with missing feature values counted as 0. It is the exact generating model at
-    each case's ``index_date`` (see the module docstring) and a reference elsewhere.
+    with missing feature values counted as 0 (generator 1: ``TRUE_INTERCEPT_V1`` and
+    ``TRUE_LOG_ODDS_V1``). It is the generating model at each case's ``index_date``
+    (see the module docstring) and a reference elsewhere.
 
     Parameters
     ----------
@@ -813,6 +909,8 @@ def true_linear_predictor(features: pd.DataFrame, outcome_rate: float = 0.02) ->
         :data:`TRUE_LOG_ODDS`).
     outcome_rate : float, default=0.02
         The ``outcome_rate`` the cohort was generated with.
+    generator : {1, 2}, default=2
+        The generator version the cohort was made with.
 
     Returns
     -------
@@ -828,7 +926,8 @@ def true_linear_predictor(features: pd.DataFrame, outcome_rate: float = 0.02) ->
     >>> bool(lp.iloc[0] == TRUE_INTERCEPT)
     True
     """
-    missing = [f for f in TRUE_LOG_ODDS if f not in features.columns]
+    log_odds = _TRUTH[_check_generator(generator)][0]
+    missing = [f for f in log_odds if f not in features.columns]
     if missing:
         raise SchemaError(
             f"features: missing column(s) {missing}. Fix: pass the output of "
@@ -836,21 +935,23 @@ def true_linear_predictor(features: pd.DataFrame, outcome_rate: float = 0.02) ->
         )
     if not 0.0 < outcome_rate < 1.0:
         raise ParameterError(f"outcome_rate must be strictly between 0 and 1, got {outcome_rate}.")
-    x = features[list(TRUE_LOG_ODDS)].to_numpy(dtype=np.float64)
-    beta = np.array(list(TRUE_LOG_ODDS.values()))
-    lp = _shifted_intercept(outcome_rate) + np.nan_to_num(x, nan=0.0) @ beta
+    x = features[list(log_odds)].to_numpy(dtype=np.float64)
+    beta = np.array(list(log_odds.values()))
+    lp = _shifted_intercept(outcome_rate, generator) + np.nan_to_num(x, nan=0.0) @ beta
     return pd.Series(lp, index=features.index, name="true_log_odds")
 
 
-_OUTCOME_FEATURE_EVENTS = tuple(
-    sorted({e for f in TRUE_LOG_ODDS for e in FEATURES[f].events}, key=list(EVENTS).index)
-)
+_OUTCOME_FEATURE_EVENTS = {
+    g: tuple(sorted({e for f in truth[0] for e in FEATURES[f].events}, key=list(EVENTS).index))
+    for g, truth in _TRUTH.items()
+}
 
 
-def _outcome_lp(risk, lat, span_start: int, intercept: float) -> np.ndarray:
+def _outcome_lp(risk, lat, span_start: int, intercept: float, generator: int) -> np.ndarray:
     """True linear predictor per case at its index date, via the public encoder."""
     n = len(lat["index_day"])
-    codes = [_EVENT_CODES[e] for e in _OUTCOME_FEATURE_EVENTS]
+    log_odds = _TRUTH[generator][0]
+    codes = [_EVENT_CODES[e] for e in _OUTCOME_FEATURE_EVENTS[generator]]
     keep = np.isin(risk["event"], codes) & (risk["day"] <= lat["index_day"][risk["pos"]])
     pos, day, rec = risk["pos"][keep], risk["day"][keep], risk["rec"][keep]
     # typed as the contract types events (ids as text categories), so the encoder's
@@ -875,8 +976,8 @@ def _outcome_lp(risk, lat, span_start: int, intercept: float) -> np.ndarray:
         }
     )
     x = encode_features(events, as_of)
-    beta = np.array(list(TRUE_LOG_ODDS.values()))
-    xv = np.nan_to_num(x[list(TRUE_LOG_ODDS)].to_numpy(dtype=np.float64), nan=0.0)
+    beta = np.array(list(log_odds.values()))
+    xv = np.nan_to_num(x[list(log_odds)].to_numpy(dtype=np.float64), nan=0.0)
     return intercept + xv @ beta
 
 
@@ -887,18 +988,28 @@ def _to_datetime(days: np.ndarray, missing: np.ndarray | None = None) -> np.ndar
     return out
 
 
-def _chunk(seed: int, numbers: np.ndarray, span: int, span_start: int, intercept: float):
+def _chunk(
+    seed: int, numbers: np.ndarray, span: int, span_start: int, intercept: float, generator: int
+):
     """Events (chunk-local positions, days from span start) and case columns."""
     keys = _case_keys(seed, numbers)
-    lat = _latents(keys, span)
+    lat = _latents(keys, span, generator)
     blocks = _Blocks()
     _risk_events(blocks, keys, lat, span)
     risk = blocks.table()
     _recording_delays(keys, risk)
     resp = _Blocks()
-    _responses(resp, keys, lat, risk, span)
+    _responses(resp, keys, lat, risk, span, generator)
+    responses = resp.table()
 
-    lp = _outcome_lp(risk, lat, span_start, intercept)
+    # Generator 1 computed the truth from the risk events alone (so a follow-up plan
+    # review, a derived record, was invisible to it); generator 2 from every record
+    # made before the outcome, as the module docstring says.
+    if generator == 1:
+        seen = risk
+    else:
+        seen = {k: np.concatenate([risk[k], responses[k]]) for k in risk}
+    lp = _outcome_lp(seen, lat, span_start, intercept, generator)
     has = _uniform(keys, "outcome") < _expit(lp)
     kind_u = _uniform(keys, "outcome.kind")
     kind = np.where(
@@ -925,7 +1036,7 @@ def _chunk(seed: int, numbers: np.ndarray, span: int, span_start: int, intercept
     sm_day = ref_day[sm] + _ints(_uniform(keys[pos][sm], "outcome.strategy_day"), 1, 5)
     post.add(pos[sm], sm_day, "strategy_meeting", "social_care")
 
-    parts = [risk, resp.table(), post.table()]
+    parts = [risk, responses, post.table()]
     ev = {k: np.concatenate([p[k] for p in parts]) for k in ("pos", "day", "event", "agency")}
     ev["value"] = np.concatenate([p["value"] for p in parts])
     ev["rec"] = np.concatenate([p["rec"] for p in parts])
@@ -966,6 +1077,21 @@ def _check_int(name: str, value, low: int, high: int | None = None) -> int:
     return int(value)
 
 
+@validate_params(
+    {
+        "n_cases": [COUNT],
+        "random_state": [COUNT, None],
+        "start": ["date"],
+        "years": [Interval(Integral, 2, 10)],
+        "outcome_rate": [UNIT_OPEN],
+        "chunk_size": [POSITIVE_INT],
+        "progress": ["boolean"],
+        "case_range": [tuple, list, None],
+        "path": ["path", None],
+        "n_partitions": [POSITIVE_INT, None],
+        "generator": [Options(*_TRUTH)],
+    }
+)
 def make_cohort(
     n_cases: int,
     random_state: int | None = 0,
@@ -978,6 +1104,7 @@ def make_cohort(
     case_range: tuple[int, int] | None = None,
     path=None,
     n_partitions: int | None = None,
+    generator: int = GENERATOR,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate a synthetic cohort (events and cases) with a known outcome model.
 
@@ -1013,6 +1140,16 @@ def make_cohort(
         Generate only case numbers ``start <= k < stop`` (Python slice rules within
         ``0 .. n_cases``); equals those cases cut out of the whole cohort. Use it to
         write a huge cohort in pieces.
+    path : path-like, optional
+        Write hash-partitioned Parquet there instead of returning the tables.
+    n_partitions : int, optional
+        Files per table when writing to ``path``.
+    generator : {1, 2}, default=2
+        Version of the generative model (module docstring, "Generator versions").
+        Generator 1 is the original, kept so that models and cards built on it
+        (``synthetic-logistic-v1``, ``review-rules-v1``'s illustration) rebuild
+        exactly; generator 2 adds severe absence, previous child protection plans
+        and discharge follow-up, and its truth includes the catalogue v2 features.
 
     Returns
     -------
@@ -1056,7 +1193,9 @@ def make_cohort(
             start=start,
             years=years,
             outcome_rate=outcome_rate,
+            generator=generator,
         )
+    generator = _check_generator(generator)
     n_cases = _check_int("n_cases", n_cases, 0)
     years = _check_int("years", years, 2, 10)
     chunk_size = _check_int("chunk_size", chunk_size, 1)
@@ -1075,7 +1214,7 @@ def make_cohort(
         )
     span_start = int((t0 - pd.Timestamp("1970-01-01")).days)
     span = int((t0 + pd.DateOffset(years=years) - t0).days)
-    intercept = _shifted_intercept(float(outcome_rate))
+    intercept = _shifted_intercept(float(outcome_rate), generator)
 
     bounds = [*range(first, stop, chunk_size), stop]
     chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
@@ -1085,7 +1224,8 @@ def make_cohort(
         chunks = tqdm(chunks, desc="synthetic cohort", unit="chunk")
     ev_parts, case_parts = [], []
     for a, b in chunks:
-        ev, cs = _chunk(seed, np.arange(a, b, dtype=np.int64), span, span_start, intercept)
+        numbers = np.arange(a, b, dtype=np.int64)
+        ev, cs = _chunk(seed, numbers, span, span_start, intercept, generator)
         ev["pos"] = (ev["pos"] + (a - first)).astype(np.int32)
         ev_parts.append(ev)
         case_parts.append(cs)

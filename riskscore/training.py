@@ -36,6 +36,15 @@ from sklearn.base import clone
 
 from riskscore._dates import DEFAULT_GRID, NAT_DAY, days_to_ns, to_days
 from riskscore._dispatch import backend, is_dask
+from riskscore._params import (
+    COUNT,
+    NON_NEGATIVE_REAL,
+    POSITIVE_INT,
+    POSITIVE_REAL,
+    WINDOW_DAYS,
+    StrOptions,
+    validate_params,
+)
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
@@ -51,6 +60,7 @@ __all__ = [
     "check_point_in_time",
     "train_model",
     "build_synthetic_model",
+    "SYNTHETIC_MODELS",
     "EXCLUSION_REASONS",
 ]
 
@@ -93,6 +103,16 @@ class TrainingSet(NamedTuple):
     info: dict | None = None
 
 
+@validate_params(
+    {
+        "grid": ["grid"],
+        "horizon": [POSITIVE_INT],
+        "start": ["date", None],
+        "end": ["date", None],
+        "recent_window": [WINDOW_DAYS],
+        "synthetic": ["boolean", None],
+    }
+)
 def make_training_set(
     events: pd.DataFrame,
     cases: pd.DataFrame,
@@ -281,6 +301,14 @@ def make_training_set(
 # --------------------------------------------------------------------------- leakage
 
 
+@validate_params(
+    {
+        "encoder": ["callable"],
+        "max_dates": [POSITIVE_INT, None],
+        "random_state": ["random_state"],
+        "atol": [NON_NEGATIVE_REAL],
+    }
+)
 def check_point_in_time(
     encoder: Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame],
     events: pd.DataFrame,
@@ -466,6 +494,25 @@ def _plain_records(table: pd.DataFrame) -> list[dict]:
     return out
 
 
+@validate_params(
+    {
+        "penalty": [StrOptions("l2", "l1"), None],
+        "C": [POSITIVE_REAL],
+        "class_weight": [StrOptions("balanced"), dict, None],
+        "grid": ["grid"],
+        "horizon": [POSITIVE_INT],
+        "recent_window": [WINDOW_DAYS],
+        "n_boot": [COUNT],
+        "subgroups": ["boolean"],
+        "disclosure": ["disclosure"],
+        "source": [str, None],
+        "name": [str, None],
+        "created": [str, None],
+        "random_state": ["random_state"],
+        "progress": ["boolean", None],
+        "estimator": [LogisticRiskModel, None],
+    }
+)
 def train_model(
     events: pd.DataFrame,
     cases: pd.DataFrame,
@@ -597,9 +644,32 @@ def train_model(
     return model, result
 
 
+#: Shipped synthetic models: name -> (make_cohort generator, features, created date,
+#: the estimator's random_state). Each recipe is pinned so that
+#: ``riskscore build-synthetic-model --name NAME`` rebuilds ``models/NAME.json``
+#: (texts exactly, numbers to the BLAS's last digits), whatever the defaults become.
+SYNTHETIC_MODELS: dict[str, tuple[int, tuple[str, ...], str, int | None]] = {
+    "synthetic-logistic-v1": (1, FEATURES_V1, "2026-11-25", None),
+    "synthetic-logistic-v2": (2, tuple(FEATURES), "2026-11-29", 0),
+}
+
+
+@validate_params(
+    {
+        "path": ["path", None],
+        "name": [StrOptions(*SYNTHETIC_MODELS)],
+        "n_cases": [POSITIVE_INT],
+        "random_state": [COUNT],
+        "n_boot": [COUNT],
+        "penalty": [StrOptions("l2", "l1"), None],
+        "created": [str, None],
+        "progress": ["boolean"],
+    }
+)
 def build_synthetic_model(
     path=None,
     *,
+    name: str = "synthetic-logistic-v1",
     n_cases: int = 20_000,
     random_state: int = 2101,
     n_boot: int = 200,
@@ -610,15 +680,22 @@ def build_synthetic_model(
     """Fit, validate and (optionally) write the shipped demonstration model.
 
     A :class:`~riskscore.LogisticRiskModel` (ridge, C=1) fitted on
-    ``make_cohort(n_cases, random_state)`` on a 90-day grid with a 365-day horizon,
-    validated by 5-fold case-grouped cross-validation. Deterministic for fixed
-    arguments apart from the ``created`` date (pass one to pin it). The model card
-    says synthetic, demonstration only.
+    ``make_cohort(n_cases, random_state, generator=...)`` on a 90-day grid with a
+    365-day horizon, validated by 5-fold case-grouped cross-validation. Deterministic
+    for fixed arguments apart from the ``created`` date (pass one to pin it). The model
+    card says synthetic, demonstration only.
+
+    ``name`` picks a pinned recipe (:data:`SYNTHETIC_MODELS`):
+    ``"synthetic-logistic-v1"`` is fitted on generator 1 cohorts and the first 18
+    features (catalogue v1), ``"synthetic-logistic-v2"`` on generator 2 cohorts and
+    the whole v2 catalogue (21 features).
 
     Parameters
     ----------
     path : path-like, optional
         Where to write the JSON model file (e.g. ``models/synthetic-logistic-v1.json``).
+    name : {"synthetic-logistic-v1", "synthetic-logistic-v2"}
+        Which shipped model's recipe to follow.
     n_cases, random_state
         The synthetic cohort.
     n_boot : int, default=200
@@ -628,7 +705,8 @@ def build_synthetic_model(
         catalogue meets a singular Hessian (scikit-learn warns and falls back to
         lbfgs); None keeps Wald intervals available if that is wanted.
     created : str, optional
-        ISO date for the model card.
+        ISO date for the model card (default: today; the shipped files' dates are in
+        :data:`SYNTHETIC_MODELS`).
     progress : bool, default=False
         Progress bars.
 
@@ -636,6 +714,11 @@ def build_synthetic_model(
     -------
     model : LogisticRiskModel
     evaluation : EvaluationResult
+
+    Raises
+    ------
+    ParameterError
+        ``name`` is not a shipped synthetic model.
 
     Examples
     --------
@@ -647,20 +730,31 @@ def build_synthetic_model(
     from riskscore.modelfile import save_model
     from riskscore.synthetic import make_cohort
 
-    events, cases = make_cohort(n_cases, random_state=random_state, progress=progress)
+    if name not in SYNTHETIC_MODELS:
+        raise ParameterError(
+            f"build_synthetic_model: name must be one of {list(SYNTHETIC_MODELS)}, got {name!r}."
+        )
+    generator, features, _, seed = SYNTHETIC_MODELS[name]
+    events, cases = make_cohort(
+        n_cases, random_state=random_state, progress=progress, generator=generator
+    )
+    # v1's card names its cohort as it did before generators existed (generator 1)
+    call = f"{n_cases}, random_state={random_state}" + (
+        f", generator={generator}" if generator != 1 else ""
+    )
     model, result = train_model(
         events,
         cases,
         # the shipped file's recipe, pinned whatever the library defaults become
-        estimator=LogisticRiskModel(penalty=penalty, random_state=None),
-        features=list(FEATURES_V1),
+        estimator=LogisticRiskModel(penalty=penalty, random_state=seed),
+        features=list(features),
         grid="90D",
         horizon=365,
         cv=5,
         n_boot=n_boot,
-        name="synthetic-logistic-v1",
-        source=f"Synthetic cohort: riskscore.synthetic.make_cohort({n_cases}, "
-        f"random_state={random_state}); invented data, demonstration only.",
+        name=name,
+        source=f"Synthetic cohort: riskscore.synthetic.make_cohort({call}); invented data, "
+        "demonstration only.",
         created=created,
         random_state=0,
         progress=progress,

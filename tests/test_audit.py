@@ -9,7 +9,7 @@ import pytest
 from riskscore import BANDS, SchemaError
 from riskscore.audit import audit_case, audit_cohort
 from riskscore.features import encode_features
-from riskscore.modelfile import default_scorecard
+from riskscore.modelfile import default_scorecard, load_model
 from riskscore.scorecard import Rule, RuleScorecard
 from riskscore.synthetic import make_cohort, vignette
 from riskscore.vocabulary import AGENCIES
@@ -245,6 +245,16 @@ def test_cohort_audit_agrees_with_case_audits(cohort, card):
     assert result.tables["summary"].attrs["riskscore_disclosure"]["applied"] is False
 
 
+def test_cohort_audit_tables_do_not_depend_on_workers_or_chunks(cohort, card):
+    events, cases = cohort
+    one = audit_cohort(events, cases, card, disclosure=False, n_jobs=1)
+    # chunks of 40 cases audited in two worker processes
+    two = audit_cohort(events, cases, card, disclosure=False, chunk_size=40, n_jobs=2)
+    assert list(two.tables) == list(one.tables)
+    for name, table in one.tables.items():
+        pd.testing.assert_frame_equal(two.tables[name], table, obj=name)
+
+
 def test_no_count_from_1_to_9_leaves_a_cohort_audit(cohort, card):
     events, cases = cohort
     result = audit_cohort(events.iloc[:4000], cases, card)
@@ -283,13 +293,17 @@ def test_published_rates_are_recomputed_from_published_counts(cohort, card):
             assert r.share_with_gap == pytest.approx(r.n_with_gap / r.n_cases)
 
 
-def test_default_card_shows_its_synthetic_deprivation_profile():
-    """Responsible use: every model card shows metrics by deprivation quintile."""
+def test_v1_card_shows_its_synthetic_deprivation_profile():
+    """Responsible use: every model card shows metrics by deprivation quintile.
+
+    review-rules-v1's profile was computed on generator 1 (the only one then); v2's is
+    recomputed with its other computed claims in test_cards.py.
+    """
     from riskscore.audit import deprivation_illustration
 
-    card = default_scorecard()
+    card = load_model("review-rules-v1")
     stored = card.model_card["metrics_by_deprivation"]
     assert "SYNTHETIC" in stored["note"]
-    assert stored == deprivation_illustration(card)
+    assert stored == deprivation_illustration(card, generator=1)
     for row in stored["by_imd_quintile"]:
         assert row["n_cases"] is None or row["n_cases"] % 5 == 0

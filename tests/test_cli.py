@@ -226,7 +226,8 @@ def test_score_writes_scores_with_contributions_that_add_up(features_csv, tmp_pa
     assert main(["score", str(features_csv), "--out", str(out)]) == 0
     scores = pd.read_csv(out)
     contrib = [c for c in scores.columns if c.startswith("contribution: ")]
-    card = rs.load_model("review-rules-v1")
+    card = rs.default_scorecard()  # the default --model
+    assert card.name == "review-rules-v2"
     assert len(contrib) == len(card.rules) + 1  # one per rule, plus the baseline
     np.testing.assert_allclose(scores[contrib].sum(axis=1), scores["score"])
     assert set(scores["band"]) <= set(rs.BANDS)
@@ -434,13 +435,15 @@ def test_evaluate_scorecard_as_it_is_needs_folds(data, tmp_path, capsys):
 def test_model_lists_shipped_models(capsys):
     assert main(["model"]) == 0
     listed = capsys.readouterr().out.split()
-    assert "review-rules-v1" in listed and "synthetic-logistic-v1" in listed
+    assert {"review-rules-v1", "review-rules-v2", "synthetic-logistic-v1"} <= set(listed)
+    assert "synthetic-logistic-v2" in listed
 
 
-def test_model_prints_the_score_sheet(capsys):
-    assert main(["model", "review-rules-v1"]) == 0
+@pytest.mark.parametrize("name", ["review-rules-v1", "review-rules-v2"])
+def test_model_prints_the_score_sheet(capsys, name):
+    assert main(["model", name]) == 0
     out = capsys.readouterr().out
-    card = rs.load_model("review-rules-v1")
+    card = rs.load_model(name)
     for rule in card.rules:
         assert rule.feature in out
     assert "not a decision" in out
@@ -615,18 +618,18 @@ def test_a_model_file_in_the_working_directory_cannot_shadow_a_shipped_name(
     doc["bands"] = {"review": 1.0, "multi_agency_discussion": 2.0}
     for rule in doc["rules"]:
         rule["points"] = 1.0
-    (tmp_path / "review-rules-v1").write_text(json.dumps(doc), encoding="utf-8")
+    (tmp_path / "review-rules-v2").write_text(json.dumps(doc), encoding="utf-8")
     # the default --model and the bare name are the shipped card
-    assert main(["model", "review-rules-v1"]) == 0
+    assert main(["model", "review-rules-v2"]) == 0
     assert "review                     >= 4" in capsys.readouterr().out
-    for extra in ([], ["--model", "review-rules-v1"]):
+    for extra in ([], ["--model", "review-rules-v2"]):
         out = tmp_path / f"s{len(extra)}.csv"
         assert main(["score", str(features_csv), *extra, "--out", str(out)]) == 0
         feats = pd.read_csv(features_csv)
-        shipped = rs.load_model("review-rules-v1").risk_score(feats).to_numpy()
+        shipped = rs.load_model("review-rules-v2").risk_score(feats).to_numpy()
         np.testing.assert_array_equal(pd.read_csv(out)["score"].to_numpy(), shipped)
     # the planted file only by its path
-    assert main(["model", "./review-rules-v1"]) == 0
+    assert main(["model", "./review-rules-v2"]) == 0
     assert "review                     >= 1" in capsys.readouterr().out
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskscore import FEATURES, SchemaError
+from riskscore import FEATURES, ParameterError, SchemaError
 from riskscore.coverage import apply_coverage, coverage_gaps, coverage_table, covered
 from riskscore.sources import read_prescriptions
 
@@ -134,7 +134,7 @@ def test_apply_coverage_agency_view():
     out = apply_coverage(feats, cov, agency="school")
     for name in FEATURES:
         assert out[name].isna().tolist() == [False, True], name
-    with pytest.raises(SchemaError, match="unknown agency"):
+    with pytest.raises(ParameterError, match="agency"):
         apply_coverage(feats, cov, agency="nhs")
     with pytest.raises(SchemaError, match="as_of"):
         apply_coverage(feats.drop(columns="as_of"), cov)

@@ -32,7 +32,7 @@ from riskscore.disclosure import (
     read_table,
     write_table,
 )
-from riskscore.errors import DisclosureError, RiskscoreError
+from riskscore.errors import DisclosureError, ParameterError, RiskscoreError
 
 # (min_count, round_to) pairs a secure environment might set; all valid.
 SETTINGS = [(10, 5), (10, 1), (10, 10), (5, 5), (3, 1), (20, 10), (11, 1)]
@@ -392,9 +392,18 @@ def test_errors_for_tables_without_counts_or_unknown_columns():
     assert issubclass(DisclosureError, RiskscoreError)
 
 
-@pytest.mark.parametrize(("min_count", "round_to"), [(7, 5), (0, 5), (10, 0), (10, True), (12, 10)])
-def test_settings_that_would_publish_small_counts_are_refused(min_count, round_to):
-    with pytest.raises(DisclosureError):
+@pytest.mark.parametrize(
+    ("min_count", "round_to", "error"),
+    [
+        (7, 5, DisclosureError),
+        (0, 5, ParameterError),
+        (10, 0, ParameterError),
+        (10, True, ParameterError),
+        (12, 10, DisclosureError),
+    ],
+)
+def test_settings_that_would_publish_small_counts_are_refused(min_count, round_to, error):
+    with pytest.raises(error):
         DisclosureSettings(min_count=min_count, round_to=round_to)
 
 
@@ -415,7 +424,7 @@ def test_apply_disclosure_routes_every_setting():
     off = apply_disclosure(table, False, reason="inside the environment")
     assert off["n_cases"].tolist() == [6, 43]
     assert off.attrs[DISCLOSURE_ATTR]["reason"] == "inside the environment"
-    with pytest.raises(DisclosureError):
+    with pytest.raises(ParameterError, match="disclosure"):
         apply_disclosure(table, "yes")
 
 

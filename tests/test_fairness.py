@@ -154,3 +154,18 @@ def test_bad_input_is_refused():
         subgroup_metrics(y, p, g, by=["ethnic_group"])
     with pytest.raises(SchemaError, match="reference group"):
         subgroup_metrics(y, p, g, reference={"sex": "x"}, n_boot=0)
+
+
+def test_plot_subgroups_draws_an_unbounded_interval_without_its_open_end():
+    """A bootstrap ratio interval can have an infinite end (a replicate whose reference
+    group has a rate of 0); the plot must draw the finite part, not overflow."""
+    rng = np.random.default_rng(0)
+    p = rng.random(3000) * 0.5
+    y = (rng.random(3000) < p).astype(int)
+    table = subgroup_metrics(y, p, pd.Series(rng.choice(["a", "b"], 3000), name="g"), n_boot=10)
+    shown = table["metric"].isin(["tpr", "ppv", "oe_ratio"]) & (table["group"] != "All")
+    row = table.index[shown & table["ratio"].notna()][0]
+    table.loc[row, "ratio_upper"] = np.inf
+    ax = plot_subgroups(table)
+    lo, hi = ax.get_xlim()
+    assert np.isfinite(lo) and np.isfinite(hi) and hi < 100

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskscore import FEATURES, SchemaError
+from riskscore import FEATURES, ParameterError, SchemaError
 from riskscore.features import FeatureEncoder, as_of_grid, encode_features
 from riskscore.vocabulary import AGENCIES, RESPONSE_EVENTS, RISK_EVENTS
 
@@ -326,9 +326,10 @@ def _followup_queries(events: pd.DataFrame) -> pd.DataFrame:
         pd.DataFrame({"case_id": rev["case_id"], "as_of": known + pd.Timedelta(days=k)})
         for k in (-1, 0, 1)
     ]
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
 
 
+@settings(max_examples=30)  # the oracle is quadratic; 30 tables of edges are plenty
 @given(followup_tables())
 def test_followup_feature_equals_reference_on_every_edge(events):
     q = _followup_queries(events)
@@ -337,6 +338,16 @@ def test_followup_feature_equals_reference_on_every_edge(events):
         assert_frames_match(
             encode_features(events, q, agency=agency), oracle_frame(events, q, agency)
         )
+
+
+@settings(max_examples=30)
+@given(followup_tables())
+def test_followup_feature_sees_nothing_after_t(events):
+    """Point in time: dropping every record not known by T (a review entered late
+    included) changes nothing at T."""
+    from riskscore.training import check_point_in_time
+
+    check_point_in_time(encode_features, events, _followup_queries(events), max_dates=6)
 
 
 @given(followup_tables())
@@ -556,7 +567,7 @@ def test_missing_columns_are_named():
 def test_unknown_agency_view_is_refused():
     ev = _ev([("a", "2101-01-01", "hospital", "asthma_admission", np.nan)])
     q = pd.DataFrame({"case_id": ["a"], "as_of": pd.to_datetime(["2101-03-01"])})
-    with pytest.raises(SchemaError, match="agency"):
+    with pytest.raises(ParameterError, match="agency"):
         encode_features(ev, q, agency="hospitl")
 
 
@@ -622,6 +633,71 @@ def test_features_change_only_on_change_dates(events, recent):
         changed_on = set(days[1:][~same])
         allowed = set(change_dates(ev, recent_window=recent)["as_of"])
         assert changed_on <= allowed
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    event_tables(max_rows=60),
+    queries(max_rows=20),
+    st.integers(1, 4),
+    st.integers(1, 40),
+    st.sampled_from([None, "school", "hospital"]),
+)
+def test_threads_and_blocks_give_the_single_threaded_answer(events, q, jobs, chunk, agency):
+    """Blocks of cases encoded on several threads, written into one table: same values."""
+    import riskscore.features as features
+
+    one = encode_features(events, q, agency, n_jobs=1)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(features, "_PARALLEL_EVENTS", 0)  # threads even for a few events
+        mp.setattr(features, "_CHUNK_EVENTS", chunk)  # and many small blocks
+        many = encode_features(events, q, agency, n_jobs=jobs)
+        small = encode_features(events, q, agency, n_jobs=jobs, dtype="float32")
+    pd.testing.assert_frame_equal(many, one, check_exact=True)
+    assert (small[list(FEATURES)].dtypes == np.float32).all()
+    pd.testing.assert_frame_equal(small, one.astype(dict.fromkeys(FEATURES, np.float32)))
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_write_features_writes_what_encode_features_returns(tmp_path, monkeypatch, categorical):
+    import riskscore.features as features
+    from riskscore.features import write_features
+    from riskscore.synthetic import make_cohort
+
+    events, cases = make_cohort(40, random_state=5)
+    q = as_of_grid(events, "30D", cases=cases)
+    if categorical:  # a grid over the events' own categorical ids, as benchmarks build
+        q["case_id"] = pd.Categorical(q["case_id"], categories=events["case_id"].cat.categories)
+    want = encode_features(events, q, "hospital")
+    monkeypatch.setattr(features, "_CHUNK_EVENTS", 200)  # many row groups
+    monkeypatch.setattr(features, "_PARALLEL_EVENTS", 0)
+    path = write_features(events, q, tmp_path / "x.parquet", "hospital", n_jobs=2)
+    got = pd.read_parquet(path)
+    assert got["case_id"].astype(str).tolist() == want["case_id"].astype(str).tolist()
+    pd.testing.assert_frame_equal(got.drop(columns="case_id"), want.drop(columns="case_id"))
+    small = pd.read_parquet(write_features(events, q, tmp_path / "y.parquet", dtype="float32"))
+    assert (small[list(FEATURES)].dtypes == np.float32).all()
+
+
+def test_n_jobs_and_dtype_are_checked():
+    ev = pd.DataFrame(
+        {
+            "case_id": ["c1"],
+            "agency": ["police"],
+            "event": ["police_incident_home"],
+            "date": pd.to_datetime(["2101-01-10"]),
+        }
+    )
+    q = pd.DataFrame({"case_id": ["c1"], "as_of": pd.to_datetime(["2101-02-01"])})
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(ParameterError, match="n_jobs"):
+            encode_features(ev, q, n_jobs=bad)
+    with pytest.raises(ParameterError, match="dtype"):
+        encode_features(ev, q, dtype="int8")
+    assert (
+        encode_features(ev, q, n_jobs=-1, dtype=np.float32)["police_incidents_home_12m"].dtype
+        == np.float32
+    )
 
 
 @pytest.mark.parametrize("shuffle", [False, True])

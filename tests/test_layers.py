@@ -28,9 +28,11 @@ LAYERS: dict[str, int] = {
     "riskscore.vocabulary": 0,
     "riskscore._dispatch": 0,
     "riskscore._arrays": 0,
+    "riskscore._parallel": 0,
     "riskscore._numerics": 0,
     "riskscore._dates": 0,
     "riskscore._names": 0,
+    "riskscore._params": 0,
     # 1: the data contract, privacy and disclosure control
     "riskscore._privacy_rules": 1,
     "riskscore.privacy": 1,

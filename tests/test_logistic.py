@@ -266,6 +266,56 @@ def test_contributions_sum_to_risk_score(rows):
     np.testing.assert_allclose(model.predict_proba(X)[:, 1], 1 / (1 + np.exp(-score)), rtol=1e-12)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.just(np.nan), st.floats(-3, 10, allow_nan=False)), min_size=5, max_size=150
+    ),
+    penalty=st.sampled_from([None, "l2"]),
+)
+def test_scores_equal_the_imputed_design_product_row_by_row(values, penalty):
+    # the oracle: every row imputed and flagged on its own, then intercept + design . coef
+    X_train, y = simulate(600, seed=15, missing_rate=0.1)
+    model = LogisticRiskModel(penalty=penalty).fit(X_train, y)
+    names = list(model.feature_names_in_)
+    k = len(names)
+    rows = [values[i : i + k] for i in range(0, len(values) - k + 1, k)]
+    X = pd.DataFrame(rows, columns=names, dtype=float)
+    coef = model.coef_.ravel()
+    means = X_train[names].mean().to_numpy()
+    expected = []
+    for row in X.to_numpy():
+        miss = np.isnan(row)
+        design = list(np.where(miss, means, row))
+        if model.indicator_groups_:
+            design.append(float(miss[names.index("attendance_recent")]))
+        expected.append(model.intercept_[0] + float(np.dot(design, coef)))
+    np.testing.assert_allclose(model.risk_score(X).to_numpy(), expected, rtol=1e-12, atol=1e-12)
+    with pytest.warns(UserWarning, match="feature names"):  # scikit-learn's own check
+        from_array = model.decision_function(X.to_numpy())
+    np.testing.assert_allclose(from_array, expected, rtol=1e-12, atol=1e-12)
+    # contributions sum to the score exactly: the same terms added in the same order
+    np.testing.assert_array_equal(
+        model.contributions(X).sum(axis=1).to_numpy(), model.risk_score(X).to_numpy()
+    )
+
+
+def test_scoring_refuses_infinite_values_and_missing_values_under_missing_error():
+    X, y = simulate(400, seed=16)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    bad = X.copy()
+    bad.loc[7, "siblings_removed"] = np.inf
+    with pytest.raises(SchemaError, match=r"siblings_removed.*7"):
+        model.risk_score(bad)
+    with pytest.raises(ValueError, match="infinity"), pytest.warns(UserWarning):
+        model.decision_function(bad[list(model.feature_names_in_)].to_numpy())
+    strict = LogisticRiskModel(penalty=None, missing="error").fit(X, y)
+    gap = X.copy()
+    gap.loc[3, "attendance_recent"] = np.nan
+    with pytest.raises(SchemaError, match=r"attendance_recent.*3"):
+        strict.risk_score(gap)
+
+
 def test_bands_are_probabilities_converted_to_log_odds():
     X, y = simulate(1000, seed=13)
     model = LogisticRiskModel(bands={"review": 0.2, "multi_agency_discussion": 0.5}).fit(X, y)

@@ -178,7 +178,8 @@ def test_saving_an_unnamed_or_unfitted_model_is_refused():
 
 
 def _doc():
-    return json.loads(model_to_json(default_scorecard()))
+    # the tampering tests name entries by position in review-rules-v1
+    return json.loads(model_to_json(load_model("review-rules-v1")))
 
 
 def _logistic_doc():
@@ -387,7 +388,18 @@ def _shipped_doc(name):
 @st.composite
 def mutated_files(draw):
     """A shipped model file with one random edit: replace, delete, add, or number nudge."""
-    doc = _shipped_doc(draw(st.sampled_from(["review-rules-v1", "synthetic-logistic-v1"])))
+    doc = _shipped_doc(
+        draw(
+            st.sampled_from(
+                [
+                    "review-rules-v1",
+                    "review-rules-v2",
+                    "synthetic-logistic-v1",
+                    "synthetic-logistic-v2",
+                ]
+            )
+        )
+    )
     paths = [p for p, _ in _paths(doc) if p]
     path = draw(st.sampled_from(paths))
     parent = doc
@@ -431,7 +443,9 @@ def test_a_mutated_model_file_loads_to_a_sound_model_or_is_refused(text):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    name=st.sampled_from(["review-rules-v1", "synthetic-logistic-v1"]),
+    name=st.sampled_from(
+        ["review-rules-v1", "review-rules-v2", "synthetic-logistic-v1", "synthetic-logistic-v2"]
+    ),
     cut=st.integers(0, 10_000),
     byte=st.integers(0, 255),
 )
@@ -466,17 +480,19 @@ def test_every_shipped_model_has_its_sha256_recorded_and_matching():
         load_model(name)  # every shipped file passes validation
 
 
-def test_shipped_v1_files_load_and_save_back_byte_for_byte():
-    for name in ("review-rules-v1", "synthetic-logistic-v1"):
+def test_shipped_files_load_and_save_back_byte_for_byte():
+    for name in shipped_models():
         text = (MODELS / f"{name}.json").read_text(encoding="utf-8")
         model = load_model(name)
         assert model_to_json(model, model_card=getattr(model, "model_card_", None)) == text
 
 
 def test_default_scorecard_ships_with_the_package():
-    assert "review-rules-v1" in shipped_models()
-    text = (resources.files("riskscore.models") / "review-rules-v1.json").read_text("utf-8")
-    assert model_from_json(text) == default_scorecard() == load_model("review-rules-v1")
+    assert {"review-rules-v1", "review-rules-v2"} <= set(shipped_models())
+    text = (resources.files("riskscore.models") / "review-rules-v2.json").read_text("utf-8")
+    assert model_from_json(text) == default_scorecard() == load_model("review-rules-v2")
+    # v1 stays loadable by name
+    assert load_model("review-rules-v1").name == "review-rules-v1"
     with pytest.raises(ModelFileError, match="no shipped model named 'review-rules-v9'"):
         load_model("review-rules-v9")
 
@@ -485,16 +501,16 @@ def test_a_file_in_the_working_directory_cannot_shadow_a_shipped_model(tmp_path,
     monkeypatch.chdir(tmp_path)
     doc = _doc()
     doc["bands"] = {"review": 1.0, "multi_agency_discussion": 2.0}
-    for name in ("review-rules-v1", "review-rules-v9"):
+    for name in ("review-rules-v2", "review-rules-v9"):
         (tmp_path / name).write_text(json.dumps(doc), encoding="utf-8")
     shipped = default_scorecard()
     assert shipped.bands["review"] == 4.0  # not the planted file
-    assert load_model("review-rules-v1") == shipped
+    assert load_model("review-rules-v2") == shipped
     with pytest.raises(ModelFileError, match="no shipped model"):
         load_model("review-rules-v9")  # a name never falls back to a file
     # a path never falls back to a shipped model
-    assert load_model("./review-rules-v1").bands["review"] == 1.0
-    assert load_model(Path("review-rules-v1")).bands["review"] == 1.0
+    assert load_model("./review-rules-v2").bands["review"] == 1.0
+    assert load_model(Path("review-rules-v2")).bands["review"] == 1.0
     with pytest.raises(ModelFileError, match="no such file"):
         load_model("review-rules-v1.json")
 
@@ -502,14 +518,14 @@ def test_a_file_in_the_working_directory_cannot_shadow_a_shipped_model(tmp_path,
 def test_a_changed_installed_model_is_refused(tmp_path, monkeypatch):
     from riskscore import modelfile
 
-    for p in MODELS.glob("review-rules-v1.json*"):
+    for p in MODELS.glob("review-rules-v2.json*"):
         (tmp_path / p.name).write_bytes(p.read_bytes())
     monkeypatch.setattr(modelfile, "_shipped_root", lambda: tmp_path)
-    assert load_model("review-rules-v1") == default_scorecard()
-    text = (tmp_path / "review-rules-v1.json").read_text(encoding="utf-8")
-    (tmp_path / "review-rules-v1.json").write_text(text.replace('"review": 4.0', '"review": 1.0'))
+    assert load_model("review-rules-v2") == default_scorecard()
+    text = (tmp_path / "review-rules-v2.json").read_text(encoding="utf-8")
+    (tmp_path / "review-rules-v2.json").write_text(text.replace('"review": 4.0', '"review": 1.0'))
     with pytest.raises(ModelFileError, match="does not match the SHA-256 recorded"):
-        load_model("review-rules-v1")
+        load_model("review-rules-v2")
     # a JSON file without a recorded digest is not a shipped model at all
     (tmp_path / "planted.json").write_text(text, encoding="utf-8")
     assert "planted" not in shipped_models()

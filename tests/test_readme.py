@@ -40,3 +40,29 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
 
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__])
+
+
+def test_readme_feature_table_lists_the_whole_catalogue_in_order():
+    import riskscore as rs
+
+    text = README.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| (\w+) \|", text, re.M)
+    table = [(name, kind) for name, _, kind in rows if name in rs.FEATURES]
+    assert [name for name, _ in table] == list(rs.FEATURES)
+    assert all(kind == rs.FEATURES[name].kind for name, kind in table)
+
+
+def test_readme_states_the_default_cards_computed_reach():
+    """The README's figures for review-rules-v2 are what agency_reach computes."""
+    import riskscore as rs
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    reach = rs.agency_reach(rs.default_scorecard()).set_index("view")["max_points"]
+    stated = (
+        f"{reach['hospital']:.0f} (hospital), {reach['social_care']:.0f} (social care), "
+        f"{reach['school']:.0f} (school), {reach['gp']:.0f} (GP), {reach['police']:.0f} "
+        f"(police) and {reach['drug_service']:.0f} (drug service, probation, housing)"
+    )
+    assert stated in text
+    assert reach["drug_service"] == reach["probation"] == reach["housing"]
+    assert f"The joined maximum is {reach['joined']:.0f}." in text

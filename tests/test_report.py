@@ -225,7 +225,7 @@ _CODES = sorted(
 _UNREADABLE_NUMBERS = [
     re.compile(r"\d[eE][-+]?\d"),  # scientific notation
     re.compile(r"\(-?\d+\.\d+, -?\d+\.\d+\]"),  # pandas interval labels
-    re.compile(r"\d\.\d{6,}"),  # long floats
+    re.compile(r"\d\.0*[1-9]\d{4,}"),  # long floats: more than 4 significant digits
 ]
 
 
@@ -503,7 +503,7 @@ def test_case_report_shows_gap_lead_times_and_provenance(case_page, case_audit):
     assert f"{case_audit.join_up_gap_days} days" in text
     lead = page.column("lead-times", "lead time (days)")
     assert lead == [f"{int(v):,}" for v in case_audit.lead_times["lead_time_days"].dropna()]
-    assert "review-rules-v1" in text
+    assert "review-rules-v2" in text
     machine = " ".join(page.machine)
     assert '"library": "riskscore"' in machine and '"created_utc"' in machine
 

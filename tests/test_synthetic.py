@@ -9,17 +9,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskscore import SchemaError
-from riskscore.features import encode_features
+from riskscore.features import as_of_grid, encode_features
 from riskscore.schema import validate_cases, validate_events
 from riskscore.synthetic import (
     TRUE_INTERCEPT,
+    TRUE_INTERCEPT_V1,
     TRUE_LOG_ODDS,
+    TRUE_LOG_ODDS_V1,
     VIGNETTE_NOTE,
     make_cohort,
     true_linear_predictor,
     vignette,
 )
-from riskscore.vocabulary import AGENCIES, EVENTS, FEATURES, OUTCOMES, VALUED_EVENTS
+from riskscore.vocabulary import (
+    AGENCIES,
+    EVENTS,
+    FEATURES,
+    FEATURES_V1,
+    OUTCOMES,
+    VALUED_EVENTS,
+)
 
 START = pd.Timestamp("2101-01-01")
 END = pd.Timestamp("2103-12-31")  # last day of the default 3-year span
@@ -180,6 +189,46 @@ def test_agencies_are_plausible_recorders(cohort):
         assert "any" in usual or agency in usual or (event, agency) in copies, (event, agency)
 
 
+def test_generator_1_is_the_original_model():
+    """What was built on generator 1 rebuilds exactly: its cohorts must not move.
+
+    Pinned by a digest of a small generator-1 cohort made before generator 2 existed.
+    """
+    events, cases = make_cohort(200, random_state=2101, generator=1)
+    assert cohort_digest(events, cases) == GENERATOR_1_DIGEST
+
+
+#: cohort_digest(*make_cohort(200, random_state=2101)) computed with the library as it
+#: was before generator 2 (commit 0a766a7).
+GENERATOR_1_DIGEST = "99e002e975e44231ce355ccb6329348bbce06d028a7de6edb13e166d87482bda"
+
+
+def cohort_digest(events, cases) -> str:
+    """SHA-256 of a cohort's values as plain text (categories as text, dates as days)."""
+    import hashlib
+
+    parts = []
+    for table in (events, cases):
+        for col in table.columns:
+            s = table[col]
+            if s.dtype.kind == "M":
+                s = s.to_numpy().astype("datetime64[D]").astype(np.int64).astype(str)
+            else:
+                s = [str(v) for v in s.astype(object)]
+            parts.append(col + ":" + ",".join(s))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def test_generator_2_adds_severe_absence_repeat_plans_and_follow_up(cohort):
+    """The catalogue v2 rules all have something to see in a default cohort."""
+    events, cases = cohort
+    x = encode_features(events, as_of_grid(events, "30D", cases=cases))
+    assert 0.002 < (x["severe_absence"] == 1).mean() < 0.03
+    assert 0.005 < (x["asthma_admissions_no_followup_12m"] >= 1).mean() < 0.05
+    assert 0.05 < (x["preventer_underuse_12m"] == 1).mean() < 0.25
+    assert (x["cp_plans_ever"] >= 2).any() and 0.02 < (x["cp_plans_ever"] >= 1).mean() < 0.15
+
+
 def test_every_event_type_occurs(cohort):
     events, _ = cohort
     counts = events["event"].value_counts()
@@ -195,8 +244,8 @@ def test_about_fifty_events_and_six_attendance_records_a_year(cohort):
     assert len(att) < len(cases)  # a few children are not enrolled
 
 
-def test_plans_are_coherent(cohort):
-    events, _ = cohort
+def test_plans_are_coherent_in_generator_1():
+    events, _ = make_cohort(3000, random_state=11, generator=1)
     ev = events.assign(case_id=events["case_id"].astype(str), event=events["event"].astype(str))
     first = ev.groupby(["case_id", "event"])["date"].min().unstack()
     cp = first.dropna(subset=["cp_plan_start"])
@@ -209,6 +258,43 @@ def test_plans_are_coherent(cohort):
     # at most one plan of each kind per case
     n = ev[ev["event"].isin(["cp_plan_start", "cin_plan_start"])].groupby(["case_id", "event"])
     assert n.size().max() == 1
+
+
+def test_plans_are_coherent(cohort):
+    """Generator 2: a previous plan, then at most one more; plans of a case never overlap."""
+    events, _ = cohort
+    ev = events.assign(case_id=events["case_id"].astype(str), event=events["event"].astype(str))
+    plans = ev[ev["event"].str.startswith(("cp_plan", "cin_plan"))]
+    conference_days = set(
+        ev.loc[ev["event"] == "cp_conference", ["case_id", "date"]].itertuples(index=False)
+    )
+    n_two = 0
+    for case_id, rows in plans.groupby("case_id"):
+        cp_starts = sorted(rows.loc[rows["event"] == "cp_plan_start", "date"])
+        cp_ends = sorted(rows.loc[rows["event"] == "cp_plan_end", "date"])
+        assert len(cp_starts) <= 2 and len(cp_ends) <= len(cp_starts)
+        n_two += len(cp_starts) == 2
+        for i, start in enumerate(cp_starts):
+            # a conference decided it, unless it is the previous plan entered at the start
+            assert (case_id, start) in conference_days or (
+                i == 0 and start < START + pd.Timedelta(days=180)
+            )
+            if i < len(cp_ends):
+                assert start < cp_ends[i]
+            if i + 1 < len(cp_starts):
+                assert cp_ends[i] < cp_starts[i + 1]
+        cin_starts = rows.loc[rows["event"] == "cin_plan_start", "date"].tolist()
+        cin_ends = rows.loc[rows["event"] == "cin_plan_end", "date"].tolist()
+        assert len(cin_starts) <= 1
+        if cin_starts:
+            end = cin_ends[0] if cin_ends else END
+            assert cin_starts[0] <= end
+            for i, start in enumerate(cp_starts):
+                cp_end = cp_ends[i] if i < len(cp_ends) else END
+                # no child in need plan while a child protection plan runs (a step-up
+                # ends it on the day the child protection plan starts)
+                assert end <= start or cin_starts[0] > cp_end
+    assert n_two > 0  # repeated plans happen
 
 
 def test_cases_columns_and_values(cohort):
@@ -305,12 +391,27 @@ def _offset_logistic(design, y, offset):
     return beta
 
 
-def test_true_log_odds_are_catalogue_features_with_risk_signs():
-    assert 5 <= len(TRUE_LOG_ODDS) <= 15
-    for feature, beta in TRUE_LOG_ODDS.items():
+@pytest.mark.parametrize(
+    "log_odds, intercept",
+    [(TRUE_LOG_ODDS, TRUE_INTERCEPT), (TRUE_LOG_ODDS_V1, TRUE_INTERCEPT_V1)],
+)
+def test_true_log_odds_are_catalogue_features_with_risk_signs(log_odds, intercept):
+    # some catalogue features stay out of the truth, so that a fitted model can be
+    # seen to leave them near zero
+    assert 5 <= len(log_odds) <= len(FEATURES) - 3
+    for feature, beta in log_odds.items():
         assert feature in FEATURES
         assert np.sign(beta) == FEATURES[feature].direction
-    assert -8 < TRUE_INTERCEPT < -2
+    assert -8 < intercept < -2
+    assert set(TRUE_LOG_ODDS_V1) <= set(FEATURES_V1)
+
+
+def test_generator_1_truth_by_hand():
+    x = pd.DataFrame({f: [1.0] for f in FEATURES})
+    lp = true_linear_predictor(x, generator=1)
+    assert lp.iloc[0] == pytest.approx(TRUE_INTERCEPT_V1 + sum(TRUE_LOG_ODDS_V1.values()))
+    with pytest.raises(ValueError, match="generator"):
+        true_linear_predictor(x, generator=3)
 
 
 def test_true_linear_predictor_by_hand():
@@ -342,6 +443,7 @@ def test_true_linear_predictor_by_hand():
         ({"n_cases": 10, "case_range": (6, 5)}, ValueError, "case_range"),
         ({"n_cases": 10, "chunk_size": 0}, ValueError, "chunk_size"),
         ({"n_cases": 10, "start": "2101-01-01 10:00"}, ValueError, "start"),
+        ({"n_cases": 10, "generator": 3}, ValueError, "generator"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, error, match):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from riskscore.errors import LeakageError, SchemaError
+from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.features import as_of_grid, encode_features
 from riskscore.modelfile import load_model
 from riskscore.synthetic import TRUE_LOG_ODDS, make_cohort, true_linear_predictor
@@ -231,3 +231,12 @@ def test_build_synthetic_model_is_deterministic(tmp_path):
     assert (tmp_path / "a.json").read_text() == (tmp_path / "b.json").read_text()
     assert a.name_ == "synthetic-logistic-v1"
     assert "demonstration only" in a.model_card_["source_of_data"]
+
+
+def test_synthetic_v2_reads_the_whole_catalogue_and_v1_the_first_18(tmp_path):
+    from riskscore.vocabulary import FEATURES, FEATURES_V1
+
+    assert list(load_model("synthetic-logistic-v1").feature_names_in_) == list(FEATURES_V1)
+    assert list(load_model("synthetic-logistic-v2").feature_names_in_) == list(FEATURES)
+    with pytest.raises(ParameterError, match="synthetic-logistic-v3"):
+        build_synthetic_model(name="synthetic-logistic-v3")

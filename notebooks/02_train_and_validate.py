@@ -57,12 +57,17 @@ print("riskscore", rs.__version__, "| files written to a temporary folder")
 # ## 1. Cohort and training set
 #
 # Each child is sampled every 90 days from the first event; the label is
-# "outcome within 365 days after T". Rows whose horizon runs past the end of
-# follow-up are excluded and counted, not silently dropped. The exclusion table
-# holds exact counts, so it passes disclosure control before it is shown.
+# "outcome within 365 days after T". A row is labelled only when its whole
+# horizon was observed (or the outcome itself ended follow-up, a death): rows
+# cut off by the end of the extract are excluded *whatever their outcome*, and
+# so are rows whose 12-month windows reach back before the child's first record
+# (less than a year of history would make 12-month counts look reassuring).
+# Both are counted, not silently dropped. The exclusion table holds exact
+# counts, so it passes disclosure control before it is shown. Five synthetic
+# years leave three to label.
 
 # %%
-events, cases = rs.make_cohort(3000, random_state=2102)
+events, cases = rs.make_cohort(3000, random_state=2102, years=5)
 ts = rs.make_training_set(events, cases, grid="90D", horizon=365)
 print(
     f"{len(ts.y):,} rows from {len(np.unique(ts.case_ids)):,} synthetic children; "
@@ -74,8 +79,12 @@ rs.disclose(ts.excluded, count_columns=["n_rows", "n_cases"])
 # ## 2. Fit a logistic model and read its odds ratios
 #
 # A ridge-penalised `LogisticRiskModel` on the whole catalogue (missing values
-# get an indicator). Odds-ratio intervals come from refits on bootstrap samples
-# of whole children, because the rows of one child are not independent.
+# get an indicator; the penalty acts on standardised features, so it does not
+# depend on units). Odds ratios are per the unit in the `unit` column (per 10
+# percentage points for attendance). A penalised fit has no Wald or
+# cluster-robust interval, so the intervals come from refits on bootstrap
+# samples of whole children, because the rows of one child are not independent;
+# the `interval` column says so.
 
 # %%
 model = rs.LogisticRiskModel(penalty="l2", C=1.0).fit(ts.X, ts.y, case_ids=ts.case_ids)
@@ -107,6 +116,20 @@ print(
     f"to {m.loc['auprc', 'upper']:.3f}) -- flattered by the synthetic outcome rate"
 )
 result.metrics.round(4)
+
+# %% [markdown]
+# Is the sample large enough for a model with this many parameters? The Riley et
+# al. (2020) criteria, with the children (not the rows) as the effective sample:
+# `evaluate` warns and adds a note when they are not met, as here.
+
+# %%
+print(
+    result.sample_size.attrs["n_parameters"],
+    "parameters;",
+    result.sample_size.attrs["cases"],
+    "children",
+)
+display(result.sample_size)
 
 # %% [markdown]
 # On synthetic data we know the truth: the generator's own log-odds give the
@@ -178,6 +201,14 @@ table = rs.compare_models(
 )
 display(plots.plot_model_comparison(table))
 table[table["metric"].isin(["auroc", "auprc", "calibration_slope"])].round(3)
+
+# %% [markdown]
+# Paired differences against the first model (the default scorecard): each
+# model minus the scorecard on the same rows, with intervals from the same
+# resamples of children, so that what the rows share cancels out.
+
+# %%
+table.attrs["differences"].round(4)
 
 # %% [markdown]
 # The integer-points version of the fitted model, as a scorecard a person can

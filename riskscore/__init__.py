@@ -40,9 +40,10 @@ from riskscore.errors import (
     OutputExistsError,
     ParameterError,
     RiskscoreError,
+    SampleSizeWarning,
     SchemaError,
 )
-from riskscore.evaluation import EvaluationResult, compare_models, evaluate
+from riskscore.evaluation import EvaluationResult, compare_models, evaluate, recalibrate
 from riskscore.fairness import subgroup_metrics
 from riskscore.features import (
     FeatureEncoder,
@@ -111,6 +112,7 @@ __all__ = [
     "DependencyError",
     "NotFittedError",
     "DataQualityWarning",
+    "SampleSizeWarning",
     # data contract and privacy
     "ValidationReport",
     "read_events",
@@ -177,6 +179,7 @@ __all__ = [
     "TemporalSplit",
     "IntegerPointsModel",
     "compare_models",
+    "recalibrate",
     "subgroup_metrics",
     # reports
     "write_report",

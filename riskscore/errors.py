@@ -11,6 +11,7 @@ __all__ = [
     "ModelFileError",
     "DisclosureError",
     "DataQualityWarning",
+    "SampleSizeWarning",
     "EstimationError",
     "LeakageError",
     "ParameterError",
@@ -55,6 +56,15 @@ class DataQualityWarning(UserWarning):
 
     Pass ``return_report=True`` to the reader to get the quarantined rows and the
     :class:`~riskscore.ValidationReport` that says what is wrong with each.
+    """
+
+
+class SampleSizeWarning(UserWarning):
+    """The data are fewer than a minimum sample size criterion asks for.
+
+    :func:`riskscore.evaluate` warns with it when the cases fall short of the
+    Riley et al. (2020) minimum for developing a model with so many parameters:
+    expect overfitting and optimistic apparent performance.
     """
 
 

@@ -29,7 +29,9 @@ stamped as such, and must stay inside the secure environment.
 
 from __future__ import annotations
 
+import math
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,19 +52,27 @@ from riskscore._numerics import (
     percentile_interval,
     replicate_weights,
 )
-from riskscore._params import COUNT, UNIT_OPEN, validate_params
+from riskscore._params import COUNT, UNIT_OPEN, StrOptions, validate_params
+from riskscore._prediction_stats import riley_sample_size, smoothed_calibration
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
+from riskscore.coverage import apply_coverage
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
-from riskscore.errors import EstimationError, ModelContractError, ParameterError, SchemaError
+from riskscore.errors import (
+    EstimationError,
+    ModelContractError,
+    ParameterError,
+    SampleSizeWarning,
+    SchemaError,
+)
 from riskscore.fairness import subgroup_metrics
-from riskscore.logistic import DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
+from riskscore.logistic import ADDED_PARAMETERS, DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
 from riskscore.schema import ensure_cases
 from riskscore.scorecard import RuleScorecard
 from riskscore.vocabulary import FEATURES
 
-__all__ = ["EvaluationResult", "evaluate", "compare_models", "example_result"]
+__all__ = ["EvaluationResult", "evaluate", "compare_models", "recalibrate", "example_result"]
 
 _PREDICTIONS_REASON = (
     "case-level predictions: individual-level data, keep inside the secure environment"
@@ -86,7 +96,10 @@ def _describe_model(model) -> str:
     if isinstance(model, RuleScorecard):
         return f"RuleScorecard {model.name!r} ({len(model.rules)} rules)"
     if hasattr(model, "get_params"):
-        params = ", ".join(f"{k}={v!r}" for k, v in sorted(model.get_params(deep=False).items()))
+        items = model.get_params(deep=False).items()
+        # parameters added since the first release show only where they change the fit
+        shown = {k: v for k, v in items if k not in ADDED_PARAMETERS or v != ADDED_PARAMETERS[k]}
+        params = ", ".join(f"{k}={v!r}" for k, v in sorted(shown.items()))
         return f"{type(model).__name__}({params})"
     return type(model).__name__
 
@@ -152,6 +165,16 @@ class EvaluationResult:
         Validation design, sample sizes (disclosure-controlled) and notes.
     subgroups : DataFrame or None
         :func:`riskscore.subgroup_metrics` table, when asked for.
+    calibration_curve : DataFrame or None
+        Smoothed calibration (a logistic regression of the outcome on a restricted
+        cubic spline of the predicted log-odds) at the mean predicted risk of each
+        twentieth of the rows: ``bin, n, events, predicted, observed, lower,
+        upper`` with case-bootstrap intervals (disclosure-controlled by default).
+    sample_size : DataFrame or None
+        Riley et al. (2020) minimum sample size for developing the model:
+        ``criterion, required_cases, met``, with the cases available, the number
+        of parameters and the R-squared used in ``attrs`` (None for external
+        validation).
     """
 
     metrics: pd.DataFrame
@@ -163,6 +186,8 @@ class EvaluationResult:
     design: dict
     subgroups: pd.DataFrame | None = None
     draws: pd.DataFrame | None = field(default=None, repr=False)
+    calibration_curve: pd.DataFrame | None = None
+    sample_size: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ access
     def metric(self, name: str) -> float:
@@ -275,9 +300,11 @@ def _fit_fold(model, kind, X, y, case_ids, scores, train, test):
         if not np.isfinite(a):
             raise EstimationError(
                 "evaluate: the points-to-risk fit did not converge on a training fold "
-                "(points separate the outcome perfectly?)."
+                f"with {int(y[train].sum())} outcomes in {len(train)} rows: too few "
+                "outcomes, or the points separate them perfectly. Use fewer folds or "
+                "a larger training set."
             )
-        return scores[test], expit(a + b * scores[test]), []
+        return scores[test], expit(a + b * scores[test]), [], 1
     m = clone(model)
     Xtr = X.iloc[train]
     dropped: list[str] = []
@@ -298,7 +325,18 @@ def _fit_fold(model, kind, X, y, case_ids, scores, train, test):
         s = np.asarray(m.risk_score(Xte), dtype=np.float64)
     else:
         s = logit(np.clip(p, EPS, 1 - EPS))
-    return s, p, dropped
+    return s, p, dropped, _n_parameters(m)
+
+
+def _n_parameters(fitted) -> int:
+    """Candidate predictor parameters of a fitted model (coefficients, no intercept)."""
+    inner = getattr(fitted, "model_", fitted)  # IntegerPointsModel: its logistic model
+    if hasattr(inner, "features_"):
+        return len(inner.features_)
+    coef = getattr(inner, "coef_", None)
+    if coef is not None:
+        return int(np.size(coef))
+    return int(getattr(inner, "n_features_in_", 1))
 
 
 def _band_rules(model, kind) -> list[tuple[str, str, float]]:
@@ -344,6 +382,7 @@ def evaluate(
     random_state: int | None = 0,
     progress: bool | None = None,
     n_jobs: int | None = None,
+    coverage: Any = None,
 ) -> EvaluationResult:
     """Validate a model on a training set: grouped or temporal splits, calibration, decisions.
 
@@ -390,6 +429,12 @@ def evaluate(
         tqdm progress bars (default: on when there are more than 100,000 rows).
     n_jobs : int, optional
         Parallel workers for the folds (joblib).
+    coverage : DataFrame, AdapterResult or sequence of them, optional
+        Coverage tables for a training set built without them: features whose
+        holding agencies had no coverage on the as-of date are set missing
+        (:func:`riskscore.apply_coverage`) before anything is fitted or scored.
+        (The look-back exclusion needs the events: pass ``coverage=`` to
+        :func:`riskscore.make_training_set` for that.)
 
     Returns
     -------
@@ -417,6 +462,7 @@ def evaluate(
     kind = _model_kind(model)
     if cases is not None:
         cases = ensure_cases(cases)  # the contract at the door (validate_cases's messages)
+    training_set = _with_coverage(training_set, coverage)
     data = _check_inputs(training_set, level)
     if progress is None:
         progress = len(data.y) > 100_000
@@ -429,10 +475,12 @@ def evaluate(
     rules = _alert_rules(model, kind, v, alert_rates, thresholds)
     alerts = _alerts_table(v, rules, n_boot, level, random_state, disclosure)
     calibration = _calibration_table(v, disclosure)
+    curve = _calibration_curve_table(v, n_boot, level, random_state, disclosure)
     decision_curve = _decision_curve_table(v, dc_thresholds, disclosure)
     roc = _roc_table(v)
     predictions = _predictions_table(oof, data, training_set)
     design = _design(model, oof, v, info, n_boot, level, random_state, disclosure)
+    sample_size = _sample_size_check(oof, data, v, design, disclosure)
     sub = None
     if cases is not None:
         attrs = _subgroup_frame(cases, v.case_ids, subgroup_by)
@@ -459,6 +507,8 @@ def evaluate(
         design=design,
         subgroups=sub,
         draws=draws,
+        calibration_curve=curve,
+        sample_size=sample_size,
     )
 
 
@@ -485,6 +535,7 @@ class _OutOfFold:
     n_splits: int
     removed_cases: int
     notes: list[str]
+    n_parameters: int | None = None  # fitted parameters (largest over folds); None: external
 
 
 @dataclass
@@ -500,6 +551,19 @@ class _Validation:
     n_cases: int
     ranker: Ranker
     estimates: dict
+
+
+def _with_coverage(training_set, coverage):
+    """Step 0: features of agencies without coverage on T set missing (when coverage given)."""
+    if coverage is None:
+        return training_set
+    X = training_set.X
+    frame = X.assign(
+        case_id=np.asarray(training_set.case_ids), as_of=np.asarray(training_set.as_of)
+    )
+    masked = apply_coverage(frame, coverage)[list(X.columns)]
+    info = dict(getattr(training_set, "info", None) or {}, coverage=True)
+    return training_set._replace(X=masked, info=info)
 
 
 def _check_inputs(training_set, level: float) -> _Data:
@@ -530,6 +594,7 @@ def _predict(
     score = np.full(n, np.nan)
     prob = np.full(n, np.nan)
     removed_cases = 0
+    n_parameters: int | None = None
     if not refit:
         validation = "external: model applied as it is to every row (no refitting)"
         if kind == "scorecard":
@@ -569,8 +634,10 @@ def _predict(
         outs = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
         it = tqdm(outs, total=len(splits), desc="folds", disable=not progress)
         dropped_any: set[str] = set()
-        for k, ((_tr, te), (s, p, dropped)) in enumerate(zip(splits, it, strict=False)):
+        n_parameters = 0
+        for k, ((_tr, te), (s, p, dropped, n_par)) in enumerate(zip(splits, it, strict=False)):
             dropped_any.update(dropped)
+            n_parameters = max(n_parameters, n_par)
             fold[te] = k
             score[te] = s
             prob[te] = p
@@ -592,7 +659,16 @@ def _predict(
             f"{int((~rows).sum())} row(s) fell in no validation fold "
             "(temporal split: rows before the cut or within the horizon of it)."
         )
-    return _OutOfFold(fold, score, prob, validation, len(splits), removed_cases, notes)
+    return _OutOfFold(
+        fold,
+        score,
+        prob,
+        validation,
+        len(splits),
+        removed_cases,
+        notes,
+        n_parameters,
+    )
 
 
 def _validation_rows(oof: _OutOfFold, data: _Data) -> _Validation:
@@ -718,6 +794,124 @@ def _calibration_table(v: _Validation, disclosure):
     cal["bin"] = cal["bin"].astype(str)
     cal["events"] = cal["events"].astype(np.int64)
     return apply_disclosure(cal, disclosure, count_columns=["n", "events"], by="bin")
+
+
+def _calibration_curve_table(v: _Validation, n_boot, level, random_state, disclosure):
+    """Step 5b: smoothed calibration with case-bootstrap intervals, at twentieths of the rows."""
+    edges = np.quantile(v.p, np.linspace(0, 1, 21))
+    b = np.clip(np.searchsorted(edges, v.p, side="right") - 1, 0, 19)
+    n = np.bincount(b, minlength=20)
+    used = n > 0
+    predicted = np.bincount(b, weights=v.p, minlength=20)[used] / n[used]
+    grid = logit(np.clip(predicted, EPS, 1 - EPS))
+    weights = replicate_weights(v.codes, v.n_cases, n_boot, random_state)
+    observed, draws = smoothed_calibration(v.lp, v.y, grid, weights)
+    lo, hi = percentile_interval(draws, level) if len(draws) else (np.nan, np.nan)
+    curve = pd.DataFrame(
+        {
+            "bin": np.flatnonzero(used) + 1,
+            "n": n[used].astype(np.int64),
+            "events": np.bincount(b, weights=v.y, minlength=20)[used].astype(np.int64),
+            "predicted": predicted,
+            "observed": observed,
+            "lower": lo,
+            "upper": hi,
+        }
+    )
+    curve.attrs["method"] = (
+        "logistic regression of the outcome on a restricted cubic spline (4 knots) of the "
+        "predicted log-odds, evaluated at the mean predicted risk of each twentieth of the "
+        "rows; percentile intervals from resampling cases"
+    )
+    stats = ["predicted", "observed", "lower", "upper"]
+    return apply_disclosure(
+        curve,
+        disclosure,
+        count_columns=["n", "events"],
+        by="bin",
+        rate_columns={c: ["n", "events"] for c in stats},
+    )
+
+
+def _sample_size_check(oof: _OutOfFold, data: _Data, v: _Validation, design, disclosure):
+    """Step 9: Riley et al. (2020) minimum sample size for the model's parameters.
+
+    The effective sample is the cases, not the rows: a child's rows are not
+    independent, so they add less than new children would. The criteria are
+    computed per row -- the rows' outcome proportion and the validated Cox-Snell
+    R-squared of a row, ``1 - exp(-LR / rows)`` with LR the likelihood-ratio
+    statistic of the out-of-fold predictions against the rows' outcome rate -- and
+    the sample they ask for is compared with the number of cases, as if each
+    child gave one row (conservative). Warns (:class:`SampleSizeWarning`) and adds
+    a note when a criterion is not met. None for external validation
+    (refit=False).
+    """
+    if oof.n_parameters is None:
+        return None
+    codes, n_cases = group_codes(data.case_ids)
+    case_events = int((np.bincount(codes, weights=data.y, minlength=n_cases) > 0).sum())
+    phi = float(data.y.mean())
+    if not 0 < phi < 1:
+        return None
+    rate = float(np.clip(v.y.mean(), EPS, 1 - EPS))
+    ll = np.sum(v.y * np.log(v.p) + (1 - v.y) * np.log1p(-v.p))
+    ll0 = np.sum(v.y * math.log(rate) + (1 - v.y) * math.log1p(-rate))
+    ln_null = phi * math.log(phi) + (1 - phi) * math.log(1 - phi)
+    max_r2 = 1 - math.exp(2 * ln_null)
+    r2 = 1 - math.exp(-2 * (ll - ll0) / len(v.y))
+    anticipated = "validated (out-of-fold) Cox-Snell R-squared of a row"
+    if not r2 > 0:
+        r2, anticipated = 0.15 * max_r2, "15% of the maximum (the validated R-squared was not > 0)"
+    r2 = min(r2, 0.9 * max_r2)
+    p = max(int(oof.n_parameters), 1)
+    need = riley_sample_size(p, phi, r2)
+    labels = {
+        "shrinkage": "expected shrinkage >= 0.9",
+        "optimism": "optimism in Nagelkerke R-squared <= 0.05",
+        "prevalence": "overall risk within +-0.05",
+    }
+    required = [int(math.ceil(need[k])) for k in labels]
+    table = pd.DataFrame(
+        {
+            "criterion": [*labels.values(), "all (the largest)"],
+            "required_cases": [*required, max(required)],
+            "met": [n_cases >= r for r in [*required, max(required)]],
+        }
+    )
+    counts = apply_disclosure(
+        pd.DataFrame({"n_cases": [n_cases], "n_case_events": [case_events]}),
+        disclosure,
+        count_columns=["n_cases", "n_case_events"],
+    )
+    shown_cases = _num_or_none(counts["n_cases"].iloc[0])
+    shown_events = _num_or_none(counts["n_case_events"].iloc[0])
+    table.attrs.update(
+        {
+            "reference": "Riley RD et al. BMJ 2020;368:m441 (binary outcome)",
+            "n_parameters": p,
+            "cases": shown_cases,
+            "case_events": shown_events,
+            # rates recomputed from the published counts
+            "case_outcome_proportion": (
+                shown_events / shown_cases if shown_cases and shown_events is not None else None
+            ),
+            "case_events_per_parameter": (shown_events / p if shown_events is not None else None),
+            "row_outcome_proportion": phi,
+            "r2_cs": float(r2),
+            "r2_cs_source": anticipated,
+            "max_r2_cs": float(max_r2),
+        }
+    )
+    if n_cases < max(required):
+        message = (
+            f"The training set's {shown_cases if shown_cases is not None else 'few'} cases are "
+            f"fewer than the {max(required)} that Riley et al. (2020)'s minimum sample size "
+            f"criteria ask for a model with {p} parameters (effective sample = cases, not "
+            "rows): expect overfitting; reduce the parameters or use more cases."
+        )
+        design["notes"].append(message)
+        warnings.warn(message, SampleSizeWarning, stacklevel=3)
+    return table
 
 
 def _decision_curve_table(v: _Validation, dc_thresholds, disclosure):
@@ -861,9 +1055,11 @@ def compare_models(
     n_boot: int = 200,
     random_state: int | None = 0,
     progress: bool | None = None,
+    reference: str | None = None,
+    nb_thresholds: Sequence[float] = (0.01, 0.05, 0.1),
     **kwargs,
 ):
-    """Evaluate several models on the same splits: one table.
+    """Evaluate several models on the same splits: one table, and paired differences.
 
     Parameters
     ----------
@@ -874,27 +1070,46 @@ def compare_models(
         Resolved once; every model sees exactly the same (train, test) pairs.
     n_boot, random_state, progress, **kwargs
         Passed to :func:`evaluate` (the bootstrap replicates are the same too).
+    reference : str, optional
+        The model the others are compared with (default: the first).
+    nb_thresholds : sequence of float, default=(0.01, 0.05, 0.1)
+        Probability thresholds at which net benefit is compared.
 
     Returns
     -------
     DataFrame
         ``model, metric, label, estimate, lower, upper``; ``table.attrs["results"]``
         holds each model's :class:`EvaluationResult` (draw them with
-        :func:`riskscore.plots.plot_model_comparison`).
+        :func:`riskscore.plots.plot_model_comparison`) and
+        ``table.attrs["differences"]`` the paired differences against the
+        reference: ``model, reference, metric, threshold, estimate, lower,
+        upper, n, events`` for AUROC and net benefit, each model minus the
+        reference on the same validation rows, with percentile intervals from
+        the same case-bootstrap replicates (so that the shared uncertainty of the
+        rows cancels), counts disclosure-controlled.
 
     Examples
     --------
     >>> from riskscore.modelfile import default_scorecard
     >>> from riskscore.training import make_training_set
     >>> from riskscore.evaluation import compare_models
+    >>> from riskscore.logistic import LogisticRiskModel
     >>> from riskscore.synthetic import make_cohort
-    >>> ts = make_training_set(*make_cohort(600, random_state=3), grid="90D")
-    >>> table = compare_models({"default": default_scorecard()}, ts, cv=3, n_boot=10)
+    >>> ts = make_training_set(*make_cohort(1500, random_state=3, years=5), grid="90D")
+    >>> table = compare_models({"default": default_scorecard(), "logistic":
+    ...     LogisticRiskModel(C=0.1)}, ts, cv=3, n_boot=10)
     >>> sorted(set(table["model"]))
-    ['default']
+    ['default', 'logistic']
+    >>> table.attrs["differences"]["metric"].tolist()[:2]
+    ['auroc', 'net_benefit']
     """
     if not models:
         raise ParameterError("compare_models needs at least one model.")
+    if reference is not None and reference not in models:
+        raise ParameterError(f"reference {reference!r} is not one of the models {list(models)}.")
+    thresholds = np.asarray(nb_thresholds, dtype=float)
+    if ((thresholds <= 0) | (thresholds >= 1)).any():
+        raise ParameterError("nb_thresholds must be strictly between 0 and 1.")
     splitter, _ = _resolve_cv(cv, training_set, kwargs.pop("temporal_cut", None), random_state)
     if isinstance(splitter, list) or splitter is None:
         splits = splitter
@@ -923,7 +1138,193 @@ def compare_models(
     )[["model", "metric", "label", "estimate", "lower", "upper"]]
     table.attrs["results"] = results
     table.attrs["level"] = kwargs.get("level", 0.95)
+    table.attrs["differences"] = _paired_differences(
+        results,
+        reference or next(iter(models)),
+        thresholds,
+        n_boot,
+        kwargs.get("level", 0.95),
+        random_state,
+        kwargs.get("disclosure", True),
+    )
     return table
+
+
+def _paired_differences(results, reference, thresholds, n_boot, level, random_state, disclosure):
+    """Each model minus the reference on the same rows: AUROC and net benefit, case bootstrap."""
+    preds = {k: r.predictions for k, r in results.items()}
+    ref = preds[reference]
+    rows = ref["fold"].to_numpy() >= 0
+    y = ref["y"].to_numpy(dtype=np.float64)[rows]
+    codes, n_cases = group_codes(ref["case_id"].to_numpy()[rows])
+    odds = thresholds / (1 - thresholds)
+
+    def stats(p, ranker, w):
+        wp, wn = ranker.sums(w, y)
+        alert = p[:, None] >= thresholds[None, :]
+        total = w.sum()
+        tp = (w * y) @ alert
+        fp = (w * (1 - y)) @ alert
+        return np.concatenate([ranker.auroc(wp, wn)[:1], tp / total - fp / total * odds])
+
+    probs = {}
+    for k, pr in preds.items():
+        p = pr["probability"].to_numpy(dtype=np.float64)
+        if not np.array_equal(pr["fold"].to_numpy() >= 0, ref["fold"].to_numpy() >= 0):
+            raise EstimationError(
+                f"compare_models: {k!r} was validated on other rows than {reference!r}."
+            )
+        probs[k] = np.clip(p[rows], EPS, 1 - EPS)
+    rankers = {k: Ranker(p) for k, p in probs.items()}
+    ones = np.ones(len(y))
+    point = {k: stats(probs[k], rankers[k], ones) for k in probs}
+    draws = {k: [] for k in probs}
+    for w in replicate_weights(codes, n_cases, n_boot, random_state):
+        for k in probs:
+            draws[k].append(stats(probs[k], rankers[k], w))
+    labels = ["auroc", *["net_benefit"] * len(thresholds)]
+    thr = [np.nan, *thresholds]
+    out = []
+    for k in probs:
+        if k == reference:
+            continue
+        d = np.asarray(draws[k]) - np.asarray(draws[reference])
+        lo, hi = percentile_interval(d, level) if len(d) else (np.nan, np.nan)
+        est = point[k] - point[reference]
+        for i, metric in enumerate(labels):
+            out.append(
+                {
+                    "model": k,
+                    "reference": reference,
+                    "metric": metric,
+                    "threshold": thr[i],
+                    "estimate": est[i],
+                    "lower": np.atleast_1d(lo)[i] if len(d) else np.nan,
+                    "upper": np.atleast_1d(hi)[i] if len(d) else np.nan,
+                    "n": len(y),
+                    "events": int(y.sum()),
+                }
+            )
+    table = pd.DataFrame(
+        out,
+        columns=[
+            "model",
+            "reference",
+            "metric",
+            "threshold",
+            "estimate",
+            "lower",
+            "upper",
+            "n",
+            "events",
+        ],
+    )
+    table.attrs["method"] = (
+        "each model minus the reference on the same validation rows; percentile intervals "
+        "from the same case-bootstrap replicates for both"
+    )
+    if table.empty:
+        return table
+    return apply_disclosure(
+        table,
+        disclosure,
+        count_columns=["n", "events"],
+        by=["model", "reference", "metric", "threshold"],
+        rate_columns={c: ["n", "events"] for c in ("estimate", "lower", "upper")},
+    )
+
+
+# --------------------------------------------------------------------------- recalibrate
+
+
+@validate_params({"method": [StrOptions("intercept", "slope")]})
+def recalibrate(model, X, y, *, method: str = "intercept"):
+    """Recalibrate a fitted model to a new site's data: intercept only, or intercept and slope.
+
+    A model moved to another area or period usually ranks children as well as
+    before but is off in its overall risk (calibration-in-the-large) and sometimes
+    in its spread. This refits ``logit P(y) = a + lp`` (``method="intercept"``) or
+    ``logit P(y) = a + b * lp`` (``"slope"``) on the new data, with ``lp`` the
+    model's log-odds (for a points model, its points-to-risk map's), and returns a
+    copy whose probabilities include the update; the original is left alone. The
+    ranking of rows does not change (``b > 0``), only the probabilities and so the
+    rows reaching the probability bands.
+
+    Parameters
+    ----------
+    model : LogisticRiskModel, IntegerPointsModel or RuleScorecard
+        A fitted model; a scorecard needs its points-to-risk map
+        (``points_to_risk_``, as :meth:`LogisticRiskModel.to_scorecard` sets).
+    X : DataFrame
+        The new site's features.
+    y : array-like
+        Its outcomes (0/1).
+    method : {"intercept", "slope"}, default="intercept"
+        Recalibration in the large, or logistic recalibration (intercept and slope).
+
+    Returns
+    -------
+    A recalibrated copy, with ``recalibration_`` = ``{method, intercept, slope,
+    n_rows, n_events}`` (exact counts: stay inside the secure environment).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from riskscore import LogisticRiskModel
+    >>> from riskscore.evaluation import recalibrate
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"siblings_removed": rng.integers(0, 3, 2000).astype(float)})
+    >>> y = rng.random(2000) < 1 / (1 + np.exp(-(-2 + 0.7 * X["siblings_removed"])))
+    >>> model = LogisticRiskModel(penalty=None).fit(X, y)
+    >>> new_y = rng.random(2000) < 1 / (1 + np.exp(-(-1 + 0.7 * X["siblings_removed"])))
+    >>> moved = recalibrate(model, X, new_y)
+    >>> bool(abs(moved.predict_proba(X)[:, 1].mean() - new_y.mean()) < 1e-6)
+    True
+    """
+    import copy
+
+    if method not in ("intercept", "slope"):
+        raise ParameterError(f"method must be 'intercept' or 'slope', got {method!r}.")
+    yb = np.asarray(y, dtype=np.float64).ravel()
+    if len(yb) != len(X):
+        raise SchemaError(f"recalibrate: X has {len(X)} rows and y {len(yb)}.")
+    if not np.isin(yb, (0.0, 1.0)).all() or np.unique(yb).size < 2:
+        raise SchemaError("recalibrate: y must be 0/1 outcomes with both values present.")
+    new = copy.deepcopy(model)
+    card = getattr(new, "scorecard_", new)  # IntegerPointsModel keeps its map on its card
+    mapping = getattr(card, "points_to_risk_", None)
+    if isinstance(model, LogisticRiskModel):
+        lp = np.asarray(model.decision_function(X), dtype=np.float64)
+    elif mapping is not None:
+        score = np.asarray(card.risk_score(X), dtype=np.float64)
+        lp = mapping["intercept"] + mapping["slope"] * score
+    else:
+        raise ModelContractError(
+            f"recalibrate: a {type(model).__name__} without a points-to-risk map gives no "
+            "probabilities to recalibrate; pass a LogisticRiskModel, an IntegerPointsModel "
+            "or a scorecard from LogisticRiskModel.to_scorecard."
+        )
+    a, b = logistic_fit(lp, yb, slope=method == "slope")
+    if not (np.isfinite(a) and np.isfinite(b)):
+        raise EstimationError("recalibrate: the fit did not converge (outcome separated?).")
+    if isinstance(new, LogisticRiskModel):
+        new.coef_ = new.coef_ * b
+        new.intercept_ = np.asarray([a + b * new.intercept_[0]])
+    else:
+        card.points_to_risk_ = {
+            "intercept": a + b * mapping["intercept"],
+            "slope": b * mapping["slope"],
+        }
+        if isinstance(getattr(card, "model_card", None), dict):
+            card.model_card["points_to_risk"] = dict(card.points_to_risk_)
+    new.recalibration_ = {
+        "method": method,
+        "intercept": float(a),
+        "slope": float(b),
+        "n_rows": int(len(yb)),
+        "n_events": int(yb.sum()),
+    }
+    return new
 
 
 # --------------------------------------------------------------------------- examples

@@ -112,9 +112,14 @@ class TemporalSplit:
 
     Training rows have ``as_of + horizon`` before ``cut`` (their label window had
     closed by the cut); test rows have ``as_of`` on or after ``cut``. Rows between
-    are in neither. A case with rows on both sides is removed from training (the
-    test period keeps its whole population, as a prospective check would), and the
-    number removed is kept in ``removed_cases_``.
+    are in neither. A case with rows on both sides goes to one side only, by a
+    seeded draw with equal chances: every case that has training rows is put in
+    training with probability 1/2, whatever its outcome, and otherwise keeps only
+    its test rows. (Removing every shared case from training, as the first release
+    did, left training with the children whose records stopped before the cut,
+    mostly those with an outcome: a training outcome rate near 50% on a cohort
+    followed throughout.) The number of cases whose training rows were left out is
+    kept in ``removed_cases_``.
 
     Parameters
     ----------
@@ -124,6 +129,8 @@ class TemporalSplit:
         Label horizon in days.
     cut : date, optional
         The cut date. Default: see :meth:`cut_date`.
+    random_state : int or None, default=0
+        Seed of the draw that sends a case to training or to test.
 
     Examples
     --------
@@ -135,10 +142,11 @@ class TemporalSplit:
     [[1], [2, 3]]
     """
 
-    def __init__(self, as_of, horizon: int, cut=None):
+    def __init__(self, as_of, horizon: int, cut=None, *, random_state=0):
         self.as_of = as_of
         self.horizon = horizon
         self.cut = cut
+        self.random_state = random_state
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """Always 1."""
@@ -167,19 +175,26 @@ class TemporalSplit:
         test = t >= cut
         if groups is not None:
             codes, _ = pd.factorize(np.asarray(groups), use_na_sentinel=False)
-            in_test = np.zeros(codes.max() + 1 if len(codes) else 0, dtype=bool)
+            n_cases = codes.max() + 1 if len(codes) else 0
+            has_train = np.zeros(n_cases, dtype=bool)
+            has_train[codes[train]] = True
+            in_test = np.zeros(n_cases, dtype=bool)
             in_test[codes[test]] = True
-            shared = train & in_test[codes]
-            self.removed_cases_ = int(len(np.unique(codes[shared])))
-            train &= ~shared
+            # a draw per case, independent of outcomes, so neither side is selected
+            # on what happened after the cut
+            to_train = has_train & (np.random.default_rng(self.random_state).random(n_cases) < 0.5)
+            self.removed_cases_ = int((has_train & ~to_train).sum())
+            train &= to_train[codes]
+            test &= ~to_train[codes]
         else:
             self.removed_cases_ = 0
         if not train.any() or not test.any():
             raise ParameterError(
                 f"TemporalSplit: cut {self.cut_date().date()} leaves "
                 f"{int(train.sum())} training and {int(test.sum())} test rows (training rows "
-                f"need as_of + {int(self.horizon)} days before the cut). Choose a cut inside "
-                "the data, or a shorter horizon."
+                f"need as_of + {int(self.horizon)} days before the cut; a case with rows on "
+                "both sides goes to one side only). Choose a cut inside the data, a shorter "
+                "horizon, or more cases."
             )
         yield np.flatnonzero(train), np.flatnonzero(test)
 

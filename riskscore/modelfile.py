@@ -77,7 +77,7 @@ from scipy.special import logit
 from riskscore._version import __version__
 from riskscore.disclosure import hash_input
 from riskscore.errors import ModelFileError, RiskscoreError
-from riskscore.logistic import LogisticRiskModel
+from riskscore.logistic import ADDED_PARAMETERS, LogisticRiskModel
 from riskscore.scorecard import AUDIT_ONLY_NOTICE, OPS, Rule, RuleScorecard
 from riskscore.vocabulary import AGENCIES, BANDS, FEATURES
 
@@ -164,6 +164,8 @@ _LOGISTIC_KEYS = (
         "name",
         "calibration",
         "covariance",
+        "cluster_covariance",
+        "interval",
         "constant_features",
         "n_iter",
         "model_card",
@@ -287,6 +289,10 @@ def _logistic_dict(model: LogisticRiskModel, model_card: Mapping | None) -> dict
             "catalogue features (riskscore.encode_features output) only."
         )
     params = model.get_params()
+    for k, legacy in ADDED_PARAMETERS.items():
+        # written only when it changes the fit from files written before it existed
+        if params.get(k) == legacy:
+            params.pop(k)
     if isinstance(params["class_weight"], Mapping):
         # JSON keys are text; keep labels typed as [label, weight] pairs
         params["class_weight"] = [[_plain(k), float(v)] for k, v in params["class_weight"].items()]
@@ -326,6 +332,17 @@ def _logistic_dict(model: LogisticRiskModel, model_card: Mapping | None) -> dict
         "missing_indicators": {k: list(v) for k, v in model.indicator_groups_.items()},
         "calibration": _plain(model.calibration_),
         "covariance": None if model.covariance_ is None else _plain(model.covariance_),
+        **(
+            {"cluster_covariance": _plain(model.cluster_covariance_)}
+            if getattr(model, "cluster_covariance_", None) is not None
+            else {}
+        ),
+        **(
+            {"interval": model.interval_}
+            if model.covariance_ is not None
+            and getattr(model, "interval_", "wald-independent") != "wald-independent"
+            else {}
+        ),
         "constant_features": list(getattr(model, "constant_features_", [])),
         "n_iter": _plain(model.n_iter_),
         "model_card": _plain(mc),
@@ -801,7 +818,8 @@ def _logistic_from(doc: Mapping, source: str) -> LogisticRiskModel:
                 "unknown parameter; LogisticRiskModel takes " + ", ".join(known),
                 "remove it (a file from a newer riskscore needs that version)",
             )
-    params = dict(params_doc)
+    # a parameter added after a file was written takes the value that reproduces it
+    params = {**ADDED_PARAMETERS, **dict(params_doc)}
     cw = params.get("class_weight")
     if isinstance(cw, list):
         pairs = {}
@@ -898,17 +916,26 @@ def _logistic_from(doc: Mapping, source: str) -> LogisticRiskModel:
     for k in ("intercept_shift", "slope"):
         if k in calibration:
             check.number(calibration[k], f"calibration.{k}", -lim, lim)
-    cov = doc.get("covariance")
-    if cov is not None:
-        size = len(features_out) + 1
-        check.array(cov, "covariance", min_len=size, max_len=size)
-        c = LIMITS["covariance"]
-        for i, row in enumerate(cov):
-            check.array(row, f"covariance[{i}]", min_len=size, max_len=size)
-            for j, v in enumerate(row):
-                check.number(v, f"covariance[{i}][{j}]", -c, c)
-        if any(cov[i][i] < 0 for i in range(size)):
-            raise check.fail("covariance", "a variance on the diagonal is negative")
+
+    def covariance(key):
+        cov = doc.get(key)
+        if cov is not None:
+            size = len(features_out) + 1
+            check.array(cov, key, min_len=size, max_len=size)
+            c = LIMITS["covariance"]
+            for i, row in enumerate(cov):
+                check.array(row, f"{key}[{i}]", min_len=size, max_len=size)
+                for j, v in enumerate(row):
+                    check.number(v, f"{key}[{i}][{j}]", -c, c)
+            if any(cov[i][i] < 0 for i in range(size)):
+                raise check.fail(key, "a variance on the diagonal is negative")
+        return cov
+
+    cov = covariance("covariance")
+    cluster = covariance("cluster_covariance")
+    interval = doc.get("interval", "wald-independent")
+    if interval not in ("cluster", "wald", "wald-independent"):
+        raise check.fail("interval", 'must be "cluster", "wald" or "wald-independent"')
     constant = check.array(doc.get("constant_features") or [], "constant_features")
     for i, f in enumerate(constant):
         if f not in features_out:
@@ -936,6 +963,8 @@ def _logistic_from(doc: Mapping, source: str) -> LogisticRiskModel:
     model.bands_ = {k: float(logit(v)) for k, v in probs.items()}
     model.calibration_ = dict(calibration)
     model.covariance_ = None if cov is None else np.asarray(cov, dtype=np.float64)
+    model.cluster_covariance_ = None if cluster is None else np.asarray(cluster, dtype=np.float64)
+    model.interval_ = interval
     model.constant_features_ = list(constant)
     model.n_iter_ = np.asarray(n_iter)
     model.training_data_ = dict(training_data) if isinstance(training_data, Mapping) else {}

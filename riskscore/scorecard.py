@@ -529,6 +529,15 @@ class RuleScorecard:
         lines.append("Audit bands (total points, reached at or above):")
         for k, v in self.bands.items():
             lines.append(f"  {k:<26} >= {_format_threshold(v)}")
+        zero = (
+            self.model_card.get("rounded_to_zero") if isinstance(self.model_card, Mapping) else None
+        )
+        if zero:
+            lines.append("Fitted effects that rounded to 0 points (not scored):")
+            for z in zero:
+                lines.append(
+                    f"  {z.get('condition')}  (log-odds {z.get('log_odds_effect', float('nan')):+.3f})"
+                )
         sources = self.model_card.get("sources") if isinstance(self.model_card, Mapping) else None
         if sources:
             lines.append("Sources:")

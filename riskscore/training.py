@@ -4,21 +4,40 @@ Labels (:func:`make_training_set`)
 ----------------------------------
 Each case is sampled on an as-of grid (every ``grid`` days from its first event).
 The label of the row (case, T) is 1 when the case's outcome falls in
-``(T, T + horizon]``. Rows are excluded, and counted by reason in
+``(T, T + horizon]``. A row is labelled only when its label is known whatever
+happens later: rows are excluded, and counted by reason in
 ``TrainingSet.excluded``, never dropped silently:
 
 - ``as_of on or after outcome``: the outcome has already happened (or happens that
   day), so there is nothing left to predict;
-- ``horizon runs past followup_end``: the records stop before ``T + horizon``, so
-  a 0 label would be a guess. **Exception:** a row whose outcome is observed
-  inside ``(T, followup_end]`` is kept as a known positive, since its label does
-  not depend on the unobserved time (``followup_end`` is often the date of death).
-  Dropping such rows would remove most positives near the end of follow-up and
-  bias the outcome rate down;
+- ``horizon not fully observed`` (the default ``censoring="complete"``): the
+  records stop (``followup_end``: the extract's end, or loss to follow-up) before
+  ``T + horizon``, so the label would depend on what was not observed. Such rows
+  are excluded **whatever their outcome**: keeping the ones whose outcome happened
+  to be recorded before follow-up ended would keep positives and drop negatives,
+  and inflate the outcome rate near the end of the extract. The one exception is
+  an outcome that *ended* follow-up inside the horizon (``followup_end ==
+  outcome_date``, for example a death) while the extract itself runs past ``T +
+  horizon``: its label (1) is known, and excluding it would lose exactly the
+  outcomes that stop the records. (Deaths whose horizon runs past the extract's
+  end are excluded like everyone else's rows there: keeping them would leave the
+  last year of an extract with its deaths and nothing else.) The extract's end is
+  the latest ``followup_end`` or event date;
+- ``history shorter than min_history``: the longest feature window (365 days)
+  reaches back before the case's observation start (its first record, or the
+  earliest start of the coverage that applies to it when ``coverage=`` is given),
+  so 12-month counts would count part of a year and look reassuring. Set
+  ``min_history=0`` to keep such rows;
 - ``case has no events``: a child in the cases table with no events has no
   first event and so no grid (and nothing to score);
 - ``case not in cases table``: events of a child the cases table does not list
   (no outcome information).
+
+``censoring="keep_positives"`` is the rule of the first release (kept so that the
+shipped ``synthetic-logistic-v1`` rebuilds exactly): a row whose horizon runs past
+``followup_end`` is kept when its outcome was observed, and excluded otherwise
+(reason ``horizon runs past followup_end``). It biases the outcome rate upwards
+near the end of the extract; do not use it for new models.
 
 ``followup_end`` missing for a case means the extract's last event date (the data
 contract's default).
@@ -45,6 +64,7 @@ from riskscore._params import (
     StrOptions,
     validate_params,
 )
+from riskscore.coverage import coverage_table
 from riskscore.disclosure import apply_disclosure, mark_undisclosed
 from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
@@ -64,13 +84,23 @@ __all__ = [
     "EXCLUSION_REASONS",
 ]
 
-#: Reasons a row or case is left out of a training set, in table order.
+#: Reasons a row or case is left out of a training set, in table order. A table
+#: lists the reasons its options can give: ``horizon not fully observed`` under
+#: ``censoring="complete"`` or ``horizon runs past followup_end`` under
+#: ``"keep_positives"``, and the look-back reason only when ``min_history > 0``.
 EXCLUSION_REASONS = (
     "as_of on or after outcome",
+    "horizon not fully observed",
     "horizon runs past followup_end",
+    "history shorter than min_history",
     "case has no events",
     "case not in cases table",
 )
+
+#: The longest finite feature window (days): the default ``min_history``.
+LONGEST_WINDOW_DAYS = 365
+
+CENSORING_RULES = ("complete", "keep_positives")
 
 
 class TrainingSet(NamedTuple):
@@ -111,6 +141,8 @@ class TrainingSet(NamedTuple):
         "end": ["date", None],
         "recent_window": [WINDOW_DAYS],
         "synthetic": ["boolean", None],
+        "censoring": [StrOptions("complete", "keep_positives")],
+        "min_history": [COUNT, None],
     }
 )
 def make_training_set(
@@ -124,6 +156,9 @@ def make_training_set(
     recent_window: int = 90,
     features: Sequence[str] | None = None,
     synthetic: bool | None = None,
+    censoring: str = "complete",
+    min_history: int | None = None,
+    coverage: Any = None,
 ) -> TrainingSet:
     """Build a training set: as-of grid, point-in-time features, horizon labels, exclusions.
 
@@ -147,6 +182,20 @@ def make_training_set(
         Mark the set as synthetic (reports then warn that synthetic precision
         flatters). Default: detected from case ids made by
         :func:`riskscore.synthetic.make_cohort` together with an ``index_date`` column.
+    censoring : {"complete", "keep_positives"}, default="complete"
+        ``"complete"``: label a row only when its whole horizon was observed, or
+        when the outcome ended follow-up inside it (see the module notes).
+        ``"keep_positives"``: the first release's rule, biased; only for
+        rebuilding ``synthetic-logistic-v1``.
+    min_history : int, optional
+        Days of observation a row needs up to and including T (``T - start + 1``);
+        default the longest feature window, 365 days, so that no 12-month window
+        reaches before the case's observation start. 0 keeps every row.
+    coverage : DataFrame, AdapterResult or sequence of them, optional
+        Coverage tables (``agency, from, to`` [, ``case_id``]): features of agencies
+        without coverage on T are missing (see :func:`riskscore.apply_coverage`),
+        and a case's observation start is the earliest start of the coverage that
+        applies to it rather than its first record.
 
     Returns
     -------
@@ -170,14 +219,14 @@ def make_training_set(
     >>> ev = pd.DataFrame({"case_id": ["a", "a", "b"], "agency": ["school"] * 3,
     ...     "event": ["school_concern"] * 3,
     ...     "date": pd.to_datetime(["2101-01-01", "2101-06-01", "2101-01-01"])})
-    >>> cs = pd.DataFrame({"case_id": ["a", "b"], "outcome": ["serious_harm", None],
-    ...     "outcome_date": pd.to_datetime(["2101-08-01", None]),
-    ...     "followup_end": pd.to_datetime(["2101-08-01", "2103-01-01"])})
+    >>> cs = pd.DataFrame({"case_id": ["a", "b"], "outcome": ["death", None],
+    ...     "outcome_date": pd.to_datetime(["2102-08-01", None]),
+    ...     "followup_end": pd.to_datetime(["2102-08-01", "2104-01-01"])})
     >>> ts = make_training_set(ev, cs, grid="90D", horizon=365)
-    >>> ts.y.tolist()
-    [1, 1, 1, 0, 0, 0, 0, 0]
-    >>> int(ts.excluded.set_index("reason").loc["horizon runs past followup_end", "n_rows"])
-    4
+    >>> ts.y.tolist()  # a: the death ends follow-up inside the horizon: known 1s
+    [1, 1, 0, 0, 0, 0]
+    >>> ts.excluded.set_index("reason")["n_rows"].tolist()
+    [0, 4, 10, 0, 0]
     """
     if is_dask(events, cases):
         # the same code per partition of cases (registered by riskscore.scale)
@@ -191,9 +240,24 @@ def make_training_set(
             recent_window=recent_window,
             features=features,
             synthetic=synthetic,
+            censoring=censoring,
+            min_history=min_history,
+            coverage=coverage,
         )
     if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
         raise ParameterError(f"horizon must be a positive whole number of days, got {horizon!r}.")
+    if censoring not in CENSORING_RULES:
+        raise ParameterError(f"censoring must be one of {CENSORING_RULES}, got {censoring!r}.")
+    if min_history is None:
+        min_history = LONGEST_WINDOW_DAYS
+    if (
+        not isinstance(min_history, (int, np.integer))
+        or isinstance(min_history, bool)
+        or min_history < 0
+    ):
+        raise ParameterError(
+            f"min_history must be a whole number of days (0 or more), got {min_history!r}."
+        )
     # the contract at the door: unknown codes, duplicate cases, outcomes outside the
     # vocabulary, missing or non-ISO dates are refused with validate_*'s own message
     events = ensure_events(events)
@@ -225,6 +289,8 @@ def make_training_set(
         else np.full(n, big)
     )
     follow = np.where(follow == big, extract_end, follow)
+    # the extract's end: the last date any child's records could reach
+    extract_end = max(extract_end, int(follow.max()) if n else extract_end)
 
     # The grid runs to follow-up (not to the outcome) so that as-of dates after an
     # outcome are counted as exclusions rather than never generated.
@@ -240,11 +306,26 @@ def make_training_set(
     pos = pd.Index(case_ids.to_numpy()).get_indexer(g["case_id"].astype(str))
     t = to_days(g["as_of"], "as_of", "grid")
     out_d = outcome_day[pos]
+    fu = follow[pos]
     has = out_d != big
     after_outcome = has & (t >= out_d)
     positive = has & (out_d > t) & (out_d <= t + horizon)
-    censored = ~after_outcome & ~positive & (t + horizon > follow[pos])
-    keep = ~after_outcome & ~censored
+    complete = t + horizon <= fu
+    if censoring == "complete":
+        # An outcome that ended follow-up (a death) inside the horizon is a known 1,
+        # provided the extract would have covered the horizon had it not happened:
+        # otherwise the last year of an extract would keep its deaths and nothing else.
+        labelled = complete | (positive & (out_d == fu) & (t + horizon <= extract_end))
+        censor_reason = "horizon not fully observed"
+    else:
+        labelled = complete | positive
+        censor_reason = "horizon runs past followup_end"
+    censored = ~after_outcome & ~labelled
+    short = np.zeros(len(t), dtype=bool)
+    if min_history > 0:
+        observed_from = _observation_start(events, case_ids, coverage)[pos]
+        short = ~after_outcome & ~censored & (t - observed_from + 1 < min_history)
+    keep = ~after_outcome & ~censored & ~short
 
     ev_ids = pd.Index(pd.unique(events["case_id"].astype(str)))
     no_events = ~case_ids.isin(ev_ids).to_numpy()
@@ -253,24 +334,23 @@ def make_training_set(
     def n_cases(mask):
         return int(pd.unique(pos[mask]).size)
 
-    excluded = pd.DataFrame(
-        {
-            "reason": list(EXCLUSION_REASONS),
-            "n_rows": [int(after_outcome.sum()), int(censored.sum()), 0, 0],
-            "n_cases": [
-                n_cases(after_outcome),
-                n_cases(censored),
-                int(no_events.sum()),
-                int(not_listed.sum()),
-            ],
-        }
-    )
+    rows = [
+        ("as_of on or after outcome", int(after_outcome.sum()), n_cases(after_outcome)),
+        (censor_reason, int(censored.sum()), n_cases(censored)),
+    ]
+    if min_history > 0:
+        rows.append(("history shorter than min_history", int(short.sum()), n_cases(short)))
+    rows += [
+        ("case has no events", 0, int(no_events.sum())),
+        ("case not in cases table", 0, int(not_listed.sum())),
+    ]
+    excluded = pd.DataFrame(rows, columns=["reason", "n_rows", "n_cases"])
     excluded["n_rows"] = excluded["n_rows"].astype(np.int64)
     excluded["n_cases"] = excluded["n_cases"].astype(np.int64)
     excluded = mark_undisclosed(excluded, reason="exact exclusion counts; disclose before release")
 
     q = g.loc[keep].reset_index(drop=True)
-    X = encode_features(events, q, recent_window=recent_window)
+    X = encode_features(events, q, recent_window=recent_window, coverage=coverage)
     names = list(FEATURES) if features is None else [f for f in FEATURES if f in features]
     if synthetic is None:
         synthetic = bool("index_date" in cases.columns and case_ids.str.fullmatch(r"C\d{7,}").all())
@@ -283,6 +363,9 @@ def make_training_set(
         "features": names,
         "synthetic": synthetic,
         "label": f"outcome within (T, T + {int(horizon)} days]",
+        "censoring": censoring,
+        "min_history": int(min_history),
+        "coverage": coverage is not None,
     }
     allowed = allowed_columns(events, cases)
     if allowed:
@@ -296,6 +379,41 @@ def make_training_set(
         excluded=excluded,
         info=info,
     )
+
+
+def _observation_start(events: pd.DataFrame, case_ids: pd.Series, coverage) -> np.ndarray:
+    """Day each case's observation starts: earliest coverage start, else first record."""
+    big = NAT_DAY
+    day = to_days(events["date"], "date", "events")
+    ids = events["case_id"].astype(str).to_numpy()
+    ok = day != big
+    first = pd.Series(day[ok]).groupby(ids[ok]).min()
+    start = first.reindex(case_ids.to_numpy()).to_numpy(dtype=np.float64)
+    if coverage is not None:
+        one = (
+            isinstance(coverage, pd.DataFrame)
+            or hasattr(coverage, "coverage")
+            or not isinstance(coverage, (list, tuple))
+            or (len(coverage) > 0 and isinstance(coverage[0], (tuple, list)))
+        )
+        # one table (frame, adapter result, or rows of tuples), or a sequence of tables
+        cov = coverage_table(coverage) if one else coverage_table(*coverage)
+        cov_from = to_days(cov["from"], "from", "coverage")
+        if "case_id" in cov.columns:
+            own = cov["case_id"].notna().to_numpy()
+        else:
+            own = np.zeros(len(cov), dtype=bool)
+        glob = cov_from[~own].min() if (~own).any() else np.inf
+        per_case = np.full(len(case_ids), float(glob))
+        if own.any():
+            owner = cov["case_id"][own].astype(str).to_numpy()
+            mins = pd.Series(cov_from[own]).groupby(owner).min()
+            theirs = mins.reindex(case_ids.to_numpy()).to_numpy(dtype=np.float64)
+            per_case = np.fmin(per_case, theirs)
+        # a case no coverage row applies to keeps its first record as the start
+        start = np.where(np.isfinite(per_case), per_case, start)
+    # cases without events never reach the grid; any value will do for them
+    return np.nan_to_num(start, nan=0.0).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- leakage
@@ -511,6 +629,8 @@ def _plain_records(table: pd.DataFrame) -> list[dict]:
         "random_state": ["random_state"],
         "progress": ["boolean", None],
         "estimator": [LogisticRiskModel, None],
+        "censoring": [StrOptions("complete", "keep_positives")],
+        "min_history": [COUNT, None],
     }
 )
 def train_model(
@@ -533,6 +653,9 @@ def train_model(
     created: str | None = None,
     random_state: int | None = 0,
     progress: bool | None = None,
+    censoring: str = "complete",
+    min_history: int | None = None,
+    coverage: Any = None,
     estimator: LogisticRiskModel | None = None,
 ) -> tuple[LogisticRiskModel, EvaluationResult]:
     """Fit a logistic model on a cohort, validate it, and fill its model card.
@@ -548,11 +671,12 @@ def train_model(
     events, cases : DataFrame
         The cohort (data contract).
     penalty, C, class_weight
-        Passed to :class:`~riskscore.LogisticRiskModel`.
+        Passed to :class:`~riskscore.LogisticRiskModel` (when ``model`` is not given).
     features : sequence of str, optional
         Catalogue features to use (default: all).
-    grid, horizon, recent_window
-        Passed to :func:`make_training_set`.
+    grid, horizon, recent_window, censoring, min_history, coverage
+        Passed to :func:`make_training_set` (labelled only where the whole horizon
+        was observed, and with a full year of history, by default).
     cv : int, "temporal" or splitter, default=5
         Validation design (see :func:`riskscore.evaluate`).
     n_boot : int, default=200
@@ -593,7 +717,15 @@ def train_model(
     365
     """
     ts = make_training_set(
-        events, cases, grid=grid, horizon=horizon, recent_window=recent_window, features=features
+        events,
+        cases,
+        grid=grid,
+        horizon=horizon,
+        recent_window=recent_window,
+        features=features,
+        censoring=censoring,
+        min_history=min_history,
+        coverage=coverage,
     )
     if np.unique(ts.y).size < 2:
         raise SchemaError(
@@ -648,9 +780,11 @@ def train_model(
 #: the estimator's random_state). Each recipe is pinned so that
 #: ``riskscore build-synthetic-model --name NAME`` rebuilds ``models/NAME.json``
 #: (texts exactly, numbers to the BLAS's last digits), whatever the defaults become.
-SYNTHETIC_MODELS: dict[str, tuple[int, tuple[str, ...], str, int | None]] = {
-    "synthetic-logistic-v1": (1, FEATURES_V1, "2026-11-25", None),
-    "synthetic-logistic-v2": (2, tuple(FEATURES), "2026-11-29", 0),
+#: The last entry says whether the model keeps the first release's recipe: positives
+#: kept past follow-up, no look-back rule, penalty on raw (unstandardised) columns.
+SYNTHETIC_MODELS: dict[str, tuple[int, tuple[str, ...], str, int | None, bool]] = {
+    "synthetic-logistic-v1": (1, FEATURES_V1, "2026-11-25", None, True),
+    "synthetic-logistic-v2": (2, tuple(FEATURES), "2026-11-29", 0, False),
 }
 
 
@@ -689,6 +823,13 @@ def build_synthetic_model(
     ``"synthetic-logistic-v1"`` is fitted on generator 1 cohorts and the first 18
     features (catalogue v1), ``"synthetic-logistic-v2"`` on generator 2 cohorts and
     the whole v2 catalogue (21 features).
+
+    The recipe is the first release's, pinned explicitly so that the shipped file
+    rebuilds byte for byte: ``censoring="keep_positives"``, ``min_history=0``
+    (:func:`make_training_set`) and ``standardize=False`` (penalty on raw
+    columns), model ``random_state=None``, the 18 features of
+    :data:`riskscore.vocabulary.FEATURES_V1`. Its labels are biased near the end of
+    the extract (see the module notes); new models should use the defaults.
 
     Parameters
     ----------
@@ -734,7 +875,9 @@ def build_synthetic_model(
         raise ParameterError(
             f"build_synthetic_model: name must be one of {list(SYNTHETIC_MODELS)}, got {name!r}."
         )
-    generator, features, _, seed = SYNTHETIC_MODELS[name]
+    generator, features, _, seed, first_release = SYNTHETIC_MODELS[name]
+    # the first release's labelling and raw-column penalty, where the recipe keeps them
+    legacy = {"censoring": "keep_positives", "min_history": 0} if first_release else {}
     events, cases = make_cohort(
         n_cases, random_state=random_state, progress=progress, generator=generator
     )
@@ -746,8 +889,11 @@ def build_synthetic_model(
         events,
         cases,
         # the shipped file's recipe, pinned whatever the library defaults become
-        estimator=LogisticRiskModel(penalty=penalty, random_state=seed),
+        estimator=LogisticRiskModel(
+            penalty=penalty, standardize=not first_release, random_state=seed
+        ),
         features=list(features),
+        **legacy,
         grid="90D",
         horizon=365,
         cv=5,

@@ -26,6 +26,8 @@ __all__ = [
     "FEATURES",
     "FEATURES_V1",
     "feature_unit",
+    "feature_unit_size",
+    "SAME_CONDITION",
     "BANDS",
 ]
 
@@ -381,24 +383,69 @@ FEATURES: Mapping[str, FeatureSpec] = MappingProxyType(
 FEATURES_V1: tuple[str, ...] = tuple(FEATURES)[:18]
 
 
+# The unit a coefficient is reported per, by feature kind: (text, size in the
+# feature's own units). Fractions are reported per 10 percentage points, because a
+# coefficient "per 1.0" (0% to 100% attendance) is a change no child makes.
 _UNITS = {
-    "count": "per event",
-    "flag": "present vs absent",
-    "fraction": "per 1.0 (0% to 100%)",
-    "difference": "per 1.0 (100 percentage points)",
+    "count": ("per event", 1.0),
+    "flag": ("present vs absent", 1.0),
+    "fraction": ("per 10 percentage points higher", 0.1),
+    "difference": ("per 10 percentage points larger", 0.1),
 }
 
 
 def feature_unit(name: str) -> str:
-    """The unit one coefficient of ``name`` is per, for printed models.
+    """The unit one reported coefficient of ``name`` is per, for printed models.
+
+    Fractions and differences of fractions are reported per 10 percentage points
+    (:func:`feature_unit_size` gives the size in the feature's own units); counts
+    per event; flags and missing indicators as present against absent.
 
     Examples
     --------
     >>> from riskscore.vocabulary import feature_unit
     >>> feature_unit("siblings_removed"), feature_unit("hardship_12m__missing")
     ('per event', 'unknown vs known')
+    >>> feature_unit("attendance_recent")
+    'per 10 percentage points higher attendance'
     """
     if name.endswith("__missing"):
         return "unknown vs known"
     spec = FEATURES.get(name)
-    return _UNITS.get(spec.kind, "per unit") if spec is not None else "per unit"
+    if spec is None:
+        return "per unit"
+    text = _UNITS.get(spec.kind, ("per unit", 1.0))[0]
+    if spec.kind == "fraction" and "attendance" in name:
+        text += " attendance"
+    elif spec.kind == "difference" and "attendance" in name:
+        text += " drop in attendance"
+    return text
+
+
+def feature_unit_size(name: str) -> float:
+    """How many of the feature's own units the reported unit is (0.1 for fractions, else 1).
+
+    A coefficient per reported unit is the model coefficient times this size.
+
+    Examples
+    --------
+    >>> from riskscore.vocabulary import feature_unit_size
+    >>> feature_unit_size("attendance_recent"), feature_unit_size("siblings_removed")
+    (0.1, 1.0)
+    """
+    spec = FEATURES.get(name)
+    if spec is None or name.endswith("__missing"):
+        return 1.0
+    return _UNITS.get(spec.kind, ("per unit", 1.0))[1]
+
+
+#: Conditions that are the same by definition of the catalogue: (feature, op,
+#: threshold) -> the defining condition. ``persistent_absence`` is 1 exactly when
+#: ``attendance_recent <= 0.90`` and ``severe_absence`` when it is ``<= 0.50``
+#: (both missing together), so a points scorecard states each once.
+SAME_CONDITION: Mapping[tuple[str, str, float], tuple[str, str, float]] = MappingProxyType(
+    {
+        ("persistent_absence", ">=", 1.0): ("attendance_recent", "<=", 0.9),
+        ("severe_absence", ">=", 1.0): ("attendance_recent", "<=", 0.5),
+    }
+)

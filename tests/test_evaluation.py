@@ -210,3 +210,194 @@ def test_points_to_risk_fit_agrees_with_sklearn_on_steep_rare_outcomes():
         ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(lp[:, None], y)
         assert a == pytest.approx(ref.intercept_[0], abs=1e-4)
         assert b == pytest.approx(ref.coef_[0, 0], abs=1e-5)
+
+
+# --------------------------------------------------------------------------- best practice
+
+
+def test_riley_sample_size_reproduces_the_published_example():
+    """Riley et al. BMJ 2020 (pmsampsize): R2_CS 0.288, 24 parameters, prevalence 0.174."""
+    import math
+
+    from riskscore._prediction_stats import riley_sample_size
+
+    need = riley_sample_size(24, 0.174, 0.288)
+    got = [math.ceil(need[k]) for k in ("shrinkage", "optimism", "prevalence")]
+    assert got == [623, 662, 221]
+
+
+def test_sample_size_counts_cases_not_rows_and_warns_when_short():
+    import warnings
+
+    from riskscore.errors import SampleSizeWarning
+
+    rng = np.random.default_rng(0)
+    n = 20000
+    X = pd.DataFrame(rng.normal(size=(n, 10)), columns=[f"x{i}" for i in range(10)])
+    y = (rng.random(n) < expit(-4 + 0.8 * X["x0"])).astype(int)
+    as_of = pd.Series(pd.Timestamp("2102-01-01"), index=range(n))
+    one_each = TrainingSet(X, y, np.arange(n), as_of, info={"horizon": 365})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SampleSizeWarning)
+        enough = evaluate(LogisticRiskModel(penalty=None), one_each, cv=2, n_boot=5)
+    table = enough.sample_size.set_index("criterion")
+    assert enough.sample_size["met"].all()
+    assert enough.sample_size.attrs["n_parameters"] == 10
+    # the same rows and outcomes, but 10 rows a child: 2,000 cases are too few
+    grouped = one_each._replace(case_ids=np.repeat(np.arange(2000), 10))
+    with pytest.warns(SampleSizeWarning, match="Riley"):
+        short = evaluate(LogisticRiskModel(penalty=None), grouped, cv=2, n_boot=5)
+    need = short.sample_size.set_index("criterion")["required_cases"]
+    assert need.iloc[-1] > 2000 and not short.sample_size["met"].iloc[-1]
+    assert need.iloc[-1] == pytest.approx(table["required_cases"].iloc[-1], rel=0.05)
+    assert any("Riley" in note for note in short.design["notes"])
+    assert short.sample_size.attrs["cases"] == 2000  # published (rounded to 5)
+    # external validation of a finished model: the development criteria do not apply
+    fitted = LogisticRiskModel(penalty=None).fit(X, y)
+    assert evaluate(fitted, one_each, refit=False, n_boot=5).sample_size is None
+
+
+def test_smoothed_calibration_matches_an_unbinned_natural_spline_fit():
+    """The binned spline fit against statsmodels on every row with patsy's natural spline."""
+    import statsmodels.api as sm
+    from patsy import dmatrix
+
+    from riskscore._prediction_stats import smoothed_calibration, spline_knots
+
+    rng = np.random.default_rng(1)
+    lp = rng.normal(-2.5, 1.0, 20000)
+    y = (rng.random(20000) < expit(lp + 0.3 * np.sin(lp))).astype(float)
+    grid = np.linspace(-4, -1, 7)
+    est, _ = smoothed_calibration(lp, y, grid)
+    k = spline_knots(lp)
+    spec = "cr(x, knots=inner, lower_bound=lo, upper_bound=hi) - 1"
+    env = {"inner": k[1:-1], "lo": k[0], "hi": k[-1]}
+    D = np.asarray(dmatrix(spec, {"x": lp, **env}))
+    fit = sm.GLM(y, D, family=sm.families.Binomial()).fit()
+    ref = fit.predict(np.asarray(dmatrix(spec, {"x": grid, **env})))
+    np.testing.assert_allclose(est, ref, rtol=0.02)
+
+
+def test_calibration_curve_follows_the_truth_with_intervals():
+    good = evaluate(FixedProbability(), _drawn(), refit=False, n_boot=40, disclosure=False)
+    bad = evaluate(
+        FixedProbability(), _drawn(distort=2.0), refit=False, n_boot=40, disclosure=False
+    )
+    g, b = good.calibration_curve, bad.calibration_curve
+    assert (
+        len(g) == 20 and (g["lower"] <= g["observed"]).all() and (g["observed"] <= g["upper"]).all()
+    )
+    # calibrated: the curve's interval holds the diagonal nearly everywhere
+    inside = (g["lower"] <= g["predicted"]) & (g["predicted"] <= g["upper"])
+    assert inside.mean() >= 0.85
+    # predictions twice as extreme on the log-odds scale (most below 1/2): risk is
+    # under-predicted, and the curve's interval says so
+    assert (b["lower"] > b["predicted"]).mean() >= 0.7
+    # with disclosure control the counts are rounded and small cells hidden
+    shown = evaluate(FixedProbability(), _drawn(2000), refit=False, n_boot=5).calibration_curve
+    assert shown.attrs["riskscore_disclosure"]["applied"] is True
+    assert shown["n"].dropna().mod(5).eq(0).all()
+    assert shown.loc[shown["events"].isna(), "observed"].isna().all()
+
+
+def test_paired_differences_against_independent_computations():
+    ts = _drawn(6000)
+    lp = np.log(ts.X["p"] / (1 - ts.X["p"]))
+    X = ts.X.assign(q=expit(0.5 * lp - 2.5))  # a flatter, badly calibrated rival
+
+    class Column(FixedProbability):
+        def __init__(self, col="p"):
+            self.col = col
+
+        def get_params(self, deep=False):
+            return {"col": self.col}
+
+        def set_params(self, **kw):
+            self.col = kw.get("col", self.col)
+            return self
+
+        def predict_proba(self, X):
+            p = X[self.col].to_numpy(dtype=float)
+            return np.column_stack([1 - p, p])
+
+    data = ts._replace(X=X)
+    table = compare_models(
+        {"truth": Column("p"), "flat": Column("q"), "same": Column("p")},
+        data,
+        cv=CaseKFold(2),
+        n_boot=30,
+        nb_thresholds=(0.1, 0.2),
+        disclosure=False,
+    )
+    d = table.attrs["differences"].set_index(["model", "metric", "threshold"])
+    y = ts.y
+    p, q = X["p"].to_numpy(), X["q"].to_numpy()
+    assert d.loc[("flat", "auroc", np.nan), "estimate"] == pytest.approx(
+        roc_auc_score(y, q) - roc_auc_score(y, p), abs=1e-12
+    )
+
+    def nb(prob, t):
+        alert = prob >= t
+        return (np.sum(alert & (y == 1)) - np.sum(alert & (y == 0)) * t / (1 - t)) / len(y)
+
+    for t in (0.1, 0.2):
+        assert d.loc[("flat", "net_benefit", t), "estimate"] == pytest.approx(
+            nb(q, t) - nb(p, t), abs=1e-12
+        )
+    # a model compared with itself: exactly 0, with a zero-width interval
+    same = d.loc["same"]
+    assert (
+        (same["estimate"] == 0).all() and (same["lower"] == 0).all() and (same["upper"] == 0).all()
+    )
+    # the rival ranks the same way (monotone transform): AUROC difference 0, NB lower
+    assert abs(d.loc[("flat", "auroc", np.nan), "estimate"]) < 1e-12
+    assert d.loc[("flat", "net_benefit", 0.1), "upper"] < 0
+
+
+def test_recalibrate_intercept_and_slope_for_a_new_site():
+    from sklearn.linear_model import LogisticRegression
+
+    from riskscore.evaluation import recalibrate
+
+    rng = np.random.default_rng(3)
+    n = 8000
+    X = pd.DataFrame({"siblings_removed": rng.integers(0, 4, n).astype(float)})
+    y = (rng.random(n) < expit(-2.0 + 0.8 * X["siblings_removed"])).astype(int)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    # the new site: higher base rate, flatter effect
+    y_new = (rng.random(n) < expit(-1.2 + 0.4 * X["siblings_removed"])).astype(int)
+    shifted = recalibrate(model, X, y_new)
+    assert shifted.predict_proba(X)[:, 1].mean() == pytest.approx(y_new.mean(), abs=1e-8)
+    np.testing.assert_allclose(shifted.coef_, model.coef_)  # only the intercept moved
+    assert model.predict_proba(X)[:, 1].mean() == pytest.approx(y.mean(), abs=1e-8)  # unchanged
+    sloped = recalibrate(model, X, y_new, method="slope")
+    lp = model.decision_function(X)
+    ref = LogisticRegression(C=np.inf, tol=1e-12).fit(lp[:, None], y_new)
+    assert sloped.recalibration_["slope"] == pytest.approx(ref.coef_[0, 0], abs=1e-5)
+    np.testing.assert_allclose(
+        sloped.predict_proba(X)[:, 1], ref.predict_proba(lp[:, None])[:, 1], atol=1e-6
+    )
+    # a points model: its points-to-risk map is updated, the points are not
+    pts = IntegerPointsModel(LogisticRiskModel(penalty=None), max_points=5).fit(X, y)
+    moved = recalibrate(pts, X, y_new)
+    assert moved.predict_proba(X)[:, 1].mean() == pytest.approx(y_new.mean(), abs=1e-8)
+    np.testing.assert_array_equal(moved.risk_score(X), pts.risk_score(X))
+    with pytest.raises(Exception, match="points-to-risk"):
+        recalibrate(default_scorecard(), cohort_like_features(), np.r_[np.zeros(9), 1])
+
+
+def cohort_like_features():
+    return pd.DataFrame({f: np.zeros(10) for f in default_scorecard().features_})
+
+
+def test_evaluate_applies_coverage_to_a_training_set_built_without_it(cohort_ts):
+    cov = pd.DataFrame({"agency": ["police"], "from": ["2104-01-01"], "to": ["2105-12-31"]})
+    plain = evaluate(LogisticRiskModel(C=0.1), cohort_ts, cv=3, n_boot=5, disclosure=False)
+    masked = evaluate(
+        LogisticRiskModel(C=0.1), cohort_ts, cv=3, n_boot=5, disclosure=False, coverage=cov
+    )
+    # police features are unknown before the police extract starts: the predictions change
+    early = cohort_ts.as_of.to_numpy() < np.datetime64("2104-01-01")
+    assert (cohort_ts.X.loc[early, "police_incidents_home_12m"] > 0).any()
+    diff = masked.predictions["probability"].to_numpy() - plain.predictions["probability"]
+    assert np.abs(diff[early]).max() > 1e-6

@@ -10,7 +10,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from riskscore.errors import LeakageError, ParameterError, SchemaError
+from riskscore.evaluation import evaluate
 from riskscore.features import as_of_grid, encode_features
+from riskscore.logistic import LogisticRiskModel
 from riskscore.modelfile import load_model
 from riskscore.synthetic import TRUE_LOG_ODDS, make_cohort, true_linear_predictor
 from riskscore.training import (
@@ -24,7 +26,8 @@ from riskscore.training import (
 
 @pytest.fixture(scope="module")
 def cohort():
-    return make_cohort(3000, random_state=11)
+    # five years: a year of look-back and a year of horizon leave three to label
+    return make_cohort(3000, random_state=11, years=5)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,8 @@ def _events(rows):
     )
 
 
-def test_labels_and_exclusions_on_a_hand_built_cohort():
+def test_first_release_labels_on_a_hand_built_cohort():
+    """censoring="keep_positives", min_history=0: the rule synthetic-logistic-v1 pins."""
     # case a: outcome 2102-03-01, follow-up ends 2102-06-01; grid every 100 days from
     # 2101-01-01: 2101-01-01, 2101-04-11, 2101-07-20, 2101-10-28, 2102-02-05, 2102-05-16
     # case b: no outcome, follow-up to 2102-01-01: grid 2101-01-01 ... 2101-10-28
@@ -57,7 +61,9 @@ def test_labels_and_exclusions_on_a_hand_built_cohort():
             "followup_end": pd.to_datetime(["2102-06-01", "2102-01-01", "2102-01-01"]),
         }
     )
-    ts = make_training_set(events, cases, grid=100, horizon=365)
+    ts = make_training_set(
+        events, cases, grid=100, horizon=365, censoring="keep_positives", min_history=0
+    )
     got = pd.DataFrame({"case": ts.case_ids, "as_of": ts.as_of.dt.strftime("%Y-%m-%d"), "y": ts.y})
     # a: 2101-01-01 + 365 = 2102-01-01 < outcome -> 0, and within follow-up: kept.
     #    2101-04-11 .. 2102-02-05: outcome within (T, T+365] -> 1 (known positive even
@@ -79,15 +85,78 @@ def test_labels_and_exclusions_on_a_hand_built_cohort():
     )
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
     ex = ts.excluded.set_index("reason")
-    assert list(ex.index) == list(EXCLUSION_REASONS)
+    # the first release's table: four reasons, in this order
+    assert list(ex.index) == [EXCLUSION_REASONS[i] for i in (0, 2, 4, 5)]
     assert ex.loc["as_of on or after outcome"].tolist() == [1, 1]
     assert ex.loc["horizon runs past followup_end"].tolist() == [3, 1]
     assert ex.loc["case has no events"].tolist() == [0, 1]
     assert ts.excluded.attrs["riskscore_disclosure"]["applied"] is False
 
 
-def test_no_as_of_on_or_after_outcome_and_horizon_rule(cohort, training_set):
-    _, cases = cohort
+def _hand_cases():
+    # a: serious harm 2102-03-01, follow-up (loss to follow-up) ends 2102-06-01
+    # d: death 2102-03-01 ends follow-up; the extract runs to 2103-06-01 (case b)
+    # b: no outcome, follow-up to 2103-06-01
+    events = _events([("a", "2101-01-01"), ("d", "2101-01-01"), ("b", "2101-01-01")])
+    cases = pd.DataFrame(
+        {
+            "case_id": ["a", "d", "b"],
+            "outcome": ["serious_harm", "death", None],
+            "outcome_date": pd.to_datetime(["2102-03-01", "2102-03-01", None]),
+            "followup_end": pd.to_datetime(["2102-06-01", "2102-03-01", "2103-06-01"]),
+        }
+    )
+    return events, cases
+
+
+def test_rows_cut_off_by_follow_up_are_excluded_whatever_their_outcome():
+    events, cases = _hand_cases()
+    ts = make_training_set(events, cases, grid=100, horizon=365, min_history=0)
+    got = pd.DataFrame({"case": ts.case_ids, "as_of": ts.as_of.dt.strftime("%Y-%m-%d"), "y": ts.y})
+    # grid every 100 days from 2101-01-01: 01-01, 04-11, 07-20, 10-28, 2102-02-05, 05-16, ...
+    # a: T + 365 is within follow-up (2102-06-01) for 2101-01-01 (0) and 2101-04-11
+    #    (1); the positives 2101-07-20 .. 2102-02-05 are cut off by the loss to
+    #    follow-up: excluded although their outcome was recorded.
+    # d: the death ends follow-up inside every horizon from 2101-04-11 on: known 1s.
+    # b: T + 365 <= 2103-06-01 up to 2102-05-16; its 3 later rows are cut off.
+    expected = pd.DataFrame(
+        {
+            "case": ["a", "a", "b", "b", "b", "b", "b", "b", "d", "d", "d", "d", "d"],
+            "as_of": [
+                *["2101-01-01", "2101-04-11"],
+                *["2101-01-01", "2101-04-11", "2101-07-20", "2101-10-28"],
+                *["2102-02-05", "2102-05-16"],
+                *["2101-01-01", "2101-04-11", "2101-07-20", "2101-10-28", "2102-02-05"],
+            ],
+            "y": [0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1],
+        }
+    )
+    order = np.lexsort((got["as_of"], got["case"]))
+    pd.testing.assert_frame_equal(
+        got.iloc[order].reset_index(drop=True), expected, check_dtype=False
+    )
+    ex = ts.excluded.set_index("reason")
+    assert list(ex.index) == [EXCLUSION_REASONS[i] for i in (0, 1, 4, 5)]
+    assert ex.loc["horizon not fully observed"].tolist() == [3 + 3, 2]  # a: 3 positives, b: 3
+    # the first release kept a's three cut-off positives
+    old = make_training_set(
+        events, cases, grid=100, horizon=365, censoring="keep_positives", min_history=0
+    )
+    assert old.y.sum() == ts.y.sum() + 3
+
+
+def test_a_death_past_the_extract_end_is_not_kept_as_a_lone_positive():
+    events, cases = _hand_cases()
+    # the extract now ends 2102-06-01 for everyone: d's rows from 2101-07-20 on have
+    # horizons past it, and only deaths could be labelled there
+    cases["followup_end"] = pd.to_datetime(["2102-06-01", "2102-03-01", "2102-06-01"])
+    ts = make_training_set(events, cases, grid=100, horizon=365, min_history=0)
+    d = ts.as_of[ts.case_ids == "d"].dt.strftime("%Y-%m-%d").tolist()
+    assert d == ["2101-01-01", "2101-04-11"]  # 2101-04-11 + 365 = 2102-04-11 <= 2102-06-01
+
+
+def test_labels_and_horizon_rule_on_a_cohort(cohort, training_set):
+    events, cases = cohort
     c = cases.set_index("case_id")
     t = training_set.as_of.to_numpy()
     out = c.loc[training_set.case_ids, "outcome_date"].to_numpy()
@@ -97,11 +166,70 @@ def test_no_as_of_on_or_after_outcome_and_horizon_rule(cohort, training_set):
     h = np.timedelta64(365, "D")
     label = has & (out > t) & (out <= t + h)
     np.testing.assert_array_equal(training_set.y, label.astype(int))
-    # every kept 0 had its full horizon observed
-    assert ((t + h <= fu) | (training_set.y == 1)).all()
+    # every kept row had its full horizon observed, or died inside it
+    assert ((t + h <= fu) | ((training_set.y == 1) & (out == fu))).all()
+    # and a full year of history from the case's first record
+    first = events.groupby(events["case_id"].astype(str), observed=True)["date"].min()
+    start = first.reindex(training_set.case_ids).to_numpy()
+    assert ((t - start) >= np.timedelta64(364, "D")).all()
     # rows are the grid minus exclusions: nothing dropped silently
-    grid = as_of_grid(cohort[0], "90D", cases=cases[["case_id", "followup_end"]])
+    grid = as_of_grid(events, "90D", cases=cases[["case_id", "followup_end"]])
     assert len(grid) == len(training_set.y) + training_set.excluded["n_rows"].sum()
+
+
+def test_look_back_counts_rows_and_min_history_and_coverage_change_it(cohort):
+    events, cases = cohort
+    full = make_training_set(events, cases, grid="90D")
+    none = make_training_set(events, cases, grid="90D", min_history=0)
+    short = full.excluded.set_index("reason").loc["history shorter than min_history", "n_rows"]
+    assert len(none.y) == len(full.y) + short > len(full.y)
+    assert "history shorter than min_history" not in set(none.excluded["reason"])
+    # 12-month counts are lower in rows with less than a year of history
+    kept = set(zip(full.case_ids, full.as_of, strict=True))
+    early = np.array([(c, a) not in kept for c, a in zip(none.case_ids, none.as_of, strict=True)])
+    x = none.X["school_concerns_12m"]
+    assert x[early].mean() < 0.8 * x[~early].mean()
+    # coverage from the start of the synthetic calendar: history counts from there
+    cov = pd.DataFrame({"agency": ["school"], "from": ["2101-01-01"], "to": ["2105-12-31"]})
+    covered = make_training_set(events, cases, grid="90D", coverage=cov)
+    first = events.groupby(events["case_id"].astype(str), observed=True)["date"].min()
+    t = covered.as_of.to_numpy()
+    assert (t - np.datetime64("2101-01-01") >= np.timedelta64(364, "D")).all()
+    assert ((t - first.reindex(covered.case_ids).to_numpy()) < np.timedelta64(364, "D")).any()
+    # features of agencies without coverage are unknown, not zero
+    assert covered.X["police_incidents_home_12m"].isna().all()
+    assert covered.X["school_concerns_12m"].notna().all()
+
+
+def test_temporal_test_rate_equals_the_rate_among_complete_horizon_rows():
+    """The issue's symptom: rows kept only because of an outcome inflated the test rate."""
+    events, cases = make_cohort(3000, random_state=12, years=5)
+    ts = make_training_set(events, cases, grid="90D")
+    res = evaluate(LogisticRiskModel(C=0.1), ts, cv="temporal", n_boot=5, disclosure=False)
+    test = res.predictions["fold"].to_numpy() == 0
+    # the same rows' outcomes, recomputed from the cases table alone
+    c = cases.set_index("case_id")
+    ids = res.predictions["case_id"].to_numpy()[test]
+    t = res.predictions["as_of"].to_numpy()[test]
+    out = c.loc[ids, "outcome_date"].to_numpy()
+    fu = c.loc[ids, "followup_end"].to_numpy()
+    h = np.timedelta64(365, "D")
+    extract_end = cases["followup_end"].max().to_datetime64()
+    assert (t + h <= extract_end).all()  # every test row's horizon inside the extract
+    complete = (t + h <= fu) | (out == fu)  # observed, or ended by the outcome
+    assert complete.all()
+    y = ~np.isnat(out) & (out > t) & (out <= t + h)
+    assert res.metric("observed_rate") == pytest.approx(y.mean(), abs=1e-12)
+    # and it is the rate of every complete-horizon row of the test period (all cases),
+    # within sampling error; the first release's test set was far above it
+    cut = pd.Timestamp(res.design["validation"].split(" at ")[1].split(" ")[0])
+    in_period = ts.as_of.to_numpy() >= cut.to_datetime64()
+    everyone = ts.y[in_period].mean()
+    assert res.metric("observed_rate") == pytest.approx(everyone, rel=0.35)
+    # the first release kept rows past the extract's end only when positive
+    old = make_training_set(events, cases, grid="90D", censoring="keep_positives", min_history=0)
+    tail = old.as_of.to_numpy() + h > extract_end
+    assert tail.sum() > 5 and old.y[tail].mean() == 1.0
 
 
 def test_bad_cases_raise_clear_errors():

@@ -171,7 +171,7 @@ def _output_tables() -> dict[str, dict[str, list[str]]]:
     cov = [(a, "2095-01-01", "2110-12-31") for a in rs.AGENCIES if a != "school"]
     cov += [("school", "2095-01-01", "2101-06-30")]
     case = rs.audit_case(events, cases, card, "CHILD-A", coverage=cov)
-    events, cases = rs.make_cohort(200, random_state=1)
+    events, cases = rs.make_cohort(600, random_state=1)
     cohort = rs.audit_cohort(events, cases, card, progress=False)
     ts = rs.make_training_set(events, cases, grid="180D")
     result = rs.evaluate(card, ts, cv=2, n_boot=2, cases=cases, progress=False)

@@ -68,7 +68,7 @@ from riskscore.contract import check_model
 from riskscore.coverage import coverage_gaps, coverage_table
 from riskscore.disclosure import hash_input
 from riskscore.errors import ParameterError, SchemaError
-from riskscore.schema import ALLOWED, allowed_columns, ensure_cases, ensure_events
+from riskscore.schema import ALLOWED, allowed_columns, ensure_cases, ensure_events, stamp_allowed
 from riskscore.vocabulary import AGENCIES, BANDS
 
 __all__ = [
@@ -345,7 +345,7 @@ def audit_case(
     )
     lead = lead_times(cr, ends)
     o_day = ends["outcome_day"].iloc[0]
-    return CaseAudit(
+    result = CaseAudit(
         case_id=str(case_id),
         model=model,
         trajectory=traj,
@@ -368,6 +368,8 @@ def audit_case(
         coverage_gaps=gaps,
         dips=core.dips.drop(columns="case_id").reset_index(drop=True),
     )
+    # case tables written inside the secure environment keep the allowed columns' reasons
+    return stamp_allowed(result, result.parameters.get("allowed"))
 
 
 def _case_coverage(cov: pd.DataFrame, case_id: str, model, scored: Scored, agencies):

@@ -68,7 +68,7 @@ from riskscore.errors import (
 from riskscore.fairness import subgroup_metrics
 from riskscore.logistic import ADDED_PARAMETERS, DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
-from riskscore.schema import ensure_cases
+from riskscore.schema import ensure_cases, stamp_allowed
 from riskscore.scorecard import RuleScorecard
 from riskscore.vocabulary import FEATURES
 
@@ -497,7 +497,7 @@ def evaluate(
             random_state=random_state,
             progress=progress,
         )
-    return EvaluationResult(
+    result = EvaluationResult(
         metrics=metrics,
         calibration=calibration,
         decision_curve=decision_curve,
@@ -510,6 +510,8 @@ def evaluate(
         calibration_curve=curve,
         sample_size=sample_size,
     )
+    stamp_allowed(result, info.get("allowed"))
+    return result
 
 
 # --------------------------------------------------------------------------- steps

@@ -50,7 +50,7 @@ from riskscore._params import WINDOW_DAYS, validate_attributes, validate_params
 from riskscore._privacy_rules import normalise_ids
 from riskscore.coverage import apply_coverage
 from riskscore.errors import ParameterError, SchemaError
-from riskscore.schema import ensure_cases, ensure_events
+from riskscore.schema import allowed_columns, ensure_cases, ensure_events, stamp_allowed
 from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
 
 __all__ = [
@@ -571,7 +571,8 @@ def encode_features(
         out = apply_coverage(out, coverage, agency=agency)
         if job.dtype != np.float64:
             out = out.astype(dict.fromkeys(FEATURES, job.dtype))
-    return out
+    # columns let past the identifying-data guard travel into the features' provenance
+    return stamp_allowed(out, allowed_columns(events))
 
 
 @validate_params(

@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -645,6 +646,34 @@ def allowed_columns(*frames) -> dict[str, str]:
         attrs = getattr(f, "attrs", None) or {}
         out.update(attrs.get(ALLOWED) or {})
     return out
+
+
+def stamp_allowed(result: Any, allowed: Mapping[str, str] | None) -> Any:
+    """Record ``allowed`` reasons in ``attrs`` of every table a result holds.
+
+    ``result`` is a DataFrame, a mapping of tables, or an object whose attributes are
+    tables (a dataclass result); :func:`riskscore.write_table` then writes the reasons
+    into each table's provenance. Nothing happens when ``allowed`` is empty.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = stamp_allowed(pd.DataFrame({"n": [1]}), {"site": "ward names, not people"})
+    >>> allowed_columns(t)
+    {'site': 'ward names, not people'}
+    """
+    if not allowed:
+        return result
+    if isinstance(result, pd.DataFrame):
+        tables = [result]
+    elif isinstance(result, Mapping):
+        tables = list(result.values())
+    else:
+        tables = list(vars(result).values())
+    for t in tables:
+        if isinstance(t, pd.DataFrame):
+            t.attrs[ALLOWED] = dict(allowed)
+    return result
 
 
 def _allowed(df: pd.DataFrame, allow) -> dict[str, str]:

@@ -10,6 +10,9 @@ common surnames, about no one. Dates are on the project's invented 2090-2110 cal
 from __future__ import annotations
 
 import json
+import re
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -165,6 +168,9 @@ def _entry_points(events, cases):
     q = pd.DataFrame({"case_id": ["c0"], "as_of": [pd.Timestamp("2102-01-01")]})
     return {
         "encode_features": lambda: rs.encode_features(events, q),
+        "write_features": lambda: pd.read_parquet(
+            rs.write_features(events, q, Path(tempfile.mkdtemp()) / "f.parquet")
+        ),
         "as_of_grid": lambda: rs.as_of_grid(events, "30D", cases=cases),
         "change_dates": lambda: rs.change_dates(events),
         "FeatureEncoder": lambda: rs.FeatureEncoder(events).fit(q),
@@ -270,7 +276,9 @@ def _corrupt(events, cases, kind):
     ["unknown_event", "missing_date", "duplicate_case_id", "unknown_outcome", "missing_case_id"],
 )
 @pytest.mark.parametrize("door", ENTRY_POINTS)
-def test_every_door_refuses_what_the_contract_forbids_with_the_same_message(cohort, kind, door):
+def test_every_door_refuses_what_the_contract_forbids_with_the_same_message(
+    cohort, kind, door, tmp_path
+):
     # issue: 500 unknown codes dropped silently, 5 duplicated cases gave 205 cases,
     # "N/A" outcomes counted, a NaT date crashed audit_cohort with a traceback
     events, cases = _corrupt(*cohort, kind)
@@ -287,6 +295,7 @@ def test_every_door_refuses_what_the_contract_forbids_with_the_same_message(coho
     )
     q = pd.DataFrame({"case_id": [cohort[1]["case_id"].iloc[0]], "as_of": [pd.Timestamp("2102")]})
     calls["encode_features"] = lambda: rs.encode_features(events, q)
+    calls["write_features"] = lambda: rs.write_features(events, q, tmp_path / "f.parquet")
     with pytest.raises(SchemaError) as info:
         calls[door]()
     assert str(info.value) == message
@@ -561,6 +570,37 @@ def test_allow_is_the_escape_hatch_and_its_reason_reaches_every_output(cohort, t
     assert model.model_card_["allowed_past_identifying_data_guard"] == {"ward": reason}
 
 
+def test_allow_reasons_reach_evaluation_and_case_outputs(cohort, tmp_path):
+    events, cases = cohort
+    reason = "ward names of the fictional hospital, not people"
+    cases = cases.drop(columns="index_date").assign(ward="Kestrel Ward")
+    cases = rs.validate_cases(cases, allow={"ward": reason}).valid
+    ts = rs.make_training_set(events, cases, grid="180D")
+    result = rs.evaluate(rs.default_scorecard(), ts, cv=2, n_boot=5, progress=False)
+    # the evaluation's HTML report and every table it can write
+    assert reason in rs.write_report(result, tmp_path / "eval.html").read_text()
+    for name in ("calibration", "decision_curve", "alerts", "calibration_curve"):
+        table = getattr(result, name)
+        rs.write_table(table, tmp_path / f"{name}.csv")
+        sidecar = json.loads((tmp_path / f"{name}.csv.provenance.json").read_text())
+        assert sidecar["allowed"]["table"] == {"ward": reason}, name
+    # a case audit's tables, written case-level inside the secure environment
+    audit = rs.audit_case(events, cases, rs.default_scorecard(), cases["case_id"].iloc[0])
+    for name in ("trajectory", "crossings", "contributions"):
+        table = rs.mark_undisclosed(getattr(audit, name), reason="case-level")
+        rs.write_table(table, tmp_path / f"{name}.csv")
+        sidecar = json.loads((tmp_path / f"{name}.csv.provenance.json").read_text())
+        assert sidecar["allowed"]["table"] == {"ward": reason}, name
+    # features encoded from events validated with allow= carry the reason on
+    noted = events.assign(site="Kestrel Ward")
+    noted = rs.validate_events(noted, allow={"site": reason}).valid
+    q = pd.DataFrame({"case_id": ts.case_ids[:3], "as_of": ts.as_of[:3]})
+    features = rs.mark_undisclosed(rs.encode_features(noted, q), reason="case-level")
+    rs.write_table(features, tmp_path / "features.csv")
+    sidecar = json.loads((tmp_path / "features.csv.provenance.json").read_text())
+    assert sidecar["allowed"]["table"] == {"site": reason}
+
+
 def test_allow_reaches_provenance_from_the_command_line(cohort, tmp_path):
     events, cases = cohort
     events.to_csv(tmp_path / "events.csv", index=False)
@@ -645,6 +685,26 @@ def test_bad_files_give_one_clear_schema_error(tmp_path, content, expected):
         rs.read_events(path)
     with pytest.raises(SchemaError, match=expected):
         rs.read_events(path, strict=False)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "is empty"),
+        (b"case_id,date,agency,event\n", "header but no data rows"),
+        (CSV.replace(",", ";").encode(), "looks semicolon-separated"),
+        (CSV.replace("school_concern", "caf\xe9").encode("latin-1"), "--encoding"),
+        (CSV.encode("utf-16"), "UTF-16"),
+    ],
+)
+def test_bad_files_are_one_clear_line_from_riskscore_validate(tmp_path, capsys, content, expected):
+    # issue: a 0-byte file gave an EmptyDataError traceback, a header-only file
+    # validated as "valid", latin-1 and UTF-16 files gave tracebacks
+    path = _write(tmp_path / "events.csv", content)
+    assert main(["validate", str(path)]) == 1  # a data problem
+    out = capsys.readouterr()
+    assert re.search(expected, out.err), out.err
+    assert "Traceback" not in out.out + out.err and "valid" not in out.out.lower()
 
 
 def test_encodings_are_read_when_named(tmp_path):

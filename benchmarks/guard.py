@@ -13,6 +13,10 @@ then in the same process, best of ``--repeat``:
 - the guard with one identifying value planted in the last row (it must be found);
 - the whole of ``read_events`` (read, guard, validation, typing), for scale.
 
+The guard looks at each column's distinct values, so its cost grows with them:
+``--distinct`` gives the ``site`` column a different value on every row (the worst
+case, e.g. a reference number per event) instead of 40 labels.
+
 Figures are ratios against a reference run in the same process; nothing here is
 asserted.
 """
@@ -39,7 +43,7 @@ def best_of(fn, repeat: int) -> tuple[float, object]:
     return min(times), out
 
 
-def extract(n_events: int, folder: Path) -> Path:
+def extract(n_events: int, folder: Path, distinct: bool = False) -> Path:
     """A synthetic events CSV of about ``n_events`` rows (~49 events a case)."""
     events, _ = rs.make_cohort(max(1, n_events // 49), random_state=0)
     df = events.astype({"case_id": str, "agency": str, "event": str})
@@ -50,6 +54,8 @@ def extract(n_events: int, folder: Path) -> Path:
     df["site"] = np.asarray([f"site {i}" for i in range(40)], dtype=object)[
         rng.integers(0, 40, len(df))
     ]
+    if distinct:
+        df["site"] = [f"ref {i:08d}" for i in rng.permutation(len(df))]
     path = folder / "events.csv"
     df.to_csv(path, index=False)
     return path
@@ -59,9 +65,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--distinct", action="store_true", help="a new site value every row")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = extract(args.events, Path(tmp))
+        path = extract(args.events, Path(tmp), args.distinct)
         size = path.stat().st_size / 1e6
 
         def read():
@@ -73,7 +80,8 @@ def main() -> None:
         planted.loc[len(planted) - 1, "site"] = "999 123 4578"  # test prefix, passes mod 11
         t_planted, found = best_of(lambda: rs.check_identifying(planted), args.repeat)
         t_all, _ = best_of(lambda: rs.read_events(path), args.repeat)
-    print(f"events CSV: {len(df):,} rows x {df.shape[1]} columns, {size:.0f} MB")
+    site = f"{df['site'].nunique():,} distinct site values"
+    print(f"events CSV: {len(df):,} rows x {df.shape[1]} columns, {size:.0f} MB, {site}")
     print(f"read_csv (reference)        {t_read:7.2f} s")
     print(f"guard, every row            {t_guard:7.2f} s   {t_guard / t_read:5.2f} x read")
     print(

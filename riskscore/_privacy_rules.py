@@ -601,10 +601,11 @@ def _scoped(pattern: str) -> str:
     return "(?:" + pattern + ")"
 
 
-# Every value a detailed pattern could flag matches this one regex (it is their union,
-# plus any white space for names and free text): one pass over a column's distinct
-# values finds the few worth a closer look, so clean id columns cost one regex.
-_SUSPECT = "|".join(
+# Every value a detailed pattern could flag matches this one regex (their union): one
+# pass over a column's distinct values finds the few worth a closer look, so clean id
+# columns cost one regex, and the detailed patterns run on those few only. Values with
+# white space are also looked at for free text and title-case names (cheaper counts).
+_PATTERNS = "|".join(
     _scoped(p)
     for p in (
         _NHS_IN_TEXT.replace("?P<n>", ""),
@@ -613,9 +614,9 @@ _SUSPECT = "|".join(
         _PHONE,
         _FULL_DATE,
         _PERSON_ANY_CASE,
-        r"[\s,\x{00A0}\x{2007}\x{202F}]",
     )
 )
+_SPACE = r"[\s,\x{00A0}\x{2007}\x{202F}]"
 _DATE_WHAT = (
     "{n:,} distinct value(s) hold full dates (e.g. {e}) outside the contract's date columns; "
 )
@@ -666,7 +667,8 @@ def _value_findings(col: _Column, *, dates_allowed: bool, birth: bool, column_le
         return _int_findings(col, birth=birth)
     text = pc.utf8_trim_whitespace(col.text)
     n = len(text)
-    suspect = _bool(pc.match_substring_regex(text, _SUSPECT))
+    patterned = _bool(pc.match_substring_regex(text, _PATTERNS))
+    suspect = patterned | _bool(pc.match_substring_regex(text, _SPACE))
     chars = np.asarray(pc.utf8_length(text), dtype=np.float64)
     words = (chars > 0).astype(np.float64)  # no white space: one word (or none)
     found = []
@@ -677,7 +679,17 @@ def _value_findings(col: _Column, *, dates_allowed: bool, birth: bool, column_le
         idx = np.flatnonzero(suspect)
         sub = text.filter(pa.array(suspect))
 
+        p_idx = np.flatnonzero(patterned)
+        p_sub = text.filter(pa.array(patterned))
+
         def hits(pattern: str) -> np.ndarray:
+            # one of the patterns in _PATTERNS: only values matching their union can match
+            out = np.zeros(n, dtype=bool)
+            if len(p_idx):
+                out[p_idx] = _bool(pc.match_substring_regex(p_sub, pattern))
+            return out
+
+        def suspect_hits(pattern: str) -> np.ndarray:
             out = np.zeros(n, dtype=bool)
             out[idx] = _bool(pc.match_substring_regex(sub, pattern))
             return out
@@ -727,7 +739,7 @@ def _value_findings(col: _Column, *, dates_allowed: bool, birth: bool, column_le
         if not dates_allowed:
             dates = hits(_FULL_DATE)
             if birth:
-                dates |= hits("^" + _YYYYMMDD + "$")
+                dates |= suspect_hits("^" + _YYYYMMDD + "$")
             if dates.any():
                 found.append(
                     (
@@ -745,7 +757,7 @@ def _value_findings(col: _Column, *, dates_allowed: bool, birth: bool, column_le
         person = hits(_PERSON_ANY_CASE)
         share_rule = False
         if column_level:
-            title = hits("^" + _PERSON_TITLE_CASE + "$")
+            title = suspect_hits("^" + _PERSON_TITLE_CASE + "$")
             if title.mean() >= _SHARE:
                 person |= title
                 share_rule = True
@@ -759,9 +771,17 @@ def _value_findings(col: _Column, *, dates_allowed: bool, birth: bool, column_le
                     None,
                 )
             )
-        words[idx] = np.asarray(pc.count_substring_regex(sub, r"\S+"), dtype=np.float64)
+        # the values are trimmed and not empty: words are the runs of white space plus
+        # one (counting the runs is faster than counting the words)
+        words[idx] = np.asarray(pc.count_substring_regex(sub, r"\s+"), dtype=np.float64) + 1
         function = np.zeros(n, dtype=np.int64)
-        function[idx] = np.asarray(pc.count_substring_regex(sub, _FUNCTION_WORDS), dtype=np.int64)
+        # function words only matter in values of six words or more (the rule below)
+        long = words >= 6
+        if long.any():
+            function[long] = np.asarray(
+                pc.count_substring_regex(text.filter(pa.array(long)), _FUNCTION_WORDS),
+                dtype=np.int64,
+            )
     else:
         function = np.zeros(n, dtype=np.int64)
     free = ((words >= 6) & (function >= 2)) | (words >= FREE_TEXT_WORDS)

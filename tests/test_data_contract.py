@@ -611,6 +611,14 @@ def test_allow_reaches_provenance_from_the_command_line(cohort, tmp_path):
     assert main([*base, "--allow", f"index_date={reason}", "--out", str(tmp_path / "b")]) == 0
     sidecar = json.loads((tmp_path / "b" / "cohort-summary.csv.provenance.json").read_text())
     assert sidecar["allowed"]["table"] == {"index_date": reason}
+    # the case-level feature table written by `riskscore encode`
+    events.assign(site="Kestrel Ward").to_csv(tmp_path / "sited.csv", index=False)
+    ward = "ward names of the fictional hospital, not people"
+    out = tmp_path / "features.csv"
+    encode = ["encode", str(tmp_path / "sited.csv"), "--out", str(out)]
+    assert main([*encode, "--allow", f"site={ward}"]) == 0
+    sidecar = json.loads((tmp_path / "features.csv.provenance.json").read_text())
+    assert sidecar["allowed"]["table"] == {"site": ward}
 
 
 # ------------------------------------------------------------------ pseudonymise

@@ -54,6 +54,7 @@ to read the Parquet paths (a shared file system or object store).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -801,6 +802,28 @@ def write_cohort_parquet(
 # --------------------------------------------------------------------------- encode
 
 
+def _per_partition(fn):
+    """Run ``fn`` on one partition; a contract error says it speaks of that partition.
+
+    Each partition is checked by the same code as a pandas table, so the problems and
+    fixes are the validator's own; its row numbers and counts are the partition's.
+    """
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SchemaError as err:
+            raise type(err)(
+                "In one partition of a Dask table (row numbers and counts are within that "
+                "partition; validate_events / validate_cases on the whole table, or "
+                f"read_events_dask, give one report for all of it):\n{err}",
+                err.report,
+            ) from None
+
+    return run
+
+
 def _encode_meta(as_of_head: pd.DataFrame) -> pd.DataFrame:
     """The (empty) result encode_features gives for these pairs' column types."""
     # encode_features builds case_id from the pairs' values: infer the type from one
@@ -812,6 +835,7 @@ def _encode_meta(as_of_head: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@_per_partition
 def _encode_part(events, queries, agency, recent_window, coverage, case_dtype) -> pd.DataFrame:
     q = _plain(queries)
     out = encode_features(
@@ -829,6 +853,7 @@ def _encode_part(events, queries, agency, recent_window, coverage, case_dtype) -
     return out
 
 
+@_per_partition
 def _grid_encode_part(events, step, end, agency, recent_window, coverage) -> pd.DataFrame:
     ev = _plain(events)
     # A grid runs to the extract's last event date: the whole extract's, not this
@@ -950,6 +975,7 @@ def encode_features_dask(
 # --------------------------------------------------------------------------- audit
 
 
+@_per_partition
 def _audit_partition(events, cases, model, extract_end, params) -> dict:
     """Additive audit summaries of one partition's cases (audit_cohort's own chunk work)."""
     end = int(to_days(pd.Series([pd.Timestamp(extract_end)]), "date", "events")[0])
@@ -1120,6 +1146,7 @@ def audit_cohort_dask(
 # --------------------------------------------------------------------------- training
 
 
+@_per_partition
 def _training_partition(events, cases, end, kwargs, allowed=None) -> dict:
     from riskscore.training import make_training_set
 

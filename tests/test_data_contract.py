@@ -304,6 +304,37 @@ def test_every_door_refuses_what_the_contract_forbids_with_the_same_message(
         assert info.value.report.problems["n_rows"].iloc[0] == n
 
 
+@pytest.mark.parametrize(
+    "kind", ["unknown_event", "missing_date", "duplicate_case_id", "unknown_outcome"]
+)
+@pytest.mark.parametrize("door", ["encode_features", "make_training_set", "audit_cohort"])
+def test_dask_doors_refuse_what_the_contract_forbids(cohort, kind, door):
+    # each partition is checked by the same code, with the validator's own words
+    import dask
+    import dask.dataframe as dd
+
+    events, cases = _corrupt(*cohort, kind)
+    if kind in ("duplicate_case_id", "unknown_outcome") and door == "encode_features":
+        return
+    table = "cases" if kind in ("duplicate_case_id", "unknown_outcome") else "events"
+    line = validate_message(table, cases if table == "cases" else events).split("\n")[1]
+    words = line.split("; rows")[0]  # the problem and its masked values; rows differ
+    ev = dd.from_pandas(events, npartitions=2)
+    cs = dd.from_pandas(cases, npartitions=1)
+    q = cases[["case_id"]].astype(str).assign(as_of=pd.Timestamp("2102-01-01"))
+    calls = {
+        "encode_features": lambda: rs.encode_features(ev, dd.from_pandas(q, npartitions=1)),
+        "make_training_set": lambda: rs.make_training_set(ev, cs, grid="180D"),
+        "audit_cohort": lambda: rs.audit_cohort(ev, cs, rs.default_scorecard()),
+    }
+    with dask.config.set(scheduler="sync"), pytest.raises(SchemaError) as info:
+        out = calls[door]()
+        if hasattr(out, "compute"):
+            out.compute()
+    assert words in str(info.value)
+    assert str(info.value).startswith("In one partition of a Dask table (row numbers")
+
+
 def test_audit_cohort_counts_every_case_it_is_given(cohort):
     events, cases = cohort
     result = rs.audit_cohort(events, cases, rs.default_scorecard(), disclosure=False)

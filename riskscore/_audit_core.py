@@ -509,8 +509,17 @@ def _contributors(
         ca = model.contributions(x)[cols].to_numpy()
         held[:, :, j] = (ca != 0) & (np.sign(ca) == np.sign(contrib))
     i, k = np.nonzero(contrib != 0)
-    ag = np.asarray(agencies, dtype=object)
-    held_by = [", ".join(ag[held[a, b]]) or "only when joined" for a, b in zip(i, k, strict=True)]
+    # each holder set as a bit mask, named once per distinct set (not once per row)
+    mask = held[i, k].astype(np.int64) @ (np.int64(1) << np.arange(len(agencies), dtype=np.int64))
+    sets, inverse = np.unique(mask, return_inverse=True)
+    names = np.array(
+        [
+            ", ".join(a for j, a in enumerate(agencies) if m >> j & 1) or "only when joined"
+            for m in sets
+        ],
+        dtype=object,
+    )
+    held_by = names[inverse.reshape(-1)]
     return pd.DataFrame(
         {
             "crossing": i,

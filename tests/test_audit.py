@@ -115,6 +115,28 @@ def test_vignette_lesson_joined_view_sees_it_long_before_the_plan(child_a):
     assert audit.join_up_gap_days > 180
 
 
+def test_held_by_names_the_agencies_whose_own_records_score_the_rule(cohort, card):
+    """Each contributor's holders, recomputed the obvious way: one agency view at a time."""
+    events, cases = cohort
+    for case_id in cases["case_id"].iloc[:40]:
+        audit = audit_case(events, cases, card, case_id)
+        if audit.contributions.empty:
+            continue
+        dates = audit.crossings["date"].to_numpy()
+        q = pd.DataFrame({"case_id": case_id, "as_of": dates})
+        joined = card.contributions(encode_features(events, q))
+        views = {a: card.contributions(encode_features(events, q, agency=a)) for a in AGENCIES}
+        for row in audit.contributions.itertuples():
+            value = joined.loc[row.crossing, row.contributor]
+            expected = [
+                a
+                for a in AGENCIES
+                if views[a].loc[row.crossing, row.contributor] != 0
+                and np.sign(views[a].loc[row.crossing, row.contributor]) == np.sign(value)
+            ]
+            assert row.held_by == (", ".join(expected) or "only when joined")
+
+
 def test_missed_opportunity_window_is_inclusive_and_plans_count():
     card = RuleScorecard(
         [Rule("asthma_admissions_12m", ">=", 1, 5, "test rule", ("hospital",))],

@@ -21,6 +21,7 @@ import pandas as pd
 
 from riskscore._dates import DATE_OK, parse_dates, to_days
 from riskscore._params import StrOptions, validate_params
+from riskscore._privacy_rules import normalise_ids
 from riskscore.errors import SchemaError
 from riskscore.vocabulary import AGENCIES, FEATURES
 
@@ -91,7 +92,8 @@ def coverage_table(*tables: object) -> pd.DataFrame:
         part["case_id"] = f["case_id"].astype("string") if "case_id" in f.columns else pd.NA
         parts.append(part)
     cov = pd.concat(parts, ignore_index=True)
-    cov["case_id"] = cov["case_id"].astype("string")
+    # ids compared as everywhere else: white space normalised (" c1" is "c1")
+    cov["case_id"] = normalise_ids(cov["case_id"].astype("string")).astype("string")
     bad_agency = np.flatnonzero(~cov["agency"].isin(AGENCIES).to_numpy())
     if len(bad_agency):
         raise SchemaError(
@@ -192,7 +194,8 @@ def covered(
     if (~is_global).any():
         # one sorted key per (case, day): case code * span + day offset
         cases = pd.Categorical(cov["case_id"][~is_global].astype(str))
-        q_code = cases.categories.get_indexer(pd.Series(case_id).astype(str)).astype("int64")
+        q_ids = normalise_ids(pd.Series(case_id)).astype(str)
+        q_code = cases.categories.get_indexer(q_ids).astype("int64")
         cs, ce = starts[~is_global], ends[~is_global]
         lo = min(cs.min(), days.min())
         span = int(max(ce.max(), days.max()) - lo + 2)

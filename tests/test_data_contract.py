@@ -373,6 +373,30 @@ def test_case_ids_are_compared_with_white_space_normalised(cohort):
     assert dup.problems["check"].tolist() == ["duplicate_case_id"]
 
 
+def test_coverage_case_ids_are_compared_with_white_space_normalised(cohort):
+    # a case's own coverage row written " C0000001 " is that child's coverage
+    events, cases = cohort
+    cid = str(cases["case_id"].iloc[0])
+    q = pd.DataFrame({"case_id": [cid], "as_of": [pd.Timestamp("2102-06-01")]})
+
+    def coverage(key):
+        return pd.DataFrame(
+            {
+                "agency": ["school", "school"],
+                "from": ["2090-01-01", "2090-01-01"],
+                "to": ["2090-02-01", "2110-01-01"],
+                "case_id": [None, key],
+            }
+        )
+
+    plain = rs.encode_features(events, q, coverage=coverage(cid))
+    assert plain["attendance_recent"].notna().all()
+    for key in (f" {cid} ", f"{cid}\u00a0"):
+        spaced = rs.encode_features(events, q, coverage=coverage(key))
+        pd.testing.assert_frame_equal(spaced, plain)
+    assert rs.coverage_table(coverage(f" {cid} "))["case_id"].dropna().tolist() == [cid]
+
+
 # ------------------------------------------------------------------ the mark
 
 

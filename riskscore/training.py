@@ -70,7 +70,13 @@ from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
 from riskscore.features import as_of_grid, encode_features
 from riskscore.logistic import LogisticRiskModel
-from riskscore.schema import allowed_columns, declare_valid, ensure_cases, ensure_events
+from riskscore.schema import (
+    allowed_columns,
+    declare_valid,
+    ensure_cases,
+    ensure_events,
+    stamp_allowed,
+)
 from riskscore.scorecard import AUDIT_ONLY_NOTICE
 from riskscore.vocabulary import FEATURES, FEATURES_V1
 
@@ -372,7 +378,8 @@ def make_training_set(
         # columns let past the identifying-data guard, with the reasons, for provenance
         info["allowed"] = allowed
     return TrainingSet(
-        X=X[names].reset_index(drop=True),
+        # the features keep the reasons too (an integer-points card made from them)
+        X=stamp_allowed(X[names].reset_index(drop=True), allowed),
         y=positive[keep].astype(np.int64),
         case_ids=q["case_id"].astype(str).to_numpy(dtype=object),
         as_of=q["as_of"],

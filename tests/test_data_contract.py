@@ -623,6 +623,9 @@ def test_allow_is_the_escape_hatch_and_its_reason_reaches_every_output(cohort, t
     assert ts.info["allowed"] == {"ward": reason}
     model, _ = rs.train_model(events, cases, grid="180D", cv=2, n_boot=5, penalty="l2")
     assert model.model_card_["allowed_past_identifying_data_guard"] == {"ward": reason}
+    # the integer-points card made from the training set's features
+    points = model.to_scorecard(ts.X, ts.y, max_points=10, search=False)
+    assert points.model_card["allowed_past_identifying_data_guard"] == {"ward": reason}
 
 
 def test_allow_reasons_reach_evaluation_and_case_outputs(cohort, tmp_path):

@@ -36,6 +36,7 @@ the admission counts, since that needs ``T >= date + 28``.)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import numpy as np
@@ -613,7 +614,9 @@ def write_features(
     events, as_of, agency, recent_window, n_jobs, dtype
         As for :func:`encode_features`.
     path : str or path-like
-        The Parquet file to write (replaced if it exists).
+        The Parquet file to write (replaced if it exists). When the events were
+        validated with ``allow=``, the file's metadata holds the reasons under
+        ``riskscore_allowed`` (JSON).
 
     Returns
     -------
@@ -647,7 +650,12 @@ def write_features(
     job = _Job(events, as_of, recent_window, n_jobs, dtype)
     path = Path(path)
     schema = pa.Schema.from_pandas(job.frame(np.empty((0, len(FEATURES)), job.dtype), []))
-    with pq.ParquetWriter(path, schema.remove_metadata()) as writer:
+    schema = schema.remove_metadata()
+    allowed = allowed_columns(events)
+    if allowed:
+        # columns let past the identifying-data guard, and why, travel with the file
+        schema = schema.with_metadata({"riskscore_allowed": json.dumps(allowed)})
+    with pq.ParquetWriter(path, schema) as writer:
 
         def put(block, block_values) -> None:
             frame = job.frame(block_values, block.rows_q)

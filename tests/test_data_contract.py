@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -653,6 +654,9 @@ def test_allow_reasons_reach_evaluation_and_case_outputs(cohort, tmp_path):
     noted = events.assign(site="Kestrel Ward")
     noted = rs.validate_events(noted, allow={"site": reason}).valid
     q = pd.DataFrame({"case_id": ts.case_ids[:3], "as_of": ts.as_of[:3]})
+    written = rs.write_features(noted, q, tmp_path / "features.parquet")
+    meta = pq.read_schema(written).metadata
+    assert json.loads(meta[b"riskscore_allowed"]) == {"site": reason}
     features = rs.mark_undisclosed(rs.encode_features(noted, q), reason="case-level")
     rs.write_table(features, tmp_path / "features.csv")
     sidecar = json.loads((tmp_path / "features.csv.provenance.json").read_text())

@@ -45,6 +45,7 @@ from riskscore._names import data_dictionary
 from riskscore._params import POSITIVE_INT, validate_params
 from riskscore._version import __version__
 from riskscore.errors import DisclosureError
+from riskscore.schema import ALLOWED
 
 __all__ = [
     "DISCLOSURE_ATTR",
@@ -1006,7 +1007,9 @@ def provenance(
         key or secret (salt, token, pseudonymisation_key...) are refused.
     inputs : dict, optional
         ``{name: DataFrame or path}``; each is recorded by SHA-256 (see
-        :func:`hash_input`), files by their base name only.
+        :func:`hash_input`), files by their base name only. A frame validated with
+        ``allow=`` carries its allowed columns and reasons (``attrs``): they are
+        recorded under ``allowed``.
     disclosure : bool, DisclosureSettings or dict, optional
         The disclosure settings; :func:`write_table` fills them from the table's
         stamp when omitted.
@@ -1015,7 +1018,8 @@ def provenance(
     -------
     dict
         ``library``, ``version``, ``created_utc``, ``pandas_version``, ``inputs``,
-        ``params``, ``disclosure``; JSON-serialisable.
+        ``params``, ``disclosure`` and ``allowed`` (``{input: {column: reason}}`` for
+        columns let past the identifying-data guard; empty when none); JSON-serialisable.
 
     Examples
     --------
@@ -1027,9 +1031,12 @@ def provenance(
     params = dict(params or {})
     _check_no_secrets(params)
     recorded_inputs: dict[str, Any] = {}
+    allowed: dict[str, Any] = {}
     for name, obj in (inputs or {}).items():
         if isinstance(obj, pd.DataFrame):
             recorded_inputs[str(name)] = {"kind": "dataframe", "sha256": hash_input(obj)}
+            if obj.attrs.get(ALLOWED):
+                allowed[str(name)] = dict(obj.attrs[ALLOWED])
         else:
             recorded_inputs[str(name)] = {
                 "kind": "file",
@@ -1050,6 +1057,7 @@ def provenance(
         "inputs": recorded_inputs,
         "params": _jsonable(params),
         "disclosure": disc,
+        "allowed": _jsonable(allowed),
     }
 
 
@@ -1100,7 +1108,8 @@ def write_table(
     Raises
     ------
     DisclosureError
-        When the table carries no stamp, or fails :func:`check_disclosure`.
+        When the table carries no stamp, fails :func:`check_disclosure`, or has an
+        index named ``case_id`` (case identifiers are never written from an index).
 
     Examples
     --------
@@ -1113,8 +1122,19 @@ def write_table(
     path = Path(path)
     stamp = _stamp(table, "write_table")
     check_disclosure(table)
+    id_levels = [n for n in table.index.names if n is not None and "case_id" in str(n)]
+    if id_levels:
+        raise DisclosureError(
+            f"write_table: the table's index {id_levels} holds case identifiers; an index "
+            "is written silently beside the data. Fix: move it to a column "
+            "(table.reset_index()) if the ids must be written (case-level output that "
+            "stays in the secure environment), or drop it (table.reset_index(drop=True))."
+        )
     record = dict(provenance) if provenance is not None else _make_provenance()
     record = _jsonable(record)
+    if table.attrs.get(ALLOWED):
+        # columns the inputs let past the identifying-data guard travel with the table
+        record["allowed"] = {**(record.get("allowed") or {}), "table": dict(table.attrs[ALLOWED])}
     manifest = list(stamp.get("manifest", []))
     applied = bool(stamp.get("applied"))
     record["disclosure"] = {

@@ -68,6 +68,7 @@ from riskscore.errors import (
 from riskscore.fairness import subgroup_metrics
 from riskscore.logistic import ADDED_PARAMETERS, DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
+from riskscore.schema import ensure_cases, stamp_allowed
 from riskscore.scorecard import RuleScorecard
 from riskscore.vocabulary import FEATURES
 
@@ -459,6 +460,8 @@ def evaluate(
     ['auroc', 'auprc']
     """
     kind = _model_kind(model)
+    if cases is not None:
+        cases = ensure_cases(cases)  # the contract at the door (validate_cases's messages)
     training_set = _with_coverage(training_set, coverage)
     data = _check_inputs(training_set, level)
     if progress is None:
@@ -494,7 +497,7 @@ def evaluate(
             random_state=random_state,
             progress=progress,
         )
-    return EvaluationResult(
+    result = EvaluationResult(
         metrics=metrics,
         calibration=calibration,
         decision_curve=decision_curve,
@@ -507,6 +510,8 @@ def evaluate(
         calibration_curve=curve,
         sample_size=sample_size,
     )
+    stamp_allowed(result, info.get("allowed"))
+    return result
 
 
 # --------------------------------------------------------------------------- steps

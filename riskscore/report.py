@@ -78,6 +78,7 @@ from riskscore.disclosure import (
 )
 from riskscore.errors import DisclosureError, ParameterError
 from riskscore.evaluation import EvaluationResult
+from riskscore.schema import allowed_columns
 from riskscore.vocabulary import BANDS
 
 __all__ = [
@@ -1758,11 +1759,13 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
         tables.append(result.subgroups)
     controlled = all((t.attrs.get(DISCLOSURE_ATTR) or {}).get("applied", False) for t in tables)
     settings = (tables[0].attrs.get(DISCLOSURE_ATTR) or {}).get("settings") if controlled else None
+    allowed = allowed_columns(*tables)  # columns let past the identifying-data guard
     prov = provenance(
         {
             "report": "evaluation",
             "model": design.get("model"),
             "validation": design.get("validation"),
+            **({"allowed": allowed} if allowed else {}),
         },
         disclosure=settings if controlled else False,
     )

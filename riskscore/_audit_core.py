@@ -16,7 +16,8 @@ from riskscore._arrays import sorted_unique
 from riskscore._dates import NAT_DAY, days_to_ns, to_days
 from riskscore.errors import ParameterError
 from riskscore.features import change_dates, encode_features
-from riskscore.vocabulary import BANDS, PLAN_START_END, RESPONSE_EVENTS
+from riskscore.schema import declare_valid
+from riskscore.vocabulary import AGENCIES, BANDS, EVENTS, PLAN_START_END, RESPONSE_EVENTS
 
 __all__ = [
     "MIN_GAP",
@@ -197,13 +198,16 @@ class Scored:
     joined: _View  # the joined view at its change points, and each row's position there
 
 
-_NO_EVENTS = pd.DataFrame(
-    {
-        "case_id": pd.Series([], dtype=str),
-        "date": pd.Series([], dtype="datetime64[ns]"),
-        "agency": pd.Series([], dtype=str),
-        "event": pd.Series([], dtype=str),
-    }
+_NO_EVENTS = declare_valid(
+    pd.DataFrame(
+        {
+            "case_id": pd.Series([], dtype="str"),
+            "date": pd.Series([], dtype="datetime64[ns]"),
+            "agency": pd.Categorical([], categories=list(AGENCIES)),
+            "event": pd.Categorical([], categories=list(EVENTS)),
+        }
+    ),
+    "events",
 )
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from riskscore._audit_core import BAND_DTYPE, MIN_GAP, audit_core, chunk_frames
 from riskscore._dates import NAT_DAY
 from riskscore._parallel import resolve_n_jobs
+from riskscore._privacy_rules import masked_examples
 from riskscore.disclosure import (
     disclose_tables,
     mark_synthetic,
@@ -409,8 +410,8 @@ def orphan_error(n_orphans: int, examples) -> SchemaError:
     """The error for events whose case is not in the cases table."""
     return SchemaError(
         f"events: {n_orphans} event(s) have a case_id not in cases, for example "
-        f"{list(examples)[:10]}. Fix: add those cases or drop the events "
-        "(riskscore.validate_cases(cases, events) lists them)."
+        f"{masked_examples(list(examples)[:10], limit=10)} (masked). Fix: add those cases "
+        "or drop the events (riskscore.validate_cases(cases, events) lists their rows)."
     )
 
 

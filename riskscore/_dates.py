@@ -1,17 +1,48 @@
-"""Dates as the engine holds them: int64 days since 1970-01-01, and grid steps in days.
+"""Dates: the one date parser, int64 days as the engine holds them, and grid steps.
 
-Shared by the feature encoder, the audit engine and the Dask path (public names in a
-private module: no module reaches into another's privates).
+:func:`parse_dates` is the only place riskscore reads dates from text. The schema
+(``validate_events``, ``validate_cases``, ``read_events``, ``read_cases``), every
+source adapter, the feature encoder, training and the audit all read dates through
+it, so a date means the same thing at every door:
+
+* ISO ``YYYY-MM-DD`` (optionally with a time) always reads, whatever the options say;
+* ``format=`` (a ``strptime`` format) reads the values written in it; values in
+  neither that format nor ISO are unreadable;
+* ``dayfirst=True`` reads ``DD/MM/YYYY`` (also with ``-``, ``.`` or spaces, month
+  names, and a time), ``dayfirst=False`` reads ``MM/DD/YYYY`` the same way;
+* with neither, a non-ISO date that could be read is *ambiguous* and refused, never
+  guessed: UK extracts write the day first and guessing swaps days and months;
+* ``format=`` and ``dayfirst=`` together are refused (say one thing once);
+* two-digit years are never read (the century would be a guess).
+
+Shared by the schema, the sources, the feature encoder, the audit engine and the Dask
+path (public names in a private module: no module reaches into another's privates).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from riskscore.errors import ParameterError, SchemaError
 
-__all__ = ["DEFAULT_GRID", "NAT_DAY", "to_days", "days_to_ns", "step_days"]
+__all__ = [
+    "DEFAULT_GRID",
+    "NAT_DAY",
+    "DATE_OK",
+    "DATE_EMPTY",
+    "DATE_AMBIGUOUS",
+    "DATE_UNPARSEABLE",
+    "DATE_OUT_OF_RANGE",
+    "ParsedDates",
+    "parse_dates",
+    "check_date_options",
+    "to_days",
+    "days_to_ns",
+    "step_days",
+]
 
 #: The one default step of every as-of grid (audit trajectories, training sets,
 #: ``as_of_grid``): every 14 days from a case's first event. Audit crossings are exact
@@ -21,28 +52,223 @@ DEFAULT_GRID = "14D"
 #: The int64 day that stands for a missing date (NaT).
 NAT_DAY = np.iinfo(np.int64).min
 
+#: Kinds of a parsed value (one int8 per row in :attr:`ParsedDates.kind`).
+DATE_OK, DATE_EMPTY, DATE_AMBIGUOUS, DATE_UNPARSEABLE, DATE_OUT_OF_RANGE = range(5)
+
+ISO_RE = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+# Explicit formats tried for non-ISO dates once the caller has said which comes
+# first. Two-digit years are left out on purpose: they make the century a guess.
+DAYFIRST_FORMATS = (
+    "%d/%m/%Y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%d %m %Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y",
+    "%Y/%m/%d",
+)
+MONTHFIRST_FORMATS = (
+    "%m/%d/%Y",
+    "%m-%d-%Y",
+    "%m.%d.%Y",
+    "%m %d %Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%b %d %Y",
+    "%B %d %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%Y/%m/%d",
+)
+# pandas holds datetime64[ns]: 1677-09-22 to 2262-04-11
+_NS_MIN = np.datetime64(pd.Timestamp.min.ceil("D").to_datetime64(), "us")
+_NS_MAX = np.datetime64(pd.Timestamp.max.floor("D").to_datetime64(), "us")
+_NAT_US = np.datetime64("NaT", "us")
+
+
+class ParsedDates(NamedTuple):
+    """Dates read by :func:`parse_dates`, one entry per input row.
+
+    Attributes
+    ----------
+    values : numpy.ndarray of datetime64[ns]
+        The dates (NaT wherever ``kind`` is not ``DATE_OK``); a time of day is kept.
+    kind : numpy.ndarray of int8
+        ``DATE_OK``, ``DATE_EMPTY``, ``DATE_AMBIGUOUS`` (not ISO and no option said
+        how to read it), ``DATE_UNPARSEABLE`` or ``DATE_OUT_OF_RANGE`` (outside the
+        years 1677-2262, usually a placeholder such as 9999-12-31).
+    """
+
+    values: np.ndarray
+    kind: np.ndarray
+
+    @property
+    def timed(self) -> np.ndarray:
+        """Rows whose date carries a time of day."""
+        v = self.values
+        with np.errstate(invalid="ignore"):
+            return (self.kind == DATE_OK) & (v.astype("datetime64[D]") != v)
+
+
+def check_date_options(dayfirst, format) -> None:
+    """Refuse ``dayfirst=`` and ``format=`` together, or of the wrong type."""
+    if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
+        raise ParameterError(f"dayfirst must be True, False or None, got {dayfirst!r}.")
+    if format is not None and not isinstance(format, str):
+        raise ParameterError(
+            f"format must be a strptime format such as '%d/%m/%Y', got {format!r}."
+        )
+    if dayfirst is not None and format is not None:
+        raise ParameterError(
+            f"give dayfirst= or format=, not both (got dayfirst={dayfirst!r}, "
+            f"format={format!r}): format= already says where the day is."
+        )
+
+
+def _distinct_text(values) -> tuple[np.ndarray, pd.Series]:
+    """Codes per row (-1 missing) and the distinct values as stripped text."""
+    codes, uniques = pd.factorize(values)
+    u = np.asarray(uniques, dtype=object)
+    if len(u) and pd.api.types.is_float_dtype(np.asarray(uniques).dtype):
+        # numbers read as floats: 20210105.0 is the text "20210105"
+        f = np.asarray(uniques, dtype=np.float64)
+        whole = np.floor(f) == f
+        u = np.where(whole, pd.Series(f).astype("Int64").astype(str).to_numpy(), f.astype(str))
+    text = pd.Series(u, dtype=object).astype("str").str.strip()
+    return np.asarray(codes, dtype=np.int64), text
+
+
+def _parse_formats(text: pd.Series, formats) -> np.ndarray:
+    out = np.full(len(text), _NAT_US, dtype="datetime64[us]")
+    for fmt in formats:
+        todo = np.isnat(out)
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        out[todo] = parsed.to_numpy(dtype="datetime64[us]")
+    return out
+
+
+def _parse_distinct(text: pd.Series, dayfirst, fmt) -> tuple[np.ndarray, np.ndarray]:
+    """Parse distinct date strings; return datetime64[us] values and a kind per value."""
+    n = len(text)
+    out = np.full(n, _NAT_US, dtype="datetime64[us]")
+    kind = np.full(n, DATE_OK, dtype=np.int8)
+    empty = (text == "").to_numpy(dtype=bool)
+    kind[empty] = DATE_EMPTY
+    if fmt is not None and (~empty).any():
+        # the caller's format first: it wins over ISO where both could read a value
+        out[~empty] = _parse_formats(text[~empty], [fmt])
+    iso = text.str.fullmatch(ISO_RE).to_numpy(dtype=bool)
+    todo = iso & np.isnat(out)
+    if todo.any():
+        out[todo] = pd.to_datetime(text[todo], format="ISO8601", errors="coerce").to_numpy(
+            dtype="datetime64[us]"
+        )
+    rest = ~empty & np.isnat(out) & ~iso
+    if rest.any() and fmt is None:
+        if dayfirst is not None:
+            formats = DAYFIRST_FORMATS if dayfirst else MONTHFIRST_FORMATS
+            out[rest] = _parse_formats(text[rest], formats)
+        else:
+            # Date-like but not ISO: refuse to guess; text that no format reads is
+            # reported as unparseable instead.
+            readable = ~np.isnat(_parse_formats(text[rest], DAYFIRST_FORMATS)) | ~np.isnat(
+                _parse_formats(text[rest], MONTHFIRST_FORMATS)
+            )
+            kind[np.flatnonzero(rest)[readable]] = DATE_AMBIGUOUS
+    kind[(kind == DATE_OK) & np.isnat(out)] = DATE_UNPARSEABLE
+    out_of_range = ~np.isnat(out) & ((out < _NS_MIN) | (out > _NS_MAX))
+    kind[out_of_range] = DATE_OUT_OF_RANGE
+    out[kind != DATE_OK] = _NAT_US
+    return out, kind
+
+
+def parse_dates(values, *, dayfirst: bool | None = None, format: str | None = None) -> ParsedDates:
+    """Read dates by the one rule riskscore has (see the module notes).
+
+    Datetime input is taken as it is (time zones dropped). Text is parsed once per
+    distinct value (vectorised), after stripping surrounding white space; empty text
+    and missing values are ``DATE_EMPTY``.
+
+    Parameters
+    ----------
+    values : array-like or pandas.Series
+        Dates as text, datetimes, or a mixture.
+    dayfirst : bool, optional
+        True reads ``DD/MM/YYYY``, False ``MM/DD/YYYY``; None reads ISO only.
+    format : str, optional
+        A ``strptime`` format for the non-ISO values.
+
+    Returns
+    -------
+    ParsedDates
+        ``values`` (datetime64[ns], NaT where not read) and ``kind`` per row.
+
+    Raises
+    ------
+    ParameterError
+        If both ``dayfirst`` and ``format`` are given.
+
+    Examples
+    --------
+    >>> p = parse_dates(["2102-01-05", "05/01/2102", ""])
+    >>> p.kind.tolist() == [DATE_OK, DATE_AMBIGUOUS, DATE_EMPTY]
+    True
+    >>> str(parse_dates(["05/01/2102"], dayfirst=True).values[0])[:10]
+    '2102-01-05'
+    """
+    check_date_options(dayfirst, format)
+    s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        if getattr(s.dtype, "tz", None) is not None:
+            s = s.dt.tz_localize(None)
+        v = s.to_numpy(dtype="datetime64[us]")
+        kind = np.where(np.isnat(v), DATE_EMPTY, DATE_OK).astype(np.int8)
+        kind[~np.isnat(v) & ((v < _NS_MIN) | (v > _NS_MAX))] = DATE_OUT_OF_RANGE
+        v = np.where(kind == DATE_OK, v, _NAT_US)
+        return ParsedDates(v.astype("datetime64[ns]"), kind)
+    codes, text = _distinct_text(s)
+    uvalues, ukind = _parse_distinct(text, dayfirst, format)
+    has = codes >= 0
+    safe = np.maximum(codes, 0)
+    if len(uvalues):
+        v = np.where(has, uvalues[safe], _NAT_US)
+        kind = np.where(has, ukind[safe], DATE_EMPTY).astype(np.int8)
+    else:
+        v = np.full(len(codes), _NAT_US, dtype="datetime64[us]")
+        kind = np.full(len(codes), DATE_EMPTY, dtype=np.int8)
+    return ParsedDates(v.astype("datetime64[us]").astype("datetime64[ns]"), kind)
+
 
 def to_days(values, column: str, table: str) -> np.ndarray:
-    """Dates as int64 days since 1970-01-01 (NaT -> ``NAT_DAY``).
+    """Dates as int64 days since 1970-01-01 (missing -> ``NAT_DAY``).
 
-    Datetime values are taken as they are (time zones dropped); text must be ISO
-    ``YYYY-MM-DD``: anything else is refused with a message naming the column,
-    because guessing would swap days and months.
+    Datetime values are taken as they are (time zones dropped, times floored to the
+    day); text is read by :func:`parse_dates` with no options, so only ISO
+    ``YYYY-MM-DD`` reads: anything else is refused with a message naming the column
+    and rows (never the values), because guessing would swap days and months.
     """
     s = values if isinstance(values, pd.Series) else pd.Series(values)
-    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
-        try:
-            s = pd.to_datetime(s, format="%Y-%m-%d")
-        except (ValueError, TypeError) as exc:
-            raise SchemaError(
-                f"{table}: column {column!r} is not a date column and is not ISO "
-                f"YYYY-MM-DD text ({exc}). Fix: read the file with riskscore.read_events "
-                "(which parses and validates dates), or convert with pandas.to_datetime."
-            ) from None
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_localize(None)
-    # days since the epoch; NaT becomes the smallest int64 (a view: no second copy)
-    return s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").view(np.int64)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        if getattr(s.dtype, "tz", None) is not None:
+            s = s.dt.tz_localize(None)
+        # days since the epoch; NaT becomes the smallest int64 (a view: no second copy)
+        return s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").view(np.int64)
+    parsed = parse_dates(s)
+    bad = (parsed.kind != DATE_OK) & (parsed.kind != DATE_EMPTY)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        more = f" and {len(rows) - 10:,} more" if len(rows) > 10 else ""
+        raise SchemaError(
+            f"{table}.{column}: values at rows {rows[:10].tolist()}{more} are not ISO "
+            "YYYY-MM-DD dates. Fix: write dates as ISO YYYY-MM-DD, or read the table with "
+            "riskscore.read_events / validate_events and dayfirst= or format=."
+        )
+    return parsed.values.astype("datetime64[D]").astype(np.int64)
 
 
 def days_to_ns(days: np.ndarray) -> np.ndarray:

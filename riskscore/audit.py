@@ -68,6 +68,7 @@ from riskscore.contract import check_model
 from riskscore.coverage import coverage_gaps, coverage_table
 from riskscore.disclosure import hash_input, mark_synthetic, synthetic_note
 from riskscore.errors import ParameterError, SchemaError
+from riskscore.schema import ALLOWED, allowed_columns, ensure_cases, ensure_events, stamp_allowed
 from riskscore.vocabulary import AGENCIES, BANDS
 
 __all__ = [
@@ -284,15 +285,17 @@ def audit_case(
     check_model(model)
     min_gap = check_min_gap(min_gap)
     cov = None if coverage is None else coverage_table(coverage)
-    if "case_id" not in events.columns:
-        raise SchemaError("events: missing required column 'case_id'.")
-    mask = (events["case_id"].astype(str) == str(case_id)).to_numpy()
+    # the contract at the door, with validate_events/validate_cases's own messages
+    events = ensure_events(events)
+    if cases is not None:
+        cases = ensure_cases(cases)
+    mask = (events["case_id"].astype(str) == str(case_id).strip()).to_numpy()
     if not mask.any():
         raise SchemaError(f"case_id {case_id!r} has no events; nothing to audit.")
     one = events.loc[mask]
     one_cases = None
     if cases is not None:
-        one_cases = cases.loc[(cases["case_id"].astype(str) == str(case_id)).to_numpy()]
+        one_cases = cases.loc[(cases["case_id"].astype(str) == str(case_id).strip()).to_numpy()]
     grid_days = step_days(grid)
     # a case's audit ends at its outcome or follow-up end, else at the extract's end
     extract_end = int(to_days(events["date"], "date", "events").max())
@@ -350,7 +353,7 @@ def audit_case(
     if note is not None:
         # the case-level tables carry the mark too, so a written table says so
         mark_synthetic(traj, crossings, contrib, missed, gaps, lead, dips, note=note)
-    return CaseAudit(
+    result = CaseAudit(
         case_id=str(case_id),
         model=model,
         trajectory=traj,
@@ -368,12 +371,15 @@ def audit_case(
             "recent_window": recent_window,
             "min_gap": min_gap,
             **({} if cov is None else {"coverage": f"table of {len(cov)} interval(s)"}),
+            **_allowed_parameter(events, cases),
         },
         coverage_gaps=gaps,
         dips=dips,
         synthetic=note is not None,
         synthetic_note=note,
     )
+    # case tables written inside the secure environment keep the allowed columns' reasons
+    return stamp_allowed(result, result.parameters.get("allowed"))
 
 
 def _case_coverage(cov: pd.DataFrame, case_id: str, model, scored: Scored, agencies):
@@ -545,6 +551,13 @@ def audit_cohort(
     check_model(model)
     cov = None if coverage is None else coverage_table(coverage)
     step_days(grid)  # validated; cohort tables do not depend on the grid (exact days)
+    # the contract at the door: unknown codes, duplicate cases, outcomes outside the
+    # vocabulary, missing dates and events of children not in cases are refused with
+    # validate_events/validate_cases's own messages (nothing is dropped silently)
+    events = ensure_events(events)
+    cases = ensure_cases(cases, events)
+    if len(events) == 0:
+        raise SchemaError("events: the table has no rows; there is nothing to audit.")
     extract_end = int(to_days(events["date"], "date", "events").max())
     n_chunks = -(-cases["case_id"].nunique() // int(chunk_size))
     result = audit_chunks(
@@ -569,6 +582,11 @@ def audit_cohort(
     raw = cohort_tables(per_case, fa_part, holder_part, len(cases), n_without, horizon, agencies)
     synthetic = synthetic_note(events, cases)
     tables = control_tables(raw, disclosure, synthetic=synthetic)
+    allowed = _allowed_parameter(events, cases)
+    for t in tables.values():
+        # columns let past the identifying-data guard travel with every output
+        if allowed:
+            t.attrs[ALLOWED] = dict(allowed["allowed"])
     return CohortAudit(
         tables=tables,
         parameters={
@@ -580,6 +598,7 @@ def audit_cohort(
             "min_gap": min_gap,
             "model": getattr(model, "name", None) or type(model).__name__,
             **({} if cov is None else {"coverage": f"table of {len(cov)} interval(s)"}),
+            **allowed,
         },
         disclosure=disclosure,
         n_cases=len(cases),
@@ -587,6 +606,12 @@ def audit_cohort(
         synthetic=synthetic is not None,
         synthetic_note=synthetic,
     )
+
+
+def _allowed_parameter(*frames) -> dict:
+    """``{"allowed": {column: reason}}`` from the inputs' attrs, or ``{}`` (for provenance)."""
+    allowed = allowed_columns(*frames)
+    return {"allowed": allowed} if allowed else {}
 
 
 def deprivation_illustration(

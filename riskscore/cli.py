@@ -88,6 +88,8 @@ _CLI_TERMS: list[tuple[re.Pattern, str]] = [
         (r"\bdayfirst=", "--dayfirst"),
         (r"\bformat='([^']*)'", r"--format '\1'"),
         (r"\bformat=(?=[\s,.;)]|$)", "--format"),
+        (r"\bencoding='([^']*)'", r"--encoding \1"),
+        (r"\bencoding=", "--encoding "),
         (r"\bgrid=", "--grid "),
         (r"\brecent_window=", "--recent-window "),
         (r"\brecent_window\b", "--recent-window"),
@@ -362,6 +364,7 @@ def _read_opts(args) -> dict:
         "dayfirst": True if args.dayfirst else None,
         "format": args.format,
         "allow": _allow(args.allow),
+        "encoding": args.encoding,
     }
 
 
@@ -522,11 +525,13 @@ def cmd_demo(args) -> int:
     rs.validate_cases(cases, events, strict=True)
     # the synthetic cohort as files, so that every other command can be tried on it
     # case-level (if invented) records: written like every other CSV, formula-safe, with
-    # a sidecar that says they are synthetic and must not leave as they are
+    # a sidecar that says they are synthetic and must not leave as they are. index_date
+    # (the generator's own date) is a full date outside the contract: a file holding it
+    # would be refused by the identifying-data guard, and no command needs it
     demo_prov = rs.provenance(
         {"command": "riskscore demo", "n_cases": args.n_cases, "seed": args.random_state}
     )
-    for name, records in (("events.csv", events), ("cases.csv", cases)):
+    for name, records in (("events.csv", events), ("cases.csv", cases.drop(columns="index_date"))):
         rs.write_table(
             rs.mark_undisclosed(records, reason="synthetic case-level records"),
             paths[name],
@@ -617,7 +622,9 @@ def cmd_validate(args) -> int:
             cases, creport = read_cases(cases_path, strict=False, return_report=True, **opts)
         print(cli_terms(creport))
         with _about("--cases", cases_path):
-            cross = validate_cases(cases, events, **{k: v for k, v in opts.items() if k != "allow"})
+            cross = validate_cases(
+                cases, events, **{k: v for k, v in opts.items() if k not in ("allow", "encoding")}
+            )
         if not cross.ok:
             print(cli_terms(cross))  # events whose case is not in the cases table, and the like
         ok = ok and creport.ok and cross.ok
@@ -1139,6 +1146,10 @@ def _opt_read(p: argparse.ArgumentParser) -> None:
         type=_date_format,
         metavar="FORMAT",
         help="explicit strptime format of the dates, e.g. %%d/%%m/%%Y",
+    )
+    p.add_argument(
+        "--encoding",
+        help="text encoding of CSV files (default UTF-8, with or without BOM), e.g. cp1252",
     )
     p.add_argument(
         "--allow",

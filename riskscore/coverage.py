@@ -19,7 +19,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from riskscore._dates import DATE_OK, parse_dates, to_days
 from riskscore._params import StrOptions, validate_params
+from riskscore._privacy_rules import normalise_ids
 from riskscore.errors import SchemaError
 from riskscore.vocabulary import AGENCIES, FEATURES
 
@@ -90,7 +92,8 @@ def coverage_table(*tables: object) -> pd.DataFrame:
         part["case_id"] = f["case_id"].astype("string") if "case_id" in f.columns else pd.NA
         parts.append(part)
     cov = pd.concat(parts, ignore_index=True)
-    cov["case_id"] = cov["case_id"].astype("string")
+    # ids compared as everywhere else: white space normalised (" c1" is "c1")
+    cov["case_id"] = normalise_ids(cov["case_id"].astype("string")).astype("string")
     bad_agency = np.flatnonzero(~cov["agency"].isin(AGENCIES).to_numpy())
     if len(bad_agency):
         raise SchemaError(
@@ -98,18 +101,14 @@ def coverage_table(*tables: object) -> pd.DataFrame:
             f"use one of {', '.join(AGENCIES)}."
         )
     for col in ("from", "to"):
-        raw = cov[col]
-        parsed = (
-            raw
-            if pd.api.types.is_datetime64_any_dtype(raw.dtype)
-            else pd.to_datetime(raw.astype("string"), format="ISO8601", errors="coerce")
-        )
-        bad = np.flatnonzero(pd.isna(parsed).to_numpy())
+        # the contract's one date rule: ISO text (or datetimes), never a guess
+        parsed = parse_dates(cov[col])
+        bad = np.flatnonzero(parsed.kind != DATE_OK)
         if len(bad):
             raise SchemaError(
                 f"coverage: column '{col}' rows {bad[:5].tolist()} are blank or not ISO dates (YYYY-MM-DD); fix them."
             )
-        cov[col] = pd.to_datetime(parsed).dt.normalize().astype("datetime64[ns]")
+        cov[col] = pd.Series(parsed.values, index=cov.index).dt.normalize()
     backwards = np.flatnonzero((cov["from"] > cov["to"]).to_numpy())
     if len(backwards):
         raise SchemaError(
@@ -179,13 +178,7 @@ def covered(
     """
     cov = coverage if "case_id" in coverage.columns else coverage.assign(case_id=pd.NA)
     cov = cov[cov["agency"] == agency]
-    d = pd.to_datetime(
-        pd.Series(dates).astype("string")
-        if not pd.api.types.is_datetime64_any_dtype(pd.Series(dates).dtype)
-        else pd.Series(dates),
-        format="ISO8601",
-    )
-    days = d.to_numpy(dtype="datetime64[D]").astype("int64")
+    days = to_days(pd.Series(dates), "dates", "covered")
     out = np.zeros(len(days), dtype=bool)
     if cov.empty or len(days) == 0:
         return out
@@ -201,7 +194,8 @@ def covered(
     if (~is_global).any():
         # one sorted key per (case, day): case code * span + day offset
         cases = pd.Categorical(cov["case_id"][~is_global].astype(str))
-        q_code = cases.categories.get_indexer(pd.Series(case_id).astype(str)).astype("int64")
+        q_ids = normalise_ids(pd.Series(case_id)).astype(str)
+        q_code = cases.categories.get_indexer(q_ids).astype("int64")
         cs, ce = starts[~is_global], ends[~is_global]
         lo = min(cs.min(), days.min())
         span = int(max(ce.max(), days.max()) - lo + 2)

@@ -68,6 +68,7 @@ from riskscore._names import data_dictionary
 from riskscore._params import POSITIVE_INT, POSITIVE_REAL, validate_params
 from riskscore._version import __version__
 from riskscore.errors import DisclosureError
+from riskscore.schema import ALLOWED
 
 __all__ = [
     "DISCLOSURE_ATTR",
@@ -2172,7 +2173,9 @@ def provenance(
         key or secret (salt, token, pseudonymisation_key...) are refused.
     inputs : dict, optional
         ``{name: DataFrame or path}``; each is recorded by SHA-256 (see
-        :func:`hash_input`), files by their base name only.
+        :func:`hash_input`), files by their base name only. A frame validated with
+        ``allow=`` carries its allowed columns and reasons (``attrs``): they are
+        recorded under ``allowed``.
     disclosure : bool, DisclosureSettings or dict, optional
         The disclosure settings; :func:`write_table` fills them from the table's
         stamp when omitted.
@@ -2184,8 +2187,9 @@ def provenance(
     -------
     dict
         ``library``, ``version``, ``created_utc``, ``pandas_version``, ``inputs``,
-        ``params``, ``disclosure`` and, for synthetic data, ``synthetic``;
-        JSON-serialisable.
+        ``params``, ``disclosure``, ``allowed`` (``{input: {column: reason}}`` for
+        columns let past the identifying-data guard; empty when none) and, for
+        synthetic data, ``synthetic``; JSON-serialisable.
 
     Examples
     --------
@@ -2197,9 +2201,12 @@ def provenance(
     params = dict(params or {})
     _check_no_secrets(params)
     recorded_inputs: dict[str, Any] = {}
+    allowed: dict[str, Any] = {}
     for name, obj in (inputs or {}).items():
         if isinstance(obj, pd.DataFrame):
             recorded_inputs[str(name)] = {"kind": "dataframe", "sha256": hash_input(obj)}
+            if obj.attrs.get(ALLOWED):
+                allowed[str(name)] = dict(obj.attrs[ALLOWED])
         else:
             recorded_inputs[str(name)] = {
                 "kind": "file",
@@ -2224,6 +2231,7 @@ def provenance(
         "inputs": recorded_inputs,
         "params": _jsonable(params),
         "disclosure": disc,
+        "allowed": _jsonable(allowed),
     }
     if synthetic:
         record["synthetic"] = {
@@ -2366,7 +2374,8 @@ def write_table(
     Raises
     ------
     DisclosureError
-        When the table carries no stamp, or fails :func:`check_disclosure`.
+        When the table carries no stamp, fails :func:`check_disclosure`, or has an
+        index named ``case_id`` (case identifiers are never written from an index).
 
     Examples
     --------
@@ -2379,8 +2388,19 @@ def write_table(
     path = Path(path)
     stamp = _stamp(table, "write_table")
     check_disclosure(table)
+    id_levels = [n for n in table.index.names if n is not None and "case_id" in str(n)]
+    if id_levels:
+        raise DisclosureError(
+            f"write_table: the table's index {id_levels} holds case identifiers; an index "
+            "is written silently beside the data. Fix: move it to a column "
+            "(table.reset_index()) if the ids must be written (case-level output that "
+            "stays in the secure environment), or drop it (table.reset_index(drop=True))."
+        )
     record = dict(provenance) if provenance is not None else _make_provenance()
     record = _jsonable(record)
+    if table.attrs.get(ALLOWED):
+        # columns the inputs let past the identifying-data guard travel with the table
+        record["allowed"] = {**(record.get("allowed") or {}), "table": dict(table.attrs[ALLOWED])}
     manifest = list(stamp.get("manifest", []))
     applied = bool(stamp.get("applied"))
     record["disclosure"] = {

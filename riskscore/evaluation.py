@@ -90,6 +90,7 @@ from riskscore.errors import (
 from riskscore.fairness import subgroup_metrics
 from riskscore.logistic import ADDED_PARAMETERS, DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
+from riskscore.schema import ensure_cases, stamp_allowed
 from riskscore.scorecard import RuleScorecard
 from riskscore.vocabulary import FEATURES
 
@@ -536,6 +537,8 @@ def evaluate(
     ['auroc', 'auprc']
     """
     kind = _model_kind(model)
+    if cases is not None:
+        cases = ensure_cases(cases)  # the contract at the door (validate_cases's messages)
     training_set = _with_coverage(training_set, coverage)
     data = _check_inputs(training_set, level)
     if progress is None:
@@ -613,6 +616,7 @@ def evaluate(
     if synthetic:
         note = synthetic_note(training_set.X) or SYNTHETIC_LINE
         mark_synthetic(*result.tables().values(), predictions, draws, note=note)
+    stamp_allowed(result, info.get("allowed"))
     return result
 
 

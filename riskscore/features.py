@@ -36,6 +36,7 @@ the admission counts, since that needs ``T >= date + 28``.)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import numpy as np
@@ -47,8 +48,10 @@ from riskscore._dates import DEFAULT_GRID, step_days, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore._parallel import resolve_n_jobs
 from riskscore._params import WINDOW_DAYS, validate_attributes, validate_params
+from riskscore._privacy_rules import normalise_ids
 from riskscore.coverage import apply_coverage
 from riskscore.errors import ParameterError, SchemaError
+from riskscore.schema import allowed_columns, ensure_cases, ensure_events, stamp_allowed
 from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
 
 __all__ = [
@@ -569,7 +572,8 @@ def encode_features(
         out = apply_coverage(out, coverage, agency=agency)
         if job.dtype != np.float64:
             out = out.astype(dict.fromkeys(FEATURES, job.dtype))
-    return out
+    # columns let past the identifying-data guard travel into the features' provenance
+    return stamp_allowed(out, allowed_columns(events))
 
 
 @validate_params(
@@ -610,7 +614,9 @@ def write_features(
     events, as_of, agency, recent_window, n_jobs, dtype
         As for :func:`encode_features`.
     path : str or path-like
-        The Parquet file to write (replaced if it exists).
+        The Parquet file to write (replaced if it exists). When the events were
+        validated with ``allow=``, the file's metadata holds the reasons under
+        ``riskscore_allowed`` (JSON).
 
     Returns
     -------
@@ -644,7 +650,12 @@ def write_features(
     job = _Job(events, as_of, recent_window, n_jobs, dtype)
     path = Path(path)
     schema = pa.Schema.from_pandas(job.frame(np.empty((0, len(FEATURES)), job.dtype), []))
-    with pq.ParquetWriter(path, schema.remove_metadata()) as writer:
+    schema = schema.remove_metadata()
+    allowed = allowed_columns(events)
+    if allowed:
+        # columns let past the identifying-data guard, and why, travel with the file
+        schema = schema.with_metadata({"riskscore_allowed": json.dumps(allowed)})
+    with pq.ParquetWriter(path, schema) as writer:
 
         def put(block, block_values) -> None:
             frame = job.frame(block_values, block.rows_q)
@@ -815,8 +826,9 @@ def _check_recent_window(recent_window) -> int:
 
 
 def _view(events: pd.DataFrame, agency: str | None) -> pd.DataFrame:
-    """The events one agency recorded (all of them for the joined view)."""
-    _require(events, ["case_id", "date", "agency", "event"], "events")
+    """The events one agency recorded (all of them for the joined view), once the data
+    contract has been checked (a frame from read_events/validate_events: cheaply)."""
+    events = ensure_events(events)
     if agency is None:
         return events
     if agency not in AGENCIES:
@@ -852,6 +864,12 @@ def _query_codes(q_ids: pd.Series, categories: pd.Index) -> np.ndarray:
         q_map = np.arange(len(categories), dtype=np.int64)
     else:
         q_map = categories.get_indexer(q_cat.categories).astype(np.int64)
+        miss = np.flatnonzero(q_map < 0)
+        if len(miss):
+            # event ids are text with white space normalised (the contract's form): a
+            # query id 7 or " 7" asks about the case "7"; no query silently misses its events
+            keys = normalise_ids(pd.Series(q_cat.categories[miss])).to_numpy(dtype=object)
+            q_map[miss] = categories.get_indexer(keys)
     q_map = np.append(q_map, -1)  # code -1 (a missing id) looks up the last entry
     q_code = q_map.astype(np.int32 if len(categories) < 2**31 - 1 else np.int64)[q_cat.codes]
     q_code[q_code < 0] = len(categories)  # sorts after every case with events
@@ -947,7 +965,9 @@ def as_of_grid(
     Returns
     -------
     DataFrame
-        ``case_id`` and ``as_of``, sorted by case then date.
+        ``case_id`` and ``as_of``, sorted by case then date. With ``cases``,
+        ``attrs["riskscore_left_out"]`` counts the cases that get no grid and why
+        (events of a child not in ``cases``; a child in ``cases`` with no events).
 
     Examples
     --------
@@ -960,7 +980,7 @@ def as_of_grid(
     ['2101-01-01', '2101-01-31']
     """
     step = step_days(grid)
-    _require(events, ["case_id", "date"], "events")
+    events = ensure_events(events)
     day = to_days(events["date"], "date", "events")
     ids = pd.Categorical(events["case_id"])
     codes = ids.codes
@@ -971,7 +991,7 @@ def as_of_grid(
     extract_end = int(day[valid].max()) if valid.any() else 0
     last = pd.Series(extract_end, index=first.index, dtype=np.int64)
     if cases is not None:
-        _require(cases, ["case_id"], "cases")
+        cases = ensure_cases(cases)
         c = cases.set_index(cases["case_id"].astype(str))
         ids_str = case_ids.astype(str)
         for col in ("followup_end", "outcome_date"):
@@ -985,7 +1005,15 @@ def as_of_grid(
                     # no as-of date after an outcome: the audit stops at it
                     last[have] = np.minimum(last.to_numpy()[have], d[have])
         keep = ids_str.isin(c.index).to_numpy()
+        left_out = {
+            "cases in events but not in cases (no outcome or follow-up known)": int((~keep).sum()),
+            "cases in cases with no events (no first event)": int(
+                (~c.index.isin(ids_str.to_numpy())).sum()
+            ),
+        }
         first, last, case_ids = first[keep], last[keep], case_ids[keep]
+    else:
+        left_out = {}
     lo = first.to_numpy()
     hi = last.to_numpy()
     if start is not None:
@@ -996,12 +1024,15 @@ def as_of_grid(
     rep = np.repeat(np.arange(len(lo)), n)
     offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
     days = lo[rep] + offset * step
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "case_id": case_ids.to_numpy()[rep],
             "as_of": days.astype("datetime64[D]").astype("datetime64[ns]"),
         }
     )
+    # nothing is left out silently: how many cases have no grid, and why
+    out.attrs["riskscore_left_out"] = left_out
+    return out
 
 
 @validate_params({"recent_window": [WINDOW_DAYS]})
@@ -1038,7 +1069,7 @@ def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFra
     >>> change_dates(ev)["as_of"].dt.strftime("%Y-%m-%d").tolist()
     ['2101-01-01', '2101-01-29', '2102-01-01']
     """
-    _require(events, ["case_id", "date", "event"], "events")
+    events = ensure_events(events)
     windows = _event_windows(recent_window)
     # responses and events outside the catalogue never change a feature
     events = events.loc[events["event"].isin(list(windows)).to_numpy()]
@@ -1115,6 +1146,7 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         if self.events is None:
             raise SchemaError("FeatureEncoder needs events=<events DataFrame>.")
+        ensure_events(self.events)  # refuse a table that breaks the contract at fit time
         unknown = [f for f in (self.features or []) if f not in FEATURES]
         if unknown:
             raise ParameterError(f"Unknown feature(s) {unknown}; known: {list(FEATURES)}.")

@@ -100,6 +100,7 @@ from riskscore._numerics import binary_auc, group_resample_index, normal_quantil
 from riskscore._params import POSITIVE_INT, UNIT_OPEN, Options, StrOptions, validate_params
 from riskscore.contract import register_model
 from riskscore.errors import EstimationError, ParameterError, SchemaError
+from riskscore.schema import allowed_columns
 from riskscore.scorecard import AUDIT_ONLY_NOTICE, Rule, RuleScorecard, bands_of, check_bands
 from riskscore.vocabulary import FEATURES, SAME_CONDITION, feature_unit, feature_unit_size
 
@@ -1450,6 +1451,12 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 ),
                 "rounded_to_zero": zero,
                 "points_table": _disclosed_points_table(table).to_dict("records"),
+                # columns the training data let past the identifying-data guard
+                **(
+                    {"allowed_past_identifying_data_guard": allowed}
+                    if (allowed := allowed_columns(X))
+                    else {}
+                ),
                 "limitations": [
                     "Missing features score 0 (unknown), unlike the logistic model's "
                     "missing indicators.",

@@ -78,6 +78,7 @@ from riskscore.disclosure import (
 )
 from riskscore.errors import DisclosureError, ParameterError
 from riskscore.evaluation import EvaluationResult
+from riskscore.schema import allowed_columns
 from riskscore.vocabulary import BANDS
 
 __all__ = [
@@ -1754,11 +1755,13 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
     if result.subgroups is not None:
         tables.append(result.subgroups)
     controlled, settings = state["controlled"], state["settings"]
+    allowed = allowed_columns(*tables)  # columns let past the identifying-data guard
     prov = provenance(
         {
             "report": "evaluation",
             "model": design.get("model"),
             "validation": design.get("validation"),
+            **({"allowed": allowed} if allowed else {}),
         },
         disclosure=settings if controlled else False,
         synthetic=state["synthetic"] or is_synthetic(result),

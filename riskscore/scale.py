@@ -54,6 +54,7 @@ to read the Parquet paths (a shared file system or object store).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -88,6 +89,7 @@ from riskscore.errors import (
     SchemaError,
 )
 from riskscore.features import as_of_grid, encode_features
+from riskscore.schema import ALLOWED, allowed_columns, ensure_cases, ensure_events
 from riskscore.vocabulary import AGENCIES, FEATURES
 
 __all__ = [
@@ -801,6 +803,28 @@ def write_cohort_parquet(
 # --------------------------------------------------------------------------- encode
 
 
+def _per_partition(fn):
+    """Run ``fn`` on one partition; a contract error says it speaks of that partition.
+
+    Each partition is checked by the same code as a pandas table, so the problems and
+    fixes are the validator's own; its row numbers and counts are the partition's.
+    """
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SchemaError as err:
+            raise type(err)(
+                "In one partition of a Dask table (row numbers and counts are within that "
+                "partition; validate_events / validate_cases on the whole table, or "
+                f"read_events_dask, give one report for all of it):\n{err}",
+                err.report,
+            ) from None
+
+    return run
+
+
 def _encode_meta(as_of_head: pd.DataFrame) -> pd.DataFrame:
     """The (empty) result encode_features gives for these pairs' column types."""
     # encode_features builds case_id from the pairs' values: infer the type from one
@@ -812,6 +836,7 @@ def _encode_meta(as_of_head: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@_per_partition
 def _encode_part(events, queries, agency, recent_window, coverage, case_dtype) -> pd.DataFrame:
     q = _plain(queries)
     out = encode_features(
@@ -829,6 +854,7 @@ def _encode_part(events, queries, agency, recent_window, coverage, case_dtype) -
     return out
 
 
+@_per_partition
 def _grid_encode_part(events, step, end, agency, recent_window, coverage) -> pd.DataFrame:
     ev = _plain(events)
     # A grid runs to the extract's last event date: the whole extract's, not this
@@ -950,12 +976,14 @@ def encode_features_dask(
 # --------------------------------------------------------------------------- audit
 
 
+@_per_partition
 def _audit_partition(events, cases, model, extract_end, params) -> dict:
     """Additive audit summaries of one partition's cases (audit_cohort's own chunk work)."""
     end = int(to_days(pd.Series([pd.Timestamp(extract_end)]), "date", "events")[0])
+    # the contract per partition (a partition read by read_events_dask is marked: cheap)
     return audit_chunks(
-        _plain(events),
-        _plain(cases),
+        ensure_events(_plain(events), allow=params["allowed"]),
+        ensure_cases(_plain(cases), allow=params["allowed"]),
         model,
         response_window=params["response_window"],
         recent_window=params["recent_window"],
@@ -1062,6 +1090,9 @@ def audit_cohort_dask(
     # the key of each case's row in the cases table orders the frames as audit_cohort does
     cs = partition_by_case(cases, n, keep_order_key=True).rename(columns={_ORDER: _POS})
     n_case_rows = None if _is_dask(cases) else len(cases)
+    # columns let past the identifying-data guard (the frames' attrs, also on Dask's
+    # meta): every partition is checked with them, and they travel with the tables
+    allowed = allowed_columns(getattr(events, "_meta", events), getattr(cases, "_meta", cases))
     params = {
         "grid_days": step_days(grid),
         "response_window": int(response_window),
@@ -1069,6 +1100,7 @@ def audit_cohort_dask(
         "horizon": int(horizon),
         "agencies": tuple(agencies),
         "chunk_size": int(chunk_size),
+        "allowed": allowed or None,
         "min_gap": check_min_gap(min_gap),
     }
     end = ev["date"].max().to_delayed()
@@ -1091,6 +1123,9 @@ def audit_cohort_dask(
     )
     synthetic = synthetic_note(events, cases)
     tables = control_tables(raw, disclosure, synthetic=synthetic)
+    for t in tables.values():
+        if allowed:
+            t.attrs[ALLOWED] = dict(allowed)
     return CohortAudit(
         tables=tables,
         parameters={
@@ -1103,6 +1138,7 @@ def audit_cohort_dask(
             "model": getattr(model, "name", None) or type(model).__name__,
             "engine": "dask",
             "n_partitions": n,
+            **({"allowed": allowed} if allowed else {}),
         },
         disclosure=disclosure,
         n_cases=n_rows,
@@ -1114,15 +1150,18 @@ def audit_cohort_dask(
 # --------------------------------------------------------------------------- training
 
 
-def _training_partition(events, cases, end, kwargs) -> dict:
+@_per_partition
+def _training_partition(events, cases, end, kwargs, allowed=None) -> dict:
     from riskscore.training import make_training_set
 
     ev = _plain(events)
-    cs = _plain(cases)
+    # the contract first (a partition read by read_cases_dask is marked: cheap), so that
+    # follow-up dates are read by the one date rule, never guessed
+    cs = ensure_cases(_plain(cases), allow=allowed).copy()
     # follow-up defaults to the whole extract's last event date, not this partition's
     end = pd.Timestamp(end).normalize()
     if "followup_end" in cs.columns:
-        cs["followup_end"] = pd.to_datetime(cs["followup_end"]).fillna(end)
+        cs["followup_end"] = cs["followup_end"].fillna(end)
     else:
         cs["followup_end"] = end
     if len(ev) == 0:
@@ -1198,8 +1237,10 @@ def make_training_set_dask(
         detect = bool(detect.compute()) if _is_dask(detect) else bool(detect)
         kwargs["synthetic"] = bool("index_date" in cases.columns and detect)
     end = ev["date"].max().to_delayed()
+    # columns let past the identifying-data guard (the frames' attrs, also on Dask's meta)
+    allowed = allowed_columns(getattr(events, "_meta", events), getattr(cases, "_meta", cases))
     tasks = [
-        dask.delayed(_training_partition)(e, c, end, kwargs)
+        dask.delayed(_training_partition)(e, c, end, kwargs, allowed or None)
         for e, c in zip(ev.to_delayed(), cs.to_delayed(), strict=True)
     ]
     (results,) = _compute([tasks], client)

@@ -1,33 +1,71 @@
-"""The data contract: validate events and cases tables, and read them from disk.
+"""The data contract: declared once, checked at every door, and read from disk.
+
+The contract (:data:`CONTRACT`) is declared here once: each table's columns, whether
+they are required, their kind and the dtype validation gives them, their codes (from
+:mod:`riskscore.vocabulary`: agencies, events, outcomes), ranges and uniqueness, and
+the rules that join columns. The validators below are driven by it.
 
 Validation is lazy, like pandera's: every check runs and every problem is collected
-into one :class:`ValidationReport` (column, first offending row numbers, what is
-wrong, how to fix it), so an analyst can fix an extract in one pass. Rows that fail
-are *quarantined* (returned with their original values and a ``problems`` column),
-never dropped silently; the strict path raises :class:`~riskscore.SchemaError`.
+into one :class:`ValidationReport` (column, first offending rows, what is wrong, how to
+fix it), so an analyst can fix an extract in one pass. Rows that fail are
+*quarantined* (returned with their original values and a ``problems`` column), never
+dropped silently; the strict path raises :class:`~riskscore.SchemaError`. Messages
+show values masked (first two characters), never whole.
 
 Identifying data is different: it is always refused with
-:class:`~riskscore.IdentifyingDataError` (see :mod:`riskscore.privacy`), never
-quarantined, because keeping the other rows would still keep the identifying column.
+:class:`~riskscore.IdentifyingDataError` (the guard of :mod:`riskscore.privacy`, which
+reads every row), never quarantined, because keeping the other rows would still keep
+the identifying column.
+
+**Every door.** A frame that came out of :func:`validate_events`,
+:func:`validate_cases`, :func:`read_events` or :func:`read_cases` carries a mark in
+``df.attrs`` (it survives pandas copies, slices and filters). Every public function
+that takes events or cases (features, grids, training, audits, pseudonymisation)
+calls :func:`ensure_events` / :func:`ensure_cases`: a marked frame passes after a
+cheap check of its dtypes and a few vectorised passes (no text work, no guard; new
+columns are guarded); any other frame is validated in full and refused with the same
+message ``validate_events(..., strict=True)`` gives.
 
 Checks are vectorised: codes are compared on their distinct values
-(``pandas.factorize``), dates are parsed once per distinct value, and row numbers come
-from boolean masks, so a 50-million-row extract costs a few passes over its columns.
+(``pandas.factorize``), dates are parsed once per distinct value by the one date
+parser (:func:`riskscore._dates.parse_dates`), and row numbers come from boolean
+masks, so a 50-million-row extract costs a few passes over its columns.
 """
 
 from __future__ import annotations
 
+import codecs
 import difflib
+import gzip
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskscore._dates import (
+    DATE_AMBIGUOUS,
+    DATE_EMPTY,
+    DATE_OK,
+    DATE_OUT_OF_RANGE,
+    DATE_UNPARSEABLE,
+    check_date_options,
+    parse_dates,
+)
 from riskscore._dispatch import backend
 from riskscore._params import StrOptions, validate_params
+from riskscore._privacy_rules import (
+    check_allow,
+    identifying_message,
+    masked_examples,
+    normalise_ids,
+    scan_identifying,
+    where_text,
+)
 from riskscore.errors import (
     DataQualityWarning,
     IdentifyingDataError,
@@ -35,55 +73,179 @@ from riskscore.errors import (
     ParameterError,
     SchemaError,
 )
-from riskscore.privacy import check_allow, check_identifying, id_text, identifying_message
-from riskscore.vocabulary import AGENCIES, CASE_COLUMNS, EVENT_COLUMNS, EVENTS, VALUED_EVENTS
+from riskscore.vocabulary import (
+    AGENCIES,
+    CASE_COLUMNS,
+    EVENT_COLUMNS,
+    EVENTS,
+    OUTCOMES,
+    VALUED_EVENTS,
+)
 
 __all__ = [
+    "ColumnRule",
+    "TableContract",
+    "CONTRACT",
+    "DATE_COLUMNS",
     "ValidationReport",
     "validate_events",
     "validate_cases",
+    "ensure_events",
+    "ensure_cases",
+    "is_validated",
+    "declare_valid",
+    "mark_of",
+    "allowed_columns",
+    "check_identifying",
     "read_events",
     "read_cases",
+    "ACCEPTED_ENCODINGS",
     "PROBLEM_COLUMNS",
+    "MARK",
+    "ALLOWED",
 ]
 
 #: Columns of :attr:`ValidationReport.problems`.
 PROBLEM_COLUMNS = ("table", "column", "check", "rows", "n_rows", "message", "fix")
 
-_EVENT_CODES = tuple(EVENTS)
-_ISO_RE = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-# Explicit formats tried for non-ISO dates once the caller has said which comes
-# first. Two-digit years are left out on purpose: they make the century a guess.
-_DAYFIRST_FORMATS = (
-    "%d/%m/%Y",
-    "%d-%m-%Y",
-    "%d.%m.%Y",
-    "%d %m %Y",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y %H:%M:%S",
-    "%d %b %Y",
-    "%d %B %Y",
-    "%d-%b-%Y",
-    "%Y/%m/%d",
-)
-_MONTHFIRST_FORMATS = (
-    "%m/%d/%Y",
-    "%m-%d-%Y",
-    "%m.%d.%Y",
-    "%m %d %Y",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%b %d %Y",
-    "%B %d %Y",
-    "%b %d, %Y",
-    "%B %d, %Y",
-    "%Y/%m/%d",
-)
-_NS_MIN = np.datetime64(pd.Timestamp.min.ceil("D").to_datetime64(), "us")
-_NS_MAX = np.datetime64(pd.Timestamp.max.floor("D").to_datetime64(), "us")
+#: Text encodings read without being told: UTF-8, with or without a byte-order mark.
+#: Any other (``"cp1252"``, ``"latin-1"``, ``"utf-16"``) with ``encoding=``.
+ACCEPTED_ENCODINGS = ("utf-8", "utf-8-sig")
 
-# Kinds of a date value, per distinct value.
-_OK, _EMPTY, _AMBIGUOUS, _UNPARSEABLE, _OUT_OF_RANGE = range(5)
+#: ``df.attrs`` key of the mark validation leaves on a frame that keeps the contract.
+MARK = "riskscore_contract"
+#: ``df.attrs`` key holding ``{column: reason}`` allowed past the identifying-data guard.
+ALLOWED = "riskscore_allowed"
+
+
+# ----------------------------------------------------------------------------- contract
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """One column of the data contract.
+
+    Attributes
+    ----------
+    name : str
+    required : bool
+        Every table must have it.
+    kind : {"id", "date", "code", "number", "year", "integer", "label"}
+        How it is checked: a non-empty identifier, a date (read by the one date
+        parser), a code from ``codes``, a number, a four-digit year, an integer in
+        ``[low, high]``, or a free-form label (checked by the identifying-data guard).
+    dtype : str
+        The dtype :func:`validate_events` / :func:`validate_cases` give it.
+    meaning : str
+        What it holds (from :mod:`riskscore.vocabulary`).
+    codes : tuple of str
+        The allowed codes of a ``"code"`` column.
+    low, high : float, optional
+        The allowed closed range of a number.
+    unique : bool
+        No two rows may share a value.
+    """
+
+    name: str
+    required: bool
+    kind: str
+    dtype: str
+    meaning: str
+    codes: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class TableContract:
+    """One table of the data contract: its columns and the rules that join them.
+
+    Examples
+    --------
+    >>> from riskscore.schema import CONTRACT
+    >>> CONTRACT["events"]["agency"].codes[:2]
+    ('school', 'hospital')
+    >>> [c.name for c in CONTRACT["cases"].columns if c.unique]
+    ['case_id']
+    """
+
+    table: str
+    columns: tuple[ColumnRule, ...]
+    rules: tuple[str, ...] = ()
+
+    def __getitem__(self, name: str) -> ColumnRule:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise ParameterError(
+            f"the {self.table} contract has no column {name!r}; its columns are "
+            f"{', '.join(self.names)}."
+        )
+
+    def __contains__(self, name: object) -> bool:
+        return any(c.name == name for c in self.columns)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names, in contract order."""
+        return tuple(c.name for c in self.columns)
+
+    def of_kind(self, kind: str) -> tuple[str, ...]:
+        """Names of the columns of one kind."""
+        return tuple(c.name for c in self.columns if c.kind == kind)
+
+
+def _rule(columns: Mapping[str, tuple[bool, str]], name: str, kind: str, dtype: str, **kw):
+    required, meaning = columns[name]
+    return ColumnRule(name, required, kind, dtype, meaning, **kw)
+
+
+_VALUE_RANGES = "; ".join(f"{e} {lo:g}-{hi:g}" for e, (lo, hi) in VALUED_EVENTS.items())
+
+#: The data contract: ``{"events": TableContract, "cases": TableContract}``.
+CONTRACT: Mapping[str, TableContract] = {
+    "events": TableContract(
+        "events",
+        (
+            _rule(EVENT_COLUMNS, "case_id", "id", "str"),
+            _rule(EVENT_COLUMNS, "date", "date", "datetime64[ns]"),
+            _rule(EVENT_COLUMNS, "agency", "code", "category", codes=tuple(AGENCIES)),
+            _rule(EVENT_COLUMNS, "event", "code", "category", codes=tuple(EVENTS)),
+            _rule(EVENT_COLUMNS, "value", "number", "float64"),
+            _rule(EVENT_COLUMNS, "recorded_date", "date", "datetime64[ns]"),
+        ),
+        (
+            f"value: given exactly for the events that carry one, within its range "
+            f"({_VALUE_RANGES})",
+            "recorded_date: on or after date, when given",
+            "case_id: compared after white space is normalised (' c1' is 'c1')",
+        ),
+    ),
+    "cases": TableContract(
+        "cases",
+        (
+            _rule(CASE_COLUMNS, "case_id", "id", "str", unique=True),
+            _rule(CASE_COLUMNS, "birth_year", "year", "Int64", low=1000, high=9999),
+            _rule(CASE_COLUMNS, "sex", "label", "str"),
+            _rule(CASE_COLUMNS, "ethnic_group", "label", "str"),
+            _rule(CASE_COLUMNS, "imd_quintile", "integer", "Int64", low=1, high=5),
+            _rule(CASE_COLUMNS, "outcome", "code", "str", codes=tuple(OUTCOMES)),
+            _rule(CASE_COLUMNS, "outcome_date", "date", "datetime64[ns]"),
+            _rule(CASE_COLUMNS, "followup_end", "date", "datetime64[ns]"),
+        ),
+        (
+            "case_id: one row per child (unique after white space is normalised)",
+            "outcome and outcome_date: given together",
+            "every events case_id is in cases (validate_cases(cases, events))",
+        ),
+    ),
+}
+
+#: The contract's date columns: the only columns that may hold full dates.
+DATE_COLUMNS = frozenset(n for t in CONTRACT.values() for n in t.of_kind("date"))
+_CONTRACT_COLUMNS = frozenset(n for t in CONTRACT.values() for n in t.names)
+_LABEL_COLUMNS = frozenset(n for t in CONTRACT.values() for n in t.of_kind("label")) | {"outcome"}
 
 _AMBIGUOUS_FIX = (
     "UK extracts write the day first and guessing silently swaps days and months "
@@ -91,6 +253,7 @@ _AMBIGUOUS_FIX = (
     "YYYY-MM-DD, or say how to read them: dayfirst=True for DD/MM/YYYY, dayfirst=False "
     "for MM/DD/YYYY, or an explicit format such as format='%d/%m/%Y'"
 )
+_NO_OUTCOME_WORDS = frozenset({"none", "no", "n/a", "na", "nil", "null", "-", "0", "false"})
 
 
 # ----------------------------------------------------------------------------- report
@@ -103,7 +266,7 @@ class ValidationReport:
     ----------
     problems : pandas.DataFrame or list of dict
         One row per problem with columns ``table``, ``column``, ``check``, ``rows``
-        (list of the first up to 10 offending 0-based row numbers of the input),
+        (list of the first up to 10 offending 0-based row positions of the input),
         ``n_rows`` (how many rows are affected), ``message`` and ``fix``.
     valid : pandas.DataFrame
         The rows that passed, parsed and typed (input index kept).
@@ -112,9 +275,12 @@ class ValidationReport:
         column naming each failed check (input index kept).
     allowed : dict of str to str, optional
         ``{column: reason}`` for columns the caller allowed past the
-        identifying-data guard; keep it with every output's provenance.
+        identifying-data guard; kept with every output's provenance.
     table : str, default="events"
         Which table was validated.
+    first_line : int, optional
+        When the table was read from a CSV file: the file line of the first data
+        row (2), and messages name file lines instead of 0-based rows.
 
     Attributes
     ----------
@@ -133,7 +299,7 @@ class ValidationReport:
     ['unparseable_date']
     """
 
-    def __init__(self, problems, valid, quarantine, allowed=None, table="events"):
+    def __init__(self, problems, valid, quarantine, allowed=None, table="events", first_line=None):
         if isinstance(problems, pd.DataFrame):
             self.problems = problems.reset_index(drop=True)
         else:
@@ -142,6 +308,7 @@ class ValidationReport:
         self.quarantine = quarantine
         self.allowed = dict(allowed or {})
         self.table = table
+        self.first_line = first_line
 
     @property
     def ok(self) -> bool:
@@ -154,9 +321,16 @@ class ValidationReport:
         if self.ok:
             head = f"{self.table}: no problems in {n:,} rows"
         else:
+            numbering = (
+                "row numbers are 0-based"
+                if self.first_line is None
+                else f"lines are the file's line numbers (line {self.first_line} is the first "
+                "data row)"
+            )
             head = (
                 f"{self.table}: {len(self.problems)} problem(s) in {n:,} rows "
-                f"({n_bad:,} quarantined, {n_valid:,} valid); row numbers are 0-based"
+                f"({n_bad:,} quarantined, {n_valid:,} valid); {numbering}; values are "
+                "shown masked"
             )
         lines = [head]
         lines += [
@@ -198,9 +372,10 @@ class ValidationReport:
 class _Collector:
     """Gathers problems and the bad-row mask while checks run."""
 
-    def __init__(self, table: str, n: int):
+    def __init__(self, table: str, n: int, first_line: int | None = None):
         self.table = table
         self.n = n
+        self.first_line = first_line
         self.problems: list[dict] = []
         self.bad = np.zeros(n, dtype=bool)
         self.row_labels: list[tuple[np.ndarray, str]] = []
@@ -209,17 +384,13 @@ class _Collector:
         rows = np.flatnonzero(mask) if mask is not None else np.empty(0, dtype=np.int64)
         if len(rows) == 0 and not always:
             return
-        first = [int(r) for r in rows[:10]]
-        where = ""
-        if len(rows):
-            more = f" and {len(rows) - 10:,} more" if len(rows) > 10 else ""
-            where = f"; {'row' if len(rows) == 1 else 'rows'} {', '.join(map(str, first))}{more}"
+        where = f"; {where_text(rows, self.first_line)}" if len(rows) else ""
         self.problems.append(
             {
                 "table": self.table,
                 "column": column,
                 "check": check,
-                "rows": first,
+                "rows": [int(r) for r in rows[:10]],
                 "n_rows": len(rows),
                 "message": f"{self.table}.{column}: {what}{where}",
                 "fix": fix,
@@ -231,16 +402,14 @@ class _Collector:
 
     def add_other_table(self, table, column, check, rows, what, fix):
         """A problem in another table (it has no rows here to quarantine)."""
-        first = [int(r) for r in rows[:10]]
-        more = f" and {len(rows) - 10:,} more" if len(rows) > 10 else ""
         self.problems.append(
             {
                 "table": table,
                 "column": column,
                 "check": check,
-                "rows": first,
+                "rows": [int(r) for r in rows[:10]],
                 "n_rows": len(rows),
-                "message": f"{table}.{column}: {what}; rows {', '.join(map(str, first))}{more}",
+                "message": f"{table}.{column}: {what}; {where_text(rows)}",
                 "fix": fix,
             }
         )
@@ -254,29 +423,29 @@ class _Collector:
             at = np.searchsorted(bad_rows, rows)
             labels[at] = np.where(labels[at] == "", label, labels[at] + "; " + label)
         quarantine["problems"] = pd.Series(labels, index=quarantine.index, dtype="str")
+        valid.attrs.pop(ALLOWED, None)
         if allowed:
-            valid.attrs["riskscore_allowed"] = dict(allowed)
-        return ValidationReport(self.problems, valid, quarantine, allowed, self.table)
+            valid.attrs[ALLOWED] = dict(allowed)
+        # the mark: this frame keeps the contract (the valid rows always do)
+        valid.attrs[MARK] = mark_of(valid, self.table)
+        return ValidationReport(
+            self.problems, valid, quarantine, allowed, self.table, first_line=self.first_line
+        )
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
-def _examples(values, limit: int = 3) -> str:
-    shown = []
-    for v in list(dict.fromkeys(str(x) for x in values))[:limit]:
-        shown.append(repr(v if len(v) <= 25 else v[:25] + "..."))
-    return ", ".join(shown)
-
-
 def _distinct(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Codes per row (-1 missing) and the distinct values as stripped text."""
     codes, uniques = pd.factorize(series)
-    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
-    if len(text) and pd.api.types.is_float_dtype(np.asarray(uniques).dtype):
-        text = id_text(pd.Series(np.asarray(uniques)))
-    text = text.astype("str").str.strip()
-    return codes, text
+    u = np.asarray(uniques, dtype=object)
+    if len(u) and pd.api.types.is_float_dtype(np.asarray(uniques).dtype):
+        f = np.asarray(uniques, dtype=np.float64)
+        whole = np.floor(f) == f
+        u = np.where(whole, pd.Series(f).astype("Int64").astype(str).to_numpy(), f.astype(str))
+    text = pd.Series(u, dtype=object).astype("str").str.strip()
+    return np.asarray(codes, dtype=np.int64), text
 
 
 def _numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -297,133 +466,66 @@ def _numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return num, present, present & np.isnan(num)
 
 
-def _parse_formats(text: pd.Series, formats) -> np.ndarray:
-    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
-    for fmt in formats:
-        todo = np.isnat(out)
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-        out[todo] = parsed.to_numpy(dtype="datetime64[us]")
-    return out
-
-
-def _parse_distinct(text: pd.Series, dayfirst, fmt) -> tuple[np.ndarray, np.ndarray]:
-    """Parse distinct date strings; return datetime64[us] values and a kind per value."""
-    n = len(text)
-    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
-    kind = np.full(n, _OK, dtype=np.int8)
-    empty = (text == "").to_numpy(dtype=bool)
-    kind[empty] = _EMPTY
-    if fmt is not None:
-        todo = ~empty
-        out[todo] = _parse_formats(text[todo], [fmt])
-    iso = text.str.fullmatch(_ISO_RE).to_numpy(dtype=bool)
-    todo = iso & np.isnat(out)
-    if todo.any():
-        out[todo] = pd.to_datetime(text[todo], format="ISO8601", errors="coerce").to_numpy(
-            dtype="datetime64[us]"
-        )
-    rest = ~empty & np.isnat(out) & ~iso
-    if rest.any() and fmt is None:
-        if dayfirst is not None:
-            formats = _DAYFIRST_FORMATS if dayfirst else _MONTHFIRST_FORMATS
-            out[rest] = _parse_formats(text[rest], formats)
-        else:
-            # Date-like but not ISO: refuse to guess; text that no format reads is
-            # reported as unparseable instead.
-            readable = ~np.isnat(_parse_formats(text[rest], _DAYFIRST_FORMATS)) | ~np.isnat(
-                _parse_formats(text[rest], _MONTHFIRST_FORMATS)
-            )
-            kind[np.flatnonzero(rest)[readable]] = _AMBIGUOUS
-    kind[(kind == _OK) & np.isnat(out)] = _UNPARSEABLE
-    out_of_range = ~np.isnat(out) & ((out < _NS_MIN) | (out > _NS_MAX))
-    kind[out_of_range] = _OUT_OF_RANGE
-    out[kind != _OK] = np.datetime64("NaT")
-    return out, kind
-
-
-def _dates(coll: _Collector, df, column, *, required, dayfirst, fmt, given=None):
-    """Parse one date column, report its problems, return datetime64[ns] values.
-
-    ``given`` (a list) receives the mask of rows where the column is not empty.
-    """
+def _dates(coll: _Collector, df, rule: ColumnRule, *, dayfirst, fmt):
+    """Parse one date column, report its problems; return (datetime64[ns] values, given mask)."""
+    column = rule.name
     if column not in df.columns:
-        return None
-    s = df[column]
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        if getattr(s.dtype, "tz", None) is not None:
-            s = s.dt.tz_localize(None)
-        values = s.to_numpy(dtype="datetime64[us]")
-        kind = np.where(np.isnat(values), _EMPTY, _OK).astype(np.int8)
-        rng = ~np.isnat(values) & ((values < _NS_MIN) | (values > _NS_MAX))
-        kind[rng] = _OUT_OF_RANGE
-        raw = s
-    else:
-        codes, text = _distinct(s)
-        uvalues, ukind = _parse_distinct(text, dayfirst, fmt)
-        safe = np.maximum(codes, 0)
-        has = codes >= 0
-        values = np.where(
-            has, uvalues[safe] if len(uvalues) else np.datetime64("NaT"), np.datetime64("NaT")
-        )
-        values = values.astype("datetime64[us]")
-        kind = np.where(has, ukind[safe] if len(ukind) else _EMPTY, _EMPTY).astype(np.int8)
-        raw = s
-    if required:
+        return None, None
+    raw = df[column]
+    parsed = parse_dates(raw, dayfirst=dayfirst, format=fmt)
+    values, kind = parsed.values, parsed.kind
+    if rule.required:
         coll.add(
             column,
             "missing_date",
-            kind == _EMPTY,
+            kind == DATE_EMPTY,
             "date is missing",
             f"every row needs {column!r} as an ISO date YYYY-MM-DD",
         )
-    bad = kind == _UNPARSEABLE
+    bad = kind == DATE_UNPARSEABLE
     if bad.any():
         coll.add(
             column,
             "unparseable_date",
             bad,
-            f"values are not dates ({_examples(raw[bad])})",
-            "write dates as ISO YYYY-MM-DD (a real calendar day)"
-            + (f" matching format={fmt!r}" if fmt else ""),
+            f"values are not dates ({masked_examples(raw[bad])})",
+            "write dates as ISO YYYY-MM-DD (a real calendar day, four-digit year)"
+            + (f" or as format={fmt!r}" if fmt else ""),
         )
-    bad = kind == _AMBIGUOUS
+    bad = kind == DATE_AMBIGUOUS
     if bad.any():
         coll.add(
             column,
             "ambiguous_date_format",
             bad,
             f"dates are not ISO YYYY-MM-DD and no dayfirst= or format= was given "
-            f"({_examples(raw[bad])}); they could be read day-first or month-first",
+            f"({masked_examples(raw[bad])}); they could be read day-first or month-first",
             _AMBIGUOUS_FIX,
         )
     coll.add(
         column,
         "date_out_of_range",
-        kind == _OUT_OF_RANGE,
+        kind == DATE_OUT_OF_RANGE,
         "dates fall outside the years pandas can hold (1677-2262), often a placeholder "
         "such as 9999-12-31",
         "leave the date empty when it is unknown instead of writing a placeholder",
     )
-    with np.errstate(invalid="ignore"):
-        timed = (kind == _OK) & (values.astype("datetime64[D]") != values)
+    timed = parsed.timed
     coll.add(
         column,
         "time_of_day",
         timed,
-        f"values carry a time of day ({_examples(raw[timed])}); the contract holds dates only",
+        "values carry a time of day; the contract holds dates only",
         "drop the time part (keep YYYY-MM-DD); a time of day can identify an incident",
     )
-    if given is not None:
-        given.append(kind != _EMPTY)
     values = values.copy()
-    values[kind != _OK] = np.datetime64("NaT")
-    return values.astype("datetime64[ns]")
+    values[kind != DATE_OK] = np.datetime64("NaT")
+    return values.astype("datetime64[ns]"), kind != DATE_EMPTY
 
 
-def _codes(coll: _Collector, df, column, vocabulary, *, what) -> np.ndarray | None:
-    """Positions of each row's code in ``vocabulary`` (-1 for missing or unknown)."""
+def _codes(coll: _Collector, df, rule: ColumnRule) -> np.ndarray | None:
+    """Positions of each row's code in ``rule.codes`` (-1 for missing or unknown)."""
+    column, vocabulary = rule.name, rule.codes
     if column not in df.columns:
         return None
     codes, text = _distinct(df[column])
@@ -433,38 +535,52 @@ def _codes(coll: _Collector, df, column, vocabulary, *, what) -> np.ndarray | No
     has = codes >= 0
     missing = ~has | (uempty[safe] if len(uempty) else True)
     pos = np.where(has, upos[safe] if len(upos) else -1, -1)
-    coll.add(
-        column,
-        "missing_code",
-        missing,
-        f"{what} code is missing",
-        f"every row needs {column!r}, one of: {', '.join(vocabulary)}",
-    )
+    if rule.required:
+        coll.add(
+            column,
+            "missing_code",
+            missing,
+            f"{column} code is missing",
+            f"every row needs {column!r}, one of: {', '.join(vocabulary)}",
+        )
     unknown = has & ~missing & (pos < 0)
     if unknown.any():
-        bad_u = [t for t in text[(upos < 0) & ~uempty]]
+        bad_u = list(text[(upos < 0) & ~uempty])
         hints = []
         for code in bad_u[:5]:
             close = difflib.get_close_matches(code.lower(), vocabulary, n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            hints.append(f"{_examples([code])}{hint}")
+            hints.append(f"{masked_examples([code])}{hint}")
         more = f" and {len(bad_u) - 5} more" if len(bad_u) > 5 else ""
+        fix = f"recode to the contract's codes (lower case): {', '.join(vocabulary)}"
+        if column == "outcome":
+            said_none = any(c.strip().lower() in _NO_OUTCOME_WORDS for c in bad_u)
+            fix += (
+                "; leave outcome empty (not 'none', 'no' or 'N/A') when the child had no "
+                "outcome, and then leave outcome_date empty too"
+                if said_none
+                else "; leave outcome empty when the child had no outcome"
+            )
         coll.add(
             column,
-            f"unknown_{column}" if column in ("agency", "event") else "unknown_code",
+            f"unknown_{column}",
             unknown,
-            f"unknown {what} codes: {', '.join(hints)}{more}",
-            f"recode to the contract's codes (lower case): {', '.join(vocabulary)}",
+            f"unknown {column} codes: {', '.join(hints)}{more}",
+            fix,
         )
     return np.where(missing, -1, pos)
 
 
-def _case_ids(coll: _Collector, df) -> tuple[pd.Series, np.ndarray]:
-    """The typed case_id column and the mask of rows with an empty id."""
+def _case_ids(coll: _Collector, df) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """The typed case_id column (white space normalised), the mask of rows with an empty
+    id, and each row's code among the normalised distinct ids (-1 when empty)."""
     s = df["case_id"]
-    codes, text = _distinct(s)
-    uempty = (text == "").to_numpy(dtype=bool)
+    normalised = normalise_ids(s)
+    codes, uniq = pd.factorize(normalised)
+    codes = np.asarray(codes, dtype=np.int64)
+    uempty = (pd.Series(np.asarray(uniq, dtype=object)).astype("str") == "").to_numpy()
     empty = (codes < 0) | (uempty[np.maximum(codes, 0)] if len(uempty) else True)
+    codes = np.where(empty, -1, codes)
     coll.add(
         "case_id",
         "missing_case_id",
@@ -472,27 +588,25 @@ def _case_ids(coll: _Collector, df) -> tuple[pd.Series, np.ndarray]:
         "case_id is empty or missing",
         "every row needs the pseudonymous child identifier; fill it in or remove the row",
     )
-    if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype):
-        typed = s if not s.dtype == object else s.astype("str")
-    else:
-        typed = id_text(s)
-    return typed, empty
+    return normalised, empty, codes
 
 
-def _missing_columns(coll: _Collector, df, contract: Mapping[str, tuple[bool, str]]) -> set:
+def _missing_columns(coll: _Collector, df, contract: TableContract) -> set:
     missing = set()
     present = [str(c) for c in df.columns]
-    for column, (required, meaning) in contract.items():
-        if required and column not in df.columns:
+    for rule in contract.columns:
+        column = rule.name
+        if rule.required and column not in df.columns:
             missing.add(column)
             close = difflib.get_close_matches(column, present, n=1, cutoff=0.6)
             close += [c for c in present if c.strip().lower() == column and c not in close]
             hint = f"rename {close[-1]!r} to {column!r}" if close else f"add column {column!r}"
+            hint += f" (the {contract.table} table's columns are listed in docs/data-contract.md)"
             coll.add(
                 column,
                 "missing_column",
                 np.ones(len(df), dtype=bool),
-                f"required column {column!r} ({meaning}) is missing (every row fails)",
+                f"required column {column!r} ({rule.meaning}) is missing (every row fails)",
                 hint,
                 always=True,
             )
@@ -513,12 +627,147 @@ def _deduplicate_columns(coll: _Collector, df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[:, ~dup]
 
 
-def _guard(df, table, allow) -> dict[str, str]:
-    problems = check_identifying(df, table=table, allow=allow)
+def allowed_columns(*frames) -> dict[str, str]:
+    """``{column: reason}`` allowed past the identifying-data guard, from frames' attrs.
+
+    Frames validated with ``allow=`` carry their reasons in ``attrs``; outputs made
+    from them keep these reasons in their provenance.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"case_id": ["c1"], "site": ["Kestrel Ward"]})
+    >>> cases = validate_cases(df, allow={"site": "ward names, not people"}).valid
+    >>> allowed_columns(cases, None)
+    {'site': 'ward names, not people'}
+    """
+    out: dict[str, str] = {}
+    for f in frames:
+        attrs = getattr(f, "attrs", None) or {}
+        out.update(attrs.get(ALLOWED) or {})
+    return out
+
+
+def stamp_allowed(result: Any, allowed: Mapping[str, str] | None) -> Any:
+    """Record ``allowed`` reasons in ``attrs`` of every table a result holds.
+
+    ``result`` is a DataFrame, a mapping of tables, or an object whose attributes are
+    tables (a dataclass result); :func:`riskscore.write_table` then writes the reasons
+    into each table's provenance. Nothing happens when ``allowed`` is empty.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = stamp_allowed(pd.DataFrame({"n": [1]}), {"site": "ward names, not people"})
+    >>> allowed_columns(t)
+    {'site': 'ward names, not people'}
+    """
+    if not allowed:
+        return result
+    if isinstance(result, pd.DataFrame):
+        tables = [result]
+    elif isinstance(result, Mapping):
+        tables = list(result.values())
+    else:
+        tables = list(vars(result).values())
+    for t in tables:
+        if isinstance(t, pd.DataFrame):
+            t.attrs[ALLOWED] = dict(allowed)
+    return result
+
+
+def _allowed(df: pd.DataFrame, allow) -> dict[str, str]:
+    """The caller's ``allow=`` merged over the reasons the frame already carries."""
+    carried = df.attrs.get(ALLOWED) if isinstance(df.attrs.get(ALLOWED), Mapping) else None
+    merged = dict(carried or {})
+    if allow is not None:
+        if not isinstance(allow, Mapping):
+            check_allow(allow, ())  # raises the explanatory error
+        merged.update(allow)
+    return check_allow(merged or None, set(map(str, df.columns)))
+
+
+def _guard(df, table: str, allowed: dict, first_line=None, columns=None) -> None:
+    sub = df if columns is None else df.loc[:, columns]
+    problems = scan_identifying(
+        sub,
+        table=table,
+        allowed=allowed,
+        date_columns=DATE_COLUMNS,
+        contract_columns=frozenset(CONTRACT[table].names)
+        if table in CONTRACT
+        else _CONTRACT_COLUMNS,
+        label_columns=_LABEL_COLUMNS,
+        first_line=first_line,
+    )
     if problems:
-        report = ValidationReport(problems, df.iloc[:0], df.iloc[:0], table=table)
+        report = ValidationReport(
+            problems, df.iloc[:0], df.iloc[:0], allowed, table=table, first_line=first_line
+        )
         raise IdentifyingDataError(identifying_message(problems), report=report)
-    return check_allow(allow, set(map(str, df.columns)))
+
+
+@validate_params({"table": [str]})
+def check_identifying(
+    df: pd.DataFrame, *, table: str = "events", allow: Mapping[str, str] | None = None
+) -> list[dict]:
+    """Find what looks identifying in a table, reading every row (see :mod:`riskscore.privacy`).
+
+    Refused by column name: person names, NHS and other national numbers, addresses
+    and postcodes, contact details, dates of birth (``dob``, ``dob2``, ``born``),
+    free-text notes. Refused by value, in any column (``case_id`` and the label
+    columns ``sex``, ``ethnic_group``, ``outcome`` included): NHS numbers in any
+    separator form (modulus 11), UK postcodes in any case and spacing, person names
+    in any case, e-mail addresses, UK telephone numbers, full dates outside the
+    contract's date columns, free text. Messages name the column, the rows and the
+    pattern, and show values masked (first two characters).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        An events or cases table.
+    table : str, default="events"
+        Table name used in messages.
+    allow : mapping of str to str, optional
+        ``{column: reason}`` for columns the heuristics misjudge; they are not
+        checked. Every reason must be a non-empty string. Reasons already in
+        ``df.attrs`` (a frame validated with ``allow=``) count too.
+
+    Returns
+    -------
+    list of dict
+        One dict per (column, check) with keys ``table``, ``column``, ``check``,
+        ``rows`` (first 0-based row positions), ``n_rows``, ``message`` and ``fix``;
+        empty when nothing looks identifying.
+
+    Raises
+    ------
+    SchemaError
+        If ``allow`` is not a mapping of column to a non-empty reason.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"case_id": ["c1"], "surname": ["Xyz"]})
+    >>> [p["check"] for p in check_identifying(df)]
+    ['identifying_name']
+    >>> check_identifying(df, allow={"surname": "invented test label"})
+    []
+    >>> df = pd.DataFrame({"case_id": ["c1", "c2"], "ethnic_group": ["jane smith", "White"]})
+    >>> [(p["check"], p["rows"]) for p in check_identifying(df, table="cases")]
+    [('person_name', [0])]
+    """
+    allowed = _allowed(df, allow)
+    return scan_identifying(
+        df,
+        table=table,
+        allowed=allowed,
+        date_columns=DATE_COLUMNS,
+        contract_columns=frozenset(CONTRACT[table].names)
+        if table in CONTRACT
+        else _CONTRACT_COLUMNS,
+        label_columns=_LABEL_COLUMNS,
+    )
 
 
 def _check_frame(df, name):
@@ -528,7 +777,8 @@ def _check_frame(df, name):
         return
     if not all(isinstance(c, str) for c in df.columns):
         raise SchemaError(
-            f"{name} column names must be text; got {[c for c in df.columns if not isinstance(c, str)][:5]}"
+            f"{name} column names must be text; got "
+            f"{[c for c in df.columns if not isinstance(c, str)][:5]}"
         )
 
 
@@ -542,91 +792,34 @@ def _finish(coll, df, typed, allowed, strict) -> ValidationReport:
 # ----------------------------------------------------------------------------- validators
 
 
-@validate_params({"dayfirst": ["boolean", None], "format": [str, None], "strict": ["boolean"]})
-def validate_events(
-    df: pd.DataFrame,
-    *,
-    dayfirst: bool | None = None,
-    format: str | None = None,
-    allow: Mapping[str, str] | None = None,
-    strict: bool = False,
-) -> ValidationReport:
-    """Check an events table against the data contract, collecting every problem.
-
-    Checks: required columns (``case_id``, ``date``, ``agency``, ``event``); empty
-    ``case_id``; missing, unparseable, out-of-range or timed dates (``date``
-    required, ``recorded_date`` optional); non-ISO dates without ``dayfirst=`` or
-    ``format=`` (UK extracts write the day first, and guessing swaps day and month);
-    unknown ``agency`` and ``event`` codes (with the closest code suggested);
-    ``value`` missing or outside its range for valued events (``attendance``: 0-1),
-    given for events without one, or not a number; ``recorded_date`` before
-    ``date``. The identifying-data guard runs first and always raises. Extra
-    columns are kept.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Events, raw (text, as read from CSV) or typed.
-    dayfirst : bool, optional
-        How to read non-ISO dates: True for DD/MM/YYYY, False for MM/DD/YYYY.
-    format : str, optional
-        An explicit ``strftime`` format for non-ISO dates (ISO dates still parse).
-    allow : mapping of str to str, optional
-        ``{column: reason}`` passed to the identifying-data guard
-        (:func:`riskscore.privacy.check_identifying`); kept in ``report.allowed``.
-    strict : bool, default=False
-        Raise :class:`~riskscore.SchemaError` listing every problem instead of
-        returning a report with problems.
-
-    Returns
-    -------
-    ValidationReport
-        ``valid`` holds the passing rows typed: dates ``datetime64[ns]`` (whole
-        days), ``agency`` and ``event`` Categorical over the full vocabulary,
-        ``value`` float64, ``case_id`` text (a Categorical ``case_id`` is kept as
-        it is). Optional columns absent from the input stay absent.
-
-    Raises
-    ------
-    IdentifyingDataError
-        If a column looks identifying (always, whatever ``strict`` says).
-    SchemaError
-        If ``strict=True`` and there is any problem.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"case_id": ["c1"], "date": ["05/01/2101"],
-    ...                    "agency": ["school"], "event": ["attendance"], "value": ["0.8"]})
-    >>> validate_events(df).problems["check"].tolist()
-    ['ambiguous_date_format']
-    >>> report = validate_events(df, dayfirst=True)
-    >>> report.ok, str(report.valid["date"].iloc[0].date())
-    (True, '2101-01-05')
-    """
+def _validate_events(df, *, dayfirst, format, allow, strict, first_line=None):
+    check_date_options(dayfirst, format)
     _check_frame(df, "events")
-    allowed = _guard(df, "events", allow)
-    coll = _Collector("events", len(df))
+    allowed = _allowed(df, allow)
+    _guard(df, "events", allowed, first_line)
+    contract = CONTRACT["events"]
+    coll = _Collector("events", len(df), first_line)
     frame = _deduplicate_columns(coll, df)
-    _missing_columns(coll, frame, EVENT_COLUMNS)
+    _missing_columns(coll, frame, contract)
     typed = frame.copy()
     if "case_id" in frame.columns:
-        typed["case_id"], _ = _case_ids(coll, frame)
-    date = _dates(coll, frame, "date", required=True, dayfirst=dayfirst, fmt=format)
-    recorded = _dates(coll, frame, "recorded_date", required=False, dayfirst=dayfirst, fmt=format)
-    agency = _codes(coll, frame, "agency", AGENCIES, what="agency")
-    event = _codes(coll, frame, "event", _EVENT_CODES, what="event")
+        typed["case_id"], _, _ = _case_ids(coll, frame)
+    date, _ = _dates(coll, frame, contract["date"], dayfirst=dayfirst, fmt=format)
+    recorded, _ = _dates(coll, frame, contract["recorded_date"], dayfirst=dayfirst, fmt=format)
+    agency = _codes(coll, frame, contract["agency"])
+    event = _codes(coll, frame, contract["event"])
+    event_codes = contract["event"].codes
 
     n = len(frame)
     event_pos = event if event is not None else np.full(n, -1)
-    valued = {_EVENT_CODES.index(e): (e, lo, hi) for e, (lo, hi) in VALUED_EVENTS.items()}
+    valued = {event_codes.index(e): (e, lo, hi) for e, (lo, hi) in VALUED_EVENTS.items()}
     if "value" in frame.columns:
         num, present, nonnum = _numeric(frame["value"])
         coll.add(
             "value",
             "value_not_numeric",
             nonnum,
-            f"values are not numbers ({_examples(frame['value'][nonnum])})",
+            f"values are not numbers ({masked_examples(frame['value'][nonnum])})",
             "write value as a plain decimal number such as 0.85, or leave it empty",
         )
         not_valued = (event_pos >= 0) & ~np.isin(event_pos, list(valued))
@@ -658,7 +851,7 @@ def validate_events(
             "value",
             "value_out_of_range",
             outside,
-            f"{code} values lie outside {lo:g}-{hi:g} ({_examples(num[outside])})",
+            f"{code} values lie outside {lo:g}-{hi:g} ({masked_examples(num[outside])})",
             f"{code} is a fraction between {lo:g} and {hi:g}; divide percentages by 100",
         )
     if date is not None and recorded is not None:
@@ -678,9 +871,207 @@ def validate_events(
     if agency is not None:
         typed["agency"] = pd.Categorical.from_codes(agency, categories=list(AGENCIES))
     if event is not None:
-        typed["event"] = pd.Categorical.from_codes(event, categories=list(_EVENT_CODES))
+        typed["event"] = pd.Categorical.from_codes(event, categories=list(event_codes))
     if "value" in frame.columns:
         typed["value"] = np.where(nonnum, np.nan, num)
+    return _finish(coll, frame, typed, allowed, strict)
+
+
+@validate_params({"dayfirst": ["boolean", None], "format": [str, None], "strict": ["boolean"]})
+def validate_events(
+    df: pd.DataFrame,
+    *,
+    dayfirst: bool | None = None,
+    format: str | None = None,
+    allow: Mapping[str, str] | None = None,
+    strict: bool = False,
+) -> ValidationReport:
+    """Check an events table against the data contract, collecting every problem.
+
+    Checks (:data:`CONTRACT` ``["events"]``): required columns (``case_id``,
+    ``date``, ``agency``, ``event``); empty ``case_id``; missing, unparseable,
+    out-of-range or timed dates (``date`` required, ``recorded_date`` optional);
+    non-ISO dates without ``dayfirst=`` or ``format=`` (UK extracts write the day
+    first, and guessing swaps day and month); unknown ``agency`` and ``event`` codes
+    (with the closest code suggested); ``value`` missing or outside its range for
+    valued events (``attendance``: 0-1), given for events without one, or not a
+    number; ``recorded_date`` before ``date``. The identifying-data guard runs first,
+    over every row, and always raises. Extra columns are kept. ``case_id`` white
+    space is normalised (``" c1"`` is ``"c1"``).
+
+    Dates: ISO ``YYYY-MM-DD`` always reads; ``format=`` reads the values written in
+    that ``strptime`` format (ISO ones still read); ``dayfirst=True`` reads
+    ``DD/MM/YYYY`` (also with ``-``, ``.``, spaces or month names), ``False``
+    ``MM/DD/YYYY``; not both. The same rule reads dates everywhere in riskscore.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Events, raw (text, as read from CSV) or typed.
+    dayfirst : bool, optional
+        How to read non-ISO dates: True for DD/MM/YYYY, False for MM/DD/YYYY.
+    format : str, optional
+        An explicit ``strptime`` format for non-ISO dates (ISO dates still parse).
+    allow : mapping of str to str, optional
+        ``{column: reason}`` passed to the identifying-data guard
+        (:func:`riskscore.check_identifying`); kept in ``report.allowed`` and in
+        ``report.valid.attrs`` for the provenance of every output.
+    strict : bool, default=False
+        Raise :class:`~riskscore.SchemaError` listing every problem instead of
+        returning a report with problems.
+
+    Returns
+    -------
+    ValidationReport
+        ``valid`` holds the passing rows typed: dates ``datetime64[ns]`` (whole
+        days), ``agency`` and ``event`` Categorical over the full vocabulary,
+        ``value`` float64, ``case_id`` text (a Categorical ``case_id`` is kept as
+        it is). Optional columns absent from the input stay absent. It carries the
+        contract's mark, so riskscore does not check it again.
+
+    Raises
+    ------
+    IdentifyingDataError
+        If a column looks identifying (always, whatever ``strict`` says).
+    SchemaError
+        If ``strict=True`` and there is any problem.
+    ParameterError
+        If both ``dayfirst`` and ``format`` are given.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"case_id": ["c1"], "date": ["05/01/2101"],
+    ...                    "agency": ["school"], "event": ["attendance"], "value": ["0.8"]})
+    >>> validate_events(df).problems["check"].tolist()
+    ['ambiguous_date_format']
+    >>> report = validate_events(df, dayfirst=True)
+    >>> report.ok, str(report.valid["date"].iloc[0].date())
+    (True, '2101-01-05')
+    """
+    return _validate_events(df, dayfirst=dayfirst, format=format, allow=allow, strict=strict)
+
+
+def _validate_cases(df, events, *, dayfirst, format, allow, strict, first_line=None):
+    check_date_options(dayfirst, format)
+    _check_frame(df, "cases")
+    allowed = _allowed(df, allow)
+    _guard(df, "cases", allowed, first_line)
+    contract = CONTRACT["cases"]
+    coll = _Collector("cases", len(df), first_line)
+    frame = _deduplicate_columns(coll, df)
+    _missing_columns(coll, frame, contract)
+    typed = frame.copy()
+    n = len(frame)
+    if "case_id" in frame.columns:
+        typed["case_id"], empty, codes = _case_ids(coll, frame)
+        dup = (
+            pd.Series(codes).duplicated(keep=False).to_numpy(dtype=bool) & ~empty
+            if n
+            else np.zeros(0, dtype=bool)
+        )
+        coll.add(
+            "case_id",
+            "duplicate_case_id",
+            dup,
+            "case_id appears on more than one row (cases has one row per child; ids are "
+            "compared with white space normalised)",
+            "keep one row per child; merge or correct the duplicates",
+        )
+        if events is not None and "case_id" in getattr(events, "columns", ()):
+            known_ids = set(typed["case_id"][~empty].astype("str"))
+            ev_ids = normalise_ids(events["case_id"])
+            ev_codes, ev_uniq = pd.factorize(ev_ids)
+            ev_text = pd.Series(np.asarray(ev_uniq, dtype=object)).astype("str")
+            orphan_u = ~ev_text.isin(known_ids).to_numpy(dtype=bool) & (ev_text != "").to_numpy()
+            ev_codes = np.asarray(ev_codes, dtype=np.int64)
+            orphan = (ev_codes >= 0) & (
+                orphan_u[np.maximum(ev_codes, 0)] if len(orphan_u) else False
+            )
+            rows = np.flatnonzero(orphan)
+            if len(rows):
+                coll.add_other_table(
+                    "events",
+                    "case_id",
+                    "case_id_not_in_cases",
+                    rows,
+                    f"{len(rows):,} event rows ({int(orphan_u.sum()):,} distinct ids) have a "
+                    "case_id that is not in cases",
+                    "add a cases row for each child in events, or remove those events",
+                )
+
+    for name in ("birth_year", "imd_quintile"):
+        if name not in frame.columns:
+            continue
+        rule = contract[name]
+        num, present, nonnum = _numeric(frame[name])
+        with np.errstate(invalid="ignore"):
+            whole = np.floor(num) == num
+            bad = present & (nonnum | ~whole | (num < rule.low) | (num > rule.high))
+        if name == "birth_year":
+            coll.add(
+                name,
+                "birth_year_not_year",
+                bad,
+                f"values are not four-digit integer years ({masked_examples(frame[name][bad])})",
+                "give the year of birth only, as an integer such as 2101 (never a full date)",
+            )
+        else:
+            coll.add(
+                name,
+                "imd_quintile_out_of_range",
+                bad,
+                f"values are not deprivation quintiles 1-5 ({masked_examples(frame[name][bad])})",
+                "use 1 (most deprived) to 5 (least deprived), or leave it empty",
+            )
+        typed[name] = pd.array(np.where(bad | ~present, np.nan, num)).astype("Int64")
+
+    outcome_date, date_given = _dates(
+        coll, frame, contract["outcome_date"], dayfirst=dayfirst, fmt=format
+    )
+    followup, _ = _dates(coll, frame, contract["followup_end"], dayfirst=dayfirst, fmt=format)
+    if "outcome" in frame.columns:
+        pos = _codes(coll, frame, contract["outcome"])
+        codes, text = _distinct(frame["outcome"])
+        uempty = (text == "").to_numpy(dtype=bool)
+        blank = uempty[np.maximum(codes, 0)] if len(uempty) else np.zeros(n, dtype=bool)
+        given = (codes >= 0) & ~blank
+        outcomes = np.asarray(contract["outcome"].codes, dtype=object)
+        typed["outcome"] = pd.Series(
+            np.where(pos >= 0, outcomes[np.maximum(pos, 0)] if n else None, None),
+            index=frame.index,
+            dtype="str",
+        )
+        # an unknown code ("none", "N/A") is a problem of its own, never an outcome
+        has_outcome = given & (pos >= 0)
+        unknown = given & (pos < 0)
+    else:
+        has_outcome = unknown = np.zeros(n, dtype=bool)
+    date_given = date_given if date_given is not None else np.zeros(n, dtype=bool)
+    coll.add(
+        "outcome_date",
+        "outcome_without_date",
+        has_outcome & ~date_given,
+        "outcome is given without an outcome_date",
+        "give the date the outcome happened in outcome_date (audits measure lead time to it)",
+    )
+    coll.add(
+        "outcome",
+        "outcome_date_without_outcome",
+        date_given & ~has_outcome & ~unknown,
+        "outcome_date is given without an outcome",
+        "give the outcome code (" + ", ".join(contract["outcome"].codes) + ") or clear "
+        "outcome_date",
+    )
+    if "sex" in frame.columns or "ethnic_group" in frame.columns:
+        for name in ("sex", "ethnic_group"):
+            if name in frame.columns and not pd.api.types.is_string_dtype(frame[name].dtype):
+                s = frame[name]
+                typed[name] = s.astype("str").where(s.notna(), None).astype("str")
+    if outcome_date is not None:
+        typed["outcome_date"] = outcome_date
+    if followup is not None:
+        typed["followup_end"] = followup
     return _finish(coll, frame, typed, allowed, strict)
 
 
@@ -696,14 +1087,17 @@ def validate_cases(
 ) -> ValidationReport:
     """Check a cases table against the data contract, collecting every problem.
 
-    Checks: ``case_id`` present, non-empty and unique; ``birth_year`` an integer
-    year (never a full date: that is refused as identifying); ``imd_quintile`` 1-5;
-    ``outcome_date`` and ``followup_end`` parseable dates (same date rules as
-    :func:`validate_events`); an ``outcome`` has an ``outcome_date`` and an
-    ``outcome_date`` has an ``outcome``; and, when ``events`` is given, every
-    events ``case_id`` is in cases (reported with ``table="events"`` and the events
-    row numbers; those rows are not in this report's quarantine). Extra columns
-    are kept.
+    Checks (:data:`CONTRACT` ``["cases"]``): ``case_id`` present, non-empty and
+    unique (white space normalised: ``" c1"`` and ``"c1"`` are one child);
+    ``birth_year`` an integer year (never a full date: that is refused as
+    identifying); ``imd_quintile`` 1-5; ``outcome`` one of
+    :data:`riskscore.vocabulary.OUTCOMES` (``"none"``, ``"no"`` or ``"N/A"`` are
+    refused: leave it empty when there is no outcome); ``outcome_date`` and
+    ``followup_end`` dates (same date rule as :func:`validate_events`); an
+    ``outcome`` has an ``outcome_date`` and an ``outcome_date`` has an ``outcome``;
+    and, when ``events`` is given, every events ``case_id`` is in cases (reported
+    with ``table="events"`` and the events row positions; those rows are not in this
+    report's quarantine). Extra columns are kept.
 
     Parameters
     ----------
@@ -719,7 +1113,7 @@ def validate_cases(
     ValidationReport
         ``valid`` holds the passing rows typed: ``case_id`` text (Categorical kept),
         ``birth_year`` and ``imd_quintile`` nullable ``Int64``, ``outcome`` text,
-        dates ``datetime64[ns]``.
+        dates ``datetime64[ns]``; it carries the contract's mark.
 
     Raises
     ------
@@ -736,112 +1130,374 @@ def validate_cases(
     >>> report = validate_cases(cases)
     >>> report.problems[["column", "check", "rows"]].values.tolist()
     [['outcome_date', 'outcome_without_date', [0]]]
+    >>> bad = pd.DataFrame({"case_id": ["c1"], "outcome": ["none"],
+    ...                     "outcome_date": ["2101-05-01"]})
+    >>> validate_cases(bad).problems["check"].tolist()
+    ['unknown_outcome']
     """
-    _check_frame(df, "cases")
-    allowed = _guard(df, "cases", allow)
-    coll = _Collector("cases", len(df))
-    frame = _deduplicate_columns(coll, df)
-    _missing_columns(coll, frame, CASE_COLUMNS)
-    typed = frame.copy()
-    n = len(frame)
-    if "case_id" in frame.columns:
-        typed["case_id"], empty = _case_ids(coll, frame)
-        ids = id_text(frame["case_id"]).str.strip()
-        dup = ids.duplicated(keep=False).to_numpy(dtype=bool) & ~empty
-        coll.add(
-            "case_id",
-            "duplicate_case_id",
-            dup,
-            "case_id appears on more than one row (cases has one row per child)",
-            "keep one row per child; merge or correct the duplicates",
-        )
-        if events is not None and "case_id" in getattr(events, "columns", ()):
-            ev_codes, ev_text = _distinct(events["case_id"])
-            known = ev_text.isin(set(ids[~empty])).to_numpy(dtype=bool)
-            ev_empty = (ev_text == "").to_numpy(dtype=bool)
-            orphan_u = ~known & ~ev_empty
-            orphan = (ev_codes >= 0) & (
-                orphan_u[np.maximum(ev_codes, 0)] if len(orphan_u) else False
-            )
-            rows = np.flatnonzero(orphan)
-            if len(rows):
-                coll.add_other_table(
-                    "events",
-                    "case_id",
-                    "case_id_not_in_cases",
-                    rows,
-                    f"{len(rows):,} event rows ({int(orphan_u.sum()):,} distinct ids) have a "
-                    "case_id that is not in cases",
-                    "add a cases row for each child in events, or remove those events",
-                )
+    return _validate_cases(df, events, dayfirst=dayfirst, format=format, allow=allow, strict=strict)
 
-    for column in ("birth_year", "imd_quintile"):
-        if column not in frame.columns:
-            continue
-        num, present, nonnum = _numeric(frame[column])
-        with np.errstate(invalid="ignore"):
-            whole = np.floor(num) == num
-        if column == "birth_year":
-            bad = present & (nonnum | ~whole | (num < 1000) | (num > 9999))
-            coll.add(
-                column,
-                "birth_year_not_year",
-                bad,
-                f"values are not four-digit integer years ({_examples(frame[column][bad])})",
-                "give the year of birth only, as an integer such as 2101 (never a full date)",
-            )
+
+# ----------------------------------------------------------------------------- every door
+
+
+def mark_of(df: pd.DataFrame, table: str) -> dict:
+    """The mark a frame that keeps the contract carries in ``attrs[MARK]``: the table,
+    the columns checked (later ones are guarded when seen) and the contract columns'
+    dtypes (a column retyped since, e.g. with ``astype``, is checked again in full)."""
+    return {
+        "table": table,
+        "columns": [str(c) for c in df.columns],
+        "dtypes": {c: str(df[c].dtype) for c in CONTRACT[table].names if c in df.columns},
+    }
+
+
+def is_validated(df, table: str) -> bool:
+    """Whether ``df`` carries the contract's mark for ``table`` ("events" or "cases").
+
+    Examples
+    --------
+    >>> import riskscore as rs
+    >>> events, cases = rs.vignette()
+    >>> is_validated(events, "events"), is_validated(events.copy(), "events")
+    (True, True)
+    """
+    mark = getattr(df, "attrs", {}).get(MARK)
+    return isinstance(mark, Mapping) and mark.get("table") == table
+
+
+def _is_text(s: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(s.dtype) or (
+        isinstance(s.dtype, pd.CategoricalDtype)
+        and pd.api.types.is_string_dtype(s.cat.categories.dtype)
+    )
+
+
+def _dtype_ok(s: pd.Series, rule: ColumnRule) -> bool:
+    if rule.kind == "id":
+        return _is_text(s)
+    if rule.kind == "date":
+        return s.dtype == np.dtype("datetime64[ns]")
+    if rule.kind == "code" and rule.dtype == "category":
+        return isinstance(s.dtype, pd.CategoricalDtype) and set(s.cat.categories) <= set(rule.codes)
+    if rule.kind == "code":
+        return _is_text(s)
+    if rule.kind == "number":
+        return s.dtype == np.float64
+    if rule.kind in ("year", "integer"):
+        return pd.api.types.is_integer_dtype(s.dtype)
+    return True
+
+
+def _missing_ids(s: pd.Series) -> bool:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return bool((s.cat.codes.to_numpy() < 0).any()) or bool((s.cat.categories == "").any())
+    return bool(s.isna().any()) or bool((s == "").any())
+
+
+def _cheap_checks(df: pd.DataFrame, table: str) -> bool:
+    """The contract's row rules on a typed frame, in a few vectorised passes (no text work)."""
+    contract = CONTRACT[table]
+    if _missing_ids(df["case_id"]):
+        return False
+    for name in contract.of_kind("date"):
+        if name in df.columns and contract[name].required and df[name].isna().any():
+            return False
+    if table == "events":
+        for name in ("agency", "event"):
+            if (df[name].cat.codes.to_numpy() < 0).any():
+                return False
+        value = df["value"].to_numpy() if "value" in df.columns else None
+        ev = df["event"]
+        codes = ev.cat.codes.to_numpy()
+        cats = list(ev.cat.categories)
+        valued = np.zeros(len(cats) + 1, dtype=bool)
+        for e in VALUED_EVENTS:
+            if e in cats:
+                valued[cats.index(e)] = True
+        is_valued = valued[codes]
+        if value is None:
+            if is_valued.any():
+                return False
         else:
-            bad = present & (nonnum | ~whole | (num < 1) | (num > 5))
-            coll.add(
-                column,
-                "imd_quintile_out_of_range",
-                bad,
-                f"values are not deprivation quintiles 1-5 ({_examples(frame[column][bad])})",
-                "use 1 (most deprived) to 5 (least deprived), or leave it empty",
-            )
-        typed[column] = pd.array(np.where(bad | ~present, np.nan, num)).astype("Int64")
-
-    given: list[np.ndarray] = []
-    outcome_date = _dates(
-        coll, frame, "outcome_date", required=False, dayfirst=dayfirst, fmt=format, given=given
-    )
-    followup = _dates(coll, frame, "followup_end", required=False, dayfirst=dayfirst, fmt=format)
-    if "outcome" in frame.columns:
-        codes, text = _distinct(frame["outcome"])
-        uempty = (text == "").to_numpy(dtype=bool)
-        blank = uempty[np.maximum(codes, 0)] if len(uempty) else np.zeros(len(codes), dtype=bool)
-        has_outcome = (codes >= 0) & ~blank
-        outcome_text = frame["outcome"].astype("str").str.strip()
-        typed["outcome"] = outcome_text.where(has_outcome, None).astype("str")
+            has = ~np.isnan(value)
+            if (has & ~is_valued).any():
+                return False
+            for e, (lo, hi) in VALUED_EVENTS.items():
+                if e not in cats:
+                    continue
+                rows = codes == cats.index(e)
+                v = value[rows]
+                if np.isnan(v).any() or (v < lo).any() or (v > hi).any():
+                    return False
+        if "recorded_date" in df.columns:
+            d = df["date"].to_numpy()
+            r = df["recorded_date"].to_numpy()
+            if (~np.isnat(r) & (r < d)).any():
+                return False
+        return True
+    if df["case_id"].duplicated().any():
+        return False
+    if "outcome" in df.columns:
+        o = df["outcome"]
+        given = o.notna().to_numpy()
+        if not o[given].isin(contract["outcome"].codes).all():
+            return False
     else:
-        has_outcome = np.zeros(n, dtype=bool)
-    date_given = given[0] if given else np.zeros(n, dtype=bool)
-    coll.add(
-        "outcome_date",
-        "outcome_without_date",
-        has_outcome & ~date_given,
-        "outcome is given without an outcome_date",
-        "give the date the outcome happened in outcome_date (audits measure lead time to it)",
-    )
-    coll.add(
-        "outcome",
-        "outcome_date_without_outcome",
-        date_given & ~has_outcome,
-        "outcome_date is given without an outcome",
-        "give the outcome code (e.g. death, serious_harm, life_threatening_asthma) or "
-        "clear outcome_date",
-    )
-    if outcome_date is not None:
-        typed["outcome_date"] = outcome_date
-    if followup is not None:
-        typed["followup_end"] = followup
-    return _finish(coll, frame, typed, allowed, strict)
+        given = np.zeros(len(df), dtype=bool)
+    dated = df["outcome_date"].notna().to_numpy() if "outcome_date" in df.columns else given & False
+    if (given != dated).any():
+        return False
+    for name in ("birth_year", "imd_quintile"):
+        if name in df.columns:
+            rule = contract[name]
+            v = df[name].dropna()
+            if ((v < rule.low) | (v > rule.high)).any():
+                return False
+    return True
+
+
+def _trusted(df: pd.DataFrame, table: str, allow) -> bool:
+    """A marked frame whose dtypes and row rules still hold (new columns are guarded)."""
+    if not is_validated(df, table) or df.columns.has_duplicates:
+        return False
+    contract = CONTRACT[table]
+    dtypes = df.attrs[MARK].get("dtypes") or {}
+    for rule in contract.columns:
+        if rule.name not in df.columns:
+            if rule.required:
+                return False
+            continue
+        if not _dtype_ok(df[rule.name], rule):
+            return False
+        if rule.name in dtypes and dtypes[rule.name] != str(df[rule.name].dtype):
+            return False  # retyped since it was checked
+    if not _cheap_checks(df, table):
+        return False
+    checked = set(df.attrs[MARK].get("columns", ()))
+    new = [c for c in df.columns if str(c) not in checked]
+    if new:
+        _guard(df, table, _allowed(df, allow), columns=new)
+    return True
+
+
+def declare_valid(
+    df: pd.DataFrame, table: str, *, allowed: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Mark a typed frame that keeps the contract by construction (a generator's output).
+
+    For :mod:`riskscore.synthetic`, whose tables are built from the vocabulary: the
+    dtypes and the row rules are checked (the cheap checks every entry point runs on a
+    marked frame), the text checks and the identifying-data guard are not. ``allowed``
+    records columns outside the contract that are known to be safe. Returns ``df``,
+    marked in place.
+
+    Raises
+    ------
+    SchemaError
+        If the frame does not have the contract's dtypes or breaks a row rule.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cs = declare_valid(pd.DataFrame({"case_id": pd.Series(["c1"], dtype="str")}), "cases")
+    >>> is_validated(cs, "cases")
+    True
+    """
+    contract = CONTRACT[table]
+    wrong = [
+        r.name
+        for r in contract.columns
+        if (r.name in df.columns and not _dtype_ok(df[r.name], r))
+        or (r.required and r.name not in df.columns)
+    ]
+    if wrong or not _cheap_checks(df, table):
+        raise SchemaError(
+            f"{table}: declared valid but it is not (columns {wrong} missing or of the wrong "
+            f"dtype, or a row rule fails); validate it with validate_{table}."
+        )
+    if allowed:
+        df.attrs[ALLOWED] = dict(check_allow(allowed, set(map(str, df.columns))))
+    df.attrs[MARK] = mark_of(df, table)
+    return df
+
+
+def ensure_events(events: pd.DataFrame, *, allow: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Events that keep the data contract, or :class:`~riskscore.SchemaError`.
+
+    What every public function that takes events calls first. A frame from
+    :func:`read_events` / :func:`validate_events` (it carries the contract's mark)
+    comes back as it is after a cheap check (dtypes, missing values, value ranges:
+    a few vectorised passes; columns added since are guarded); any other frame is
+    validated in full and returned typed, or refused with exactly the message
+    ``validate_events(events, strict=True)`` gives. Text dates must be ISO here:
+    read other formats with ``dayfirst=`` / ``format=`` in :func:`read_events`.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+    allow : mapping of str to str, optional
+        As in :func:`validate_events`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Typed, marked events.
+
+    Raises
+    ------
+    SchemaError, IdentifyingDataError
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"case_id": ["c1"], "date": ["2101-01-05"], "agency": ["gp"],
+    ...                     "event": ["reliever_prescription"]})
+    >>> ev = ensure_events(raw)
+    >>> str(ev["date"].dtype), ensure_events(ev) is ev
+    ('datetime64[ns]', True)
+    """
+    if isinstance(events, pd.DataFrame) and _trusted(events, "events", allow):
+        return events
+    return validate_events(events, allow=allow, strict=True).valid
+
+
+def ensure_cases(
+    cases: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    allow: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Cases that keep the data contract, or :class:`~riskscore.SchemaError` (as
+    :func:`ensure_events`).
+
+    With ``events``, events whose ``case_id`` is not in cases are refused too, with
+    the message ``validate_cases(cases, events, strict=True)`` gives.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cs = pd.DataFrame({"case_id": ["c1", "c1"]})
+    >>> try:
+    ...     ensure_cases(cs)
+    ... except SchemaError as e:
+    ...     print(e.report.problems["check"].tolist())
+    ['duplicate_case_id']
+    """
+    if isinstance(cases, pd.DataFrame) and _trusted(cases, "cases", allow):
+        if events is None:
+            return cases
+        ev_ids = _category_text(events["case_id"])
+        cs_ids = _category_text(cases["case_id"])
+        if ev_ids.isin(cs_ids).all():
+            return cases
+    return validate_cases(cases, events, allow=allow, strict=True).valid
+
+
+def _category_text(s: pd.Series) -> pd.Index:
+    """Distinct ids as text (the categories of a categorical, which are few)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        used = np.unique(s.cat.codes.to_numpy())
+        return pd.Index(np.asarray(s.cat.categories, dtype=object)[used[used >= 0]]).astype("str")
+    return pd.Index(pd.unique(s.astype("str")))
 
 
 # ----------------------------------------------------------------------------- readers
 
+_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
-def _read_table(path) -> pd.DataFrame:
+
+def _check_encoding(encoding) -> str:
+    if encoding is None:
+        return "utf-8-sig"  # UTF-8, with or without a byte-order mark
+    try:
+        return codecs.lookup(str(encoding)).name
+    except LookupError:
+        raise ParameterError(
+            f"encoding={encoding!r} is not a text encoding Python knows; riskscore reads "
+            "UTF-8 by default, and e.g. encoding='cp1252', 'latin-1' or 'utf-16'."
+        ) from None
+
+
+def _open_bytes(p: Path):
+    return gzip.open(p, "rb") if p.name.lower().endswith(".gz") else p.open("rb")
+
+
+def _decode_error(p: Path, encoding: str) -> SchemaError:
+    """Where a file stops being ``encoding``: the byte and its line (error path only)."""
+    with _open_bytes(p) as fh:
+        raw = fh.read()
+    try:
+        raw.decode(encoding)
+        where = ""
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        where = f" (byte 0x{raw[exc.start]:02x} on line {line})"
+    told = encoding not in ("utf-8", "utf-8-sig", "utf_8", "utf_8_sig")
+    what = f"{encoding}" if told else "UTF-8"
+    return SchemaError(
+        f"{p.name}: the file is not {what} text{where}. riskscore reads UTF-8 (with or "
+        "without a byte-order mark) unless told; pass the file's encoding with "
+        "encoding=, e.g. encoding='cp1252' for a file saved by Excel on Windows, "
+        "encoding='latin-1', or encoding='utf-16'."
+    )
+
+
+def _read_csv(p: Path, encoding) -> pd.DataFrame:
+    enc = _check_encoding(encoding)
+    with _open_bytes(p) as fh:
+        head = fh.read(4)
+    if not head:
+        raise SchemaError(
+            f"{p.name} is empty (0 bytes): it has no header line and no rows. Fix: export "
+            "the table again, with a header line and at least one row."
+        )
+    if encoding is None and head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise SchemaError(
+            f"{p.name}: the file looks UTF-16 encoded (it starts with a UTF-16 byte-order "
+            "mark). riskscore reads UTF-8 (with or without a byte-order mark) unless told; "
+            "read it with encoding='utf-16', or save it as UTF-8 CSV."
+        )
+    try:
+        # Every column as text, only empty cells missing: validation sees exactly what
+        # the file says and parses it itself ("NA" is not silently missing).
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], encoding=enc)
+    except UnicodeDecodeError:
+        raise _decode_error(p, enc) from None
+    except pd.errors.EmptyDataError:
+        raise SchemaError(
+            f"{p.name} holds no header line (only blank lines). Fix: export the table again "
+            "with a header line of column names."
+        ) from None
+    except pd.errors.ParserError as exc:
+        raise SchemaError(
+            f"{p.name} cannot be read as comma-separated values: {exc}. Fix: check quoting "
+            "and that every line has as many fields as the header."
+        ) from None
+    return df
+
+
+def _looks_delimited(df: pd.DataFrame, name: str, contract: TableContract) -> None:
+    """Refuse a file whose header holds another separator and lacks the contract's columns."""
+    header = [str(c) for c in df.columns]
+    if all(r.name in df.columns for r in contract.columns if r.required):
+        return
+    joined = "".join(header)
+    counts = {sep: joined.count(sep) for sep in _SEPARATORS}
+    sep = max(counts, key=counts.get)
+    if counts[sep] == 0:
+        return
+    raise SchemaError(
+        f"{name} looks {_SEPARATORS[sep]}-separated: its header holds {sep!r} and none of "
+        f"the required columns ({', '.join(r.name for r in contract.columns if r.required)}) "
+        "was found. riskscore reads comma-separated files. Fix: save it as comma-separated "
+        f"CSV, or read it with pandas.read_csv(path, sep={sep!r}, dtype=str, "
+        f"keep_default_na=False) and pass the table to validate_{contract.table}."
+    )
+
+
+def _read_table(path, encoding=None) -> tuple[pd.DataFrame, int | None]:
+    """The table and, for CSV, the file line of its first data row (2)."""
     p = Path(path)
     if not p.exists():
         raise MissingFileError(f"no such file or directory: '{p}'")
@@ -852,13 +1508,13 @@ def _read_table(path) -> pd.DataFrame:
                 f"directory '{p}' holds no .parquet or .pq files; riskscore reads a CSV file, "
                 "a Parquet file or a directory of Parquet files"
             )
-        return pd.read_parquet(p)
+        return pd.read_parquet(p), None
     if name.endswith((".parquet", ".pq")):
-        return pd.read_parquet(p)
+        if p.stat().st_size == 0:
+            raise SchemaError(f"{p.name} is empty (0 bytes); it is not a Parquet file.")
+        return pd.read_parquet(p), None
     if name.endswith((".csv", ".csv.gz")):
-        # Every column as text, only empty cells missing: validation sees exactly
-        # what the file says and parses it itself ("NA" is not silently missing).
-        return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+        return _read_csv(p, encoding), 2
     raise SchemaError(
         f"cannot tell the format of '{p.name}': riskscore reads CSV (.csv, .csv.gz) and "
         "Parquet (.parquet, .pq, or a directory of Parquet files); rename the file with "
@@ -866,13 +1522,20 @@ def _read_table(path) -> pd.DataFrame:
     )
 
 
-def _read(path, validate, strict, return_report, **kwargs):
-    df = _read_table(path)
-    report = validate(df, strict=False, **kwargs)
+def _read(path, table, validate, strict, return_report, encoding, **kwargs):
+    df, first_line = _read_table(path, encoding)
+    name = Path(path).name
+    _looks_delimited(df, name, CONTRACT[table])
+    if len(df) == 0:
+        raise SchemaError(
+            f"{name} has a header but no data rows (0 {table}); there is nothing to "
+            "validate or audit. Fix: export the table again with its rows."
+        )
+    report = validate(df, strict=False, first_line=first_line, **kwargs)
     if not report.ok:
         if strict:
             raise SchemaError(
-                f"{Path(path).name}: {report}\n(pass strict=False to keep the valid rows and "
+                f"{name}: {report}\n(pass strict=False to keep the valid rows and "
                 "get the rest back with return_report=True)",
                 report=report,
             )
@@ -880,7 +1543,7 @@ def _read(path, validate, strict, return_report, **kwargs):
         # the caller who asked for the report has the quarantine in hand already
         warnings.warn(
             DataQualityWarning(
-                f"{Path(path).name}: {len(report.quarantine):,} of "
+                f"{name}: {len(report.quarantine):,} of "
                 f"{len(report.valid) + len(report.quarantine):,} {report.table} rows "
                 f"quarantined ({len(report.problems)} problem(s)); pass return_report=True "
                 "to get them and the report"
@@ -898,6 +1561,7 @@ def _read(path, validate, strict, return_report, **kwargs):
         "strict": ["boolean"],
         "return_report": ["boolean"],
         "engine": [StrOptions("pandas", "dask")],
+        "encoding": [str, None],
     }
 )
 def read_events(
@@ -909,12 +1573,18 @@ def read_events(
     strict: bool = True,
     return_report: bool = False,
     engine: str = "pandas",
+    encoding: str | None = None,
 ):
     """Read and validate an events table from CSV or Parquet.
 
     The format comes from the name: ``.csv`` or ``.csv.gz`` (every column read as
     text, only empty cells missing, then parsed by validation), ``.parquet``/``.pq``
-    or a directory of Parquet files.
+    or a directory of Parquet files. CSV files must be comma-separated and UTF-8
+    (with or without a byte-order mark) unless ``encoding=`` says otherwise. An
+    empty file, a header without rows, a file in another encoding or with another
+    separator is refused with one :class:`~riskscore.SchemaError` saying so.
+    Messages about a CSV file name its line numbers (line 1 is the header, line 2
+    the first data row); ``report.problems["rows"]`` stays 0-based.
 
     Parameters
     ----------
@@ -928,22 +1598,25 @@ def read_events(
         number quarantined.
     return_report : bool, default=False
         Also return the :class:`ValidationReport` (with the quarantined rows).
+    engine : {"pandas", "dask"}, default="pandas"
+        ``"dask"`` reads a folder of Parquet files lazily (riskscore[dask]; see
+        :func:`riskscore.scale.read_events_dask`) and returns a Dask DataFrame.
+    encoding : str, optional
+        Text encoding of a CSV file (default UTF-8, with or without a byte-order
+        mark); e.g. ``"cp1252"`` (Excel on Windows), ``"latin-1"``, ``"utf-16"``.
 
     Returns
     -------
     pandas.DataFrame or (pandas.DataFrame, ValidationReport)
         The valid, typed events (see :func:`validate_events`).
 
-    engine : {"pandas", "dask"}, default="pandas"
-        ``"dask"`` reads a folder of Parquet files lazily (riskscore[dask]; see
-        :func:`riskscore.scale.read_events_dask`) and returns a Dask DataFrame.
-
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     SchemaError
-        For an unknown file extension, or with ``strict=True`` any problem.
+        For an unknown file extension, an empty, header-only, wrongly encoded or
+        wrongly separated file, or with ``strict=True`` any problem.
     IdentifyingDataError
         If a column looks identifying (always).
 
@@ -957,29 +1630,32 @@ def read_events(
     ['reliever_prescription']
     """
     if engine == "dask":
-        _dask_read_options(dayfirst, format, allow, strict, return_report)
+        _dask_read_options(dayfirst, format, allow, strict, return_report, encoding)
         # the Dask path lives in riskscore.scale, which registers itself
         return backend("read_events")(path, validate=True)
     if engine != "pandas":
         raise ParameterError(f"engine must be 'pandas' or 'dask', got {engine!r}.")
     return _read(
         path,
-        validate_events,
+        "events",
+        _validate_events,
         strict,
         return_report,
+        encoding,
         dayfirst=dayfirst,
         format=format,
         allow=allow,
     )
 
 
-def _dask_read_options(dayfirst, format, allow, strict, return_report) -> None:
+def _dask_read_options(dayfirst, format, allow, strict, return_report, encoding) -> None:
     given = {
         "dayfirst": dayfirst is not None,
         "format": format is not None,
         "allow": bool(allow),
         "strict=False": not strict,
         "return_report": return_report,
+        "encoding": encoding is not None,
     }
     bad = [k for k, v in given.items() if v]
     if bad:
@@ -997,6 +1673,7 @@ def _dask_read_options(dayfirst, format, allow, strict, return_report) -> None:
         "format": [str, None],
         "strict": ["boolean"],
         "return_report": ["boolean"],
+        "encoding": [str, None],
     }
 )
 def read_cases(
@@ -1008,16 +1685,17 @@ def read_cases(
     allow: Mapping[str, str] | None = None,
     strict: bool = True,
     return_report: bool = False,
+    encoding: str | None = None,
 ):
     """Read and validate a cases table from CSV or Parquet.
 
     Parameters
     ----------
     path : str or path-like
-        File or directory (formats as in :func:`read_events`).
+        File or directory (formats, encodings and refusals as in :func:`read_events`).
     events : pandas.DataFrame, optional
         Events to check against: every events ``case_id`` must be in cases.
-    dayfirst, format, allow, strict, return_report
+    dayfirst, format, allow, strict, return_report, encoding
         As in :func:`read_events`.
 
     Returns
@@ -1038,12 +1716,17 @@ def read_cases(
     >>> read_cases(path)["birth_year"].tolist()
     [2101]
     """
+
+    def validate(df, **kw):
+        return _validate_cases(df, events, **kw)
+
     return _read(
         path,
-        validate_cases,
+        "cases",
+        validate,
         strict,
         return_report,
-        events=events,
+        encoding,
         dayfirst=dayfirst,
         format=format,
         allow=allow,

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from riskscore._dates import DEFAULT_GRID
+from riskscore._dates import DEFAULT_GRID, NAT_DAY, days_to_ns, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore._params import (
     COUNT,
@@ -79,6 +79,13 @@ from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
 from riskscore.features import as_of_grid, encode_features
 from riskscore.logistic import LogisticRiskModel
+from riskscore.schema import (
+    allowed_columns,
+    declare_valid,
+    ensure_cases,
+    ensure_events,
+    stamp_allowed,
+)
 from riskscore.scorecard import AUDIT_ONLY_NOTICE
 from riskscore.vocabulary import FEATURES, FEATURES_V1
 
@@ -139,18 +146,6 @@ class TrainingSet(NamedTuple):
     as_of: pd.Series
     excluded: pd.DataFrame | None = None
     info: dict | None = None
-
-
-def _days(values) -> np.ndarray:
-    """Dates as integer days since 1970 (NaT -> a large negative sentinel)."""
-    d = pd.to_datetime(pd.Series(values)).to_numpy(dtype="datetime64[D]")
-    out = d.astype(np.int64)
-    out[np.isnat(d)] = np.iinfo(np.int64).min
-    return out
-
-
-def _first_rows(mask) -> list[int]:
-    return np.flatnonzero(np.asarray(mask))[:5].tolist()
 
 
 @validate_params(
@@ -228,8 +223,11 @@ def make_training_set(
     Raises
     ------
     SchemaError
-        Missing columns, an ``outcome`` without an ``outcome_date``, duplicate
-        case ids, or unknown feature names.
+        Events or cases that break the data contract (with the message
+        :func:`riskscore.validate_events` / ``validate_cases`` give: unknown codes,
+        duplicate case ids, outcomes outside the vocabulary, an ``outcome`` without
+        an ``outcome_date``, missing or non-ISO dates), no events, or unknown
+        feature names.
 
     Examples
     --------
@@ -277,13 +275,14 @@ def make_training_set(
         raise ParameterError(
             f"min_history must be a whole number of days (0 or more), got {min_history!r}."
         )
-    for name, df, cols in (("events", events, ["case_id", "date"]), ("cases", cases, ["case_id"])):
-        absent = [c for c in cols if c not in df.columns]
-        if absent:
-            raise SchemaError(
-                f"{name}: missing column(s) {absent}. Fix: add them (the {name} table's columns "
-                "are listed in docs/data-contract.md)."
-            )
+    # the contract at the door: unknown codes, duplicate cases, outcomes outside the
+    # vocabulary, missing or non-ISO dates are refused with validate_*'s own message
+    events = ensure_events(events)
+    cases = ensure_cases(cases)
+    if len(events) == 0:
+        raise SchemaError(
+            "events: the table has no rows; a training set needs events (check the extract)."
+        )
     if features is not None:
         unknown = [f for f in features if f not in FEATURES]
         if unknown:
@@ -291,41 +290,38 @@ def make_training_set(
                 f"features: unknown feature {unknown[0]!r}; known: {', '.join(FEATURES)}."
             )
     case_ids = cases["case_id"].astype(str)
-    dup = case_ids.duplicated().to_numpy()
-    if dup.any():
-        raise SchemaError(
-            f"cases: column 'case_id' repeats at rows {_first_rows(dup)}. Fix: one row per child."
-        )
     n = len(cases)
-    big = np.iinfo(np.int64).min
+    big = NAT_DAY
     outcome_day = (
-        _days(cases["outcome_date"]) if "outcome_date" in cases.columns else np.full(n, big)
+        to_days(cases["outcome_date"], "outcome_date", "cases")
+        if "outcome_date" in cases.columns
+        else np.full(n, big)
     )
-    if "outcome" in cases.columns:
-        has_outcome = cases["outcome"].notna().to_numpy()
-        undated = has_outcome & (outcome_day == big)
-        if undated.any():
-            raise SchemaError(
-                f"cases: 'outcome' is set but 'outcome_date' is missing at rows "
-                f"{_first_rows(undated)}. Fix: give the outcome date, or clear the outcome."
-            )
-    ev_day = _days(events["date"])
+    ev_day = to_days(events["date"], "date", "events")
     known_days = ev_day[ev_day != big]
     extract_end = int(known_days.max()) if len(known_days) else 0
-    follow = _days(cases["followup_end"]) if "followup_end" in cases.columns else np.full(n, big)
+    follow = (
+        to_days(cases["followup_end"], "followup_end", "cases")
+        if "followup_end" in cases.columns
+        else np.full(n, big)
+    )
     follow = np.where(follow == big, extract_end, follow)
     # the extract's end: the last date any child's records could reach
     extract_end = max(extract_end, int(follow.max()) if n else extract_end)
 
     # The grid runs to follow-up (not to the outcome) so that as-of dates after an
     # outcome are counted as exclusions rather than never generated.
-    grid_cases = pd.DataFrame({"case_id": case_ids.to_numpy(), "followup_end": follow})
-    grid_cases["followup_end"] = (
-        grid_cases["followup_end"].astype("datetime64[D]").astype("datetime64[ns]")
+    grid_cases = pd.DataFrame(
+        {
+            "case_id": pd.Series(case_ids.to_numpy(), dtype="str"),
+            "followup_end": follow.astype("datetime64[D]").astype("datetime64[ns]"),
+        }
     )
+    # made from checked cases: it keeps the contract (checked cheaply, not again in full)
+    declare_valid(grid_cases, "cases")
     g = as_of_grid(events, grid, cases=grid_cases, start=start, end=end)
     pos = pd.Index(case_ids.to_numpy()).get_indexer(g["case_id"].astype(str))
-    t = _days(g["as_of"])
+    t = to_days(g["as_of"], "as_of", "grid")
     out_d = outcome_day[pos]
     fu = follow[pos]
     has = out_d != big
@@ -389,7 +385,12 @@ def make_training_set(
         "min_history": int(min_history),
         "coverage": coverage is not None,
     }
-    X = X[names].reset_index(drop=True)
+    allowed = allowed_columns(events, cases)
+    if allowed:
+        # columns let past the identifying-data guard, with the reasons, for provenance
+        info["allowed"] = allowed
+    # the features keep the reasons too (an integer-points card made from them)
+    X = stamp_allowed(X[names].reset_index(drop=True), allowed)
     if synthetic:
         note = synthetic_note(events, cases) or SYNTHETIC_LINE
         mark_synthetic(X, excluded, note=note)
@@ -405,8 +406,8 @@ def make_training_set(
 
 def _observation_start(events: pd.DataFrame, case_ids: pd.Series, coverage) -> np.ndarray:
     """Day each case's observation starts: earliest coverage start, else first record."""
-    big = np.iinfo(np.int64).min
-    day = _days(events["date"])
+    big = NAT_DAY
+    day = to_days(events["date"], "date", "events")
     ids = events["case_id"].astype(str).to_numpy()
     ok = day != big
     first = pd.Series(day[ok]).groupby(ids[ok]).min()
@@ -420,7 +421,7 @@ def _observation_start(events: pd.DataFrame, case_ids: pd.Series, coverage) -> n
         )
         # one table (frame, adapter result, or rows of tuples), or a sequence of tables
         cov = coverage_table(coverage) if one else coverage_table(*coverage)
-        cov_from = _days(cov["from"])
+        cov_from = to_days(cov["from"], "from", "coverage")
         if "case_id" in cov.columns:
             own = cov["case_id"].notna().to_numpy()
         else:
@@ -497,18 +498,15 @@ def check_point_in_time(
     >>> q = pd.DataFrame({"case_id": ["a"], "as_of": pd.to_datetime(["2101-02-01"])})
     >>> check_point_in_time(encode_features, ev, q)
     """
+    events = ensure_events(events)
     q = as_of.reset_index(drop=True)
     full = encoder(events, q).reset_index(drop=True)
-    t = pd.to_datetime(q["as_of"])
+    t = pd.Series(days_to_ns(to_days(q["as_of"], "as_of", "as_of")))  # the one date rule
     dates = np.sort(pd.unique(t))
     if max_dates is not None and len(dates) > max_dates:
         dates = np.sort(np.random.default_rng(random_state).choice(dates, max_dates, replace=False))
-    ev_date = pd.to_datetime(events["date"]).to_numpy()
-    rec = (
-        pd.to_datetime(events["recorded_date"]).to_numpy()
-        if "recorded_date" in events.columns
-        else None
-    )
+    ev_date = events["date"].to_numpy()  # typed by the contract check
+    rec = events["recorded_date"].to_numpy() if "recorded_date" in events.columns else None
     cols = [c for c in full.columns if c not in ("case_id", "as_of")]
     problems: dict[str, list[int]] = {}
     # one re-encoding per distinct date (a handful), each vectorised over its rows
@@ -611,6 +609,9 @@ def _model_card(
         "size, missing data, model, validation, performance, intended use, limitations.",
         "created": created or _dt.date.today().isoformat(),
     }
+    if info.get("allowed"):
+        # columns let past the identifying-data guard, and why (provenance)
+        card["allowed_past_identifying_data_guard"] = dict(info["allowed"])
     if synthetic:
         card["intended_use"] = (
             "SYNTHETIC DEMONSTRATION ONLY: fitted on invented data from riskscore.synthetic; "

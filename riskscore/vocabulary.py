@@ -136,8 +136,8 @@ CASE_COLUMNS: Mapping[str, tuple[bool, str]] = MappingProxyType(
     }
 )
 
-#: Outcome codes the library knows (others are accepted with a warning-free pass:
-#: reviews name outcomes in many ways; they are kept as given).
+#: Outcome codes of the contract: ``cases.outcome`` is one of these or empty (no
+#: outcome). Any other value ("none", "N/A", free wording) is refused by validation.
 OUTCOMES: tuple[str, ...] = ("death", "serious_harm", "life_threatening_asthma")
 
 #: Audit band names in order; a band is reached when the score is >= its threshold.

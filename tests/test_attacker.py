@@ -676,8 +676,10 @@ def test_model_card_survives_the_attacker(n_cases, seed, round_to):
         if row["alerts"] is not None and row["n"]:
             assert row["alert_rate"] == pytest.approx(row["alerts"] / row["n"], rel=1e-12)
     for row in card["calibration"]["deciles"]:
-        if row["n"]:
+        if row["n"] and row["events"] is not None:
             assert row["observed"] == pytest.approx(row["events"] / row["n"], rel=1e-12)
+        else:
+            assert row["observed"] is None
 
 
 def test_a_card_saved_without_evaluation_publishes_no_exact_rate(tmp_path):

@@ -579,7 +579,8 @@ def test_missing_event_date_names_rows():
         ]
     )
     q = pd.DataFrame({"case_id": ["a"], "as_of": pd.to_datetime(["2101-03-01"])})
-    with pytest.raises(SchemaError, match=r"\[1\]"):
+    # validate_events's own message, naming the row
+    with pytest.raises(SchemaError, match=r"events\.date: date is missing; row 1"):
         encode_features(ev, q)
 
 
@@ -594,6 +595,7 @@ def test_grid_spans_first_event_to_end_and_stops_at_outcome():
     cases = pd.DataFrame(
         {
             "case_id": ["a", "b"],
+            "outcome": ["serious_harm", None],
             "outcome_date": pd.to_datetime(["2101-03-15", None]),
             "followup_end": pd.to_datetime(["2102-01-01", "2101-04-01"]),
         }

@@ -68,9 +68,29 @@ def test_nhs_check_digit_hand_computed():
     assert nhs_check_digit("999123402") == 0
     # 9 9 9 1 2 3 4 5 6: ... +12 = 320; 320 mod 11 = 1; 11 - 1 = 10: no valid number.
     assert nhs_check_digit("999123456") is None
-    passing = ["9991234578", "999 123 4578", "999-123-4578", 9991234578, "9991234020"]
-    # wrong check digit, impossible prefix, too short, mis-spaced, missing, repeated digit
-    failing = ["9991234579", "9991234560", "99912345", "999 1234578", None, "1111111111"]
+    # the 3-3-4 groups joined by any separator: spaces, dashes, dots, no-break spaces
+    passing = [
+        "9991234578",
+        "999 123 4578",
+        "999-123-4578",
+        "999.123.4578",
+        "999\u00a0123\u00a04578",
+        "999 - 123 - 4578",
+        "999 1234578",  # groups run together: still the number
+        9991234578,
+        "9991234020",
+    ]
+    # wrong check digit, impossible prefix, too short, not 3-3-4, missing, repeated
+    # digit, eleven digits
+    failing = [
+        "9991234579",
+        "9991234560",
+        "99912345",
+        "99 912 34578",
+        None,
+        "1111111111",
+        "99912345780",
+    ]
     assert nhs_number_valid(passing).all()
     assert not nhs_number_valid(failing).any()
 
@@ -206,14 +226,13 @@ def test_allow_skips_column_and_keeps_reason():
         check_identifying(df, allow=["ref"])
 
 
-def test_guard_samples_large_tables():
-    # 300k rows: the value scan looks at a bounded sample, and still finds the column.
+def test_guard_reads_every_row_of_large_tables():
+    # 300k rows: one NHS number in the last row is found (the old guard sampled rows)
     n = 300_000
-    numbers = _valid_nhs_numbers(500, seed=6)
-    df = pd.DataFrame({"case_id": np.arange(n).astype(str), "ref": (numbers * (n // 500))})
+    df = pd.DataFrame({"case_id": np.arange(n).astype(str), "ref": "r1"})
+    df.loc[n - 1, "ref"] = _valid_nhs_numbers(1, seed=6)[0]
     problems = check_identifying(df)
-    assert [p["check"] for p in problems] == ["nhs_number"]
-    assert all(0 <= r < n for r in problems[0]["rows"])
+    assert [(p["check"], p["rows"]) for p in problems] == [("nhs_number", [n - 1])]
 
 
 # ----------------------------------------------------------------------------- pseudonymise
@@ -311,13 +330,29 @@ def test_pseudonymise_refuses_bad_keys_without_echoing_them():
     assert "12345678901234567890" not in str(info.value)
 
 
-def test_pseudonymise_refuses_text_dates_when_shifting():
-    events = pd.DataFrame({"case_id": ["c1"], "date": ["2101-01-05"]})
-    with pytest.raises(SchemaError, match="events.date"):
+def test_pseudonymise_checks_the_contract_first():
+    # text dates are read by the contract's one parser (ISO), never guessed
+    events = pd.DataFrame(
+        {
+            "case_id": ["c1"],
+            "date": ["05/01/2101"],
+            "agency": ["gp"],
+            "event": ["missed_appointment"],
+        }
+    )
+    with pytest.raises(SchemaError) as info:
         pseudonymise(events, key=KEY, shift_dates=True)
+    # the message validate_events gives, word for word
+    with pytest.raises(SchemaError) as direct:
+        validate_events(events, strict=True)
+    assert str(info.value) == str(direct.value)
+    iso = events.assign(date=["2101-01-05"])
+    out, _ = pseudonymise(iso, key=KEY, shift_dates=True)
+    assert out["date"].dtype == "datetime64[ns]"
 
 
-ids = st.text(alphabet="abcdefgh0123456789", min_size=1, max_size=6)
+# short ids that cannot look like postcodes, NHS or telephone numbers (the guard runs)
+ids = st.text(alphabet="0123456789", min_size=1, max_size=5).map(lambda d: "k" + d)
 
 
 @given(
@@ -331,6 +366,8 @@ def test_pseudonymise_properties(rows, key, max_shift):
         {
             "case_id": pd.Series([r[0] for r in rows], dtype="str"),
             "date": np.array([day0 + np.timedelta64(r[1], "D") for r in rows], "datetime64[ns]"),
+            "agency": "gp",
+            "event": "missed_appointment",
             "recorded_date": np.array(
                 [day0 + np.timedelta64(r[1] + r[2], "D") for r in rows], "datetime64[ns]"
             ),

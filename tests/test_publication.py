@@ -41,8 +41,9 @@ def evaluation(cohort):
 
 
 def _unmarked(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without its synthetic mark (what the data contract recorded stays)."""
     out = frame.copy()
-    out.attrs = {}
+    out.attrs = {k: v for k, v in frame.attrs.items() if k != SYNTHETIC_ATTR}
     return out
 
 

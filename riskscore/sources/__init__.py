@@ -17,10 +17,12 @@ adapter                        source layout                      events
 
 Each module's docstring names the source fields it reads and the public data
 dictionaries they come from; its :class:`SourceSpec` (all in :data:`SPECS`) lists the
-column names it accepts, and one reader runs every spec. Text dates must be ISO unless
-``format=`` (a ``strptime`` format) or ``dayfirst=`` (``DD/MM/YYYY``) is given, the
-keywords of :func:`riskscore.read_events`; nothing is guessed. For retrospective audit
-and research on anonymised extracts only.
+column names it accepts, and one reader runs every spec. Dates are read by riskscore's
+one date parser, with the keywords and the rule of :func:`riskscore.read_events`: ISO
+``YYYY-MM-DD`` always reads; ``format=`` (a ``strptime`` format) reads values written
+in it; ``dayfirst=True`` reads ``DD/MM/YYYY``, ``dayfirst=False`` ``MM/DD/YYYY``; any
+other text is counted ``invalid_date``, never guessed. For retrospective audit and
+research on anonymised extracts only.
 """
 
 from riskscore.sources import cin_census, emergency, hospital, mapping, prescriptions, school_census

@@ -22,6 +22,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from riskscore._dates import DATE_EMPTY, DATE_OK
+from riskscore._dates import parse_dates as parse_text_dates
 from riskscore.errors import SchemaError
 
 __all__ = ["AdapterResult", "REPORT_REASONS", "SourceSpec"]
@@ -45,7 +47,8 @@ REPORT_REASONS: dict[str, str] = {
     "mapped": "turned into an event",
     "missing_case_id": "case identifier blank",
     "missing_date": "the date that dates the event is blank",
-    "invalid_date": "the date could not be read in the stated format (or is before its start)",
+    "invalid_date": "the date could not be read: not ISO YYYY-MM-DD and not in the stated "
+    "format= or dayfirst= order (other dates are never guessed), or before its start",
     "outside_date_range": "dated before start or after end",
     "unknown_code": "code not in the published code list, or not in a valid code form",
     "code_not_mapped": "valid code with no matching riskscore event (e.g. a non-asthma diagnosis)",
@@ -212,7 +215,7 @@ class Extract:
     start: pd.Timestamp | None
     end: pd.Timestamp | None
     format: str | None
-    dayfirst: bool
+    dayfirst: bool | None
 
     def column(self, role: str, *, required: bool = False) -> str | None:
         """The column found for ``role``; with ``required`` refuse an extract without it."""
@@ -258,7 +261,7 @@ def read_source(
     start: object = None,
     end: object = None,
     format: str | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
     **options: object,
 ) -> AdapterResult:
     """Read a source extract as its spec describes: the one reader behind every adapter.
@@ -420,22 +423,19 @@ def clean_text(s: pd.Series) -> pd.Series:
     return txt.mask(txt == "")
 
 
-def parse_dates(s: pd.Series, *, format: str | None, dayfirst: bool) -> Dated:
+def parse_dates(s: pd.Series, *, format: str | None, dayfirst: bool | None) -> Dated:
     """Parse a date column: dates normalised to the day, blank mask, unreadable mask.
 
-    Text must be ISO (YYYY-MM-DD) unless ``format`` or ``dayfirst`` is given: UK
-    extracts write the day first and guessing would silently swap days and months.
+    The one date parser of riskscore (:func:`riskscore._dates.parse_dates`, as
+    :func:`riskscore.read_events` reads dates): ISO ``YYYY-MM-DD`` always reads;
+    ``format`` reads the values written in it; ``dayfirst=True`` reads ``DD/MM/YYYY``,
+    ``False`` ``MM/DD/YYYY``; other text is unreadable, never guessed (UK extracts
+    write the day first). Times of day are dropped (extracts carry arrival times).
     """
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
-        out = pd.to_datetime(out).dt.normalize()
-        return Dated(out, out.isna(), pd.Series(False, index=s.index))
-    txt = clean_text(s)
-    blank = txt.isna()
-    fmt = format or ("%d/%m/%Y" if dayfirst else "ISO8601")
-    out = pd.to_datetime(txt, format=fmt, errors="coerce")
-    out = pd.Series(out, index=s.index).dt.normalize()
-    return Dated(out, blank, ~blank & out.isna())
+    parsed = parse_text_dates(s, dayfirst=dayfirst, format=format)
+    out = pd.Series(parsed.values, index=s.index, dtype="datetime64[ns]").dt.normalize()
+    blank = pd.Series(parsed.kind == DATE_EMPTY, index=s.index)
+    return Dated(out, blank, ~blank & pd.Series(parsed.kind != DATE_OK, index=s.index))
 
 
 def bound(value: object, name: str) -> pd.Timestamp | None:

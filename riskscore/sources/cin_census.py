@@ -223,7 +223,7 @@ def read_cin_census(
     start: object = None,
     end: object = None,
     format: str | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
 ) -> AdapterResult:
     """Events from a children in need census extract (one row per episode of need).
 
@@ -239,9 +239,11 @@ def read_cin_census(
     start, end : date-like, optional
         Keep events dated in ``[start, end]``; these also set the coverage period.
     format : str, optional
-        ``strptime`` format of text dates; ISO dates are read without it.
-    dayfirst : bool, default=False
-        Read text dates as ``DD/MM/YYYY``.
+        ``strptime`` format of text dates; ISO dates still read (not with ``dayfirst``).
+    dayfirst : bool, optional
+        True reads text dates as ``DD/MM/YYYY``, False as ``MM/DD/YYYY``; ISO dates
+        still read. Without ``format`` or ``dayfirst`` only ISO dates read: others are
+        counted ``invalid_date``, never guessed (the rule of :func:`riskscore.read_events`).
 
     Returns
     -------

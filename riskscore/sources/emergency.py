@@ -213,7 +213,7 @@ def read_emergency_care(
     start: object = None,
     end: object = None,
     format: str | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
 ) -> AdapterResult:
     """Asthma emergency attendances not admitted, from an ECDS- or HES A&E-style extract.
 
@@ -236,9 +236,11 @@ def read_emergency_care(
     start, end : date-like, optional
         Keep attendances dated in ``[start, end]``; these also set the coverage period.
     format : str, optional
-        ``strptime`` format of text dates; ISO dates are read without it.
-    dayfirst : bool, default=False
-        Read text dates as ``DD/MM/YYYY``.
+        ``strptime`` format of text dates; ISO dates still read (not with ``dayfirst``).
+    dayfirst : bool, optional
+        True reads text dates as ``DD/MM/YYYY``, False as ``MM/DD/YYYY``; ISO dates
+        still read. Without ``format`` or ``dayfirst`` only ISO dates read: others are
+        counted ``invalid_date``, never guessed (the rule of :func:`riskscore.read_events`).
 
     Returns
     -------

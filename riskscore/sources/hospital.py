@@ -174,7 +174,7 @@ def read_hospital_apc(
     start: object = None,
     end: object = None,
     format: str | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
 ) -> AdapterResult:
     """Asthma admissions from a hospital admitted-care (HES APC-style) episode extract.
 
@@ -195,9 +195,11 @@ def read_hospital_apc(
         Keep admissions dated in ``[start, end]``; others are reported as
         ``outside_date_range``. They also set the coverage period.
     format : str, optional
-        ``strptime`` format of text dates; ISO dates are read without it.
-    dayfirst : bool, default=False
-        Read text dates as ``DD/MM/YYYY``.
+        ``strptime`` format of text dates; ISO dates still read (not with ``dayfirst``).
+    dayfirst : bool, optional
+        True reads text dates as ``DD/MM/YYYY``, False as ``MM/DD/YYYY``; ISO dates
+        still read. Without ``format`` or ``dayfirst`` only ISO dates read: others are
+        counted ``invalid_date``, never guessed (the rule of :func:`riskscore.read_events`).
 
     Returns
     -------

@@ -112,7 +112,7 @@ def read_prescriptions(
     start: object = None,
     end: object = None,
     format: str | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
 ) -> AdapterResult:
     """Reliever and preventer inhaler prescriptions from a prescribing extract.
 
@@ -129,9 +129,11 @@ def read_prescriptions(
     start, end : date-like, optional
         Keep items issued in ``[start, end]``; these also set the coverage period.
     format : str, optional
-        ``strptime`` format of text dates; ISO dates are read without it.
-    dayfirst : bool, default=False
-        Read text dates as ``DD/MM/YYYY``.
+        ``strptime`` format of text dates; ISO dates still read (not with ``dayfirst``).
+    dayfirst : bool, optional
+        True reads text dates as ``DD/MM/YYYY``, False as ``MM/DD/YYYY``; ISO dates
+        still read. Without ``format`` or ``dayfirst`` only ISO dates read: others are
+        counted ``invalid_date``, never guessed (the rule of :func:`riskscore.read_events`).
 
     Returns
     -------

@@ -265,7 +265,7 @@ def read_school_census(
     start: object = None,
     end: object = None,
     format: str | None = None,
-    dayfirst: bool = False,
+    dayfirst: bool | None = None,
 ) -> AdapterResult:
     """Termly attendance fractions from a school census (NPD-style) absence extract.
 
@@ -284,9 +284,12 @@ def read_school_census(
     start, end : date-like, optional
         Keep periods ending in ``[start, end]``; these also set the coverage period.
     format : str, optional
-        Format of text dates in ``period_end_column``/``term_dates``; ISO by default.
-    dayfirst : bool, default=False
-        Read those text dates as ``DD/MM/YYYY``.
+        ``strptime`` format of text dates in ``period_end_column``/``term_dates``; ISO
+        dates still read (not with ``dayfirst``).
+    dayfirst : bool, optional
+        True reads those text dates as ``DD/MM/YYYY``, False as ``MM/DD/YYYY``; ISO
+        dates still read. Without ``format`` or ``dayfirst`` only ISO dates read, never
+        guessed (the rule of :func:`riskscore.read_events`).
 
     Returns
     -------

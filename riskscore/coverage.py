@@ -94,6 +94,13 @@ def coverage_table(*tables: object) -> pd.DataFrame:
     cov = pd.concat(parts, ignore_index=True)
     # ids compared as everywhere else: white space normalised (" c1" is "c1")
     cov["case_id"] = normalise_ids(cov["case_id"].astype("string")).astype("string")
+    blank = np.flatnonzero((cov["case_id"] == "").fillna(False).to_numpy())
+    if len(blank):
+        # a blank id would match no child and its coverage would silently apply to nobody
+        raise SchemaError(
+            f"coverage: column 'case_id' rows {blank[:5].tolist()} are blank; give the child's "
+            "case id, or leave the cell empty (missing) for a row that applies to every child."
+        )
     bad_agency = np.flatnonzero(~cov["agency"].isin(AGENCIES).to_numpy())
     if len(bad_agency):
         raise SchemaError(

@@ -117,3 +117,23 @@ class DependencyError(RiskscoreError, ImportError):
 
 class NotFittedError(RiskscoreError, _SklearnNotFittedError):
     """A model was used before ``fit`` (also scikit-learn's ``NotFittedError``)."""
+
+
+def warn_user(message: str | Warning, category: type[Warning] = UserWarning) -> None:
+    """Warn, attributing the warning to the first caller outside riskscore.
+
+    A fixed ``stacklevel`` points inside the package whenever a public function is
+    wrapped (parameter checks) or calls another; the user should see their own line.
+    """
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(0), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    if isinstance(message, Warning):
+        warnings.warn(message, stacklevel=level)
+    else:
+        warnings.warn(message, category, stacklevel=level)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +85,7 @@ from riskscore.errors import (
     ParameterError,
     SampleSizeWarning,
     SchemaError,
+    warn_user,
 )
 from riskscore.fairness import subgroup_metrics
 from riskscore.logistic import ADDED_PARAMETERS, DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
@@ -996,11 +996,12 @@ def _sample_size_check(oof: _OutOfFold, data: _Data, v: _Validation, design, tot
         message = (
             f"The training set's {have if have is not None else 'few'} cases are "
             f"fewer than the {max(required)} that Riley et al. (2020)'s minimum sample size "
-            f"criteria ask for a model with {p} parameters (effective sample = cases, not "
+            f"criteria ask for a model with {p} parameter{'s' if p != 1 else ''} (effective "
+            "sample = cases, not "
             "rows): expect overfitting; reduce the parameters or use more cases."
         )
         design["notes"].append(message)
-        warnings.warn(message, SampleSizeWarning, stacklevel=3)
+        warn_user(message, SampleSizeWarning)
     return table
 
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 import codecs
 import difflib
 import gzip
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
@@ -72,6 +71,7 @@ from riskscore.errors import (
     MissingFileError,
     ParameterError,
     SchemaError,
+    warn_user,
 )
 from riskscore.vocabulary import (
     AGENCIES,
@@ -1541,14 +1541,13 @@ def _read(path, table, validate, strict, return_report, encoding, **kwargs):
             )
     if not report.ok and not return_report:
         # the caller who asked for the report has the quarantine in hand already
-        warnings.warn(
+        warn_user(
             DataQualityWarning(
                 f"{name}: {len(report.quarantine):,} of "
                 f"{len(report.valid) + len(report.quarantine):,} {report.table} rows "
                 f"quarantined ({len(report.problems)} problem(s)); pass return_report=True "
                 "to get them and the report"
-            ),
-            stacklevel=3,
+            )
         )
     return (report.valid, report) if return_report else report.valid
 

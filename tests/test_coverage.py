@@ -50,6 +50,23 @@ def test_coverage_table_errors():
         coverage_table(pd.DataFrame({"agency": ["school"], "from": ["2101-01-01"]}))
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\u00a0"])
+def test_a_blank_case_id_in_coverage_is_refused_not_matched_to_nobody(blank):
+    table = pd.DataFrame(
+        {
+            "agency": ["school", "school"],
+            "from": ["2101-01-01", "2101-01-01"],
+            "to": ["2101-12-31", "2101-12-31"],
+            "case_id": ["C1", blank],
+        }
+    )
+    with pytest.raises(SchemaError, match=r"case_id.*rows \[1\].*blank"):
+        coverage_table(table)
+    # a missing id is a row for every child, as documented
+    table.loc[1, "case_id"] = None
+    assert coverage_table(table)["case_id"].isna().sum() == 1
+
+
 def test_coverage_from_adapter_results():
     rx = pd.DataFrame(
         {

@@ -245,8 +245,10 @@ def test_sample_size_counts_cases_not_rows_and_warns_when_short():
     assert enough.sample_size.attrs["n_parameters"] == 10
     # the same rows and outcomes, but 10 rows a child: 2,000 cases are too few
     grouped = one_each._replace(case_ids=np.repeat(np.arange(2000), 10))
-    with pytest.warns(SampleSizeWarning, match="Riley"):
+    with pytest.warns(SampleSizeWarning, match="Riley") as caught:
         short = evaluate(LogisticRiskModel(penalty=None), grouped, cv=2, n_boot=5)
+    # the warning points at the caller's line, not inside riskscore
+    assert {w.filename for w in caught} == {__file__}
     need = short.sample_size.set_index("criterion")["required_cases"]
     assert need.iloc[-1] > 2000 and not short.sample_size["met"].iloc[-1]
     assert need.iloc[-1] == pytest.approx(table["required_cases"].iloc[-1], rel=0.05)

@@ -431,8 +431,9 @@ def test_reader_strict_and_lenient(tmp_path):
         read_events(path)
     assert "line 6" in str(info.value) and "line 2 is the first data row" in str(info.value)
     assert "ambiguous_date_format" in set(info.value.report.problems["check"])
-    with pytest.warns(DataQualityWarning, match="2 of 6 events rows quarantined"):
+    with pytest.warns(DataQualityWarning, match="2 of 6 events rows quarantined") as caught:
         valid = read_events(path, strict=False)
+    assert {w.filename for w in caught} == {__file__}  # the caller's line, not riskscore's
     assert len(valid) == 4
     # asking for the report is asking for the quarantine: no warning on top of it
     with warnings.catch_warnings():

@@ -149,10 +149,12 @@ print(
 # %% [markdown]
 # ## 4. Calibration, decision curve, ROC
 #
-# Calibration plots observed against predicted risk by decile (bins with
-# small counts are suppressed and not drawn). The decision curve shows net
-# benefit against alerting everyone or no one across threshold probabilities;
-# only thresholds where the model beats both are worth discussing.
+# Calibration plots observed against predicted risk in tenths of predicted risk
+# (under disclosure control, neighbouring bins are merged until none could be
+# worked out from the other tables). The decision curve shows net benefit
+# against alerting everyone or no one across threshold probabilities; only
+# thresholds where the model beats both are worth discussing (thresholds whose
+# counts would differ from a neighbour's by a small count are suppressed).
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
@@ -214,8 +216,8 @@ table.attrs["differences"].round(4)
 # The integer-points version of the fitted model, as a scorecard a person can
 # read. Its points-to-risk table (`points_table_`) holds exact counts and stays
 # inside the secure environment; the version that may leave (and that goes into
-# a model card) passes disclosure control: totals with fewer than 10 rows or
-# events are suppressed (`<NA>`), the rest rounded to 5.
+# a model card) passes disclosure control: totals with fewer than 10 rows, events
+# or rows without an event are suppressed (`<NA>`), the rest rounded to 5.
 
 # %%
 points = model.to_scorecard(ts.X, ts.y, max_points=20, name="synthetic-points")
@@ -223,7 +225,8 @@ print(points)
 rs.disclose(
     points.points_table_[["points", "n", "events", "observed_risk", "predicted_risk"]],
     count_columns=["n", "events"],
-    rate_columns={"observed_risk": ["n", "events"]},
+    rate_columns={"observed_risk": ["events", "n"]},
+    total_columns=[("n", ["events"])],  # the rows without the outcome are a count too
     by="points",
 )
 

@@ -97,8 +97,9 @@ for ax, (name, res) in zip(axes, results.items(), strict=True):
     ax.set_title(name + "\n" + ax.get_title(), fontsize=9)
 
 # %% [markdown]
-# The calibration table behind each plot passes disclosure control: decile
-# counts are rounded to 5 and small cells suppressed.
+# The calibration table behind each plot passes disclosure control: counts
+# are rounded to 5, bins merged where a small count could be worked out, and the
+# observed rate computed from the published counts.
 
 # %%
 display(results["plain"].calibration)

@@ -14,7 +14,12 @@ from riskscore._audit_core import BAND_DTYPE, MIN_GAP, audit_core, chunk_frames
 from riskscore._dates import NAT_DAY
 from riskscore._parallel import resolve_n_jobs
 from riskscore._privacy_rules import masked_examples
-from riskscore.disclosure import apply_disclosure, mark_undisclosed
+from riskscore.disclosure import (
+    disclose_tables,
+    mark_synthetic,
+    mark_undisclosed,
+    settings_for,
+)
 from riskscore.errors import SchemaError
 from riskscore.vocabulary import BANDS
 
@@ -23,8 +28,9 @@ __all__ = [
     "attach_case_columns",
     "audit_chunks",
     "audit_chunk",
+    "cohort_links",
     "cohort_tables",
-    "control",
+    "control_tables",
     "crossing_partials",
     "merge_frames",
     "orphan_error",
@@ -45,58 +51,152 @@ def attach_case_columns(per_case: pd.DataFrame, cases: pd.DataFrame) -> pd.DataF
     return per_case
 
 
-# Which table columns are counts (disclosure-controlled) and which rates derive from them.
-
-
+# Which table columns are counts (disclosure-controlled), which rates are recomputed from
+# the published counts ({rate: [numerator, denominator]}), which statistics rest on
+# which counts ({statistic: [count]}), and which counts are complements of others
+# (total_columns: the total is at least the sum; the unpublished remainder, such as the
+# crossings that were not false alarms, is a count of people too and is protected).
 TABLE_SPEC = {
-    "summary": dict(count_columns=["n"], rate_columns=None),
+    "summary": dict(
+        count_columns=["n"],
+        by=["measure"],
+        rate_columns=None,
+        # rows (by position): 0 cases in the cases table, 1 with no events, 2 with an
+        # outcome, 3 reaching review, 4 reaching MAD, 5 with a join-up gap
+        row_relations=[(0, [1, 3]), (0, [1, 5]), (0, [1, 2]), (3, [4])],
+    ),
     "lead_times": dict(count_columns=["n_cases"], by=["band", "lead_time_days"]),
     "false_alarms": dict(
         count_columns=["n_crossings", "n_false_alarms", "n_cases_alerted", "n_true_cases_alerted"],
+        by=["band"],
         rate_columns={
             "false_alarm_share": ["n_false_alarms", "n_crossings"],
             "alerts_per_true_case": ["n_crossings", "n_true_cases_alerted"],
         },
+        total_columns=[
+            ("n_crossings", ["n_false_alarms"]),
+            ("n_cases_alerted", ["n_true_cases_alerted"]),
+        ],
     ),
     "join_up_gap": dict(
         count_columns=["n_cases", "n_cases_with_gap"],
+        by=["measure"],
         rate_columns={"share_with_gap": ["n_cases_with_gap", "n_cases"]},
+        total_columns=[("n_cases", ["n_cases_with_gap"])],
     ),
-    "missed_opportunities": dict(count_columns=["n_missed", "n_crossings"], by=["band", "held_by"]),
+    "missed_opportunities": dict(
+        count_columns=["n_missed", "n_crossings"],
+        by=["band", "held_by"],
+        total_columns=[("n_crossings", ["n_missed"])],
+    ),
     "agency_share": dict(
         count_columns=["n_crossings_holding"],
+        by=["held_by"],
         rate_columns={"share_of_contribution": ["n_crossings_holding"]},
     ),
     "by_deprivation": dict(
         count_columns=["n_cases", "n_outcomes", "n_reached_review", "n_reached_mad", "n_with_gap"],
+        by=["imd_quintile"],
         rate_columns={
             "share_reached_mad": ["n_reached_mad", "n_cases"],
             "share_with_gap": ["n_with_gap", "n_cases"],
             "median_lead_mad_days": ["n_outcomes"],
         },
+        total_columns=[
+            ("n_cases", ["n_outcomes"]),
+            ("n_cases", ["n_reached_review"]),
+            ("n_reached_review", ["n_reached_mad"]),
+            ("n_cases", ["n_with_gap"]),
+        ],
     ),
 }
 
 
-def control(name: str, table: pd.DataFrame, disclosure) -> pd.DataFrame:
-    spec = dict(TABLE_SPEC[name])
-    spec = {k: v for k, v in spec.items() if v is not None}
+def cohort_links(tables: dict) -> list:
+    """Cells of one cohort table that add up to a cell of another (one report, one output).
+
+    The tables of a cohort audit are published together, so a hidden cell must not
+    come back from another table's margin: the lead-time bins of each band add up
+    to the cases with an outcome in the summary, the deprivation rows to the
+    summary's counts and to the join-up gap table, the missed-opportunity rows of
+    a holder to its row in the agency share table.
+    """
+    links = []
+    summary, lead = tables["summary"], tables["lead_times"]
+    dep, gap = tables["by_deprivation"], tables["join_up_gap"]
+    s = summary.index  # rows as in TABLE_SPEC["summary"]
+    for band in lead["band"].unique():
+        rows = lead.index[lead["band"] == band]
+        links.append((("summary", s[2], "n"), [("lead_times", r, "n_cases") for r in rows], True))
+    for row, column in ((2, "n_outcomes"), (3, "n_reached_review"), (4, "n_reached_mad")):
+        links.append(
+            (("summary", s[row], "n"), [("by_deprivation", r, column) for r in dep.index], True)
+        )
+    links.append(
+        (("summary", s[5], "n"), [("join_up_gap", gap.index[0], "n_cases_with_gap")], True)
+    )
+    links.append(
+        (
+            ("join_up_gap", gap.index[0], "n_cases_with_gap"),
+            [("by_deprivation", r, "n_with_gap") for r in dep.index],
+            True,
+        )
+    )
+    links.append(
+        (
+            ("join_up_gap", gap.index[0], "n_cases"),
+            [("by_deprivation", r, "n_cases") for r in dep.index],
+            True,
+        )
+    )
+    links.append(
+        (
+            ("summary", s[0], "n"),
+            [("summary", s[1], "n"), ("join_up_gap", gap.index[0], "n_cases")],
+            True,
+        )
+    )
+    mo, share = tables["missed_opportunities"], tables["agency_share"]
+    for r, holder in zip(share.index, share["held_by"], strict=True):
+        rows = mo.index[mo["held_by"] == holder]
+        if len(rows):
+            links.append(
+                (
+                    ("agency_share", r, "n_crossings_holding"),
+                    [("missed_opportunities", m, "n_crossings") for m in rows],
+                    True,
+                )
+            )
+    return links
+
+
+def control_tables(raw: dict, disclosure, *, synthetic=None) -> dict:
+    """Disclosure control of a cohort audit's tables, together (they leave as one report)."""
     if disclosure is False:
-        return mark_undisclosed(table, reason="audit_cohort(disclosure=False)")
-    out = apply_disclosure(table, disclosure, **spec)
-    # A rate computed from exact counts would reveal them (165/166 gives away the one);
-    # published ratios are recomputed from the published, rounded counts.
-    for rate, parts in (spec.get("rate_columns") or {}).items():
-        if len(parts) == 2:
-            num = pd.to_numeric(out[parts[0]], errors="coerce").astype("float64")
-            den = pd.to_numeric(out[parts[1]], errors="coerce").astype("float64")
-            keep = out[rate].notna() & (den > 0)
-            out[rate] = (num / den).where(keep)
-        elif rate.startswith("median"):
-            # a median is not a count; rounding to 5 days keeps it from pinning a case
-            out[rate] = (pd.to_numeric(out[rate], errors="coerce") / 5).round() * 5
-        else:
-            out[rate] = pd.to_numeric(out[rate], errors="coerce").round(2)
+        out = {
+            name: mark_undisclosed(t, reason="audit_cohort(disclosure=False)")
+            for name, t in raw.items()
+        }
+    else:
+        settings = settings_for(disclosure)
+        specs = {name: {k: v for k, v in TABLE_SPEC[name].items() if v is not None} for name in raw}
+        out = disclose_tables(
+            raw,
+            specs,
+            links=cohort_links(raw),
+            min_count=settings.min_count,
+            round_to=settings.round_to,
+            suppress_zero=settings.suppress_zero,
+        )
+        for name, t in out.items():
+            for rate in TABLE_SPEC[name].get("rate_columns") or {}:
+                if rate.startswith("median"):
+                    # a median is not a count; rounding to 5 days keeps it from pinning a case
+                    t[rate] = (pd.to_numeric(t[rate], errors="coerce") / 5).round() * 5
+                elif rate == "share_of_contribution":
+                    t[rate] = pd.to_numeric(t[rate], errors="coerce").round(2)
+    if synthetic:
+        mark_synthetic(*out.values(), note=synthetic if isinstance(synthetic, str) else "synthetic")
     return out
 
 

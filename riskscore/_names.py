@@ -240,7 +240,10 @@ _COLUMNS: dict[str, tuple[str, str]] = {
     "sensitivity": ("sensitivity", "true alerts / rows with the outcome"),
     "ppv": ("precision (PPV)", "true alerts / alerts"),
     # evaluation: calibration
-    "bin": ("predicted risk group", "decile of predicted risk"),
+    "bin": (
+        "predicted risk group",
+        "tenth of predicted risk (neighbours merged where disclosure control needs it)",
+    ),
     "events": ("outcomes", "rows followed by the outcome within the horizon"),
     "mean_predicted": ("mean predicted risk", "average predicted probability in the group"),
     "observed": ("observed rate", "share of rows followed by the outcome"),

@@ -56,7 +56,7 @@ from riskscore._audit_core import (
 from riskscore._cohort_tables import (
     audit_chunks,
     cohort_tables,
-    control,
+    control_tables,
     merge_frames,
     orphan_error,
 )
@@ -66,7 +66,7 @@ from riskscore._names import band_name, fmt_days, outcome_name
 from riskscore._params import COUNT, POSITIVE_INT, WINDOW_DAYS, validate_params
 from riskscore.contract import check_model
 from riskscore.coverage import coverage_gaps, coverage_table
-from riskscore.disclosure import hash_input
+from riskscore.disclosure import hash_input, mark_synthetic, synthetic_note
 from riskscore.errors import ParameterError, SchemaError
 from riskscore.schema import ALLOWED, allowed_columns, ensure_cases, ensure_events, stamp_allowed
 from riskscore.vocabulary import AGENCIES, BANDS
@@ -140,6 +140,9 @@ class CaseAudit:
     notice: str = NOTICE + " " + CASE_LEVEL_NOTICE
     coverage_gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
     dips: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Made from synthetic or fictional data (make_cohort, vignette): outputs say so
+    synthetic: bool = False
+    synthetic_note: str | None = None
 
     @validate_params({"band": ["band"], "agency": ["agency", None]})
     def first_crossing(self, band: str = "multi_agency_discussion", agency: str | None = None):
@@ -345,6 +348,11 @@ def audit_case(
     )
     lead = lead_times(cr, ends)
     o_day = ends["outcome_day"].iloc[0]
+    note = synthetic_note(events, cases)
+    dips = core.dips.drop(columns="case_id").reset_index(drop=True)
+    if note is not None:
+        # the case-level tables carry the mark too, so a written table says so
+        mark_synthetic(traj, crossings, contrib, missed, gaps, lead, dips, note=note)
     result = CaseAudit(
         case_id=str(case_id),
         model=model,
@@ -366,7 +374,9 @@ def audit_case(
             **_allowed_parameter(events, cases),
         },
         coverage_gaps=gaps,
-        dips=core.dips.drop(columns="case_id").reset_index(drop=True),
+        dips=dips,
+        synthetic=note is not None,
+        synthetic_note=note,
     )
     # case tables written inside the secure environment keep the allowed columns' reasons
     return stamp_allowed(result, result.parameters.get("allowed"))
@@ -419,6 +429,9 @@ class CohortAudit:
     notice: str = NOTICE
     #: SHA-256 content hashes of the inputs (events, cases), for provenance
     input_hashes: dict = field(default_factory=dict)
+    #: Made from synthetic data (make_cohort, vignette): every output says so
+    synthetic: bool = False
+    synthetic_note: str | None = None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -567,7 +580,8 @@ def audit_cohort(
     per_case, fa_part, holder_part = merge_frames(result["frames"])
     n_without = result["n_audited"] - len(per_case)
     raw = cohort_tables(per_case, fa_part, holder_part, len(cases), n_without, horizon, agencies)
-    tables = {name: control(name, t, disclosure) for name, t in raw.items()}
+    synthetic = synthetic_note(events, cases)
+    tables = control_tables(raw, disclosure, synthetic=synthetic)
     allowed = _allowed_parameter(events, cases)
     for t in tables.values():
         # columns let past the identifying-data guard travel with every output
@@ -589,6 +603,8 @@ def audit_cohort(
         disclosure=disclosure,
         n_cases=len(cases),
         input_hashes={"events": hash_input(events), "cases": hash_input(cases)},
+        synthetic=synthetic is not None,
+        synthetic_note=synthetic,
     )
 
 

@@ -524,10 +524,19 @@ def cmd_demo(args) -> int:
     rs.validate_events(events, strict=True)
     rs.validate_cases(cases, events, strict=True)
     # the synthetic cohort as files, so that every other command can be tried on it
-    events.to_csv(paths["events.csv"], index=False)
-    # index_date (the generator's own date) is a full date outside the contract: a file
-    # holding it would be refused by the identifying-data guard, and no command needs it
-    cases.drop(columns="index_date").to_csv(paths["cases.csv"], index=False)
+    # case-level (if invented) records: written like every other CSV, formula-safe, with
+    # a sidecar that says they are synthetic and must not leave as they are. index_date
+    # (the generator's own date) is a full date outside the contract: a file holding it
+    # would be refused by the identifying-data guard, and no command needs it
+    demo_prov = rs.provenance(
+        {"command": "riskscore demo", "n_cases": args.n_cases, "seed": args.random_state}
+    )
+    for name, records in (("events.csv", events), ("cases.csv", cases.drop(columns="index_date"))):
+        rs.write_table(
+            rs.mark_undisclosed(records, reason="synthetic case-level records"),
+            paths[name],
+            provenance=demo_prov,
+        )
     result = rs.audit_cohort(events, cases, card)
     cohort_html = rs.write_report(result, paths["cohort-report.html"])
     for name, table in result.tables.items():

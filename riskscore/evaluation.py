@@ -42,6 +42,20 @@ from scipy.special import expit, logit
 from sklearn.base import clone
 from tqdm.auto import tqdm
 
+from riskscore._evaluation_tables import (
+    Cuts,
+    alerts_table,
+    calibration_curve_table,
+    calibration_table,
+    decision_curve_table,
+    metrics_rule,
+    offer_cuts,
+    publish_count,
+    publish_metrics,
+    roc_table,
+    sample_counts,
+    totals_table,
+)
 from riskscore._numerics import (
     EPS,
     Ranker,
@@ -56,7 +70,15 @@ from riskscore._prediction_stats import riley_sample_size, smoothed_calibration
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
 from riskscore.coverage import apply_coverage
-from riskscore.disclosure import apply_disclosure, mark_undisclosed
+from riskscore.disclosure import (
+    SYNTHETIC_LINE,
+    is_synthetic,
+    mark_statistics,
+    mark_synthetic,
+    mark_undisclosed,
+    settings_for,
+    synthetic_note,
+)
 from riskscore.errors import (
     EstimationError,
     ModelContractError,
@@ -146,18 +168,28 @@ class EvaluationResult:
     ----------
     metrics : DataFrame
         ``metric, label, estimate, lower, upper`` (AUROC, AUPRC, Brier score,
-        calibration intercept and slope, observed rate, mean predicted risk).
+        calibration intercept and slope, observed rate, mean predicted risk); under
+        disclosure control shown only with at least ``min_count`` events and
+        non-events, the observed rate from the published counts.
     calibration : DataFrame
-        Deciles of predicted risk: ``bin, n, events, mean_predicted, observed``
-        (disclosure-controlled by default).
+        Tenths of predicted risk: ``bin, n, events, mean_predicted, observed``;
+        under disclosure control, neighbouring bins are merged until none can be
+        worked out from the other tables, and ``observed`` is computed from the
+        published counts.
     decision_curve : DataFrame
-        ``threshold, alerts, true_positives, net_benefit, treat_all, treat_none``.
+        ``threshold, alerts, true_positives, net_benefit, treat_all, treat_none``;
+        rows whose counts would differ from a neighbour's by a small count are
+        suppressed, and net benefit is computed from the published counts.
     alerts : DataFrame
-        Sensitivity, PPV and alert rate (with case-bootstrap intervals) at chosen
-        alert rates, probability thresholds and the model's band thresholds.
+        ``rule, scale, threshold, n, events, alerts, true_positives``, with alert
+        rate, sensitivity and PPV (computed from the published counts) and their
+        case-bootstrap intervals (shown only where every cell they rest on reaches
+        ``min_count``), at chosen alert rates, probability thresholds and the
+        model's band thresholds.
     roc : DataFrame
-        The ROC curve interpolated on a fixed grid of 101 false-positive rates
-        (no individual thresholds), for plotting.
+        The ROC curve on a fixed grid of 101 false-positive rates (no individual
+        thresholds), for plotting; under disclosure control drawn through the
+        published counts only.
     predictions : DataFrame
         Case-level out-of-fold predictions (``case_id, as_of, y, fold, score,
         probability``). Individual-level: keep inside the secure environment.
@@ -165,16 +197,30 @@ class EvaluationResult:
         Validation design, sample sizes (disclosure-controlled) and notes.
     subgroups : DataFrame or None
         :func:`riskscore.subgroup_metrics` table, when asked for.
+    draws : DataFrame or None
+        Bootstrap replicates of the metrics (inside the secure environment only).
+    synthetic : bool
+        Made from synthetic data: every output made from it says so.
+    sample : DataFrame or None
+        Validation rows, events and children (``n_rows, n_events, n_cases``) as
+        published; the design's sample sizes come from it.
     calibration_curve : DataFrame or None
         Smoothed calibration (a logistic regression of the outcome on a restricted
         cubic spline of the predicted log-odds) at the mean predicted risk of each
         twentieth of the rows: ``bin, n, events, predicted, observed, lower,
-        upper`` with case-bootstrap intervals (disclosure-controlled by default).
+        upper`` with case-bootstrap intervals. Under disclosure control the
+        twentieths are merged like the calibration bins (their cuts are chosen with
+        every other cut of the evaluation), the counts are disclosed, and the curve
+        is shown only where its point's counts are published and the validation
+        rows hold at least ``min_count`` events and non-events.
     sample_size : DataFrame or None
         Riley et al. (2020) minimum sample size for developing the model:
         ``criterion, required_cases, met``, with the cases available, the number
         of parameters and the R-squared used in ``attrs`` (None for external
-        validation).
+        validation, or when the outcome proportion is suppressed). Under
+        disclosure control the criteria use the outcome proportion from the
+        published counts, the cases are the published count, and the validated
+        R-squared is used only with at least ``min_count`` events and non-events.
     """
 
     metrics: pd.DataFrame
@@ -186,8 +232,39 @@ class EvaluationResult:
     design: dict
     subgroups: pd.DataFrame | None = None
     draws: pd.DataFrame | None = field(default=None, repr=False)
+    synthetic: bool = False
     calibration_curve: pd.DataFrame | None = None
     sample_size: pd.DataFrame | None = None
+    sample: pd.DataFrame | None = field(default=None, repr=False)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables meant to leave (no case-level predictions, no bootstrap draws).
+
+        Each carries a disclosure stamp; :func:`riskscore.check_publishable` checks
+        them together, as a report does before rendering.
+
+        Examples
+        --------
+        >>> from riskscore.evaluation import example_result
+        >>> sorted(example_result().tables())[:4]
+        ['alerts', 'calibration', 'calibration_curve', 'decision_curve']
+        """
+        out = {
+            "metrics": self.metrics,
+            "alerts": self.alerts,
+            "calibration": self.calibration,
+            "decision_curve": self.decision_curve,
+            "roc": self.roc,
+        }
+        if self.sample is not None:
+            out["sample"] = self.sample
+        if self.calibration_curve is not None:
+            out["calibration_curve"] = self.calibration_curve
+        if self.sample_size is not None:
+            out["sample_size"] = self.sample_size
+        if self.subgroups is not None:
+            out["subgroups"] = self.subgroups
+        return out
 
     # ------------------------------------------------------------------ access
     def metric(self, name: str) -> float:
@@ -470,33 +547,57 @@ def evaluate(
     oof = _predict(
         model, kind, data, training_set, cv, temporal_cut, refit, random_state, n_jobs, progress
     )
+    settings = settings_for(disclosure)
+    synthetic = bool(info.get("synthetic")) or is_synthetic(training_set.X)
     v = _validation_rows(oof, data)
+    dc_thr = _dc_thresholds(dc_thresholds)
     metrics, draws = _metrics_with_intervals(v, n_boot, level, random_state, progress)
+    totals = totals_table(v.y, v.n_cases, settings)
     rules = _alert_rules(model, kind, v, alert_rates, thresholds)
-    alerts = _alerts_table(v, rules, n_boot, level, random_state, disclosure)
-    calibration = _calibration_table(v, disclosure)
-    curve = _calibration_curve_table(v, n_boot, level, random_state, disclosure)
-    decision_curve = _decision_curve_table(v, dc_thresholds, disclosure)
-    roc = _roc_table(v)
+    sub_rate = alert_rates[0] if alert_rates else 0.1
+    sub_cut = alert_threshold(v.p, sub_rate) if cases is not None else None
+    # every cut the tables publish is chosen once, so no two rows can be differenced
+    cuts = offer_cuts(Cuts(v.y, v.p, v.score, settings), rules, dc_thr, v.p, sub_cut)
+    alerts = _alerts_table(v, rules, cuts, totals, n_boot, level, random_state, settings)
+    calibration = calibration_table(v.p, v.y, cuts, settings)
+    decision_curve = decision_curve_table(dc_thr, cuts, totals, settings)
+    roc = roc_table(v.y, v.p, cuts, totals, settings)
+    curve = _calibration_curve_table(v, cuts, totals, n_boot, level, random_state, settings)
+    metrics = publish_metrics(metrics, totals, settings)
     predictions = _predictions_table(oof, data, training_set)
-    design = _design(model, oof, v, info, n_boot, level, random_state, disclosure)
-    sample_size = _sample_size_check(oof, data, v, design, disclosure)
+    design = _design(model, oof, v, info, n_boot, level, random_state, disclosure, totals)
+    sample_size = _sample_size_check(oof, data, v, design, totals, settings)
     sub = None
     if cases is not None:
         attrs = _subgroup_frame(cases, v.case_ids, subgroup_by)
+        shown = bool(cuts.lookup("subgroup")["published"].iloc[0])
         sub = subgroup_metrics(
             v.y,
             v.p,
             attrs,
             by=list(attrs.columns),
-            alert_rate=alert_rates[0] if alert_rates else 0.1,
+            threshold=sub_cut,
             case_ids=v.case_ids,
             n_boot=n_boot,
             level=level,
             disclosure=disclosure,
             random_state=random_state,
             progress=progress,
+            # the All rows repeat counts this output publishes elsewhere (or hides)
+            overall_published=None
+            if settings is None
+            else {
+                "n": not np.isnan(totals.n_pub),
+                "events": not np.isnan(totals.events_pub),
+                "n_cases": not np.isnan(totals.cases_pub),
+                "alerts": shown,
+                "true_positives": shown,
+                **({} if shown else {"false_positives": False}),
+            },
         )
+    draws = mark_undisclosed(
+        draws, reason="bootstrap replicates: keep inside the secure environment"
+    )
     result = EvaluationResult(
         metrics=metrics,
         calibration=calibration,
@@ -507,9 +608,14 @@ def evaluate(
         design=design,
         subgroups=sub,
         draws=draws,
+        synthetic=synthetic,
+        sample=totals.table,
         calibration_curve=curve,
         sample_size=sample_size,
     )
+    if synthetic:
+        note = synthetic_note(training_set.X) or SYNTHETIC_LINE
+        mark_synthetic(*result.tables().values(), predictions, draws, note=note)
     stamp_allowed(result, info.get("allowed"))
     return result
 
@@ -655,12 +761,6 @@ def _predict(
                 f"Feature(s) {sorted(dropped_any)} were unknown in every row of a training "
                 "fold and were left out of that fold's fit."
             )
-    rows = fold >= 0
-    if not rows.all():
-        notes.append(
-            f"{int((~rows).sum())} row(s) fell in no validation fold "
-            "(temporal split: rows before the cut or within the horizon of it)."
-        )
     return _OutOfFold(
         fold,
         score,
@@ -732,7 +832,18 @@ def _alert_rules(model, kind, v: _Validation, alert_rates, thresholds):
     return rules + _band_rules(model, kind)
 
 
-def _alerts_table(v: _Validation, rules, n_boot, level, random_state, disclosure):
+def _dc_thresholds(dc_thresholds) -> np.ndarray:
+    thr = (
+        np.round(np.arange(1, 51) / 100, 2)
+        if dc_thresholds is None
+        else np.asarray(dc_thresholds, dtype=float)
+    )
+    if ((thr <= 0) | (thr >= 1)).any():
+        raise ParameterError("dc_thresholds must be strictly between 0 and 1.")
+    return thr
+
+
+def _alerts_table(v: _Validation, rules, cuts, totals, n_boot, level, random_state, settings):
     """Step 4: sensitivity, PPV and alert rate at each rule, with case-bootstrap intervals."""
     masks = (
         np.column_stack([(v.score if scale == "score" else v.p) >= t for _, scale, t in rules])
@@ -757,85 +868,29 @@ def _alerts_table(v: _Validation, rules, n_boot, level, random_state, disclosure
         if len(A)
         else (np.full((3, len(rules)), np.nan), np.full((3, len(rules)), np.nan))
     )
-    alerts = pd.DataFrame(
-        {
-            "rule": [r[0] for r in rules],
-            "scale": [r[1] for r in rules],
-            "threshold": [r[2] for r in rules],
-            "n": len(v.y),
-            "alerts": masks.sum(axis=0).astype(np.int64),
-            "true_positives": (v.y @ masks).astype(np.int64),
-            "alert_rate": rate,
-            "sensitivity": sens,
-            "sensitivity_lower": alo[0],
-            "sensitivity_upper": ahi[0],
-            "ppv": ppv,
-            "ppv_lower": alo[1],
-            "ppv_upper": ahi[1],
-        }
-    )
-    return apply_disclosure(
-        alerts, disclosure, count_columns=["n", "alerts", "true_positives"], by=["rule", "scale"]
-    )
+    return alerts_table(rules, cuts, totals, sens, ppv, rate, alo, ahi, settings)
 
 
-def _calibration_table(v: _Validation, disclosure):
-    """Step 5: observed against predicted risk by decile of predicted risk."""
-    bins = pd.qcut(v.p, 10, duplicates="drop")
-    cal = (
-        pd.DataFrame({"bin": bins, "y": v.y, "p": v.p})
-        .groupby("bin", observed=True)
-        .agg(
-            n=("y", "size"),
-            events=("y", "sum"),
-            mean_predicted=("p", "mean"),
-            observed=("y", "mean"),
-        )
-        .reset_index()
-    )
-    cal["bin"] = cal["bin"].astype(str)
-    cal["events"] = cal["events"].astype(np.int64)
-    return apply_disclosure(cal, disclosure, count_columns=["n", "events"], by="bin")
-
-
-def _calibration_curve_table(v: _Validation, n_boot, level, random_state, disclosure):
+def _calibration_curve_table(v: _Validation, cuts, totals, n_boot, level, random_state, settings):
     """Step 5b: smoothed calibration with case-bootstrap intervals, at twentieths of the rows."""
-    edges = np.quantile(v.p, np.linspace(0, 1, 21))
-    b = np.clip(np.searchsorted(edges, v.p, side="right") - 1, 0, 19)
-    n = np.bincount(b, minlength=20)
-    used = n > 0
-    predicted = np.bincount(b, weights=v.p, minlength=20)[used] / n[used]
-    grid = logit(np.clip(predicted, EPS, 1 - EPS))
-    weights = replicate_weights(v.codes, v.n_cases, n_boot, random_state)
-    observed, draws = smoothed_calibration(v.lp, v.y, grid, weights)
-    lo, hi = percentile_interval(draws, level) if len(draws) else (np.nan, np.nan)
-    curve = pd.DataFrame(
-        {
-            "bin": np.flatnonzero(used) + 1,
-            "n": n[used].astype(np.int64),
-            "events": np.bincount(b, weights=v.y, minlength=20)[used].astype(np.int64),
-            "predicted": predicted,
-            "observed": observed,
-            "lower": lo,
-            "upper": hi,
-        }
-    )
-    curve.attrs["method"] = (
+
+    def smooth(predicted: np.ndarray):
+        grid = logit(np.clip(predicted, EPS, 1 - EPS))
+        weights = replicate_weights(v.codes, v.n_cases, n_boot, random_state)
+        observed, draws = smoothed_calibration(v.lp, v.y, grid, weights)
+        lo, hi = percentile_interval(draws, level) if len(draws) else (np.nan, np.nan)
+        return observed, lo, hi
+
+    method = (
         "logistic regression of the outcome on a restricted cubic spline (4 knots) of the "
         "predicted log-odds, evaluated at the mean predicted risk of each twentieth of the "
-        "rows; percentile intervals from resampling cases"
+        "rows (merged where disclosure control needs it); percentile intervals from "
+        "resampling cases"
     )
-    stats = ["predicted", "observed", "lower", "upper"]
-    return apply_disclosure(
-        curve,
-        disclosure,
-        count_columns=["n", "events"],
-        by="bin",
-        rate_columns={c: ["n", "events"] for c in stats},
-    )
+    return calibration_curve_table(v.p, v.y, cuts, totals, settings, smooth, method)
 
 
-def _sample_size_check(oof: _OutOfFold, data: _Data, v: _Validation, design, disclosure):
+def _sample_size_check(oof: _OutOfFold, data: _Data, v: _Validation, design, totals, settings):
     """Step 9: Riley et al. (2020) minimum sample size for the model's parameters.
 
     The effective sample is the cases, not the rows: a child's rows are not
@@ -847,12 +902,29 @@ def _sample_size_check(oof: _OutOfFold, data: _Data, v: _Validation, design, dis
     child gave one row (conservative). Warns (:class:`SampleSizeWarning`) and adds
     a note when a criterion is not met. None for external validation
     (refit=False).
+
+    Under disclosure control every input is a published number or a statistic
+    behind a minimum cell size: the outcome proportion is the published validation
+    events over the published validation rows (an exact proportion, and the
+    prevalence criterion made from it, would give the exact counts back), the
+    cases are the published count, and the validated R-squared is used only with
+    at least ``min_count`` events and non-events (otherwise 15% of the maximum).
     """
     if oof.n_parameters is None:
         return None
     codes, n_cases = group_codes(data.case_ids)
     case_events = int((np.bincount(codes, weights=data.y, minlength=n_cases) > 0).sum())
-    phi = float(data.y.mean())
+    if settings is None:
+        phi = float(data.y.mean())
+        shown_cases, shown_events = n_cases, case_events
+        fit_shown = True
+    else:
+        phi = totals.events_pub / totals.n_pub if totals.n_pub > 0 else np.nan
+        counts = sample_counts(n_cases, case_events, totals, settings)
+        shown_cases = _num_or_none(counts["n_cases"].iloc[0])
+        shown_events = _num_or_none(counts["n_case_events"].iloc[0])
+        m = settings.min_count
+        fit_shown = totals.events >= m and totals.n - totals.events >= m
     if not 0 < phi < 1:
         return None
     rate = float(np.clip(v.y.mean(), EPS, 1 - EPS))
@@ -862,7 +934,10 @@ def _sample_size_check(oof: _OutOfFold, data: _Data, v: _Validation, design, dis
     max_r2 = 1 - math.exp(2 * ln_null)
     r2 = 1 - math.exp(-2 * (ll - ll0) / len(v.y))
     anticipated = "validated (out-of-fold) Cox-Snell R-squared of a row"
-    if not r2 > 0:
+    if not fit_shown:
+        r2 = 0.15 * max_r2
+        anticipated = "15% of the maximum (too few events or non-events to use the validated one)"
+    elif not r2 > 0:
         r2, anticipated = 0.15 * max_r2, "15% of the maximum (the validated R-squared was not > 0)"
     r2 = min(r2, 0.9 * max_r2)
     p = max(int(oof.n_parameters), 1)
@@ -873,20 +948,20 @@ def _sample_size_check(oof: _OutOfFold, data: _Data, v: _Validation, design, dis
         "prevalence": "overall risk within +-0.05",
     }
     required = [int(math.ceil(need[k])) for k in labels]
+    # met is judged on the cases as published, so it says nothing the count does not
+    have = n_cases if settings is None else shown_cases
     table = pd.DataFrame(
         {
             "criterion": [*labels.values(), "all (the largest)"],
             "required_cases": [*required, max(required)],
-            "met": [n_cases >= r for r in [*required, max(required)]],
+            "met": [have is not None and have >= r for r in [*required, max(required)]],
         }
     )
-    counts = apply_disclosure(
-        pd.DataFrame({"n_cases": [n_cases], "n_case_events": [case_events]}),
-        disclosure,
-        count_columns=["n_cases", "n_case_events"],
+    source = (
+        "all training rows"
+        if settings is None
+        else "published validation events over published validation rows"
     )
-    shown_cases = _num_or_none(counts["n_cases"].iloc[0])
-    shown_events = _num_or_none(counts["n_case_events"].iloc[0])
     table.attrs.update(
         {
             "reference": "Riley RD et al. BMJ 2020;368:m441 (binary outcome)",
@@ -899,14 +974,27 @@ def _sample_size_check(oof: _OutOfFold, data: _Data, v: _Validation, design, dis
             ),
             "case_events_per_parameter": (shown_events / p if shown_events is not None else None),
             "row_outcome_proportion": phi,
+            "row_outcome_proportion_source": source,
             "r2_cs": float(r2),
             "r2_cs_source": anticipated,
             "max_r2_cs": float(max_r2),
         }
     )
-    if n_cases < max(required):
+    if settings is None:
+        table = mark_undisclosed(table, reason="evaluate(disclosure=False)")
+    else:
+        table = mark_statistics(
+            table,
+            settings,
+            rule=(
+                "required sizes from the published outcome proportion and a fit statistic "
+                f"resting on at least {settings.min_count} events and non-events; met "
+                "compares them with the published number of cases"
+            ),
+        )
+    if have is None or have < max(required):
         message = (
-            f"The training set's {shown_cases if shown_cases is not None else 'few'} cases are "
+            f"The training set's {have if have is not None else 'few'} cases are "
             f"fewer than the {max(required)} that Riley et al. (2020)'s minimum sample size "
             f"criteria ask for a model with {p} parameter{'s' if p != 1 else ''} (effective "
             "sample = cases, not "
@@ -915,52 +1003,6 @@ def _sample_size_check(oof: _OutOfFold, data: _Data, v: _Validation, design, dis
         design["notes"].append(message)
         warn_user(message, SampleSizeWarning)
     return table
-
-
-def _decision_curve_table(v: _Validation, dc_thresholds, disclosure):
-    """Step 6: net benefit across threshold probabilities, beside treat-all and treat-none."""
-    thr = (
-        np.round(np.arange(1, 51) / 100, 2)
-        if dc_thresholds is None
-        else np.asarray(dc_thresholds, dtype=float)
-    )
-    if ((thr <= 0) | (thr >= 1)).any():
-        raise ParameterError("dc_thresholds must be strictly between 0 and 1.")
-    order = np.sort(v.p)
-    n_v = len(v.p)
-    alerts_at = n_v - np.searchsorted(order, thr, side="left")
-    ysort = v.y[np.argsort(v.p, kind="stable")]
-    pos_above = np.concatenate([np.cumsum(ysort[::-1])[::-1], [0.0]])
-    tp_at = pos_above[n_v - alerts_at]
-    fp_at = alerts_at - tp_at
-    prev = v.y.mean()
-    odds = thr / (1 - thr)
-    dc = pd.DataFrame(
-        {
-            "threshold": thr,
-            "alerts": alerts_at.astype(np.int64),
-            "true_positives": tp_at.astype(np.int64),
-            "net_benefit": tp_at / n_v - fp_at / n_v * odds,
-            "treat_all": prev - (1 - prev) * odds,
-            "treat_none": 0.0,
-        }
-    )
-    return apply_disclosure(
-        dc,
-        disclosure,
-        count_columns=["alerts", "true_positives"],
-        by="threshold",
-        rate_columns={"net_benefit": ["alerts", "true_positives"]},
-    )
-
-
-def _roc_table(v: _Validation) -> pd.DataFrame:
-    """Step 7: the ROC curve on a fixed grid of 101 false-positive rates (no thresholds)."""
-    from sklearn.metrics import roc_curve
-
-    fpr, tpr, _ = roc_curve(v.y, v.p)
-    grid = np.linspace(0, 1, 101)
-    return pd.DataFrame({"fpr": grid, "tpr": np.interp(grid, fpr, tpr)})
 
 
 def _predictions_table(oof: _OutOfFold, data: _Data, training_set) -> pd.DataFrame:
@@ -981,15 +1023,21 @@ def _predictions_table(oof: _OutOfFold, data: _Data, training_set) -> pd.DataFra
 
 
 def _design(
-    model, oof: _OutOfFold, v: _Validation, info, n_boot, level, random_state, disclosure
+    model, oof: _OutOfFold, v: _Validation, info, n_boot, level, random_state, disclosure, totals
 ) -> dict:
     """Step 8: the validation design, disclosure-controlled sample sizes and notes."""
-    counts = apply_disclosure(
-        pd.DataFrame({"n_rows": [len(v.y)], "n_events": [int(v.y.sum())], "n_cases": [v.n_cases]}),
-        disclosure,
-        count_columns=["n_rows", "n_events", "n_cases"],
-    )
+    counts = totals.table
     notes = list(oof.notes)
+    left_out = int(np.sum(oof.fold < 0))
+    if left_out:
+        # a count of rows like any other: suppressed or rounded under disclosure control
+        settings = settings_for(disclosure)
+        shown = publish_count(left_out, settings)
+        what = f"{shown} row(s)" if shown is not None else f"Fewer than {settings.min_count} rows"
+        notes.append(
+            f"{what} fell in no validation fold "
+            "(temporal split: rows before the cut or within the horizon of it)."
+        )
     design = {
         "model": _describe_model(model),
         "validation": oof.validation,
@@ -997,7 +1045,9 @@ def _design(
         "validation_rows": _num_or_none(counts["n_rows"].iloc[0]),
         "validation_events": _num_or_none(counts["n_events"].iloc[0]),
         "validation_cases": _num_or_none(counts["n_cases"].iloc[0]),
-        "cases_removed_from_training_by_temporal_split": oof.removed_cases or None,
+        "cases_removed_from_training_by_temporal_split": publish_count(
+            oof.removed_cases or None, settings_for(disclosure)
+        ),
         "horizon_days": info.get("horizon"),
         "grid": info.get("grid"),
         "n_boot": int(n_boot),
@@ -1122,6 +1172,9 @@ def compare_models(
                 training_set.X, np.asarray(training_set.y), np.asarray(training_set.case_ids)
             )
         )
+    # every model's decision curve publishes net benefit at the compared thresholds
+    dc = kwargs.pop("dc_thresholds", None)
+    kwargs["dc_thresholds"] = np.union1d(_dc_thresholds(dc), thresholds)
     results = {}
     for name, model in models.items():
         results[name] = evaluate(
@@ -1139,6 +1192,13 @@ def compare_models(
     table = pd.concat(
         [r.metrics.assign(model=name) for name, r in results.items()], ignore_index=True
     )[["model", "metric", "label", "estimate", "lower", "upper"]]
+    # the metrics as each evaluation published them, under the same rule
+    settings = settings_for(kwargs.get("disclosure", True))
+    table = (
+        mark_statistics(table, settings, rule=metrics_rule(settings))
+        if settings is not None
+        else mark_undisclosed(table, reason="compare_models(disclosure=False)")
+    )
     table.attrs["results"] = results
     table.attrs["level"] = kwargs.get("level", 0.95)
     table.attrs["differences"] = _paired_differences(
@@ -1148,13 +1208,21 @@ def compare_models(
         n_boot,
         kwargs.get("level", 0.95),
         random_state,
-        kwargs.get("disclosure", True),
+        settings,
     )
     return table
 
 
-def _paired_differences(results, reference, thresholds, n_boot, level, random_state, disclosure):
-    """Each model minus the reference on the same rows: AUROC and net benefit, case bootstrap."""
+def _paired_differences(results, reference, thresholds, n_boot, level, random_state, settings):
+    """Each model minus the reference on the same rows: AUROC and net benefit, case bootstrap.
+
+    Under disclosure control a net-benefit difference is the difference of the two
+    models' published net benefits (computed from their published counts: one from
+    exact counts gives the number of rows and the counts between the models back),
+    shown only where both decision-curve rows are published; an AUROC difference
+    only where both AUROCs are; intervals only beside a shown estimate; ``n`` and
+    ``events`` are the published validation counts.
+    """
     preds = {k: r.predictions for k, r in results.items()}
     ref = preds[reference]
     rows = ref["fold"].to_numpy() >= 0
@@ -1226,14 +1294,57 @@ def _paired_differences(results, reference, thresholds, n_boot, level, random_st
         "each model minus the reference on the same validation rows; percentile intervals "
         "from the same case-bootstrap replicates for both"
     )
-    if table.empty:
-        return table
-    return apply_disclosure(
-        table,
-        disclosure,
-        count_columns=["n", "events"],
-        by=["model", "reference", "metric", "threshold"],
-        rate_columns={c: ["n", "events"] for c in ("estimate", "lower", "upper")},
+    if settings is None:
+        return mark_undisclosed(table, reason="compare_models(disclosure=False)")
+    return _published_differences(table, results, reference, settings)
+
+
+def _published_differences(table, results, reference, settings) -> pd.DataFrame:
+    """The paired differences restated from what each evaluation published."""
+    out = table.copy()
+    out.attrs = dict(table.attrs)
+    sample = results[reference].sample
+    for c, col in (("n", "n_rows"), ("events", "n_events")):
+        v = sample[col].iloc[0] if sample is not None else pd.NA
+        out[c] = pd.array([v] * len(out), dtype="Int64")
+
+    def nb(name, t):
+        d = results[name].decision_curve
+        hit = np.isclose(d["threshold"].to_numpy(dtype=float), t)
+        return float(d.loc[hit, "net_benefit"].iloc[0]) if hit.any() else np.nan
+
+    def auroc(name):
+        m = results[name].metrics
+        v = m.loc[m["metric"] == "auroc", "estimate"]
+        return float(v.iloc[0]) if len(v) else np.nan
+
+    estimate = out["estimate"].to_numpy(dtype=float).copy()
+    shown = np.zeros(len(out), dtype=bool)
+    for i, row in enumerate(out.itertuples(index=False)):
+        if row.metric == "auroc":
+            a, b = auroc(row.model), auroc(reference)
+            shown[i] = np.isfinite(a) and np.isfinite(b)
+        else:
+            a, b = nb(row.model, row.threshold), nb(reference, row.threshold)
+            shown[i] = np.isfinite(a) and np.isfinite(b)
+            estimate[i] = a - b
+    out["estimate"] = np.where(shown, estimate, np.nan)
+    hidden = pd.DataFrame(False, index=out.index, columns=out.columns)
+    for c in ("estimate", "lower", "upper"):
+        hidden[c] = ~shown & out[c].notna()
+        out.loc[~shown, c] = np.nan
+    m = settings.min_count
+    return mark_statistics(
+        out,
+        settings,
+        rule=(
+            "net-benefit differences are differences of the published net benefits "
+            "(from published counts); AUROC differences and intervals only where both "
+            f"models' estimates are published (at least {m} events and non-events, and "
+            f"decision-curve rows that differ from their neighbours by 0 or at least {m}); "
+            "n and events as published"
+        ),
+        suppressed=hidden,
     )
 
 

@@ -10,13 +10,16 @@ the ecosystem's reference); it adds what MetricFrame lacks: percentile intervals
 from resampling *cases* (the several rows of one child move together), and
 disclosure control.
 
-Disclosure: every metric row carries the counts it rests on (``n`` and
-``n_cases`` of the group, and the metric's own ``numerator`` and ``denominator``,
-for example true positives and events for the TPR). Counts below the threshold are
-suppressed and so is every statistic in that row; an ``All`` row per attribute
-protects the suppressed cells from recovery by subtraction. When the reference
-group's row is suppressed, the differences and ratios of that metric are
-suppressed in every group, since they are derived from it.
+Disclosure: the counts of every group (rows, children, events, alerts, true and false
+positives) are disclosed together, as one table whose ``All`` rows are its margins
+and whose complements (false negatives, true negatives, rows not alerted) are
+protected as unpublished counts; each metric row then carries the counts it rests
+on (``n`` and ``n_cases`` of the group, and the metric's own ``numerator`` and
+``denominator``) as published. Rates (selection rate, TPR, FPR, PPV, observed rate)
+are computed from the published counts; AUROC, mean predicted risk and the
+observed/expected ratio are shown only where every cell they rest on reaches the
+threshold; intervals, differences and ratios only where every cell of the group
+(and of the reference group) does.
 """
 
 from __future__ import annotations
@@ -30,7 +33,15 @@ from tqdm.auto import tqdm
 
 from riskscore._numerics import Ranker, alert_threshold, percentile_interval, replicate_weights
 from riskscore._params import COUNT, UNIT_CLOSED, UNIT_OPEN, validate_params
-from riskscore.disclosure import DISCLOSURE_ATTR, apply_disclosure
+from riskscore.disclosure import (
+    disclose,
+    disclose_tables,
+    mark_synthetic,
+    mark_undisclosed,
+    settings_for,
+    suppress_statistics,
+    synthetic_note,
+)
 from riskscore.errors import ParameterError, SchemaError
 
 __all__ = ["subgroup_metrics", "SUBGROUP_METRICS"]
@@ -90,6 +101,130 @@ def _stats(y, p, alert, w, gcode, n_groups, ranker):
     return out, counts
 
 
+_STATISTIC_COLUMNS = (
+    "estimate",
+    "lower",
+    "upper",
+    "difference",
+    "difference_lower",
+    "difference_upper",
+    "ratio",
+    "ratio_lower",
+    "ratio_upper",
+)
+
+# The cells of a group: every count its metrics rest on, with the complements (false
+# negatives, true negatives, rows not alerted) protected as unpublished remainders.
+_CELL_COLUMNS = [
+    "n",
+    "n_cases",
+    "events",
+    "non_events",
+    "alerts",
+    "true_positives",
+    "false_positives",
+]
+
+# Metric -> the cells that must each reach min_count for an interval (and for a
+# statistic that is not a rate: AUROC, mean predicted risk, observed/expected).
+_MIN_CELLS = {
+    "selection_rate": ("alerts", "not_alerted"),
+    "tpr": ("true_positives", "false_negatives"),
+    "fpr": ("false_positives", "true_negatives"),
+    "ppv": ("true_positives", "false_positives"),
+    "auroc": ("events", "non_events"),
+    "observed_rate": ("events", "non_events"),
+    "mean_predicted": ("n",),
+    "oe_ratio": ("events", "non_events"),
+}
+
+# Metrics that are rates of two published counts (recomputed from them).
+_RATES = {"selection_rate", "tpr", "fpr", "ppv", "observed_rate"}
+
+
+def _cell_of(column: str, metric: str) -> str:
+    if column in ("n", "n_cases"):
+        return column
+    _, num, den = SUBGROUP_METRICS[metric]
+    return num if column == "numerator" else den
+
+
+def _row_slots(blocks, metric_names):
+    for _col, labels, off, _lab in blocks:
+        for j in range(len(labels) + 1):
+            for m in metric_names:
+                yield off + j, m
+
+
+def _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published):
+    """The group cells after disclosure control: published values, NaN where hidden."""
+    cells = pd.DataFrame(
+        {"attribute": slot_attr, "group": slot_group, **{c: exact[c] for c in _CELL_COLUMNS}}
+    )
+    overall = (cells["group"] == "All").to_numpy()
+    hide = np.zeros((len(cells), len(_CELL_COLUMNS)), dtype=bool)
+    keep = np.zeros_like(hide)
+    for column, published in (overall_published or {}).items():
+        if column not in _CELL_COLUMNS:
+            raise ParameterError(f"overall_published names {column!r}, not one of {_CELL_COLUMNS}")
+        j = _CELL_COLUMNS.index(column)
+        if published:
+            keep[overall, j] = True
+        else:
+            hide[overall, j] = True
+    out = disclose_tables(
+        {"cells": cells},
+        {
+            "cells": dict(
+                count_columns=_CELL_COLUMNS,
+                by=["attribute", "group"],
+                total_columns=[
+                    ("events", ["true_positives"]),
+                    ("non_events", ["false_positives"]),
+                    ("n", ["alerts"]),
+                ],
+                hide=hide,
+                keep=keep,
+            )
+        },
+        min_count=settings.min_count,
+        round_to=settings.round_to,
+        suppress_zero=settings.suppress_zero,
+    )["cells"]
+    return {c: out[c].to_numpy(dtype=float, na_value=np.nan) for c in _CELL_COLUMNS}
+
+
+def _published_estimates(E, metric_names, cells, exact, settings):
+    """Estimates from published counts (rates) or behind cells of at least min_count.
+
+    Returns the estimates and, per metric and group, whether every cell the metric
+    rests on reaches the threshold (intervals are shown only there).
+    """
+    full = dict(exact)
+    full["not_alerted"] = exact["n"] - exact["alerts"]
+    full["false_negatives"] = exact["events"] - exact["true_positives"]
+    full["true_negatives"] = exact["non_events"] - exact["false_positives"]
+    out = E.copy()
+    safe = np.zeros(E.shape, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for i, m in enumerate(metric_names):
+            _, num, den = SUBGROUP_METRICS[m]
+            shown = ~np.isnan(cells[num]) & ~np.isnan(cells[den]) & ~np.isnan(cells["n"])
+            big = np.all([full[c] >= settings.min_count for c in _MIN_CELLS[m]], axis=0)
+            safe[i] = shown & big
+            if m in _RATES:
+                value = cells[num] / np.where(cells[den] > 0, cells[den], np.nan)
+                out[i] = np.where(shown, value, np.nan)
+            else:
+                out[i] = np.where(safe[i], E[i], np.nan)
+        # observed / expected from the published observed rate
+        oe = metric_names.index("oe_ratio")
+        obs = out[metric_names.index("observed_rate")]
+        mean = out[metric_names.index("mean_predicted")]
+        out[oe] = np.where(safe[oe], obs / np.where(mean > 0, mean, np.nan), np.nan)
+    return out, safe
+
+
 @validate_params(
     {
         "threshold": [UNIT_CLOSED, None],
@@ -116,6 +251,7 @@ def subgroup_metrics(
     disclosure: Any = True,
     random_state: int | None = 0,
     progress: bool | None = None,
+    overall_published: Mapping[str, bool] | None = None,
 ) -> pd.DataFrame:
     """Metrics by subgroup with differences and ratios to a reference group.
 
@@ -152,6 +288,12 @@ def subgroup_metrics(
         Bootstrap seed.
     progress : bool, optional
         tqdm progress bar (default: on above 100,000 rows).
+    overall_published : dict, optional
+        For outputs that publish the ``All`` rows' counts elsewhere too (as
+        :func:`riskscore.evaluate` does): ``{cell: True}`` keeps the ``All`` rows'
+        cell published (other cells are hidden to protect a group), ``{cell:
+        False}`` hides it. Cells: ``n, n_cases, events, non_events, alerts,
+        true_positives, false_positives``.
 
     Returns
     -------
@@ -272,24 +414,49 @@ def subgroup_metrics(
             d, _ = _stats(Y, P, AL, np.tile(w, reps), stack_g, n_slots, ranker)
             draws.append(np.vstack([d[m] for m in metric_names]))
     B = np.asarray(draws) if draws else np.full((0, *E.shape), np.nan)
+
+    # -- disclosure control: the cells of every group, protected together ---------------
+    slot_attr = np.empty(n_slots, dtype=object)
+    slot_group = np.empty(n_slots, dtype=object)
+    for col, labels, off, _ in blocks:
+        slot_attr[off : off + len(labels) + 1] = col
+        slot_group[off : off + len(labels) + 1] = [*labels, "All"]
+    exact = {k: np.rint(v).astype(np.int64) for k, v in counts.items()}
+    exact["n_cases"] = cases_per_slot.astype(np.int64)
+    settings = settings_for(disclosure)
+    if settings is not None:
+        cells = _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published)
+        E_pub, safe = _published_estimates(E, metric_names, cells, exact, settings)
+    else:
+        cells = {k: v.astype(float) for k, v in exact.items()}
+        E_pub, safe = E, np.ones(E.shape, dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore"):
         diff_e = E - E[:, ref_of_slot]
         ratio_e = E / E[:, ref_of_slot]
+        # what is published: from the published estimates of the group and its reference
+        published = {
+            "estimate": E_pub,
+            "difference": E_pub - E_pub[:, ref_of_slot],
+            "ratio": E_pub / E_pub[:, ref_of_slot],
+        }
         Bd = B - B[:, :, ref_of_slot]
         Br = B / B[:, :, ref_of_slot]
     lo, hi = percentile_interval(B, level) if n_boot else (np.full(E.shape, np.nan),) * 2
     dlo, dhi = percentile_interval(Bd, level) if n_boot else (np.full(E.shape, np.nan),) * 2
     rlo, rhi = percentile_interval(Br, level) if n_boot else (np.full(E.shape, np.nan),) * 2
+    # intervals only where every cell they rest on reaches the threshold (the group's,
+    # and for differences and ratios the reference group's too)
+    safe_pair = safe & safe[:, ref_of_slot]
 
     # one estimator for the estimates and their bootstrap replicates (tests check it
     # against fairlearn's MetricFrame, the ecosystem's reference)
     recs = []
+    interval_hidden = []
     for col, labels, off, _lab in blocks:
         for j, group in enumerate([*labels, "All"]):
             slot = off + j
             for i, m in enumerate(metric_names):
                 label, num, den = SUBGROUP_METRICS[m]
-                value = E[i, slot]
                 recs.append(
                     {
                         "attribute": col,
@@ -297,7 +464,7 @@ def subgroup_metrics(
                         "metric": m,
                         "label": label,
                         "reference": labels[ref_slot[col] - off],
-                        "estimate": float(value),
+                        "estimate": float(E[i, slot]),
                         "lower": lo[i, slot],
                         "upper": hi[i, slot],
                         "difference": diff_e[i, slot],
@@ -306,30 +473,72 @@ def subgroup_metrics(
                         "ratio": ratio_e[i, slot],
                         "ratio_lower": rlo[i, slot],
                         "ratio_upper": rhi[i, slot],
-                        "n": int(round(counts["n"][slot])),
-                        "n_cases": int(cases_per_slot[slot]),
-                        "numerator": int(round(counts[num][slot])),
-                        "denominator": int(round(counts[den][slot])),
+                        "n": int(exact["n"][slot]),
+                        "n_cases": int(exact["n_cases"][slot]),
+                        "numerator": int(exact[num][slot]),
+                        "denominator": int(exact[den][slot]),
                     }
                 )
+                interval_hidden.append((not safe[i, slot], not safe_pair[i, slot]))
     table = pd.DataFrame(recs)
-    out = apply_disclosure(
-        table,
-        disclosure,
-        count_columns=["n", "n_cases", "numerator", "denominator"],
-        by=["attribute", "group", "metric", "label", "reference"],
-    )
-    stamp = out.attrs.get(DISCLOSURE_ATTR, {})
-    if stamp.get("applied", False):
-        # differences and ratios rest on the reference group's counts too
-        ref_rows = out["group"] == out["reference"]
-        lost = out[["n", "numerator", "denominator"]].isna().any(axis=1)
-        keys = out.loc[ref_rows & lost, ["attribute", "metric"]].drop_duplicates()
-        if len(keys):
-            mask = pd.MultiIndex.from_frame(out[["attribute", "metric"]]).isin(
-                pd.MultiIndex.from_frame(keys)
-            )
-            cols = [c for c in out.columns if c.startswith(("difference", "ratio"))]
-            out.loc[mask, cols] = np.nan
+    if settings is None:
+        out = mark_undisclosed(table, reason="subgroup_metrics(disclosure=False)")
+    else:
+        # the counts of each row are the group's cells as disclosed above: hidden there,
+        # hidden here; rounding gives the same published values
+        row_slots = list(_row_slots(blocks, metric_names))
+        hide = pd.DataFrame(
+            {
+                c: [bool(np.isnan(cells[_cell_of(c, m)][slot])) for slot, m in row_slots]
+                for c in ("n", "n_cases", "numerator", "denominator")
+            }
+        )
+        out = disclose(
+            table,
+            count_columns=["n", "n_cases", "numerator", "denominator"],
+            by=["attribute", "group", "metric", "label", "reference"],
+            statistic_columns={c: ["n", "numerator", "denominator"] for c in _STATISTIC_COLUMNS},
+            find_totals=False,
+            hide=hide,
+            min_count=settings.min_count,
+            round_to=settings.round_to,
+            suppress_zero=settings.suppress_zero,
+        )
+        # estimates, differences and ratios as published: rates from the published
+        # counts, other metrics only behind cells of at least the threshold
+        order = list(_row_slots(blocks, metric_names))
+        index = [(metric_names.index(m), slot) for slot, m in order]
+        rows, slots = np.array([i for i, _ in index]), np.array([j for _, j in index])
+        flags = np.asarray(interval_hidden, dtype=bool)
+        mask = {}
+        for c, values in published.items():
+            value = values[rows, slots]
+            shown = out[c].notna().to_numpy()
+            mask[c] = shown & np.isnan(value)
+            out[c] = np.where(shown, value, np.nan)
+        mask = pd.DataFrame(
+            {
+                **mask,
+                **{c: flags[:, 0] for c in ("lower", "upper")},
+                **{
+                    c: flags[:, 1]
+                    for c in (
+                        "difference_lower",
+                        "difference_upper",
+                        "ratio_lower",
+                        "ratio_upper",
+                    )
+                },
+            }
+        )
+        out = suppress_statistics(
+            out,
+            mask,
+            rule=f"resting on a cell (of the group or its reference group) below "
+            f"min_count={settings.min_count}",
+        )
     out.attrs["threshold"] = float(threshold)
+    note = synthetic_note(sensitive_features)
+    if note is not None:
+        mark_synthetic(out, note=note)
     return out

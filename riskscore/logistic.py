@@ -1441,11 +1441,14 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 "max_points": int(max_points),
                 "points_to_risk": {"intercept": a, "slope": b},
                 "band_probabilities": dict(self.band_probabilities_),
-                "metrics": {
-                    "auroc_model": auc_model,
-                    "auroc_integer_points": auc_int,
-                    "rounding_auc_cost": auc_model - auc_int,
-                },
+                "metrics": _card_metrics(
+                    {
+                        "auroc_model": auc_model,
+                        "auroc_integer_points": auc_int,
+                        "rounding_auc_cost": auc_model - auc_int,
+                    },
+                    yb,
+                ),
                 "rounded_to_zero": zero,
                 "points_table": _disclosed_points_table(table).to_dict("records"),
                 # columns the training data let past the identifying-data guard
@@ -1548,14 +1551,29 @@ def _tier_groups(conds) -> list[np.ndarray]:
     return groups
 
 
+def _card_metrics(metrics: dict, y: np.ndarray) -> dict:
+    """Training AUROCs for a card: statistics shown only behind the minimum cell size."""
+    from riskscore.disclosure import DisclosureSettings
+
+    m = DisclosureSettings().min_count
+    events = int(np.sum(y))
+    enough = events >= m and len(y) - events >= m
+    return {k: (float(v) if enough else None) for k, v in metrics.items()}
+
+
 def _disclosed_points_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Points table safe for a model card: counts < 10 suppressed, others rounded to 5."""
+    """Points table safe for a model card: counts < 10 suppressed, others rounded to 5.
+
+    Each row's rows without the outcome (n - events) are a count too, protected as
+    a complement.
+    """
     from riskscore.disclosure import disclose
 
     out = disclose(
         table[["points", "n", "events", "observed_risk", "predicted_risk"]],
         count_columns=["n", "events"],
-        rate_columns={"observed_risk": ["n", "events"]},
+        rate_columns={"observed_risk": ["events", "n"], "predicted_risk": ["n"]},
+        total_columns=[("n", ["events"])],
         by="points",
     )
     return out.astype(object).where(out.notna(), None)

@@ -220,20 +220,68 @@ def _plain(value: Any) -> Any:
 
 
 def _disclosed_counts(counts: Mapping[str, int | None]) -> dict[str, int | None]:
-    """Counts for a model card: under 10 suppressed (None), others rounded to 5."""
+    """Counts for a model card: under 10 suppressed (None), others rounded to 5.
+
+    Events are a part of the rows: the rows without an event are protected too.
+    """
     from riskscore.disclosure import disclose
 
-    present = {k: v for k, v in counts.items() if v is not None}
+    # a card read back from a file is free-form: only whole non-negative numbers count
+    present = {k: int(v) for k, v in counts.items() if _is_count(v)}
     out: dict[str, int | None] = {k: None for k in counts}
     if present:
+        pairs = (
+            [("n_rows", ["n_events"])]
+            if {"n_rows", "n_events"} <= set(present) and present["n_events"] <= present["n_rows"]
+            else None
+        )
         table = disclose(
             pd.DataFrame({k: [int(v)] for k, v in present.items()}),
             count_columns=list(present),
+            total_columns=pairs,
         )
         for k in present:
             v = table[k].iloc[0]
             out[k] = None if pd.isna(v) else int(v)
     return out
+
+
+def _is_count(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    # exact in a float: larger "counts" in an edited card are not counts
+    return bool(np.isfinite(value)) and 0 <= value < 2**53 and float(value) == int(value)
+
+
+def _published_training_metrics(
+    metrics: Mapping[str, float], exact: Mapping[str, Any], shown: Mapping[str, int | None]
+) -> dict[str, float | None]:
+    """Training metrics for a model card under the one disclosure rule.
+
+    The observed rate is the published events over the published rows (the exact
+    rate beside rounded counts gives the exact counts back); the other metrics are
+    shown only with at least 10 events and 10 rows without one.
+    """
+    from riskscore.disclosure import DisclosureSettings
+
+    m = DisclosureSettings().min_count
+    n, e = exact.get("n_rows"), exact.get("n_events")
+    big = _is_count(n) and _is_count(e) and e >= m and n - e >= m
+    out: dict[str, float | None] = {
+        str(k): (float(v) if big and _is_number(v) else None) for k, v in metrics.items()
+    }
+    if "observed_rate" in out:
+        rows, events = shown.get("n_rows"), shown.get("n_events")
+        out["observed_rate"] = events / rows if big and rows and events is not None else None
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float, np.integer, np.floating))
+        and bool(np.isfinite(value))
+    )
 
 
 def _sha256_line(digest: str, filename: str) -> str:
@@ -307,9 +355,11 @@ def _logistic_dict(model: LogisticRiskModel, model_card: Mapping | None) -> dict
         "training_data": {
             **counts,
             "sha256": td.get("sha256"),
-            "disclosure": "counts under 10 suppressed (null), others rounded to the nearest 5",
+            "disclosure": "counts under 10 suppressed (null), others rounded to the nearest 5; "
+            "the observed rate is computed from the published counts, other metrics are "
+            "shown only with at least 10 events and 10 rows without one",
         },
-        "metrics": {"training": dict(model.training_metrics_)},
+        "metrics": {"training": _published_training_metrics(model.training_metrics_, td, counts)},
         "limitations": list(_LOGISTIC_LIMITATIONS),
         "created": _dt.date.today().isoformat(),
     }

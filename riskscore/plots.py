@@ -191,8 +191,9 @@ CAPTIONS: dict[str, str] = {
         "The dashed diagonal is chance; the AUROC and its interval are in the legend."
     ),
     "plot_calibration": (
-        "Observed outcome rate against mean predicted risk. Points are deciles of predicted "
-        "risk that survive disclosure control; a smoothed curve (when the evaluation has "
+        "Observed outcome rate against mean predicted risk. Points are tenths of predicted "
+        "risk, neighbouring ones merged where disclosure control needs it; a smoothed curve "
+        "(when the evaluation has "
         "one) shows calibration between them. On the dashed diagonal predictions equal "
         "outcomes."
     ),
@@ -1135,14 +1136,19 @@ def plot_calibration(result, ax: Axes | None = None) -> Axes:
     top = float(np.nanmax(np.concatenate([np.asarray(v, dtype=float) for v in tops]))) * 1.08
     ax.plot([0, top], [0, top], ls="--", color="grey", lw=1, label="predictions equal outcomes")
     ax.plot(
-        x[shown], yv[shown], "o", color="C1", markeredgecolor="black", label="deciles (published)"
+        x[shown],
+        yv[shown],
+        "o",
+        color="C1",
+        markeredgecolor="black",
+        label="risk groups (published)",
     )
     hidden = int((~shown).sum())
     if hidden:
         ax.text(
             0.98,
             0.03,
-            f"{hidden} of {len(t)} deciles not shown:\ncounts suppressed by disclosure control",
+            f"{hidden} of {len(t)} groups not shown:\ncounts suppressed by disclosure control",
             transform=ax.transAxes,
             ha="right",
             va="bottom",

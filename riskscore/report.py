@@ -8,7 +8,7 @@ browser. The renderer is the one place that
 
 * sets the Content-Security-Policy (:data:`CSP`: nothing may be fetched; images
   only from ``data:`` URIs, styles only inline);
-* checks every published table with :func:`riskscore.disclosure.check_disclosure`
+* checks every published table with :func:`riskscore.disclosure.check_publishable`
   (a table edited after disclosure control is refused) and refuses
   individual-level tables on a page meant for release;
 * adds the *not for release* banner when a published table was made without
@@ -71,7 +71,7 @@ from riskscore.disclosure import (
     DISCLOSURE_ATTR,
     SYNTHETIC_ATTR,
     UNDISCLOSED_WARNING,
-    check_disclosure,
+    check_publishable,
     disclosure_manifest,
     is_synthetic,
     provenance,
@@ -105,7 +105,7 @@ __all__ = [
 ]
 
 #: Banner of a report holding a table made without disclosure control.
-UNDISCLOSED_BANNER = "DISCLOSURE CONTROL OFF - not for release"
+UNDISCLOSED_BANNER = "DISCLOSURE CONTROL OFF - NOT FOR RELEASE"
 
 #: Content-Security-Policy of every page: nothing may be fetched; images only from
 #: ``data:`` URIs, styles only inline.
@@ -300,21 +300,18 @@ def _check_published(published: dict[str, pd.DataFrame]) -> list[str]:
     """The disclosure check of every table a page publishes; the ids of undisclosed ones.
 
     Each table must carry a disclosure stamp and obey it
-    (:func:`riskscore.disclosure.check_disclosure`): a table edited after disclosure
+    (:func:`riskscore.disclosure.check_publishable`): a table edited after disclosure
     control is refused here, before anything is written.
     """
-    undisclosed = []
-    for table_id, table in published.items():
-        check_disclosure(table)
-        if not (table.attrs.get(DISCLOSURE_ATTR) or {}).get("applied", False):
-            undisclosed.append(table_id)
-    return undisclosed
+    # the library's one check before tables leave together (riskscore.check_publishable):
+    # stamps, counts, rates from published counts, statistics, one setting
+    return check_publishable(published)["undisclosed"]
 
 
 def render_page(page: Page) -> str:
     """Render a :class:`Page` to HTML: the one place every riskscore page goes through.
 
-    Checks every published table with :func:`riskscore.disclosure.check_disclosure`,
+    Checks every published table with :func:`riskscore.disclosure.check_publishable`,
     refuses individual-level tables on a page meant for release, adds the
     not-for-release and synthetic-data banners where they apply, and renders the
     package's templates with the Content-Security-Policy :data:`CSP`.
@@ -909,7 +906,11 @@ def _case_page(audit: CaseAudit, title: str | None) -> Page:
         "score_scale": scale,
         "audit_parameters": dict(audit.parameters),
     }
-    prov = provenance(params, inputs={"case events": audit.events})
+    prov = provenance(
+        params,
+        inputs={"case events": audit.events},
+        synthetic=getattr(audit, "synthetic_note", None) or is_synthetic(audit),
+    )
     prov["disclosure"] = {
         "applied": False,
         "note": "individual-level output: disclosure control does not apply; keep inside "
@@ -1114,19 +1115,6 @@ _GAP_VS_JOINED = (
 )
 
 
-def _stamp_state(tables: dict[str, pd.DataFrame]) -> tuple[bool, dict | None]:
-    """(all tables disclosure-controlled, settings of the first controlled table)."""
-    settings = None
-    applied_all = True
-    for t in tables.values():
-        stamp = t.attrs.get(DISCLOSURE_ATTR) or {}
-        if not stamp.get("applied"):
-            applied_all = False
-        elif settings is None:
-            settings = stamp.get("settings")
-    return applied_all, settings
-
-
 def _lead_bin_text(value: Any) -> str:
     text = str(value)
     if re.fullmatch(r"\d+-\d+", text):
@@ -1246,20 +1234,16 @@ def _summary_table(t: pd.DataFrame) -> Table:
 
 def _cohort_page(cohort: CohortAudit, title: str | None) -> Page:
     tables = cohort.tables
-    controlled, settings = _stamp_state(tables)
+    state = check_publishable(tables)  # every table, shown or not
+    controlled, settings = state["controlled"], state["settings"]
     title = title or "Retrospective cohort audit"
     notices = [Notice("Retrospective audit - not a decision about any person.", NOTICE)]
     if controlled:
-        s = settings or {}
         notices.append(
             Notice(
                 "Cohort tables are disclosure-controlled.",
-                f"Counts from 1 to {int(s.get('min_count', 10)) - 1} are suppressed (shown as "
-                f"[c]), published counts are rounded to the nearest {s.get('round_to')}, further "
-                "cells are suppressed where a total would reveal a suppressed one, and rates in "
-                "a row with a suppressed count are suppressed too. Percentages are worked out "
-                "from the published (rounded) counts. The suppression manifest for output "
-                "checkers is at the end. Figures are drawn from these published tables only.",
+                state["description"] + " The suppression manifest for output checkers is at "
+                "the end. Figures are drawn from these published tables only.",
             )
         )
     else:
@@ -1351,7 +1335,11 @@ def _cohort_page(cohort: CohortAudit, title: str | None) -> Page:
     record = {"report": "cohort", **dict(cohort.parameters)}
     if not controlled:
         record["n_cases"] = int(cohort.n_cases)
-    prov = provenance(record, disclosure=settings if controlled else False)
+    prov = provenance(
+        record,
+        disclosure=settings if controlled else False,
+        synthetic=getattr(cohort, "synthetic_note", None) or state["synthetic"],
+    )
     # hashes taken by audit_cohort from the data it audited (the data is not kept)
     for name, digest in (getattr(cohort, "input_hashes", None) or {}).items():
         prov["inputs"][name] = {"kind": "dataframe", "sha256": digest}
@@ -1499,7 +1487,7 @@ def _calibration_table(cal: pd.DataFrame) -> Table:
     return _table(
         "table-calibration",
         [
-            ("decile", _num(np.arange(1, len(c) + 1))),
+            ("group", _num(np.arange(1, len(c) + 1))),
             (_header("bin", "predicted risk range"), _text(c["bin"], _risk_range)),
             (_header("n", "rows"), _num(c["n"], fmt_count, plots.suppressed_cells(cal, "n"))),
             (_header("events"), _num(c["events"], fmt_count, plots.suppressed_cells(cal, "events"))),
@@ -1609,7 +1597,11 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
     disclosure-controlled, or marked on their face when made with ``disclosure=False``.
     """
     title = title or "Model evaluation"
+    # every table meant to leave, shown or not (riskscore.check_publishable)
+    state = check_publishable(result.tables())
     notices = [Notice("Retrospective audit and research only - not a decision about any person.")]
+    if state["controlled"]:
+        notices.append(Notice("Tables are disclosure-controlled.", state["description"]))
     notes = [str(n) for n in result.design.get("notes", [])]
     if notes:
         notices.append(Notice("About these numbers.", " ".join(notes)))
@@ -1688,12 +1680,17 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
     fig = _new_figure(6.0, 4.8)
     plots.plot_calibration(result, ax=fig.add_subplot())
     why = (
-        f" {hidden} of {len(cal)} deciles are not drawn: disclosure control suppressed their "
+        f" {hidden} of {len(cal)} groups are not drawn: disclosure control suppressed their "
         "counts (fewer than the minimum number of rows or outcomes), so their observed rates "
         "are not published."
         if hidden
         else ""
     )
+    if len(cal) < 10:
+        why += (
+            f" The {len(cal)} groups are tenths of predicted risk, neighbouring ones merged so "
+            "that no small count can be worked out from the other tables (disclosure control)."
+        )
     smooth = plots.smoothed_calibration(result)
     calibration = Section(
         "calibration",
@@ -1708,7 +1705,7 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
             if smooth is not None
             else "This evaluation has no smoothed curve; "
         )
-        + "deciles are shown where disclosure control allows.",
+        + "groups of predicted risk are shown where disclosure control allows.",
     )
 
     alerts = Section(
@@ -1757,8 +1754,7 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
     tables = [result.calibration, result.decision_curve, result.alerts]
     if result.subgroups is not None:
         tables.append(result.subgroups)
-    controlled = all((t.attrs.get(DISCLOSURE_ATTR) or {}).get("applied", False) for t in tables)
-    settings = (tables[0].attrs.get(DISCLOSURE_ATTR) or {}).get("settings") if controlled else None
+    controlled, settings = state["controlled"], state["settings"]
     allowed = allowed_columns(*tables)  # columns let past the identifying-data guard
     prov = provenance(
         {
@@ -1768,6 +1764,7 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
             **({"allowed": allowed} if allowed else {}),
         },
         disclosure=settings if controlled else False,
+        synthetic=state["synthetic"] or is_synthetic(result),
     )
     sections.append(
         Section(

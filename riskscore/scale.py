@@ -71,7 +71,7 @@ from riskscore._audit_core import MIN_GAP, check_min_gap
 from riskscore._cohort_tables import (
     audit_chunks,
     cohort_tables,
-    control,
+    control_tables,
     merge_frames,
     orphan_error,
 )
@@ -80,6 +80,7 @@ from riskscore._dispatch import register
 from riskscore._params import COUNT, POSITIVE_INT, WINDOW_DAYS, validate_params
 from riskscore.audit import CohortAudit
 from riskscore.contract import check_model
+from riskscore.disclosure import synthetic_note
 from riskscore.errors import (
     DependencyError,
     MissingFileError,
@@ -1120,7 +1121,8 @@ def audit_cohort_dask(
     raw = cohort_tables(
         per_case, fa_part, holder_part, n_rows, n_without, int(horizon), tuple(agencies)
     )
-    tables = {name: control(name, t, disclosure) for name, t in raw.items()}
+    synthetic = synthetic_note(events, cases)
+    tables = control_tables(raw, disclosure, synthetic=synthetic)
     for t in tables.values():
         if allowed:
             t.attrs[ALLOWED] = dict(allowed)
@@ -1140,6 +1142,8 @@ def audit_cohort_dask(
         },
         disclosure=disclosure,
         n_cases=n_rows,
+        synthetic=synthetic is not None,
+        synthetic_note=synthetic,
     )
 
 

@@ -65,7 +65,16 @@ from riskscore._params import (
     validate_params,
 )
 from riskscore.coverage import coverage_table
-from riskscore.disclosure import apply_disclosure, mark_undisclosed
+from riskscore.disclosure import (
+    SYNTHETIC_LINE,
+    apply_disclosure,
+    describe_settings,
+    is_synthetic,
+    mark_synthetic,
+    mark_undisclosed,
+    settings_for,
+    synthetic_note,
+)
 from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate
 from riskscore.features import as_of_grid, encode_features
@@ -185,9 +194,11 @@ def make_training_set(
     features : sequence of str, optional
         Catalogue features to keep in ``X`` (default: all).
     synthetic : bool, optional
-        Mark the set as synthetic (reports then warn that synthetic precision
-        flatters). Default: detected from case ids made by
-        :func:`riskscore.synthetic.make_cohort` together with an ``index_date`` column.
+        Mark the set as synthetic (every output made from it then says so, and
+        reports warn that synthetic precision flatters). Default: whether
+        ``events`` or ``cases`` carry the synthetic mark that
+        :func:`riskscore.synthetic.make_cohort` and :func:`riskscore.synthetic.vignette`
+        put on their frames (:func:`riskscore.disclosure.is_synthetic`).
     censoring : {"complete", "keep_positives"}, default="complete"
         ``"complete"``: label a row only when its whole horizon was observed, or
         when the outcome ended follow-up inside it (see the module notes).
@@ -359,7 +370,8 @@ def make_training_set(
     X = encode_features(events, q, recent_window=recent_window, coverage=coverage)
     names = list(FEATURES) if features is None else [f for f in FEATURES if f in features]
     if synthetic is None:
-        synthetic = bool("index_date" in cases.columns and case_ids.str.fullmatch(r"C\d{7,}").all())
+        # the mark make_cohort and vignette put on their frames (kept by copies)
+        synthetic = is_synthetic(events, cases)
     info = {
         "grid": grid if isinstance(grid, str) else f"{int(grid)}D",
         "horizon": int(horizon),
@@ -377,9 +389,13 @@ def make_training_set(
     if allowed:
         # columns let past the identifying-data guard, with the reasons, for provenance
         info["allowed"] = allowed
+    # the features keep the reasons too (an integer-points card made from them)
+    X = stamp_allowed(X[names].reset_index(drop=True), allowed)
+    if synthetic:
+        note = synthetic_note(events, cases) or SYNTHETIC_LINE
+        mark_synthetic(X, excluded, note=note)
     return TrainingSet(
-        # the features keep the reasons too (an integer-points card made from them)
-        X=stamp_allowed(X[names].reset_index(drop=True), allowed),
+        X=X,
         y=positive[keep].astype(np.int64),
         case_ids=q["case_id"].astype(str).to_numpy(dtype=object),
         as_of=q["as_of"],
@@ -535,6 +551,7 @@ def _model_card(
         ),
         disclosure,
         count_columns=["n_rows", "n_events", "n_cases"],
+        total_columns=[("n_rows", ["n_events"])],
     )
     excl = apply_disclosure(
         ts.excluded.reset_index(drop=True), disclosure, count_columns=["n_rows", "n_cases"]
@@ -561,7 +578,7 @@ def _model_card(
         "sample": {
             **{k: (None if pd.isna(v) else int(v)) for k, v in counts.iloc[0].items()},
             "exclusions": _plain_records(excl),
-            "disclosure": "counts under 10 suppressed (null), others rounded to the nearest 5",
+            "disclosure": describe_settings(settings_for(disclosure)),
         },
         "missing_data": "Missing feature values (e.g. no attendance records) are imputed at the "
         "training mean with a missing indicator; no rows are dropped for missing features.",

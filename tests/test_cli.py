@@ -134,6 +134,13 @@ def test_demo_writes_reports_tables_and_says_what_it_is(tmp_path, capsys):
     assert str(ev) in text and str(cs) in text and "try every command" in flat
     assert main(["validate", str(ev), "--cases", str(cs)]) == 0
     assert pd.read_csv(cs)["case_id"].nunique() == 300
+    # every CSV the demo writes goes through write_table: formula-safe, with a sidecar
+    # that says the data are synthetic (and, for case-level records, not for release)
+    for written in out.glob("*.csv"):
+        side = _sidecar(written)
+        assert side["synthetic"]["line"].startswith("SYNTHETIC DATA"), written.name
+    for records in (ev, cs):
+        assert "NOT FOR RELEASE" in _sidecar(records)["warning"]
 
 
 # --------------------------------------------------------------------------- validate

@@ -20,22 +20,31 @@ from hypothesis import strategies as st
 from riskscore._version import __version__
 from riskscore.disclosure import (
     DISCLOSURE_ATTR,
+    MIN_COUNT_FLOOR,
     UNDISCLOSED_WARNING,
     DisclosureSettings,
     apply_disclosure,
     check_disclosure,
+    check_publishable,
+    describe_settings,
     disclose,
+    disclose_tables,
     disclosure_manifest,
     hash_input,
+    is_synthetic,
+    mark_statistics,
+    mark_synthetic,
     mark_undisclosed,
+    protect_nested,
     provenance,
     read_table,
+    suppress_statistics,
     write_table,
 )
 from riskscore.errors import DisclosureError, ParameterError, RiskscoreError
 
 # (min_count, round_to) pairs a secure environment might set; all valid.
-SETTINGS = [(10, 5), (10, 1), (10, 10), (5, 5), (3, 1), (20, 10), (11, 1)]
+SETTINGS = [(10, 5), (10, 1), (10, 10), (5, 5), (5, 1), (20, 10), (11, 1)]
 
 # Mostly small counts, so that suppression is exercised hard, plus some large ones.
 cell_counts = st.one_of(st.integers(0, 15), st.integers(0, 1000))
@@ -230,7 +239,16 @@ def test_rates_from_suppressed_counts_are_suppressed(counts, setting):
     out = disclose(table, min_count=min_count, round_to=round_to)
     hidden = out["n"].isna()
     assert out.loc[hidden, "share"].isna().all()
-    pd.testing.assert_series_equal(out.loc[~hidden, "share"], table.loc[~hidden, "share"])
+    # the share of the Total row is recomputed from the published (rounded) counts,
+    # so it cannot give the exact counts back
+    total = float(out["n"].iloc[-1]) if not pd.isna(out["n"].iloc[-1]) else math.nan
+    for shown, share in zip(out.loc[~hidden, "n"], out.loc[~hidden, "share"], strict=True):
+        if total > 0:
+            assert share == pytest.approx(float(shown) / total, rel=1e-12)
+        elif math.isnan(total):
+            assert math.isnan(share)
+        else:  # nothing to share: every count is 0
+            assert share == 0 or math.isnan(share)
 
 
 @given(
@@ -249,11 +267,12 @@ def test_manifest_lists_every_suppressed_cell_and_no_values(grid, setting):
     hidden_counts = {(r, "n") for r in out.index[out["n"].isna()]}
     hidden_rates = {(r, "rate") for r in out.index[out["rate"].isna()]}
     assert listed == hidden_counts | hidden_rates
-    small = set(table.index[(table["n"] >= 1) & (table["n"] < min_count)])
-    primary = set(cells.loc[cells["reason"].str.startswith("primary"), "row"])
-    assert primary == small
+    # one reason for every hidden count: which were small (primary) and which protect
+    # them (secondary) is not said, since that would narrow a hidden cell down
+    assert set(cells.loc[cells["column"] == "n", "reason"].str.split(":").str[0]) <= {"suppressed"}
+    assert not cells["reason"].str.contains("primary|secondary").any()
     reasons = set(cells["reason"].str.split(":").str[0])
-    assert reasons <= {"primary", "secondary", "derived"}
+    assert reasons <= {"suppressed", "derived"}
     # keys name the row's labels, so an output checker can find the cell
     for row, key in zip(cells["row"], cells["key"], strict=True):
         assert key == f"band={table.at[row, 'band']}, agency={table.at[row, 'agency']}"
@@ -278,12 +297,15 @@ def test_worked_example_one_way():
     manifest = disclosure_manifest(out)
     cells = manifest[manifest["row"].notna()]
     assert list(zip(cells["row"], cells["column"], cells["reason"].str[:7], strict=True)) == [
-        (1, "n_cases", "primary"),
+        (1, "n_cases", "suppres"),
         (1, "share", "derived"),
-        (2, "n_cases", "seconda"),
+        (2, "n_cases", "suppres"),
         (2, "share", "derived"),
     ]
     assert manifest["reason"].iloc[-1] == "rounded: to the nearest 5"
+    # the share is a share of the Total row: recomputed from the published counts
+    assert out["share"].tolist()[0] == pytest.approx(120 / 145)
+    assert out["share"].tolist()[3] == 1.0
     assert table["n_cases"].tolist() == [120, 4, 23, 147]  # input untouched
 
 
@@ -310,7 +332,8 @@ def test_suppress_zero_hides_zeros_and_protects_them():
     assert kept["n"].tolist() == [0, 50, 60, 110]
     out = disclose(table, round_to=1, suppress_zero=True)
     assert out["n"].tolist() == [pd.NA, pd.NA, 60, 110]
-    assert "primary: zero count" in disclosure_manifest(out)["reason"].iloc[0]
+    reasons = disclosure_manifest(out)["reason"]
+    assert reasons.iloc[0] == reasons.iloc[1]  # the zero and its protector look alike
 
 
 def test_total_columns_protect_across_a_row():
@@ -327,8 +350,8 @@ def test_explicit_total_rows_by_label():
     assert out["n"].tolist() == [pd.NA, pd.NA, 40, 75]
     mask = np.array([False, False, False, True])
     assert disclose(table, total_rows=mask, round_to=1)["n"].tolist() == [pd.NA, pd.NA, 40, 75]
-    # without the hint, nothing says row 3 is a total: only the small cell goes
-    assert disclose(table, round_to=1)["n"].tolist() == [pd.NA, 30, 40, 75]
+    # without the hint, the structure says it: 75 is the sum of the other rows
+    assert disclose(table, round_to=1)["n"].tolist() == [pd.NA, pd.NA, 40, 75]
 
 
 def test_rate_columns_mapping_follows_only_its_counts():
@@ -593,3 +616,258 @@ def test_keys_in_a_named_index_are_keys(tmp_path):
     lines = write_table(out, tmp_path / "t.csv").read_text(encoding="utf-8").splitlines()
     assert lines == ["band,n", "none,[c]", "review,[c]", "Total,124"]
     pd.testing.assert_frame_equal(disclose(out, round_to=1), out)
+
+
+# -- floors ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("min_count", [1, 2, 4])
+def test_settings_below_the_floor_are_refused_with_the_way_out(min_count):
+    with pytest.raises(
+        DisclosureError, match=r"below the floor of 5.*disclosure=False.*NOT FOR RELEASE"
+    ):
+        DisclosureSettings(min_count=min_count, round_to=1)
+    with pytest.raises(DisclosureError, match="below the floor"):
+        apply_disclosure(
+            pd.DataFrame({"g": ["a"], "n": [3]}), {"min_count": min_count, "round_to": 1}
+        )
+    with pytest.raises(DisclosureError, match="below the floor"):
+        provenance(disclosure={"min_count": min_count, "round_to": 1})
+
+
+@pytest.mark.parametrize(("min_count", "round_to"), SETTINGS)
+def test_description_never_says_from_1_to_0(min_count, round_to):
+    text = describe_settings(DisclosureSettings(min_count=min_count, round_to=round_to))
+    assert f"Counts from 1 to {min_count - 1} are suppressed" in text
+    assert min_count - 1 >= MIN_COUNT_FLOOR - 1 >= 4
+    assert ("not rounded" in text) == (round_to == 1)
+    assert "NOT FOR RELEASE" in describe_settings(None)
+
+
+def test_control_off_says_not_for_release_everywhere(tmp_path):
+    off = apply_disclosure(pd.DataFrame({"g": ["a"], "n": [3]}), False)
+    assert "NOT FOR RELEASE" in off.attrs[DISCLOSURE_ATTR]["warning"]
+    write_table(off, tmp_path / "off.csv")
+    side = json.loads((tmp_path / "off.csv.provenance.json").read_text(encoding="utf-8"))
+    assert "NOT FOR RELEASE" in next(iter(side.values()))  # its first entry
+    assert check_publishable({"off": off})["undisclosed"] == ["off"]
+
+
+# -- margins by structure, complements, links ------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["Overall", "Totals", "All children", "Grand total", "qq"])
+def test_a_total_row_is_found_whatever_it_is_called(label):
+    table = pd.DataFrame({"group": ["a", "b", "c", label], "n": [4, 30, 40, 74]})
+    out = disclose(table, round_to=1)
+    # 4 hidden alone would be 74 - 30 - 40: a second cell goes with it
+    assert out["n"].isna().sum() == 2 and not pd.isna(out["n"].iloc[3])
+    assert attack(published_counts(out), [(3, [0, 1, 2])]) == {}
+
+
+def test_a_total_column_is_found_by_structure():
+    table = pd.DataFrame({"sex": ["f", "m"], "n_a": [4, 15], "n_b": [16, 35], "n_all": [20, 50]})
+    out = disclose(table, round_to=1)
+    assert out["n_a"].tolist() == [pd.NA, 15]
+    assert out["n_b"].tolist() == [pd.NA, 35]  # else 20 - 16 gives the 4 back
+    assert any("n_all = n_a + n_b" in r for r in out.attrs[DISCLOSURE_ATTR]["relations"])
+
+
+def test_a_complement_is_protected_like_a_cell():
+    # 50 crossings, 46 of them false alarms: the 4 true alarms are not published but
+    # 50 - 46 gives them back, so one of the two goes
+    table = pd.DataFrame(
+        {"band": ["review", "mad"], "n_crossings": [50, 80], "n_false_alarms": [46, 60]}
+    )
+    plain = disclose(table, round_to=1)
+    assert plain["n_crossings"].notna().all() and plain["n_false_alarms"].notna().all()
+    out = disclose(table, round_to=1, total_columns={"n_crossings": ["n_false_alarms"]})
+    row = out.iloc[0]
+    assert pd.isna(row["n_crossings"]) or pd.isna(row["n_false_alarms"])
+    assert out.iloc[1]["n_crossings"] == 80 and out.iloc[1]["n_false_alarms"] == 60
+
+
+def test_row_relations_protect_the_remainder():
+    table = pd.DataFrame({"measure": ["all cases", "reaching review"], "n": [40, 36]})
+    out = disclose(table, round_to=1, row_relations=[(0, [1])])
+    assert out["n"].isna().any()  # 40 - 36 = 4 cases never reached review
+    with pytest.raises(DisclosureError, match="smaller than the sum"):
+        disclose(table, round_to=1, row_relations=[(1, [0])])
+
+
+def test_linked_tables_are_protected_together():
+    summary = pd.DataFrame({"measure": ["with an outcome"], "n": [40]})
+    by_sex = pd.DataFrame({"sex": ["f", "m"], "n_outcomes": [4, 36]})
+    alone = disclose(by_sex, round_to=1)
+    assert alone["n_outcomes"].tolist() == [pd.NA, 36]  # 40 elsewhere gives the 4 back
+    link = (("summary", 0, "n"), [("by_sex", 0, "n_outcomes"), ("by_sex", 1, "n_outcomes")], True)
+    out = disclose_tables({"summary": summary, "by_sex": by_sex}, links=[link], round_to=1)
+    assert out["by_sex"]["n_outcomes"].isna().all()
+    assert out["summary"]["n"].tolist() == [40]
+
+
+def test_locked_cells_are_never_chosen_to_protect_others():
+    table = pd.DataFrame({"g": ["a", "b", "c", "All"], "n": [4, 30, 40, 74]})
+    keep = np.array([False, True, False, True])
+    out = disclose(table, round_to=1, keep=keep)
+    assert out["n"].tolist() == [pd.NA, 30, pd.NA, 74]
+    hide = np.array([False, False, True, False])
+    assert disclose(table, round_to=1, hide=hide)["n"].isna().sum() >= 2
+
+
+# -- rates from published counts -------------------------------------------------------------
+
+
+def test_declared_rates_are_recomputed_from_published_counts():
+    table = pd.DataFrame(
+        {"g": ["a", "b"], "n_events": [12, 21], "n": [166, 190], "rate": [12 / 166, 21 / 190]}
+    )
+    out = disclose(table, rate_columns={"rate": ["n_events", "n"]})
+    assert out["n_events"].tolist() == [10, 20]
+    assert out["rate"].tolist() == [10 / 165, 20 / 190]
+    check_disclosure(out)
+    edited = out.copy()
+    edited["rate"] = table["rate"]  # the exact rates give the exact counts back
+    with pytest.raises(DisclosureError, match="recompute it with rates_from_published"):
+        check_disclosure(edited)
+
+
+def test_undeclared_shares_are_recognised_and_recomputed():
+    # a share of two count columns, and a percentage
+    table = pd.DataFrame({"g": ["a", "b"], "n_alerts": [12, 33], "n": [166, 190]})
+    table["ppv"] = table["n_alerts"] / table["n"]
+    table["pct"] = 100 * table["n_alerts"] / table["n"]
+    out = disclose(table)
+    assert out["ppv"].tolist() == [10 / 165, 35 / 190]
+    assert out["pct"].tolist() == [100 * 10 / 165, 100 * 35 / 190]
+    # a share of a total the table does not publish would give the counts back
+    hidden_total = pd.DataFrame({"g": ["a", "b"], "n": [12, 33], "share": [12 / 200, 33 / 200]})
+    with pytest.raises(DisclosureError, match="proportional to count column 'n'"):
+        disclose(hidden_total)
+
+
+def test_a_count_in_disguise_is_refused():
+    table = pd.DataFrame({"g": ["a", "b"], "victims": [3.0, 40.0]})
+    with pytest.raises(DisclosureError, match="victims"):
+        disclose(table.assign(n=[50, 60]))
+    out = disclose(table, count_columns=["victims"])
+    assert out["victims"].tolist() == [pd.NA, 40]
+
+
+def test_statistics_rest_on_their_counts_and_a_minimum_cell_rule_can_hide_more():
+    table = pd.DataFrame({"g": ["a", "b"], "n": [4, 50], "auroc": [0.7, 0.8], "lo": [0.6, 0.7]})
+    out = disclose(table, statistic_columns={"auroc": ["n"], "lo": ["n"]})
+    assert out["auroc"].isna().tolist() == [True, False]
+    out = suppress_statistics(out, pd.DataFrame({"lo": [False, True]}), rule="too few events")
+    assert out["lo"].isna().all()
+    reasons = disclosure_manifest(out).set_index(["row", "column"])["reason"]
+    assert reasons[(1, "lo")] == "derived: too few events"
+    edited = out.copy()
+    edited.loc[0, "auroc"] = 0.7
+    with pytest.raises(DisclosureError, match="resting on a suppressed count"):
+        check_disclosure(edited)
+
+
+# -- nested rows -----------------------------------------------------------------------------
+
+
+@given(
+    steps=st.lists(st.tuples(st.integers(0, 15), st.integers(0, 15)), min_size=1, max_size=12),
+    rest=st.tuples(st.integers(0, 30), st.integers(0, 30)),
+    min_count=st.sampled_from([5, 10]),
+    suppress_zero=st.booleans(),
+)
+def test_nested_rows_never_differ_by_a_small_count(steps, rest, min_count, suppress_zero):
+    # alerts at falling thresholds: each row adds a band of events and non-events
+    ev = np.cumsum([e for e, _ in steps])
+    ne = np.cumsum([n for _, n in steps])
+    counts = np.column_stack([ev + ne, ev, ne])
+    totals = counts[-1] + np.array([sum(rest), rest[0], rest[1]])
+    keep = protect_nested(counts, totals, min_count=min_count, suppress_zero=suppress_zero)
+    published = [np.zeros(3), *counts[keep], totals]
+    for i in range(len(published)):
+        for j in range(i + 1, len(published)):
+            if (i, j) == (0, len(published) - 1):
+                continue  # nothing and everyone: the totals are given, not chosen
+            d = published[j] - published[i]
+            if not np.all(d == 0):
+                assert np.all((d >= min_count) | ((d == 0) & (not suppress_zero))), d
+
+
+def test_nested_rows_must_be_nested():
+    with pytest.raises(DisclosureError, match="not nested"):
+        protect_nested(np.array([[10, 5], [12, 3]]))
+
+
+# -- one checked path, formula-safe CSV, synthetic data --------------------------------------
+
+
+def test_check_publishable_needs_stamps_and_one_setting():
+    a = disclose(pd.DataFrame({"g": ["x", "y"], "n": [30, 40]}))
+    b = disclose(pd.DataFrame({"g": ["x", "y"], "n": [30, 40]}), round_to=1)
+    with pytest.raises(DisclosureError, match="carries no disclosure stamp"):
+        check_publishable({"a": a, "raw": pd.DataFrame({"n": [3]})})
+    with pytest.raises(DisclosureError, match="one setting"):
+        check_publishable({"a": a, "b": b})
+    state = check_publishable(
+        {"a": a, "stats": mark_statistics(pd.DataFrame({"x": [1.0]}), rule="r")}
+    )
+    assert state["controlled"] and not state["synthetic"]
+    mark_synthetic(a)
+    assert check_publishable([a])["synthetic"]
+
+
+FORMULAS = [
+    '=HYPERLINK("http://x","y")',
+    "+cmd|'/c calc'!A1",
+    "-2+3",
+    "@SUM(A1)",
+    "\tx",
+    "\rx",
+    "'quoted",
+]
+
+
+def test_written_tables_are_formula_safe_and_read_back_exactly(tmp_path):
+    table = mark_undisclosed(
+        pd.DataFrame(
+            {"case_id": FORMULAS, "score": [-3.5, -1.0, 0.0, 2.0, -7.25, 1.5, 4.0], "n": range(7)}
+        )
+    )
+    path = write_table(table, tmp_path / "t.csv")
+    text = path.read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and "'+cmd" in text and "'-2+3" in text and "'@SUM" in text
+    assert ",-3.5," in text  # numbers stay numbers
+    for line in text.splitlines()[2:]:
+        assert not line.startswith(("=", "+", "-", "@"))
+    back = read_table(path)
+    assert back["case_id"].tolist() == FORMULAS
+    assert back["score"].tolist() == table["score"].tolist()
+
+
+@given(
+    texts=st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=6),
+    numbers=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=6, max_size=6),
+)
+def test_csv_round_trip_restores_every_text_and_number(tmp_path_factory, texts, numbers):
+    k = len(texts)
+    table = mark_undisclosed(
+        pd.DataFrame({"label": texts, "value": numbers[:k], "n": list(range(k))})
+    )
+    path = write_table(table, tmp_path_factory.mktemp("csv") / "t.csv")
+    back = read_table(path)
+    assert back["label"].tolist() == texts
+    assert back["value"].tolist() == numbers[:k]
+    assert back["n"].tolist() == list(range(k))
+
+
+def test_synthetic_tables_say_so_in_the_sidecar_and_read_back_marked(tmp_path):
+    table = disclose(pd.DataFrame({"g": ["a", "b"], "n": [30, 40]}))
+    mark_synthetic(table, note="riskscore.make_cohort(10)")
+    path = write_table(table, tmp_path / "t.csv")
+    side = json.loads((tmp_path / "t.csv.provenance.json").read_text(encoding="utf-8"))
+    assert side["synthetic"]["line"].startswith("SYNTHETIC DATA")
+    assert side["synthetic"]["note"] == "riskscore.make_cohort(10)"
+    assert is_synthetic(read_table(path))
+    assert provenance(synthetic=True)["synthetic"]["line"].startswith("SYNTHETIC DATA")
+    assert "synthetic" not in provenance()

@@ -403,3 +403,105 @@ def test_evaluate_applies_coverage_to_a_training_set_built_without_it(cohort_ts)
     assert (cohort_ts.X.loc[early, "police_incidents_home_12m"] > 0).any()
     diff = masked.predictions["probability"].to_numpy() - plain.predictions["probability"]
     assert np.abs(diff[early]).max() > 1e-6
+
+
+# --------------------------------------------------------------------------- disclosure of the
+# newer outputs: sample size, smoothed curve, paired differences
+
+
+def _small_logistic_result(**kw):
+    ts = make_training_set(*make_cohort(900, random_state=4, years=3), grid="90D")
+    return ts, evaluate(LogisticRiskModel(C=0.1), ts, cv=2, n_boot=5, **kw)
+
+
+def test_sample_size_under_disclosure_rests_on_published_counts():
+    """An exact outcome proportion (and a prevalence criterion from it) gives exact counts."""
+    import math
+    import warnings
+
+    from riskscore.disclosure import check_publishable
+    from riskscore.errors import SampleSizeWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SampleSizeWarning)
+        _, res = _small_logistic_result()
+    s = res.sample_size
+    shown = res.sample.iloc[0]
+    phi = float(shown["n_events"]) / float(shown["n_rows"])
+    assert s.attrs["row_outcome_proportion"] == pytest.approx(phi, abs=1e-15)
+    prevalence = s.set_index("criterion").loc["overall risk within +-0.05", "required_cases"]
+    assert prevalence == math.ceil((1.959964 / 0.05) ** 2 * phi * (1 - phi) - 1e-6)
+    assert s.attrs["cases"] % 5 == 0 and s.attrs["case_events"] % 5 == 0
+    assert s.attrs["riskscore_disclosure"]["applied"] is True
+    assert {"sample_size", "calibration_curve"} <= set(res.tables())
+    check_publishable(res.tables())
+
+
+def test_training_cases_close_to_the_validated_ones_are_hidden():
+    """A temporal split validates later children: the gap to all children is a count."""
+    from riskscore._evaluation_tables import sample_counts, totals_table
+    from riskscore.disclosure import DisclosureSettings
+
+    s = DisclosureSettings()
+    totals = totals_table(np.r_[np.ones(40), np.zeros(160)], 100, s)
+    assert pd.isna(sample_counts(104, 30, totals, s)["n_cases"].iloc[0])
+    assert sample_counts(100, 30, totals, s)["n_cases"].iloc[0] == 100
+    assert sample_counts(130, 30, totals, s)["n_cases"].iloc[0] == 130
+
+
+def test_paired_differences_under_disclosure_come_from_published_net_benefits():
+    """Net benefit differences from exact counts give back the rows and the counts."""
+    from riskscore.disclosure import check_disclosure
+
+    ts = make_training_set(*make_cohort(900, random_state=4, years=3), grid="90D")
+    table = compare_models(
+        {"default": default_scorecard(), "logistic": LogisticRiskModel(C=0.1)},
+        ts,
+        cv=2,
+        n_boot=5,
+        nb_thresholds=(0.05, 0.1, 0.123),
+    )
+    d = table.attrs["differences"]
+    check_disclosure(d)
+    res = table.attrs["results"]
+    sample = res["default"].sample.iloc[0]
+    assert (d["n"] == sample["n_rows"]).all() and (d["events"] == sample["n_events"]).all()
+
+    def nb(name, t):
+        curve = res[name].decision_curve
+        return float(curve.loc[np.isclose(curve["threshold"], t), "net_benefit"].iloc[0])
+
+    for _, row in d[d["metric"] == "net_benefit"].iterrows():
+        want = nb("logistic", row["threshold"]) - nb("default", row["threshold"])
+        if np.isnan(want):
+            assert np.isnan(row["estimate"]) and np.isnan(row["lower"])
+        else:
+            assert row["estimate"] == pytest.approx(want, abs=1e-15)
+    # a threshold off the default grid is on every model's published curve
+    assert np.isclose(res["default"].decision_curve["threshold"], 0.123).any()
+
+
+def test_cases_removed_by_a_temporal_split_are_a_disclosed_count():
+    events, cases = make_cohort(800, random_state=1, years=5)
+    ts = make_training_set(events, cases, grid="90D")
+    shown = evaluate(default_scorecard(), ts, cv="temporal", n_boot=0)
+    exact = evaluate(default_scorecard(), ts, cv="temporal", n_boot=0, disclosure=False)
+    removed = exact.design["cases_removed_from_training_by_temporal_split"]
+    assert removed % 5 != 0  # 417 here: the published value must not be it
+    published = shown.design["cases_removed_from_training_by_temporal_split"]
+    assert published % 5 == 0 and abs(published - removed) <= 2
+
+
+def test_rows_left_out_of_validation_are_a_disclosed_count_in_the_notes():
+    events, cases = make_cohort(800, random_state=1, years=5)
+    ts = make_training_set(events, cases, grid="90D")
+    exact = evaluate(default_scorecard(), ts, cv="temporal", n_boot=0, disclosure=False)
+    shown = evaluate(default_scorecard(), ts, cv="temporal", n_boot=0)
+
+    def left_out(res):
+        note = next(n for n in res.design["notes"] if "no validation fold" in n)
+        return int(note.split()[0])
+
+    assert left_out(exact) == int((exact.predictions["fold"] < 0).sum())
+    assert left_out(exact) % 5 != 0  # so the test can see rounding
+    assert left_out(shown) % 5 == 0 and abs(left_out(shown) - left_out(exact)) <= 2

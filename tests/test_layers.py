@@ -57,6 +57,7 @@ LAYERS: dict[str, int] = {
     # 4: audit, training and evaluation
     "riskscore._audit_core": 4,
     "riskscore._cohort_tables": 4,
+    "riskscore._evaluation_tables": 4,
     "riskscore.audit": 4,
     "riskscore.evaluation": 4,
     "riskscore.fairness": 4,

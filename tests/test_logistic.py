@@ -638,3 +638,35 @@ def test_constant_feature_is_left_out_and_wald_intervals_still_work():
         < np.exp(0.8)
         < odds.loc["asthma_admissions_12m", "upper"]
     )
+
+
+def _two_groups(n_high: int, high_events: int, n_low: int = 500, low_events: int = 20):
+    hard = np.r_[np.ones(n_high), np.zeros(n_low)]
+    y = np.r_[
+        np.ones(high_events), np.zeros(n_high - high_events), np.ones(low_events),
+        np.zeros(n_low - low_events),
+    ].astype(int)  # fmt: skip
+    X = pd.DataFrame({"hardship_12m": hard, "siblings_removed": np.zeros(len(y))})
+    return X, y
+
+
+def test_points_table_in_the_card_protects_the_rows_without_an_event():
+    """30 children at the top total, 27 with the outcome: the 3 without are a count too."""
+    X, y = _two_groups(30, 27)
+    card = LogisticRiskModel(penalty=None).fit(X, y).to_scorecard(X, y, max_points=5)
+    exact = card.points_table_.set_index("points")
+    shown = {row["points"]: row for row in card.model_card["points_table"]}
+    for points, row in exact.iterrows():
+        rest = row["n"] - row["events"]
+        if 1 <= rest < 10:
+            assert shown[points]["n"] is None or shown[points]["events"] is None
+
+
+def test_points_card_auroc_needs_ten_events_and_ten_without():
+    few = _two_groups(30, 4, low_events=4)  # 8 events in all
+    card = LogisticRiskModel(penalty=None).fit(*few).to_scorecard(*few, max_points=5)
+    assert all(v is None for v in card.model_card["metrics"].values())
+    assert card.rounding_auc_cost_ == card.rounding_auc_cost_  # kept inside, exact
+    enough = _two_groups(30, 15)
+    card = LogisticRiskModel(penalty=None).fit(*enough).to_scorecard(*enough, max_points=5)
+    assert card.model_card["metrics"]["auroc_model"] is not None

@@ -704,11 +704,12 @@ def test_evaluation_report_is_readable(evaluation_page):
         assert len(rows[0]) <= 9, name  # narrow enough for the page
 
 
-def test_evaluation_report_says_why_deciles_are_missing(evaluation_page, evaluation):
+def test_evaluation_report_says_why_risk_groups_are_merged(evaluation_page, evaluation):
     _, page = evaluation_page
-    hidden = int(evaluation.calibration["observed"].isna().sum())
-    assert hidden > 0  # the small cohort exercises suppression
-    assert f"{hidden} of {len(evaluation.calibration)} deciles are not drawn" in page.text()
+    k = len(evaluation.calibration)
+    assert k < 10  # the small cohort exercises disclosure control: tenths are merged
+    assert evaluation.calibration["observed"].notna().all()  # merged, not hidden
+    assert f"The {k} groups are tenths of predicted risk, neighbouring ones merged" in page.text()
     ranges = page.column("table-calibration", "predicted risk range")
     assert all(re.fullmatch(r"[\d.]+% to [\d.]+%", r) for r in ranges), ranges
 

@@ -1,0 +1,556 @@
+"""Disclosure control of an evaluation's tables: nested cuts, rates from published counts.
+
+Alerts at a threshold, the decision curve, calibration bins, the points of the
+smoothed calibration curve and the ROC curve all count the validation rows at or
+above cuts of the same ordering (predicted risk, or points for a scorecard), so they
+are nested sets: two published rows of any of these tables, subtracted, count the
+rows between two cuts. Every cut an evaluation
+publishes is therefore chosen once, across all of its tables
+(:func:`riskscore.disclosure.protect_nested`): neighbouring published cuts differ by 0
+or at least ``min_count`` rows, events and non-events, and so do the smallest cut and
+nothing, and the largest and everyone. Rows at other cuts are suppressed (alert and
+decision-curve rows) or merged (calibration bins, curve points). Every rate is then
+computed from the published, rounded counts; the ROC curve is drawn from them too;
+AUROC, the smoothed curve and the other metrics are shown only with at least
+``min_count`` events and non-events.
+
+Public names in a private module; :mod:`riskscore.evaluation` calls them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from riskscore.disclosure import (
+    DisclosureSettings,
+    disclose,
+    mark_statistics,
+    mark_undisclosed,
+    protect_nested,
+    suppress_statistics,
+)
+
+__all__ = [
+    "CALIBRATION_BINS",
+    "CURVE_BINS",
+    "Cuts",
+    "Totals",
+    "alerts_table",
+    "calibration_curve_table",
+    "calibration_edges",
+    "calibration_table",
+    "curve_edges",
+    "decision_curve_table",
+    "metrics_rule",
+    "offer_cuts",
+    "publish_count",
+    "publish_metrics",
+    "roc_table",
+    "round_cut",
+    "sample_counts",
+    "totals_table",
+]
+
+#: Calibration bins before merging: tenths of the predicted risk.
+CALIBRATION_BINS = 10
+
+#: Points of the smoothed calibration curve before merging: twentieths of the rows.
+CURVE_BINS = 20
+
+# Quantile cuts of the predicted risk offered to the ROC curve (lowest priority).
+_ROC_CUTS = 40
+
+
+def round_cut(x: np.ndarray | float) -> np.ndarray:
+    """A cut rounded to 3 significant figures, so it is not one child's predicted risk."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(x > 0, np.floor(np.log10(np.abs(np.where(x > 0, x, 1.0)))), 0.0)
+    scale = 10.0 ** (2 - mag)
+    return np.round(x * scale) / scale
+
+
+@dataclass
+class Totals:
+    """The validation totals, exact and as published (NaN when suppressed)."""
+
+    n: int
+    events: int
+    cases: int
+    n_pub: float
+    events_pub: float
+    cases_pub: float
+    table: pd.DataFrame
+
+
+def totals_table(y: np.ndarray, n_cases: int, settings: DisclosureSettings | None) -> Totals:
+    """Rows, events and children of the validation rows, disclosed (events vs non-events)."""
+    n, e = len(y), int(np.sum(y))
+    raw = pd.DataFrame({"n_rows": [n], "n_events": [e], "n_cases": [int(n_cases)]})
+    if settings is None:
+        t = mark_undisclosed(raw, reason="evaluate(disclosure=False)")
+    else:
+        t = disclose(
+            raw,
+            count_columns=["n_rows", "n_events", "n_cases"],
+            total_columns=[("n_rows", ["n_events"])],
+            min_count=settings.min_count,
+            round_to=settings.round_to,
+            suppress_zero=settings.suppress_zero,
+        )
+
+    def pub(c):
+        v = t[c].iloc[0]
+        return np.nan if pd.isna(v) else float(v)
+
+    return Totals(n, e, int(n_cases), pub("n_rows"), pub("n_events"), pub("n_cases"), t)
+
+
+@dataclass
+class Cuts:
+    """Every cut an evaluation publishes, chosen once so that none can be differenced.
+
+    ``add(source, key, scale, threshold)`` offers a cut (rows with ``value >=
+    threshold`` on ``scale``); cuts offered first win. ``settle()`` counts them and
+    keeps those :func:`protect_nested` allows (all of them without disclosure
+    control). Score cuts join the probability cuts when predicted risk never falls
+    as points rise (the sets are then nested too); otherwise they form their own
+    family.
+    """
+
+    y: np.ndarray
+    p: np.ndarray
+    score: np.ndarray
+    settings: DisclosureSettings | None
+    offered: list[tuple[str, object, str, float]] = field(default_factory=list)
+    alerts: np.ndarray | None = None
+    true_positives: np.ndarray | None = None
+    published: np.ndarray | None = None
+
+    def add(self, source: str, key: object, scale: str, threshold: float) -> None:
+        self.offered.append((source, key, scale, float(threshold)))
+
+    def _counts(self, scale: str, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = self.p if scale == "probability" else self.score
+        order = np.argsort(x, kind="stable")
+        xs, ys = x[order], self.y[order]
+        n = len(x)
+        above = np.concatenate([np.cumsum(ys[::-1])[::-1], [0.0]])
+        start = np.searchsorted(xs, thresholds, side="left")
+        return (n - start).astype(np.int64), above[start].astype(np.int64)
+
+    def settle(self) -> Cuts:
+        k = len(self.offered)
+        scales = np.array([o[2] for o in self.offered], dtype=object)
+        thr = np.array([o[3] for o in self.offered], dtype=float)
+        alerts = np.zeros(k, dtype=np.int64)
+        tp = np.zeros(k, dtype=np.int64)
+        for scale in ("probability", "score"):
+            m = scales == scale
+            if m.any():
+                alerts[m], tp[m] = self._counts(scale, thr[m])
+        self.alerts, self.true_positives = alerts, tp
+        if self.settings is None or k == 0:
+            self.published = np.ones(k, dtype=bool)
+            return self
+        s = self.settings
+        n, e = len(self.y), float(np.sum(self.y))
+        totals = np.array([n, e, n - e])
+        counts = np.column_stack([alerts, tp, alerts - tp])
+        # points and predicted risk order the rows alike (a fixed map): one family
+        order = np.lexsort((self.p, self.score))
+        together = bool(np.all(np.diff(self.p[order]) >= 0))
+        families = (
+            [np.ones(k, dtype=bool)]
+            if together
+            else [scales == "probability", ~(scales == "probability")]
+        )
+        published = np.zeros(k, dtype=bool)
+        for fam in families:
+            idx = np.flatnonzero(fam)
+            if idx.size == 0:
+                continue
+            keep = protect_nested(
+                counts[idx], totals, min_count=s.min_count, suppress_zero=s.suppress_zero
+            )
+            published[idx] = keep
+        self.published = published
+        return self
+
+    def lookup(self, source: str) -> pd.DataFrame:
+        """The offered cuts of one source: key, threshold, counts and whether published."""
+        rows = [i for i, o in enumerate(self.offered) if o[0] == source]
+        return pd.DataFrame(
+            {
+                "key": [self.offered[i][1] for i in rows],
+                "scale": [self.offered[i][2] for i in rows],
+                "threshold": [self.offered[i][3] for i in rows],
+                "alerts": self.alerts[rows],
+                "true_positives": self.true_positives[rows],
+                "published": self.published[rows],
+            }
+        )
+
+
+def _rounded(values: np.ndarray, settings: DisclosureSettings | None) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    if settings is None or settings.round_to == 1:
+        return v
+    return np.floor(v / settings.round_to + 0.5) * settings.round_to
+
+
+def alerts_table(
+    rules, cuts: Cuts, totals: Totals, sens, ppv, rate, lo, hi, settings
+) -> pd.DataFrame:
+    """Sensitivity, PPV and alert rate at each rule, from the published counts."""
+    c = cuts.lookup("alert")
+    alerts = pd.DataFrame(
+        {
+            "rule": [r[0] for r in rules],
+            "scale": [r[1] for r in rules],
+            "threshold": [r[2] for r in rules],
+            "n": totals.n,
+            "events": totals.events,
+            "alerts": c["alerts"].to_numpy(),
+            "true_positives": c["true_positives"].to_numpy(),
+            "alert_rate": rate,
+            "sensitivity": sens,
+            "sensitivity_lower": lo[0],
+            "sensitivity_upper": hi[0],
+            "ppv": ppv,
+            "ppv_lower": lo[1],
+            "ppv_upper": hi[1],
+        }
+    )
+    if settings is None:
+        return mark_undisclosed(alerts, reason="evaluate(disclosure=False)")
+    hidden_rule = ~c["published"].to_numpy()
+    hide = pd.DataFrame(
+        {
+            "n": np.isnan(totals.n_pub),
+            "events": np.isnan(totals.events_pub),
+            "alerts": hidden_rule,
+            "true_positives": hidden_rule,
+        },
+        index=alerts.index,
+    )
+    out = disclose(
+        alerts,
+        count_columns=["n", "events", "alerts", "true_positives"],
+        by=["rule", "scale", "threshold"],
+        rate_columns={
+            "alert_rate": ["alerts", "n"],
+            "sensitivity": ["true_positives", "events"],
+            "ppv": ["true_positives", "alerts"],
+        },
+        statistic_columns={
+            "sensitivity_lower": ["true_positives", "events"],
+            "sensitivity_upper": ["true_positives", "events"],
+            "ppv_lower": ["true_positives", "alerts"],
+            "ppv_upper": ["true_positives", "alerts"],
+        },
+        find_totals=False,
+        hide=hide,
+        min_count=settings.min_count,
+        round_to=settings.round_to,
+        suppress_zero=settings.suppress_zero,
+    )
+    tp = alerts["true_positives"].to_numpy()
+    fn = totals.events - tp
+    fp = alerts["alerts"].to_numpy() - tp
+    m = settings.min_count
+    sens_small = (tp < m) | (fn < m)
+    ppv_small = (tp < m) | (fp < m)
+    return suppress_statistics(
+        out,
+        pd.DataFrame(
+            {
+                "sensitivity_lower": sens_small,
+                "sensitivity_upper": sens_small,
+                "ppv_lower": ppv_small,
+                "ppv_upper": ppv_small,
+            }
+        ),
+        rule=f"an interval resting on a cell below min_count={m}",
+    )
+
+
+def _quantile_edges(p: np.ndarray, k: int) -> np.ndarray:
+    q = np.quantile(p, np.arange(1, k) / k)
+    edges = np.unique(round_cut(q))
+    return edges[(edges > 0) & (edges < 1)]
+
+
+def calibration_edges(p: np.ndarray) -> np.ndarray:
+    """Cuts between the calibration bins: tenths of predicted risk, rounded."""
+    return _quantile_edges(p, CALIBRATION_BINS)
+
+
+def curve_edges(p: np.ndarray) -> np.ndarray:
+    """Cuts between the smoothed curve's points: twentieths of predicted risk, rounded."""
+    return _quantile_edges(p, CURVE_BINS)
+
+
+def _binned(p, y, cuts: Cuts, source: str) -> pd.DataFrame:
+    """Rows, events and mean predicted risk between the published cuts of one source.
+
+    Any two published cuts differ by 0 or at least ``min_count`` rows, events and
+    non-events (:func:`protect_nested`), so every bin between them does too.
+    """
+    c = cuts.lookup(source)
+    edges = c.loc[c["published"], "threshold"].to_numpy(dtype=float)
+    bounds = np.concatenate([[0.0], np.sort(edges), [np.inf]])
+    which = np.searchsorted(bounds, p, side="right") - 1
+    n_bins = len(bounds) - 1
+    n = np.bincount(which, minlength=n_bins)
+    events = np.bincount(which, weights=y, minlength=n_bins).astype(np.int64)
+    total_p = np.bincount(which, weights=p, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_p = np.where(n > 0, total_p / np.where(n > 0, n, 1), np.nan)
+    labels = [
+        f"[{lo:.3g}, {hi:.3g})" if np.isfinite(hi) else f"[{lo:.3g}, 1]"
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    return pd.DataFrame(
+        {"bin": labels, "n": n.astype(np.int64), "events": events, "mean_predicted": mean_p}
+    )[n > 0].reset_index(drop=True)
+
+
+def calibration_table(p, y, cuts: Cuts, settings) -> pd.DataFrame:
+    """Observed against predicted risk in bins between published cuts (merged when needed)."""
+    cal = _binned(p, y, cuts, "calibration")
+    cal["observed"] = cal["events"] / cal["n"]
+    if settings is None:
+        return mark_undisclosed(cal, reason="evaluate(disclosure=False)")
+    return disclose(
+        cal,
+        count_columns=["n", "events"],
+        by="bin",
+        rate_columns={"observed": ["events", "n"], "mean_predicted": ["n"]},
+        total_columns=[("n", ["events"])],
+        find_totals=False,
+        min_count=settings.min_count,
+        round_to=settings.round_to,
+        suppress_zero=settings.suppress_zero,
+    )
+
+
+def calibration_curve_table(
+    p, y, cuts: Cuts, totals: Totals, settings, smooth, method: str
+) -> pd.DataFrame:
+    """The smoothed calibration curve at the mean predicted risk between published cuts.
+
+    ``smooth(predicted)`` returns the curve and its interval limits at the given
+    predicted risks (a fit on every validation row). Under disclosure control the
+    points are twentieths of the rows merged like the calibration bins, their
+    counts are disclosed, and the curve is a statistic shown only where its point's
+    counts are published and the whole validation set has at least ``min_count``
+    events and non-events.
+    """
+    curve = _binned(p, y, cuts, "curve").rename(columns={"mean_predicted": "predicted"})
+    observed, lower, upper = smooth(curve["predicted"].to_numpy(dtype=float))
+    curve = curve.assign(observed=observed, lower=lower, upper=upper)
+    if settings is None:
+        out = mark_undisclosed(curve, reason="evaluate(disclosure=False)")
+        out.attrs["method"] = method
+        return out
+    fitted = ["n", "events"]
+    out = disclose(
+        curve,
+        count_columns=["n", "events"],
+        by="bin",
+        statistic_columns={
+            "predicted": ["n"],
+            "observed": fitted,
+            "lower": fitted,
+            "upper": fitted,
+        },
+        total_columns=[("n", ["events"])],
+        find_totals=False,
+        min_count=settings.min_count,
+        round_to=settings.round_to,
+        suppress_zero=settings.suppress_zero,
+    )
+    m = settings.min_count
+    if totals.events < m or totals.n - totals.events < m:
+        small = pd.DataFrame(True, index=out.index, columns=["observed", "lower", "upper"])
+        out = suppress_statistics(
+            out, small, rule=f"a fit resting on fewer than {m} events or non-events"
+        )
+    out.attrs["method"] = method
+    return out
+
+
+def publish_count(value: int | None, settings: DisclosureSettings | None) -> int | None:
+    """One count on its own (cases a temporal split left out): suppressed or rounded."""
+    if value is None or settings is None:
+        return value
+    t = disclose(
+        pd.DataFrame({"n_cases": [int(value)]}),
+        count_columns=["n_cases"],
+        find_totals=False,
+        min_count=settings.min_count,
+        round_to=settings.round_to,
+        suppress_zero=settings.suppress_zero,
+    )
+    v = t["n_cases"].iloc[0]
+    return None if pd.isna(v) else int(v)
+
+
+def sample_counts(
+    n_cases: int, case_events: int, totals: Totals, settings: DisclosureSettings
+) -> pd.DataFrame:
+    """Children and children with an outcome in the training set, disclosed.
+
+    The training set's children include the validated ones (published in the
+    sample table); when they differ by a small count (a temporal split validates
+    later children only), the training set's count is hidden.
+    """
+    raw = pd.DataFrame({"n_cases": [int(n_cases)], "n_case_events": [int(case_events)]})
+    gap = int(n_cases) - int(totals.cases)
+    hide = pd.DataFrame(
+        {"n_cases": [0 < gap < settings.min_count], "n_case_events": [False]}, index=raw.index
+    )
+    return disclose(
+        raw,
+        count_columns=["n_cases", "n_case_events"],
+        total_columns=[("n_cases", ["n_case_events"])],
+        find_totals=False,
+        hide=hide,
+        min_count=settings.min_count,
+        round_to=settings.round_to,
+        suppress_zero=settings.suppress_zero,
+    )
+
+
+def decision_curve_table(thr: np.ndarray, cuts: Cuts, totals: Totals, settings) -> pd.DataFrame:
+    """Net benefit at each threshold, from the published counts and totals."""
+    c = cuts.lookup("decision")
+    odds = thr / (1 - thr)
+    dc = pd.DataFrame(
+        {
+            "threshold": thr,
+            "alerts": c["alerts"].to_numpy(),
+            "true_positives": c["true_positives"].to_numpy(),
+        }
+    )
+    if settings is None:
+        n, e = float(totals.n), float(totals.events)
+        a = dc["alerts"].to_numpy(dtype=float)
+        t = dc["true_positives"].to_numpy(dtype=float)
+        out = dc.assign(
+            net_benefit=t / n - (a - t) / n * odds,
+            treat_all=e / n - (1 - e / n) * odds,
+            treat_none=0.0,
+        )
+        return mark_undisclosed(out, reason="evaluate(disclosure=False)")
+    out = disclose(
+        dc.assign(net_benefit=np.nan, treat_all=np.nan, treat_none=0.0),
+        count_columns=["alerts", "true_positives"],
+        by="threshold",
+        statistic_columns={"treat_all": [], "treat_none": []},
+        computed={
+            "net_benefit": "true_positives / n - (alerts - true_positives) / n * t / (1 - t), "
+            "from the published counts and the published number of rows",
+        },
+        find_totals=False,
+        hide=~c["published"].to_numpy(),
+        min_count=settings.min_count,
+        round_to=settings.round_to,
+        suppress_zero=settings.suppress_zero,
+    )
+    n, e = totals.n_pub, totals.events_pub
+    a = out["alerts"].to_numpy(dtype=float, na_value=np.nan)
+    t = out["true_positives"].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["net_benefit"] = t / n - (a - t) / n * odds if n > 0 else np.nan
+        out["treat_all"] = e / n - (1 - e / n) * odds if n > 0 else np.nan
+    return out
+
+
+def roc_table(y, p, cuts: Cuts, totals: Totals, settings) -> pd.DataFrame:
+    """The ROC curve on a fixed grid of 101 false-positive rates.
+
+    Under disclosure control it is drawn through the published counts at every
+    published probability cut, so it shows nothing those counts do not.
+    """
+    grid = np.linspace(0, 1, 101)
+    if settings is None:
+        from sklearn.metrics import roc_curve
+
+        fpr, tpr, _ = roc_curve(y, p)
+        return mark_undisclosed(
+            pd.DataFrame({"fpr": grid, "tpr": np.interp(grid, fpr, tpr)}),
+            reason="evaluate(disclosure=False)",
+        )
+    keep = cuts.published & np.array([o[2] == "probability" for o in cuts.offered], dtype=bool)
+    a = _rounded(cuts.alerts[keep], settings)
+    t = _rounded(cuts.true_positives[keep], settings)
+    pos, neg = totals.events_pub, totals.n_pub - totals.events_pub
+    if not (pos > 0 and neg > 0):
+        tpr_grid = np.full(grid.size, np.nan)
+    else:
+        fpr = np.concatenate([[0.0], (a - t) / neg, [1.0]])
+        tpr = np.concatenate([[0.0], t / pos, [1.0]])
+        order = np.lexsort((tpr, fpr))
+        fpr, tpr = np.clip(fpr[order], 0, 1), np.clip(np.maximum.accumulate(tpr[order]), 0, 1)
+        tpr_grid = np.interp(grid, fpr, tpr)
+    return mark_statistics(
+        pd.DataFrame({"fpr": grid, "tpr": tpr_grid}),
+        settings,
+        rule="drawn through the published (rounded) counts at the published cuts only",
+    )
+
+
+def metrics_rule(settings: DisclosureSettings) -> str:
+    return (
+        f"every metric rests on at least {settings.min_count} events and "
+        f"{settings.min_count} non-events; the observed rate is the published events over "
+        "the published rows"
+    )
+
+
+def publish_metrics(metrics: pd.DataFrame, totals: Totals, settings) -> pd.DataFrame:
+    """Metrics with intervals, behind a minimum cell size (events and non-events)."""
+    if settings is None:
+        return mark_undisclosed(metrics, reason="evaluate(disclosure=False)")
+    out = metrics.copy()
+    small = totals.events < settings.min_count or totals.n - totals.events < settings.min_count
+    hidden = pd.DataFrame(False, index=out.index, columns=out.columns)
+    if small:
+        for c in ("estimate", "lower", "upper"):
+            hidden[c] = True
+            out[c] = np.nan
+    obs = out["metric"] == "observed_rate"
+    if not small:
+        rate = totals.events_pub / totals.n_pub if totals.n_pub > 0 else np.nan
+        out.loc[obs, "estimate"] = rate
+    return mark_statistics(out, settings, rule=metrics_rule(settings), suppressed=hidden)
+
+
+def offer_cuts(
+    cuts: Cuts,
+    rules: Sequence[tuple[str, str, float]],
+    dc_thresholds: np.ndarray,
+    p: np.ndarray,
+    subgroup_threshold: float | None,
+) -> Cuts:
+    """Offer every cut of an evaluation, most wanted first, and settle them."""
+    if subgroup_threshold is not None:
+        cuts.add("subgroup", 0, "probability", subgroup_threshold)
+    for i, (_label, scale, t) in enumerate(rules):
+        cuts.add("alert", i, scale, t)
+    for t in calibration_edges(p):
+        cuts.add("calibration", float(t), "probability", float(t))
+    for t in dc_thresholds:
+        cuts.add("decision", float(t), "probability", float(t))
+    for t in curve_edges(p):
+        cuts.add("curve", float(t), "probability", float(t))
+    q = np.unique(round_cut(np.quantile(p, np.arange(1, _ROC_CUTS) / _ROC_CUTS)))
+    for t in q[(q > 0) & (q < 1)]:
+        cuts.add("roc", float(t), "probability", float(t))
+    return cuts.settle()

@@ -1,0 +1,171 @@
+"""One checked path for everything that leaves, and synthetic outputs that say so.
+
+Reports and written tables go through :func:`riskscore.check_publishable`: a table
+edited after disclosure control (a small count, a rate from exact counts, a stamp
+removed) cannot leave through the evaluation report any more than through the
+cohort report. Outputs made from ``make_cohort`` or ``vignette`` data carry the
+synthetic mark through audits, training sets, evaluations and written tables.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import riskscore as rs
+from riskscore.disclosure import (
+    DISCLOSURE_ATTR,
+    SYNTHETIC_ATTR,
+    SYNTHETIC_LINE,
+    check_publishable,
+    is_synthetic,
+)
+from riskscore.errors import DisclosureError
+from riskscore.report import render_html
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return rs.make_cohort(700, random_state=21)
+
+
+@pytest.fixture(scope="module")
+def evaluation(cohort):
+    events, cases = cohort
+    ts = rs.make_training_set(events, cases, grid="90D")
+    return rs.evaluate(rs.default_scorecard(), ts, cv=2, n_boot=10, cases=cases)
+
+
+def _unmarked(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without its synthetic mark (what the data contract recorded stays)."""
+    out = frame.copy()
+    out.attrs = {k: v for k, v in frame.attrs.items() if k != SYNTHETIC_ATTR}
+    return out
+
+
+def test_evaluation_report_passes_the_one_check(evaluation):
+    state = check_publishable(evaluation.tables())
+    assert state["controlled"] and state["synthetic"]
+    page = render_html(evaluation)
+    assert "Content-Security-Policy" in page
+    assert SYNTHETIC_LINE in page
+    assert "Provenance" in page and '"synthetic"' in html.unescape(page)
+
+
+@pytest.mark.parametrize("edit", ["small count", "exact rate", "no stamp"])
+def test_evaluation_report_refuses_a_table_edited_after_disclosure(evaluation, edit):
+    res = evaluation
+    calibration, alerts, metrics = res.calibration, res.alerts, res.metrics
+    try:
+        if edit == "small count":
+            res.calibration = calibration.copy()
+            res.calibration.loc[0, "n"] = 3
+        elif edit == "exact rate":
+            res.alerts = alerts.copy()
+            res.alerts["alert_rate"] = res.alerts["alert_rate"] + 1e-6
+        else:
+            res.metrics = metrics.copy()
+            res.metrics.attrs = {}
+        with pytest.raises(DisclosureError):
+            render_html(res)
+    finally:
+        res.calibration, res.alerts, res.metrics = calibration, alerts, metrics
+
+
+def test_evaluation_tables_rest_on_published_counts(evaluation):
+    a = evaluation.alerts
+    shown = a["alerts"].notna() & a["n"].notna()
+    assert np.allclose(a.loc[shown, "alert_rate"], a.loc[shown, "alerts"] / a.loc[shown, "n"])
+    tp = a["true_positives"].astype("Float64")
+    assert np.allclose(a.loc[shown, "sensitivity"], tp[shown] / a.loc[shown, "events"])
+    # no interval where a cell behind it (true positives, or the rest) is small
+    small = (tp < 10) | ((a["events"] - tp) < 10)
+    assert a.loc[small.fillna(True), "sensitivity_lower"].isna().all()
+    cal = evaluation.calibration
+    assert np.allclose(cal["observed"], cal["events"] / cal["n"])
+    dc = evaluation.decision_curve.dropna(subset=["alerts"])
+    n = float(evaluation.sample["n_rows"].iloc[0])
+    t = dc["threshold"]
+    nb = dc["true_positives"] / n - (dc["alerts"] - dc["true_positives"]) / n * t / (1 - t)
+    assert np.allclose(dc["net_benefit"].astype(float), nb.astype(float))
+    obs = evaluation.metrics.set_index("metric").loc["observed_rate", "estimate"]
+    assert obs == float(evaluation.sample["n_events"].iloc[0]) / n
+
+
+def test_metrics_need_min_count_events_and_non_events(cohort):
+    events, cases = cohort
+    ts = rs.make_training_set(events, cases, grid="90D")
+    keep = np.flatnonzero(ts.y == 1)[:8]  # eight events only
+    rows = np.sort(np.concatenate([keep, np.flatnonzero(ts.y == 0)]))
+    small = rs.TrainingSet(
+        ts.X.iloc[rows].reset_index(drop=True),
+        ts.y[rows],
+        ts.case_ids[rows],
+        ts.as_of.iloc[rows].reset_index(drop=True),
+        ts.excluded,
+        ts.info,
+    )
+    res = rs.evaluate(rs.default_scorecard(), small, cv=2, n_boot=5)
+    assert res.metrics["estimate"].isna().all()
+    assert res.sample["n_events"].isna().all()
+    manifest = rs.disclosure_manifest(res.metrics)
+    assert set(manifest["column"]) >= {"estimate", "lower", "upper"}
+    exact = rs.evaluate(rs.default_scorecard(), small, cv=2, n_boot=5, disclosure=False)
+    assert exact.metrics["estimate"].notna().all()
+    assert not check_publishable(exact.tables())["controlled"]
+
+
+def test_synthetic_mark_travels_through_every_output(cohort, tmp_path):
+    events, cases = cohort
+    card = rs.default_scorecard()
+    audit = rs.audit_cohort(events, cases, card)
+    assert audit.synthetic and is_synthetic(audit)
+    assert all(is_synthetic(t) for t in audit.tables.values())
+    page = render_html(audit)
+    assert SYNTHETIC_LINE in page
+    path = rs.write_table(audit.tables["summary"], tmp_path / "summary.csv")
+    side = json.loads((tmp_path / "summary.csv.provenance.json").read_text(encoding="utf-8"))
+    assert side["synthetic"]["line"] == SYNTHETIC_LINE
+    assert is_synthetic(rs.read_table(path))
+    ts = rs.make_training_set(events, cases, grid="90D")
+    assert ts.info["synthetic"] is True and is_synthetic(ts.X)
+    ve, vc = rs.vignette()
+    case = rs.audit_case(ve, vc, card, "CHILD-A")
+    assert case.synthetic and is_synthetic(case.crossings) and is_synthetic(case.trajectory)
+
+
+def test_unmarked_data_make_unmarked_outputs(cohort):
+    events, cases = (_unmarked(f) for f in cohort)
+    assert SYNTHETIC_ATTR not in cases.attrs
+    audit = rs.audit_cohort(events, cases, rs.default_scorecard())
+    assert not audit.synthetic and not any(is_synthetic(t) for t in audit.tables.values())
+    assert SYNTHETIC_LINE not in render_html(audit)
+    # synthetic-looking ids and an index_date no longer make data synthetic: the mark does
+    ts = rs.make_training_set(events, cases, grid="90D")
+    assert "index_date" in cases.columns and ts.info["synthetic"] is False
+    assert rs.make_training_set(events, cases, grid="90D", synthetic=True).info["synthetic"]
+
+
+def test_subgroup_metrics_carry_the_mark():
+    rng = np.random.default_rng(0)
+    p = rng.random(500) * 0.5
+    y = (rng.random(500) < p).astype(int)
+    g = pd.DataFrame({"sex": rng.choice(["f", "m"], 500)})
+    assert not is_synthetic(rs.subgroup_metrics(y, p, g, n_boot=0))
+    rs.disclosure.mark_synthetic(g)
+    assert is_synthetic(rs.subgroup_metrics(y, p, g, n_boot=0))
+
+
+def test_every_cohort_table_records_the_relations_it_was_protected_against(cohort):
+    events, cases = cohort
+    tables = rs.audit_cohort(events, cases, rs.default_scorecard()).tables
+    fa = tables["false_alarms"].attrs[DISCLOSURE_ATTR]
+    assert any("n_crossings = n_false_alarms" in r for r in fa["relations"])
+    assert fa["ratios"]["false_alarm_share"]["numerator"] == "n_false_alarms"
+    for t in tables.values():
+        reasons = rs.disclosure_manifest(t)["reason"]
+        assert not reasons.str.contains("primary|secondary").any()

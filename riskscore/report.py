@@ -594,6 +594,10 @@ _PARAMETER_NAMES = {
     "coverage": ("coverage", str),
     "engine": ("computed with", str),
     "n_partitions": ("partitions (no effect on results)", fmt_count),
+    "allowed": (
+        "columns allowed past the identifying-data guard",
+        lambda v: "; ".join(f"{k} ({why})" for k, why in dict(v).items()),
+    ),
 }
 
 
@@ -1688,9 +1692,10 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
     )
     if len(cal) < 10:
         why += (
-            f" The {len(cal)} groups are tenths of predicted risk, neighbouring ones merged so "
-            "that no small count can be worked out from the other tables (disclosure control)."
-        )
+            " The one group is all tenths of predicted risk merged"
+            if len(cal) == 1
+            else f" The {len(cal)} groups are tenths of predicted risk, neighbouring ones merged"
+        ) + " so that no small count can be worked out from the other tables (disclosure control)."
     smooth = plots.smoothed_calibration(result)
     calibration = Section(
         "calibration",

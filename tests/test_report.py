@@ -235,6 +235,8 @@ def _check_plain_language(page: _Page) -> None:
         assert not re.search(rf"(?<![\w-]){re.escape(code)}(?![\w-])", text), code
     for pattern in _UNREADABLE_NUMBERS:
         assert not pattern.search(text), pattern.search(text)[0]
+    # no Python value printed as it is (a dict or list of settings)
+    assert not re.search(r"[{\[]'", text), re.search(r".{0,40}[{\[]'.{0,40}", text)[0]
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -709,7 +711,10 @@ def test_evaluation_report_says_why_risk_groups_are_merged(evaluation_page, eval
     k = len(evaluation.calibration)
     assert k < 10  # the small cohort exercises disclosure control: tenths are merged
     assert evaluation.calibration["observed"].notna().all()  # merged, not hidden
-    assert f"The {k} groups are tenths of predicted risk, neighbouring ones merged" in page.text()
+    if k == 1:
+        assert "The one group is all tenths of predicted risk merged" in page.text()
+    else:
+        assert f"The {k} groups are tenths of predicted risk, neighbouring ones merged" in page.text()
     ranges = page.column("table-calibration", "predicted risk range")
     assert all(re.fullmatch(r"[\d.]+% to [\d.]+%", r) for r in ranges), ranges
 

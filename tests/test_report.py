@@ -714,7 +714,9 @@ def test_evaluation_report_says_why_risk_groups_are_merged(evaluation_page, eval
     if k == 1:
         assert "The one group is all tenths of predicted risk merged" in page.text()
     else:
-        assert f"The {k} groups are tenths of predicted risk, neighbouring ones merged" in page.text()
+        assert (
+            f"The {k} groups are tenths of predicted risk, neighbouring ones merged" in page.text()
+        )
     ranges = page.column("table-calibration", "predicted risk range")
     assert all(re.fullmatch(r"[\d.]+% to [\d.]+%", r) for r in ranges), ranges
 

@@ -96,6 +96,7 @@ from riskscore._lattice import (
     round_half_away,
     weighted_integer_auc,
 )
+from riskscore._names import band_name
 from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
 from riskscore._params import POSITIVE_INT, UNIT_OPEN, Options, StrOptions, validate_params
 from riskscore.contract import register_model
@@ -1211,7 +1212,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         lines.append("Audit bands (score at or above; predicted risk in brackets):")
         probs = table.attrs["band_probabilities"]
         for k, v in table.attrs["bands"].items():
-            lines.append(f"  {k:<26} >= {v:+.3f}  ({probs.get(k, float('nan')):.1%})")
+            lines.append(f"  {band_name(k):<26} >= {v:+.3f}  ({probs.get(k, float('nan')):.1%})")
         lines.append(AUDIT_ONLY_NOTICE)
         return "\n".join(lines)
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore._arrays import row_chunks
+from riskscore._names import band_name
 from riskscore.contract import register_model
 from riskscore.errors import ModelFileError, SchemaError
 from riskscore.vocabulary import AGENCIES, BANDS, FEATURES
@@ -528,7 +529,7 @@ class RuleScorecard:
         lines.append("A rule whose feature is missing scores 0 and is reported as unknown.")
         lines.append("Audit bands (total points, reached at or above):")
         for k, v in self.bands.items():
-            lines.append(f"  {k:<26} >= {_format_threshold(v)}")
+            lines.append(f"  {band_name(k):<26} >= {_format_threshold(v)}")
         zero = (
             self.model_card.get("rounded_to_zero") if isinstance(self.model_card, Mapping) else None
         )

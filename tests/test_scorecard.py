@@ -225,7 +225,7 @@ def test_str_prints_a_score_sheet_with_real_names_points_and_bands():
     assert "+1  asthma_admissions_no_followup_12m >= 1  [hospital, gp]" in text
     assert "+2  asthma_admissions_12m >= 2  [hospital]" in text
     assert "attendance_drop >= 0.1" in text
-    assert "multi_agency_discussion    >= 10" in text
+    assert "multi-agency discussion    >= 10" in text  # display names, not codes
     for r in card.rules:
         assert r.label in text
     summary = card.summary

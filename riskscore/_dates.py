@@ -39,6 +39,7 @@ __all__ = [
     "ParsedDates",
     "parse_dates",
     "check_date_options",
+    "distinct_text",
     "to_days",
     "days_to_ns",
     "step_days",
@@ -128,7 +129,7 @@ def check_date_options(dayfirst, format) -> None:
         )
 
 
-def _distinct_text(values) -> tuple[np.ndarray, pd.Series]:
+def distinct_text(values) -> tuple[np.ndarray, pd.Series]:
     """Codes per row (-1 missing) and the distinct values as stripped text."""
     codes, uniques = pd.factorize(values)
     u = np.asarray(uniques, dtype=object)
@@ -231,7 +232,7 @@ def parse_dates(values, *, dayfirst: bool | None = None, format: str | None = No
         kind[~np.isnat(v) & ((v < _NS_MIN) | (v > _NS_MAX))] = DATE_OUT_OF_RANGE
         v = np.where(kind == DATE_OK, v, _NAT_US)
         return ParsedDates(v.astype("datetime64[ns]"), kind)
-    codes, text = _distinct_text(s)
+    codes, text = distinct_text(s)
     uvalues, ukind = _parse_distinct(text, dayfirst, format)
     has = codes >= 0
     safe = np.maximum(codes, 0)

@@ -53,6 +53,7 @@ from riskscore._dates import (
     DATE_OUT_OF_RANGE,
     DATE_UNPARSEABLE,
     check_date_options,
+    distinct_text,
     parse_dates,
 )
 from riskscore._dispatch import backend
@@ -436,18 +437,6 @@ class _Collector:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _distinct(series: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Codes per row (-1 missing) and the distinct values as stripped text."""
-    codes, uniques = pd.factorize(series)
-    u = np.asarray(uniques, dtype=object)
-    if len(u) and pd.api.types.is_float_dtype(np.asarray(uniques).dtype):
-        f = np.asarray(uniques, dtype=np.float64)
-        whole = np.floor(f) == f
-        u = np.where(whole, pd.Series(f).astype("Int64").astype(str).to_numpy(), f.astype(str))
-    text = pd.Series(u, dtype=object).astype("str").str.strip()
-    return np.asarray(codes, dtype=np.int64), text
-
-
 def _numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Numbers (float64), which rows hold a value, and which hold a non-number."""
     if pd.api.types.is_bool_dtype(series.dtype):
@@ -456,7 +445,7 @@ def _numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         num = pd.to_numeric(series).to_numpy(dtype=np.float64, na_value=np.nan)
         present = ~np.isnan(num)
         return num, present, np.zeros(len(num), dtype=bool)
-    codes, text = _distinct(series)
+    codes, text = distinct_text(series)
     unum = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     uempty = (text == "").to_numpy(dtype=bool)
     has = codes >= 0
@@ -528,7 +517,7 @@ def _codes(coll: _Collector, df, rule: ColumnRule) -> np.ndarray | None:
     column, vocabulary = rule.name, rule.codes
     if column not in df.columns:
         return None
-    codes, text = _distinct(df[column])
+    codes, text = distinct_text(df[column])
     upos = pd.Index(vocabulary).get_indexer(text)
     uempty = (text == "").to_numpy(dtype=bool)
     safe = np.maximum(codes, 0)
@@ -1032,7 +1021,7 @@ def _validate_cases(df, events, *, dayfirst, format, allow, strict, first_line=N
     followup, _ = _dates(coll, frame, contract["followup_end"], dayfirst=dayfirst, fmt=format)
     if "outcome" in frame.columns:
         pos = _codes(coll, frame, contract["outcome"])
-        codes, text = _distinct(frame["outcome"])
+        codes, text = distinct_text(frame["outcome"])
         uempty = (text == "").to_numpy(dtype=bool)
         blank = uempty[np.maximum(codes, 0)] if len(uempty) else np.zeros(n, dtype=bool)
         given = (codes >= 0) & ~blank

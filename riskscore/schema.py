@@ -676,10 +676,10 @@ def _allowed(df: pd.DataFrame, allow) -> dict[str, str]:
     return check_allow(merged or None, set(map(str, df.columns)))
 
 
-def _guard(df, table: str, allowed: dict, first_line=None, columns=None) -> None:
-    sub = df if columns is None else df.loc[:, columns]
-    problems = scan_identifying(
-        sub,
+def _scan(df, table: str, allowed: dict, first_line=None) -> list[dict]:
+    """The guard over ``df`` with the contract's date, contract and label columns."""
+    return scan_identifying(
+        df,
         table=table,
         allowed=allowed,
         date_columns=DATE_COLUMNS,
@@ -689,6 +689,11 @@ def _guard(df, table: str, allowed: dict, first_line=None, columns=None) -> None
         label_columns=_LABEL_COLUMNS,
         first_line=first_line,
     )
+
+
+def _guard(df, table: str, allowed: dict, first_line=None, columns=None) -> None:
+    sub = df if columns is None else df.loc[:, columns]
+    problems = _scan(sub, table, allowed, first_line)
     if problems:
         report = ValidationReport(
             problems, df.iloc[:0], df.iloc[:0], allowed, table=table, first_line=first_line
@@ -746,17 +751,7 @@ def check_identifying(
     >>> [(p["check"], p["rows"]) for p in check_identifying(df, table="cases")]
     [('person_name', [0])]
     """
-    allowed = _allowed(df, allow)
-    return scan_identifying(
-        df,
-        table=table,
-        allowed=allowed,
-        date_columns=DATE_COLUMNS,
-        contract_columns=frozenset(CONTRACT[table].names)
-        if table in CONTRACT
-        else _CONTRACT_COLUMNS,
-        label_columns=_LABEL_COLUMNS,
-    )
+    return _scan(df, table, _allowed(df, allow))
 
 
 def _check_frame(df, name):

@@ -54,6 +54,7 @@ import datetime as _dt
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -778,6 +779,109 @@ def _secondary(
     return hidden
 
 
+def _pinned_small(
+    values: np.ndarray,
+    hidden: np.ndarray,
+    groups: tuple[np.ndarray, np.ndarray, np.ndarray],
+    settings: DisclosureSettings,
+    implicit: np.ndarray,
+) -> np.ndarray:
+    """Unpublished small counts that the published cells and the groups pin down exactly.
+
+    The check an output checker's linear attack makes, across every group at once
+    (the local rules of :func:`_secondary` look at one group at a time, and several
+    groups can combine, through hidden margins, into one equation for a cell). Each
+    published cell is known only to its rounding interval (0 exactly; otherwise at
+    least ``min_count``), an unpublished one is any count from 0; for every
+    unpublished count from 1 to ``min_count - 1`` a linear programme finds its least
+    and greatest value under the groups' equations. Returns the cells whose two
+    values round to the same integer.
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    group_total, member_group, member_cell = groups
+    known = ~np.isnan(values)
+    unpublished = hidden | implicit | ~known
+    targets = np.flatnonzero(unpublished & known & (values >= 1) & (values < settings.min_count))
+    found = np.zeros(values.size, dtype=bool)
+    if targets.size == 0 or group_total.size == 0:
+        return found
+    # only the equations that hold: a row taken for a total by its label alone may
+    # not be one, and an attacker can use only true relations
+    val = np.nan_to_num(values)
+    member_sum = np.bincount(member_group, weights=val[member_cell], minlength=group_total.size)
+    has_nan = np.bincount(member_group, weights=~known[member_cell], minlength=group_total.size)
+    holds = known[group_total] & (has_nan == 0) & np.isclose(val[group_total], member_sum)
+    if not holds.any():
+        return found
+    keep = holds[member_group]
+    group_total, member_group, member_cell = (
+        group_total[holds],
+        np.cumsum(holds)[member_group[keep]] - 1,
+        member_cell[keep],
+    )
+    shown = _round_half_up(val, settings.round_to)
+    lo = np.where(
+        unpublished, 0.0, np.maximum(np.ceil(shown - settings.round_to / 2), settings.min_count)
+    )
+    hi = np.where(unpublished, np.inf, np.ceil(shown + settings.round_to / 2) - 1)
+    lo[~unpublished & (shown == 0)] = 0.0
+    hi[~unpublished & (shown == 0)] = 0.0
+    rows = np.r_[np.arange(group_total.size), member_group]
+    cols = np.r_[group_total, member_cell]
+    coef = np.r_[np.ones(group_total.size), -np.ones(member_cell.size)]
+    a_eq = coo_matrix((coef, (rows, cols)), shape=(group_total.size, values.size)).tocsr()
+    b_eq = np.zeros(group_total.size)
+    bounds = np.column_stack([lo, np.where(np.isinf(hi), None, hi)])
+    for t in targets:
+        c = np.zeros(values.size)
+        c[t] = 1.0
+        least = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        most = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        if least.status == 0 and most.status == 0:
+            found[t] = math.ceil(least.fun - 1e-6) == math.floor(-most.fun + 1e-6)
+    return found
+
+
+def _hide_against_pinning(
+    values: np.ndarray,
+    hidden: np.ndarray,
+    primary: np.ndarray,
+    groups: tuple[np.ndarray, np.ndarray, np.ndarray],
+    settings: DisclosureSettings,
+    implicit: np.ndarray,
+    locked: np.ndarray,
+) -> np.ndarray:
+    """Hide further cells until no small count is pinned down by the groups together."""
+    group_total, member_group, member_cell = groups
+    known = ~np.isnan(values)
+    val = np.nan_to_num(values)
+    while True:
+        pinned = np.flatnonzero(_pinned_small(values, hidden, groups, settings, implicit))
+        if pinned.size == 0:
+            return hidden
+        # the groups a pinned cell belongs to (as a member or as their total)
+        in_group = np.isin(member_cell, pinned)
+        gs = np.union1d(member_group[in_group], np.flatnonzero(np.isin(group_total, pinned)))
+        cells = np.union1d(member_cell[np.isin(member_group, gs)], group_total[gs])
+        cand = cells[known[cells] & ~hidden[cells] & ~implicit[cells] & ~locked[cells]]
+        if cand.size == 0:
+            raise DisclosureError(
+                f"cannot protect {pinned.size} small count(s) that the published totals "
+                "pin down: the only cells left to hide are published elsewhere in the same "
+                "output"
+            )
+        # the smallest non-zero published cell next to a pinned one (least lost)
+        order = np.lexsort((cand, val[cand], val[cand] == 0))
+        hidden = hidden.copy()
+        hidden[cand[order[0]]] = True
+        # the local rules again, around the newly hidden cell (remainders stay free)
+        hidden = _secondary(
+            values, (hidden & ~implicit) | primary, groups, settings.min_count, implicit, locked
+        )
+
+
 # -- planning one table -----------------------------------------------------------------
 
 
@@ -1110,6 +1214,9 @@ def _solve(
     )
     hidden = _secondary(
         values, small | (pre & known), groups, settings.min_count, implicit, locked & ~small
+    )
+    hidden = _hide_against_pinning(
+        values, hidden, small | (pre & known), groups, settings, implicit, locked & ~small
     )
     return {
         n: hidden[cell_off[n] : cell_off[n] + plans[n].values.size].reshape(plans[n].shape)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from differencing import Attacker, rounding_interval
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -98,6 +98,14 @@ labels = st.sampled_from(["Total", "Overall", "Totals", "All children", "Grand t
     row_label=labels,
     col_label=labels,
     setting=st.sampled_from(EXACT),
+)
+# found by this test: two hidden column margins, each the only hidden cell of its column
+# besides one row's cell, added up through the grand total to give (r1, c1) = 1
+@example(
+    grid=[[0, 0, 0, 0], [0, 1, 1, 4], [0, 2, 0, 0], [0, 3, 0, 0]],
+    row_label="Total",
+    col_label="Total",
+    setting=(5, 1),
 )
 def test_disclose_margins_found_by_structure_survive_the_attacker(
     grid, row_label, col_label, setting

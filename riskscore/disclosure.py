@@ -821,6 +821,8 @@ def _pinned_small(
         np.cumsum(holds)[member_group[keep]] - 1,
         member_cell[keep],
     )
+    # a count in no equation that holds can be anything from 0: nothing to solve
+    targets = targets[np.isin(targets, np.r_[group_total, member_cell])]
     shown = _round_half_up(val, settings.round_to)
     lo = np.where(
         unpublished, 0.0, np.maximum(np.ceil(shown - settings.round_to / 2), settings.min_count)
@@ -838,8 +840,12 @@ def _pinned_small(
         c = np.zeros(values.size)
         c[t] = 1.0
         least = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        # the true count (at least 1) is feasible, so a least value that rounds to 0
+        # already leaves two values open: the greatest need not be solved for
+        if least.status != 0 or math.ceil(least.fun - 1e-6) < 1:
+            continue
         most = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-        if least.status == 0 and most.status == 0:
+        if most.status == 0:
             found[t] = math.ceil(least.fun - 1e-6) == math.floor(-most.fun + 1e-6)
     return found
 

@@ -16,11 +16,11 @@ with one ``numpy.searchsorted``; a running sum of +1 and -1 read there is the co
 and the counts of earlier cases cancel because each of their intervals has both ends
 before the pair (see ``_Points``). Large extracts are encoded a block of cases at a
 time, on several threads (``n_jobs``); each case lies whole in one block. Sums (for
-attendance means) use running sums that restart at every case, so that no case's
-figure is computed by subtracting large cohort-wide totals (which would lose
-precision). Attendance means are rounded to 12 decimal places so that a mean
-exactly on a threshold line (0.90, 0.50) is not pushed across it by floating-point
-summation order.
+attendance means) are running sums too, of integers: each value in units of
+``2**-40`` (within 5e-13 of it), so the sums are exact, earlier cases cancel exactly
+and no figure depends on the order of the rows. Attendance means are rounded to 12
+decimal places so that a mean exactly on a threshold line (0.90, 0.50) is not pushed
+across it by the last bit of a division.
 
 ``asthma_admissions_no_followup_12m`` uses the same entry/exit counting, per
 admission: it enters on ``max(known, date + 28)`` and leaves on the earlier of
@@ -250,8 +250,8 @@ class _Packer:
         self.lo = lo  # smallest day that matters, minus one
         self.hi = hi  # largest key day that matters
         self.day_bits = max(int(hi - lo + 1).bit_length(), 1)
-        case_bits = max(int(n_codes + 1).bit_length(), 1)
-        if self.day_bits + case_bits > 62:
+        self.bits = self.day_bits + max(int(n_codes + 1).bit_length(), 1)
+        if self.bits > 62:
             raise SchemaError(
                 "events: the date range and number of cases are too large to encode in "
                 "one pass. Fix: encode in chunks of cases."
@@ -274,6 +274,14 @@ def _sorted(keys: np.ndarray, presorted: bool) -> tuple[np.ndarray, np.ndarray |
 
 #: Bytes per lane for the most intervals one case has in a set (see _Points.counts).
 _LANE_BYTES = ((2**8, 1), (2**16, 2), (2**32, 4))
+#: Attendance values are summed as integers in units of 2**-40: a value moves by at
+#: most 2**-41 (under 5e-13, below the 12 decimals means are rounded to), and integer
+#: sums are exact, so they depend neither on the order of the rows nor on the totals
+#: of earlier cases, which cancel exactly in one running sum.
+_VALUE_BITS = 40
+#: Bits a sort key may use: points carry their code and event in the bits below the
+#: (case, day) key when these fit, so that one sort of plain integers orders them.
+_KEY_BITS = 63
 
 
 class _Points:
@@ -283,8 +291,11 @@ class _Points:
     windows on ``max(known, date + W)`` (a window of "ever" on the last day of the
     block's span); the admissions of ``asthma_admissions_no_followup_12m`` have
     intervals of their own. All these points go into one array of packed keys,
-    sorted once (one stable sort of a few sorted runs; at equal keys an entry stays
-    before the exits), and each query is placed in it once (one ``searchsorted``).
+    sorted once, and each query is placed in it once (one ``searchsorted``). A
+    point's code (which count it enters or leaves) and its event (for attendance
+    values) ride in the low bits of its key, so the sort moves one integer array
+    and needs no gathers after it; when the bits do not fit (a very long span of
+    days in a very large block), an ``argsort`` of the keys does the same.
 
     A count as of a query is the running sum of +1 at entries and -1 at exits up to
     its place: every interval of an earlier case has both its ends before the query
@@ -292,11 +303,8 @@ class _Points:
     share one uint64 word, each in its own lane of 1, 2 or 4 bytes (enough for the
     most intervals any case of the block has in that count, so a lane never carries
     into the next): one cumulative sum and one gather per word serve up to eight
-    counts, and each count is a strided view of its lane.
-
-    Attendance sums run per case (restarting at each case), over the attendance
-    points only, in the same merged order, so that no case's figure is computed by
-    subtracting large cohort-wide totals.
+    counts, and each count is a strided view of its lane. Attendance sums run the
+    same way over fixed-point integers (``_VALUE_BITS``).
     """
 
     def __init__(self, ev: _Events, packer: _Packer, recent_window: int):
@@ -311,6 +319,7 @@ class _Points:
         stream = of_code[ev.event]
         sel = np.flatnonzero(stream >= 0)
         stream, case, day, avail = stream[sel], ev.case[sel], ev.day[sel], ev.avail[sel]
+        n_sel = len(sel)
 
         # the counts: (stream, window) pairs, then the follow-up intervals
         self.counters = [(name, w) for name, (_, ws) in streams.items() for w in ws]
@@ -327,11 +336,8 @@ class _Points:
                 steps[exit_code[name, w], counter[name, w]] = -1
         steps[f_in, -1], steps[f_out, -1] = 1, -1
 
-        keys = [packer.pack(case, avail)]
-        codes = [stream]
-        source = [np.arange(len(sel), dtype=np.int32)]
-        # exits, one run per window length (each run is sorted when no event was
-        # recorded late, as events are sorted by case and date)
+        # runs of points: (case, day, code, event); the event n_sel stands for none
+        runs = [(case, avail, stream, np.arange(n_sel))]
         for w in dict.fromkeys(w for _, w in self.counters):
             code_of = np.full(n_streams, -1, dtype=np.int16)
             for (name, cw), code in exit_code.items():
@@ -342,24 +348,46 @@ class _Points:
                 leave = np.full(len(mine), packer.hi)
             else:
                 leave = np.maximum(avail[mine], day[mine] + w)
-            keys.append(packer.pack(case[mine], leave))
-            codes.append(code_of[stream[mine]])
-            source.append(mine.astype(np.int32))
+            runs.append((case[mine], leave, code_of[stream[mine]], mine))
         f_case, f_enter, f_leave = _admissions_without_followup(ev, packer)
-        keys += [packer.pack(f_case, f_enter), packer.pack(f_case, f_leave)]
-        codes += [np.full(len(f_case), f_in, np.int16), np.full(len(f_case), f_out, np.int16)]
-        source += [np.full(len(f_case), -1, np.int32), np.full(len(f_case), -1, np.int32)]
+        runs += [(f_case, f_enter, f_in, n_sel), (f_case, f_leave, f_out, n_sel)]
 
-        keys = np.concatenate(keys)
-        order = np.argsort(keys, kind="stable")
-        self.keys = keys[order]
-        self.code = np.concatenate(codes)[order]
-        self.source = np.concatenate(source)[order]
-        self.packer = packer
+        src_bits = max(n_sel.bit_length(), 1)
+        code_bits = max(int(f_out).bit_length(), 1)
+        self.low = src_bits + code_bits
+        if packer.bits + self.low <= _KEY_BITS:
+            parts = []
+            for c, d, code, src in runs:
+                key = packer.pack(c, d) << self.low
+                key |= (np.asarray(code, dtype=np.int64) << src_bits) | src
+                parts.append(key)
+            keys = np.concatenate(parts)
+            keys.sort()  # plain integers: the fastest sort numpy has
+            self.code = ((keys >> src_bits) & ((1 << code_bits) - 1)).astype(np.int16)
+            self.source = keys & ((1 << src_bits) - 1)
+        else:
+            self.low = 0
+            keys = np.concatenate([packer.pack(c, d) for c, d, _, _ in runs])
+            order = np.argsort(keys, kind="stable")
+            lengths = [len(c) for c, *_ in runs]
+            code = np.concatenate(
+                [
+                    np.broadcast_to(np.asarray(k, np.int16), (n,))
+                    for (_, _, k, _), n in zip(runs, lengths, strict=True)
+                ]
+            )
+            src = np.concatenate(
+                [
+                    np.broadcast_to(np.asarray(s, np.int64), (n,))
+                    for (_, _, _, s), n in zip(runs, lengths, strict=True)
+                ]
+            )
+            keys, self.code, self.source = keys[order], code[order], src[order]
+        self.keys = keys
         self.steps = steps
         # lane width of each counter: the most intervals any one case has in it
         per_case = np.zeros(n_counters, dtype=np.int64)
-        if len(sel):
+        if n_sel:
             busiest = np.bincount(stream.astype(np.int64) * (packer.n_codes + 1) + case)
             busiest = np.pad(busiest, (0, n_streams * (packer.n_codes + 1) - len(busiest)))
             busiest = busiest.reshape(n_streams, -1).max(axis=1)
@@ -370,7 +398,17 @@ class _Points:
         self.width = [next((b for limit, b in _LANE_BYTES if m < limit), 8) for m in per_case]
         self.att = (self.names.index("attendance"), exit_code["attendance", recent_window],
                     exit_code["attendance", _YEAR])  # fmt: skip
-        self.value = ev.value[sel]
+        # values in fixed point (no value, and "no event", is 0); only attendance
+        # points have a nonzero sign in attendance_sums, so only their values count
+        value = ev.value[sel] * 2.0**_VALUE_BITS
+        value[np.isnan(value)] = 0.0
+        self.fixed = np.zeros(n_sel + 1, dtype=np.int64)
+        np.rint(value, out=value)
+        self.fixed[:-1] = value
+
+    def locate(self, q: np.ndarray) -> np.ndarray:
+        """Each packed (case, T) query's place: the number of points up to (case, T)."""
+        return np.searchsorted(self.keys, (q + 1) << self.low, side="left")
 
     def counts(self, pos: np.ndarray) -> dict:
         """(stream, window) -> counts per query (a uint view), ``"no_followup"`` too."""
@@ -395,32 +433,22 @@ class _Points:
                     out[labels[k]] = lanes[:, slot]
         return out
 
-    def attendance_sums(self, pos: np.ndarray, q_case: np.ndarray):
-        """Sums of attendance values in the recent window and the year, per query."""
+    def attendance_sums(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Sums of attendance values in the recent window and the year, per query.
+
+        Integers in units of ``2**-_VALUE_BITS``: the running sum of +value at each
+        entry and -value at each exit, read at the query's place.
+        """
         enter, leave_recent, leave_year = self.att
-        lut = np.zeros(len(self.steps), dtype=bool)
-        lut[[enter, leave_recent, leave_year]] = True
-        is_att = lut[self.code]
-        pts = np.flatnonzero(is_att)
-        code = self.code[pts]
-        v = self.value[self.source[pts]]
-        signed = np.where(code == enter, v, -v)
-        both = pd.DataFrame(
-            {"recent": np.where(code == leave_year, 0.0, signed),
-             "year": np.where(code == leave_recent, 0.0, signed)}
-        )  # fmt: skip
-        case = self.keys[pts] >> self.packer.day_bits
-        local = both.groupby(case, sort=False).cumsum() if len(pts) else both
-        # attendance points before each query's place; the last one must be its case's
-        before = np.zeros(len(self.code) + 1, dtype=np.int64)
-        np.cumsum(is_att, out=before[1:])
-        k = before[pos] - 1
-        mine = (k >= 0) & (case[np.maximum(k, 0)] == q_case) if len(pts) else k >= 0
-        at = np.maximum(k, 0)
-        return (
-            np.where(mine, local["recent"].to_numpy()[at], 0.0) if len(pts) else np.zeros(len(k)),
-            np.where(mine, local["year"].to_numpy()[at], 0.0) if len(pts) else np.zeros(len(k)),
-        )
+        value = self.fixed[self.source]
+        sums = []
+        for leave in (leave_recent, leave_year):
+            sign = np.zeros(len(self.steps), dtype=np.int64)
+            sign[enter], sign[leave] = 1, -1
+            running = np.zeros(len(self.code) + 1, dtype=np.int64)
+            np.cumsum(value * sign[self.code], out=running[1:])
+            sums.append(running[pos])
+        return sums[0], sums[1]
 
 
 def _admissions_without_followup(ev: _Events, packer: _Packer):
@@ -462,18 +490,24 @@ def _paternal_lost(ev: _Events, packer: _Packer, q: np.ndarray, q_case: np.ndarr
     if order is not None:
         latest = latest[order]
     latest = np.maximum.accumulate(latest) if len(latest) else latest
-    n_in = np.searchsorted(enter, q, side="right")
     out = np.zeros(len(q), dtype=np.float64)
+    # only the queries of cases with such events (few) are looked up
+    involved = np.zeros(packer.n_codes + 1, dtype=bool)
+    involved[case] = True
+    ask = np.flatnonzero(involved[q_case])
+    n_in = np.searchsorted(enter, q[ask], side="right")
     has = n_in > 0
-    top = latest[n_in[has] - 1] if len(latest) else np.array([], dtype=np.int64)
-    same_case = (top >> (packer.day_bits + 1)) == q_case[has]
-    out[np.flatnonzero(has)[same_case]] = 1.0 - (top[same_case] & 1)
+    top = latest[n_in[has] - 1]
+    same_case = (top >> (packer.day_bits + 1)) == q_case[ask[has]]
+    out[ask[has][same_case]] = 1.0 - (top[same_case] & 1)
     return out
 
 
 def _round_mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Mean of fixed-point sums (``_VALUE_BITS``), rounded to ``_MEAN_DECIMALS``."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
+        scaled = count * 2.0**_VALUE_BITS  # a power of two: exact
+        mean = np.where(count > 0, total / np.where(count > 0, scaled, 1.0), np.nan)
     return np.round(mean, _MEAN_DECIMALS)
 
 
@@ -891,10 +925,10 @@ def _encode_block(events, ev_case, q_case, n_codes, t, recent_window: int, value
     q = packer.pack(q_case, t)
 
     points = _Points(ev, packer, recent_window)
-    pos = np.searchsorted(points.keys, q, side="right")
+    pos = points.locate(q)
     counts = points.counts(pos)
     n_recent, n_year = counts["attendance", recent_window], counts["attendance", _YEAR]
-    s_recent, s_year = points.attendance_sums(pos, q_case)
+    s_recent, s_year = points.attendance_sums(pos)
     # counts in their lanes are unsigned: widen before subtracting
     n_recent, n_year = n_recent.astype(np.int64), n_year.astype(np.int64)
 

@@ -270,7 +270,11 @@ def test_row_order_changes_nothing(events, q, rnd):
     idx = list(range(len(events)))
     rnd.shuffle(idx)
     shuffled = events.iloc[idx].reset_index(drop=True)
-    assert_frames_match(encode_features(shuffled, q), encode_features(events, q))
+    # exactly: attendance values are summed as integers, so the order of additions
+    # cannot move a mean by a rounding step
+    pd.testing.assert_frame_equal(
+        encode_features(shuffled, q), encode_features(events, q), check_exact=True
+    )
 
 
 @given(event_tables(), queries(), st.data())
@@ -656,6 +660,36 @@ def test_threads_and_blocks_give_the_single_threaded_answer(events, q, jobs, chu
     pd.testing.assert_frame_equal(many, one, check_exact=True)
     assert (small[list(FEATURES)].dtypes == np.float32).all()
     pd.testing.assert_frame_equal(small, one.astype(dict.fromkeys(FEATURES, np.float32)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(event_tables(max_rows=60), queries(max_rows=20), st.sampled_from([None, "school"]))
+def test_sort_without_packed_codes_gives_the_same_answer(events, q, agency):
+    """Points whose code and event do not fit below the key are sorted by argsort."""
+    import riskscore.features as features
+
+    packed = encode_features(events, q, agency)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(features, "_KEY_BITS", 0)  # no key has room for them
+        plain = encode_features(events, q, agency)
+    pd.testing.assert_frame_equal(plain, packed, check_exact=True)
+
+
+def test_attendance_sums_are_exact_on_a_long_record():
+    """Ten thousand attendance values: the mean is the exact mean, to 12 decimals."""
+    rng = np.random.default_rng(3)
+    n = 10_000
+    values = rng.uniform(0, 1, n)  # distinct: none is a duplicate of another
+    dates = pd.Timestamp("2101-01-01") + pd.to_timedelta(np.arange(n) % 80, unit="D")
+    ev = pd.DataFrame(
+        {"case_id": "c1", "agency": "school", "event": "attendance", "date": dates, "value": values}
+    )
+    q = pd.DataFrame({"case_id": ["c1"], "as_of": [pd.Timestamp("2101-03-21")]})
+    got = encode_features(ev, q)["attendance_recent"].iloc[0]
+    from fractions import Fraction
+
+    exact = sum(Fraction(v) for v in values) / n
+    assert abs(got - float(exact)) < 1e-12
 
 
 @pytest.mark.parametrize("categorical", [False, True])

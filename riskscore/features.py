@@ -52,7 +52,7 @@ from riskscore._privacy_rules import normalise_ids
 from riskscore.coverage import apply_coverage
 from riskscore.errors import ParameterError, SchemaError
 from riskscore.schema import allowed_columns, ensure_cases, ensure_events, stamp_allowed
-from riskscore.vocabulary import AGENCIES, FEATURES, VALUED_EVENTS
+from riskscore.vocabulary import AGENCIES, FEATURES
 
 __all__ = [
     "encode_features",
@@ -134,35 +134,80 @@ def _require(df: pd.DataFrame, columns, table: str) -> None:
 
 
 class _Events:
-    """Deduplicated events of one view, as packed numpy arrays sorted by (case, day)."""
+    """Events of one view as numpy arrays in (case, day) order.
 
-    __slots__ = ("case", "day", "avail", "event", "names", "value", "delayed")
+    ``keep`` marks the rows that are not duplicates (None: every row); every use of
+    the events goes through it, so duplicates need not be compressed away first.
+    """
+
+    __slots__ = ("case", "day", "avail", "event", "names", "value", "delayed", "keep")
 
     def mask(self, names) -> np.ndarray:
-        """Rows whose event is one of ``names`` (a lookup on integer codes)."""
+        """Kept rows whose event is one of ``names`` (a lookup on integer codes)."""
         lut = np.zeros(len(self.names) + 1, dtype=bool)
         lut[[i for i, n in enumerate(self.names) if n in names]] = True
-        return lut[self.event]
+        hit = lut[self.event]
+        return hit if self.keep is None else hit & self.keep
 
 
-def _sort_order(case, day, ev, delay) -> np.ndarray | None:
-    """Order by (case, day, event, delay): one packed int64 argsort when the bits fit.
+def _case_day_order(case: np.ndarray, day: np.ndarray):
+    """Order by (case, day), stable, and whether each row has the previous one's.
 
-    None when the rows are in that order already (as ``make_cohort`` and most
-    extracts sorted by case and date deliver them): no sort and no reordering.
+    Returns ``(order, tie)``: ``order`` is None when the rows are in that order
+    already (as ``make_cohort`` and most extracts sorted by case and date deliver
+    them), and ``tie[i]`` (rows in that order) says row ``i`` has the (case, day) of
+    row ``i - 1``.
     """
-    if len(case) == 0:
-        return None
+    if len(case) < 2:
+        return None, np.zeros(len(case), dtype=bool)
     d0 = day - day.min()
-    widths = [int(a.max()).bit_length() or 1 for a in (case, d0, ev, delay)]
-    if sum(widths) <= 62:
-        key = case.astype(np.int64)
-        for a, w in zip((d0, ev, delay), widths[1:], strict=True):
-            key = (key << w) | a
-        if (key[1:] >= key[:-1]).all():
-            return None
-        return np.argsort(key, kind="stable")
-    return np.lexsort((delay, ev, day, case))
+    day_bits = int(d0.max()).bit_length()
+    tie = np.zeros(len(case), dtype=bool)
+    if int(case.max()).bit_length() + day_bits <= 62:
+        key = (case.astype(np.int64) << day_bits) | d0
+        order = None if (key[1:] >= key[:-1]).all() else np.argsort(key, kind="stable")
+        if order is not None:
+            key = key[order]
+        tie[1:] = key[1:] == key[:-1]
+        return order, tie
+    order = np.lexsort((day, case))
+    case, day = case[order], day[order]
+    tie[1:] = (case[1:] == case[:-1]) & (day[1:] == day[:-1])
+    return order, tie
+
+
+def _duplicates(tie, event, value, day, avail) -> np.ndarray:
+    """Rows that repeat an earlier-known row of their (case, day): same event and value.
+
+    Rows are in (case, day) order and ``tie`` is from :func:`_case_day_order`; only
+    rows sharing their (case, day) and event with another row are looked at. Of rows
+    identical in event and value (NaN equal to NaN) the one with the least delay is
+    kept (ties: the first); the others are returned.
+    """
+    shared = tie.copy()
+    shared[:-1] |= tie[1:]
+    rows = np.flatnonzero(shared)
+    if len(rows) == 0:
+        return rows
+    # (case, day) group number, then event: rows sharing both may be duplicates
+    group = np.cumsum(~tie[rows]).astype(np.int64) << 16 | event[rows].astype(np.int64)
+    order = np.argsort(group, kind="stable")
+    rows, group = rows[order], group[order]
+    same = np.zeros(len(rows) + 1, dtype=bool)
+    same[1:-1] = group[1:] == group[:-1]
+    pick = np.flatnonzero(same[:-1] | same[1:])
+    rows, group = rows[pick], group[pick]
+    # equal values have equal bits once -0.0 is 0.0 and every NaN is one NaN
+    v = value[rows] + 0.0
+    bits = v.view(np.int64).copy()
+    bits[np.isnan(v)] = -1
+    # by group, then value, then delay (least first): stable sorts, last key first
+    order = np.argsort(avail[rows] - day[rows], kind="stable")
+    order = order[np.argsort(bits[order], kind="stable")]
+    order = order[np.argsort(group[order], kind="stable")]
+    rows, group, bits = rows[order], group[order], bits[order]
+    dup = (group[1:] == group[:-1]) & (bits[1:] == bits[:-1])
+    return rows[1:][dup]
 
 
 def _case_codes(events: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
@@ -195,47 +240,29 @@ def _prepare_events(events: pd.DataFrame, case: np.ndarray) -> _Events:
 
     ev_cat = pd.Categorical(events["event"])
     ev_names = np.asarray(ev_cat.categories, dtype=object)
-    ev = ev_cat.codes.astype(np.int64)
+    ev = ev_cat.codes.astype(np.int16)
     if "value" in events.columns:
         value = pd.to_numeric(events["value"], errors="coerce").to_numpy(dtype=np.float64)
     else:
         value = np.full(len(events), np.nan)
 
-    # Rows identical in case, date, event and value are one happening (the same
-    # incident recorded by two agencies): keep one, known from its earliest record.
-    delay = avail - day
-    order = _sort_order(case, day, ev, delay)
+    order, tie = _case_day_order(case, day)
     if order is not None:
         case, day, avail, ev, value = case[order], day[order], avail[order], ev[order], value[order]
-    same = np.zeros(len(case), dtype=bool)
-    if len(case) > 1:
-        same[1:] = (case[1:] == case[:-1]) & (day[1:] == day[:-1]) & (ev[1:] == ev[:-1])
-        eq_val = (value[1:] == value[:-1]) | (np.isnan(value[1:]) & np.isnan(value[:-1]))
-        # Valued events with different values on one day are distinct happenings;
-        # equal values further apart in the group are handled below.
-        same[1:] &= eq_val
-    keep = ~same
-    valued_codes = [i for i, name in enumerate(ev_names) if name in VALUED_EVENTS]
-    if valued_codes:
-        # A run like (0.9, 0.8, 0.9) on one day leaves a non-adjacent duplicate.
-        grp = np.zeros(len(case), dtype=bool)
-        if len(case) > 1:
-            grp[1:] = (case[1:] == case[:-1]) & (day[1:] == day[:-1]) & (ev[1:] == ev[:-1])
-        valued = np.zeros(len(ev_names) + 1, dtype=bool)
-        valued[valued_codes] = True
-        multi = valued[ev] & (grp | np.r_[grp[1:], False])
-        if multi.any():
-            idx = np.flatnonzero(multi & keep)
-            sub = pd.DataFrame({"c": case[idx], "d": day[idx], "e": ev[idx], "v": value[idx]})
-            dup = sub.duplicated(keep="first").to_numpy()
-            keep[idx[dup]] = False
+
+    # Rows identical in case, date, event and value are one happening (the same
+    # incident recorded by two agencies): keep one, known from its earliest record.
+    dup = _duplicates(tie, ev, value, day, avail)
+    keep = None
+    if len(dup):
+        keep = np.ones(len(case), dtype=bool)
+        keep[dup] = False
 
     out = _Events()
-    out.case, out.day, out.avail = case[keep], day[keep], avail[keep]
-    out.event = ev[keep]
+    out.case, out.day, out.avail, out.event, out.value = case, day, avail, ev, value
     out.names = [str(n) for n in ev_names]
-    out.value = value[keep]
-    out.delayed = bool((out.avail != out.day).any())
+    out.keep = keep
+    out.delayed = bool((avail != day).any())
     return out
 
 
@@ -317,7 +344,7 @@ class _Points:
         for i, (codes, _) in enumerate(streams.values()):
             of_code[[k for k, n in enumerate(ev.names) if n in codes]] = i
         stream = of_code[ev.event]
-        sel = np.flatnonzero(stream >= 0)
+        sel = np.flatnonzero(stream >= 0 if ev.keep is None else (stream >= 0) & ev.keep)
         stream, case, day, avail = stream[sel], ev.case[sel], ev.day[sel], ev.avail[sel]
         n_sel = len(sel)
 

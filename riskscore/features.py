@@ -142,12 +142,17 @@ class _Events:
 
     __slots__ = ("case", "day", "avail", "event", "names", "value", "delayed", "keep")
 
-    def mask(self, names) -> np.ndarray:
-        """Kept rows whose event is one of ``names`` (a lookup on integer codes)."""
-        lut = np.zeros(len(self.names) + 1, dtype=bool)
-        lut[[i for i, n in enumerate(self.names) if n in names]] = True
-        hit = lut[self.event]
-        return hit if self.keep is None else hit & self.keep
+    def rows_of(self, *groups) -> list[np.ndarray]:
+        """Kept rows whose event is in each group of names (one pass over the events)."""
+        lut = np.zeros(len(self.names) + 1, dtype=np.int8)
+        for g, names in enumerate(groups, 1):
+            lut[[i for i, n in enumerate(self.names) if n in names]] = g
+        tag = lut[self.event]
+        if self.keep is not None:
+            tag *= self.keep
+        rows = np.flatnonzero(tag)
+        tag = tag[rows]
+        return [rows[tag == g] for g in range(1, len(groups) + 1)]
 
 
 def _case_day_order(case: np.ndarray, day: np.ndarray):
@@ -334,7 +339,7 @@ class _Points:
     same way over fixed-point integers (``_VALUE_BITS``).
     """
 
-    def __init__(self, ev: _Events, packer: _Packer, recent_window: int):
+    def __init__(self, ev: _Events, packer: _Packer, recent_window: int, followup):
         streams = {name: (set(codes), windows) for name, (codes, windows) in _STREAMS.items()}
         streams["attendance"] = ({"attendance"}, (recent_window, _YEAR))
         self.names = list(streams)
@@ -363,53 +368,69 @@ class _Points:
                 steps[exit_code[name, w], counter[name, w]] = -1
         steps[f_in, -1], steps[f_out, -1] = 1, -1
 
-        # runs of points: (case, day, code, event); the event n_sel stands for none
-        runs = [(case, avail, stream, np.arange(n_sel))]
-        for w in dict.fromkeys(w for _, w in self.counters):
-            code_of = np.full(n_streams, -1, dtype=np.int16)
-            for (name, cw), code in exit_code.items():
-                if cw == w:
-                    code_of[self.names.index(name)] = code
-            mine = np.flatnonzero(code_of[stream] >= 0)
-            if w is None:
-                leave = np.full(len(mine), packer.hi)
-            else:
-                leave = np.maximum(avail[mine], day[mine] + w)
-            runs.append((case[mine], leave, code_of[stream[mine]], mine))
-        f_case, f_enter, f_leave = _admissions_without_followup(ev, packer)
-        runs += [(f_case, f_enter, f_in, n_sel), (f_case, f_leave, f_out, n_sel)]
+        # Runs of points, each (events, day, code): the entries; every stream's exits
+        # from its first window; the exits from the second window of the streams with
+        # two; ``events`` indexes the selected events (None: all of them).
+        has_two = np.array([len(ws) > 1 for _, ws in streams.values()])
+        runs = [(None, avail, stream)]
+        for slot in (0, 1):
+            win = np.zeros(n_streams, dtype=np.int64)
+            code_of = np.zeros(n_streams, dtype=np.int16)
+            for i, (name, (_, ws)) in enumerate(streams.items()):
+                if slot < len(ws):
+                    # "ever": leave on the block's last day (clipped to it below)
+                    win[i] = packer.hi - packer.lo if ws[slot] is None else ws[slot]
+                    code_of[i] = exit_code[name, ws[slot]]
+            idx = None if slot == 0 else np.flatnonzero(has_two[stream])
+            s_, d_, a_ = (
+                (stream, day, avail) if idx is None else (stream[idx], day[idx], avail[idx])
+            )
+            leave = d_ + win[s_]
+            np.maximum(leave, a_, out=leave)
+            np.minimum(leave, packer.hi, out=leave)
+            runs.append((idx, leave, code_of[s_]))
+        f_case, f_enter, f_leave = followup
 
         src_bits = max(n_sel.bit_length(), 1)
         code_bits = max(int(f_out).bit_length(), 1)
         self.low = src_bits + code_bits
+        n_f = len(f_case)
         if packer.bits + self.low <= _KEY_BITS:
-            parts = []
-            for c, d, code, src in runs:
-                key = packer.pack(c, d) << self.low
-                key |= (np.asarray(code, dtype=np.int64) << src_bits) | src
-                parts.append(key)
-            keys = np.concatenate(parts)
+            # key = (case, day - lo) << low | code << src_bits | event, built in place
+            # (every day of a point lies within [lo, hi], so nothing needs clipping)
+            base = case.astype(np.int64) << (packer.day_bits + self.low)
+            base |= np.arange(n_sel)
+            code_lut = np.arange(f_out + 1, dtype=np.int64) << src_bits
+            keys = np.empty(sum(len(d) for _, d, _ in runs) + 2 * n_f, dtype=np.int64)
+            at = 0
+            for idx, d, code in runs:
+                seg = keys[at : at + len(d)]
+                np.subtract(d, packer.lo, out=seg)
+                seg <<= self.low
+                seg |= base if idx is None else base[idx]
+                seg |= code_lut[code]
+                at += len(d)
+            for d, code in ((f_enter, f_in), (f_leave, f_out)):
+                keys[at : at + n_f] = (packer.pack(f_case, d) << self.low) | code_lut[code] | n_sel
+                at += n_f
             keys.sort()  # plain integers: the fastest sort numpy has
             self.code = ((keys >> src_bits) & ((1 << code_bits) - 1)).astype(np.int16)
             self.source = keys & ((1 << src_bits) - 1)
         else:
             self.low = 0
-            keys = np.concatenate([packer.pack(c, d) for c, d, _, _ in runs])
-            order = np.argsort(keys, kind="stable")
-            lengths = [len(c) for c, *_ in runs]
+            every = np.arange(n_sel)
+            src = [every if idx is None else idx for idx, _, _ in runs]
+            src += [np.full(n_f, n_sel), np.full(n_f, n_sel)]
+            keys = np.concatenate(
+                [packer.pack(case[i], d) for i, (_, d, _) in zip(src, runs, strict=False)]
+                + [packer.pack(f_case, f_enter), packer.pack(f_case, f_leave)]
+            )
             code = np.concatenate(
-                [
-                    np.broadcast_to(np.asarray(k, np.int16), (n,))
-                    for (_, _, k, _), n in zip(runs, lengths, strict=True)
-                ]
+                [c for _, _, c in runs]
+                + [np.full(n_f, f_in, np.int16), np.full(n_f, f_out, np.int16)]
             )
-            src = np.concatenate(
-                [
-                    np.broadcast_to(np.asarray(s, np.int64), (n,))
-                    for (_, _, _, s), n in zip(runs, lengths, strict=True)
-                ]
-            )
-            keys, self.code, self.source = keys[order], code[order], src[order]
+            order = np.argsort(keys, kind="stable")
+            keys, self.code, self.source = keys[order], code[order], np.concatenate(src)[order]
         self.keys = keys
         self.steps = steps
         # lane width of each counter: the most intervals any one case has in it
@@ -428,7 +449,7 @@ class _Points:
         # values in fixed point (no value, and "no event", is 0); only attendance
         # points have a nonzero sign in attendance_sums, so only their values count
         value = ev.value[sel] * 2.0**_VALUE_BITS
-        value[np.isnan(value)] = 0.0
+        np.fmax(value, 0.0, out=value)  # NaN (no value) to 0; values are never negative
         self.fixed = np.zeros(n_sel + 1, dtype=np.int64)
         np.rint(value, out=value)
         self.fixed[:-1] = value
@@ -478,16 +499,15 @@ class _Points:
         return sums[0], sums[1]
 
 
-def _admissions_without_followup(ev: _Events, packer: _Packer):
+def _admissions_without_followup(ev: _Events, packer: _Packer, adm, rev):
     """Intervals in which each admission counts for asthma_admissions_no_followup_12m.
 
-    See the module notes; returns ``(case, enter, leave)`` for ``_Points``.
+    ``adm`` and ``rev`` are the rows of the admissions and plan reviews. See the
+    module notes; returns ``(case, enter, leave)`` for ``_Points``.
     """
-    adm = ev.mask(("asthma_admission",))
     a_case, a_day, a_avail = ev.case[adm], ev.day[adm], ev.avail[adm]
     if len(a_case) == 0:
         return a_case, a_day, a_day
-    rev = ev.mask(("asthma_plan_review",))
     # events are sorted by (case, day): so are the reviews, and their packed keys
     r_key = packer.pack(ev.case[rev], ev.day[rev])
     r_avail = ev.avail[rev]
@@ -507,11 +527,14 @@ def _admissions_without_followup(ev: _Events, packer: _Packer):
     return a_case, enter, leave
 
 
-def _paternal_lost(ev: _Events, packer: _Packer, q: np.ndarray, q_case: np.ndarray):
-    """1 if the latest (by date) loss/restoration known at T is a loss; restoration wins ties."""
-    mask = ev.mask(_PATERNAL)
-    case, day, avail = ev.case[mask], ev.day[mask], ev.avail[mask]
-    restore = ev.mask(("paternal_involvement_restored",))[mask].astype(np.int64)
+def _paternal_lost(ev: _Events, packer: _Packer, rows, q: np.ndarray, q_case: np.ndarray):
+    """1 if the latest (by date) loss/restoration known at T is a loss; restoration wins ties.
+
+    ``rows`` are the rows of losses and restorations.
+    """
+    case, day, avail = ev.case[rows], ev.day[rows], ev.avail[rows]
+    restored = ev.names.index("paternal_involvement_restored") if rows.size else -1
+    restore = (ev.event[rows] == restored).astype(np.int64)
     enter, order = _sorted(packer.pack(case, avail), not ev.delayed)
     latest = (packer.pack(case, day) << 1) | restore
     if order is not None:
@@ -531,11 +554,13 @@ def _paternal_lost(ev: _Events, packer: _Packer, q: np.ndarray, q_case: np.ndarr
 
 
 def _round_mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Mean of fixed-point sums (``_VALUE_BITS``), rounded to ``_MEAN_DECIMALS``."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scaled = count * 2.0**_VALUE_BITS  # a power of two: exact
-        mean = np.where(count > 0, total / np.where(count > 0, scaled, 1.0), np.nan)
-    return np.round(mean, _MEAN_DECIMALS)
+    """Mean of fixed-point sums (``_VALUE_BITS``), rounded to ``_MEAN_DECIMALS``.
+
+    No values (count 0) means a total of 0 too, and 0 / 0 is NaN: missing, not 0.
+    """
+    with np.errstate(invalid="ignore"):
+        mean = total / (count * 2.0**_VALUE_BITS)  # a power of two: exact
+    return np.round(mean, _MEAN_DECIMALS, out=mean)
 
 
 def _flag(condition: np.ndarray, unknown: np.ndarray | None = None) -> np.ndarray:
@@ -951,7 +976,9 @@ def _encode_block(events, ev_case, q_case, n_codes, t, recent_window: int, value
     packer = _Packer(n_codes, lo, hi)
     q = packer.pack(q_case, t)
 
-    points = _Points(ev, packer, recent_window)
+    adm, rev, paternal = ev.rows_of(("asthma_admission",), ("asthma_plan_review",), _PATERNAL)
+    followup = _admissions_without_followup(ev, packer, adm, rev)
+    points = _Points(ev, packer, recent_window, followup)
     pos = points.locate(q)
     counts = points.counts(pos)
     n_recent, n_year = counts["attendance", recent_window], counts["attendance", _YEAR]
@@ -978,7 +1005,7 @@ def _encode_block(events, ev_case, q_case, n_codes, t, recent_window: int, value
         "no_asthma_plan_12m": ((admissions > 0) | (ed > 0)) & (counts["plan", _YEAR] == 0),
         "reliever_overuse_12m": counts["reliever", _YEAR] > _RELIEVER_OVERUSE,
         "missed_appointments_12m": counts["missed", _YEAR],
-        "paternal_involvement_lost": _paternal_lost(ev, packer, q, q_case),
+        "paternal_involvement_lost": _paternal_lost(ev, packer, paternal, q, q_case),
         "siblings_removed": counts["sibling", None],
         "police_incidents_home_12m": counts["police", _YEAR],
         "hardship_12m": counts["hardship", _YEAR] > 0,

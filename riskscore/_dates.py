@@ -257,8 +257,9 @@ def to_days(values, column: str, table: str) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         if getattr(s.dtype, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        # days since the epoch; NaT becomes the smallest int64 (a view: no second copy)
-        return s.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").view(np.int64)
+        # days since the epoch, from whatever unit the column has (floored); NaT
+        # becomes the smallest int64 (a view: no second copy)
+        return s.to_numpy().astype("datetime64[D]").view(np.int64)
     parsed = parse_dates(s)
     bad = (parsed.kind != DATE_OK) & (parsed.kind != DATE_EMPTY)
     if bad.any():

@@ -785,14 +785,8 @@ class _Job:
                 "Fix: give every requested pair a date."
             )
         self.q_ids = as_of["case_id"].reset_index(drop=True)
+        # (events come through ensure_events: a missing date was refused there)
         categories, self.codes = _case_codes(events)
-        missing_date = events["date"].isna().to_numpy()
-        if missing_date.any():
-            raise SchemaError(
-                f"events: column 'date' is missing at rows {first_rows(missing_date)}. "
-                "Fix: give every event the date it happened, or quarantine those rows "
-                "with riskscore.validate_events(..., strict=False)."
-            )
         self.n_codes = len(categories)
         self.q_code = _query_codes(self.q_ids, categories)
         n_blocks = -(-len(events) // _CHUNK_EVENTS)
@@ -804,13 +798,13 @@ class _Job:
         codes, q_code, n_codes = self.codes, self.q_code, self.n_codes
         if n_blocks == 1:
             return [_Block(0, n_codes, slice(None), slice(None))]
-        # block boundaries on case codes, about equal numbers of events each
-        cum = np.cumsum(np.bincount(codes, minlength=n_codes))
-        size = max(-(-len(codes) // n_blocks), 1)
-        cuts = np.searchsorted(cum, np.arange(size, cum[-1], size), side="left")
-        bounds = np.unique(np.r_[0, cuts + 1, n_codes])
         ev_order = None if _ascending(codes) else np.argsort(codes, kind="stable")
         ev_sorted = codes if ev_order is None else codes[ev_order]
+        # about equal numbers of events per block; each block ends after the case of
+        # its last row, so every case lies whole in one block
+        size = max(-(-len(codes) // n_blocks), 1)
+        ends = ev_sorted[np.arange(size - 1, len(codes) - 1, size)].astype(np.int64) + 1
+        bounds = np.unique(np.r_[0, ends, n_codes])
         q_order = None if _ascending(q_code) else np.argsort(q_code, kind="stable")
         q_sorted = q_code if q_order is None else q_code[q_order]
         blocks = []

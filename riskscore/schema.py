@@ -1204,20 +1204,24 @@ def _cheap_checks(df: pd.DataFrame, table: str) -> bool:
             if is_valued.any():
                 return False
         else:
-            has = ~np.isnan(value)
-            if (has & ~is_valued).any():
+            # a value exactly on the rows of valued events
+            if (np.isnan(value) == is_valued).any():
                 return False
-            for e, (lo, hi) in VALUED_EVENTS.items():
-                if e not in cats:
-                    continue
-                rows = codes == cats.index(e)
-                v = value[rows]
-                if np.isnan(v).any() or (v < lo).any() or (v > hi).any():
+            ranges = {VALUED_EVENTS[e] for e in VALUED_EVENTS if e in cats}
+            if len(ranges) == 1 and is_valued.any():
+                # one range for every valued event (as today): all values at once
+                ((lo, hi),) = ranges
+                if np.nanmin(value) < lo or np.nanmax(value) > hi:
                     return False
+            elif len(ranges) > 1:
+                for e, (lo, hi) in VALUED_EVENTS.items():
+                    if e in cats:
+                        v = value[codes == cats.index(e)]
+                        if (v < lo).any() or (v > hi).any():
+                            return False
         if "recorded_date" in df.columns:
-            d = df["date"].to_numpy()
-            r = df["recorded_date"].to_numpy()
-            if (~np.isnat(r) & (r < d)).any():
+            # NaT compares False: a missing recorded_date passes
+            if (df["recorded_date"].to_numpy() < df["date"].to_numpy()).any():
                 return False
         return True
     if df["case_id"].duplicated().any():

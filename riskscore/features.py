@@ -245,7 +245,7 @@ def _prepare_events(events: pd.DataFrame, case: np.ndarray) -> _Events:
 
     ev_cat = pd.Categorical(events["event"])
     ev_names = np.asarray(ev_cat.categories, dtype=object)
-    ev = ev_cat.codes.astype(np.int16)
+    ev = ev_cat.codes.astype(np.intp)  # an index array: intp gathers fastest
     if "value" in events.columns:
         value = pd.to_numeric(events["value"], errors="coerce").to_numpy(dtype=np.float64)
     else:
@@ -344,8 +344,10 @@ class _Points:
         streams["attendance"] = ({"attendance"}, (recent_window, _YEAR))
         self.names = list(streams)
         n_streams = len(streams)
-        # per event code: its stream (or -1)
-        of_code = np.full(len(ev.names) + 1, -1, dtype=np.int16)
+        n_slots = max(len(ws) for _, ws in streams.values())
+        # per event code: its stream (or -1); intp, as every index array here, because
+        # numpy gathers through narrower indices only after converting them
+        of_code = np.full(len(ev.names) + 1, -1, dtype=np.intp)
         for i, (codes, _) in enumerate(streams.values()):
             of_code[[k for k, n in enumerate(ev.names) if n in codes]] = i
         stream = of_code[ev.event]
@@ -353,96 +355,98 @@ class _Points:
         stream, case, day, avail = stream[sel], ev.case[sel], ev.day[sel], ev.avail[sel]
         n_sel = len(sel)
 
-        # the counts: (stream, window) pairs, then the follow-up intervals
+        # The counts: (stream, window) pairs, then the follow-up intervals. Point codes:
+        # stream i enters with code i and leaves the window in its slot j with code
+        # (1 + j) * n_streams + i; the follow-up intervals enter and leave last.
         self.counters = [(name, w) for name, (_, ws) in streams.items() for w in ws]
-        counter = {c: k for k, c in enumerate(self.counters)}
         n_counters = len(self.counters) + 1
-        # point codes: 0..n_streams-1 entries; then one exit code per counter
-        exit_code = {c: n_streams + k for k, c in enumerate(self.counters)}
-        f_in, f_out = n_streams + n_counters - 1, n_streams + n_counters
-        # step of each point code on each counter (+1 entry, -1 exit)
+        f_in = (1 + n_slots) * n_streams
+        f_out = f_in + 1
+        # step of each point code on each counter (+1 entry, -1 exit), and the window
+        # of each slot of each stream ("ever": past the block's last day; -1: none)
         steps = np.zeros((f_out + 1, n_counters), dtype=np.int64)
+        wins = np.full((n_slots, n_streams), -1, dtype=np.int64)
+        exit_code = {}
+        k = 0
         for i, (name, (_, ws)) in enumerate(streams.items()):
-            for w in ws:
-                steps[i, counter[name, w]] = 1
-                steps[exit_code[name, w], counter[name, w]] = -1
+            for j, w in enumerate(ws):
+                exit_code[name, w] = (1 + j) * n_streams + i
+                steps[i, k], steps[exit_code[name, w], k] = 1, -1
+                wins[j, i] = packer.hi - packer.lo if w is None else w
+                k += 1
         steps[f_in, -1], steps[f_out, -1] = 1, -1
 
-        # Runs of points, each (events, day, code): the entries; every stream's exits
-        # from its first window; the exits from the second window of the streams with
-        # two; ``events`` indexes the selected events (None: all of them).
-        has_two = np.array([len(ws) > 1 for _, ws in streams.values()])
-        runs = [(None, avail, stream)]
-        for slot in (0, 1):
-            win = np.zeros(n_streams, dtype=np.int64)
-            code_of = np.zeros(n_streams, dtype=np.int16)
-            for i, (name, (_, ws)) in enumerate(streams.items()):
-                if slot < len(ws):
-                    # "ever": leave on the block's last day (clipped to it below)
-                    win[i] = packer.hi - packer.lo if ws[slot] is None else ws[slot]
-                    code_of[i] = exit_code[name, ws[slot]]
-            idx = None if slot == 0 else np.flatnonzero(has_two[stream])
+        # Runs of points, each (events, day, code offset): the entries, then the exits
+        # from each slot's window; ``events`` indexes the selected events (None: all)
+        # and a point's code is its stream plus the offset.
+        runs = [(None, avail, 0)]
+        for j in range(n_slots):
+            has = wins[j] >= 0
+            idx = None if has.all() else np.flatnonzero(has[stream])
             s_, d_, a_ = (
                 (stream, day, avail) if idx is None else (stream[idx], day[idx], avail[idx])
             )
-            leave = d_ + win[s_]
+            leave = d_ + wins[j][s_]
             np.maximum(leave, a_, out=leave)
             np.minimum(leave, packer.hi, out=leave)
-            runs.append((idx, leave, code_of[s_]))
+            runs.append((idx, leave, (1 + j) * n_streams))
         f_case, f_enter, f_leave = followup
+        n_f = len(f_case)
 
         src_bits = max(n_sel.bit_length(), 1)
         code_bits = max(int(f_out).bit_length(), 1)
         self.low = src_bits + code_bits
-        n_f = len(f_case)
         if packer.bits + self.low <= _KEY_BITS:
             # key = (case, day - lo) << low | code << src_bits | event, built in place
             # (every day of a point lies within [lo, hi], so nothing needs clipping)
             base = case.astype(np.int64) << (packer.day_bits + self.low)
+            base |= stream << src_bits
             base |= np.arange(n_sel)
-            code_lut = np.arange(f_out + 1, dtype=np.int64) << src_bits
             keys = np.empty(sum(len(d) for _, d, _ in runs) + 2 * n_f, dtype=np.int64)
             at = 0
-            for idx, d, code in runs:
+            for idx, d, offset in runs:
                 seg = keys[at : at + len(d)]
                 np.subtract(d, packer.lo, out=seg)
                 seg <<= self.low
-                seg |= base if idx is None else base[idx]
-                seg |= code_lut[code]
+                seg += base if idx is None else base[idx]
+                if offset:
+                    seg += offset << src_bits
                 at += len(d)
             for d, code in ((f_enter, f_in), (f_leave, f_out)):
-                keys[at : at + n_f] = (packer.pack(f_case, d) << self.low) | code_lut[code] | n_sel
+                keys[at : at + n_f] = (packer.pack(f_case, d) << self.low) | (code << src_bits)
+                keys[at : at + n_f] |= n_sel
                 at += n_f
             keys.sort()  # plain integers: the fastest sort numpy has
-            self.code = ((keys >> src_bits) & ((1 << code_bits) - 1)).astype(np.int16)
+            self.code = (keys >> src_bits) & ((1 << code_bits) - 1)
             self.source = keys & ((1 << src_bits) - 1)
         else:
             self.low = 0
             every = np.arange(n_sel)
             src = [every if idx is None else idx for idx, _, _ in runs]
-            src += [np.full(n_f, n_sel), np.full(n_f, n_sel)]
             keys = np.concatenate(
-                [packer.pack(case[i], d) for i, (_, d, _) in zip(src, runs, strict=False)]
+                [packer.pack(case[i], d) for i, (_, d, _) in zip(src, runs, strict=True)]
                 + [packer.pack(f_case, f_enter), packer.pack(f_case, f_leave)]
             )
             code = np.concatenate(
-                [c for _, _, c in runs]
-                + [np.full(n_f, f_in, np.int16), np.full(n_f, f_out, np.int16)]
+                [stream[i] + off for i, (_, _, off) in zip(src, runs, strict=True)]
+                + [np.full(n_f, f_in, np.intp), np.full(n_f, f_out, np.intp)]
             )
+            src = np.concatenate([*src, np.full(2 * n_f, n_sel)])
             order = np.argsort(keys, kind="stable")
-            keys, self.code, self.source = keys[order], code[order], np.concatenate(src)[order]
+            keys, self.code, self.source = keys[order], code[order], src[order]
         self.keys = keys
         self.steps = steps
-        # lane width of each counter: the most intervals any one case has in it
+        # lane width of each counter: the most intervals any one case has in it (at
+        # most the case's selected events: one bincount settles the usual case)
         per_case = np.zeros(n_counters, dtype=np.int64)
-        if n_sel:
-            busiest = np.bincount(stream.astype(np.int64) * (packer.n_codes + 1) + case)
+        if n_sel and np.bincount(case).max() >= _LANE_BYTES[0][0]:
+            busiest = np.bincount(stream * (packer.n_codes + 1) + case)
             busiest = np.pad(busiest, (0, n_streams * (packer.n_codes + 1) - len(busiest)))
             busiest = busiest.reshape(n_streams, -1).max(axis=1)
             for k, (name, _) in enumerate(self.counters):
                 per_case[k] = busiest[self.names.index(name)]
-        if len(f_case):
-            per_case[-1] = np.bincount(f_case).max()
+            if n_f:
+                per_case[-1] = np.bincount(f_case).max()
         self.width = [next((b for limit, b in _LANE_BYTES if m < limit), 8) for m in per_case]
         self.att = (self.names.index("attendance"), exit_code["attendance", recent_window],
                     exit_code["attendance", _YEAR])  # fmt: skip
@@ -462,6 +466,7 @@ class _Points:
         """(stream, window) -> counts per query (a uint view), ``"no_followup"`` too."""
         out = {}
         labels = [*self.counters, "no_followup"]
+        running = np.zeros(len(self.code) + 1, dtype="<u8")  # one buffer for every word
         for width in sorted(set(self.width)):
             members = [k for k, b in enumerate(self.width) if b == width]
             per_word = 8 // width
@@ -474,8 +479,8 @@ class _Points:
                     up, down = self.steps[:, k] > 0, self.steps[:, k] < 0
                     step[up] += lane
                     step[down] -= lane  # wraps: -1 in this lane, modulo 2**64
-                running = np.zeros(len(self.code) + 1, dtype="<u8")
-                np.cumsum(step[self.code], out=running[1:])
+                running[1:] = step[self.code]
+                np.cumsum(running[1:], out=running[1:])
                 lanes = running[pos].view(f"<u{width}").reshape(len(pos), per_word)
                 for slot, k in enumerate(word):
                     out[labels[k]] = lanes[:, slot]
@@ -489,12 +494,13 @@ class _Points:
         """
         enter, leave_recent, leave_year = self.att
         value = self.fixed[self.source]
+        running = np.zeros(len(self.code) + 1, dtype=np.int64)
         sums = []
         for leave in (leave_recent, leave_year):
             sign = np.zeros(len(self.steps), dtype=np.int64)
             sign[enter], sign[leave] = 1, -1
-            running = np.zeros(len(self.code) + 1, dtype=np.int64)
-            np.cumsum(value * sign[self.code], out=running[1:])
+            np.multiply(value, sign[self.code], out=running[1:])
+            np.cumsum(running[1:], out=running[1:])
             sums.append(running[pos])
         return sums[0], sums[1]
 

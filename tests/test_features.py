@@ -692,6 +692,56 @@ def test_attendance_sums_are_exact_on_a_long_record():
     assert abs(got - float(exact)) < 1e-12
 
 
+def test_counts_past_a_byte_and_two_bytes_per_case():
+    """Counts share uint64 words in lanes sized by the busiest case: wide lanes too."""
+    rng = np.random.default_rng(7)
+    n_att = 70_000  # past 2**16: a four-byte lane; distinct values are distinct happenings
+    start = pd.Timestamp("2101-01-01")
+    busy = pd.DataFrame(
+        {
+            "case_id": "busy",
+            "agency": "school",
+            "event": "attendance",
+            "date": start + pd.to_timedelta(np.arange(n_att) % 30, unit="D"),
+            "value": rng.uniform(0, 1, n_att),
+        }
+    )
+    missed = pd.DataFrame(  # 300 on distinct days: past 2**8, a two-byte lane
+        {
+            "case_id": "busy",
+            "agency": "gp",
+            "event": "missed_appointment",
+            "date": start + pd.to_timedelta(np.arange(300), unit="D"),
+        }
+    )
+    calm = pd.DataFrame(
+        {
+            "case_id": "calm",
+            "agency": "gp",
+            "event": ["missed_appointment", "asthma_admission"],
+            "date": [start, start + pd.Timedelta(days=5)],
+        }
+    )
+    ev = pd.concat([busy, missed, calm], ignore_index=True)
+    q = pd.DataFrame(
+        {
+            "case_id": ["busy", "calm", "busy"],
+            "as_of": [start + pd.Timedelta(days=d) for d in (310, 310, 420)],
+        }
+    )
+    got = encode_features(ev, q)
+    assert got["missed_appointments_12m"].tolist() == [300.0, 1.0, 300.0 - 56.0]
+    assert got["asthma_admissions_12m"].tolist() == [0.0, 1.0, 0.0]
+    assert np.isnan(got["attendance_recent"].iloc[0])  # all older than 90 days
+    from fractions import Fraction
+
+    exact = float(sum(Fraction(v) for v in busy["value"]) / n_att)
+    assert got["attendance_drop"].iloc[0] == pytest.approx(np.nan, nan_ok=True)
+    late = encode_features(ev, q.assign(as_of=start + pd.Timedelta(days=40)))
+    assert abs(late["attendance_recent"].iloc[0] - exact) < 1e-12
+    assert late["missed_appointments_12m"].tolist() == [41.0, 1.0, 41.0]
+
+
 @pytest.mark.parametrize("categorical", [False, True])
 def test_write_features_writes_what_encode_features_returns(tmp_path, monkeypatch, categorical):
     import riskscore.features as features

@@ -1195,11 +1195,13 @@ def _cheap_checks(df: pd.DataFrame, table: str) -> bool:
         ev = df["event"]
         codes = ev.cat.codes.to_numpy()
         cats = list(ev.cat.categories)
-        valued = np.zeros(len(cats) + 1, dtype=bool)
-        for e in VALUED_EVENTS:
-            if e in cats:
-                valued[cats.index(e)] = True
-        is_valued = valued[codes]
+        valued = [cats.index(e) for e in VALUED_EVENTS if e in cats]
+        if len(valued) == 1:  # one compare: no lookup through narrow codes
+            is_valued = codes == valued[0]
+        else:
+            lut = np.zeros(len(cats) + 1, dtype=bool)
+            lut[valued] = True
+            is_valued = lut[codes]
         if value is None:
             if is_valued.any():
                 return False

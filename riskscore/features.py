@@ -247,7 +247,10 @@ def _prepare_events(events: pd.DataFrame, case: np.ndarray) -> _Events:
     ev_names = np.asarray(ev_cat.categories, dtype=object)
     ev = ev_cat.codes.astype(np.intp)  # an index array: intp gathers fastest
     if "value" in events.columns:
-        value = pd.to_numeric(events["value"], errors="coerce").to_numpy(dtype=np.float64)
+        value = events["value"]
+        if value.dtype != np.float64:  # typed frames have float64 values: no copy then
+            value = pd.to_numeric(value, errors="coerce")
+        value = value.to_numpy(dtype=np.float64)
     else:
         value = np.full(len(events), np.nan)
 

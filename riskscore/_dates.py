@@ -257,9 +257,7 @@ def to_days(values, column: str, table: str) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         if getattr(s.dtype, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        # days since the epoch, from whatever unit the column has (floored); NaT
-        # becomes the smallest int64 (a view: no second copy)
-        return s.to_numpy().astype("datetime64[D]").view(np.int64)
+        return _datetime_days(s.to_numpy())
     parsed = parse_dates(s)
     bad = (parsed.kind != DATE_OK) & (parsed.kind != DATE_EMPTY)
     if bad.any():
@@ -271,6 +269,28 @@ def to_days(values, column: str, table: str) -> np.ndarray:
             "riskscore.read_events / validate_events and dayfirst= or format=."
         )
     return parsed.values.astype("datetime64[D]").astype(np.int64)
+
+
+#: Ticks per day of the datetime64 units a column may have.
+_TICKS_PER_DAY = {"D": 1, "s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
+                  "ns": 86_400_000_000_000}  # fmt: skip
+
+
+def _datetime_days(values: np.ndarray) -> np.ndarray:
+    """datetime64 values as int64 days since the epoch, floored; NaT -> ``NAT_DAY``.
+
+    A floor division by the unit's ticks per day (numpy divides by a constant
+    several times faster than it casts to ``datetime64[D]``, with the same result);
+    other units are cast.
+    """
+    unit, count = np.datetime_data(values.dtype)
+    ticks = _TICKS_PER_DAY.get(unit)
+    if ticks is None or count != 1:
+        return values.astype("datetime64[D]").view(np.int64)
+    ticks_ = values.view(np.int64)
+    days = ticks_ // ticks if ticks > 1 else ticks_.copy()
+    days[ticks_ == NAT_DAY] = NAT_DAY  # NaT is the smallest int64 in every unit
+    return days
 
 
 def days_to_ns(days: np.ndarray) -> np.ndarray:

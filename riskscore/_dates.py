@@ -38,6 +38,7 @@ __all__ = [
     "DATE_OUT_OF_RANGE",
     "ParsedDates",
     "parse_dates",
+    "datetime_days",
     "check_date_options",
     "distinct_text",
     "to_days",
@@ -257,7 +258,7 @@ def to_days(values, column: str, table: str) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         if getattr(s.dtype, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        return _datetime_days(s.to_numpy())
+        return datetime_days(s.to_numpy())
     parsed = parse_dates(s)
     bad = (parsed.kind != DATE_OK) & (parsed.kind != DATE_EMPTY)
     if bad.any():
@@ -276,7 +277,7 @@ _TICKS_PER_DAY = {"D": 1, "s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
                   "ns": 86_400_000_000_000}  # fmt: skip
 
 
-def _datetime_days(values: np.ndarray) -> np.ndarray:
+def datetime_days(values: np.ndarray) -> np.ndarray:
     """datetime64 values as int64 days since the epoch, floored; NaT -> ``NAT_DAY``.
 
     A floor division by the unit's ticks per day (numpy divides by a constant

@@ -44,7 +44,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from riskscore._arrays import first_rows, sorted_unique
-from riskscore._dates import DEFAULT_GRID, step_days, to_days
+from riskscore._dates import DEFAULT_GRID, NAT_DAY, datetime_days, step_days, to_days
 from riskscore._dispatch import backend, is_dask
 from riskscore._parallel import resolve_n_jobs
 from riskscore._params import WINDOW_DAYS, validate_attributes, validate_params
@@ -227,32 +227,81 @@ def _case_codes(events: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
     return ids.categories, codes
 
 
-def _prepare_events(events: pd.DataFrame, case: np.ndarray) -> _Events:
+class _Columns:
+    """The events' columns the encoder reads, as numpy arrays.
+
+    Taken from the frame once, so that the blocks (on several threads) slice arrays
+    and never touch pandas, whose every operation holds the GIL. Dates stay in their
+    datetime64 unit and are turned into days block by block (in parallel).
+    """
+
+    __slots__ = ("date", "recorded", "event", "names", "value")
+
+    @classmethod
+    def of(cls, events: pd.DataFrame) -> _Columns:
+        out = cls()
+        out.date = _day_source(events["date"], "date")
+        out.recorded = (
+            _day_source(events["recorded_date"], "recorded_date")
+            if "recorded_date" in events.columns
+            else None
+        )
+        ev = events["event"]
+        cat = ev.array if isinstance(ev.dtype, pd.CategoricalDtype) else pd.Categorical(ev)
+        out.event = np.asarray(cat.codes)
+        out.names = [str(n) for n in cat.categories]
+        if "value" in events.columns:
+            value = events["value"]
+            if value.dtype != np.float64:  # typed frames have float64 values: no copy then
+                value = pd.to_numeric(value, errors="coerce")
+            out.value = value.to_numpy(dtype=np.float64)
+        else:
+            out.value = None
+        return out
+
+    def take(self, rows) -> _Columns:
+        """The columns of ``rows`` (a slice: views)."""
+        out = _Columns()
+        out.names = self.names
+        for name in ("date", "recorded", "event", "value"):
+            col = getattr(self, name)
+            setattr(out, name, None if col is None else col[rows])
+        return out
+
+    def __len__(self) -> int:
+        return len(self.date)
+
+
+def _day_source(column: pd.Series, name: str) -> np.ndarray:
+    """A naive datetime64 column as it is (days later, per block); anything else as days."""
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":
+        return column.to_numpy()
+    return to_days(column, name, "events")
+
+
+def _days(values: np.ndarray) -> np.ndarray:
+    return datetime_days(values) if values.dtype.kind == "M" else values
+
+
+def _prepare_events(cols: _Columns, case: np.ndarray) -> _Events:
     """Deduplicated events of one block; ``case`` holds each row's case code."""
-    day = to_days(events["date"], "date", "events")
-    nat = day == np.iinfo(np.int64).min
+    day = _days(cols.date)
+    nat = day == NAT_DAY
     if nat.any():
         raise SchemaError(
             f"events: column 'date' is missing at rows {first_rows(nat)}. "
             "Fix: give every event the date it happened, or quarantine those rows "
             "with riskscore.validate_events(..., strict=False)."
         )
-    if "recorded_date" in events.columns:
+    if cols.recorded is not None:
         # a missing recorded_date is the smallest int64, so the maximum is the date
-        avail = np.maximum(day, to_days(events["recorded_date"], "recorded_date", "events"))
+        avail = np.maximum(day, _days(cols.recorded))
     else:
         avail = day
-
-    ev_cat = pd.Categorical(events["event"])
-    ev_names = np.asarray(ev_cat.categories, dtype=object)
-    ev = ev_cat.codes.astype(np.intp)  # an index array: intp gathers fastest
-    if "value" in events.columns:
-        value = events["value"]
-        if value.dtype != np.float64:  # typed frames have float64 values: no copy then
-            value = pd.to_numeric(value, errors="coerce")
-        value = value.to_numpy(dtype=np.float64)
-    else:
-        value = np.full(len(events), np.nan)
+    ev = cols.event.astype(np.intp)  # an index array: intp gathers fastest
+    ev_names = cols.names
+    value = cols.value if cols.value is not None else np.full(len(cols), np.nan)
 
     order, tie = _case_day_order(case, day)
     if order is not None:
@@ -268,7 +317,7 @@ def _prepare_events(events: pd.DataFrame, case: np.ndarray) -> _Events:
 
     out = _Events()
     out.case, out.day, out.avail, out.event, out.value = case, day, avail, ev, value
-    out.names = [str(n) for n in ev_names]
+    out.names = ev_names
     out.keep = keep
     out.delayed = bool((avail != day).any())
     return out
@@ -785,7 +834,7 @@ class _Job:
     def __init__(self, events, as_of, recent_window: int, n_jobs, dtype):
         self.jobs = resolve_n_jobs(n_jobs)
         self.dtype = _output_dtype(dtype)
-        self.events = events
+        self.cols = _Columns.of(events)
         self.recent_window = recent_window
         self.t = to_days(as_of["as_of"], "as_of", "as_of")
         nat = self.t == np.iinfo(np.int64).min
@@ -839,7 +888,7 @@ class _Job:
             out, rows = values, block.rows_q
         # case codes relative to the block keep the packed keys narrow
         _encode_block(
-            self.events.iloc[block.rows],
+            self.cols.take(block.rows),
             self.codes[block.rows].astype(np.int64) - block.a,
             self.q_code[block.rows_q].astype(np.int64) - block.a,
             block.b - block.a,

@@ -841,11 +841,11 @@ def test_queries_find_their_events_whatever_the_id_type_or_spacing():
 )
 def test_days_from_datetimes_equal_numpys_cast_in_every_unit(ticks, unit):
     """Days by division by the ticks per day: numpy's floored cast, NaT kept as NaT."""
-    from riskscore._dates import NAT_DAY, _datetime_days, to_days
+    from riskscore._dates import NAT_DAY, datetime_days, to_days
 
     raw = np.array([NAT_DAY if t is None else t for t in ticks], dtype=np.int64)
     values = raw.view(f"datetime64[{unit}]")
     want = values.astype("datetime64[D]").view(np.int64)
-    np.testing.assert_array_equal(_datetime_days(values), want)
+    np.testing.assert_array_equal(datetime_days(values), want)
     if unit in ("s", "ms", "us", "ns"):  # the units pandas keeps in a Series
         np.testing.assert_array_equal(to_days(pd.Series(values), "date", "events"), want)

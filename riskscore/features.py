@@ -1003,10 +1003,10 @@ def _output_dtype(dtype) -> np.dtype:
 
 
 #: Events per block of cases: extracts are encoded a block of cases at a time, which
-#: bounds the working memory and keeps a block's arrays (about 2.3 points per event,
-#: a few MB) near a core's cache: on the benchmark cohort 150,000 was fastest, 25% faster
-#: on one core than blocks of 1,000,000 (benchmarks/peers.py; 70,000 and 250,000 lose).
-_CHUNK_EVENTS = 150_000
+#: bounds the working memory and keeps a block's arrays (about 2.3 points per event:
+#: ~2 MB each) near a core's cache. On the benchmark cohort (benchmarks/peers.py)
+#: 100,000-125,000 was fastest on one core and on two; 500,000 took 1.6x as long.
+_CHUNK_EVENTS = 100_000
 #: Seconds an encoding runs before its progress bar appears.
 _BAR_DELAY = 1.0
 #: Fewer events than this are encoded in one block on the calling thread: starting

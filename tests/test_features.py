@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -804,3 +806,49 @@ def test_block_by_block_encoding_equals_one_pass(monkeypatch, shuffle):
     school = encode_features(events, q, agency="school")
     monkeypatch.setattr(features, "_CHUNK_EVENTS", 10**9)
     pd.testing.assert_frame_equal(school, encode_features(events, q, agency="school"))
+
+
+@pytest.mark.parametrize("setting, applied", [("", True), ("keep", False), (" KEEP ", False)])
+def test_malloc_thresholds_are_settled_once_unless_kept(setting, applied):
+    """The encoder fixes glibc's malloc thresholds before its first threaded run;
+    RISKSCORE_MALLOC=keep leaves them alone (checked in a fresh process)."""
+    import platform
+    import subprocess
+    import sys
+
+    code = (
+        "import riskscore._parallel as p; a = p.settle_malloc(); b = p.settle_malloc(); print(a, b)"
+    )
+    env = {**os.environ, "RISKSCORE_MALLOC": setting}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert out == [str(applied and glibc)] * 2
+
+
+@pytest.mark.parametrize("failing", [0, 1, 5])
+def test_a_failing_block_stops_the_threads_and_is_raised(monkeypatch, failing):
+    """Whichever thread encodes the failing block, its error reaches the caller."""
+    import threading
+
+    import riskscore.features as features
+    from riskscore.synthetic import make_cohort
+
+    events, cases = make_cohort(60, random_state=2)
+    q = as_of_grid(events, "60D", cases=cases)
+    monkeypatch.setattr(features, "_PARALLEL_EVENTS", 0)
+    monkeypatch.setattr(features, "_CHUNK_EVENTS", 200)
+    real, lock, seen = features._encode_block, threading.Lock(), []
+
+    def flaky(*args, **kwargs):
+        with lock:
+            seen.append(1)
+            n = len(seen) - 1
+        if n == failing:
+            raise SchemaError(f"block {n} broke")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(features, "_encode_block", flaky)
+    with pytest.raises(SchemaError, match=f"block {failing} broke"):
+        encode_features(events, q, n_jobs=3)

@@ -18,7 +18,7 @@ import numpy as np
 
 from riskscore.errors import ParameterError
 
-__all__ = ["available_cores", "resolve_n_jobs", "settle_malloc", "MALLOC_ENV"]
+__all__ = ["available_cores", "resolve_n_jobs", "settle_malloc", "map_threads", "MALLOC_ENV"]
 
 #: Set this environment variable to ``keep`` and riskscore leaves malloc as it is.
 MALLOC_ENV = "RISKSCORE_MALLOC"
@@ -89,3 +89,24 @@ def settle_malloc() -> bool:
         mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
     )
     return _settled
+
+
+def map_threads(fn, items: list, workers: int) -> list:
+    """``[fn(item) for item in items]`` on up to ``workers`` threads, in order.
+
+    For numpy work that releases the GIL. The items are dealt in contiguous runs,
+    one per thread, the calling thread taking the first; an error in any run is
+    raised here once every run has ended.
+    """
+    workers = max(1, min(workers, len(items)))
+    if workers == 1:
+        return [fn(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = np.linspace(0, len(items), workers + 1).astype(int)
+    runs = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    with ThreadPoolExecutor(max_workers=workers - 1) as pool:
+        others = [pool.submit(lambda run=run: [fn(i) for i in run]) for run in runs[1:]]
+        first = [fn(i) for i in runs[0]]
+        rest = [f.result() for f in others]
+    return first + [r for run in rest for r in run]

@@ -88,7 +88,7 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
-from riskscore._arrays import CHUNK_ROWS, row_chunks
+from riskscore._arrays import row_chunks
 from riskscore._lattice import (
     compress_patterns,
     lattice_search,
@@ -98,6 +98,7 @@ from riskscore._lattice import (
 )
 from riskscore._names import band_name
 from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
+from riskscore._parallel import available_cores, map_threads, settle_malloc
 from riskscore._params import POSITIVE_INT, UNIT_OPEN, Options, StrOptions, validate_params
 from riskscore.contract import register_model
 from riskscore.errors import EstimationError, ParameterError, SchemaError
@@ -125,6 +126,10 @@ _LIBLINEAR_INTERCEPT_SCALING = 1000.0
 DEFAULT_PROBABILITY_BANDS: Mapping[str, float] = {"review": 0.10, "multi_agency_discussion": 0.30}
 
 _MISSING_SUFFIX = "__missing"
+#: Rows scored per block: the block's table of terms (features + 1 rows of float64,
+#: about 1.4 MB for 21 features) stays near a core's cache, and there are few enough
+#: blocks that threads seldom wait for each other.
+_SCORE_ROWS = 1 << 14
 _PENALTIES = (None, "l2", "l1")
 _RECALIBRATE = (True, False, "intercept", "platt")
 
@@ -730,56 +735,66 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
     def _prepared_scores(self, A: np.ndarray, coef, b0) -> np.ndarray | None:
         """Scores of a float64 matrix, or None if a value must be refused.
 
-        The intercept plus each column times its weight, added column by column in
-        the order of :meth:`contributions`, so that the contributions sum to the
-        score exactly (a BLAS product would add in another order). Blocks of rows stay
-        in cache; a row holding a missing (or infinite) value comes out non-finite,
-        and only those rows are recomputed through the imputed design with its
-        missing indicators, in the same order.
+        The intercept plus each column times its weight, added in the order of
+        :meth:`contributions`, so that the contributions sum to the score exactly (a
+        BLAS product would add in another order): per block of rows, one product into
+        a table of terms and one sum over it, which numpy adds term after term along
+        the outer axis. A row holding a missing (or infinite) value comes out
+        non-finite; only those rows are summed again, from the terms still in cache,
+        with the imputed terms and the missing indicators. Blocks run on every core
+        (rows are independent, so the numbers do not depend on it).
         """
         k = A.shape[1]
         z = np.empty(A.shape[0])
-        tmp = np.empty(min(CHUNK_ROWS, A.shape[0]))
-        cols = [A[:, j] for j in range(k)]
-        weights = coef[:k]
-        for rows in row_chunks(A.shape[0]):
+        weights = coef[:k, None]
+        impute_terms = self._impute_array * coef[:k]
+        groups = self._indicator_index
+
+        def score_run(run: list[slice]) -> bool:
+            # one table of terms per thread, reused block after block
+            table = np.empty((k + 1 + len(groups), max(r.stop - r.start for r in run)))
+            # an infinite value times a zero weight is NaN: refused below, not warned
+            with np.errstate(invalid="ignore"):
+                return all(score(rows, table) for rows in run)
+
+        def score(rows: slice, table: np.ndarray) -> bool:
+            raw = A[rows].T  # features by rows: each row of it is one column's block
+            terms = table[:, : raw.shape[1]]
+            terms[0] = b0
+            terms[k + 1 :] = 0.0
+            np.multiply(raw, weights, out=terms[1 : k + 1])
             block = z[rows]
-            t = tmp[: len(block)]
-            block.fill(b0)
-            for col, w in zip(cols, weights, strict=True):
-                np.multiply(col[rows], w, out=t)
-                block += t
+            np.add.reduce(terms, axis=0, out=block)
             bad = np.flatnonzero(~np.isfinite(block))
-            if len(bad):
-                fixed = self._imputed_scores(A[rows], bad, coef, b0)
-                if fixed is None:
-                    return None
-                block[bad] = fixed
+            if len(bad) == 0:
+                return True
+            # the features missing somewhere in those rows: their terms are imputed and
+            # their indicators set, and the block is summed again (in the same order)
+            # (a NaN term is a missing value, or an infinite one times a zero weight:
+            # that one is refused, so a zero weight's mask is read from the values)
+            missing = np.isnan(np.take(terms[1 : k + 1], bad, axis=1)).any(axis=1)
+            if self.missing == "error" and missing.any():
+                return False
+            miss = {}
+            for j in np.flatnonzero(missing):
+                miss[j] = np.isnan(terms[1 + j] if coef[j] != 0 else raw[j])
+                np.copyto(terms[1 + j], impute_terms[j], where=miss[j])
+            for g, idx in enumerate(groups):
+                hit = [miss[j] for j in idx if j in miss]
+                if hit:
+                    np.multiply(np.logical_or.reduce(hit), coef[k + g], out=terms[1 + k + g])
+            np.add.reduce(terms, axis=0, out=block)
+            # an infinite value (refused) leaves its row non-finite
+            return bool(np.isfinite(block[bad]).all())
+
+        chunks = list(row_chunks(A.shape[0], _SCORE_ROWS))
+        workers = max(1, min(available_cores(), len(chunks)))
+        runs = [chunks[i::workers] for i in range(workers)]
+        if workers > 1:
+            settle_malloc()  # a helper's table would be faulted in afresh on every call
+        if not all(map_threads(score_run, runs, workers)):
+            return None
         return z
-
-    def _imputed_scores(self, A: np.ndarray, rows: np.ndarray, coef, b0) -> np.ndarray | None:
-        """Scores of ``A[rows]`` through the imputed design, or None if a value is refused.
-
-        Column by column (a gather of one column is a short sequential read; a
-        gather of whole rows of a column-major matrix is not), in design order.
-        """
-        k = A.shape[1]
-        z = np.full(len(rows), b0)
-        flags = np.zeros((len(self._indicator_index), len(rows)), dtype=bool)
-        group_of = {j: g for g, idx in enumerate(self._indicator_index) for j in idx}
-        for j in range(k):
-            v = A[:, j].take(rows)
-            miss = np.isnan(v)
-            if miss.any():
-                if self.missing == "error":
-                    return None
-                v[miss] = self._impute_array[j]
-                if j in group_of:
-                    flags[group_of[j]] |= miss
-            z += v * coef[j]
-        for g in range(len(flags)):
-            z += flags[g] * coef[k + g]
-        return z if np.isfinite(z).all() else None
 
     def _scores(self, X) -> np.ndarray:
         check_is_fitted(self)

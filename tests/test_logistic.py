@@ -670,3 +670,42 @@ def test_points_card_auroc_needs_ten_events_and_ten_without():
     enough = _two_groups(30, 15)
     card = LogisticRiskModel(penalty=None).fit(*enough).to_scorecard(*enough, max_points=5)
     assert card.model_card["metrics"]["auroc_model"] is not None
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.integers(1, 120),
+    block=st.integers(1, 17),
+    cores=st.integers(1, 4),
+    seed=st.integers(0, 10_000),
+)
+def test_scores_in_blocks_on_threads_are_the_single_pass_scores(rows, block, cores, seed):
+    """Blocks of rows on several threads, missing values anywhere: the same scores,
+    still the exact sum of the contributions."""
+    import riskscore.logistic as logistic
+
+    X_train, y = simulate(600, seed=12, missing_rate=0.1)
+    model = LogisticRiskModel(penalty=None).fit(X_train, y)
+    rng = np.random.default_rng(seed)
+    X = X_train.sample(rows, replace=True, random_state=seed).reset_index(drop=True)
+    names = list(model.feature_names_in_)
+    X[names] = X[names].mask(rng.random((rows, len(names))) < 0.15)  # missing anywhere
+    whole = model.risk_score(X).to_numpy()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(logistic, "_SCORE_ROWS", block)
+        mp.setattr(logistic, "available_cores", lambda: cores)
+        blocks = model.risk_score(X).to_numpy()
+    np.testing.assert_array_equal(blocks, whole)
+    np.testing.assert_array_equal(model.contributions(X).sum(axis=1).to_numpy(), whole)
+
+
+def test_an_infinite_value_is_refused_even_with_a_zero_weight():
+    """inf * 0 is NaN, not a missing value: the row is refused, not imputed."""
+    X, y = simulate(400, seed=16, missing_rate=0.1)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    model.coef_ = model.coef_.copy()
+    model.coef_[0, 0] = 0.0
+    bad = X.copy()
+    bad.loc[3, model.feature_names_in_[0]] = np.inf  # the feature with weight 0
+    with pytest.raises(SchemaError, match="infinite"):
+        model.risk_score(bad)

@@ -673,7 +673,9 @@ def encode_features(
         searching, which runs outside Python's global lock, and threads share the
         events without copying them. Use 1 inside work that is already parallel
         (Dask workers, a joblib loop over folds). The result is the same for any
-        value.
+        value. On Linux with glibc the first encoding on several threads fixes
+        malloc's thresholds for the process (docs/performance.md); the environment
+        variable ``RISKSCORE_MALLOC=keep`` leaves them alone.
     dtype : {"float64", "float32"}, default="float64"
         Type of the feature columns. ``"float32"`` halves the output's memory (a
         monthly grid of a million children over two years: 1.7 GB instead of 3.5 GB).

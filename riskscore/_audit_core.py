@@ -276,7 +276,10 @@ def _carry(
         key = (case_codes(pts["case_id"], rows.ids) << 32) | (
             to_days(pts["as_of"], "as_of", "change dates") + (1 << 30)
         )
-        i = np.searchsorted(key, rows.key(), side="right") - 1
+        # each row's last change point at or before it: the points placed among the
+        # rows (one search per point, fewer than rows) and counted up to each row
+        at = np.searchsorted(rows.key(), key, side="left")
+        i = np.cumsum(np.bincount(at, minlength=n + 1)[:n]) - 1
         top = np.append(key, np.int64(-1))[i]  # i == -1 reads the sentinel
         hit = (top >= 0) & ((top >> 32) == rows.code)
         score[hit] = model.risk_score(x).to_numpy()[i[hit]]

@@ -852,3 +852,19 @@ def test_a_failing_block_stops_the_threads_and_is_raised(monkeypatch, failing):
     monkeypatch.setattr(features, "_encode_block", flaky)
     with pytest.raises(SchemaError, match=f"block {failing} broke"):
         encode_features(events, q, n_jobs=3)
+
+
+@given(
+    st.lists(st.integers(0, 127), max_size=50),
+    st.lists(st.integers(0, 300), max_size=8),
+    st.sampled_from([np.int8, np.int16, np.int32]),
+)
+def test_block_bounds_are_found_whatever_the_codes_type(codes, bounds, dtype):
+    """Block bounds past the codes' own integer type (128 cases in int8) still land."""
+    from riskscore.features import _places
+
+    codes = np.sort(np.array(codes, dtype=np.int64)).astype(dtype)
+    bounds = np.sort(np.array(bounds, dtype=np.int64))
+    np.testing.assert_array_equal(
+        _places(codes, bounds), np.searchsorted(codes.astype(np.int64), bounds)
+    )

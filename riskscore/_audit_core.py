@@ -14,6 +14,7 @@ import pandas as pd
 
 from riskscore._arrays import sorted_unique
 from riskscore._dates import NAT_DAY, days_to_ns, to_days
+from riskscore.contract import band_thresholds
 from riskscore.errors import ParameterError
 from riskscore.features import change_dates, encode_features
 from riskscore.schema import declare_valid
@@ -43,6 +44,19 @@ BAND_DTYPE = pd.CategoricalDtype(list(BANDS), ordered=True)
 
 def band_codes(model, X: pd.DataFrame) -> np.ndarray:
     return pd.Categorical(model.band(X), dtype=BAND_DTYPE).codes.astype(np.int8)
+
+
+def _bands_of_scores(model, X: pd.DataFrame, score: np.ndarray) -> np.ndarray:
+    """Band codes of scores already computed: by the contract, a band is reached when
+    the score is at or above its threshold (no second scoring); ``model.band`` when
+    the model has no thresholds to read."""
+    thresholds = list(band_thresholds(model).values())
+    if len(thresholds) != len(BANDS) - 1:
+        return band_codes(model, X)
+    codes = np.zeros(len(score), dtype=np.int8)
+    for t in thresholds:
+        codes += score >= t
+    return codes
 
 
 def _agency_labels(events: pd.DataFrame) -> np.ndarray:
@@ -282,8 +296,9 @@ def _carry(
         i = np.cumsum(np.bincount(at, minlength=n + 1)[:n]) - 1
         top = np.append(key, np.int64(-1))[i]  # i == -1 reads the sentinel
         hit = (top >= 0) & ((top >> 32) == rows.code)
-        score[hit] = model.risk_score(x).to_numpy()[i[hit]]
-        band[hit] = band_codes(model, x)[i[hit]]
+        s = model.risk_score(x).to_numpy()
+        score[hit] = s[i[hit]]
+        band[hit] = _bands_of_scores(model, x, s)[i[hit]]
         index[hit] = i[hit]
     return _View(score, band, x, index)
 

@@ -762,30 +762,29 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             terms = table[:, : raw.shape[1]]
             terms[0] = b0
             terms[k + 1 :] = 0.0
-            np.multiply(raw, weights, out=terms[1 : k + 1])
+            features = terms[1 : k + 1]
+            np.multiply(raw, weights, out=features)
+            # features missing somewhere in the block (a NaN term makes its column's
+            # sum NaN; one pass, in cache): their terms imputed, their indicators set
+            nan_cols = np.flatnonzero(np.isnan(np.add.reduce(features, axis=1)))
+            if len(nan_cols):
+                if self.missing == "error":
+                    return False
+                miss = {}
+                for j in nan_cols:
+                    # a NaN term is a missing value, or an infinite one times a zero
+                    # weight: that one must stay non-finite and be refused, so a zero
+                    # weight's mask is read from the values
+                    miss[j] = np.isnan(features[j] if coef[j] != 0 else raw[j])
+                    np.copyto(features[j], impute_terms[j], where=miss[j])
+                for g, idx in enumerate(groups):
+                    hit = [miss[j] for j in idx if j in miss]
+                    if hit:
+                        np.multiply(np.logical_or.reduce(hit), coef[k + g], out=terms[1 + k + g])
             block = z[rows]
             np.add.reduce(terms, axis=0, out=block)
-            bad = np.flatnonzero(~np.isfinite(block))
-            if len(bad) == 0:
-                return True
-            # the features missing somewhere in those rows: their terms are imputed and
-            # their indicators set, and the block is summed again (in the same order)
-            # (a NaN term is a missing value, or an infinite one times a zero weight:
-            # that one is refused, so a zero weight's mask is read from the values)
-            missing = np.isnan(np.take(terms[1 : k + 1], bad, axis=1)).any(axis=1)
-            if self.missing == "error" and missing.any():
-                return False
-            miss = {}
-            for j in np.flatnonzero(missing):
-                miss[j] = np.isnan(terms[1 + j] if coef[j] != 0 else raw[j])
-                np.copyto(terms[1 + j], impute_terms[j], where=miss[j])
-            for g, idx in enumerate(groups):
-                hit = [miss[j] for j in idx if j in miss]
-                if hit:
-                    np.multiply(np.logical_or.reduce(hit), coef[k + g], out=terms[1 + k + g])
-            np.add.reduce(terms, axis=0, out=block)
             # an infinite value (refused) leaves its row non-finite
-            return bool(np.isfinite(block[bad]).all())
+            return bool(np.isfinite(block).all())
 
         chunks = list(row_chunks(A.shape[0], _SCORE_ROWS))
         workers = max(1, min(available_cores(), len(chunks)))

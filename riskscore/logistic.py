@@ -739,10 +739,11 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         :meth:`contributions`, so that the contributions sum to the score exactly (a
         BLAS product would add in another order): per block of rows, one product into
         a table of terms and one sum over it, which numpy adds term after term along
-        the outer axis. A row holding a missing (or infinite) value comes out
-        non-finite; only those rows are summed again, from the terms still in cache,
-        with the imputed terms and the missing indicators. Blocks run on every core
-        (rows are independent, so the numbers do not depend on it).
+        the outer axis. Before that sum, the features missing somewhere in the block
+        are found from their columns' sums, and only their terms are replaced by the
+        imputed terms and their missing indicators set; a row left non-finite holds
+        an infinite value and is refused. Blocks run on every core (rows are
+        independent, so the numbers do not depend on it).
         """
         k = A.shape[1]
         z = np.empty(A.shape[0])

@@ -200,6 +200,24 @@ def control_tables(raw: dict, disclosure, *, synthetic=None) -> dict:
     return out
 
 
+def _explode_holders(contribs: pd.DataFrame) -> pd.DataFrame:
+    """One row per contributor row and agency that held it (``held_by`` split on ", ").
+
+    As ``.str.split(", ").explode()``, but each distinct holder set (a handful) is
+    split once and the rows repeated by code, not every row's text split.
+    """
+    codes, sets = pd.factorize(contribs["held_by"].to_numpy(dtype=object))
+    parts = [str(h).split(", ") for h in sets]
+    sizes = np.array([len(p) for p in parts], dtype=np.int64)
+    rep = sizes[codes]
+    starts = np.cumsum(sizes) - sizes  # where each set's names begin in ``names``
+    first = np.repeat(np.cumsum(rep) - rep, rep)  # each exploded row's first copy
+    names = np.array([name for p in parts for name in p], dtype=object)
+    out = contribs.iloc[np.repeat(np.arange(len(contribs)), rep)].copy()
+    out["held_by"] = names[np.repeat(starts[codes], rep) + np.arange(len(out)) - first]
+    return out
+
+
 def crossing_partials(crossings: pd.DataFrame, contribs: pd.DataFrame):
     """Additive summaries of a chunk's crossings and contributors.
 
@@ -235,7 +253,7 @@ def crossing_partials(crossings: pd.DataFrame, contribs: pd.DataFrame):
         ],
     )
     if len(contribs):
-        exploded = contribs.assign(held_by=contribs["held_by"].str.split(", ")).explode("held_by")
+        exploded = _explode_holders(contribs)
         per_cross = exploded.drop_duplicates(["crossing", "held_by"])
         counts = per_cross.groupby(["band", "held_by"], observed=True).agg(
             n_crossings=("crossing", "size"), n_missed=("missed", "sum")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskscore import BANDS, SchemaError
 from riskscore.audit import audit_case, audit_cohort
@@ -329,3 +331,24 @@ def test_v1_card_shows_its_synthetic_deprivation_profile():
     assert stored == deprivation_illustration(card, generator=1)
     for row in stored["by_imd_quintile"]:
         assert row["n_cases"] is None or row["n_cases"] % 5 == 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["school", "gp", "police", "housing"]), min_size=1, max_size=3
+        ).map(", ".join)
+        | st.just("only when joined"),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_holder_sets_explode_as_pandas_would(held_by):
+    """Each distinct holder set split once, rows repeated: the same as str.split/explode."""
+    from riskscore._cohort_tables import _explode_holders
+
+    c = pd.DataFrame({"crossing": range(len(held_by)), "held_by": held_by})
+    c.index = c.index * 2 + 5
+    want = c.assign(held_by=c["held_by"].str.split(", ")).explode("held_by")
+    pd.testing.assert_frame_equal(_explode_holders(c), want)

@@ -464,14 +464,18 @@ def audit_chunks(
 
     case_ids = cases["case_id"].astype(str)
     audited = pd.Index(pd.unique(case_ids))
-    ev_ids = events["case_id"].astype(str)
-    ev_code = audited.get_indexer(ev_ids)
+    case_code = audited.get_indexer(case_ids)  # each cases row's position in ``audited``
+    # each event's position, looking up each distinct id once (not a string per event)
+    ev_cat = pd.Categorical(events["case_id"])
+    id_text = np.asarray(ev_cat.categories, dtype=object).astype(str)
+    ev_code = np.append(audited.get_indexer(id_text), -1)[ev_cat.codes]
     orphan = ev_code < 0
+    orphan_codes = pd.unique(ev_cat.codes[orphan])[:10]
     out = {
         "n_rows": len(cases),
         "n_audited": len(audited),
         "orphans": int(orphan.sum()),
-        "orphan_ids": pd.unique(ev_ids[orphan])[:10].tolist(),
+        "orphan_ids": [str(id_text[c]) if c >= 0 else "nan" for c in orphan_codes],
         "frames": [],
     }
     if orphan.any() or len(events) == 0:
@@ -507,7 +511,7 @@ def audit_chunks(
         b = min(a + size, len(audited))
         lo, hi = np.searchsorted(ev_code, [a, b])
         if hi > lo:
-            chunks.append((lo, hi, case_ids.isin(audited[a:b]).to_numpy()))
+            chunks.append((lo, hi, (case_code >= a) & (case_code < b)))
     bar = tqdm(total=len(chunks), desc="audit", unit="chunk", disable=not progress)
     with bar:
         if jobs == 1:

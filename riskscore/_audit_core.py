@@ -18,6 +18,7 @@ from riskscore.contract import band_thresholds
 from riskscore.errors import ParameterError
 from riskscore.features import change_dates, encode_features
 from riskscore.schema import declare_valid
+from riskscore.scorecard import bands_of
 from riskscore.vocabulary import AGENCIES, BANDS, EVENTS, PLAN_START_END, RESPONSE_EVENTS
 
 __all__ = [
@@ -53,10 +54,7 @@ def _bands_of_scores(model, X: pd.DataFrame, score: np.ndarray) -> np.ndarray:
     thresholds = list(band_thresholds(model).values())
     if len(thresholds) != len(BANDS) - 1:
         return band_codes(model, X)
-    codes = np.zeros(len(score), dtype=np.int8)
-    for t in thresholds:
-        codes += score >= t
-    return codes
+    return bands_of(score, thresholds, None).cat.codes.to_numpy()
 
 
 def _agency_labels(events: pd.DataFrame) -> np.ndarray:

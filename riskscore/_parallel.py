@@ -6,13 +6,15 @@ the encoder (threads over blocks of cases) and the cohort audit (processes over
 chunks of cases).
 
 Also :func:`settle_malloc`, which the encoder calls before its first run on several
-threads (see docs/performance.md, "Memory allocator").
+threads (see docs/performance.md, "The malloc setting riskscore changes"), and
+:func:`map_threads`, which runs numpy work on the calling thread and helpers.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -92,21 +94,47 @@ def settle_malloc() -> bool:
 
 
 def map_threads(fn, items: list, workers: int) -> list:
-    """``[fn(item) for item in items]`` on up to ``workers`` threads, in order.
+    """``[fn(item) for item in items]`` on up to ``workers`` threads, results in order.
 
-    For numpy work that releases the GIL. The items are dealt in contiguous runs,
-    one per thread, the calling thread taking the first; an error in any run is
-    raised here once every run has ended.
+    For numpy work that releases the GIL. The calling thread works too (it saves a
+    thread, and its allocations come from glibc's main malloc arena, which stays
+    warm), beside ``workers - 1`` helpers; each thread takes the next item when it
+    is free, so one slowed by other work does not hold up the rest. After an error
+    no thread takes another item; it is raised here once every thread has stopped
+    (the calling thread's own error first).
     """
     workers = max(1, min(workers, len(items)))
     if workers == 1:
         return [fn(item) for item in items]
     from concurrent.futures import ThreadPoolExecutor
 
-    bounds = np.linspace(0, len(items), workers + 1).astype(int)
-    runs = [items[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    results: list = [None] * len(items)
+    todo = iter(range(len(items)))
+    lock = threading.Lock()
+    failed = threading.Event()
+
+    def work() -> None:
+        while not failed.is_set():
+            with lock:
+                i = next(todo, None)
+            if i is None:
+                return
+            try:
+                results[i] = fn(items[i])
+            except BaseException:
+                failed.set()
+                raise
+
     with ThreadPoolExecutor(max_workers=workers - 1) as pool:
-        others = [pool.submit(lambda run=run: [fn(i) for i in run]) for run in runs[1:]]
-        first = [fn(i) for i in runs[0]]
-        rest = [f.result() for f in others]
-    return first + [r for run in rest for r in run]
+        helpers = [pool.submit(work) for _ in range(workers - 1)]
+        error = None
+        try:
+            work()
+        except BaseException as exc:  # the helpers stop first; then it is raised
+            error = exc
+        for helper in helpers:
+            if helper.exception() is not None and error is None:
+                error = helper.exception()
+    if error is not None:
+        raise error
+    return results

@@ -46,7 +46,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from riskscore._arrays import first_rows, sorted_unique
 from riskscore._dates import DEFAULT_GRID, NAT_DAY, datetime_days, step_days, to_days
 from riskscore._dispatch import backend, is_dask
-from riskscore._parallel import resolve_n_jobs, settle_malloc
+from riskscore._parallel import map_threads, resolve_n_jobs, settle_malloc
 from riskscore._params import WINDOW_DAYS, validate_attributes, validate_params
 from riskscore._privacy_rules import normalise_ids
 from riskscore.coverage import apply_coverage
@@ -956,48 +956,24 @@ class _Job:
                         pending.append((nxt, pool.submit(self.encode, nxt, values)))
 
     def _share(self, values: np.ndarray, bar) -> None:
-        """Blocks taken in turn by ``jobs - 1`` helper threads and the calling thread.
+        """Blocks taken in turn by the calling thread and ``jobs - 1`` helpers.
 
-        The calling thread works too: besides saving a thread, its allocations come
-        from glibc's main malloc arena, which stays warm, while a helper's arena gives
+        ``map_threads`` lets the calling thread work too: its allocations come from
+        glibc's main malloc arena, which stays warm, while a helper's arena gives
         memory back to the system and faults it in again block after block (on the
         benchmark cohort two helpers took 1.4x as long as one helper and the caller).
         A failure stops the others after their current block and is raised here.
         """
         import threading
-        from concurrent.futures import ThreadPoolExecutor
 
-        todo = iter(self.blocks)
         lock = threading.Lock()
-        failed = threading.Event()
 
-        def work() -> None:
-            while not failed.is_set():
-                with lock:
-                    block = next(todo, None)
-                if block is None:
-                    return
-                try:
-                    self.encode(block, values)
-                except BaseException:
-                    failed.set()
-                    raise
-                with lock:
-                    bar.update()
+        def encode(block) -> None:
+            self.encode(block, values)
+            with lock:
+                bar.update()
 
-        n_helpers = min(self.jobs, len(self.blocks)) - 1
-        with ThreadPoolExecutor(max_workers=n_helpers) as pool:
-            helpers = [pool.submit(work) for _ in range(n_helpers)]
-            error = None
-            try:
-                work()
-            except BaseException as exc:  # the helpers stop first; then it is raised
-                error = exc
-            for helper in helpers:
-                if helper.exception() is not None and error is None:
-                    error = helper.exception()
-        if error is not None:
-            raise error
+        map_threads(encode, self.blocks, min(self.jobs, len(self.blocks)))
 
     def frame(self, values: np.ndarray, rows) -> pd.DataFrame:
         """``case_id``, ``as_of`` and the features of the queries ``rows``."""

@@ -752,7 +752,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         groups = self._indicator_index
 
         def score_run(run: list[slice]) -> bool:
-            # one table of terms per thread, reused block after block
+            # one table of terms per run of blocks (a run per thread), reused block by block
             table = np.empty((k + 1 + len(groups), max(r.stop - r.start for r in run)))
             # an infinite value times a zero weight is NaN: refused below, not warned
             with np.errstate(invalid="ignore"):

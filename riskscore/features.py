@@ -345,9 +345,6 @@ class _Packer:
         d = np.clip(day, self.lo, self.hi) - self.lo
         return (case.astype(np.int64, copy=False) << self.day_bits) | d
 
-    def case_start(self, case: np.ndarray) -> np.ndarray:
-        return case.astype(np.int64) << self.day_bits
-
 
 def _sorted(keys: np.ndarray, presorted: bool) -> tuple[np.ndarray, np.ndarray | None]:
     if presorted:
@@ -839,7 +836,7 @@ class _Job:
         self.cols = _Columns.of(events)
         self.recent_window = recent_window
         self.t = to_days(as_of["as_of"], "as_of", "as_of")
-        nat = self.t == np.iinfo(np.int64).min
+        nat = self.t == NAT_DAY
         if nat.any():
             raise SchemaError(
                 f"as_of: column 'as_of' is missing at rows {first_rows(nat)}. "

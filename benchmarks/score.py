@@ -15,8 +15,16 @@ Prints, for a synthetic feature table of ``--rows`` rows (all catalogue features
 
 Every call runs once per round, the reference first, for ``--repeat`` rounds; the
 time shown is the best round and the ratio the best time over the reference's best,
-with the range of the per-round ratios beside it (a shared machine makes single
-rounds noisy). Nothing here is asserted.
+with the median and the range of the per-round ratios beside it (a shared machine
+makes single rounds noisy). Nothing here is asserted.
+
+Each timed call follows a rest of ``--pause`` seconds and one untimed warm-up call
+of the same function. Without the rest, a call that comes straight after the
+reference shares the two cores with OpenBLAS's helper threads, which keep spinning
+for about 0.1 s after a product (measured: logistic scoring 16 ms right after
+``A @ w``, 8-9 ms otherwise); without the warm-up, a core that has been idle starts
+slowly on this virtual machine (two numpy threads after 0.3 s of rest: median
+10 ms against 5.7 ms back to back; one thread: no difference).
 """
 
 from __future__ import annotations
@@ -64,6 +72,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--warm-up",
+        type=float,
+        default=0.05,
+        help="seconds of untimed calls (at least one) before each timed call",
+    )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.15,
+        help="seconds of rest before each call's warm-up and timed run (0: back to back)",
+    )
     args = parser.parse_args()
     n, r = args.rows, args.repeat
 
@@ -95,6 +115,11 @@ def main() -> None:
         times = np.empty((r, len(rows)))
         for i in range(r):
             for j, (_, fn) in enumerate(rows):
+                time.sleep(args.pause)
+                warm = time.perf_counter() + args.warm_up
+                fn()  # warm-up: wakes both cores and the call's own threads
+                while time.perf_counter() < warm:
+                    fn()
                 t0 = time.perf_counter()
                 fn()
                 times[i, j] = time.perf_counter() - t0
@@ -103,7 +128,8 @@ def main() -> None:
     for j, (label, _) in enumerate(rows):
         print(
             f"{label:<37}{best[j] * 1e3:8.1f} ms   ({n / best[j] / 1e6:6.1f} M rows/s)  "
-            f"x{best[j] / best[0]:5.2f} ref  (rounds {ratios[:, j].min():.2f}-{ratios[:, j].max():.2f})"
+            f"x{best[j] / best[0]:5.2f} ref  (median round x{np.median(ratios[:, j]):.2f}, "
+            f"rounds {ratios[:, j].min():.2f}-{ratios[:, j].max():.2f})"
         )
     print(f"logistic   fit (penalty=None)         {fit_time:8.2f} s")
 

@@ -68,6 +68,7 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
+import threading
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
@@ -751,14 +752,18 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         impute_terms = self._impute_array * coef[:k]
         groups = self._indicator_index
 
-        def score_run(run: list[slice]) -> bool:
-            # one table of terms per run of blocks (a run per thread), reused block by block
-            table = np.empty((k + 1 + len(groups), max(r.stop - r.start for r in run)))
+        chunks = list(row_chunks(A.shape[0], _SCORE_ROWS))
+        local = threading.local()  # one table of terms per thread, reused block by block
+
+        def score(rows: slice) -> bool:
+            table = getattr(local, "table", None)
+            if table is None:
+                table = local.table = np.empty((k + 1 + len(groups), chunks[0].stop))
             # an infinite value times a zero weight is NaN: refused below, not warned
             with np.errstate(invalid="ignore"):
-                return all(score(rows, table) for rows in run)
+                return score_block(rows, table)
 
-        def score(rows: slice, table: np.ndarray) -> bool:
+        def score_block(rows: slice, table: np.ndarray) -> bool:
             raw = A[rows].T  # features by rows: each row of it is one column's block
             terms = table[:, : raw.shape[1]]
             terms[0] = b0
@@ -766,8 +771,8 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             features = terms[1 : k + 1]
             np.multiply(raw, weights, out=features)
             # features missing somewhere in the block (a NaN term makes its column's
-            # sum NaN; one pass, in cache): their terms imputed, their indicators set
-            nan_cols = np.flatnonzero(np.isnan(np.add.reduce(features, axis=1)))
+            # maximum NaN; one pass, in cache): their terms imputed, their indicators set
+            nan_cols = np.flatnonzero(np.isnan(np.maximum.reduce(features, axis=1)))
             if len(nan_cols):
                 if self.missing == "error":
                     return False
@@ -787,12 +792,11 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             # an infinite value (refused) leaves its row non-finite
             return bool(np.isfinite(block).all())
 
-        chunks = list(row_chunks(A.shape[0], _SCORE_ROWS))
         workers = max(1, min(available_cores(), len(chunks)))
-        runs = [chunks[i::workers] for i in range(workers)]
         if workers > 1:
             settle_malloc()  # a helper's table would be faulted in afresh on every call
-        if not all(map_threads(score_run, runs, workers)):
+        # blocks taken in turn, so a thread slowed by other work does not hold up the rest
+        if not all(map_threads(score, chunks, workers)):
             return None
         return z
 

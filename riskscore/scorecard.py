@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 import textwrap
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ import pandas as pd
 
 from riskscore._arrays import row_chunks
 from riskscore._names import band_name
+from riskscore._parallel import available_cores, map_threads, settle_malloc
 from riskscore.contract import register_model
 from riskscore.errors import ModelFileError, SchemaError
 from riskscore.vocabulary import AGENCIES, BANDS, FEATURES
@@ -213,16 +215,24 @@ def _integer_total(rules, cols: Mapping[str, np.ndarray], total: np.ndarray, dty
     costs far less than reading the feature columns.
     """
     size = min(_SCORE_ROWS, len(total))
-    mask = np.empty(size, dtype=bool)
-    ints = mask.view(np.int8)
-    acc = np.empty(size, dtype=dtype)
-    tmp = np.empty(size, dtype=dtype)
     plan = [(cols[r.feature], _UFUNCS[r.op], r.threshold, dtype(r.points)) for r in rules]
-    with np.errstate(invalid="ignore"):  # NaN compares False: unknown never scores
-        for rows in row_chunks(len(total), size):
-            k = rows.stop - rows.start
-            a, m, i8, t = acc[:k], mask[:k], ints[:k], tmp[:k]
-            a.fill(0)
+    local = threading.local()  # each thread's buffers, reused block by block
+
+    def score(rows: slice) -> None:
+        buffers = getattr(local, "buffers", None)
+        if buffers is None:
+            mask = np.empty(size, dtype=bool)
+            buffers = local.buffers = (
+                mask,
+                mask.view(np.int8),
+                np.empty(size, dtype),
+                np.empty(size, dtype),
+            )
+        mask, ints, acc, tmp = buffers
+        k = rows.stop - rows.start
+        a, m, i8, t = acc[:k], mask[:k], ints[:k], tmp[:k]
+        a.fill(0)
+        with np.errstate(invalid="ignore"):  # NaN compares False: unknown never scores
             for col, compare, threshold, points in plan:
                 compare(col[rows], threshold, out=m)
                 if points == 1 and dtype is np.int8:
@@ -230,7 +240,14 @@ def _integer_total(rules, cols: Mapping[str, np.ndarray], total: np.ndarray, dty
                 else:
                     np.multiply(i8, points, out=t, casting="unsafe")
                     a += t
-            total[rows] = a
+        total[rows] = a
+
+    # blocks of rows are independent: taken in turn by every core
+    blocks = list(row_chunks(len(total), size))
+    workers = min(available_cores(), len(blocks))
+    if workers > 1:
+        settle_malloc()  # a helper's buffers would be faulted in afresh on every call
+    map_threads(score, blocks, workers)
 
 
 def _index_of(X) -> pd.Index:
@@ -396,10 +413,11 @@ class RuleScorecard:
         """
         cols = self._columns(X, "RuleScorecard.risk_score")
         n = len(_index_of(X))
-        total = np.zeros(n, dtype=np.float64)
         if self._total_dtype is not None:
+            total = np.empty(n, dtype=np.float64)  # every row is written
             _integer_total(self.rules, cols, total, self._total_dtype)
             return pd.Series(total, index=_index_of(X), name="risk_score")
+        total = np.zeros(n, dtype=np.float64)
         for rows in row_chunks(n):
             block = total[rows]
             for r in self.rules:

@@ -78,12 +78,15 @@ def test_contributions_sum_exactly_to_risk_score(card, X):
     X=tables(),
     data=st.data(),
     block=st.integers(1, 5),
+    cores=st.integers(1, 3),
     scale=st.sampled_from([1, 40, 5_000, 10**9, 10**12]),
 )
-def test_risk_score_equals_the_float_sum_of_its_rules_for_any_point_size(X, data, block, scale):
+def test_risk_score_equals_the_float_sum_of_its_rules_for_any_point_size(
+    X, data, block, cores, scale
+):
     # risk_score sums whole-number points in the smallest integer type that holds
-    # them (int8 for the shipped cards), block by block; the oracle is the plain
-    # float64 sum of each rule's points where it fires, in card order
+    # them (int8 for the shipped cards), block by block on every core; the oracle is
+    # the plain float64 sum of each rule's points where it fires, in card order
     rules, seen = [], set()
     for _ in range(data.draw(st.integers(1, 8))):
         f = data.draw(st.sampled_from(FEATURE_NAMES))
@@ -99,6 +102,7 @@ def test_risk_score_equals_the_float_sum_of_its_rules_for_any_point_size(X, data
             expected += np.where(r.fires(X[r.feature].to_numpy()), r.points, 0.0)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("riskscore.scorecard._SCORE_ROWS", block)  # several blocks per table
+        mp.setattr("riskscore.scorecard.available_cores", lambda: cores)
         score = card.risk_score(X)
         from_array = card.risk_score(X[FEATURE_NAMES].to_numpy())
     np.testing.assert_array_equal(score.to_numpy(), expected)

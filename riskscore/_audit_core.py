@@ -7,6 +7,7 @@ those of :mod:`riskscore.audit`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,14 @@ from riskscore.errors import ParameterError
 from riskscore.features import change_dates, encode_features
 from riskscore.schema import declare_valid
 from riskscore.scorecard import bands_of
-from riskscore.vocabulary import AGENCIES, BANDS, EVENTS, PLAN_START_END, RESPONSE_EVENTS
+from riskscore.vocabulary import (
+    AGENCIES,
+    BANDS,
+    EVENTS,
+    FEATURES,
+    PLAN_START_END,
+    RESPONSE_EVENTS,
+)
 
 __all__ = [
     "MIN_GAP",
@@ -42,6 +50,10 @@ RESPONSES: tuple[str, ...] = tuple(
 
 BAND_DTYPE = pd.CategoricalDtype(list(BANDS), ordered=True)
 
+#: Default minimum gap, in days: a score must stay below a band this long before
+#: reaching it again counts as a new crossing (a new episode).
+MIN_GAP = 28
+
 
 def band_codes(model, X: pd.DataFrame) -> np.ndarray:
     return pd.Categorical(model.band(X), dtype=BAND_DTYPE).codes.astype(np.int8)
@@ -57,11 +69,19 @@ def _bands_of_scores(model, X: pd.DataFrame, score: np.ndarray) -> np.ndarray:
     return bands_of(score, thresholds, None).cat.codes.to_numpy()
 
 
-def _agency_labels(events: pd.DataFrame) -> np.ndarray:
-    """Agency of each event as an object array, converting distinct values only."""
+def _split_by_agency(events: pd.DataFrame):
+    """``events`` grouped by agency once: a function from an agency to its events
+    (in their original order), each one slice of the grouped rows."""
     cat = pd.Categorical(events["agency"])
-    names = np.append(np.asarray(cat.categories, dtype=object).astype(str), None)
-    return names[cat.codes]
+    order = np.argsort(cat.codes, kind="stable")
+    bounds = np.searchsorted(cat.codes[order], np.arange(len(cat.categories) + 1))
+    where = {str(a): (bounds[k], bounds[k + 1]) for k, a in enumerate(cat.categories)}
+
+    def of(agency: str) -> pd.DataFrame:
+        lo, hi = where.get(agency, (0, 0))
+        return events.iloc[order[lo:hi]]
+
+    return of
 
 
 def case_codes(values, ids: pd.Index) -> np.ndarray:
@@ -108,7 +128,7 @@ def _case_ends(ids: pd.Index, cases: pd.DataFrame | None, extract_end: int) -> p
 class _Rows:
     """Evaluation rows of a chunk: sorted by (case code, day)."""
 
-    __slots__ = ("code", "day", "on_grid", "ids")
+    __slots__ = ("code", "day", "on_grid", "ids", "_key", "_last_day")
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -119,7 +139,56 @@ class _Rows:
         )
 
     def key(self) -> np.ndarray:
-        return (self.code << 32) | (self.day + (1 << 30))
+        """(case code, day) of each row as one sorted integer (computed once)."""
+        if getattr(self, "_key", None) is None:
+            self._key = _day_keys(self.code, self.day)
+        return self._key
+
+    def ids_key(self) -> np.ndarray:
+        """Per case code: the smallest key of that case (its day 0 - 2**30)."""
+        return np.arange(len(self.ids), dtype=np.int64) << 32
+
+    def last_day(self) -> np.ndarray:
+        """Per case code: the day of its last row (the smallest day if it has none)."""
+        if getattr(self, "_last_day", None) is None:
+            last = np.full(len(self.ids), np.iinfo(np.int64).min)
+            if len(self.code):
+                end = np.ones(len(self.code), dtype=bool)
+                end[:-1] = self.code[1:] != self.code[:-1]
+                last[self.code[end]] = self.day[end]
+            self._last_day = last
+        return self._last_day
+
+
+def _day_keys(code: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """(case code, day) pairs as integers that sort like the pairs."""
+    return (code << 32) | (day + (1 << 30))
+
+
+class _ChangeDays:
+    """A chunk's change dates, once: case code, day and agency code of each."""
+
+    __slots__ = ("code", "day", "agency")
+
+    def __init__(self, events, ids: pd.Index, recent_window: int):
+        ch = change_dates(events, recent_window=recent_window, by_agency=True)
+        agency = ch["agency"].cat.codes.to_numpy()
+        # grouped by agency once (stable: each group stays sorted), so that a view's
+        # change dates are one slice
+        order = np.argsort(agency, kind="stable")
+        self.code = case_codes(ch["case_id"], ids)[order]
+        self.day = to_days(ch["as_of"], "as_of", "change dates")[order]
+        names = list(ch["agency"].cat.categories)
+        bounds = np.searchsorted(agency[order], np.arange(len(names) + 1))
+        self.agency = {n: slice(bounds[k], bounds[k + 1]) for k, n in enumerate(names)}
+
+    def of(self, agency) -> tuple[np.ndarray, np.ndarray]:
+        """(code, day) of the change dates of one agency's view (None: the joined view,
+        not in order and with repeats)."""
+        if agency is None:
+            return self.code, self.day
+        part = self.agency[agency]
+        return self.code[part], self.day[part]
 
 
 def _coverage_points(coverage, ids: pd.Index, agencies=None) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +221,7 @@ def _coverage_points(coverage, ids: pd.Index, agencies=None) -> tuple[np.ndarray
 
 
 def _evaluation_rows(
-    events, ev_code, ids, ends, grid_days: int, recent_window: int, coverage=None
+    events, ev_code, ids, ends, grid_days: int, changes: _ChangeDays, coverage=None
 ) -> _Rows:
     """Grid days, change days (and coverage changes) and the end day per case, within [first, end].
 
@@ -171,9 +240,7 @@ def _evaluation_rows(
         n = np.where(has, (end - first) // grid_days + 1, 0)
     rep = np.repeat(np.arange(len(ids)), n)
     grid_day = first[rep] + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)) * grid_days
-    ch = change_dates(events, recent_window=recent_window)
-    ch_code = case_codes(ch["case_id"], ids)
-    ch_day = to_days(ch["as_of"], "as_of", "change dates")
+    ch_code, ch_day = changes.of(None)
     end_codes = np.flatnonzero(has)
     cov_code, cov_day = _coverage_points(coverage, ids)
     code = np.concatenate([rep, ch_code, end_codes, cov_code])
@@ -230,16 +297,18 @@ def _empty_record(model) -> tuple[float, int]:
     return float(model.risk_score(x).iloc[0]), int(band_codes(model, x)[0])
 
 
-def _view_points(ev_v, rows: _Rows, coverage, agencies, recent_window: int) -> pd.DataFrame:
-    """Dates a view can change: its events' change dates, the coverage starts and stops of
-    its agencies, and each case's first row (where an uncovered view already differs
-    from an empty record)."""
-    parts_code, parts_day = [], []
-    if len(ev_v):
-        ch = change_dates(ev_v, recent_window=recent_window)
-        parts_code.append(case_codes(ch["case_id"], rows.ids))
-        parts_day.append(to_days(ch["as_of"], "as_of", "change dates"))
-    c, d = _coverage_points(coverage, rows.ids, agencies)
+def _view_points(
+    changes: _ChangeDays, agency, rows: _Rows, coverage, cov_agencies
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Dates a view can change, as sorted keys and as (case_id, as_of) pairs.
+
+    Its events' change dates, the coverage starts and stops of its agencies, and each
+    case's first row (where an uncovered view already differs from an empty record);
+    none after the case's last row, which no row would read.
+    """
+    code, day = changes.of(agency)
+    parts_code, parts_day = [code], [day]
+    c, d = _coverage_points(coverage, rows.ids, cov_agencies)
     parts_code.append(c)
     parts_day.append(d)
     if coverage is not None:
@@ -249,13 +318,15 @@ def _view_points(ev_v, rows: _Rows, coverage, agencies, recent_window: int) -> p
         parts_day.append(rows.day[first])
     code, day = np.concatenate(parts_code), np.concatenate(parts_day)
     keep = code >= 0
-    key = sorted_unique((code[keep] << 32) | (day[keep] + (1 << 30)))
-    return pd.DataFrame(
+    keep[keep] = day[keep] <= rows.last_day()[code[keep]]
+    key = sorted_unique(_day_keys(code[keep], day[keep]))
+    frame = pd.DataFrame(
         {
             "case_id": pd.Categorical.from_codes(key >> 32, categories=rows.ids),
             "as_of": days_to_ns((key & 0xFFFFFFFF) - (1 << 30)),
         }
     )
+    return key, frame
 
 
 @dataclass
@@ -269,7 +340,16 @@ class _View:
 
 
 def _carry(
-    ev_v, agency, rows: _Rows, model, recent_window, empty, coverage, cov_agencies, n_jobs=None
+    ev_v,
+    agency,
+    rows: _Rows,
+    model,
+    recent_window,
+    empty,
+    coverage,
+    cov_agencies,
+    changes: _ChangeDays,
+    n_jobs=None,
 ):
     """Score a view where it can change, then carry each score forward to every row.
 
@@ -280,76 +360,135 @@ def _carry(
     score = np.full(n, empty[0])
     band = np.full(n, empty[1], dtype=np.int8)
     index = np.full(n, -1, dtype=np.int64)
-    pts = _view_points(ev_v, rows, coverage, cov_agencies, recent_window)
+    key, pts = _view_points(changes, agency, rows, coverage, cov_agencies)
     x = encode_features(
         ev_v, pts, agency, recent_window=recent_window, coverage=coverage, n_jobs=n_jobs
     )
     if len(pts):
-        key = (case_codes(pts["case_id"], rows.ids) << 32) | (
-            to_days(pts["as_of"], "as_of", "change dates") + (1 << 30)
-        )
         # each row's last change point at or before it: the points placed among the
         # rows (one search per point, fewer than rows) and counted up to each row
         at = np.searchsorted(rows.key(), key, side="left")
         i = np.cumsum(np.bincount(at, minlength=n + 1)[:n]) - 1
-        top = np.append(key, np.int64(-1))[i]  # i == -1 reads the sentinel
-        hit = (top >= 0) & ((top >> 32) == rows.code)
+        # a row before its case's first point reads no point (-1: the empty record)
+        first = np.searchsorted(key, rows.ids_key())
+        index = np.where(i >= first[rows.code], i, -1)
         s = model.risk_score(x).to_numpy()
-        score[hit] = s[i[hit]]
-        band[hit] = _bands_of_scores(model, x, s)[i[hit]]
-        index[hit] = i[hit]
+        score = np.append(s, empty[0])[index]  # -1 reads the appended empty record
+        band = np.append(_bands_of_scores(model, x, s), np.int8(empty[1]))[index]
     return _View(score, band, x, index)
 
 
+def _view_values(view: _View, positions: np.ndarray) -> np.ndarray:
+    """A view's features (catalogue order) at some rows: from its change points, or
+    an empty record before the first of them (a record with no events has the same
+    features on every date)."""
+    idx = view.index[positions]
+    names = list(FEATURES)
+    values = np.empty((len(positions), len(names)))
+    values[:] = _empty_features()
+    have = idx >= 0
+    if have.any():
+        # column by column: only the rows wanted are read from each
+        take = idx[have]
+        for j, name in enumerate(names):
+            values[have, j] = view.points[name].to_numpy()[take]
+    return values
+
+
+def _view_features(view: _View, positions: np.ndarray, rows_frame: pd.DataFrame):
+    """A view's features at some rows, as a feature table with ``case_id`` and ``as_of``."""
+    x = pd.DataFrame(_view_values(view, positions), columns=list(FEATURES), copy=False)
+    x.insert(0, "as_of", rows_frame["as_of"].to_numpy()[positions])
+    x.insert(0, "case_id", rows_frame["case_id"].array.take(positions))  # stays categorical
+    return x
+
+
+@functools.lru_cache(maxsize=1)
+def _empty_features() -> np.ndarray:
+    """The features of a record with no events, in catalogue order (read-only)."""
+    q = pd.DataFrame({"case_id": ["__empty__"], "as_of": [pd.Timestamp("2000-01-01")]})
+    values = encode_features(_NO_EVENTS, q)[list(FEATURES)].to_numpy()[0].copy()
+    values.flags.writeable = False
+    return values
+
+
+def _empty_view(n: int, empty) -> _View:
+    """A view with no events and no coverage: the empty record on every row."""
+    return _View(
+        np.full(n, empty[0]),
+        np.full(n, empty[1], dtype=np.int8),
+        _NO_EVENTS.iloc[:0],
+        np.full(n, -1, dtype=np.int64),
+    )
+
+
 def _score_views(
-    events, rows: _Rows, model, recent_window: int, agencies, empty, coverage=None, n_jobs=None
-) -> Scored:
-    """The joined view and each agency's view, each scored on its own change points.
+    events,
+    rows: _Rows,
+    model,
+    recent_window: int,
+    agencies,
+    empty,
+    changes: _ChangeDays,
+    coverage=None,
+    n_jobs=None,
+    min_gap: int = MIN_GAP,
+):
+    """The joined view and each agency's view, each scored on its own change points;
+    the crossings of the joined view, and which agencies held each contributor.
 
     Every view is a step function that changes only on the change dates of its own
     events (and, with coverage, where coverage starts or stops), so it is scored
     there and carried forward to every row: exact, and about as much work in total
-    as two encodings of the change dates.
+    as two encodings of the change dates. An agency view's features at the joined
+    view's crossings are read from its own change points as it is scored, so no view
+    is encoded twice and none is kept.
+
+    Returns ``(scored, crossings, dips, contributors)``.
     """
     out = rows.frame()
     out["on_grid"] = rows.on_grid
     all_agencies = None if coverage is None else sorted(set(coverage["agency"]))
-    joined = _carry(events, None, rows, model, recent_window, empty, coverage, all_agencies, n_jobs)
+    joined = _carry(
+        events, None, rows, model, recent_window, empty, coverage, all_agencies, changes, n_jobs
+    )
     out["score"] = joined.score
     out["band"] = pd.Categorical.from_codes(joined.band, dtype=BAND_DTYPE)
+    scored = Scored(out, joined)
+    cr, dips = _crossings(scored, rows, empty[1], min_gap)
+    at = cr["row"].to_numpy()
+    contrib = model.contributions(_view_features(joined, at, out)) if len(cr) else None
+    cols = [c for c in contrib.columns if c != "baseline"] if contrib is not None else []
+    joined_terms = contrib[cols].to_numpy() if contrib is not None else None
+    held = np.zeros((len(cr), len(cols), len(agencies)), dtype=bool)
     best = np.zeros(len(out), dtype=np.int8)
-    agency = _agency_labels(events)
+    held_values = []
+    by_agency = _split_by_agency(events)
     for a in agencies:
-        ev_a = events.loc[agency == a]
+        ev_a = by_agency(a)
         if len(ev_a) or coverage is not None:
-            view = _carry(ev_a, a, rows, model, recent_window, empty, coverage, [a], n_jobs)
-            score_a, band_a = view.score, view.band
+            view = _carry(
+                ev_a, a, rows, model, recent_window, empty, coverage, [a], changes, n_jobs
+            )
         else:
-            score_a = np.full(len(out), empty[0])
-            band_a = np.full(len(out), empty[1], dtype=np.int8)
-        out[f"score_{a}"] = score_a
-        out[f"band_{a}"] = pd.Categorical.from_codes(band_a, dtype=BAND_DTYPE)
-        best = np.maximum(best, band_a)
+            view = _empty_view(len(out), empty)
+        out[f"score_{a}"] = view.score
+        out[f"band_{a}"] = pd.Categorical.from_codes(view.band, dtype=BAND_DTYPE)
+        best = np.maximum(best, view.band)
+        held_values.append(_view_values(view, at))
+    if len(cr) and len(agencies):
+        # every agency view's contributions at the crossings in one call
+        stacked = pd.DataFrame(np.concatenate(held_values), columns=list(FEATURES), copy=False)
+        terms = model.contributions(stacked)[cols].to_numpy().reshape(len(agencies), len(cr), -1)
+        held = (terms != 0) & (np.sign(terms) == np.sign(joined_terms))
+        held = held.transpose(1, 2, 0)  # crossing, contributor, agency
     out["best_agency_band"] = pd.Categorical.from_codes(best, dtype=BAND_DTYPE)
-    return Scored(out, joined)
+    return scored, cr, dips, _contributor_table(joined_terms, cols, held, agencies)
 
 
 def joined_features(scored: Scored, positions: np.ndarray, rows_frame: pd.DataFrame):
     """Joined features at some rows: from the view's change points, or an empty record."""
-    view = scored.joined
-    idx = view.index[positions]
-    x = view.points.iloc[np.maximum(idx, 0)].reset_index(drop=True)
-    if (idx < 0).any():
-        empty = encode_features(
-            _NO_EVENTS, rows_frame.iloc[positions[idx < 0]][["case_id", "as_of"]]
-        )
-        x.loc[np.flatnonzero(idx < 0)] = empty.to_numpy()
-    return x
-
-
-#: Default minimum gap, in days: a score must stay below a band this long before
-#: reaching it again counts as a new crossing (a new episode).
-MIN_GAP = 28
+    return _view_features(scored.joined, positions, rows_frame)
 
 
 def check_min_gap(min_gap) -> int:
@@ -487,18 +626,14 @@ def _plan_active(events, ev_code, cr: pd.DataFrame) -> np.ndarray:
     return active
 
 
-def _contributors(
-    model,
-    events,
-    scored: Scored,
-    cr: pd.DataFrame,
-    recent_window,
-    agencies,
-    coverage=None,
-    n_jobs=None,
-):
-    """Long table: crossing, contributor (rule or feature), value, agencies that held it."""
-    if cr.empty:
+def _contributor_table(joined_terms, cols, held, agencies) -> pd.DataFrame:
+    """Long table: crossing, contributor (rule or feature), value, agencies that held it.
+
+    ``joined_terms`` holds the joined view's contributions at each crossing (None when
+    there is none) and ``held`` whether each agency's own view had a contribution of
+    the same sign there.
+    """
+    if joined_terms is None:
         return pd.DataFrame(
             {
                 "crossing": pd.Series([], dtype=np.int64),
@@ -507,24 +642,7 @@ def _contributors(
                 "held_by": pd.Series([], dtype=object),
             }
         )
-    joined = model.contributions(joined_features(scored, cr["row"].to_numpy(), scored.rows))
-    cols = [c for c in joined.columns if c != "baseline"]
-    contrib = joined[cols].to_numpy()
-    q = pd.DataFrame({"case_id": cr["case_id"].to_numpy(), "as_of": cr["date"].to_numpy()})
-    held = np.zeros((len(cr), len(cols), len(agencies)), dtype=bool)
-    agency = _agency_labels(events)
-    for j, a in enumerate(agencies):
-        x = encode_features(
-            events.loc[agency == a],
-            q,
-            a,
-            recent_window=recent_window,
-            coverage=coverage,
-            n_jobs=n_jobs,
-        )
-        ca = model.contributions(x)[cols].to_numpy()
-        held[:, :, j] = (ca != 0) & (np.sign(ca) == np.sign(contrib))
-    i, k = np.nonzero(contrib != 0)
+    i, k = np.nonzero(joined_terms != 0)
     # each holder set as a bit mask, named once per distinct set (not once per row)
     mask = held[i, k].astype(np.int64) @ (np.int64(1) << np.arange(len(agencies), dtype=np.int64))
     sets, inverse = np.unique(mask, return_inverse=True)
@@ -540,7 +658,7 @@ def _contributors(
         {
             "crossing": i,
             "contributor": np.asarray(cols, dtype=object)[k],
-            "contribution": contrib[i, k],
+            "contribution": joined_terms[i, k],
             "held_by": held_by,
         }
     )
@@ -576,17 +694,18 @@ def audit_core(
     ev_code = case_codes(events["case_id"], ids)
     events = events.assign(case_id=pd.Categorical.from_codes(ev_code, categories=ids))
     ends = _case_ends(ids, cases, extract_end)
-    rows = _evaluation_rows(events, ev_code, ids, ends, grid_days, recent_window, coverage)
+    changes = _ChangeDays(events, ids, recent_window)
+    rows = _evaluation_rows(events, ev_code, ids, ends, grid_days, changes, coverage)
     empty = _empty_record(model)
-    scored = _score_views(events, rows, model, recent_window, agencies, empty, coverage, n_jobs)
-    cr, dips = _crossings(scored, rows, empty[1], min_gap)
+    scored, cr, dips, contrib = _score_views(
+        events, rows, model, recent_window, agencies, empty, changes, coverage, n_jobs, min_gap
+    )
     n_resp, has_next, nxt_day = _responses_after(events, ev_code, cr, response_window)
     cr["responses_in_window"] = n_resp
     cr["plan_active"] = _plan_active(events, ev_code, cr)
     cr["missed"] = (n_resp == 0) & ~cr["plan_active"].to_numpy()
     cr["days_to_next_response"] = np.where(has_next, nxt_day - cr["day"].to_numpy(), np.nan)
     gaps = _gap_days(scored, rows, ends)
-    contrib = _contributors(model, events, scored, cr, recent_window, agencies, coverage, n_jobs)
     return AuditCore(ids, events, ends, scored, cr, gaps, contrib, dips)
 
 

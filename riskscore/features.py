@@ -1220,8 +1220,15 @@ def as_of_grid(
     return out
 
 
-@validate_params({"recent_window": [WINDOW_DAYS]})
-def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFrame:
+#: Low bits of a change-date key that hold the agency (``change_dates(by_agency=True)``);
+#: the day then has 32 - 4 = 28 bits, over 700,000 years from the earliest date.
+_AGENCY_BITS = 4
+
+
+@validate_params({"recent_window": [WINDOW_DAYS], "by_agency": ["boolean"]})
+def change_dates(
+    events: pd.DataFrame, *, recent_window: int = 90, by_agency: bool = False
+) -> pd.DataFrame:
     """Every date on which some feature of a case can change.
 
     Features are step functions of T: they change only when an event becomes known
@@ -1240,11 +1247,17 @@ def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFra
         Events in the data contract.
     recent_window : int, default=90
         The recent attendance window used when encoding.
+    by_agency : bool, default=False
+        Also say which agency's events make each date a change date: one row per
+        case, date and agency (an ``agency`` column). The rows of one agency are the
+        change dates of that agency's view (``change_dates`` of its events alone);
+        the distinct (case, date) pairs over all agencies are the joined change dates.
 
     Returns
     -------
     DataFrame
-        Unique ``case_id``, ``as_of`` pairs, sorted.
+        Unique ``case_id``, ``as_of`` pairs (with ``by_agency``, unique ``case_id``,
+        ``as_of``, ``agency`` triples), sorted.
 
     Examples
     --------
@@ -1253,6 +1266,8 @@ def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFra
     ...     "event": ["asthma_admission"], "date": pd.to_datetime(["2101-01-01"])})
     >>> change_dates(ev)["as_of"].dt.strftime("%Y-%m-%d").tolist()
     ['2101-01-01', '2101-01-29', '2102-01-01']
+    >>> change_dates(ev, by_agency=True)["agency"].tolist()
+    ['hospital', 'hospital', 'hospital']
     """
     events = ensure_events(events)
     windows = _event_windows(recent_window)
@@ -1269,24 +1284,40 @@ def change_dates(events: pd.DataFrame, *, recent_window: int = 90) -> pd.DataFra
     ok = (codes >= 0) & (day != np.iinfo(np.int64).min)
     ev_cat = pd.Categorical(events["event"])
     names = [str(n) for n in ev_cat.categories]
-    parts_code, parts_day = [codes[ok]], [avail[ok]]
+    # with by_agency each key carries the agency in its low bits (validated events
+    # have it as a Categorical over the vocabulary's agencies)
+    bits = _AGENCY_BITS if by_agency else 0
+    agency = events["agency"].cat.codes.to_numpy().astype(np.int64) if by_agency else None
+    parts_code, parts_day, parts_agency = [codes[ok]], [avail[ok]], []
+    if by_agency:
+        parts_agency.append(agency[ok])
     for w in sorted({w for ws in windows.values() for w in ws}):
         wanted = [i for i, n in enumerate(names) if w in windows.get(n, ())]
         m = ok & np.isin(ev_cat.codes, wanted)
         parts_code.append(codes[m])
         parts_day.append(np.maximum(avail[m], day[m] + w))
+        if by_agency:
+            parts_agency.append(agency[m])
     all_codes, all_days = np.concatenate(parts_code), np.concatenate(parts_day)
     base = int(all_days.min()) if len(all_days) else 0
-    key = sorted_unique((all_codes << 32) | (all_days - base))
+    key = (all_codes << 32) | ((all_days - base) << bits)
+    if by_agency:
+        key |= np.concatenate(parts_agency)
+    key = sorted_unique(key)
     cats = ids.categories
-    return pd.DataFrame(
-        {
-            "case_id": pd.Categorical.from_codes(key >> 32, categories=cats)
-            if isinstance(events["case_id"].dtype, pd.CategoricalDtype)
-            else np.asarray(cats, dtype=object)[key >> 32],
-            "as_of": ((key & 0xFFFFFFFF) + base).astype("datetime64[D]").astype("datetime64[ns]"),
-        }
-    )
+    out = {
+        "case_id": pd.Categorical.from_codes(key >> 32, categories=cats)
+        if isinstance(events["case_id"].dtype, pd.CategoricalDtype)
+        else np.asarray(cats, dtype=object)[key >> 32],
+        "as_of": (((key & 0xFFFFFFFF) >> bits) + base)
+        .astype("datetime64[D]")
+        .astype("datetime64[ns]"),
+    }
+    if by_agency:
+        out["agency"] = pd.Categorical.from_codes(
+            key & (2**bits - 1), categories=events["agency"].cat.categories
+        )
+    return pd.DataFrame(out)
 
 
 # --------------------------------------------------------------------------- sklearn

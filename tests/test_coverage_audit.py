@@ -288,3 +288,33 @@ def test_coverage_gaps_of_the_audit_match_coverage_gaps(school_stops):
     t = audit.trajectory
     direct = coverage_gaps(cov, t["as_of"].iloc[0], t["as_of"].iloc[-1])
     pd.testing.assert_frame_equal(audit.coverage_gaps.drop(columns="max_unknown_points"), direct)
+
+
+def test_held_by_with_a_logistic_model_and_coverage_is_each_agency_encoded_alone(child_a):
+    """Holders are read from each agency view's own change points as it is scored;
+    the obvious way encodes every agency view (with coverage) at the crossing dates.
+    A logistic model gives missing values a contribution of their own (imputed
+    terms, missing indicators), which an uncovered or silent agency view holds too."""
+    events, cases = child_a
+    model = rs.load_model("synthetic-logistic-v1")
+    cov = [*_full_coverage("school"), ("school", ALL_TIME[0], f"{SCHOOL_STOP:%Y-%m-%d}")]
+    audit = audit_case(events, cases, model, "CHILD-A", coverage=cov)
+    assert not audit.contributions.empty
+    q = pd.DataFrame({"case_id": "CHILD-A", "as_of": audit.crossings["date"].to_numpy()})
+    joined = model.contributions(encode_features(events, q, coverage=cov))
+    views = {
+        a: model.contributions(encode_features(events, q, agency=a, coverage=cov)) for a in AGENCIES
+    }
+    seen = set()
+    for row in audit.contributions.itertuples():
+        value = joined.loc[row.crossing, row.contributor]
+        assert row.contribution == value
+        expected = [
+            a
+            for a in AGENCIES
+            if views[a].loc[row.crossing, row.contributor] != 0
+            and np.sign(views[a].loc[row.crossing, row.contributor]) == np.sign(value)
+        ]
+        assert row.held_by == (", ".join(expected) or "only when joined")
+        seen.add(row.held_by)
+    assert len(seen) > 1

@@ -641,6 +641,27 @@ def test_features_change_only_on_change_dates(events, recent):
         assert changed_on <= allowed
 
 
+@settings(max_examples=60, deadline=None)
+@given(event_tables(max_rows=40), st.sampled_from([30, 90]))
+def test_change_dates_by_agency_are_each_agency_views_change_dates(events, recent):
+    """by_agency=True: one agency's rows are the change dates of its events alone, and
+    the distinct (case, date) pairs over all agencies are the joined change dates."""
+    from riskscore.features import _AGENCY_BITS, change_dates
+
+    assert len(AGENCIES) <= 2**_AGENCY_BITS  # the agency fits the key's low bits
+    both = change_dates(events, recent_window=recent, by_agency=True)
+    assert list(both.columns) == ["case_id", "as_of", "agency"]
+    assert not both.duplicated().any()
+    pairs = both[["case_id", "as_of"]].drop_duplicates().reset_index(drop=True)
+    joined = change_dates(events, recent_window=recent)
+    assert pairs.astype(str).values.tolist() == joined.astype(str).values.tolist()
+    for a in AGENCIES:
+        mine = both.loc[both["agency"] == a, ["case_id", "as_of"]].astype(str)
+        own = events[events["agency"] == a]
+        alone = change_dates(own, recent_window=recent).astype(str) if len(own) else mine[:0]
+        assert mine.values.tolist() == alone.values.tolist(), a
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     event_tables(max_rows=60),

@@ -84,6 +84,25 @@ def _split_by_agency(events: pd.DataFrame):
     return of
 
 
+def _chunk_ids(case_id: pd.Series) -> tuple[pd.Index, np.ndarray]:
+    """The distinct case ids of a chunk's events as text, in order of first appearance,
+    and each event's position among them; for a categorical column only the distinct
+    ids become text (not one string per event)."""
+    if not isinstance(case_id.dtype, pd.CategoricalDtype):
+        ids = pd.Index(pd.unique(case_id.astype(str)), name="case_id")
+        return ids, case_codes(case_id, ids)
+    codes = case_id.cat.codes.to_numpy().astype(np.int64)
+    used = pd.unique(codes[codes >= 0])
+    text = np.asarray(case_id.cat.categories, dtype=object)[used].astype(str)
+    ids = pd.Index(text, name="case_id")
+    if ids.has_duplicates:  # categories that are the same text (e.g. 1 and "1")
+        ids = pd.Index(pd.unique(text), name="case_id")
+        return ids, case_codes(case_id, ids)
+    position = np.full(len(case_id.cat.categories) + 1, -1, dtype=np.int64)
+    position[used] = np.arange(len(used))
+    return ids, position[codes]  # code -1 reads the last entry: -1
+
+
 def case_codes(values, ids: pd.Index) -> np.ndarray:
     """Integer position of each case id in ``ids`` (-1 if absent), cheap for categoricals."""
     values = pd.Series(values) if not isinstance(values, pd.Series) else values
@@ -357,24 +376,22 @@ def _carry(
     this is exact, and costs one encoding of the change points instead of every row.
     """
     n = len(rows.code)
-    score = np.full(n, empty[0])
-    band = np.full(n, empty[1], dtype=np.int8)
-    index = np.full(n, -1, dtype=np.int64)
     key, pts = _view_points(changes, agency, rows, coverage, cov_agencies)
     x = encode_features(
         ev_v, pts, agency, recent_window=recent_window, coverage=coverage, n_jobs=n_jobs
     )
-    if len(pts):
-        # each row's last change point at or before it: the points placed among the
-        # rows (one search per point, fewer than rows) and counted up to each row
-        at = np.searchsorted(rows.key(), key, side="left")
-        i = np.cumsum(np.bincount(at, minlength=n + 1)[:n]) - 1
-        # a row before its case's first point reads no point (-1: the empty record)
-        first = np.searchsorted(key, rows.ids_key())
-        index = np.where(i >= first[rows.code], i, -1)
-        s = model.risk_score(x).to_numpy()
-        score = np.append(s, empty[0])[index]  # -1 reads the appended empty record
-        band = np.append(_bands_of_scores(model, x, s), np.int8(empty[1]))[index]
+    if not len(pts):
+        return _empty_view(n, empty)
+    # each row's last change point at or before it: the points placed among the rows
+    # (one search per point, fewer than rows) and counted up to each row
+    at = np.searchsorted(rows.key(), key, side="left")
+    i = np.cumsum(np.bincount(at, minlength=n + 1)[:n]) - 1
+    # a row before its case's first point reads no point (-1: the empty record)
+    first = np.searchsorted(key, rows.ids_key())
+    index = np.where(i >= first[rows.code], i, -1)
+    s = model.risk_score(x).to_numpy()
+    score = np.append(s, empty[0])[index]  # -1 reads the appended empty record
+    band = np.append(_bands_of_scores(model, x, s), np.int8(empty[1]))[index]
     return _View(score, band, x, index)
 
 
@@ -690,8 +707,7 @@ def audit_core(
     n_jobs=None,
 ) -> AuditCore:
     """Audit the cases of ``events`` (one chunk); ``n_jobs`` threads for each encoding."""
-    ids = pd.Index(pd.unique(events["case_id"].astype(str)), name="case_id")
-    ev_code = case_codes(events["case_id"], ids)
+    ids, ev_code = _chunk_ids(events["case_id"])
     events = events.assign(case_id=pd.Categorical.from_codes(ev_code, categories=ids))
     ends = _case_ends(ids, cases, extract_end)
     changes = _ChangeDays(events, ids, recent_window)

@@ -555,6 +555,10 @@ def audit_cohort(
     # vocabulary, missing dates and events of children not in cases are refused with
     # validate_events/validate_cases's own messages (nothing is dropped silently)
     events = ensure_events(events)
+    if not isinstance(events["case_id"].dtype, pd.CategoricalDtype):
+        # every later step reads the case ids as codes: text is compared once per
+        # distinct id, not once per event
+        events = events.assign(case_id=pd.Categorical(events["case_id"]))
     cases = ensure_cases(cases, events)
     if len(events) == 0:
         raise SchemaError("events: the table has no rows; there is nothing to audit.")

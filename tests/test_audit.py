@@ -352,3 +352,23 @@ def test_holder_sets_explode_as_pandas_would(held_by):
     c.index = c.index * 2 + 5
     want = c.assign(held_by=c["held_by"].str.split(", ")).explode("held_by")
     pd.testing.assert_frame_equal(_explode_holders(c), want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from(["a", "b", "c", "10", "2"]), min_size=1, max_size=30),
+    extra=st.lists(st.sampled_from(["z", "y", "b"]), max_size=3),
+    categorical=st.booleans(),
+)
+def test_chunk_ids_are_the_distinct_ids_as_text_in_order_of_appearance(ids, extra, categorical):
+    """A chunk's case ids: text per distinct id only for a categorical column (with
+    unused categories, as a slice of a whole extract has), the same answer as text."""
+    from riskscore._audit_core import _chunk_ids
+
+    values = pd.Series(ids)
+    if categorical:
+        values = pd.Series(pd.Categorical(ids, categories=sorted(set(ids) | set(extra))))
+    got_ids, got_code = _chunk_ids(values)
+    want = list(dict.fromkeys(ids))
+    assert got_ids.tolist() == want
+    assert [want[c] for c in got_code] == ids

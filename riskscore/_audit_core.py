@@ -240,7 +240,7 @@ def _coverage_points(coverage, ids: pd.Index, agencies=None) -> tuple[np.ndarray
 
 
 def _evaluation_rows(
-    events, ev_code, ids, ends, grid_days: int, changes: _ChangeDays, coverage=None
+    ev_day, ev_code, ids, ends, grid_days: int, changes: _ChangeDays, coverage=None
 ) -> _Rows:
     """Grid days, change days (and coverage changes) and the end day per case, within [first, end].
 
@@ -248,9 +248,8 @@ def _evaluation_rows(
     of a cohort audit comes from the change days, where scores can change, so the
     plotted grid would only add rows.
     """
-    day = to_days(events["date"], "date", "events")
     first = np.full(len(ids), np.iinfo(np.int64).max)
-    np.minimum.at(first, ev_code, day)
+    np.minimum.at(first, ev_code, ev_day)
     end = ends["end_day"].to_numpy()
     has = first <= end
     if grid_days is None:
@@ -405,10 +404,8 @@ def _view_values(view: _View, positions: np.ndarray) -> np.ndarray:
     values[:] = _empty_features()
     have = idx >= 0
     if have.any():
-        # column by column: only the rows wanted are read from each
-        take = idx[have]
-        for j, name in enumerate(names):
-            values[have, j] = view.points[name].to_numpy()[take]
+        # the rows wanted taken first (one take per column block), then their values
+        values[have] = view.points.iloc[idx[have]][names].to_numpy()
     return values
 
 
@@ -603,17 +600,17 @@ def _gap_days(scored: Scored, rows: _Rows, ends: pd.DataFrame) -> np.ndarray:
     return np.bincount(case, weights=np.where(joined > best, length, 0), minlength=len(ends))
 
 
-def _event_keys(events, ev_code, names, shift: int, low_bit=None) -> np.ndarray:
+def _event_keys(events, ev_code, ev_day, names, shift: int, low_bit=None) -> np.ndarray:
     m = events["event"].isin(names).to_numpy() & (ev_code >= 0)
-    d = to_days(events["date"], "date", "events")[m] + (1 << 30)
+    d = ev_day[m] + (1 << 30)
     if low_bit is None:
         return np.sort((ev_code[m] << shift) | d)
     return (ev_code[m] << shift) | (d << 1) | low_bit
 
 
-def _responses_after(events, ev_code, cr: pd.DataFrame, window: int):
+def _responses_after(events, ev_code, ev_day, cr: pd.DataFrame, window: int):
     """Per crossing: responses in [d, d + window], and the first response on or after d."""
-    key = _event_keys(events, ev_code, RESPONSES, 32)
+    key = _event_keys(events, ev_code, ev_day, RESPONSES, 32)
     c, d = cr["code"].to_numpy(), cr["day"].to_numpy() + (1 << 30)
     lo, hi = (c << 32) | d, (c << 32) | (d + window)
     n_in = np.searchsorted(key, hi, side="right") - np.searchsorted(key, lo, side="left")
@@ -623,7 +620,7 @@ def _responses_after(events, ev_code, cr: pd.DataFrame, window: int):
     return n_in, has_next, nxt_day
 
 
-def _plan_active(events, ev_code, cr: pd.DataFrame) -> np.ndarray:
+def _plan_active(events, ev_code, ev_day, cr: pd.DataFrame) -> np.ndarray:
     """True where a CIN or CP plan had started and not ended by the crossing day."""
     c, d = cr["code"].to_numpy(), cr["day"].to_numpy() + (1 << 30)
     active = np.zeros(len(cr), dtype=bool)
@@ -632,8 +629,8 @@ def _plan_active(events, ev_code, cr: pd.DataFrame) -> np.ndarray:
         key = np.sort(
             np.concatenate(
                 [
-                    _event_keys(events, ev_code, [start], 33, 0),
-                    _event_keys(events, ev_code, [end], 33, 1),
+                    _event_keys(events, ev_code, ev_day, [start], 33, 0),
+                    _event_keys(events, ev_code, ev_day, [end], 33, 1),
                 ]
             )
         )
@@ -711,14 +708,15 @@ def audit_core(
     events = events.assign(case_id=pd.Categorical.from_codes(ev_code, categories=ids))
     ends = _case_ends(ids, cases, extract_end)
     changes = _ChangeDays(events, ids, recent_window)
-    rows = _evaluation_rows(events, ev_code, ids, ends, grid_days, changes, coverage)
+    ev_day = to_days(events["date"], "date", "events")
+    rows = _evaluation_rows(ev_day, ev_code, ids, ends, grid_days, changes, coverage)
     empty = _empty_record(model)
     scored, cr, dips, contrib = _score_views(
         events, rows, model, recent_window, agencies, empty, changes, coverage, n_jobs, min_gap
     )
-    n_resp, has_next, nxt_day = _responses_after(events, ev_code, cr, response_window)
+    n_resp, has_next, nxt_day = _responses_after(events, ev_code, ev_day, cr, response_window)
     cr["responses_in_window"] = n_resp
-    cr["plan_active"] = _plan_active(events, ev_code, cr)
+    cr["plan_active"] = _plan_active(events, ev_code, ev_day, cr)
     cr["missed"] = (n_resp == 0) & ~cr["plan_active"].to_numpy()
     cr["days_to_next_response"] = np.where(has_next, nxt_day - cr["day"].to_numpy(), np.nan)
     gaps = _gap_days(scored, rows, ends)

@@ -368,11 +368,13 @@ def _carry(
     cov_agencies,
     changes: _ChangeDays,
     n_jobs=None,
+    scores: bool = True,
 ):
     """Score a view where it can change, then carry each score forward to every row.
 
     A view is a step function of the date that changes only on its change points, so
     this is exact, and costs one encoding of the change points instead of every row.
+    ``scores=False`` carries only the bands (the per-row scores are then None).
     """
     n = len(rows.code)
     key, pts = _view_points(changes, agency, rows, coverage, cov_agencies)
@@ -389,7 +391,7 @@ def _carry(
     first = np.searchsorted(key, rows.ids_key())
     index = np.where(i >= first[rows.code], i, -1)
     s = model.risk_score(x).to_numpy()
-    score = np.append(s, empty[0])[index]  # -1 reads the appended empty record
+    score = np.append(s, empty[0])[index] if scores else None  # -1: the empty record
     band = np.append(_bands_of_scores(model, x, s), np.int8(empty[1]))[index]
     return _View(score, band, x, index)
 
@@ -447,9 +449,13 @@ def _score_views(
     coverage=None,
     n_jobs=None,
     min_gap: int = MIN_GAP,
+    per_agency: bool = True,
 ):
     """The joined view and each agency's view, each scored on its own change points;
     the crossings of the joined view, and which agencies held each contributor.
+
+    ``per_agency=False`` leaves out the rows' ``score_<agency>`` and ``band_<agency>``
+    columns (a cohort audit reads only ``best_agency_band``).
 
     Every view is a step function that changes only on the change dates of its own
     events (and, with coverage, where coverage starts or stops), so it is scored
@@ -482,12 +488,23 @@ def _score_views(
         ev_a = by_agency(a)
         if len(ev_a) or coverage is not None:
             view = _carry(
-                ev_a, a, rows, model, recent_window, empty, coverage, [a], changes, n_jobs
+                ev_a,
+                a,
+                rows,
+                model,
+                recent_window,
+                empty,
+                coverage,
+                [a],
+                changes,
+                n_jobs,
+                scores=per_agency,
             )
         else:
             view = _empty_view(len(out), empty)
-        out[f"score_{a}"] = view.score
-        out[f"band_{a}"] = pd.Categorical.from_codes(view.band, dtype=BAND_DTYPE)
+        if per_agency:
+            out[f"score_{a}"] = view.score
+            out[f"band_{a}"] = pd.Categorical.from_codes(view.band, dtype=BAND_DTYPE)
         best = np.maximum(best, view.band)
         held_values.append(_view_values(view, at))
     if len(cr) and len(agencies):
@@ -702,8 +719,12 @@ def audit_core(
     coverage=None,
     min_gap: int = MIN_GAP,
     n_jobs=None,
+    per_agency: bool = True,
 ) -> AuditCore:
-    """Audit the cases of ``events`` (one chunk); ``n_jobs`` threads for each encoding."""
+    """Audit the cases of ``events`` (one chunk); ``n_jobs`` threads for each encoding.
+
+    ``per_agency=False`` leaves each agency's score and band out of the rows (a
+    cohort audit's tables read only the best agency band)."""
     ids, ev_code = _chunk_ids(events["case_id"])
     events = events.assign(case_id=pd.Categorical.from_codes(ev_code, categories=ids))
     ends = _case_ends(ids, cases, extract_end)
@@ -712,7 +733,17 @@ def audit_core(
     rows = _evaluation_rows(ev_day, ev_code, ids, ends, grid_days, changes, coverage)
     empty = _empty_record(model)
     scored, cr, dips, contrib = _score_views(
-        events, rows, model, recent_window, agencies, empty, changes, coverage, n_jobs, min_gap
+        events,
+        rows,
+        model,
+        recent_window,
+        agencies,
+        empty,
+        changes,
+        coverage,
+        n_jobs,
+        min_gap,
+        per_agency,
     )
     n_resp, has_next, nxt_day = _responses_after(events, ev_code, ev_day, cr, response_window)
     cr["responses_in_window"] = n_resp

@@ -570,6 +570,7 @@ def audit_chunk(
         coverage,
         min_gap,
         n_jobs,
+        per_agency=False,  # the cohort tables read only the best agency band per row
     )
     pc, cr, contrib = chunk_frames(core, horizon)
     pc = attach_case_columns(pc, chunk_cases)

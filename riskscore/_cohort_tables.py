@@ -12,7 +12,7 @@ import pandas as pd
 
 from riskscore._audit_core import BAND_DTYPE, MIN_GAP, audit_core, chunk_frames
 from riskscore._dates import NAT_DAY
-from riskscore._parallel import resolve_n_jobs
+from riskscore._parallel import map_threads, resolve_n_jobs
 from riskscore._privacy_rules import masked_examples
 from riskscore.disclosure import (
     disclose_tables,
@@ -433,6 +433,12 @@ def orphan_error(n_orphans: int, examples) -> SchemaError:
     )
 
 
+#: Most workers that audit chunks on threads rather than in worker processes. On the
+#: project machine (2 cores) two threads audited 100,000 children in 4.4 s, as fast
+#: as two warm worker processes (4.2 s) and faster than starting them (6.2 s).
+_THREAD_WORKERS = 2
+
+
 def audit_chunks(
     events: pd.DataFrame,
     cases: pd.DataFrame,
@@ -457,8 +463,9 @@ def audit_chunks(
     case is not in ``cases``: nothing is audited then) and ``frames``, one
     ``(per_case, false_alarm_partial, holder_partial)`` per chunk. ``keep_column``
     names a column of ``cases`` copied onto the per-case frame (the Dask path's
-    cases-table position). With ``n_jobs`` above 1, chunks are audited in that many
-    worker processes (None: every core); the tables are the same.
+    cases-table position). With ``n_jobs`` above 1, chunks are audited by that many
+    workers (None: every core): threads of this process for up to
+    ``_THREAD_WORKERS``, worker processes beyond; the tables are the same.
     """
     from tqdm.auto import tqdm
 
@@ -488,7 +495,11 @@ def audit_chunks(
         keep = keep[~keep.index.duplicated()]
     n_chunks = -(-len(audited) // chunk_size)
     workers = resolve_n_jobs(n_jobs)
-    jobs = min(workers, n_chunks)
+    # up to _THREAD_WORKERS workers audit chunks on threads of this process (no
+    # process to start, nothing to copy); more, in worker processes (the audit's
+    # pandas work holds the GIL, which more threads would queue for)
+    threads = 1 < workers <= _THREAD_WORKERS
+    jobs = workers if threads else min(workers, n_chunks)
     if jobs > 1:
         # at least two chunks per worker, in a multiple of the workers, so that no
         # worker idles at the end; the tables do not depend on the chunking
@@ -514,7 +525,16 @@ def audit_chunks(
             chunks.append((lo, hi, (case_code >= a) & (case_code < b)))
     bar = tqdm(total=len(chunks), desc="audit", unit="chunk", disable=not progress)
     with bar:
-        if jobs == 1:
+        if threads:
+
+            def run_chunk(chunk) -> tuple:
+                lo, hi, mine = chunk
+                frames = audit_chunk(ev_sorted.iloc[lo:hi], cases.loc[mine], n_jobs=1, **params)
+                bar.update()
+                return frames
+
+            out["frames"].extend(map_threads(run_chunk, chunks, jobs))
+        elif jobs == 1:
             for lo, hi, mine in chunks:
                 # one chunk at a time: its encodings use the threads instead
                 frames = audit_chunk(

@@ -505,11 +505,12 @@ def audit_cohort(
         As in :func:`audit_case`: crossings (and so false alarms and missed
         opportunities) count episodes, not re-entries after dips shorter than this.
     n_jobs : int, optional
-        Worker processes that audit chunks of cases at once (None or -1: every
-        core). With more than one, the cases are cut into at least two chunks per
-        worker; a single chunk is audited in this process, its encodings using
-        ``n_jobs`` threads. The tables are the same for any value. Pandas input
-        only (Dask schedules its own workers).
+        Workers that audit chunks of cases at once (None or -1: every core). With
+        more than one, the cases are cut into at least two chunks per worker; two
+        workers are two threads of this process, more are worker processes (see
+        docs/performance.md). With one, the chunks are audited in turn. The tables
+        are the same for any value. Pandas input only (Dask schedules its own
+        workers).
 
     Returns
     -------

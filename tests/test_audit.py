@@ -269,14 +269,28 @@ def test_cohort_audit_agrees_with_case_audits(cohort, card):
     assert result.tables["summary"].attrs["riskscore_disclosure"]["applied"] is False
 
 
-def test_cohort_audit_tables_do_not_depend_on_workers_or_chunks(cohort, card):
+@pytest.mark.parametrize("workers, on_threads", [(2, True), (3, False)])
+def test_cohort_audit_tables_do_not_depend_on_workers_or_chunks(
+    cohort, card, monkeypatch, workers, on_threads
+):
+    """Two workers audit chunks on threads of this process, three in worker
+    processes: the same tables as one worker with one chunk."""
+    import riskscore._cohort_tables as cohort_tables
+
     events, cases = cohort
     one = audit_cohort(events, cases, card, disclosure=False, n_jobs=1)
-    # chunks of 40 cases audited in two worker processes
-    two = audit_cohort(events, cases, card, disclosure=False, chunk_size=40, n_jobs=2)
-    assert list(two.tables) == list(one.tables)
+    threaded = []
+    real = cohort_tables.map_threads
+    monkeypatch.setattr(
+        cohort_tables,
+        "map_threads",
+        lambda fn, items, n: threaded.append(len(items)) or real(fn, items, n),
+    )
+    many = audit_cohort(events, cases, card, disclosure=False, chunk_size=40, n_jobs=workers)
+    assert bool(threaded) == on_threads
+    assert list(many.tables) == list(one.tables)
     for name, table in one.tables.items():
-        pd.testing.assert_frame_equal(two.tables[name], table, obj=name)
+        pd.testing.assert_frame_equal(many.tables[name], table, obj=name)
 
 
 def test_no_count_from_1_to_9_leaves_a_cohort_audit(cohort, card):

@@ -867,11 +867,24 @@ def _hide_against_pinning(
         pinned = np.flatnonzero(_pinned_small(values, hidden, groups, settings, implicit))
         if pinned.size == 0:
             return hidden
-        # the groups a pinned cell belongs to (as a member or as their total)
-        in_group = np.isin(member_cell, pinned)
-        gs = np.union1d(member_group[in_group], np.flatnonzero(np.isin(group_total, pinned)))
-        cells = np.union1d(member_cell[np.isin(member_group, gs)], group_total[gs])
-        cand = cells[known[cells] & ~hidden[cells] & ~implicit[cells] & ~locked[cells]]
+        # the groups a pinned cell belongs to (as a member or as their total); when
+        # every cell there is hidden already, the equations that pin it run through
+        # groups further out, so the search widens to the groups those cells belong to
+        cells = pinned
+        gs = np.zeros(0, dtype=np.int64)
+        while True:
+            wider = np.union1d(
+                member_group[np.isin(member_cell, cells)],
+                np.flatnonzero(np.isin(group_total, cells)),
+            )
+            if wider.size == gs.size:
+                cand = np.zeros(0, dtype=np.int64)
+                break
+            gs = wider
+            cells = np.union1d(member_cell[np.isin(member_group, gs)], group_total[gs])
+            cand = cells[known[cells] & ~hidden[cells] & ~implicit[cells] & ~locked[cells]]
+            if cand.size:
+                break
         if cand.size == 0:
             raise DisclosureError(
                 f"cannot protect {pinned.size} small count(s) that the published totals "

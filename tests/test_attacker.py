@@ -282,6 +282,9 @@ def _cohort_attacker(raw: dict, pub: dict, min_count: int, round_to: int) -> Att
     seed=st.integers(0, 10_000),
     setting=st.sampled_from(EXACT),
 )
+# found by hypothesis: two small counts pinned only through groups one step away from
+# theirs, which disclosure control refused to publish instead of hiding further out
+@example(n_cases=61, seed=1, setting=(10, 1))
 def test_audit_cohort_survives_the_attacker(n_cases, seed, setting):
     min_count, round_to = setting
     events, cases = rs.make_cohort(n_cases, random_state=seed)

@@ -514,7 +514,8 @@ def _score_views(
         held = (terms != 0) & (np.sign(terms) == np.sign(joined_terms))
         held = held.transpose(1, 2, 0)  # crossing, contributor, agency
     out["best_agency_band"] = pd.Categorical.from_codes(best, dtype=BAND_DTYPE)
-    return scored, cr, dips, _contributor_table(joined_terms, cols, held, agencies)
+    contributors = _contributor_table(joined_terms, cols, held, agencies, text=per_agency)
+    return scored, cr, dips, contributors
 
 
 def joined_features(scored: Scored, positions: np.ndarray, rows_frame: pd.DataFrame):
@@ -657,12 +658,14 @@ def _plan_active(events, ev_code, ev_day, cr: pd.DataFrame) -> np.ndarray:
     return active
 
 
-def _contributor_table(joined_terms, cols, held, agencies) -> pd.DataFrame:
+def _contributor_table(joined_terms, cols, held, agencies, text: bool = True) -> pd.DataFrame:
     """Long table: crossing, contributor (rule or feature), value, agencies that held it.
 
     ``joined_terms`` holds the joined view's contributions at each crossing (None when
     there is none) and ``held`` whether each agency's own view had a contribution of
-    the same sign there.
+    the same sign there. ``text=False`` gives ``contributor`` and ``held_by`` as
+    categoricals (a cohort audit's summaries group by them; building a text column
+    per row costs more than the rest of the table).
     """
     if joined_terms is None:
         return pd.DataFrame(
@@ -684,11 +687,16 @@ def _contributor_table(joined_terms, cols, held, agencies) -> pd.DataFrame:
         ],
         dtype=object,
     )
-    held_by = names[inverse.reshape(-1)]
+    inverse = inverse.reshape(-1)
+    if text:
+        contributor, held_by = np.asarray(cols, dtype=object)[k], names[inverse]
+    else:
+        contributor = pd.Categorical.from_codes(k, categories=pd.Index(cols, dtype=object))
+        held_by = pd.Categorical.from_codes(inverse, categories=pd.Index(names, dtype=object))
     return pd.DataFrame(
         {
             "crossing": i,
-            "contributor": np.asarray(cols, dtype=object)[k],
+            "contributor": contributor,
             "contribution": joined_terms[i, k],
             "held_by": held_by,
         }

@@ -206,7 +206,11 @@ def _explode_holders(contribs: pd.DataFrame) -> pd.DataFrame:
     As ``.str.split(", ").explode()``, but each distinct holder set (a handful) is
     split once and the rows repeated by code, not every row's text split.
     """
-    codes, sets = pd.factorize(contribs["held_by"].to_numpy(dtype=object))
+    held = contribs["held_by"]
+    if isinstance(held.dtype, pd.CategoricalDtype):
+        codes, sets = held.cat.codes.to_numpy(), held.cat.categories
+    else:
+        codes, sets = pd.factorize(held.to_numpy(dtype=object))
     parts = [str(h).split(", ") for h in sets]
     sizes = np.array([len(p) for p in parts], dtype=np.int64)
     rep = sizes[codes]
@@ -214,7 +218,12 @@ def _explode_holders(contribs: pd.DataFrame) -> pd.DataFrame:
     first = np.repeat(np.cumsum(rep) - rep, rep)  # each exploded row's first copy
     names = np.array([name for p in parts for name in p], dtype=object)
     out = contribs.iloc[np.repeat(np.arange(len(contribs)), rep)].copy()
-    out["held_by"] = names[np.repeat(starts[codes], rep) + np.arange(len(out)) - first]
+    # each exploded row's name, as a code among the distinct names (no text per row)
+    distinct, name_code = np.unique(names.astype(str), return_inverse=True)
+    at = np.repeat(starts[codes], rep) + np.arange(len(out)) - first
+    out["held_by"] = pd.Categorical.from_codes(
+        name_code[at], categories=pd.Index(distinct.astype(object), dtype=object)
+    )
     return out
 
 
@@ -271,6 +280,7 @@ def crossing_partials(crossings: pd.DataFrame, contribs: pd.DataFrame):
             }
         )
     holders["band"] = pd.Categorical(holders["band"].astype(str), dtype=band_dtype)
+    holders["held_by"] = holders["held_by"].astype(str)  # a few rows: text again
     return fa, holders
 
 

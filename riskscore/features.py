@@ -1012,7 +1012,9 @@ def _view(events: pd.DataFrame, agency: str | None) -> pd.DataFrame:
         return events
     if agency not in AGENCIES:
         raise SchemaError(f"agency={agency!r} is not an agency code; use one of {list(AGENCIES)}.")
-    return events.loc[(events["agency"] == agency).to_numpy()]
+    mine = (events["agency"] == agency).to_numpy()
+    # the events of one agency already (as the audit passes them): no copy
+    return events if mine.all() else events.loc[mine]
 
 
 def _output_dtype(dtype) -> np.dtype:

@@ -359,13 +359,19 @@ def test_v1_card_shows_its_synthetic_deprivation_profile():
     )
 )
 def test_holder_sets_explode_as_pandas_would(held_by):
-    """Each distinct holder set split once, rows repeated: the same as str.split/explode."""
+    """Each distinct holder set split once, rows repeated: the same as str.split/explode,
+    from text or from a categorical (as a cohort audit passes them), names as codes."""
     from riskscore._cohort_tables import _explode_holders
 
     c = pd.DataFrame({"crossing": range(len(held_by)), "held_by": held_by})
     c.index = c.index * 2 + 5
     want = c.assign(held_by=c["held_by"].str.split(", ")).explode("held_by")
-    pd.testing.assert_frame_equal(_explode_holders(c), want)
+    want["held_by"] = want["held_by"].astype(object)
+    for given_as in (c, c.assign(held_by=pd.Categorical(held_by))):
+        got = _explode_holders(given_as)
+        assert isinstance(got["held_by"].dtype, pd.CategoricalDtype)
+        got["held_by"] = got["held_by"].astype(object)
+        pd.testing.assert_frame_equal(got, want)
 
 
 @settings(max_examples=60, deadline=None)

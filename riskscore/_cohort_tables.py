@@ -444,8 +444,8 @@ def orphan_error(n_orphans: int, examples) -> SchemaError:
 
 
 #: Most workers that audit chunks on threads rather than in worker processes. On the
-#: project machine (2 cores) two threads audited 100,000 children in 4.4 s, as fast
-#: as two warm worker processes (4.2 s) and faster than starting them (6.2 s).
+#: project machine (2 cores) two threads audited 100,000 children in 4.4-4.8 s, two
+#: worker processes in 4.2 s once running but 6.2 s on a first call (starting them).
 _THREAD_WORKERS = 2
 
 

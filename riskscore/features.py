@@ -1289,7 +1289,11 @@ def change_dates(
     # with by_agency each key carries the agency in its low bits (validated events
     # have it as a Categorical over the vocabulary's agencies)
     bits = _AGENCY_BITS if by_agency else 0
-    agency = events["agency"].cat.codes.to_numpy().astype(np.int64) if by_agency else None
+    agency = (
+        pd.Categorical(events["agency"], categories=list(AGENCIES)).codes.astype(np.int64)
+        if by_agency
+        else None
+    )
     parts_code, parts_day, parts_agency = [codes[ok]], [avail[ok]], []
     if by_agency:
         parts_agency.append(agency[ok])
@@ -1316,9 +1320,7 @@ def change_dates(
         .astype("datetime64[ns]"),
     }
     if by_agency:
-        out["agency"] = pd.Categorical.from_codes(
-            key & (2**bits - 1), categories=events["agency"].cat.categories
-        )
+        out["agency"] = pd.Categorical.from_codes(key & (2**bits - 1), categories=list(AGENCIES))
     return pd.DataFrame(out)
 
 

@@ -2,8 +2,8 @@
 
 ``None`` or ``-1`` means every core this process may run on (its CPU affinity, which
 containers and batch schedulers set), a positive integer that many workers. Shared by
-the encoder (threads over blocks of cases) and the cohort audit (threads or
-processes over chunks of cases).
+the encoder (threads over blocks of cases) and the cohort audit (processes or
+threads over chunks of cases).
 
 Also :func:`settle_malloc`, which the encoder calls before its first run on several
 threads (see docs/performance.md, "The malloc setting riskscore changes"), and

@@ -506,11 +506,12 @@ def audit_cohort(
         opportunities) count episodes, not re-entries after dips shorter than this.
     n_jobs : int, optional
         Workers that audit chunks of cases at once (None or -1: every core). With
-        more than one, the cases are cut into at least two chunks per worker; two
-        workers are two threads of this process, more are worker processes (see
-        docs/performance.md). With one, the chunks are audited in turn. The tables
-        are the same for any value. Pandas input only (Dask schedules its own
-        workers).
+        more than one, the cases are cut into at least two chunks per worker, audited
+        in processes forked from this one on Linux (elsewhere, or with
+        ``RISKSCORE_FORK=0``: two threads of this process, or worker processes for
+        more; see docs/performance.md). With one, the chunks are audited in turn.
+        The tables are the same for any value. Pandas input only (Dask schedules its
+        own workers).
 
     Returns
     -------

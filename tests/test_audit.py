@@ -269,25 +269,42 @@ def test_cohort_audit_agrees_with_case_audits(cohort, card):
     assert result.tables["summary"].attrs["riskscore_disclosure"]["applied"] is False
 
 
-@pytest.mark.parametrize("workers, on_threads", [(2, True), (3, False)])
+@pytest.mark.parametrize(
+    "workers, fork, path",
+    [(2, True, "fork"), (3, True, "fork"), (2, False, "threads"), (3, False, "processes")],
+)
 def test_cohort_audit_tables_do_not_depend_on_workers_or_chunks(
-    cohort, card, monkeypatch, workers, on_threads
+    cohort, card, monkeypatch, workers, fork, path
 ):
-    """Two workers audit chunks on threads of this process, three in worker
-    processes: the same tables as one worker with one chunk."""
+    """Several workers audit chunks in processes forked from this one (Linux), or with
+    RISKSCORE_FORK=0 on two threads of this process or in three worker processes:
+    the same tables as one worker with one chunk."""
+    import sys
+
     import riskscore._cohort_tables as cohort_tables
 
     events, cases = cohort
     one = audit_cohort(events, cases, card, disclosure=False, n_jobs=1)
-    threaded = []
-    real = cohort_tables.map_threads
+    if not fork:
+        monkeypatch.setenv("RISKSCORE_FORK", "0")
+    used = []
+    real_threads, real_fork = cohort_tables.map_threads, cohort_tables._fork_context
     monkeypatch.setattr(
         cohort_tables,
         "map_threads",
-        lambda fn, items, n: threaded.append(len(items)) or real(fn, items, n),
+        lambda fn, items, n: used.append("threads") or real_threads(fn, items, n),
     )
+
+    def fork_context():
+        context = real_fork()
+        if context is not None:
+            used.append("fork")
+        return context
+
+    monkeypatch.setattr(cohort_tables, "_fork_context", fork_context)
     many = audit_cohort(events, cases, card, disclosure=False, chunk_size=40, n_jobs=workers)
-    assert bool(threaded) == on_threads
+    assert used == ([] if path == "processes" else [path])
+    assert path != "fork" or sys.platform.startswith("linux")
     assert list(many.tables) == list(one.tables)
     for name, table in one.tables.items():
         pd.testing.assert_frame_equal(many.tables[name], table, obj=name)

@@ -10,8 +10,8 @@ its second call in the round (the first after an audit pays for fresh memory fro
 the kernel, which would flatter the ratio). Printed: the best time of each, the
 ratio of the audit to the encoding measured the same way (the target is at most 5),
 the speed-up from one core to all, and peak memory: this process's maximum resident
-set (data included) and the largest of the audit's worker processes (0 when it ran
-on threads).
+set (data included) and the largest of the audit's worker processes, running or
+ended (0 when it ran on threads).
 
     python benchmarks/audit.py               # 100,000 cases, one round
     python benchmarks/audit.py --cases 20000 --rounds 3
@@ -81,7 +81,12 @@ def main() -> None:
             fn()
             times[name].append(time.perf_counter() - t)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    workers = _worker_peaks_mb()
+    # live worker processes (joblib keeps its workers), and the largest that ended
+    # (forked workers end with the audit): RUSAGE_CHILDREN holds their maximum
+    workers = [
+        *_worker_peaks_mb(),
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    ]
 
     best = {name: min(ts) for name, ts in times.items()}
     e1, en, a1, an = (best[name] for name in runs)

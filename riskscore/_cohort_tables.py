@@ -463,9 +463,12 @@ _FORK_TOKENS = itertools.count()
 
 def _fork_context():
     """multiprocessing's fork context on Linux, else None (fork is unsafe on macOS and
-    absent on Windows; the environment variable RISKSCORE_FORK=0 turns it off)."""
+    absent on Windows; the environment variable RISKSCORE_FORK=0 turns it off, and a
+    daemonic process, such as a multiprocessing pool's worker, may not fork)."""
     if os.environ.get("RISKSCORE_FORK", "").strip() == "0":
         return None
+    if multiprocessing.current_process().daemon:
+        return None  # a daemonic process (a pool's worker) may not have children
     if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     return None

@@ -409,3 +409,22 @@ def test_chunk_ids_are_the_distinct_ids_as_text_in_order_of_appearance(ids, extr
     want = list(dict.fromkeys(ids))
     assert got_ids.tolist() == want
     assert [want[c] for c in got_code] == ids
+
+
+def _audit_in_a_pool_worker(args):
+    events, cases = args
+    return audit_cohort(events, cases, default_scorecard(), disclosure=False, n_jobs=2).tables
+
+
+def test_a_cohort_audit_inside_a_pool_worker_runs_without_forking(cohort, card):
+    """A multiprocessing pool's workers are daemonic and may not have children: the
+    audit's workers are threads there, and the tables are the same."""
+    import multiprocessing
+
+    events, cases = cohort
+    one = audit_cohort(events, cases, card, disclosure=False, n_jobs=1).tables
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        inside = pool.map(_audit_in_a_pool_worker, [(events, cases)])[0]
+    assert list(inside) == list(one)
+    for name, table in one.items():
+        pd.testing.assert_frame_equal(inside[name], table, obj=name)

@@ -5,9 +5,9 @@ containers and batch schedulers set), a positive integer that many workers. Shar
 the encoder (threads over blocks of cases) and the cohort audit (processes or
 threads over chunks of cases).
 
-Also :func:`settle_malloc`, which the encoder calls before its first run on several
-threads (see docs/performance.md, "The malloc setting riskscore changes"), and
-:func:`map_threads`, which runs numpy work on the calling thread and helpers.
+Also :func:`map_threads`, which runs numpy work on the calling thread and helpers,
+and :func:`settle_malloc`, which it calls before any work on several threads (see
+docs/performance.md, "The malloc setting riskscore changes").
 """
 
 from __future__ import annotations
@@ -101,13 +101,16 @@ def map_threads(fn, items: list, workers: int) -> list:
     warm), beside ``workers - 1`` helpers; each thread takes the next item when it
     is free, so one slowed by other work does not hold up the rest. After an error
     no thread takes another item; it is raised here once every thread has stopped
-    (the calling thread's own error first).
+    (the calling thread's own error first). Before the first work on several
+    threads, glibc's malloc thresholds are settled (:func:`settle_malloc`): a
+    helper's buffers would otherwise be faulted in afresh on every call.
     """
     workers = max(1, min(workers, len(items)))
     if workers == 1 or getattr(_local, "helper", False):
         # a helper's own work runs on that helper alone (a helper waiting for helpers
         # of the same pool could wait for ever)
         return [fn(item) for item in items]
+    settle_malloc()
 
     results: list = [None] * len(items)
     todo = iter(range(len(items)))

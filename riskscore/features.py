@@ -933,10 +933,12 @@ class _Job:
                     put(block, self.encode(block, values))
                     bar.update()
                 return
-            settle_malloc()  # helper threads' arenas would fault their arrays in again
             if values is not None:
                 self._share(values, bar)
                 return
+            # helper threads' arenas would fault their arrays in again (map_threads
+            # settles this itself; this ordered pool is not map_threads)
+            settle_malloc()
             with ThreadPoolExecutor(max_workers=min(self.jobs, len(self.blocks))) as pool:
                 pending: deque = deque()
                 todo = iter(self.blocks)

@@ -99,7 +99,7 @@ from riskscore._lattice import (
 )
 from riskscore._names import band_name
 from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
-from riskscore._parallel import available_cores, map_threads, settle_malloc
+from riskscore._parallel import available_cores, map_threads
 from riskscore._params import POSITIVE_INT, UNIT_OPEN, Options, StrOptions, validate_params
 from riskscore.contract import register_model
 from riskscore.errors import EstimationError, ParameterError, SchemaError
@@ -792,11 +792,8 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             # an infinite value (refused) leaves its row non-finite
             return bool(np.isfinite(block).all())
 
-        workers = max(1, min(available_cores(), len(chunks)))
-        if workers > 1:
-            settle_malloc()  # a helper's table would be faulted in afresh on every call
         # blocks taken in turn, so a thread slowed by other work does not hold up the rest
-        if not all(map_threads(score, chunks, workers)):
+        if not all(map_threads(score, chunks, available_cores())):
             return None
         return z
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from riskscore._arrays import row_chunks
 from riskscore._names import band_name
-from riskscore._parallel import available_cores, map_threads, settle_malloc
+from riskscore._parallel import available_cores, map_threads
 from riskscore.contract import register_model
 from riskscore.errors import ModelFileError, SchemaError
 from riskscore.vocabulary import AGENCIES, BANDS, FEATURES
@@ -243,11 +243,7 @@ def _integer_total(rules, cols: Mapping[str, np.ndarray], total: np.ndarray, dty
         total[rows] = a
 
     # blocks of rows are independent: taken in turn by every core
-    blocks = list(row_chunks(len(total), size))
-    workers = min(available_cores(), len(blocks))
-    if workers > 1:
-        settle_malloc()  # a helper's buffers would be faulted in afresh on every call
-    map_threads(score, blocks, workers)
+    map_threads(score, list(row_chunks(len(total), size)), available_cores())
 
 
 def _index_of(X) -> pd.Index:

@@ -88,3 +88,18 @@ def test_a_forked_child_gets_its_own_helpers():
     child.join(timeout=60)
     assert child.exitcode == 0
     assert [x for x, _ in result] == list(range(20))
+
+
+def test_malloc_is_settled_before_the_first_work_on_several_threads():
+    """map_threads settles glibc's malloc thresholds itself (every threaded caller
+    needs it), and only when it runs on more than one thread (a fresh process)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import riskscore._parallel as p\n"
+        "p.map_threads(abs, [1, 2], 1); one = p._settled\n"
+        "p.map_threads(abs, [1, 2], 2); print(one, p._settled is not None)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["None", "True"]

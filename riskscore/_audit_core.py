@@ -69,17 +69,21 @@ def _bands_of_scores(model, X: pd.DataFrame, score: np.ndarray) -> np.ndarray:
     return bands_of(score, thresholds, None).cat.codes.to_numpy()
 
 
+def _grouped(cat: pd.Categorical) -> tuple[np.ndarray, dict[str, slice]]:
+    """Rows ordered by category (stably: each group keeps its order) and, per category
+    name, the slice of that order its rows fill."""
+    order = np.argsort(cat.codes, kind="stable")
+    bounds = np.searchsorted(cat.codes[order], np.arange(len(cat.categories) + 1))
+    return order, {str(n): slice(bounds[k], bounds[k + 1]) for k, n in enumerate(cat.categories)}
+
+
 def _split_by_agency(events: pd.DataFrame):
     """``events`` grouped by agency once: a function from an agency to its events
     (in their original order), each one slice of the grouped rows."""
-    cat = pd.Categorical(events["agency"])
-    order = np.argsort(cat.codes, kind="stable")
-    bounds = np.searchsorted(cat.codes[order], np.arange(len(cat.categories) + 1))
-    where = {str(a): (bounds[k], bounds[k + 1]) for k, a in enumerate(cat.categories)}
+    order, where = _grouped(pd.Categorical(events["agency"]))
 
     def of(agency: str) -> pd.DataFrame:
-        lo, hi = where.get(agency, (0, 0))
-        return events.iloc[order[lo:hi]]
+        return events.iloc[order[where.get(agency, slice(0, 0))]]
 
     return of
 
@@ -191,15 +195,11 @@ class _ChangeDays:
 
     def __init__(self, events, ids: pd.Index, recent_window: int):
         ch = change_dates(events, recent_window=recent_window, by_agency=True)
-        agency = ch["agency"].cat.codes.to_numpy()
         # grouped by agency once (stable: each group stays sorted), so that a view's
         # change dates are one slice
-        order = np.argsort(agency, kind="stable")
+        order, self.agency = _grouped(ch["agency"].array)
         self.code = case_codes(ch["case_id"], ids)[order]
         self.day = to_days(ch["as_of"], "as_of", "change dates")[order]
-        names = list(ch["agency"].cat.categories)
-        bounds = np.searchsorted(agency[order], np.arange(len(names) + 1))
-        self.agency = {n: slice(bounds[k], bounds[k + 1]) for k, n in enumerate(names)}
 
     def of(self, agency) -> tuple[np.ndarray, np.ndarray]:
         """(code, day) of the change dates of one agency's view (None: the joined view,
@@ -310,9 +310,16 @@ _NO_EVENTS = declare_valid(
 
 def _empty_record(model) -> tuple[float, int]:
     """Score and band of a record with no events (the state before a case's first event)."""
-    q = pd.DataFrame({"case_id": ["__empty__"], "as_of": [pd.Timestamp("2000-01-01")]})
-    x = encode_features(_NO_EVENTS, q)
+    x = _empty_table().copy()  # a model is handed its own copy of the cached row
     return float(model.risk_score(x).iloc[0]), int(band_codes(model, x)[0])
+
+
+@functools.lru_cache(maxsize=1)
+def _empty_table() -> pd.DataFrame:
+    """The encoded row of a record with no events (its features are the same on every
+    date). Cached: read it, or hand a copy to code that might change it."""
+    q = pd.DataFrame({"case_id": ["__empty__"], "as_of": [pd.Timestamp("2000-01-01")]})
+    return encode_features(_NO_EVENTS, q)
 
 
 def _view_points(
@@ -419,13 +426,9 @@ def _view_features(view: _View, positions: np.ndarray, rows_frame: pd.DataFrame)
     return x
 
 
-@functools.lru_cache(maxsize=1)
 def _empty_features() -> np.ndarray:
-    """The features of a record with no events, in catalogue order (read-only)."""
-    q = pd.DataFrame({"case_id": ["__empty__"], "as_of": [pd.Timestamp("2000-01-01")]})
-    values = encode_features(_NO_EVENTS, q)[list(FEATURES)].to_numpy()[0].copy()
-    values.flags.writeable = False
-    return values
+    """The features of a record with no events, in catalogue order."""
+    return _empty_table()[list(FEATURES)].to_numpy()[0]
 
 
 def _empty_view(n: int, empty) -> _View:

@@ -474,12 +474,17 @@ def _fork_context():
     return None
 
 
+def _chunk_inputs(ev_sorted: pd.DataFrame, cases: pd.DataFrame, chunk) -> tuple:
+    """A chunk's events (a slice of the events sorted by case) and its cases."""
+    lo, hi, mine = chunk
+    return ev_sorted.iloc[lo:hi], cases.loc[mine]
+
+
 def _audit_forked(job: tuple[int, int]) -> tuple:
     """One chunk audited in a forked worker, from the data its parent left in memory."""
     token, i = job
     ev_sorted, cases, params, chunks = _FORKED[token]
-    lo, hi, mine = chunks[i]
-    return audit_chunk(ev_sorted.iloc[lo:hi], cases.loc[mine], n_jobs=1, **params)
+    return audit_chunk(*_chunk_inputs(ev_sorted, cases, chunks[i]), n_jobs=1, **params)
 
 
 def audit_chunks(
@@ -585,19 +590,16 @@ def audit_chunks(
         elif threads:
 
             def run_chunk(chunk) -> tuple:
-                lo, hi, mine = chunk
-                frames = audit_chunk(ev_sorted.iloc[lo:hi], cases.loc[mine], n_jobs=1, **params)
+                frames = audit_chunk(*_chunk_inputs(ev_sorted, cases, chunk), n_jobs=1, **params)
                 bar.update()
                 return frames
 
             out["frames"].extend(map_threads(run_chunk, chunks, jobs))
         elif jobs == 1:
-            for lo, hi, mine in chunks:
+            for chunk in chunks:
                 # one chunk at a time: its encodings use the threads instead
-                frames = audit_chunk(
-                    ev_sorted.iloc[lo:hi], cases.loc[mine], n_jobs=workers, **params
-                )
-                out["frames"].append(frames)
+                inputs = _chunk_inputs(ev_sorted, cases, chunk)
+                out["frames"].append(audit_chunk(*inputs, n_jobs=workers, **params))
                 bar.update()
         else:
             # one process per core, each auditing whole chunks (the audit is mostly
@@ -607,8 +609,8 @@ def audit_chunks(
 
             run = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="n_jobs")
             work = (
-                delayed(audit_chunk)(ev_sorted.iloc[lo:hi], cases.loc[mine], n_jobs=1, **params)
-                for lo, hi, mine in chunks
+                delayed(audit_chunk)(*_chunk_inputs(ev_sorted, cases, chunk), n_jobs=1, **params)
+                for chunk in chunks
             )
             for frames in run(work):
                 out["frames"].append(frames)

@@ -715,9 +715,14 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             if not getattr(self, "_named_input", False) or X.shape[0] == 0:
                 return None
             names = list(self.feature_names_in_)
-            if not all(n in X.columns for n in names):
+            if list(X.columns) == names:
+                # the table itself: selecting columns builds a new frame, which with
+                # its clean-up cost ~0.7 ms at a million rows (a tenth of the scoring)
+                sub = X
+            elif all(n in X.columns for n in names):
+                sub = X[names]
+            else:
                 return None
-            sub = X[names]
             if not all(pd.api.types.is_float_dtype(t) for t in sub.dtypes):
                 return None
             return sub.to_numpy(dtype=np.float64)
@@ -830,7 +835,8 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         True
         """
         index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.Series(self._scores(X), index=index, name="risk_score")
+        # the scores are a new array: pandas 3 would copy it again by default
+        return pd.Series(self._scores(X), index=index, name="risk_score", copy=False)
 
     def contributions(self, X) -> pd.DataFrame:
         """Per-row contributions: ``baseline`` (the intercept) plus ``coef * value``.

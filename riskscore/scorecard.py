@@ -255,7 +255,9 @@ def bands_of(score: np.ndarray, thresholds: Sequence[float], index) -> pd.Series
     codes = np.zeros(len(score), dtype=np.int8)
     for t in thresholds:
         codes += score >= t
-    return pd.Series(pd.Categorical.from_codes(codes, dtype=_BAND_DTYPE), index=index, name="band")
+    return pd.Series(
+        pd.Categorical.from_codes(codes, dtype=_BAND_DTYPE), index=index, name="band", copy=False
+    )
 
 
 def check_bands(bands, who: str) -> dict[str, float]:
@@ -412,7 +414,7 @@ class RuleScorecard:
         if self._total_dtype is not None:
             total = np.empty(n, dtype=np.float64)  # every row is written
             _integer_total(self.rules, cols, total, self._total_dtype)
-            return pd.Series(total, index=_index_of(X), name="risk_score")
+            return pd.Series(total, index=_index_of(X), name="risk_score", copy=False)
         total = np.zeros(n, dtype=np.float64)
         for rows in row_chunks(n):
             block = total[rows]
@@ -421,7 +423,7 @@ class RuleScorecard:
                 # card order, as contributions() lists them
                 # (mask * points is several times faster than np.add(where=mask))
                 block += r.fires(cols[r.feature][rows]) * r.points
-        return pd.Series(total, index=_index_of(X), name="risk_score")
+        return pd.Series(total, index=_index_of(X), name="risk_score", copy=False)
 
     def contributions(self, X) -> pd.DataFrame:
         """Points each rule adds, per row, plus a ``baseline`` column of 0.

@@ -709,3 +709,22 @@ def test_an_infinite_value_is_refused_even_with_a_zero_weight():
     bad.loc[3, model.feature_names_in_[0]] = np.inf  # the feature with weight 0
     with pytest.raises(SchemaError, match="infinite"):
         model.risk_score(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=40),
+    seed=st.integers(0, 2**16),
+    value=st.floats(allow_nan=False, allow_infinity=False),
+)
+def test_put_sets_exactly_the_masked_values_bit_for_bit(values, seed, value):
+    """The branch-free fill used for imputed terms equals a masked copy, bit for bit
+    (signed zeros, infinities and NaNs outside the mask left as they are)."""
+    from riskscore.logistic import _put
+
+    a = np.array(values, dtype=np.float64)
+    mask = np.random.default_rng(seed).random(len(a)) < 0.5
+    expected = a.copy()
+    np.copyto(expected, value, where=mask)
+    _put(a, mask, value)
+    assert np.array_equal(a.view(np.int64), expected.view(np.int64))

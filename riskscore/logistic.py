@@ -449,7 +449,13 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                         + ", ".join(f"{c}={t}" for c, t in sub.dtypes.items())
                     ) from exc
                 self._check_values(A, names, X.index)
-                A = check_array(A, ensure_all_finite=allow_nan, dtype=np.float64)
+                # no rows to score is an empty result; fitting needs rows
+                A = check_array(
+                    A,
+                    ensure_all_finite=allow_nan,
+                    dtype=np.float64,
+                    ensure_min_samples=1 if fitting else 0,
+                )
                 if fitting:
                     self.feature_names_in_ = np.asarray(names, dtype=object)
                     self.n_features_in_ = len(names)
@@ -460,7 +466,14 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                     "features= selects columns by name, so X must be a pandas DataFrame."
                 )
             self._named_input = False
-        A = validate_data(self, X, reset=fitting, ensure_all_finite=allow_nan, dtype=np.float64)
+        A = validate_data(
+            self,
+            X,
+            reset=fitting,
+            ensure_all_finite=allow_nan,
+            dtype=np.float64,
+            ensure_min_samples=1 if fitting else 0,
+        )
         return np.asarray(A, dtype=np.float64)
 
     def _check_values(self, A: np.ndarray, names, index) -> None:

@@ -215,6 +215,8 @@ def _integer_total(rules, cols: Mapping[str, np.ndarray], total: np.ndarray, dty
     costs far less than reading the feature columns.
     """
     size = min(_SCORE_ROWS, len(total))
+    if not size:
+        return
     plan = [(cols[r.feature], _UFUNCS[r.op], r.threshold, dtype(r.points)) for r in rules]
     local = threading.local()  # each thread's buffers, reused block by block
 

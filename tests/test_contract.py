@@ -114,3 +114,23 @@ def test_an_object_without_the_contract_is_refused_by_name():
         riskscore.audit_cohort(*riskscore.vignette(), object())
     with pytest.raises(TypeError):  # ModelContractError is a TypeError too
         check_model(object())
+
+
+@pytest.mark.parametrize("kind", ["scorecard", "logistic"])
+def test_a_feature_table_with_no_rows_scores_to_empty_results(kind):
+    """Zero rows (a filter that kept nothing, a view with no change points) give empty
+    scores, bands and contributions, not an error from deep inside."""
+    from riskscore.vocabulary import FEATURES
+
+    model = riskscore.default_scorecard()
+    if kind == "logistic":
+        X = pd.DataFrame(
+            np.random.default_rng(0).random((60, len(FEATURES))), columns=list(FEATURES)
+        )
+        model = riskscore.LogisticRiskModel().fit(X, np.arange(60) % 2)
+    empty = pd.DataFrame({f: pd.Series([], dtype=float) for f in FEATURES})
+    score = model.risk_score(empty)
+    assert isinstance(score, pd.Series) and len(score) == 0
+    assert len(model.band(empty)) == 0
+    contrib = model.contributions(empty)
+    assert len(contrib) == 0 and contrib.columns[0] == "baseline"

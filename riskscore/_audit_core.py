@@ -364,6 +364,39 @@ class _View:
     index: np.ndarray  # per row: position in ``points``, -1 = empty record so far
 
 
+def _scored_points(
+    ev_v, agency, rows: _Rows, model, recent_window, coverage, cov_agencies, changes, n_jobs
+):
+    """A view's change points (sorted keys), its features there and its scores."""
+    key, pts = _view_points(changes, agency, rows, coverage, cov_agencies)
+    x = encode_features(
+        ev_v, pts, agency, recent_window=recent_window, coverage=coverage, n_jobs=n_jobs
+    )
+    return key, x, model.risk_score(x).to_numpy()
+
+
+def _carry_index(rows: _Rows, key: np.ndarray) -> np.ndarray:
+    """Per row: the position in the sorted point keys ``key`` of the last point of its
+    case at or before it (the last of equal keys), or -1 if there is none."""
+    n = len(rows.code)
+    # the points placed among the rows (one search per point, fewer than rows) and
+    # counted up to each row
+    at = np.searchsorted(rows.key(), key, side="left")
+    i = np.cumsum(np.bincount(at, minlength=n + 1)[:n]) - 1
+    # a row before its case's first point reads no point (-1: the empty record)
+    first = np.searchsorted(key, rows.ids_key())
+    return np.where(i >= first[rows.code], i, -1)
+
+
+def _point_index(key: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For some row keys: the position of the last point of the same case at or
+    before each, or -1 (what :func:`_carry_index` gives those rows)."""
+    pos = np.searchsorted(key, wanted, side="right") - 1
+    ok = pos >= 0
+    ok[ok] = (key[pos[ok]] >> 32) == (wanted[ok] >> 32)
+    return np.where(ok, pos, -1)
+
+
 def _carry(
     ev_v,
     agency,
@@ -375,46 +408,93 @@ def _carry(
     cov_agencies,
     changes: _ChangeDays,
     n_jobs=None,
-    scores: bool = True,
 ):
     """Score a view where it can change, then carry each score forward to every row.
 
     A view is a step function of the date that changes only on its change points, so
     this is exact, and costs one encoding of the change points instead of every row.
-    ``scores=False`` carries only the bands (the per-row scores are then None).
     """
-    n = len(rows.code)
-    key, pts = _view_points(changes, agency, rows, coverage, cov_agencies)
-    x = encode_features(
-        ev_v, pts, agency, recent_window=recent_window, coverage=coverage, n_jobs=n_jobs
+    key, x, s = _scored_points(
+        ev_v, agency, rows, model, recent_window, coverage, cov_agencies, changes, n_jobs
     )
-    if not len(pts):
-        return _empty_view(n, empty)
-    # each row's last change point at or before it: the points placed among the rows
-    # (one search per point, fewer than rows) and counted up to each row
-    at = np.searchsorted(rows.key(), key, side="left")
-    i = np.cumsum(np.bincount(at, minlength=n + 1)[:n]) - 1
-    # a row before its case's first point reads no point (-1: the empty record)
-    first = np.searchsorted(key, rows.ids_key())
-    index = np.where(i >= first[rows.code], i, -1)
-    s = model.risk_score(x).to_numpy()
-    score = np.append(s, empty[0])[index] if scores else None  # -1: the empty record
+    if not len(key):
+        return _empty_view(len(rows.code), empty)
+    index = _carry_index(rows, key)
+    score = np.append(s, empty[0])[index]  # -1: the empty record
     band = np.append(_bands_of_scores(model, x, s), np.int8(empty[1]))[index]
     return _View(score, band, x, index)
+
+
+def _best_band(rows: _Rows, views: list, empty_band: int) -> np.ndarray:
+    """Per row, the highest band of the agency views, from each view's band at its
+    change points (``views``: one ``(key, band)`` pair per agency).
+
+    A view's band changes at few of its change points, so only those are kept; the
+    views' changes are merged and swept once, and only the highest band is carried
+    to the rows: one pass over the rows instead of one per view.
+    """
+    n = len(rows.code)
+    if not views:
+        return np.zeros(n, dtype=np.int8)
+    keys, bands, who = [], [], []
+    for a, (key, band) in enumerate(views):
+        keep = np.ones(len(key), dtype=bool)
+        keep[1:] = ((key[1:] >> 32) != (key[:-1] >> 32)) | (band[1:] != band[:-1])
+        keys.append(key[keep])
+        bands.append(band[keep])
+        who.append(np.full(int(keep.sum()), a, dtype=np.int64))
+    key = np.concatenate(keys)
+    if not len(key):
+        return np.full(n, empty_band, dtype=np.int8)
+    order = np.argsort(key, kind="stable")
+    key, band, who = key[order], np.concatenate(bands)[order], np.concatenate(who)[order]
+    pos = np.arange(len(key))
+    case = key >> 32
+    start = np.ones(len(key), dtype=bool)
+    start[1:] = case[1:] != case[:-1]
+    case_first = np.maximum.accumulate(np.where(start, pos, 0))
+    best = np.full(len(key), empty_band, dtype=np.int8)
+    for a in range(len(views)):
+        # each merged change: the latest change of view ``a`` in the same case so far
+        last = np.maximum.accumulate(np.where(who == a, pos, -1))
+        have = last >= case_first
+        np.maximum(best, np.where(have, band[np.maximum(last, 0)], empty_band), out=best)
+    # a row reads the last change at or before it: the last of equal keys has seen
+    # every view's change on that day
+    return np.append(best, np.int8(empty_band))[_carry_index(rows, key)]
+
+
+def _on_every_row(events, rows_frame, model, recent_window, coverage, n_jobs=None) -> _View:
+    """The joined view encoded on every row instead of on its change points.
+
+    Without a plotted grid, every row is a change day, a case's first or last day or a
+    coverage change, so the joined view's change points are nearly all the rows (99%
+    in the synthetic cohort): finding them and carrying their scores forward would
+    cost more than the few rows it saves.
+    """
+    x = encode_features(
+        events, rows_frame, recent_window=recent_window, coverage=coverage, n_jobs=n_jobs
+    )
+    s = model.risk_score(x).to_numpy()
+    return _View(s, _bands_of_scores(model, x, s), x, np.arange(len(s)))
 
 
 def _view_values(view: _View, positions: np.ndarray) -> np.ndarray:
     """A view's features (catalogue order) at some rows: from its change points, or
     an empty record before the first of them (a record with no events has the same
     features on every date)."""
-    idx = view.index[positions]
+    return _values_at(view.points, view.index[positions])
+
+
+def _values_at(points: pd.DataFrame, idx: np.ndarray) -> np.ndarray:
+    """Features (catalogue order) of ``points`` at positions ``idx``; -1: the empty record."""
     names = list(FEATURES)
-    values = np.empty((len(positions), len(names)))
+    values = np.empty((len(idx), len(names)))
     values[:] = _empty_features()
     have = idx >= 0
     if have.any():
         # the rows wanted taken first (one take per column block), then their values
-        values[have] = view.points.iloc[idx[have]][names].to_numpy()
+        values[have] = points.iloc[idx[have]][names].to_numpy()
     return values
 
 
@@ -453,12 +533,15 @@ def _score_views(
     n_jobs=None,
     min_gap: int = MIN_GAP,
     per_agency: bool = True,
+    every_row: bool = False,
 ):
     """The joined view and each agency's view, each scored on its own change points;
     the crossings of the joined view, and which agencies held each contributor.
 
     ``per_agency=False`` leaves out the rows' ``score_<agency>`` and ``band_<agency>``
-    columns (a cohort audit reads only ``best_agency_band``).
+    columns (a cohort audit reads only ``best_agency_band``). ``every_row=True``
+    encodes the joined view on every row (rows without a plotted grid are nearly all
+    its change points).
 
     Every view is a step function that changes only on the change dates of its own
     events (and, with coverage, where coverage starts or stops), so it is scored
@@ -470,11 +553,14 @@ def _score_views(
     Returns ``(scored, crossings, dips, contributors)``.
     """
     out = rows.frame()
+    if every_row:
+        joined = _on_every_row(events, out, model, recent_window, coverage, n_jobs)
+    else:
+        all_agencies = None if coverage is None else sorted(set(coverage["agency"]))
+        joined = _carry(
+            events, None, rows, model, recent_window, empty, coverage, all_agencies, changes, n_jobs
+        )
     out["on_grid"] = rows.on_grid
-    all_agencies = None if coverage is None else sorted(set(coverage["agency"]))
-    joined = _carry(
-        events, None, rows, model, recent_window, empty, coverage, all_agencies, changes, n_jobs
-    )
     out["score"] = joined.score
     out["band"] = pd.Categorical.from_codes(joined.band, dtype=BAND_DTYPE)
     scored = Scored(out, joined)
@@ -485,31 +571,35 @@ def _score_views(
     joined_terms = contrib[cols].to_numpy() if contrib is not None else None
     held = np.zeros((len(cr), len(cols), len(agencies)), dtype=bool)
     best = np.zeros(len(out), dtype=np.int8)
+    band_changes = []  # per_agency=False: each view's (point keys, bands) for _best_band
     held_values = []
+    at_keys = rows.key()[at]
     by_agency = _split_by_agency(events)
     for a in agencies:
         ev_a = by_agency(a)
-        if len(ev_a) or coverage is not None:
-            view = _carry(
-                ev_a,
-                a,
-                rows,
-                model,
-                recent_window,
-                empty,
-                coverage,
-                [a],
-                changes,
-                n_jobs,
-                scores=per_agency,
-            )
-        else:
-            view = _empty_view(len(out), empty)
+        has = len(ev_a) or coverage is not None
         if per_agency:
+            if has:
+                args = (recent_window, empty, coverage, [a], changes, n_jobs)
+                view = _carry(ev_a, a, rows, model, *args)
+            else:
+                view = _empty_view(len(out), empty)
             out[f"score_{a}"] = view.score
             out[f"band_{a}"] = pd.Categorical.from_codes(view.band, dtype=BAND_DTYPE)
-        best = np.maximum(best, view.band)
-        held_values.append(_view_values(view, at))
+            best = np.maximum(best, view.band)
+            held_values.append(_view_values(view, at))
+            continue
+        # a cohort audit needs no agency's band on every row, only the highest
+        if has:
+            args = (recent_window, coverage, [a], changes, n_jobs)
+            key, x, s = _scored_points(ev_a, a, rows, model, *args)
+            band = _bands_of_scores(model, x, s)
+        else:
+            key, x, band = np.zeros(0, dtype=np.int64), _empty_table(), np.zeros(0, np.int8)
+        band_changes.append((key, band))
+        held_values.append(_values_at(x, _point_index(key, at_keys)))
+    if not per_agency:
+        best = _best_band(rows, band_changes, empty[1])
     if len(cr) and len(agencies):
         # every agency view's contributions at the crossings in one call
         stacked = pd.DataFrame(np.concatenate(held_values), columns=list(FEATURES), copy=False)
@@ -755,6 +845,7 @@ def audit_core(
         n_jobs,
         min_gap,
         per_agency,
+        every_row=grid_days is None,
     )
     n_resp, has_next, nxt_day = _responses_after(events, ev_code, ev_day, cr, response_window)
     cr["responses_in_window"] = n_resp

@@ -428,3 +428,96 @@ def test_a_cohort_audit_inside_a_pool_worker_runs_without_forking(cohort, card):
     assert list(inside) == list(one)
     for name, table in one.items():
         pd.testing.assert_frame_equal(inside[name], table, obj=name)
+
+
+@pytest.mark.parametrize("kind", ["scorecard", "logistic with coverage"])
+def test_cohort_core_gives_the_case_core_best_agency_band_gaps_and_holders(cohort, card, kind):
+    """A cohort audit finds each row's best agency band from the views' band changes
+    and the holders from each view's change points, without carrying every view to
+    every row: the same bands, join-up gaps and holders as carrying each view."""
+    from riskscore._audit_core import audit_core
+    from riskscore.coverage import coverage_table
+    from riskscore.logistic import LogisticRiskModel
+
+    events, cases = cohort
+    model, cov = card, None
+    if kind != "scorecard":
+        as_of = cases["outcome_date"].fillna(events["date"].max())
+        x = encode_features(events, pd.DataFrame({"case_id": cases["case_id"], "as_of": as_of}))
+        y = cases["outcome"].notna().astype(int)
+        p = LogisticRiskModel().fit(x, y).predict_proba(x)[:, 1]
+        bands = {"review": np.quantile(p, 0.5), "multi_agency_discussion": np.quantile(p, 0.8)}
+        model = LogisticRiskModel(bands=bands).fit(x, y)
+        some = cases["case_id"].astype(str).iloc[::3]
+        stop = events["date"].quantile(0.5)
+        cov = coverage_table(
+            pd.DataFrame(
+                {
+                    "agency": "school",
+                    "from": events["date"].min(),
+                    "to": stop,
+                    "case_id": some.to_numpy(),
+                }
+            )
+        )
+    end = int(events["date"].max().to_datetime64().astype("datetime64[D]").astype(np.int64))
+    args = (events, cases, model, None, 90, 90, AGENCIES, end, cov)
+    each = audit_core(*args, per_agency=True)
+    cohort_core = audit_core(*args, per_agency=False)
+    rows = cohort_core.scored.rows
+    assert rows["best_agency_band"].astype(str).tolist() == (
+        each.scored.rows["best_agency_band"].astype(str).tolist()
+    )
+    assert (rows["best_agency_band"].astype(str) != rows["band"].astype(str)).any()
+    np.testing.assert_array_equal(cohort_core.gaps, each.gaps)
+    assert cohort_core.gaps.sum() > 0
+    pd.testing.assert_frame_equal(
+        cohort_core.contributors.astype(str), each.contributors.astype(str)
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    n_cases=st.integers(1, 4),
+    n_views=st.integers(0, 4),
+    empty_band=st.integers(0, 2),
+)
+def test_best_band_is_the_highest_band_any_view_holds_on_each_row(
+    data, n_cases, n_views, empty_band
+):
+    """Each row reads, per view, the band at the view's last point of the same case on
+    or before the row (the empty record's band before the first), and keeps the
+    highest: checked row by row against the views' points."""
+    from riskscore._audit_core import _best_band, _day_keys, _Rows
+
+    days = st.lists(st.integers(0, 30), unique=True, max_size=8).map(sorted)
+    row_code, row_day = [], []
+    for c in range(n_cases):
+        d = data.draw(days)
+        row_code += [c] * len(d)
+        row_day += d
+    rows = _Rows()
+    rows.code = np.array(row_code, dtype=np.int64)
+    rows.day = np.array(row_day, dtype=np.int64)
+    rows.ids = pd.Index([f"C{c}" for c in range(n_cases)])
+    views = []
+    for _ in range(n_views):
+        pts = data.draw(
+            st.lists(st.tuples(st.integers(0, n_cases - 1), st.integers(0, 30)), unique=True)
+        )
+        pts.sort()
+        code = np.array([p[0] for p in pts], dtype=np.int64)
+        day = np.array([p[1] for p in pts], dtype=np.int64)
+        band = np.array(
+            data.draw(st.lists(st.integers(0, 2), min_size=len(pts), max_size=len(pts))),
+            dtype=np.int8,
+        )
+        views.append((_day_keys(code, day), band, pts))
+    got = _best_band(rows, [(k, b) for k, b, _ in views], empty_band)
+    for r, (c, d) in enumerate(zip(row_code, row_day, strict=True)):
+        want = 0 if not views else empty_band
+        for _, band, pts in views:
+            before = [i for i, p in enumerate(pts) if p[0] == c and p[1] <= d]
+            want = max(want, int(band[before[-1]]) if before else empty_band)
+        assert got[r] == want, (r, c, d)

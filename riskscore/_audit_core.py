@@ -17,7 +17,7 @@ from riskscore._arrays import sorted_unique
 from riskscore._dates import NAT_DAY, days_to_ns, to_days
 from riskscore.contract import band_thresholds
 from riskscore.errors import ParameterError
-from riskscore.features import change_dates, encode_features
+from riskscore.features import change_keys, encode_features
 from riskscore.schema import declare_valid
 from riskscore.scorecard import bands_of
 from riskscore.vocabulary import (
@@ -194,12 +194,16 @@ class _ChangeDays:
     __slots__ = ("code", "day", "agency")
 
     def __init__(self, events, ids: pd.Index, recent_window: int):
-        ch = change_dates(events, recent_window=recent_window, by_agency=True)
+        key, base, bits, cats = change_keys(events, recent_window, by_agency=True)
+        agency = pd.Categorical.from_codes(key & (2**bits - 1), categories=list(AGENCIES))
         # grouped by agency once (stable: each group stays sorted), so that a view's
         # change dates are one slice
-        order, self.agency = _grouped(ch["agency"].array)
-        self.code = case_codes(ch["case_id"], ids)[order]
-        self.day = to_days(ch["as_of"], "as_of", "change dates")[order]
+        order, self.agency = _grouped(agency)
+        key = key[order]
+        code = key >> 32
+        # the chunk's events carry its case ids as their categories (audit_core)
+        self.code = code if cats.equals(ids) else case_codes(cats, ids)[code]
+        self.day = ((key & 0xFFFFFFFF) >> bits) + base
 
     def of(self, agency) -> tuple[np.ndarray, np.ndarray]:
         """(code, day) of the change dates of one agency's view (None: the joined view,

@@ -1273,10 +1273,36 @@ def change_dates(
     >>> change_dates(ev, by_agency=True)["agency"].tolist()
     ['hospital', 'hospital', 'hospital']
     """
+    key, base, bits, cats = change_keys(events, recent_window, by_agency)
+    out = {
+        "case_id": pd.Categorical.from_codes(key >> 32, categories=cats)
+        if isinstance(events["case_id"].dtype, pd.CategoricalDtype)
+        else np.asarray(cats, dtype=object)[key >> 32],
+        "as_of": (((key & 0xFFFFFFFF) >> bits) + base)
+        .astype("datetime64[D]")
+        .astype("datetime64[ns]"),
+    }
+    if by_agency:
+        out["agency"] = pd.Categorical.from_codes(key & (2**bits - 1), categories=list(AGENCIES))
+    return pd.DataFrame(out)
+
+
+def change_keys(events: pd.DataFrame, recent_window: int, by_agency: bool):
+    """The change dates of :func:`change_dates` as sorted distinct integer keys.
+
+    Returns ``(key, base, bits, categories)``: ``key >> 32`` is the code of the case
+    among ``categories``, ``(key & 0xFFFFFFFF) >> bits`` the day minus ``base`` and,
+    with ``by_agency``, ``key & (2**bits - 1)`` the agency's position in
+    ``AGENCIES``. The cohort audit reads these arrays without building a table.
+    """
     events = ensure_events(events)
     windows = _event_windows(recent_window)
-    # responses and events outside the catalogue never change a feature
-    events = events.loc[events["event"].isin(list(windows)).to_numpy()]
+    ev_cat = pd.Categorical(events["event"])
+    names = [str(n) for n in ev_cat.categories]
+    ev_code = ev_cat.codes
+    # responses and events outside the catalogue never change a feature: masked
+    # here, not filtered out of the table (a copy of every column)
+    counted = np.array([n in windows for n in names] + [False])  # [-1]: a missing event
     day = to_days(events["date"], "date", "events")
     avail = day.copy()
     if "recorded_date" in events.columns:
@@ -1285,9 +1311,7 @@ def change_dates(
         avail[has] = np.maximum(rec[has], day[has])
     ids = pd.Categorical(events["case_id"])
     codes = ids.codes.astype(np.int64)
-    ok = (codes >= 0) & (day != np.iinfo(np.int64).min)
-    ev_cat = pd.Categorical(events["event"])
-    names = [str(n) for n in ev_cat.categories]
+    ok = counted[ev_code] & (codes >= 0) & (day != np.iinfo(np.int64).min)
     # with by_agency each key carries the agency in its low bits (validated events
     # have it as a Categorical over the vocabulary's agencies)
     bits = _AGENCY_BITS if by_agency else 0
@@ -1300,8 +1324,9 @@ def change_dates(
     if by_agency:
         parts_agency.append(agency[ok])
     for w in sorted({w for ws in windows.values() for w in ws}):
-        wanted = [i for i, n in enumerate(names) if w in windows.get(n, ())]
-        m = ok & np.isin(ev_cat.codes, wanted)
+        # which events leave a window of w days: one table lookup per event
+        leaves = np.array([w in windows.get(n, ()) for n in names] + [False])
+        m = ok & leaves[ev_code]
         parts_code.append(codes[m])
         parts_day.append(np.maximum(avail[m], day[m] + w))
         if by_agency:
@@ -1311,19 +1336,7 @@ def change_dates(
     key = (all_codes << 32) | ((all_days - base) << bits)
     if by_agency:
         key |= np.concatenate(parts_agency)
-    key = sorted_unique(key)
-    cats = ids.categories
-    out = {
-        "case_id": pd.Categorical.from_codes(key >> 32, categories=cats)
-        if isinstance(events["case_id"].dtype, pd.CategoricalDtype)
-        else np.asarray(cats, dtype=object)[key >> 32],
-        "as_of": (((key & 0xFFFFFFFF) >> bits) + base)
-        .astype("datetime64[D]")
-        .astype("datetime64[ns]"),
-    }
-    if by_agency:
-        out["agency"] = pd.Categorical.from_codes(key & (2**bits - 1), categories=list(AGENCIES))
-    return pd.DataFrame(out)
+    return sorted_unique(key), base, bits, ids.categories
 
 
 # --------------------------------------------------------------------------- sklearn

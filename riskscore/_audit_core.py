@@ -18,7 +18,7 @@ from riskscore._dates import NAT_DAY, days_to_ns, to_days
 from riskscore.contract import band_thresholds
 from riskscore.errors import ParameterError
 from riskscore.features import change_keys, encode_features
-from riskscore.schema import declare_valid
+from riskscore.schema import checked_events, declare_valid
 from riskscore.scorecard import bands_of
 from riskscore.vocabulary import (
     AGENCIES,
@@ -723,7 +723,11 @@ def _gap_days(scored: Scored, rows: _Rows, ends: pd.DataFrame) -> np.ndarray:
 
 
 def _event_keys(events, ev_code, ev_day, names, shift: int, low_bit=None) -> np.ndarray:
-    m = events["event"].isin(names).to_numpy() & (ev_code >= 0)
+    # events are validated, so ``event`` is categorical: one lookup per row through
+    # its codes (pandas' isin hashes every row, 4-6 ms a million rows)
+    cat = events["event"].array
+    lut = np.append(np.isin(np.asarray(cat.categories, dtype=object), list(names)), False)
+    m = lut[cat.codes] & (ev_code >= 0)
     d = ev_day[m] + (1 << 30)
     if low_bit is None:
         return np.sort((ev_code[m] << shift) | d)
@@ -837,6 +841,39 @@ def audit_core(
 
     ``per_agency=False`` leaves each agency's score and band out of the rows (a
     cohort audit's tables read only the best agency band)."""
+    # the events were checked on entry to audit_case / audit_cohort: the parts of
+    # them handed to the encoder below are not checked again
+    with checked_events():
+        return _audit_core(
+            events,
+            cases,
+            model,
+            grid_days,
+            response_window,
+            recent_window,
+            agencies,
+            extract_end,
+            coverage,
+            min_gap,
+            n_jobs,
+            per_agency,
+        )
+
+
+def _audit_core(
+    events,
+    cases,
+    model,
+    grid_days,
+    response_window,
+    recent_window,
+    agencies,
+    extract_end,
+    coverage,
+    min_gap,
+    n_jobs,
+    per_agency,
+) -> AuditCore:
     ids, ev_code = _chunk_ids(events["case_id"])
     events = events.assign(case_id=pd.Categorical.from_codes(ev_code, categories=ids))
     ends = _case_ends(ids, cases, extract_end)

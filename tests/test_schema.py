@@ -577,3 +577,37 @@ def test_cases_without_any_outcome_validate():
     report = validate_cases(cases)
     assert report.ok, str(report)
     assert report.valid["outcome"].isna().all()
+
+
+def test_marks_are_trusted_only_inside_an_audit_and_only_on_its_thread():
+    """An audit checks its events once and hands parts of them on unchecked; a marked
+    frame broken after its check is still refused outside that block, on another
+    thread meanwhile, and by the audit's own entry check."""
+    import threading
+
+    import riskscore as rs
+    from riskscore.schema import checked_events, ensure_events
+
+    events, cases = rs.vignette()
+    broken = events.copy()
+    broken.loc[broken.index[0], "date"] = pd.NaT  # keeps the mark, breaks the contract
+    with pytest.raises(SchemaError):
+        ensure_events(broken)
+    other = {}
+
+    def elsewhere():
+        try:
+            ensure_events(broken)
+        except SchemaError as exc:
+            other["error"] = exc
+
+    with checked_events():
+        assert ensure_events(broken) is broken  # trusted here (the audit's own parts)
+        t = threading.Thread(target=elsewhere)
+        t.start()
+        t.join()
+    assert "error" in other
+    with pytest.raises(SchemaError):
+        ensure_events(broken)
+    with pytest.raises(SchemaError):
+        rs.audit_case(broken, cases, rs.default_scorecard(), "CHILD-A")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from riskscore._audit_core import BAND_DTYPE, MIN_GAP, audit_core, chunk_frames
 from riskscore._dates import NAT_DAY
-from riskscore._parallel import map_threads, resolve_n_jobs
+from riskscore._parallel import keep_heap, map_threads, resolve_n_jobs
 from riskscore._privacy_rules import masked_examples
 from riskscore.disclosure import (
     disclose_tables,
@@ -580,7 +580,7 @@ def audit_chunks(
             token = next(_FORK_TOKENS)
             _FORKED[token] = (ev_sorted, cases, params, chunks)
             try:
-                with fork.Pool(min(jobs, len(chunks))) as pool:
+                with fork.Pool(min(jobs, len(chunks)), initializer=keep_heap) as pool:
                     jobs_of = [(token, i) for i in range(len(chunks))]
                     for frames in pool.imap(_audit_forked, jobs_of):
                         out["frames"].append(frames)

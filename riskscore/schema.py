@@ -1426,8 +1426,13 @@ def _category_text(s: pd.Series) -> pd.Index:
     a Python list (about 40 times slower for 100,000 ids).
     """
     if isinstance(s.dtype, pd.CategoricalDtype):
-        used = np.unique(s.cat.codes.to_numpy())
-        text = np.asarray(s.cat.categories, dtype=object)[used[used >= 0]]
+        codes = s.cat.codes.to_numpy()
+        # which categories occur: one scatter (np.unique would sort every row)
+        seen = np.zeros(len(s.cat.categories) + 1, dtype=bool)
+        seen[codes] = True  # a missing id's -1 marks the extra last slot
+        text = np.asarray(s.cat.categories, dtype=object)[seen[:-1]]
+        if pd.api.types.is_string_dtype(s.cat.categories.dtype):
+            return pd.Index(text, dtype=object)  # str objects already
     else:
         text = pd.unique(s.astype("str"))
     return pd.Index(np.asarray(text, dtype=object).astype(str).astype(object), dtype=object)

@@ -611,3 +611,24 @@ def test_marks_are_trusted_only_inside_an_audit_and_only_on_its_thread():
         ensure_events(broken)
     with pytest.raises(SchemaError):
         rs.audit_case(broken, cases, rs.default_scorecard(), "CHILD-A")
+
+
+@given(
+    ids=st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"])), max_size=30),
+    unused=st.lists(st.sampled_from(["x", "y"]), unique=True),
+    categorical=st.booleans(),
+)
+def test_category_text_is_the_distinct_ids_present_as_text(ids, unused, categorical):
+    """The ids the cases check compares: those present (not unused categories, not
+    missing ones), as plain str objects, whatever the column's dtype."""
+    from riskscore.schema import _category_text
+
+    if not categorical:
+        ids = [i for i in ids if i is not None]  # (a text column's ids are required)
+    present = {i for i in ids if i is not None}
+    s = pd.Series(ids, dtype="str")
+    if categorical:
+        s = s.astype(pd.CategoricalDtype(sorted(present | set(unused))))
+    got = _category_text(s)
+    assert got.dtype == object and all(type(v) is str for v in got)
+    assert sorted(got) == sorted(present)

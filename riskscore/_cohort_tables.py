@@ -11,6 +11,7 @@ import itertools
 import multiprocessing
 import os
 import sys
+import threading
 
 import numpy as np
 import pandas as pd
@@ -503,6 +504,7 @@ def audit_chunks(
     progress: bool = False,
     min_gap: int = MIN_GAP,
     n_jobs=1,
+    alongside=None,
 ) -> dict:
     """Audit ``cases`` chunk by chunk and keep only additive summaries of each chunk.
 
@@ -514,7 +516,10 @@ def audit_chunks(
     cases-table position). With ``n_jobs`` above 1, chunks are audited by that many
     workers (None: every core): processes forked from this one on Linux; otherwise
     threads of this process for up to ``_THREAD_WORKERS``, worker processes beyond;
-    the tables are the same.
+    the tables are the same. ``alongside``, a function of no arguments, is run on a
+    thread of this process while worker processes audit (this process would only
+    wait for them); its result is ``out["alongside"]``, absent when no worker
+    process ran.
     """
     from tqdm.auto import tqdm
 
@@ -581,10 +586,13 @@ def audit_chunks(
             _FORKED[token] = (ev_sorted, cases, params, chunks)
             try:
                 with fork.Pool(min(jobs, len(chunks)), initializer=keep_heap) as pool:
-                    jobs_of = [(token, i) for i in range(len(chunks))]
-                    for frames in pool.imap(_audit_forked, jobs_of):
-                        out["frames"].append(frames)
-                        bar.update()
+                    # started once the workers are forked: no thread of ours is
+                    # copied into them mid-work
+                    with _Alongside(alongside, out):
+                        jobs_of = [(token, i) for i in range(len(chunks))]
+                        for frames in pool.imap(_audit_forked, jobs_of):
+                            out["frames"].append(frames)
+                            bar.update()
             finally:
                 del _FORKED[token]
         elif threads:
@@ -612,10 +620,37 @@ def audit_chunks(
                 delayed(audit_chunk)(*_chunk_inputs(ev_sorted, cases, chunk), n_jobs=1, **params)
                 for chunk in chunks
             )
-            for frames in run(work):
-                out["frames"].append(frames)
-                bar.update()
+            with _Alongside(alongside, out):
+                for frames in run(work):
+                    out["frames"].append(frames)
+                    bar.update()
     return out
+
+
+class _Alongside:
+    """Run ``fn`` on a thread for the length of a ``with`` block; its result lands in
+    ``out["alongside"]`` and its exception, if any, is raised at the block's end."""
+
+    def __init__(self, fn, out: dict):
+        self.fn, self.out, self.thread, self.error = fn, out, None, None
+
+    def _run(self) -> None:
+        try:
+            self.out["alongside"] = self.fn()
+        except BaseException as exc:  # raised again in the calling thread
+            self.error = exc
+
+    def __enter__(self):
+        if self.fn is not None:
+            self.thread = threading.Thread(target=self._run, name="riskscore-alongside")
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            if self.error is not None and exc[0] is None:
+                raise self.error
 
 
 def audit_chunk(

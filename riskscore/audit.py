@@ -580,6 +580,8 @@ def audit_cohort(
         progress=progress if progress is not None else n_chunks > 1,
         min_gap=min_gap,
         n_jobs=n_jobs,
+        # the inputs' hashes (provenance) computed while worker processes audit
+        alongside=lambda: _input_hashes(events, cases),
     )
     if result["orphans"]:
         raise orphan_error(result["orphans"], result["orphan_ids"])
@@ -608,10 +610,15 @@ def audit_cohort(
         },
         disclosure=disclosure,
         n_cases=len(cases),
-        input_hashes={"events": hash_input(events), "cases": hash_input(cases)},
+        input_hashes=result.get("alongside") or _input_hashes(events, cases),
         synthetic=synthetic is not None,
         synthetic_note=synthetic,
     )
+
+
+def _input_hashes(events: pd.DataFrame, cases: pd.DataFrame) -> dict:
+    """SHA-256 content hashes of the audit's inputs, for its provenance."""
+    return {"events": hash_input(events), "cases": hash_input(cases)}
 
 
 def _allowed_parameter(*frames) -> dict:

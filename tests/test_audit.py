@@ -308,6 +308,11 @@ def test_cohort_audit_tables_do_not_depend_on_workers_or_chunks(
     assert list(many.tables) == list(one.tables)
     for name, table in one.tables.items():
         pd.testing.assert_frame_equal(many.tables[name], table, obj=name)
+    # the inputs' hashes (computed alongside worker processes) are the inputs' own
+    from riskscore.disclosure import hash_input
+
+    want = {"events": hash_input(events), "cases": hash_input(cases)}
+    assert many.input_hashes == one.input_hashes == want
 
 
 def test_no_count_from_1_to_9_leaves_a_cohort_audit(cohort, card):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from riskscore._audit_core import BAND_DTYPE, MIN_GAP, audit_core, chunk_frames
 from riskscore._dates import NAT_DAY
-from riskscore._parallel import keep_heap, map_threads, resolve_n_jobs
+from riskscore._parallel import keep_heap, map_threads, resolve_n_jobs, trim_heap
 from riskscore._privacy_rules import masked_examples
 from riskscore.disclosure import (
     disclose_tables,
@@ -585,6 +585,7 @@ def audit_chunks(
             token = next(_FORK_TOKENS)
             _FORKED[token] = (ev_sorted, cases, params, chunks)
             try:
+                trim_heap()
                 with fork.Pool(min(jobs, len(chunks)), initializer=keep_heap) as pool:
                     # started once the workers are forked: no thread of ours is
                     # copied into them mid-work

@@ -189,27 +189,37 @@ def _day_keys(code: np.ndarray, day: np.ndarray) -> np.ndarray:
 
 
 class _ChangeDays:
-    """A chunk's change dates, once: case code, day and agency code of each."""
+    """A chunk's change dates, once: per agency (case code and day, grouped by agency)
+    and joined (the distinct case codes and days, sorted)."""
 
-    __slots__ = ("code", "day", "agency")
+    __slots__ = ("code", "day", "agency", "joined")
 
     def __init__(self, events, ids: pd.Index, recent_window: int):
         key, base, bits, cats = change_keys(events, recent_window, by_agency=True)
+        if not cats.equals(ids):  # (audit_core hands on events whose categories are ids)
+            code = case_codes(cats, ids)[key >> 32]
+            keep = code >= 0
+            key = np.sort((code[keep] << 32) | (key[keep] & 0xFFFFFFFF))
+        # the keys sort by case, day and agency: without the agency bits they are the
+        # joined change dates, still sorted, each repeated once per agency
+        joined = key & ~np.int64(2**bits - 1)
+        first = np.ones(len(joined), dtype=bool)
+        first[1:] = joined[1:] != joined[:-1]
+        joined = joined[first]
+        self.joined = (joined >> 32, ((joined & 0xFFFFFFFF) >> bits) + base)
         agency = pd.Categorical.from_codes(key & (2**bits - 1), categories=list(AGENCIES))
-        # grouped by agency once (stable: each group stays sorted), so that a view's
-        # change dates are one slice
+        # grouped by agency once (stable: each group stays sorted and distinct), so
+        # that a view's change dates are one slice
         order, self.agency = _grouped(agency)
         key = key[order]
-        code = key >> 32
-        # the chunk's events carry its case ids as their categories (audit_core)
-        self.code = code if cats.equals(ids) else case_codes(cats, ids)[code]
+        self.code = key >> 32
         self.day = ((key & 0xFFFFFFFF) >> bits) + base
 
     def of(self, agency) -> tuple[np.ndarray, np.ndarray]:
-        """(code, day) of the change dates of one agency's view (None: the joined view,
-        not in order and with repeats)."""
+        """(code, day) of the change dates of one agency's view, or of the joined view
+        (``None``), sorted and distinct."""
         if agency is None:
-            return self.code, self.day
+            return self.joined
         part = self.agency[agency]
         return self.code[part], self.day[part]
 
@@ -349,8 +359,8 @@ def _view_points(
     keep = code >= 0
     keep[keep] = day[keep] <= rows.last_day()[code[keep]]
     key = _day_keys(code[keep], day[keep])
-    if agency is None or coverage is not None:
-        # (one agency's change dates alone are sorted and distinct already)
+    if coverage is not None:
+        # (a view's change dates alone are sorted and distinct already)
         key = sorted_unique(key)
     frame = pd.DataFrame(
         {

@@ -727,8 +727,8 @@ def _gap_days(scored: Scored, rows: _Rows, ends: pd.DataFrame) -> np.ndarray:
     end = ends["end_day"].to_numpy()[case]
     nxt[last] = end[last] + 1  # the end day itself is audited
     length = np.maximum(nxt - day, 0)
-    joined = pd.Categorical(scored.rows["band"], dtype=BAND_DTYPE).codes
-    best = pd.Categorical(scored.rows["best_agency_band"], dtype=BAND_DTYPE).codes
+    joined = scored.rows["band"].array.codes  # both are categoricals of BAND_DTYPE
+    best = scored.rows["best_agency_band"].array.codes
     return np.bincount(case, weights=np.where(joined > best, length, 0), minlength=len(ends))
 
 

@@ -793,6 +793,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             table = getattr(local, "table", None)
             if table is None:
                 table = local.table = np.empty((k + 1 + len(groups), chunks[0].stop))
+                table[0] = b0  # the intercept's row, and the indicators' rows, stay
+                table[k + 1 :] = 0.0  # as they are until a block sets an indicator
+                local.flagged = set()  # indicator rows holding a previous block's flags
             # an infinite value times a zero weight is NaN: refused below, not warned
             with np.errstate(invalid="ignore"):
                 return score_block(rows, table)
@@ -800,9 +803,8 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         def score_block(rows: slice, table: np.ndarray) -> bool:
             raw = A[rows].T  # features by rows: each row of it is one column's block
             terms = table[:, : raw.shape[1]]
-            terms[0] = b0
-            terms[k + 1 :] = 0.0
             features = terms[1 : k + 1]
+            flagged = set()
             np.multiply(raw, weights, out=features)
             # features missing somewhere in the block (a NaN term makes its column's
             # maximum NaN; one pass, in cache): their terms imputed, their indicators set
@@ -822,6 +824,10 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                     if hit:
                         flag = hit[0] if len(hit) == 1 else np.logical_or.reduce(hit)
                         np.multiply(flag, coef[k + g], out=terms[1 + k + g])
+                        flagged.add(g)
+            for g in local.flagged - flagged:
+                table[1 + k + g] = 0.0  # (the whole row: a later block may be longer)
+            local.flagged = flagged
             block = z[rows]
             np.add.reduce(terms, axis=0, out=block)
             # an infinite value (refused) leaves its row non-finite

@@ -1311,31 +1311,29 @@ def change_keys(events: pd.DataFrame, recent_window: int, by_agency: bool):
         avail[has] = np.maximum(rec[has], day[has])
     ids = pd.Categorical(events["case_id"])
     codes = ids.codes.astype(np.int64)
-    ok = counted[ev_code] & (codes >= 0) & (day != np.iinfo(np.int64).min)
+    sel = np.flatnonzero(counted[ev_code] & (codes >= 0) & (day != np.iinfo(np.int64).min))
+    ev_code, day, avail = ev_code[sel], day[sel], avail[sel]
     # with by_agency each key carries the agency in its low bits (validated events
     # have it as a Categorical over the vocabulary's agencies)
     bits = _AGENCY_BITS if by_agency else 0
-    agency = (
-        pd.Categorical(events["agency"], categories=list(AGENCIES)).codes.astype(np.int64)
-        if by_agency
-        else None
-    )
-    parts_code, parts_day, parts_agency = [codes[ok]], [avail[ok]], []
+    high = codes[sel] << 32  # the case's part of each event's keys (and its agency's)
     if by_agency:
-        parts_agency.append(agency[ok])
-    for w in sorted({w for ws in windows.values() for w in ws}):
-        # which events leave a window of w days: one table lookup per event
-        leaves = np.array([w in windows.get(n, ()) for n in names] + [False])
-        m = ok & leaves[ev_code]
-        parts_code.append(codes[m])
-        parts_day.append(np.maximum(avail[m], day[m] + w))
-        if by_agency:
-            parts_agency.append(agency[m])
-    all_codes, all_days = np.concatenate(parts_code), np.concatenate(parts_day)
-    base = int(all_days.min()) if len(all_days) else 0
-    key = (all_codes << 32) | ((all_days - base) << bits)
-    if by_agency:
-        key |= np.concatenate(parts_agency)
+        agency = pd.Categorical(events["agency"], categories=list(AGENCIES)).codes
+        high |= agency[sel].astype(np.int64)
+    # every day a key holds is at or after the event's availability
+    base = int(avail.min()) if len(avail) else 0
+    spans = sorted({w for ws in windows.values() for w in ws})
+    # which events leave a window of w days: one table lookup per event
+    leaving = [
+        np.flatnonzero(np.array([w in windows.get(n, ()) for n in names] + [False])[ev_code])
+        for w in spans
+    ]
+    key = np.empty(len(sel) + sum(len(i) for i in leaving), dtype=np.int64)
+    key[: len(sel)] = high | ((avail - base) << bits)
+    at = len(sel)
+    for w, i in zip(spans, leaving, strict=True):
+        key[at : at + len(i)] = high[i] | ((np.maximum(avail[i], day[i] + w) - base) << bits)
+        at += len(i)
     return sorted_unique(key), base, bits, ids.categories
 
 

@@ -918,12 +918,22 @@ def lead_times(cr: pd.DataFrame, ends: pd.DataFrame) -> pd.DataFrame:
     """First crossing per case and band on or before the outcome, and its lead time."""
     o = ends["outcome_day"].to_numpy()[cr["code"].to_numpy()]
     d = cr["day"].to_numpy()
-    keep = (o == NAT_DAY) | (d <= o)
-    first = (
-        cr.loc[keep, ["case_id", "code", "band", "day"]]
-        .groupby(["case_id", "code", "band"], observed=True, sort=True)["day"]
-        .min()
-        .reset_index()
+    keep = np.flatnonzero((o == NAT_DAY) | (d <= o))
+    # the earliest crossing per case and band: crossings ordered by case code, band
+    # and day, and the first of each (case, band) kept (a groupby's work in numpy)
+    code, band = cr["code"].to_numpy()[keep], cr["band"].array.codes[keep]
+    order = keep[np.lexsort((d[keep], band, code))]
+    pair = cr["code"].to_numpy()[order] * len(BANDS) + cr["band"].array.codes[order]
+    head = np.ones(len(order), dtype=bool)
+    head[1:] = pair[1:] != pair[:-1]
+    rows = order[head]
+    first = pd.DataFrame(
+        {
+            "case_id": cr["case_id"].array.take(rows),
+            "code": cr["code"].to_numpy()[rows],
+            "band": cr["band"].array.take(rows),
+            "day": d[rows],
+        }
     )
     od = ends["outcome_day"].to_numpy()[first["code"].to_numpy()]
     first["first_crossing"] = days_to_ns(first["day"].to_numpy())
@@ -941,7 +951,7 @@ def chunk_frames(core: AuditCore, horizon: int):
     cr["before_outcome"] = (o == NAT_DAY) | (d <= o)
     contrib = core.contributors.copy()
     at = contrib["crossing"].to_numpy()
-    contrib["band"] = cr["band"].to_numpy()[at]
+    contrib["band"] = cr["band"].array.take(at)  # stays categorical (no text per row)
     contrib["missed"] = cr["missed"].to_numpy()[at]
     lead = lead_times(cr, ends)
     pc = ends.copy()

@@ -269,12 +269,29 @@ def crossing_partials(crossings: pd.DataFrame, contribs: pd.DataFrame):
     )
     if len(contribs):
         exploded = _explode_holders(contribs)
-        per_cross = exploded.drop_duplicates(["crossing", "held_by"])
-        counts = per_cross.groupby(["band", "held_by"], observed=True).agg(
-            n_crossings=("crossing", "size"), n_missed=("missed", "sum")
+        names = exploded["held_by"].cat.categories
+        band = pd.Categorical(exploded["band"], dtype=band_dtype).codes.astype(np.int64)
+        held = exploded["held_by"].cat.codes.to_numpy().astype(np.int64)
+        group = band * len(names) + held  # (band, holder) as one code
+        # each crossing counts once per holder: its first row for that holder
+        crossing = exploded["crossing"].to_numpy().astype(np.int64)
+        _, once = np.unique(crossing * len(names) + held, return_index=True)
+        n = len(BANDS) * len(names)
+        n_crossings = np.bincount(group[once], minlength=n)
+        n_missed = np.bincount(
+            group[once], weights=exploded["missed"].to_numpy()[once], minlength=n
         )
-        points = exploded.groupby(["band", "held_by"], observed=True)["contribution"].sum()
-        holders = counts.join(points).reset_index()
+        points = exploded.groupby(group, sort=True)["contribution"].sum()  # pandas' sum
+        seen = np.flatnonzero(n_crossings)
+        holders = pd.DataFrame(
+            {
+                "band": np.asarray(BANDS, dtype=object)[seen // len(names)],
+                "held_by": np.asarray(names, dtype=object)[seen % len(names)],
+                "n_crossings": n_crossings[seen],
+                "n_missed": n_missed[seen].astype(np.int64),
+                "contribution": points.reindex(seen).to_numpy(),
+            }
+        )
     else:
         holders = pd.DataFrame(
             {

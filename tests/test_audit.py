@@ -398,6 +398,44 @@ def test_holder_sets_explode_as_pandas_would(held_by):
 
 @settings(max_examples=60, deadline=None)
 @given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 6),  # crossing
+            st.sampled_from(["school", "gp, police", "only when joined", "gp"]),
+            st.floats(-5, 5, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    bands=st.lists(st.sampled_from(BANDS[1:]), min_size=7, max_size=7),
+    missed=st.lists(st.booleans(), min_size=7, max_size=7),
+)
+def test_holder_partials_count_each_crossing_once_per_holder(rows, bands, missed):
+    """Per band and holder: distinct crossings, missed ones among them and the summed
+    contribution, as the plain pandas way (drop duplicates, group, sum) gives them."""
+    from riskscore._cohort_tables import _explode_holders, crossing_partials
+
+    contribs = pd.DataFrame(rows, columns=["crossing", "held_by", "contribution"])
+    contribs["band"] = pd.Categorical([bands[c] for c in contribs["crossing"]], categories=BANDS)
+    contribs["missed"] = [missed[c] for c in contribs["crossing"]]
+    crossings = pd.DataFrame({"band": [], "before_outcome": [], "true_alarm": [], "case_id": []})
+    _, got = crossing_partials(crossings, contribs)
+    exploded = _explode_holders(contribs)
+    exploded["band"] = exploded["band"].astype(str)
+    exploded["held_by"] = exploded["held_by"].astype(str)
+    once = exploded.drop_duplicates(["crossing", "held_by"])
+    want = once.groupby(["band", "held_by"]).agg(
+        n_crossings=("crossing", "size"), n_missed=("missed", "sum")
+    )
+    want = want.join(exploded.groupby(["band", "held_by"])["contribution"].sum())
+    got = got.assign(band=got["band"].astype(str)).set_index(["band", "held_by"])
+    pd.testing.assert_frame_equal(
+        got.sort_index(), want.sort_index(), check_dtype=False, check_exact=False
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
     ids=st.lists(st.sampled_from(["a", "b", "c", "10", "2"]), min_size=1, max_size=30),
     extra=st.lists(st.sampled_from(["z", "y", "b"]), max_size=3),
     categorical=st.booleans(),

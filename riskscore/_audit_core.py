@@ -833,6 +833,9 @@ class AuditCore:
     dips: pd.DataFrame
 
 
+# the events were checked on entry to audit_case / audit_cohort: the parts of them
+# handed to the encoder inside are not checked again (a fresh block for every call)
+@checked_events()
 def audit_core(
     events,
     cases,
@@ -851,39 +854,6 @@ def audit_core(
 
     ``per_agency=False`` leaves each agency's score and band out of the rows (a
     cohort audit's tables read only the best agency band)."""
-    # the events were checked on entry to audit_case / audit_cohort: the parts of
-    # them handed to the encoder below are not checked again
-    with checked_events():
-        return _audit_core(
-            events,
-            cases,
-            model,
-            grid_days,
-            response_window,
-            recent_window,
-            agencies,
-            extract_end,
-            coverage,
-            min_gap,
-            n_jobs,
-            per_agency,
-        )
-
-
-def _audit_core(
-    events,
-    cases,
-    model,
-    grid_days,
-    response_window,
-    recent_window,
-    agencies,
-    extract_end,
-    coverage,
-    min_gap,
-    n_jobs,
-    per_agency,
-) -> AuditCore:
     ids, ev_code = _chunk_ids(events["case_id"])
     events = events.assign(case_id=pd.Categorical.from_codes(ev_code, categories=ids))
     ends = _case_ends(ids, cases, extract_end)

@@ -7,11 +7,12 @@ pass disclosure control, in :func:`riskscore.audit_cohort` and its Dask twin ali
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
 import sys
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -606,7 +607,7 @@ def audit_chunks(
                 with fork.Pool(min(jobs, len(chunks)), initializer=keep_heap) as pool:
                     # started once the workers are forked: no thread of ours is
                     # copied into them mid-work
-                    with _Alongside(alongside, out):
+                    with _alongside(alongside, out):
                         jobs_of = [(token, i) for i in range(len(chunks))]
                         for frames in pool.imap(_audit_forked, jobs_of):
                             out["frames"].append(frames)
@@ -638,37 +639,24 @@ def audit_chunks(
                 delayed(audit_chunk)(*_chunk_inputs(ev_sorted, cases, chunk), n_jobs=1, **params)
                 for chunk in chunks
             )
-            with _Alongside(alongside, out):
+            with _alongside(alongside, out):
                 for frames in run(work):
                     out["frames"].append(frames)
                     bar.update()
     return out
 
 
-class _Alongside:
+@contextlib.contextmanager
+def _alongside(fn, out: dict):
     """Run ``fn`` on a thread for the length of a ``with`` block; its result lands in
-    ``out["alongside"]`` and its exception, if any, is raised at the block's end."""
-
-    def __init__(self, fn, out: dict):
-        self.fn, self.out, self.thread, self.error = fn, out, None, None
-
-    def _run(self) -> None:
-        try:
-            self.out["alongside"] = self.fn()
-        except BaseException as exc:  # raised again in the calling thread
-            self.error = exc
-
-    def __enter__(self):
-        if self.fn is not None:
-            self.thread = threading.Thread(target=self._run, name="riskscore-alongside")
-            self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.thread is not None:
-            self.thread.join()
-            if self.error is not None and exc[0] is None:
-                raise self.error
+    ``out["alongside"]`` (its exception is raised at the block's end)."""
+    if fn is None:
+        yield
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="riskscore-alongside") as pool:
+        future = pool.submit(fn)
+        yield
+        out["alongside"] = future.result()
 
 
 def audit_chunk(

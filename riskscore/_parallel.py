@@ -82,17 +82,18 @@ def settle_malloc() -> bool:
     if _settled is not None:
         return _settled
     _settled = False
-    mallopt = _mallopt()
-    if mallopt is None:
+    libc = _glibc()
+    if libc is None:
         return False
-    _settled = bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+    _settled = bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(
+        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
     )
     return _settled
 
 
-def _mallopt():
-    """glibc's ``mallopt`` (Linux with glibc, unless ``RISKSCORE_MALLOC=keep``), or None."""
+def _glibc():
+    """glibc, its ``mallopt`` typed (Linux with glibc, unless ``RISKSCORE_MALLOC=keep``),
+    or None."""
     if os.environ.get(MALLOC_ENV, "").strip().lower() == "keep" or not sys.platform.startswith(
         "linux"
     ):
@@ -102,11 +103,10 @@ def _mallopt():
 
         libc = ctypes.CDLL(None)
         libc.gnu_get_libc_version  # noqa: B018 - glibc only (musl's mallopt does nothing)
-        mallopt = libc.mallopt
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     except (OSError, AttributeError):
         return None
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    return mallopt
+    return libc
 
 
 def keep_heap() -> bool:
@@ -122,10 +122,10 @@ def keep_heap() -> bool:
     system time 0.7 s -> 0.6 s). Not done when ``RISKSCORE_MALLOC`` is ``keep``.
     Returns whether it was done.
     """
-    mallopt = _mallopt()
-    if mallopt is None:
+    libc = _glibc()
+    if libc is None:
         return False
-    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+    return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
 
 
 def trim_heap() -> bool:
@@ -139,11 +139,8 @@ def trim_heap() -> bool:
     workers took 2.95 s instead of 3.1 s, with half the page faults. Not done when
     ``RISKSCORE_MALLOC`` is ``keep``. Returns whether it was done.
     """
-    if _mallopt() is None:
-        return False
-    import ctypes
-
-    return bool(ctypes.CDLL(None).malloc_trim(0))
+    libc = _glibc()
+    return libc is not None and bool(libc.malloc_trim(0))
 
 
 def map_threads(fn, items: list, workers: int) -> list:

@@ -90,19 +90,36 @@ def test_a_forked_child_gets_its_own_helpers():
     assert [x for x, _ in result] == list(range(20))
 
 
-def test_malloc_is_settled_before_the_first_work_on_several_threads():
-    """map_threads settles glibc's malloc thresholds itself (every threaded caller
-    needs it), and only when it runs on more than one thread (a fresh process)."""
+def _in_fresh_process(code: str, malloc: str = "") -> list[str]:
+    """What ``code`` prints, run in a fresh Python with ``RISKSCORE_MALLOC=malloc``."""
+    import os
     import subprocess
     import sys
 
+    env = {**os.environ, "RISKSCORE_MALLOC": malloc}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    return out.stdout.split()
+
+
+def _malloc_changed(env: str) -> list[str]:
+    """What the heap tests print where riskscore changes malloc (Linux, unless keep)."""
+    import sys
+
+    done = sys.platform.startswith("linux") and not env
+    return [str(done), str(done)]
+
+
+def test_malloc_is_settled_before_the_first_work_on_several_threads():
+    """map_threads settles glibc's malloc thresholds itself (every threaded caller
+    needs it), and only when it runs on more than one thread (a fresh process)."""
     code = (
         "import riskscore._parallel as p\n"
         "p.map_threads(abs, [1, 2], 1); one = p._settled\n"
         "p.map_threads(abs, [1, 2], 2); print(one, p._settled is not None)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["None", "True"]
+    assert _in_fresh_process(code) == ["None", "True"]
 
 
 @pytest.mark.parametrize("env", ["", "keep"])
@@ -110,10 +127,6 @@ def test_a_worker_that_keeps_its_heap_keeps_freed_large_arrays_resident(env):
     """keep_heap (the cohort audit's forked workers) makes glibc keep a freed 64 MB
     array for reuse instead of giving it back; RISKSCORE_MALLOC=keep leaves malloc
     as it is. Measured as resident memory in a fresh process (Linux)."""
-    import os
-    import subprocess
-    import sys
-
     code = (
         "import numpy as np, sys\n"
         "import riskscore._parallel as p\n"
@@ -122,16 +135,7 @@ def test_a_worker_that_keeps_its_heap_keeps_freed_large_arrays_resident(env):
         "before = rss(); a = np.ones(2**23); touched = rss(); del a; after = rss()\n"
         "print(kept, after - before > (touched - before) // 2)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "RISKSCORE_MALLOC": env},
-    )
-    linux = sys.platform.startswith("linux")
-    expected = ["True", "True"] if linux and not env else ["False", "False"]
-    assert out.stdout.split() == expected
+    assert _in_fresh_process(code, env) == _malloc_changed(env)
 
 
 @pytest.mark.parametrize("env", ["", "keep"])
@@ -139,10 +143,6 @@ def test_trimming_the_heap_before_forking_releases_freed_memory(env):
     """trim_heap (before the cohort audit forks its workers) gives the heap's free
     pages back: resident memory falls after freeing many small blocks that glibc
     would otherwise keep; RISKSCORE_MALLOC=keep leaves malloc alone (Linux)."""
-    import os
-    import subprocess
-    import sys
-
     code = (
         "import riskscore._parallel as p\n"
         "def rss(): return int(open('/proc/self/statm').read().split()[1])\n"
@@ -151,13 +151,4 @@ def test_trimming_the_heap_before_forking_releases_freed_memory(env):
         "before = rss(); done = p.trim_heap(); after = rss()\n"
         "print(done, before - after > 10000)\n"  # more than 40 MB of pages given back
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "RISKSCORE_MALLOC": env},
-    )
-    linux = sys.platform.startswith("linux")
-    expected = ["True", "True"] if linux and not env else ["False", "False"]
-    assert out.stdout.split() == expected
+    assert _in_fresh_process(code, env) == _malloc_changed(env)

@@ -32,6 +32,10 @@ pair order, as ``riskscore.encode_features`` always does.
 Each round times riskscore and every peer form once, in that order; printed per
 size: the best time of each, and the ratio of riskscore's time to the fastest peer's
 time **in the same round** (best, median and range over the rounds). Target: at most 1.
+Then riskscore's time in each round, the part of it the kernel spent for the process
+(system CPU time, summed over threads: mostly handing it fresh zeroed memory for its
+output, which costs most after the peers have churned through memory), and the
+fastest peer's time in each round.
 
     pip install -e ".[bench]"              # DuckDB and Polars
     python benchmarks/peers.py             # 20,000 and 200,000 children
@@ -263,6 +267,15 @@ def check_equal(result: pd.DataFrame, X: pd.DataFrame, name: str) -> None:
             raise AssertionError(f"{name}: {feature} differs from riskscore at pair {bad}")
 
 
+def _system_seconds() -> float:
+    """CPU time the kernel has spent for this process (all threads), or 0 off Unix."""
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_stime
+
+
 def one_size(n_cases: int, rounds: int, n_jobs) -> None:
     import polars as pl
 
@@ -293,11 +306,15 @@ def one_size(n_cases: int, rounds: int, n_jobs) -> None:
     del X
 
     times = {name: [] for name in forms}
+    kernel = []  # riskscore's system time per round (the kernel giving it fresh memory)
     for _ in range(rounds):
         for name, fn in forms.items():
+            s = _system_seconds()
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
+            if fn is ours:
+                kernel.append(_system_seconds() - s)
     con.close()
 
     t_rs = np.array(times["riskscore (all features)"])
@@ -311,6 +328,10 @@ def one_size(n_cases: int, rounds: int, n_jobs) -> None:
         best = min(ts)
         print(f"  {name:<26}{best:8.3f} {best / len(pairs) * 1e6:8.3f}")
     ratio = t_rs / peer_best
+    # the rounds one by one: a slow round shows whose time it was
+    print("  riskscore per round s:    " + " ".join(f"{t:.3f}" for t in t_rs))
+    print("  ... of it system (CPU) s: " + " ".join(f"{t:.3f}" for t in kernel))
+    print("  fastest peer per round s: " + " ".join(f"{t:.3f}" for t in peer_best))
     print(
         f"  riskscore (all {len(rs.FEATURES)} features) / fastest peer (4 features), same round: "
         f"best {ratio.min():.2f}, median {np.median(ratio):.2f}, "

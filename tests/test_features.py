@@ -590,6 +590,35 @@ def test_missing_event_date_names_rows():
         encode_features(ev, q)
 
 
+@pytest.mark.parametrize("categorical", [False, True])
+@pytest.mark.parametrize("column", ["case_id", "as_of"])
+def test_a_pair_without_child_or_date_is_refused_by_row(column, categorical):
+    # a pair with no case_id used to get the features of a child with no events
+    # (zeros), as if the child had been looked at
+    ev = _ev([("a", "2101-01-01", "gp", "missed_appointment", np.nan)])
+    q = pd.DataFrame({"case_id": ["a", "a", "a"], "as_of": pd.to_datetime(["2101-03-01"] * 3)})
+    if categorical:  # the events' own categories: the encoder's shortcut path
+        q["case_id"] = pd.Categorical(q["case_id"], categories=["a"])
+    q.loc[2, column] = None
+    with pytest.raises(SchemaError, match=rf"as_of: column '{column}' is missing at rows \[2\]"):
+        encode_features(ev, q)
+
+
+def test_query_ids_in_the_events_categories_encode_as_text_ids_do():
+    from riskscore import make_cohort
+
+    events, _ = make_cohort(40, random_state=3)
+    text = as_of_grid(events, "60D")
+    text["case_id"] = text["case_id"].astype(str)
+    cats = events["case_id"].cat.categories
+    # a categorical over exactly the events' cases takes the encoder's shortcut
+    same = text.assign(case_id=pd.Categorical(text["case_id"], categories=cats))
+    assert same["case_id"].cat.categories.equals(cats)
+    a, b = encode_features(events, text), encode_features(events, same)
+    pd.testing.assert_frame_equal(a.drop(columns="case_id"), b.drop(columns="case_id"))
+    assert (a["case_id"].astype(str) == b["case_id"].astype(str)).all()
+
+
 def test_grid_spans_first_event_to_end_and_stops_at_outcome():
     ev = _ev(
         [

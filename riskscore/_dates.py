@@ -137,8 +137,11 @@ def distinct_text(values) -> tuple[np.ndarray, pd.Series]:
     if len(u) and pd.api.types.is_float_dtype(np.asarray(uniques).dtype):
         # numbers read as floats: 20210105.0 is the text "20210105"
         f = np.asarray(uniques, dtype=np.float64)
-        whole = np.floor(f) == f
-        u = np.where(whole, pd.Series(f).astype("Int64").astype(str).to_numpy(), f.astype(str))
+        # (a fraction, an infinity or a number past int64 stays as numpy writes it,
+        # which no date rule reads: it is reported, never cast and crashed on)
+        whole = np.isfinite(f) & (np.floor(f) == f) & (np.abs(f) < 2.0**62)
+        u = f.astype(str).astype(object)
+        u[whole] = f[whole].astype(np.int64).astype(str)
     text = pd.Series(u, dtype=object).astype("str").str.strip()
     return np.asarray(codes, dtype=np.int64), text
 

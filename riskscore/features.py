@@ -131,6 +131,12 @@ def _require(df: pd.DataFrame, columns, table: str) -> None:
             f"{table}: missing required column(s) {missing}; found {list(df.columns)}. "
             "Fix: rename the columns to the data contract (see riskscore.vocabulary)."
         )
+    for c in columns:
+        n = int((df.columns == c).sum())
+        if n > 1:
+            raise SchemaError(
+                f"{table}: column '{c}' appears {n} times. Fix: keep one column of that name."
+            )
 
 
 class _Events:

@@ -189,6 +189,22 @@ def _feature_columns(X, names: Sequence[str], who: str) -> dict[str, np.ndarray]
     return {n: arr[:, index[n]] for n in names}
 
 
+def refuse_infinite(cols: Mapping[str, np.ndarray], who: str, index: pd.Index) -> None:
+    """Raise :class:`SchemaError` naming the first column with an infinite value.
+
+    A feature is a finite number, or NaN for unknown; an infinite count or fraction
+    is broken data, which no rule should score as merely large.
+    """
+    for name, col in cols.items():
+        bad = np.isinf(col)
+        if bad.any():
+            rows = ", ".join(str(index[i]) for i in np.flatnonzero(bad)[:5])
+            raise SchemaError(
+                f"{who}: column {name!r} has infinite values (first rows: {rows}). "
+                "Features must be finite numbers; NaN marks a missing value."
+            )
+
+
 def _integer_total_dtype(points: Sequence[float]):
     """The smallest integer dtype that holds every partial sum of ``points`` exactly.
 
@@ -204,7 +220,7 @@ def _integer_total_dtype(points: Sequence[float]):
     return None
 
 
-def _integer_total(rules, cols: Mapping[str, np.ndarray], total: np.ndarray, dtype) -> None:
+def _integer_total(rules, cols: Mapping[str, np.ndarray], total: np.ndarray, dtype) -> bool:
     """Sum whole-number points into ``total`` in a small integer type, block by block.
 
     Each rule is one comparison written into a reused boolean buffer, read as 0/1
@@ -212,15 +228,22 @@ def _integer_total(rules, cols: Mapping[str, np.ndarray], total: np.ndarray, dty
     is converted to float64 once. Integer sums are exact in any order, so the
     result equals the float64 sum of :meth:`RuleScorecard.contributions`, and with
     one-byte totals (any card whose points add up to at most 127) the arithmetic
-    costs far less than reading the feature columns.
+    costs far less than reading the feature columns. Each column's block is looked
+    at for an infinite value before its rules compare it: returns False if one has
+    any (``total`` is then incomplete and the caller refuses the table).
     """
     size = min(_SCORE_ROWS, len(total))
     if not size:
-        return
-    plan = [(cols[r.feature], _UFUNCS[r.op], r.threshold, dtype(r.points)) for r in rules]
+        return True
+    # the rules grouped by the column they read (integer sums do not depend on the
+    # order): each column's block is checked, then compared while it is in cache
+    plan: dict[int, tuple[np.ndarray, list]] = {}
+    for r in rules:
+        col = cols[r.feature]
+        plan.setdefault(id(col), (col, []))[1].append((_UFUNCS[r.op], r.threshold, dtype(r.points)))
     local = threading.local()  # each thread's buffers, reused block by block
 
-    def score(rows: slice) -> None:
+    def score(rows: slice) -> bool:
         buffers = getattr(local, "buffers", None)
         if buffers is None:
             mask = np.empty(size, dtype=bool)
@@ -235,17 +258,23 @@ def _integer_total(rules, cols: Mapping[str, np.ndarray], total: np.ndarray, dty
         a, m, i8, t = acc[:k], mask[:k], ints[:k], tmp[:k]
         a.fill(0)
         with np.errstate(invalid="ignore"):  # NaN compares False: unknown never scores
-            for col, compare, threshold, points in plan:
-                compare(col[rows], threshold, out=m)
-                if points == 1 and dtype is np.int8:
-                    a += i8
-                else:
-                    np.multiply(i8, points, out=t, casting="unsafe")
-                    a += t
+            for col, col_rules in plan.values():
+                c = col[rows]
+                np.isinf(c, out=m)  # an infinite value is refused
+                if m.any():
+                    return False
+                for compare, threshold, points in col_rules:
+                    compare(c, threshold, out=m)
+                    if points == 1 and dtype is np.int8:
+                        a += i8
+                    else:
+                        np.multiply(i8, points, out=t, casting="unsafe")
+                        a += t
         total[rows] = a
+        return True
 
     # blocks of rows are independent: taken in turn by every core
-    map_threads(score, list(row_chunks(len(total), size)), available_cores())
+    return all(map_threads(score, list(row_chunks(len(total), size)), available_cores()))
 
 
 def _index_of(X) -> pd.Index:
@@ -411,14 +440,18 @@ class RuleScorecard:
         >>> card.risk_score(pd.DataFrame({"siblings_removed": [0.0, 2.0]})).tolist()
         [0.0, 3.0]
         """
-        cols = self._columns(X, "RuleScorecard.risk_score")
+        who = "RuleScorecard.risk_score"
+        cols = self._columns(X, who)
         n = len(_index_of(X))
         if self._total_dtype is not None:
             total = np.empty(n, dtype=np.float64)  # every row is written
-            _integer_total(self.rules, cols, total, self._total_dtype)
+            if not _integer_total(self.rules, cols, total, self._total_dtype):
+                refuse_infinite(cols, who, _index_of(X))
             return pd.Series(total, index=_index_of(X), name="risk_score", copy=False)
         total = np.zeros(n, dtype=np.float64)
         for rows in row_chunks(n):
+            if any(np.isinf(c[rows]).any() for c in cols.values()):
+                refuse_infinite(cols, who, _index_of(X))
             block = total[rows]
             for r in self.rules:
                 # one vectorised comparison per rule and block; rules are added in
@@ -444,6 +477,7 @@ class RuleScorecard:
         """
         cols = self._columns(X, "RuleScorecard.contributions")
         index = _index_of(X)
+        refuse_infinite(cols, "RuleScorecard.contributions", index)
         # fill a (rules + 1, n) array row by row; its transpose becomes the frame
         # without another copy
         out = np.zeros((len(self.rules) + 1, len(index)))

@@ -116,6 +116,21 @@ def test_an_object_without_the_contract_is_refused_by_name():
         check_model(object())
 
 
+@pytest.mark.parametrize("kind", sorted(MODEL_KINDS))
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+@pytest.mark.parametrize("how", ["risk_score", "contributions", "band"])
+def test_every_kind_refuses_an_infinite_feature_value_by_column_and_row(kind, value, how):
+    """A feature is a finite number or NaN (unknown). A rule scorecard used to score an
+    infinite count as a huge one, where the logistic model refused it."""
+    model, X = _build(kind)
+    X = X.copy()
+    name = model.features_[0] if hasattr(model, "features_") else "siblings_removed"
+    rows = [3, 1200]
+    X.loc[rows, name] = value
+    with pytest.raises(riskscore.SchemaError, match=rf"'{name}'.*infinite.*\b3\b"):
+        getattr(model, how)(X)
+
+
 @pytest.mark.parametrize("kind", ["scorecard", "logistic"])
 def test_a_feature_table_with_no_rows_scores_to_empty_results(kind):
     """Zero rows (a filter that kept nothing, a view with no change points) give empty

@@ -604,6 +604,18 @@ def test_a_pair_without_child_or_date_is_refused_by_row(column, categorical):
         encode_features(ev, q)
 
 
+def test_a_pair_table_with_numbers_for_dates_or_doubled_columns_is_refused():
+    ev = _ev([("a", "2101-01-01", "gp", "missed_appointment", np.nan)])
+    q = pd.DataFrame({"case_id": ["a", "a"], "as_of": [21010301.0, 3.5]})
+    with pytest.raises(SchemaError, match=r"as_of\.as_of: values at rows \[0, 1\]"):
+        encode_features(ev, q)
+    doubled = pd.DataFrame(
+        [["a", pd.Timestamp("2101-03-01"), "a"]], columns=["case_id", "as_of", "case_id"]
+    )
+    with pytest.raises(SchemaError, match=r"as_of: column 'case_id' appears 2 times"):
+        encode_features(ev, doubled)
+
+
 def test_query_ids_in_the_events_categories_encode_as_text_ids_do():
     from riskscore import make_cohort
 

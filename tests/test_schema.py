@@ -178,6 +178,16 @@ def test_unparseable_date_shows_the_value_masked():
     assert "'21**-**-**'" in p["message"] and "2101-02-30" not in p["message"]
 
 
+@pytest.mark.parametrize("number", [3.5, float("inf"), -1e300])
+def test_a_date_column_of_numbers_is_reported_not_crashed_on(number):
+    # a date column read as numbers (a spreadsheet's serial days, 21010105.0): none is
+    # an ISO date; a fraction or an infinity among them used to raise TypeError or
+    # OverflowError from pandas instead of this report
+    df = raw_events().assign(date=[21010105.0, number, 2.0, 45000.0, 1.0, 7.0])
+    p = assert_problem(validate_events(df), "date", "unparseable_date", list(range(6)))
+    assert str(number) not in p["message"]
+
+
 def test_ambiguous_date_format_explains_day_month_swap():
     df = with_cell(raw_events(), 0, "date", "05/01/2101")
     p = assert_problem(validate_events(df), "date", "ambiguous_date_format", [0])

@@ -325,3 +325,18 @@ def test_default_model_card_states_its_limits():
     assert "not a decision about any person" in text
     assert "not evidence of accuracy" in text
     assert "deprivation" in text
+
+
+def test_a_card_with_fractional_points_refuses_an_infinite_value_too():
+    # fractional points take the float path (not the integer blocks)
+    card = RuleScorecard(
+        [Rule("siblings_removed", ">=", 1, 1.5), Rule("asthma_admissions_12m", ">=", 2, 0.25)],
+        {"review": 1, "multi_agency_discussion": 2},
+    )
+    X = pd.DataFrame({"siblings_removed": [0.0, 2.0, np.nan], "asthma_admissions_12m": 3.0})
+    assert card.risk_score(X).tolist() == [0.25, 1.75, 0.25]
+    X.loc[2, "asthma_admissions_12m"] = -np.inf
+    with pytest.raises(
+        SchemaError, match=r"'asthma_admissions_12m' has infinite values \(first rows: 2\)"
+    ):
+        card.risk_score(X)

@@ -401,8 +401,9 @@ def cohort_tables(per_case, fa_part, holder_part, n_cases, n_without_events, hor
         mo = pd.DataFrame(columns=["band", "held_by", "n_crossings", "n_missed"])
         held_tot = pd.Series(dtype=float)
         share = pd.Series(dtype=float)
-    mo["band"] = mo["band"].astype(str)
-    mo["n_missed"] = mo["n_missed"].astype(int)
+    # (typed also when empty: an empty frame's columns are text, which disclosure
+    # control rightly refuses as counts)
+    mo = mo.astype({"band": str, "held_by": str, "n_crossings": np.int64, "n_missed": np.int64})
     holders = [*agencies, "only when joined"]
     agency_share = pd.DataFrame(
         {

@@ -104,7 +104,14 @@ from riskscore._params import POSITIVE_INT, UNIT_OPEN, Options, StrOptions, vali
 from riskscore.contract import register_model
 from riskscore.errors import EstimationError, ParameterError, SchemaError
 from riskscore.schema import allowed_columns
-from riskscore.scorecard import AUDIT_ONLY_NOTICE, Rule, RuleScorecard, bands_of, check_bands
+from riskscore.scorecard import (
+    AUDIT_ONLY_NOTICE,
+    Rule,
+    RuleScorecard,
+    bands_of,
+    check_bands,
+    refuse_doubled,
+)
 from riskscore.vocabulary import FEATURES, SAME_CONDITION, feature_unit, feature_unit_size
 
 __all__ = ["LogisticRiskModel", "DEFAULT_PROBABILITY_BANDS", "ADDED_PARAMETERS"]
@@ -435,6 +442,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             if named:
                 if fitting and len(set(names)) != len(names):
                     raise ParameterError(f"features lists a column twice: {names}.")
+                refuse_doubled(X, names, "LogisticRiskModel")
                 absent = [n for n in names if n not in X.columns]
                 if absent:
                     raise SchemaError(
@@ -725,6 +733,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         if not (isinstance(X, pd.DataFrame) and getattr(self, "_named_input", False)):
             return None
         names = list(self.feature_names_in_)
+        refuse_doubled(X, names, "LogisticRiskModel")
         if not all(n in X.columns for n in names):
             return None
         cols = [X[n] for n in names]
@@ -743,6 +752,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             if not getattr(self, "_named_input", False) or X.shape[0] == 0:
                 return None
             names = list(self.feature_names_in_)
+            refuse_doubled(X, names, "LogisticRiskModel")
             if list(X.columns) == names:
                 # the table itself: selecting columns builds a new frame, which with
                 # its clean-up cost ~0.7 ms at a million rows (a tenth of the scoring)

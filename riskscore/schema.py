@@ -38,6 +38,7 @@ import codecs
 import contextlib
 import difflib
 import gzip
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -1510,6 +1511,14 @@ def _read_csv(p: Path, encoding) -> pd.DataFrame:
             f"{p.name} cannot be read as comma-separated values: {exc}. Fix: check quoting "
             "and that every line has as many fields as the header."
         ) from None
+    if any(re.search(r"\.\d+$", str(c)) for c in df.columns):
+        # pandas renames a repeated header name ("event", "event.1"): give the file's
+        # own names back, so validation reports the repeat as it does for a frame
+        header = pd.read_csv(
+            p, header=None, nrows=1, dtype=str, keep_default_na=False, encoding=enc
+        ).iloc[0]
+        if len(header) == len(df.columns):
+            df.columns = header.tolist()
     return df
 
 
@@ -1532,6 +1541,21 @@ def _looks_delimited(df: pd.DataFrame, name: str, contract: TableContract) -> No
     )
 
 
+def _read_parquet(p: Path) -> pd.DataFrame:
+    """A Parquet file or folder, or one line saying why it cannot be read."""
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(p)
+    except (pa.ArrowException, OSError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise SchemaError(
+            f"{p.name} cannot be read as Parquet ({reason}). Fix: check that every file "
+            "is a whole Parquet file (a folder must hold only the table's parts), or "
+            "export the table again."
+        ) from None
+
+
 def _read_table(path, encoding=None) -> tuple[pd.DataFrame, int | None]:
     """The table and, for CSV, the file line of its first data row (2)."""
     p = Path(path)
@@ -1544,11 +1568,11 @@ def _read_table(path, encoding=None) -> tuple[pd.DataFrame, int | None]:
                 f"directory '{p}' holds no .parquet or .pq files; riskscore reads a CSV file, "
                 "a Parquet file or a directory of Parquet files"
             )
-        return pd.read_parquet(p), None
+        return _read_parquet(p), None
     if name.endswith((".parquet", ".pq")):
         if p.stat().st_size == 0:
             raise SchemaError(f"{p.name} is empty (0 bytes); it is not a Parquet file.")
-        return pd.read_parquet(p), None
+        return _read_parquet(p), None
     if name.endswith((".csv", ".csv.gz")):
         return _read_csv(p, encoding), 2
     raise SchemaError(

@@ -155,6 +155,7 @@ class Rule:
 def _feature_columns(X, names: Sequence[str], who: str) -> dict[str, np.ndarray]:
     """Float64 column arrays for ``names`` from a feature table (no copy if possible)."""
     if isinstance(X, pd.DataFrame):
+        refuse_doubled(X, names, who)
         missing = [n for n in names if n not in X.columns]
         if missing:
             raise SchemaError(
@@ -187,6 +188,21 @@ def _feature_columns(X, names: Sequence[str], who: str) -> dict[str, np.ndarray]
         )
     index = {n: i for i, n in enumerate(FEATURES)}
     return {n: arr[:, index[n]] for n in names}
+
+
+def refuse_doubled(X, names: Sequence[str], who: str) -> None:
+    """Raise :class:`SchemaError` if a feature in ``names`` is a column of ``X`` twice.
+
+    Which of the two would be the feature is not for the library to guess.
+    """
+    if isinstance(X, pd.DataFrame) and X.columns.has_duplicates:
+        counts = X.columns.value_counts()
+        doubled = [n for n in names if counts.get(n, 0) > 1]
+        if doubled:
+            raise SchemaError(
+                f"{who}: column {doubled[0]!r} appears {int(counts[doubled[0]])} times in the "
+                "feature table. Fix: keep one column of each feature."
+            )
 
 
 def refuse_infinite(cols: Mapping[str, np.ndarray], who: str, index: pd.Index) -> None:

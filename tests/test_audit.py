@@ -329,6 +329,21 @@ def test_no_count_from_1_to_9_leaves_a_cohort_audit(cohort, card):
     assert checked >= 7
 
 
+def test_a_cohort_where_no_case_crosses_audits_to_suppressed_tables(card):
+    # no crossing at all: the missed-opportunity table was empty with text-typed
+    # counts, and disclosure control refused it ("dtype object, not numbers")
+    events, cases = make_cohort(60, random_state=4)
+    one = cases["case_id"].iloc[0]
+    result = audit_cohort(events[events["case_id"] == one], cases.iloc[:1], card)
+    assert (result.tables["false_alarms"]["n_crossings"] == 0).all()
+    mo = result.tables["missed_opportunities"]
+    assert len(mo) == 0 and pd.api.types.is_integer_dtype(mo["n_crossings"])
+    for name, table in result.tables.items():
+        for col in table.attrs["riskscore_disclosure"]["count_columns"]:
+            vals = pd.to_numeric(table[col], errors="coerce").dropna().to_numpy()
+            assert not ((vals >= 1) & (vals <= 9)).any(), (name, col)
+
+
 def test_audit_refuses_unknown_case_and_non_models(cohort, card):
     events, cases = cohort
     with pytest.raises(SchemaError, match="no events"):

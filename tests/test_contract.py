@@ -117,6 +117,18 @@ def test_an_object_without_the_contract_is_refused_by_name():
 
 
 @pytest.mark.parametrize("kind", sorted(MODEL_KINDS))
+@pytest.mark.parametrize("how", ["risk_score", "contributions", "band"])
+def test_every_kind_refuses_a_feature_column_given_twice(kind, how):
+    """Which of two columns of one name is the feature? Refused by name, not guessed
+    (a rule scorecard raised AttributeError from pandas)."""
+    model, X = _build(kind)
+    name = model.features_[0] if hasattr(model, "features_") else "siblings_removed"
+    doubled = pd.concat([X, X[[name]]], axis=1)
+    with pytest.raises(riskscore.SchemaError, match=rf"'{name}'.*(twice|2 times)"):
+        getattr(model, how)(doubled)
+
+
+@pytest.mark.parametrize("kind", sorted(MODEL_KINDS))
 @pytest.mark.parametrize("value", [np.inf, -np.inf])
 @pytest.mark.parametrize("how", ["risk_score", "contributions", "band"])
 def test_every_kind_refuses_an_infinite_feature_value_by_column_and_row(kind, value, how):

@@ -421,6 +421,29 @@ def test_read_cases_csv_and_parquet(tmp_path):
     assert from_csv["birth_year"].tolist()[:2] == [2095, 2097]
 
 
+def test_a_file_that_is_not_parquet_is_refused_in_one_line(tmp_path):
+    # pyarrow's own exception (ArrowInvalid, with its C++ wording) reached the user
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 this is not really parquet at all")
+    with pytest.raises(SchemaError, match=r"bad\.parquet cannot be read as Parquet"):
+        read_events(tmp_path / "bad.parquet")
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    raw_events().to_parquet(folder / "a.parquet")
+    (folder / "b.parquet").write_bytes(b"not parquet")
+    with pytest.raises(SchemaError, match=r"parts cannot be read as Parquet"):
+        read_cases(folder)
+
+
+def test_a_csv_header_naming_a_column_twice_is_reported_as_in_a_frame(tmp_path):
+    # pandas renamed the second "site" to "site.1" and the repeat went unreported
+    df = pd.concat([raw_events(), raw_events()[["site"]]], axis=1)
+    df.to_csv(tmp_path / "twice.csv", index=False)
+    _, report = read_events(tmp_path / "twice.csv", strict=False, return_report=True)
+    hit = report.problems[report.problems["check"] == "duplicate_column"]
+    assert hit["column"].tolist() == ["site"] and hit["rows"].iloc[0] == list(range(6))
+    assert "site" in str(report) and "site.1" not in str(report)
+
+
 def test_reader_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.csv"):
         read_events(tmp_path / "missing.csv")

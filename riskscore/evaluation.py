@@ -368,11 +368,26 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
     raise ParameterError(f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}.")
 
 
-def _fit_fold(model, kind, X, y, case_ids, scores, train, test):
+def _one_class_fold(y, case_ids, train, n_folds) -> EstimationError:
+    """The error for a training fold whose rows all have one outcome, with the counts."""
+    y, ids = np.asarray(y), np.asarray(case_ids)
+    side = "with" if np.all(y[train] == 0) else "without"
+    n = len(np.unique(ids[y == (1 if side == "with" else 0)]))
+    folds = f"{n_folds} folds" if n_folds else "this split"
+    return EstimationError(
+        f"evaluate: a training fold has no child {side} the outcome: the training set "
+        f"holds {n} {'child' if n == 1 else 'children'} {side} the outcome, too few for "
+        f"{folds} (each child's rows stay in one fold). Fix: evaluate on a cohort with more "
+        "children with and without the outcome, use fewer folds (cv=2), or pass cv=None "
+        "with refit=False for in-sample figures of the model as it is."
+    )
+
+
+def _fit_fold(model, kind, X, y, case_ids, scores, train, test, n_folds=None):
+    if np.unique(y[train]).size < 2:
+        raise _one_class_fold(y, case_ids, train, n_folds)
     if kind == "scorecard":
         s_train = scores[train]
-        if np.unique(y[train]).size < 2:
-            raise EstimationError("evaluate: a training fold has only one outcome class.")
         a, b = logistic_fit(s_train, y[train])
         if not np.isfinite(a):
             raise EstimationError(
@@ -735,8 +750,9 @@ def _predict(
         )
         check_no_shared_cases(splits, case_ids)
         removed_cases = int(getattr(splitter, "removed_cases_", 0))
+        n_folds = len(splits) if isinstance(cv, numbers.Integral) else None
         jobs = (
-            joblib.delayed(_fit_fold)(model, kind, X, y, case_ids, scores_all, tr, te)
+            joblib.delayed(_fit_fold)(model, kind, X, y, case_ids, scores_all, tr, te, n_folds)
             for tr, te in splits
         )
         outs = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
@@ -779,7 +795,13 @@ def _validation_rows(oof: _OutOfFold, data: _Data) -> _Validation:
     yv, pv, sv = data.y[rows], oof.prob[rows], oof.score[rows]
     gv = data.case_ids[rows]
     if np.unique(yv).size < 2:
-        raise EstimationError("evaluate: the validation rows have only one outcome class.")
+        raise EstimationError(
+            f"evaluate: the {len(yv):,} validated rows are all "
+            f"{'with' if yv.size and yv[0] == 1 else 'without'} the outcome, so no "
+            "discrimination or calibration can be measured. Fix: validate on a period or "
+            "cohort that has children with and without the outcome (an earlier "
+            "temporal_cut, more folds, or more cases)."
+        )
     pv = np.clip(pv, EPS, 1 - EPS)
     lp = logit(pv)
     codes, n_cases = group_codes(gv)

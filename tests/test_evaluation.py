@@ -505,3 +505,30 @@ def test_rows_left_out_of_validation_are_a_disclosed_count_in_the_notes():
     assert left_out(exact) == int((exact.predictions["fold"] < 0).sum())
     assert left_out(exact) % 5 != 0  # so the test can see rounding
     assert left_out(shown) % 5 == 0 and abs(left_out(shown) - left_out(exact)) <= 2
+
+
+def test_too_few_children_with_the_outcome_for_the_folds_says_what_to_do():
+    # one child with the outcome: some training fold has none; the message said only
+    # "a training fold has only one outcome class"
+    from riskscore import EstimationError, default_scorecard, make_cohort, make_training_set
+
+    events, cases = make_cohort(120, random_state=5)
+    ts = make_training_set(events, cases)
+    assert len(np.unique(ts.case_ids[ts.y == 1])) == 1  # the premise
+    with pytest.raises(EstimationError, match=r"1 child with the outcome.*5 folds.*Fix:"):
+        evaluate(default_scorecard(), ts, cv=5)
+
+
+def test_validated_rows_of_one_outcome_say_what_to_do():
+    from riskscore import EstimationError, default_scorecard, make_cohort, make_training_set
+
+    events, cases = make_cohort(300, random_state=2)
+    ts = make_training_set(events, cases)
+    ids = np.asarray(ts.case_ids)
+    positive = np.unique(ids[ts.y == 1])
+    assert len(positive) >= 2  # the premise: training folds can have both outcomes
+    quiet = np.unique(ids[~np.isin(ids, positive)])[:40]
+    test = np.flatnonzero(np.isin(ids, quiet))
+    train = np.flatnonzero(~np.isin(ids, quiet))
+    with pytest.raises(EstimationError, match=r"validated rows are all without the outcome.*Fix:"):
+        evaluate(default_scorecard(), ts, cv=[(train, test)])

@@ -37,6 +37,9 @@ Then riskscore's time in each round, the part of it the kernel spent for the pro
 output, which costs most after the peers have churned through memory), and the
 fastest peer's time in each round.
 
+``--order grouped`` times each form's rounds back to back instead (after one untimed
+call each); the ratio then pairs the rounds by number.
+
     pip install -e ".[bench]"              # DuckDB and Polars
     python benchmarks/peers.py             # 20,000 and 200,000 children
     python benchmarks/peers.py --cases 20000 --rounds 5
@@ -276,7 +279,7 @@ def _system_seconds() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 
-def one_size(n_cases: int, rounds: int, n_jobs) -> None:
+def one_size(n_cases: int, rounds: int, n_jobs, order: str = "interleaved") -> None:
     import polars as pl
 
     import riskscore as rs
@@ -307,21 +310,31 @@ def one_size(n_cases: int, rounds: int, n_jobs) -> None:
 
     times = {name: [] for name in forms}
     kernel = []  # riskscore's system time per round (the kernel giving it fresh memory)
-    for _ in range(rounds):
+
+    def timed(name: str, fn) -> None:
+        s = _system_seconds()
+        t = time.perf_counter()
+        fn()
+        times[name].append(time.perf_counter() - t)
+        if fn is ours:
+            kernel.append(_system_seconds() - s)
+
+    if order == "interleaved":  # every form once per round: the same machine state
+        for _ in range(rounds):
+            for name, fn in forms.items():
+                timed(name, fn)
+    else:  # each form's rounds back to back, after one untimed call
         for name, fn in forms.items():
-            s = _system_seconds()
-            t = time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - t)
-            if fn is ours:
-                kernel.append(_system_seconds() - s)
+            for _ in range(rounds):
+                timed(name, fn)
     con.close()
 
     t_rs = np.array(times["riskscore (all features)"])
     peer_best = np.min([times[k] for k in forms if k != "riskscore (all features)"], axis=0)
     print(
         f"\n{n_cases:,} children, {len(events):,} events, {len(pairs):,} pairs; "
-        f"{rounds} rounds; every peer's values equal riskscore's"
+        f"{rounds} rounds, {order}; every peer's values equal riskscore's"
     )
     print(f"  {'':<26}{'best s':>8} {'us/pair':>8}")
     for name, ts in times.items():
@@ -333,7 +346,8 @@ def one_size(n_cases: int, rounds: int, n_jobs) -> None:
     print("  ... of it system (CPU) s: " + " ".join(f"{t:.3f}" for t in kernel))
     print("  fastest peer per round s: " + " ".join(f"{t:.3f}" for t in peer_best))
     print(
-        f"  riskscore (all {len(rs.FEATURES)} features) / fastest peer (4 features), same round: "
+        f"  riskscore (all {len(rs.FEATURES)} features) / fastest peer (4 features), "
+        f"{'same round' if order == 'interleaved' else 'round by round'}: "
         f"best {ratio.min():.2f}, median {np.median(ratio):.2f}, "
         f"range {ratio.min():.2f}-{ratio.max():.2f} (target <= 1)"
     )
@@ -344,9 +358,15 @@ def main() -> None:
     parser.add_argument("--cases", type=int, nargs="*", default=[20_000, 200_000])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=None, help="riskscore's n_jobs")
+    parser.add_argument(
+        "--order",
+        choices=["interleaved", "grouped"],
+        default="interleaved",
+        help="every form once per round (default), or each form's rounds back to back",
+    )
     args = parser.parse_args()
     for n in args.cases:
-        one_size(n, args.rounds, args.n_jobs)
+        one_size(n, args.rounds, args.n_jobs, args.order)
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ import pandas as pd
 from riskscore._names import data_dictionary
 from riskscore._params import POSITIVE_INT, POSITIVE_REAL, validate_params
 from riskscore._version import __version__
-from riskscore.errors import DisclosureError
+from riskscore.errors import DisclosureError, MissingFileError
 from riskscore.schema import ALLOWED
 
 __all__ = [
@@ -2608,6 +2608,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     [<NA>, 30]
     """
     path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"no such file: '{path}'")
     sidecar = _sidecar(path)
     if not sidecar.exists():
         raise DisclosureError(

@@ -225,6 +225,17 @@ def _published_estimates(E, metric_names, cells, exact, settings):
     return out, safe
 
 
+def _numbers(values, name: str, what: str) -> np.ndarray:
+    """``values`` as float64, or a SchemaError naming the argument (not a numpy error)."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SchemaError(
+            f"{name} must hold {what} (numbers); got values that are not numbers. Fix: pass "
+            "the outcome as 0/1 and the predicted probabilities as numbers."
+        ) from None
+
+
 @validate_params(
     {
         "threshold": [UNIT_CLOSED, None],
@@ -315,8 +326,7 @@ def subgroup_metrics(
     >>> sorted(set(t["group"]))
     ['All', 'female', 'male']
     """
-    y = np.asarray(y_true, dtype=np.float64)
-    p = np.asarray(y_prob, dtype=np.float64)
+    y, p = _numbers(y_true, "y_true", "0/1 outcomes"), _numbers(y_prob, "y_prob", "probabilities")
     if y.shape != p.shape or y.ndim != 1:
         raise SchemaError(f"y_true has shape {y.shape} and y_prob {p.shape}; need equal 1-D.")
     if not np.isin(y, (0.0, 1.0)).all():

@@ -871,3 +871,11 @@ def test_synthetic_tables_say_so_in_the_sidecar_and_read_back_marked(tmp_path):
     assert is_synthetic(read_table(path))
     assert provenance(synthetic=True)["synthetic"]["line"].startswith("SYNTHETIC DATA")
     assert "synthetic" not in provenance()
+
+
+def test_reading_a_table_that_is_not_there_says_so(tmp_path):
+    # it said the file "has no provenance sidecar", as if it existed
+    from riskscore.errors import MissingFileError
+
+    with pytest.raises(MissingFileError, match="no such file"):
+        read_table(tmp_path / "nope.csv")

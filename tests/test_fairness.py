@@ -169,3 +169,14 @@ def test_plot_subgroups_draws_an_unbounded_interval_without_its_open_end():
     ax = plot_subgroups(table)
     lo, hi = ax.get_xlim()
     assert np.isfinite(lo) and np.isfinite(hi) and hi < 100
+
+
+@pytest.mark.parametrize("which", ["y_true", "y_prob"])
+def test_outcomes_or_probabilities_that_are_not_numbers_are_refused_by_name(which):
+    # text outcomes raised numpy's "could not convert string to float"
+    y, p = np.array([0, 1] * 20), np.linspace(0.1, 0.9, 40)
+    args = {"y_true": y, "y_prob": p}
+    args[which] = np.array(["yes", "no"] * 20)
+    sex = pd.Series(["f", "m"] * 20, name="sex")
+    with pytest.raises(SchemaError, match=rf"{which} must hold .* \(numbers\)"):
+        subgroup_metrics(args["y_true"], args["y_prob"], sex, threshold=0.5, n_boot=5)

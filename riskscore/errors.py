@@ -119,6 +119,16 @@ class NotFittedError(RiskscoreError, _SklearnNotFittedError):
     """A model was used before ``fit`` (also scikit-learn's ``NotFittedError``)."""
 
 
+def check_fitted(estimator, attributes=None) -> None:
+    """scikit-learn's ``check_is_fitted``, raising riskscore's :class:`NotFittedError`."""
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(estimator, attributes)
+    except _SklearnNotFittedError as exc:
+        raise NotFittedError(str(exc)) from None
+
+
 def warn_user(message: str | Warning, category: type[Warning] = UserWarning) -> None:
     """Warn, attributing the warning to the first caller outside riskscore.
 

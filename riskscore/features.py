@@ -50,7 +50,7 @@ from riskscore._parallel import map_threads, resolve_n_jobs, settle_malloc
 from riskscore._params import WINDOW_DAYS, validate_attributes, validate_params
 from riskscore._privacy_rules import normalise_ids
 from riskscore.coverage import apply_coverage
-from riskscore.errors import ParameterError, SchemaError
+from riskscore.errors import ParameterError, SchemaError, check_fitted
 from riskscore.schema import allowed_columns, ensure_cases, ensure_events, stamp_allowed
 from riskscore.vocabulary import AGENCIES, FEATURES
 
@@ -1404,6 +1404,7 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
+        check_fitted(self, "feature_names_out_")
         out = encode_features(self.events, X, agency=self.agency, recent_window=self.recent_window)
         out = out[list(self.feature_names_out_)]
         if isinstance(X, pd.DataFrame):
@@ -1411,4 +1412,5 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
         return out
 
     def get_feature_names_out(self, input_features=None):
+        check_fitted(self, "feature_names_out_")
         return self.feature_names_out_

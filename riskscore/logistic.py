@@ -83,7 +83,6 @@ from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_consistent_length,
-    check_is_fitted,
     column_or_1d,
     validate_data,
 )
@@ -102,7 +101,7 @@ from riskscore._numerics import binary_auc, group_resample_index, normal_quantil
 from riskscore._parallel import available_cores, map_threads
 from riskscore._params import POSITIVE_INT, UNIT_OPEN, Options, StrOptions, validate_params
 from riskscore.contract import register_model
-from riskscore.errors import EstimationError, ParameterError, SchemaError
+from riskscore.errors import EstimationError, ParameterError, SchemaError, check_fitted
 from riskscore.schema import allowed_columns
 from riskscore.scorecard import (
     AUDIT_ONLY_NOTICE,
@@ -849,7 +848,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         return z
 
     def _scores(self, X) -> np.ndarray:
-        check_is_fitted(self)
+        check_fitted(self)
         coef = self.coef_.ravel()
         b0 = self.intercept_[0]
         A = self._feature_matrix(X)
@@ -899,7 +898,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         >>> list(m.contributions(X).columns)
         ['baseline', 'x0']
         """
-        check_is_fitted(self)
+        check_fitted(self)
         cols = self._fast_columns(X)
         if cols is None or self.missing == "error":
             A = self._input_array(X, fitting=False)
@@ -1040,7 +1039,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         >>> list(m.odds_ratios().columns)
         ['feature', 'unit', 'coef', 'odds_ratio', 'lower', 'upper', 'interval', 'se', 'p_value']
         """
-        check_is_fitted(self)
+        check_fitted(self)
         if not 0 < level < 1:
             raise ParameterError(f"level must be between 0 and 1, got {level!r}.")
         if ci not in (None, "cluster", "wald", "bootstrap"):
@@ -1226,7 +1225,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         >>> LogisticRiskModel(penalty=None).fit(X, y).summary["unit"].tolist()
         ['present vs absent']
         """
-        check_is_fitted(self)
+        check_fitted(self)
         cols = ["feature", "unit", "coef", "odds_ratio", "lower", "upper", "interval"]
         try:
             full = self.odds_ratios()
@@ -1255,7 +1254,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
 
     def __str__(self) -> str:
         try:
-            check_is_fitted(self)
+            check_fitted(self)
         except Exception:  # noqa: BLE001 - an unfitted model prints its parameters
             return self.__repr__()
         width = 96
@@ -1376,7 +1375,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         >>> all(float(r.points).is_integer() for r in card.rules)
         True
         """
-        check_is_fitted(self)
+        check_fitted(self)
         if not isinstance(max_points, numbers.Integral) or max_points < 1:
             raise ParameterError(f"max_points must be a positive integer, got {max_points!r}.")
         if search not in (True, False, "model", "outcome"):

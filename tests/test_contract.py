@@ -161,3 +161,31 @@ def test_a_feature_table_with_no_rows_scores_to_empty_results(kind):
     assert len(model.band(empty)) == 0
     contrib = model.contributions(empty)
     assert len(contrib) == 0 and contrib.columns[0] == "baseline"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: riskscore.LogisticRiskModel(),
+        lambda: riskscore.IntegerPointsModel(),
+        lambda: riskscore.FeatureEncoder(events=riskscore.vignette()[0]),
+    ],
+    ids=["LogisticRiskModel", "IntegerPointsModel", "FeatureEncoder"],
+)
+def test_using_an_unfitted_estimator_raises_riskscores_not_fitted_error(make):
+    """One exception family for the user to catch: riskscore's NotFittedError, which is
+    also scikit-learn's (the logistic model raised scikit-learn's own, the encoder an
+    AttributeError)."""
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+    est = make()
+    events = riskscore.vignette()[0]
+    X, _ = _data(20)
+    call = (
+        (lambda: est.transform(riskscore.as_of_grid(events, "90D")))
+        if isinstance(est, riskscore.FeatureEncoder)
+        else (lambda: est.risk_score(X))
+    )
+    with pytest.raises(riskscore.NotFittedError, match="not fitted") as caught:
+        call()
+    assert isinstance(caught.value, SklearnNotFittedError)

@@ -67,6 +67,7 @@ import pandas as pd
 
 from riskscore._names import data_dictionary
 from riskscore._params import POSITIVE_INT, POSITIVE_REAL, validate_params
+from riskscore._paths import output_file
 from riskscore._version import __version__
 from riskscore.errors import DisclosureError, MissingFileError
 from riskscore.schema import ALLOWED
@@ -2571,7 +2572,7 @@ def write_table(
     else:
         kinds_of = table
     record["columns"] = _column_kinds(kinds_of)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = output_file(path, "write_table")
     with path.open("w", encoding="utf-8", newline="") as fh:
         # CRLF (RFC 4180): a cell holding a carriage return or a line feed is then
         # quoted, so no cell can start a new row

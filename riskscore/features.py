@@ -48,6 +48,7 @@ from riskscore._dates import DEFAULT_GRID, NAT_DAY, datetime_days, step_days, to
 from riskscore._dispatch import backend, is_dask
 from riskscore._parallel import map_threads, resolve_n_jobs, settle_malloc
 from riskscore._params import WINDOW_DAYS, validate_attributes, validate_params
+from riskscore._paths import output_file
 from riskscore._privacy_rules import normalise_ids
 from riskscore.coverage import apply_coverage
 from riskscore.errors import ParameterError, SchemaError, check_fitted
@@ -784,7 +785,6 @@ def write_features(
     >>> pd.read_parquet(path)["police_incidents_home_12m"].tolist()
     [1.0]
     """
-    from pathlib import Path
 
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -798,7 +798,7 @@ def write_features(
     recent_window = _check_recent_window(recent_window)
     events = _view(events, agency)
     job = _Job(events, as_of, recent_window, n_jobs, dtype)
-    path = Path(path)
+    path = output_file(path, "write_features")
     schema = pa.Schema.from_pandas(job.frame(np.empty((0, len(FEATURES)), job.dtype), []))
     schema = schema.remove_metadata()
     allowed = allowed_columns(events)

@@ -74,6 +74,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logit
 
+from riskscore._paths import output_file
 from riskscore._version import __version__
 from riskscore.disclosure import hash_input
 from riskscore.errors import ModelFileError, RiskscoreError
@@ -497,9 +498,7 @@ def save_model(
     """
     if not isinstance(path, (str, os.PathLike)):
         raise ModelFileError(f"save_model: path must be a file path, got {type(path).__name__}.")
-    path = Path(path)
-    if path.is_dir():
-        raise ModelFileError(f"save_model: {str(path)!r} is a folder; give a file name (.json).")
+    path = output_file(path, "save_model", ModelFileError)
     data = model_to_json(model, model_card=model_card).encode("utf-8")
     path.write_bytes(data)
     # the digest of the bytes just written, not of a re-read of the path

@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "riskscore._params": 0,
     "riskscore._lattice": 0,
     "riskscore._prediction_stats": 0,
+    "riskscore._paths": 0,
     # 1: the data contract, privacy and disclosure control
     "riskscore._privacy_rules": 1,
     "riskscore.privacy": 1,

@@ -938,3 +938,14 @@ def test_adapters_take_format_as_read_events_does(name):
         assert res.events.empty and _counts(res.report) == {"invalid_date": 1}
         again = adapter(pd.DataFrame(row), **kwargs, dayfirst=True)
         assert again.events["date"].dt.date.astype(str).tolist() == ["2101-02-01"]
+
+
+@pytest.mark.parametrize(
+    "reader",
+    ["read_hospital_apc", "read_emergency_care", "read_school_census", "read_cin_census",
+     "read_prescriptions"],
+)  # fmt: skip
+def test_an_extract_that_is_not_a_frame_is_refused_by_name(reader):
+    # a list raised AttributeError ('list' object has no attribute 'reset_index')
+    with pytest.raises(SchemaError, match=r"must be a pandas DataFrame, got list"):
+        getattr(sources, reader)([["p1", "2101-01-05"]])

@@ -254,6 +254,15 @@ class Extract:
         return SchemaError(f"{self.spec.source}: {problem}. Columns present: {columns}. {fix}")
 
 
+def check_extract(extract, source: str) -> None:
+    """Refuse an extract that is not a DataFrame, naming the source (not pandas' error)."""
+    if not isinstance(extract, pd.DataFrame):
+        raise SchemaError(
+            f"{source}: the extract must be a pandas DataFrame, got {type(extract).__name__}. "
+            "Fix: read the file with pandas.read_csv(path, dtype=str) first."
+        )
+
+
 def read_source(
     spec: SourceSpec,
     extract: pd.DataFrame,
@@ -284,6 +293,7 @@ def read_source(
     """
     params = {c.param: c.role for c in spec.columns if c.param is not None}
     given = {params[k]: options.pop(k) for k in list(options) if k in params}
+    check_extract(extract, spec.source)
     df = extract.reset_index(drop=True)
     found = {c.role: find_column(df, c, spec.source, given.get(c.role)) for c in spec.columns}
     x = Extract(spec, df, found, bound(start, "start"), bound(end, "end"), format, dayfirst)

@@ -49,6 +49,7 @@ from riskscore.sources._spec import (
     Extract,
     SourceSpec,
     case_column,
+    check_extract,
     clean_text,
     code_checks,
     code_frame,
@@ -191,6 +192,7 @@ HES_AE_SPEC = SourceSpec(
 
 def _coded(extract: pd.DataFrame, coding: str) -> SourceSpec:
     """The spec of ``coding``; "auto" is HES A&E when an ``AEATTENDDISP`` column is present."""
+    check_extract(extract, ECDS_SPEC.source)
     if coding == "auto":
         hes = find_column(extract, Column("disposal", "AEATTENDDISP"), ECDS_SPEC.source)
         coding = "snomed" if hes is None else "hes_ae"

@@ -14,7 +14,7 @@ period a child lived in the area); rows without it apply to every child.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,16 @@ def _as_frame(table: object) -> pd.DataFrame:
         return cov
     if isinstance(table, pd.DataFrame):
         return table
-    return pd.DataFrame(list(table), columns=None if not _is_tuples(table) else list(_COLUMNS))
+    rows = list(table) if isinstance(table, Iterable) and not isinstance(table, str) else None
+    if rows and all(isinstance(r, Mapping) for r in rows):
+        return pd.DataFrame(rows)  # records: {"agency": ..., "from": ..., "to": ...}
+    if rows is None or not all(isinstance(r, tuple | list) and len(r) == 3 for r in rows):
+        raise SchemaError(
+            "coverage_table: each table must be a DataFrame with columns agency, from, to, "
+            "an adapter's result, or rows of (agency, from, to); got "
+            f"{type(table).__name__}" + ("" if rows is None else " with other rows") + "."
+        )
+    return pd.DataFrame(rows, columns=list(_COLUMNS))
 
 
 def _is_tuples(table: object) -> bool:
@@ -260,6 +269,11 @@ def apply_coverage(
     """
     if unlisted not in ("uncovered", "covered"):
         raise SchemaError(f"apply_coverage: unlisted={unlisted!r}; use 'uncovered' or 'covered'.")
+    if not isinstance(features, pd.DataFrame):
+        raise SchemaError(
+            f"apply_coverage: features must be a DataFrame from encode_features; got "
+            f"{type(features).__name__}."
+        )
     for col in ("case_id", "as_of"):
         if col not in features.columns:
             raise SchemaError(

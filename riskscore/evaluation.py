@@ -552,6 +552,7 @@ def evaluate(
     ['auroc', 'auprc']
     """
     kind = _model_kind(model)
+    _require_training_set(training_set, "evaluate")
     if cases is not None:
         cases = ensure_cases(cases)  # the contract at the door (validate_cases's messages)
     training_set = _with_coverage(training_set, coverage)
@@ -636,6 +637,15 @@ def evaluate(
 
 
 # --------------------------------------------------------------------------- steps
+
+
+def _require_training_set(training_set, who: str) -> None:
+    # (TrainingSet lives in riskscore.training, which imports this module: by its parts)
+    if not all(hasattr(training_set, a) for a in ("X", "y", "case_ids", "as_of")):
+        raise ParameterError(
+            f"{who}: training_set must be a TrainingSet from riskscore.make_training_set; "
+            f"got {type(training_set).__name__}."
+        )
 
 
 @dataclass
@@ -1180,6 +1190,7 @@ def compare_models(
     """
     if not models:
         raise ParameterError("compare_models needs at least one model.")
+    _require_training_set(training_set, "compare_models")
     if reference is not None and reference not in models:
         raise ParameterError(f"reference {reference!r} is not one of the models {list(models)}.")
     thresholds = np.asarray(nb_thresholds, dtype=float)

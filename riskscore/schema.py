@@ -754,6 +754,10 @@ def check_identifying(
     >>> [(p["check"], p["rows"]) for p in check_identifying(df, table="cases")]
     [('person_name', [0])]
     """
+    if not isinstance(df, pd.DataFrame):
+        raise SchemaError(
+            f"check_identifying: df must be a pandas DataFrame, got {type(df).__name__}."
+        )
     return _scan(df, table, _allowed(df, allow))
 
 

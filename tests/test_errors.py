@@ -80,3 +80,36 @@ def test_parameter_error_keeps_old_except_clauses_working():
         rs.encode_features(
             *rs.vignette()[:1], rs.as_of_grid(rs.vignette()[0], "30D"), recent_window=0
         )
+
+
+# Inputs of the wrong kind where a table (or a training set) belongs. Each used to
+# reach the user as AttributeError, TypeError or ValueError from pandas or numpy.
+_WRONG = {"list": [[1, 2]], "None": None, "array": [[0.0, 1.0]], "text": "events.csv"}
+
+
+def _calls():
+    events, cases = rs.vignette()
+    card = rs.default_scorecard()
+    cov = [("gp", "2101-01-01", "2102-01-01")]
+    return {
+        "check_identifying": lambda b: rs.check_identifying(b),
+        "coverage_table": lambda b: rs.coverage_table(b),
+        "apply_coverage": lambda b: rs.apply_coverage(b, cov),
+        "evaluate": lambda b: rs.evaluate(card, b),
+        "compare_models": lambda b: rs.compare_models({"card": card}, b),
+        "RuleScorecard.risk_score": lambda b: card.risk_score(b),
+        "encode_features": lambda b: rs.encode_features(events, b),
+        "audit_cohort": lambda b: rs.audit_cohort(events, b, card),
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(_WRONG))
+@pytest.mark.parametrize("call", sorted(_calls()))
+def test_an_input_of_the_wrong_kind_is_a_riskscore_error(call, kind):
+    value = _WRONG[kind]
+    if kind == "array":
+        import numpy as np
+
+        value = np.asarray(value)
+    with pytest.raises(rs.RiskscoreError):
+        _calls()[call](value)

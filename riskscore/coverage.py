@@ -281,8 +281,14 @@ def apply_coverage(
             )
     if isinstance(coverage, pd.DataFrame) or hasattr(coverage, "coverage") or _is_tuples(coverage):
         cov = coverage_table(coverage)
+    elif isinstance(coverage, Iterable) and not isinstance(coverage, str):
+        cov = coverage_table(*coverage)
     else:
-        cov = coverage_table(*coverage)  # type: ignore[misc]
+        raise SchemaError(
+            "apply_coverage: coverage must be a coverage table (agency, from, to), an "
+            f"adapter's result, rows of (agency, from, to) or a list of these; got "
+            f"{type(coverage).__name__}."
+        )
     if agency is not None and agency not in AGENCIES:
         raise SchemaError(
             f"apply_coverage: unknown agency {agency!r}; use one of {', '.join(AGENCIES)}."

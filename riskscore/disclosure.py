@@ -69,7 +69,7 @@ from riskscore._names import data_dictionary
 from riskscore._params import POSITIVE_INT, POSITIVE_REAL, validate_params
 from riskscore._paths import output_file
 from riskscore._version import __version__
-from riskscore.errors import DisclosureError, MissingFileError
+from riskscore.errors import DisclosureError, MissingFileError, ParameterError
 from riskscore.schema import ALLOWED
 
 __all__ = [
@@ -1628,6 +1628,13 @@ def disclose_tables(
     >>> out["by_sex"]["n_outcomes"].tolist(), out["summary"]["n"].tolist()
     ([<NA>, <NA>], [40])
     """
+    if not isinstance(tables, Mapping) or not all(
+        isinstance(t, pd.DataFrame) for t in tables.values()
+    ):
+        raise ParameterError(
+            "disclose_tables: tables must map each table's name to its DataFrame; got "
+            f"{type(tables).__name__}."
+        )
     settings = DisclosureSettings(int(min_count), int(round_to), bool(suppress_zero))
     specs = dict(specs or {})
     unknown = [k for k in specs if k not in tables]
@@ -1691,6 +1698,14 @@ def apply_disclosure(
     )
 
 
+def _need_frame(table, who: str) -> None:
+    """A wrong kind of table is refused by name (not pandas' AttributeError)."""
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError(
+            f"{who}: table must be a pandas DataFrame; got {type(table).__name__}."
+        )
+
+
 @validate_params({"reason": [str, None]})
 def mark_undisclosed(table: pd.DataFrame, reason: str | None = None) -> pd.DataFrame:
     """Stamp a table as made without disclosure control: NOT FOR RELEASE.
@@ -1717,6 +1732,7 @@ def mark_undisclosed(table: pd.DataFrame, reason: str | None = None) -> pd.DataF
     >>> "NOT FOR RELEASE" in t.attrs["riskscore_disclosure"]["warning"]
     True
     """
+    _need_frame(table, "mark_undisclosed")
     out = table.copy()
     out.attrs = dict(table.attrs)
     out.attrs[DISCLOSURE_ATTR] = {
@@ -1852,6 +1868,12 @@ def protect_nested(
     >>> protect_nested(alerts, totals=[100, 30, 70]).tolist()
     [True, False, True, True]
     """
+    try:
+        counts = np.asarray(counts, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"protect_nested: counts must be numbers; got {type(counts).__name__}."
+        ) from None
     c = np.asarray(counts, dtype=float)
     if c.ndim != 2:
         raise DisclosureError("protect_nested needs a 2-D array of counts (rows, columns)")
@@ -1919,6 +1941,12 @@ def rates_from_published(
     >>> rates_from_published(t, {"rate": ("events", "n")})["rate"].round(3).tolist()
     [0.25, 0.333]
     """
+    _need_frame(table, "rates_from_published")
+    if not isinstance(rates, Mapping):
+        raise ParameterError(
+            "rates_from_published: rates must map each rate column to (numerator, "
+            f"denominator); got {type(rates).__name__}."
+        )
     out = table.copy()
     out.attrs = dict(table.attrs)
     for rate, (num, den) in rates.items():
@@ -2032,6 +2060,7 @@ def disclosure_manifest(table: pd.DataFrame) -> pd.DataFrame:
     >>> len(disclosure_manifest(out))  # nothing suppressed; one rounding line
     1
     """
+    _need_frame(table, "disclosure_manifest")
     stamp = _stamp(table, "disclosure_manifest")
     records = list(stamp.get("manifest", []))
     # object columns keep index labels as they are (ints stay ints beside missing ones)
@@ -2068,6 +2097,7 @@ def check_disclosure(table: pd.DataFrame) -> None:
     >>> import pandas as pd
     >>> check_disclosure(disclose(pd.DataFrame({"sex": ["f", "m"], "n": [3, 30]})))
     """
+    _need_frame(table, "check_disclosure")
     stamp = _stamp(table, "check_disclosure")
     if not stamp.get("applied"):
         return
@@ -2162,6 +2192,11 @@ def check_publishable(tables: Mapping[str, pd.DataFrame] | Iterable[pd.DataFrame
     >>> check_publishable({"by_sex": t})["controlled"]
     True
     """
+    if isinstance(tables, pd.DataFrame) or not isinstance(tables, Mapping | Iterable):
+        raise ParameterError(
+            "check_publishable: tables must be a mapping of names to tables, or a list "
+            f"of tables; got {type(tables).__name__}."
+        )
     items = (
         list(tables.items())
         if isinstance(tables, Mapping)
@@ -2585,6 +2620,7 @@ def write_table(
     return path
 
 
+@validate_params({"path": ["path"]})
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """Read a table written by :func:`write_table`, with its stamp restored.
 

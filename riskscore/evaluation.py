@@ -1432,7 +1432,12 @@ def recalibrate(model, X, y, *, method: str = "intercept"):
 
     if method not in ("intercept", "slope"):
         raise ParameterError(f"method must be 'intercept' or 'slope', got {method!r}.")
-    yb = np.asarray(y, dtype=np.float64).ravel()
+    if not hasattr(X, "__len__") or isinstance(X, str):
+        raise SchemaError(f"recalibrate: X must be a feature table; got {type(X).__name__}.")
+    try:
+        yb = np.asarray(y, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise SchemaError("recalibrate: y must be 0/1 outcomes (numbers).") from None
     if len(yb) != len(X):
         raise SchemaError(f"recalibrate: X has {len(X)} rows and y {len(yb)}.")
     if not np.isin(yb, (0.0, 1.0)).all() or np.unique(yb).size < 2:

@@ -74,6 +74,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logit
 
+from riskscore._params import validate_params
 from riskscore._paths import output_file
 from riskscore._version import __version__
 from riskscore.disclosure import hash_input
@@ -188,6 +189,7 @@ _LOGISTIC_LIMITATIONS = [
 # --------------------------------------------------------------------------- helpers
 
 
+@validate_params({"path": ["path"]})
 def file_sha256(path: str | os.PathLike) -> str:
     """SHA-256 (hex) of a file's bytes.
 

@@ -6,6 +6,7 @@ import ast
 import inspect
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import riskscore as rs
@@ -87,10 +88,18 @@ def test_parameter_error_keeps_old_except_clauses_working():
 _WRONG = {"list": [[1, 2]], "None": None, "array": [[0.0, 1.0]], "text": "events.csv"}
 
 
+def _or(value, instead):
+    # text is a valid path or table name for some calls: give those something else
+    return instead if isinstance(value, str) else value
+
+
 def _calls():
     events, cases = rs.vignette()
     card = rs.default_scorecard()
     cov = [("gp", "2101-01-01", "2102-01-01")]
+    table = rs.disclose(pd.DataFrame({"g": ["a", "b"], "n": [30, 40], "k": [10, 20]}), ["n", "k"])
+    features = rs.encode_features(events, rs.as_of_grid(events, "180D"))
+    logistic = rs.load_model("synthetic-logistic-v2")
     return {
         "check_identifying": lambda b: rs.check_identifying(b),
         "coverage_table": lambda b: rs.coverage_table(b),
@@ -100,6 +109,21 @@ def _calls():
         "RuleScorecard.risk_score": lambda b: card.risk_score(b),
         "encode_features": lambda b: rs.encode_features(events, b),
         "audit_cohort": lambda b: rs.audit_cohort(events, b, card),
+        "check_disclosure": lambda b: rs.check_disclosure(b),
+        "disclosure_manifest": lambda b: rs.disclosure_manifest(b),
+        "mark_undisclosed": lambda b: rs.mark_undisclosed(b),
+        "rates_from_published": lambda b: rs.rates_from_published(b, {"r": ("k", "n")}),
+        "rates_from_published rates": lambda b: rs.rates_from_published(table, b),
+        "check_publishable": lambda b: rs.check_publishable(b),
+        "disclose_tables": lambda b: rs.disclose_tables(b),
+        "protect_nested": lambda b: rs.protect_nested(
+            b if b is None or isinstance(b, str) else "x"
+        ),
+        "read_table": lambda b: rs.read_table(_or(b, 5)),
+        "file_sha256": lambda b: rs.file_sha256(_or(b, 5)),
+        "apply_coverage coverage": lambda b: rs.apply_coverage(features, _or(b, 5)),
+        "recalibrate X": lambda b: rs.recalibrate(logistic, b, [0, 1]),
+        "recalibrate y": lambda b: rs.recalibrate(logistic, features, b),
     }
 
 

@@ -65,6 +65,7 @@ changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import numbers
@@ -101,7 +102,13 @@ from riskscore._numerics import binary_auc, group_resample_index, normal_quantil
 from riskscore._parallel import available_cores, map_threads
 from riskscore._params import POSITIVE_INT, UNIT_OPEN, Options, StrOptions, validate_params
 from riskscore.contract import register_model
-from riskscore.errors import EstimationError, ParameterError, SchemaError, check_fitted
+from riskscore.errors import (
+    EstimationError,
+    ParameterError,
+    RiskscoreError,
+    SchemaError,
+    check_fitted,
+)
 from riskscore.schema import allowed_columns
 from riskscore.scorecard import (
     AUDIT_ONLY_NOTICE,
@@ -153,6 +160,18 @@ _TIERS = {
     "fraction": ("<=", (0.9, 0.5)),
     "difference": (">=", (0.1, 0.2)),
 }
+
+
+@contextlib.contextmanager
+def _input_errors():
+    """scikit-learn's input checks raise ``ValueError``: re-raised as SchemaError (also
+    a ValueError) with the same words, so a user catches one family, riskscore's."""
+    try:
+        yield
+    except RiskscoreError:
+        raise
+    except ValueError as exc:
+        raise SchemaError(f"LogisticRiskModel: {exc}") from None
 
 
 def _first_rows(mask: np.ndarray, index: pd.Index, k: int = 5) -> str:
@@ -423,6 +442,10 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ input
     def _input_array(self, X, *, fitting: bool) -> np.ndarray:
         """Select and validate the input feature columns as a float64 array."""
+        with _input_errors():
+            return self._checked_array(X, fitting=fitting)
+
+    def _checked_array(self, X, *, fitting: bool) -> np.ndarray:
         allow_nan = "allow-nan" if self.missing == "indicator" else True
         if isinstance(X, pd.DataFrame):
             if fitting:
@@ -548,12 +571,13 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 "LogisticRiskModel requires y to be passed, but the target y is None: pass the "
                 "binary outcome for every row of X."
             )
-        # a column vector is accepted with scikit-learn's DataConversionWarning
-        y = column_or_1d(y, warn=True)
-        if y.dtype.kind in "fc":
-            y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-        check_consistent_length(A, y)
-        check_classification_targets(y)
+        with _input_errors():
+            # a column vector is accepted with scikit-learn's DataConversionWarning
+            y = column_or_1d(y, warn=True)
+            if y.dtype.kind in "fc":
+                y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+            check_consistent_length(A, y)
+            check_classification_targets(y)
         if len(np.unique(y)) != 2:
             raise EstimationError(
                 "Only binary classification is supported. LogisticRiskModel needs a binary "
@@ -613,8 +637,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         self.cluster_covariance_ = None
         codes = None
         if case_ids is not None:
-            case_ids = column_or_1d(np.asarray(case_ids, dtype=object))
-            check_consistent_length(A, case_ids)
+            with _input_errors():
+                case_ids = column_or_1d(np.asarray(case_ids, dtype=object))
+                check_consistent_length(A, case_ids)
             codes, _ = pd.factorize(case_ids, use_na_sentinel=False)
         repeated = codes is not None and len(np.unique(codes)) < len(codes)
         if self.penalty is None and self.class_weight is None:

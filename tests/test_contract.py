@@ -189,3 +189,27 @@ def test_using_an_unfitted_estimator_raises_riskscores_not_fitted_error(make):
     with pytest.raises(riskscore.NotFittedError, match="not fitted") as caught:
         call()
     assert isinstance(caught.value, SklearnNotFittedError)
+
+
+@pytest.mark.parametrize("kind", sorted(MODEL_KINDS))
+@pytest.mark.parametrize("how", ["risk_score", "contributions", "band", "fit"])
+@pytest.mark.parametrize("given", ["None", "number", "text", "too few columns"])
+def test_every_kind_refuses_an_input_of_the_wrong_kind_as_a_riskscore_error(kind, how, given):
+    """scikit-learn's ValueErrors (a 'scalar array', 'X has 2 features') reached the user
+    from the logistic model; they are SchemaErrors now (still ValueErrors, same words)."""
+    model, X = _build(kind)
+    bad = {"None": None, "number": 5, "text": "features.csv", "too few columns": [[1.0, 2.0]]}
+    if how == "fit":
+        if kind == "RuleScorecard":
+            return  # written, not fitted
+        y = (X["siblings_removed"] > 0).astype(int).to_numpy()
+        for args in ((bad[given], y), (X, bad[given])):
+            with pytest.raises(riskscore.RiskscoreError):
+                type(model)(**model.get_params()).fit(*args)
+        return
+    import warnings
+
+    with warnings.catch_warnings(), pytest.raises(riskscore.RiskscoreError):
+        # (scikit-learn first warns that an unnamed input has no feature names)
+        warnings.simplefilter("ignore", UserWarning)
+        getattr(model, how)(bad[given])

@@ -299,12 +299,18 @@ class _Date(Constraint):
         if not isinstance(value, (str, datetime.date, np.datetime64)):
             return False  # a number would be read as nanoseconds since 1970
         try:
-            return not pd.isna(pd.Timestamp(value))
+            day = pd.Timestamp(value)
+            # every date riskscore reads is datetime64[ns]: a date it cannot hold would
+            # wrap round when compared with them
+            return not pd.isna(day) and day.as_unit("ns") is not None
         except (ValueError, TypeError, OverflowError):
             return False
 
     def __str__(self):
-        return "a date such as '2101-01-01' (text, date or Timestamp)"
+        return (
+            "a date such as '2101-01-01' (text, date or Timestamp) between "
+            f"{pd.Timestamp.min.date()} and {pd.Timestamp.max.date()}"
+        )
 
 
 class _Path(Constraint):

@@ -860,6 +860,8 @@ def _alert_rules(model, kind, v: _Validation, alert_rates, thresholds):
             raise ParameterError(f"alert_rates must be between 0 and 1, got {r!r}.")
         rules.append((f"top {r:.3g} of rows", "probability", alert_threshold(v.p, r)))
     for t in thresholds or ():
+        if not 0 <= t <= 1:  # (NaN fails too)
+            raise ParameterError(f"thresholds must be probabilities from 0 to 1, got {t!r}.")
         rules.append((f"risk >= {t:g}", "probability", float(t)))
     return rules + _band_rules(model, kind)
 
@@ -870,7 +872,7 @@ def _dc_thresholds(dc_thresholds) -> np.ndarray:
         if dc_thresholds is None
         else np.asarray(dc_thresholds, dtype=float)
     )
-    if ((thr <= 0) | (thr >= 1)).any():
+    if not ((thr > 0) & (thr < 1)).all():  # (NaN fails too)
         raise ParameterError("dc_thresholds must be strictly between 0 and 1.")
     return thr
 
@@ -1194,7 +1196,7 @@ def compare_models(
     if reference is not None and reference not in models:
         raise ParameterError(f"reference {reference!r} is not one of the models {list(models)}.")
     thresholds = np.asarray(nb_thresholds, dtype=float)
-    if ((thresholds <= 0) | (thresholds >= 1)).any():
+    if not ((thresholds > 0) & (thresholds < 1)).all():  # (NaN fails too)
         raise ParameterError("nb_thresholds must be strictly between 0 and 1.")
     splitter, _ = _resolve_cv(cv, training_set, kwargs.pop("temporal_cut", None), random_state)
     if isinstance(splitter, list) or splitter is None:

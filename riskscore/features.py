@@ -1186,6 +1186,11 @@ def as_of_grid(
     ['2101-01-01', '2101-01-31']
     """
     step = step_days(grid)
+    if start is not None and end is not None and pd.Timestamp(start) > pd.Timestamp(end):
+        raise ParameterError(
+            f"as_of_grid: start {pd.Timestamp(start).date()} is after end "
+            f"{pd.Timestamp(end).date()}; no date can lie between them."
+        )
     events = ensure_events(events)
     day = to_days(events["date"], "date", "events")
     ids = pd.Categorical(events["case_id"])

@@ -1152,7 +1152,7 @@ def audit_cohort_dask(
 
 @_per_partition
 def _training_partition(events, cases, end, kwargs, allowed=None) -> dict:
-    from riskscore.training import make_training_set
+    from riskscore.training import make_training_set, partition_sets
 
     ev = _plain(events)
     # the contract first (a partition read by read_cases_dask is marked: cheap), so that
@@ -1166,7 +1166,13 @@ def _training_partition(events, cases, end, kwargs, allowed=None) -> dict:
         cs["followup_end"] = end
     if len(ev) == 0:
         return {"n_cases_without_events": len(cs), "set": None}
-    return {"n_cases_without_events": 0, "set": make_training_set(ev, cs, **kwargs)}
+    with partition_sets():  # a partition may lose all its rows; the whole set is checked
+        part = make_training_set(ev, cs, **kwargs)
+    return {
+        "n_cases_without_events": 0,
+        "set": part,
+        "n_grid_rows": len(part.y) + int(part.excluded["n_rows"].sum()),
+    }
 
 
 @register("make_training_set")
@@ -1261,6 +1267,11 @@ def make_training_set_dask(
     extra = sum(r["n_cases_without_events"] for r in results)
     excluded.loc[no_events, "n_cases"] += extra
     excluded = mark_undisclosed(excluded, reason="exact exclusion counts; disclose before release")
+    if len(y) == 0:
+        from riskscore.training import no_rows_left
+
+        n_grid = sum(r.get("n_grid_rows", 0) for r in results)
+        raise no_rows_left(excluded, n_grid, kwargs["grid"])
     return TrainingSet(
         X=X.iloc[order].reset_index(drop=True),
         y=y[order],

@@ -45,7 +45,9 @@ contract's default).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -97,6 +99,8 @@ __all__ = [
     "build_synthetic_model",
     "SYNTHETIC_MODELS",
     "EXCLUSION_REASONS",
+    "partition_sets",
+    "no_rows_left",
 ]
 
 #: Reasons a row or case is left out of a training set, in table order. A table
@@ -111,6 +115,49 @@ EXCLUSION_REASONS = (
     "case has no events",
     "case not in cases table",
 )
+
+
+_partial = threading.local()
+
+
+@contextlib.contextmanager
+def partition_sets():
+    """Within this block, on this thread, :func:`make_training_set` may return no rows.
+
+    For one partition of a Dask training set (``riskscore.scale``): a partition whose
+    rows are all excluded is no error, and the joined set is checked once, with
+    :func:`no_rows_left`.
+
+    Examples
+    --------
+    >>> with partition_sets():
+    ...     pass
+    """
+    _partial.on = True
+    try:
+        yield
+    finally:
+        _partial.on = False
+
+
+def no_rows_left(excluded: pd.DataFrame, n_grid_rows: int, grid) -> SchemaError:
+    """The error for a training set with no row left: how many rows each reason took.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"reason": ["as_of on or after outcome"], "n_rows": [3], "n_cases": [1]})
+    >>> str(no_rows_left(t, 3, "14D")).split(" (")[0]
+    'make_training_set: no row is left to train on'
+    """
+    pairs = zip(excluded["reason"], excluded["n_rows"], strict=True)
+    parts = [f"{r}: {int(k):,} rows" for r, k in pairs if k]
+    why = "; ".join(parts) or f"no (case, date) pair on the {grid} grid within start and end"
+    return SchemaError(
+        f"make_training_set: no row is left to train on ({n_grid_rows:,} grid rows; {why}). "
+        "Fix: check start and end against the events' dates, lower min_history, use a "
+        "shorter horizon, or censoring='keep_positives'."
+    )
+
 
 #: The longest finite feature window (days): the default ``min_history``.
 LONGEST_WINDOW_DAYS = 365
@@ -226,8 +273,11 @@ def make_training_set(
         Events or cases that break the data contract (with the message
         :func:`riskscore.validate_events` / ``validate_cases`` give: unknown codes,
         duplicate case ids, outcomes outside the vocabulary, an ``outcome`` without
-        an ``outcome_date``, missing or non-ISO dates), no events, or unknown
-        feature names.
+        an ``outcome_date``, missing or non-ISO dates), no events, unknown
+        feature names, or no row left once the exclusions are applied (the message
+        says how many rows each exclusion took).
+    ParameterError
+        ``start`` after ``end``, or an empty ``features`` list.
 
     Examples
     --------
@@ -288,6 +338,10 @@ def make_training_set(
         if unknown:
             raise SchemaError(
                 f"features: unknown feature {unknown[0]!r}; known: {', '.join(FEATURES)}."
+            )
+        if not len(features):
+            raise ParameterError(
+                "features: name at least one feature (or leave it None for all of them)."
             )
     case_ids = cases["case_id"].astype(str)
     n = len(cases)
@@ -366,6 +420,8 @@ def make_training_set(
     excluded["n_cases"] = excluded["n_cases"].astype(np.int64)
     excluded = mark_undisclosed(excluded, reason="exact exclusion counts; disclose before release")
 
+    if not keep.any() and not getattr(_partial, "on", False):
+        raise no_rows_left(excluded, len(t), grid)
     q = g.loc[keep].reset_index(drop=True)
     X = encode_features(events, q, recent_window=recent_window, coverage=coverage)
     names = list(FEATURES) if features is None else [f for f in FEATURES if f in features]

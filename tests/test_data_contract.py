@@ -178,7 +178,9 @@ def _entry_points(events, cases):
         "check_point_in_time": lambda: rs.training.check_point_in_time(
             rs.encode_features, events, q
         ),
-        "make_training_set": lambda: rs.make_training_set(events, cases, grid="30D"),
+        # (min_history=0: this small table's rows all lack a year of history, and a
+        # training set with no rows is refused)
+        "make_training_set": lambda: rs.make_training_set(events, cases, grid="30D", min_history=0),
         "audit_case": lambda: rs.audit_case(events, cases, card, "c0"),
         "audit_cohort": lambda: rs.audit_cohort(events, cases, card, progress=False),
         "pseudonymise": lambda: rs.pseudonymise(events, cases, KEY),

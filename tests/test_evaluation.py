@@ -532,3 +532,14 @@ def test_validated_rows_of_one_outcome_say_what_to_do():
     train = np.flatnonzero(~np.isin(ids, quiet))
     with pytest.raises(EstimationError, match=r"validated rows are all without the outcome.*Fix:"):
         evaluate(default_scorecard(), ts, cv=[(train, test)])
+
+
+@pytest.mark.parametrize("option", ["thresholds", "dc_thresholds"])
+def test_a_threshold_that_is_not_a_number_is_refused(option):
+    # NaN passed every range check (a comparison with NaN is False) and gave a rule
+    # that alerts nobody
+    from riskscore import ParameterError, default_scorecard, make_cohort, make_training_set
+
+    ts = make_training_set(*make_cohort(300, random_state=2))
+    with pytest.raises(ParameterError, match=option):
+        evaluate(default_scorecard(), ts, cv=2, n_boot=5, **{option: [0.1, float("nan")]})

@@ -448,3 +448,15 @@ def test_attributes_are_checked_when_fitting():
     assert Model(2).fit().n == 2
     with pytest.raises(rs.ParameterError, match="Model: n must be"):
         Model(0).fit()
+
+
+@pytest.mark.parametrize("day", ["2300-01-01", "1500-06-01"])
+def test_a_date_past_what_datetime64_ns_holds_is_refused_not_wrapped(day):
+    # 2300-01-01 was accepted and, compared with nanosecond dates, wrapped round to
+    # the 18th century: a temporal cut after all the data left "0 training rows"
+    events, cases = rs.make_cohort(200, random_state=9)
+    ts = rs.make_training_set(events, cases)
+    with pytest.raises(rs.ParameterError, match=r"temporal_cut must be a date .*2262"):
+        rs.evaluate(rs.default_scorecard(), ts, cv="temporal", temporal_cut=day)
+    with pytest.raises(rs.ParameterError, match=r"as_of_grid: start must be"):
+        rs.as_of_grid(events, "90D", start=day)

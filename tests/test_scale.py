@@ -309,3 +309,31 @@ def test_public_functions_dispatch_dask_input(tmp_path, cohort):
         pd.testing.assert_frame_equal(dask_tables[name], table, check_exact=True)
     with pytest.raises(ValueError, match="dayfirst"):
         rs.read_events(root / "events", engine="dask", dayfirst=True)
+
+
+def test_a_partition_that_loses_every_row_is_no_error_but_an_empty_whole_is(cohort):
+    # make_training_set refuses a set with no rows; on Dask one partition's part may
+    # be empty while the whole is not, and only the whole is refused
+    from riskscore.scale import make_training_set_dask
+    from riskscore.training import make_training_set
+
+    events, cases = cohort
+    base = make_training_set(events, cases, "60D", 365, min_history=0)
+    span = (
+        pd.Series(pd.to_datetime(base.as_of).to_numpy())
+        .groupby(base.case_ids)
+        .max()
+        .sub(events.groupby("case_id", observed=True)["date"].min())
+        .dt.days
+    )
+    keep_few = int(span.quantile(0.9))  # about a tenth of the cases keep any row
+    expected = make_training_set(events, cases, "60D", 365, min_history=keep_few)
+    assert 0 < len(expected.y) and len(set(expected.case_ids)) < len(cases) / 4
+    got = make_training_set_dask(events, cases, "60D", 365, min_history=keep_few, n_partitions=40)
+    pd.testing.assert_frame_equal(got.X, expected.X, check_exact=True)
+    pd.testing.assert_frame_equal(got.excluded, expected.excluded)
+    too_long = int(span.max()) + 400
+    with pytest.raises(SchemaError, match="no row is left"):
+        make_training_set(events, cases, "60D", 365, min_history=too_long)
+    with pytest.raises(SchemaError, match="no row is left"):
+        make_training_set_dask(events, cases, "60D", 365, min_history=too_long, n_partitions=4)

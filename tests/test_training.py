@@ -368,3 +368,30 @@ def test_synthetic_v2_reads_the_whole_catalogue_and_v1_the_first_18(tmp_path):
     assert list(load_model("synthetic-logistic-v2").feature_names_in_) == list(FEATURES)
     with pytest.raises(ParameterError, match="synthetic-logistic-v3"):
         build_synthetic_model(name="synthetic-logistic-v3")
+
+
+@pytest.fixture(scope="module")
+def small_cohort():
+    return make_cohort(120, random_state=9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"min_history": 100_000}, r"history shorter than min_history: \d"),
+        ({"start": "2250-01-01"}, r"no \(case, date\) pair"),
+    ],
+)
+def test_a_training_set_with_no_rows_left_says_why(small_cohort, kwargs, says):
+    # it came back empty without a word, and failed later in fit or evaluate
+    with pytest.raises(SchemaError, match=rf"no row is left.*{says}.*Fix:"):
+        make_training_set(*small_cohort, **kwargs)
+
+
+def test_start_after_end_and_no_features_are_refused(small_cohort):
+    with pytest.raises(ParameterError, match=r"start 2105-01-01 is after end 2101-01-01"):
+        make_training_set(*small_cohort, start="2105-01-01", end="2101-01-01")
+    with pytest.raises(ParameterError, match=r"start 2105-01-01 is after end 2101-01-01"):
+        as_of_grid(small_cohort[0], "90D", start="2105-01-01", end="2101-01-01")
+    with pytest.raises(ParameterError, match=r"features: name at least one"):
+        make_training_set(*small_cohort, features=[])

@@ -133,11 +133,12 @@ def partition_sets():
     >>> with partition_sets():
     ...     pass
     """
+    before = getattr(_partial, "on", False)
     _partial.on = True
     try:
         yield
     finally:
-        _partial.on = False
+        _partial.on = before
 
 
 def no_rows_left(excluded: pd.DataFrame, n_grid_rows: int, grid) -> SchemaError:

@@ -43,7 +43,7 @@ from riskscore._names import (
     quintile_name,
 )
 from riskscore.contract import band_thresholds, score_scale
-from riskscore.errors import ParameterError
+from riskscore.errors import ParameterError, SchemaError
 from riskscore.vocabulary import AGENCIES, BANDS, PLAN_START_END
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -309,8 +309,9 @@ def _mark_outcome_and_plans(ax, audit, *, text: bool) -> None:
 
 
 def _table(obj, name: str) -> pd.DataFrame:
-    """A cohort table from a CohortAudit (or the table itself)."""
+    """A cohort table from a CohortAudit (or the table itself, with its columns)."""
     if isinstance(obj, pd.DataFrame):
+        _columns(obj, _COHORT_COLUMNS[name], f"the {name!r} figure", f"the {name!r} table")
         return obj
     tables = getattr(obj, "tables", None)
     if not isinstance(tables, dict) or name not in tables:
@@ -319,6 +320,38 @@ def _table(obj, name: str) -> pd.DataFrame:
             f"got {type(obj).__name__}"
         )
     return tables[name]
+
+
+#: The columns each cohort figure reads from its table.
+_COHORT_COLUMNS = {
+    "lead_times": ("band", "lead_time_days", "n_cases"),
+    "false_alarms": (
+        "band",
+        "n_crossings",
+        "n_false_alarms",
+        "n_cases_alerted",
+        "n_true_cases_alerted",
+    ),
+    "agency_share": ("held_by", "share_of_contribution"),
+    "by_deprivation": ("imd_quintile", "share_reached_mad", "share_with_gap"),
+}
+
+
+def _need(obj, attributes, who: str, what: str) -> None:
+    """Refuse an object that is not the result a figure draws (not an AttributeError)."""
+    if not all(hasattr(obj, a) for a in attributes):
+        raise ParameterError(f"{who}: expected {what}; got {type(obj).__name__}.")
+
+
+def _columns(table, columns, who: str, what: str) -> None:
+    """Refuse a table without the columns a figure reads, naming them."""
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError(f"{who}: expected {what}; got {type(table).__name__}.")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise SchemaError(
+            f"{who}: {what} should have column(s) {missing}; it has {list(table.columns)}."
+        )
 
 
 def suppressed_cells(table: pd.DataFrame, column: str) -> np.ndarray:
@@ -467,6 +500,7 @@ def plot_case_timeline(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     >>> ax.get_title(loc="left")
     'Events recorded by each agency'
     """
+    _need(audit, ("events",), "plot_case_timeline", "a CaseAudit (riskscore.audit_case)")
     ev = _case_events(audit)
     ev = ev.loc[(ev["event"] != "attendance").to_numpy()]
     order = list(agencies) if agencies is not None else list(AGENCIES)
@@ -608,6 +642,7 @@ def plot_case_attendance(audit, ax: Axes | None = None) -> Axes:
     >>> ax.get_ylabel()
     'attendance (% of sessions)'
     """
+    _need(audit, ("events",), "plot_case_attendance", "a CaseAudit (riskscore.audit_case)")
     ev = _case_events(audit)
     att = ev.loc[(ev["event"] == "attendance").to_numpy()].sort_values("date", kind="stable")
     att = att.loc[np.isfinite(att["value"].to_numpy(dtype=float))]
@@ -693,6 +728,7 @@ def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     >>> ax.get_ylabel()
     'score (points)'
     """
+    _need(audit, ("trajectory",), "plot_case_scores", "a CaseAudit (riskscore.audit_case)")
     t = audit.trajectory
     ax = _new_axes(ax, (12, 4.8))
     dates = pd.to_datetime(t["as_of"])
@@ -1111,6 +1147,12 @@ def plot_calibration(result, ax: Axes | None = None) -> Axes:
     >>> plot_calibration(example_result()).get_xlabel()
     'mean predicted risk (%)'
     """
+    _need(
+        result,
+        ("calibration", "metrics"),
+        "plot_calibration",
+        "an EvaluationResult (riskscore.evaluate)",
+    )
     ax = _new_axes(ax, (5.5, 4.5))
     t = result.calibration
     x = _values(t, "mean_predicted")
@@ -1191,6 +1233,12 @@ def plot_decision_curve(result, ax: Axes | None = None) -> Axes:
     >>> plot_decision_curve(example_result()).get_ylabel()
     'net benefit (true alerts per row, net)'
     """
+    _need(
+        result,
+        ("decision_curve", "metrics"),
+        "plot_decision_curve",
+        "an EvaluationResult (riskscore.evaluate)",
+    )
     ax = _new_axes(ax, (5.5, 4.5))
     d = result.decision_curve
     thr = d["threshold"].to_numpy(dtype=float)
@@ -1238,6 +1286,7 @@ def plot_roc(result, ax: Axes | None = None, label: str | None = None) -> Axes:
     >>> plot_roc(example_result()).get_xlabel()
     'false positive rate (share of rows without the outcome alerted)'
     """
+    _need(result, ("roc", "metrics"), "plot_roc", "an EvaluationResult (riskscore.evaluate)")
     from riskscore._names import fmt_interval
 
     ax = _new_axes(ax, (5.5, 4.5))
@@ -1281,6 +1330,12 @@ def plot_model_comparison(table: pd.DataFrame, fig=None):
     >>> len(plot_model_comparison(table).axes)
     2
     """
+    _columns(table, ("metric",), "plot_model_comparison", "the table of riskscore.compare_models")
+    if not isinstance(table.attrs.get("results"), dict):
+        raise ParameterError(
+            "plot_model_comparison: expected the table of riskscore.compare_models (it "
+            "carries the compared results); got another table."
+        )
     if fig is None:
         from matplotlib.figure import Figure
 
@@ -1347,6 +1402,12 @@ def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=_FOREST_METRICS):
     >>> plot_subgroups(t).get_xlabel().splitlines()
     ['ratio to the reference group', '(log scale)']
     """
+    _columns(
+        table,
+        ("metric", "group", "attribute"),
+        "plot_subgroups",
+        "a subgroup table (riskscore.subgroup_metrics or EvaluationResult.subgroups)",
+    )
     metrics = [m for m in metrics if m in set(table["metric"])]
     t = table[(table["metric"].isin(metrics)) & (table["group"].astype(str) != "All")]
     rows = t[["attribute", "group"]].astype(str).drop_duplicates()

@@ -137,3 +137,29 @@ def test_an_input_of_the_wrong_kind_is_a_riskscore_error(call, kind):
         value = np.asarray(value)
     with pytest.raises(rs.RiskscoreError):
         _calls()[call](value)
+
+
+_PLOTS = [
+    "plot_case_timeline", "plot_case_attendance", "plot_case_scores", "plot_lead_times",
+    "plot_false_alarms", "plot_cases_alerted", "plot_agency_share", "plot_by_deprivation",
+    "plot_calibration", "plot_decision_curve", "plot_roc", "plot_model_comparison",
+    "plot_subgroups",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("given", ["None", "text", "a frame without the columns"])
+@pytest.mark.parametrize("name", _PLOTS)
+def test_a_figure_of_the_wrong_thing_is_a_riskscore_error(name, given):
+    # each plot read attributes or columns straight away: AttributeError or KeyError
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from riskscore import plots
+
+    value = {
+        "None": None,
+        "text": "audit.html",
+        "a frame without the columns": pd.DataFrame({"x": [1]}),
+    }
+    with pytest.raises(rs.RiskscoreError):
+        getattr(plots, name)(value[given])

@@ -12,6 +12,7 @@ docs/performance.md, "The malloc setting riskscore changes").
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -27,6 +28,7 @@ __all__ = [
     "keep_heap",
     "trim_heap",
     "map_threads",
+    "ThreadFlag",
     "MALLOC_ENV",
 ]
 
@@ -192,6 +194,30 @@ def map_threads(fn, items: list, workers: int) -> list:
     if error is not None:
         raise error
     return results
+
+
+class ThreadFlag:
+    """A switch that is on only for the thread inside a ``with flag.on():`` block.
+
+    For work that trusts what its own caller already checked (an audit's events, a
+    Dask partition's share of a training set): any other thread, or the same one
+    after the block, sees the switch off. Blocks may nest.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __bool__(self) -> bool:
+        return getattr(self._local, "on", False)
+
+    @contextlib.contextmanager
+    def on(self):
+        before = bool(self)
+        self._local.on = True
+        try:
+            yield
+        finally:
+            self._local.on = before
 
 
 _local = threading.local()

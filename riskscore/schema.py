@@ -39,7 +39,6 @@ import contextlib
 import difflib
 import gzip
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
@@ -60,6 +59,7 @@ from riskscore._dates import (
     parse_dates,
 )
 from riskscore._dispatch import backend
+from riskscore._parallel import ThreadFlag
 from riskscore._params import StrOptions, validate_params
 from riskscore._privacy_rules import (
     check_allow,
@@ -1319,7 +1319,7 @@ def declare_valid(
     return df
 
 
-_within = threading.local()
+_trusting = ThreadFlag()
 
 
 @contextlib.contextmanager
@@ -1341,12 +1341,8 @@ def checked_events():
     ...     ensure_events(events) is events
     True
     """
-    before = getattr(_within, "events", False)
-    _within.events = True
-    try:
+    with _trusting.on():
         yield
-    finally:
-        _within.events = before
 
 
 def ensure_events(events: pd.DataFrame, *, allow: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -1385,7 +1381,7 @@ def ensure_events(events: pd.DataFrame, *, allow: Mapping[str, str] | None = Non
     ('datetime64[ns]', True)
     """
     if isinstance(events, pd.DataFrame):
-        if allow is None and getattr(_within, "events", False) and is_validated(events, "events"):
+        if allow is None and _trusting and is_validated(events, "events"):
             return events  # parts of events checked on entry to a riskscore audit
         if _trusted(events, "events", allow):
             return events

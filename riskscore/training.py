@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -57,6 +56,7 @@ from sklearn.base import clone
 
 from riskscore._dates import DEFAULT_GRID, NAT_DAY, days_to_ns, to_days
 from riskscore._dispatch import backend, is_dask
+from riskscore._parallel import ThreadFlag
 from riskscore._params import (
     COUNT,
     NON_NEGATIVE_REAL,
@@ -117,7 +117,7 @@ EXCLUSION_REASONS = (
 )
 
 
-_partial = threading.local()
+_partial = ThreadFlag()
 
 
 @contextlib.contextmanager
@@ -133,12 +133,8 @@ def partition_sets():
     >>> with partition_sets():
     ...     pass
     """
-    before = getattr(_partial, "on", False)
-    _partial.on = True
-    try:
+    with _partial.on():
         yield
-    finally:
-        _partial.on = before
 
 
 def no_rows_left(excluded: pd.DataFrame, n_grid_rows: int, grid) -> SchemaError:
@@ -421,7 +417,7 @@ def make_training_set(
     excluded["n_cases"] = excluded["n_cases"].astype(np.int64)
     excluded = mark_undisclosed(excluded, reason="exact exclusion counts; disclose before release")
 
-    if not keep.any() and not getattr(_partial, "on", False):
+    if not keep.any() and not _partial:
         raise no_rows_left(excluded, len(t), grid)
     q = g.loc[keep].reset_index(drop=True)
     X = encode_features(events, q, recent_window=recent_window, coverage=coverage)

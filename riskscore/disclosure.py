@@ -1869,12 +1869,11 @@ def protect_nested(
     [True, False, True, True]
     """
     try:
-        counts = np.asarray(counts, dtype=np.float64)
+        c = np.asarray(counts, dtype=float)
     except (TypeError, ValueError):
         raise ParameterError(
             f"protect_nested: counts must be numbers; got {type(counts).__name__}."
         ) from None
-    c = np.asarray(counts, dtype=float)
     if c.ndim != 2:
         raise DisclosureError("protect_nested needs a 2-D array of counts (rows, columns)")
     k, m = c.shape

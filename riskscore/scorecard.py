@@ -182,13 +182,11 @@ def _feature_columns(X, names: Sequence[str], who: str) -> dict[str, np.ndarray]
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):
-        arr = None
-    if arr is None or arr.ndim != 2 or arr.shape[1] != len(FEATURES):
-        if arr is None:
-            raise SchemaError(
-                f"{who}: expected a feature table (a DataFrame from encode_features); got "
-                f"{type(X).__name__} that is not numbers."
-            )
+        raise SchemaError(
+            f"{who}: expected a feature table (a DataFrame from encode_features); got "
+            f"{type(X).__name__} that is not numbers."
+        ) from None
+    if arr.ndim != 2 or arr.shape[1] != len(FEATURES):
         raise SchemaError(
             f"{who}: a plain array must be 2-D with one column per catalogue feature "
             f"({len(FEATURES)}, in riskscore.FEATURES order); got shape {arr.shape}. "

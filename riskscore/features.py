@@ -1053,28 +1053,31 @@ _BLOCKS_PER_THREAD = 2
 def _query_codes(q_ids: pd.Series, categories: pd.Index) -> np.ndarray:
     """Each query's case code among the events' cases; ``len(categories)`` for no events."""
     q_cat = pd.Categorical(q_ids)
-    # no id, or blank text: a pair about no child (it would silently get zero counts)
-    blank = np.flatnonzero(pd.Index(q_cat.categories).astype(str).str.strip() == "")
-    missing = q_cat.codes < 0
-    if len(blank):
-        missing |= np.isin(q_cat.codes, blank)
+    missing = q_cat.codes < 0  # no id: a pair about no child
+    wide = np.int32 if len(categories) < 2**31 - 1 else np.int64
+    same = q_cat.categories.equals(categories)
+    if not same:
+        q_map = categories.get_indexer(q_cat.categories).astype(np.int64)
+        miss = np.flatnonzero(q_map < 0)
+        if len(miss):
+            # event ids are text with white space normalised (the contract's form): a
+            # query id 7 or " 7" asks about the case "7"; no query silently misses its
+            # events. Only these ids can be blank (an event's id never is).
+            keys = normalise_ids(pd.Series(q_cat.categories[miss])).to_numpy(dtype=object)
+            q_map[miss] = categories.get_indexer(keys)
+            blank = miss[keys == ""]
+            if len(blank):
+                missing |= np.isin(q_cat.codes, blank)
     if missing.any():
+        # it would silently get the zero counts of a child with no events
         raise SchemaError(
             f"as_of: column 'case_id' is missing at rows {first_rows(missing)}. "
             "Fix: give every requested pair its child's case_id."
         )
-    wide = np.int32 if len(categories) < 2**31 - 1 else np.int64
-    if q_cat.categories.equals(categories):
+    if same:
         # a grid made from these events: the codes are the events' codes (no gather
         # through narrow codes, which numpy would widen to a temporary index first)
         return q_cat.codes.astype(wide)
-    q_map = categories.get_indexer(q_cat.categories).astype(np.int64)
-    miss = np.flatnonzero(q_map < 0)
-    if len(miss):
-        # event ids are text with white space normalised (the contract's form): a
-        # query id 7 or " 7" asks about the case "7"; no query silently misses its events
-        keys = normalise_ids(pd.Series(q_cat.categories[miss])).to_numpy(dtype=object)
-        q_map[miss] = categories.get_indexer(keys)
     q_code = q_map.astype(wide)[q_cat.codes]
     q_code[q_code < 0] = len(categories)  # no events: sorts after every case with events
     return q_code

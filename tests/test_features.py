@@ -616,6 +616,14 @@ def test_a_pair_table_with_numbers_for_dates_or_doubled_columns_is_refused():
         encode_features(ev, doubled)
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\u00a0"])
+def test_a_pair_whose_case_id_is_blank_text_is_refused_by_row(blank):
+    ev = _ev([("a", "2101-01-01", "gp", "missed_appointment", np.nan)])
+    q = pd.DataFrame({"case_id": ["a", blank], "as_of": pd.to_datetime(["2101-03-01"] * 2)})
+    with pytest.raises(SchemaError, match=r"as_of: column 'case_id' is missing at rows \[1\]"):
+        encode_features(ev, q)
+
+
 def test_query_ids_in_the_events_categories_encode_as_text_ids_do():
     from riskscore import make_cohort
 

@@ -434,7 +434,19 @@ class CohortAudit:
     synthetic_note: str | None = None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
-        return self.tables[name]
+        try:
+            return self.tables[name]
+        except (KeyError, TypeError):
+            raise _UnknownTable(
+                f"the cohort audit has no table {name!r}; its tables are {', '.join(self.tables)}."
+            ) from None
+
+
+class _UnknownTable(ParameterError, KeyError):
+    """A table a cohort audit does not hold: still a ``KeyError``, as a mapping raises."""
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0])
 
 
 _LEAD_LABELS = ["0-30", "31-90", "91-180", "181-365", "366-730", "over 730"]

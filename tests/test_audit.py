@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from riskscore import BANDS, SchemaError
+from riskscore import BANDS, ParameterError, SchemaError
 from riskscore.audit import audit_case, audit_cohort
 from riskscore.features import encode_features
 from riskscore.modelfile import default_scorecard, load_model
@@ -579,3 +579,13 @@ def test_best_band_is_the_highest_band_any_view_holds_on_each_row(
             before = [i for i, p in enumerate(pts) if p[0] == c and p[1] <= d]
             want = max(want, int(band[before[-1]]) if before else empty_band)
         assert got[r] == want, (r, c, d)
+
+
+def test_asking_a_cohort_audit_for_a_table_it_lacks_names_its_tables(cohort, card):
+    # was a bare KeyError whose message was only the name asked for
+    events, cases = cohort
+    result = audit_cohort(events.iloc[:2000], cases, card, disclosure=False)
+    with pytest.raises(ParameterError, match="no table 'false_alarm'.*false_alarms") as err:
+        result["false_alarm"]
+    assert isinstance(err.value, KeyError)  # a mapping's lookup error still
+    assert str(err.value).startswith("the cohort audit has no table")  # not repr-quoted

@@ -38,7 +38,9 @@ output, which costs most after the peers have churned through memory), and the
 fastest peer's time in each round.
 
 ``--order grouped`` times each form's rounds back to back instead (after one untimed
-call each); the ratio then pairs the rounds by number.
+call each); the ratio then pairs the rounds by number. ``--dtype float32`` times
+riskscore with ``encode_features(..., dtype="float32")``, its documented compact
+output (half the bytes; the counts are the same numbers).
 
     pip install -e ".[bench]"              # DuckDB and Polars
     python benchmarks/peers.py             # 20,000 and 200,000 children
@@ -279,7 +281,9 @@ def _system_seconds() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 
-def one_size(n_cases: int, rounds: int, n_jobs, order: str = "interleaved") -> None:
+def one_size(
+    n_cases: int, rounds: int, n_jobs, order: str = "interleaved", dtype: str = "float64"
+) -> None:
     import polars as pl
 
     import riskscore as rs
@@ -291,7 +295,7 @@ def one_size(n_cases: int, rounds: int, n_jobs, order: str = "interleaved") -> N
     pr_pl = pl.from_pandas(pr)
     del ev, pr
 
-    kwargs = {} if n_jobs is None else {"n_jobs": n_jobs}
+    kwargs = {"dtype": dtype} if n_jobs is None else {"n_jobs": n_jobs, "dtype": dtype}
 
     def ours():
         return rs.encode_features(events, pairs, **kwargs)
@@ -334,7 +338,8 @@ def one_size(n_cases: int, rounds: int, n_jobs, order: str = "interleaved") -> N
     peer_best = np.min([times[k] for k in forms if k != "riskscore (all features)"], axis=0)
     print(
         f"\n{n_cases:,} children, {len(events):,} events, {len(pairs):,} pairs; "
-        f"{rounds} rounds, {order}; every peer's values equal riskscore's"
+        f"{rounds} rounds, {order}, riskscore's output {dtype}; "
+        "every peer's values equal riskscore's"
     )
     print(f"  {'':<26}{'best s':>8} {'us/pair':>8}")
     for name, ts in times.items():
@@ -364,9 +369,15 @@ def main() -> None:
         default="interleaved",
         help="every form once per round (default), or each form's rounds back to back",
     )
+    parser.add_argument(
+        "--dtype",
+        choices=["float64", "float32"],
+        default="float64",
+        help="riskscore's output type (encode_features' dtype option; default float64)",
+    )
     args = parser.parse_args()
     for n in args.cases:
-        one_size(n, args.rounds, args.n_jobs, args.order)
+        one_size(n, args.rounds, args.n_jobs, args.order, args.dtype)
 
 
 if __name__ == "__main__":

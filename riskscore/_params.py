@@ -24,7 +24,7 @@ Constraints (a list per parameter):
 * :class:`StrOptions`, :class:`Options`: one of a few values;
 * :class:`SubsetOf`: a list, tuple or set of values from a few (never a bare string);
 * the names ``"boolean"``, ``"random_state"``, ``"grid"`` (a step of whole days,
-  ``"14D"`` or ``14``), ``"date"`` (a date pandas can read: text, ``date``,
+  ``"14D"`` or ``14``), ``"date"`` (ISO ``YYYY-MM-DD`` text, a ``date`` or a
   ``Timestamp``), ``"path"`` (``str`` or ``os.PathLike``), ``"callable"``,
   ``"agency"`` (one agency code), ``"agencies"`` (a list of them), ``"band"`` (an
   audit band), ``"n_jobs"`` (joblib's: ``None``, ``>= 1`` or ``<= -1``) and
@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskscore._dates import step_days
+from riskscore._dates import ISO_RE, step_days
 from riskscore.errors import ParameterError
 from riskscore.vocabulary import AGENCIES, BANDS
 
@@ -298,6 +298,10 @@ class _Date(Constraint):
     def is_satisfied_by(self, value):
         if not isinstance(value, (str, datetime.date, np.datetime64)):
             return False  # a number would be read as nanoseconds since 1970
+        if isinstance(value, str) and not re.fullmatch(ISO_RE, value.strip()):
+            # "03/02/2102" would be read month-first: text is ISO or refused, as the
+            # readers refuse a date column's non-ISO text
+            return False
         try:
             day = pd.Timestamp(value)
             # every date riskscore reads is datetime64[ns]: a date it cannot hold would
@@ -308,7 +312,8 @@ class _Date(Constraint):
 
     def __str__(self):
         return (
-            "a date such as '2101-01-01' (text, date or Timestamp) between "
+            "a date such as '2101-01-01' (ISO YYYY-MM-DD text, a date or a Timestamp) "
+            "between "
             f"{pd.Timestamp.min.date()} and {pd.Timestamp.max.date()}"
         )
 

@@ -11,6 +11,7 @@ constrained parameters, so a new function cannot skip the check.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import inspect
 import re
 from numbers import Integral, Real
@@ -460,3 +461,27 @@ def test_a_date_past_what_datetime64_ns_holds_is_refused_not_wrapped(day):
         rs.evaluate(rs.default_scorecard(), ts, cv="temporal", temporal_cut=day)
     with pytest.raises(rs.ParameterError, match=r"as_of_grid: start must be"):
         rs.as_of_grid(events, "90D", start=day)
+
+
+@pytest.mark.parametrize(
+    "day", ["03/02/2102", "2102/02/03", "3 Feb 2102", "20210203", "Feb 3 2102", "2102-2-3"]
+)
+def test_a_date_option_in_text_must_be_iso_never_guessed(day):
+    # "03/02/2102" was read month-first (2 March), silently, where the readers refuse
+    # any text date that is not ISO
+    events, cases = rs.make_cohort(120, random_state=3)
+    with pytest.raises(rs.ParameterError, match=r"start must be a date .*YYYY-MM-DD"):
+        rs.as_of_grid(events, "90D", start=day)
+    with pytest.raises(rs.ParameterError, match=r"cut must be a date"):
+        rs.TemporalSplit(events["date"], horizon=365, cut=day).cut_date()
+    with pytest.raises(rs.ParameterError, match=r"start must be a date"):
+        cover = pd.DataFrame({"agency": ["school"], "from": ["2101-01-01"], "to": ["2101-06-01"]})
+        rs.coverage_gaps(cover, day, "2103-01-01")
+
+
+@pytest.mark.parametrize("day", ["2102-02-03", "2102-02-03T00:00", " 2102-02-03 "])
+def test_iso_date_options_and_dates_read(day):
+    events, _ = rs.make_cohort(120, random_state=3)
+    grid = rs.as_of_grid(events, "30D", start=day)
+    assert grid["as_of"].min() >= pd.Timestamp("2102-02-03")
+    assert rs.as_of_grid(events, "30D", start=datetime.date(2102, 2, 3)).equals(grid)

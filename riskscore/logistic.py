@@ -76,6 +76,7 @@ from types import MappingProxyType
 import joblib
 import numpy as np
 import pandas as pd
+from scipy.sparse import issparse
 from scipy.special import expit, logit  # scipy is a scikit-learn dependency
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
@@ -112,11 +113,13 @@ from riskscore.errors import (
 from riskscore.schema import allowed_columns
 from riskscore.scorecard import (
     AUDIT_ONLY_NOTICE,
+    NotNumbersError,
     Rule,
     RuleScorecard,
     bands_of,
     check_bands,
     refuse_doubled,
+    refuse_non_numbers,
 )
 from riskscore.vocabulary import FEATURES, SAME_CONDITION, feature_unit, feature_unit_size
 
@@ -172,6 +175,11 @@ def _input_errors():
         raise
     except ValueError as exc:
         raise SchemaError(f"LogisticRiskModel: {exc}") from None
+    except TypeError as exc:  # numpy converting something that is not a number
+        raise NotNumbersError(
+            f"LogisticRiskModel: expected a feature table (a DataFrame from "
+            f"encode_features, or a 2-D array of numbers); converting it failed: {exc}"
+        ) from None
 
 
 def _first_rows(mask: np.ndarray, index: pd.Index, k: int = 5) -> str:
@@ -447,6 +455,16 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
 
     def _checked_array(self, X, *, fitting: bool) -> np.ndarray:
         allow_nan = "allow-nan" if self.missing == "indicator" else True
+        if not issparse(X) and (  # scipy's dok_matrix is a dict: scikit-learn's message
+            isinstance(X, (str, bytes, Mapping))
+            or (isinstance(X, (list, tuple)) and X and isinstance(X[0], Mapping))
+        ):
+            raise SchemaError(
+                "LogisticRiskModel: expected a feature table (a DataFrame from "
+                f"encode_features, or a 2-D array of numbers); got {type(X).__name__}"
+                + (" of dicts" if isinstance(X, (list, tuple)) else "")
+                + ". Fix: pass pd.DataFrame(...) of the features."
+            )
         if isinstance(X, pd.DataFrame):
             if fitting:
                 if self.features is not None:
@@ -473,6 +491,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                         "or the columns the model was fitted on."
                     )
                 sub = X[names]
+                for name, col in sub.items():
+                    if col.dtype != np.float64:
+                        refuse_non_numbers(col, name, "LogisticRiskModel")
                 try:
                     A = sub.to_numpy(dtype=np.float64, na_value=np.nan)
                 except (TypeError, ValueError) as exc:
@@ -498,6 +519,14 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                     "features= selects columns by name, so X must be a pandas DataFrame."
                 )
             self._named_input = False
+        if isinstance(X, pd.DataFrame):
+            for name, col in X.items():
+                if col.dtype != np.float64:
+                    refuse_non_numbers(col, str(name), "LogisticRiskModel")
+        elif isinstance(X, np.ndarray) and X.dtype.kind in "mMcSU":
+            # an object array is converted as scikit-learn converts it (numbers as
+            # text read, anything else refused by numpy's TypeError, re-raised above)
+            refuse_non_numbers(X.ravel(), None, "LogisticRiskModel")
         A = validate_data(
             self,
             X,
@@ -830,8 +859,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 table[0] = b0  # the intercept's row, and the indicators' rows, stay
                 table[k + 1 :] = 0.0  # as they are until a block sets an indicator
                 local.flagged = set()  # indicator rows holding a previous block's flags
-            # an infinite value times a zero weight is NaN: refused below, not warned
-            with np.errstate(invalid="ignore"):
+            # an infinite value times a zero weight is NaN, a huge value times a weight
+            # may overflow: refused below, not warned
+            with np.errstate(invalid="ignore", over="ignore"):
                 return score_block(rows, table)
 
         def score_block(rows: slice, table: np.ndarray) -> bool:
@@ -884,11 +914,24 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         A = self._input_array(X, fitting=False)  # full validation (raises on bad input)
         # one matrix product; rows with a NaN come out NaN and only those are
         # recomputed through the imputed design
-        z = A @ coef[: A.shape[1]] + b0
-        bad = np.isnan(z)
-        if bad.any():
-            z[bad] = self._design(A[bad]) @ coef + b0
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow refused below
+            z = A @ coef[: A.shape[1]] + b0
+            bad = np.isnan(z)
+            if bad.any():
+                z[bad] = self._design(A[bad]) @ coef + b0
+        self._refuse_overflow(np.isfinite(z), X)
         return z
+
+    @staticmethod
+    def _refuse_overflow(finite: np.ndarray, X) -> None:
+        """Finite values whose weighted sum is not finite: too large to score."""
+        if not finite.all():
+            index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(finite))
+            raise SchemaError(
+                "LogisticRiskModel: values too large to score (their weighted sum is "
+                f"beyond what a float holds) at row(s) {_first_rows(~finite, index)}. "
+                "Features are counts, flags and fractions: check those rows' values."
+            )
 
     def risk_score(self, X) -> pd.Series:
         """Log-odds of the outcome per row (the model's own scale).
@@ -937,14 +980,18 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         out = np.empty((len(self.features_) + 1, n))
         out[0] = self.intercept_[0]
         miss = [np.isnan(c) for c in cols]
-        for j, c in enumerate(cols):
-            if miss[j].any():
-                np.multiply(np.where(miss[j], self._impute_array[j], c), coef[j], out=out[j + 1])
-            else:
-                np.multiply(c, coef[j], out=out[j + 1])
-        for g, idx in enumerate(self._indicator_index):
-            flag = np.logical_or.reduce([miss[k] for k in idx])
-            np.multiply(flag, coef[len(cols) + g], out=out[len(cols) + g + 1])
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow refused below
+            for j, c in enumerate(cols):
+                if miss[j].any():
+                    m = np.where(miss[j], self._impute_array[j], c)
+                    np.multiply(m, coef[j], out=out[j + 1])
+                else:
+                    np.multiply(c, coef[j], out=out[j + 1])
+            for g, idx in enumerate(self._indicator_index):
+                flag = np.logical_or.reduce([miss[k] for k in idx])
+                np.multiply(flag, coef[len(cols) + g], out=out[len(cols) + g + 1])
+            total = out.sum(axis=0)
+        self._refuse_overflow(np.isfinite(total), X)
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(out.T, index=index, columns=["baseline", *self.features_], copy=False)
 

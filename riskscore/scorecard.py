@@ -59,6 +59,13 @@ _SCORE_ROWS = 1 << 16
 AUDIT_ONLY_NOTICE = "Retrospective audit and research only - not a decision about any person."
 
 _BAND_DTYPE = pd.CategoricalDtype(list(BANDS), ordered=True)
+#: Most points a card's rules may add up to (in absolute value): any sum of them,
+#: in any order, then stays finite
+_MAX_TOTAL_POINTS = 1e300
+#: What a feature column may hold: numbers (inferred kinds of an object column)
+_NUMBER_KINDS = frozenset(
+    {"integer", "floating", "mixed-integer-float", "boolean", "decimal", "empty"}
+)
 _AGENCY_CODES = (*AGENCIES, "any")
 
 
@@ -113,6 +120,12 @@ class Rule:
 
     def __post_init__(self):
         where = f"rule {self.feature} {self.op} {self.threshold}"
+        if not isinstance(self.feature, str):
+            raise ModelFileError(f"{where}: feature must be a feature name (text).")
+        if not isinstance(self.op, str) or self.op not in OPS:
+            raise ModelFileError(
+                f"{where}: unknown comparison {self.op!r}; use one of " + ", ".join(OPS) + "."
+            )
         if self.feature not in FEATURES:
             raise ModelFileError(_unknown_feature_message(self.feature, where))
         if self.op not in OPS:
@@ -121,16 +134,29 @@ class Rule:
             )
         for attr in ("threshold", "points"):
             value = getattr(self, attr)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-                raise ModelFileError(f"{where}: {attr} must be a number, got {value!r}.")
-            if not np.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.integer, np.floating))
+                or isinstance(value, np.bool_)
+            ):
+                raise ModelFileError(f"{where}: {attr} must be a real number, got {value!r}.")
+            try:
+                number = float(value)
+            except OverflowError:  # an int beyond float range (10**400)
+                number = float("inf")
+            if not np.isfinite(number):
                 raise ModelFileError(f"{where}: {attr} must be finite, got {value!r}.")
             # store plain floats so that equality, hashing and JSON are exact
-            object.__setattr__(self, attr, float(value))
-        if isinstance(self.agencies, str):
-            object.__setattr__(self, "agencies", (self.agencies,))
-        object.__setattr__(self, "agencies", tuple(self.agencies))
-        bad = [a for a in self.agencies if a not in _AGENCY_CODES]
+            object.__setattr__(self, attr, number)
+        agencies = self.agencies
+        if isinstance(agencies, str):
+            agencies = (agencies,)
+        if not isinstance(agencies, (tuple, list)):
+            raise ModelFileError(
+                f"{where}: agencies must be a list of agency codes, got {agencies!r}."
+            )
+        object.__setattr__(self, "agencies", tuple(agencies))
+        bad = [a for a in self.agencies if not isinstance(a, str) or a not in _AGENCY_CODES]
         if bad:
             raise ModelFileError(
                 f"{where}: unknown agency {bad[0]!r}; use codes from "
@@ -171,6 +197,7 @@ def _feature_columns(X, names: Sequence[str], who: str) -> dict[str, np.ndarray]
                 # zero-copy view; NaN already marks unknown (na_value= would copy)
                 out[n] = col.to_numpy()
                 continue
+            refuse_non_numbers(col, n, who)
             try:
                 out[n] = col.to_numpy(dtype=np.float64, na_value=np.nan)
             except (TypeError, ValueError) as exc:
@@ -179,6 +206,8 @@ def _feature_columns(X, names: Sequence[str], who: str) -> dict[str, np.ndarray]
                     "float64 with NaN for unknown."
                 ) from exc
         return out
+    if isinstance(X, np.ndarray) and X.dtype != np.float64:
+        refuse_non_numbers(X.ravel(), None, who)
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):
@@ -194,6 +223,35 @@ def _feature_columns(X, names: Sequence[str], who: str) -> dict[str, np.ndarray]
         )
     index = {n: i for i, n in enumerate(FEATURES)}
     return {n: arr[:, index[n]] for n in names}
+
+
+def refuse_non_numbers(values, name: str | None, who: str) -> None:
+    """Raise :class:`SchemaError` unless ``values`` (column ``name``, or an array) holds numbers.
+
+    Booleans, integers and floats of any kind (nullable ones too), and object or
+    categorical columns holding only those, are numbers. Dates and durations would
+    be converted to nanoseconds, complex numbers lose their imaginary part and text
+    that looks like a number is a sign the table was read wrongly: all are refused.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        values, dtype = dtype.categories, dtype.categories.dtype
+    if dtype.kind in "biuf":
+        return
+    if dtype.kind == "O" and pd.api.types.infer_dtype(values, skipna=True) in _NUMBER_KINDS:
+        return
+    column = f"column {name!r}" if name is not None else "the array"
+    complex_note = " (Complex data not supported.)" if dtype.kind == "c" else ""
+    raise NotNumbersError(
+        f"{who}: {column} is not numbers ({dtype}){complex_note}; features are numbers "
+        "(float64, NaN for unknown), as riskscore.encode_features returns them. Fix: "
+        "convert the column (pd.to_numeric) or re-read the table with numeric types."
+    )
+
+
+class NotNumbersError(SchemaError, TypeError):
+    """A feature table holds something other than numbers: a ``SchemaError`` that is
+    also the ``TypeError`` numpy would raise converting it (scikit-learn's contract)."""
 
 
 def refuse_doubled(X, names: Sequence[str], who: str) -> None:
@@ -399,8 +457,17 @@ class RuleScorecard:
         name: str | None = None,
         model_card: Mapping | None = None,
     ):
+        who = f"scorecard {name!r}" if isinstance(name, str) and name else "scorecard"
+        if isinstance(rules, (str, Mapping)) or not isinstance(rules, Iterable):
+            raise ModelFileError(f"{who}: rules must be a list of riskscore.Rule, got {rules!r}.")
         rules = tuple(rules)
-        who = f"scorecard {name!r}" if name else "scorecard"
+        if name is not None and not isinstance(name, str):
+            raise ModelFileError(f"{who}: name must be text, got {name!r}.")
+        if model_card is not None and not isinstance(model_card, Mapping):
+            raise ModelFileError(
+                f"{who}: model_card must be a mapping (intended use, limitations...), "
+                f"got {type(model_card).__name__}."
+            )
         if not rules:
             raise ModelFileError(f"{who}: needs at least one rule.")
         for r in rules:
@@ -411,6 +478,12 @@ class RuleScorecard:
         if dupes:
             raise ModelFileError(
                 f"{who}: duplicate rule {dupes[0]!r}; merge their points into one rule."
+            )
+        reach = sum(abs(r.points) for r in rules)
+        if not reach <= _MAX_TOTAL_POINTS:
+            raise ModelFileError(
+                f"{who}: the rules' points add up to {reach:g} in absolute value, past the "
+                f"{_MAX_TOTAL_POINTS:g} a score can hold; scale the points down."
             )
         self.rules = rules
         self.bands = check_bands(bands, who)

@@ -728,3 +728,48 @@ def test_put_sets_exactly_the_masked_values_bit_for_bit(values, seed, value):
     np.copyto(expected, value, where=mask)
     _put(a, mask, value)
     assert np.array_equal(a.view(np.int64), expected.view(np.int64))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [pd.Timestamp("2101-01-01"), pd.Timedelta(days=3), np.complex128(1 + 1j), "2"],
+    ids=["datetime", "timedelta", "complex", "text"],
+)
+def test_a_feature_column_that_is_not_numbers_is_refused_in_every_method(value):
+    # a date column was scored as its nanoseconds since 1970 (log-odds 1.8e15)
+    X, y = simulate(300, seed=21)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    bad = X.copy()
+    bad["hardship_12m"] = pd.Series([value] * len(X), index=X.index)
+    for method in (model.risk_score, model.contributions, model.band, model.predict_proba):
+        with pytest.raises(SchemaError, match="'hardship_12m' is not numbers"):
+            method(bad)
+    with pytest.raises(SchemaError, match="'hardship_12m' is not numbers"):
+        LogisticRiskModel().fit(bad, y)
+    array = np.full((5, model.n_features_in_), pd.Series([value]).to_numpy()[0])
+    unnamed = LogisticRiskModel(penalty=None).fit(X[list(model.feature_names_in_)].to_numpy(), y)
+    with pytest.raises(SchemaError, match="not numbers"):
+        unnamed.risk_score(array)
+
+
+def test_a_finite_value_too_large_to_score_is_refused_not_scored_infinite():
+    # attendance_recent=1e308 gave a score of -inf, banded "none", with warnings only
+    X, y = simulate(300, seed=22)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    big = X.iloc[:4].copy()
+    j = int(np.argmax(np.abs(model.coef_.ravel())))
+    assert abs(model.coef_.ravel()[j]) > 1  # so the largest float times it overflows
+    big.loc[big.index[2], model.feature_names_in_[j]] = np.finfo(float).max
+    for method in (model.risk_score, model.contributions, model.band):
+        with pytest.raises(SchemaError, match=r"too large to score.*row.*2"):
+            method(big)
+
+
+@pytest.mark.parametrize("given", [{"hardship_12m": [1.0]}, [{"hardship_12m": 1.0}], "x"])
+def test_a_table_of_the_wrong_kind_is_refused(given):
+    X, y = simulate(300, seed=23)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    with pytest.raises(SchemaError, match="feature table"):
+        model.risk_score(given)
+    with pytest.raises(SchemaError, match="feature table"):
+        LogisticRiskModel().fit(given, [0, 1])

@@ -255,6 +255,14 @@ def test_unknown_feature_is_refused_listing_known_ones():
         (dict(feature="hardship_12m", op=">=", threshold=np.nan, points=1), "finite"),
         (dict(feature="hardship_12m", op=">=", threshold=1, points="2"), "number"),
         (dict(feature="hardship_12m", op=">=", threshold=1, points=1, agencies=("nhs",)), "agency"),
+        # each of these raised TypeError (unhashable, not iterable, ufunc) or only warned
+        (dict(feature=["hardship_12m"], op=">=", threshold=1, points=1), "feature must be"),
+        (dict(feature="hardship_12m", op=[">="], threshold=1, points=1), "comparison"),
+        (dict(feature="hardship_12m", op=">=", threshold=10**400, points=1), "finite"),
+        (dict(feature="hardship_12m", op=">=", threshold=np.complex128(1), points=1), "number"),
+        (dict(feature="hardship_12m", op=">=", threshold=1, points=1, agencies=None), "agencies"),
+        (dict(feature="hardship_12m", op=">=", threshold=1, points=1, agencies=5), "agencies"),
+        (dict(feature="hardship_12m", op=">=", threshold=1, points=1, agencies=[5]), "agency"),
     ],
 )
 def test_bad_rules_are_refused(kwargs, match):
@@ -274,6 +282,69 @@ def test_bad_rules_are_refused(kwargs, match):
 def test_bad_bands_are_refused(bands):
     with pytest.raises(ModelFileError):
         RuleScorecard([Rule("hardship_12m", ">=", 1, 1)], bands)
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((None, BANDS_1_3), "rules must be"),
+        ((5, BANDS_1_3), "rules must be"),
+        (([Rule("hardship_12m", ">=", 1, 1)], BANDS_1_3, None, "abc"), "model_card must be"),
+        (([Rule("hardship_12m", ">=", 1, 1)], BANDS_1_3, None, [1]), "model_card must be"),
+        (([Rule("hardship_12m", ">=", 1, 1)], BANDS_1_3, 5), "name must be"),
+    ],
+)
+def test_a_card_of_the_wrong_parts_is_refused(args, match):
+    with pytest.raises(ModelFileError, match=match):
+        RuleScorecard(*args)
+
+
+def test_a_card_whose_points_can_add_up_past_a_float_is_refused():
+    # two rules of 1e308 points summed to an infinite score, banded "none"
+    rules = [Rule("hardship_12m", ">=", 1, 1e308), Rule("siblings_removed", ">=", 1, 1e308)]
+    with pytest.raises(ModelFileError, match="add up to"):
+        RuleScorecard(rules, BANDS_1_3)
+    with pytest.raises(ModelFileError, match="add up to"):
+        RuleScorecard(rules[:1], BANDS_1_3)  # so close to the largest float, too
+    card = RuleScorecard([Rule("hardship_12m", ">=", 1, 1e300)], BANDS_1_3)
+    assert card.risk_score(pd.DataFrame({"hardship_12m": [1.0]})).tolist() == [1e300]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pd.Timestamp("2101-01-01"),
+        pd.Timedelta(days=3),
+        np.complex128(1 + 1j),
+        "2",
+    ],
+    ids=["datetime", "timedelta", "complex", "text"],
+)
+def test_a_feature_column_that_is_not_numbers_is_refused_not_converted(value):
+    # a date column was scored as its nanoseconds since 1970 (3 points), a complex
+    # one lost its imaginary part with a warning
+    card = RuleScorecard([Rule("cp_plans_ever", ">=", 1, 3)], BANDS_1_3)
+    X = pd.DataFrame({"cp_plans_ever": [value, value]})
+    with pytest.raises(SchemaError, match="'cp_plans_ever' is not numbers"):
+        card.risk_score(X)
+    with pytest.raises(SchemaError, match="'cp_plans_ever' is not numbers"):
+        card.contributions(X)
+    full = np.full((2, len(FEATURES)), pd.Series([value]).to_numpy()[0])
+    with pytest.raises(SchemaError, match="not numbers"):
+        card.risk_score(full)
+
+
+def test_numbers_of_any_numeric_kind_score_alike():
+    card = RuleScorecard([Rule("cp_plans_ever", ">=", 1, 3)], BANDS_1_3)
+    expected = card.risk_score(pd.DataFrame({"cp_plans_ever": [0.0, 2.0, np.nan]}))
+    for col in (
+        pd.array([0, 2, None], dtype="Int64"),
+        pd.array([0.0, 2.0, None], dtype="Float64"),
+        pd.Series([0, 2, None], dtype=object),
+        pd.Categorical([0.0, 2.0, np.nan]),
+    ):
+        got = card.risk_score(pd.DataFrame({"cp_plans_ever": col}))
+        pd.testing.assert_series_equal(got, expected)
 
 
 def test_duplicate_rules_are_refused():

@@ -1414,7 +1414,11 @@ def recalibrate(model, X, y, *, method: str = "intercept"):
     Returns
     -------
     A recalibrated copy, with ``recalibration_`` = ``{method, intercept, slope,
-    n_rows, n_events}`` (exact counts: stay inside the secure environment).
+    n_rows, n_events}`` (exact counts: stay inside the secure environment). A
+    logistic model's covariance (Wald and cluster) is scaled by ``slope**2``, so its
+    intervals condition on the recalibration (its own uncertainty is not in them);
+    its training metrics stay those of the original fit. :func:`save_model` writes
+    the record into the model card (``recalibration``, counts disclosure-controlled).
 
     Examples
     --------
@@ -1464,6 +1468,11 @@ def recalibrate(model, X, y, *, method: str = "intercept"):
     if isinstance(new, LogisticRiskModel):
         new.coef_ = new.coef_ * b
         new.intercept_ = np.asarray([a + b * new.intercept_[0]])
+        # (intercept, coef) -> (a + b * intercept, b * coef): the covariance scales by
+        # b squared. It conditions on the recalibration (a and b are taken as known).
+        for name in ("covariance_", "cluster_covariance_"):
+            if getattr(new, name, None) is not None:
+                setattr(new, name, getattr(new, name) * b**2)
     else:
         card.points_to_risk_ = {
             "intercept": a + b * mapping["intercept"],

@@ -366,6 +366,17 @@ def _logistic_dict(model: LogisticRiskModel, model_card: Mapping | None) -> dict
         "limitations": list(_LOGISTIC_LIMITATIONS),
         "created": _dt.date.today().isoformat(),
     }
+    recal = getattr(model, "recalibration_", None)
+    if recal:
+        mc["recalibration"] = {
+            "method": recal["method"],
+            "intercept": float(recal["intercept"]),
+            "slope": float(recal["slope"]),
+            **_disclosed_counts({k: recal.get(k) for k in ("n_rows", "n_events")}),
+            "note": "recalibrated by riskscore.recalibrate on new data after fitting: the "
+            "coefficients and intercept include it; the training metrics are of the "
+            "original fit; the intervals condition on the recalibration",
+        }
     if model_card:
         mc.update(model_card)
     return {
@@ -833,8 +844,10 @@ def _scorecard_from(doc: Mapping, source: str) -> RuleScorecard:
     if mapping is not None:
         check.keys(mapping, "model_card.points_to_risk", (("intercept", "slope"), ()))
         lim = LIMITS["log_odds"]
-        for k in ("intercept", "slope"):
-            check.number(mapping[k], f"model_card.points_to_risk.{k}", -lim, lim)
+        card.points_to_risk_ = {
+            k: check.number(mapping[k], f"model_card.points_to_risk.{k}", -lim, lim)
+            for k in ("intercept", "slope")
+        }
     return card
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -543,3 +545,53 @@ def test_a_threshold_that_is_not_a_number_is_refused(option):
     ts = make_training_set(*make_cohort(300, random_state=2))
     with pytest.raises(ParameterError, match=option):
         evaluate(default_scorecard(), ts, cv=2, n_boot=5, **{option: [0.1, float("nan")]})
+
+
+def test_a_slope_recalibration_scales_the_covariance_and_is_recorded_in_the_file():
+    # the coefficients were multiplied by the slope but the covariance was not (Wald
+    # intervals too narrow by that factor), and the saved file said nothing of it
+    from riskscore.evaluation import recalibrate
+    from riskscore.modelfile import model_from_json, model_to_json
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    X = pd.DataFrame(
+        {
+            "siblings_removed": rng.integers(0, 4, n).astype(float),
+            "hardship_12m": rng.integers(0, 2, n).astype(float),
+        }
+    )
+    y = (rng.random(n) < expit(-2.0 + 0.5 * X["siblings_removed"])).astype(int)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    y_new = (rng.random(n) < expit(-2.0 + 1.0 * X["siblings_removed"])).astype(int)
+    sloped = recalibrate(model, X, y_new, method="slope")
+    b = sloped.recalibration_["slope"]
+    assert b > 1.5
+    np.testing.assert_allclose(sloped.covariance_, model.covariance_ * b**2)
+    wide = sloped.odds_ratios(ci="wald").set_index("feature")
+    base = model.odds_ratios(ci="wald").set_index("feature")
+    width = np.log(wide["upper"]) - np.log(wide["lower"])
+    np.testing.assert_allclose(width, (np.log(base["upper"]) - np.log(base["lower"])) * b)
+    doc = json.loads(model_to_json(sloped))
+    record = doc["model_card"]["recalibration"]
+    assert record["method"] == "slope" and record["slope"] == pytest.approx(b)
+    assert record["n_rows"] == 3000 and "original fit" in record["note"]
+    assert model_from_json(model_to_json(sloped)).covariance_ == pytest.approx(sloped.covariance_)
+    assert "recalibration" not in json.loads(model_to_json(model))["model_card"]
+
+
+def test_a_saved_scorecard_keeps_its_points_to_risk_map():
+    # a to_scorecard card written to a file and read back could not be recalibrated:
+    # "without a points-to-risk map", though the file carries one
+    from riskscore.evaluation import recalibrate
+    from riskscore.modelfile import model_from_json, model_to_json
+
+    rng = np.random.default_rng(6)
+    n = 3000
+    X = pd.DataFrame({"siblings_removed": rng.integers(0, 4, n).astype(float)})
+    y = (rng.random(n) < expit(-2.5 + 0.7 * X["siblings_removed"])).astype(int)
+    card = LogisticRiskModel(penalty=None).fit(X, y).to_scorecard(X, y, max_points=5)
+    back = model_from_json(model_to_json(card))
+    assert back.points_to_risk_ == pytest.approx(card.points_to_risk_)
+    moved = recalibrate(back, X, y)
+    assert moved.recalibration_["slope"] == pytest.approx(1.0)

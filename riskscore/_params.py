@@ -320,10 +320,11 @@ class _Date(Constraint):
 
 class _Path(Constraint):
     def is_satisfied_by(self, value):
-        return isinstance(value, (str, os.PathLike))
+        # a NUL character would reach the operating system as "embedded null byte"
+        return isinstance(value, (str, os.PathLike)) and "\x00" not in os.fsdecode(value)
 
     def __str__(self):
-        return "a path (str or os.PathLike)"
+        return "a path (str or os.PathLike, without a NUL character)"
 
 
 class _Callable(Constraint):

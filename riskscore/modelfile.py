@@ -62,6 +62,7 @@ import io
 import json
 import math
 import os
+import pickle
 import re
 import stat
 from collections.abc import Mapping
@@ -75,10 +76,10 @@ import pandas as pd
 from scipy.special import logit
 
 from riskscore._params import validate_params
-from riskscore._paths import output_file
+from riskscore._paths import output_file, refuse_nul
 from riskscore._version import __version__
 from riskscore.disclosure import hash_input
-from riskscore.errors import ModelFileError, RiskscoreError
+from riskscore.errors import MissingFileError, ModelFileError, ParameterError, RiskscoreError
 from riskscore.logistic import ADDED_PARAMETERS, LogisticRiskModel
 from riskscore.scorecard import AUDIT_ONLY_NOTICE, OPS, Rule, RuleScorecard
 from riskscore.vocabulary import AGENCIES, BANDS, FEATURES
@@ -201,8 +202,19 @@ def file_sha256(path: str | os.PathLike) -> str:
     >>> file_sha256(p)[:12]
     'ba7816bf8f01'
     """
-    # one file hasher for model files and audit inputs; fsdecode keeps bytes paths working
-    return hash_input(os.fsdecode(path))
+    name = os.fsdecode(path)  # bytes paths keep working
+    refuse_nul(name, "file_sha256")
+    if not os.path.lexists(name):
+        raise MissingFileError(f"file_sha256: no such file '{name}'. Fix: check the path.")
+    if os.path.isdir(name):
+        raise ParameterError(f"file_sha256: '{name}' is a folder; give a file.")
+    try:
+        # one file hasher for model files and audit inputs
+        return hash_input(name)
+    except OSError as exc:
+        raise ParameterError(
+            f"file_sha256: cannot read '{name}' ({exc.strerror or exc})."
+        ) from None
 
 
 def _plain(value: Any) -> Any:
@@ -587,7 +599,7 @@ def _parse_json(text: str, source: str) -> Any:
             "check that this is a riskscore model file, or " + _FIX,
         )
     try:
-        return json.loads(
+        doc = json.loads(
             text,
             parse_constant=no_constant,
             parse_float=finite_float,
@@ -600,6 +612,15 @@ def _parse_json(text: str, source: str) -> Any:
         raise refuse(
             f"not valid JSON ({exc})", "check that this is a riskscore model file"
         ) from None
+    try:
+        # a "\ud800" escape is valid JSON but no text: printing or saving would fail
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise refuse(
+            "a text holds a lone surrogate escape (such as \\ud800), which is not a character",
+            "write the text as plain UTF-8",
+        ) from None
+    return doc
 
 
 # --------------------------------------------------------------------------- checking
@@ -752,8 +773,16 @@ def _check_header(doc: Any, source: str) -> str:
 def _common_entries(doc: Mapping, check: _Check) -> tuple[str | None, dict]:
     check.text(doc.get("riskscore_version", ""), "riskscore_version", max_len=50)
     name = check.name(doc.get("name"), "name")
-    card = check.mapping(doc.get("model_card"), "model_card", allow_none=True)
-    return name, dict(card or {})
+    card = dict(check.mapping(doc.get("model_card"), "model_card", allow_none=True) or {})
+    # the one free-form entry the library reads back (the score sheet lists it)
+    zero = card.get("rounded_to_zero")
+    if zero is not None:
+        for i, z in enumerate(check.array(zero, "model_card.rounded_to_zero")):
+            key = f"model_card.rounded_to_zero[{i}]"
+            check.keys(z, key, (("condition", "log_odds_effect"), ("same_as", "scaled")))
+            check.text(z["condition"], f"{key}.condition")
+            check.number(z["log_odds_effect"], f"{key}.log_odds_effect", -1e6, 1e6)
+    return name, card
 
 
 def _total_range(card: RuleScorecard) -> tuple[float, float]:
@@ -1132,6 +1161,7 @@ def is_model_name(ref: str | os.PathLike) -> bool:
 
 def _read_bounded(path: Path, source: str, limit: int | None) -> bytes:
     """A regular file's bytes, read once (at most ``limit`` of them)."""
+    refuse_nul(path, source, ModelFileError)
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -1169,7 +1199,13 @@ def _shipped_bytes(name: str) -> tuple[bytes, str, str]:
         )
     root = _shipped_root()
     source = f"shipped model {name!r}"
-    record = (root / f"{name}.json{_SHA256_SUFFIX}").read_text(encoding="utf-8").split()
+    try:
+        record = (root / f"{name}.json{_SHA256_SUFFIX}").read_text(encoding="utf-8").split()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelFileError(
+            f"{source}: its recorded SHA-256 cannot be read ({exc}); the installation is "
+            "damaged. Fix: reinstall riskscore."
+        ) from None
     if len(record) != 2 or not _HEX64.fullmatch(record[0]) or record[1] != f"{name}.json":
         raise ModelFileError(
             f"{source}: its recorded SHA-256 ({name}.json.sha256) is malformed. Fix: "
@@ -1315,10 +1351,18 @@ def save_pipeline(obj: Any, path: str | os.PathLike) -> str:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise ModelFileError(f"save_pipeline: path must be a file path, got {type(path).__name__}.")
+    path = output_file(path, "save_pipeline", ModelFileError)
     buffer = io.BytesIO()
-    joblib.dump(obj, buffer)
+    try:
+        joblib.dump(obj, buffer)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise ModelFileError(
+            f"save_pipeline: the {type(obj).__name__} cannot be pickled ({exc}); nothing was "
+            "written. Fix: functions defined inline (lambdas) and open files cannot be "
+            "saved; use named functions defined in a module."
+        ) from None
     data = buffer.getvalue()
-    Path(path).write_bytes(data)
+    path.write_bytes(data)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -1361,4 +1405,11 @@ def load_pipeline(path: str | os.PathLike, *, sha256: str) -> Any:
     expected = _expected_digest(sha256, source)  # its form, before touching the file
     data = _read_bounded(Path(path), source, None)
     _check_digest(hashlib.sha256(data).hexdigest(), expected, source)
-    return joblib.load(io.BytesIO(data))
+    try:
+        return joblib.load(io.BytesIO(data))
+    except Exception as exc:  # vetted bytes, but not a pickle this Python can read
+        raise ModelFileError(
+            f"{source}: the file matches its digest but could not be unpickled "
+            f"({type(exc).__name__}: {exc}). Fix: check it is the joblib file save_pipeline "
+            "wrote, loaded with the same library versions."
+        ) from None

@@ -619,3 +619,91 @@ def test_a_pickle_swapped_after_the_hash_is_never_run(tmp_path, monkeypatch):
     assert loaded == {"weights": [1, 2, 3]}
     assert not marker.exists()
     assert good.read_bytes() == evil.read_bytes()  # the file was swapped
+
+
+@pytest.mark.parametrize("content", [b"not a pickle", b""], ids=["text", "empty"])
+def test_vetted_bytes_that_are_not_a_pickle_are_a_model_file_error(tmp_path, content):
+    # KeyError: 110 and EOFError came out of joblib
+    path = tmp_path / "p.joblib"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError, match="could not be unpickled"):
+        load_pipeline(path, sha256=hashlib.sha256(content).hexdigest())
+
+
+def test_save_pipeline_writes_where_save_model_does_and_refuses_what_cannot_be_pickled(tmp_path):
+    # a folder gave IsADirectoryError, a missing parent FileNotFoundError, a lambda
+    # PicklingError
+    with pytest.raises(ModelFileError, match="is a folder"):
+        save_pipeline({}, tmp_path)
+    deep = tmp_path / "new" / "folder" / "p.joblib"
+    digest = save_pipeline({"a": 1}, deep)
+    assert load_pipeline(deep, sha256=digest) == {"a": 1}
+    with pytest.raises(ModelFileError, match="cannot be pickled"):
+        save_pipeline(lambda x: x, tmp_path / "f.joblib")
+    assert not (tmp_path / "f.joblib").exists()
+
+
+def test_file_sha256_of_a_missing_file_or_a_folder_says_so(tmp_path):
+    from riskscore.errors import MissingFileError, ParameterError
+
+    with pytest.raises(MissingFileError, match="no such file"):
+        file_sha256(tmp_path / "absent.json")
+    with pytest.raises(ParameterError, match="is a folder"):
+        file_sha256(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda p: load_model(p),
+        lambda p: load_pipeline(p, sha256="0" * 64),
+        lambda p: save_model(default_scorecard(), p),
+        lambda p: save_pipeline({}, p),
+        lambda p: file_sha256(p),
+    ],
+    ids=["load_model", "load_pipeline", "save_model", "save_pipeline", "file_sha256"],
+)
+def test_a_path_with_a_nul_character_is_refused_by_name(tmp_path, call):
+    # ValueError: embedded null byte, from the operating system call
+    from riskscore.errors import RiskscoreError
+
+    with pytest.raises(RiskscoreError, match="NUL"):
+        call(str(tmp_path / "a\x00.json"))
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d["model_card"].__setitem__("rounded_to_zero", [1]),
+        lambda d: d["model_card"].__setitem__(
+            "rounded_to_zero", [{"condition": "x", "log_odds_effect": "abc"}]
+        ),
+        lambda d: d["model_card"].__setitem__("rounded_to_zero", "none"),
+        lambda d: d["rules"][0].__setitem__("rationale", "\ud800"),
+    ],
+    ids=["not-a-mapping", "text-effect", "not-a-list", "lone-surrogate"],
+)
+def test_a_card_that_would_fail_when_printed_or_saved_is_refused_on_load(mutate):
+    # these loaded, then str(card), card.summary or save_model raised AttributeError,
+    # ValueError or UnicodeEncodeError (and `riskscore model` an internal error)
+    doc = json.loads((resources.files("riskscore.models") / "review-rules-v2.json").read_text())
+    mutate(doc)
+    with pytest.raises(ModelFileError):
+        model_from_json(json.dumps(doc))
+
+
+def test_a_fitted_points_card_with_effects_rounded_to_zero_round_trips():
+    rng = np.random.default_rng(2)
+    n = 4000
+    X = pd.DataFrame(
+        {
+            "siblings_removed": rng.integers(0, 3, n).astype(float),
+            "hardship_12m": rng.integers(0, 2, n).astype(float),
+        }
+    )
+    y = (rng.random(n) < 1 / (1 + np.exp(3.5 - 1.2 * X["siblings_removed"]))).astype(int)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    card = model.to_scorecard(X, y, max_points=2)
+    assert card.model_card["rounded_to_zero"]  # hardship's small effect rounds to 0
+    back = model_from_json(model_to_json(card))
+    assert str(back) == str(card)

@@ -63,6 +63,9 @@ def attach_case_columns(per_case: pd.DataFrame, cases: pd.DataFrame) -> pd.DataF
 # which counts ({statistic: [count]}), and which counts are complements of others
 # (total_columns: the total is at least the sum; the unpublished remainder, such as the
 # crossings that were not false alarms, is a count of people too and is protected).
+#: The lead-time table's row of outcome cases that never reached the band before it
+_NEVER_BEFORE_OUTCOME = "never reached before outcome"
+
 TABLE_SPEC = {
     "summary": dict(
         count_columns=["n"],
@@ -102,17 +105,28 @@ TABLE_SPEC = {
         rate_columns={"share_of_contribution": ["n_crossings_holding"]},
     ),
     "by_deprivation": dict(
-        count_columns=["n_cases", "n_outcomes", "n_reached_review", "n_reached_mad", "n_with_gap"],
+        count_columns=[
+            "n_cases",
+            "n_outcomes",
+            "n_reached_review",
+            "n_reached_mad",
+            "n_outcomes_reached_mad",
+            "n_with_gap",
+        ],
         by=["imd_quintile"],
         rate_columns={
             "share_reached_mad": ["n_reached_mad", "n_cases"],
             "share_with_gap": ["n_with_gap", "n_cases"],
-            "median_lead_mad_days": ["n_outcomes"],
+            # the median is of the outcome cases that reached the band before it: it
+            # rests on their count, not on all outcome cases
+            "median_lead_mad_days": ["n_outcomes_reached_mad"],
         },
         total_columns=[
             ("n_cases", ["n_outcomes"]),
             ("n_cases", ["n_reached_review"]),
             ("n_reached_review", ["n_reached_mad"]),
+            ("n_outcomes", ["n_outcomes_reached_mad"]),
+            ("n_reached_mad", ["n_outcomes_reached_mad"]),
             ("n_cases", ["n_with_gap"]),
         ],
     ),
@@ -138,6 +152,20 @@ def cohort_links(tables: dict) -> list:
     for row, column in ((2, "n_outcomes"), (3, "n_reached_review"), (4, "n_reached_mad")):
         links.append(
             (("summary", s[row], "n"), [("by_deprivation", r, column) for r in dep.index], True)
+        )
+    # the outcome cases are those that reached multi-agency discussion before their
+    # outcome (by deprivation) and those that never did (the lead-time table's row)
+    never = lead.index[
+        (lead["band"] == BANDS[-1]) & (lead["lead_time_days"] == _NEVER_BEFORE_OUTCOME)
+    ]
+    if len(never) and "n_outcomes_reached_mad" in dep.columns:
+        links.append(
+            (
+                ("summary", s[2], "n"),
+                [("lead_times", never[0], "n_cases")]
+                + [("by_deprivation", r, "n_outcomes_reached_mad") for r in dep.index],
+                True,
+            )
         )
     links.append(
         (("summary", s[5], "n"), [("join_up_gap", gap.index[0], "n_cases_with_gap")], True)
@@ -338,7 +366,7 @@ def cohort_tables(per_case, fa_part, holder_part, n_cases, n_without_events, hor
         counts = binned.value_counts().reindex(_LEAD_LABELS, fill_value=0)
         for label, n in counts.items():
             lead_rows.append((band, label, int(n)))
-        lead_rows.append((band, "never reached before outcome", int(lt.isna().sum())))
+        lead_rows.append((band, _NEVER_BEFORE_OUTCOME, int(lt.isna().sum())))
     lead_times = pd.DataFrame(lead_rows, columns=["band", "lead_time_days", "n_cases"])
 
     fa_sum = (
@@ -428,6 +456,7 @@ def cohort_tables(per_case, fa_part, holder_part, n_cases, n_without_events, hor
                 int(oc.sum()),
                 int(pc["reached_review"].sum()),
                 int(pc[f"reached_{mad}"].sum()),
+                int(pc.loc[oc, f"lead_{mad}"].notna().sum()),
                 int((pc["gap_days"] > 0).sum()),
                 pc[f"reached_{mad}"].mean() if len(pc) else np.nan,
                 (pc["gap_days"] > 0).mean() if len(pc) else np.nan,
@@ -442,6 +471,7 @@ def cohort_tables(per_case, fa_part, holder_part, n_cases, n_without_events, hor
             "n_outcomes",
             "n_reached_review",
             "n_reached_mad",
+            "n_outcomes_reached_mad",
             "n_with_gap",
             "share_reached_mad",
             "share_with_gap",

@@ -214,6 +214,11 @@ _COLUMNS: dict[str, tuple[str, str]] = {
         "cases reaching multi-agency discussion",
         "children whose joined score reached multi-agency discussion",
     ),
+    "n_outcomes_reached_mad": (
+        "cases with an outcome reaching multi-agency discussion before it",
+        "children with an outcome whose joined score reached multi-agency discussion "
+        "before the outcome (the children the median lead time is of)",
+    ),
     "n_with_gap": ("cases with a join-up gap", "children with at least one join-up gap day"),
     "share_reached_mad": (
         "share reaching multi-agency discussion",
@@ -222,7 +227,8 @@ _COLUMNS: dict[str, tuple[str, str]] = {
     "median_lead_mad_days": (
         "median lead time to outcome (days)",
         "median days from the first multi-agency discussion crossing to the outcome, among "
-        "cases with an outcome (rounded to 5 days)",
+        "cases with an outcome that reached it before the outcome (rounded to 5 days; "
+        "published only where at least min_count such cases are)",
     ),
     # evaluation: metrics
     "metric": ("measure", "what is estimated"),

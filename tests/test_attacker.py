@@ -203,9 +203,11 @@ def _cohort_attacker(raw: dict, pub: dict, min_count: int, round_to: int) -> Att
     a.truth["review but not MAD"] = review - mad
     # lead-time bins of each band add up to the cases with an outcome
     lead = raw["lead_times"]
+    lead_cells = {}
     for band in lead["band"].unique():
         rows = np.flatnonzero(lead["band"].to_numpy() == band)
-        a.total(summary[2], [cell("lead_times", r, "n_cases") for r in rows])
+        lead_cells[band] = {r: cell("lead_times", r, "n_cases") for r in rows}
+        a.total(summary[2], list(lead_cells[band].values()))
     # false alarms: crossings hold the false alarms; cases alerted hold the true cases
     fa = raw["false_alarms"]
     for r in range(len(fa)):
@@ -246,10 +248,30 @@ def _cohort_attacker(raw: dict, pub: dict, min_count: int, round_to: int) -> Att
             a.total(h, [f"missed_opportunities[{m}].n_crossings" for m in rows])
     # by deprivation: rows add up to the summary; within a row, parts of the cases
     dep = raw["by_deprivation"]
-    cols = ["n_cases", "n_outcomes", "n_reached_review", "n_reached_mad", "n_with_gap"]
+    cols = [
+        "n_cases",
+        "n_outcomes",
+        "n_reached_review",
+        "n_reached_mad",
+        "n_outcomes_reached_mad",
+        "n_with_gap",
+    ]
     names = {c: [cell("by_deprivation", r, c) for r in range(len(dep))] for c in cols}
-    for c, total in zip(cols, [audited, summary[2], summary[3], summary[4], with_gap], strict=True):
+    for c, total in zip(
+        [c for c in cols if c != "n_outcomes_reached_mad"],
+        [audited, summary[2], summary[3], summary[4], with_gap],
+        strict=True,
+    ):
         a.total(total, names[c])
+    # outcome cases: those reaching MAD before it (by deprivation) and those never
+    never = np.flatnonzero(
+        (lead["band"].to_numpy() == "multi_agency_discussion")
+        & (lead["lead_time_days"].to_numpy() == "never reached before outcome")
+    )
+    a.total(
+        summary[2],
+        [lead_cells["multi_agency_discussion"][never[0]], *names["n_outcomes_reached_mad"]],
+    )
     for r in range(len(dep)):
         n = names["n_cases"][r]
         for part, whole in (
@@ -257,6 +279,8 @@ def _cohort_attacker(raw: dict, pub: dict, min_count: int, round_to: int) -> Att
             ("n_reached_review", n),
             ("n_with_gap", n),
             ("n_reached_mad", names["n_reached_review"][r]),
+            ("n_outcomes_reached_mad", names["n_outcomes"][r]),
+            ("n_outcomes_reached_mad", names["n_reached_mad"][r]),
         ):
             rest = f"by_deprivation[{r}] {whole.split('.')[-1]} - {part}"
             a.total(whole, [names[part][r]], exact=False, rest=rest)

@@ -589,3 +589,20 @@ def test_asking_a_cohort_audit_for_a_table_it_lacks_names_its_tables(cohort, car
         result["false_alarm"]
     assert isinstance(err.value, KeyError)  # a mapping's lookup error still
     assert str(err.value).startswith("the cohort audit has no table")  # not repr-quoted
+
+
+def test_the_median_lead_time_by_deprivation_rests_on_the_children_it_is_of(card):
+    # a median of 7 outcome children's lead times (of 13 with an outcome) was published
+    # as resting on n_outcomes: one child's exact lead time
+    events, cases = make_cohort(2000, random_state=0)  # the demo's cohort
+    raw = audit_cohort(events, cases, card, disclosure=False)["by_deprivation"]
+    pub = audit_cohort(events, cases, card)["by_deprivation"]
+    # the count is of the outcome children with a lead time (they reached the band first)
+    assert (raw["n_outcomes_reached_mad"] <= raw[["n_outcomes", "n_reached_mad"]].min(axis=1)).all()
+    shown = pub["median_lead_mad_days"].notna().to_numpy()
+    assert (raw["n_outcomes_reached_mad"].to_numpy()[shown] >= 10).all()
+    # and the case that leaked is there to be caught: a row whose outcome children
+    # are 10 or more but whose children with a lead time are fewer
+    few = (raw["n_outcomes"] >= 10) & (raw["n_outcomes_reached_mad"].between(1, 9))
+    assert few.any()
+    assert pub.loc[few.to_numpy(), "median_lead_mad_days"].isna().all()

@@ -156,20 +156,40 @@ def _row_slots(blocks, metric_names):
                 yield off + j, m
 
 
-def _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published):
-    """The group cells after disclosure control: published values, NaN where hidden."""
+def _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published, kids):
+    """The group cells after disclosure control: published values, NaN where hidden.
+
+    ``kids`` holds, per cell (and per complement: false negatives, true negatives,
+    rows not alerted), how many distinct children its rows are of: a cell of rows
+    from 1 to ``min_count - 1`` children is hidden however many rows it has, and so
+    is the part of a total whose complement is of so few children.
+    """
     cells = pd.DataFrame(
         {"attribute": slot_attr, "group": slot_group, **{c: exact[c] for c in _CELL_COLUMNS}}
     )
     overall = (cells["group"] == "All").to_numpy()
     hide = np.zeros((len(cells), len(_CELL_COLUMNS)), dtype=bool)
+
+    def few(name: str) -> np.ndarray:
+        k = kids[name]
+        return (k < settings.min_count) & ((k > 0) | settings.suppress_zero)
+
+    for j, c in enumerate(_CELL_COLUMNS):
+        if c != "n_cases":
+            hide[:, j] |= few(c)
+    for part, complement in (
+        ("true_positives", "false_negatives"),
+        ("false_positives", "true_negatives"),
+        ("alerts", "not_alerted"),
+    ):
+        hide[:, _CELL_COLUMNS.index(part)] |= few(complement)
     keep = np.zeros_like(hide)
     for column, published in (overall_published or {}).items():
         if column not in _CELL_COLUMNS:
             raise ParameterError(f"overall_published names {column!r}, not one of {_CELL_COLUMNS}")
         j = _CELL_COLUMNS.index(column)
         if published:
-            keep[overall, j] = True
+            keep[overall, j] = ~hide[overall, j]
         else:
             hide[overall, j] = True
     out = disclose_tables(
@@ -194,7 +214,7 @@ def _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published):
     return {c: out[c].to_numpy(dtype=float, na_value=np.nan) for c in _CELL_COLUMNS}
 
 
-def _published_estimates(E, metric_names, cells, exact, settings):
+def _published_estimates(E, metric_names, cells, exact, settings, kids):
     """Estimates from published counts (rates) or behind cells of at least min_count.
 
     Returns the estimates and, per metric and group, whether every cell the metric
@@ -210,7 +230,13 @@ def _published_estimates(E, metric_names, cells, exact, settings):
         for i, m in enumerate(metric_names):
             _, num, den = SUBGROUP_METRICS[m]
             shown = ~np.isnan(cells[num]) & ~np.isnan(cells[den]) & ~np.isnan(cells["n"])
-            big = np.all([full[c] >= settings.min_count for c in _MIN_CELLS[m]], axis=0)
+            big = np.all(
+                [
+                    (full[c] >= settings.min_count) & (kids[c] >= settings.min_count)
+                    for c in _MIN_CELLS[m]
+                ],
+                axis=0,
+            )
             safe[i] = shown & big
             if m in _RATES:
                 value = cells[num] / np.where(cells[den] > 0, cells[den], np.nan)
@@ -396,11 +422,32 @@ def subgroup_metrics(
     AL = np.tile(alert, reps)
     ranker = Ranker(P, stack_g, n_slots)
     est, counts = _stats(Y, P, AL, np.ones(len(Y)), stack_g, n_slots, ranker)
-    cases_per_slot = np.zeros(n_slots)
-    for g, b in zip(gcodes, blocks, strict=True):
-        pairs = np.unique(np.column_stack([g, codes]), axis=0)
-        cases_per_slot += np.bincount(pairs[:, 0], minlength=n_slots)
-        cases_per_slot[b[2] + len(b[1])] = n_cases
+
+    def children(rows: np.ndarray | None = None) -> np.ndarray:
+        """Distinct children per slot among ``rows`` (a mask; None: all rows)."""
+        out = np.zeros(n_slots, dtype=np.int64)
+        c = codes if rows is None else codes[rows]
+        for g, b in zip(gcodes, blocks, strict=True):
+            pairs = np.unique(np.column_stack([g if rows is None else g[rows], c]), axis=0)
+            out += np.bincount(pairs[:, 0], minlength=n_slots)
+            out[b[2] + len(b[1])] = len(np.unique(c))
+        return out
+
+    cases_per_slot = children()
+    # A cell of rows is published only where its rows are of enough children: one
+    # child's twenty rows are one child (each row is a child without case_ids).
+    yes, hit = y == 1, alert == 1
+    kids = {
+        "n": cases_per_slot,
+        "events": children(yes),
+        "non_events": children(~yes),
+        "alerts": children(hit),
+        "not_alerted": children(~hit),
+        "true_positives": children(yes & hit),
+        "false_positives": children(~yes & hit),
+        "false_negatives": children(yes & ~hit),
+        "true_negatives": children(~yes & ~hit),
+    }
 
     ref_slot = {}
     for col, labels, off, _ in blocks:
@@ -435,8 +482,8 @@ def subgroup_metrics(
     exact["n_cases"] = cases_per_slot.astype(np.int64)
     settings = settings_for(disclosure)
     if settings is not None:
-        cells = _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published)
-        E_pub, safe = _published_estimates(E, metric_names, cells, exact, settings)
+        cells = _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published, kids)
+        E_pub, safe = _published_estimates(E, metric_names, cells, exact, settings, kids)
     else:
         cells = {k: v.astype(float) for k, v in exact.items()}
         E_pub, safe = E, np.ones(E.shape, dtype=bool)

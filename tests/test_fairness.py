@@ -180,3 +180,29 @@ def test_outcomes_or_probabilities_that_are_not_numbers_are_refused_by_name(whic
     sex = pd.Series(["f", "m"] * 20, name="sex")
     with pytest.raises(SchemaError, match=rf"{which} must hold .* \(numbers\)"):
         subgroup_metrics(args["y_true"], args["y_prob"], sex, threshold=0.5, n_boot=5)
+
+
+def test_a_group_whose_outcome_rows_are_one_child_publishes_nothing_resting_on_them():
+    # 60 children, 20 rows each; one child with the outcome on all its 20 rows: the
+    # group's "events" were 20 rows, so its sensitivity, AUROC and O/E (one child's
+    # predictions) were published
+    rng = np.random.default_rng(4)
+    n_children, rows_each = 600, 20
+    case = np.repeat(np.arange(n_children), rows_each)
+    group = np.where(case < 60, "small", "big")
+    sick = rng.random(n_children) < 0.2
+    sick[:60] = False
+    sick[0] = True  # the small group's one child with the outcome
+    y = sick[case].astype(int)
+    p = np.where(y == 1, 0.9, rng.uniform(0.1, 0.9, len(y)))
+    g = pd.DataFrame({"group_of": group})
+    t = subgroup_metrics(y, p, g, by=["group_of"], threshold=0.5, case_ids=case, n_boot=0)
+    small = t[t["group"] == "small"].set_index("metric")
+    for metric in ("tpr", "auroc", "observed_rate", "oe_ratio"):
+        assert np.isnan(small.loc[metric, "estimate"]), metric
+        assert pd.isna(small.loc[metric, "numerator"]), metric
+    # resting on many children: published
+    assert not np.isnan(small.loc["selection_rate", "estimate"])
+    # the same rows, each its own child: 20 events are 20 children, published
+    alone = subgroup_metrics(y, p, g, by=["group_of"], threshold=0.5, n_boot=0)
+    assert not np.isnan(alone.set_index(["group", "metric"]).loc[("small", "tpr"), "estimate"])

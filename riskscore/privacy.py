@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 
-from riskscore._params import POSITIVE_INT, StrOptions, validate_params
+from riskscore._params import Interval, StrOptions, validate_params
 from riskscore._privacy_rules import nhs_number_valid
 from riskscore.errors import ParameterError, SchemaError
 from riskscore.schema import (
@@ -54,13 +55,24 @@ from riskscore.schema import (
     mark_of,
 )
 
-__all__ = ["check_identifying", "pseudonymise", "nhs_number_valid", "TOKEN_HEX_CHARS"]
+__all__ = [
+    "check_identifying",
+    "pseudonymise",
+    "nhs_number_valid",
+    "TOKEN_HEX_CHARS",
+    "MAX_SHIFT_DAYS",
+]
 
 #: Length of a pseudonymous case token: the first 32 hex characters (128 bits) of
 #: HMAC-SHA256(key, "riskscore-case-id:" + case_id). 128 bits make an accidental
 #: collision between two children practically impossible (about 1 in 10^29 for a
 #: million cases) while keeping ids short enough to read.
 TOKEN_HEX_CHARS = 32
+
+#: Largest ``max_shift_days`` pseudonymise accepts: ten years. A larger shift hides
+#: nothing more (intervals are kept, so the order of a case's events still shows)
+#: but moves dates towards the ends of what pandas can hold (years 1677 to 2262).
+MAX_SHIFT_DAYS = 3650
 
 #: ``attrs`` key of what pseudonymise did (dropped columns, whether dates moved).
 PSEUDONYMISED = "riskscore_pseudonymised"
@@ -104,11 +116,39 @@ def _tokens(ids: np.ndarray, key: bytes, shift_dates: bool, max_shift_days: int)
     return tokens, offsets
 
 
+def _shifted(dates: pd.Series, shift: np.ndarray, table: str, column: str) -> pd.Series:
+    """``dates`` moved by ``shift`` (whole days), refusing results the dtype cannot hold.
+
+    pandas raises its own overflow errors (or, for some units, wraps silently), so
+    the bound is checked first on the underlying integers, whatever the time unit.
+    """
+    values = dates.to_numpy()
+    unit, _ = np.datetime_data(values.dtype)
+    step = shift.astype(f"timedelta64[{unit}]").view(np.int64)
+    ticks = values.view(np.int64)
+    valid = ~np.isnat(values)
+    info = np.iinfo(np.int64)
+    # int64 min is NaT, so the earliest date is min + 1
+    over = valid & (step > 0) & (ticks > info.max - step)
+    under = valid & (step < 0) & (ticks < info.min + 1 - step)
+    bad = np.flatnonzero(over | under)
+    if len(bad):
+        lo, hi = (np.array([info.min + 1, info.max]).view(values.dtype)).astype(str)
+        rows = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
+        raise SchemaError(
+            f"pseudonymise: shifting {table} column {column!r} would move {len(bad)} date(s) "
+            f"outside what the column can hold ({lo[:10]} to {hi[:10]}), rows {rows}. Fix: "
+            "correct those dates (they are probably placeholders such as 1677 or 2262), or "
+            "convert the column to a coarser unit, e.g. .astype('datetime64[s]')."
+        )
+    return dates + pd.to_timedelta(shift)
+
+
 @validate_params(
     {
         "key": [bytes, str],
         "shift_dates": ["boolean"],
-        "max_shift_days": [POSITIVE_INT],
+        "max_shift_days": [Interval(Integral, 1, MAX_SHIFT_DAYS)],
         "extra_columns": [StrOptions("refuse", "drop")],
     }
 )
@@ -156,7 +196,8 @@ def pseudonymise(
     shift_dates : bool, default=False
         Shift each case's dates by its own offset.
     max_shift_days : int, default=180
-        Largest absolute shift in days (at least 1).
+        Largest absolute shift in days, from 1 to :data:`MAX_SHIFT_DAYS` (3650, ten
+        years).
     extra_columns : {"refuse", "drop"}, default="refuse"
         What to do with columns outside the data contract.
 
@@ -170,11 +211,14 @@ def pseudonymise(
     ------
     TypeError
         If the key is missing or not bytes/str.
-    ValueError
-        If the key is shorter than 16 bytes or ``max_shift_days`` < 1.
+    ParameterError
+        If the key is shorter than 16 bytes or ``max_shift_days`` is outside
+        ``[1, MAX_SHIFT_DAYS]`` (a :class:`ValueError` too).
     SchemaError
-        If a table breaks the data contract (blank ids, missing columns ...) or has
-        columns outside it (with ``extra_columns="refuse"``).
+        If a table breaks the data contract (blank ids, missing columns ...), has
+        columns outside it (with ``extra_columns="refuse"``), or a shifted date would
+        fall outside the dates its column can hold (for nanosecond dates, 1677-09-21
+        to 2262-04-11); the message names the column and rows.
 
     Examples
     --------
@@ -238,7 +282,7 @@ def pseudonymise(
             shift = np.where(pos >= 0, offsets[np.maximum(pos, 0)], 0).astype("timedelta64[D]")
             for column in df.columns:
                 if column in DATE_COLUMNS:
-                    df[column] = df[column] + pd.to_timedelta(shift)
+                    df[column] = _shifted(df[column], shift, name, column)
         # only riskscore's own records survive in attrs (anything else could hold ids)
         own = {
             k: v for k, v in df.attrs.items() if str(k).startswith("riskscore_") and k != ALLOWED

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from riskscore.errors import IdentifyingDataError, SchemaError
+from riskscore.errors import IdentifyingDataError, ParameterError, SchemaError
 from riskscore.privacy import (
+    MAX_SHIFT_DAYS,
     TOKEN_HEX_CHARS,
     check_identifying,
     nhs_number_valid,
@@ -394,3 +395,35 @@ def test_pseudonymise_properties(rows, key, max_shift):
         assert hexkey not in text
         if len(key.strip()) >= 4 and key.isascii():
             assert key.decode("ascii") not in text
+
+
+def test_pseudonymise_refuses_shifts_beyond_the_bound():
+    events, cases = typed_tables()
+    with pytest.raises(ParameterError, match=r"max_shift_days.*\[1, 3650\]"):
+        pseudonymise(events, cases, KEY, shift_dates=True, max_shift_days=10**7)
+    with pytest.raises(ParameterError, match="max_shift_days"):
+        pseudonymise(events, cases, KEY, shift_dates=True, max_shift_days=MAX_SHIFT_DAYS + 1)
+    ev, _ = pseudonymise(events, cases, KEY, shift_dates=True, max_shift_days=MAX_SHIFT_DAYS)
+    assert (ev["date"] - events["date"]).dt.days.abs().between(1, MAX_SHIFT_DAYS).all()
+
+
+def test_pseudonymise_refuses_dates_shifted_out_of_range():
+    events = pd.DataFrame(
+        {
+            "case_id": ["c2", "c1"],
+            "date": ["2101-01-05", "2101-01-05"],
+            "agency": ["gp"] * 2,
+            "event": ["missed_appointment"] * 2,
+        }
+    )
+    # A key that moves c1 forward by a day, found by trying (shifts are per key).
+    for n in range(64):
+        key = KEY + bytes([65 + n])
+        out, _ = pseudonymise(events, key=key, shift_dates=True, max_shift_days=1)
+        if (out["date"] - pd.to_datetime(events["date"])).dt.days.iloc[1] == 1:
+            break
+    # 2262-04-11 is the last day pandas holds in nanoseconds: a day later is out.
+    last = events.assign(date=["2101-01-05", "2262-04-11"])
+    with pytest.raises(SchemaError, match=r"events column 'date'.*rows 1\b") as info:
+        pseudonymise(last, key=key, shift_dates=True, max_shift_days=1)
+    assert "int64" not in str(info.value) and info.value.__cause__ is None

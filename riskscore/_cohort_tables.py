@@ -230,9 +230,38 @@ def control_tables(raw: dict, disclosure, *, synthetic=None) -> dict:
                     t[rate] = (pd.to_numeric(t[rate], errors="coerce") / 5).round() * 5
                 elif rate == "share_of_contribution":
                     t[rate] = pd.to_numeric(t[rate], errors="coerce").round(2)
+                    _hide_second_share(t, rate)
     if synthetic:
         mark_synthetic(*out.values(), note=synthetic if isinstance(synthetic, str) else "synthetic")
     return out
+
+
+def _hide_second_share(table: pd.DataFrame, column: str) -> None:
+    """Hide a second share where only one is hidden: the shares add up to 1.
+
+    One hidden share would be 1 minus the published ones; with the smallest published
+    share hidden too, only the two together can be worked out. Recorded in the manifest.
+    """
+    share = table[column]
+    hidden = share.isna().to_numpy()
+    shown = np.flatnonzero(~hidden & (share.fillna(0).to_numpy() > 0))
+    if hidden.sum() != 1 or len(shown) == 0:
+        return
+    row = shown[np.argmin(share.to_numpy()[shown])]
+    label = table.index[row]
+    table.loc[label, column] = np.nan
+    stamp = table.attrs["riskscore_disclosure"]
+    key = ", ".join(f"{c}={table.loc[label, c]}" for c in stamp.get("by") or ["held_by"])
+    stamp["manifest"] = [
+        *stamp.get("manifest", []),
+        {
+            "row": label,
+            "key": key,
+            "column": column,
+            "reason": "suppressed: the shares add up to 1, so one hidden share could be "
+            "worked out from the others; the smallest published share is hidden with it",
+        },
+    ]
 
 
 def _explode_holders(contribs: pd.DataFrame) -> pd.DataFrame:

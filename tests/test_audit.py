@@ -606,3 +606,15 @@ def test_the_median_lead_time_by_deprivation_rests_on_the_children_it_is_of(card
     few = (raw["n_outcomes"] >= 10) & (raw["n_outcomes_reached_mad"].between(1, 9))
     assert few.any()
     assert pub.loc[few.to_numpy(), "median_lead_mad_days"].isna().all()
+
+
+def test_one_hidden_agency_share_is_never_the_only_one(card):
+    # the shares of contribution add up to 1: with one hidden, 1 minus the rest gave
+    # it back (probation, about 0.02)
+    events, cases = make_cohort(150, random_state=1)
+    share = audit_cohort(events, cases, card)["agency_share"]["share_of_contribution"]
+    raw = audit_cohort(events, cases, card, disclosure=False)["agency_share"]
+    assert raw["share_of_contribution"].sum() == pytest.approx(1.0)
+    hidden = share.isna()
+    assert hidden.sum() != 1
+    assert hidden.sum() >= 2  # this cohort has a hidden holder: the case that leaked

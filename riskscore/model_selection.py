@@ -22,6 +22,37 @@ from riskscore.errors import LeakageError, ParameterError
 __all__ = ["CaseKFold", "TemporalSplit", "check_no_shared_cases"]
 
 
+def _case_codes(groups, who: str, n_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Factorise the case ids of a split, refusing absent or missing ones.
+
+    A missing id is not a case: factorising it would put every row without an id
+    together as one child, and those rows (different children) would share a fold.
+    """
+    if groups is None:
+        raise ParameterError(
+            f"{who} needs case ids: call split(X, y, groups=case ids), the case_id of "
+            "every row (e.g. training_set.groups), so every row of a child stays on one side."
+        )
+    values = np.asarray(groups, dtype=object) if not isinstance(groups, np.ndarray) else groups
+    if values.ndim != 1:
+        raise ParameterError(
+            f"{who}: groups must be one case id per row, got shape {values.shape}."
+        )
+    if n_rows is not None and len(values) != n_rows:
+        raise ParameterError(
+            f"{who}: groups has {len(values)} rows but y has {n_rows}; pass one case id per row."
+        )
+    missing = np.flatnonzero(pd.isna(pd.Series(values, dtype=object)).to_numpy())
+    if len(missing):
+        rows = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+        raise ParameterError(
+            f"{who}: {len(missing)} case id(s) in groups are missing (None or NaN), rows "
+            f"{rows} (0-based). Rows without a case id cannot be kept to one side of a split; "
+            "fix the case ids or drop those rows first."
+        )
+    return pd.factorize(values, use_na_sentinel=False)
+
+
 @validate_params(
     {
         "n_splits": [Interval(numbers.Integral, 2, None)],
@@ -66,8 +97,12 @@ class CaseKFold:
         """Number of folds."""
         return int(self.n_splits)
 
-    def split(self, X, y, groups):
+    def split(self, X, y, groups=None):
         """Yield ``(train, test)`` row positions, one pair per fold.
+
+        ``groups`` (the case id of every row) is required; it has a default only so
+        that leaving it out gives a :class:`~riskscore.ParameterError` saying so.
+        Missing case ids (None, NaN) are refused, naming the rows.
 
         Examples
         --------
@@ -79,9 +114,11 @@ class CaseKFold:
             raise ParameterError(
                 f"n_splits must be an integer of at least 2, got {self.n_splits!r}."
             )
-        if groups is None:
-            raise ParameterError("CaseKFold needs groups (the case_id of every row).")
-        codes, uniques = pd.factorize(np.asarray(groups), use_na_sentinel=False)
+        if y is None:
+            raise ParameterError(
+                "CaseKFold needs y (the outcome of every row): folds are stratified by it."
+            )
+        codes, uniques = _case_codes(groups, "CaseKFold", len(np.asarray(y)))
         n_cases = len(uniques)
         if n_cases < self.n_splits:
             raise ParameterError(
@@ -166,15 +203,19 @@ class TemporalSplit:
         hi = t.max()
         return pd.Timestamp(lo + (hi - lo) / 2).normalize()
 
-    def split(self, X, y, groups):
-        """Yield the single ``(train, test)`` pair of row positions."""
+    def split(self, X, y, groups=None):
+        """Yield the single ``(train, test)`` pair of row positions.
+
+        ``groups`` (the case id of every row) is optional; when given, missing case
+        ids (None, NaN) are refused, naming the rows.
+        """
         t = pd.to_datetime(pd.Series(np.asarray(self.as_of))).to_numpy()
         cut = np.datetime64(self.cut_date().to_datetime64())
         horizon = np.timedelta64(int(self.horizon), "D")
         train = t + horizon < cut
         test = t >= cut
         if groups is not None:
-            codes, _ = pd.factorize(np.asarray(groups), use_na_sentinel=False)
+            codes, _ = _case_codes(groups, "TemporalSplit", len(t))
             n_cases = codes.max() + 1 if len(codes) else 0
             has_train = np.zeros(n_cases, dtype=bool)
             has_train[codes[train]] = True

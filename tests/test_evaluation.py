@@ -595,3 +595,23 @@ def test_a_saved_scorecard_keeps_its_points_to_risk_map():
     assert back.points_to_risk_ == pytest.approx(card.points_to_risk_)
     moved = recalibrate(back, X, y)
     assert moved.recalibration_["slope"] == pytest.approx(1.0)
+
+
+def test_case_splitters_need_case_ids_and_refuse_missing_ones():
+    # split(X, y) without groups was a plain TypeError about a positional argument
+    from riskscore.errors import ParameterError
+
+    X = np.zeros((6, 1))
+    y = np.array([0, 1, 0, 1, 0, 0])
+    with pytest.raises(ParameterError, match="groups=case ids"):
+        list(CaseKFold(3).split(X, y))
+    # missing case ids were silently put together as one child
+    for missing in (None, np.nan):
+        groups = np.array(["a", "a", missing, "b", "c", missing], dtype=object)
+        with pytest.raises(ParameterError, match=r"missing.*rows 2, 5"):
+            list(CaseKFold(2).split(X, y, groups))
+        as_of = pd.to_datetime(["2101-01-01"] * 3 + ["2104-01-01"] * 3)
+        with pytest.raises(ParameterError, match=r"missing.*rows 2, 5"):
+            list(TemporalSplit(as_of, horizon=30, cut="2103-01-01").split(X, y, groups))
+    with pytest.raises(ParameterError, match=r"groups has 5 rows.*y has 6"):
+        list(CaseKFold(2).split(X, y, list("aabbc")))

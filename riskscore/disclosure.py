@@ -329,7 +329,11 @@ def describe_settings(settings: DisclosureSettings | Mapping[str, Any] | None) -
 def _round_half_up(values: np.ndarray, round_to: int) -> np.ndarray:
     if round_to == 1:
         return values
-    return np.floor(values / round_to + 0.5) * round_to
+    # fmod is exact for floats, so whole counts below 2**53 round exactly; dividing
+    # first (values / round_to + 0.5) loses the remainder near 2**53 and rounds the
+    # wrong way.
+    rest = np.fmod(values, round_to)
+    return values - rest + np.where(2 * rest >= round_to, round_to, 0)
 
 
 def _is_key_dtype(series: pd.Series) -> bool:
@@ -458,6 +462,10 @@ def _resolve_columns(
     return counts, by_list, derived, explicit_rates
 
 
+#: Counts from here on are refused: float64 holds every whole number below 2**53 only.
+_EXACT_COUNT_LIMIT = 2**53
+
+
 def _count_matrix(table: pd.DataFrame, counts: list[str]) -> np.ndarray:
     values = np.empty((len(table), len(counts)), dtype=float)
     for j, c in enumerate(counts):
@@ -475,6 +483,16 @@ def _count_matrix(table: pd.DataFrame, counts: list[str]) -> np.ndarray:
             raise DisclosureError(
                 f"count column {c!r} holds values that are not whole non-negative counts in "
                 f"row(s) {_first_rows(bad, table.index)}; a count column must hold counts"
+            )
+        # Beyond 2**53 a float64 no longer holds every whole number: such a count
+        # would be rounded and checked on an approximation of itself.
+        huge = finite & (v >= _EXACT_COUNT_LIMIT)
+        if huge.any():
+            raise DisclosureError(
+                f"count column {c!r} holds counts of 2**53 ({_EXACT_COUNT_LIMIT}) or more in "
+                f"row(s) {_first_rows(huge, table.index)}, too large to round and check "
+                "exactly; counts of people or events are never this large: check the column "
+                "(an id or a sum of amounts?) and leave it out of count_columns"
             )
         values[:, j] = v
     return values

@@ -879,3 +879,17 @@ def test_reading_a_table_that_is_not_there_says_so(tmp_path):
 
     with pytest.raises(MissingFileError, match="no such file"):
         read_table(tmp_path / "nope.csv")
+
+
+def test_disclose_refuses_counts_too_large_to_round_exactly():
+    # 2**62 went through float rounding: published unrounded, then check_disclosure refused it
+    table = pd.DataFrame({"g": ["a", "b", "c"], "n": [2**62, 50, 2**53]})
+    with pytest.raises(DisclosureError, match=r"'n'.*2\*\*53.*row\(s\) \[?0, 2"):
+        disclose(table)
+    # below the bound, rounding is exact: 2**53 leaves 2 on division by 5, so
+    # 2**53 - 2 and 2**53 - 7 are multiples of 5; 2**53 - 5 (remainder 2) rounds down
+    # and 2**53 - 4 (remainder 3) up (float division had sent 2**53 - 5 up to 2**53 + 3)
+    near = [2**53 - 5, 2**53 - 4, 2**53 - 1, 50]
+    ok = disclose(pd.DataFrame({"g": ["a", "b", "c", "d"], "n": near}), find_totals=False)
+    assert ok["n"].tolist() == [2**53 - 7, 2**53 - 2, 2**53 - 2, 50]
+    check_disclosure(ok)

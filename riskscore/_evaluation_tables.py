@@ -87,17 +87,30 @@ class Totals:
     table: pd.DataFrame
 
 
-def totals_table(y: np.ndarray, n_cases: int, settings: DisclosureSettings | None) -> Totals:
-    """Rows, events and children of the validation rows, disclosed (events vs non-events)."""
+def totals_table(
+    y: np.ndarray, n_cases: int, settings: DisclosureSettings | None, cases=None
+) -> Totals:
+    """Rows, events and children of the validation rows, disclosed (events vs non-events).
+
+    With ``cases`` (each row's case code) the outcome rows and the other rows must
+    each be of 0 or at least ``min_count`` children too, or the event count is hidden.
+    """
     n, e = len(y), int(np.sum(y))
     raw = pd.DataFrame({"n_rows": [n], "n_events": [e], "n_cases": [int(n_cases)]})
     if settings is None:
         t = mark_undisclosed(raw, reason="evaluate(disclosure=False)")
     else:
+        few = False
+        if cases is not None:
+            yes = np.asarray(y) > 0
+            for rows in (yes, ~yes):
+                k = len(np.unique(np.asarray(cases)[rows]))
+                few |= 0 < k < settings.min_count
         t = disclose(
             raw,
             count_columns=["n_rows", "n_events", "n_cases"],
             total_columns=[("n_rows", ["n_events"])],
+            hide=np.array([[False, few, False]]),
             min_count=settings.min_count,
             round_to=settings.round_to,
             suppress_zero=settings.suppress_zero,
@@ -126,6 +139,8 @@ class Cuts:
     p: np.ndarray
     score: np.ndarray
     settings: DisclosureSettings | None
+    #: case code of every row (None: every row its own child)
+    cases: np.ndarray | None = None
     offered: list[tuple[str, object, str, float]] = field(default_factory=list)
     alerts: np.ndarray | None = None
     true_positives: np.ndarray | None = None
@@ -178,8 +193,49 @@ class Cuts:
                 counts[idx], totals, min_count=s.min_count, suppress_zero=s.suppress_zero
             )
             published[idx] = keep
+            if self.cases is not None:
+                # rows are not children: one child's many rows must not make a band
+                if together or scales[idx[0]] == "score":
+                    order = np.lexsort((self.p, self.score))
+                else:
+                    order = np.argsort(self.p, kind="stable")
+                self._by_children(idx, published, alerts, order)
         self.published = published
         return self
+
+    def _by_children(self, idx, published, alerts, order) -> None:
+        """Unpublish cuts until every band between published cuts is of enough children.
+
+        The cuts of a family are nested: each is the rows from some position on, in
+        ``order``. Between two published cuts (and below the lowest, above the highest)
+        lies a band of rows; the outcome rows and the other rows of every band must be
+        of 0 or at least ``min_count`` distinct children, so that every published set,
+        and every difference of two, is. A failing band is merged with its neighbour by
+        unpublishing the cut between them that was offered later.
+        """
+        m = self.settings.min_count
+        n = len(self.y)
+        ys, cs = self.y[order] > 0, np.asarray(self.cases)[order].astype(np.int64)
+        n_codes = int(cs.max()) + 1 if n else 1
+        position = np.arange(n)
+        while True:
+            live = idx[published[idx]]
+            starts = np.unique(n - alerts[live])
+            bounds = np.concatenate([[0], starts[(starts > 0) & (starts < n)], [n]])
+            bounds = np.unique(bounds)
+            band = np.searchsorted(bounds, position, side="right") - 1
+            n_bands = len(bounds) - 1
+
+            k1, k0 = (_children_per_band(band, cs, rows, n_codes, n_bands) for rows in (ys, ~ys))
+            bad = np.flatnonzero(((k1 > 0) & (k1 < m)) | ((k0 > 0) & (k0 < m)))
+            if len(bad) == 0 or n_bands < 2:
+                return
+            b = int(bad[0])
+            # the cuts on the band's two edges (a cut's rows start at its edge)
+            edges = [e for e in (bounds[b], bounds[b + 1]) if 0 < e < n]
+            groups = [live[(n - alerts[live]) == e] for e in edges]
+            drop = max(groups, key=lambda g: int(g.max()))  # the later offered goes
+            published[drop] = False
 
     def lookup(self, source: str) -> pd.DataFrame:
         """The offered cuts of one source: key, threshold, counts and whether published."""
@@ -194,6 +250,12 @@ class Cuts:
                 "published": self.published[rows],
             }
         )
+
+
+def _children_per_band(band, cases, rows, n_codes: int, n_bands: int) -> np.ndarray:
+    """Distinct children among ``rows`` (a mask) of each band."""
+    pairs = np.unique(band[rows] * n_codes + cases[rows])
+    return np.bincount(pairs // n_codes, minlength=n_bands)
 
 
 def _rounded(values: np.ndarray, settings: DisclosureSettings | None) -> np.ndarray:

@@ -568,12 +568,12 @@ def evaluate(
     v = _validation_rows(oof, data)
     dc_thr = _dc_thresholds(dc_thresholds)
     metrics, draws = _metrics_with_intervals(v, n_boot, level, random_state, progress)
-    totals = totals_table(v.y, v.n_cases, settings)
+    totals = totals_table(v.y, v.n_cases, settings, cases=v.codes)
     rules = _alert_rules(model, kind, v, alert_rates, thresholds)
     sub_rate = alert_rates[0] if alert_rates else 0.1
     sub_cut = alert_threshold(v.p, sub_rate) if cases is not None else None
     # every cut the tables publish is chosen once, so no two rows can be differenced
-    cuts = offer_cuts(Cuts(v.y, v.p, v.score, settings), rules, dc_thr, v.p, sub_cut)
+    cuts = offer_cuts(Cuts(v.y, v.p, v.score, settings, cases=v.codes), rules, dc_thr, v.p, sub_cut)
     alerts = _alerts_table(v, rules, cuts, totals, n_boot, level, random_state, settings)
     calibration = calibration_table(v.p, v.y, cuts, settings)
     decision_curve = decision_curve_table(dc_thr, cuts, totals, settings)

@@ -30,7 +30,7 @@ from riskscore.report import render_html
 
 @pytest.fixture(scope="module")
 def cohort():
-    return rs.make_cohort(700, random_state=21)
+    return rs.make_cohort(3000, random_state=21)
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +169,50 @@ def test_every_cohort_table_records_the_relations_it_was_protected_against(cohor
     for t in tables.values():
         reasons = rs.disclosure_manifest(t)["reason"]
         assert not reasons.str.contains("primary|secondary").any()
+
+
+def test_published_cuts_separate_bands_of_enough_children_not_just_rows():
+    # 40 outcome rows of one child sit above every other outcome row: a cut between
+    # them passed on rows (40 events) but described one child
+    from riskscore._evaluation_tables import Cuts
+    from riskscore.disclosure import DisclosureSettings
+
+    rng = np.random.default_rng(0)
+    n_other = 3000
+    p_other = rng.uniform(0, 0.5, n_other)
+    y_other = (rng.random(n_other) < p_other).astype(float)
+    cases_other = np.arange(n_other) // 4 + 1  # four rows a child
+    y = np.r_[np.ones(40), y_other]
+    p = np.r_[np.full(40, 0.9), p_other]
+    cases = np.r_[np.zeros(40, dtype=np.int64), cases_other]
+    settings = DisclosureSettings()
+
+    def published(with_cases):
+        cuts = Cuts(y, p, p, settings, cases=cases if with_cases else None)
+        for t in (0.8, 0.4, 0.2):
+            cuts.add("alert", t, "probability", t)
+        return dict(zip(cuts.settle().lookup("alert")["key"], cuts.published, strict=True))
+
+    assert published(False)[0.8]  # rows alone: the one child's cut is published
+    shown = published(True)
+    assert not shown[0.8]
+    assert shown[0.4] and shown[0.2]  # cuts between many children stay
+    # every band between published cuts: 0 or at least 10 children, outcome or not
+    edges = sorted(t for t, ok in shown.items() if ok)
+    band = np.searchsorted(edges, p, side="right")
+    for b in np.unique(band):
+        for outcome in (0, 1):
+            kids = np.unique(cases[(band == b) & (y == outcome)])
+            assert len(kids) == 0 or len(kids) >= 10, (b, outcome, len(kids))
+
+
+def test_the_event_total_of_fewer_than_min_count_children_is_hidden():
+    from riskscore._evaluation_tables import totals_table
+    from riskscore.disclosure import DisclosureSettings
+
+    y = np.r_[np.ones(30), np.zeros(500)]
+    cases = np.r_[np.repeat(np.arange(3), 10), np.arange(3, 503)]  # 30 rows, 3 children
+    hidden = totals_table(y, 503, DisclosureSettings(), cases=cases)
+    assert np.isnan(hidden.events_pub) and hidden.cases_pub == 505
+    many = totals_table(y, 530, DisclosureSettings(), cases=np.arange(530))
+    assert many.events_pub == 30

@@ -187,6 +187,44 @@ def _first_rows(mask: np.ndarray, index: pd.Index, k: int = 5) -> str:
     return ", ".join(str(index[i]) for i in rows)
 
 
+def _check_class_weight(class_weight, classes=None) -> None:
+    """Refuse a ``class_weight`` that is not None, "balanced" or {class: weight}.
+
+    Weights must be positive finite numbers (a negative or NaN weight made the solver
+    diverge, or return zeros, with only warnings); given ``classes``, every label must
+    be one of them (a class not listed weighs 1, as in scikit-learn).
+    """
+    if class_weight is None or (isinstance(class_weight, str) and class_weight == "balanced"):
+        return
+    if not isinstance(class_weight, Mapping):
+        raise ParameterError(
+            "LogisticRiskModel: class_weight must be None, 'balanced' or a dict "
+            f"{{class label: weight}}; got {class_weight!r} ({type(class_weight).__name__}). "
+            "Fix: pass e.g. class_weight={1: 10.0} to up-weight the outcome class."
+        )
+    for label, weight in class_weight.items():
+        if (
+            isinstance(weight, (bool, np.bool_))
+            or not isinstance(weight, numbers.Real)
+            or not (math.isfinite(weight) and weight > 0)
+        ):
+            raise ParameterError(
+                f"LogisticRiskModel: class_weight[{label!r}] must be a positive finite "
+                f"number; got {weight!r} ({type(weight).__name__}). Fix: weights multiply "
+                "each row's loss, so use numbers above 0, e.g. {1: 10.0}."
+            )
+    if classes is not None:
+        known = set(np.asarray(classes).tolist())
+        for label in class_weight:
+            if label not in known:
+                raise ParameterError(
+                    f"LogisticRiskModel: class_weight label {label!r} is not a class of y "
+                    f"(the classes are {sorted(known, key=str)}). Fix: key the weights by "
+                    "the labels of y, e.g. {" + f"{np.asarray(classes).tolist()[-1]!r}"
+                    ": 10.0}; a class not listed weighs 1."
+                )
+
+
 def _covariances(Z, yb, eta, varying, codes):
     """Inverse information (Wald) and, given case codes, the cluster-robust covariance.
 
@@ -269,7 +307,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         ``False`` penalises raw columns (the first release's behaviour).
     class_weight : None, "balanced" or dict, default=None
         Weights for the classes during fitting (for rare outcomes); see
-        ``recalibrate``.
+        ``recalibrate``. A dict maps labels of ``y`` to positive finite weights; a
+        class it does not list weighs 1. Other labels, and weights that are not
+        positive finite numbers, are refused in ``fit`` (:class:`ParameterError`).
     features : list of str, optional
         Columns to use, by name (needs a DataFrame). Default: the catalogue
         features present in a DataFrame (``case_id``, ``as_of`` and other columns
@@ -410,6 +450,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             raise ParameterError(f"max_iter must be a positive integer, got {self.max_iter!r}.")
         if not isinstance(self.tol, numbers.Real) or not self.tol > 0:
             raise ParameterError(f"tol must be a positive number, got {self.tol!r}.")
+        _check_class_weight(self.class_weight)
         probs = DEFAULT_PROBABILITY_BANDS if self.bands is None else self.bands
         probs = check_bands(probs, "LogisticRiskModel")
         bad = {k: v for k, v in probs.items() if not 0 < v < 1}
@@ -614,6 +655,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 f"{np.unique(y)[:5].tolist()}."
             )
         self.classes_ = np.unique(y)
+        _check_class_weight(self.class_weight, self.classes_)
         yb = (y == self.classes_[1]).astype(np.float64)
         names = (
             list(self.feature_names_in_)
@@ -703,10 +745,11 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         y_fit = original_y if original_y is not None else yb
         if original_y is None and isinstance(self.class_weight, Mapping):
             # bootstrap refits get the 0/1 outcome: map weights to 0/1 labels
+            # (a class the dict does not list weighs 1)
             est.set_params(
                 class_weight={
-                    0.0: self.class_weight[self.classes_[0]],
-                    1.0: self.class_weight[self.classes_[1]],
+                    0.0: self.class_weight.get(self.classes_[0], 1.0),
+                    1.0: self.class_weight.get(self.classes_[1], 1.0),
                 }
             )
         # A column constant in the training rows (a flag that never fires here) carries

@@ -922,6 +922,13 @@ def _logistic_from(doc: Mapping, source: str) -> LogisticRiskModel:
                 raise check.fail(key, "must be a [label, weight] pair")
             if isinstance(pair[0], (list, Mapping)) or pair[0] is None:
                 raise check.fail(key, "the label must be a number, text or true/false")
+            if pair[0] in pairs:
+                # a dict would keep the last weight silently (true and 1 are one key)
+                raise check.fail(
+                    key,
+                    f"the label {pair[0]!r} is given a weight twice",
+                    "give each class one [label, weight] pair",
+                )
             pairs[pair[0]] = check.number(pair[1], key, 1e-12, 1e12)
         params["class_weight"] = pairs
     elif cw is not None and cw != "balanced":
@@ -996,6 +1003,15 @@ def _logistic_from(doc: Mapping, source: str) -> LogisticRiskModel:
         or classes[0] == classes[1]
     ):
         raise check.fail("classes", "must be two different labels of one type, e.g. [0, 1]")
+    if isinstance(params.get("class_weight"), Mapping):
+        # the labels weighted must be the classes, or the model would fail on refit
+        for i, label in enumerate(params["class_weight"]):
+            if label not in classes:
+                raise check.fail(
+                    f"parameters.class_weight[{i}]",
+                    f"the label {label!r} is not one of the classes {classes}",
+                    "key the weights by the labels in 'classes'",
+                )
 
     # optional entries
     calibration = check.mapping(doc.get("calibration"), "calibration", allow_none=True) or {}

@@ -773,3 +773,46 @@ def test_a_table_of_the_wrong_kind_is_refused(given):
         model.risk_score(given)
     with pytest.raises(SchemaError, match="feature table"):
         LogisticRiskModel().fit(given, [0, 1])
+
+
+# --------------------------------------------------------------------------- tester findings
+
+
+def _features(n=2000, seed=0):
+    X, y = simulate(n, seed)
+    return X.drop(columns=["case_id", "as_of"]), y
+
+
+@pytest.mark.parametrize(
+    "class_weight, words",
+    [
+        ({"a": 1}, ["'a'", "not a class"]),
+        ({0: 1, 1: 2, 2: 3}, ["2", "not a class"]),
+        ({0: -1, 1: 1}, ["positive finite"]),
+        ({0: np.nan, 1: 1}, ["positive finite"]),
+        ({0: np.inf, 1: 1}, ["positive finite"]),
+        ({0: 0, 1: 1}, ["positive finite"]),
+        ({0: "2", 1: 1}, ["positive finite"]),
+        ({0: True, 1: 1}, ["positive finite"]),
+        ("balance", ["'balanced'"]),
+        (3, ["'balanced'"]),
+    ],
+)
+def test_class_weight_that_is_not_a_weight_per_class_is_a_parameter_error(class_weight, words):
+    from riskscore.errors import ParameterError
+
+    X, y = _features()
+    with pytest.raises(ParameterError, match="class_weight") as info:
+        LogisticRiskModel(class_weight=class_weight).fit(X, y)
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+    assert "Fix" in str(info.value) or "pass" in str(info.value)
+
+
+def test_class_weight_of_some_classes_weights_the_others_one_also_in_the_bootstrap():
+    X, y = _features()
+    partial = LogisticRiskModel(penalty=None, class_weight={1: 3.0}).fit(X, y)
+    full = LogisticRiskModel(penalty=None, class_weight={0: 1.0, np.int64(1): 3.0}).fit(X, y)
+    np.testing.assert_array_equal(partial.coef_, full.coef_)
+    table = partial.odds_ratios(X, y, ci="bootstrap", n_boot=3, progress=False)
+    assert np.isfinite(table["lower"]).all()

@@ -707,3 +707,30 @@ def test_a_fitted_points_card_with_effects_rounded_to_zero_round_trips():
     assert card.model_card["rounded_to_zero"]  # hardship's small effect rounds to 0
     back = model_from_json(model_to_json(card))
     assert str(back) == str(card)
+
+
+@pytest.mark.parametrize(
+    "class_weight, words",
+    [
+        ([["a", 1.0]], ["parameters.class_weight[0]", "'a' is not one of the classes"]),
+        ([[False, 1.0], [2, 5.0]], ["parameters.class_weight[1]", "not one of the classes"]),
+        ([[False, 1.0], [False, 5.0]], ["parameters.class_weight[1]", "twice"]),
+        ([[True, 1.0], [1, 5.0]], ["parameters.class_weight[1]", "twice"]),
+        ([[False, -1.0]], ["parameters.class_weight[0]"]),
+        ([[False, 0.0]], ["parameters.class_weight[0]"]),
+        ([[False, "1"]], ["parameters.class_weight[0]"]),
+    ],
+)
+def test_class_weight_pairs_must_weigh_the_classes_once_each(class_weight, words):
+    doc = _logistic_doc()
+    assert doc["classes"] == [False, True]
+    doc["parameters"]["class_weight"] = class_weight
+    _refused(json.dumps(doc), *words)
+
+
+def test_class_weight_pairs_of_the_classes_load_and_refit():
+    model, X, y = fitted_logistic(class_weight={True: 4.0})
+    back = model_from_json(model_to_json(model))
+    assert back.class_weight == {True: 4.0}
+    back.fit(X, y)
+    np.testing.assert_array_equal(back.coef_, model.coef_)

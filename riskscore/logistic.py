@@ -101,7 +101,15 @@ from riskscore._lattice import (
 from riskscore._names import band_name
 from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
 from riskscore._parallel import available_cores, map_threads
-from riskscore._params import POSITIVE_INT, UNIT_OPEN, Options, StrOptions, validate_params
+from riskscore._params import (
+    POSITIVE_INT,
+    UNIT_OPEN,
+    Interval,
+    Options,
+    StrOptions,
+    make_constraint,
+    validate_params,
+)
 from riskscore.contract import register_model
 from riskscore.errors import (
     EstimationError,
@@ -151,6 +159,13 @@ _MISSING_SUFFIX = "__missing"
 #: million rows, against 2.0-2.2x with 16,384 and 2.5-3.0x with 32,768).
 _SCORE_ROWS = 24_576
 _PENALTIES = (None, "l2", "l1")
+#: What liblinear takes as a seed (a numpy Generator it does not): checked in fit for
+#: every penalty, as scikit-learn checks its parameters whether used or not.
+_RANDOM_STATE = (
+    make_constraint(None),
+    Interval(numbers.Integral, 0, 2**32 - 1),
+    make_constraint(np.random.RandomState),
+)
 _RECALIBRATE = (True, False, "intercept", "platt")
 
 # to_scorecard tiers by feature kind: (comparison, thresholds in risk order).
@@ -330,7 +345,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
     tol : float, default=1e-8
         Solver tolerance.
     random_state : int, RandomState or None, default=0
-        Seed for the ``"l1"`` solver (liblinear).
+        Seed for the ``"l1"`` solver (liblinear): None, an int in ``[0, 2**32 - 1]``
+        or a ``numpy.random.RandomState``; anything else is refused in ``fit``
+        (:class:`ParameterError`), whatever the penalty.
 
     Attributes
     ----------
@@ -451,6 +468,13 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         if not isinstance(self.tol, numbers.Real) or not self.tol > 0:
             raise ParameterError(f"tol must be a positive number, got {self.tol!r}.")
         _check_class_weight(self.class_weight)
+        if not any(c.is_satisfied_by(self.random_state) for c in _RANDOM_STATE):
+            raise ParameterError(
+                "LogisticRiskModel: random_state must be None, an int in [0, 4294967295] or "
+                f"a numpy RandomState; got {self.random_state!r} "
+                f"({type(self.random_state).__name__}). Fix: pass an int seed such as "
+                "random_state=0."
+            )
         probs = DEFAULT_PROBABILITY_BANDS if self.bands is None else self.bands
         probs = check_bands(probs, "LogisticRiskModel")
         bad = {k: v for k, v in probs.items() if not 0 < v < 1}

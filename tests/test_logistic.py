@@ -816,3 +816,19 @@ def test_class_weight_of_some_classes_weights_the_others_one_also_in_the_bootstr
     np.testing.assert_array_equal(partial.coef_, full.coef_)
     table = partial.odds_ratios(X, y, ci="bootstrap", n_boot=3, progress=False)
     assert np.isfinite(table["lower"]).all()
+
+
+@pytest.mark.parametrize("penalty", ["l1", "l2", None])
+@pytest.mark.parametrize("random_state", ["x", -1, 2**32, 1.5, True, np.random.default_rng(0)])
+def test_random_state_of_the_wrong_kind_is_a_parameter_error(penalty, random_state):
+    from riskscore.errors import ParameterError
+
+    X, y = _features(400)
+    with pytest.raises(ParameterError, match="random_state"):
+        LogisticRiskModel(penalty=penalty, random_state=random_state).fit(X, y)
+
+
+@pytest.mark.parametrize("random_state", [None, 0, 2**32 - 1, np.random.RandomState(3)])
+def test_random_state_the_solver_takes_is_accepted(random_state):
+    X, y = _features(400)
+    LogisticRiskModel(penalty="l1", random_state=random_state).fit(X, y)

@@ -831,6 +831,36 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 intercept = new
         return coef, intercept, calibration
 
+    def _outcome_of_rows(self, y, n_rows: int, where: str) -> np.ndarray:
+        """``y`` as 0/1 floats (1 for ``classes_[1]``), checked against the rows and classes."""
+        if y is None:
+            raise ParameterError(
+                f"LogisticRiskModel.{where}: y is None; pass the outcome of every row of X "
+                "(the training or calibration outcomes)."
+            )
+        values = np.asarray(y)
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values.ravel()
+        if values.ndim != 1:
+            raise SchemaError(
+                f"LogisticRiskModel.{where}: y must be one outcome per row of X (a 1-D "
+                f"array); got an array of shape {values.shape}. Fix: pass the outcome column."
+            )
+        if len(values) != n_rows:
+            raise SchemaError(
+                f"LogisticRiskModel.{where}: X has {n_rows} rows but y has {len(values)}. "
+                "Fix: pass the outcome of every row of X, in the same order."
+            )
+        known = set(self.classes_.tolist())
+        unknown = [v for v in pd.unique(values).tolist() if v not in known]
+        if unknown:
+            raise SchemaError(
+                f"LogisticRiskModel.{where}: y holds labels {unknown[:5]} that are not the "
+                f"model's classes {self.classes_.tolist()}. Fix: pass the outcome with the "
+                "labels the model was fitted on."
+            )
+        return (values == self.classes_[1]).astype(np.float64)
+
     @staticmethod
     def _refit_intercept(eta, yb, start):
         """Unweighted ML intercept with the linear predictor held fixed (1-D Newton)."""
@@ -1534,7 +1564,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 "can only use riskscore.FEATURES."
             )
         A = self._input_array(X, fitting=False)
-        yb = (np.asarray(y) == self.classes_[1]).astype(np.float64)
+        yb = self._outcome_of_rows(y, A.shape[0], "to_scorecard")
         conds = _conditions(names, A, self.coef_.ravel())
         if not conds:
             raise EstimationError("to_scorecard: every coefficient is zero; nothing to score.")

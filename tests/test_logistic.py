@@ -832,3 +832,18 @@ def test_random_state_of_the_wrong_kind_is_a_parameter_error(penalty, random_sta
 def test_random_state_the_solver_takes_is_accepted(random_state):
     X, y = _features(400)
     LogisticRiskModel(penalty="l1", random_state=random_state).fit(X, y)
+
+
+def test_to_scorecard_refuses_an_outcome_that_does_not_match_the_rows():
+    from riskscore.errors import ParameterError
+
+    X, y = _features()
+    m = LogisticRiskModel(penalty=None).fit(X, y)
+    with pytest.raises(SchemaError, match=r"to_scorecard: X has 10 rows but y has 2000"):
+        m.to_scorecard(X.iloc[:10], y)
+    with pytest.raises(ParameterError, match=r"to_scorecard: y is None"):
+        m.to_scorecard(X, None)
+    with pytest.raises(SchemaError, match=r"to_scorecard: y holds labels .*'yes'"):
+        m.to_scorecard(X, np.where(y == 1, "yes", "no"))
+    with pytest.raises(SchemaError, match="to_scorecard: y must be one outcome per row"):
+        m.to_scorecard(X, np.column_stack([y, y]))

@@ -106,6 +106,8 @@ _CLI_TERMS: list[tuple[re.Pattern, str]] = [
         (r"\bmin_count\b", "--min-count"),
         (r"\bround_to=", "--round-to "),
         (r"\bround_to\b", "--round-to"),
+        (r"\bpass disclosure=False explicitly\b", "add --no-disclosure"),
+        (r"\bdisclosure=False\b", "--no-disclosure"),
     ]
 ]
 
@@ -153,6 +155,37 @@ def _about(option: str | None, value: object = None, *, status: int | None = Non
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         raise CommandError(f"{prefix}{exc.strerror or exc}{where}", status or EXIT_DATA) from exc
+
+
+@contextlib.contextmanager
+def _writing(option: str, path: object) -> Iterator:
+    """Write an output: a path the system refuses is an option to change (2), with a fix."""
+    fix = f"Fix: choose a {option} in a folder you can write to."
+    try:
+        with _about(option, path):
+            yield
+    except CommandError as exc:
+        if isinstance(exc.__cause__, OSError) or exc.status == EXIT_USAGE:
+            text = str(exc) if "Fix:" in str(exc) else f"{str(exc).rstrip('.')}. {fix}"
+            raise CommandError(text, EXIT_USAGE) from exc.__cause__
+        raise
+
+
+def _writable_folder(option: str, shown: str, folder: Path) -> None:
+    """Refuse early an output whose folder cannot be made: a file in the way, no permission."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CommandError(
+            f"{option} {shown}: cannot be written: {existing} is a file, not a folder. Fix: "
+            f"choose a {option} in a folder you can write to."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CommandError(
+            f"{option} {shown}: cannot be written: no permission to write in {existing}. "
+            f"Fix: choose a {option} in a folder you can write to."
+        )
 
 
 def _warn(command: str, message: str) -> None:
@@ -241,11 +274,23 @@ class _Files:
     def __init__(self) -> None:
         self.inputs: list[tuple[str, Path]] = []
 
-    def input(self, option: str, value: str, *, folder_ok: bool = False) -> Path:
-        """An input path that exists (a file, or with ``folder_ok`` a Parquet folder)."""
+    def input(
+        self, option: str, value: str, *, folder_ok: bool = False, table: bool = False
+    ) -> Path:
+        """An input path that exists (a file, or with ``folder_ok`` a Parquet folder).
+
+        ``table``: a CSV or Parquet file, whose format is told from its name.
+        """
         path = Path(value)
         if not path.exists():
             raise CommandError(f"{option} {value}: no such file. Fix: check the path.")
+        if table and path.is_file() and not path.name.lower().endswith(_INPUT_TABLE_SUFFIXES):
+            raise CommandError(
+                f"{option} {value}: riskscore tells a table's format from its name and reads "
+                "CSV (.csv, .csv.gz) or Parquet (.parquet, .pq, or a folder of Parquet files). "
+                "Fix: if the file is CSV or Parquet, rename it (or copy it) with that ending, "
+                "e.g. events.csv; otherwise export the table as CSV."
+            )
         if path.is_dir():
             parquet = any(path.rglob("*.parquet")) or any(path.rglob("*.pq"))
             if not (folder_ok and parquet):
@@ -263,6 +308,7 @@ class _Files:
         shown = shown or str(path)
         if path.is_dir():
             raise CommandError(f"{option} {shown}: is a folder. Fix: give a file name.")
+        _writable_folder(option, shown, path.parent)
         for opt, src in self.inputs:
             if _same_file(path, src):
                 raise CommandError(
@@ -286,7 +332,9 @@ class _Files:
                 raise CommandError(
                     f"{option} {value}: is the input {opt}. Fix: choose another {option}."
                 )
-        with _about(option, value):
+        if not path.is_dir():
+            _writable_folder(option, value, path.parent)
+        with _writing(option, value):
             path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -308,6 +356,7 @@ class _Files:
 
 
 _TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+_INPUT_TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
 def _table_path(files: _Files, option: str, value: str) -> Path:
@@ -325,7 +374,7 @@ def _write_case_table(
     """A case-level table: CSV or Parquet, with a sidecar that says where it must stay."""
     import riskscore as rs
 
-    with _about(option, path):
+    with _writing(option, path):
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix.lower() == ".csv":
             rs.write_table(rs.mark_undisclosed(df, reason=reason), path, provenance=prov)
@@ -394,10 +443,10 @@ def _checked(report, option: str, path: Path, args) -> pd.DataFrame:
 
 def _input_paths(args, files: _Files, *, need_cases: bool = False) -> tuple[Path, Path | None]:
     """EVENTS and --cases, checked to exist (before any output is planned or read)."""
-    events_path = files.input("EVENTS", args.events, folder_ok=True)
+    events_path = files.input("EVENTS", args.events, folder_ok=True, table=True)
     cases_path = None
     if getattr(args, "cases", None):
-        cases_path = files.input("--cases", args.cases, folder_ok=True)
+        cases_path = files.input("--cases", args.cases, folder_ok=True, table=True)
     elif need_cases:
         raise CommandError(
             f"riskscore {args.command} needs --cases (outcomes, outcome dates, follow-up ends)."
@@ -476,8 +525,17 @@ def cmd_demo(args) -> int:
     import riskscore as rs
 
     files = _Files()
+    data_files = ("events.csv", "cases.csv")
+    existing = [n for n in data_files if os.path.lexists(Path(args.out) / n)]
+    if existing and not args.overwrite:
+        # they could be someone's real extract, saved under the names the docs use
+        raise CommandError(
+            f"--out {args.out}: already holds {' and '.join(existing)}, which the demo "
+            "would replace with synthetic records. Fix: choose another --out, or add "
+            "--overwrite to replace them."
+        )
     out = files.folder("--out", args.out)
-    names = ["child-a-case-report.html", "cohort-report.html", "events.csv", "cases.csv"]
+    names = ["child-a-case-report.html", "cohort-report.html", *data_files]
     paths = {n: files.inside("--out", out, n) for n in names}
     print(NOTICE)
     print()
@@ -486,7 +544,8 @@ def cmd_demo(args) -> int:
     rs.validate_cases(cases, events, strict=True)
     card = rs.default_scorecard()
     audit = rs.audit_case(events, cases, card, "CHILD-A")
-    case_html = rs.write_report(audit, paths["child-a-case-report.html"])
+    with _writing("--out", out):
+        case_html = rs.write_report(audit, paths["child-a-case-report.html"])
     plan = events.loc[events["event"] == "cp_plan_start", "date"].min()
     first = audit.first_crossing(MAD)
     print('"Child A" - a FICTIONAL composite on an invented calendar (not any real child).')
@@ -531,31 +590,36 @@ def cmd_demo(args) -> int:
     demo_prov = rs.provenance(
         {"command": "riskscore demo", "n_cases": args.n_cases, "seed": args.random_state}
     )
-    for name, records in (("events.csv", events), ("cases.csv", cases.drop(columns="index_date"))):
-        rs.write_table(
-            rs.mark_undisclosed(records, reason="synthetic case-level records"),
-            paths[name],
-            provenance=demo_prov,
-        )
+    with _writing("--out", out):
+        for name, records in (
+            ("events.csv", events),
+            ("cases.csv", cases.drop(columns="index_date")),
+        ):
+            rs.write_table(
+                rs.mark_undisclosed(records, reason="synthetic case-level records"),
+                paths[name],
+                provenance=demo_prov,
+            )
     result = rs.audit_cohort(events, cases, card)
-    cohort_html = rs.write_report(result, paths["cohort-report.html"])
-    for name, table in result.tables.items():
-        path = files.inside("--out", out, f"cohort-{safe_filename(name.replace('_', '-'))}.csv")
-        rs.write_table(
-            table,
-            path,
-            provenance=rs.provenance(
-                {
-                    "command": "riskscore demo",
-                    "n_cases": args.n_cases,
-                    "seed": args.random_state,
-                    "model": card.name,
-                    **result.parameters,
-                },
-                {"events": events, "cases": cases},
-                table.attrs.get("riskscore_disclosure", {}).get("settings"),
-            ),
-        )
+    with _writing("--out", out):
+        cohort_html = rs.write_report(result, paths["cohort-report.html"])
+        for name, table in result.tables.items():
+            path = files.inside("--out", out, f"cohort-{safe_filename(name.replace('_', '-'))}.csv")
+            rs.write_table(
+                table,
+                path,
+                provenance=rs.provenance(
+                    {
+                        "command": "riskscore demo",
+                        "n_cases": args.n_cases,
+                        "seed": args.random_state,
+                        "model": card.name,
+                        **result.parameters,
+                    },
+                    {"events": events, "cases": cases},
+                    table.attrs.get("riskscore_disclosure", {}).get("settings"),
+                ),
+            )
     print(
         f"Synthetic cohort of {args.n_cases:,} cases (seed {args.random_state}), default scorecard:"
     )
@@ -607,27 +671,28 @@ def _fmt(value, spec: str = "") -> str:
 
 
 def cmd_validate(args) -> int:
-    from riskscore.schema import read_cases, read_events, validate_cases
+    from riskscore.schema import read_cases, read_events
 
     files = _Files()
     opts = _read_opts(args)
-    events_path = files.input("EVENTS", args.events, folder_ok=True)
+    events_path = files.input("EVENTS", args.events, folder_ok=True, table=True)
+    cases_path = None
+    if args.cases:
+        cases_path = files.input("--cases", args.cases, folder_ok=True, table=True)
     with _about("EVENTS", events_path):
         events, report = read_events(events_path, strict=False, return_report=True, **opts)
     print(cli_terms(report))
     ok = report.ok
-    if args.cases:
-        cases_path = files.input("--cases", args.cases, folder_ok=True)
+    if cases_path is not None:
+        # one report over every row of the file: the checks against the events (events
+        # whose case is not in cases) run with the cases read, duplicates included, so
+        # the counts are the file's and a duplicated child is not called missing
         with _about("--cases", cases_path):
-            cases, creport = read_cases(cases_path, strict=False, return_report=True, **opts)
-        print(cli_terms(creport))
-        with _about("--cases", cases_path):
-            cross = validate_cases(
-                cases, events, **{k: v for k, v in opts.items() if k not in ("allow", "encoding")}
+            _, creport = read_cases(
+                cases_path, events=events, strict=False, return_report=True, **opts
             )
-        if not cross.ok:
-            print(cli_terms(cross))  # events whose case is not in the cases table, and the like
-        ok = ok and creport.ok and cross.ok
+        print(cli_terms(creport))
+        ok = ok and creport.ok
     if ok:
         print("valid")
         return EXIT_OK
@@ -669,14 +734,34 @@ def cmd_encode(args) -> int:
 def _read_features(path: Path) -> pd.DataFrame:
     try:
         if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
+            feats = pd.read_parquet(path)
+            names = [str(c) for c in feats.columns]
+        else:
+            feats = pd.read_csv(path)
+            # pandas renames a repeated header name ("x", "x.1"): look at the file's own
+            header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+            names = [str(c) for c in header.iloc[0]] if len(header) else []
     except (ValueError, UnicodeDecodeError, ImportError) as exc:
         raise CommandError(
             f"FEATURES {path}: cannot be read as a CSV or Parquet table ({_one_line(exc)[:200]}). "
             "Fix: give the table `riskscore encode` wrote.",
             EXIT_DATA,
         ) from exc
+    repeated = list(dict.fromkeys(n for i, n in enumerate(names) if n in names[:i]))
+    if repeated:
+        shown = ", ".join(repr(n) for n in repeated[:5])
+        raise CommandError(
+            f"FEATURES {path}: column(s) {shown} appear more than once (a repeat would be "
+            "read under another name and ignored). Fix: keep one column of each name.",
+            EXIT_DATA,
+        )
+    if len(feats) == 0:
+        raise CommandError(
+            f"FEATURES {path}: the table has a header but no rows; there is nothing to "
+            "score. Fix: give the table `riskscore encode` wrote, with its rows.",
+            EXIT_DATA,
+        )
+    return feats
 
 
 def cmd_score(args) -> int:
@@ -685,7 +770,7 @@ def cmd_score(args) -> int:
     import riskscore as rs
 
     files = _Files()
-    path = files.input("FEATURES", args.features, folder_ok=True)
+    path = files.input("FEATURES", args.features, folder_ok=True, table=True)
     model = _model_arg(files, args.model, args.model_sha256)
     out = _table_path(files, "--out", args.out)
     with _about("FEATURES", path):
@@ -729,6 +814,15 @@ def cmd_audit(args) -> int:
     model = _model_arg(files, args.model, args.model_sha256)
     if not args.case and paths[1] is None:
         raise CommandError("a cohort audit needs --cases (outcomes and follow-up ends).")
+    disclosure = (
+        False if args.no_disclosure else {"min_count": args.min_count, "round_to": args.round_to}
+    )
+    if disclosure is not False:
+        from riskscore.disclosure import settings_for
+
+        # refused settings are options to change, found before hours of work
+        with _about(None, status=EXIT_USAGE):
+            settings_for(disclosure)
     out = files.folder("--out", args.out)
     events, cases = _read_events_cases(args, paths)
     if args.case:
@@ -757,7 +851,8 @@ def cmd_audit(args) -> int:
                 response_window=args.response_window,
                 recent_window=args.recent_window,
             )
-        html = rs.write_report(audit, html_path)
+        with _writing("--out", out):
+            html = rs.write_report(audit, html_path)
         prov = rs.provenance(
             {"command": "riskscore audit", "case": args.case, "model": str(args.model)},
             _inputs(events=(args.events, events), cases=(args.cases, cases)),
@@ -770,9 +865,6 @@ def cmd_audit(args) -> int:
         print(f"tables: {', '.join(p.name for p in csvs.values())} (each with a .provenance.json)")
         print(CASE_LEVEL)
         return EXIT_OK
-    disclosure = (
-        False if args.no_disclosure else {"min_count": args.min_count, "round_to": args.round_to}
-    )
     html_path = files.inside("--out", out, "cohort-report.html")
     print(NOTICE)
     with _about(None):
@@ -792,13 +884,14 @@ def cmd_audit(args) -> int:
         _inputs(events=(args.events, events), cases=(args.cases, cases)),
         None if disclosure is False else disclosure,
     )
-    for name, table in result.tables.items():
-        path = files.table_output(
-            "--out",
-            files.inside("--out", out, f"cohort-{safe_filename(name.replace('_', '-'))}.csv"),
-        )
-        rs.write_table(table, path, provenance=prov)
-    html = rs.write_report(result, html_path)
+    with _writing("--out", out):
+        for name, table in result.tables.items():
+            path = files.table_output(
+                "--out",
+                files.inside("--out", out, f"cohort-{safe_filename(name.replace('_', '-'))}.csv"),
+            )
+            rs.write_table(table, path, provenance=prov)
+        html = rs.write_report(result, html_path)
     print(f"wrote {len(result.tables)} cohort tables and {html}")
     if disclosure is False:
         print("DISCLOSURE CONTROL OFF: these outputs must stay inside the secure environment.")
@@ -846,13 +939,14 @@ def cmd_train(args) -> int:
             "cases": _sha256_of(Path(args.cases)) if Path(args.cases).is_file() else None,
         },
     }
-    with _about("--out", out):
+    with _writing("--out", out):
         rs.save_model(model, out, model_card=card)
     digest = out.with_name(out.name + ".sha256").read_text(encoding="utf-8").split()[0]
     print(f"model written to {out}")
     print(f"  SHA-256 {digest} (also in {out.name}.sha256): pin it with --model-sha256")
     if report is not None:
-        rs.write_report(evaluation, report)
+        with _writing("--report", report):
+            rs.write_report(evaluation, report)
         print(f"evaluation report: {report}")
     print(f"Validation ({evaluation.design.get('validation', '')}):")
     print(_metrics_text(evaluation.metrics))
@@ -929,7 +1023,8 @@ def cmd_evaluate(args) -> int:
     if warning:
         result.design["notes"] = [warning, *result.design.get("notes", [])]
         _warn(args.command, warning)
-    html = rs.write_report(result, html_path)
+    with _writing("--out", html_path):
+        html = rs.write_report(result, html_path)
     print(f"Validation ({result.design.get('validation', '')}):")
     print(_metrics_text(result.metrics))
     print(f"evaluation report: {html}")
@@ -1079,6 +1174,17 @@ def _sha256(text: str) -> str:
 def _date_format(text: str) -> str:
     if "%" not in text:
         raise argparse.ArgumentTypeError(f"{text!r}: give a strptime format such as %d/%m/%Y")
+    from datetime import datetime
+
+    try:
+        datetime.strptime("", text)  # compiles the format before matching anything
+    except ValueError as exc:
+        # "time data '' does not match format ...": a valid format (the text is empty)
+        if not str(exc).startswith(("time data", "unconverted data")):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a valid strptime format ({_one_line(exc)}); give one such "
+                "as %d/%m/%Y (directives: %d day, %m month, %Y year; %% for a literal %)"
+            ) from None
     return text
 
 
@@ -1217,13 +1323,33 @@ def _opt_recent(p: argparse.ArgumentParser) -> None:
     )
 
 
+#: Fewest bootstrap replicates that give an interval: with fewer, a 95% percentile
+#: interval rests on one or two draws and need not even contain its estimate.
+MIN_BOOT = 20
+
+
+@_arg_type("int")
+def _n_boot(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value != 0 and not MIN_BOOT <= value <= 100_000:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give 0 for no intervals, or at least {MIN_BOOT} replicates (up to "
+            "100,000); fewer give intervals that need not contain their estimate"
+        )
+    return value
+
+
 def _opt_validation(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--n-boot",
-        type=_int_in(0, 100_000, "a number of replicates"),
+        type=_n_boot,
         default=200,
         metavar="N",
-        help="bootstrap replicates, resampling children",
+        help=f"bootstrap replicates, resampling children: 0 for no intervals, or at least "
+        f"{MIN_BOOT} (up to 100,000)",
     )
     p.add_argument(
         "--random-state",
@@ -1286,7 +1412,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Builds the synthetic cohort and the fictional Child A vignette, audits both with "
         "the default scorecard, writes HTML reports and disclosure-controlled tables, and "
         "prints a summary.\nIt also writes the synthetic cohort as events.csv and cases.csv "
-        "in the output folder, so that every other command can be tried on them.",
+        "in the output folder, so that every other command can be tried on them; it refuses to "
+        "replace an events.csv or cases.csv already there unless given --overwrite.",
         [
             "riskscore demo",
             "riskscore demo --out demo --n-cases 500",
@@ -1294,6 +1421,12 @@ def build_parser() -> argparse.ArgumentParser:
         ],
     )
     p.add_argument("--out", default="riskscore-demo", metavar="FOLDER", help="output folder")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace events.csv and cases.csv already in --out (without it the demo "
+        "refuses, as they could be real data); its reports and tables are always replaced",
+    )
     p.add_argument(
         "--n-cases",
         type=_int_in(50, 1_000_000, "a number of cases"),

@@ -39,6 +39,7 @@ import contextlib
 import difflib
 import gzip
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
@@ -580,7 +581,47 @@ def _case_ids(coll: _Collector, df) -> tuple[pd.Series, np.ndarray, np.ndarray]:
         "case_id is empty or missing",
         "every row needs the pseudonymous child identifier; fill it in or remove the row",
     )
+    _unprintable_case_ids(coll, s)
     return normalised, empty, codes
+
+
+# White space around an id is normalised away (normalise_ids); inside an id it is not.
+_ID_EDGE_SPACE = re.compile(r"^[\s\u00a0\u2007\u202f\ufeff]+|[\s\u00a0\u2007\u202f\ufeff]+$")
+
+
+def _unprintable_case_ids(coll: _Collector, s: pd.Series) -> None:
+    """Flag ids holding control (Cc) or invisible formatting (Cf) characters inside them.
+
+    A line break, a NUL or a right-to-left override (U+202E) in an id makes it print
+    as something other than what it is, so it cannot be typed back (``--case``) or
+    read safely in a report. Checked once per distinct id.
+    """
+    codes, uniq = pd.factorize(s)
+    values = np.asarray(uniq, dtype=object)
+    bad_u = np.zeros(len(values), dtype=bool)
+    found: dict[str, None] = {}
+    for i, v in enumerate(values):
+        if not isinstance(v, str) or v.isprintable():
+            continue  # fast path: printable text holds neither kind
+        chars = [c for c in _ID_EDGE_SPACE.sub("", v) if unicodedata.category(c) in ("Cc", "Cf")]
+        if chars:
+            bad_u[i] = True
+            found.update((f"U+{ord(c):04X}", None) for c in chars)
+    if not bad_u.any():
+        return
+    codes = np.asarray(codes, dtype=np.int64)
+    bad = (codes >= 0) & bad_u[np.maximum(codes, 0)]
+    shown = ", ".join(list(found)[:5]) + (" and others" if len(found) > 5 else "")
+    coll.add(
+        "case_id",
+        "unprintable_case_id",
+        bad,
+        f"case_id holds control or invisible formatting characters (found: {shown}; such "
+        "as line breaks, tabs, zero-width or right-to-left marks), so the id displays as "
+        "something other than what it is",
+        "remove those characters from the ids (ids are printable text such as "
+        "CASE-000001); check how the extract was exported",
+    )
 
 
 def _missing_columns(coll: _Collector, df, contract: TableContract) -> set:

@@ -767,3 +767,187 @@ def test_readme_command_table_lists_every_command_with_an_example():
 )
 def test_messages_are_given_in_command_line_terms(library, command_line):
     assert cli_terms(library) == command_line
+
+
+# --------------------------------------------------------------------------- tester's findings
+
+
+def _usage_exit(capsys, argv: list[str], *words: str) -> str:
+    """argparse refuses the option value: exit status 2 and one line naming ``words``."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0], err
+    for w in words:
+        assert w in err[0], (w, err[0])
+    return err[0]
+
+
+@pytest.mark.parametrize("fmt", ["%Q", "%", "%Y-%m-%d %", "%d/%m/%Y %K"])
+def test_an_invalid_strptime_format_is_refused_as_an_option(data, tmp_path, capsys, fmt):
+    d, _, _ = data
+    events, cases = str(d / "events.csv"), str(d / "cases.csv")
+    for argv in (
+        ["validate", events, "--format", fmt],
+        ["encode", events, "--format", fmt, "--out", str(tmp_path / "f.csv")],
+        ["audit", events, "--cases", cases, "--format", fmt, "--out", str(tmp_path / "a")],
+    ):
+        line = _usage_exit(capsys, argv, "--format", "strptime")
+        assert "internal error" not in line
+    assert not (tmp_path / "f.csv").exists() and not (tmp_path / "a").exists()
+    # a valid format that the file's dates do not follow is still a data problem
+    assert main(["validate", events, "--format", "%d/%m/%Y"]) == 0
+
+
+def test_audit_disclosure_below_the_floor_is_an_option_to_change(data, tmp_path, capsys):
+    d, _, _ = data
+    args = ["audit", str(d / "events.csv"), "--cases", str(d / "cases.csv")]
+    out = tmp_path / "a"
+    assert main([*args, "--min-count", "1", "--out", str(out)]) == 2
+    line = _one_error(capsys, "audit", "--min-count 1", "--no-disclosure")
+    assert "disclosure=False" not in line
+    # refused before any work is done or any file written
+    assert not out.exists() or not any(out.iterdir())
+    # min_count rounded down by --round-to: an option to change too
+    assert main([*args, "--min-count", "7", "--round-to", "5", "--out", str(out)]) == 2
+    _one_error(capsys, "audit", "--round-to 5", "--min-count 7")
+
+
+def test_an_output_that_cannot_be_written_is_an_option_to_change(data, tmp_path, capsys):
+    d, _, _ = data
+    events, cases = str(d / "events.csv"), str(d / "cases.csv")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    evaluate = [events, "--cases", cases, "--model", "synthetic-logistic-v1", "--cv", "none"]
+    attempts = [
+        ("audit", [events, "--cases", cases, "--out", str(blocker / "audit")]),
+        ("encode", [events, "--out", str(blocker / "features.csv")]),
+        ("demo", ["--n-cases", "50", "--out", str(blocker / "demo")]),
+        ("evaluate", [*evaluate, "--n-boot", "0", "--out", str(blocker / "e.html")]),
+    ]
+    for command, argv in attempts:
+        assert main([command, *argv]) == 2, command
+        line = _one_error(capsys, command, "--out", "Fix:")
+        assert "internal error" not in line
+    assert blocker.read_text() == "not a folder"
+
+
+def test_an_output_the_system_refuses_is_an_option_to_change(data, tmp_path, monkeypatch, capsys):
+    # the folder checks pass but the write itself fails (a read-only or virtual file system)
+    d, _, _ = data
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "e.html"))
+
+    monkeypatch.setattr(rs, "write_report", refuse)
+    args = ["evaluate", str(d / "events.csv"), "--cases", str(d / "cases.csv"), "--cv", "none"]
+    opts = ["--model", "synthetic-logistic-v1", "--n-boot", "0", "--out", str(tmp_path / "e.html")]
+    assert main([*args, *opts]) == 2
+    captured = capsys.readouterr()  # progress and a warning come first
+    last = captured.err.strip().splitlines()[-1]
+    assert last.startswith("riskscore evaluate: error: --out"), last
+    assert "Permission denied" in last and "Fix:" in last
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_an_input_of_an_unknown_format_is_an_option_to_change(data, tmp_path, capsys):
+    d, _, _ = data
+    html = tmp_path / "events.html"
+    shutil.copy(d / "events.csv", html)
+    assert main(["validate", str(html)]) == 2
+    _one_error(capsys, "validate", "EVENTS", "events.html", ".csv", "Fix:")
+    args = ["encode", str(d / "events.csv"), "--cases", str(html), "--out", str(tmp_path / "f.csv")]
+    assert main(args) == 2
+    _one_error(capsys, "encode", "--cases", ".parquet", "Fix:")
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_demo_refuses_to_replace_existing_data_files_unless_told(tmp_path, capsys):
+    out = tmp_path / "mydata"
+    out.mkdir()
+    mine = out / "events.csv"
+    mine.write_text("case_id,date\nREAL-1,2101-01-01\n")
+    assert main(["demo", "--out", str(out), "--n-cases", "50"]) == 2
+    _one_error(capsys, "demo", "--out", "events.csv", "--overwrite")
+    assert mine.read_text() == "case_id,date\nREAL-1,2101-01-01\n"
+    assert sorted(p.name for p in out.iterdir()) == ["events.csv"]  # nothing else written
+    (out / "events.csv").unlink()
+    (out / "cases.csv").write_text("case_id\nREAL-1\n")
+    assert main(["demo", "--out", str(out), "--n-cases", "50"]) == 2
+    _one_error(capsys, "demo", "cases.csv", "--overwrite")
+    assert (out / "cases.csv").read_text() == "case_id\nREAL-1\n"
+    assert main(["demo", "--out", str(out), "--n-cases", "50", "--overwrite"]) == 0
+    assert pd.read_csv(out / "cases.csv")["case_id"].nunique() == 50
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "--overwrite" in capsys.readouterr().out
+
+
+def test_score_refuses_a_repeated_column_header(features_csv, tmp_path, capsys):
+    feats = pd.read_csv(features_csv)
+    first = list(rs.FEATURES)[0]
+    dup = pd.concat([feats, feats[[first]] * 0 + 99], axis=1)
+    path = tmp_path / "dup.csv"
+    dup.to_csv(path, index=False)
+    assert pd.read_csv(path).columns[-1] == f"{first}.1"  # what pandas makes of it
+    out = tmp_path / "s.csv"
+    assert main(["score", str(path), "--out", str(out)]) == 1
+    _one_error(capsys, "score", "FEATURES", repr(first), "more than once", "Fix:")
+    assert not out.exists()
+
+
+def test_score_refuses_a_feature_table_without_rows(features_csv, tmp_path, capsys):
+    path = tmp_path / "header-only.csv"
+    pd.read_csv(features_csv).iloc[:0].to_csv(path, index=False)
+    out = tmp_path / "s.csv"
+    assert main(["score", str(path), "--out", str(out)]) == 1
+    _one_error(capsys, "score", "FEATURES", "no rows", "Fix:")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_n_boot_too_small_for_an_interval_is_refused(data, tmp_path, capsys, command):
+    d, _, _ = data
+    args = [command, str(d / "events.csv"), "--cases", str(d / "cases.csv")]
+    out = str(tmp_path / ("m.json" if command == "train" else "e.html"))
+    for n in ("1", "19", "-1"):
+        _usage_exit(capsys, [*args, "--n-boot", n, "--out", out], "--n-boot", "at least 20")
+    parser = build_parser()
+    for n in (0, 20, 200):
+        assert parser.parse_args([*args, "--n-boot", str(n), "--out", out]).n_boot == n
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "at least 20" in " ".join(capsys.readouterr().out.split())
+
+
+def test_validate_counts_every_cases_row_with_duplicates(data, tmp_path, capsys):
+    _, events, cases = data
+    ids = cases["case_id"].iloc[:46]
+    cs = pd.concat([cases.iloc[:46], cases.iloc[:2]], ignore_index=True)  # 48 rows
+    ev = events[events["case_id"].isin(ids)]
+    ev_path, cs_path = tmp_path / "events.csv", tmp_path / "cases.csv"
+    ev.to_csv(ev_path, index=False)
+    cs.to_csv(cs_path, index=False)
+    assert main(["validate", str(ev_path), "--cases", str(cs_path)]) == 1
+    out = capsys.readouterr().out
+    heads = [x for x in out.splitlines() if x.startswith("cases:")]
+    assert heads == [heads[0]], out
+    assert "in 48 rows (4 quarantined, 44 valid)" in heads[0]
+    assert "duplicate" in out or "more than one row" in out
+
+
+def test_validate_refuses_case_ids_with_control_characters(data, tmp_path, capsys):
+    _, events, cases = data
+    ev = events.copy()
+    ev["case_id"] = ev["case_id"].astype(str)
+    first, second = ev["case_id"].unique()[:2]
+    ev.loc[ev["case_id"] == first, "case_id"] = first + "\nX"
+    ev.loc[ev["case_id"] == second, "case_id"] = "\u202e" + second
+    path = tmp_path / "events.csv"
+    ev.to_csv(path, index=False)
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "events.case_id" in x)
+    assert "control" in line and "line" in line
+    assert "U+202E" in line

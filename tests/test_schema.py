@@ -665,3 +665,18 @@ def test_category_text_is_the_distinct_ids_present_as_text(ids, unused, categori
     got = _category_text(s)
     assert got.dtype == object and all(type(v) is str for v in got)
     assert sorted(got) == sorted(present)
+
+
+@pytest.mark.parametrize(
+    "bad, code", [("c1\nc9", "U+000A"), ("\u202ec1", "U+202E"), ("c\u200b1", "U+200B")]
+)
+def test_case_ids_with_control_or_format_characters_are_problems(bad, code):
+    df = with_cell(with_cell(raw_events(), 1, "case_id", bad), 4, "case_id", bad)
+    report = validate_events(df)
+    assert_problem(report, "case_id", "unprintable_case_id", [1, 4])
+    assert code in report.problems["message"].iloc[0]
+    assert len(report.valid) == 4
+    # surrounding white space is still only normalised, not a problem
+    assert validate_events(with_cell(raw_events(), 1, "case_id", "c1\n")).ok
+    cases = pd.DataFrame({"case_id": ["c1", bad]})
+    assert_problem(validate_cases(cases), "case_id", "unprintable_case_id", [1])

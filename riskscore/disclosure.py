@@ -1015,6 +1015,23 @@ def _detect_ratio(
     return None
 
 
+def _refuse_case_keys(flat: pd.DataFrame, counts: list[Any]) -> None:
+    """Refuse a table keyed by case ids (a column or index level named like ``case_id``).
+
+    Disclosure control protects tables of counts over groups; a row per case is
+    case-level data, and its ids would leave with the published table.
+    """
+    keys = [c for c in flat.columns if c not in counts and "case_id" in str(c).casefold()]
+    if keys:
+        raise DisclosureError(
+            f"column or index level {keys[0]!r} holds case ids: a table keyed by case is "
+            "case-level data, which is never published. Case-level tables stay inside the "
+            "secure environment: mark them with mark_undisclosed(table, reason=...) "
+            "instead of disclosing them, or aggregate to counts over groups (without the "
+            "ids) and disclose those."
+        )
+
+
 def _plan(
     table: pd.DataFrame,
     settings: DisclosureSettings,
@@ -1054,6 +1071,7 @@ def _plan(
         by = by_list
     else:
         flat = table.reset_index(drop=True)
+    _refuse_case_keys(flat, _as_list(count_columns) or [])
     declared_stats = {str(k): _as_list(v) or [] for k, v in (statistic_columns or {}).items()}
     _check_columns(flat, list(declared_stats), "statistic_columns")
     counts, by_list, derived, _ = _resolve_columns(

@@ -893,3 +893,16 @@ def test_disclose_refuses_counts_too_large_to_round_exactly():
     ok = disclose(pd.DataFrame({"g": ["a", "b", "c", "d"], "n": near}), find_totals=False)
     assert ok["n"].tolist() == [2**53 - 7, 2**53 - 2, 2**53 - 2, 50]
     check_disclosure(ok)
+
+
+@pytest.mark.parametrize("key", ["case_id", "CASE_ID", "pseudo_case_id", "Case_ID_token"])
+def test_disclose_refuses_tables_keyed_by_case_ids(key):
+    table = pd.DataFrame({key: ["c1", "c2"], "n_events": [30, 40]})
+    with pytest.raises(DisclosureError, match=rf"{key!r}.*case-level.*mark_undisclosed"):
+        disclose(table)
+    with pytest.raises(DisclosureError, match=rf"{key!r}.*mark_undisclosed"):
+        disclose(table.set_index(key))
+    with pytest.raises(DisclosureError, match=rf"{key!r}.*mark_undisclosed"):
+        disclose_tables({"t": table}, {"t": {"count_columns": ["n_events"]}})
+    # case-level tables stay inside, marked as such (write_table keeps them)
+    assert mark_undisclosed(table)[key].tolist() == ["c1", "c2"]

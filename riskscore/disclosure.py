@@ -2506,7 +2506,14 @@ def _column_kinds(table: pd.DataFrame) -> dict[str, str]:
     kinds = {}
     for c in table.columns:
         col = table[c]
-        if pd.api.types.is_bool_dtype(col):
+        # categorical and pandas string columns first: their values look like text
+        # but read_table must give back the dtype itself (see _category_types)
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            kinds[str(c)] = "category"
+        elif isinstance(col.dtype, pd.StringDtype):
+            # "str" (missing as NaN, pandas' default) or "string" (missing as <NA>)
+            kinds[str(c)] = "str" if str(col.dtype) == "str" else "string"
+        elif pd.api.types.is_bool_dtype(col):
             kinds[str(c)] = "bool"
         elif pd.api.types.is_integer_dtype(col):
             kinds[str(c)] = "int"
@@ -2523,6 +2530,58 @@ def _column_kinds(table: pd.DataFrame) -> dict[str, str]:
         else:
             kinds[str(c)] = "other"
     return kinds
+
+
+def _category_types(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The categories (in order), their kind and dtype, and the ordered flag of each
+    categorical column, so :func:`read_table` rebuilds the same dtype."""
+    out = {}
+    for c in table.columns:
+        dtype = table[c].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            cats = pd.Series(dtype.categories)
+            out[str(c)] = {
+                "categories": _jsonable(list(cats)),
+                "kind": _column_kinds(pd.DataFrame({"c": cats}))["c"],
+                "dtype": str(cats.dtype),
+                "ordered": bool(dtype.ordered),
+            }
+    return out
+
+
+def _parse_kind(text: pd.Series, missing: pd.Series, kind: str | None) -> pd.Series | None:
+    """Text cells read back as ``kind`` (None for a kind without a parser)."""
+    if kind in ("int", "float"):
+        return pd.to_numeric(text.mask(missing), errors="coerce")
+    if kind == "bool":
+        return text.map({"True": True, "False": False}).where(~missing)
+    if kind == "datetime":
+        return pd.to_datetime(text.mask(missing))
+    if kind == "timedelta":
+        return pd.to_timedelta(text.mask(missing))
+    if kind in ("text", "str", "string"):
+        values = text.map(restore_formula).where(text != "", None).astype(object)
+        return values if kind == "text" else values.astype(kind)
+    return None
+
+
+def _restore_category(text: pd.Series, missing: pd.Series, spec: Mapping[str, Any]) -> pd.Series:
+    """A categorical column rebuilt from its text cells and its sidecar record."""
+    kind = spec.get("kind")
+    kind = "text" if kind in ("str", "string") else kind
+    listed = pd.Series([str(v) for v in spec.get("categories") or []], dtype=object)
+    never_missing = pd.Series(False, index=listed.index)
+    cats = listed if kind == "text" else _parse_kind(listed, never_missing, kind)
+    values = _parse_kind(text, missing, kind)
+    if cats is None or values is None:
+        return text.map(restore_formula).where(~missing, None).astype("category")
+    categories = pd.Index(cats)
+    try:
+        categories = categories.astype(spec.get("dtype") or categories.dtype)
+    except (TypeError, ValueError):
+        pass  # a dtype this pandas cannot make: keep the parsed categories
+    dtype = pd.CategoricalDtype(categories, ordered=bool(spec.get("ordered")))
+    return pd.Series(pd.Categorical(values, dtype=dtype), index=text.index)
 
 
 def _dictionary_path(path: Path) -> Path:
@@ -2642,6 +2701,9 @@ def write_table(
     else:
         kinds_of = table
     record["columns"] = _column_kinds(kinds_of)
+    categories = _category_types(kinds_of)
+    if categories:
+        record["categories"] = categories
     path = output_file(path, "write_table")
     with path.open("w", encoding="utf-8", newline="") as fh:
         # CRLF (RFC 4180): a cell holding a carriage return or a line feed is then
@@ -2667,7 +2729,10 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     -------
     DataFrame
         Suppressed cells as missing, count columns as ``Int64``, text cells
-        exactly as written (the formula guard undone), and
+        exactly as written (the formula guard undone), every other column of the
+        type the sidecar records (numbers, booleans, dates, durations, pandas
+        ``str``/``string`` columns, and categorical columns with their categories,
+        in order, and their ``ordered`` flag), and
         ``attrs["riskscore_disclosure"]``, ``attrs["riskscore_provenance"]`` (and
         the synthetic mark) from the sidecar.
 
@@ -2698,6 +2763,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     raw = pd.read_csv(path, skiprows=skip, dtype=str, keep_default_na=False, na_filter=False)
     raw.columns = [restore_formula(c) for c in raw.columns]
     kinds = record.get("columns") or {}
+    category_types = record.get("categories") or {}
     counts = set(disc.get("count_columns") or [])
     table = pd.DataFrame(index=raw.index)
     for c in raw.columns:
@@ -2708,17 +2774,10 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             table[c] = (
                 pd.to_numeric(text.mask(missing), errors="coerce").astype("Float64").astype("Int64")
             )
-        elif kind in ("int", "float"):
-            values = pd.to_numeric(text.mask(missing), errors="coerce")
-            table[c] = values
-        elif kind == "bool":
-            table[c] = text.map({"True": True, "False": False}).where(~missing)
-        elif kind == "datetime":
-            table[c] = pd.to_datetime(text.mask(missing))
-        elif kind == "timedelta":
-            table[c] = pd.to_timedelta(text.mask(missing))
-        elif kind == "text":
-            table[c] = text.map(restore_formula).where(text != "", None).astype(object)
+        elif kind == "category" and c in category_types:
+            table[c] = _restore_category(text, missing, category_types[c])
+        elif kind in ("int", "float", "bool", "datetime", "timedelta", "text", "str", "string"):
+            table[c] = _parse_kind(text, missing, kind)
         else:
             # no record of the column (an older file): let pandas infer, as before
             inferred = pd.read_csv(

@@ -906,3 +906,26 @@ def test_disclose_refuses_tables_keyed_by_case_ids(key):
         disclose_tables({"t": table}, {"t": {"count_columns": ["n_events"]}})
     # case-level tables stay inside, marked as such (write_table keeps them)
     assert mark_undisclosed(table)[key].tolist() == ["c1", "c2"]
+
+
+def test_read_table_restores_category_and_str_columns(tmp_path):
+    # category and str columns came back as object although the sidecar records types
+    table = mark_undisclosed(
+        pd.DataFrame(
+            {
+                "band": pd.Categorical(
+                    ["high", "low", "high", None], categories=["low", "mid", "high"], ordered=True
+                ),
+                "sex": pd.Categorical(["f", "m", "m", "f"]),
+                "code": pd.Categorical([3, 1, 3, 1], categories=[1, 2, 3]),
+                "agency": pd.Series(["gp", "=cmd", None, "school"], dtype="str"),
+                "label": pd.Series(["a", None, "b", "c"], dtype="string"),
+                "plain": pd.Series(["x", "y", "z", "w"], dtype=object),
+                "n": [1, 2, 3, 4],
+            }
+        )
+    )
+    back = read_table(write_table(table, tmp_path / "t.csv"))
+    pd.testing.assert_frame_equal(back, pd.DataFrame(table), check_flags=False)
+    assert back["band"].cat.ordered and list(back["band"].cat.categories) == ["low", "mid", "high"]
+    assert back["agency"].dtype == "str" and back["label"].dtype == "string"

@@ -42,7 +42,11 @@ when you call ``.compute()`` or ``.to_parquet()``. Functions that compute for yo
 * ``client=None``: the active Dask scheduler if there is one (a ``distributed``
   client made earlier in the session, or ``dask.config.set(scheduler=...)``);
   otherwise a local ``dask.distributed`` cluster (:func:`local_cluster`: 2 worker
-  processes, 1 thread each) started for the call and closed after it.
+  processes, 1 thread each) started for the call and closed after it. Worker
+  processes start by re-importing the script that is running, so in a script the
+  call must sit under ``if __name__ == "__main__":``. Called at the top level of a
+  script without that guard, riskscore computes with Dask's threads instead (same
+  results, no process parallelism) and warns with a ``RuntimeWarning`` saying so.
 * a ``distributed.Client``: that cluster.
 * a scheduler address such as ``"tcp://scheduler:8786"``: connect, run, disconnect.
 
@@ -87,6 +91,7 @@ from riskscore.errors import (
     OutputExistsError,
     ParameterError,
     SchemaError,
+    warn_user,
 )
 from riskscore.features import as_of_grid, encode_features
 from riskscore.schema import ALLOWED, allowed_columns, ensure_cases, ensure_events
@@ -212,6 +217,70 @@ def _active_scheduler() -> bool:
     return True
 
 
+def _is_main_guard(node: Any) -> bool:
+    """Whether an ``ast`` node is ``if __name__ == "__main__":`` (either way round)."""
+    import ast
+
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    test = node.test
+    if len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    mains = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return len(names) == 1 and len(mains) == 1
+
+
+def _unguarded_main() -> tuple[str, int] | None:
+    """``(script, line)`` when this call runs at the top level of a script, unguarded.
+
+    Worker processes are started by *spawning* a fresh Python, which re-imports the
+    script that started the session (``__main__``) as ``__mp_main__``: top-level code
+    outside ``if __name__ == "__main__":`` then runs again in every worker, starts
+    its own cluster there and the worker fails to start ("Nanny failed to start").
+    Returns None whenever that cannot happen or cannot be told (an interactive
+    session or notebook has no script to re-import; a source that cannot be read
+    or parsed is given the benefit of the doubt).
+    """
+    import ast
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path or not str(path).endswith(".py"):
+        return None
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals is main.__dict__ and frame.f_code.co_name == "<module>":
+            break
+        frame = frame.f_back
+    if frame is None:
+        return None  # called from a thread or code of another module
+    line = frame.f_lineno
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    for node in tree.body:
+        if _is_main_guard(node) and any(
+            sub.lineno <= line <= (sub.end_lineno or sub.lineno) for sub in node.body
+        ):
+            return None
+    return str(path), int(line)
+
+
+def _spawns_processes() -> bool:
+    """Whether local worker processes re-import ``__main__`` (spawn or forkserver)."""
+    import dask
+
+    try:
+        import distributed  # noqa: F401  (loads the distributed.* configuration)
+    except ImportError:
+        return True  # its default is spawn; threads need no distributed at all
+    method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
+    return method != "fork"
+
+
 def _compute(collections: Sequence[Any], client: Any = None) -> tuple:
     """Compute on ``client`` (see the module docstring for the rules)."""
     import dask
@@ -219,6 +288,24 @@ def _compute(collections: Sequence[Any], client: Any = None) -> tuple:
     if client is None:
         if _active_scheduler():
             return dask.compute(*collections)
+        unguarded = _unguarded_main()
+        if unguarded is not None and _spawns_processes():
+            # A local process cluster would re-run the user's script in every worker
+            # and fail with pages of logs: the same code on threads gives the same
+            # result, only without process parallelism.
+            script, line = unguarded
+            warn_user(
+                f"riskscore: {Path(script).name} line {line} runs at the top level of a "
+                'script, outside an `if __name__ == "__main__":` block, so the local '
+                "worker processes riskscore starts by default cannot start (each would "
+                "re-run the script); computing with threads instead. To use worker "
+                'processes, put the script\'s code under `if __name__ == "__main__":`, or '
+                "start a cluster yourself (riskscore.scale.local_cluster() or "
+                "distributed.Client(...), inside that block) and pass client=. To choose "
+                "threads without this warning: dask.config.set(scheduler='threads').",
+                RuntimeWarning,
+            )
+            return dask.compute(*collections, scheduler="threads")
         with local_cluster():
             return dask.compute(*collections)
     if isinstance(client, str):
@@ -1060,12 +1147,21 @@ def audit_cohort_dask(
         Partitions to shuffle into when ``events`` is not yet partitioned by case.
     client : optional
         Where to compute: see the module docstring (default: the active scheduler,
-        else a local cluster for the call).
+        else a local cluster of worker processes for the call).
 
     Returns
     -------
     CohortAudit
         As from ``audit_cohort``; ``parameters["engine"]`` is ``"dask"``.
+
+    Warns
+    -----
+    RuntimeWarning
+        When no scheduler is active and the call runs at the top level of a script
+        outside ``if __name__ == "__main__":``: worker processes would re-run the
+        script and fail to start, so the audit is computed with threads instead
+        (same tables). Put the script's code under the guard to use processes, or
+        choose a scheduler yourself (``client=`` or ``dask.config.set``).
 
     Examples
     --------

@@ -337,3 +337,48 @@ def test_a_partition_that_loses_every_row_is_no_error_but_an_empty_whole_is(coho
         make_training_set(events, cases, "60D", 365, min_history=too_long)
     with pytest.raises(SchemaError, match="no row is left"):
         make_training_set_dask(events, cases, "60D", 365, min_history=too_long, n_partitions=4)
+
+
+UNGUARDED = """
+import dask.dataframe as dd
+import riskscore as rs
+from riskscore.modelfile import default_scorecard
+from riskscore.synthetic import make_cohort
+
+events, cases = make_cohort(20, random_state=1)
+result = rs.audit_cohort(dd.from_pandas(events, npartitions=2), cases, default_scorecard())
+print("tables", len(result.tables))
+"""
+
+
+def test_an_unguarded_script_computes_with_threads_and_says_why(tmp_path):
+    # Worker processes re-run a script without `if __name__ == "__main__":`, so the
+    # default local cluster failed with "Nanny failed to start" and pages of logs.
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED, encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("tables ")
+    assert 'if __name__ == "__main__":' in out.stderr and "threads" in out.stderr
+    assert "unguarded.py" in out.stderr  # the warning points at the user's line
+    assert "Nanny" not in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_main_guard_is_recognised(tmp_path):
+    from riskscore.scale import _unguarded_main
+
+    script = tmp_path / "guarded.py"
+    script.write_text(
+        "from riskscore.scale import _unguarded_main\n"
+        "def run():\n"
+        "    return _unguarded_main()\n"
+        "print('top', run() is not None)\n"
+        "if __name__ == '__main__':\n"
+        "    print('guarded', run() is not None)\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["top", "True", "guarded", "False"], out.stderr
+    assert _unguarded_main() is None  # under pytest: guarded

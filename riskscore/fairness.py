@@ -177,12 +177,16 @@ def _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published, 
     for j, c in enumerate(_CELL_COLUMNS):
         if c != "n_cases":
             hide[:, j] |= few(c)
-    for part, complement in (
-        ("true_positives", "false_negatives"),
-        ("false_positives", "true_negatives"),
-        ("alerts", "not_alerted"),
+    for total, part, complement in (
+        ("events", "true_positives", "false_negatives"),
+        ("non_events", "false_positives", "true_negatives"),
+        ("n", "alerts", "not_alerted"),
     ):
-        hide[:, _CELL_COLUMNS.index(part)] |= few(complement)
+        # the complement is the total minus the part: hide the part, or where the
+        # part is 0 (the complement is the total itself) the total
+        zero = exact[part] == 0
+        hide[:, _CELL_COLUMNS.index(part)] |= few(complement) & ~zero
+        hide[:, _CELL_COLUMNS.index(total)] |= few(complement) & zero
     keep = np.zeros_like(hide)
     for column, published in (overall_published or {}).items():
         if column not in _CELL_COLUMNS:
@@ -192,6 +196,7 @@ def _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published, 
             keep[overall, j] = ~hide[overall, j]
         else:
             hide[overall, j] = True
+
     out = disclose_tables(
         {"cells": cells},
         {

@@ -521,12 +521,31 @@ def _model_path(files: _Files, option: str, value: str) -> Path:
 # --------------------------------------------------------------------------- commands
 
 
+def _written_by_demo(path: Path) -> bool:
+    """Whether ``path`` is a synthetic file an earlier ``riskscore demo`` wrote (its
+    provenance sidecar says so): replacing it loses nothing."""
+    try:
+        record = json.loads(path.with_name(path.name + ".provenance.json").read_text("utf-8"))
+        return (
+            isinstance(record, dict)
+            and isinstance(record.get("params"), dict)
+            and record["params"].get("command") == "riskscore demo"
+            and bool(record.get("synthetic"))
+        )
+    except (OSError, ValueError):
+        return False
+
+
 def cmd_demo(args) -> int:
     import riskscore as rs
 
     files = _Files()
     data_files = ("events.csv", "cases.csv")
-    existing = [n for n in data_files if os.path.lexists(Path(args.out) / n)]
+    existing = [
+        n
+        for n in data_files
+        if os.path.lexists(Path(args.out) / n) and not _written_by_demo(Path(args.out) / n)
+    ]
     if existing and not args.overwrite:
         # they could be someone's real extract, saved under the names the docs use
         raise CommandError(
@@ -1413,7 +1432,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the default scorecard, writes HTML reports and disclosure-controlled tables, and "
         "prints a summary.\nIt also writes the synthetic cohort as events.csv and cases.csv "
         "in the output folder, so that every other command can be tried on them; it refuses to "
-        "replace an events.csv or cases.csv already there unless given --overwrite.",
+        "replace an events.csv or cases.csv already there (unless an earlier demo wrote "
+        "them) without --overwrite.",
         [
             "riskscore demo",
             "riskscore demo --out demo --n-cases 500",
@@ -1424,8 +1444,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace events.csv and cases.csv already in --out (without it the demo "
-        "refuses, as they could be real data); its reports and tables are always replaced",
+        help="replace events.csv and cases.csv already in --out that an earlier demo did "
+        "not write (without it the demo refuses, as they could be real data); its reports "
+        "and tables are always replaced",
     )
     p.add_argument(
         "--n-cases",

@@ -879,6 +879,14 @@ def test_demo_refuses_to_replace_existing_data_files_unless_told(tmp_path, capsy
     assert (out / "cases.csv").read_text() == "case_id\nREAL-1\n"
     assert main(["demo", "--out", str(out), "--n-cases", "50", "--overwrite"]) == 0
     assert pd.read_csv(out / "cases.csv")["case_id"].nunique() == 50
+    # files the demo wrote itself (its sidecars say so) are replaced without asking,
+    # so `riskscore demo` can be run again
+    assert main(["demo", "--out", str(out), "--n-cases", "60"]) == 0
+    assert pd.read_csv(out / "cases.csv")["case_id"].nunique() == 60
+    # a sidecar that is not the demo's does not count
+    (out / "events.csv.provenance.json").write_text('{"params": {"command": "mine"}}')
+    assert main(["demo", "--out", str(out), "--n-cases", "50"]) == 2
+    capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["demo", "--help"])
     assert "--overwrite" in capsys.readouterr().out

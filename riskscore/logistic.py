@@ -95,6 +95,7 @@ from riskscore._lattice import (
     compress_patterns,
     lattice_search,
     max_total,
+    min_total,
     round_half_away,
     weighted_integer_auc,
 )
@@ -132,6 +133,7 @@ from riskscore.scorecard import (
 from riskscore.vocabulary import FEATURES, SAME_CONDITION, feature_unit, feature_unit_size
 
 __all__ = ["LogisticRiskModel", "DEFAULT_PROBABILITY_BANDS", "ADDED_PARAMETERS"]
+
 
 #: Parameters added after the first model files were written, with the value that
 #: reproduces the behaviour from before they existed. Model files and printed model
@@ -1505,7 +1507,14 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         Probabilities come from the integer total only: a logistic fit of the
         outcome on the total over ``X, y`` gives ``points_table_`` (total -> n,
         events, observed and predicted risk) and the card's bands (the smallest
-        total whose predicted risk reaches each probability band).
+        total whose predicted risk reaches each probability band). When the
+        predicted risk at the lowest possible total already reaches a band's
+        probability (a common outcome with the default 10% ``review`` band), every
+        record is in that band, as it is under the logistic model itself: the band
+        is set to the lowest total, the card's ``model_card["limitations"]`` says so
+        and how to choose higher band probabilities, and
+        :func:`riskscore.save_model` keeps the card (its points-to-risk map shows
+        the band is fitted, not a mistake).
 
         Parameters
         ----------
@@ -1655,8 +1664,27 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 k: float(min(math.ceil((v - a) / b - 1e-9), top + 1))
                 for k, v in self.bands_.items()
             }
+            # a band whose probability the lowest total already reaches is reached by
+            # every record: kept at the lowest total (what the data say), and the card
+            # says so among its limitations
+            low = min_total(P, groups)
+            everyone = [k for k, v in bands.items() if v <= low]
+            for k in everyone:
+                bands[k] = low
         else:
             bands = {k: top + 1 for k in self.bands_}
+            everyone = []
+        reached = []
+        if everyone:
+            risk = float(expit(a + b * low))
+            reached.append(
+                f"Every record reaches {everyone[-1]!r}: the risk the points predict at the "
+                f"lowest possible total ({low:g} points) is {risk:.3g}, at or above the band "
+                f"probabilit{'ies' if len(everyone) > 1 else 'y'} "
+                + " and ".join(f"{k!r} {self.band_probabilities_[k]:g}" for k in everyone)
+                + "; to separate records, fit with band probabilities above "
+                f"{risk:.2g} (LogisticRiskModel(bands=...))."
+            )
         card = RuleScorecard(
             rules,
             bands,
@@ -1698,6 +1726,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                     "Missing features score 0 (unknown), unlike the logistic model's "
                     "missing indicators.",
                     "Effects beyond the top tier are capped.",
+                    *reached,
                     *(
                         [
                             f"{len(zero)} fitted effect(s) rounded to 0 points and are not "

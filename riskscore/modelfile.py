@@ -855,20 +855,6 @@ def _scorecard_from(doc: Mapping, source: str) -> RuleScorecard:
             f"{features} does not match the features the rules read {card.features_}",
             "list exactly the features of the rules",
         )
-    low, high = _total_range(card)
-    review, mad = bands["review"], bands["multi_agency_discussion"]
-    if review <= low:
-        raise check.fail(
-            "bands.review",
-            f"{_num(review)} is reached by every record (the lowest possible total is {_num(low)})",
-            f"set it above {_num(low)}",
-        )
-    if mad > high + 1:
-        raise check.fail(
-            "bands.multi_agency_discussion",
-            f"{_num(mad)} can never be reached (the highest possible total is {_num(high)})",
-            f"set it at most {_num(high + 1)} (one above the highest total means never)",
-        )
     mapping = model_card.get("points_to_risk")
     if mapping is not None:
         check.keys(mapping, "model_card.points_to_risk", (("intercept", "slope"), ()))
@@ -877,7 +863,46 @@ def _scorecard_from(doc: Mapping, source: str) -> RuleScorecard:
             k: check.number(mapping[k], f"model_card.points_to_risk.{k}", -lim, lim)
             for k in ("intercept", "slope")
         }
+    low, high = _total_range(card)
+    mad = bands["multi_agency_discussion"]
+    for k in ("review", "multi_agency_discussion"):
+        if bands[k] <= low and not _fitted_at_lowest(card, model_card, k, bands[k], low):
+            raise check.fail(
+                f"bands.{k}",
+                f"{_num(bands[k])} is reached by every record (the lowest possible total is "
+                f"{_num(low)})",
+                f"set it above {_num(low)}",
+            )
+    if mad > high + 1:
+        raise check.fail(
+            "bands.multi_agency_discussion",
+            f"{_num(mad)} can never be reached (the highest possible total is {_num(high)})",
+            f"set it at most {_num(high + 1)} (one above the highest total means never)",
+        )
     return card
+
+
+def _fitted_at_lowest(
+    card: RuleScorecard, model_card: Mapping, band: str, value: float, low: float
+) -> bool:
+    """A band is at the lowest total because the card's own fit puts it there.
+
+    :meth:`LogisticRiskModel.to_scorecard` sets a band to the lowest possible total
+    when the risk its points-to-risk map predicts there already reaches the band's
+    probability: every record is in it because the data say so, not by mistake. A
+    hand-written card (no map), a band below the lowest total, or a map that puts the
+    risk there under the band's probability is still refused.
+    """
+    mapping = getattr(card, "points_to_risk_", None)
+    probs = model_card.get("band_probabilities")
+    if value != low or mapping is None or not isinstance(probs, Mapping):
+        return False
+    p = probs.get(band)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p < 1:
+        return False
+    a, b = mapping["intercept"], mapping["slope"]
+    # to_scorecard rounds the band up with a slack of 1e-9 points
+    return b > 0 and a + b * low >= float(logit(p)) - b * 1e-6
 
 
 def _bands(value: Any, check: _Check, low: float, high: float) -> dict[str, float]:

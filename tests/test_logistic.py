@@ -847,3 +847,41 @@ def test_to_scorecard_refuses_an_outcome_that_does_not_match_the_rows():
         m.to_scorecard(X, np.where(y == 1, "yes", "no"))
     with pytest.raises(SchemaError, match="to_scorecard: y must be one outcome per row"):
         m.to_scorecard(X, np.column_stack([y, y]))
+
+
+def _high_rate(n=3000, seed=7):
+    """A third of rows have the outcome: the risk at 0 points is above 10%."""
+    X, _ = _features(n, seed)
+    rng = np.random.default_rng(seed + 1)
+    lp = -0.8 + 0.5 * sum(TRUE[f] * X[f] for f in TRUE if f != "intercept")
+    y = (rng.random(n) < 1 / (1 + np.exp(-lp.to_numpy()))).astype(int)
+    return X, y
+
+
+def test_a_band_every_record_reaches_is_the_lowest_total_and_the_card_says_so():
+    from riskscore.modelfile import _total_range
+    from riskscore.points import IntegerPointsModel
+
+    X, y = _high_rate()
+    assert 0.3 < y.mean() < 0.4
+    m = LogisticRiskModel(penalty=None).fit(X, y)
+    card = m.to_scorecard(X, y)
+    # the risk at the lowest possible total is above the 10% review band: the band is
+    # that total (not a number below it), and every record is at least "review", as
+    # under the logistic model itself
+    low = _total_range(card)[0]
+    assert card.bands["review"] == low
+    a, b = card.points_to_risk_["intercept"], card.points_to_risk_["slope"]
+    assert 1 / (1 + np.exp(-(a + b * low))) >= 0.1
+    assert (card.band(X).astype(str) != "none").all()
+    assert (m.band(X).astype(str) != "none").all()
+    note = [t for t in card.model_card["limitations"] if t.startswith("Every record reaches")]
+    assert len(note) == 1 and "'review' 0.1" in note[0] and "bands=" in note[0], note
+    assert IntegerPointsModel().fit(X, y).scorecard_.bands["review"] == low
+    # band probabilities above the risk at the lowest total: bands above it, no note
+    higher = LogisticRiskModel(
+        penalty=None, bands={"review": 0.4, "multi_agency_discussion": 0.7}
+    ).fit(X, y)
+    card = higher.to_scorecard(X, y)
+    assert card.bands["review"] > _total_range(card)[0]
+    assert not any(t.startswith("Every record") for t in card.model_card["limitations"])

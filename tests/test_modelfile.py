@@ -734,3 +734,48 @@ def test_class_weight_pairs_of_the_classes_load_and_refit():
     assert back.class_weight == {True: 4.0}
     back.fit(X, y)
     np.testing.assert_array_equal(back.coef_, model.coef_)
+
+
+def _high_rate_card():
+    """A fitted card on data with a third of rows at the outcome: 'review' at 0 points."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    X = pd.DataFrame(
+        {
+            "parental_substance_use_12m": (rng.random(n) < 0.3).astype(float),
+            "siblings_removed": rng.integers(0, 3, n).astype(float),
+            "hardship_12m": (rng.random(n) < 0.4).astype(float),
+        }
+    )
+    lp = -1.2 + X["parental_substance_use_12m"] + 0.6 * X["siblings_removed"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-lp))).astype(int)
+    card = LogisticRiskModel(penalty=None).fit(X, y).to_scorecard(X, y)
+    assert card.bands["review"] == 0  # every record reaches it
+    return card, X
+
+
+def test_a_fitted_card_whose_review_band_every_record_reaches_saves_and_loads(tmp_path):
+    card, X = _high_rate_card()
+    path = save_model(card, tmp_path / "card.json")
+    back = load_model(path)
+    assert back.bands == card.bands and back.rules == card.rules
+    assert back.band(X).equals(card.band(X))
+    assert (back.band(X).astype(str) != "none").all()
+
+
+def test_a_review_band_every_record_reaches_is_refused_unless_the_fit_says_so():
+    card, _ = _high_rate_card()
+    doc = json.loads(model_to_json(card))
+    model_from_json(json.dumps(doc))
+    # the card's own map puts the risk at the lowest total below the band probability
+    tampered = json.loads(json.dumps(doc))
+    tampered["model_card"]["band_probabilities"]["review"] = 0.9
+    _refused(json.dumps(tampered), "bands.review", "reached by every record")
+    # below the lowest total (not the fitted value)
+    tampered = json.loads(json.dumps(doc))
+    tampered["bands"]["review"] = doc["bands"]["review"] - 1
+    _refused(json.dumps(tampered), "bands.review", "reached by every record")
+    # no points-to-risk map: a hand-written card
+    tampered = json.loads(json.dumps(doc))
+    del tampered["model_card"]["points_to_risk"]
+    _refused(json.dumps(tampered), "bands.review", "reached by every record")

@@ -2533,13 +2533,15 @@ def _column_kinds(table: pd.DataFrame) -> dict[str, str]:
 
 
 def _category_types(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """The categories (in order), their kind and dtype, and the ordered flag of each
-    categorical column, so :func:`read_table` rebuilds the same dtype."""
+    """The categories used (in order), their kind and dtype, and the ordered flag of each
+    categorical column, so :func:`read_table` rebuilds the dtype (without unused categories)."""
     out = {}
     for c in table.columns:
         dtype = table[c].dtype
         if isinstance(dtype, pd.CategoricalDtype):
-            cats = pd.Series(dtype.categories)
+            # only the categories the table uses (in their order): an unused category
+            # is not in the table, and could be anything (every case id, before a filter)
+            cats = pd.Series(table[c].cat.remove_unused_categories().cat.categories)
             out[str(c)] = {
                 "categories": _jsonable(list(cats)),
                 "kind": _column_kinds(pd.DataFrame({"c": cats}))["c"],

@@ -531,6 +531,13 @@ def audit_cohort(
         ``tables``: ``summary``, ``lead_times``, ``false_alarms``, ``join_up_gap``,
         ``missed_opportunities``, ``agency_share``, ``by_deprivation``.
 
+    Warns
+    -----
+    RuntimeWarning
+        On Dask input with no scheduler running, called at the top level of a script
+        without an ``if __name__ == "__main__":`` guard: the audit computes with
+        threads, as worker processes could not start (see :mod:`riskscore.scale`).
+
     Examples
     --------
     >>> import riskscore

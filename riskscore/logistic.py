@@ -148,6 +148,13 @@ ADDED_PARAMETERS: Mapping[str, object] = MappingProxyType({"standardize": False}
 #: re-solved exactly afterwards).
 _LIBLINEAR_INTERCEPT_SCALING = 1000.0
 
+#: Below this C an L2 fit is solved on the columns times sqrt(C) with C=1, the same
+#: objective: scikit-learn's Newton solver adds 1 / (C * n_rows) to the coefficients'
+#: Hessian, which next to the intercept's (at most 0.25) made it ill-conditioned for
+#: C near 1e-18 and below, and the solver's fallback returned an intercept of 0
+#: (probability 0.5 for every row) with only warnings.
+_SMALL_C = 1e-6
+
 #: Band thresholds used when ``bands=None``: predicted probabilities. They are
 #: placeholders for audit displays; choose thresholds for your own cohort.
 DEFAULT_PROBABILITY_BANDS: Mapping[str, float] = {"review": 0.10, "multi_agency_discussion": 0.30}
@@ -316,7 +323,10 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
     C : float, default=1.0
         Inverse penalty strength (ignored when ``penalty=None``), as in
         scikit-learn: the penalty is ``1/C`` times the L1 or half the squared L2
-        norm of the coefficients of the standardised design.
+        norm of the coefficients of the standardised design. Any positive finite
+        value: an L2 fit with ``C`` below 1e-6 is solved on the columns times
+        ``sqrt(C)`` with ``C=1`` (the same objective, kept well-conditioned), so
+        that a tiny ``C`` gives the intercept-only fit rather than a failed solve.
     standardize : bool, default=True
         Penalise the coefficients of the standardised design columns (mean 0,
         standard deviation 1 over the training rows), so that the penalty does not
@@ -789,13 +799,11 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 # penalise standardised columns; report on the original units
                 mu = Zv.mean(axis=0)
                 sd = Zv.std(axis=0)
-                est.fit((Zv - mu) / sd, y_fit)
-                b = est.coef_.ravel().astype(np.float64)
+                b = self._solve(est, (Zv - mu) / sd, y_fit)
                 coef[varying] = b / sd
                 intercept = float(est.intercept_[0]) - float(np.sum(b * mu / sd))
             else:
-                est.fit(Zv, y_fit)
-                coef[varying] = est.coef_.ravel().astype(np.float64)
+                coef[varying] = self._solve(est, Zv, y_fit)
                 intercept = float(est.intercept_[0])
             self._last_n_iter = np.asarray(est.n_iter_).copy()
             if self.penalty == "l1" and self.class_weight is None:
@@ -862,6 +870,22 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 "labels the model was fitted on."
             )
         return (values == self.classes_[1]).astype(np.float64)
+
+    def _solve(self, est, M, y) -> np.ndarray:
+        """Fit ``est`` on the design ``M``; return its coefficients as float64.
+
+        An L2 fit with ``C < _SMALL_C`` is solved as the same objective on ``M`` times
+        ``s = sqrt(C)`` with ``C = 1`` (coefficients ``v``, ``w = s * v``): the loss
+        sees ``M w`` either way and ``|v|^2 / 2 = |w|^2 / (2 C)``, but the Hessian is
+        no longer ill-conditioned.
+        """
+        if self.penalty == "l2" and self.C < _SMALL_C:
+            s = math.sqrt(self.C)
+            est.set_params(C=1.0)
+            est.fit(M * s, y)
+            return est.coef_.ravel().astype(np.float64) * s
+        est.fit(M, y)
+        return est.coef_.ravel().astype(np.float64)
 
     @staticmethod
     def _refit_intercept(eta, yb, start):

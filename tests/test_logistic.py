@@ -885,3 +885,40 @@ def test_a_band_every_record_reaches_is_the_lowest_total_and_the_card_says_so():
     card = higher.to_scorecard(X, y)
     assert card.bands["review"] > _total_range(card)[0]
     assert not any(t.startswith("Every record") for t in card.model_card["limitations"])
+
+
+@pytest.fixture(scope="module")
+def synthetic_training_set():
+    import riskscore as rs
+
+    return rs.make_training_set(*rs.make_cohort(2000, random_state=0), grid="90D")
+
+
+@pytest.mark.parametrize("C", [1e-300, 1e-20, 1e-18, 1e-12])
+@pytest.mark.parametrize("standardize", [True, False])
+def test_a_tiny_C_gives_the_intercept_only_fit_without_solver_warnings(
+    synthetic_training_set, C, standardize
+):
+    import warnings
+
+    from scipy.special import logit
+
+    ts = synthetic_training_set
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = LogisticRiskModel(C=C, standardize=standardize).fit(ts.X, ts.y)
+    rate = np.mean(ts.y == m.classes_[1])
+    # the penalty leaves no room for the coefficients: the intercept is the log-odds
+    # of the event rate (-4.51 here), not 0 (probability 0.5)
+    assert m.intercept_[0] == pytest.approx(logit(rate), abs=1e-6)
+    assert np.abs(m.coef_).max() < 1e-6
+    np.testing.assert_allclose(m.predict_proba(ts.X)[:, 1], rate, rtol=1e-5)
+
+
+def test_a_small_C_keeps_the_ridge_solution(synthetic_training_set):
+    # the rescaled solve minimises the same objective as the direct one
+    ts = synthetic_training_set
+    direct = LogisticRiskModel(C=1e-5).fit(ts.X, ts.y)
+    smaller = LogisticRiskModel(C=1e-7).fit(ts.X, ts.y)
+    # ridge coefficients near 0 scale with C
+    np.testing.assert_allclose(smaller.coef_ * 100, direct.coef_, rtol=0.05, atol=1e-9)

@@ -1035,6 +1035,13 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             if z is not None:
                 return z
         A = self._input_array(X, fitting=False)  # full validation (raises on bad input)
+        if A.shape[0]:
+            # the same sums as above (object, integer and other inputs as their float64
+            # values), so that the contributions add up to the score exactly
+            z = self._prepared_scores(A, coef, b0)
+            if z is not None:
+                return z
+        # a value too large to score: found and refused here.
         # one matrix product; rows with a NaN come out NaN and only those are
         # recomputed through the imputed design
         with np.errstate(over="ignore", invalid="ignore"):  # overflow refused below
@@ -1077,8 +1084,9 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         """Per-row contributions: ``baseline`` (the intercept) plus ``coef * value``.
 
         Values are the imputed design (missing values at their training mean,
-        indicators as their own columns). Rows sum to :meth:`risk_score` up to
-        floating-point rounding (about 1e-12).
+        indicators as their own columns). Rows sum to :meth:`risk_score` exactly,
+        whatever the input's dtype (object, integer and other numeric columns are
+        scored as their float64 values, through the same additions).
 
         Examples
         --------

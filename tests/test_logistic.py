@@ -922,3 +922,35 @@ def test_a_small_C_keeps_the_ridge_solution(synthetic_training_set):
     smaller = LogisticRiskModel(C=1e-7).fit(ts.X, ts.y)
     # ridge coefficients near 0 scale with C
     np.testing.assert_allclose(smaller.coef_ * 100, direct.coef_, rtol=0.05, atol=1e-9)
+
+
+_DTYPES = {
+    "object": lambda X: X.astype(object),
+    "object array": lambda X: X.to_numpy(dtype=object),
+    "float32": lambda X: X.astype(np.float32),
+    "int64 counts": lambda X: X.fillna(0).round().astype(np.int64),
+    "Float64": lambda X: X.astype("Float64"),
+}
+
+
+@pytest.mark.parametrize("dtype", list(_DTYPES))
+def test_any_numeric_input_is_scored_as_its_float64_values_with_exact_sums(dtype):
+    import warnings
+
+    import riskscore as rs
+
+    lg = rs.load_model("synthetic-logistic-v2")
+    ts = rs.make_training_set(*rs.make_cohort(600, random_state=1), grid="90D")
+    Xo = _DTYPES[dtype](ts.X[list(lg.feature_names_in_)])
+    as_float = pd.DataFrame(
+        pd.DataFrame(Xo).to_numpy(dtype=np.float64, na_value=np.nan),
+        index=ts.X.index,
+        columns=lg.feature_names_in_,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # an array has no feature names
+        score = lg.risk_score(Xo).to_numpy()
+        contrib = lg.contributions(Xo).to_numpy()
+    np.testing.assert_array_equal(score, lg.risk_score(as_float).to_numpy())
+    assert np.array_equal(contrib.sum(axis=1), score)
+    assert (pd.DataFrame(contrib).sum(axis=1).to_numpy() == score).all()

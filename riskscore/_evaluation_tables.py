@@ -85,6 +85,13 @@ class Totals:
     events_pub: float
     cases_pub: float
     table: pd.DataFrame
+    #: the outcome rows, or the other rows, are of 1 to min_count - 1 children
+    few_children: bool = False
+
+    def small(self, settings: DisclosureSettings) -> bool:
+        """Too few events or non-events (rows, or their children) for a statistic."""
+        m = settings.min_count
+        return self.events < m or self.n - self.events < m or self.few_children
 
 
 def totals_table(
@@ -97,10 +104,10 @@ def totals_table(
     """
     n, e = len(y), int(np.sum(y))
     raw = pd.DataFrame({"n_rows": [n], "n_events": [e], "n_cases": [int(n_cases)]})
+    few = False
     if settings is None:
         t = mark_undisclosed(raw, reason="evaluate(disclosure=False)")
     else:
-        few = False
         if cases is not None:
             yes = np.asarray(y) > 0
             for rows in (yes, ~yes):
@@ -120,7 +127,16 @@ def totals_table(
         v = t[c].iloc[0]
         return np.nan if pd.isna(v) else float(v)
 
-    return Totals(n, e, int(n_cases), pub("n_rows"), pub("n_events"), pub("n_cases"), t)
+    return Totals(
+        n,
+        e,
+        int(n_cases),
+        pub("n_rows"),
+        pub("n_events"),
+        pub("n_cases"),
+        t,
+        bool(settings is not None and few),
+    )
 
 
 @dataclass
@@ -200,8 +216,48 @@ class Cuts:
                 else:
                     order = np.argsort(self.p, kind="stable")
                 self._by_children(idx, published, alerts, order)
+        if not together:
+            self._across_families(published, scales, thr)
         self.published = published
         return self
+
+    def _across_families(self, published, scales, thr) -> None:
+        """Unpublish cuts of the two families whose sets nest with a small difference.
+
+        Points cuts and probability cuts are protected as separate families when
+        predicted risk is not a fixed function of the points (a map per fold), but a
+        points cut and a probability cut may still nest in the data: their difference
+        is then a count too, and must hold 0 or at least ``min_count`` outcome rows and
+        other rows (and children, when known). The later-offered cut of a failing
+        pair is not published.
+        """
+        m = self.settings.min_count
+        yes = self.y > 0
+        cases = None if self.cases is None else np.asarray(self.cases)
+
+        def small(rows) -> bool:
+            for part in (rows & yes, rows & ~yes):
+                k = int(part.sum())
+                if 0 < k < m:
+                    return True
+                if cases is not None and 0 < len(np.unique(cases[part])) < m:
+                    return True
+            return False
+
+        def rows_of(i):
+            return (self.score if scales[i] == "score" else self.p) >= thr[i]
+
+        score_cuts = [i for i in np.flatnonzero(published) if scales[i] == "score"]
+        for i in score_cuts:
+            a = rows_of(i)
+            for j in np.flatnonzero(published & (scales == "probability")):
+                if not published[i]:
+                    break
+                b = rows_of(j)
+                if (a & ~b).any() and (b & ~a).any():
+                    continue  # not nested: their sizes' difference is no set's count
+                if small(a ^ b):
+                    published[max(i, j)] = False
 
     def _by_children(self, idx, published, alerts, order) -> None:
         """Unpublish cuts until every band between published cuts is of enough children.
@@ -382,23 +438,52 @@ def _binned(p, y, cuts: Cuts, source: str) -> pd.DataFrame:
     )[n > 0].reset_index(drop=True)
 
 
-def calibration_table(p, y, cuts: Cuts, settings) -> pd.DataFrame:
+def calibration_table(p, y, cuts: Cuts, settings, totals: Totals | None = None) -> pd.DataFrame:
     """Observed against predicted risk in bins between published cuts (merged when needed)."""
     cal = _binned(p, y, cuts, "calibration")
     cal["observed"] = cal["events"] / cal["n"]
     if settings is None:
         return mark_undisclosed(cal, reason="evaluate(disclosure=False)")
-    return disclose(
+    out = disclose(
         cal,
         count_columns=["n", "events"],
         by="bin",
         rate_columns={"observed": ["events", "n"], "mean_predicted": ["n"]},
         total_columns=[("n", ["events"])],
         find_totals=False,
+        hide=_few_children_mask(cal, totals),
         min_count=settings.min_count,
         round_to=settings.round_to,
         suppress_zero=settings.suppress_zero,
     )
+    out["mean_predicted"] = expected_rate(cal["mean_predicted"], cal["n"], out["n"], settings)
+    return out
+
+
+def _few_children_mask(table: pd.DataFrame, totals: Totals | None) -> np.ndarray:
+    """Hide the event counts of every bin when the outcome rows are of too few children."""
+    hide = np.zeros((len(table), 2), dtype=bool)  # columns n, events
+    if totals is not None and totals.few_children:
+        hide[:, 1] = True
+    return hide
+
+
+def expected_rate(mean_p, n_exact, n_published, settings: DisclosureSettings) -> np.ndarray:
+    """A mean predicted risk as published: the expected count, rounded, over the published rows.
+
+    The mean predicted risk times the rows is the expected number of events, and a
+    maximum likelihood fit makes it equal to the observed number on its own rows:
+    published exactly beside rounded counts it would give the hidden count back. So
+    the expected count is rounded like a count (to ``round_to``) and divided by the
+    published rows; where those are hidden, so is the mean.
+    """
+    mean_p = np.asarray(mean_p, dtype=float)
+    n_exact = np.asarray(n_exact, dtype=float)
+    n_pub = pd.to_numeric(pd.Series(n_published), errors="coerce").to_numpy(dtype=float)
+    step = settings.round_to
+    expected = step * np.floor(mean_p * n_exact / step + 0.5)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_pub > 0, expected / np.where(n_pub > 0, n_pub, 1), np.nan)
 
 
 def calibration_curve_table(
@@ -433,15 +518,17 @@ def calibration_curve_table(
         },
         total_columns=[("n", ["events"])],
         find_totals=False,
+        hide=_few_children_mask(curve, totals),
         min_count=settings.min_count,
         round_to=settings.round_to,
         suppress_zero=settings.suppress_zero,
     )
+    out["predicted"] = expected_rate(curve["predicted"], curve["n"], out["n"], settings)
     m = settings.min_count
-    if totals.events < m or totals.n - totals.events < m:
+    if totals.small(settings):
         small = pd.DataFrame(True, index=out.index, columns=["observed", "lower", "upper"])
         out = suppress_statistics(
-            out, small, rule=f"a fit resting on fewer than {m} events or non-events"
+            out, small, rule=f"a fit resting on fewer than {m} events or non-events (or children)"
         )
     out.attrs["method"] = method
     return out
@@ -581,16 +668,24 @@ def publish_metrics(metrics: pd.DataFrame, totals: Totals, settings) -> pd.DataF
     if settings is None:
         return mark_undisclosed(metrics, reason="evaluate(disclosure=False)")
     out = metrics.copy()
-    small = totals.events < settings.min_count or totals.n - totals.events < settings.min_count
+    small = totals.small(settings)
     hidden = pd.DataFrame(False, index=out.index, columns=out.columns)
     if small:
         for c in ("estimate", "lower", "upper"):
             hidden[c] = True
             out[c] = np.nan
-    obs = out["metric"] == "observed_rate"
+    obs = (out["metric"] == "observed_rate").to_numpy()
+    mean = (out["metric"] == "mean_predicted").to_numpy()
     if not small:
         rate = totals.events_pub / totals.n_pub if totals.n_pub > 0 else np.nan
         out.loc[obs, "estimate"] = rate
+        if np.isnan(rate):  # no interval beside a hidden estimate
+            for c in ("lower", "upper"):
+                hidden.loc[obs, c] = True
+                out.loc[obs, c] = np.nan
+        out.loc[mean, "estimate"] = expected_rate(
+            out.loc[mean, "estimate"], [totals.n] * int(mean.sum()), [totals.n_pub], settings
+        )
     return mark_statistics(out, settings, rule=metrics_rule(settings), suppressed=hidden)
 
 

@@ -53,6 +53,7 @@ from riskscore._evaluation_tables import (
     publish_count,
     publish_metrics,
     roc_table,
+    round_cut,
     sample_counts,
     totals_table,
 )
@@ -571,11 +572,11 @@ def evaluate(
     totals = totals_table(v.y, v.n_cases, settings, cases=v.codes)
     rules = _alert_rules(model, kind, v, alert_rates, thresholds)
     sub_rate = alert_rates[0] if alert_rates else 0.1
-    sub_cut = alert_threshold(v.p, sub_rate) if cases is not None else None
+    sub_cut = float(round_cut(alert_threshold(v.p, sub_rate))) if cases is not None else None
     # every cut the tables publish is chosen once, so no two rows can be differenced
     cuts = offer_cuts(Cuts(v.y, v.p, v.score, settings, cases=v.codes), rules, dc_thr, v.p, sub_cut)
     alerts = _alerts_table(v, rules, cuts, totals, n_boot, level, random_state, settings)
-    calibration = calibration_table(v.p, v.y, cuts, settings)
+    calibration = calibration_table(v.p, v.y, cuts, settings, totals)
     decision_curve = decision_curve_table(dc_thr, cuts, totals, settings)
     roc = roc_table(v.y, v.p, cuts, totals, settings)
     curve = _calibration_curve_table(v, cuts, totals, n_boot, level, random_state, settings)
@@ -858,7 +859,9 @@ def _alert_rules(model, kind, v: _Validation, alert_rates, thresholds):
     for r in alert_rates:
         if not 0 < r < 1:
             raise ParameterError(f"alert_rates must be between 0 and 1, got {r!r}.")
-        rules.append((f"top {r:.3g} of rows", "probability", alert_threshold(v.p, r)))
+        # rounded: an exact quantile is one child's predicted risk
+        t = float(round_cut(alert_threshold(v.p, r)))
+        rules.append((f"top {r:.3g} of rows", "probability", t))
     for t in thresholds or ():
         if not 0 <= t <= 1:  # (NaN fails too)
             raise ParameterError(f"thresholds must be probabilities from 0 to 1, got {t!r}.")

@@ -765,6 +765,12 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             "n_rows": int(len(yb)),
             "n_events": int(yb.sum()),
             "n_cases": None if codes is None else int(len(np.unique(codes))),
+            # children with an outcome row, and with a row without one: rows are
+            # person-time, and the model card's gate is in children too
+            "n_cases_with_event": None if codes is None else int(len(np.unique(codes[yb > 0]))),
+            "n_cases_without_event": (
+                None if codes is None else int(len(np.unique(codes[yb == 0])))
+            ),
             "sha256": h.hexdigest(),
         }
         self.training_metrics_ = {

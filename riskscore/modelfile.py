@@ -78,7 +78,7 @@ from scipy.special import logit
 from riskscore._params import validate_params
 from riskscore._paths import output_file, refuse_nul
 from riskscore._version import __version__
-from riskscore.disclosure import hash_input
+from riskscore.disclosure import DisclosureSettings, hash_input
 from riskscore.errors import MissingFileError, ModelFileError, ParameterError, RiskscoreError
 from riskscore.logistic import ADDED_PARAMETERS, LogisticRiskModel
 from riskscore.scorecard import AUDIT_ONLY_NOTICE, OPS, Rule, RuleScorecard
@@ -275,19 +275,31 @@ def _published_training_metrics(
 
     The observed rate is the published events over the published rows (the exact
     rate beside rounded counts gives the exact counts back); the other metrics are
-    shown only with at least 10 events and 10 rows without one.
+    shown only with at least 10 events and 10 rows without one, of at least 10
+    children each when the children are known (rows are person-time). The mean
+    predicted risk times the rows is the expected number of events, which a maximum
+    likelihood fit makes equal to the observed number on its training rows: it is
+    published as that expected count rounded to 5, over the published rows.
     """
-    from riskscore.disclosure import DisclosureSettings
 
-    m = DisclosureSettings().min_count
+    settings = DisclosureSettings()
+    m = settings.min_count
     n, e = exact.get("n_rows"), exact.get("n_events")
     big = _is_count(n) and _is_count(e) and e >= m and n - e >= m
+    for key in ("n_cases_with_event", "n_cases_without_event"):
+        kids = exact.get(key)
+        if _is_count(kids) and kids < m:
+            big = False
     out: dict[str, float | None] = {
         str(k): (float(v) if big and _is_number(v) else None) for k, v in metrics.items()
     }
+    rows, events = shown.get("n_rows"), shown.get("n_events")
     if "observed_rate" in out:
-        rows, events = shown.get("n_rows"), shown.get("n_events")
         out["observed_rate"] = events / rows if big and rows and events is not None else None
+    if out.get("mean_predicted_risk") is not None:
+        expected = out["mean_predicted_risk"] * n
+        rounded = settings.round_to * math.floor(expected / settings.round_to + 0.5)
+        out["mean_predicted_risk"] = rounded / rows if rows else None
     return out
 
 
@@ -365,6 +377,11 @@ def _logistic_dict(model: LogisticRiskModel, model_card: Mapping | None) -> dict
         params["random_state"] = None  # a RandomState object is not data
     td = dict(model.training_data_)
     counts = _disclosed_counts({k: td.get(k) for k in ("n_rows", "n_events", "n_cases")})
+    if any(
+        _is_count(td.get(k)) and td[k] < DisclosureSettings().min_count
+        for k in ("n_cases_with_event", "n_cases_without_event")
+    ):
+        counts["n_events"] = None  # many rows, but of too few children
     mc = {
         "intended_use": AUDIT_ONLY_NOTICE,
         "training_data": {

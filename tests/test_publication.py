@@ -216,3 +216,83 @@ def test_the_event_total_of_fewer_than_min_count_children_is_hidden():
     assert np.isnan(hidden.events_pub) and hidden.cases_pub == 505
     many = totals_table(y, 530, DisclosureSettings(), cases=np.arange(530))
     assert many.events_pub == 30
+
+
+def test_a_points_cut_and_a_risk_cut_that_nest_differ_by_enough():
+    # points and predicted risk not in one order (a map per fold): two families of
+    # cuts, protected apart, though a points cut and a risk cut nested in the data
+    # with 2 outcome rows between them
+    from riskscore._evaluation_tables import Cuts
+    from riskscore.disclosure import DisclosureSettings
+
+    rng = np.random.default_rng(1)
+    n = 4000
+    score = rng.integers(0, 20, n).astype(float)
+    p = np.clip(score / 40 + rng.normal(0, 0.002, n), 0.001, 0.999)
+    top = score >= 15
+    p[top] = 0.9 - score[top] / 100  # risk falls as points rise up there: two families
+    y = (rng.random(n) < p).astype(float)
+    # rows that reach 10 points but not risk 0.26: 2 outcome rows, others without
+    between = (score >= 10) & (p < 0.26)
+    y[between] = 0.0
+    y[np.flatnonzero(between)[:2]] = 1.0
+    assert ((score >= 10) | ~(p >= 0.26)).all()  # {risk >= 0.26} inside {points >= 10}
+    cuts = Cuts(y, p, score, DisclosureSettings(), cases=np.arange(n))
+    cuts.add("alert", "risk", "probability", 0.26)
+    cuts.add("alert", "points", "score", 10.0)
+    shown = dict(zip(cuts.settle().lookup("alert")["key"], cuts.published, strict=True))
+    assert not (shown["risk"] and shown["points"])
+
+
+@pytest.fixture(scope="module")
+def few_children_ts():
+    events, cases = rs.make_cohort(600, random_state=1)
+    return rs.make_training_set(events, cases, grid="90D"), cases
+
+
+def test_statistics_of_outcome_rows_from_fewer_than_ten_children_are_hidden(few_children_ts):
+    # 24 outcome rows of 9 children: the sample hid the event count, but the metrics
+    # (AUROC, Brier, calibration...) and the calibration bin's events were published
+    ts, cases = few_children_ts
+    kids = len(np.unique(np.asarray(ts.case_ids)[np.asarray(ts.y) == 1]))
+    assert 0 < kids < 10 and int(np.sum(ts.y)) >= 10  # rows enough, children not
+    t = rs.evaluate(rs.default_scorecard(), ts, cases=cases, n_boot=20).tables()
+    assert t["sample"]["n_events"].isna().all()
+    assert t["metrics"][["estimate", "lower", "upper"]].isna().all().all()
+    assert t["calibration"]["events"].isna().all()
+    assert t["calibration_curve"]["events"].isna().all()
+    check_publishable(t)
+
+
+def test_a_mean_predicted_risk_does_not_give_back_the_event_count(few_children_ts):
+    # in-sample, a maximum likelihood fit's mean predicted risk times the rows is the
+    # observed number of events: 0.01259843 x 1905 = 24.0000007, the hidden count
+    ts, cases = few_children_ts
+    model = rs.LogisticRiskModel().fit(ts.X, ts.y)
+    t = rs.evaluate(model, ts, cv=None, refit=False, cases=cases).tables()
+    cal = t["calibration"]
+    expected = cal["mean_predicted"] * cal["n"].astype(float)
+    assert np.allclose(expected / 5, np.round(expected / 5))  # a count rounded to 5
+    events = int(np.sum(ts.y))
+    assert all(abs(e - events) > 1e-3 for e in expected) or events % 5 == 0
+
+
+def test_a_model_card_publishes_the_mean_predicted_risk_as_a_rounded_expected_count(tmp_path):
+    events, cases = rs.make_cohort(1500, random_state=3)
+    ts = rs.make_training_set(events, cases, grid="90D")
+    model = rs.LogisticRiskModel().fit(ts.X, ts.y, case_ids=ts.case_ids)
+    card = json.loads(rs.model_to_json(model))["model_card"]
+    rows = card["training_data"]["n_rows"]
+    mean = card["metrics"]["training"]["mean_predicted_risk"]
+    if mean is not None:
+        assert (mean * rows) == pytest.approx(round(mean * rows / 5) * 5)
+    exact = float(np.mean(model.predict_proba(ts.X)[:, 1])) * len(ts.y)
+    assert exact == pytest.approx(float(np.sum(ts.y)), abs=1e-3)  # why it is rounded
+
+
+def test_top_share_alert_thresholds_are_rounded_not_a_childs_risk(few_children_ts):
+    ts, cases = few_children_ts
+    res = rs.evaluate(rs.default_scorecard(), ts, cases=cases, n_boot=0, disclosure=False)
+    top = res.alerts[res.alerts["rule"].str.startswith("top")]
+    for t in top["threshold"]:
+        assert float(f"{t:.3g}") == t

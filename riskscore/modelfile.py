@@ -33,7 +33,10 @@ entry and the fix:
 * bands out of order (``review`` above ``multi_agency_discussion``) or that mean
   nothing: a scorecard band every record reaches (at or below the lowest possible
   total) or beyond one point above the highest possible total; probability bands
-  outside ``[1e-6, 1 - 1e-6]``.
+  outside ``[1e-6, 1 - 1e-6]``;
+* text (entry names too) holding a control character other than a line break or tab
+  (an escape sequence printed by ``riskscore model`` acts on the terminal), or a
+  bidirectional control such as U+202E (it reverses the text shown).
 
 :func:`save_model` applies the same checks before writing (it never writes a file
 that would be refused) and writes the file's SHA-256 beside it in ``<file>.sha256``
@@ -65,6 +68,7 @@ import os
 import pickle
 import re
 import stat
+import unicodedata
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -637,7 +641,61 @@ def _parse_json(text: str, source: str) -> Any:
             "a text holds a lone surrogate escape (such as \\ud800), which is not a character",
             "write the text as plain UTF-8",
         ) from None
+    _refuse_control_characters(doc, "", source)
     return doc
+
+
+# Format characters that reorder the text shown around them (a rule could read as its
+# opposite): the bidirectional embeddings, overrides, isolates and marks.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+# line breaks and tabs are plain layout in multi-line text (rationales, limitations)
+_LAYOUT = frozenset("\n\t")
+
+
+def _control_character(text: str) -> str | None:
+    """The first character a terminal or viewer would act on rather than show, if any.
+
+    Control characters (Unicode category Cc: escape, bell, carriage return, the C1
+    controls such as CSI) other than a line break or tab, and bidirectional controls.
+    """
+    for c in text:
+        if c in _BIDI_CONTROLS or (c not in _LAYOUT and unicodedata.category(c) == "Cc"):
+            return c
+    return None
+
+
+def _refuse_control_characters(value: Any, key: str, source: str) -> None:
+    """Refuse any text (entry names too) holding a control character, naming the entry.
+
+    A model file is printed (``riskscore model``, the score sheet) and put in reports:
+    an escape sequence in a rationale could set a terminal's title or clear its screen.
+    """
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            bad = _control_character(k)
+            if bad is not None:
+                _control_refusal(key or "(top level)", bad, source, f"the entry name {k!r}")
+            _refuse_control_characters(v, _join(key, k), source)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _refuse_control_characters(v, f"{key}[{i}]", source)
+    elif isinstance(value, str):
+        bad = _control_character(value)
+        if bad is not None:
+            _control_refusal(key or "(top level)", bad, source, "the text")
+
+
+def _control_refusal(key: str, char: str, source: str, what: str) -> None:
+    name = unicodedata.name(char, "a control character")
+    raise ModelFileError(
+        f"{source}: {key}: {what} holds the control character U+{ord(char):04X} ({name}), "
+        "which a terminal or viewer acts on instead of showing (escape sequences can "
+        "change a terminal's title or clear its screen; bidirectional controls reverse "
+        "the text shown). Fix: delete it (text may hold line breaks and tabs, no other "
+        "control characters), or restore the file you vetted."
+    )
 
 
 # --------------------------------------------------------------------------- checking

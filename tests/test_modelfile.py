@@ -53,6 +53,14 @@ def _total_range(rules):
     return low, high
 
 
+# text a model file may hold: no control characters but line breaks and tabs, no
+# bidirectional controls (see test_text_with_control_characters_is_refused_naming_the_entry)
+_model_text = st.characters(
+    blacklist_categories=("Cc", "Cs"),
+    blacklist_characters="\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+) | st.sampled_from("\n\t")
+
+
 @st.composite
 def cards(draw):
     """Valid scorecards: bands above the lowest total, at most one above the highest."""
@@ -65,7 +73,7 @@ def cards(draw):
             continue
         seen.add((f, op, t))
         pts = draw(st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False))
-        text = draw(st.text(max_size=30))
+        text = draw(st.text(_model_text, max_size=30))
         rules.append(Rule(f, op, t, pts, text, FEATURES[f].agencies))
     low, high = _total_range(rules)
     lo = draw(st.floats(low, high + 1, exclude_min=True, allow_nan=False))
@@ -77,7 +85,7 @@ def cards(draw):
         rules,
         {"review": lo, "multi_agency_discussion": hi},
         name=name,
-        model_card={"note": draw(st.text(max_size=20)), "created": "2101-01-01"},
+        model_card={"note": draw(st.text(_model_text, max_size=20)), "created": "2101-01-01"},
     )
 
 
@@ -779,3 +787,82 @@ def test_a_review_band_every_record_reaches_is_refused_unless_the_fit_says_so():
     tampered = json.loads(json.dumps(doc))
     del tampered["model_card"]["points_to_risk"]
     _refused(json.dumps(tampered), "bands.review", "reached by every record")
+
+
+# --------------------------------------------------------------------------- control characters
+
+
+def _fresh_doc(name="review-rules-v2"):
+    return json.loads((resources.files("riskscore.models") / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "mutate, where, shown",
+    [
+        (
+            lambda d: d["rules"][0].__setitem__("rationale", "ok \x1b]0;PWNED\x07 \x1b[2J cleared"),
+            "rules[0].rationale",
+            "U+001B",
+        ),
+        (lambda d: d["rules"][1].__setitem__("rationale", "a\rb"), "rules[1].rationale", "U+000D"),
+        (lambda d: d["rules"][0].__setitem__("rationale", "csi \x9b2J"), "rules[0]", "U+009B"),
+        (
+            lambda d: d["model_card"].__setitem__("limitations", ["fine", "abc \u202edcba"]),
+            "model_card.limitations[1]",
+            "U+202E",
+        ),
+        (
+            lambda d: d["model_card"].__setitem__("note\x1b[2J", "x"),
+            "model_card",
+            "U+001B",
+        ),
+        (lambda d: d.__setitem__("riskscore_version", "1\x1b[2J"), "riskscore_version", "U+001B"),
+        (
+            lambda d: d["model_card"].__setitem__("nested", {"deep": [{"x": "\u2066y"}]}),
+            "model_card.nested.deep[0].x",
+            "U+2066",
+        ),
+    ],
+    ids=[
+        "osc-and-clear",
+        "carriage-return",
+        "c1-csi",
+        "bidi-override",
+        "in-a-key",
+        "version",
+        "deep",
+    ],
+)
+def test_text_with_control_characters_is_refused_naming_the_entry(mutate, where, shown):
+    # `riskscore model ./evil.json` printed a rationale's escape sequences: the terminal's
+    # title changed and the screen was cleared
+    doc = _fresh_doc()
+    mutate(doc)
+    with pytest.raises(ModelFileError) as err:
+        model_from_json(json.dumps(doc), source="evil.json")
+    message = str(err.value)
+    assert message.startswith("evil.json: " + where)
+    assert shown in message and "Fix:" in message
+    # the message itself is safe to print
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c in "\u202e\u2066" for c in message)
+
+
+def test_text_with_line_breaks_and_tabs_loads_and_saving_control_characters_is_refused(tmp_path):
+    doc = _fresh_doc()
+    doc["rules"][0]["rationale"] = "first line\nsecond line\twith a tab"
+    doc["model_card"]["limitations"] = ["one\ntwo"]
+    card = model_from_json(json.dumps(doc))
+    assert card.rules[0].rationale == "first line\nsecond line\twith a tab"
+    bad = RuleScorecard(
+        [Rule("siblings_removed", ">=", 1.0, 2.0, "x\x1b[2Jy")],
+        {"review": 1.0, "multi_agency_discussion": 2.0},
+        name="bad",
+    )
+    with pytest.raises(ModelFileError, match=r"rules\[0\]\.rationale"):
+        save_model(bad, tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()
+
+
+@pytest.mark.parametrize("name", shipped_models())
+def test_shipped_models_hold_no_control_characters_and_load(name):
+    assert load_model(name) is not None

@@ -308,11 +308,17 @@ def step_days(grid) -> int:
         step = int(grid)
     else:
         try:
-            step = int(pd.Timedelta(grid).days)
+            delta = pd.Timedelta(grid)
         except (ValueError, TypeError):
             raise ParameterError(
                 f"grid={grid!r} is not a number of days; give a step like '14D', '90D' or 30."
             ) from None
+        if pd.isna(delta) or delta != pd.Timedelta(days=delta.days):
+            # "1.5D" or "36h" would be cut to whole days without a word
+            raise ParameterError(
+                f"grid={grid!r} is not a whole number of days; give a step like '14D', '90D' or 30."
+            )
+        step = int(delta.days)
     if step < 1:
         raise ParameterError(f"grid must be at least one day, got {grid!r}.")
     return step

@@ -51,7 +51,7 @@ def available_cores() -> int:
 
 
 def resolve_n_jobs(n_jobs) -> int:
-    """``n_jobs`` as a number of workers (None or -1: every available core)."""
+    """``n_jobs`` as a number of workers (None or -1: every available core; never more)."""
     if n_jobs is None or (
         isinstance(n_jobs, (int, np.integer)) and not isinstance(n_jobs, bool) and n_jobs == -1
     ):
@@ -61,7 +61,22 @@ def resolve_n_jobs(n_jobs) -> int:
             "n_jobs must be a positive number of workers, or None or -1 for every core; "
             f"got {n_jobs!r}."
         )
-    return int(n_jobs)
+    # more threads or processes than cores only compete for them
+    return min(int(n_jobs), available_cores())
+
+
+def capped_n_jobs(n_jobs, n_tasks: int):
+    """joblib's ``n_jobs`` for ``n_tasks`` tasks, never more workers than cores or tasks.
+
+    None stays None (joblib's default: one worker, unless a ``parallel_config`` says
+    otherwise); -1 is every core, -2 all but one, as in joblib. ``n_jobs=10_000`` on
+    two cores started thousands of processes.
+    """
+    if n_jobs is None:
+        return None
+    cores = available_cores()
+    wanted = cores + 1 + int(n_jobs) if n_jobs < 0 else int(n_jobs)
+    return max(1, min(wanted, cores, max(int(n_tasks), 1)))
 
 
 def settle_malloc() -> bool:

@@ -313,6 +313,14 @@ def audit_case(
     )
     ends, cr, contrib = core.ends, core.crossings, core.contributors
     traj = core.scored.rows.drop(columns="case_id")
+    if len(traj) == 0:
+        first = pd.Timestamp(one["date"].min()).date()
+        raise SchemaError(
+            f"case {case_id!r}: its audit ends (at its outcome or follow-up end) before its "
+            f"first event on {first}, so there is no date to score. Fix: check the case's "
+            "outcome_date and followup_end in the cases table; an audit needs events before "
+            "the end."
+        )
     gaps = pd.DataFrame()
     if cov is not None:
         gaps, unknown = _case_coverage(cov, str(case_id), model, core.scored, agencies)
@@ -363,7 +371,7 @@ def audit_case(
         join_up_gap_days=int(core.gaps.sum()),
         lead_times=lead.drop(columns=["case_id", "code"]).reset_index(drop=True),
         events=one.sort_values("date", kind="stable").reset_index(drop=True),
-        outcome=ends["outcome"].iloc[0],
+        outcome=None if pd.isna(ends["outcome"].iloc[0]) else ends["outcome"].iloc[0],
         outcome_date=None if o_day == NAT_DAY else pd.Timestamp(np.datetime64(int(o_day), "D")),
         parameters={
             "grid": grid,

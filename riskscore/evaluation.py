@@ -66,6 +66,7 @@ from riskscore._numerics import (
     percentile_interval,
     replicate_weights,
 )
+from riskscore._parallel import capped_n_jobs
 from riskscore._params import COUNT, UNIT_OPEN, StrOptions, validate_params
 from riskscore._prediction_stats import riley_sample_size, smoothed_calibration
 from riskscore._version import __version__
@@ -702,12 +703,21 @@ def _with_coverage(training_set, coverage):
 
 def _check_inputs(training_set, level: float) -> _Data:
     X, y_in, case_ids = training_set.X, training_set.y, training_set.case_ids
+    if not isinstance(X, pd.DataFrame):
+        # a model reads its features by name: columns by position could be any feature
+        raise SchemaError(
+            f"training_set: X must be a DataFrame with named feature columns (as "
+            f"make_training_set returns), got {type(X).__name__}. Fix: "
+            "pd.DataFrame(X, columns=[...feature names...])."
+        )
     y = np.asarray(y_in, dtype=np.float64)
     n = len(y)
-    if len(X) != n or len(case_ids) != n:
+    as_of = getattr(training_set, "as_of", None)
+    n_as_of = n if as_of is None else len(as_of)
+    if len(X) != n or len(case_ids) != n or n_as_of != n:
         raise SchemaError(
-            f"training_set: X has {len(X)} rows, y {n} and case_ids {len(case_ids)}; "
-            "they must match."
+            f"training_set: X has {len(X)} rows, y {n}, case_ids {len(case_ids)} and as_of "
+            f"{n_as_of}; they must match."
         )
     if not np.isin(y, (0.0, 1.0)).all():
         raise SchemaError("training_set: y must be 0/1 outcomes.")
@@ -766,7 +776,9 @@ def _predict(
             joblib.delayed(_fit_fold)(model, kind, X, y, case_ids, scores_all, tr, te, n_folds)
             for tr, te in splits
         )
-        outs = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+        outs = joblib.Parallel(n_jobs=capped_n_jobs(n_jobs, len(splits)), return_as="generator")(
+            jobs
+        )
         it = tqdm(outs, total=len(splits), desc="folds", disable=not progress)
         dropped_any: set[str] = set()
         n_parameters = 0

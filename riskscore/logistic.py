@@ -101,7 +101,7 @@ from riskscore._lattice import (
 )
 from riskscore._names import band_name
 from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
-from riskscore._parallel import available_cores, map_threads
+from riskscore._parallel import available_cores, capped_n_jobs, map_threads
 from riskscore._params import (
     POSITIVE_INT,
     UNIT_OPEN,
@@ -1379,7 +1379,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             groups_info = (order, starts, lengths)
         seeds = np.random.default_rng(random_state).integers(0, 2**63 - 1, size=n_boot)
         jobs = (joblib.delayed(_bootstrap_once)(self, Z, yb, int(s), groups_info) for s in seeds)
-        results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+        results = joblib.Parallel(n_jobs=capped_n_jobs(n_jobs, n_boot), return_as="generator")(jobs)
         draws = [
             r
             for r in tqdm(results, total=n_boot, disable=not progress, desc="bootstrap")

@@ -495,6 +495,34 @@ def _observation_start(events: pd.DataFrame, case_ids: pd.Series, coverage) -> n
 # --------------------------------------------------------------------------- leakage
 
 
+def _encoded(out, asked: pd.DataFrame) -> pd.DataFrame:
+    """An encoder's table for ``asked``, one row per pair in the pairs' order.
+
+    A table that names its rows (``case_id`` and ``as_of`` columns) is put in the
+    pairs' order by them, so an encoder may return its rows in any order; one that
+    does not is taken in order, and must have one row per pair.
+    """
+    if not isinstance(out, pd.DataFrame):
+        raise ParameterError(
+            f"check_point_in_time: the encoder returned {type(out).__name__}, not a feature "
+            "table (a DataFrame with one row per (case_id, as_of) pair)."
+        )
+    if len(out) != len(asked):
+        raise ParameterError(
+            f"check_point_in_time: the encoder returned {len(out)} rows for {len(asked)} "
+            "(case_id, as_of) pairs; it must return one row per pair."
+        )
+    out = out.reset_index(drop=True)
+    keys = ["case_id", "as_of"]
+    if all(k in out.columns for k in keys) and not asked[keys].duplicated().any():
+        where = pd.MultiIndex.from_frame(out[keys].astype({"case_id": str})).get_indexer(
+            pd.MultiIndex.from_frame(asked[keys].astype({"case_id": str}))
+        )
+        if (where >= 0).all():
+            out = out.iloc[where].reset_index(drop=True)
+    return out
+
+
 @validate_params(
     {
         "encoder": ["callable"],
@@ -553,7 +581,7 @@ def check_point_in_time(
     """
     events = ensure_events(events)
     q = as_of.reset_index(drop=True)
-    full = encoder(events, q).reset_index(drop=True)
+    full = _encoded(encoder(events, q), q)
     t = pd.Series(days_to_ns(to_days(q["as_of"], "as_of", "as_of")))  # the one date rule
     dates = np.sort(pd.unique(t))
     if max_dates is not None and len(dates) > max_dates:
@@ -568,7 +596,8 @@ def check_point_in_time(
         if rec is not None:
             known &= np.isnat(rec) | (rec <= d)
         rows = np.flatnonzero((t == d).to_numpy())
-        again = encoder(events.loc[known], q.iloc[rows].reset_index(drop=True))
+        asked = q.iloc[rows].reset_index(drop=True)
+        again = _encoded(encoder(events.loc[known], asked), asked)
         a = full.loc[rows, cols].to_numpy(dtype=np.float64)
         b = again[cols].to_numpy(dtype=np.float64)
         diff = ~((np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= atol))

@@ -283,10 +283,14 @@ def test_cohort_audit_tables_do_not_depend_on_workers_or_chunks(
 
     import riskscore._cohort_tables as cohort_tables
 
+    import riskscore._parallel as parallel
+
     events, cases = cohort
     one = audit_cohort(events, cases, card, disclosure=False, n_jobs=1)
     if not fork:
         monkeypatch.setenv("RISKSCORE_FORK", "0")
+    # workers are capped at the cores: on a machine with four, three are three
+    monkeypatch.setattr(parallel, "available_cores", lambda: max(4, workers))
     used = []
     real_threads, real_fork = cohort_tables.map_threads, cohort_tables._fork_context
     monkeypatch.setattr(
@@ -618,3 +622,25 @@ def test_one_hidden_agency_share_is_never_the_only_one(card):
     hidden = share.isna()
     assert hidden.sum() != 1
     assert hidden.sum() >= 2  # this cohort has a hidden holder: the case that leaked
+
+
+def test_a_case_whose_audit_ends_before_its_first_event_is_refused_by_name(card):
+    # validate accepted it; audit_case returned an empty trajectory and the report
+    # raised IndexError ("internal error" on the command line)
+    events, cases = make_cohort(60, random_state=2)
+    one = cases["case_id"].iloc[0]
+    cases = cases.copy()
+    first = events.loc[events["case_id"] == one, "date"].min()
+    row = cases["case_id"] == one
+    cases.loc[row, "outcome"] = "death"
+    cases.loc[row, "outcome_date"] = first - pd.Timedelta(days=30)
+    cases.loc[row, "followup_end"] = first - pd.Timedelta(days=30)
+    with pytest.raises(SchemaError, match=r"before its first event.*Fix"):
+        audit_case(events, cases, card, one)
+
+
+def test_a_case_without_an_outcome_has_outcome_none_not_nan(card):
+    # a missing outcome read from a table was NaN: reports said "Lead time to nan"
+    events, cases = make_cohort(60, random_state=2)
+    none = cases.loc[cases["outcome"].isna(), "case_id"].iloc[0]
+    assert audit_case(events, cases.astype({"outcome": object}), card, none).outcome is None

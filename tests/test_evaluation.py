@@ -15,7 +15,7 @@ from sklearn.model_selection import KFold
 
 from riskscore import plots
 from riskscore._numerics import Ranker, logistic_fit
-from riskscore.errors import LeakageError
+from riskscore.errors import LeakageError, SchemaError
 from riskscore.evaluation import compare_models, evaluate
 from riskscore.logistic import LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
@@ -615,3 +615,16 @@ def test_case_splitters_need_case_ids_and_refuse_missing_ones():
             list(TemporalSplit(as_of, horizon=30, cut="2103-01-01").split(X, y, groups))
     with pytest.raises(ParameterError, match=r"groups has 5 rows.*y has 6"):
         list(CaseKFold(2).split(X, y, list("aabbc")))
+
+
+def test_a_training_set_of_unnamed_or_mismatched_parts_is_refused():
+    # a scorecard read an unnamed array's columns by position (a wrong AUROC, silently);
+    # an as_of shorter than X raised pandas' "All arrays must be of the same length"
+    events, cases = make_cohort(300, random_state=4)
+    ts = make_training_set(events, cases, grid="90D")
+    flipped = ts._replace(X=ts.X[ts.X.columns[::-1]].to_numpy())
+    with pytest.raises(SchemaError, match="named feature columns"):
+        evaluate(default_scorecard(), flipped, cv=3, n_boot=0)
+    short = ts._replace(as_of=ts.as_of[:-1])
+    with pytest.raises(SchemaError, match="as_of"):
+        evaluate(default_scorecard(), short, cv=3, n_boot=0)

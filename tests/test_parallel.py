@@ -152,3 +152,16 @@ def test_trimming_the_heap_before_forking_releases_freed_memory(env):
         "print(done, before - after > 10000)\n"  # more than 40 MB of pages given back
     )
     assert _in_fresh_process(code, env) == _malloc_changed(env)
+
+
+def test_workers_are_never_more_than_cores_or_tasks():
+    # evaluate(n_jobs=10_000) on two cores started about a thousand processes
+    from riskscore._parallel import available_cores, capped_n_jobs, resolve_n_jobs
+
+    cores = available_cores()
+    assert capped_n_jobs(10_000, 50) == min(cores, 50)
+    assert capped_n_jobs(10_000, 1) == 1
+    assert capped_n_jobs(-1, 100) == cores
+    assert capped_n_jobs(-(cores + 5), 100) == 1
+    assert capped_n_jobs(None, 100) is None  # joblib's own default
+    assert resolve_n_jobs(10_000) == cores

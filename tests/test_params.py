@@ -485,3 +485,18 @@ def test_iso_date_options_and_dates_read(day):
     grid = rs.as_of_grid(events, "30D", start=day)
     assert grid["as_of"].min() >= pd.Timestamp("2102-02-03")
     assert rs.as_of_grid(events, "30D", start=datetime.date(2102, 2, 3)).equals(grid)
+
+
+@pytest.mark.parametrize("grid", ["1.5D", "2.9D", "36h", "1D12h"])
+def test_a_grid_step_that_is_not_whole_days_is_refused_not_truncated(grid):
+    # step_days cut "1.5D" to the grid of "1D", silently, wherever a step is read
+    from riskscore._dates import step_days
+
+    events, _ = rs.make_cohort(60, random_state=3)
+    with pytest.raises(rs.ParameterError, match="whole"):
+        rs.as_of_grid(events, grid)
+    with pytest.raises(rs.ParameterError, match="whole"):
+        step_days(grid)
+    assert step_days("48h") == 2 and len(rs.as_of_grid(events, "48h")) == len(
+        rs.as_of_grid(events, "2D")
+    )

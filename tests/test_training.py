@@ -395,3 +395,23 @@ def test_start_after_end_and_no_features_are_refused(small_cohort):
         as_of_grid(small_cohort[0], "90D", start="2105-01-01", end="2101-01-01")
     with pytest.raises(ParameterError, match=r"features: name at least one"):
         make_training_set(*small_cohort, features=[])
+
+
+def test_point_in_time_check_lines_up_rows_by_pair_and_checks_the_encoder_output():
+    # an encoder returning its rows in another order was reported as leaking; one
+    # returning None or too few rows raised AttributeError / KeyError
+    from riskscore.training import check_point_in_time
+
+    events, _ = make_cohort(40, random_state=6)
+    q = as_of_grid(events, "180D").head(60)
+
+    def reversed_rows(ev, pairs):
+        out = encode_features(ev, pairs)
+        assert {"case_id", "as_of"} <= set(out.columns)  # it names its rows
+        return out.iloc[::-1]
+
+    check_point_in_time(reversed_rows, events, q)
+    with pytest.raises(ParameterError, match="returned NoneType"):
+        check_point_in_time(lambda ev, pairs: None, events, q)
+    with pytest.raises(ParameterError, match="one row per pair"):
+        check_point_in_time(lambda ev, pairs: encode_features(ev, pairs).head(1), events, q)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import riskscore.sources as sources
 from riskscore import SchemaError
+from riskscore.errors import ParameterError
 from riskscore.schema import validate_events
 from riskscore.sources import (
     apply_mapping,
@@ -949,3 +950,281 @@ def test_an_extract_that_is_not_a_frame_is_refused_by_name(reader):
     # a list raised AttributeError ('list' object has no attribute 'reset_index')
     with pytest.raises(SchemaError, match=r"must be a pandas DataFrame, got list"):
         getattr(sources, reader)([["p1", "2101-01-05"]])
+
+
+# --- tester findings: dates pandas cannot hold, unreadable numbers, argument forms -------------
+
+
+def _npd(year="2101/02", possible=140, missed=21, term="AUT"):
+    return pd.DataFrame(
+        {
+            "case_id": ["c1"],
+            "AcademicYear": [year],
+            "Term": [term],
+            "SessionsPossible": [possible],
+            "OverallAbsence": [missed],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "year, term",
+    [("9999/00", "AUT"), ("0001", "AUT"), ("1677/78", "AUT"), ("2262/63", "AUT"),
+     ("2261/62", "SUM"), ("1000/01", "SPR")],
+)  # fmt: skip
+def test_school_years_past_what_pandas_dates_hold_are_invalid_dates(year, term):
+    # 9999/00 gave an event dated 1816-03-29 05:56:08, counted mapped, and coverage 9999
+    res = read_school_census(_npd(year, term=term))
+    assert res.events.empty
+    assert _counts(res.report) == {"invalid_date": 1}
+    assert res.coverage.empty
+
+
+def test_school_edge_years_inside_what_pandas_dates_hold_still_read():
+    res = read_school_census(pd.concat([_npd("1678/79"), _npd("2261/62")], ignore_index=True))
+    assert res.events["date"].dt.date.astype(str).tolist() == ["1678-12-31", "2261-12-31"]
+    assert res.coverage[["from", "to"]].astype(str).values.tolist() == [
+        ["1678-08-01", "2261-12-31"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "possible, missed",
+    [(np.inf, 21), (140, np.inf), (-np.inf, 0), ("1,000", 21), ("x", 21), (140, "x"),
+     ("inf", 3), ("nan", 3)],
+)  # fmt: skip
+def test_school_unreadable_or_infinite_numbers_are_counted_as_such(possible, missed):
+    # inf sessions possible were mapped (attendance 1.0); "x" was counted as blank or invalid
+    res = read_school_census(_npd(possible=possible, missed=missed))
+    assert res.events.empty
+    assert _counts(res.report) == {"unreadable_number": 1}
+    assert "unreadable_number" in sources.REPORT_REASONS
+
+
+def test_school_blank_numbers_are_still_no_value():
+    res = read_school_census(_npd(possible=None, missed=None))
+    assert _counts(res.report) == {"no_value": 1}
+
+
+def test_school_authorised_plus_unauthorised_unreadable_is_counted():
+    npd = (
+        _npd()
+        .drop(columns="OverallAbsence")
+        .assign(AuthorisedAbsence=["3"], UnauthorisedAbsence=["three"])
+    )
+    assert _counts(read_school_census(npd).report) == {"unreadable_number": 1}
+
+
+def test_school_term_dates_end_before_start_is_refused():
+    td = pd.DataFrame(
+        {"academic_year": ["2101/02"], "term": ["Autumn"], "start": ["2101-12-31"],
+         "end": ["2101-09-01"]}
+    )  # fmt: skip
+    with pytest.raises(SchemaError, match=r"term_dates row.*\[0\].*end before their start"):
+        read_school_census(_npd(), term_dates=td)
+
+
+def test_school_term_dates_unreadable_start_is_refused_not_ignored():
+    td = pd.DataFrame(
+        {"academic_year": ["2101/02", "2101/02"], "term": ["Autumn", "Spring"],
+         "start": ["2101-09-01", "first of sept"], "end": ["2101-12-01", "2102-03-30"]}
+    )  # fmt: skip
+    with pytest.raises(SchemaError, match=r"term_dates rows? \[1\].*start"):
+        read_school_census(_npd(), term_dates=td)
+    # a blank start is allowed (the default start is used)
+    td.loc[1, "start"] = None
+    assert len(read_school_census(_npd(), term_dates=td).events) == 1
+
+
+@pytest.mark.parametrize("term_dates", [[1, 2], "calendar.csv", {"end": ["2101-12-01"]}])
+def test_school_term_dates_must_be_a_frame(term_dates):
+    with pytest.raises(ParameterError, match=r"term_dates must be a pandas DataFrame"):
+        read_school_census(_npd(), term_dates=term_dates)
+
+
+APC_J20 = pd.DataFrame(
+    {"case_id": ["a", "b"], "ADMIDATE": ["2101-01-01"] * 2, "DIAG_4_01": ["J20.9", "J45"]}
+)
+ECDS_ONE = pd.DataFrame(
+    {
+        "case_id": ["c1"],
+        "ARRIVAL_DATE": ["2101-02-03"],
+        "EC_DIAGNOSIS_01": ["195967001"],
+        "EC_DISCHARGE_DESTINATION_SNOMED_CT": ["306689006"],
+    }
+)
+RX_ONE = pd.DataFrame(
+    {"case_id": ["c1"], "issue_date": ["2101-03-04"], "bnf_code": ["0301011R0AAAPAP"]}
+)
+CIN_ONE = pd.DataFrame(
+    {
+        "case_id": ["c1"],
+        "ReferralStartDate": ["2101-01-10"],
+        "AssessmentActualStartDate": ["2101-01-12"],
+        "AssessmentAuthorisationDate": ["2101-02-20"],
+        "AssessmentFactors": ["2B, 3B"],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda v: read_hospital_apc(APC_J20, asthma_codes=v), "asthma_codes"),
+        (lambda v: read_emergency_care(ECDS_ONE, asthma_codes=v), "asthma_codes"),
+        (lambda v: read_emergency_care(ECDS_ONE, admitted_codes=v), "admitted_codes"),
+    ],
+)
+def test_a_bare_string_of_codes_is_refused_not_read_character_by_character(call, name):
+    # "J45" matched the prefixes J, 4, 5 (bronchitis J20.9 counted as asthma)
+    with pytest.raises(ParameterError, match=rf"{name} must be a list or tuple.*\['J45'\]|"
+                       rf"{name} must be a list or tuple"):  # fmt: skip
+        call("J45")
+
+
+def test_code_lists_of_one_code_work():
+    res = read_hospital_apc(APC_J20, asthma_codes=["J45"])
+    assert res.events["case_id"].tolist() == ["b"]
+    assert _counts(res.report) == {"code_not_mapped": 1, "mapped": 1}
+    res = read_emergency_care(ECDS_ONE, asthma_codes=("195967001",), admitted_codes=[306706006])
+    assert _counts(res.report) == {"mapped": 1}
+    res = read_emergency_care(ECDS_ONE, admitted_codes={"306689006"})
+    assert _counts(res.report) == {"admitted": 1}
+
+
+@pytest.mark.parametrize(
+    "call, name, value",
+    [
+        (lambda v: read_hospital_apc(APC_J20, asthma_codes=v), "asthma_codes", None),
+        (lambda v: read_hospital_apc(APC_J20, asthma_codes=v), "asthma_codes", 45),
+        (lambda v: read_hospital_apc(APC_J20, asthma_codes=v), "asthma_codes", ["J45", None]),
+        (lambda v: read_emergency_care(ECDS_ONE, admitted_codes=v), "admitted_codes", 306706006),
+        (lambda v: read_emergency_care(ECDS_ONE, asthma_codes=v), "asthma_codes", 195967001),
+        (lambda v: read_prescriptions(RX_ONE, codes=v), "codes", ["0301"]),
+        (lambda v: read_prescriptions(RX_ONE, codes=v), "codes", "0301"),
+        (lambda v: read_prescriptions(RX_ONE, codes=v), "codes", {"0301": 1}),
+        (lambda v: read_cin_census(CIN_ONE, factor_events=v), "factor_events", ["2B"]),
+        (lambda v: read_cin_census(CIN_ONE, factor_events=v), "factor_events", "2B"),
+    ],
+)
+def test_code_arguments_of_the_wrong_form_are_parameter_errors(call, name, value):
+    # were TypeError ('NoneType'/'int' object is not iterable) or AttributeError (.items)
+    with pytest.raises(ParameterError, match=rf"{name} must be"):
+        call(value)
+
+
+def test_cin_coverage_comes_only_from_dates_kept():
+    # an authorisation date before the assessment start is invalid_date: coverage
+    # started at it
+    cin = pd.DataFrame(
+        {
+            "case_id": ["c1", "c2"],
+            "ReferralStartDate": [None, "2101-05-01"],
+            "AssessmentActualStartDate": ["2101-03-12", None],
+            "AssessmentAuthorisationDate": ["2101-02-20", None],
+            "AssessmentFactors": ["2B", None],
+        }
+    )
+    res = read_cin_census(cin)
+    assert _counts(res.report, "assessment_factor")["invalid_date"] == 1
+    assert res.coverage[["from", "to"]].astype(str).values.tolist() == [
+        ["2101-05-01", "2101-05-01"]
+    ]
+
+
+def test_mapping_coverage_skips_rows_with_an_unreadable_recorded_date():
+    police = pd.DataFrame(
+        {"case_id": ["a", "b"], "date": ["2101-01-01", "2101-06-01"], "rec": ["x", "2101-06-02"],
+         "type": ["DA", "DA"]}
+    )  # fmt: skip
+    table = [{"source_column": "type", "source_value": "DA",
+              "event": "domestic_abuse_incident", "agency": "police"}]  # fmt: skip
+    res = apply_mapping(police, table, recorded_date_column="rec")
+    assert _counts(res.report) == {"invalid_date": 1, "mapped": 1}
+    assert res.coverage[["from", "to"]].astype(str).values.tolist() == [
+        ["2101-06-01", "2101-06-01"]
+    ]
+
+
+def test_mapping_matches_numeric_columns_with_blanks():
+    # a float column [1, 2, NaN] was compared as "1.0" against source_value "1"
+    table = [{"source_column": "type", "source_value": "1",
+              "event": "domestic_abuse_incident", "agency": "police"}]  # fmt: skip
+    local = pd.DataFrame(
+        {"case_id": ["a", "b", "c"], "date": ["2101-01-01"] * 3, "type": [1.0, 2.0, np.nan]}
+    )
+    res = apply_mapping(local, table)
+    assert res.events["case_id"].tolist() == ["a"]
+    rep = res.report.set_index("reason")
+    assert rep.loc["unknown_code", "code"] == "type=2"
+    assert _counts(res.report) == {"mapped": 1, "unknown_code": 1, "no_value": 1}
+
+
+def test_mapping_float_column_with_infinity_does_not_crash():
+    table = [{"source_column": "type", "source_value": "1",
+              "event": "domestic_abuse_incident", "agency": "police"}]  # fmt: skip
+    local = pd.DataFrame({"case_id": ["a", "b"], "date": ["2101-01-01"] * 2, "type": [1.0, np.inf]})
+    res = apply_mapping(local, table)
+    assert _counts(res.report) == {"mapped": 1, "unknown_code": 1}
+
+
+def test_an_empty_mapping_table_is_refused():
+    empty = pd.DataFrame(columns=["source_column", "source_value", "event", "agency"])
+    local = pd.DataFrame({"case_id": ["a"], "date": ["2101-01-01"], "type": ["DA"]})
+    with pytest.raises(SchemaError, match=r"mapping table is empty"):
+        apply_mapping(local, empty)
+    with pytest.raises(SchemaError, match=r"mapping table is empty"):
+        read_mapping([])
+
+
+@pytest.mark.parametrize("name", sorted(ONE_ROW))
+def test_start_after_end_is_refused(name):
+    # every row was outside_date_range and coverage ran backwards (from > to)
+    for adapter, row, kwargs in ONE_ROW[name]:
+        with pytest.raises(ParameterError, match=r"start=.*is after end="):
+            adapter(pd.DataFrame(row), **kwargs, start="2102-01-01", end="2101-01-01")
+
+
+@pytest.mark.parametrize("bad", [np.nan, pd.NaT, float("nan")])
+@pytest.mark.parametrize("which", ["start", "end"])
+def test_a_missing_date_bound_is_refused(bad, which):
+    # start=np.nan raised AttributeError ('NaTType' object has no attribute 'normalize')
+    with pytest.raises(ParameterError, match=rf"{which}=.*is not a date.*None"):
+        read_prescriptions(RX_ONE, **{which: bad})
+
+
+@pytest.mark.parametrize(
+    "adapter, frame, repeated",
+    [
+        (read_hospital_apc,
+         pd.DataFrame([["a", "2101-01-01", "J45", "b"]],
+                      columns=["case_id", "ADMIDATE", "DIAG_4_01", "case_id"]),
+         "case_id"),
+        (read_hospital_apc,
+         pd.DataFrame([["a", "2101-01-01", "J45", "2101-01-01"]],
+                      columns=["case_id", "ADMIDATE", "DIAG_4_01", "ADMIDATE"]),
+         "ADMIDATE"),
+        (read_prescriptions,
+         pd.DataFrame([["a", "2101-01-01", "0301011R0AAAPAP", "x"]],
+                      columns=["case_id", "issue_date", "bnf_code", "bnf_code"]),
+         "bnf_code"),
+        (read_cin_census,
+         pd.DataFrame([["a", "2101-01-01", "2101-01-02"]],
+                      columns=["case_id", "ReferralStartDate", "ReferralStartDate"]),
+         "ReferralStartDate"),
+    ],
+)  # fmt: skip
+def test_a_column_given_twice_is_refused_by_name(adapter, frame, repeated):
+    # raised AttributeError ('DataFrame' object has no attribute 'dtype') or ValueError
+    with pytest.raises(SchemaError, match=rf"column.*'{repeated}'.*more than once"):
+        adapter(frame)
+
+
+def test_a_column_given_twice_is_refused_by_apply_mapping():
+    table = [{"source_column": "type", "source_value": "DA",
+              "event": "domestic_abuse_incident", "agency": "police"}]  # fmt: skip
+    local = pd.DataFrame(
+        [["a", "2101-01-01", "DA", "x"]], columns=["case_id", "date", "type", "type"]
+    )
+    with pytest.raises(SchemaError, match=r"column.*'type'.*more than once"):
+        apply_mapping(local, table)

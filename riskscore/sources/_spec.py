@@ -24,7 +24,7 @@ import pandas as pd
 
 from riskscore._dates import DATE_EMPTY, DATE_OK
 from riskscore._dates import parse_dates as parse_text_dates
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 
 __all__ = ["AdapterResult", "REPORT_REASONS", "SourceSpec"]
 
@@ -53,6 +53,8 @@ REPORT_REASONS: dict[str, str] = {
     "unknown_code": "code not in the published code list, or not in a valid code form",
     "code_not_mapped": "valid code with no matching riskscore event (e.g. a non-asthma diagnosis)",
     "no_value": "the field is blank on this row (nothing to map)",
+    "unreadable_number": "a number could not be read: text that is not a number "
+    "(e.g. '1,000' or 'x'), or not finite (inf, nan written out)",
     "invalid_value": "numbers that cannot be right (e.g. sessions missed > sessions possible)",
     "admitted": "emergency attendance that ended in admission (counted by the admitted-care adapter)",
     "missing_disposal": "emergency attendance whose discharge destination is blank",
@@ -80,7 +82,9 @@ class AdapterResult(NamedTuple):
         for ``unknown_code`` rows and is empty otherwise.
     coverage : pandas.DataFrame
         ``agency, from, to, source``: the period the extract covers for each agency it
-        feeds (the stated ``start``/``end`` when given, else the span of readable dates).
+        feeds (the stated ``start``/``end`` when given, else the span of the dates read
+        and kept: rows left out for a blank, unreadable or out-of-range date never
+        stretch it).
         Pass it, combined with others, to :func:`riskscore.coverage.coverage_table`.
 
     Examples
@@ -263,6 +267,66 @@ def check_extract(extract, source: str) -> None:
         )
 
 
+def check_unique_columns(extract: pd.DataFrame, source: str) -> None:
+    """Refuse an extract with a column name given twice: which one to read is unknown."""
+    repeated = extract.columns[extract.columns.duplicated()].unique().tolist()
+    if repeated:
+        raise SchemaError(
+            f"{source}: column(s) {[str(c) for c in repeated]} appear more than once in the "
+            "extract; keep one of each (or rename the others) so that it is clear which to read."
+        )
+
+
+def code_list(value: object, name: str, where: str) -> tuple[str, ...]:
+    """A collection of codes given as ``name``, as stripped text; refuse any other form.
+
+    A bare string is refused, not read character by character (``"J45"`` would match
+    the prefixes J, 4 and 5); a mapping gives its keys.
+    """
+    form = "a list or tuple of codes (str)"
+    if isinstance(value, str | bytes):
+        raise ParameterError(
+            f"{where}: {name} must be a list or tuple of codes, not one string (it would be "
+            f"read character by character); for one code pass {name}=[{value!r}]."
+        )
+    if isinstance(value, pd.Series | pd.Index | np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, list | tuple | set | frozenset | Mapping):
+        raise ParameterError(
+            f"{where}: {name} must be {form}; got {value!r} ({type(value).__name__})."
+        )
+    bad = [c for c in value if isinstance(c, bool) or not isinstance(c, str | int | np.integer)]
+    if bad:
+        raise ParameterError(
+            f"{where}: {name} must be {form}; it holds {bad[:3]!r}, which are not codes."
+        )
+    return tuple(str(c).strip() for c in value)
+
+
+def code_map(value: object, name: str, where: str, example: str) -> dict[str, str] | None:
+    """A mapping of code -> event given as ``name`` (None: the default); refuse other forms."""
+    if value is None:
+        return None
+    if isinstance(value, pd.Series):
+        value = value.to_dict()
+    form = f"a mapping (dict) of code -> event, e.g. {example}"
+    if not isinstance(value, Mapping):
+        raise ParameterError(
+            f"{where}: {name} must be {form}; got {value!r} ({type(value).__name__})."
+        )
+    bad = {
+        k: v
+        for k, v in value.items()
+        if not isinstance(v, str) or isinstance(k, bool) or not isinstance(k, str | int)
+    }
+    if bad:
+        raise ParameterError(
+            f"{where}: {name} must be {form}; entries {dict(list(bad.items())[:3])!r} are not "
+            "code -> event text."
+        )
+    return dict(value)
+
+
 def read_source(
     spec: SourceSpec,
     extract: pd.DataFrame,
@@ -294,9 +358,16 @@ def read_source(
     params = {c.param: c.role for c in spec.columns if c.param is not None}
     given = {params[k]: options.pop(k) for k in list(options) if k in params}
     check_extract(extract, spec.source)
+    check_unique_columns(extract, spec.source)
+    lo, hi = bound(start, "start"), bound(end, "end")
+    if lo is not None and hi is not None and lo > hi:
+        raise ParameterError(
+            f"{spec.source}: start={start!r} is after end={end!r}; give start on or before "
+            "end (or leave one of them None)."
+        )
     df = extract.reset_index(drop=True)
     found = {c.role: find_column(df, c, spec.source, given.get(c.role)) for c in spec.columns}
-    x = Extract(spec, df, found, bound(start, "start"), bound(end, "end"), format, dayfirst)
+    x = Extract(spec, df, found, lo, hi, format, dayfirst)
     parts = spec.classify(x, **options)
     parts = [parts] if isinstance(parts, Classified) else list(parts)
     events, reports, covered, firsts = [], [], [], []
@@ -330,7 +401,10 @@ def read_source(
             )
         reports.append(report_table(spec.source, part.field, reason, part.code))
         cov = dates if part.covered is None else part.covered
-        keep = case.notna() & cov.notna() & ~outside(cov, x.start, x.end)
+        # coverage comes only from kept dates: never from a row left out for its date
+        date_ok = ~np.asarray(blank, dtype=bool) & ~np.asarray(bad, dtype=bool)
+        date_ok &= ~outside(dates, x.start, x.end).to_numpy()
+        keep = case.notna() & cov.notna() & ~outside(cov, x.start, x.end) & date_ok
         covered.append(cov[keep])
         firsts.append((cov if part.first is None else part.first)[keep])
     coverage = coverage_rows(
@@ -425,7 +499,7 @@ def clean_text(s: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(s.dtype):
         # CSV readers turn integer codes with blanks into floats (306706006.0); codes of
         # more than 15 digits lose precision that way, so read code columns as text.
-        whole = s.notna() & (s == np.floor(s))
+        whole = s.notna() & np.isfinite(s) & (s == np.floor(s))
         txt = s.astype("string").mask(whole, s.where(whole).astype("Int64").astype("string"))
     else:
         txt = s.astype("string")
@@ -449,14 +523,21 @@ def parse_dates(s: pd.Series, *, format: str | None, dayfirst: bool | None) -> D
 
 
 def bound(value: object, name: str) -> pd.Timestamp | None:
+    """``start``/``end`` as a day (None: no bound); NaN or NaT is refused, not a bound."""
     if value is None:
         return None
     try:
-        return pd.Timestamp(value).normalize()
+        day = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
         raise SchemaError(
             f"{name}={value!r} is not a date; give an ISO date like '2101-01-31'."
         ) from exc
+    if pd.isna(day):
+        raise ParameterError(
+            f"{name}={value!r} is not a date (missing); give an ISO date like '2101-01-31', "
+            "or None for no bound."
+        )
+    return day.normalize()
 
 
 def outside(dates: pd.Series, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.Series:

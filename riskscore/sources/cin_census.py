@@ -70,6 +70,7 @@ from riskscore.sources._spec import (
     SourceSpec,
     case_column,
     clean_text,
+    code_map,
     norm_name,
     read_source,
 )
@@ -262,4 +263,7 @@ def read_cin_census(
     >>> read_cin_census(cin).events["event"].tolist()
     ['social_care_referral', 'domestic_abuse_incident', 'parent_substance_use']
     """
+    factor_events = code_map(
+        factor_events, "factor_events", "read_cin_census", "{'2B': 'parent_substance_use'}"
+    )
     return read_source(SPEC, **locals())

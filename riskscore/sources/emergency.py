@@ -53,6 +53,7 @@ from riskscore.sources._spec import (
     clean_text,
     code_checks,
     code_frame,
+    code_list,
     find_column,
     first_where,
     read_source,
@@ -227,10 +228,11 @@ def read_emergency_care(
         precision as floats.
     coding : {"auto", "snomed", "hes_ae"}, default="auto"
         Diagnosis coding; "auto" is "hes_ae" when an ``AEATTENDDISP`` column is present.
-    asthma_codes : iterable of str, optional
+    asthma_codes : list or tuple of str, optional
         Asthma codes: SNOMED CT concept ids (default :data:`ASTHMA_SNOMED`), or for
-        "hes_ae" code prefixes (default ``("251",)``).
-    admitted_codes : iterable of str, optional
+        "hes_ae" code prefixes (default ``("251",)``). A list even for one code; a
+        bare string is refused.
+    admitted_codes : list or tuple of str, optional
         Disposal codes meaning admitted (default :data:`ECDS_ADMITTED_DESTINATIONS`
         for SNOMED, ``("01",)`` for HES A&E).
     case_id_column, date_column, disposal_column : str, optional
@@ -262,4 +264,7 @@ def read_emergency_care(
     (['c1'], ['admitted', 'mapped'])
     """
     args = dict(locals())
+    for name in ("asthma_codes", "admitted_codes"):
+        if args[name] is not None:
+            args[name] = code_list(args[name], name, "read_emergency_care")
     return read_source(_coded(extract, args.pop("coding")), **args)

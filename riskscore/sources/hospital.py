@@ -42,6 +42,7 @@ from riskscore.sources._spec import (
     clean_text,
     code_checks,
     code_frame,
+    code_list,
     first_where,
     read_source,
     row_date,
@@ -185,8 +186,9 @@ def read_hospital_apc(
         diagnosis columns (see the module docstring for accepted names).
     primary_only : bool, default=False
         Read only the primary diagnosis (position 01); otherwise any position.
-    asthma_codes : tuple of str, default=("J45", "J46")
-        Normalised ICD-10 prefixes that count as asthma.
+    asthma_codes : list or tuple of str, default=("J45", "J46")
+        Normalised ICD-10 prefixes that count as asthma (a list even for one code:
+        ``["J45"]``; a bare string is refused).
     emergency_only : bool, default=False
         Keep only emergency admissions (``ADMIMETH`` starting with 2).
     case_id_column, date_column, spell_column : str, optional
@@ -220,4 +222,5 @@ def read_hospital_apc(
     >>> res.report[["reason", "rows"]].values.tolist()
     [['code_not_mapped', 1], ['duplicate', 1], ['mapped', 1]]
     """
+    asthma_codes = code_list(asthma_codes, "asthma_codes", "read_hospital_apc")
     return read_source(SPEC, **locals())

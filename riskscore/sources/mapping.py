@@ -120,6 +120,11 @@ def read_mapping(source: str | Path | pd.DataFrame | Sequence[dict]) -> pd.DataF
     ['domestic_abuse_incident']
     """
     table = _load(source)
+    if len(table) == 0:
+        raise SchemaError(
+            "mapping table is empty: it has no rows, so no value would map to an event; add "
+            f"rows with {', '.join(MAPPING_COLUMNS)}."
+        )
     missing = [c for c in MAPPING_COLUMNS if c not in table.columns]
     if missing:
         raise SchemaError(
@@ -128,7 +133,7 @@ def read_mapping(source: str | Path | pd.DataFrame | Sequence[dict]) -> pd.DataF
         )
     table = table.reset_index(drop=True)
     for col in MAPPING_COLUMNS:
-        table[col] = clean_text(table[col].astype("string"))
+        table[col] = clean_text(table[col])
     problems: list[pd.DataFrame] = []
 
     def add(mask: pd.Series, column: str, text: str) -> None:
@@ -218,7 +223,8 @@ def _rows(x: Extract, *, table: pd.DataFrame) -> Classified:
                 {
                     "row": np.arange(len(df)),
                     "c": c,
-                    "raw": clean_text(df[c].astype("string")).to_numpy(),
+                    # clean_text reads a float column with blanks (1.0, NaN) as "1"
+                    "raw": clean_text(df[c]).to_numpy(),
                 }
             )
             for c in cols

@@ -43,6 +43,7 @@ from riskscore.sources._spec import (
     SourceSpec,
     case_column,
     code_checks,
+    code_map,
     read_source,
     row_date,
 )
@@ -152,4 +153,5 @@ def read_prescriptions(
     >>> res.report[["reason", "rows"]].values.tolist()
     [['code_not_mapped', 1], ['mapped', 2]]
     """
+    codes = code_map(codes, "codes", "read_prescriptions", "{'0301011R0': 'reliever_prescription'}")
     return read_source(SPEC, **locals())

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
 from riskscore.sources._spec import (
     AdapterResult,
     Classified,
@@ -156,11 +156,32 @@ def term_end_date(academic_year: object, term: str) -> pd.Timestamp:
     return pd.Timestamp(end[0])
 
 
+#: The days pandas dates (datetime64[ns]) hold: periods outside are unreadable dates.
+_FIRST_DAY = np.datetime64(pd.Timestamp.min.ceil("D").date(), "D")
+_LAST_DAY = np.datetime64(pd.Timestamp.max.floor("D").date(), "D")
+
+
+def _number(x: Extract, role: str, *, required: bool = False) -> tuple[pd.Series, pd.Series] | None:
+    """A count column as finite numbers (else NaN), and where it is written but unreadable
+    (text such as "1,000" or "x", or not finite); or None when absent."""
+    col = x.column(role, required=required)
+    if col is None:
+        return None
+    raw = x.df[col]
+    num = pd.to_numeric(raw, errors="coerce").astype("float64")
+    num = num.where(np.isfinite(num))
+    return num, clean_text(raw).notna() & num.isna()
+
+
 def _periods(x: Extract, *, term_dates: pd.DataFrame | None) -> Classified:
-    possible = x.number("possible")
-    missed = x.number("missed")
-    if missed is None:
-        missed = x.number("authorised", required=True) + x.number("unauthorised", required=True)
+    possible, unreadable = _number(x, "possible")
+    read_missed = _number(x, "missed")
+    if read_missed is None:
+        authorised, a_bad = _number(x, "authorised", required=True)
+        unauthorised, u_bad = _number(x, "unauthorised", required=True)
+        read_missed = authorised + unauthorised, a_bad | u_bad
+    missed, m_bad = read_missed
+    unreadable = unreadable | m_bad
     if x.dated is not None:  # the extract's own period ends
         dated, first, term, unknown_term = x.dated, None, None, pd.Series(False, index=x.df.index)
     else:
@@ -170,6 +191,7 @@ def _periods(x: Extract, *, term_dates: pd.DataFrame | None) -> Classified:
         before_dates=[(unknown_term, "unknown_code")],
         dated=dated,
         checks=[
+            (unreadable, "unreadable_number"),
             (possible.isna() & missed.isna(), "no_value"),
             (~(possible > 0) | ~(missed >= 0) | (missed > possible), "invalid_value"),
         ],
@@ -194,8 +216,12 @@ def _term_dates(
     s_arr[ok], e_arr[ok] = _default_bounds(
         year[ok].to_numpy(dtype="int64"), canon[ok].to_numpy(dtype=object)
     )
-    dates = pd.Series(pd.to_datetime(e_arr), index=x.df.index)
-    first = pd.Series(pd.to_datetime(s_arr), index=x.df.index)
+    # a period pandas dates cannot hold (year 9999, 0001, 1677, 2262) is an unreadable
+    # date: converted to nanoseconds it would wrap round to a wrong date
+    beyond = ~((s_arr >= _FIRST_DAY) & (e_arr <= _LAST_DAY))
+    s_arr[beyond], e_arr[beyond] = np.datetime64("NaT"), np.datetime64("NaT")
+    dates = pd.Series(e_arr.astype("datetime64[ns]"), index=x.df.index)
+    first = pd.Series(s_arr.astype("datetime64[ns]"), index=x.df.index)
     if term_dates is not None:
         dates, first = _apply_calendar(x, term_dates, year, canon, dates, first)
     blank = (year_txt.isna() | raw_term.isna()) & ~unknown_term
@@ -306,6 +332,12 @@ def read_school_census(
     >>> ev["date"].dt.date.astype(str).tolist(), ev["value"].round(2).tolist()
     (['2101-12-31'], [0.85])
     """
+    if term_dates is not None and not isinstance(term_dates, pd.DataFrame):
+        raise ParameterError(
+            "read_school_census: term_dates must be a pandas DataFrame with columns "
+            f"academic_year, term, end (and optionally start); got {term_dates!r} "
+            f"({type(term_dates).__name__})."
+        )
     return read_source(SPEC, **locals())
 
 
@@ -342,11 +374,22 @@ def _apply_calendar(
             "or end date; fix them (terms: Autumn, Spring, Summer or half-terms like Summer1)."
         )
     cal["end"] = cal_end.to_numpy()
-    cal["start"] = (
-        x.read_dates(term_dates["start"]).dates.to_numpy()
-        if "start" in term_dates.columns
-        else pd.NaT
-    )
+    cal["start"] = pd.Series(pd.NaT, index=cal.index, dtype="datetime64[ns]")
+    if "start" in term_dates.columns:  # optional, but a start written must read
+        cal_start, _, s_bad = x.read_dates(term_dates["start"])
+        bad_rows = np.flatnonzero(s_bad.to_numpy())
+        if len(bad_rows):
+            raise SchemaError(
+                f"{source}: term_dates rows {bad_rows[:5].tolist()} have an unreadable start "
+                "date; fix them or leave start blank (the default term start is used)."
+            )
+        cal["start"] = cal_start.to_numpy()
+        backwards = np.flatnonzero((cal["start"] > cal["end"]).to_numpy())
+        if len(backwards):
+            raise SchemaError(
+                f"{source}: term_dates rows {backwards[:5].tolist()} have an end before their "
+                "start; fix the dates (start is the first day of the term, end its last)."
+            )
     if cal.duplicated(["y", "t"]).any():
         rows = np.flatnonzero(cal.duplicated(["y", "t"], keep=False).to_numpy())[:5].tolist()
         raise SchemaError(

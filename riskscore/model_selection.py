@@ -50,7 +50,12 @@ def _case_codes(groups, who: str, n_rows: int | None = None) -> tuple[np.ndarray
             f"{rows} (0-based). Rows without a case id cannot be kept to one side of a split; "
             "fix the case ids or drop those rows first."
         )
-    return pd.factorize(values, use_na_sentinel=False)
+    try:
+        # codes in the order of the ids, not of the rows: the folds do not depend on
+        # how the rows happen to be ordered
+        return pd.factorize(values, use_na_sentinel=False, sort=True)
+    except TypeError:  # ids of kinds that do not sort together (numbers and text)
+        return pd.factorize(pd.Series(values, dtype=object).astype(str), sort=True)
 
 
 @validate_params(
@@ -74,7 +79,8 @@ class CaseKFold:
     n_splits : int, default=5
         Number of folds (at least 2).
     shuffle : bool, default=True
-        Shuffle cases before dealing them out (otherwise in order of first appearance).
+        Shuffle cases before dealing them out (otherwise in the order of their ids).
+        Either way the folds depend on the case ids, not on the order of the rows.
     random_state : int or None, default=0
         Seed for the shuffle.
 

@@ -628,3 +628,18 @@ def test_a_training_set_of_unnamed_or_mismatched_parts_is_refused():
     short = ts._replace(as_of=ts.as_of[:-1])
     with pytest.raises(SchemaError, match="as_of"):
         evaluate(default_scorecard(), short, cv=3, n_boot=0)
+
+
+def test_case_folds_do_not_depend_on_the_order_of_the_rows():
+    # cases were dealt to folds in order of first appearance: shuffling the rows of a
+    # training set changed its cross-validated AUROC
+    rng = np.random.default_rng(8)
+    groups = np.repeat([f"c{i:03d}" for i in range(60)], 3)
+    y = np.repeat(rng.random(60) < 0.3, 3).astype(float)
+    perm = rng.permutation(len(y))
+    split = CaseKFold(4)
+
+    def folds(g, yy):
+        return [sorted(set(g[test])) for _, test in split.split(None, yy, g)]
+
+    assert folds(groups, y) == folds(groups[perm], y[perm])

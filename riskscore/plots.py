@@ -289,7 +289,8 @@ def _mark_outcome_and_plans(ax, audit, *, text: bool) -> None:
                 zorder=7,
             )
     if audit.outcome_date is not None:
-        what = "outcome" if audit.outcome is None else outcome_name(audit.outcome)
+        no_name = audit.outcome is None or bool(pd.isna(audit.outcome))
+        what = "outcome" if no_name else outcome_name(audit.outcome)
         ax.axvline(audit.outcome_date, color=_OUTCOME_COLOUR, linewidth=2.0, zorder=1)
         if text:
             ax.annotate(
@@ -501,13 +502,17 @@ def plot_case_timeline(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     'Events recorded by each agency'
     """
     _need(audit, ("events",), "plot_case_timeline", "a CaseAudit (riskscore.audit_case)")
-    ev = _case_events(audit)
-    ev = ev.loc[(ev["event"] != "attendance").to_numpy()]
+    everything = _case_events(audit)
+    attendance = (everything["event"] == "attendance").to_numpy()
+    ev = everything.loc[~attendance]
     order = list(agencies) if agencies is not None else list(AGENCIES)
     present = set(ev["agency"])
     lanes = [a for a in order if a in present]
     lanes += sorted(present - set(lanes))
-    empty = [a for a in order if a not in present]
+    # attendance records are the recording agency's records too, drawn in the
+    # attendance figure: such an agency is not "without records"
+    attendance_only = sorted(set(everything.loc[attendance, "agency"]) - present)
+    empty = [a for a in order if a not in present and a not in attendance_only]
     rank = {e: k for k, e in enumerate(EVENT_STYLES)}
     # each event type gets its own row inside its lane, so same-day marks never cover
     # each other; a lane is as tall as the kinds of event its agency recorded
@@ -557,16 +562,46 @@ def plot_case_timeline(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
         lo, hi = spans[agency]
         ax.axhspan(lo, hi, color="#f3f3f3" if i % 2 else "white", zorder=0)
     ax.set_yticks([sum(spans[a]) / 2 for a in lanes], [agency_name(a) for a in lanes])
-    ax.set_ylim(top, -0.9)  # room above the first lane for the plan and outcome labels
+    # room above the first lane for the plan and outcome labels (and for a note
+    # when there is no lane)
+    ax.set_ylim(max(top, 1.5), -0.9)
     ax.set_xlim(*_audited_span(audit))
     ax.set_ylabel("agency that recorded the event")
     ax.set_xlabel("date")
-    _title(
-        ax,
-        "Events recorded by each agency",
-        ("no events recorded by: " + ", ".join(agency_name(a) for a in empty)) if empty else "",
-    )
-    _legend_below(ax, ncol=4, title="event (number recorded)")
+    notes = []
+    if attendance_only:
+        notes.append(
+            "only attendance recorded by: "
+            + ", ".join(agency_name(a) for a in attendance_only)
+            + " (drawn in the attendance figure)"
+        )
+    if empty:
+        notes.append("no events recorded by: " + ", ".join(agency_name(a) for a in empty))
+    if not lanes:
+        # no lane to label: the notes go in the empty axes, where there is room
+        ax.set_yticks([])
+        ax.set_ylabel("agency")
+        ax.text(
+            0.5,
+            0.45,
+            "\n".join(
+                [
+                    "no events other than attendance records"
+                    if attendance_only
+                    else "no events recorded in this case",
+                    *notes,
+                ]
+            ),
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            color="#555555",
+        )
+        notes = []
+    _title(ax, "Events recorded by each agency", "; ".join(notes))
+    if ax.get_legend_handles_labels()[0]:  # no key without a labelled mark
+        _legend_below(ax, ncol=4, title="event (number recorded)")
     _date_axis(ax)
     return ax
 
@@ -1276,8 +1311,36 @@ def plot_decision_curve(result, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def _roc_cuts_suppressed(roc: pd.DataFrame) -> bool:
+    """Whether disclosure control published no cut of a ROC curve between (0,0) and (1,1).
+
+    A disclosure-controlled ROC table is drawn through the published cuts only; with
+    none published it is the straight line from (0,0) to (1,1) (or empty), which is
+    not the model's curve.
+    """
+    stamp = roc.attrs.get("riskscore_disclosure") or {}
+    if not stamp.get("applied"):
+        return False
+    fpr, tpr = _values(roc, "fpr"), _values(roc, "tpr")
+    shown = np.isfinite(fpr) & np.isfinite(tpr)
+    return not shown.any() or bool(np.allclose(fpr[shown], tpr[shown], rtol=0, atol=1e-12))
+
+
+# What the ROC figure says when disclosure control suppressed every cut of the curve.
+_ROC_SUPPRESSED_NOTE = (
+    "No curve is drawn: disclosure control suppressed every cut of the ROC curve (each "
+    "had too few rows or outcomes on one side), so only its end points (0, 0) and (1, 1) "
+    "are published."
+)
+
+
 def plot_roc(result, ax: Axes | None = None, label: str | None = None) -> Axes:
     """ROC curve (on the stored fixed grid), with the AUROC and its interval.
+
+    When disclosure control published no cut of the curve between (0, 0) and
+    (1, 1), no curve is drawn and the figure says so; the AUROC
+    is still given when published. Without an ``auroc`` row in ``result.metrics``
+    the curve is drawn without it.
 
     Examples
     --------
@@ -1289,13 +1352,42 @@ def plot_roc(result, ax: Axes | None = None, label: str | None = None) -> Axes:
     _need(result, ("roc", "metrics"), "plot_roc", "an EvaluationResult (riskscore.evaluate)")
     from riskscore._names import fmt_interval
 
+    if not isinstance(result.roc, pd.DataFrame) or not {"fpr", "tpr"} <= set(result.roc.columns):
+        raise ParameterError(
+            "plot_roc: result.roc must be a table with columns fpr and tpr (as "
+            "riskscore.evaluate makes it). Fix: pass an EvaluationResult from evaluate."
+        )
     ax = _new_axes(ax, (5.5, 4.5))
-    m = result.metrics.set_index("metric")
-    text = "AUROC " + fmt_interval(
-        m.loc["auroc", "estimate"], m.loc["auroc", "lower"], m.loc["auroc", "upper"]
-    )
-    ax.plot(result.roc["fpr"], result.roc["tpr"], label=f"{label}: {text}" if label else text)
+    metrics = result.metrics
+    text = ""
+    if isinstance(metrics, pd.DataFrame) and "metric" in metrics.columns:
+        row = metrics.loc[metrics["metric"].astype(str) == "auroc"]
+        if len(row):
+            r = row.iloc[0]
+            text = "AUROC " + fmt_interval(r.get("estimate"), r.get("lower"), r.get("upper"))
+    key = "; ".join(t for t in (label, text) if t) or "ROC curve"
+    if _roc_cuts_suppressed(result.roc):
+        # the model's curve is not published: an empty line keeps its entry in the key
+        ax.plot([], [], ls="none", label=f"{key} (curve suppressed by disclosure control)")
+        if not any(t.get_gid() == "roc-suppressed" for t in ax.texts):
+            ax.text(
+                0.03,
+                0.97,
+                "No curve drawn: its cuts were\nsuppressed by disclosure control\n"
+                "(too few rows or outcomes)",
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize=8.5,
+                color="#555555",
+                style="italic",
+                gid="roc-suppressed",
+            )
+    else:
+        ax.plot(result.roc["fpr"], result.roc["tpr"], label=key)
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("false positive rate (share of rows without the outcome alerted)")
     ax.set_ylabel("sensitivity (share of rows with the outcome alerted)")
     _title(ax, "Discrimination (ROC curve)")

@@ -658,10 +658,11 @@ def _case_page(audit: CaseAudit, title: str | None) -> Page:
     dips = audit.dips if audit.dips is not None else pd.DataFrame()
     window = int(audit.parameters.get("response_window", 28))
     min_gap = int(audit.parameters.get("min_gap", 28))
-    outcome_word = "the outcome" if audit.outcome is None else outcome_name(audit.outcome)
+    no_outcome = audit.outcome is None or bool(pd.isna(audit.outcome))
+    outcome_word = "the outcome" if no_outcome else outcome_name(audit.outcome)
     outcome = (
         "none recorded"
-        if audit.outcome is None or pd.isna(audit.outcome)
+        if no_outcome
         else f"{outcome_name(audit.outcome)} on {fmt_date(audit.outcome_date)}"
     )
     lt = audit.lead_times
@@ -993,7 +994,8 @@ def _case_figures(audit: CaseAudit) -> list:
     rows = len(kinds) + 0.5 * kinds["agency"].nunique() + 0.9
     blocks = []
     specs = [
-        ("plot_case_timeline", plots.plot_case_timeline, 0.17 * rows, "Events by agency"),
+        # at least room for the note a case without such events gets
+        ("plot_case_timeline", plots.plot_case_timeline, max(0.17 * rows, 1.1), "Events by agency"),
         ("plot_case_attendance", plots.plot_case_attendance, 1.9, "School attendance"),
         ("plot_case_scores", plots.plot_case_scores, 4.2, "Joined and per-agency scores"),
     ]
@@ -1409,12 +1411,25 @@ _DESIGN_NAMES = {
 }
 
 
+def _no_intervals(design: dict) -> bool:
+    """Whether an evaluation has no intervals: it drew no bootstrap replicates."""
+    n_boot = design.get("n_boot")
+    return isinstance(n_boot, (int, float, np.integer, np.floating)) and n_boot == 0
+
+
+_NO_INTERVALS = "none (no bootstrap replicates were drawn: n_boot=0)"
+
+
 def _design_facts(design: dict) -> list[tuple[str, str]]:
     out = []
+    none = _no_intervals(design)
     for key, value in design.items():
         if key == "notes":
             continue
         name, fmt = _DESIGN_NAMES.get(key, (display(key), str))
+        if none and key in ("level", "interval_method"):
+            out.append((_capital(name), "\u2013" if key == "level" else _NO_INTERVALS))
+            continue
         out.append((_capital(name), "\u2013" if value is None else fmt(value)))
     return out
 
@@ -1454,8 +1469,9 @@ def _interval_cells(t: pd.DataFrame, column: str) -> list[Cell]:
     return out
 
 
-def _alerts_table(alerts: pd.DataFrame, table_id: str) -> Table:
+def _alerts_table(alerts: pd.DataFrame, table_id: str, *, intervals: bool = True) -> Table:
     a = alerts.reset_index(drop=True)
+    with_interval = " (interval)" if intervals else ""
     rate = [
         _SUPPRESSED_CELL if _missing(n) or _missing(k) else Cell(fmt_percent(k, n), "num")
         for k, n in zip(a["alerts"], a["n"], strict=True)
@@ -1467,8 +1483,8 @@ def _alerts_table(alerts: pd.DataFrame, table_id: str) -> Table:
         [
             ("alert rule", _text(a["rule"], _alert_rule_name)),
             (_header("alert_rate", "alert rate (alerts of rows)"), rate),
-            (_header("sensitivity", "sensitivity (interval)"), _interval_cells(alerts, "sensitivity")),
-            (_header("ppv", "precision, PPV (interval)"), _interval_cells(alerts, "ppv")),
+            (_header("sensitivity", f"sensitivity{with_interval}"), _interval_cells(alerts, "sensitivity")),
+            (_header("ppv", f"precision, PPV{with_interval}"), _interval_cells(alerts, "ppv")),
             (_header("true_positives", "true alerts"), _num(a["true_positives"], fmt_count,
                                                            plots.suppressed_cells(alerts, "true_positives"))),
         ],
@@ -1533,7 +1549,7 @@ def _decision_table(dc: pd.DataFrame) -> Table:
 _SUBGROUP_COLUMNS = ("selection_rate", "tpr", "ppv", "auroc", "oe_ratio")
 
 
-def _subgroup_table(sg: pd.DataFrame) -> Table:
+def _subgroup_table(sg: pd.DataFrame, *, intervals: bool = True) -> Table:
     """One row per group, one column per metric: estimate (interval)."""
     keys = sg[["attribute", "group"]].astype(str).drop_duplicates()
     sup = plots.suppressed_cells(sg, "estimate")
@@ -1580,7 +1596,9 @@ def _subgroup_table(sg: pd.DataFrame) -> Table:
         columns,
         level="published",
         source=sg,
-        note="Estimates with case-bootstrap intervals. Reference groups for the ratios in the "
+        note=("Estimates with case-bootstrap intervals." if intervals else
+              "Estimates only: no intervals (no bootstrap replicates were drawn).")
+        + " Reference groups for the ratios in the "
         "figure: " + ", ".join(
             f"{display(a)}: {display(r)}"
             for a, r in sg[["attribute", "reference"]].astype(str).drop_duplicates().itertuples(
@@ -1606,7 +1624,11 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
     notices = [Notice("Retrospective audit and research only - not a decision about any person.")]
     if state["controlled"]:
         notices.append(Notice("Tables are disclosure-controlled.", state["description"]))
+    intervals = not _no_intervals(result.design)
     notes = [str(n) for n in result.design.get("notes", [])]
+    if not intervals:
+        # the evaluation's standard note speaks of intervals it did not draw
+        notes = [n.replace("intervals resample children, and ", "") for n in notes]
     if notes:
         notices.append(Notice("About these numbers.", " ".join(notes)))
     m = result.metrics.set_index("metric")
@@ -1645,26 +1667,45 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
                     ),
                 ]
             ),  # fmt: skip
-            Paragraph("At the alert thresholds used (intervals resample children):", "note"),
-            _alerts_table(result.alerts, "summary-alerts"),
+            Paragraph(
+                "At the alert thresholds used (intervals resample children):"
+                if intervals
+                else "At the alert thresholds used:",
+                "note",
+            ),
+            _alerts_table(result.alerts, "summary-alerts", intervals=intervals),
         ],
         lead=f"Values are estimates with {float(design.get('level', 0.95)):.0%} case-bootstrap "
-        "intervals, written as estimate (lower to upper).",
+        "intervals, written as estimate (lower to upper)."
+        if intervals
+        else "Values are estimates without intervals: no bootstrap replicates were drawn "
+        "(n_boot=0), so there are no intervals to show their uncertainty.",
     )
 
     roc = _new_figure(6.0, 4.6)
     plots.plot_roc(result, ax=roc.add_subplot())
+    roc_caption = plots.CAPTIONS["plot_roc"]
+    if plots._roc_cuts_suppressed(result.roc):
+        roc_caption += " " + plots._ROC_SUPPRESSED_NOTE
+    subgroup_caption = plots.CAPTIONS["plot_subgroups"]
+    if not intervals:
+        roc_caption = roc_caption.replace(
+            "the AUROC and its interval are in the legend", "the AUROC is in the legend"
+        )
+        subgroup_caption = subgroup_caption.replace(
+            ", with the case-bootstrap interval,", " (no intervals: no bootstrap replicates),"
+        )
     discrimination = Section(
         "discrimination",
         "Discrimination",
         [
-            _figure(roc, "ROC curve", plots.CAPTIONS["plot_roc"]),
+            _figure(roc, "ROC curve", roc_caption),
             _table(
                 "table-metrics",
                 [
                     (_header("metric"), _text(result.metrics["metric"], metric_name)),
                     (
-                        "estimate (interval)",
+                        "estimate (interval)" if intervals else "estimate",
                         [
                             Cell(fmt_interval(e, lo, hi), "num")
                             for e, lo, hi in result.metrics[
@@ -1716,7 +1757,7 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
     alerts = Section(
         "alerts",
         "Alerts",
-        [_alerts_table(result.alerts, "table-alerts")],
+        [_alerts_table(result.alerts, "table-alerts", intervals=intervals)],
         lead="Sensitivity is the share of rows followed by the outcome that were alerted; "
         "precision (PPV) the share of alerts followed by the outcome.",
     )
@@ -1749,8 +1790,8 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
                 "subgroups",
                 "Subgroups",
                 [
-                    _figure(sfig, "Subgroup ratios", plots.CAPTIONS["plot_subgroups"]),
-                    _subgroup_table(sg),
+                    _figure(sfig, "Subgroup ratios", subgroup_caption),
+                    _subgroup_table(sg, intervals=intervals),
                 ],
                 lead="The same measures by sex, ethnic group and deprivation, with ratios to a "
                 "reference group.",

@@ -930,3 +930,100 @@ def test_feature_names_cover_the_catalogue():
 
     assert set(FEATURES) <= set(FEATURE_NAMES)
     assert all("_" not in feature_name(f) for f in FEATURES)
+
+
+# --------------------------------------------------------------------------- tester findings
+
+
+@pytest.fixture(scope="module")
+def evaluation_no_boot():
+    """n_boot=0, and disclosure control suppresses every cut of the ROC curve."""
+    events, cases = make_cohort(1500, random_state=3, years=5)
+    ts = make_training_set(events, cases, grid="90D")
+    return evaluate(default_scorecard(), ts, cv="temporal", n_boot=0, progress=False)
+
+
+def _lines_with_data(ax):
+    return [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 2]
+
+
+def _figure_text(ax):
+    texts = [t.get_text() for t in ax.texts]
+    legend = ax.get_legend()
+    if legend is not None:
+        texts += [t.get_text() for t in legend.get_texts()]
+    return " ".join(texts)
+
+
+def test_roc_with_every_cut_suppressed_draws_no_curve_and_says_why(evaluation_no_boot, tmp_path):
+    # the chance diagonal was drawn as "the curve" beside "AUROC 0.89"
+    r = evaluation_no_boot
+    assert np.allclose(r.roc["fpr"], r.roc["tpr"])  # nothing between (0,0) and (1,1)
+    assert np.isfinite(r.metric("auroc"))
+    ax = plots.plot_roc(r, ax=_axes())
+    curves = [ln for ln in ax.get_lines() if ln.get_label() != "chance"]
+    assert all(len(ln.get_xdata()) == 0 for ln in curves)
+    assert "suppressed by disclosure control" in _figure_text(ax)
+    path = write_report(r, tmp_path / "evaluation.html")
+    caption = next(c for c in _parse(path).captions if "ROC" in c)
+    assert "No curve is drawn" in caption and "disclosure control" in caption
+
+
+def test_roc_with_published_cuts_is_still_drawn(evaluation):
+    ax = plots.plot_roc(evaluation, ax=_axes())
+    assert len(_lines_with_data(ax)) == 1
+    assert "suppressed" not in _figure_text(ax)
+
+
+def test_plot_roc_without_an_auroc_row_draws_the_curve_without_its_label(evaluation):
+    import dataclasses
+
+    m = evaluation.metrics
+    r = dataclasses.replace(
+        evaluation, metrics=m.loc[m["metric"] != "auroc"].reset_index(drop=True)
+    )
+    ax = plots.plot_roc(r, ax=_axes())  # was KeyError: 'auroc'
+    assert len(_lines_with_data(ax)) == 1
+    assert "AUROC" not in _figure_text(ax)
+
+
+def test_report_without_bootstrap_says_there_are_no_intervals(evaluation_no_boot, tmp_path):
+    path = write_report(evaluation_no_boot, tmp_path / "evaluation.html")
+    text = _parse(path).text()
+    assert "Bootstrap replicates" in text
+    assert "case-bootstrap intervals" not in text
+    assert "percentile bootstrap resampling" not in text
+    assert "intervals resample children" not in text
+    assert "no intervals" in text
+
+
+def _attendance_only_audit():
+    events, cases = vignette()
+    att = events.loc[events["event"].astype(str) == "attendance"]
+    return audit_case(att, cases, default_scorecard(), "CHILD-A")
+
+
+def test_attendance_only_case_timeline_warns_nothing_and_counts_school(tmp_path):
+    import warnings
+
+    audit = _attendance_only_audit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "No artists with labels found to put in legend"
+        ax = plots.plot_case_timeline(audit, ax=_axes())
+        write_report(audit, tmp_path / "case.html")
+    text = ax.get_title(loc="right") + " " + _figure_text(ax)
+    assert agency_name("school") not in text.split("no events recorded by:")[-1].split(".")[0]
+    assert "attendance" in text
+
+
+def test_case_report_of_a_case_without_outcome_says_the_outcome(tmp_path):
+    # an object made before CaseAudit.outcome became None for no outcome holds NaN
+    import dataclasses
+
+    events, cases = vignette()
+    cases = cases.assign(outcome=np.nan, outcome_date=pd.NaT)
+    audit = audit_case(events, cases, default_scorecard(), "CHILD-A")
+    old = dataclasses.replace(audit, outcome=np.nan)
+    text = _parse(write_report(old, tmp_path / "case.html")).text()
+    assert "Lead time to nan" not in text and "nan" not in text.split()
+    assert "Lead time to the outcome" in text

@@ -648,11 +648,14 @@ def roc_table(y, p, cuts: Cuts, totals: Totals, settings) -> pd.DataFrame:
         order = np.lexsort((tpr, fpr))
         fpr, tpr = np.clip(fpr[order], 0, 1), np.clip(np.maximum.accumulate(tpr[order]), 0, 1)
         tpr_grid = np.interp(grid, fpr, tpr)
-    return mark_statistics(
+    out = mark_statistics(
         pd.DataFrame({"fpr": grid, "tpr": tpr_grid}),
         settings,
         rule="drawn through the published (rounded) counts at the published cuts only",
     )
+    # no cut published: the table is the line from (0, 0) to (1, 1), not the curve
+    out.attrs["curve_suppressed"] = not bool(keep.any()) or not (pos > 0 and neg > 0)
+    return out
 
 
 def metrics_rule(settings: DisclosureSettings) -> str:

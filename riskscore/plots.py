@@ -1318,6 +1318,8 @@ def _roc_cuts_suppressed(roc: pd.DataFrame) -> bool:
     none published it is the straight line from (0,0) to (1,1) (or empty), which is
     not the model's curve.
     """
+    if "curve_suppressed" in roc.attrs:  # evaluate's table says so itself
+        return bool(roc.attrs["curve_suppressed"])
     stamp = roc.attrs.get("riskscore_disclosure") or {}
     if not stamp.get("applied"):
         return False
@@ -1327,7 +1329,8 @@ def _roc_cuts_suppressed(roc: pd.DataFrame) -> bool:
 
 
 # What the ROC figure says when disclosure control suppressed every cut of the curve.
-_ROC_SUPPRESSED_NOTE = (
+#: Said under a ROC curve whose cuts disclosure control all suppressed
+ROC_SUPPRESSED_NOTE = (
     "No curve is drawn: disclosure control suppressed every cut of the ROC curve (each "
     "had too few rows or outcomes on one side), so only its end points (0, 0) and (1, 1) "
     "are published."

@@ -1685,8 +1685,8 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
     roc = _new_figure(6.0, 4.6)
     plots.plot_roc(result, ax=roc.add_subplot())
     roc_caption = plots.CAPTIONS["plot_roc"]
-    if plots._roc_cuts_suppressed(result.roc):
-        roc_caption += " " + plots._ROC_SUPPRESSED_NOTE
+    if result.roc.attrs.get("curve_suppressed"):
+        roc_caption += " " + plots.ROC_SUPPRESSED_NOTE
     subgroup_caption = plots.CAPTIONS["plot_subgroups"]
     if not intervals:
         roc_caption = roc_caption.replace(

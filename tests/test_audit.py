@@ -282,7 +282,6 @@ def test_cohort_audit_tables_do_not_depend_on_workers_or_chunks(
     import sys
 
     import riskscore._cohort_tables as cohort_tables
-
     import riskscore._parallel as parallel
 
     events, cases = cohort

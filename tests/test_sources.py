@@ -1228,3 +1228,12 @@ def test_a_column_given_twice_is_refused_by_apply_mapping():
     )
     with pytest.raises(SchemaError, match=r"column.*'type'.*more than once"):
         apply_mapping(local, table)
+
+
+@pytest.mark.parametrize("text", ["01/02/2101", "2101/02/01", "1 Feb 2101"])
+@pytest.mark.parametrize("which", ["start", "end"])
+def test_a_date_bound_in_text_must_be_iso(text, which):
+    # "01/02/2101" was read by pandas' guess, month first
+    with pytest.raises(ParameterError, match=rf"{which}=.*not an ISO date"):
+        read_prescriptions(RX_ONE, **{which: text})
+    read_prescriptions(RX_ONE, **{which: "2101-02-01"})  # ISO text reads

@@ -319,7 +319,9 @@ def subgroup_metrics(
         Alternatively, the overall share of rows alerted (the cut is set on all
         rows, then applied to every group). Default 0.1 when neither is given.
     case_ids : array-like, optional
-        Case of every row: intervals resample cases. Without it, rows.
+        Case of every row: intervals resample cases, and every cell must be of at
+        least ``min_count`` children as well as rows. Without it each row counts as a
+        child (for one row per child); pass it whenever a child has several rows.
     n_boot : int, default=200
         Bootstrap replicates (0 for none).
     level : float, default=0.95

@@ -29,6 +29,7 @@ stamped as such, and must stay inside the secure environment.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -74,6 +75,7 @@ from riskscore.contract import band_thresholds, check_model
 from riskscore.coverage import apply_coverage
 from riskscore.disclosure import (
     SYNTHETIC_LINE,
+    hash_input,
     is_synthetic,
     mark_statistics,
     mark_synthetic,
@@ -85,6 +87,7 @@ from riskscore.errors import (
     EstimationError,
     ModelContractError,
     ParameterError,
+    RiskscoreError,
     SampleSizeWarning,
     SchemaError,
     warn_user,
@@ -312,7 +315,13 @@ class EvaluationResult:
             for k in m.index
         }
         out = {
-            "validation": {k: v for k, v in self.design.items() if k != "notes"},
+            # (the evaluated data's and model's hashes are in reports' provenance; a
+            # model card records its own training data's)
+            "validation": {
+                k: v
+                for k, v in self.design.items()
+                if k not in ("notes", "input_sha256", "model_sha256")
+            },
             "metrics": metrics,
             "calibration": {
                 "intercept": metrics.get("calibration_intercept"),
@@ -584,6 +593,13 @@ def evaluate(
     metrics = publish_metrics(metrics, totals, settings)
     predictions = _predictions_table(oof, data, training_set)
     design = _design(model, oof, v, info, n_boot, level, random_state, disclosure, totals)
+    # what was evaluated, for the provenance record (hashes, not the data)
+    design["input_sha256"] = {
+        "training set features": hash_input(data.X),
+        "training set outcomes and case ids": hash_input(
+            pd.DataFrame({"case_id": data.case_ids.astype(str), "y": data.y})
+        ),
+    }
     sample_size = _sample_size_check(oof, data, v, design, totals, settings)
     sub = None
     if cases is not None:
@@ -1071,6 +1087,21 @@ def _predictions_table(oof: _OutOfFold, data: _Data, training_set) -> pd.DataFra
     )
 
 
+def _model_digest(model) -> str | None:
+    """SHA-256 of the model as its model file would hold it (None: it has none yet).
+
+    Identifies exactly which scorecard or fitted model was evaluated; a model refitted
+    on each fold (an unfitted estimator) is described by its parameters instead.
+    """
+    from riskscore.modelfile import model_to_json
+
+    try:
+        text = model_to_json(model)
+    except RiskscoreError:
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _design(
     model, oof: _OutOfFold, v: _Validation, info, n_boot, level, random_state, disclosure, totals
 ) -> dict:
@@ -1089,6 +1120,7 @@ def _design(
         )
     design = {
         "model": _describe_model(model),
+        "model_sha256": _model_digest(model),
         "validation": oof.validation,
         "n_splits": oof.n_splits,
         "validation_rows": _num_or_none(counts["n_rows"].iloc[0]),

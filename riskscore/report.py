@@ -1424,7 +1424,7 @@ def _design_facts(design: dict) -> list[tuple[str, str]]:
     out = []
     none = _no_intervals(design)
     for key, value in design.items():
-        if key == "notes":
+        if key in ("notes", "input_sha256", "model_sha256"):  # in the provenance record
             continue
         name, fmt = _DESIGN_NAMES.get(key, (display(key), str))
         if none and key in ("level", "interval_method"):
@@ -1806,12 +1806,16 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
         {
             "report": "evaluation",
             "model": design.get("model"),
+            "model_sha256": design.get("model_sha256"),
             "validation": design.get("validation"),
             **({"allowed": allowed} if allowed else {}),
         },
         disclosure=settings if controlled else False,
         synthetic=state["synthetic"] or is_synthetic(result),
     )
+    # hashes evaluate took of what it evaluated (the data is not kept)
+    for name, digest in (design.get("input_sha256") or {}).items():
+        prov["inputs"][name] = {"kind": "dataframe", "sha256": digest}
     sections.append(
         Section(
             "design",

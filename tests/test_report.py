@@ -1027,3 +1027,31 @@ def test_case_report_of_a_case_without_outcome_says_the_outcome(tmp_path):
     text = _parse(write_report(old, tmp_path / "case.html")).text()
     assert "Lead time to nan" not in text and "nan" not in text.split()
     assert "Lead time to the outcome" in text
+
+
+def test_an_evaluation_report_names_the_model_and_the_data_it_evaluated(tmp_path):
+    # the provenance record had "inputs": {} and the model only as a repr
+    import hashlib
+    import html
+    import json as _json
+
+    import riskscore as rs
+    from riskscore.disclosure import hash_input
+
+    events, cases = rs.make_cohort(400, random_state=5)
+    ts = rs.make_training_set(events, cases, grid="90D")
+    card = rs.default_scorecard()
+    res = rs.evaluate(card, ts, cv=3, n_boot=0)
+    digest = hashlib.sha256(rs.model_to_json(card).encode("utf-8")).hexdigest()
+    assert res.design["model_sha256"] == digest
+    page = rs.write_report(res, tmp_path / "e.html").read_text(encoding="utf-8")
+    block = page.split("for output checkers)</summary><pre>")[1].split("</pre>")[0]
+    record = _json.loads(html.unescape(block))
+    assert record["params"]["model_sha256"] == digest
+    assert set(record["inputs"]) == {
+        "training set features",
+        "training set outcomes and case ids",
+    }
+    assert record["inputs"]["training set features"]["sha256"] == hash_input(ts.X)
+    refit = rs.evaluate(rs.LogisticRiskModel(), ts, cv=3, n_boot=0)
+    assert refit.design["model_sha256"] is None  # refitted per fold: its parameters say it

@@ -221,6 +221,38 @@ def file_sha256(path: str | os.PathLike) -> str:
         ) from None
 
 
+def _check_card_entries(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse model-card entries a file would change or could not hold.
+
+    Writing turns NaN into null and every key into text (so keys 1 and "1" would
+    become one entry), and a card that holds itself would never end: each is refused,
+    naming the entry, instead of being written differently from what was given.
+    """
+    if depth > MAX_DEPTH:
+        raise ModelFileError(
+            f"save_model: {where} is nested more than {MAX_DEPTH} levels deep (does it "
+            "hold itself?). Fix: model cards hold plain text, numbers, lists and mappings."
+        )
+    if isinstance(value, Mapping):
+        keys = [str(k) for k in value]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ModelFileError(
+                f"save_model: {where} has keys that are the same as text ({twice[0]!r}), "
+                "which a file would merge into one entry. Fix: give each entry its own name."
+            )
+        for k, v in value.items():
+            _check_card_entries(v, f"{where}[{str(k)!r}]", depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_card_entries(v, f"{where}[{i}]", depth + 1)
+    elif isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        raise ModelFileError(
+            f"save_model: {where} is {value!r}, which a model file cannot hold (it would be "
+            "written as null). Fix: give a finite number, or None for no value."
+        )
+
+
 def _plain(value: Any) -> Any:
     """JSON-safe copy: numpy scalars/arrays to Python, NaN refused upstream."""
     if isinstance(value, Mapping):
@@ -477,7 +509,9 @@ def model_to_json(
         raise ModelFileError(
             f"save_model: model_card must be a mapping of entries, got {type(model_card).__name__}."
         )
+    _check_card_entries(model_card, "model_card")
     if isinstance(model, RuleScorecard):
+        _check_card_entries(model.model_card, "the scorecard's model_card")
         doc = _scorecard_dict(model, model_card)
     elif isinstance(model, LogisticRiskModel):
         doc = _logistic_dict(model, model_card)

@@ -866,3 +866,24 @@ def test_text_with_line_breaks_and_tabs_loads_and_saving_control_characters_is_r
 @pytest.mark.parametrize("name", shipped_models())
 def test_shipped_models_hold_no_control_characters_and_load(name):
     assert load_model(name) is not None
+
+
+@pytest.mark.parametrize(
+    "entry, match",
+    [
+        ({"score": float("nan")}, "cannot hold"),
+        ({1: "a", "1": "b"}, "same as text"),
+    ],
+    ids=["nan", "colliding-keys"],
+)
+def test_a_model_card_a_file_would_change_is_refused(entry, match):
+    # NaN was written as null and keys 1 and "1" merged into one entry, silently
+    with pytest.raises(ModelFileError, match=match):
+        model_to_json(default_scorecard(), model_card={"extra": entry})
+
+
+def test_a_model_card_that_holds_itself_is_refused_not_a_recursion_error():
+    card = {"a": 1}
+    card["self"] = card
+    with pytest.raises(ModelFileError, match="nested more than"):
+        model_to_json(default_scorecard(), model_card=card)

@@ -1133,15 +1133,19 @@ def _design(
         "grid": info.get("grid"),
         "n_boot": int(n_boot),
         "level": float(level),
-        "interval_method": "percentile bootstrap resampling cases in the validation "
-        "predictions (no refits)",
+        "interval_method": (
+            "percentile bootstrap resampling cases in the validation predictions (no refits)"
+            if n_boot
+            else "none (no bootstrap replicates were drawn: n_boot=0)"
+        ),
         "random_state": random_state,
         "disclosure": "on" if disclosure is not False else "OFF",
         "riskscore_version": __version__,
     }
     notes.append(
-        "Rows are person-time (several as-of dates per child); intervals resample children, "
-        "and row-level rates are not rates per child."
+        "Rows are person-time (several as-of dates per child); "
+        + ("intervals resample children, and " if n_boot else "")
+        + "row-level rates are not rates per child."
     )
     if info.get("synthetic"):
         notes.append(

@@ -643,3 +643,16 @@ def test_case_folds_do_not_depend_on_the_order_of_the_rows():
         return [sorted(set(g[test])) for _, test in split.split(None, yy, g)]
 
     assert folds(groups, y) == folds(groups[perm], y[perm])
+
+
+def test_an_evaluation_without_replicates_does_not_describe_intervals():
+    # design said "percentile bootstrap resampling cases" and "intervals resample
+    # children" with n_boot=0 (the report had to rewrite them)
+    events, cases = make_cohort(300, random_state=4)
+    ts = make_training_set(events, cases, grid="90D")
+    none = evaluate(default_scorecard(), ts, cv=3, n_boot=0).design
+    assert none["interval_method"].startswith("none")
+    assert not any("intervals resample" in n for n in none["notes"])
+    some = evaluate(default_scorecard(), ts, cv=3, n_boot=20).design
+    assert "bootstrap" in some["interval_method"]
+    assert any("intervals resample children" in n for n in some["notes"])

@@ -661,8 +661,8 @@ def roc_table(y, p, cuts: Cuts, totals: Totals, settings) -> pd.DataFrame:
 def metrics_rule(settings: DisclosureSettings) -> str:
     return (
         f"every metric rests on at least {settings.min_count} events and "
-        f"{settings.min_count} non-events; the observed rate is the published events over "
-        "the published rows"
+        f"{settings.min_count} non-events, of at least {settings.min_count} children each; "
+        "the observed rate is the published events over the published rows"
     )
 
 

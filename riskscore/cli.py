@@ -227,6 +227,10 @@ def _metrics_text(metrics: pd.DataFrame) -> str:
         if not (pd.isna(r.lower) or pd.isna(r.upper)):
             text += f" ({_number(r.lower)} to {_number(r.upper)})"
         lines.append(f"  {str(label):<{width}}  {text}")
+    stamp = metrics.attrs.get("riskscore_disclosure") or {}
+    if stamp.get("applied") and metrics["estimate"].isna().any():
+        # say why, or "n/a" reads as a failure
+        lines.append(f"  n/a: hidden by disclosure control ({stamp.get('rule') or 'small counts'})")
     return "\n".join(lines)
 
 

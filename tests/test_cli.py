@@ -959,3 +959,14 @@ def test_validate_refuses_case_ids_with_control_characters(data, tmp_path, capsy
     line = next(x for x in out.splitlines() if "events.case_id" in x)
     assert "control" in line and "line" in line
     assert "U+202E" in line
+
+
+def test_metrics_hidden_by_disclosure_control_say_so(data, tmp_path, capsys):
+    # train printed every validation metric as "n/a" with no reason on a small cohort
+    d, _, _ = data
+    out = tmp_path / "m.json"
+    args = ["train", str(d / "events.csv"), "--cases", str(d / "cases.csv")]
+    assert main([*args, "--grid", "90D", "--n-boot", "0", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "n/a" in printed  # 300 children: too few outcome children for the metrics
+    assert "n/a: hidden by disclosure control (every metric rests on at least 10" in printed

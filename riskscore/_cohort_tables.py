@@ -26,6 +26,7 @@ from riskscore.disclosure import (
     mark_synthetic,
     mark_undisclosed,
     settings_for,
+    suppress_statistics,
 )
 from riskscore.errors import SchemaError
 from riskscore.vocabulary import BANDS
@@ -230,38 +231,33 @@ def control_tables(raw: dict, disclosure, *, synthetic=None) -> dict:
                     t[rate] = (pd.to_numeric(t[rate], errors="coerce") / 5).round() * 5
                 elif rate == "share_of_contribution":
                     t[rate] = pd.to_numeric(t[rate], errors="coerce").round(2)
-                    _hide_second_share(t, rate)
+                    out[name] = suppress_statistics(
+                        t, _second_share(t[rate]), rule=_SECOND_SHARE_RULE
+                    )
     if synthetic:
         mark_synthetic(*out.values(), note=synthetic if isinstance(synthetic, str) else "synthetic")
     return out
 
 
-def _hide_second_share(table: pd.DataFrame, column: str) -> None:
-    """Hide a second share where only one is hidden: the shares add up to 1.
+#: Why a published share is hidden beside a hidden one
+_SECOND_SHARE_RULE = (
+    "the shares add up to 1, so one hidden share could be worked out from the others; "
+    "the smallest published share is hidden with it"
+)
 
-    One hidden share would be 1 minus the published ones; with the smallest published
-    share hidden too, only the two together can be worked out. Recorded in the manifest.
+
+def _second_share(share: pd.Series) -> pd.DataFrame:
+    """The smallest published share, where it is the only other one to hide.
+
+    The shares add up to 1: one hidden share would be 1 minus the published ones; with
+    the smallest published share hidden too, only the two together can be worked out.
     """
-    share = table[column]
     hidden = share.isna().to_numpy()
     shown = np.flatnonzero(~hidden & (share.fillna(0).to_numpy() > 0))
-    if hidden.sum() != 1 or len(shown) == 0:
-        return
-    row = shown[np.argmin(share.to_numpy()[shown])]
-    label = table.index[row]
-    table.loc[label, column] = np.nan
-    stamp = table.attrs["riskscore_disclosure"]
-    key = ", ".join(f"{c}={table.loc[label, c]}" for c in stamp.get("by") or ["held_by"])
-    stamp["manifest"] = [
-        *stamp.get("manifest", []),
-        {
-            "row": label,
-            "key": key,
-            "column": column,
-            "reason": "suppressed: the shares add up to 1, so one hidden share could be "
-            "worked out from the others; the smallest published share is hidden with it",
-        },
-    ]
+    mask = np.zeros(len(share), dtype=bool)
+    if hidden.sum() == 1 and len(shown):
+        mask[shown[np.argmin(share.to_numpy()[shown])]] = True
+    return pd.DataFrame({share.name: mask}, index=share.index)
 
 
 def _explode_holders(contribs: pd.DataFrame) -> pd.DataFrame:

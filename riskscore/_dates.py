@@ -21,6 +21,7 @@ path (public names in a private module: no module reaches into another's private
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -300,6 +301,15 @@ def datetime_days(values: np.ndarray) -> np.ndarray:
 def days_to_ns(days: np.ndarray) -> np.ndarray:
     """int64 days back to ``datetime64[ns]``."""
     return np.asarray(days).astype("datetime64[D]").astype("datetime64[ns]")
+
+
+def guessed_text(value: object) -> bool:
+    """Whether ``value`` is text that is not an ISO date: a reader would have to guess it.
+
+    ``"03/02/2102"`` read by pandas is 2 March; a date option given as text must be ISO
+    (surrounding spaces aside), as a date column's text must.
+    """
+    return isinstance(value, str) and re.fullmatch(ISO_RE, value.strip()) is None
 
 
 def step_days(grid) -> int:

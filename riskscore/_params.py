@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskscore._dates import ISO_RE, step_days
+from riskscore._dates import guessed_text, step_days
 from riskscore.errors import ParameterError
 from riskscore.vocabulary import AGENCIES, BANDS
 
@@ -298,7 +298,7 @@ class _Date(Constraint):
     def is_satisfied_by(self, value):
         if not isinstance(value, (str, datetime.date, np.datetime64)):
             return False  # a number would be read as nanoseconds since 1970
-        if isinstance(value, str) and not re.fullmatch(ISO_RE, value.strip()):
+        if guessed_text(value):
             # "03/02/2102" would be read month-first: text is ISO or refused, as the
             # readers refuse a date column's non-ISO text
             return False

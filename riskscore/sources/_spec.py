@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from riskscore._dates import DATE_EMPTY, DATE_OK, ISO_RE
+from riskscore._dates import DATE_EMPTY, DATE_OK, guessed_text
 from riskscore._dates import parse_dates as parse_text_dates
 from riskscore.errors import ParameterError, SchemaError
 
@@ -526,7 +526,7 @@ def bound(value: object, name: str) -> pd.Timestamp | None:
     """``start``/``end`` as a day (None: no bound); NaN or NaT is refused, not a bound."""
     if value is None:
         return None
-    if isinstance(value, str) and not re.fullmatch(ISO_RE, value.strip()):
+    if guessed_text(value):
         # "01/02/2101" would be read month-first: text is ISO or refused, as everywhere
         raise ParameterError(
             f"{name}={value!r} is not an ISO date; give one like '2101-01-31' (or a "

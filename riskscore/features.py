@@ -495,7 +495,11 @@ class _Points:
         # lane width of each counter: the most intervals any one case has in it (at
         # most the case's selected events: one bincount settles the usual case)
         per_case = np.zeros(n_counters, dtype=np.int64)
-        if n_sel and np.bincount(case).max() >= _LANE_BYTES[0][0]:
+        # (case is sorted, so a case with `lane` events or more is one whose first
+        # and lane-th event are `lane - 1` rows apart: a comparison, which runs
+        # outside the GIL, where np.bincount holds it and stalls the other threads)
+        lane = _LANE_BYTES[0][0]
+        if n_sel >= lane and (case[lane - 1 :] == case[: n_sel - lane + 1]).any():
             busiest = np.bincount(stream * (packer.n_codes + 1) + case)
             busiest = np.pad(busiest, (0, n_streams * (packer.n_codes + 1) - len(busiest)))
             busiest = busiest.reshape(n_streams, -1).max(axis=1)
@@ -523,6 +527,9 @@ class _Points:
         out = {}
         labels = [*self.counters, "no_followup"]
         running = np.zeros(len(self.code) + 1, dtype="<u8")  # one buffer for every word
+        # the steps go into a buffer of their own: a cumulative sum in place (input
+        # and output the same memory) holds the GIL for its whole length
+        moves = np.empty(len(self.code), dtype="<u8")
         for width in sorted(set(self.width)):
             members = [k for k, b in enumerate(self.width) if b == width]
             per_word = 8 // width
@@ -535,8 +542,8 @@ class _Points:
                     up, down = self.steps[:, k] > 0, self.steps[:, k] < 0
                     step[up] += lane
                     step[down] -= lane  # wraps: -1 in this lane, modulo 2**64
-                np.take(step, self.code, out=running[1:], mode="clip")  # clip: unbuffered
-                np.cumsum(running[1:], out=running[1:])
+                np.take(step, self.code, out=moves, mode="clip")  # clip: unbuffered
+                np.cumsum(moves, out=running[1:])
                 lanes = running[pos].view(f"<u{width}").reshape(len(pos), per_word)
                 for slot, k in enumerate(word):
                     out[labels[k]] = lanes[:, slot]
@@ -551,13 +558,14 @@ class _Points:
         enter, leave_recent, leave_year = self.att
         value = self.fixed[self.source]
         running = np.zeros(len(self.code) + 1, dtype=np.int64)
+        moves = np.empty(len(self.code), dtype=np.int64)  # not in place: see counts
         sums = []
         for leave in (leave_recent, leave_year):
             sign = np.zeros(len(self.steps), dtype=np.int64)
             sign[enter], sign[leave] = 1, -1
-            np.take(sign, self.code, out=running[1:], mode="clip")
-            running[1:] *= value
-            np.cumsum(running[1:], out=running[1:])
+            np.take(sign, self.code, out=moves, mode="clip")
+            moves *= value
+            np.cumsum(moves, out=running[1:])
             sums.append(running[pos])
         return sums[0], sums[1]
 

@@ -764,6 +764,23 @@ def test_attendance_sums_are_exact_on_a_long_record():
     assert abs(got - float(exact)) < 1e-12
 
 
+@pytest.mark.parametrize("n", [255, 256, 257])
+def test_counts_at_the_edge_of_a_one_byte_lane(n):
+    """A case with 256 events in a count no longer fits a byte: its lane widens exactly there."""
+    start = pd.Timestamp("2101-01-01")
+    ev = pd.DataFrame(
+        {
+            "case_id": ["busy"] * n + ["calm"],
+            "agency": "gp",
+            "event": "missed_appointment",
+            "date": [*(start + pd.to_timedelta(np.arange(n), unit="D")), start],
+        }
+    )
+    q = pd.DataFrame({"case_id": ["calm", "busy"], "as_of": [start + pd.Timedelta(days=n)] * 2})
+    got = encode_features(ev, q)["missed_appointments_12m"].tolist()
+    assert got == [1.0, float(min(n, 365))]
+
+
 def test_counts_past_a_byte_and_two_bytes_per_case():
     """Counts share uint64 words in lanes sized by the busiest case: wide lanes too."""
     rng = np.random.default_rng(7)

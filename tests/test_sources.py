@@ -1095,7 +1095,6 @@ def test_code_lists_of_one_code_work():
 @pytest.mark.parametrize(
     "call, name, value",
     [
-        (lambda v: read_hospital_apc(APC_J20, asthma_codes=v), "asthma_codes", None),
         (lambda v: read_hospital_apc(APC_J20, asthma_codes=v), "asthma_codes", 45),
         (lambda v: read_hospital_apc(APC_J20, asthma_codes=v), "asthma_codes", ["J45", None]),
         (lambda v: read_emergency_care(ECDS_ONE, admitted_codes=v), "admitted_codes", 306706006),
@@ -1237,3 +1236,54 @@ def test_a_date_bound_in_text_must_be_iso(text, which):
     with pytest.raises(ParameterError, match=rf"{which}=.*not an ISO date"):
         read_prescriptions(RX_ONE, **{which: text})
     read_prescriptions(RX_ONE, **{which: "2101-02-01"})  # ISO text reads
+
+
+def test_no_asthma_codes_means_the_documented_default_in_both_hospital_adapters():
+    # read_hospital_apc refused asthma_codes=None while read_emergency_care read it
+    # as "the default codes"
+    default = read_hospital_apc(APC_J20)
+    given_none = read_hospital_apc(APC_J20, asthma_codes=None)
+    _same(given_none.events, default.events)
+    assert _counts(given_none.report) == {"code_not_mapped": 1, "mapped": 1}
+    ed = read_emergency_care(ECDS_ONE, asthma_codes=None, admitted_codes=None)
+    assert _counts(ed.report) == {"mapped": 1}
+
+
+_CODE_LIST_CALLS = [
+    (lambda v: read_hospital_apc(APC_J20, asthma_codes=v), "asthma_codes"),
+    (lambda v: read_emergency_care(ECDS_ONE, asthma_codes=v), "asthma_codes"),
+    (lambda v: read_emergency_care(ECDS_ONE, admitted_codes=v), "admitted_codes"),
+]
+_CODE_MAP_CALLS = [
+    (lambda v: read_prescriptions(RX_ONE, codes=v), "codes"),
+    (lambda v: read_cin_census(CIN_ONE, factor_events=v), "factor_events"),
+]
+
+
+@pytest.mark.parametrize(
+    "call, name, empty",
+    [(c, n, e) for c, n in _CODE_LIST_CALLS for e in ([], (), set(), {}, np.array([], str))]
+    + [(c, n, {}) for c, n in _CODE_MAP_CALLS],
+)
+def test_an_empty_code_list_is_refused(call, name, empty):
+    # was accepted: nothing ever mapped (every asthma admission code_not_mapped), or
+    # for admitted_codes no attendance was admitted and attacks were counted twice
+    with pytest.raises(ParameterError, match=rf"{name} is empty.*None"):
+        call(empty)
+
+
+@pytest.mark.parametrize(
+    "call, name, codes",
+    [(c, n, ["J45", b]) for c, n in _CODE_LIST_CALLS for b in ("", "  ")]
+    + [(c, n, {b: e})
+       for (c, n), e in zip(_CODE_MAP_CALLS, ["reliever_prescription", "parent_substance_use"],
+                            strict=True)
+       for b in ("", "  ")]
+    + [(_CODE_MAP_CALLS[0][0], "codes", {".": "reliever_prescription"})],
+)  # fmt: skip
+def test_a_blank_code_is_refused(call, name, codes):
+    # a blank prefix matched every code: read_hospital_apc(asthma_codes=["J45", ""])
+    # counted the bronchitis admission (J20.9) as asthma, and prescriptions'
+    # codes={".": ...} (dots dropped before matching) every BNF code as a reliever
+    with pytest.raises(ParameterError, match=rf"{name} holds a blank code"):
+        call(codes)

@@ -277,12 +277,20 @@ def check_unique_columns(extract: pd.DataFrame, source: str) -> None:
         )
 
 
-def code_list(value: object, name: str, where: str) -> tuple[str, ...]:
+def code_list(
+    value: object, name: str, where: str, default: object = None
+) -> tuple[str, ...] | None:
     """A collection of codes given as ``name``, as stripped text; refuse any other form.
 
-    A bare string is refused, not read character by character (``"J45"`` would match
-    the prefixes J, 4 and 5); a mapping gives its keys.
+    None is ``default`` (the adapter's documented codes). A bare string is refused,
+    not read character by character (``"J45"`` would match the prefixes J, 4 and 5);
+    a mapping gives its keys. An empty collection is refused (no code would ever
+    match), and so is a blank code (as a prefix it would match every code).
     """
+    if value is None:
+        value = default
+        if value is None:
+            return None
     form = "a list or tuple of codes (str)"
     if isinstance(value, str | bytes):
         raise ParameterError(
@@ -300,11 +308,35 @@ def code_list(value: object, name: str, where: str) -> tuple[str, ...]:
         raise ParameterError(
             f"{where}: {name} must be {form}; it holds {bad[:3]!r}, which are not codes."
         )
-    return tuple(str(c).strip() for c in value)
+    codes = tuple(str(c).strip() for c in value)
+    refuse_empty_codes(codes, name, where)
+    return codes
 
 
-def code_map(value: object, name: str, where: str, example: str) -> dict[str, str] | None:
-    """A mapping of code -> event given as ``name`` (None: the default); refuse other forms."""
+def refuse_empty_codes(codes: Iterable[str], name: str, where: str, ignored: str = "") -> None:
+    """Refuse no codes at all, or a blank code (blank once ``ignored`` characters go)."""
+    codes = list(codes)
+    if not codes:
+        raise ParameterError(
+            f"{where}: {name} is empty, so no code would ever match it; give at least one "
+            f"code, or {name}=None for the documented default."
+        )
+    blank = [c for c in codes if not re.sub(rf"[\s{re.escape(ignored)}]", "", str(c))]
+    if blank:
+        raise ParameterError(
+            f"{where}: {name} holds a blank code {blank[0]!r}, which is no code (as a prefix "
+            f"it would match every code); remove it, or pass {name}=None for the default."
+        )
+
+
+def code_map(
+    value: object, name: str, where: str, example: str, ignored: str = ""
+) -> dict[str, str] | None:
+    """A mapping of code -> event given as ``name`` (None: the default); refuse other forms.
+
+    An empty mapping is refused, and so is a blank code (blank once white space and
+    the ``ignored`` characters, which the adapter drops before matching, are gone).
+    """
     if value is None:
         return None
     if isinstance(value, pd.Series):
@@ -324,6 +356,7 @@ def code_map(value: object, name: str, where: str, example: str) -> dict[str, st
             f"{where}: {name} must be {form}; entries {dict(list(bad.items())[:3])!r} are not "
             "code -> event text."
         )
+    refuse_empty_codes(value, name, where, ignored)
     return dict(value)
 
 

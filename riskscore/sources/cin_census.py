@@ -235,6 +235,7 @@ def read_cin_census(
         module docstring (at least one of them).
     factor_events : mapping of str to str, optional
         Assessment factor code -> riskscore event; default :data:`CIN_FACTOR_EVENTS`.
+        An empty mapping or a blank code is refused.
     case_id_column : str, optional
         Case identifier column when not one of the known names.
     start, end : date-like, optional

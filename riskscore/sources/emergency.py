@@ -230,11 +230,12 @@ def read_emergency_care(
         Diagnosis coding; "auto" is "hes_ae" when an ``AEATTENDDISP`` column is present.
     asthma_codes : list or tuple of str, optional
         Asthma codes: SNOMED CT concept ids (default :data:`ASTHMA_SNOMED`), or for
-        "hes_ae" code prefixes (default ``("251",)``). A list even for one code; a
-        bare string is refused.
+        "hes_ae" code prefixes (default ``("251",)``); None means the default. A list
+        even for one code; a bare string, an empty list or a blank code is refused.
     admitted_codes : list or tuple of str, optional
         Disposal codes meaning admitted (default :data:`ECDS_ADMITTED_DESTINATIONS`
-        for SNOMED, ``("01",)`` for HES A&E).
+        for SNOMED, ``("01",)`` for HES A&E); None means the default. An empty list
+        is refused: admitted attacks would be counted again as emergency visits.
     case_id_column, date_column, disposal_column : str, optional
         Column names when they differ from the known variants.
     start, end : date-like, optional
@@ -264,7 +265,6 @@ def read_emergency_care(
     (['c1'], ['admitted', 'mapped'])
     """
     args = dict(locals())
-    for name in ("asthma_codes", "admitted_codes"):
-        if args[name] is not None:
-            args[name] = code_list(args[name], name, "read_emergency_care")
+    for name in ("asthma_codes", "admitted_codes"):  # None: the coding's default
+        args[name] = code_list(args[name], name, "read_emergency_care")
     return read_source(_coded(extract, args.pop("coding")), **args)

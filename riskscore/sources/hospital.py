@@ -28,6 +28,7 @@ more characters) is reported as ``unknown_code``; a valid non-asthma code as
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -167,7 +168,7 @@ def read_hospital_apc(
     extract: pd.DataFrame,
     *,
     primary_only: bool = False,
-    asthma_codes: tuple[str, ...] = ASTHMA_ICD10,
+    asthma_codes: Iterable[str] | None = ASTHMA_ICD10,
     emergency_only: bool = False,
     case_id_column: str | None = None,
     date_column: str | None = None,
@@ -188,7 +189,8 @@ def read_hospital_apc(
         Read only the primary diagnosis (position 01); otherwise any position.
     asthma_codes : list or tuple of str, default=("J45", "J46")
         Normalised ICD-10 prefixes that count as asthma (a list even for one code:
-        ``["J45"]``; a bare string is refused).
+        ``["J45"]``; a bare string, an empty list or a blank code is refused). None
+        means the default, :data:`ASTHMA_ICD10`.
     emergency_only : bool, default=False
         Keep only emergency admissions (``ADMIMETH`` starting with 2).
     case_id_column, date_column, spell_column : str, optional
@@ -222,5 +224,5 @@ def read_hospital_apc(
     >>> res.report[["reason", "rows"]].values.tolist()
     [['code_not_mapped', 1], ['duplicate', 1], ['mapped', 1]]
     """
-    asthma_codes = code_list(asthma_codes, "asthma_codes", "read_hospital_apc")
+    asthma_codes = code_list(asthma_codes, "asthma_codes", "read_hospital_apc", ASTHMA_ICD10)
     return read_source(SPEC, **locals())

@@ -124,7 +124,7 @@ def read_prescriptions(
         BNF code column as text (codes start with 0).
     codes : mapping of str to str, optional
         BNF code prefix -> ``reliever_prescription`` or ``preventer_prescription``;
-        default :data:`ASTHMA_BNF`.
+        default :data:`ASTHMA_BNF`. An empty mapping or a blank code is refused.
     case_id_column, date_column, code_column : str, optional
         Column names when they differ from the known variants.
     start, end : date-like, optional
@@ -153,5 +153,7 @@ def read_prescriptions(
     >>> res.report[["reason", "rows"]].values.tolist()
     [['code_not_mapped', 1], ['mapped', 2]]
     """
-    codes = code_map(codes, "codes", "read_prescriptions", "{'0301011R0': 'reliever_prescription'}")
+    codes = code_map(
+        codes, "codes", "read_prescriptions", "{'0301011R0': 'reliever_prescription'}", "."
+    )
     return read_source(SPEC, **locals())

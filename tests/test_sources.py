@@ -1287,3 +1287,57 @@ def test_a_blank_code_is_refused(call, name, codes):
     # codes={".": ...} (dots dropped before matching) every BNF code as a reliever
     with pytest.raises(ParameterError, match=rf"{name} holds a blank code"):
         call(codes)
+
+
+_CODE_1 = [{"source_column": "type", "source_value": "1",
+            "event": "domestic_abuse_incident", "agency": "police"}]  # fmt: skip
+
+
+def test_mapping_matches_whole_floats_in_a_text_column():
+    # a spreadsheet column mixing text and numbers (object dtype) held 1.0, which was
+    # compared as "1.0" against source_value "1": nothing mapped
+    local = pd.DataFrame(
+        {
+            "case_id": ["a", "b", "c", "d"],
+            "date": ["2101-01-01"] * 4,
+            "type": pd.Series([1.0, np.float32(2.0), "x", None], dtype=object),
+        }
+    )
+    res = apply_mapping(local, _CODE_1)
+    assert res.events["case_id"].tolist() == ["a"]
+    assert sorted(res.report["code"]) == ["", "", "type=2", "type=x"]
+    assert _counts(res.report) == {"mapped": 1, "unknown_code": 2, "no_value": 1}
+
+
+def test_mapping_table_values_given_as_numbers_match_text_codes():
+    # a mapping table read with numbers (JSON 1.0, or a float column) gave "1.0"
+    table = pd.DataFrame(
+        {"source_column": ["type"], "source_value": pd.Series([1.0], dtype=object),
+         "event": ["domestic_abuse_incident"], "agency": ["police"]}
+    )  # fmt: skip
+    local = pd.DataFrame({"case_id": ["a", "b"], "date": ["2101-01-01"] * 2, "type": ["1", "2"]})
+    res = apply_mapping(local, table)
+    assert res.events["case_id"].tolist() == ["a"]
+
+
+@pytest.mark.parametrize("dtype", [float, object])
+def test_codes_too_large_for_an_integer_are_reported_not_crashed_on(dtype):
+    # a float code past int64 (1e20) raised TypeError: cannot safely cast non-equivalent
+    local = pd.DataFrame(
+        {"case_id": ["a", "b", "c"], "date": ["2101-01-01"] * 3,
+         "type": pd.Series([1.0, 1e20, -1e300], dtype=dtype)}
+    )  # fmt: skip
+    res = apply_mapping(local, _CODE_1)
+    assert res.events["case_id"].tolist() == ["a"]
+    assert _counts(res.report) == {"mapped": 1, "unknown_code": 2}
+    # the report names each value in full, never a wrapped integer
+    values = {float(c.split("=")[1]) for c in res.report["code"] if c}
+    assert values == {1e20, -1e300}
+
+
+def test_emergency_disposal_codes_held_as_floats_in_a_text_column_are_read():
+    # 306706006.0 (discharge to ward) in an object column was "306706006.0": not admitted
+    ecds = ECDS_ONE.assign(
+        EC_DISCHARGE_DESTINATION_SNOMED_CT=pd.Series([306706006.0], dtype=object)
+    )
+    assert _counts(read_emergency_care(ecds).report) == {"admitted": 1}

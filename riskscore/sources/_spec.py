@@ -527,13 +527,46 @@ def code_frame(
 # --- values ---------------------------------------------------------------------------------
 
 
+#: Floats below this are whole numbers written exactly; a larger code read as a float
+#: has lost digits already, and keeps the float's own text (1e+20) to show it.
+_EXACT_FLOAT = 2.0**53
+#: Kinds of an object column (pandas' inferred dtype) that hold no floats.
+_NO_FLOATS = frozenset({"string", "empty", "integer", "boolean", "bytes"})
+
+
+def _float_text(values: np.ndarray) -> np.ndarray:
+    """Floats as code text: whole numbers without a trailing .0 (1.0 is "1")."""
+    f = values.astype(np.float64)
+    out = f.astype(str).astype(object)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(f) & (np.floor(f) == f) & (np.abs(f) < _EXACT_FLOAT)
+    out[whole] = f[whole].astype(np.int64).astype(str)
+    return out
+
+
 def clean_text(s: pd.Series) -> pd.Series:
-    """Strip text; blanks become <NA>. Numbers read from CSV as floats lose a trailing .0."""
+    """Strip text; blanks become <NA>. Numbers read as floats lose a trailing .0.
+
+    CSV readers turn integer codes with blanks into floats (306706006.0), and a
+    spreadsheet column mixing text and numbers holds floats among its text: both are
+    read as the code written (``"306706006"``), as the mapping tables write them.
+    Codes of more than 15 digits lose precision as floats, so read code columns as
+    text.
+    """
     if pd.api.types.is_float_dtype(s.dtype):
-        # CSV readers turn integer codes with blanks into floats (306706006.0); codes of
-        # more than 15 digits lose precision that way, so read code columns as text.
-        whole = s.notna() & np.isfinite(s) & (s == np.floor(s))
-        txt = s.astype("string").mask(whole, s.where(whole).astype("Int64").astype("string"))
+        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        txt = pd.Series(_float_text(values), index=s.index, dtype="string").mask(s.isna())
+    elif s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in _NO_FLOATS:
+        values = s.to_numpy()
+        floats = np.fromiter(
+            (isinstance(v, float | np.floating) and not pd.isna(v) for v in values),
+            dtype=bool,
+            count=len(values),
+        )
+        if floats.any():
+            values = values.copy()
+            values[floats] = _float_text(values[floats])
+        txt = pd.Series(values, index=s.index, dtype=object).astype("string")
     else:
         txt = s.astype("string")
     txt = txt.str.strip()

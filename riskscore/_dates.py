@@ -37,6 +37,9 @@ __all__ = [
     "DATE_AMBIGUOUS",
     "DATE_UNPARSEABLE",
     "DATE_OUT_OF_RANGE",
+    "DATE_RANGE",
+    "FIRST_DAY",
+    "LAST_DAY",
     "ParsedDates",
     "parse_dates",
     "datetime_days",
@@ -86,10 +89,17 @@ MONTHFIRST_FORMATS = (
     "%B %d, %Y",
     "%Y/%m/%d",
 )
-# pandas holds datetime64[ns]: 1677-09-22 to 2262-04-11
+# pandas holds datetime64[ns] from 1677-09-21 00:12:43 to 2262-04-11 23:47:16: the
+# days it holds whole (from midnight) are 1677-09-22 to 2262-04-11
 _NS_MIN = np.datetime64(pd.Timestamp.min.ceil("D").to_datetime64(), "us")
-_NS_MAX = np.datetime64(pd.Timestamp.max.floor("D").to_datetime64(), "us")
+_NS_MAX = np.datetime64(pd.Timestamp.max.to_datetime64(), "us")
+#: The first and last days a date may be (int64 days since 1970-01-01).
+FIRST_DAY = int(_NS_MIN.astype("datetime64[D]").astype(np.int64))
+LAST_DAY = int(_NS_MAX.astype("datetime64[D]").astype(np.int64))
+#: The range of dates riskscore holds, as messages write it.
+DATE_RANGE = "1677-09-22 to 2262-04-11"
 _NAT_US = np.datetime64("NaT", "us")
+_NS_PER_DAY = 86_400_000_000_000
 
 
 class ParsedDates(NamedTuple):
@@ -101,8 +111,9 @@ class ParsedDates(NamedTuple):
         The dates (NaT wherever ``kind`` is not ``DATE_OK``); a time of day is kept.
     kind : numpy.ndarray of int8
         ``DATE_OK``, ``DATE_EMPTY``, ``DATE_AMBIGUOUS`` (not ISO and no option said
-        how to read it), ``DATE_UNPARSEABLE`` or ``DATE_OUT_OF_RANGE`` (outside the
-        years 1677-2262, usually a placeholder such as 9999-12-31).
+        how to read it), ``DATE_UNPARSEABLE`` or ``DATE_OUT_OF_RANGE`` (outside
+        1677-09-22 to 2262-04-11, the days pandas holds as datetime64[ns]; usually a
+        placeholder such as 9999-12-31).
     """
 
     values: np.ndarray
@@ -111,9 +122,9 @@ class ParsedDates(NamedTuple):
     @property
     def timed(self) -> np.ndarray:
         """Rows whose date carries a time of day."""
-        v = self.values
-        with np.errstate(invalid="ignore"):
-            return (self.kind == DATE_OK) & (v.astype("datetime64[D]") != v)
+        # by integer ticks: numpy's ns -> day cast wraps before 1677-09-23
+        ticks = self.values.astype("datetime64[ns]").view(np.int64)
+        return (self.kind == DATE_OK) & (ticks % _NS_PER_DAY != 0)
 
 
 def check_date_options(dayfirst, format) -> None:
@@ -250,30 +261,46 @@ def parse_dates(values, *, dayfirst: bool | None = None, format: str | None = No
     return ParsedDates(v.astype("datetime64[us]").astype("datetime64[ns]"), kind)
 
 
+def _rows_text(rows: np.ndarray) -> str:
+    more = f" and {len(rows) - 10:,} more" if len(rows) > 10 else ""
+    return f"{rows[:10].tolist()}{more}"
+
+
 def to_days(values, column: str, table: str) -> np.ndarray:
     """Dates as int64 days since 1970-01-01 (missing -> ``NAT_DAY``).
 
     Datetime values are taken as they are (time zones dropped, times floored to the
     day); text is read by :func:`parse_dates` with no options, so only ISO
     ``YYYY-MM-DD`` reads: anything else is refused with a message naming the column
-    and rows (never the values), because guessing would swap days and months.
+    and rows (never the values), because guessing would swap days and months. Days
+    outside :data:`DATE_RANGE` (which pandas cannot hold as ``datetime64[ns]``, so
+    that they would come back as other dates) are refused the same way.
     """
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         if getattr(s.dtype, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        return datetime_days(s.to_numpy())
-    parsed = parse_dates(s)
-    bad = (parsed.kind != DATE_OK) & (parsed.kind != DATE_EMPTY)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        more = f" and {len(rows) - 10:,} more" if len(rows) > 10 else ""
+        days = datetime_days(s.to_numpy())
+        far = np.flatnonzero((days != NAT_DAY) & ((days < FIRST_DAY) | (days > LAST_DAY)))
+    else:
+        parsed = parse_dates(s)
+        bad = (parsed.kind != DATE_OK) & (parsed.kind != DATE_EMPTY)
+        far = np.flatnonzero(parsed.kind == DATE_OUT_OF_RANGE)
+        if len(far) < bad.sum():
+            raise SchemaError(
+                f"{table}.{column}: values at rows {_rows_text(np.flatnonzero(bad))} are not "
+                "ISO YYYY-MM-DD dates. Fix: write dates as ISO YYYY-MM-DD, or read the table "
+                "with riskscore.read_events / validate_events and dayfirst= or format=."
+            )
+        # integer days: numpy's ns -> day cast wraps before 1677-09-23
+        days = datetime_days(parsed.values)
+    if len(far):
         raise SchemaError(
-            f"{table}.{column}: values at rows {rows[:10].tolist()}{more} are not ISO "
-            "YYYY-MM-DD dates. Fix: write dates as ISO YYYY-MM-DD, or read the table with "
-            "riskscore.read_events / validate_events and dayfirst= or format=."
+            f"{table}.{column}: dates at rows {_rows_text(far)} fall outside {DATE_RANGE}, "
+            "the days pandas can hold (often a placeholder such as 9999-12-31). Fix: leave "
+            "a date that is not known empty instead of writing a placeholder."
         )
-    return parsed.values.astype("datetime64[D]").astype(np.int64)
+    return days
 
 
 #: Ticks per day of the datetime64 units a column may have.

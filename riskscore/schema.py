@@ -54,6 +54,7 @@ from riskscore._dates import (
     DATE_EMPTY,
     DATE_OK,
     DATE_OUT_OF_RANGE,
+    DATE_RANGE,
     DATE_UNPARSEABLE,
     check_date_options,
     distinct_text,
@@ -499,8 +500,8 @@ def _dates(coll: _Collector, df, rule: ColumnRule, *, dayfirst, fmt):
         column,
         "date_out_of_range",
         kind == DATE_OUT_OF_RANGE,
-        "dates fall outside the years pandas can hold (1677-2262), often a placeholder "
-        "such as 9999-12-31",
+        f"dates fall outside {DATE_RANGE}, the days pandas can hold, often a "
+        "placeholder such as 9999-12-31",
         "leave the date empty when it is unknown instead of writing a placeholder",
     )
     timed = parsed.timed

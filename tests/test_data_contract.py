@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -850,4 +851,50 @@ def test_days_from_datetimes_equal_numpys_cast_in_every_unit(ticks, unit):
     want = values.astype("datetime64[D]").view(np.int64)
     np.testing.assert_array_equal(datetime_days(values), want)
     if unit in ("s", "ms", "us", "ns"):  # the units pandas keeps in a Series
-        np.testing.assert_array_equal(to_days(pd.Series(values), "date", "events"), want)
+        # days pandas holds as datetime64[ns] (1677-09-22 to 2262-04-11), as Python counts
+        first = (date(1677, 9, 22) - date(1970, 1, 1)).days
+        last = (date(2262, 4, 11) - date(1970, 1, 1)).days
+        outside = (want != NAT_DAY) & ((want < first) | (want > last))
+        if not outside.any():
+            np.testing.assert_array_equal(to_days(pd.Series(values), "date", "events"), want)
+        else:  # they would come back from datetime64[ns] as other dates
+            rows = np.flatnonzero(outside)[:10].tolist()
+            with pytest.raises(SchemaError, match=re.escape(f"events.date: dates at rows {rows}")):
+                to_days(pd.Series(values), "date", "events")
+
+
+@pytest.mark.parametrize(
+    "as_of, day",
+    [("1677-09-22", date(1677, 9, 22)), ("2262-04-11", date(2262, 4, 11)),
+     (np.datetime64("1677-09-22", "s"), date(1677, 9, 22))],
+)  # fmt: skip
+def test_as_of_on_the_first_and_last_days_pandas_holds_comes_back_as_given(as_of, day):
+    # as_of "1677-09-22" came back as 2262-04-11: numpy's ns -> day cast wraps there
+    from riskscore._dates import to_days
+
+    assert to_days(pd.Series([as_of]), "as_of", "as_of").tolist() == [(day - date(1970, 1, 1)).days]
+    events = pd.DataFrame(
+        {"case_id": ["c1"], "date": ["2101-01-01"], "agency": ["hospital"],
+         "event": ["asthma_admission"]}
+    )  # fmt: skip
+    got = rs.encode_features(events, pd.DataFrame({"case_id": ["c1"], "as_of": [as_of]}))
+    assert got["as_of"].tolist() == [pd.Timestamp(day)]
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    ["1677-09-21", "2262-04-12", np.datetime64("3000-01-01", "s"),
+     np.datetime64("1677-09-21T12:00", "s"), pd.Timestamp("1677-09-21 12:00")],
+)  # fmt: skip
+def test_as_of_outside_the_days_pandas_holds_is_refused_by_row(as_of):
+    # a datetime64[s] as_of in 3000 came back as 1830-11-23 00:50:52; text "2262-04-12"
+    # was said not to be an ISO date
+    events = pd.DataFrame(
+        {"case_id": ["c1"], "date": ["2101-01-01"], "agency": ["hospital"],
+         "event": ["asthma_admission"]}
+    )  # fmt: skip
+    first = "2101-06-01" if isinstance(as_of, str) else np.datetime64("2101-06-01", "s")
+    query = pd.DataFrame({"case_id": ["c1", "c1"], "as_of": pd.Series([first, as_of])})
+    assert (query["as_of"].dtype.kind == "M") != isinstance(as_of, str)
+    with pytest.raises(SchemaError, match=r"as_of.*rows \[1\] fall outside 1677-09-22 to "):
+        rs.encode_features(events, query)

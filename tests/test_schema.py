@@ -680,3 +680,59 @@ def test_case_ids_with_control_or_format_characters_are_problems(bad, code):
     assert validate_events(with_cell(raw_events(), 1, "case_id", "c1\n")).ok
     cases = pd.DataFrame({"case_id": ["c1", bad]})
     assert_problem(validate_cases(cases), "case_id", "unprintable_case_id", [1])
+
+
+# ------------------------------------------------------------ dates at the ns bounds
+# pandas holds datetime64[ns] from 1677-09-21 00:12:43 to 2262-04-11 23:47:16: the
+# first and last whole days are 1677-09-22 and 2262-04-11.
+
+
+@pytest.mark.parametrize("column", ["date", "recorded_date"])
+@pytest.mark.parametrize("day", ["1677-09-22", "2262-04-11"])
+def test_the_first_and_last_days_pandas_holds_are_read(column, day):
+    # 1677-09-22 was refused as "time_of_day": numpy's ns -> day cast wraps there
+    df = raw_events().iloc[:1].copy()
+    df["date"] = df["recorded_date"] = day
+    df["agency"], df["event"], df["value"] = "hospital", "asthma_admission", ""
+    report = validate_events(df)
+    assert report.ok, str(report)
+    assert report.valid[column].tolist() == [pd.Timestamp(day)]
+
+
+@pytest.mark.parametrize("column", ["date", "recorded_date"])
+@pytest.mark.parametrize(
+    "value",
+    ["1677-09-21", "2262-04-12", "2262-04-11 23:59:00", np.datetime64("1677-09-21", "s"),
+     np.datetime64("2262-04-12", "s"), np.datetime64("3000-01-01", "s")],
+)  # fmt: skip
+def test_days_pandas_cannot_hold_are_out_of_range(column, value):
+    df = raw_events().iloc[:2].copy().reset_index(drop=True)
+    if isinstance(value, np.datetime64):  # a typed column of a unit wider than ns
+        other = "date" if column == "recorded_date" else "recorded_date"
+        df[column] = np.array([value, "2101-01-05"], dtype="datetime64[s]")
+        df[other] = np.array(["2101-01-05"] * 2, dtype="datetime64[s]")
+    else:
+        df.loc[0, column] = value
+    assert_problem(validate_events(df), column, "date_out_of_range", [0])
+    problem = validate_events(df).problems.set_index("check").loc["date_out_of_range"]
+    assert "1677-09-22" in problem["message"] and "2262-04-11" in problem["message"]
+
+
+def test_a_time_on_the_last_day_pandas_holds_is_a_time_of_day():
+    # 12:00 on 2262-04-11 is held by pandas: the problem is the time, not the range
+    df = with_cell(raw_events(), 2, "date", "2262-04-11 12:00")
+    assert_problem(validate_events(df), "date", "time_of_day", [2])
+
+
+@pytest.mark.parametrize("column", ["outcome_date", "followup_end"])
+def test_case_dates_at_the_ns_bounds(column):
+    df = raw_cases()
+    df.loc[0, column] = "1677-09-22"
+    df.loc[0, "followup_end" if column == "outcome_date" else "outcome_date"] = "2262-04-11"
+    report = validate_cases(df)
+    assert not any(report.problems["check"].isin(["time_of_day", "date_out_of_range"])), str(report)
+    assert report.valid[column].iloc[0] == pd.Timestamp("1677-09-22")
+    df.loc[1, column] = "2262-04-12"
+    if column == "outcome_date":
+        df.loc[1, "outcome"] = "life_threatening_asthma"
+    assert_problem(validate_cases(df), column, "date_out_of_range", [1])

@@ -19,10 +19,20 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from riskscore._dates import DATE_OK, parse_dates, to_days
+from riskscore._dates import (
+    DATE_EMPTY,
+    DATE_OK,
+    DATE_OUT_OF_RANGE,
+    DATE_RANGE,
+    datetime_days,
+    days_to_ns,
+    parse_dates,
+    to_days,
+)
 from riskscore._params import StrOptions, validate_params
 from riskscore._privacy_rules import normalise_ids
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
+from riskscore.schema import refuse_non_numbers
 from riskscore.vocabulary import AGENCIES, FEATURES
 
 __all__ = ["coverage_table", "apply_coverage", "coverage_gaps", "covered"]
@@ -47,6 +57,23 @@ def _as_frame(table: object) -> pd.DataFrame:
             f"{type(table).__name__}" + ("" if rows is None else " with other rows") + "."
         )
     return pd.DataFrame(rows, columns=list(_COLUMNS))
+
+
+def _refuse_doubled(df: pd.DataFrame, columns: Iterable[str], where: str) -> None:
+    """Refuse a column of ``columns`` that ``df`` has twice: which one to read is unknown."""
+    names = df.columns[df.columns.duplicated()]
+    doubled = [str(c) for c in dict.fromkeys(names) if c in set(columns)]
+    if doubled:
+        raise SchemaError(
+            f"{where}: column(s) {doubled} appear more than once; keep one of each (or "
+            "rename the others) so that it is clear which to read."
+        )
+
+
+def _days(values: pd.Series) -> np.ndarray:
+    """Dates of a checked coverage table as int64 days (numpy's ns -> day cast wraps
+    before 1677-09-23, and a day past 2262-04-11 is not a datetime64[ns])."""
+    return datetime_days(values.to_numpy(dtype="datetime64[ns]"))
 
 
 def _is_tuples(table: object) -> bool:
@@ -91,6 +118,7 @@ def coverage_table(*tables: object) -> pd.DataFrame:
     has_case = any("case_id" in f.columns for f in frames)
     parts = []
     for i, f in enumerate(frames):
+        _refuse_doubled(f, [*_COLUMNS, "case_id"], f"coverage table {i}")
         missing = [c for c in _COLUMNS if c not in f.columns]
         if missing:
             raise SchemaError(
@@ -119,10 +147,17 @@ def coverage_table(*tables: object) -> pd.DataFrame:
     for col in ("from", "to"):
         # the contract's one date rule: ISO text (or datetimes), never a guess
         parsed = parse_dates(cov[col])
-        bad = np.flatnonzero(parsed.kind != DATE_OK)
+        far = np.flatnonzero(parsed.kind == DATE_OUT_OF_RANGE)
+        bad = np.flatnonzero((parsed.kind != DATE_OK) & (parsed.kind != DATE_OUT_OF_RANGE))
         if len(bad):
+            what = "blank" if (parsed.kind[bad] == DATE_EMPTY).all() else "blank or not ISO dates"
             raise SchemaError(
-                f"coverage: column '{col}' rows {bad[:5].tolist()} are blank or not ISO dates (YYYY-MM-DD); fix them."
+                f"coverage: column '{col}' rows {bad[:5].tolist()} are {what} (YYYY-MM-DD); fix them."
+            )
+        if len(far):
+            raise SchemaError(
+                f"coverage: column '{col}' rows {far[:5].tolist()} fall outside {DATE_RANGE}, "
+                "the days pandas can hold; give the real first or last day covered."
             )
         cov[col] = pd.Series(parsed.values, index=cov.index).dt.normalize()
     backwards = np.flatnonzero((cov["from"] > cov["to"]).to_numpy())
@@ -146,12 +181,13 @@ def _merge(cov: pd.DataFrame) -> pd.DataFrame:
                 "case_id": pd.Series(dtype="string"),
             }
         )
-    g = cov.assign(_c=cov["case_id"].fillna("\x00")).sort_values(
-        ["agency", "_c", "from"], kind="stable"
-    )
-    run_max = g.groupby(["agency", "_c"], sort=False)["to"].cummax()
+    g = cov.assign(
+        _c=cov["case_id"].fillna("\x00"), _f=_days(cov["from"]), _t=_days(cov["to"])
+    ).sort_values(["agency", "_c", "_f"], kind="stable")
+    # in days: the day after 2262-04-11 is past what datetime64[ns] holds
+    run_max = g.groupby(["agency", "_c"], sort=False)["_t"].cummax()
     prev_max = run_max.groupby([g["agency"], g["_c"]], sort=False).shift(1)
-    new_block = prev_max.isna() | (g["from"] > prev_max + pd.Timedelta(days=1))
+    new_block = prev_max.isna() | (g["_f"] > prev_max + 1)
     block = new_block.cumsum()
     out = g.groupby(block, sort=True).agg(
         agency=("agency", "first"),
@@ -192,14 +228,24 @@ def covered(
     >>> covered(cov, "police", ["c1", "c1"], ["2101-06-01", "2102-06-01"]).tolist()
     [True, False]
     """
+    if not (pd.api.types.is_list_like(case_id) and pd.api.types.is_list_like(dates)):
+        raise ParameterError(
+            "covered: case_id and dates must be sequences of equal length (one case "
+            f"identifier per date); got {type(case_id).__name__} and {type(dates).__name__}."
+        )
+    n_ids, n_dates = len(case_id), len(dates)
+    if n_ids != n_dates:
+        raise ParameterError(
+            f"covered: {n_ids} case_id but {n_dates} dates; give one case identifier per "
+            "date (equal lengths)."
+        )
     cov = coverage if "case_id" in coverage.columns else coverage.assign(case_id=pd.NA)
     cov = cov[cov["agency"] == agency]
     days = to_days(pd.Series(dates), "dates", "covered")
     out = np.zeros(len(days), dtype=bool)
     if cov.empty or len(days) == 0:
         return out
-    starts = cov["from"].to_numpy(dtype="datetime64[D]").astype("int64")
-    ends = cov["to"].to_numpy(dtype="datetime64[D]").astype("int64")
+    starts, ends = _days(cov["from"]), _days(cov["to"])
     is_global = cov["case_id"].isna().to_numpy()
     if is_global.any():
         gs, ge = starts[is_global], ends[is_global]
@@ -279,6 +325,10 @@ def apply_coverage(
             raise SchemaError(
                 f"apply_coverage: features lack the '{col}' column; pass the output of encode_features."
             )
+    names = [c for c in dict.fromkeys(features.columns) if c in FEATURES]
+    _refuse_doubled(features, ["case_id", "as_of", *names], "apply_coverage")
+    for name in names:
+        refuse_non_numbers(features[name], name, "apply_coverage")
     if isinstance(coverage, pd.DataFrame) or hasattr(coverage, "coverage") or _is_tuples(coverage):
         cov = coverage_table(coverage)
     elif isinstance(coverage, Iterable) and not isinstance(coverage, str):
@@ -307,7 +357,7 @@ def apply_coverage(
         return cache[a]
 
     out = features.copy()
-    for name in [c for c in features.columns if c in FEATURES]:
+    for name in names:
         if agency is not None:
             ok = agency_covered(agency)
         else:
@@ -353,6 +403,10 @@ def coverage_gaps(
     lo, hi = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     if lo > hi:
         raise SchemaError(f"coverage_gaps: start {lo.date()} is after end {hi.date()}.")
+    # in int64 days: the day before 1677-09-22 or after 2262-04-11 is past what
+    # datetime64[ns] holds, and a gap's edges are such neighbours
+    lo_d = int(to_days(pd.Series([lo]), "start", "coverage_gaps")[0])
+    hi_d = int(to_days(pd.Series([hi]), "end", "coverage_gaps")[0])
     agencies = list(AGENCIES if agencies is None else agencies)
     if "case_id" not in cov.columns:
         cov = cov.assign(case_id=pd.Series(pd.NA, index=cov.index, dtype="string"))
@@ -377,10 +431,17 @@ def coverage_gaps(
         ignore_index=True,
     )
     blocks = pd.concat([glob, per_case], ignore_index=True)
-    blocks = blocks[(blocks["to"] >= lo) & (blocks["from"] <= hi)].copy()
-    blocks["from"] = blocks["from"].clip(lower=lo)
-    blocks["to"] = blocks["to"].clip(upper=hi)
-    blocks["_c"] = blocks["case_id"].fillna("\x00")
+    blocks = pd.DataFrame(
+        {
+            "agency": blocks["agency"].to_numpy(dtype=object),
+            "_c": blocks["case_id"].astype("string").fillna("\x00").to_numpy(dtype=object),
+            "from": _days(blocks["from"]) if len(blocks) else np.array([], np.int64),
+            "to": _days(blocks["to"]) if len(blocks) else np.array([], np.int64),
+        }
+    )
+    blocks = blocks[(blocks["to"] >= lo_d) & (blocks["from"] <= hi_d)].copy()
+    blocks["from"] = blocks["from"].clip(lower=lo_d)
+    blocks["to"] = blocks["to"].clip(upper=hi_d)
     groups["_c"] = groups["case_id"].fillna("\x00")
     blocks = blocks.sort_values(["agency", "_c", "from"], kind="stable")
     prev_to = blocks.groupby(["agency", "_c"], sort=False)["to"].shift(1)
@@ -388,8 +449,8 @@ def coverage_gaps(
         {
             "agency": blocks["agency"],
             "_c": blocks["_c"],
-            "from": prev_to + pd.Timedelta(days=1),
-            "to": blocks["from"] - pd.Timedelta(days=1),
+            "from": prev_to + 1,
+            "to": blocks["from"] - 1,
         }
     )
     between = between[prev_to.notna()]
@@ -404,22 +465,24 @@ def coverage_gaps(
         {
             "agency": allg["agency"],
             "_c": allg["_c"],
-            "from": lo,
-            "to": allg["first"].fillna(hi + pd.Timedelta(days=1)) - pd.Timedelta(days=1),
+            "from": lo_d,
+            "to": allg["first"].fillna(hi_d + 1) - 1,
         }
     )
     tail = pd.DataFrame(
         {
             "agency": allg["agency"],
             "_c": allg["_c"],
-            "from": allg["last"] + pd.Timedelta(days=1),
-            "to": hi,
+            "from": allg["last"] + 1,
+            "to": hi_d,
         }
     )[~empty]
     gaps = pd.concat([lead, between, tail], ignore_index=True)
     gaps = gaps[gaps["from"] <= gaps["to"]].copy()
-    gaps["case_id"] = gaps["_c"].replace("\x00", pd.NA).astype("string")
-    gaps["days"] = ((gaps["to"] - gaps["from"]).dt.days + 1).astype("int64")
+    gaps["case_id"] = gaps["_c"].astype("string").mask(gaps["_c"] == "\x00")
+    gaps["days"] = (gaps["to"] - gaps["from"] + 1).astype("int64")
+    for col in ("from", "to"):
+        gaps[col] = days_to_ns(gaps[col].to_numpy(dtype=np.int64))
     order = {a: i for i, a in enumerate(AGENCIES)}
     gaps = gaps.assign(_o=gaps["agency"].map(order)).sort_values(
         ["_o", "_c", "from"], kind="stable"

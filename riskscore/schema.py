@@ -1481,6 +1481,45 @@ def _category_text(s: pd.Series) -> pd.Index:
     return pd.Index(np.asarray(text, dtype=object).astype(str).astype(object), dtype=object)
 
 
+# ----------------------------------------------------------------------------- features
+
+#: What a feature column may hold: numbers (inferred kinds of an object column)
+_NUMBER_KINDS = frozenset(
+    {"integer", "floating", "mixed-integer-float", "boolean", "decimal", "empty"}
+)
+
+
+class NotNumbersError(SchemaError, TypeError):
+    """A feature table holds something other than numbers: a ``SchemaError`` that is
+    also the ``TypeError`` numpy would raise converting it (scikit-learn's contract)."""
+
+
+def refuse_non_numbers(values, name: str | None, who: str) -> None:
+    """Raise :class:`SchemaError` unless ``values`` (column ``name``, or an array) holds numbers.
+
+    Booleans, integers and floats of any kind (nullable ones too), and object or
+    categorical columns holding only those, are numbers. Dates and durations would
+    be converted to nanoseconds, complex numbers lose their imaginary part and text
+    that looks like a number is a sign the table was read wrongly: all are refused.
+    Features are part of the data contract, so every layer that reads a feature table
+    (coverage, the models) asks here.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        values, dtype = dtype.categories, dtype.categories.dtype
+    if dtype.kind in "biuf":
+        return
+    if dtype.kind == "O" and pd.api.types.infer_dtype(values, skipna=True) in _NUMBER_KINDS:
+        return
+    column = f"column {name!r}" if name is not None else "the array"
+    complex_note = " (Complex data not supported.)" if dtype.kind == "c" else ""
+    raise NotNumbersError(
+        f"{who}: {column} is not numbers ({dtype}){complex_note}; features are numbers "
+        "(float64, NaN for unknown), as riskscore.encode_features returns them. Fix: "
+        "convert the column (pd.to_numeric) or re-read the table with numeric types."
+    )
+
+
 # ----------------------------------------------------------------------------- readers
 
 _SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}

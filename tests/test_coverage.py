@@ -218,3 +218,135 @@ def test_gaps_and_coverage_partition_the_period(spans, lo, width):
     cov_mask = covered(coverage_table(cov), "housing", ["c"] * len(days), days.strftime("%Y-%m-%d"))
     assert (in_gap ^ cov_mask).all()
     assert gaps["days"].sum() == int((~cov_mask).sum())
+
+
+# --- inputs a careful user would want refused or read right --------------------------------
+
+_F = "police_incidents_home_12m"
+_COV = [("police", "2101-01-01", "2101-12-31")]
+
+
+def _feats(values) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"case_id": ["c1", "c1"], "as_of": ["2101-06-01", "2103-06-01"], _F: values}
+    )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["a", "1"],  # raised ValueError: could not convert string to float: 'a'
+        ["0", "1"],  # text that looks like numbers was converted without a word
+        pd.Series(["1.5", "2"], dtype="string"),
+        pd.Categorical(["a", "b"]),  # raised ValueError: Cannot cast str dtype to float64
+        pd.to_datetime(["2101-01-01", "2101-01-02"]),  # TypeError: Cannot cast DatetimeArray
+        pd.to_timedelta([1, 2], unit="D"),  # TypeError: Cannot cast TimedeltaArray
+        np.array([1 + 1j, 2]),  # the imaginary part was dropped silently
+    ],
+)
+def test_apply_coverage_refuses_feature_columns_that_are_not_numbers(values):
+    with pytest.raises(SchemaError, match=rf"apply_coverage: column '{_F}' is not numbers"):
+        apply_coverage(_feats(values), _COV)
+    with pytest.raises(TypeError):  # numpy's error converting them, as the models raise
+        apply_coverage(_feats(values), _COV)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0, 1],
+        [True, False],
+        pd.array([1, None], dtype="Int64"),
+        pd.array([1.0, None], dtype="Float64"),
+        pd.Series([1, 2.5], dtype=object),
+        pd.Categorical([1.0, 2.0], categories=[1.0, 2.0, 3.0]),  # an unused category
+    ],
+)
+def test_apply_coverage_reads_numbers_of_any_kind(values):
+    got = apply_coverage(_feats(values), _COV)[_F]
+    assert got.dtype == np.float64
+    assert np.isnan(got.iloc[1]) and got.iloc[0] == float(pd.Series(values).astype(float)[0])
+
+
+@pytest.mark.parametrize("column", ["case_id", "as_of", _F])
+def test_apply_coverage_refuses_a_column_given_twice(column):
+    # a feature given twice raised ValueError: Array conditional must be same shape as
+    # self; as_of twice: Cannot construct a Series from a DataFrame
+    feats = _feats([0.0, 1.0])
+    twice = pd.concat([feats, feats[[column]]], axis=1)
+    with pytest.raises(
+        SchemaError, match=rf"apply_coverage: column\(s\) \['{column}'\].*more than once"
+    ):
+        apply_coverage(twice, _COV)
+
+
+def test_coverage_table_refuses_a_column_given_twice():
+    # raised ValueError: Cannot construct a Series from a DataFrame
+    table = pd.DataFrame(
+        [["police", "2101-01-01", "2101-12-31", "2102-12-31"]],
+        columns=["agency", "from", "to", "to"],
+    )
+    with pytest.raises(
+        SchemaError, match=r"coverage table 0: column\(s\) \['to'\].*more than once"
+    ):
+        coverage_table(table)
+
+
+def test_coverage_from_the_first_day_pandas_holds_covers_it():
+    # from 1677-09-22 became 2262-04-11 (numpy's ns -> day cast wraps): nothing covered
+    cov = coverage_table([("police", "1677-09-22", "1677-12-31")])
+    got = covered(cov, "police", ["c1", "c1", "c1"], ["1677-09-22", "1677-10-01", "1678-01-01"])
+    assert got.tolist() == [True, True, False]
+    per_case = coverage_table(
+        pd.DataFrame({"agency": ["police"], "from": ["1677-09-22"], "to": ["1677-12-31"],
+                      "case_id": ["c1"]})
+    )  # fmt: skip
+    assert covered(per_case, "police", ["c1", "c2"], ["1677-10-01"] * 2).tolist() == [True, False]
+    feats = _feats([0.0, 1.0]).assign(as_of=["1677-10-01", "1678-06-01"])
+    assert apply_coverage(feats, cov)[_F].tolist()[0] == 0.0
+
+
+@pytest.mark.parametrize("row", [("1677-09-21", "2101-01-01"), ("2262-04-12", "2262-04-12")])
+def test_coverage_dates_pandas_cannot_hold_are_said_to_be_out_of_range(row):
+    # was "blank or not ISO dates" for an ISO date
+    with pytest.raises(
+        SchemaError, match=r"column 'from' rows \[1\].*outside 1677-09-22 to 2262-04-11"
+    ):
+        coverage_table([("school", "2101-01-01", "2101-12-31"), ("police", *row)])
+
+
+def test_covered_refuses_case_ids_and_dates_of_different_lengths():
+    # the shorter was broadcast or cut without a word
+    cov = coverage_table(_COV)
+    with pytest.raises(ParameterError, match=r"covered: 1 case_id but 2 dates"):
+        covered(cov, "police", ["c1"], ["2101-10-01", "2101-10-02"])
+    with pytest.raises(ParameterError, match=r"covered: case_id and dates must be sequences"):
+        covered(cov, "police", 7, ["2101-10-01"])  # raised TypeError: len() of an int
+
+
+def test_coverage_gaps_at_the_first_and_last_days_pandas_holds():
+    # start 1677-09-22 or coverage to 2262-04-11 raised OverflowError (a day before or
+    # after them is beyond what pandas holds)
+    gaps = coverage_gaps(
+        [("police", "1677-10-01", "1677-12-31")], "1677-09-22", "1678-01-10", agencies=["police"]
+    )
+    assert gaps.astype(str).values.tolist() == [
+        ["police", "1677-09-22", "1677-09-30", "9"],
+        ["police", "1678-01-01", "1678-01-10", "10"],
+    ]
+    gaps = coverage_gaps(
+        [("police", "2262-01-01", "2262-04-11")], "2261-12-30", "2262-04-11", agencies=["police"]
+    )
+    assert gaps.astype(str).values.tolist() == [["police", "2261-12-30", "2261-12-31", "2"]]
+
+
+def test_coverage_to_the_last_day_pandas_holds_merges():
+    # a row to 2262-04-11 followed by another raised OverflowError (its next day)
+    cov = coverage_table(
+        [("police", "2101-01-01", "2262-04-11"), ("police", "2150-01-01", "2160-01-01"),
+         ("police", "1677-09-22", "1677-12-31"), ("police", "1678-01-01", "1678-02-01")]
+    )  # fmt: skip
+    assert cov.astype(str).values.tolist() == [
+        ["police", "1677-09-22", "1678-02-01"],
+        ["police", "2101-01-01", "2262-04-11"],
+    ]

@@ -22,6 +22,7 @@ path (public names in a private module: no module reaches into another's private
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from typing import NamedTuple
 
 import numpy as np
@@ -143,8 +144,19 @@ def check_date_options(dayfirst, format) -> None:
 
 
 def distinct_text(values) -> tuple[np.ndarray, pd.Series]:
-    """Codes per row (-1 missing) and the distinct values as stripped text."""
-    codes, uniques = pd.factorize(values)
+    """Codes per row (-1 missing) and the distinct values as stripped text.
+
+    A list, dict or array in a cell is its printed text (which no rule reads as a
+    date, code or number, so it is reported where it is), never a TypeError.
+    """
+    try:
+        codes, uniques = pd.factorize(values)
+    except TypeError:  # unhashable cells
+        cells = np.asarray(values, dtype=object).copy()
+        for i, v in enumerate(cells):
+            if not isinstance(v, Hashable):
+                cells[i] = str(v)
+        codes, uniques = pd.factorize(cells)
     u = np.asarray(uniques, dtype=object)
     if len(u) and pd.api.types.is_float_dtype(np.asarray(uniques).dtype):
         # numbers read as floats: 20210105.0 is the text "20210105"

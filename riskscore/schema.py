@@ -40,7 +40,7 @@ import difflib
 import gzip
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -446,6 +446,9 @@ def _numeric(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Numbers (float64), which rows hold a value, and which hold a non-number."""
     if pd.api.types.is_bool_dtype(series.dtype):
         series = series.astype(object)
+    if series.dtype.kind == "c":  # numpy would drop the imaginary part without a word
+        present = series.notna().to_numpy(dtype=bool)
+        return np.full(len(series), np.nan), present, present
     if pd.api.types.is_numeric_dtype(series.dtype):
         num = pd.to_numeric(series).to_numpy(dtype=np.float64, na_value=np.nan)
         present = ~np.isnan(num)
@@ -723,17 +726,41 @@ def _allowed(df: pd.DataFrame, allow) -> dict[str, str]:
 
 def _scan(df, table: str, allowed: dict, first_line=None) -> list[dict]:
     """The guard over ``df`` with the contract's date, contract and label columns."""
-    return scan_identifying(
-        df,
-        table=table,
-        allowed=allowed,
-        date_columns=DATE_COLUMNS,
-        contract_columns=frozenset(CONTRACT[table].names)
-        if table in CONTRACT
-        else _CONTRACT_COLUMNS,
-        label_columns=_LABEL_COLUMNS,
-        first_line=first_line,
-    )
+    try:
+        return scan_identifying(
+            df,
+            table=table,
+            allowed=allowed,
+            date_columns=DATE_COLUMNS,
+            contract_columns=frozenset(CONTRACT[table].names)
+            if table in CONTRACT
+            else _CONTRACT_COLUMNS,
+            label_columns=_LABEL_COLUMNS,
+            first_line=first_line,
+        )
+    except TypeError:
+        _refuse_containers(df, table)  # unhashable cells (lists, dicts) cannot be counted
+        raise
+
+
+def _refuse_containers(df: pd.DataFrame, table: str) -> None:
+    """Refuse cells holding a list, dict, set or array (say where), e.g. from nested JSON."""
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if col.dtype != object:
+            continue
+        values = col.to_numpy()
+        found = [j for j, v in enumerate(values) if not isinstance(v, Hashable)]
+        if found:
+            kinds = sorted({type(values[j]).__name__ for j in found})
+            rows = ", ".join(map(str, found[:10])) + (
+                f" and {len(found) - 10:,} more" if len(found) > 10 else ""
+            )
+            raise SchemaError(
+                f"{table}.{df.columns[i]}: {'row' if len(found) == 1 else 'rows'} {rows} "
+                f"hold a {' / '.join(kinds)}, not one value. Fix: give each cell one value "
+                "(text, a number or a date); flatten nested data (e.g. from JSON) first."
+            )
 
 
 def _guard(df, table: str, allowed: dict, first_line=None, columns=None) -> None:
@@ -985,9 +1012,32 @@ def validate_events(
     return _validate_events(df, dayfirst=dayfirst, format=format, allow=allow, strict=strict)
 
 
+def _check_events_for_cases(events) -> None:
+    """Refuse ``events`` given to validate_cases that cannot be checked against cases."""
+    if events is None:
+        return
+    if not isinstance(events, pd.DataFrame):
+        raise ParameterError(
+            f"validate_cases: events must be a pandas DataFrame (or None), got "
+            f"{type(events).__name__}; read it with riskscore.read_events first."
+        )
+    n = int((events.columns == "case_id").sum())
+    if n == 0:
+        raise SchemaError(
+            "validate_cases: events has no 'case_id' column, so its children cannot be "
+            f"checked against cases. Columns present: {[str(c) for c in events.columns][:15]}."
+        )
+    if n > 1:
+        raise SchemaError(
+            "validate_cases: events: column 'case_id' appears more than once; keep one so "
+            "that it is clear which to check against cases."
+        )
+
+
 def _validate_cases(df, events, *, dayfirst, format, allow, strict, first_line=None):
     check_date_options(dayfirst, format)
     _check_frame(df, "cases")
+    _check_events_for_cases(events)
     allowed = _allowed(df, allow)
     _guard(df, "cases", allowed, first_line)
     contract = CONTRACT["cases"]
@@ -1011,7 +1061,7 @@ def _validate_cases(df, events, *, dayfirst, format, allow, strict, first_line=N
             "compared with white space normalised)",
             "keep one row per child; merge or correct the duplicates",
         )
-        if events is not None and "case_id" in getattr(events, "columns", ()):
+        if events is not None:
             known_ids = set(typed["case_id"][~empty].astype("str"))
             ev_ids = normalise_ids(events["case_id"])
             ev_codes, ev_uniq = pd.factorize(ev_ids)
@@ -1452,6 +1502,7 @@ def ensure_cases(
     ...     print(e.report.problems["check"].tolist())
     ['duplicate_case_id']
     """
+    _check_events_for_cases(events)
     if isinstance(cases, pd.DataFrame) and _trusted(cases, "cases", allow):
         if events is None:
             return cases

@@ -898,3 +898,16 @@ def test_as_of_outside_the_days_pandas_holds_is_refused_by_row(as_of):
     assert (query["as_of"].dtype.kind == "M") != isinstance(as_of, str)
     with pytest.raises(SchemaError, match=r"as_of.*rows \[1\] fall outside 1677-09-22 to "):
         rs.encode_features(events, query)
+
+
+def test_a_date_cell_holding_a_list_is_an_unreadable_date_not_a_type_error():
+    # raised TypeError: unhashable type: 'list'
+    from riskscore._dates import DATE_OK, DATE_UNPARSEABLE, parse_dates, to_days
+
+    values = pd.Series([["2101-01-01"], "2101-01-02", {"d": 1}], dtype=object)
+    assert parse_dates(values).kind.tolist() == [DATE_UNPARSEABLE, DATE_OK, DATE_UNPARSEABLE]
+    with pytest.raises(SchemaError, match=r"grid\.as_of: values at rows \[0, 2\] are not ISO"):
+        to_days(values, "as_of", "grid")
+    with pytest.raises(SchemaError, match=r"coverage: column 'from' rows \[0\]"):
+        rs.coverage_table(pd.DataFrame({"agency": ["police"], "from": values[:1],
+                                        "to": ["2101-01-05"]}))  # fmt: skip

@@ -14,10 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from riskscore.errors import DataQualityWarning, IdentifyingDataError, SchemaError
+from riskscore.errors import DataQualityWarning, IdentifyingDataError, ParameterError, SchemaError
 from riskscore.schema import (
     PROBLEM_COLUMNS,
     ValidationReport,
+    check_identifying,
+    ensure_cases,
     read_cases,
     read_events,
     validate_cases,
@@ -736,3 +738,49 @@ def test_case_dates_at_the_ns_bounds(column):
     if column == "outcome_date":
         df.loc[1, "outcome"] = "life_threatening_asthma"
     assert_problem(validate_cases(df), column, "date_out_of_range", [1])
+
+
+# ------------------------------------------------------------ odd inputs a user can make
+
+
+@pytest.mark.parametrize("column", ["case_id", "date", "agency", "site"])
+@pytest.mark.parametrize("cell", [["c1"], {"a": 1}, {"x"}])
+def test_a_cell_holding_a_list_or_dict_is_refused_by_column_and_row(column, cell):
+    # raised TypeError: unhashable type: 'list' (from the identifying-data guard)
+    df = raw_events()
+    df[column] = df.get(column, pd.Series("x", index=df.index)).astype(object)
+    df.at[3, column] = cell
+    for call in (validate_events, check_identifying):
+        with pytest.raises(SchemaError, match=rf"events\.{column}: .*row 3.*one value"):
+            call(df)
+
+
+def test_complex_values_are_not_numbers():
+    # 0.5+1j was read as 0.5 (numpy drops the imaginary part)
+    df = raw_events()
+    df["value"] = pd.Series([np.nan] * 4 + [0.5 + 1j, np.nan])
+    df.loc[4, ["agency", "event"]] = ["school", "attendance"]
+    assert_problem(validate_events(df), "value", "value_not_numeric", [4])
+
+
+@pytest.mark.parametrize("events", [[1, 2], "events.csv", pd.Series(["c1"])])
+def test_validate_cases_refuses_events_that_are_not_a_table(events):
+    # was ignored without a word: the orphan check did not run
+    with pytest.raises(ParameterError, match=r"events must be a pandas DataFrame"):
+        validate_cases(raw_cases(), events)
+    valid = validate_cases(raw_cases()).valid  # trusted: raised TypeError or KeyError
+    with pytest.raises(ParameterError, match=r"events must be a pandas DataFrame"):
+        ensure_cases(valid, events)
+
+
+def test_validate_cases_refuses_events_without_one_case_id_column():
+    events = raw_events()
+    # no case_id: the orphan check was skipped without a word
+    with pytest.raises(SchemaError, match=r"events has no 'case_id' column"):
+        validate_cases(raw_cases(), events.drop(columns="case_id"))
+    with pytest.raises(SchemaError, match=r"events has no 'case_id' column"):
+        ensure_cases(validate_cases(raw_cases()).valid, events.drop(columns="case_id"))
+    # case_id twice raised AttributeError: 'DataFrame' object has no attribute 'dtype'
+    twice = pd.concat([events, events[["case_id"]]], axis=1)
+    with pytest.raises(SchemaError, match=r"events: column 'case_id' appears more than once"):
+        validate_cases(raw_cases(), twice)

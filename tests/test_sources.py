@@ -1341,3 +1341,71 @@ def test_emergency_disposal_codes_held_as_floats_in_a_text_column_are_read():
         EC_DISCHARGE_DESTINATION_SNOMED_CT=pd.Series([306706006.0], dtype=object)
     )
     assert _counts(read_emergency_care(ecds).report) == {"admitted": 1}
+
+
+# --- odd inputs: refused by column and row, or counted; never a raw error -------------------
+
+_ADAPTER_ROWS = {
+    "hospital": (read_hospital_apc, APC_J20, "ADMIDATE"),
+    "emergency": (read_emergency_care, ECDS_ONE, "ARRIVAL_DATE"),
+    "prescriptions": (read_prescriptions, RX_ONE, "issue_date"),
+    "cin": (read_cin_census, CIN_ONE, "ReferralStartDate"),
+    "mapping": (lambda df, **kw: apply_mapping(df, _CODE_1, **kw),
+                pd.DataFrame({"case_id": ["a"], "date": ["2101-01-01"], "type": ["1"]}), "date"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(_ADAPTER_ROWS))
+@pytest.mark.parametrize("role", ["case_id", "date"])
+def test_a_cell_holding_a_list_is_refused_by_column_and_row(name, role):
+    # a list in a date cell raised TypeError: unhashable type: 'list'; in the case
+    # identifier it became the id "['a']"
+    adapter, frame, date_column = _ADAPTER_ROWS[name]
+    column = "case_id" if role == "case_id" else date_column
+    df = pd.concat([frame] * 3, ignore_index=True)
+    df[column] = df[column].astype(object)
+    df.at[2, column] = [df.at[0, column]]
+    with pytest.raises(SchemaError, match=rf"column '{column}': row 2 holds a list, not one value"):
+        adapter(df)
+
+
+@pytest.mark.parametrize(
+    "adapter, frame, column",
+    [(read_hospital_apc, APC_J20, "DIAG_4_01"),
+     (read_emergency_care, pd.concat([ECDS_ONE] * 2, ignore_index=True), "EC_DIAGNOSIS_01"),
+     (read_prescriptions, pd.concat([RX_ONE] * 2, ignore_index=True), "bnf_code"),
+     (lambda df: apply_mapping(df, _CODE_1),
+      pd.DataFrame({"case_id": ["a", "b"], "date": ["2101-01-01"] * 2, "type": ["1", "1"]}),
+      "type")],
+)  # fmt: skip
+def test_a_code_cell_holding_a_list_is_refused_by_column_and_row(adapter, frame, column):
+    # the hospital adapter raised TypeError: unhashable type: 'list'; others read
+    # ["J45"] as the code "['J45']"
+    df = frame.assign(**{column: pd.Series([frame[column].iloc[0], ["x"]], dtype=object)})
+    with pytest.raises(SchemaError, match=rf"column '{column}': row 1 holds a list, not one value"):
+        adapter(df)
+
+
+@pytest.mark.parametrize("bad", [5, 2.5, True, np.int64(20210101)])
+@pytest.mark.parametrize("which", ["start", "end"])
+def test_a_number_as_a_date_bound_is_refused(bad, which):
+    # start=5 was read as 5 nanoseconds after 1970-01-01
+    with pytest.raises(ParameterError, match=rf"{which}=.*is not a date"):
+        read_prescriptions(RX_ONE, **{which: bad})
+
+
+@pytest.mark.parametrize("day", ["1677-09-21", "2262-04-12", "3000-01-01"])
+@pytest.mark.parametrize("which", ["start", "end"])
+def test_a_date_bound_pandas_cannot_hold_is_refused(day, which):
+    # end="3000-01-01" gave coverage to 3000-01-01, which coverage_table then refused
+    with pytest.raises(ParameterError, match=rf"{which}=.*outside 1677-09-22 to 2262-04-11"):
+        read_prescriptions(RX_ONE, **{which: day})
+
+
+@pytest.mark.parametrize("which", ["start", "end"])
+def test_a_time_zone_aware_date_bound_reads_as_its_local_day(which):
+    # raised TypeError: Invalid comparison between dtype=datetime64[ns] and Timestamp
+    bound = pd.Timestamp("2101-03-04 00:30", tz="Europe/London")
+    res = read_prescriptions(RX_ONE, **{which: bound})
+    assert _counts(res.report) == {"mapped": 1}
+    assert str(res.coverage[{"start": "from", "end": "to"}[which]].iloc[0].date()) == "2101-03-04"

@@ -14,7 +14,7 @@ counted: the ``rows`` of one ``field`` add up to the number of input rows.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -22,7 +22,14 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from riskscore._dates import DATE_EMPTY, DATE_OK, guessed_text
+from riskscore._dates import (
+    DATE_EMPTY,
+    DATE_OK,
+    DATE_RANGE,
+    FIRST_DAY,
+    LAST_DAY,
+    guessed_text,
+)
 from riskscore._dates import parse_dates as parse_text_dates
 from riskscore.errors import ParameterError, SchemaError
 
@@ -62,6 +69,14 @@ REPORT_REASONS: dict[str, str] = {
     "duplicate": "same case, event and date already mapped (e.g. another episode of one spell, "
     "or an episode returned again in a later census year)",
 }
+
+_FIRST = pd.Timestamp(FIRST_DAY, unit="D")
+_LAST = pd.Timestamp(LAST_DAY, unit="D")
+#: Kinds of an object column (pandas' inferred dtype) that hold only single values.
+_SCALAR_KINDS = frozenset(
+    {"string", "empty", "integer", "floating", "mixed-integer-float", "boolean", "decimal",
+     "datetime", "datetime64", "date", "bytes"}
+)  # fmt: skip
 
 #: A row check: where it fails, and the reason reported there.
 Check = tuple[pd.Series | np.ndarray, str]
@@ -267,6 +282,30 @@ def check_extract(extract, source: str) -> None:
         )
 
 
+def check_single_values(extract: pd.DataFrame, columns: Iterable[object], source: str) -> None:
+    """Refuse a cell of ``columns`` holding a list, dict, set or array (say where).
+
+    Such a cell (nested JSON, a reader gone wrong) would be read as its printed form:
+    a case identifier ``"['a']"``. Columns of plain values are passed over cheaply.
+    """
+    for col in dict.fromkeys(c for c in columns if c is not None):
+        s = extract[col]
+        if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) in _SCALAR_KINDS:
+            continue
+        values = s.to_numpy()
+        found = [i for i, v in enumerate(values) if not isinstance(v, Hashable)]
+        if found:
+            kinds = " / ".join(sorted({type(values[i]).__name__ for i in found}))
+            where = ", ".join(map(str, found[:10])) + (
+                f" and {len(found) - 10:,} more" if len(found) > 10 else ""
+            )
+            raise SchemaError(
+                f"{source}: column {str(col)!r}: {'row' if len(found) == 1 else 'rows'} "
+                f"{where} {'holds' if len(found) == 1 else 'hold'} a {kinds}, not one value. "
+                "Fix: give each cell one value; flatten nested data (e.g. from JSON) first."
+            )
+
+
 def check_unique_columns(extract: pd.DataFrame, source: str) -> None:
     """Refuse an extract with a column name given twice: which one to read is unknown."""
     repeated = extract.columns[extract.columns.duplicated()].unique().tolist()
@@ -400,6 +439,7 @@ def read_source(
         )
     df = extract.reset_index(drop=True)
     found = {c.role: find_column(df, c, spec.source, given.get(c.role)) for c in spec.columns}
+    check_single_values(df, found.values(), spec.source)
     x = Extract(spec, df, found, lo, hi, format, dayfirst)
     parts = spec.classify(x, **options)
     parts = [parts] if isinstance(parts, Classified) else list(parts)
@@ -492,14 +532,19 @@ def _some(values: Iterable[object], n: int = 15) -> str:
 
 
 def code_frame(
-    df: pd.DataFrame, positions: re.Pattern, joined: re.Pattern, kinds: Sequence[str] = ("",)
+    df: pd.DataFrame,
+    positions: re.Pattern,
+    joined: re.Pattern,
+    kinds: Sequence[str] = ("",),
+    source: str = "extract",
 ) -> pd.DataFrame | None:
     """Codes by position (columns ``0..k-1``), or None when the extract has no code columns.
 
     Positional columns are those whose lower-case name matches ``positions`` (group
     ``pos`` the position, optional group ``kind`` the cut, e.g. 3- or 4-character
     codes); else one column matching ``joined`` holding codes separated by , ; or |.
-    Cuts are preferred in the order of ``kinds`` ("" for names without a cut).
+    Cuts are preferred in the order of ``kinds`` ("" for names without a cut). A cell
+    holding a list or dict is refused (:func:`check_single_values`).
     """
     by_kind: dict[str, dict[int, str]] = {}
     concat: dict[str, str] = {}
@@ -513,11 +558,14 @@ def code_frame(
             concat.setdefault(m.groupdict().get("kind") or "", col)
     kind = next((k for k in kinds if k in by_kind), None)
     if kind is not None:
-        codes = df[[by_kind[kind][p] for p in sorted(by_kind[kind])]]
+        columns = [by_kind[kind][p] for p in sorted(by_kind[kind])]
+        check_single_values(df, columns, source)
+        codes = df[columns]
     else:
         kind = next((k for k in kinds if k in concat), None)
         if kind is None:
             return None
+        check_single_values(df, [concat[kind]], source)
         codes = clean_text(df[concat[kind]]).str.split(r"\s*[,;|]\s*", regex=True, expand=True)
         if codes.shape[1] == 0:
             codes = pd.DataFrame({0: pd.Series(pd.NA, index=df.index, dtype="string")})
@@ -589,9 +637,19 @@ def parse_dates(s: pd.Series, *, format: str | None, dayfirst: bool | None) -> D
 
 
 def bound(value: object, name: str) -> pd.Timestamp | None:
-    """``start``/``end`` as a day (None: no bound); NaN or NaT is refused, not a bound."""
+    """``start``/``end`` as a day (None: no bound); NaN or NaT is refused, not a bound.
+
+    A number is refused (5 would be 5 nanoseconds after 1970-01-01), and so is a day
+    outside :data:`~riskscore._dates.DATE_RANGE`; a time zone is dropped (its local
+    day is the day, as :func:`parse_dates` reads a dated column).
+    """
     if value is None:
         return None
+    if isinstance(value, bool | int | float | np.number) and not pd.isna(value):
+        raise ParameterError(
+            f"{name}={value!r} is not a date but a number; give an ISO date like "
+            "'2101-01-31' (or a datetime.date / Timestamp), or None for no bound."
+        )
     if guessed_text(value):
         # "01/02/2101" would be read month-first: text is ISO or refused, as everywhere
         raise ParameterError(
@@ -609,7 +667,15 @@ def bound(value: object, name: str) -> pd.Timestamp | None:
             f"{name}={value!r} is not a date (missing); give an ISO date like '2101-01-31', "
             "or None for no bound."
         )
-    return day.normalize()
+    if day.tz is not None:
+        day = day.tz_localize(None)
+    day = day.normalize()
+    if not _FIRST <= day <= _LAST:
+        raise ParameterError(
+            f"{name}={value!r} is outside {DATE_RANGE}, the days riskscore can hold; give a "
+            "real date, or None for no bound."
+        )
+    return day.as_unit("ns")
 
 
 def outside(dates: pd.Series, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.Series:

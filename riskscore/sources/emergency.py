@@ -111,7 +111,7 @@ def _attendances(
     x: Extract, code_form: str, asthma: Iterable[str], admitted: Iterable[str], *, hes_ae: bool
 ) -> Classified:
     """Attendances by diagnosis codes (of ``code_form``) and disposal, for either coding."""
-    diag = code_frame(x.df, _DIAG_RE, _CONCAT_RE)
+    diag = code_frame(x.df, _DIAG_RE, _CONCAT_RE, source=x.spec.source)
     if diag is None:
         raise x.error(
             "no diagnosis columns found; expected EC_DIAGNOSIS_01.., DIAG_01.. or "

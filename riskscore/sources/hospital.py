@@ -88,7 +88,7 @@ def _diagnoses(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """Normalised diagnoses by position (from the cut present, 4-character first), where
     they are of ICD-10 form, and whether each row has an asthma code."""
-    diag = code_frame(x.df, _DIAG_RE, _CONCAT_RE, kinds=("4", "", "3"))
+    diag = code_frame(x.df, _DIAG_RE, _CONCAT_RE, kinds=("4", "", "3"), source=x.spec.source)
     if diag is None:
         raise x.error(
             "no diagnosis columns found; expected DIAG_4_01..DIAG_4_20, DIAG_01.., "

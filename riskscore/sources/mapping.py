@@ -48,6 +48,7 @@ from riskscore.sources._spec import (
     Extract,
     SourceSpec,
     case_column,
+    check_single_values,
     clean_text,
     code_checks,
     make_events,
@@ -211,12 +212,13 @@ def _rows(x: Extract, *, table: pd.DataFrame) -> Classified:
             f"the mapping names column(s) {absent} that the extract lacks",
             "Fix source_column in the mapping or rename the extract's columns.",
         )
+    cols = list(dict.fromkeys(table["source_column"]))
+    check_single_values(df, cols, x.spec.source)
     dates, blank, bad = x.dated
     rec = None
     if x.column("recorded_date") is not None:
         rec, _, rec_bad = x.read_dates(df[x.column("recorded_date")])
         bad = bad | rec_bad
-    cols = list(dict.fromkeys(table["source_column"]))
     long = pd.concat(
         [
             pd.DataFrame(

@@ -21,6 +21,7 @@ path (public names in a private module: no module reaches into another's private
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Hashable
 from typing import NamedTuple
@@ -136,10 +137,33 @@ def check_date_options(dayfirst, format) -> None:
         raise ParameterError(
             f"format must be a strptime format such as '%d/%m/%Y', got {format!r}."
         )
+    if format is not None:
+        _check_format(format)
     if dayfirst is not None and format is not None:
         raise ParameterError(
             f"give dayfirst= or format=, not both (got dayfirst={dayfirst!r}, "
             f"format={format!r}): format= already says where the day is."
+        )
+
+
+def _check_format(fmt: str) -> None:
+    """Refuse a ``format=`` strptime cannot use, or that leaves the date to a guess."""
+    try:
+        pd.to_datetime(pd.Series(["2101-01-02"]), format=fmt, errors="coerce")
+    except ValueError as exc:
+        raise ParameterError(
+            f"format={fmt!r} is not a strptime format ({exc}); write one such as '%d/%m/%Y'."
+        ) from None
+    if "%Y" not in fmt:
+        # %y guesses the century ("01" is 2001) and a format without a year reads 1900
+        raise ParameterError(
+            f"format={fmt!r} has no four-digit year (%Y); two-digit years (%y) are never "
+            "read, because the century would be a guess. Write dates with four-digit years."
+        )
+    if "%j" not in fmt and not ("%d" in fmt and any(m in fmt for m in ("%m", "%b", "%B"))):
+        raise ParameterError(
+            f"format={fmt!r} does not give the day and month (%d with %m, %b or %B, or %j); "
+            "a date without them would be read as the first of the month or year."
         )
 
 
@@ -170,14 +194,31 @@ def distinct_text(values) -> tuple[np.ndarray, pd.Series]:
     return np.asarray(codes, dtype=np.int64), text
 
 
+def _wall_time(text: str, fmt: str) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.strptime(text, fmt).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+def _parse_format(text: pd.Series, fmt: str) -> np.ndarray:
+    """``text`` read in ``fmt``; a value with a UTC offset (%z) keeps its own wall time."""
+    try:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    except ValueError:  # offsets that differ between values: read one by one
+        parsed = pd.to_datetime(pd.Series([_wall_time(t, fmt) for t in text], dtype=object))
+    if getattr(parsed.dtype, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)  # converted to UTC the day could change
+    return parsed.to_numpy(dtype="datetime64[us]")
+
+
 def _parse_formats(text: pd.Series, formats) -> np.ndarray:
     out = np.full(len(text), _NAT_US, dtype="datetime64[us]")
     for fmt in formats:
         todo = np.isnat(out)
         if not todo.any():
             break
-        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-        out[todo] = parsed.to_numpy(dtype="datetime64[us]")
+        out[todo] = _parse_format(text[todo], fmt)
     return out
 
 
@@ -370,4 +411,9 @@ def step_days(grid) -> int:
         step = int(delta.days)
     if step < 1:
         raise ParameterError(f"grid must be at least one day, got {grid!r}.")
+    if step > LAST_DAY - FIRST_DAY:  # a longer step overflows the day arithmetic
+        raise ParameterError(
+            f"grid={grid!r} is longer than the dates riskscore holds ({DATE_RANGE}); give a "
+            f"step of at most {LAST_DAY - FIRST_DAY:,} days, such as '14D' or '90D'."
+        )
     return step

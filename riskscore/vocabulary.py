@@ -394,6 +394,14 @@ _UNITS = {
 }
 
 
+def _check_name(name: object, where: str) -> None:
+    if not isinstance(name, str):
+        raise ParameterError(
+            f"{where}: name must be a feature name (text, e.g. 'attendance_recent'); got "
+            f"{name!r} ({type(name).__name__})."
+        )
+
+
 def feature_unit(name: str) -> str:
     """The unit one reported coefficient of ``name`` is per, for printed models.
 
@@ -409,6 +417,7 @@ def feature_unit(name: str) -> str:
     >>> feature_unit("attendance_recent")
     'per 10 percentage points higher attendance'
     """
+    _check_name(name, "feature_unit")
     if name.endswith("__missing"):
         return "unknown vs known"
     spec = FEATURES.get(name)
@@ -433,6 +442,7 @@ def feature_unit_size(name: str) -> float:
     >>> feature_unit_size("attendance_recent"), feature_unit_size("siblings_removed")
     (0.1, 1.0)
     """
+    _check_name(name, "feature_unit_size")
     spec = FEATURES.get(name)
     if spec is None or name.endswith("__missing"):
         return 1.0

@@ -911,3 +911,60 @@ def test_a_date_cell_holding_a_list_is_an_unreadable_date_not_a_type_error():
     with pytest.raises(SchemaError, match=r"coverage: column 'from' rows \[0\]"):
         rs.coverage_table(pd.DataFrame({"agency": ["police"], "from": values[:1],
                                         "to": ["2101-01-05"]}))  # fmt: skip
+
+
+@pytest.mark.parametrize("name", [None, 5, ["attendance_recent"]])
+def test_feature_units_refuse_a_name_that_is_not_text(name):
+    # feature_unit raised AttributeError ('NoneType' object has no attribute 'endswith'),
+    # feature_unit_size TypeError (unhashable) or answered 1.0 for None
+    from riskscore.vocabulary import feature_unit, feature_unit_size
+
+    for unit in (feature_unit, feature_unit_size):
+        with pytest.raises(ParameterError, match=rf"{unit.__name__}: name must be a feature name"):
+            unit(name)
+
+
+@pytest.mark.parametrize(
+    "fmt, problem",
+    [("%d/%m/%Q", "not a strptime format"),  # raised ValueError: 'Q' is a bad directive
+     ("%d/%m/%Y %", "not a strptime format"),  # raised ValueError: stray %
+     ("%d/%m/%y", "four-digit year"),  # "01/02/01" was read as 2001-02-01: a guess
+     ("%d/%m", "four-digit year"),  # "01/02" was read as 1900-02-01
+     ("%m %Y", "day and month")],  # "02 2101" was read as 2101-02-01
+)  # fmt: skip
+def test_a_date_format_that_would_guess_is_refused(fmt, problem):
+    with pytest.raises(ParameterError, match=rf"format='{re.escape(fmt)}'.*{problem}"):
+        rs.validate_events(raw_events(), format=fmt)
+    with pytest.raises(ParameterError, match=rf"format='{re.escape(fmt)}'.*{problem}"):
+        read_prescriptions(
+            pd.DataFrame({"case_id": ["a"], "issue_date": ["01/02/2101"], "bnf_code": ["0301"]}),
+            format=fmt,
+        )
+
+
+def test_a_time_zone_offset_in_a_formatted_date_keeps_its_own_day():
+    # "01/02/2101 00:30 +0100" was converted to UTC: 31 January; two offsets raised
+    # ValueError: Mixed timezones detected
+    from riskscore._dates import parse_dates
+
+    text = ["01/02/2101 00:30 +0100", "01/02/2101 23:30 -0500", "x"]
+    got = parse_dates(text, format="%d/%m/%Y %H:%M %z").values
+    assert [str(v)[:16] for v in got] == ["2101-02-01T00:30", "2101-02-01T23:30", "NaT"]
+    assert str(parse_dates(text[:1], format="%d/%m/%Y %H:%M %z").values[0])[:16] == (
+        "2101-02-01T00:30"
+    )
+
+
+@pytest.mark.parametrize("grid", [10**30, 2**62, 10**6])
+def test_a_grid_step_longer_than_the_dates_riskscore_holds_is_refused(grid):
+    # 10**30 raised OverflowError: Python int too large to convert to C long
+    events = pd.DataFrame(
+        {"case_id": ["c1"], "date": ["2101-01-01"], "agency": ["hospital"],
+         "event": ["asthma_admission"]}
+    )  # fmt: skip
+    from riskscore._dates import step_days
+
+    with pytest.raises(ParameterError, match=r"grid=.*at most 213,502 days"):
+        step_days(grid)
+    with pytest.raises(ParameterError, match=r"as_of_grid: grid must be"):
+        rs.as_of_grid(events, grid=grid)

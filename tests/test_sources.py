@@ -1409,3 +1409,35 @@ def test_a_time_zone_aware_date_bound_reads_as_its_local_day(which):
     res = read_prescriptions(RX_ONE, **{which: bound})
     assert _counts(res.report) == {"mapped": 1}
     assert str(res.coverage[{"start": "from", "end": "to"}[which]].iloc[0].date()) == "2101-03-04"
+
+
+_NPD = pd.DataFrame(
+    {"case_id": ["c1", "c2"], "AcademicYear": ["2101/02"] * 2, "Term": ["AUT", "SPR"],
+     "SessionsPossible": [140, 120], "OverallAbsence": [21, 0]}
+)  # fmt: skip
+
+
+def test_school_census_complex_session_counts_are_unreadable_numbers():
+    # 140+1j sessions possible was read as 140 (the imaginary part dropped)
+    npd = _NPD.assign(SessionsPossible=[140 + 1j, 120])
+    assert _counts(read_school_census(npd).report) == {"mapped": 1, "unreadable_number": 1}
+
+
+def test_school_census_term_dates_with_a_column_given_twice_is_refused():
+    # raised ValueError: Cannot construct a Series from a DataFrame
+    cal = pd.DataFrame(
+        [["2101/02", "Autumn", "2101-12-20", "2101-12-21"]],
+        columns=["academic_year", "term", "end", "end"],
+    )
+    with pytest.raises(SchemaError, match=r"term_dates: column\(s\) \['end'\].*more than once"):
+        read_school_census(_NPD, term_dates=cal)
+
+
+def test_school_census_term_dates_cell_holding_a_list_is_refused():
+    # ["Autumn"] was read as the term Autumn (its printed form, letters kept)
+    cal = pd.DataFrame(
+        {"academic_year": ["2101/02"], "term": pd.Series([["Autumn"]], dtype=object),
+         "end": ["2101-12-20"]}
+    )  # fmt: skip
+    with pytest.raises(SchemaError, match=r"column 'term': row 0 holds a list, not one value"):
+        read_school_census(_NPD, term_dates=cal)

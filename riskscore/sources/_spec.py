@@ -288,7 +288,7 @@ def check_single_values(extract: pd.DataFrame, columns: Iterable[object], source
     Such a cell (nested JSON, a reader gone wrong) would be read as its printed form:
     a case identifier ``"['a']"``. Columns of plain values are passed over cheaply.
     """
-    for col in dict.fromkeys(c for c in columns if c is not None):
+    for col in dict.fromkeys(c for c in columns if c is not None and c in extract.columns):
         s = extract[col]
         if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) in _SCALAR_KINDS:
             continue
@@ -306,13 +306,16 @@ def check_single_values(extract: pd.DataFrame, columns: Iterable[object], source
             )
 
 
-def check_unique_columns(extract: pd.DataFrame, source: str) -> None:
-    """Refuse an extract with a column name given twice: which one to read is unknown."""
+def check_unique_columns(extract: pd.DataFrame, source: str, what: str = "extract") -> None:
+    """Refuse an extract (or other table, ``what``) with a column name given twice:
+    which one to read is unknown."""
     repeated = extract.columns[extract.columns.duplicated()].unique().tolist()
     if repeated:
+        where = "" if what == "extract" else f" {what}:"
         raise SchemaError(
-            f"{source}: column(s) {[str(c) for c in repeated]} appear more than once in the "
-            "extract; keep one of each (or rename the others) so that it is clear which to read."
+            f"{source}:{where} column(s) {[str(c) for c in repeated]} appear more than once in "
+            f"the {what}; keep one of each (or rename the others) so that it is clear which "
+            "to read."
         )
 
 

@@ -45,6 +45,8 @@ from riskscore.sources._spec import (
     Extract,
     SourceSpec,
     case_column,
+    check_single_values,
+    check_unique_columns,
     clean_text,
     make_events,
     read_source,
@@ -168,7 +170,11 @@ def _number(x: Extract, role: str, *, required: bool = False) -> tuple[pd.Series
     if col is None:
         return None
     raw = x.df[col]
-    num = pd.to_numeric(raw, errors="coerce").astype("float64")
+    num = pd.to_numeric(raw, errors="coerce")
+    if num.dtype.kind == "c":  # a complex count: the imaginary part would be dropped
+        values = num.to_numpy()
+        num = pd.Series(np.where(values.imag == 0, values.real, np.nan), index=num.index)
+    num = num.astype("float64")
     num = num.where(np.isfinite(num))
     return num, clean_text(raw).notna() & num.isna()
 
@@ -351,12 +357,14 @@ def _apply_calendar(
 ) -> tuple[pd.Series, pd.Series]:
     """Period ends (and starts) of the terms a local calendar lists, over the defaults."""
     source = x.spec.source
+    check_unique_columns(term_dates, source, "term_dates")
     missing = {"academic_year", "term", "end"} - set(term_dates.columns)
     if missing:
         raise SchemaError(
             f"{source}: term_dates lacks column(s) {sorted(missing)}; it needs academic_year, term, end "
             "(and optionally start)."
         )
+    check_single_values(term_dates, ["academic_year", "term", "end", "start"], source)
     cal = pd.DataFrame(
         {
             "y": pd.to_numeric(

@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import difflib
 import gzip
+import io
 import re
 import unicodedata
 from collections.abc import Hashable, Mapping
@@ -743,6 +745,9 @@ def _scan(df, table: str, allowed: dict, first_line=None) -> list[dict]:
         raise
 
 
+_KIND = {"ndarray": "array"}
+
+
 def _refuse_containers(df: pd.DataFrame, table: str) -> None:
     """Refuse cells holding a list, dict, set or array (say where), e.g. from nested JSON."""
     for i in range(df.shape[1]):
@@ -752,14 +757,20 @@ def _refuse_containers(df: pd.DataFrame, table: str) -> None:
         values = col.to_numpy()
         found = [j for j, v in enumerate(values) if not isinstance(v, Hashable)]
         if found:
-            kinds = sorted({type(values[j]).__name__ for j in found})
+            kinds = " / ".join(
+                sorted(
+                    {_KIND.get(type(values[j]).__name__, type(values[j]).__name__) for j in found}
+                )
+            )
             rows = ", ".join(map(str, found[:10])) + (
                 f" and {len(found) - 10:,} more" if len(found) > 10 else ""
             )
+            one = len(found) == 1
             raise SchemaError(
-                f"{table}.{df.columns[i]}: {'row' if len(found) == 1 else 'rows'} {rows} "
-                f"hold a {' / '.join(kinds)}, not one value. Fix: give each cell one value "
-                "(text, a number or a date); flatten nested data (e.g. from JSON) first."
+                f"{table}.{df.columns[i]}: {'row' if one else 'rows'} {rows} "
+                f"{'holds' if one else 'hold'} {'an' if kinds[0] in 'aeiou' else 'a'} {kinds}, "
+                "not one value. Fix: give each cell one value (text, a number or a date); "
+                "flatten nested data (e.g. from JSON) first."
             )
 
 
@@ -1639,10 +1650,15 @@ def _read_csv(p: Path, encoding) -> pd.DataFrame:
             "with a header line of column names."
         ) from None
     except pd.errors.ParserError as exc:
+        _refuse_ragged(p, enc)
         raise SchemaError(
             f"{p.name} cannot be read as comma-separated values: {exc}. Fix: check quoting "
             "and that every line has as many fields as the header."
         ) from None
+    if not isinstance(df.index, pd.RangeIndex):
+        # more fields than header names: pandas made the first column the index and
+        # shifted every other column left (case_id would hold the dates)
+        _refuse_ragged(p, enc)
     if any(re.search(r"\.\d+$", str(c)) for c in df.columns):
         # pandas renames a repeated header name ("event", "event.1"): give the file's
         # own names back, so validation reports the repeat as it does for a frame
@@ -1652,6 +1668,24 @@ def _read_csv(p: Path, encoding) -> pd.DataFrame:
         if len(header) == len(df.columns):
             df.columns = header.tolist()
     return df
+
+
+def _refuse_ragged(p: Path, enc: str) -> None:
+    """Refuse a CSV with a line of more fields than its header, naming the line."""
+    with _open_bytes(p) as raw:
+        fh = io.TextIOWrapper(raw, encoding=enc, errors="replace", newline="")
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            return
+        for fields in reader:
+            if len(fields) > len(header):
+                raise SchemaError(
+                    f"{p.name}: line {reader.line_num} has {len(fields)} fields but the header "
+                    f"{len(header)} names; its values would be read into the wrong columns. "
+                    "Fix: remove the extra fields (a stray comma, or a value holding a comma "
+                    'that is not quoted: write it "in quotes").'
+                )
 
 
 def _looks_delimited(df: pd.DataFrame, name: str, contract: TableContract) -> None:

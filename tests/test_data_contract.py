@@ -756,8 +756,14 @@ CSV = "case_id,date,agency,event\nc1,2101-01-05,school,school_concern\nc2,2101-0
         (CSV.replace(",", "\t").encode(), "looks tab-separated"),
         (CSV.replace("school_concern", "caf\xe9").encode("latin-1"), "not UTF-8.*encoding="),
         (CSV.encode("utf-16"), "UTF-16.*encoding='utf-16'"),
+        # a line with more fields than the header: pandas took the first column as an
+        # index, every column shifted left (case_id held dates)
+        (CSV.replace("school_concern\n", "school_concern,x\n").encode(),
+         "line 2 has 5 fields but the header 4"),
+        (CSV.replace("missed_appointment\n", "missed_appointment,x,y\n").encode(),
+         "line 3 has 6 fields but the header 4"),
     ],
-)
+)  # fmt: skip
 def test_bad_files_give_one_clear_schema_error(tmp_path, content, expected):
     path = _write(tmp_path / "events.csv", content)
     with pytest.raises(SchemaError, match=expected):

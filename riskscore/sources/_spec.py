@@ -295,14 +295,17 @@ def check_single_values(extract: pd.DataFrame, columns: Iterable[object], source
         values = s.to_numpy()
         found = [i for i, v in enumerate(values) if not isinstance(v, Hashable)]
         if found:
-            kinds = " / ".join(sorted({type(values[i]).__name__ for i in found}))
+            names = {type(values[i]).__name__ for i in found}
+            kinds = " / ".join(sorted("array" if k == "ndarray" else k for k in names))
             where = ", ".join(map(str, found[:10])) + (
                 f" and {len(found) - 10:,} more" if len(found) > 10 else ""
             )
+            one = len(found) == 1
             raise SchemaError(
-                f"{source}: column {str(col)!r}: {'row' if len(found) == 1 else 'rows'} "
-                f"{where} {'holds' if len(found) == 1 else 'hold'} a {kinds}, not one value. "
-                "Fix: give each cell one value; flatten nested data (e.g. from JSON) first."
+                f"{source}: column {str(col)!r}: {'row' if one else 'rows'} {where} "
+                f"{'holds' if one else 'hold'} {'an' if kinds[0] in 'aeiou' else 'a'} {kinds}, "
+                "not one value. Fix: give each cell one value; flatten nested data (e.g. from "
+                "JSON) first."
             )
 
 

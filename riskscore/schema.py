@@ -1650,7 +1650,7 @@ def _read_csv(p: Path, encoding) -> pd.DataFrame:
             "with a header line of column names."
         ) from None
     except pd.errors.ParserError as exc:
-        _refuse_ragged(p, enc)
+        refuse_ragged_lines(p, enc)
         raise SchemaError(
             f"{p.name} cannot be read as comma-separated values: {exc}. Fix: check quoting "
             "and that every line has as many fields as the header."
@@ -1658,7 +1658,7 @@ def _read_csv(p: Path, encoding) -> pd.DataFrame:
     if not isinstance(df.index, pd.RangeIndex):
         # more fields than header names: pandas made the first column the index and
         # shifted every other column left (case_id would hold the dates)
-        _refuse_ragged(p, enc)
+        refuse_ragged_lines(p, enc)
     if any(re.search(r"\.\d+$", str(c)) for c in df.columns):
         # pandas renames a repeated header name ("event", "event.1"): give the file's
         # own names back, so validation reports the repeat as it does for a frame
@@ -1670,8 +1670,9 @@ def _read_csv(p: Path, encoding) -> pd.DataFrame:
     return df
 
 
-def _refuse_ragged(p: Path, enc: str) -> None:
-    """Refuse a CSV with a line of more fields than its header, naming the line."""
+def refuse_ragged_lines(p: Path, enc: str) -> None:
+    """Refuse a CSV with a line of more fields than its header, naming the line (pandas
+    would make the first column the index and shift every other column left)."""
     with _open_bytes(p) as raw:
         fh = io.TextIOWrapper(raw, encoding=enc, errors="replace", newline="")
         reader = csv.reader(fh)

@@ -1441,3 +1441,57 @@ def test_school_census_term_dates_cell_holding_a_list_is_refused():
     )  # fmt: skip
     with pytest.raises(SchemaError, match=r"column 'term': row 0 holds a list, not one value"):
         read_school_census(_NPD, term_dates=cal)
+
+
+_TABLE_ROW = {"source_column": "type", "source_value": "DA",
+              "event": "domestic_abuse_incident", "agency": "police"}  # fmt: skip
+
+
+def test_a_mapping_table_with_a_column_given_twice_is_refused():
+    # raised AttributeError: 'DataFrame' object has no attribute 'dtype'
+    table = pd.DataFrame([[*_TABLE_ROW.values(), "x"]], columns=[*_TABLE_ROW, "event"])
+    with pytest.raises(SchemaError, match=r"mapping: mapping table: column\(s\) \['event'\]"):
+        read_mapping(table)
+
+
+@pytest.mark.parametrize("cell", [["DA"], {"a": 1}])
+def test_a_mapping_table_cell_holding_a_list_is_refused(cell):
+    # ["DA"] was read as the value "['DA']", which matched nothing
+    with pytest.raises(SchemaError, match=r"column 'source_value': row 0 holds an? (list|dict)"):
+        read_mapping([{**_TABLE_ROW, "source_value": cell}])
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [(b"", "is empty"),  # raised EmptyDataError
+     (b"\xff\xfesource_column", "not UTF-8"),  # raised UnicodeDecodeError
+     (b"source_column,source_value,event,agency\ntype,DA,domestic_abuse_incident,police,x\n",
+      "line 2 has 5 fields but the header 4")],  # columns shifted: agency='x' reported
+)  # fmt: skip
+def test_a_mapping_file_that_cannot_be_read_is_one_clear_error(tmp_path, content, problem):
+    path = tmp_path / "mapping.csv"
+    path.write_bytes(content)
+    with pytest.raises(SchemaError, match=rf"mapping\.csv.*{problem}"):
+        read_mapping(path)
+
+
+def test_a_mapping_path_that_is_a_folder_is_refused(tmp_path):
+    # raised IsADirectoryError
+    with pytest.raises(SchemaError, match=r"mapping: .* is a folder, not a file"):
+        read_mapping(tmp_path)
+
+
+@pytest.mark.parametrize("source", [5, None, "", "  "])
+def test_apply_mapping_source_must_be_a_name(source):
+    # 5 or None became the source name in the report and coverage tables
+    local = pd.DataFrame({"case_id": ["a"], "date": ["2101-01-01"], "type": ["DA"]})
+    with pytest.raises(ParameterError, match=r"apply_mapping: source must be"):
+        apply_mapping(local, [_TABLE_ROW], source=source)
+
+
+def test_a_mapping_json_that_is_not_utf8_is_one_clear_error(tmp_path):
+    # raised UnicodeDecodeError
+    path = tmp_path / "mapping.json"
+    path.write_bytes(b'{"mappings": [{"source_value": "caf\xe9"}]}')
+    with pytest.raises(SchemaError, match=r"mapping\.json is not UTF-8"):
+        read_mapping(path)

@@ -39,7 +39,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskscore.errors import SchemaError
+from riskscore.errors import ParameterError, SchemaError
+from riskscore.schema import refuse_ragged_lines
 from riskscore.sources._spec import (
     AdapterResult,
     Classified,
@@ -49,6 +50,7 @@ from riskscore.sources._spec import (
     SourceSpec,
     case_column,
     check_single_values,
+    check_unique_columns,
     clean_text,
     code_checks,
     make_events,
@@ -74,9 +76,19 @@ def _load(source: object) -> pd.DataFrame:
         raise SchemaError(
             f"mapping: file {str(path)!r} not found; give a CSV or JSON mapping table path."
         )
+    if not path.is_file():
+        raise SchemaError(
+            f"mapping: {str(path)!r} is a folder, not a file; give a CSV or JSON mapping "
+            "table path."
+        )
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise SchemaError(
+                f"mapping: {path.name} is not UTF-8 text (byte {exc.start}); save the mapping "
+                "table as UTF-8 JSON."
+            ) from None
         except json.JSONDecodeError as exc:
             raise SchemaError(
                 f"mapping: {path.name} is not valid JSON ({exc}); fix the file."
@@ -89,7 +101,24 @@ def _load(source: object) -> pd.DataFrame:
                 "each with source_column, source_value, event, agency."
             )
         return pd.DataFrame(data).astype(object)
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(
+            f"mapping: {path.name} is not UTF-8 text (byte {exc.start}); save the mapping "
+            "table as UTF-8 CSV."
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise SchemaError(
+            f"mapping: {path.name} is empty; a mapping table has a header line "
+            f"({', '.join(MAPPING_COLUMNS)}) and one row per mapped value."
+        ) from None
+    except pd.errors.ParserError as exc:
+        refuse_ragged_lines(path, "utf-8-sig")
+        raise SchemaError(f"mapping: {path.name} cannot be read as CSV: {exc}.") from None
+    if not isinstance(table.index, pd.RangeIndex):
+        refuse_ragged_lines(path, "utf-8-sig")
+    return table
 
 
 def read_mapping(source: str | Path | pd.DataFrame | Sequence[dict]) -> pd.DataFrame:
@@ -121,6 +150,7 @@ def read_mapping(source: str | Path | pd.DataFrame | Sequence[dict]) -> pd.DataF
     ['domestic_abuse_incident']
     """
     table = _load(source)
+    check_unique_columns(table, "mapping", "mapping table")
     if len(table) == 0:
         raise SchemaError(
             "mapping table is empty: it has no rows, so no value would map to an event; add "
@@ -133,6 +163,7 @@ def read_mapping(source: str | Path | pd.DataFrame | Sequence[dict]) -> pd.DataF
             f"{', '.join(MAPPING_COLUMNS)} (found: {', '.join(map(str, table.columns))})."
         )
     table = table.reset_index(drop=True)
+    check_single_values(table, MAPPING_COLUMNS, "mapping")
     for col in MAPPING_COLUMNS:
         table[col] = clean_text(table[col])
     problems: list[pd.DataFrame] = []
@@ -353,6 +384,11 @@ def apply_mapping(
     >>> res.events["event"].tolist(), res.report["code"].tolist()
     (['domestic_abuse_incident'], ['', 'type=THEFT'])
     """
+    if not isinstance(source, str) or not source.strip():
+        raise ParameterError(
+            f"apply_mapping: source must be the extract's name as text (e.g. 'police'), "
+            f"shown in the report and coverage tables; got {source!r}."
+        )
     args = dict(locals())
     table = read_mapping(args.pop("mapping"))
     agencies = set(table.loc[table["event"] != IGNORE, "agency"])

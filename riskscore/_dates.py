@@ -182,6 +182,14 @@ def distinct_text(values) -> tuple[np.ndarray, pd.Series]:
                 cells[i] = str(v)
         codes, uniques = pd.factorize(cells)
     u = np.asarray(uniques, dtype=object)
+    if len(u) and pd.api.types.infer_dtype(uniques, skipna=True) in ("datetime", "mixed"):
+        # a time-zone-aware datetime among text is its local wall time, as a
+        # tz-aware datetime64 column is (its offset would make the text unreadable)
+        aware = [i for i, v in enumerate(u) if isinstance(v, datetime.datetime) and v.tzinfo]
+        if aware:
+            u = u.copy()
+            for i in aware:
+                u[i] = u[i].replace(tzinfo=None)
     if len(u) and pd.api.types.is_float_dtype(np.asarray(uniques).dtype):
         # numbers read as floats: 20210105.0 is the text "20210105"
         f = np.asarray(uniques, dtype=np.float64)

@@ -784,3 +784,18 @@ def test_validate_cases_refuses_events_without_one_case_id_column():
     twice = pd.concat([events, events[["case_id"]]], axis=1)
     with pytest.raises(SchemaError, match=r"events: column 'case_id' appears more than once"):
         validate_cases(raw_cases(), twice)
+
+
+def test_time_zone_aware_datetimes_among_text_read_as_their_local_day():
+    # a column mixing text and tz-aware Timestamps (a hand-built or concatenated frame)
+    # reported the Timestamps as "values are not dates"; a tz-aware datetime64 column
+    # reads as its local day, and so does each such value
+    df = raw_events()
+    local = pd.Timestamp("2101-01-05", tz="Europe/London")
+    df["date"] = pd.Series([local, *df["date"].iloc[1:]], dtype=object)
+    df["recorded_date"] = pd.Series([pd.Timestamp("2101-01-06", tz="Asia/Tokyo")] + [None] * 5,
+                                    dtype=object)  # fmt: skip
+    report = validate_events(df)
+    assert report.ok, str(report)
+    assert report.valid["date"].iloc[0] == pd.Timestamp("2101-01-05")
+    assert report.valid["recorded_date"].iloc[0] == pd.Timestamp("2101-01-06")

@@ -119,16 +119,14 @@ from riskscore.errors import (
     SchemaError,
     check_fitted,
 )
-from riskscore.schema import allowed_columns
+from riskscore.schema import NotNumbersError, allowed_columns, refuse_non_numbers
 from riskscore.scorecard import (
     AUDIT_ONLY_NOTICE,
-    NotNumbersError,
     Rule,
     RuleScorecard,
     bands_of,
     check_bands,
     refuse_doubled,
-    refuse_non_numbers,
 )
 from riskscore.vocabulary import FEATURES, SAME_CONDITION, feature_unit, feature_unit_size
 

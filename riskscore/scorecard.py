@@ -28,6 +28,7 @@ from riskscore._names import band_name
 from riskscore._parallel import available_cores, map_threads
 from riskscore.contract import register_model
 from riskscore.errors import ModelFileError, SchemaError
+from riskscore.schema import refuse_non_numbers  # one check of feature columns, every layer
 from riskscore.vocabulary import AGENCIES, BANDS, FEATURES
 
 __all__ = ["Rule", "RuleScorecard", "OPS", "AUDIT_ONLY_NOTICE"]
@@ -62,10 +63,6 @@ _BAND_DTYPE = pd.CategoricalDtype(list(BANDS), ordered=True)
 #: Most points a card's rules may add up to (in absolute value): any sum of them,
 #: in any order, then stays finite
 _MAX_TOTAL_POINTS = 1e300
-#: What a feature column may hold: numbers (inferred kinds of an object column)
-_NUMBER_KINDS = frozenset(
-    {"integer", "floating", "mixed-integer-float", "boolean", "decimal", "empty"}
-)
 _AGENCY_CODES = (*AGENCIES, "any")
 
 
@@ -223,35 +220,6 @@ def _feature_columns(X, names: Sequence[str], who: str) -> dict[str, np.ndarray]
         )
     index = {n: i for i, n in enumerate(FEATURES)}
     return {n: arr[:, index[n]] for n in names}
-
-
-def refuse_non_numbers(values, name: str | None, who: str) -> None:
-    """Raise :class:`SchemaError` unless ``values`` (column ``name``, or an array) holds numbers.
-
-    Booleans, integers and floats of any kind (nullable ones too), and object or
-    categorical columns holding only those, are numbers. Dates and durations would
-    be converted to nanoseconds, complex numbers lose their imaginary part and text
-    that looks like a number is a sign the table was read wrongly: all are refused.
-    """
-    dtype = values.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        values, dtype = dtype.categories, dtype.categories.dtype
-    if dtype.kind in "biuf":
-        return
-    if dtype.kind == "O" and pd.api.types.infer_dtype(values, skipna=True) in _NUMBER_KINDS:
-        return
-    column = f"column {name!r}" if name is not None else "the array"
-    complex_note = " (Complex data not supported.)" if dtype.kind == "c" else ""
-    raise NotNumbersError(
-        f"{who}: {column} is not numbers ({dtype}){complex_note}; features are numbers "
-        "(float64, NaN for unknown), as riskscore.encode_features returns them. Fix: "
-        "convert the column (pd.to_numeric) or re-read the table with numeric types."
-    )
-
-
-class NotNumbersError(SchemaError, TypeError):
-    """A feature table holds something other than numbers: a ``SchemaError`` that is
-    also the ``TypeError`` numpy would raise converting it (scikit-learn's contract)."""
 
 
 def refuse_doubled(X, names: Sequence[str], who: str) -> None:

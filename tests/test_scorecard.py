@@ -334,6 +334,28 @@ def test_a_feature_column_that_is_not_numbers_is_refused_not_converted(value):
         card.risk_score(full)
 
 
+def test_one_error_class_for_feature_columns_that_are_not_numbers():
+    # coverage and the models refuse the same thing: one class to catch, not two
+    # classes of the same name in different modules
+    from riskscore.coverage import apply_coverage
+    from riskscore.schema import NotNumbersError
+
+    card = RuleScorecard([Rule("cp_plans_ever", ">=", 1, 3)], BANDS_1_3)
+    X = pd.DataFrame(
+        {
+            "case_id": ["c1"],
+            "as_of": pd.to_datetime(["2101-01-01"]),
+            **{f: [0.0] for f in FEATURES},
+        }
+    )
+    X["cp_plans_ever"] = X["cp_plans_ever"].astype(str)
+    cov = pd.DataFrame({"agency": ["school"], "from": ["2100-01-01"], "to": ["2102-01-01"]})
+    with pytest.raises(NotNumbersError):
+        card.risk_score(X[FEATURES])
+    with pytest.raises(NotNumbersError):
+        apply_coverage(X, cov)
+
+
 def test_numbers_of_any_numeric_kind_score_alike():
     card = RuleScorecard([Rule("cp_plans_ever", ">=", 1, 3)], BANDS_1_3)
     expected = card.risk_score(pd.DataFrame({"cp_plans_ever": [0.0, 2.0, np.nan]}))

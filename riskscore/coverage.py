@@ -126,11 +126,14 @@ def coverage_table(*tables: object) -> pd.DataFrame:
                 "(inclusive dates) and optionally case_id."
             )
         part = f[list(_COLUMNS)].copy()
-        part["case_id"] = f["case_id"].astype("string") if "case_id" in f.columns else pd.NA
+        # ids compared as everywhere else (normalise_ids): white space normalised, and a
+        # whole float (an id column read from CSV with blanks: 7.0) is its integer "7"
+        part["case_id"] = (
+            normalise_ids(f["case_id"]).astype("string") if "case_id" in f.columns else pd.NA
+        )
         parts.append(part)
     cov = pd.concat(parts, ignore_index=True)
-    # ids compared as everywhere else: white space normalised (" c1" is "c1")
-    cov["case_id"] = normalise_ids(cov["case_id"].astype("string")).astype("string")
+    cov["case_id"] = cov["case_id"].astype("string")
     blank = np.flatnonzero((cov["case_id"] == "").fillna(False).to_numpy())
     if len(blank):
         # a blank id would match no child and its coverage would silently apply to nobody

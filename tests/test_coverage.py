@@ -350,3 +350,17 @@ def test_coverage_to_the_last_day_pandas_holds_merges():
         ["police", "1677-09-22", "1678-02-01"],
         ["police", "2101-01-01", "2262-04-11"],
     ]
+
+
+def test_a_numeric_case_id_read_with_blanks_matches_its_child():
+    # a CSV case_id column with blanks (rows for every child) reads as floats: 7.0
+    # became "7.0" and never matched child 7, whose coverage was silently lost
+    table = pd.DataFrame(
+        {"agency": ["police", "school"], "from": ["2101-01-01"] * 2, "to": ["2101-12-31"] * 2,
+         "case_id": [np.nan, 7.0]}
+    )  # fmt: skip
+    cov = coverage_table(table)
+    assert cov["case_id"].tolist()[1] == "7"
+    assert covered(cov, "school", [7, "7", 8], ["2101-06-01"] * 3).tolist() == [True, True, False]
+    feats = pd.DataFrame({"case_id": [7], "as_of": ["2101-06-01"], "attendance_recent": [0.9]})
+    assert apply_coverage(feats, table)["attendance_recent"].tolist() == [0.9]

@@ -44,7 +44,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from riskscore._arrays import first_rows, sorted_unique
-from riskscore._dates import DEFAULT_GRID, NAT_DAY, datetime_days, step_days, to_days
+from riskscore._dates import (
+    DEFAULT_GRID,
+    LAST_DAY,
+    NAT_DAY,
+    datetime_days,
+    step_days,
+    to_days,
+)
 from riskscore._dispatch import backend, is_dask
 from riskscore._parallel import map_threads, resolve_n_jobs, settle_malloc
 from riskscore._params import WINDOW_DAYS, validate_attributes, validate_params
@@ -1365,9 +1372,14 @@ def change_keys(events: pd.DataFrame, recent_window: int, by_agency: bool):
     key[: len(sel)] = high | ((avail - base) << bits)
     at = len(sel)
     for w, i in zip(spans, leaving, strict=True):
-        key[at : at + len(i)] = high[i] | ((np.maximum(avail[i], day[i] + w) - base) << bits)
+        leave = np.maximum(avail[i], day[i] + w)
+        # an exit after the last day a date can be is never an as-of date (it would
+        # wrap round to 1677 as a date)
+        kept = leave <= LAST_DAY
+        i, leave = i[kept], leave[kept]
+        key[at : at + len(i)] = high[i] | ((leave - base) << bits)
         at += len(i)
-    return sorted_unique(key), base, bits, ids.categories
+    return sorted_unique(key[:at]), base, bits, ids.categories
 
 
 # --------------------------------------------------------------------------- sklearn

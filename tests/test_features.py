@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskscore import FEATURES, ParameterError, SchemaError
-from riskscore.features import FeatureEncoder, as_of_grid, encode_features
+from riskscore.features import FeatureEncoder, as_of_grid, change_dates, encode_features
 from riskscore.vocabulary import AGENCIES, RESPONSE_EVENTS, RISK_EVENTS
 
 BASE = pd.Timestamp("2101-01-01")
@@ -358,7 +358,6 @@ def test_followup_feature_sees_nothing_after_t(events):
 
 @given(followup_tables())
 def test_followup_feature_changes_only_on_change_dates(events):
-    from riskscore.features import change_dates
 
     for cid in events["case_id"].unique():
         ev = events[events["case_id"] == cid]
@@ -955,3 +954,24 @@ def test_block_bounds_are_found_whatever_the_codes_type(codes, bounds, dtype):
     np.testing.assert_array_equal(
         _places(codes, bounds), np.searchsorted(codes.astype(np.int64), bounds)
     )
+
+
+def test_change_dates_near_the_last_day_riskscore_holds_do_not_wrap():
+    # an event on 2262-01-01 leaves its 12-month window after 2262-04-11, the last
+    # day a date can be: that exit is never an as-of date (the dates came back in 1677)
+    ev = pd.DataFrame(
+        {
+            "case_id": ["a", "a"],
+            "agency": "hospital",
+            "event": "asthma_admission",
+            "date": pd.to_datetime(["2262-01-01", "2262-04-11"]),
+        }
+    )
+    got = change_dates(ev)["as_of"]
+    assert got.is_monotonic_increasing
+    assert got.min() == pd.Timestamp("2262-01-01")
+    assert got.max() == pd.Timestamp("2262-04-11")
+    # 2262-01-29: the first admission's 28 days end; nothing later is representable
+    assert got.dt.strftime("%Y-%m-%d").tolist() == ["2262-01-01", "2262-01-29", "2262-04-11"]
+    by = change_dates(ev, by_agency=True)
+    assert by["as_of"].max() == pd.Timestamp("2262-04-11")

@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskscore._dates import guessed_text, step_days
+from riskscore._dates import DATE_RANGE, FIRST_DAY, LAST_DAY, guessed_text, step_days
 from riskscore.errors import ParameterError
 from riskscore.vocabulary import AGENCIES, BANDS
 
@@ -108,6 +108,11 @@ class Constraint(ABC):
     @abstractmethod
     def __str__(self) -> str:
         """What the constraint accepts, as words ("an int >= 1")."""
+
+    def why_not(self, value: Any) -> str | None:
+        """Why a value of the right kind is refused, when words of its own say more
+        than ``str()`` (a grid step too long: the longest there is); else None."""
+        return None
 
 
 class _InstanceOf(Constraint):
@@ -279,42 +284,80 @@ class _RandomState(Constraint):
 
 
 class _Grid(Constraint):
+    @staticmethod
+    def _of_a_kind(value) -> bool:
+        return isinstance(
+            value, (Integral, str, datetime.timedelta, np.timedelta64)
+        ) and not isinstance(value, (bool, np.bool_, float, np.floating))
+
     def is_satisfied_by(self, value):
-        if isinstance(value, (bool, np.bool_, float, np.floating)):
-            return False
-        if not isinstance(value, (Integral, str, datetime.timedelta, np.timedelta64)):
-            return False
+        return self._of_a_kind(value) and self.why_not(value) is None
+
+    def why_not(self, value):
+        # the step parser's own reason: not whole days, under a day, or longer than
+        # the days riskscore holds (it names the longest step)
+        if not self._of_a_kind(value):
+            return None
         try:
             step_days(value)
-        except ParameterError:
-            return False
-        return True
+        except ParameterError as exc:
+            return str(exc)
+        return None
 
     def __str__(self):
         return "a step of whole days such as '14D', '90D' or 30"
 
 
+def _stamp(value) -> pd.Timestamp | None:
+    """A date option as a Timestamp, or None when it is not one (or is text a reader
+    would have to guess: "03/02/2102" would be read month-first)."""
+    if not isinstance(value, (str, datetime.date, np.datetime64)):
+        return None  # a number would be read as nanoseconds since 1970
+    if guessed_text(value):
+        return None  # text is ISO or refused, as the readers refuse non-ISO text
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return None if pd.isna(stamp) else stamp
+
+
+def _in_range(stamp: pd.Timestamp) -> bool:
+    """Whether the day of ``stamp`` (its local day; the time ignored) is in DATE_RANGE."""
+    day = (datetime.date(stamp.year, stamp.month, stamp.day) - datetime.date(1970, 1, 1)).days
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def _held(stamp: pd.Timestamp) -> bool:
+    try:
+        stamp.as_unit("ns")
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
 class _Date(Constraint):
+    # Every date riskscore reads is datetime64[ns]: a moment it cannot hold would wrap
+    # round when compared with them. The day is judged first (pandas holds 1677-09-21
+    # from 00:12:43 on, but not that day itself), then the moment.
     def is_satisfied_by(self, value):
-        if not isinstance(value, (str, datetime.date, np.datetime64)):
-            return False  # a number would be read as nanoseconds since 1970
-        if guessed_text(value):
-            # "03/02/2102" would be read month-first: text is ISO or refused, as the
-            # readers refuse a date column's non-ISO text
-            return False
-        try:
-            day = pd.Timestamp(value)
-            # every date riskscore reads is datetime64[ns]: a date it cannot hold would
-            # wrap round when compared with them
-            return not pd.isna(day) and day.as_unit("ns") is not None
-        except (ValueError, TypeError, OverflowError):
-            return False
+        stamp = _stamp(value)
+        return stamp is not None and _in_range(stamp) and _held(stamp)
+
+    def why_not(self, value):
+        stamp = _stamp(value)
+        if stamp is None or not _in_range(stamp) or _held(stamp):
+            return None
+        return (
+            f"Its day is in range but its time is past the last moment pandas holds "
+            f"({pd.Timestamp.max.floor('s')}); give the day alone, "
+            f"'{stamp.strftime('%Y-%m-%d')}'."
+        )
 
     def __str__(self):
         return (
             "a date such as '2101-01-01' (ISO YYYY-MM-DD text, a date or a Timestamp) "
-            "between "
-            f"{pd.Timestamp.min.date()} and {pd.Timestamp.max.date()}"
+            f"from {DATE_RANGE}"
         )
 
 
@@ -429,7 +472,11 @@ def _refuse(where: str, name: str, constraints: tuple[Constraint, ...], value: A
         if _SECRET.search(name)
         else f"{_given(value)} ({kind})"
     )
-    return ParameterError(f"{where}: {name} must be {_allowed(constraints)}; got {given}.")
+    message = f"{where}: {name} must be {_allowed(constraints)}; got {given}."
+    if not _SECRET.search(name):
+        reasons = dict.fromkeys(r for c in constraints if (r := c.why_not(value)))
+        message = " ".join([message, *reasons])
+    return ParameterError(message)
 
 
 def _compile(constraints: Mapping[str, list], params: Mapping[str, inspect.Parameter], where):

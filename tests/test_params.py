@@ -500,3 +500,95 @@ def test_a_grid_step_that_is_not_whole_days_is_refused_not_truncated(grid):
     assert step_days("48h") == 2 and len(rs.as_of_grid(events, "48h")) == len(
         rs.as_of_grid(events, "2D")
     )
+
+
+@validate_params({"day": ["date"], "grid": ["grid"], "step": ["grid", None]})
+def _takes(day=None, grid=None, step=None):
+    return day, grid, step
+
+
+@pytest.mark.parametrize(
+    "day",
+    [
+        "1677-09-21",
+        datetime.date(1677, 9, 21),
+        # pandas holds 1677-09-21 from 00:12:43 on: the day, not the time, is judged
+        datetime.datetime(1677, 9, 21, 12, 0),
+        pd.Timestamp("1677-09-21 23:00"),
+        "2262-04-12",
+        datetime.date(2262, 4, 12),
+    ],
+)
+def test_a_date_option_names_the_exact_range_it_accepts(day):
+    # the message said "between 1677-09-21 and 2262-04-11" but refused 1677-09-21 (and
+    # a time on that day passed, to be refused later as "dates at rows [0]")
+    with pytest.raises(rs.ParameterError) as err:
+        _takes(day=day)
+    assert "1677-09-22 to 2262-04-11" in str(err.value)
+    assert "1677-09-21 and" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "day",
+    [
+        "1677-09-22",
+        datetime.date(1677, 9, 22),
+        pd.Timestamp("1677-09-22"),
+        datetime.datetime(1677, 9, 22, 6, 0),
+        "2262-04-11",
+        datetime.date(2262, 4, 11),
+        np.datetime64("2262-04-11", "D"),
+    ],
+)
+def test_every_day_of_the_range_is_a_date_option(day):
+    assert _takes(day=day)[0] is day
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [datetime.datetime(2262, 4, 11, 23, 59), pd.Timestamp("2262-04-11 20:00", tz="Etc/GMT+5")],
+)
+def test_a_time_on_the_last_day_past_what_pandas_holds_says_so(moment):
+    # compared with datetime64[ns] dates such a moment wraps round (a temporal cut at
+    # 2262-04-11 23:59 put every row on the test side): refused, saying why
+    with pytest.raises(rs.ParameterError) as err:
+        _takes(day=moment)
+    assert "1677-09-22 to 2262-04-11" in str(err.value)
+    assert "time is past the last moment pandas holds" in str(err.value)
+    assert "'2262-04-11'" in str(err.value)
+
+
+def test_a_day_at_the_edges_of_the_range_works_where_a_date_option_is_used():
+    cover = pd.DataFrame({"agency": ["school"], "from": ["2101-01-01"], "to": ["2101-06-01"]})
+    gaps = rs.coverage_gaps(
+        cover, datetime.datetime(1677, 9, 22, 6), datetime.datetime(2262, 4, 11, 23, 47),
+        agencies=["school"],
+    )  # fmt: skip
+    assert gaps["from"].tolist() == [pd.Timestamp("1677-09-22"), pd.Timestamp("2101-06-02")]
+    assert gaps["to"].tolist() == [pd.Timestamp("2100-12-31"), pd.Timestamp("2262-04-11")]
+
+
+@pytest.mark.parametrize("grid", [213_503, np.int64(10**9), datetime.timedelta(days=213_503)])
+def test_a_grid_step_too_long_says_so_and_names_the_longest(grid):
+    # the constraint said only "a step of whole days such as '14D'" to a step of whole
+    # days that is too long: the reason (and the longest step) was hidden
+    for kwargs in ({"grid": grid}, {"step": grid}):
+        with pytest.raises(rs.ParameterError) as err:
+            _takes(**kwargs)
+        assert "at most 213,502 days" in str(err.value)
+    events, _ = rs.make_cohort(20, random_state=3)
+    with pytest.raises(rs.ParameterError, match="at most 213,502 days"):
+        rs.as_of_grid(events, grid)
+    assert _takes(grid=213_502)[1] == 213_502
+
+
+@pytest.mark.parametrize("grid", ["1.5D", "banana", 0, -3])
+def test_a_grid_step_refusal_says_what_is_wrong_with_it(grid):
+    with pytest.raises(rs.ParameterError) as err:
+        _takes(grid=grid)
+    text = str(err.value)
+    assert "_takes: grid must be a step of whole days" in text
+    reason = {"1.5D": "not a whole number", "banana": "not a number of days"}.get(
+        grid, "at least one day"
+    )
+    assert reason in text

@@ -327,6 +327,15 @@ def _rows_text(rows: np.ndarray) -> str:
     return f"{rows[:10].tolist()}{more}"
 
 
+def _far_days(days: np.ndarray) -> np.ndarray:
+    """Rows of ``days`` outside FIRST_DAY..LAST_DAY (missing ones aside)."""
+    # two reductions settle the usual case: the row-by-row test is four passes more
+    # over the table (22 ms of 31 for 7.2M as-of dates, on one core)
+    if not len(days) or (days.min() >= FIRST_DAY and days.max() <= LAST_DAY):
+        return np.empty(0, dtype=np.intp)
+    return np.flatnonzero((days != NAT_DAY) & ((days < FIRST_DAY) | (days > LAST_DAY)))
+
+
 def to_days(values, column: str, table: str) -> np.ndarray:
     """Dates as int64 days since 1970-01-01 (missing -> ``NAT_DAY``).
 
@@ -342,7 +351,7 @@ def to_days(values, column: str, table: str) -> np.ndarray:
         if getattr(s.dtype, "tz", None) is not None:
             s = s.dt.tz_localize(None)
         days = datetime_days(s.to_numpy())
-        far = np.flatnonzero((days != NAT_DAY) & ((days < FIRST_DAY) | (days > LAST_DAY)))
+        far = _far_days(days)
     else:
         parsed = parse_dates(s)
         bad = (parsed.kind != DATE_OK) & (parsed.kind != DATE_EMPTY)

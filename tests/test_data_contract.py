@@ -906,6 +906,20 @@ def test_as_of_outside_the_days_pandas_holds_is_refused_by_row(as_of):
         rs.encode_features(events, query)
 
 
+@pytest.mark.parametrize("far", ["3000-01-01", "1600-01-01"])
+def test_as_of_outside_the_days_pandas_holds_is_found_beside_a_missing_one(far):
+    # a missing as_of is the smallest integer as days: the range test must not take
+    # it for a day before 1677, nor stop looking because of it
+    events = pd.DataFrame(
+        {"case_id": ["c1"], "date": ["2101-01-01"], "agency": ["hospital"],
+         "event": ["asthma_admission"]}
+    )  # fmt: skip
+    as_of = np.array(["2101-06-01", "NaT", far, "2101-07-01"], dtype="datetime64[s]")
+    query = pd.DataFrame({"case_id": ["c1"] * 4, "as_of": as_of})
+    with pytest.raises(SchemaError, match=r"as_of.*rows \[2\] fall outside 1677-09-22 to "):
+        rs.encode_features(events, query)
+
+
 def test_a_date_cell_holding_a_list_is_an_unreadable_date_not_a_type_error():
     # raised TypeError: unhashable type: 'list'
     from riskscore._dates import DATE_OK, DATE_UNPARSEABLE, parse_dates, to_days

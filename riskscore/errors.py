@@ -8,6 +8,7 @@ __all__ = [
     "RiskscoreError",
     "SchemaError",
     "IdentifyingDataError",
+    "NotNumbersError",
     "ModelFileError",
     "DisclosureError",
     "DataQualityWarning",
@@ -41,6 +42,14 @@ class SchemaError(RiskscoreError, ValueError):
 
 class IdentifyingDataError(SchemaError):
     """Input data looks identifying (names, NHS numbers, postcodes, dates of birth, free text)."""
+
+
+class NotNumbersError(SchemaError, TypeError):
+    """A feature table holds something other than numbers (text, dates, complex numbers).
+
+    A :class:`SchemaError` that is also the :class:`TypeError` numpy would raise
+    converting it (scikit-learn's contract for estimators).
+    """
 
 
 class ModelFileError(RiskscoreError, ValueError):

@@ -114,12 +114,13 @@ from riskscore._params import (
 from riskscore.contract import register_model
 from riskscore.errors import (
     EstimationError,
+    NotNumbersError,
     ParameterError,
     RiskscoreError,
     SchemaError,
     check_fitted,
 )
-from riskscore.schema import NotNumbersError, allowed_columns, refuse_non_numbers
+from riskscore.schema import allowed_columns, refuse_non_numbers
 from riskscore.scorecard import (
     AUDIT_ONLY_NOTICE,
     Rule,
@@ -1384,7 +1385,33 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             if r is not None
         ]
         if len(draws) < 2:
-            raise EstimationError("bootstrap failed: fewer than 2 replicates had both classes.")
+            positive = self.classes_[1]
+            positive = positive.item() if isinstance(positive, np.generic) else positive
+            if n_boot < 2:
+                why = f"n_boot={n_boot} replicate cannot give an interval (it needs at least 2)"
+            elif not yb.any():
+                why = (
+                    f"y has no row with the outcome (the model's positive class is "
+                    f"{positive!r}), so no replicate could be refitted"
+                )
+            elif yb.all():
+                why = "y has no row without the outcome, so no replicate could be refitted"
+            else:
+                why = (
+                    f"fewer than 2 of the {n_boot} replicates held rows both with and "
+                    "without the outcome (too few of one kind)"
+                )
+            # cluster-robust intervals hold only for an unpenalised, unweighted fit
+            other = (
+                ", or ci='cluster' for intervals without refitting"
+                if self.penalty is None and self.class_weight is None
+                else ""
+            )
+            raise EstimationError(
+                f"odds_ratios(ci='bootstrap'): {why}. Fix: pass the training X and y the "
+                "model was fitted on (y as 0/1 outcomes) and at least 2 replicates (n_boot; "
+                f"200 or more for stable limits){other}."
+            )
         B = np.asarray(draws)[:, 1:] * size
         lo, hi = np.quantile(B, [0.5 - level / 2, 0.5 + level / 2], axis=0)
         c = self.coef_.ravel() * size

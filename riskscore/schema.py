@@ -77,6 +77,7 @@ from riskscore.errors import (
     DataQualityWarning,
     IdentifyingDataError,
     MissingFileError,
+    NotNumbersError,
     ParameterError,
     SchemaError,
     warn_user,
@@ -1549,11 +1550,6 @@ def _category_text(s: pd.Series) -> pd.Index:
 _NUMBER_KINDS = frozenset(
     {"integer", "floating", "mixed-integer-float", "boolean", "decimal", "empty"}
 )
-
-
-class NotNumbersError(SchemaError, TypeError):
-    """A feature table holds something other than numbers: a ``SchemaError`` that is
-    also the ``TypeError`` numpy would raise converting it (scikit-learn's contract)."""
 
 
 def refuse_non_numbers(values, name: str | None, who: str) -> None:

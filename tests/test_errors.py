@@ -163,3 +163,40 @@ def test_a_figure_of_the_wrong_thing_is_a_riskscore_error(name, given):
     }
     with pytest.raises(rs.RiskscoreError):
         getattr(plots, name)(value[given])
+
+
+def _exception_classes_defined_in_the_package():
+    import importlib
+    import pkgutil
+
+    found = {}
+    for info in pkgutil.walk_packages(rs.__path__, "riskscore."):
+        if info.name == "riskscore.cli":  # the command line's own one-line errors
+            continue
+        module = importlib.import_module(info.name)
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if (
+                issubclass(cls, BaseException | Warning)
+                and cls.__module__ == module.__name__
+                and not name.startswith("_")
+            ):
+                found[name] = cls
+    return found
+
+
+def test_every_public_error_class_lives_in_errors_and_is_exported():
+    # one place to look (and one class per name): a class defined beside the code
+    # that raises it was missed by users catching riskscore's errors
+    for name, cls in _exception_classes_defined_in_the_package().items():
+        assert cls.__module__ == "riskscore.errors", f"{name} is defined in {cls.__module__}"
+    for name in errors.__all__:
+        assert getattr(rs, name) is getattr(errors, name), name
+        assert name in rs.__all__, name
+
+
+def test_readme_lists_every_error_class_with_what_it_means():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Errors\n", 1)[1].split("\n## ", 1)[0]
+    listed = {line.split("`")[1] for line in section.splitlines() if line.startswith("| `")}
+    public = {n for n in errors.__all__}
+    assert listed == public, (sorted(public - listed), sorted(listed - public))

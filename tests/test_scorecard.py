@@ -338,7 +338,7 @@ def test_one_error_class_for_feature_columns_that_are_not_numbers():
     # coverage and the models refuse the same thing: one class to catch, not two
     # classes of the same name in different modules
     from riskscore.coverage import apply_coverage
-    from riskscore.schema import NotNumbersError
+    from riskscore.errors import NotNumbersError
 
     card = RuleScorecard([Rule("cp_plans_ever", ">=", 1, 3)], BANDS_1_3)
     X = pd.DataFrame(

@@ -1495,3 +1495,92 @@ def test_a_mapping_json_that_is_not_utf8_is_one_clear_error(tmp_path):
     path.write_bytes(b'{"mappings": [{"source_value": "caf\xe9"}]}')
     with pytest.raises(SchemaError, match=r"mapping\.json is not UTF-8"):
         read_mapping(path)
+
+
+# --- term ends past the days riskscore holds; an empty calendar ------------------------------
+
+
+@pytest.mark.parametrize(
+    "year, term",
+    [(9999, "Summer"), (2261, "Summer"), (2261, "Summer1"), (2262, "Autumn"), ("0000", "Autumn"),
+     (1676, "Summer"), (1676, "Autumn1")],
+)  # fmt: skip
+def test_term_end_date_outside_the_days_riskscore_holds_is_refused(year, term):
+    # year 9999 gave Timestamp('10000-07-31'): a date no riskscore table can hold
+    # (the summer half-terms of 2261/62 end in May and July 2262, past 2262-04-11;
+    # summer 1676/77 ends on 31 July 1677, before 1677-09-22)
+    with pytest.raises(SchemaError, match=r"outside 1677-09-22 to 2262-04-11") as err:
+        term_end_date(year, term)
+    assert repr(year) in str(err.value) and repr(term) in str(err.value)
+
+
+def test_term_end_date_at_the_edges_of_the_range():
+    assert term_end_date(2261, "Autumn") == pd.Timestamp(2261, 12, 31)
+    assert term_end_date(2261, "Spring1") == pd.Timestamp(2262, 2, 28)
+    assert term_end_date("2261/62", "Spring") == pd.Timestamp(easter(2262))  # 6 April
+    assert term_end_date(1677, "Autumn1") == pd.Timestamp(1677, 10, 31)
+
+
+@pytest.mark.parametrize(
+    "calendar",
+    [pd.DataFrame({"academic_year": [], "term": [], "end": []}),
+     pd.DataFrame({"academic_year": ["2101/02"], "term": ["Autumn"], "end": ["2101-12-20"]}).iloc[:0]],
+)  # fmt: skip
+def test_an_empty_term_dates_table_is_refused(calendar):
+    # an empty calendar (a filter that kept nothing, the wrong sheet) was accepted
+    # silently: every period fell back to the default term ends
+    with pytest.raises(SchemaError, match=r"term_dates has no rows") as err:
+        read_school_census(_NPD, term_dates=calendar)
+    assert "term_dates=None" in str(err.value)
+
+
+# --- case identifiers that are no identifiers: refused by column and row ----------------------
+
+# one row of each adapter's extract that maps to an event
+_ADAPTER_IDS = {
+    name: (adapter, frame.iloc[-1:].reset_index(drop=True), column)
+    for name, (adapter, frame, column) in {
+        **_ADAPTER_ROWS,
+        "school_census": (read_school_census, _NPD, None),
+    }.items()
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ADAPTER_IDS))
+@pytest.mark.parametrize(
+    "bad, what",
+    [(True, "True or False"), (np.False_, "True or False"), ("a\x00b", "U+0000"),
+     ("a\u202eb", "U+202E"), ("a\nb", "U+000A"), (pd.Timestamp("2101-01-01"), "a date or time"),
+     (1 + 2j, "a complex number")],
+)  # fmt: skip
+def test_a_case_id_that_is_no_identifier_is_refused_by_column_and_row(name, bad, what):
+    # True became the case id "True" and a NUL stayed inside the id (validate_events
+    # flagged it only later, far from the extract)
+    adapter, frame, _ = _ADAPTER_IDS[name]
+    df = pd.concat([frame] * 3, ignore_index=True)
+    df["case_id"] = df["case_id"].astype(object)
+    df.at[2, "case_id"] = bad
+    with pytest.raises(SchemaError, match=r"column 'case_id': row 2 ") as err:
+        adapter(df)
+    assert what in str(err.value) and "Fix:" in str(err.value)
+
+
+@pytest.mark.parametrize("name", sorted(_ADAPTER_IDS))
+def test_a_case_id_column_of_booleans_or_dates_is_refused_naming_it(name):
+    adapter, frame, _ = _ADAPTER_IDS[name]
+    df = pd.concat([frame] * 2, ignore_index=True).rename(columns={"case_id": "pupil"})
+    df["pupil"] = [True, False]
+    with pytest.raises(SchemaError, match=r"column 'pupil': rows 0, 1 hold True or False"):
+        adapter(df, case_id_column="pupil")
+    df["pupil"] = pd.to_datetime(["2101-01-01", "2101-01-02"])
+    with pytest.raises(SchemaError, match=r"column 'pupil': rows 0, 1 hold a date or time"):
+        adapter(df, case_id_column="pupil")
+
+
+@pytest.mark.parametrize("name", sorted(_ADAPTER_IDS))
+def test_case_ids_with_white_space_round_them_or_numbers_are_still_read(name):
+    adapter, frame, _ = _ADAPTER_IDS[name]
+    df = pd.concat([frame] * 3, ignore_index=True)
+    df["case_id"] = pd.Series([" a\n", "\tb ", 7], dtype=object)
+    res = adapter(df)
+    assert sorted(set(res.events["case_id"])) == ["7", "a", "b"]

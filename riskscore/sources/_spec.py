@@ -13,7 +13,9 @@ counted: the ``rows`` of one ``field`` add up to the number of input rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -309,6 +311,100 @@ def check_single_values(extract: pd.DataFrame, columns: Iterable[object], source
             )
 
 
+#: Kinds of an object column (pandas' inferred dtype) that hold only text and numbers.
+_ID_KINDS = frozenset({"string", "empty", "integer", "floating", "mixed-integer-float", "bytes"})
+# White space round an id is stripped (clean_text; validate_events normalises it away
+# too); inside an id it is kept, and control or formatting characters are refused.
+_ID_EDGE_SPACE = re.compile(r"^[\s\u00a0\u2007\u202f\ufeff]+|[\s\u00a0\u2007\u202f\ufeff]+$")
+
+
+def _not_an_id(value: object) -> str | None:
+    """What a single case-identifier value is when it cannot be one, else None."""
+    if isinstance(value, bool | np.bool_):
+        return "True or False"
+    if isinstance(value, complex | np.complexfloating):
+        return "a complex number"
+    if isinstance(value, dt.date | dt.time | dt.timedelta | np.datetime64 | np.timedelta64):
+        return "a date or time"
+    return None
+
+
+def _rows_text(rows: Sequence[int]) -> tuple[str, bool]:
+    """``"row 2"`` / ``"rows 0, 1 and 3 more"`` and whether one row is meant."""
+    shown = ", ".join(map(str, rows[:10])) + (
+        f" and {len(rows) - 10:,} more" if len(rows) > 10 else ""
+    )
+    one = len(rows) == 1
+    return f"{'row' if one else 'rows'} {shown}", one
+
+
+def check_case_ids(
+    extract: pd.DataFrame, column: object, source: str, text: pd.Series | None = None
+) -> None:
+    """Refuse case identifiers that are no identifiers, naming the column and the rows.
+
+    True/False (a yes/no column named as the ids), dates or times, complex numbers
+    would become the ids "True", "2101-01-01 00:00:00", "(1+2j)"; a control or
+    invisible formatting character inside an id (a NUL, a line break, a right-to-left
+    override) makes it display as something other than what it is, which
+    :func:`riskscore.validate_events` would refuse later, far from the extract.
+    Checked once per distinct value; text and number columns skip the type check.
+    ``text`` is the column as :func:`clean_text` reads it, when already at hand.
+    """
+    if column is None or column not in extract.columns:
+        return
+    s = extract[column]
+    what: dict[str, None] = {}
+    if pd.api.types.is_bool_dtype(s.dtype):
+        bad = s.notna().to_numpy(dtype=bool)
+        what["True or False"] = None
+    elif s.dtype.kind in "mM" or isinstance(s.dtype, pd.DatetimeTZDtype | pd.PeriodDtype):
+        bad = s.notna().to_numpy(dtype=bool)
+        what["a date or time"] = None
+    elif s.dtype.kind == "c":
+        bad = s.notna().to_numpy(dtype=bool)
+        what["a complex number"] = None
+    elif s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in _ID_KINDS:
+        codes, uniq = pd.factorize(s)
+        kinds = [_not_an_id(v) for v in np.asarray(uniq, dtype=object)]
+        bad_u = np.array([k is not None for k in kinds], dtype=bool)
+        codes = np.asarray(codes, dtype=np.int64)
+        bad = (codes >= 0) & (bad_u[np.maximum(codes, 0)] if len(bad_u) else False)
+        what.update((k, None) for k in kinds if k is not None)
+    else:
+        bad = np.zeros(len(s), dtype=bool)
+    if bad.any():
+        rows, one = _rows_text(np.flatnonzero(bad).tolist())
+        raise SchemaError(
+            f"{source}: column {str(column)!r}: {rows} {'holds' if one else 'hold'} "
+            f"{' / '.join(what)}, not {'a case identifier' if one else 'case identifiers'}. "
+            "Fix: check that the column read as the case identifier is the pseudonymous "
+            "child identifier (pass case_id_column= to name it); identifiers are text or "
+            "whole numbers."
+        )
+    codes, uniq = pd.factorize(clean_text(s) if text is None else text)
+    found: dict[str, None] = {}
+    bad_u = np.zeros(len(uniq), dtype=bool)
+    for i, v in enumerate(np.asarray(uniq, dtype=object)):
+        if v.isprintable():
+            continue  # fast path: printable text holds neither kind
+        chars = [c for c in _ID_EDGE_SPACE.sub("", v) if unicodedata.category(c) in ("Cc", "Cf")]
+        if chars:
+            bad_u[i] = True
+            found.update((f"U+{ord(c):04X}", None) for c in chars)
+    if bad_u.any():
+        codes = np.asarray(codes, dtype=np.int64)
+        rows, one = _rows_text(np.flatnonzero((codes >= 0) & bad_u[np.maximum(codes, 0)]).tolist())
+        shown = ", ".join(list(found)[:5]) + (" and others" if len(found) > 5 else "")
+        raise SchemaError(
+            f"{source}: column {str(column)!r}: {rows} {'holds' if one else 'hold'} control or "
+            f"invisible formatting characters inside the case identifier (found: {shown}; "
+            "such as a NUL, a line break, a tab, a zero-width or right-to-left mark), so it "
+            "displays as something other than what it is. Fix: remove those characters "
+            "from the identifiers (check how the extract was exported)."
+        )
+
+
 def check_unique_columns(extract: pd.DataFrame, source: str, what: str = "extract") -> None:
     """Refuse an extract (or other table, ``what``) with a column name given twice:
     which one to read is unknown."""
@@ -447,6 +543,7 @@ def read_source(
     found = {c.role: find_column(df, c, spec.source, given.get(c.role)) for c in spec.columns}
     check_single_values(df, found.values(), spec.source)
     x = Extract(spec, df, found, lo, hi, format, dayfirst)
+    check_case_ids(df, found["case_id"], spec.source, x.case)
     parts = spec.classify(x, **options)
     parts = [parts] if isinstance(parts, Classified) else list(parts)
     events, reports, covered, firsts = [], [], [], []

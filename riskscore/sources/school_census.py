@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskscore._dates import DATE_RANGE, FIRST_DAY, LAST_DAY
 from riskscore.errors import ParameterError, SchemaError
 from riskscore.sources._spec import (
     AdapterResult,
@@ -139,6 +140,12 @@ def term_end_date(academic_year: object, term: str) -> pd.Timestamp:
     -------
     pandas.Timestamp
 
+    Raises
+    ------
+    SchemaError
+        If the year or term cannot be read, or the term ends outside
+        1677-09-22 to 2262-04-11, the days riskscore holds.
+
     Examples
     --------
     >>> term_end_date("2101/02", "Autumn").date().isoformat()
@@ -155,12 +162,19 @@ def term_end_date(academic_year: object, term: str) -> pd.Timestamp:
             f"term_end_date: cannot read academic year {academic_year!r} / term {term!r}."
         )
     _, end = _default_bounds(year.to_numpy(), canon.to_numpy(dtype=object))
-    return pd.Timestamp(end[0])
+    if not _FIRST_DAY <= end[0] <= _LAST_DAY:
+        # year 9999 would end on 10000-07-31: a date no riskscore table holds
+        raise SchemaError(
+            f"term_end_date: the term {term!r} of academic year {academic_year!r} ends on "
+            f"{end[0]}, outside {DATE_RANGE}, the days riskscore holds. Fix: check the "
+            "academic year (a placeholder such as 9999 is no year)."
+        )
+    return pd.Timestamp(end[0]).as_unit("ns")
 
 
 #: The days pandas dates (datetime64[ns]) hold: periods outside are unreadable dates.
-_FIRST_DAY = np.datetime64(pd.Timestamp.min.ceil("D").date(), "D")
-_LAST_DAY = np.datetime64(pd.Timestamp.max.floor("D").date(), "D")
+_FIRST_DAY = np.datetime64(FIRST_DAY, "D")
+_LAST_DAY = np.datetime64(LAST_DAY, "D")
 
 
 def _number(x: Extract, role: str, *, required: bool = False) -> tuple[pd.Series, pd.Series] | None:
@@ -308,7 +322,8 @@ def read_school_census(
         the columns read).
     term_dates : pandas.DataFrame, optional
         Local calendar with columns ``academic_year``, ``term``, ``end`` (and optionally
-        ``start``); periods it lists override the default convention.
+        ``start``); periods it lists override the default convention. A table without
+        rows is refused (None means the default term ends).
     period_end_column : str, optional
         A column of the extract holding each period's end date (overrides both).
     case_id_column : str, optional
@@ -363,6 +378,14 @@ def _apply_calendar(
         raise SchemaError(
             f"{source}: term_dates lacks column(s) {sorted(missing)}; it needs academic_year, term, end "
             "(and optionally start)."
+        )
+    if len(term_dates) == 0:
+        # a filter that kept nothing, or the wrong sheet: every period would silently
+        # fall back to the default term ends
+        raise SchemaError(
+            f"{source}: term_dates has no rows, so it would change no term end. Fix: give "
+            "the local calendar's rows (academic_year, term, end), or pass term_dates=None "
+            "to use the default term ends (see riskscore.sources.term_end_date)."
         )
     check_single_values(term_dates, ["academic_year", "term", "end", "start"], source)
     cal = pd.DataFrame(

@@ -499,12 +499,43 @@ def _plain(part: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- reading
 
+_PARQUET = (".parquet", ".pq")
 
-def _read_part(item, columns=None, n_buckets=None, validate=None) -> pd.DataFrame:
-    """Read one Parquet file of a folder (``columns=``: Dask's column projection)."""
+
+def _not_parquet(path, exc: BaseException) -> SchemaError:
+    """The pandas reader's words for a file pyarrow cannot read as Parquet."""
+    reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return SchemaError(
+        f"{Path(path).name} cannot be read as Parquet ({reason}). Fix: check that every "
+        "file is a whole Parquet file (a folder must hold only the table's parts), or "
+        "export the table again."
+    )
+
+
+def _footer(path) -> tuple[int, tuple[str, ...]]:
+    """Rows and columns of a Parquet file, from its footer (a stored pandas index left out)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path, bucket = item
+    try:
+        meta = pq.read_metadata(path)
+        schema = meta.schema.to_arrow_schema()
+    except (pa.ArrowException, OSError) as exc:
+        raise _not_parquet(path, exc) from None
+    pandas_meta = schema.pandas_metadata or {}
+    index = {c for c in pandas_meta.get("index_columns", []) if isinstance(c, str)}
+    return int(meta.num_rows), tuple(n for n in schema.names if n not in index)
+
+
+def _read_part(
+    item, columns=None, n_buckets=None, validate=None, table=None, kind="events"
+) -> pd.DataFrame:
+    """Read one Parquet file of a folder (``columns=``: Dask's column projection), with
+    the columns and types of the whole ``table`` (its empty frame) when given."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path, bucket, held = item
     cols = None if columns is None else list(columns)
     if cols is None or validate is not None:
         read_cols = None  # validation needs the whole row
@@ -512,8 +543,13 @@ def _read_part(item, columns=None, n_buckets=None, validate=None) -> pd.DataFram
         read_cols = list(dict.fromkeys([*cols, "case_id"]))  # to check the buckets
     else:
         read_cols = cols
+    if read_cols is not None:
+        read_cols = [c for c in read_cols if c in held]  # the others are added as missing
     # case_id as a dictionary: one copy of each identifier, hashed once
-    df = pq.read_table(path, columns=read_cols, read_dictionary=["case_id"]).to_pandas()
+    try:
+        df = pq.read_table(path, columns=read_cols, read_dictionary=["case_id"]).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise _not_parquet(path, exc) from None
     if validate == "events":
         from riskscore.schema import validate_events
 
@@ -534,7 +570,51 @@ def _read_part(item, columns=None, n_buckets=None, validate=None) -> pd.DataFram
                     f"{LAYOUT_FILE} so that the rows are shuffled by case when read."
                 )
         df.index = pd.Index(np.full(len(df), bucket, dtype=np.int64), name=_BUCKET)
+    if table is not None:
+        wanted = set(table.columns if cols is None else cols)
+        if n_buckets is not None:
+            wanted.add("case_id")
+        df = _conform(df, table[[c for c in table.columns if c in wanted]], path, kind)
     return df if cols is None else df[cols]
+
+
+def _conform(df: pd.DataFrame, meta: pd.DataFrame, path, kind: str) -> pd.DataFrame:
+    """One file's table with the columns and types of the whole table (``meta``).
+
+    A column that other files hold and this one lacks is missing here (a required
+    column of the contract is refused instead); ``case_id`` is a categorical in every
+    partition, whatever each file stored (text, integers). Other types must agree,
+    but for a whole number read where others hold floats, or text of another kind.
+    """
+    from riskscore.schema import CONTRACT
+
+    required = {r.name for r in CONTRACT[kind].columns if r.required}
+    lacking = [c for c in meta.columns if c not in df.columns]
+    if set(lacking) & required:
+        raise SchemaError(
+            f"{path}: required column(s) {sorted(set(lacking) & required)} of the {kind} "
+            "table are missing from this file (other files of the folder hold them). Fix: "
+            "write every file of the table with its required columns."
+        )
+    for column in lacking:
+        empty = pd.Series(index=pd.RangeIndex(len(df)), dtype=meta[column].dtype)
+        df[column] = empty.set_axis(df.index)
+    if "case_id" in df.columns and not isinstance(df["case_id"].dtype, pd.CategoricalDtype):
+        df["case_id"] = df["case_id"].astype("category")
+    for column in meta.columns:
+        want, have = meta[column].dtype, df[column].dtype
+        if column == "case_id" or have == want:
+            continue
+        texts = pd.api.types.is_string_dtype(want) and pd.api.types.is_string_dtype(have)
+        widen = pd.api.types.is_float_dtype(want) and pd.api.types.is_integer_dtype(have)
+        if not (texts or widen):
+            raise SchemaError(
+                f"{path}: column {column!r} holds {have} where another file of the folder "
+                f"holds {want}. Fix: write every file of the table with the same column "
+                "types."
+            )
+        df[column] = df[column].astype(want)
+    return df[list(meta.columns)]
 
 
 def _validated(validate, df: pd.DataFrame, path) -> pd.DataFrame:
@@ -548,37 +628,130 @@ def _validated(validate, df: pd.DataFrame, path) -> pd.DataFrame:
     return report.valid
 
 
+def _ignored(relative: Path) -> bool:
+    # as pyarrow (the pandas path) passes over them: _SUCCESS, .part-0.parquet.crc
+    return any(part.startswith((".", "_")) for part in relative.parts)
+
+
+def _folder_files(p: Path) -> tuple[list[Path], list[Path]]:
+    """The Parquet files under a folder, and the other files (names pyarrow skips left out)."""
+    parquet, other = [], []
+    for f in sorted(p.rglob("*")):
+        if f.is_dir() or _ignored(f.relative_to(p)):
+            continue
+        (parquet if f.name.lower().endswith(_PARQUET) else other).append(f)
+    return parquet, other
+
+
+def _layout_error(p: Path, problem: str) -> SchemaError:
+    return SchemaError(
+        f"{p / LAYOUT_FILE}: {problem}. Fix: rewrite the folder with "
+        f"riskscore.scale.write_events_parquet, or delete {LAYOUT_FILE} so that the files "
+        "are read as they are and shuffled by case when needed."
+    )
+
+
+def _layout_files(p: Path) -> tuple[int, list[Path]]:
+    """The partitions and files a layout file lists, checked against the folder."""
+    try:
+        layout = json.loads((p / LAYOUT_FILE).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _layout_error(p, f"not JSON ({exc})") from None
+    if not isinstance(layout, dict):
+        raise _layout_error(p, f"not a JSON object but a {type(layout).__name__}")
+    if layout.get("layout") != _LAYOUT_NAME or layout.get("version") != _LAYOUT_VERSION:
+        raise SchemaError(
+            f"{p / LAYOUT_FILE}: unknown layout {layout.get('layout')!r} version "
+            f"{layout.get('version')!r}; this riskscore reads {_LAYOUT_NAME!r} version "
+            f"{_LAYOUT_VERSION}. Fix: upgrade riskscore or rewrite the folder."
+        )
+    n, names = layout.get("n_partitions"), layout.get("files")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise _layout_error(p, f"n_partitions is {n!r}, not a whole number of at least 1")
+    if not isinstance(names, list) or not all(isinstance(f, str) for f in names):
+        raise _layout_error(p, f"files is {names!r}, not a list of file names")
+    if len(names) != n:
+        raise _layout_error(
+            p, f"n_partitions is {n} but files lists {len(names)} file(s); one file a partition"
+        )
+    odd = [f for f in names if Path(f).name != f or f in (".", "..") or _ignored(Path(f))]
+    if odd:
+        raise _layout_error(p, f"files lists {odd[:5]}, which are not files of this folder")
+    twice = sorted({f for f in names if names.count(f) > 1})
+    if twice:
+        raise _layout_error(p, f"files lists {twice[:5]} more than once")
+    files = [p / name for name in names]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise MissingFileError(f"{p}: files of the layout are missing: {missing[:5]}")
+    parquet, other = _folder_files(p)
+    unlisted = [
+        f.relative_to(p).as_posix() for f in parquet if f.name not in names or f.parent != p
+    ]
+    if unlisted:
+        raise _layout_error(
+            p,
+            f"the folder holds Parquet files {unlisted[:5]} that the layout does not list: "
+            "the folder was changed after it was written",
+        )
+    if other:
+        raise _not_parquet(other[0], ValueError("not a .parquet or .pq file"))
+    return n, files
+
+
 def _read_folder(path, kind: str, validate: bool):
     dd = _dd()
     p = Path(path)
-    if not p.is_dir():
-        raise MissingFileError(f"no such directory: '{p}' (expected a folder of Parquet files)")
-    layout = None
-    if (p / LAYOUT_FILE).exists():
-        layout = json.loads((p / LAYOUT_FILE).read_text())
-        if layout.get("layout") != _LAYOUT_NAME or layout.get("version") != _LAYOUT_VERSION:
+    if not p.exists():
+        raise MissingFileError(
+            f"no such file or directory: '{p}' (expected a folder of Parquet files)"
+        )
+    n = None
+    if p.is_file():
+        if not p.name.lower().endswith(_PARQUET):
             raise SchemaError(
-                f"{p / LAYOUT_FILE}: unknown layout {layout.get('layout')!r} version "
-                f"{layout.get('version')!r}; this riskscore reads {_LAYOUT_NAME!r} version "
-                f"{_LAYOUT_VERSION}. Fix: upgrade riskscore or rewrite the folder."
+                f"{p.name}: the Dask path (engine='dask', read_{kind}_dask) reads Parquet "
+                "only, a folder of Parquet files or one .parquet/.pq file. Fix: read a CSV "
+                f"file with engine='pandas' (riskscore.read_{kind}(path), which checks its "
+                "lines, encoding and header), then write the table with "
+                "riskscore.scale.write_events_parquet(table, folder) and read that folder."
             )
-        n = int(layout["n_partitions"])
-        files = [p / name for name in layout["files"]]
-        missing = [str(f) for f in files if not f.exists()]
-        if missing:
-            raise MissingFileError(f"{p}: files of the layout are missing: {missing[:5]}")
-        items = [(str(f), i) for i, f in enumerate(files)]
+        files = [p]
+    elif (p / LAYOUT_FILE).exists():
+        n, files = _layout_files(p)
     else:
-        files = sorted([*p.rglob("*.parquet"), *p.rglob("*.pq")])
+        files, other = _folder_files(p)
         if not files:
             raise SchemaError(
-                f"directory '{p}' holds no .parquet or .pq files; read_events_dask reads a "
+                f"directory '{p}' holds no .parquet or .pq files; read_{kind}_dask reads a "
                 "folder of Parquet files"
             )
-        n = None
-        items = [(str(f), None) for f in files]
+        if other:  # the pandas path refuses them too (it reads every file of a folder)
+            raise _not_parquet(other[0], ValueError("not a .parquet or .pq file"))
+    footers = [_footer(f) for f in files]
+    if sum(rows for rows, _ in footers) == 0:
+        raise SchemaError(
+            f"{p.name} has a header but no data rows (0 {kind}); there is nothing to "
+            "validate or audit. Fix: export the table again with its rows."
+        )
+    items = [
+        (str(f), None if n is None else i, held)
+        for i, (f, (_, held)) in enumerate(zip(files, footers, strict=True))
+    ]
     check = kind if validate else None
-    meta = _unknown_categories(_read_part(items[0], None, n, check).iloc[:0])
+    # the table's columns: every file's (a column only some files hold is kept), each
+    # of the type the first file holding it is read as
+    meta = _read_part(items[0], None, n, check).iloc[:0]
+    seen = set(footers[0][1])
+    for item, (_, held) in zip(items[1:], footers[1:], strict=True):
+        if set(held) - seen:
+            more = _read_part(item, None, n, check).iloc[:0]
+            for column in more.columns.difference(meta.columns, sort=False):
+                meta[column] = more[column]
+            seen |= set(held)
+    if "case_id" in meta.columns and not isinstance(meta["case_id"].dtype, pd.CategoricalDtype):
+        meta["case_id"] = meta["case_id"].astype("category")
+    meta = _unknown_categories(meta)
     divisions = tuple(range(n + 1)) if n is not None else None
     return dd.from_map(
         _read_part,
@@ -588,6 +761,8 @@ def _read_folder(path, kind: str, validate: bool):
         label=f"read-{kind}",
         n_buckets=n,
         validate=check,
+        table=meta,
+        kind=kind,
     )
 
 
@@ -609,13 +784,21 @@ def read_events_dask(path: str | os.PathLike, *, validate: bool = True):
     One file is one partition. A folder written by :func:`write_events_parquet` or
     :func:`write_cohort_parquet` (it holds ``_riskscore_layout.json``) comes back
     partitioned by case, so nothing is shuffled later; the bucket of every row is
-    checked as it is read. Any other folder is read as it is and shuffled by case
-    once, when first needed.
+    checked as it is read. Any other folder (or one Parquet file) is read as it is
+    and shuffled by case once, when first needed.
+
+    As the pandas reader, this refuses (with :class:`~riskscore.SchemaError`) a file
+    that is not Parquet (a CSV file: read it with :func:`riskscore.read_events`), a
+    folder holding other files besides its Parquet parts (names starting with ``_``
+    or ``.`` are passed over), a file that cannot be read as Parquet, and a table of
+    no rows. A column that only some files hold is kept (missing in the others; a
+    required column must be in every file); ``case_id`` is a categorical in every
+    partition, whatever type each file stored.
 
     Parameters
     ----------
     path : str or path-like
-        Folder of ``.parquet`` / ``.pq`` files.
+        Folder of ``.parquet`` / ``.pq`` files, or one such file.
     validate : bool, default=True
         Check each file against the data contract as it is read
         (:func:`riskscore.validate_events`, strict: a problem raises
@@ -678,7 +861,17 @@ def _fresh_folder(folder: Path, overwrite: bool) -> None:
             raise OutputExistsError(
                 f"'{folder}' is not empty; pass overwrite=True to replace its Parquet files."
             )
-        for f in [*folder.glob("part-*.parquet"), folder / LAYOUT_FILE]:
+        own = [*folder.glob("part-*.parquet"), folder / LAYOUT_FILE]
+        parquet, other = _folder_files(folder)
+        foreign = [f.relative_to(folder).as_posix() for f in [*parquet, *other] if f not in own]
+        if foreign:
+            # kept, they would be read with the new table (a folder is read whole)
+            raise OutputExistsError(
+                f"'{folder}' holds files riskscore did not write there: {foreign[:5]}; "
+                "overwrite=True replaces only its own part-*.parquet files and "
+                f"{LAYOUT_FILE}. Fix: move those files away, or write to another folder."
+            )
+        for f in own:
             f.unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
 

@@ -382,3 +382,210 @@ def test_the_main_guard_is_recognised(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["top", "True", "guarded", "False"], out.stderr
     assert _unguarded_main() is None  # under pytest: guarded
+
+
+# --------------------------------------------------------------- reading odd files
+
+_EV = pd.DataFrame(
+    {"case_id": ["a", "b", "c"], "date": ["2101-01-01", "2101-01-02", "2101-01-03"],
+     "agency": ["gp"] * 3, "event": ["missed_appointment"] * 3}
+)  # fmt: skip
+_HEADER = "case_id,date,agency,event\n"
+
+
+def _both(path, kind="events"):
+    """The pandas and the Dask reading of ``path``, each a table or the error raised."""
+    import riskscore as rs
+
+    out = {}
+    for engine in ("pandas", "dask"):
+        try:
+            if kind == "events":
+                got = rs.read_events(path, engine=engine)
+            else:
+                got = rs.read_cases(path) if engine == "pandas" else read_cases_dask(path)
+            out[engine] = got.compute() if engine == "dask" else got
+        except Exception as err:  # noqa: BLE001 - the test compares what each raised
+            out[engine] = err
+    return out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [_HEADER + "a,2101-01-01,gp,missed_appointment\n",
+     _HEADER + "a,2101-01-01,gp,missed_appointment,extra\nb,2101-01-02,gp,missed_appointment\n",
+     _HEADER + "a,2101-01-01,gp\n", "\ufeff" + _HEADER + "a,2101-01-01,gp,missed_appointment\n",
+     "", _HEADER],
+    ids=["plain", "extra-field", "fewer-fields", "bom", "empty", "header-only"],
+)  # fmt: skip
+def test_a_csv_file_with_engine_dask_is_refused_saying_how_to_read_it(tmp_path, text):
+    # the Dask path reads Parquet only: a CSV file (well-formed or not) was refused as
+    # MissingFileError "no such directory" although the file exists
+    path = tmp_path / "events.csv"
+    path.write_text(text, encoding="utf-8")
+    got = _both(path)["dask"]
+    assert isinstance(got, SchemaError) and not isinstance(got, FileNotFoundError), repr(got)
+    assert "events.csv" in str(got) and "engine='pandas'" in str(got)
+    assert "write_events_parquet" in str(got)
+
+
+def test_a_parquet_file_reads_with_engine_dask_as_with_pandas(tmp_path):
+    # "no such directory" for a Parquet file, which the pandas path reads
+    path = tmp_path / "events.parquet"
+    _EV.to_parquet(path)
+    got = _both(path)
+    pd.testing.assert_frame_equal(
+        got["dask"].reset_index(drop=True).astype({"case_id": str}),
+        got["pandas"].astype({"case_id": str}),
+    )
+
+
+@pytest.mark.parametrize("content", [b"", b"not a parquet file at all"], ids=["0-bytes", "text"])
+@pytest.mark.parametrize("first", [True, False], ids=["first-file", "later-file"])
+def test_a_file_that_is_no_parquet_is_refused_as_by_pandas(tmp_path, content, first):
+    # pyarrow's ArrowInvalid reached the user from the Dask path
+    folder = tmp_path / "events"
+    folder.mkdir()
+    _EV.to_parquet(folder / "b.parquet")
+    (folder / ("a.parquet" if first else "c.parquet")).write_bytes(content)
+    got = _both(folder)
+    for engine in ("pandas", "dask"):
+        assert isinstance(got[engine], SchemaError), (engine, repr(got[engine]))
+        assert "cannot be read as Parquet" in str(got[engine])
+    assert ("a.parquet" if first else "c.parquet") in str(got["dask"])
+
+
+@pytest.mark.parametrize("kind", ["events", "cases"])
+def test_a_table_of_no_rows_is_refused_as_by_pandas(tmp_path, kind):
+    # the pandas path refuses a header without rows; the Dask path gave 0 rows
+    folder = tmp_path / kind
+    folder.mkdir()
+    table = _EV if kind == "events" else pd.DataFrame({"case_id": ["a"], "birth_year": [2100]})
+    table.iloc[:0].to_parquet(folder / "a.parquet")
+    table.iloc[:0].to_parquet(folder / "b.parquet")
+    got = _both(folder, kind)
+    for engine in ("pandas", "dask"):
+        assert isinstance(got[engine], SchemaError), (engine, repr(got[engine]))
+        assert f"no data rows (0 {kind})" in str(got[engine])
+
+
+def test_a_file_that_is_not_parquet_in_the_folder_is_refused_as_by_pandas(tmp_path):
+    # the pandas path refuses the folder; the Dask path left the CSV out silently
+    folder = tmp_path / "events"
+    folder.mkdir()
+    _EV.iloc[:2].to_parquet(folder / "a.parquet")
+    _EV.iloc[2:].to_csv(folder / "b.csv", index=False)
+    got = _both(folder)
+    for engine in ("pandas", "dask"):
+        assert isinstance(got[engine], SchemaError), (engine, repr(got[engine]))
+    assert "b.csv" in str(got["dask"])
+    # names pyarrow passes over (hidden, or starting with _) are passed over here too
+    (folder / "b.csv").unlink()
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".a.parquet.crc").write_bytes(b"\x00")
+    got = _both(folder)
+    assert len(got["dask"]) == len(got["pandas"]) == 2
+
+
+@pytest.mark.parametrize("where", ["first", "second"])
+def test_an_optional_column_some_files_lack_is_kept_with_its_values(tmp_path, where):
+    # recorded_date written only in the second file was dropped without a word (the
+    # first file's columns were taken as the table's)
+    folder = tmp_path / "events"
+    folder.mkdir()
+    recorded = pd.to_datetime(["2101-01-05", "2101-01-06"])
+    a, b = _EV.iloc[:1], _EV.iloc[1:]
+    if where == "first":
+        a = a.assign(recorded_date=recorded[:1])
+    else:
+        b = b.assign(recorded_date=recorded)
+    a.to_parquet(folder / "a.parquet")
+    b.to_parquet(folder / "b.parquet")
+    got = read_events_dask(folder).compute().reset_index(drop=True)
+    want = [pd.Timestamp("2101-01-05"), pd.NaT, pd.NaT] if where == "first" else [pd.NaT, *recorded]
+    assert got["case_id"].astype(str).tolist() == ["a", "b", "c"]
+    pd.testing.assert_series_equal(
+        got["recorded_date"], pd.Series(want, name="recorded_date", dtype="datetime64[ns]")
+    )
+    for i in range(2):
+        part = read_events_dask(folder).get_partition(i).compute()
+        assert list(part.columns) == list(got.columns)
+
+
+@pytest.mark.parametrize("order", [("a", 7), (7, "a")])
+def test_case_ids_of_another_type_in_one_file_read_as_text(tmp_path, order):
+    # text ids in one file and integer ids in another: AttributeError ('StringDtype'
+    # object has no attribute 'categories') when computed
+    folder = tmp_path / "events"
+    folder.mkdir()
+    for name, case in zip(("a", "b"), order, strict=True):
+        _EV.iloc[:1].assign(case_id=[case]).to_parquet(folder / f"{name}.parquet")
+    ev = read_events_dask(folder)
+    got = ev.compute()
+    assert sorted(got["case_id"].astype(str)) == ["7", "a"]
+    assert isinstance(ev.dtypes["case_id"], pd.CategoricalDtype)
+    assert all(isinstance(t, pd.CategoricalDtype) for t in got.dtypes[["case_id"]])
+
+
+def _layout_edit(folder, change):
+    path = folder / LAYOUT_FILE
+    if isinstance(change, str):
+        path.write_text(change)
+        return
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [("{not json", "not JSON"), ("[1, 2]", "not a JSON object"),
+     (lambda d: d.pop("files"), "files"), (lambda d: d.update(n_partitions="two"), "n_partitions"),
+     (lambda d: d.update(n_partitions=0), "n_partitions"),
+     (lambda d: d.update(n_partitions=3), "n_partitions"),
+     (lambda d: d.update(files=["../outside.parquet", "part-00001.parquet"]), "outside.parquet"),
+     (lambda d: d.update(files=["part-00001.parquet"] * 2), "part-00001.parquet")],
+    ids=["not-json", "a-list", "no-files", "n-text", "n-zero", "n-not-files", "outside", "twice"],
+)  # fmt: skip
+def test_a_damaged_layout_file_is_refused_naming_it(tmp_path, cohort, change, words):
+    # JSONDecodeError, AttributeError, KeyError and ValueError reached the user; a file
+    # name with ../ was read from outside the folder
+    events, _ = cohort
+    folder = write_events_parquet(events.iloc[:40], tmp_path / "ev", 2)
+    events.iloc[:5].to_parquet(tmp_path / "outside.parquet", index=False)
+    _layout_edit(folder, change)
+    with pytest.raises(SchemaError, match=LAYOUT_FILE) as err:
+        read_events_dask(folder).compute()
+    assert words in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_a_parquet_file_the_layout_does_not_list_is_refused(tmp_path, cohort):
+    # the pandas path reads every file of the folder; the Dask path left it out silently
+    events, _ = cohort
+    folder = write_events_parquet(events.iloc[:40], tmp_path / "ev", 2)
+    events.iloc[40:45].to_parquet(folder / "part-00002.parquet", index=False)
+    with pytest.raises(SchemaError, match=r"part-00002\.parquet.*does not list"):
+        read_events_dask(folder)
+
+
+def test_overwrite_refuses_a_folder_holding_files_riskscore_did_not_write(tmp_path, cohort):
+    # overwrite=True replaced the part files and kept the others, which were then read
+    # with the new table (or left out without a word)
+    from riskscore import OutputExistsError
+
+    events, _ = cohort
+    folder = tmp_path / "ev"
+    folder.mkdir()
+    events.iloc[:5].to_parquet(folder / "mine.parquet", index=False)
+    with pytest.raises(OutputExistsError, match=r"mine\.parquet"):
+        write_events_parquet(events.iloc[:40], folder, 2, overwrite=True)
+    assert (folder / "mine.parquet").exists()
+    (folder / "mine.parquet").unlink()
+    write_events_parquet(events.iloc[:40], folder, 3)
+    write_events_parquet(events.iloc[:40], folder, 2, overwrite=True)  # its own files: replaced
+    assert sorted(f.name for f in folder.iterdir()) == [
+        LAYOUT_FILE,
+        "part-00000.parquet",
+        "part-00001.parquet",
+    ]
+    assert len(read_events_dask(folder).compute()) == 40

@@ -19,20 +19,26 @@ on (``n`` and ``n_cases`` of the group, and the metric's own ``numerator`` and
 are computed from the published counts; AUROC, mean predicted risk and the
 observed/expected ratio are shown only where every cell they rest on reaches the
 threshold; intervals, differences and ratios only where every cell of the group
-(and of the reference group) does.
+(and of the reference group) does. The mean predicted risk is published as
+:func:`riskscore.evaluate` publishes it: the group's expected count (the sum of its
+predictions), rounded like a count, over its published rows, since exact it would
+give that sum back (equal to the observed count on the rows of a maximum-likelihood
+fit); the observed/expected ratio is the published observed rate over it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from riskscore._evaluation_tables import expected_rate
 from riskscore._numerics import Ranker, alert_threshold, percentile_interval, replicate_weights
-from riskscore._params import COUNT, UNIT_CLOSED, UNIT_OPEN, validate_params
+from riskscore._params import UNIT_CLOSED, UNIT_OPEN, Interval, validate_params
 from riskscore.disclosure import (
     disclose,
     disclose_tables,
@@ -246,6 +252,11 @@ def _published_estimates(E, metric_names, cells, exact, settings, kids):
             if m in _RATES:
                 value = cells[num] / np.where(cells[den] > 0, cells[den], np.nan)
                 out[i] = np.where(shown, value, np.nan)
+            elif m == "mean_predicted":
+                # times the rows it is the expected count (the observed one, on the rows
+                # of a maximum-likelihood fit): rounded like a count, over published rows
+                value = expected_rate(E[i], exact["n"], cells["n"], settings)
+                out[i] = np.where(safe[i], value, np.nan)
             else:
                 out[i] = np.where(safe[i], E[i], np.nan)
         # observed / expected from the published observed rate
@@ -254,6 +265,120 @@ def _published_estimates(E, metric_names, cells, exact, settings, kids):
         mean = out[metric_names.index("mean_predicted")]
         out[oe] = np.where(safe[oe], obs / np.where(mean > 0, mean, np.nan), np.nan)
     return out, safe
+
+
+# Most bootstrap replicates asked for in one call (as the command line allows): every
+# replicate of every group is held in memory, and more add nothing to a percentile.
+_MAX_BOOT = 100_000
+
+
+def _group_frame(sensitive_features, n_rows: int) -> pd.DataFrame:
+    """The group labels as a table of one column per attribute, or a SchemaError."""
+    fix = (
+        "Fix: pass the group label of every row as a Series (named for the attribute), a "
+        "DataFrame with one column per attribute, a dict of such columns, or a 1-D array."
+    )
+    if isinstance(sensitive_features, pd.DataFrame):
+        return sensitive_features.reset_index(drop=True)
+    if isinstance(sensitive_features, pd.Series):
+        name = sensitive_features.name or "group"
+        return sensitive_features.reset_index(drop=True).to_frame(name)
+    if isinstance(sensitive_features, Mapping):
+        columns = {}
+        for name, values in sensitive_features.items():
+            column = _group_frame(values, n_rows)
+            if column.shape[1] != 1:
+                raise SchemaError(
+                    f"sensitive_features[{name!r}] holds {column.shape[1]} columns; each "
+                    f"entry of a dict must be one column of labels. {fix}"
+                )
+            columns[name] = column.iloc[:, 0].to_numpy()
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) > 1:
+            raise SchemaError(
+                f"sensitive_features: the columns of the dict have different lengths "
+                f"{sorted(lengths)}. {fix}"
+            )
+        return pd.DataFrame(columns)
+    if sensitive_features is None or isinstance(sensitive_features, (str, bytes)):
+        raise SchemaError(
+            f"sensitive_features must hold a group label for each of the {n_rows} rows; "
+            f"got {sensitive_features!r}. {fix}"
+        )
+    values = np.asarray(sensitive_features, dtype=object)
+    if values.ndim != 1:
+        raise SchemaError(
+            f"sensitive_features must be one label per row (1-D) unless it is a DataFrame; "
+            f"got an array of shape {values.shape}. {fix}"
+        )
+    return pd.DataFrame({"group": values})
+
+
+def _columns_to_audit(by, frame: pd.DataFrame) -> list:
+    """``by`` as a list of columns of ``frame`` (one name is one column)."""
+    if by is None:
+        return [c for c in ("sex", "ethnic_group", "imd_quintile") if c in frame.columns] or list(
+            frame.columns
+        )
+    if isinstance(by, str):
+        by = [by]
+    elif not isinstance(by, (Sequence, pd.Index, np.ndarray)):
+        if not (_hashable(by) and by in frame.columns):
+            raise ParameterError(
+                f"subgroup_metrics: by must be column names of sensitive_features (a list "
+                f"such as ['sex']); got {by!r} ({type(by).__name__})."
+            )
+        by = [by]
+    by = list(by)
+    if not by:
+        raise ParameterError(
+            "subgroup_metrics: by names no column; give at least one column of "
+            f"sensitive_features (have {list(frame.columns)}), or by=None for the default."
+        )
+    seen = [c for i, c in enumerate(by) if c in by[:i]]
+    if seen:
+        raise ParameterError(
+            f"subgroup_metrics: by names {seen[0]!r} twice; name each column once."
+        )
+    missing_cols = [c for c in by if c not in frame.columns]
+    if missing_cols:
+        raise SchemaError(
+            f"sensitive_features: no column {missing_cols[0]!r} (have {list(frame.columns)})."
+        )
+    return by
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _case_codes(case_ids, n_rows: int) -> tuple[np.ndarray, int]:
+    """Each row's child as a code, or a SchemaError naming what is wrong with the ids."""
+    if case_ids is None:
+        return np.arange(n_rows), n_rows
+    ids = np.asarray(case_ids, dtype=object) if not isinstance(case_ids, np.ndarray) else case_ids
+    if ids.ndim != 1:
+        raise SchemaError(
+            f"case_ids must be one case id per row (1-D); got an array of shape {ids.shape}."
+        )
+    if len(ids) != n_rows:
+        raise SchemaError(
+            f"case_ids has {len(ids)} entries but y_true has {n_rows} rows; pass the case id "
+            "of every row."
+        )
+    missing = np.flatnonzero(pd.isna(pd.Series(ids, dtype=object)).to_numpy())
+    if len(missing):
+        raise SchemaError(
+            f"case_ids: {len(missing)} case id(s) are missing (None or NaN), rows "
+            f"{missing[:5].tolist()} (0-based). A row without a child cannot be counted as "
+            "one; fix the case ids or drop those rows first."
+        )
+    codes, uniq = pd.factorize(ids, use_na_sentinel=False)
+    return codes, len(uniq)
 
 
 def _numbers(values, name: str, what: str) -> np.ndarray:
@@ -271,7 +396,7 @@ def _numbers(values, name: str, what: str) -> np.ndarray:
     {
         "threshold": [UNIT_CLOSED, None],
         "alert_rate": [UNIT_OPEN, None],
-        "n_boot": [COUNT],
+        "n_boot": [Interval(Integral, 0, _MAX_BOOT)],
         "level": [UNIT_OPEN],
         "disclosure": ["disclosure"],
         "random_state": ["random_state"],
@@ -323,7 +448,7 @@ def subgroup_metrics(
         least ``min_count`` children as well as rows. Without it each row counts as a
         child (for one row per child); pass it whenever a child has several rows.
     n_boot : int, default=200
-        Bootstrap replicates (0 for none).
+        Bootstrap replicates (0 for none; at most 100,000).
     level : float, default=0.95
         Interval coverage.
     disclosure : bool, DisclosureSettings or dict, default=True
@@ -370,23 +495,26 @@ def subgroup_metrics(
             f"y_prob must be probabilities in [0, 1]; rows {np.flatnonzero(bad)[:5].tolist()} "
             "are not. Pass predicted probabilities, not scores."
         )
-    if isinstance(sensitive_features, pd.DataFrame):
-        frame = sensitive_features.reset_index(drop=True)
-    elif isinstance(sensitive_features, pd.Series):
-        name = sensitive_features.name or "group"
-        frame = sensitive_features.reset_index(drop=True).to_frame(name)
-    else:
-        frame = pd.DataFrame({"group": np.asarray(sensitive_features)})
+    if len(y) == 0:
+        raise SchemaError(
+            "subgroup_metrics: y_true and y_prob have no rows; pass the validation "
+            "outcomes and predicted probabilities of at least one row."
+        )
+    frame = _group_frame(sensitive_features, len(y))
     if len(frame) != len(y):
         raise SchemaError(f"sensitive_features has {len(frame)} rows but y_true has {len(y)}.")
-    if by is None:
-        by = [c for c in ("sex", "ethnic_group", "imd_quintile") if c in frame.columns] or list(
-            frame.columns
-        )
-    missing_cols = [c for c in by if c not in frame.columns]
-    if missing_cols:
-        raise SchemaError(
-            f"sensitive_features: no column {missing_cols[0]!r} (have {list(frame.columns)})."
+    by = _columns_to_audit(by, frame)
+    if isinstance(reference, Mapping):
+        unknown = [k for k in reference if k not in by]
+        if unknown:
+            raise ParameterError(
+                f"subgroup_metrics: reference names {unknown[0]!r}, which is not an "
+                f"audited attribute (by={by}); give a reference group for those only."
+            )
+    if overall_published is not None and not isinstance(overall_published, Mapping):
+        raise ParameterError(
+            "subgroup_metrics: overall_published must be a dict of cell -> True/False "
+            f"(e.g. {{'n': True}}); got {type(overall_published).__name__}."
         )
     if threshold is None:
         rate = 0.1 if alert_rate is None else alert_rate
@@ -398,11 +526,7 @@ def subgroup_metrics(
     alert = (p >= threshold).astype(np.float64)
     if progress is None:
         progress = len(y) > 100_000
-    if case_ids is None:
-        codes, n_cases = np.arange(len(y)), len(y)
-    else:
-        codes, uniq = pd.factorize(np.asarray(case_ids), use_na_sentinel=False)
-        n_cases = len(uniq)
+    codes, n_cases = _case_codes(case_ids, len(y))
 
     # one combined coding: (attribute, group) -> code, plus an "All" code per attribute
     blocks = []  # (attribute, labels per group, gcode offset)

@@ -213,8 +213,20 @@ CAPTIONS: dict[str, str] = {
 # --------------------------------------------------------------------------- helpers
 
 
+def _check_axes(ax) -> None:
+    """Refuse an ``ax`` that is not a matplotlib Axes (not an AttributeError later)."""
+    from matplotlib.axes import Axes as _Axes
+
+    if not isinstance(ax, _Axes):
+        raise ParameterError(
+            f"ax must be a matplotlib Axes (or None for a new figure); got "
+            f"{type(ax).__name__}. Fix: pass e.g. the ax of fig, ax = plt.subplots()."
+        )
+
+
 def _new_axes(ax, figsize):
     if ax is not None:
+        _check_axes(ax)
         return ax
     import matplotlib.pyplot as plt  # only when the caller wants a fresh figure
 
@@ -1150,6 +1162,14 @@ def smoothed_calibration(result) -> pd.DataFrame | None:
     return None
 
 
+def _metric_estimate(metrics, metric: str) -> float:
+    """A metric's estimate from a metrics table, NaN when absent or not a number."""
+    if not isinstance(metrics, pd.DataFrame) or not {"metric", "estimate"} <= set(metrics):
+        return np.nan
+    row = metrics.loc[metrics["metric"].astype(str) == metric]
+    return float(_values(row, "estimate")[0]) if len(row) else np.nan
+
+
 def _percent_axes(ax, x: bool = True, y: bool = True) -> None:
     from matplotlib.ticker import PercentFormatter
 
@@ -1164,7 +1184,9 @@ def plot_calibration(result, ax: Axes | None = None) -> Axes:
 
     Deciles whose counts disclosure control suppressed are not drawn; how many is
     said on the plot. A smoothed curve is drawn when the result has one
-    (:func:`smoothed_calibration`), with its band when it has limits.
+    (:func:`smoothed_calibration`), with its band when it has limits; points of it
+    that disclosure control withheld are not drawn, and the plot says so. The legend
+    names only what is drawn.
 
     Parameters
     ----------
@@ -1188,44 +1210,80 @@ def plot_calibration(result, ax: Axes | None = None) -> Axes:
         "plot_calibration",
         "an EvaluationResult (riskscore.evaluate)",
     )
-    ax = _new_axes(ax, (5.5, 4.5))
     t = result.calibration
+    _columns(
+        t,
+        ("mean_predicted", "observed"),
+        "plot_calibration",
+        "result.calibration (the calibration table of riskscore.evaluate)",
+    )
+    ax = _new_axes(ax, (5.5, 4.5))
     x = _values(t, "mean_predicted")
     yv = _values(t, "observed")
     shown = np.isfinite(x) & np.isfinite(yv)
     curve = smoothed_calibration(result)
     tops = [x[shown], yv[shown], [0.01]]
+    notes = []
     if curve is not None:
         px = "predicted" if "predicted" in curve.columns else "mean_predicted"
         cx, cy = _values(curve, px), _values(curve, "observed")
-        tops += [cx[np.isfinite(cx)], cy[np.isfinite(cy)]]
+        drawn = np.isfinite(cx) & np.isfinite(cy)
+        tops += [cx[drawn], cy[drawn]]
         if {"lower", "upper"} <= set(curve.columns):
-            ax.fill_between(
-                cx,
-                _values(curve, "lower"),
-                _values(curve, "upper"),
+            lo, hi = _values(curve, "lower"), _values(curve, "upper")
+            band = drawn & np.isfinite(lo) & np.isfinite(hi)
+            # a band needs two neighbouring points; the legend names only what is drawn
+            if (band[1:] & band[:-1]).any():
+                ax.fill_between(
+                    cx,
+                    lo,
+                    hi,
+                    where=band,
+                    color="C0",
+                    alpha=0.15,
+                    linewidth=0,
+                    label="smoothed curve, interval",
+                )
+        if drawn.any():
+            # a point with no neighbour drawn is no line: mark the points then
+            alone = not (drawn[1:] & drawn[:-1]).any()
+            ax.plot(
+                cx[drawn] if alone else cx,
+                cy[drawn] if alone else cy,
                 color="C0",
-                alpha=0.15,
-                linewidth=0,
-                label="smoothed curve, interval",
+                linewidth=2,
+                marker="s" if alone else None,
+                label="smoothed curve",
             )
-        ax.plot(cx, cy, color="C0", linewidth=2, label="smoothed curve")
+        withheld = int(suppressed_cells(curve, "observed")[~drawn].sum())
+        if withheld and not drawn.any():
+            notes.append("smoothed curve not drawn:\nwithheld by disclosure control")
+        elif withheld:
+            notes.append(
+                f"{withheld} of {len(curve)} points of the smoothed curve\n"
+                "withheld by disclosure control"
+            )
     top = float(np.nanmax(np.concatenate([np.asarray(v, dtype=float) for v in tops]))) * 1.08
     ax.plot([0, top], [0, top], ls="--", color="grey", lw=1, label="predictions equal outcomes")
-    ax.plot(
-        x[shown],
-        yv[shown],
-        "o",
-        color="C1",
-        markeredgecolor="black",
-        label="risk groups (published)",
-    )
+    if shown.any():
+        ax.plot(
+            x[shown],
+            yv[shown],
+            "o",
+            color="C1",
+            markeredgecolor="black",
+            label="risk groups (published)",
+        )
     hidden = int((~shown).sum())
     if hidden:
+        notes.insert(
+            0, f"{hidden} of {len(t)} groups not shown:\ncounts suppressed by disclosure control"
+        )
+    if notes:
         ax.text(
             0.98,
             0.03,
-            f"{hidden} of {len(t)} groups not shown:\ncounts suppressed by disclosure control",
+            "\n".join(notes),
             transform=ax.transAxes,
             ha="right",
             va="bottom",
@@ -1274,13 +1332,18 @@ def plot_decision_curve(result, ax: Axes | None = None) -> Axes:
         "plot_decision_curve",
         "an EvaluationResult (riskscore.evaluate)",
     )
-    ax = _new_axes(ax, (5.5, 4.5))
     d = result.decision_curve
-    thr = d["threshold"].to_numpy(dtype=float)
+    _columns(
+        d,
+        ("threshold", "net_benefit", "treat_all"),
+        "plot_decision_curve",
+        "result.decision_curve (the decision-curve table of riskscore.evaluate)",
+    )
+    ax = _new_axes(ax, (5.5, 4.5))
+    thr = _values(d, "threshold")
     nb = _values(d, "net_benefit")
     treat_all = _values(d, "treat_all")
-    m = result.metrics.set_index("metric")
-    prev = float(m.loc["observed_rate", "estimate"]) if "observed_rate" in m.index else np.nan
+    prev = _metric_estimate(result.metrics, "observed_rate")
     if np.isfinite(prev):
         # the treat-all line starts at the outcome rate (threshold 0)
         all_x, all_y = np.r_[0.0, thr], np.r_[prev, treat_all]
@@ -1366,8 +1429,12 @@ def plot_roc(result, ax: Axes | None = None, label: str | None = None) -> Axes:
     if isinstance(metrics, pd.DataFrame) and "metric" in metrics.columns:
         row = metrics.loc[metrics["metric"].astype(str) == "auroc"]
         if len(row):
-            r = row.iloc[0]
-            text = "AUROC " + fmt_interval(r.get("estimate"), r.get("lower"), r.get("upper"))
+            # numbers as drawn: text where a number belongs is missing, not an error
+            est, lo, hi = (
+                float(_values(row, c)[0]) if c in row.columns else np.nan
+                for c in ("estimate", "lower", "upper")
+            )
+            text = "AUROC " + fmt_interval(est, lo, hi)
     key = "; ".join(t for t in (label, text) if t) or "ROC curve"
     if _roc_cuts_suppressed(result.roc):
         # the model's curve is not published: an empty line keeps its entry in the key
@@ -1425,16 +1492,26 @@ def plot_model_comparison(table: pd.DataFrame, fig=None):
     >>> len(plot_model_comparison(table).axes)
     2
     """
-    _columns(table, ("metric",), "plot_model_comparison", "the table of riskscore.compare_models")
+    _columns(
+        table,
+        ("model", "metric", "estimate"),
+        "plot_model_comparison",
+        "the table of riskscore.compare_models",
+    )
     if not isinstance(table.attrs.get("results"), dict):
         raise ParameterError(
             "plot_model_comparison: expected the table of riskscore.compare_models (it "
             "carries the compared results); got another table."
         )
-    if fig is None:
-        from matplotlib.figure import Figure
+    from matplotlib.figure import Figure
 
+    if fig is None:
         fig = Figure(figsize=(11, 4.5), layout="constrained")
+    elif not isinstance(fig, Figure):
+        raise ParameterError(
+            f"plot_model_comparison: fig must be a matplotlib Figure (or None for a new "
+            f"one); got {type(fig).__name__}."
+        )
     ax_roc, ax_dot = fig.subplots(1, 2)
     for name, r in table.attrs["results"].items():
         plot_roc(r, ax=ax_roc, label=name)
@@ -1445,15 +1522,30 @@ def plot_model_comparison(table: pd.DataFrame, fig=None):
         for m, k in zip(shown["model"], shown["metric"], strict=True)
     ]
     ypos = np.arange(len(shown))[::-1]
-    est = shown["estimate"].to_numpy(dtype=float)
-    err = np.vstack([est - shown["lower"].to_numpy(float), shown["upper"].to_numpy(float) - est])
-    ax_dot.errorbar(est, ypos, xerr=np.abs(err), fmt="o", capsize=3)
+    est = _values(shown, "estimate")
+    lower, upper = (
+        _values(shown, c) if c in shown.columns else np.full(len(shown), np.nan)
+        for c in ("lower", "upper")
+    )
+    bounded = np.isfinite(est) & np.isfinite(lower) & np.isfinite(upper)
+    err = np.where(bounded, np.abs(np.vstack([est - lower, upper - est])), 0.0)
+    ax_dot.errorbar(est, ypos, xerr=err if bounded.any() else None, fmt="o", capsize=3)
     ax_dot.set_yticks(ypos, labels, fontsize=8)
     level = table.attrs.get("level", 0.95)
-    ax_dot.set_xlabel(f"estimate with {int(100 * level)}% case-bootstrap interval (no unit)")
+    if bounded.any():
+        ax_dot.set_xlabel(f"estimate with {100 * level:g}% case-bootstrap interval (no unit)")
+        _title(ax_dot, "Measures with intervals")
+    else:
+        # say why there are none: no replicates were drawn, or none was published
+        boots = {
+            (getattr(r, "design", None) or {}).get("n_boot")
+            for r in table.attrs["results"].values()
+        }
+        why = "n_boot=0" if boots == {0} else "withheld by disclosure control or not estimable"
+        ax_dot.set_xlabel(f"estimate (no unit; no intervals: {why})")
+        _title(ax_dot, "Measures")
     ax_dot.set_ylabel("model: measure")
     ax_dot.axvline(1.0, color="grey", lw=0.5, ls=":")
-    _title(ax_dot, "Measures with intervals")
     return fig
 
 
@@ -1499,10 +1591,17 @@ def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=_FOREST_METRICS):
     """
     _columns(
         table,
-        ("metric", "group", "attribute"),
+        ("metric", "group", "attribute", "reference", "ratio", "ratio_lower", "ratio_upper"),
         "plot_subgroups",
         "a subgroup table (riskscore.subgroup_metrics or EvaluationResult.subgroups)",
     )
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if not isinstance(metrics, (Sequence, np.ndarray, pd.Index)):
+        raise ParameterError(
+            f"plot_subgroups: metrics must be a list of metric names (e.g. "
+            f"{list(_FOREST_METRICS)}); got {type(metrics).__name__}."
+        )
     metrics = [m for m in metrics if m in set(table["metric"])]
     t = table[(table["metric"].isin(metrics)) & (table["group"].astype(str) != "All")]
     rows = t[["attribute", "group"]].astype(str).drop_duplicates()
@@ -1513,8 +1612,18 @@ def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=_FOREST_METRICS):
     many = isinstance(ax, Sequence) or isinstance(ax, np.ndarray)
     if ax is None:
         ax = _new_axes(None, (8, 0.3 * len(rows) * len(metrics) + 1.5))
-    axes = list(np.ravel(ax)) if many else [ax]
+    axes = list(np.ravel(np.asarray(ax, dtype=object))) if many else [ax]
+    for target in axes:
+        _check_axes(target)
+    if many and len(axes) < len(metrics):
+        raise ParameterError(
+            f"plot_subgroups: {len(metrics)} metrics need as many axes, one each; got "
+            f"{len(axes)}. Fix: pass ax=None (one panel) or as many axes as metrics."
+        )
     suppressed = dict(zip(table.index, suppressed_cells(table, "ratio"), strict=True))
+    suppressed_interval = dict(
+        zip(table.index, suppressed_cells(table, "ratio_lower"), strict=True)
+    )
     style = {"fontsize": 7.5, "color": "#555555", "style": "italic", "va": "center"}
 
     def value(row, column):
@@ -1547,6 +1656,16 @@ def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=_FOREST_METRICS):
                 target.plot([lo, hi], [y, y], "-", color="C0", lw=1.4, zorder=2)
                 target.plot([lo, hi], [y, y], "|", color="C0", ms=7, zorder=2)
                 target.plot([ratio], [y], "s", color="C0", ms=5, zorder=3, gid="estimate")
+                continue
+            elif np.isfinite(ratio) and ratio > 0:
+                # a published ratio without an interval (n_boot=0, or the interval
+                # rests on a cell too small to publish): the estimate alone, said so
+                target.plot([ratio], [y], "s", color="C0", ms=5, zorder=3, gid="estimate")
+                hidden = i is not None and suppressed_interval.get(i)
+                note = "interval suppressed" if hidden else "no interval"
+                target.annotate(
+                    note, (ratio, y), xytext=(6, 0), textcoords="offset points", **style
+                )
                 continue
             else:
                 note = _SUPPRESSED if i is not None and suppressed.get(i) else "not estimable"

@@ -746,3 +746,35 @@ def test_shipped_synthetic_model_card_publishes_no_exact_rate():
     ]
     # the only exact explanation is the published pair itself
     assert explanations in ([], [(e, n)])
+
+
+@FEW
+@given(n=st.integers(60, 400), seed=st.integers(0, 10_000))
+def test_subgroup_mean_predicted_risk_of_a_fitted_model_gives_no_counts_back(n, seed):
+    # A model fitted by maximum likelihood with a term for the group predicts, summed
+    # over the group's rows, exactly the group's events (its score equations). The
+    # fitted values of the simplest such model are the group's observed rate: its mean
+    # predicted risk was published exactly, and is events / rows.
+    rng = np.random.default_rng(seed)
+    group = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    y = (rng.random(n) < 0.3).astype(int)
+    frame = pd.DataFrame({"g": group, "y": y})
+    p = frame.groupby("g")["y"].transform("mean").to_numpy(dtype=float)
+    t = rs.subgroup_metrics(y, p, frame[["g"]], by=["g"], threshold=0.5, n_boot=0)
+    a = Attacker(10, 5)
+    for group_name in [*sorted(set(group)), "All"]:
+        member = np.ones(n, bool) if group_name == "All" else group == group_name
+        rows = t[t["group"] == group_name].set_index("metric")
+        a.cell(f"{group_name} n", _v(rows.loc["mean_predicted", "n"]), int(member.sum()))
+        a.cell(
+            f"{group_name} events",
+            _v(rows.loc["observed_rate", "numerator"]),
+            int(y[member].sum()),
+        )
+        a.rate(
+            f"{group_name} mean predicted",
+            f"{group_name} events",
+            f"{group_name} n",
+            _v(rows.loc["mean_predicted", "estimate"]),
+        )
+    assert a.rates_inverted() == {}

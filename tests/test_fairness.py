@@ -206,3 +206,180 @@ def test_a_group_whose_outcome_rows_are_one_child_publishes_nothing_resting_on_t
     # the same rows, each its own child: 20 events are 20 children, published
     alone = subgroup_metrics(y, p, g, by=["group_of"], threshold=0.5, n_boot=0)
     assert not np.isnan(alone.set_index(["group", "metric"]).loc[("small", "tpr"), "estimate"])
+
+
+def test_published_mean_predicted_risk_gives_no_unrounded_sum_of_predictions():
+    # the mean predicted risk of a group was published exactly: times the group's rows
+    # it is the group's expected number of events (equal to its observed number on the
+    # rows of a maximum-likelihood fit), beside counts rounded to 5. Elsewhere the
+    # library publishes it as an expected count rounded like a count, over the
+    # published rows; subgroup tables must too.
+    y, p, g, cases = _data(6000, seed=3)
+    t = subgroup_metrics(y, p, g, threshold=0.25, case_ids=cases, n_boot=20)
+    rows = t[(t["metric"] == "mean_predicted") & t["estimate"].notna()]
+    assert len(rows) >= 5  # the premise: groups are published
+    groups = {"All": np.ones(len(y), dtype=bool)}
+    exact_sums, recovered = [], []
+    for _, row in rows.iterrows():
+        member = (
+            groups["All"]
+            if row["group"] == "All"
+            else (g[row["attribute"]].astype(str) == row["group"]).to_numpy()
+        )
+        exact_sums.append(p[member].sum())
+        recovered.append(row["estimate"] * row["n"])
+    exact_sums, recovered = np.asarray(exact_sums), np.asarray(recovered)
+    # what a reader can work out from a published row is a multiple of 5 ...
+    np.testing.assert_allclose(recovered / 5, np.round(recovered / 5), atol=1e-6)
+    # ... the nearest one to the exact sum (so the estimate is still the estimate)
+    np.testing.assert_allclose(recovered, 5 * np.floor(exact_sums / 5 + 0.5), atol=1e-6)
+    assert not np.allclose(recovered, exact_sums, atol=1e-3)  # so the test can see it
+    # observed/expected is the published observed count over the published expected one
+    for _, row in rows.iterrows():
+        sel = (t["attribute"] == row["attribute"]) & (t["group"] == row["group"])
+        oe = t.loc[sel & (t["metric"] == "oe_ratio"), "estimate"].iloc[0]
+        obs = t.loc[sel & (t["metric"] == "observed_rate"), "estimate"].iloc[0]
+        if not np.isnan(oe):
+            assert oe == pytest.approx(obs / row["estimate"])
+    # without disclosure control the estimate is the exact mean
+    raw = subgroup_metrics(y, p, g, threshold=0.25, case_ids=cases, n_boot=0, disclosure=False)
+    assert _row(raw, "sex", "All", "mean_predicted")["estimate"] == pytest.approx(p.mean())
+
+
+def _small(n=300, seed=1):
+    rng = np.random.default_rng(seed)
+    p = rng.random(n) * 0.5
+    y = (rng.random(n) < p).astype(int)
+    return y, p, pd.Series(rng.choice(["f", "m"], n), name="sex")
+
+
+@pytest.mark.parametrize(
+    "features, match",
+    [
+        (None, "sensitive_features"),
+        ("sex", "sensitive_features"),
+        (7, "sensitive_features"),
+        ("2-D", "sensitive_features"),
+    ],
+)
+def test_group_labels_of_the_wrong_kind_are_refused_by_name(features, match):
+    # pandas' "If using all scalar values, you must pass an index" or "Per-column
+    # arrays must each be 1-dimensional" reached the user
+    y, p, _ = _small()
+    if isinstance(features, str) and features == "2-D":
+        features = np.zeros((len(y), 2))
+    with pytest.raises(SchemaError, match=match):
+        subgroup_metrics(y, p, features, n_boot=0)
+
+
+def test_group_labels_as_a_dict_of_columns_are_read_as_a_table():
+    y, p, sex = _small()
+    t = subgroup_metrics(y, p, {"sex": sex.to_numpy()}, n_boot=0)
+    expected = subgroup_metrics(y, p, sex.to_frame(), n_boot=0)
+    pd.testing.assert_frame_equal(t, expected)
+
+
+def test_no_rows_is_refused_with_a_schema_error():
+    # IndexError: index -1 is out of bounds for axis 0 with size 0
+    empty = pd.Series([], name="sex", dtype=object)
+    with pytest.raises(SchemaError, match="no rows"):
+        subgroup_metrics(np.array([]), np.array([]), empty, n_boot=0)
+
+
+def test_by_of_the_wrong_kind_is_refused_or_read_as_one_column():
+    from riskscore.errors import ParameterError
+
+    y, p, sex = _small()
+    frame = sex.to_frame()
+    # a single name was read letter by letter ("no column 's'")
+    one = subgroup_metrics(y, p, frame, by="sex", n_boot=0)
+    pd.testing.assert_frame_equal(one, subgroup_metrics(y, p, frame, by=["sex"], n_boot=0))
+    # numpy's "need at least one array to concatenate", "'int' object is not iterable",
+    # "list index out of range"
+    for by, match in (([], "at least one"), (5, "column names"), (["sex", "sex"], "twice")):
+        with pytest.raises(ParameterError, match=match):
+            subgroup_metrics(y, p, frame, by=by, n_boot=0)
+
+
+def test_case_ids_that_do_not_fit_the_rows_are_refused():
+    # numpy's "all the input array dimensions ... must match exactly" and "Buffer has
+    # wrong number of dimensions"; missing ids were all counted as one child
+    y, p, sex = _small()
+    n = len(y)
+    bad = {
+        "length": (np.arange(5), "case_ids has 5"),
+        "2-D": (np.c_[np.arange(n), np.arange(n)], "one case id per row"),
+        "missing": (np.where(np.arange(n) < 3, np.nan, np.arange(n)), "missing"),
+    }
+    for ids, match in bad.values():
+        with pytest.raises(SchemaError, match=match):
+            subgroup_metrics(y, p, sex, case_ids=ids, n_boot=0)
+
+
+def test_a_reference_for_an_attribute_not_audited_is_refused():
+    # {"nope": "f"} was ignored silently: the reference stayed the largest group
+    from riskscore.errors import ParameterError
+
+    y, p, sex = _small()
+    with pytest.raises(ParameterError, match="'nope'"):
+        subgroup_metrics(y, p, sex, reference={"nope": "f"}, n_boot=0)
+
+
+def test_overall_published_must_be_a_mapping():
+    # AttributeError: 'list' object has no attribute 'items'
+    from riskscore.errors import ParameterError
+
+    y, p, sex = _small()
+    with pytest.raises(ParameterError, match="overall_published"):
+        subgroup_metrics(y, p, sex, overall_published=["n"], n_boot=0)
+
+
+def test_an_unbounded_number_of_replicates_is_refused_before_any_work():
+    # n_boot=10**12 ran for ever, holding every replicate in memory
+    from riskscore.errors import ParameterError
+
+    y, p, sex = _small()
+    with pytest.raises(ParameterError, match="n_boot"):
+        subgroup_metrics(y, p, sex, n_boot=10**12)
+
+
+def test_plot_subgroups_draws_a_published_ratio_that_has_no_interval():
+    # with n_boot=0 every published ratio was labelled "not estimable" and not drawn
+    rng = np.random.default_rng(0)
+    p = rng.random(3000) * 0.5
+    y = (rng.random(3000) < p).astype(int)
+    g = pd.Series(rng.choice(["a", "b"], 3000, p=[0.6, 0.4]), name="g")
+    t = subgroup_metrics(y, p, g, n_boot=0)
+    from matplotlib.figure import Figure
+
+    drawn = t[t["metric"].isin(["selection_rate", "tpr", "ppv", "oe_ratio"]) & (t["group"] == "b")]
+    assert drawn["ratio"].notna().all() and drawn["ratio_lower"].isna().all()  # the premise
+    ax = plot_subgroups(t, ax=Figure().subplots())
+    texts = [a.get_text() for a in ax.texts]
+    assert "not estimable" not in texts, texts
+    assert texts.count("no interval") == len(drawn), texts
+    marks = [ln for ln in ax.lines if ln.get_gid() == "estimate"]
+    np.testing.assert_allclose(
+        sorted(float(m.get_xdata()[0]) for m in marks), sorted(drawn["ratio"])
+    )
+
+
+def test_plot_subgroups_refuses_what_it_cannot_draw_by_name():
+    # AttributeError "'numpy.str_' object has no attribute 'plot'", TypeError "'int'
+    # object is not iterable", KeyError 'reference', IndexError with too few axes
+    from matplotlib.figure import Figure
+
+    from riskscore.errors import ParameterError
+
+    y, p, sex = _small()
+    t = subgroup_metrics(y, p, sex, n_boot=5)
+    with pytest.raises(ParameterError, match="ax must be a matplotlib Axes"):
+        plot_subgroups(t, ax="x")
+    with pytest.raises(ParameterError, match="metrics must be a list"):
+        plot_subgroups(t, metrics=5)
+    with pytest.raises(SchemaError, match="'reference'"):
+        plot_subgroups(t.drop(columns="reference"))
+    with pytest.raises(ParameterError, match="4 metrics need as many axes"):
+        plot_subgroups(t, ax=Figure().subplots(1, 2))
+    # one metric by name is one metric
+    assert plot_subgroups(t, metrics="tpr", ax=Figure().subplots()) is not None

@@ -48,6 +48,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 from collections.abc import Callable, Sequence
+from numbers import Integral
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -63,6 +64,7 @@ from riskscore._params import (
     POSITIVE_INT,
     POSITIVE_REAL,
     WINDOW_DAYS,
+    Interval,
     StrOptions,
     validate_params,
 )
@@ -155,6 +157,10 @@ def no_rows_left(excluded: pd.DataFrame, n_grid_rows: int, grid) -> SchemaError:
         "shorter horizon, or censoring='keep_positives'."
     )
 
+
+# Most bootstrap replicates asked for in one call (as the command line allows): every
+# replicate is held in memory, and more add nothing to a percentile interval.
+_MAX_BOOT = 100_000
 
 #: The longest finite feature window (days): the default ``min_history``.
 LONGEST_WINDOW_DAYS = 365
@@ -329,6 +335,13 @@ def make_training_set(
     if len(events) == 0:
         raise SchemaError(
             "events: the table has no rows; a training set needs events (check the extract)."
+        )
+    if isinstance(features, str):
+        features = [features]  # one feature by name, not its letters
+    if features is not None and not isinstance(features, (Sequence, pd.Index, np.ndarray)):
+        raise ParameterError(
+            f"make_training_set: features must be a list of catalogue feature names (e.g. "
+            f"['attendance_recent']) or None for all; got {type(features).__name__}."
         )
     if features is not None:
         unknown = [f for f in features if f not in FEATURES]
@@ -513,6 +526,19 @@ def _encoded(out, asked: pd.DataFrame) -> pd.DataFrame:
             "(case_id, as_of) pairs; it must return one row per pair."
         )
     out = out.reset_index(drop=True)
+    text = [
+        c
+        for c in out.columns
+        if c not in ("case_id", "as_of")
+        and not (pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c]))
+        and pd.to_numeric(out[c], errors="coerce").isna().gt(out[c].isna()).any()
+    ]
+    if text:
+        raise ParameterError(
+            f"check_point_in_time: the encoder returned column(s) {text[:5]} that are not "
+            "numbers; a feature table holds numbers (NaN for unknown) besides case_id and "
+            "as_of. Fix: encode those features as numbers."
+        )
     keys = ["case_id", "as_of"]
     if all(k in out.columns for k in keys) and not asked[keys].duplicated().any():
         where = pd.MultiIndex.from_frame(out[keys].astype({"case_id": str})).get_indexer(
@@ -579,6 +605,11 @@ def check_point_in_time(
     >>> q = pd.DataFrame({"case_id": ["a"], "as_of": pd.to_datetime(["2101-02-01"])})
     >>> check_point_in_time(encode_features, ev, q)
     """
+    if not isinstance(as_of, pd.DataFrame):
+        raise ParameterError(
+            f"check_point_in_time: as_of must be a DataFrame of case_id and as_of (the "
+            f"pairs to encode); got {type(as_of).__name__}."
+        )
     events = ensure_events(events)
     q = as_of.reset_index(drop=True)
     full = _encoded(encoder(events, q), q)
@@ -726,12 +757,12 @@ def _plain_records(table: pd.DataFrame) -> list[dict]:
         "grid": ["grid"],
         "horizon": [POSITIVE_INT],
         "recent_window": [WINDOW_DAYS],
-        "n_boot": [COUNT],
+        "n_boot": [Interval(Integral, 0, _MAX_BOOT)],
         "subgroups": ["boolean"],
         "disclosure": ["disclosure"],
         "source": [str, None],
         "name": [str, None],
-        "created": [str, None],
+        "created": ["date", None],
         "random_state": ["random_state"],
         "progress": ["boolean", None],
         "estimator": [LogisticRiskModel, None],
@@ -786,7 +817,7 @@ def train_model(
     cv : int, "temporal" or splitter, default=5
         Validation design (see :func:`riskscore.evaluate`).
     n_boot : int, default=200
-        Case-bootstrap replicates.
+        Case-bootstrap replicates (at most 100,000).
     subgroups : bool, default=True
         Audit by sex, ethnic group and deprivation quintile (columns present in
         ``cases``).
@@ -822,6 +853,8 @@ def train_model(
     >>> model.model_card_["outcome"]["horizon_days"]
     365
     """
+    if created is not None:
+        created = pd.Timestamp(created).date().isoformat()  # the card holds ISO text
     ts = make_training_set(
         events,
         cases,
@@ -900,9 +933,9 @@ SYNTHETIC_MODELS: dict[str, tuple[int, tuple[str, ...], str, int | None, bool]] 
         "name": [StrOptions(*SYNTHETIC_MODELS)],
         "n_cases": [POSITIVE_INT],
         "random_state": [COUNT],
-        "n_boot": [COUNT],
+        "n_boot": [Interval(Integral, 0, _MAX_BOOT)],
         "penalty": [StrOptions("l2", "l1"), None],
-        "created": [str, None],
+        "created": ["date", None],
         "progress": ["boolean"],
     }
 )

@@ -954,3 +954,18 @@ def test_any_numeric_input_is_scored_as_its_float64_values_with_exact_sums(dtype
     np.testing.assert_array_equal(score, lg.risk_score(as_float).to_numpy())
     assert np.array_equal(contrib.sum(axis=1), score)
     assert (pd.DataFrame(contrib).sum(axis=1).to_numpy() == score).all()
+
+
+def test_a_bootstrap_without_two_usable_replicates_says_why():
+    # the message was "fewer than 2 replicates had both classes" whether y held no
+    # outcome of the fitted classes (text outcomes) or one replicate was asked for
+    X, y = simulate(800, seed=3)
+    ids = X["case_id"].to_numpy()
+    model = LogisticRiskModel(penalty=None).fit(X, y, case_ids=ids)
+    with pytest.raises(EstimationError, match=r"y has no row with the outcome.*Fix:") as caught:
+        model.odds_ratios(
+            X, np.array(["yes"] * len(y)), ci="bootstrap", n_boot=5, case_ids=ids, progress=False
+        )
+    assert "classes" not in str(caught.value)
+    with pytest.raises(EstimationError, match=r"n_boot=1.*at least 2"):
+        model.odds_ratios(X, y, ci="bootstrap", n_boot=1, case_ids=ids, progress=False)

@@ -415,3 +415,46 @@ def test_point_in_time_check_lines_up_rows_by_pair_and_checks_the_encoder_output
         check_point_in_time(lambda ev, pairs: None, events, q)
     with pytest.raises(ParameterError, match="one row per pair"):
         check_point_in_time(lambda ev, pairs: encode_features(ev, pairs).head(1), events, q)
+
+
+def test_one_feature_by_name_is_one_feature_and_a_number_is_refused(small_cohort):
+    # features="attendance_recent" was read letter by letter ("unknown feature 'a'");
+    # features=5 raised "'int' object is not iterable"
+    events, cases = small_cohort
+    one = make_training_set(events, cases, grid="90D", features="attendance_recent")
+    assert list(one.X.columns) == ["attendance_recent"]
+    with pytest.raises(ParameterError, match="features"):
+        make_training_set(events, cases, grid="90D", features=5)
+
+
+def test_point_in_time_check_refuses_what_it_cannot_compare_by_name(small_cohort):
+    # as_of=None raised "'NoneType' object has no attribute 'reset_index'"; an encoder
+    # returning text raised numpy's "could not convert string to float"
+    events, _ = small_cohort
+    q = pd.DataFrame(
+        {"case_id": events["case_id"].iloc[:3].to_numpy(), "as_of": pd.Timestamp("2104-01-01")}
+    )
+    with pytest.raises(ParameterError, match="as_of"):
+        check_point_in_time(encode_features, events, None)
+
+    def text(ev, asked):
+        return pd.DataFrame({"flag": ["yes"] * len(asked)})
+
+    with pytest.raises(ParameterError, match="'flag'"):
+        check_point_in_time(text, events, q)
+
+
+def test_train_model_refuses_a_created_date_a_card_cannot_hold(small_cohort):
+    # created="yesterday" went into the model card as it was
+    events, cases = small_cohort
+    with pytest.raises(ParameterError, match="created"):
+        train_model(events, cases, cv=2, n_boot=0, created="yesterday")
+    with pytest.raises(ParameterError, match="^build_synthetic_model: created"):
+        build_synthetic_model(n_cases=200, n_boot=0, created="yesterday")
+
+
+def test_train_model_refuses_an_unbounded_number_of_replicates_before_any_work(small_cohort):
+    # n_boot=10**12 ran for ever (every replicate is held in memory)
+    events, cases = small_cohort
+    with pytest.raises(ParameterError, match="n_boot"):
+        train_model(events, cases, cv=2, n_boot=10**12)

@@ -380,17 +380,38 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
 
 
 def _one_class_fold(y, case_ids, train, n_folds) -> EstimationError:
-    """The error for a training fold whose rows all have one outcome, with the counts."""
+    """The error for a training fold whose rows all have one outcome, with what would help.
+
+    ``n_folds`` is the number of riskscore's case folds (``cv`` an integer), None for
+    a temporal split or the user's own splits. Case folds deal the children on each
+    side of the outcome round-robin, so with 2 or more on each side every training
+    fold has some whatever the number of folds: fewer folds never help them.
+    """
     y, ids = np.asarray(y), np.asarray(case_ids)
     side = "with" if np.all(y[train] == 0) else "without"
     n = len(np.unique(ids[y == (1 if side == "with" else 0)]))
-    folds = f"{n_folds} folds" if n_folds else "this split"
+    children = f"{n} {'child' if n == 1 else 'children'} {side} the outcome"
+    more = f"evaluate on a cohort with more children {side} the outcome"
+    in_sample = (
+        "or, for a model already fitted, pass cv=None with refit=False for in-sample "
+        "figures of the model as it is"
+    )
+    if n_folds:
+        why = (
+            f"the training set holds {children}, and each child's rows stay in one of the "
+            f"{n_folds} folds, so a training fold (every fold but one) can miss them all; "
+            "fewer folds cannot change that"
+        )
+        fix = f"{more} (at least 2, many more for useful figures), {in_sample}"
+    else:
+        why = f"the training set holds {children}, and this split left them all out of training"
+        fix = (
+            f"{more}, give splits whose training side holds children with and without "
+            "the outcome (riskscore's case folds, cv=5, deal them to every fold; with "
+            f"cv='temporal', move temporal_cut), {in_sample}"
+        )
     return EstimationError(
-        f"evaluate: a training fold has no child {side} the outcome: the training set "
-        f"holds {n} {'child' if n == 1 else 'children'} {side} the outcome, too few for "
-        f"{folds} (each child's rows stay in one fold). Fix: evaluate on a cohort with more "
-        "children with and without the outcome, use fewer folds (cv=2), or pass cv=None "
-        "with refit=False for in-sample figures of the model as it is."
+        f"evaluate: a training fold has no child {side} the outcome: {why}. Fix: {fix}."
     )
 
 
@@ -404,8 +425,13 @@ def _fit_fold(model, kind, X, y, case_ids, scores, train, test, n_folds=None):
             raise EstimationError(
                 "evaluate: the points-to-risk fit did not converge on a training fold "
                 f"with {int(y[train].sum())} outcomes in {len(train)} rows: too few "
-                "outcomes, or the points separate them perfectly. Use fewer folds or "
-                "a larger training set."
+                "outcomes, or the points separate them perfectly. Fix: a larger training "
+                "set"
+                + (
+                    f", or fewer folds (cv={n_folds - 1}: larger training folds)."
+                    if n_folds and n_folds > 2
+                    else "."
+                )
             )
         return scores[test], expit(a + b * scores[test]), [], 1
     m = clone(model)

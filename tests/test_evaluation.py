@@ -662,10 +662,6 @@ def test_an_evaluation_without_replicates_does_not_describe_intervals():
 # and honest figures
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the message is written in riskscore/evaluation.py (_one_class_fold), not yet fixed",
-)
 def test_too_few_children_for_the_folds_does_not_suggest_what_was_given():
     # one child with the outcome: the message said "use fewer folds (cv=2)" to a user
     # who had passed cv=2; and no number of folds can put one child in every training fold

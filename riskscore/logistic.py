@@ -248,6 +248,43 @@ def _check_class_weight(class_weight, classes=None) -> None:
                 )
 
 
+def _case_codes(case_ids, n_rows: int, where: str) -> np.ndarray:
+    """Each row's case as a code 0..G-1, or a SchemaError naming what is wrong with the ids."""
+    ids = np.asarray(case_ids, dtype=object)
+    if ids.ndim == 2 and ids.shape[1] == 1:
+        ids = ids.ravel()
+    if ids.ndim != 1:
+        raise SchemaError(
+            f"LogisticRiskModel.{where}: case_ids must be one case id per row of X (1-D); "
+            f"got an array of shape {ids.shape}. Fix: pass the case_id column."
+        )
+    if len(ids) != n_rows:
+        raise SchemaError(
+            f"LogisticRiskModel.{where}: case_ids has {len(ids)} entries but X has {n_rows} "
+            "rows. Fix: pass the case id of every row of X, in the same order."
+        )
+    missing = np.flatnonzero(pd.isna(pd.Series(ids, dtype=object)).to_numpy())
+    if len(missing):
+        raise SchemaError(
+            f"LogisticRiskModel.{where}: case_ids: {len(missing)} case id(s) are missing "
+            f"(None or NaN), rows {missing[:5].tolist()} (0-based). A row without a child "
+            "cannot be grouped with its child's other rows; fix the case ids or drop those "
+            "rows from X and y first."
+        )
+    codes, _ = pd.factorize(ids, use_na_sentinel=False)
+    return codes.astype(np.int64)
+
+
+def _one_case_error(n_cases: int) -> EstimationError:
+    return EstimationError(
+        f"Cluster-robust intervals need at least 2 cases, and the rows hold {n_cases} case "
+        "(every row is of the same child). The variation between cases is what they "
+        "measure: with one there is none. Fix: pass case_ids of rows from several cases "
+        "(fit(X, y, case_ids=...) or odds_ratios(X, y, case_ids=...)); rows of one child "
+        "are not independent, so Wald intervals (ci='wald') would overstate precision."
+    )
+
+
 def _covariances(Z, yb, eta, varying, codes):
     """Inverse information (Wald) and, given case codes, the cluster-robust covariance.
 
@@ -743,10 +780,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         self.cluster_covariance_ = None
         codes = None
         if case_ids is not None:
-            with _input_errors():
-                case_ids = column_or_1d(np.asarray(case_ids, dtype=object))
-                check_consistent_length(A, case_ids)
-            codes, _ = pd.factorize(case_ids, use_na_sentinel=False)
+            codes = _case_codes(case_ids, A.shape[0], "fit")
         repeated = codes is not None and len(np.unique(codes)) < len(codes)
         if self.penalty is None and self.class_weight is None:
             self.covariance_, self.cluster_covariance_ = _covariances(
@@ -865,6 +899,13 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             raise SchemaError(
                 f"LogisticRiskModel.{where}: X has {n_rows} rows but y has {len(values)}. "
                 "Fix: pass the outcome of every row of X, in the same order."
+            )
+        missing = np.flatnonzero(pd.isna(pd.Series(values, dtype=object)).to_numpy())
+        if len(missing):
+            raise SchemaError(
+                f"LogisticRiskModel.{where}: y: {len(missing)} outcome(s) are missing (None "
+                f"or NaN), rows {missing[:5].tolist()} (0-based). An unknown outcome is not "
+                "'no outcome'; fix the outcomes or drop those rows from X and y first."
             )
         known = set(self.classes_.tolist())
         unknown = [v for v in pd.unique(values).tolist() if v not in known]
@@ -1338,13 +1379,17 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                     "cluster-robust intervals need the case of every row: fit with "
                     "case_ids=..., or pass X, y and case_ids to odds_ratios."
                 )
+            n_cases = (getattr(self, "training_data_", {}) or {}).get("n_cases")
+            if n_cases is not None and n_cases < 2:
+                raise _one_case_error(n_cases)
             return self.cluster_covariance_
         A = self._input_array(X, fitting=False)
         Z = self._design(A)
-        yb = (np.asarray(y) == self.classes_[1]).astype(np.float64)
-        codes, _ = pd.factorize(np.asarray(case_ids, dtype=object), use_na_sentinel=False)
-        if len(codes) != len(yb):
-            raise ParameterError(f"case_ids has {len(codes)} entries for {len(yb)} rows.")
+        yb = self._outcome_of_rows(y, A.shape[0], "odds_ratios")
+        codes = _case_codes(case_ids, A.shape[0], "odds_ratios")
+        n_cases = int(codes.max()) + 1 if len(codes) else 0
+        if n_cases < 2:
+            raise _one_case_error(n_cases)
         eta = self.intercept_[0] + Z @ self.coef_.ravel()
         varying = np.ptp(Z, axis=0) > 0 if len(Z) else np.zeros(Z.shape[1], dtype=bool)
         return _covariances(Z, yb, eta, varying, codes)[1]
@@ -1368,10 +1413,10 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
                 )
         A = self._input_array(X, fitting=False)
         Z = self._design(A)
-        yb = (np.asarray(y) == self.classes_[1]).astype(np.float64)
+        yb = self._outcome_of_rows(y, A.shape[0], "odds_ratios")
         groups_info = None
         if case_ids is not None:
-            codes, _ = pd.factorize(np.asarray(case_ids))
+            codes = _case_codes(case_ids, A.shape[0], "odds_ratios")
             order = np.argsort(codes, kind="stable")
             lengths = np.bincount(codes)
             starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -1637,6 +1682,16 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
             )
         A = self._input_array(X, fitting=False)
         yb = self._outcome_of_rows(y, A.shape[0], "to_scorecard")
+        if yb.min() == yb.max():
+            positive = self.classes_[1]
+            positive = positive.item() if isinstance(positive, np.generic) else positive
+            raise EstimationError(
+                f"to_scorecard: y holds only rows {'with' if yb[0] else 'without'} the "
+                f"outcome (the model's positive class is {positive!r}): the points-to-risk "
+                "map and the AUROC of the integer total need rows of both kinds. Fix: pass "
+                "the training (or calibration) X and y, with children with and without the "
+                "outcome."
+            )
         conds = _conditions(names, A, self.coef_.ravel())
         if not conds:
             raise EstimationError("to_scorecard: every coefficient is zero; nothing to score.")

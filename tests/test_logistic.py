@@ -964,8 +964,65 @@ def test_a_bootstrap_without_two_usable_replicates_says_why():
     model = LogisticRiskModel(penalty=None).fit(X, y, case_ids=ids)
     with pytest.raises(EstimationError, match=r"y has no row with the outcome.*Fix:") as caught:
         model.odds_ratios(
-            X, np.array(["yes"] * len(y)), ci="bootstrap", n_boot=5, case_ids=ids, progress=False
+            X, np.zeros(len(y), dtype=int), ci="bootstrap", n_boot=5, case_ids=ids, progress=False
         )
     assert "classes" not in str(caught.value)
+    # text outcomes against a 0/1 model were counted as "no outcome"; now refused by name
+    with pytest.raises(SchemaError, match=r"y holds labels \['yes'\].*model's classes"):
+        model.odds_ratios(
+            X, np.array(["yes"] * len(y)), ci="bootstrap", n_boot=5, case_ids=ids, progress=False
+        )
     with pytest.raises(EstimationError, match=r"n_boot=1.*at least 2"):
         model.odds_ratios(X, y, ci="bootstrap", n_boot=1, case_ids=ids, progress=False)
+
+
+@pytest.mark.parametrize("ci", ["bootstrap", "cluster"])
+def test_odds_ratios_refuses_rows_it_cannot_use_naming_argument_and_rows(ci):
+    # were: y one short -> numpy IndexError (bootstrap) or a message blaming case_ids
+    # (cluster); a None case id -> numpy's "no negative elements"; NaN outcomes were
+    # counted as 0 and case_ids one short resampled 799 of the 800 rows, both silently
+    X, y = simulate(800, seed=3)
+    ids = X["case_id"].to_numpy()
+    model = LogisticRiskModel(penalty=None).fit(X, y, case_ids=ids)
+    kw = dict(ci=ci, n_boot=5, progress=False)
+    with pytest.raises(SchemaError, match=r"X has 800 rows but y has 799"):
+        model.odds_ratios(X, y[:-1], case_ids=ids, **kw)
+    with_none = ids.astype(object)
+    with_none[[3, 9]] = None
+    with pytest.raises(SchemaError, match=r"case_ids.*missing.*rows \[3, 9\]"):
+        model.odds_ratios(X, y, case_ids=with_none, **kw)
+    y_nan = y.astype(float)
+    y_nan[[0, 7]] = np.nan
+    with pytest.raises(SchemaError, match=r"y.*missing.*rows \[0, 7\]"):
+        model.odds_ratios(X, y_nan, case_ids=ids, **kw)
+    with pytest.raises(SchemaError, match=r"case_ids has 799 entries.*800 rows"):
+        model.odds_ratios(X, y, case_ids=ids[:-1], **kw)
+    with pytest.raises(SchemaError, match=r"case_ids must be one case id per row"):
+        model.odds_ratios(X, y, case_ids=np.stack([ids, ids], axis=1), **kw)
+    # fit grouped every row without a case id as one child
+    with pytest.raises(SchemaError, match=r"fit: case_ids.*missing.*rows \[3, 9\]"):
+        LogisticRiskModel(penalty=None).fit(X, y, case_ids=with_none)
+
+
+def test_cluster_intervals_of_a_single_case_are_refused_saying_why():
+    # were NaN intervals, se and p-values with no word of why
+    X, y = simulate(400, seed=5)
+    model = LogisticRiskModel(penalty=None).fit(X, y, case_ids=X["case_id"])
+    with pytest.raises(EstimationError, match=r"at least 2 cases.*1 case.*Fix:"):
+        model.odds_ratios(X, y, ci="cluster", case_ids=np.zeros(len(y)))
+    one = LogisticRiskModel(penalty=None).fit(X, y, case_ids=["same child"] * len(y))
+    with pytest.raises(EstimationError, match=r"at least 2 cases.*1 case"):
+        one.odds_ratios()
+    summary = one.summary
+    assert summary["lower"].isna().all()
+    assert "at least 2 cases" in summary.attrs["interval"]
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_to_scorecard_refuses_an_outcome_of_one_class(label):
+    # was scikit-learn's "This solver needs samples of at least 2 classes" (ValueError)
+    X, y = simulate(800, seed=3)
+    features = X.drop(columns=["case_id", "as_of"])
+    model = LogisticRiskModel(penalty=None).fit(features, y)
+    with pytest.raises(EstimationError, match=r"to_scorecard: y .*only.*Fix:"):
+        model.to_scorecard(features, np.full(len(y), label))

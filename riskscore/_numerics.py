@@ -16,6 +16,7 @@ from scipy.special import expit, logit, ndtri
 
 __all__ = [
     "EPS",
+    "MAX_BOOT",
     "Ranker",
     "alert_threshold",
     "binary_auc",
@@ -29,6 +30,11 @@ __all__ = [
 ]
 
 EPS = 1e-12
+
+#: Most bootstrap replicates one call may ask for (``n_boot``), as the command line
+#: allows: every replicate is held in memory, and more add nothing to a percentile
+#: interval. Every public function taking ``n_boot`` refuses more, naming it.
+MAX_BOOT = 100_000
 
 
 def loglik(a: float, b: float, lp, y, w) -> float:

@@ -60,6 +60,7 @@ from riskscore._evaluation_tables import (
 )
 from riskscore._numerics import (
     EPS,
+    MAX_BOOT,
     Ranker,
     alert_threshold,
     group_codes,
@@ -68,7 +69,7 @@ from riskscore._numerics import (
     replicate_weights,
 )
 from riskscore._parallel import capped_n_jobs
-from riskscore._params import COUNT, UNIT_OPEN, StrOptions, validate_params
+from riskscore._params import UNIT_OPEN, Interval, StrOptions, validate_params
 from riskscore._prediction_stats import riley_sample_size, smoothed_calibration
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
@@ -484,7 +485,7 @@ def _band_rules(model, kind) -> list[tuple[str, str, float]]:
 @validate_params(
     {
         "refit": ["boolean"],
-        "n_boot": [COUNT],
+        "n_boot": [Interval(numbers.Integral, 0, MAX_BOOT)],
         "level": [UNIT_OPEN],
         "temporal_cut": ["date", None],
         "disclosure": ["disclosure"],
@@ -534,7 +535,8 @@ def evaluate(
         False: apply the model as it is to every row (external validation);
         needs a fitted estimator, or a scorecard carrying ``points_to_risk_``.
     n_boot : int, default=200
-        Case-bootstrap replicates of the validation predictions (no refits).
+        Case-bootstrap replicates of the validation predictions (no refits; 0 for
+        none; at most 100,000).
     level : float, default=0.95
         Interval coverage.
     alert_rates : sequence of float, default=(0.01, 0.05, 0.1)
@@ -1206,7 +1208,7 @@ def _subgroup_frame(cases: pd.DataFrame, case_ids, by) -> pd.DataFrame:
 @validate_params(
     {
         "models": [Mapping],
-        "n_boot": [COUNT],
+        "n_boot": [Interval(numbers.Integral, 0, MAX_BOOT)],
         "random_state": ["random_state"],
         "progress": ["boolean", None],
     }

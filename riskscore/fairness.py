@@ -37,7 +37,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from riskscore._evaluation_tables import expected_rate
-from riskscore._numerics import Ranker, alert_threshold, percentile_interval, replicate_weights
+from riskscore._numerics import (
+    MAX_BOOT,
+    Ranker,
+    alert_threshold,
+    percentile_interval,
+    replicate_weights,
+)
 from riskscore._params import UNIT_CLOSED, UNIT_OPEN, Interval, validate_params
 from riskscore.disclosure import (
     disclose,
@@ -267,11 +273,6 @@ def _published_estimates(E, metric_names, cells, exact, settings, kids):
     return out, safe
 
 
-# Most bootstrap replicates asked for in one call (as the command line allows): every
-# replicate of every group is held in memory, and more add nothing to a percentile.
-_MAX_BOOT = 100_000
-
-
 def _group_frame(sensitive_features, n_rows: int) -> pd.DataFrame:
     """The group labels as a table of one column per attribute, or a SchemaError."""
     fix = (
@@ -396,7 +397,7 @@ def _numbers(values, name: str, what: str) -> np.ndarray:
     {
         "threshold": [UNIT_CLOSED, None],
         "alert_rate": [UNIT_OPEN, None],
-        "n_boot": [Interval(Integral, 0, _MAX_BOOT)],
+        "n_boot": [Interval(Integral, 0, MAX_BOOT)],
         "level": [UNIT_OPEN],
         "disclosure": ["disclosure"],
         "random_state": ["random_state"],

@@ -100,7 +100,7 @@ from riskscore._lattice import (
     weighted_integer_auc,
 )
 from riskscore._names import band_name
-from riskscore._numerics import binary_auc, group_resample_index, normal_quantile
+from riskscore._numerics import MAX_BOOT, binary_auc, group_resample_index, normal_quantile
 from riskscore._parallel import available_cores, capped_n_jobs, map_threads
 from riskscore._params import (
     POSITIVE_INT,
@@ -1207,7 +1207,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         {
             "ci": [StrOptions("cluster", "wald", "bootstrap"), None],
             "level": [UNIT_OPEN],
-            "n_boot": [POSITIVE_INT],
+            "n_boot": [Interval(numbers.Integral, 1, MAX_BOOT)],
             "n_jobs": ["n_jobs"],
             "random_state": ["random_state"],
             "progress": ["boolean"],
@@ -1246,7 +1246,7 @@ class LogisticRiskModel(ClassifierMixin, BaseEstimator):
         level : float, default=0.95
             Interval coverage.
         n_boot : int, default=200
-            Bootstrap replicates.
+            Bootstrap replicates (at most 100,000).
         case_ids : array-like, optional
             Case identifiers of the rows of ``X`` (for ``"bootstrap"`` and
             ``"cluster"``).

@@ -57,6 +57,7 @@ from sklearn.base import clone
 
 from riskscore._dates import DEFAULT_GRID, NAT_DAY, days_to_ns, to_days
 from riskscore._dispatch import backend, is_dask
+from riskscore._numerics import MAX_BOOT
 from riskscore._parallel import ThreadFlag
 from riskscore._params import (
     COUNT,
@@ -157,10 +158,6 @@ def no_rows_left(excluded: pd.DataFrame, n_grid_rows: int, grid) -> SchemaError:
         "shorter horizon, or censoring='keep_positives'."
     )
 
-
-# Most bootstrap replicates asked for in one call (as the command line allows): every
-# replicate is held in memory, and more add nothing to a percentile interval.
-_MAX_BOOT = 100_000
 
 #: The longest finite feature window (days): the default ``min_history``.
 LONGEST_WINDOW_DAYS = 365
@@ -757,7 +754,7 @@ def _plain_records(table: pd.DataFrame) -> list[dict]:
         "grid": ["grid"],
         "horizon": [POSITIVE_INT],
         "recent_window": [WINDOW_DAYS],
-        "n_boot": [Interval(Integral, 0, _MAX_BOOT)],
+        "n_boot": [Interval(Integral, 0, MAX_BOOT)],
         "subgroups": ["boolean"],
         "disclosure": ["disclosure"],
         "source": [str, None],
@@ -933,7 +930,7 @@ SYNTHETIC_MODELS: dict[str, tuple[int, tuple[str, ...], str, int | None, bool]] 
         "name": [StrOptions(*SYNTHETIC_MODELS)],
         "n_cases": [POSITIVE_INT],
         "random_state": [COUNT],
-        "n_boot": [Interval(Integral, 0, _MAX_BOOT)],
+        "n_boot": [Interval(Integral, 0, MAX_BOOT)],
         "penalty": [StrOptions("l2", "l1"), None],
         "created": ["date", None],
         "progress": ["boolean"],
@@ -979,7 +976,7 @@ def build_synthetic_model(
     n_cases, random_state
         The synthetic cohort.
     n_boot : int, default=200
-        Bootstrap replicates for the intervals.
+        Bootstrap replicates for the intervals (at most 100,000).
     penalty : {None, "l2", "l1"}, default="l2"
         Penalty of the logistic model (C=1). An unpenalised fit on the full
         catalogue meets a singular Hessian (scikit-learn warns and falls back to

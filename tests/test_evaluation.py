@@ -802,3 +802,24 @@ def test_figures_refuse_an_ax_that_is_not_a_matplotlib_axes():
     for plot in (plots.plot_calibration, plots.plot_decision_curve, plots.plot_roc):
         with pytest.raises(ParameterError, match="ax must be a matplotlib Axes"):
             plot(res, ax="not axes")
+
+
+@pytest.mark.parametrize("call", ["evaluate", "compare_models"])
+def test_n_boot_above_the_shared_cap_is_refused_before_any_work(call):
+    # unbounded: n_boot=10**12 ran for ever holding every replicate in memory, while
+    # subgroup_metrics and train_model refused it
+    import time
+
+    from riskscore import ParameterError
+
+    ts = _drawn(n=200)
+    run = {
+        "evaluate": lambda n: evaluate(FixedProbability(), ts, cv=2, n_boot=n),
+        "compare_models": lambda n: compare_models({"a": FixedProbability()}, ts, cv=2, n_boot=n),
+    }[call]
+    start = time.perf_counter()
+    with pytest.raises(ParameterError, match=rf"{call}: n_boot must be an int in \[0, 100000\]"):
+        run(10**12)
+    with pytest.raises(ParameterError, match=r"n_boot must be an int in \[0, 100000\]"):
+        run(100_001)
+    assert time.perf_counter() - start < 5

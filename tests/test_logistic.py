@@ -1026,3 +1026,15 @@ def test_to_scorecard_refuses_an_outcome_of_one_class(label):
     model = LogisticRiskModel(penalty=None).fit(features, y)
     with pytest.raises(EstimationError, match=r"to_scorecard: y .*only.*Fix:"):
         model.to_scorecard(features, np.full(len(y), label))
+
+
+def test_odds_ratios_refuses_more_bootstrap_replicates_than_the_shared_cap():
+    # n_boot=10**12 asked numpy for 7 TiB of seeds (MemoryError)
+    from riskscore import ParameterError
+
+    X, y = simulate(400, seed=3)
+    model = LogisticRiskModel(penalty=None).fit(X, y, case_ids=X["case_id"])
+    with pytest.raises(
+        ParameterError, match=r"odds_ratios: n_boot must be an int in \[1, 100000\]"
+    ):
+        model.odds_ratios(X, y, ci="bootstrap", case_ids=X["case_id"], n_boot=10**12)

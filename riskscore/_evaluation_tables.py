@@ -45,6 +45,7 @@ __all__ = [
     "calibration_table",
     "curve_edges",
     "decision_curve_table",
+    "expected_rate",
     "metrics_rule",
     "offer_cuts",
     "publish_count",

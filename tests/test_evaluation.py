@@ -823,3 +823,24 @@ def test_n_boot_above_the_shared_cap_is_refused_before_any_work(call):
     with pytest.raises(ParameterError, match=r"n_boot must be an int in \[0, 100000\]"):
         run(100_001)
     assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("shared", ["riskscore._evaluation_tables", "riskscore._numerics"])
+def test_every_name_other_modules_import_from_a_shared_module_is_in_its_all(shared):
+    # fairness imported expected_rate, which _evaluation_tables' __all__ did not list
+    import ast
+    import importlib
+    from pathlib import Path
+
+    module = importlib.import_module(shared)
+    package = Path(module.__file__).resolve().parent
+    imported = {
+        (path.name, alias.name)
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module == shared
+        for alias in node.names
+    }
+    assert imported  # the premise: someone imports from it
+    assert sorted(i for i in imported if i[1] not in module.__all__) == []
+    assert [name for name in module.__all__ if not hasattr(module, name)] == []

@@ -30,6 +30,7 @@ stamped as such, and must stay inside the secure environment.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -107,15 +108,15 @@ _PREDICTIONS_REASON = (
 )
 
 
-def _model_kind(model) -> str:
+def _model_kind(model, who: str = "evaluate") -> str:
     """ "estimator" (refitted on each fold) or "scorecard" (fixed points, fitted map to risk)."""
     if callable(getattr(model, "fit", None)) and callable(getattr(model, "predict_proba", None)):
         return "estimator"
     if getattr(model, "score_scale", None) == "points":
-        check_model(model, "evaluate")
+        check_model(model, who)
         return "scorecard"
     raise ModelContractError(
-        f"evaluate: cannot validate a {type(model).__name__}; pass a RuleScorecard or an "
+        f"{who}: cannot validate a {type(model).__name__}; pass a RuleScorecard or an "
         "estimator with fit and predict_proba (LogisticRiskModel, IntegerPointsModel)."
     )
 
@@ -353,18 +354,18 @@ def _records(table: pd.DataFrame) -> list[dict]:
 # --------------------------------------------------------------------------- evaluate
 
 
-def _resolve_cv(cv, training_set, temporal_cut, random_state):
+def _resolve_cv(cv, training_set, temporal_cut, random_state, who: str = "evaluate"):
     if cv is None:
         return None, "none (model applied as it is)"
     if isinstance(cv, str):
         if cv != "temporal":
             raise ParameterError(
-                f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}."
+                f"{who}: cv must be an integer, 'temporal', a splitter or a list; got {cv!r}."
             )
         horizon = (training_set.info or {}).get("horizon")
         if horizon is None:
             raise ParameterError(
-                "cv='temporal' needs the training set's horizon (info['horizon'])."
+                f"{who}: cv='temporal' needs the training set's horizon (info['horizon'])."
             )
         split = TemporalSplit(training_set.as_of, horizon, temporal_cut)
         return split, f"temporal split at {split.cut_date().date()} (horizon {horizon} days)"
@@ -377,10 +378,12 @@ def _resolve_cv(cv, training_set, temporal_cut, random_state):
         return cv, f"{type(cv).__name__} (grouped by case)"
     if isinstance(cv, Sequence):
         return list(cv), f"{len(cv)} given splits"
-    raise ParameterError(f"cv must be an integer, 'temporal', a splitter or a list; got {cv!r}.")
+    raise ParameterError(
+        f"{who}: cv must be an integer, 'temporal', a splitter or a list; got {cv!r}."
+    )
 
 
-def _one_class_fold(y, case_ids, train, n_folds) -> EstimationError:
+def _one_class_fold(y, case_ids, train, n_folds, who: str = "evaluate") -> EstimationError:
     """The error for a training fold whose rows all have one outcome, with what would help.
 
     ``n_folds`` is the number of riskscore's case folds (``cv`` an integer), None for
@@ -392,10 +395,14 @@ def _one_class_fold(y, case_ids, train, n_folds) -> EstimationError:
     side = "with" if np.all(y[train] == 0) else "without"
     n = len(np.unique(ids[y == (1 if side == "with" else 0)]))
     children = f"{n} {'child' if n == 1 else 'children'} {side} the outcome"
-    more = f"evaluate on a cohort with more children {side} the outcome"
+    verb = "train" if who == "train_model" else "evaluate"
+    more = f"{verb} on a cohort with more children {side} the outcome"
+    # train_model has no refit option: it always fits on the folds
     in_sample = (
-        "or, for a model already fitted, pass cv=None with refit=False for in-sample "
-        "figures of the model as it is"
+        ""
+        if who == "train_model"
+        else ", or, for a model already fitted, pass cv=None with refit=False for "
+        "in-sample figures of the model as it is"
     )
     if n_folds:
         why = (
@@ -403,28 +410,28 @@ def _one_class_fold(y, case_ids, train, n_folds) -> EstimationError:
             f"{n_folds} folds, so a training fold (every fold but one) can miss them all; "
             "fewer folds cannot change that"
         )
-        fix = f"{more} (at least 2, many more for useful figures), {in_sample}"
+        fix = f"{more} (at least 2, many more for useful figures){in_sample}"
     else:
         why = f"the training set holds {children}, and this split left them all out of training"
         fix = (
             f"{more}, give splits whose training side holds children with and without "
             "the outcome (riskscore's case folds, cv=5, deal them to every fold; with "
-            f"cv='temporal', move temporal_cut), {in_sample}"
+            f"cv='temporal', move temporal_cut){in_sample}"
         )
     return EstimationError(
-        f"evaluate: a training fold has no child {side} the outcome: {why}. Fix: {fix}."
+        f"{who}: a training fold has no child {side} the outcome: {why}. Fix: {fix}."
     )
 
 
-def _fit_fold(model, kind, X, y, case_ids, scores, train, test, n_folds=None):
+def _fit_fold(model, kind, X, y, case_ids, scores, train, test, n_folds=None, who="evaluate"):
     if np.unique(y[train]).size < 2:
-        raise _one_class_fold(y, case_ids, train, n_folds)
+        raise _one_class_fold(y, case_ids, train, n_folds, who)
     if kind == "scorecard":
         s_train = scores[train]
         a, b = logistic_fit(s_train, y[train])
         if not np.isfinite(a):
             raise EstimationError(
-                "evaluate: the points-to-risk fit did not converge on a training fold "
+                f"{who}: the points-to-risk fit did not converge on a training fold "
                 f"with {int(y[train].sum())} outcomes in {len(train)} rows: too few "
                 "outcomes, or the points separate them perfectly. Fix: a larger training "
                 "set"
@@ -482,18 +489,20 @@ def _band_rules(model, kind) -> list[tuple[str, str, float]]:
     return []
 
 
-@validate_params(
-    {
-        "refit": ["boolean"],
-        "n_boot": [Interval(numbers.Integral, 0, MAX_BOOT)],
-        "level": [UNIT_OPEN],
-        "temporal_cut": ["date", None],
-        "disclosure": ["disclosure"],
-        "random_state": ["random_state"],
-        "progress": ["boolean", None],
-        "n_jobs": ["n_jobs"],
-    }
-)
+# evaluate's options, checked under the name of the function the user called
+_EVALUATE_PARAMS = {
+    "refit": ["boolean"],
+    "n_boot": [Interval(numbers.Integral, 0, MAX_BOOT)],
+    "level": [UNIT_OPEN],
+    "temporal_cut": ["date", None],
+    "disclosure": ["disclosure"],
+    "random_state": ["random_state"],
+    "progress": ["boolean", None],
+    "n_jobs": ["n_jobs"],
+}
+
+
+@validate_params(_EVALUATE_PARAMS)
 def evaluate(
     model,
     training_set,
@@ -590,21 +599,84 @@ def evaluate(
     >>> list(res.metrics["metric"])[:2]
     ['auroc', 'auprc']
     """
-    kind = _model_kind(model)
-    _require_training_set(training_set, "evaluate")
+    return evaluate_as(
+        "evaluate",
+        model,
+        training_set,
+        cv,
+        temporal_cut=temporal_cut,
+        refit=refit,
+        n_boot=n_boot,
+        level=level,
+        alert_rates=alert_rates,
+        thresholds=thresholds,
+        dc_thresholds=dc_thresholds,
+        cases=cases,
+        subgroup_by=subgroup_by,
+        disclosure=disclosure,
+        random_state=random_state,
+        progress=progress,
+        n_jobs=n_jobs,
+        coverage=coverage,
+    )
+
+
+def evaluate_as(
+    who: str,
+    model,
+    training_set,
+    cv: int | str | Any = 5,
+    *,
+    n_folds: int | None = None,
+    temporal_cut=None,
+    refit: bool = True,
+    n_boot: int = 200,
+    level: float = 0.95,
+    alert_rates: Sequence[float] = (0.01, 0.05, 0.1),
+    thresholds: Sequence[float] | None = None,
+    dc_thresholds: Sequence[float] | None = None,
+    cases: pd.DataFrame | None = None,
+    subgroup_by: Sequence[str] = ("sex", "ethnic_group", "imd_quintile"),
+    disclosure: Any = True,
+    random_state: int | None = 0,
+    progress: bool | None = None,
+    n_jobs: int | None = None,
+    coverage: Any = None,
+) -> EvaluationResult:
+    """:func:`evaluate`, its errors naming ``who`` (the function the user called).
+
+    For riskscore's own callers (:func:`compare_models`, :func:`riskscore.train_model`),
+    which check the options under their own name first. ``n_folds``: the number of
+    case folds the user asked for when ``cv`` is the list of splits they were
+    resolved into (so the advice on too few children with the outcome fits what was
+    asked).
+    """
+    kind = _model_kind(model, who)
+    _require_training_set(training_set, who)
     if cases is not None:
         cases = ensure_cases(cases)  # the contract at the door (validate_cases's messages)
     training_set = _with_coverage(training_set, coverage)
-    data = _check_inputs(training_set, level)
+    data = _check_inputs(training_set, level, who)
     if progress is None:
         progress = len(data.y) > 100_000
     info = dict(getattr(training_set, "info", None) or {})
     oof = _predict(
-        model, kind, data, training_set, cv, temporal_cut, refit, random_state, n_jobs, progress
+        model,
+        kind,
+        data,
+        training_set,
+        cv,
+        temporal_cut,
+        refit,
+        random_state,
+        n_jobs,
+        progress,
+        who,
+        n_folds,
     )
     settings = settings_for(disclosure)
     synthetic = bool(info.get("synthetic")) or is_synthetic(training_set.X)
-    v = _validation_rows(oof, data)
+    v = _validation_rows(oof, data, who)
     dc_thr = _dc_thresholds(dc_thresholds)
     metrics, draws = _metrics_with_intervals(v, n_boot, level, random_state, progress)
     totals = totals_table(v.y, v.n_cases, settings, cases=v.codes)
@@ -745,12 +817,12 @@ def _with_coverage(training_set, coverage):
     return training_set._replace(X=masked, info=info)
 
 
-def _check_inputs(training_set, level: float) -> _Data:
+def _check_inputs(training_set, level: float, who: str = "evaluate") -> _Data:
     X, y_in, case_ids = training_set.X, training_set.y, training_set.case_ids
     if not isinstance(X, pd.DataFrame):
         # a model reads its features by name: columns by position could be any feature
         raise SchemaError(
-            f"training_set: X must be a DataFrame with named feature columns (as "
+            f"{who}: training_set: X must be a DataFrame with named feature columns (as "
             f"make_training_set returns), got {type(X).__name__}. Fix: "
             "pd.DataFrame(X, columns=[...feature names...])."
         )
@@ -760,18 +832,29 @@ def _check_inputs(training_set, level: float) -> _Data:
     n_as_of = n if as_of is None else len(as_of)
     if len(X) != n or len(case_ids) != n or n_as_of != n:
         raise SchemaError(
-            f"training_set: X has {len(X)} rows, y {n}, case_ids {len(case_ids)} and as_of "
+            f"{who}: training_set: X has {len(X)} rows, y {n}, case_ids {len(case_ids)} and as_of "
             f"{n_as_of}; they must match."
         )
     if not np.isin(y, (0.0, 1.0)).all():
-        raise SchemaError("training_set: y must be 0/1 outcomes.")
+        raise SchemaError(f"{who}: training_set: y must be 0/1 outcomes.")
     if not 0 < level < 1:
-        raise ParameterError(f"level must be between 0 and 1, got {level!r}.")
+        raise ParameterError(f"{who}: level must be between 0 and 1, got {level!r}.")
     return _Data(X, y, np.asarray(case_ids))
 
 
 def _predict(
-    model, kind, data: _Data, training_set, cv, temporal_cut, refit, random_state, n_jobs, progress
+    model,
+    kind,
+    data: _Data,
+    training_set,
+    cv,
+    temporal_cut,
+    refit,
+    random_state,
+    n_jobs,
+    progress,
+    who: str = "evaluate",
+    n_folds: int | None = None,
 ) -> _OutOfFold:
     """Step 1: a prediction for every row, out of fold (or external with refit=False)."""
     X, y, case_ids = data.X, data.y, data.case_ids
@@ -791,7 +874,7 @@ def _predict(
             )
             if not mapping:
                 raise EstimationError(
-                    "evaluate(refit=False): this scorecard has no points-to-risk mapping, so "
+                    f"{who}(refit=False): this scorecard has no points-to-risk mapping, so "
                     "it gives no probabilities; use refit=True to fit the mapping on "
                     "training folds."
                 )
@@ -807,17 +890,20 @@ def _predict(
         fold[:] = 0
         splits = []
     else:
-        splitter, validation = _resolve_cv(cv, training_set, temporal_cut, random_state)
+        splitter, validation = _resolve_cv(cv, training_set, temporal_cut, random_state, who)
         if splitter is None:
-            raise ParameterError("cv=None applies the model as it is: pass refit=False too.")
+            raise ParameterError(
+                f"{who}: cv=None applies the model as it is: pass refit=False too."
+            )
         splits = (
             list(splitter) if isinstance(splitter, list) else list(splitter.split(X, y, case_ids))
         )
         check_no_shared_cases(splits, case_ids)
         removed_cases = int(getattr(splitter, "removed_cases_", 0))
-        n_folds = len(splits) if isinstance(cv, numbers.Integral) else None
+        if isinstance(cv, numbers.Integral):
+            n_folds = len(splits)
         jobs = (
-            joblib.delayed(_fit_fold)(model, kind, X, y, case_ids, scores_all, tr, te, n_folds)
+            joblib.delayed(_fit_fold)(model, kind, X, y, case_ids, scores_all, tr, te, n_folds, who)
             for tr, te in splits
         )
         outs = joblib.Parallel(n_jobs=capped_n_jobs(n_jobs, len(splits)), return_as="generator")(
@@ -856,14 +942,14 @@ def _predict(
     )
 
 
-def _validation_rows(oof: _OutOfFold, data: _Data) -> _Validation:
+def _validation_rows(oof: _OutOfFold, data: _Data, who: str = "evaluate") -> _Validation:
     """Step 2: the rows that were validated, with their point estimates."""
     rows = oof.fold >= 0
     yv, pv, sv = data.y[rows], oof.prob[rows], oof.score[rows]
     gv = data.case_ids[rows]
     if np.unique(yv).size < 2:
         raise EstimationError(
-            f"evaluate: the {len(yv):,} validated rows are all "
+            f"{who}: the {len(yv):,} validated rows are all "
             f"{'with' if yv.size and yv[0] == 1 else 'without'} the outcome, so no "
             "discrimination or calibration can be measured. Fix: validate on a period or "
             "cohort that has children with and without the outcome (an earlier "
@@ -1205,14 +1291,7 @@ def _subgroup_frame(cases: pd.DataFrame, case_ids, by) -> pd.DataFrame:
 # --------------------------------------------------------------------------- compare
 
 
-@validate_params(
-    {
-        "models": [Mapping],
-        "n_boot": [Interval(numbers.Integral, 0, MAX_BOOT)],
-        "random_state": ["random_state"],
-        "progress": ["boolean", None],
-    }
-)
+@validate_params({**_EVALUATE_PARAMS, "models": [Mapping]})
 def compare_models(
     models: Mapping[str, Any],
     training_set,
@@ -1271,13 +1350,24 @@ def compare_models(
     """
     if not models:
         raise ParameterError("compare_models needs at least one model.")
+    options = set(inspect.signature(evaluate_as).parameters) - {"who", "model", "n_folds"}
+    unknown = sorted(set(kwargs) - options)
+    if unknown:
+        raise ParameterError(
+            f"compare_models: unknown option(s) {unknown}; the options passed on to "
+            f"evaluate are {sorted(options - {'training_set', 'cv'})}."
+        )
     _require_training_set(training_set, "compare_models")
+    for name, model in models.items():  # every model before any is evaluated
+        _model_kind(model, f"compare_models (model {name!r})")
     if reference is not None and reference not in models:
         raise ParameterError(f"reference {reference!r} is not one of the models {list(models)}.")
     thresholds = np.asarray(nb_thresholds, dtype=float)
     if not ((thresholds > 0) & (thresholds < 1)).all():  # (NaN fails too)
         raise ParameterError("nb_thresholds must be strictly between 0 and 1.")
-    splitter, _ = _resolve_cv(cv, training_set, kwargs.pop("temporal_cut", None), random_state)
+    splitter, _ = _resolve_cv(
+        cv, training_set, kwargs.pop("temporal_cut", None), random_state, "compare_models"
+    )
     if isinstance(splitter, list) or splitter is None:
         splits = splitter
     else:
@@ -1289,12 +1379,16 @@ def compare_models(
     # every model's decision curve publishes net benefit at the compared thresholds
     dc = kwargs.pop("dc_thresholds", None)
     kwargs["dc_thresholds"] = np.union1d(_dc_thresholds(dc), thresholds)
+    # riskscore's case folds, resolved here into a list: their number, for the advice
+    n_folds = len(splits) if isinstance(cv, numbers.Integral) and splits is not None else None
     results = {}
     for name, model in models.items():
-        results[name] = evaluate(
+        results[name] = evaluate_as(
+            f"compare_models (model {name!r})",
             model,
             training_set,
-            cv=splits,
+            splits,
+            n_folds=n_folds,
             n_boot=n_boot,
             random_state=random_state,
             progress=progress,

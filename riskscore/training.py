@@ -81,7 +81,7 @@ from riskscore.disclosure import (
     synthetic_note,
 )
 from riskscore.errors import LeakageError, ParameterError, SchemaError
-from riskscore.evaluation import EvaluationResult, evaluate
+from riskscore.evaluation import EvaluationResult, evaluate_as
 from riskscore.features import as_of_grid, encode_features
 from riskscore.logistic import LogisticRiskModel
 from riskscore.schema import (
@@ -880,7 +880,8 @@ def train_model(
         c in cases.columns for c in ("sex", "ethnic_group", "imd_quintile")
     ):
         sub = None
-    result = evaluate(
+    result = evaluate_as(
+        "train_model",
         model,
         ts,
         cv=cv,

@@ -844,3 +844,28 @@ def test_every_name_other_modules_import_from_a_shared_module_is_in_its_all(shar
     assert imported  # the premise: someone imports from it
     assert sorted(i for i in imported if i[1] not in module.__all__) == []
     assert [name for name in module.__all__ if not hasattr(module, name)] == []
+
+
+def test_errors_from_compare_models_name_compare_models_and_the_model():
+    # the messages began "evaluate:" though the user called compare_models
+    from riskscore import EstimationError, ModelContractError, ParameterError
+
+    ts = make_training_set(*make_cohort(120, random_state=5))  # one child with the outcome
+    # and advise as evaluate does for case folds (was "this split left them all out
+    # of training ... cv=5, deal them to every fold" to a user who gave cv=5)
+    with pytest.raises(
+        EstimationError, match=r"^compare_models \(model 'a'\): a training fold.*of the 5 folds"
+    ) as caught:
+        compare_models({"a": default_scorecard()}, ts, cv=5, n_boot=0)
+    assert "cv=5" not in str(caught.value)
+    with pytest.raises(ParameterError, match=r"compare_models: unknown option\(s\) \['levle'\]"):
+        compare_models({"a": default_scorecard()}, ts, cv=2, levle=0.9)
+    with pytest.raises(ModelContractError, match=r"^compare_models \(model 'b'\): cannot validate"):
+        compare_models({"a": default_scorecard(), "b": object()}, ts, cv=2, n_boot=0)
+    with pytest.raises(ParameterError, match=r"^compare_models: level must be"):
+        compare_models({"a": default_scorecard()}, ts, cv=2, level=3)
+    with pytest.raises(ParameterError, match=r"^compare_models: cv must be"):
+        compare_models({"a": default_scorecard()}, ts, cv="bad")
+    # evaluate's own messages keep its name
+    with pytest.raises(EstimationError, match=r"^evaluate: a training fold"):
+        evaluate(default_scorecard(), ts, cv=5, n_boot=0)

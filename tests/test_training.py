@@ -458,3 +458,16 @@ def test_train_model_refuses_an_unbounded_number_of_replicates_before_any_work(s
     events, cases = small_cohort
     with pytest.raises(ParameterError, match="n_boot"):
         train_model(events, cases, cv=2, n_boot=10**12)
+
+
+def test_errors_from_the_evaluation_inside_train_model_name_train_model():
+    # the message began "evaluate:" and advised evaluate's refit=False, which
+    # train_model does not take
+    from riskscore.errors import EstimationError
+
+    events, cases = make_cohort(120, random_state=5)  # one child with the outcome
+    with pytest.raises(EstimationError, match=r"^train_model: a training fold") as caught:
+        train_model(events, cases, cv=5, n_boot=0)
+    assert "evaluate" not in str(caught.value) and "refit" not in str(caught.value)
+    with pytest.raises(ParameterError, match=r"^train_model: cv must be"):
+        train_model(events, cases, cv="bad", n_boot=0)

@@ -23,6 +23,7 @@ makes its own figures on the Agg canvas and never touches pyplot state.
 
 from __future__ import annotations
 
+import datetime
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -264,7 +265,21 @@ def _case_events(audit) -> pd.DataFrame:
     return out
 
 
-def _audited_span(audit) -> tuple[pd.Timestamp, pd.Timestamp]:
+def _plus_days(t, days: float) -> datetime.datetime:
+    """``t`` moved by ``days``, as a Python datetime.
+
+    pandas holds no day after 2262-04-11 or before 1677-09-22, and the figures pad
+    and shade past their dates: matplotlib draws years 1 to 9999, so the sum is taken
+    there (and held at those ends).
+    """
+    base = pd.Timestamp(t).to_pydatetime()
+    try:
+        return base + datetime.timedelta(days=days)
+    except OverflowError:
+        return datetime.datetime.max if days > 0 else datetime.datetime.min
+
+
+def _audited_span(audit) -> tuple[datetime.datetime, datetime.datetime]:
     """The x-range every case figure shares: first event to the audited period's end."""
     t = pd.to_datetime(audit.trajectory["as_of"])
     ev = pd.to_datetime(audit.events["date"])
@@ -272,8 +287,8 @@ def _audited_span(audit) -> tuple[pd.Timestamp, pd.Timestamp]:
     end = max(t.max(), ev.max())
     if audit.outcome_date is not None:
         end = max(end, pd.Timestamp(audit.outcome_date))
-    pad = pd.Timedelta(days=max(int((end - start).days * 0.02), 7))
-    return start - pad, end + pad
+    pad = max(int((end - start).days * 0.02), 7)
+    return _plus_days(start, -pad), _plus_days(end, pad)
 
 
 def _mark_outcome_and_plans(ax, audit, *, text: bool) -> None:
@@ -564,7 +579,7 @@ def plot_case_timeline(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
         # events after the outcome or follow-up end are shown but were not audited
         ax.axvspan(
             end,
-            ev["date"].max() + pd.Timedelta(days=10),
+            _plus_days(ev["date"].max(), 10),
             color="#bbbbbb",
             alpha=0.25,
             zorder=1,
@@ -646,7 +661,7 @@ def _shade_coverage_gaps(ax, audit, spans: dict[str, tuple[float, float]]) -> No
             continue
         start = mdates.date2num(pd.to_datetime(sub["from"]).to_numpy())
         # a gap's "to" day is uncovered too: the shading runs to the end of that day
-        stop = mdates.date2num((pd.to_datetime(sub["to"]) + pd.Timedelta(days=1)).to_numpy())
+        stop = mdates.date2num(pd.to_datetime(sub["to"]).to_numpy()) + 1.0
         lo, hi = spans[agency]
         ax.broken_barh(
             list(zip(start, stop - start, strict=True)),
@@ -807,7 +822,8 @@ def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
     best = pd.Categorical(t["best_agency_band"], categories=list(BANDS), ordered=True).codes
     gap = joined > best
     if gap.any():
-        nxt = dates.shift(-1).fillna(dates.iloc[-1] + pd.Timedelta(days=1))
+        # each gap runs to the next as-of date (the last, a day past its own)
+        nxt = np.array([*dates.iloc[1:], _plus_days(dates.iloc[-1], 1)], dtype=object)
         starts = dates[gap & ~np.r_[False, gap[:-1]]]
         ends = nxt[gap & ~np.r_[gap[1:], False]]
         for i, (s0, s1) in enumerate(zip(starts, ends, strict=True)):
@@ -854,7 +870,7 @@ def plot_case_scores(audit, ax: Axes | None = None, *, agencies=None) -> Axes:
         missed = cr.loc[cr["missed"].to_numpy(dtype=bool)]
         for i, d in enumerate(pd.to_datetime(missed["date"])):
             ax.plot(
-                [d, d + pd.Timedelta(days=window)],
+                [d.to_pydatetime(), _plus_days(d, window)],
                 [strip, strip],
                 color=_OUTCOME_COLOUR,
                 linewidth=5,

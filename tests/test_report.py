@@ -1055,3 +1055,71 @@ def test_an_evaluation_report_names_the_model_and_the_data_it_evaluated(tmp_path
     assert record["inputs"]["training set features"]["sha256"] == hash_input(ts.X)
     refit = rs.evaluate(rs.LogisticRiskModel(), ts, cv=3, n_boot=0)
     assert refit.design["model_sha256"] is None  # refitted per fold: its parameters say it
+
+
+def _vignette_at_the_edge(edge: str):
+    """The vignette moved so that its dates reach the last (or first) day pandas holds.
+
+    ``"outcome"``: the outcome on 2262-04-11, school records stopping half way (a
+    coverage gap to that day). ``"after"``: the outcome ten days earlier and one event
+    after it, on 2262-04-11. ``"missed"``: the case ends (outcome) on 2262-04-11, five
+    days after its first crossing, which had no response. ``"first"``: the first event
+    on 1677-09-22.
+    """
+    import datetime as dt
+
+    events, cases = vignette()
+    if edge == "missed":
+        first = pd.Timestamp("2101-01-18")  # the vignette's first crossing, missed
+        end = first + pd.Timedelta(days=5)
+        events = events.loc[events["date"] <= end]
+        cases = cases.assign(outcome_date=end, followup_end=end)
+    dates = pd.concat([events["date"], cases["outcome_date"], cases["followup_end"]])
+    target = {"after": (2262, 4, 1), "first": (1677, 9, 22)}.get(edge, (2262, 4, 11))
+    base = dates.min() if edge == "first" else dates.max()
+    days = (dt.date(*target) - base.date()).days
+
+    def move(s):  # more than a Timedelta holds (292 years): two steps
+        return s + pd.Timedelta(days=days // 2) + pd.Timedelta(days=days - days // 2)
+
+    events = events.assign(date=move(events["date"]), recorded_date=move(events["recorded_date"]))
+    cases = cases.assign(
+        outcome_date=move(cases["outcome_date"]),
+        followup_end=move(cases["followup_end"]),
+        birth_year=cases["birth_year"] + round(days / 365.25),
+    )
+    if edge == "after":
+        after = events.iloc[[0]].assign(date=pd.Timestamp("2262-04-11"), recorded_date=pd.NaT)
+        events = pd.concat([events, after], ignore_index=True)
+    if edge != "outcome":
+        return events, cases, None
+    first, end = events["date"].min(), pd.Timestamp("2262-04-11")
+    half = first + (end - first) / 2
+    coverage = [(a, first, end) for a in AGENCIES if a != "school"] + [("school", first, half)]
+    return events, cases, coverage
+
+
+@pytest.mark.parametrize("edge", ["outcome", "after", "missed", "first"])
+def test_case_figures_of_dates_at_the_edge_of_what_pandas_holds(edge, tmp_path):
+    # padding the audited span by days past 2262-04-11 (or before 1677-09-22) raised
+    # pandas' OutOfBoundsDatetime, and write_report(audit_case(...)) crashed; so did the
+    # shading after the audited period, a coverage gap's last day, a join-up gap at
+    # the last as-of date and a missed opportunity's response window
+    import matplotlib.dates as mdates
+
+    events, cases, coverage = _vignette_at_the_edge(edge)
+    audit = audit_case(events, cases, default_scorecard(), "CHILD-A", coverage=coverage)
+    assert len(audit.crossings) and audit.crossings["missed"].any()  # the premise
+    assert audit.join_up_gap_days > 0
+    if edge == "missed":
+        missed = pd.Timestamp(audit.crossings.loc[audit.crossings["missed"], "date"].iloc[-1])
+        assert missed > pd.Timestamp("2262-04-11") - pd.Timedelta(days=28)
+    if edge == "outcome":
+        assert (audit.coverage_gaps["to"] == pd.Timestamp("2262-04-11")).any()
+        assert audit.trajectory["as_of"].max() == pd.Timestamp("2262-04-11")
+    page = _parse(write_report(audit, tmp_path / "case.html"))
+    assert len(page.images()) >= 3
+    first, final = (mdates.date2num(events["date"].agg(f)) for f in ("min", "max"))
+    for draw in (plots.plot_case_timeline, plots.plot_case_scores, plots.plot_case_attendance):
+        lo, hi = draw(audit, ax=_axes()).get_xlim()
+        assert lo < first and hi > final, draw.__name__  # every event inside, with room

@@ -472,7 +472,8 @@ def subgroup_metrics(
         ``label, estimate, lower, upper, difference, difference_lower,
         difference_upper, ratio, ratio_lower, ratio_upper, reference`` and the
         counts ``n, n_cases, numerator, denominator``. ``attrs["threshold"]``
-        holds the alert cut used.
+        holds the alert cut used, ``attrs["n_boot"]`` and ``attrs["level"]`` the
+        bootstrap replicates drawn and the interval coverage.
 
     Examples
     --------
@@ -727,6 +728,8 @@ def subgroup_metrics(
             f"min_count={settings.min_count}",
         )
     out.attrs["threshold"] = float(threshold)
+    out.attrs["n_boot"] = int(n_boot)
+    out.attrs["level"] = float(level)
     note = synthetic_note(sensitive_features)
     if note is not None:
         mark_synthetic(out, note=note)

@@ -1568,6 +1568,67 @@ def plot_model_comparison(table: pd.DataFrame, fig=None):
 _FOREST_METRICS = ("selection_rate", "tpr", "ppv", "oe_ratio")
 
 
+def subgroup_caption(table: pd.DataFrame, metrics=_FOREST_METRICS) -> str:
+    """The caption of :func:`plot_subgroups` as true of ``table``: it names an interval
+    only when the figure draws one.
+
+    :data:`CAPTIONS` ``["plot_subgroups"]`` when every ratio drawn has its interval;
+    a note when some are drawn alone; without intervals (and why, when
+    ``table.attrs["n_boot"]`` says none were drawn) when no ratio has one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"attribute": ["sex"] * 2, "group": ["female", "male"],
+    ...                   "metric": ["tpr"] * 2, "reference": ["female"] * 2,
+    ...                   "ratio": [1.0, 1.4], "ratio_lower": [1.0, float("nan")],
+    ...                   "ratio_upper": [1.0, float("nan")]})
+    >>> "case-bootstrap interval" in subgroup_caption(t, metrics=("tpr",))
+    False
+    """
+    _columns(
+        table,
+        ("metric", "group", "reference", "ratio", "ratio_lower", "ratio_upper"),
+        "subgroup_caption",
+        "a subgroup table (riskscore.subgroup_metrics or EvaluationResult.subgroups)",
+    )
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    group = table["group"].astype(str)
+    # the rows plot_subgroups draws against their reference (which is drawn at 1)
+    rows = (
+        table["metric"].isin(metrics) & (group != "All") & (group != table["reference"].astype(str))
+    )
+
+    def numbers(column):
+        return pd.to_numeric(table.loc[rows, column], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+
+    ratio, lo, hi = numbers("ratio"), numbers("ratio_lower"), numbers("ratio_upper")
+    drawn = np.isfinite(ratio) & (ratio > 0)
+    with_interval = drawn & np.isfinite(lo) & np.isfinite(hi)
+    if with_interval.any():
+        caption = CAPTIONS["plot_subgroups"]
+        if (drawn & ~with_interval).any():
+            caption += (
+                " A ratio drawn without an interval (withheld by disclosure control, or not "
+                "estimable) is marked so."
+            )
+        return caption
+    n_boot = table.attrs.get("n_boot")
+    why = (
+        "no bootstrap replicates were drawn (n_boot=0)"
+        if n_boot == 0
+        else "none could be estimated, or disclosure control withheld them (an interval "
+        "resting on a count too small to publish)"
+    )
+    return (
+        "Each group's estimate as a ratio to its reference group (1 = the same), on a log "
+        f"scale, without intervals: {why}. Rows whose counts disclosure control "
+        "suppressed, or that cannot be estimated, are named, not drawn."
+    )
+
+
 def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=_FOREST_METRICS):
     """Forest plot of subgroup ratios to the reference group, with intervals.
 

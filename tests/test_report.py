@@ -1123,3 +1123,48 @@ def test_case_figures_of_dates_at_the_edge_of_what_pandas_holds(edge, tmp_path):
     for draw in (plots.plot_case_timeline, plots.plot_case_scores, plots.plot_case_attendance):
         lo, hi = draw(audit, ax=_axes()).get_xlim()
         assert lo < first and hi > final, draw.__name__  # every event inside, with room
+
+
+def _subgroup_rows(lower, upper):
+    """A hand-made subgroup table: female the reference, male and other against it."""
+    return pd.DataFrame(
+        {
+            "attribute": ["sex"] * 3,
+            "group": ["female", "male", "other"],
+            "metric": ["tpr"] * 3,
+            "reference": ["female"] * 3,
+            "ratio": [1.0, 1.4, 0.8],
+            "ratio_lower": [1.0, *lower],
+            "ratio_upper": [1.0, *upper],
+        }
+    )
+
+
+def _interval_lines(ax):
+    return [ln for ln in ax.lines if ln.get_linestyle() == "-" and len(ln.get_xdata()) == 2]
+
+
+def test_the_subgroup_caption_names_an_interval_only_when_the_figure_draws_one():
+    # CAPTIONS["plot_subgroups"] promised "the case-bootstrap interval" whatever was
+    # drawn; the report mended it only for n_boot=0, not for intervals all withheld
+    both = _subgroup_rows([0.9, 0.5], [2.1, 1.3])
+    some = _subgroup_rows([0.9, np.nan], [2.1, np.nan])
+    none = _subgroup_rows([np.nan, np.nan], [np.nan, np.nan])
+    for table, drawn in ((both, 2), (some, 1), (none, 0)):
+        ax = plots.plot_subgroups(table, ax=_axes(), metrics=("tpr",))
+        assert len(_interval_lines(ax)) == drawn  # the premise: what the figure shows
+        caption = plots.subgroup_caption(table, metrics=("tpr",))
+        assert ("case-bootstrap interval" in caption) == (drawn > 0), caption
+        assert ("without an interval" in caption) == (drawn == 1), caption
+    assert "without intervals" in plots.subgroup_caption(none, metrics=("tpr",))
+    # the reason, when the table knows it: no replicates were drawn
+    rng = np.random.default_rng(0)
+    p = rng.random(3000) * 0.5
+    y = (rng.random(3000) < p).astype(int)
+    groups = pd.Series(rng.choice(["a", "b"], 3000), name="g")
+    table = riskscore.subgroup_metrics(y, p, groups, n_boot=0)
+    assert table.attrs["n_boot"] == 0
+    caption = plots.subgroup_caption(table)
+    assert "n_boot=0" in caption and "case-bootstrap interval" not in caption
+    drawn = riskscore.subgroup_metrics(y, p, groups, n_boot=20, progress=False)
+    assert "case-bootstrap interval" in plots.subgroup_caption(drawn)

@@ -423,6 +423,100 @@ def _one_class_fold(y, case_ids, train, n_folds, who: str = "evaluate") -> Estim
     )
 
 
+def _row_positions(side, name: str, n: int, who: str) -> np.ndarray:
+    """One side of a split as row positions: integers from 0 to n - 1, or a mask of n rows."""
+    try:
+        arr = np.asarray(side)
+    except (TypeError, ValueError):
+        arr = np.asarray([object()])
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise ParameterError(
+                f"{who}: {name} is a mask of {arr.size} rows but the training set has {n}. "
+                "Fix: a mask of every row (True for the rows of this side), or row positions."
+            )
+        return np.flatnonzero(arr)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise ParameterError(
+            f"{who}: {name} must be row positions (integers, 1-D) or a mask of every row; "
+            f"got an array of {arr.dtype} of shape {arr.shape}."
+        )
+    outside = (arr < 0) | (arr >= n)
+    if outside.any():
+        raise ParameterError(
+            f"{who}: {name} holds row positions outside 0 to {n - 1} (the training set has "
+            f"{n} rows): {int(outside.sum())} of them, the first at entry "
+            f"{int(np.flatnonzero(outside)[0])}. Fix: positions of rows (0-based, as "
+            "CaseKFold.split gives them), not labels of the index."
+        )
+    return arr.astype(np.int64, copy=False)
+
+
+def _checked_splits(splits, n: int, who: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The splits as (train, test) row positions, or a ParameterError naming the split."""
+    if len(splits) == 0:
+        raise ParameterError(
+            f"{who}: cv is an empty list of splits: no row would be validated. Fix: pass "
+            "(train, test) pairs of row positions, or cv=5 for riskscore's case folds."
+        )
+    out = []
+    for k, split in enumerate(splits):
+        if isinstance(split, (str, bytes)) or not hasattr(split, "__len__") or len(split) != 2:
+            raise ParameterError(
+                f"{who}: cv[{k}] must be a (train, test) pair of row positions; got "
+                f"{type(split).__name__}."
+            )
+        out.append(
+            (
+                _row_positions(split[0], f"cv[{k}]: train", n, who),
+                _row_positions(split[1], f"cv[{k}]: test", n, who),
+            )
+        )
+    return out
+
+
+def _probabilities(model, X, rows: np.ndarray, who: str) -> np.ndarray:
+    """P(outcome) of every row of ``X`` from ``predict_proba``, checked.
+
+    A ModelContractError names what is wrong (not numbers, the shape, missing or
+    out-of-range values) and the training-set rows (``rows``: their positions).
+    """
+    name = f"{type(model).__name__}.predict_proba"
+    out = model.predict_proba(X)
+    try:
+        arr = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ModelContractError(
+            f"{who}: {name} returned values that are not numbers; it must return "
+            "probabilities (numbers from 0 to 1), one row per row of X."
+        ) from None
+    if arr.shape != (len(X), 2):
+        raise ModelContractError(
+            f"{who}: {name} returned an array of shape {arr.shape} for {len(X)} rows; it "
+            "must return one row per row of X and two columns, P(no outcome) and "
+            "P(outcome), as scikit-learn's binary classifiers do."
+        )
+    p = arr[:, 1]
+    missing = np.isnan(p)
+    if missing.any():
+        raise ModelContractError(
+            f"{who}: {name} returned missing (NaN) probabilities for {int(missing.sum())} "
+            f"row(s), training-set rows {rows[missing][:5].tolist()} (0-based). Fix: a model "
+            "must give every row a probability (for example, impute unknown features; "
+            "LogisticRiskModel does with missing='indicator')."
+        )
+    outside = ~((p >= 0) & (p <= 1))
+    if outside.any():
+        raise ModelContractError(
+            f"{who}: {name} returned values outside 0 to 1 for {int(outside.sum())} row(s), "
+            f"training-set rows {rows[outside][:5].tolist()} (0-based). Fix: predict_proba "
+            "must return probabilities, not scores or log-odds."
+        )
+    return p
+
+
 def _fit_fold(model, kind, X, y, case_ids, scores, train, test, n_folds=None, who="evaluate"):
     if np.unique(y[train]).size < 2:
         raise _one_class_fold(y, case_ids, train, n_folds, who)
@@ -442,7 +536,15 @@ def _fit_fold(model, kind, X, y, case_ids, scores, train, test, n_folds=None, wh
                 )
             )
         return scores[test], expit(a + b * scores[test]), [], 1
-    m = clone(model)
+    try:
+        m = clone(model)
+    except TypeError:  # scikit-learn's "Cannot clone object ...": no get_params
+        raise ModelContractError(
+            f"{who}: a {type(model).__name__} cannot be refitted on each training fold: "
+            "scikit-learn's clone needs its get_params and set_params (subclass "
+            "sklearn.base.BaseEstimator). Fix: give the class those methods, or, for a "
+            "model already fitted, pass cv=None with refit=False to evaluate it as it is."
+        ) from None
     Xtr = X.iloc[train]
     dropped: list[str] = []
     if isinstance(m, LogisticRiskModel) and m.features is None:
@@ -457,7 +559,7 @@ def _fit_fold(model, kind, X, y, case_ids, scores, train, test, n_folds=None, wh
     except TypeError:
         m.fit(Xtr, y[train])
     Xte = X.iloc[test]
-    p = np.asarray(m.predict_proba(Xte))[:, 1]
+    p = _probabilities(m, Xte, np.arange(len(X))[test], who)
     if hasattr(m, "risk_score"):
         s = np.asarray(m.risk_score(Xte), dtype=np.float64)
     else:
@@ -826,8 +928,25 @@ def _check_inputs(training_set, level: float, who: str = "evaluate") -> _Data:
             f"make_training_set returns), got {type(X).__name__}. Fix: "
             "pd.DataFrame(X, columns=[...feature names...])."
         )
-    y = np.asarray(y_in, dtype=np.float64)
+    try:
+        y = np.asarray(y_in, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SchemaError(
+            f"{who}: training_set: y must be 0/1 outcomes; it holds values that are not "
+            "numbers. Fix: 1 for a row with the outcome, 0 without (make_training_set's y)."
+        ) from None
+    if y.ndim != 1:
+        raise SchemaError(
+            f"{who}: training_set: y must be one outcome per row (1-D); got an array of "
+            f"shape {y.shape}. Fix: pass the outcome column (y.ravel() for a column)."
+        )
     n = len(y)
+    if n == 0:
+        raise SchemaError(
+            f"{who}: training_set has no rows: nothing to fit or validate. Fix: build it "
+            "from events and cases that leave rows (make_training_set says why none are "
+            "left)."
+        )
     as_of = getattr(training_set, "as_of", None)
     n_as_of = n if as_of is None else len(as_of)
     if len(X) != n or len(case_ids) != n or n_as_of != n:
@@ -835,8 +954,14 @@ def _check_inputs(training_set, level: float, who: str = "evaluate") -> _Data:
             f"{who}: training_set: X has {len(X)} rows, y {n}, case_ids {len(case_ids)} and as_of "
             f"{n_as_of}; they must match."
         )
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise SchemaError(f"{who}: training_set: y must be 0/1 outcomes.")
+    bad = ~np.isin(y, (0.0, 1.0))
+    if bad.any():
+        raise SchemaError(
+            f"{who}: training_set: y must be 0/1 outcomes; {int(bad.sum())} row(s) hold "
+            f"something else (missing, NaN, or another number), rows "
+            f"{np.flatnonzero(bad)[:5].tolist()} (0-based). Fix: 1 for a row with the "
+            "outcome, 0 without; drop rows whose outcome is unknown."
+        )
     if not 0 < level < 1:
         raise ParameterError(f"{who}: level must be between 0 and 1, got {level!r}.")
     return _Data(X, y, np.asarray(case_ids))
@@ -881,7 +1006,7 @@ def _predict(
             score[:] = scores_all
             prob[:] = expit(mapping["intercept"] + mapping["slope"] * scores_all)
         else:
-            prob[:] = np.asarray(model.predict_proba(X))[:, 1]
+            prob[:] = _probabilities(model, X, np.arange(n), who)
             score[:] = (
                 np.asarray(model.risk_score(X), dtype=np.float64)
                 if hasattr(model, "risk_score")
@@ -898,6 +1023,7 @@ def _predict(
         splits = (
             list(splitter) if isinstance(splitter, list) else list(splitter.split(X, y, case_ids))
         )
+        splits = _checked_splits(splits, n, who)
         check_no_shared_cases(splits, case_ids)
         removed_cases = int(getattr(splitter, "removed_cases_", 0))
         if isinstance(cv, numbers.Integral):
@@ -947,6 +1073,12 @@ def _validation_rows(oof: _OutOfFold, data: _Data, who: str = "evaluate") -> _Va
     rows = oof.fold >= 0
     yv, pv, sv = data.y[rows], oof.prob[rows], oof.score[rows]
     gv = data.case_ids[rows]
+    if len(yv) == 0:
+        raise EstimationError(
+            f"{who}: no row fell in a validation fold (every split's test side is empty), "
+            "so nothing was validated. Fix: give splits whose test sides hold rows, or "
+            "cv=5 for riskscore's case folds."
+        )
     if np.unique(yv).size < 2:
         raise EstimationError(
             f"{who}: the {len(yv):,} validated rows are all "

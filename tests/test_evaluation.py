@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.special import expit
+from sklearn.base import BaseEstimator
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import KFold
 
@@ -26,7 +27,7 @@ from riskscore.synthetic import make_cohort
 from riskscore.training import TrainingSet, make_training_set
 
 
-class FixedProbability:
+class FixedProbability(BaseEstimator):
     """A 'model' that returns the probability held in column ``p`` (for metric checks)."""
 
     def fit(self, X, y):
@@ -869,3 +870,120 @@ def test_errors_from_compare_models_name_compare_models_and_the_model():
     # evaluate's own messages keep its name
     with pytest.raises(EstimationError, match=r"^evaluate: a training fold"):
         evaluate(default_scorecard(), ts, cv=5, n_boot=0)
+
+
+class _Returns(FixedProbability):
+    """A 'model' whose predict_proba returns ``what(n_rows)`` as it is."""
+
+    def __init__(self, what=None):
+        self.what = what
+
+    def get_params(self, deep=True):
+        return {"what": self.what}
+
+    def set_params(self, **params):
+        self.what = params.get("what", self.what)
+        return self
+
+    def predict_proba(self, X):
+        return self.what(len(X))
+
+
+def _two_columns(p):
+    return lambda n: np.column_stack([1 - p(n), p(n)])
+
+
+@pytest.mark.parametrize("refit", [True, False])
+@pytest.mark.parametrize(
+    ("what", "says"),
+    [
+        (_two_columns(lambda n: np.r_[np.nan, np.full(n - 1, 0.2)]), r"missing \(NaN\).*rows"),
+        (_two_columns(lambda n: np.r_[1.5, np.full(n - 1, 0.2)]), r"outside 0 to 1.*rows"),
+        (_two_columns(lambda n: np.r_[-0.1, np.full(n - 1, 0.2)]), r"outside 0 to 1.*rows"),
+        (_two_columns(lambda n: np.r_[np.inf, np.full(n - 1, 0.2)]), r"outside 0 to 1.*rows"),
+        (lambda n: np.full((n, 1), 0.2), r"shape \(\d+, 1\)"),
+        (lambda n: np.full(n, 0.2), r"shape \(\d+,\)"),
+        (lambda n: np.full((n + 1, 2), 0.5), r"shape \(\d+, 2\) for \d+ rows"),
+        (lambda n: None, r"shape \(\)"),
+        (lambda n: np.full((n, 2), "a", dtype=object), r"not numbers"),
+    ],
+)
+def test_an_estimator_whose_probabilities_are_no_probabilities_is_refused(what, says, refit):
+    # NaN probabilities raised pandas' "All arrays must be of the same length"; values
+    # above 1 or below 0 were clipped into range and evaluated silently; a wrong
+    # shape raised numpy's IndexError or a broadcasting ValueError
+    from riskscore import ModelContractError
+
+    ts = _drawn(n=400)
+    kw = {"cv": 2} if refit else {"cv": None, "refit": False}
+    with pytest.raises(ModelContractError, match=rf"^evaluate: _Returns.predict_proba.*{says}"):
+        evaluate(_Returns(what), ts, n_boot=0, **kw)
+
+
+def test_an_estimator_that_cannot_be_refitted_is_refused_saying_how_to_evaluate_it():
+    # scikit-learn's clone raised "Cannot clone object ... get_params"
+    from riskscore import ModelContractError
+
+    class Plain:
+        def fit(self, X, y):
+            return self
+
+        def predict_proba(self, X):
+            return np.full((len(X), 2), 0.5)
+
+    with pytest.raises(ModelContractError, match=r"^evaluate: .*Plain.*get_params.*refit=False"):
+        evaluate(Plain(), _drawn(n=400), cv=2, n_boot=0)
+
+
+def test_a_training_set_of_outcomes_that_are_not_0_1_is_refused_naming_the_rows():
+    # text raised numpy's "could not convert string to float"; a column vector raised
+    # numpy's "object too deep" in the case folds; NaN said only "must be 0/1 outcomes";
+    # no rows at all said "CaseKFold: 0 case(s) cannot fill n_splits=2 folds"
+    ts = _drawn(n=200)
+    y_nan = ts.y.astype(float)
+    y_nan[[3, 8]] = np.nan
+    y_two = ts.y.copy()
+    y_two[5] = 2
+    cases = [
+        (ts._replace(y=np.where(ts.y == 1, "yes", "no")), r": y must be 0/1 outcomes.*not numbers"),
+        (ts._replace(y=ts.y[:, None]), r": y must be one outcome per row \(1-D\).*\(200, 1\)"),
+        (ts._replace(y=y_nan), r": y must be 0/1 outcomes.*2 row\(s\).*rows \[3, 8\]"),
+        (ts._replace(y=y_two), r": y must be 0/1 outcomes.*1 row\(s\).*rows \[5\]"),
+        (
+            ts._replace(X=ts.X.iloc[:0], y=ts.y[:0], case_ids=ts.case_ids[:0], as_of=ts.as_of[:0]),
+            r" has no rows",
+        ),
+    ]
+    for bad, says in cases:
+        with pytest.raises(SchemaError, match=rf"^evaluate: training_set{says}"):
+            evaluate(FixedProbability(), bad, cv=2, n_boot=0)
+
+
+def test_given_splits_that_are_not_row_positions_are_refused_by_split():
+    # a split that was no pair raised "not enough values to unpack"; positions past
+    # the end numpy's IndexError; float positions "arrays used as indices must be of
+    # integer type"; negative positions counted from the end, silently; no split at
+    # all said "the 0 validated rows are all without the outcome"
+    from riskscore import ParameterError
+
+    ts = _drawn(n=400)
+    first, second = np.arange(200), np.arange(200, 400)
+    cases = [
+        ([(first, second), "x"], r"cv\[1\] must be a \(train, test\) pair"),
+        ([(first, np.arange(300, 500))], r"cv\[0\]: test holds row positions outside 0 to 399"),
+        ([(-first - 1, second)], r"cv\[0\]: train holds row positions outside 0 to 399"),
+        ([(first * 1.0, second)], r"cv\[0\]: train must be row positions \(integers"),
+        ([(np.ones(10, bool), second)], r"cv\[0\]: train is a mask of 10 rows.*400"),
+        ([], r"cv is an empty list"),
+    ]
+    for cv, says in cases:
+        with pytest.raises(ParameterError, match=rf"^evaluate: {says}"):
+            evaluate(FixedProbability(), ts, cv=cv, n_boot=0)
+    # masks of every row, and a split validating nothing beside one that does, still run
+    mask = np.arange(400) < 200
+    res = evaluate(FixedProbability(), ts, cv=[(mask, ~mask), (first, first[:0])], n_boot=0)
+    assert (res.predictions["fold"] == 0).sum() == 200
+    from riskscore import EstimationError
+
+    with pytest.raises(EstimationError, match=r"^evaluate: no row fell in a validation fold"):
+        evaluate(FixedProbability(), ts, cv=[(first, first[:0])], n_boot=0)

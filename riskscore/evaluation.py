@@ -755,6 +755,12 @@ def evaluate_as(
     """
     kind = _model_kind(model, who)
     _require_training_set(training_set, who)
+    # the options, before any fold is fitted
+    alert_rates = _probability_list(alert_rates, "alert_rates", who, ends=False)
+    if thresholds is not None:
+        thresholds = _probability_list(thresholds, "thresholds", who, ends=True)
+    dc_thr = _dc_thresholds(dc_thresholds, who)
+    subgroup_by = _column_names(subgroup_by, "subgroup_by", who)
     if cases is not None:
         cases = ensure_cases(cases)  # the contract at the door (validate_cases's messages)
     training_set = _with_coverage(training_set, coverage)
@@ -779,11 +785,10 @@ def evaluate_as(
     settings = settings_for(disclosure)
     synthetic = bool(info.get("synthetic")) or is_synthetic(training_set.X)
     v = _validation_rows(oof, data, who)
-    dc_thr = _dc_thresholds(dc_thresholds)
     metrics, draws = _metrics_with_intervals(v, n_boot, level, random_state, progress)
     totals = totals_table(v.y, v.n_cases, settings, cases=v.codes)
     rules = _alert_rules(model, kind, v, alert_rates, thresholds)
-    sub_rate = alert_rates[0] if alert_rates else 0.1
+    sub_rate = alert_rates[0] if len(alert_rates) else 0.1
     sub_cut = float(round_cut(alert_threshold(v.p, sub_rate))) if cases is not None else None
     # every cut the tables publish is chosen once, so no two rows can be differenced
     cuts = offer_cuts(Cuts(v.y, v.p, v.score, settings, cases=v.codes), rules, dc_thr, v.p, sub_cut)
@@ -1127,31 +1132,66 @@ def _metrics_with_intervals(v: _Validation, n_boot, level, random_state, progres
     return metrics, D
 
 
+def _probability_list(values, name: str, who: str, *, ends: bool) -> np.ndarray:
+    """``values`` as a 1-D float array of probabilities, or a ParameterError naming ``name``.
+
+    ``ends``: 0 and 1 are allowed (a probability threshold), else strictly between
+    (a rate). One number is a list of one.
+    """
+    kind = "from 0 to 1" if ends else "strictly between 0 and 1"
+    if isinstance(values, (str, bytes)):
+        arr = None
+    else:
+        try:
+            arr = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = None
+    if arr is None or arr.ndim > 1:
+        got = f"an array of shape {arr.shape}" if arr is not None else type(values).__name__
+        raise ParameterError(
+            f"{who}: {name} must be a list of numbers {kind} (e.g. [0.05, 0.1]); got {got}."
+        )
+    arr = arr.reshape(-1)
+    inside = (arr >= 0) & (arr <= 1) if ends else (arr > 0) & (arr < 1)  # NaN fails too
+    if not inside.all():
+        raise ParameterError(
+            f"{who}: {name} must be {kind}; got {arr[~inside][0]:g} (entry "
+            f"{int(np.flatnonzero(~inside)[0])})."
+        )
+    return arr
+
+
+def _column_names(by, name: str, who: str) -> list[str]:
+    """One column name, or a list of them, as a list (a name is not read letter by letter)."""
+    if isinstance(by, str):
+        return [by]
+    if isinstance(by, (Sequence, np.ndarray, pd.Index)) and all(isinstance(c, str) for c in by):
+        return list(by)
+    raise ParameterError(
+        f"{who}: {name} must be a column name or a list of them (e.g. ['sex', "
+        f"'imd_quintile']); got {by!r} ({type(by).__name__})."
+    )
+
+
 def _alert_rules(model, kind, v: _Validation, alert_rates, thresholds):
-    """(label, scale, threshold) of every alert rule; rates fixed on all validation rows."""
+    """(label, scale, threshold) of every alert rule; rates fixed on all validation rows.
+
+    ``alert_rates`` and ``thresholds`` were checked by :func:`_probability_list`.
+    """
     rules: list[tuple[str, str, float]] = []
     for r in alert_rates:
-        if not 0 < r < 1:
-            raise ParameterError(f"alert_rates must be between 0 and 1, got {r!r}.")
         # rounded: an exact quantile is one child's predicted risk
         t = float(round_cut(alert_threshold(v.p, r)))
         rules.append((f"top {r:.3g} of rows", "probability", t))
-    for t in thresholds or ():
-        if not 0 <= t <= 1:  # (NaN fails too)
-            raise ParameterError(f"thresholds must be probabilities from 0 to 1, got {t!r}.")
+    for t in thresholds if thresholds is not None else ():
         rules.append((f"risk >= {t:g}", "probability", float(t)))
     return rules + _band_rules(model, kind)
 
 
-def _dc_thresholds(dc_thresholds) -> np.ndarray:
-    thr = (
-        np.round(np.arange(1, 51) / 100, 2)
-        if dc_thresholds is None
-        else np.asarray(dc_thresholds, dtype=float)
-    )
-    if not ((thr > 0) & (thr < 1)).all():  # (NaN fails too)
-        raise ParameterError("dc_thresholds must be strictly between 0 and 1.")
-    return thr
+def _dc_thresholds(dc_thresholds, who: str = "evaluate") -> np.ndarray:
+    if dc_thresholds is None:
+        return np.round(np.arange(1, 51) / 100, 2)
+    return _probability_list(dc_thresholds, "dc_thresholds", who, ends=False)
 
 
 def _alerts_table(v: _Validation, rules, cuts, totals, n_boot, level, random_state, settings):
@@ -1492,11 +1532,16 @@ def compare_models(
     _require_training_set(training_set, "compare_models")
     for name, model in models.items():  # every model before any is evaluated
         _model_kind(model, f"compare_models (model {name!r})")
-    if reference is not None and reference not in models:
-        raise ParameterError(f"reference {reference!r} is not one of the models {list(models)}.")
-    thresholds = np.asarray(nb_thresholds, dtype=float)
-    if not ((thresholds > 0) & (thresholds < 1)).all():  # (NaN fails too)
-        raise ParameterError("nb_thresholds must be strictly between 0 and 1.")
+    try:
+        known = reference is None or reference in models
+    except TypeError:  # unhashable: no model's name
+        known = False
+    if not known:
+        raise ParameterError(
+            f"compare_models: reference must be the name of one of the models "
+            f"{list(models)}; got {reference!r}."
+        )
+    thresholds = _probability_list(nb_thresholds, "nb_thresholds", "compare_models", ends=False)
     splitter, _ = _resolve_cv(
         cv, training_set, kwargs.pop("temporal_cut", None), random_state, "compare_models"
     )
@@ -1510,7 +1555,16 @@ def compare_models(
         )
     # every model's decision curve publishes net benefit at the compared thresholds
     dc = kwargs.pop("dc_thresholds", None)
-    kwargs["dc_thresholds"] = np.union1d(_dc_thresholds(dc), thresholds)
+    kwargs["dc_thresholds"] = np.union1d(_dc_thresholds(dc, "compare_models"), thresholds)
+    for name in ("alert_rates", "thresholds"):  # checked here under compare_models' name
+        if kwargs.get(name) is not None:
+            kwargs[name] = _probability_list(
+                kwargs[name], name, "compare_models", ends=name == "thresholds"
+            )
+    if "subgroup_by" in kwargs:
+        kwargs["subgroup_by"] = _column_names(
+            kwargs["subgroup_by"], "subgroup_by", "compare_models"
+        )
     # riskscore's case folds, resolved here into a list: their number, for the advice
     n_folds = len(splits) if isinstance(cv, numbers.Integral) and splits is not None else None
     results = {}

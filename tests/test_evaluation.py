@@ -987,3 +987,50 @@ def test_given_splits_that_are_not_row_positions_are_refused_by_split():
 
     with pytest.raises(EstimationError, match=r"^evaluate: no row fell in a validation fold"):
         evaluate(FixedProbability(), ts, cv=[(first, first[:0])], n_boot=0)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("alert_rates", "0.1", r"alert_rates must be a list of numbers.*got str"),
+        ("alert_rates", [0.1, "x"], r"alert_rates must be a list of numbers"),
+        ("alert_rates", [0.1, 1.0], r"alert_rates must be strictly between 0 and 1; got 1"),
+        ("thresholds", "abc", r"thresholds must be a list of numbers.*got str"),
+        ("thresholds", [[0.1]], r"thresholds must be a list of numbers.*shape \(1, 1\)"),
+        ("thresholds", [0.1, 1.5], r"thresholds must be from 0 to 1; got 1.5"),
+        ("dc_thresholds", "x", r"dc_thresholds must be a list of numbers.*got str"),
+        ("nb_thresholds", "x", r"nb_thresholds must be a list of numbers.*got str"),
+        ("nb_thresholds", [[0.1]], r"nb_thresholds must be a list of numbers"),
+        ("reference", ["a"], r"reference must be the name of one of the models \['a'\]"),
+        ("subgroup_by", 3, r"subgroup_by must be a column name or a list of them"),
+    ],
+)
+def test_options_of_the_wrong_kind_are_refused_before_any_fold_is_fitted(option, value, says):
+    # were numpy's "could not convert string to float", "'<' not supported between
+    # 'int' and 'str'", "all the input arrays must have same number of dimensions",
+    # "unhashable type: 'list'" - some of them after every fold had been fitted
+    from riskscore import ParameterError
+
+    fitted = []
+
+    class Counting(LogisticRiskModel):
+        def fit(self, X, y, case_ids=None):
+            fitted.append(1)
+            return super().fit(X, y, case_ids=case_ids)
+
+    ts = make_training_set(*make_cohort(300, random_state=2))
+    compared = option in ("nb_thresholds", "reference")
+    with pytest.raises(ParameterError, match=("compare_models: " if compared else "evaluate: ") + says):
+        if compared:
+            compare_models({"a": Counting()}, ts, cv=2, n_boot=0, **{option: value})
+        else:
+            evaluate(Counting(), ts, cv=2, n_boot=0, **{option: value})
+    assert not fitted
+
+
+def test_subgroups_by_one_column_name_are_by_that_column():
+    # subgroup_by="sex" was read letter by letter: "none of the columns ['s', 'e', 'x']"
+    events, cases = make_cohort(600, random_state=3)
+    ts = make_training_set(events, cases, grid="90D")
+    res = evaluate(default_scorecard(), ts, cv=2, n_boot=0, cases=cases, subgroup_by="sex")
+    assert set(res.subgroups["attribute"]) == {"sex"}

@@ -1769,6 +1769,8 @@ def recalibrate(model, X, y, *, method: str = "intercept"):
         Its outcomes (0/1).
     method : {"intercept", "slope"}, default="intercept"
         Recalibration in the large, or logistic recalibration (intercept and slope).
+        A fitted slope at or below 0 (the model does not rank these children, or
+        ranks them the wrong way round) is refused: it would reverse the ranking.
 
     Returns
     -------
@@ -1797,16 +1799,45 @@ def recalibrate(model, X, y, *, method: str = "intercept"):
 
     if method not in ("intercept", "slope"):
         raise ParameterError(f"method must be 'intercept' or 'slope', got {method!r}.")
-    if not hasattr(X, "__len__") or isinstance(X, str):
-        raise SchemaError(f"recalibrate: X must be a feature table; got {type(X).__name__}.")
+    if not isinstance(X, (pd.DataFrame, np.ndarray)):
+        raise SchemaError(
+            f"recalibrate: X must be a feature table (a DataFrame of the model's features, "
+            f"as encode_features returns); got {type(X).__name__}."
+        )
+    if y is None:
+        raise ParameterError(
+            "recalibrate: y is None; pass the new site's 0/1 outcome of every row of X."
+        )
     try:
-        yb = np.asarray(y, dtype=np.float64).ravel()
+        yb = np.asarray(y, dtype=np.float64)
     except (TypeError, ValueError):
         raise SchemaError("recalibrate: y must be 0/1 outcomes (numbers).") from None
+    if yb.ndim == 2 and yb.shape[1] == 1:
+        yb = yb.ravel()
+    if yb.ndim != 1:
+        raise SchemaError(
+            f"recalibrate: y must be one outcome per row (1-D); got an array of shape "
+            f"{yb.shape}. Fix: pass the outcome column."
+        )
     if len(yb) != len(X):
-        raise SchemaError(f"recalibrate: X has {len(X)} rows and y {len(yb)}.")
-    if not np.isin(yb, (0.0, 1.0)).all() or np.unique(yb).size < 2:
-        raise SchemaError("recalibrate: y must be 0/1 outcomes with both values present.")
+        raise SchemaError(
+            f"recalibrate: X has {len(X)} rows and y {len(yb)}. Fix: pass the outcome of "
+            "every row of X, in the same order."
+        )
+    bad = ~np.isin(yb, (0.0, 1.0))
+    if bad.any():
+        raise SchemaError(
+            f"recalibrate: y must be 0/1 outcomes; {int(bad.sum())} row(s) hold something "
+            f"else (missing, NaN, or another number), rows {np.flatnonzero(bad)[:5].tolist()} "
+            "(0-based). Fix: drop rows whose outcome is unknown from X and y."
+        )
+    if np.unique(yb).size < 2:
+        side = "without" if len(yb) and yb[0] == 1 else "with"
+        raise SchemaError(
+            f"recalibrate: y has no row {side} the outcome ({len(yb)} rows), so no "
+            "intercept or slope can be fitted. Fix: recalibrate on the new site's data with "
+            "children with and without the outcome."
+        )
     new = copy.deepcopy(model)
     card = getattr(new, "scorecard_", new)  # IntegerPointsModel keeps its map on its card
     mapping = getattr(card, "points_to_risk_", None)
@@ -1824,6 +1855,14 @@ def recalibrate(model, X, y, *, method: str = "intercept"):
     a, b = logistic_fit(lp, yb, slope=method == "slope")
     if not (np.isfinite(a) and np.isfinite(b)):
         raise EstimationError("recalibrate: the fit did not converge (outcome separated?).")
+    if b <= 0:
+        raise EstimationError(
+            f"recalibrate: the slope on these data is {b:.3g}: the model ranks these "
+            "children the wrong way round (or not at all), and logistic recalibration would "
+            "reverse (or flatten) its ranking. Fix: method='intercept' keeps the ranking "
+            "and moves the overall risk; a model that does not rank at this site needs "
+            "refitting, not recalibration."
+        )
     if isinstance(new, LogisticRiskModel):
         new.coef_ = new.coef_ * b
         new.intercept_ = np.asarray([a + b * new.intercept_[0]])

@@ -1034,3 +1034,47 @@ def test_subgroups_by_one_column_name_are_by_that_column():
     ts = make_training_set(events, cases, grid="90D")
     res = evaluate(default_scorecard(), ts, cv=2, n_boot=0, cases=cases, subgroup_by="sex")
     assert set(res.subgroups["attribute"]) == {"sex"}
+
+
+def test_recalibrate_refuses_outcomes_and_tables_it_cannot_use_by_row():
+    # y=None said "X has 400 rows and y 1", a 2-D y "... and y 800", a dict X "X has 1
+    # rows"; NaN outcomes were not named by row
+    from riskscore import ParameterError
+    from riskscore.evaluation import recalibrate
+
+    rng = np.random.default_rng(3)
+    n = 400
+    X = pd.DataFrame({"siblings_removed": rng.integers(0, 4, n).astype(float)})
+    y = (rng.random(n) < expit(-1.0 + 0.8 * X["siblings_removed"])).astype(int)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    y_nan = y.astype(float)
+    y_nan[[2, 6]] = np.nan
+    cases = [
+        (X, None, ParameterError, r"y is None"),
+        (X, np.c_[y, y], SchemaError, r"y must be one outcome per row \(1-D\).*\(400, 2\)"),
+        (X, y_nan, SchemaError, r"y must be 0/1 outcomes.*2 row\(s\).*rows \[2, 6\]"),
+        (X, np.zeros(n), SchemaError, r"y has no row with the outcome"),
+        (X, np.ones(n), SchemaError, r"y has no row without the outcome"),
+        ({"siblings_removed": list(X["siblings_removed"])}, y, SchemaError, r"X must be"),
+    ]
+    for features, outcome, error, says in cases:
+        with pytest.raises(error, match=rf"^recalibrate: {says}"):
+            recalibrate(model, features, outcome)
+
+
+def test_recalibrate_refuses_a_slope_that_would_reverse_the_ranking():
+    # a negative slope turned every coefficient round (the riskiest became the safest)
+    # though the docstring promises the ranking does not change
+    from riskscore import EstimationError
+    from riskscore.evaluation import recalibrate
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    X = pd.DataFrame({"siblings_removed": rng.integers(0, 4, n).astype(float)})
+    y = (rng.random(n) < expit(-2.0 + 0.8 * X["siblings_removed"])).astype(int)
+    model = LogisticRiskModel(penalty=None).fit(X, y)
+    reversed_site = (rng.random(n) < expit(0.5 - 0.8 * X["siblings_removed"])).astype(int)
+    with pytest.raises(EstimationError, match=r"^recalibrate: the slope .* is -\d.*Fix:"):
+        recalibrate(model, X, reversed_site, method="slope")
+    # the intercept alone keeps the ranking whatever the data say
+    assert recalibrate(model, X, reversed_site).coef_[0, 0] == model.coef_[0, 0]

@@ -65,6 +65,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -79,9 +80,9 @@ from riskscore._cohort_tables import (
     merge_frames,
     orphan_error,
 )
-from riskscore._dates import DEFAULT_GRID, step_days, to_days
+from riskscore._dates import DEFAULT_GRID, parse_dates, step_days, to_days
 from riskscore._dispatch import register
-from riskscore._params import COUNT, POSITIVE_INT, WINDOW_DAYS, validate_params
+from riskscore._params import COUNT, POSITIVE_INT, WINDOW_DAYS, Interval, validate_params
 from riskscore.audit import CohortAudit
 from riskscore.contract import check_model
 from riskscore.disclosure import synthetic_note
@@ -124,6 +125,10 @@ _POS = "_riskscore_case_pos"
 _PART_BITS = 40  # rows per input partition < 2**40; partitions < 2**23
 _EVENTS_PER_PARTITION = 500_000
 _NAT = np.iinfo(np.int64).min
+#: The most partitions riskscore makes: each is a task (and a file); more would spend
+#: minutes and gigabytes on bookkeeping before anything is computed.
+_MAX_PARTITIONS = 100_000
+_PARTITIONS = Interval(Integral, 1, _MAX_PARTITIONS)
 
 
 # --------------------------------------------------------------------------- dask
@@ -184,8 +189,17 @@ def local_cluster(
     ...     client.submit(sum, [1, 2]).result()
     3
     """
+    from dask.utils import parse_bytes
     from distributed import Client, LocalCluster
 
+    if isinstance(memory_limit, str) and memory_limit.strip().lower() != "auto":
+        try:
+            parse_bytes(memory_limit)
+        except (ValueError, TypeError, KeyError):
+            raise ParameterError(
+                f"local_cluster: memory_limit must be a size such as '2.5GiB' or '4GB' (or "
+                f"'auto'), got {memory_limit!r}."
+            ) from None
     # a random free port: None still tries 8787 and fails when another cluster has it
     kwargs.setdefault("dashboard_address", ":0")
     kwargs.setdefault("silence_logs", logging.ERROR)
@@ -420,7 +434,7 @@ def _restore_order(part: pd.DataFrame, name: str, drop: bool) -> pd.DataFrame:
     return part.drop(columns=name) if drop else part
 
 
-@validate_params({"n_partitions": [POSITIVE_INT, None], "keep_order_key": ["boolean"]})
+@validate_params({"n_partitions": [_PARTITIONS, None], "keep_order_key": ["boolean"]})
 def partition_by_case(ddf: Any, n_partitions: int | None = None, *, keep_order_key: bool = False):
     """Rearrange events (or any table with ``case_id``) so every case lives in one partition.
 
@@ -435,8 +449,8 @@ def partition_by_case(ddf: Any, n_partitions: int | None = None, *, keep_order_k
     ddf : dask or pandas DataFrame
         Must have a ``case_id`` column.
     n_partitions : int, optional
-        Number of partitions (default: the input's, or one per 500,000 rows for
-        pandas input).
+        Number of partitions, at most 100,000 (default: the input's, or one per
+        500,000 rows for pandas input).
     keep_order_key : bool, default=False
         Keep the sortable input-order key column (used internally for query rows).
 
@@ -490,6 +504,23 @@ def _as_case_partitioned(ddf: Any, n_partitions: int | None):
     if _is_dask(ddf) and is_case_partitioned(ddf) and n_partitions in (None, ddf.npartitions):
         return ddf
     return partition_by_case(ddf, n_partitions)
+
+
+def _contract_dates(dates: pd.Series) -> pd.Series:
+    """A partition's dates read by the data contract's rule (NaT where not read): a
+    partition may hold ISO text where Dask's meta says datetime64."""
+    return pd.Series(parse_dates(dates).values, index=dates.index, name=dates.name)
+
+
+def _last_date(ev):
+    """The extract's last event date (lazy), over every partition's dates as read."""
+    if "date" not in ev.columns:
+        raise SchemaError(
+            "events: required column 'date' (when the event happened, an ISO date "
+            f"YYYY-MM-DD) is missing; found {list(ev.columns)}. Fix: rename the event date "
+            "column to 'date'."
+        )
+    return ev["date"].map_partitions(_contract_dates, meta=("date", "datetime64[ns]")).max()
 
 
 def _plain(part: pd.DataFrame) -> pd.DataFrame:
@@ -855,7 +886,12 @@ def _part_name(i: int) -> str:
     return f"part-{i:05d}.parquet"
 
 
-def _fresh_folder(folder: Path, overwrite: bool) -> None:
+def _fresh_folder(folder: Path, overwrite: bool, who: str) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise ParameterError(
+            f"{who}: '{folder}' is a file, not a folder; give the name of a folder to write "
+            "the Parquet files in (or move the file away)."
+        )
     if folder.exists() and any(folder.iterdir()):
         if not overwrite:
             raise OutputExistsError(
@@ -873,10 +909,15 @@ def _fresh_folder(folder: Path, overwrite: bool) -> None:
             )
         for f in own:
             f.unlink(missing_ok=True)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a folder should be, or no permission
+        raise ParameterError(
+            f"{who}: cannot make the folder '{folder}' ({exc.strerror or exc})."
+        ) from None
 
 
-@validate_params({"path": ["path"], "n_partitions": [POSITIVE_INT, None], "overwrite": ["boolean"]})
+@validate_params({"path": ["path"], "n_partitions": [_PARTITIONS, None], "overwrite": ["boolean"]})
 def write_events_parquet(
     events: Any,
     path: str | os.PathLike,
@@ -921,7 +962,7 @@ def write_events_parquet(
     import dask
 
     folder = Path(path)
-    _fresh_folder(folder, overwrite)
+    _fresh_folder(folder, overwrite, "write_events_parquet")
     ddf = partition_by_case(events, n_partitions)
     n = ddf.npartitions
     tasks = [
@@ -947,7 +988,7 @@ def _write_part(part: pd.DataFrame, path: str) -> int:
         "path": ["path"],
         "n_cases": [COUNT],
         "random_state": [COUNT],
-        "n_partitions": [POSITIVE_INT, None],
+        "n_partitions": [_PARTITIONS, None],
         "chunk_size": [POSITIVE_INT],
         "overwrite": ["boolean"],
         "progress": ["boolean"],
@@ -1023,7 +1064,7 @@ def write_cohort_parquet(
     root = Path(path)
     folders = {"events": root / "events", "cases": root / "cases"}
     for folder in folders.values():
-        _fresh_folder(folder, overwrite)
+        _fresh_folder(folder, overwrite, "write_cohort_parquet")
 
     writers: dict[tuple[str, int], Any] = {}
     schemas: dict[str, Any] = {}
@@ -1156,7 +1197,7 @@ def _grid_encode_part(events, step, end, agency, recent_window, coverage) -> pd.
     {
         "agency": ["agency", None],
         "recent_window": [WINDOW_DAYS],
-        "n_partitions": [POSITIVE_INT, None],
+        "n_partitions": [_PARTITIONS, None],
     }
 )
 def encode_features_dask(
@@ -1219,7 +1260,7 @@ def encode_features_dask(
     recent_window = int(recent_window)
     if isinstance(as_of, (str, int, np.integer)) and not isinstance(as_of, bool):
         step = step_days(as_of)
-        end = ev["date"].max()
+        end = _last_date(ev)
         meta = _encode_meta(pd.DataFrame({"case_id": np.array(["c"], dtype=object)}))
         meta.index = pd.RangeIndex(0)
         return ev.map_partitions(
@@ -1261,7 +1302,7 @@ def _audit_partition(events, cases, model, extract_end, params) -> dict:
     """Additive audit summaries of one partition's cases (audit_cohort's own chunk work)."""
     end = int(to_days(pd.Series([pd.Timestamp(extract_end)]), "date", "events")[0])
     # the contract per partition (a partition read by read_events_dask is marked: cheap)
-    return audit_chunks(
+    out = audit_chunks(
         ensure_events(_plain(events), allow=params["allowed"]),
         ensure_cases(_plain(cases), allow=params["allowed"]),
         model,
@@ -1274,6 +1315,8 @@ def _audit_partition(events, cases, model, extract_end, params) -> dict:
         keep_column=_POS,
         min_gap=params["min_gap"],
     )
+    out["n_events"] = len(events)
+    return out
 
 
 def _merge_partitions(results: list[dict]):
@@ -1299,7 +1342,7 @@ def _merge_partitions(results: list[dict]):
         "chunk_size": [POSITIVE_INT],
         "disclosure": ["disclosure"],
         "agencies": ["agencies"],
-        "n_partitions": [POSITIVE_INT, None],
+        "n_partitions": [_PARTITIONS, None],
         "min_gap": [COUNT],
     }
 )
@@ -1392,7 +1435,7 @@ def audit_cohort_dask(
         "allowed": allowed or None,
         "min_gap": check_min_gap(min_gap),
     }
-    end = ev["date"].max().to_delayed()
+    end = _last_date(ev).to_delayed()
     tasks = [
         dask.delayed(_audit_partition)(e, c, model, end, params)
         for e, c in zip(ev.to_delayed(), cs.to_delayed(), strict=True)
@@ -1405,6 +1448,8 @@ def audit_cohort_dask(
     n_audited = sum(r["n_audited"] for r in results)
     per_case, fa_part, holder_part = _merge_partitions(results)
     if per_case.empty:
+        if sum(r["n_events"] for r in results) == 0:  # as audit_cohort says it
+            raise SchemaError("events: the table has no rows; there is nothing to audit.")
         raise SchemaError("events: no event belongs to a case in cases; nothing to audit.")
     n_without = n_audited - len(per_case)
     raw = cohort_tables(
@@ -1447,14 +1492,14 @@ def _training_partition(events, cases, end, kwargs, allowed=None) -> dict:
     # the contract first (a partition read by read_cases_dask is marked: cheap), so that
     # follow-up dates are read by the one date rule, never guessed
     cs = ensure_cases(_plain(cases), allow=allowed).copy()
+    if len(ev) == 0:  # (an events table of no rows has no last date: NaT)
+        return {"n_cases_without_events": len(cs), "set": None}
     # follow-up defaults to the whole extract's last event date, not this partition's
     end = pd.Timestamp(end).normalize()
     if "followup_end" in cs.columns:
         cs["followup_end"] = cs["followup_end"].fillna(end)
     else:
         cs["followup_end"] = end
-    if len(ev) == 0:
-        return {"n_cases_without_events": len(cs), "set": None}
     with partition_sets():  # a partition may lose all its rows; the whole set is checked
         part = make_training_set(ev, cs, **kwargs)
     return {
@@ -1465,9 +1510,7 @@ def _training_partition(events, cases, end, kwargs, allowed=None) -> dict:
 
 
 @register("make_training_set")
-@validate_params(
-    {"grid": ["grid"], "horizon": [POSITIVE_INT], "n_partitions": [POSITIVE_INT, None]}
-)
+@validate_params({"grid": ["grid"], "horizon": [POSITIVE_INT], "n_partitions": [_PARTITIONS, None]})
 def make_training_set_dask(
     events: Any,
     cases: Any,
@@ -1531,7 +1574,7 @@ def make_training_set_dask(
         detect = ids.str.fullmatch(r"C\d{7,}").all()
         detect = bool(detect.compute()) if _is_dask(detect) else bool(detect)
         kwargs["synthetic"] = bool("index_date" in cases.columns and detect)
-    end = ev["date"].max().to_delayed()
+    end = _last_date(ev).to_delayed()
     # columns let past the identifying-data guard (the frames' attrs, also on Dask's meta)
     allowed = allowed_columns(getattr(events, "_meta", events), getattr(cases, "_meta", cases))
     tasks = [
@@ -1541,8 +1584,9 @@ def make_training_set_dask(
     (results,) = _compute([tasks], client)
     sets = [r["set"] for r in results if r["set"] is not None]
     if not sets:
+        # every partition is empty: the whole table is (as make_training_set says it)
         raise SchemaError(
-            "events: no events in any partition; nothing to build a training set from."
+            "events: the table has no rows; a training set needs events (check the extract)."
         )
     X = pd.concat([s.X for s in sets], ignore_index=True)
     y = np.concatenate([s.y for s in sets])

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskscore import SchemaError, as_of_grid, encode_features
+from riskscore import errors as rs_errors
 from riskscore.audit import audit_cohort
 from riskscore.modelfile import default_scorecard
 from riskscore.scale import (
@@ -589,3 +590,123 @@ def test_overwrite_refuses_a_folder_holding_files_riskscore_did_not_write(tmp_pa
         "part-00001.parquet",
     ]
     assert len(read_events_dask(folder).compute()) == 40
+
+
+# --------------------------------------------------------------- odd Dask input
+
+_SMALL = make_cohort(24, random_state=5)
+
+
+def _pieces(*frames):
+    """A Dask DataFrame of exactly these partitions (Dask's meta: the first one's)."""
+    frames = [f.reset_index(drop=True) for f in frames]
+    return dd.from_map(lambda f: f, frames, meta=frames[0].iloc[:0])
+
+
+def test_an_events_table_of_no_rows_is_refused_as_by_pandas():
+    # make_training_set_dask raised AttributeError ('NaTType' object has no attribute
+    # 'normalize'); audit_cohort_dask said no event belongs to a case in cases
+    from riskscore.scale import make_training_set_dask
+    from riskscore.training import make_training_set
+
+    events, cases = _SMALL
+    empty = _pieces(events.iloc[:0], events.iloc[:0])
+    with pytest.raises(SchemaError, match="the table has no rows") as want:
+        make_training_set(events.iloc[:0], cases)
+    with pytest.raises(SchemaError, match="the table has no rows") as got:
+        make_training_set_dask(empty, cases)
+    assert str(got.value) == str(want.value)
+    with pytest.raises(SchemaError, match="the table has no rows") as want:
+        audit_cohort(events.iloc[:0], cases, default_scorecard(), progress=False)
+    with pytest.raises(SchemaError, match="the table has no rows") as got:
+        audit_cohort_dask(empty, cases, default_scorecard())
+    assert str(got.value) == str(want.value)
+
+
+def test_partitions_holding_dates_as_iso_text_give_the_pandas_results():
+    # one partition's dates as ISO text (Dask's meta says datetime64): TypeError
+    # ('>=' not supported between 'Timestamp' and 'str') from the extract's last date
+    from riskscore.scale import make_training_set_dask
+    from riskscore.training import make_training_set
+
+    events, cases = _SMALL
+    half = len(events) // 2
+    text = events.iloc[half:].assign(date=events["date"].iloc[half:].dt.strftime("%Y-%m-%d"))
+    mixed = _pieces(events.iloc[:half], text)
+    whole = pd.concat([events.iloc[:half], text], ignore_index=True)  # the same data, in pandas
+    card = default_scorecard()
+    want = audit_cohort(whole, cases, card, progress=False)
+    got = audit_cohort_dask(mixed, cases, card)
+    for name, table in want.tables.items():
+        pd.testing.assert_frame_equal(got.tables[name], table, check_exact=True)
+    ts_want, ts_got = make_training_set(whole, cases), make_training_set_dask(mixed, cases)
+    pd.testing.assert_frame_equal(ts_got.X, ts_want.X, check_exact=True)
+    np.testing.assert_array_equal(ts_got.y, ts_want.y)
+    grid = encode_features_dask(mixed, "60D").compute()
+    expected = encode_features(whole, as_of_grid(whole, "60D"))
+    key = ["case_id", "as_of"]
+    grid = grid.astype({"case_id": str}).sort_values(key, ignore_index=True)
+    expected = expected.astype({"case_id": str}).sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(grid, expected, check_exact=True)
+
+
+def test_events_without_a_date_column_are_refused_naming_it():
+    # KeyError: 'date' from the grid step and the audit's extract end
+    from riskscore.scale import make_training_set_dask
+
+    events, cases = _SMALL
+    ev = _pieces(events.drop(columns="date"))
+    calls = [
+        lambda: encode_features_dask(ev, "60D"),
+        lambda: audit_cohort_dask(ev, cases, default_scorecard()),
+        lambda: make_training_set_dask(ev, cases),
+    ]
+    for call in calls:
+        with pytest.raises(SchemaError, match=r"events: required column 'date'.*missing"):
+            call()
+
+
+@pytest.mark.parametrize("n", [100_001, 10**9])
+def test_more_partitions_than_riskscore_handles_are_refused_at_once(tmp_path, n):
+    # n_partitions=10**6 on 1,500 events took minutes and 15 GB of memory (one pandas
+    # piece per partition) before anything was computed
+    from riskscore.scale import make_training_set_dask
+
+    events, cases = _SMALL
+    calls = {
+        "partition_by_case": lambda: partition_by_case(events, n),
+        "encode_features_dask": lambda: encode_features_dask(events, "60D", n_partitions=n),
+        "audit_cohort_dask": lambda: audit_cohort_dask(
+            events, cases, default_scorecard(), n_partitions=n
+        ),
+        "make_training_set_dask": lambda: make_training_set_dask(events, cases, n_partitions=n),
+        "write_events_parquet": lambda: write_events_parquet(events, tmp_path / "ev", n),
+        "write_cohort_parquet": lambda: write_cohort_parquet(tmp_path / "c", 5, n_partitions=n),
+    }
+    for name, call in calls.items():
+        with pytest.raises(
+            rs_errors.ParameterError, match=rf"{name}: n_partitions must be .*100000"
+        ):
+            call()
+    assert not (tmp_path / "ev").exists() and not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("under", [False, True], ids=["the-file", "under-a-file"])
+def test_writing_where_a_file_is_is_refused_naming_the_path(tmp_path, under):
+    # NotADirectoryError reached the user
+    events, _ = _SMALL
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a folder")
+    target = blocker / "sub" if under else blocker
+    with pytest.raises(rs_errors.ParameterError, match="taken"):
+        write_events_parquet(events, target, 2)
+    with pytest.raises(rs_errors.ParameterError, match="taken"):
+        write_cohort_parquet(target, 5, n_partitions=2)
+    assert blocker.read_text() == "a file, not a folder"
+
+
+def test_local_cluster_refuses_a_memory_limit_it_cannot_read():
+    # ValueError from Dask ("Could not interpret 'banana' as a byte unit")
+    with pytest.raises(rs_errors.ParameterError, match="memory_limit.*banana"):
+        with local_cluster(n_workers=1, memory_limit="banana"):
+            pass

@@ -517,7 +517,9 @@ def _probabilities(model, X, rows: np.ndarray, who: str) -> np.ndarray:
     return p
 
 
-def _fit_fold(model, kind, X, y, case_ids, scores, train, test, n_folds=None, who="evaluate"):
+def _fit_fold(
+    model, kind, X, y, case_ids, scores, train, test, n_folds=None, who="evaluate", fold=0
+):
     if np.unique(y[train]).size < 2:
         raise _one_class_fold(y, case_ids, train, n_folds, who)
     if kind == "scorecard":
@@ -551,6 +553,13 @@ def _fit_fold(model, kind, X, y, case_ids, scores, train, test, n_folds=None, wh
         # e.g. attendance_drop is unknown in every row of an early temporal training
         # window; leave such a feature out of this fold's fit rather than fail
         empty = Xtr.isna().all()
+        if len(X.columns) and empty.all():
+            raise EstimationError(
+                f"{who}: every feature is unknown (missing) in every row of training fold "
+                f"{fold} ({len(Xtr):,} rows), so there is nothing to fit. Fix: check the "
+                "feature table (encode_features output), or its coverage: features of an "
+                "agency without coverage are missing."
+            )
         if empty.any():
             dropped = [c for c in X.columns if empty[c]]
             m.set_params(features=[c for c in X.columns if c in FEATURES and not empty[c]])
@@ -960,6 +969,13 @@ def _check_inputs(training_set, level: float, who: str = "evaluate") -> _Data:
             f"{n_as_of}; they must match."
         )
     bad = ~np.isin(y, (0.0, 1.0))
+    if not bad.any() and np.unique(y).size < 2:
+        side = "with" if y[0] == 1 else "without"
+        raise EstimationError(
+            f"{who}: training_set: every row is {side} the outcome ({n:,} rows), so "
+            "nothing can be fitted or validated. Fix: a cohort, period or horizon with "
+            "children with and without the outcome."
+        )
     if bad.any():
         raise SchemaError(
             f"{who}: training_set: y must be 0/1 outcomes; {int(bad.sum())} row(s) hold "
@@ -1034,8 +1050,10 @@ def _predict(
         if isinstance(cv, numbers.Integral):
             n_folds = len(splits)
         jobs = (
-            joblib.delayed(_fit_fold)(model, kind, X, y, case_ids, scores_all, tr, te, n_folds, who)
-            for tr, te in splits
+            joblib.delayed(_fit_fold)(
+                model, kind, X, y, case_ids, scores_all, tr, te, n_folds, who, k
+            )
+            for k, (tr, te) in enumerate(splits)
         )
         outs = joblib.Parallel(n_jobs=capped_n_jobs(n_jobs, len(splits)), return_as="generator")(
             jobs

@@ -1078,3 +1078,18 @@ def test_recalibrate_refuses_a_slope_that_would_reverse_the_ranking():
         recalibrate(model, X, reversed_site, method="slope")
     # the intercept alone keeps the ranking whatever the data say
     assert recalibrate(model, X, reversed_site).coef_[0, 0] == model.coef_[0, 0]
+
+
+def test_a_training_set_of_one_outcome_or_of_unknown_features_says_so():
+    # no child with the outcome said "the training set holds 0 children with the
+    # outcome, and each child's rows stay in one of the 2 folds ... fewer folds cannot
+    # change that"; a feature unknown in every row reached scikit-learn's "Found array
+    # with 0 feature(s)"
+    from riskscore import EstimationError
+
+    ts = _drawn(n=400)
+    with pytest.raises(EstimationError, match=r"^evaluate: training_set: every row is without"):
+        evaluate(LogisticRiskModel(), ts._replace(y=np.zeros(400, int)), cv=2, n_boot=0)
+    unknown = ts._replace(X=pd.DataFrame({"hardship_12m": np.full(400, np.nan)}))
+    with pytest.raises(EstimationError, match=r"^evaluate: every feature .*unknown.*fold 0"):
+        evaluate(LogisticRiskModel(), unknown, cv=2, n_boot=0)

@@ -1821,8 +1821,9 @@ def read_events(
     return_report : bool, default=False
         Also return the :class:`ValidationReport` (with the quarantined rows).
     engine : {"pandas", "dask"}, default="pandas"
-        ``"dask"`` reads a folder of Parquet files lazily (riskscore[dask]; see
-        :func:`riskscore.scale.read_events_dask`) and returns a Dask DataFrame.
+        ``"dask"`` reads a folder of Parquet files, or one Parquet file, lazily
+        (riskscore[dask]; see :func:`riskscore.scale.read_events_dask`) and returns a
+        Dask DataFrame; a CSV file is read with ``"pandas"``.
     encoding : str, optional
         Text encoding of a CSV file (default UTF-8, with or without a byte-order
         mark); e.g. ``"cp1252"`` (Excel on Windows), ``"latin-1"``, ``"utf-16"``.

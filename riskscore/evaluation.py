@@ -477,6 +477,34 @@ def _checked_splits(splits, n: int, who: str) -> list[tuple[np.ndarray, np.ndarr
     return out
 
 
+def _scores(model, X, rows: np.ndarray, who: str) -> np.ndarray:
+    """``model.risk_score(X)`` as finite float64, one per row, or a ModelContractError
+    naming what is wrong and the training-set rows (``rows``: their positions)."""
+    name = f"{type(model).__name__}.risk_score"
+    out = model.risk_score(X)
+    try:
+        arr = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ModelContractError(
+            f"{who}: {name} returned values that are not numbers; it must return one "
+            "score (a number) per row of X."
+        ) from None
+    if arr.shape != (len(X),):
+        raise ModelContractError(
+            f"{who}: {name} returned an array of shape {arr.shape} for {len(X)} rows; it "
+            "must return one score per row of X (a Series on X's index)."
+        )
+    for bad, what in ((np.isnan(arr), "missing (NaN)"), (np.isinf(arr), "infinite")):
+        if bad.any():
+            raise ModelContractError(
+                f"{who}: {name} returned {what} scores for {int(bad.sum())} row(s), "
+                f"training-set rows {rows[bad][:5].tolist()} (0-based). Fix: a model must "
+                "score every row with a finite number (a missing feature scores 0 in a "
+                "scorecard)."
+            )
+    return arr
+
+
 def _probabilities(model, X, rows: np.ndarray, who: str) -> np.ndarray:
     """P(outcome) of every row of ``X`` from ``predict_proba``, checked.
 
@@ -524,6 +552,13 @@ def _fit_fold(
         raise _one_class_fold(y, case_ids, train, n_folds, who)
     if kind == "scorecard":
         s_train = scores[train]
+        if len(s_train) and np.ptp(s_train) == 0:
+            raise EstimationError(
+                f"{who}: every row of training fold {fold} scores {s_train[0]:g} points, so "
+                "the points rank no one and cannot be mapped to risk. Fix: check that the "
+                "feature table holds the scorecard's features (encode_features output) and "
+                "that they vary."
+            )
         a, b = logistic_fit(s_train, y[train])
         if not np.isfinite(a):
             raise EstimationError(
@@ -570,7 +605,7 @@ def _fit_fold(
     Xte = X.iloc[test]
     p = _probabilities(m, Xte, np.arange(len(X))[test], who)
     if hasattr(m, "risk_score"):
-        s = np.asarray(m.risk_score(Xte), dtype=np.float64)
+        s = _scores(m, Xte, np.arange(len(X))[test], who)
     else:
         s = logit(np.clip(p, EPS, 1 - EPS))
     return s, p, dropped, _n_parameters(m)
@@ -1006,7 +1041,7 @@ def _predict(
     X, y, case_ids = data.X, data.y, data.case_ids
     n = len(y)
     notes: list[str] = []
-    scores_all = model.risk_score(X).to_numpy(dtype=np.float64) if kind == "scorecard" else None
+    scores_all = _scores(model, X, np.arange(n), who) if kind == "scorecard" else None
     fold = np.full(n, -1, dtype=np.int64)
     score = np.full(n, np.nan)
     prob = np.full(n, np.nan)
@@ -1029,7 +1064,7 @@ def _predict(
         else:
             prob[:] = _probabilities(model, X, np.arange(n), who)
             score[:] = (
-                np.asarray(model.risk_score(X), dtype=np.float64)
+                _scores(model, X, np.arange(n), who)
                 if hasattr(model, "risk_score")
                 else logit(np.clip(prob, EPS, 1 - EPS))
             )

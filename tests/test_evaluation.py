@@ -1093,3 +1093,63 @@ def test_a_training_set_of_one_outcome_or_of_unknown_features_says_so():
     unknown = ts._replace(X=pd.DataFrame({"hardship_12m": np.full(400, np.nan)}))
     with pytest.raises(EstimationError, match=r"^evaluate: every feature .*unknown.*fold 0"):
         evaluate(LogisticRiskModel(), unknown, cv=2, n_boot=0)
+
+
+class _Points:
+    """A points model keeping the contract, whose risk_score returns ``what(n_rows)``."""
+
+    score_scale = "points"
+    bands: dict = {}
+    model_card: dict = {}
+
+    def __init__(self, what):
+        self.what = what
+
+    def risk_score(self, X):
+        return self.what(len(X))
+
+    def contributions(self, X):
+        return pd.DataFrame({"baseline": np.zeros(len(X))}, index=X.index)
+
+    def band(self, X):
+        return pd.Series(pd.Categorical(["none"] * len(X), categories=["none"]), index=X.index)
+
+
+class _Scored(_Returns):
+    """An estimator with honest probabilities whose risk_score returns ``what(n_rows)``."""
+
+    def predict_proba(self, X):
+        p = X["p"].to_numpy(dtype=float)
+        return np.column_stack([1 - p, p])
+
+    def risk_score(self, X):
+        return self.what(len(X))
+
+
+@pytest.mark.parametrize("kind", [_Points, _Scored])
+@pytest.mark.parametrize(
+    ("what", "says"),
+    [
+        (lambda n: np.r_[np.nan, np.arange(n - 1) % 5], r"missing \(NaN\) scores.*rows \[\d+\]"),
+        (lambda n: np.r_[np.arange(n - 1) % 5, np.inf], r"infinite scores.*rows \[\d+\]"),
+        (lambda n: np.array(["a"] * n, dtype=object), r"not numbers"),
+        (lambda n: np.arange(n - 1) % 5, r"shape \(\d+,\) for \d+ rows"),
+    ],
+)
+def test_a_model_whose_scores_are_no_scores_is_refused(kind, what, says):
+    # NaN or infinite points said "the points-to-risk fit did not converge ... too few
+    # outcomes"; an estimator's NaN scores went into the predictions silently; text or
+    # a wrong length raised numpy's conversion or broadcasting errors
+    from riskscore import ModelContractError
+
+    with pytest.raises(ModelContractError, match=rf"^evaluate: {kind.__name__}.risk_score.*{says}"):
+        evaluate(kind(what), _drawn(n=400), cv=2, n_boot=0)
+
+
+def test_a_scorecard_giving_every_row_the_same_points_says_so():
+    # said "the points-to-risk fit did not converge ... too few outcomes, or the points
+    # separate them perfectly"
+    from riskscore import EstimationError
+
+    with pytest.raises(EstimationError, match=r"^evaluate: every row of training fold 0 scores 3"):
+        evaluate(_Points(lambda n: np.full(n, 3.0)), _drawn(n=400), cv=2, n_boot=0)

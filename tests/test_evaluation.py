@@ -1020,7 +1020,9 @@ def test_options_of_the_wrong_kind_are_refused_before_any_fold_is_fitted(option,
 
     ts = make_training_set(*make_cohort(300, random_state=2))
     compared = option in ("nb_thresholds", "reference")
-    with pytest.raises(ParameterError, match=("compare_models: " if compared else "evaluate: ") + says):
+    with pytest.raises(
+        ParameterError, match=("compare_models: " if compared else "evaluate: ") + says
+    ):
         if compared:
             compare_models({"a": Counting()}, ts, cv=2, n_boot=0, **{option: value})
         else:

@@ -1687,13 +1687,9 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
     roc_caption = plots.CAPTIONS["plot_roc"]
     if result.roc.attrs.get("curve_suppressed"):
         roc_caption += " " + plots.ROC_SUPPRESSED_NOTE
-    subgroup_caption = plots.CAPTIONS["plot_subgroups"]
     if not intervals:
         roc_caption = roc_caption.replace(
             "the AUROC and its interval are in the legend", "the AUROC is in the legend"
-        )
-        subgroup_caption = subgroup_caption.replace(
-            ", with the case-bootstrap interval,", " (no intervals: no bootstrap replicates),"
         )
     discrimination = Section(
         "discrimination",
@@ -1790,7 +1786,8 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
                 "subgroups",
                 "Subgroups",
                 [
-                    _figure(sfig, "Subgroup ratios", subgroup_caption),
+                    # as drawn: an interval is named only where one is drawn
+                    _figure(sfig, "Subgroup ratios", plots.subgroup_caption(sg, metrics)),
                     _subgroup_table(sg, intervals=intervals),
                 ],
                 lead="The same measures by sex, ethnic group and deprivation, with ratios to a "

@@ -1168,3 +1168,17 @@ def test_the_subgroup_caption_names_an_interval_only_when_the_figure_draws_one()
     assert "n_boot=0" in caption and "case-bootstrap interval" not in caption
     drawn = riskscore.subgroup_metrics(y, p, groups, n_boot=20, progress=False)
     assert "case-bootstrap interval" in plots.subgroup_caption(drawn)
+
+
+def test_the_report_captions_the_subgroup_figure_as_it_is_drawn(evaluation, tmp_path):
+    # the report used the fixed caption, promising "the case-bootstrap interval" even
+    # where disclosure control withheld every subgroup interval
+    import dataclasses
+
+    sg = evaluation.subgroups.copy()
+    for col in ("ratio_lower", "ratio_upper"):
+        sg[col] = np.nan
+    withheld = dataclasses.replace(evaluation, subgroups=sg)
+    text = _parse(write_report(withheld, tmp_path / "e.html")).text()
+    assert plots.subgroup_caption(sg) in text
+    assert "case-bootstrap interval," not in text

@@ -36,6 +36,7 @@ import pandas as pd
 
 from riskscore._dates import DEFAULT_GRID, step_days
 from riskscore._names import agency_name, band_name, fmt_date, fmt_days, outcome_name
+from riskscore._numerics import MAX_BOOT
 from riskscore._version import __version__
 from riskscore.disclosure import UNDISCLOSED_WARNING
 from riskscore.errors import ParameterError, RiskscoreError
@@ -1357,10 +1358,10 @@ def _n_boot(text: str) -> int:
         value = int(text)
     except ValueError:
         value = -1
-    if value != 0 and not MIN_BOOT <= value <= 100_000:
+    if value != 0 and not MIN_BOOT <= value <= MAX_BOOT:
         raise argparse.ArgumentTypeError(
             f"{text!r}: give 0 for no intervals, or at least {MIN_BOOT} replicates (up to "
-            "100,000); fewer give intervals that need not contain their estimate"
+            f"{MAX_BOOT:,}); fewer give intervals that need not contain their estimate"
         )
     return value
 
@@ -1372,7 +1373,7 @@ def _opt_validation(p: argparse.ArgumentParser) -> None:
         default=200,
         metavar="N",
         help=f"bootstrap replicates, resampling children: 0 for no intervals, or at least "
-        f"{MIN_BOOT} (up to 100,000)",
+        f"{MIN_BOOT} (up to {MAX_BOOT:,})",
     )
     p.add_argument(
         "--random-state",

@@ -496,8 +496,22 @@ def _compile(constraints: Mapping[str, list], params: Mapping[str, inspect.Param
     return out
 
 
+def _misfit(signature: inspect.Signature, where: str, args, kwargs) -> ParameterError | None:
+    """The error for a call that does not fit ``signature`` (None when it fits)."""
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        names = [n for n in signature.parameters if n != "self"]
+        return ParameterError(
+            f"{where}: {exc}. {where} takes the parameters {', '.join(names)}; see "
+            f"help({where}) for what each means."
+        )
+    return None
+
+
 def _checked(func: Callable, constraints: Mapping[str, list], where: str) -> Callable:
-    compiled = _compile(constraints, inspect.signature(func).parameters, where)
+    signature = inspect.signature(func)
+    compiled = _compile(constraints, signature.parameters, where)
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -510,7 +524,18 @@ def _checked(func: Callable, constraints: Mapping[str, list], where: str) -> Cal
                 continue  # the default: the library's own choice
             if not any(c.is_satisfied_by(value) for c in allowed):
                 raise _refuse(where, name, allowed, value)
-        return func(*args, **kwargs)
+        try:
+            return func(*args, **kwargs)
+        except TypeError as exc:
+            # only when the call itself does not fit (an unknown keyword, a missing
+            # argument): Python's TypeError then names no parameter the function has.
+            # Checked only after a failure, so a call that fits costs nothing more.
+            if (
+                isinstance(exc, ParameterError)
+                or (bad := _misfit(signature, where, args, kwargs)) is None
+            ):
+                raise
+            raise bad from None
 
     setattr(wrapper, CONSTRAINTS_ATTR, {n: c for n, (_, c) in compiled.items()})
     return wrapper

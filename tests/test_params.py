@@ -592,3 +592,34 @@ def test_a_grid_step_refusal_says_what_is_wrong_with_it(grid):
         grid, "at least one day"
     )
     assert reason in text
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: rs.encode_features(pd.DataFrame(), pd.DataFrame(), bogus=1),
+        lambda: rs.make_cohort(10, random_state=0, seed=1),
+        lambda: rs.make_cohort(),
+        lambda: rs.TemporalSplit([], horizon=365, cutoff="2101-01-01"),
+    ],
+    ids=["unknown keyword", "unknown keyword 2", "missing argument", "unknown class option"],
+)
+def test_a_call_that_does_not_fit_the_signature_is_a_parameter_error(call):
+    # Python's own TypeError escaped the checked functions; the message now lists the
+    # parameters the function takes (and it is still a TypeError for old except clauses)
+    with pytest.raises(rs.ParameterError, match="takes the parameters") as caught:
+        call()
+    assert isinstance(caught.value, TypeError)
+
+
+def test_a_type_error_inside_a_checked_function_is_not_relabelled():
+    # only a call that does not fit the signature is the caller's parameter error
+    from riskscore._params import validate_params
+
+    @validate_params({"x": [int]})
+    def f(x):
+        return x + "a"
+
+    with pytest.raises(TypeError) as caught:
+        f(1)
+    assert not isinstance(caught.value, rs.ParameterError)

@@ -94,7 +94,7 @@ from riskscore.errors import (
     SchemaError,
     warn_user,
 )
-from riskscore.fairness import subgroup_metrics
+from riskscore.fairness import subgroup_metrics_as
 from riskscore.logistic import ADDED_PARAMETERS, DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
 from riskscore.schema import ensure_cases, stamp_allowed
@@ -635,6 +635,9 @@ def _band_rules(model, kind) -> list[tuple[str, str, float]]:
     return []
 
 
+#: The sensitive features :func:`evaluate` audits by default (those ``cases`` has).
+DEFAULT_SUBGROUP_BY = ("sex", "ethnic_group", "imd_quintile")
+
 # evaluate's options, checked under the name of the function the user called
 _EVALUATE_PARAMS = {
     "refit": ["boolean"],
@@ -662,7 +665,7 @@ def evaluate(
     thresholds: Sequence[float] | None = None,
     dc_thresholds: Sequence[float] | None = None,
     cases: pd.DataFrame | None = None,
-    subgroup_by: Sequence[str] = ("sex", "ethnic_group", "imd_quintile"),
+    subgroup_by: Sequence[str] | None = None,
     disclosure: Any = True,
     random_state: int | None = 0,
     progress: bool | None = None,
@@ -704,8 +707,14 @@ def evaluate(
         The cases table (``case_id`` plus ``sex``, ``ethnic_group``,
         ``imd_quintile``...): adds :func:`riskscore.subgroup_metrics` by
         ``subgroup_by`` at the first alert rate.
-    subgroup_by : sequence of str
-        Columns of ``cases`` to audit (the sensitive features).
+    subgroup_by : str or sequence of str, optional
+        Columns of ``cases`` to audit (the sensitive features). Every column named
+        must be in ``cases``: one that is not is refused (a :class:`SchemaError`
+        naming it and the columns ``cases`` has), never dropped. Default (None):
+        those of ``sex``, ``ethnic_group`` and ``imd_quintile`` that ``cases`` has;
+        any absent is skipped and said to be, in ``design["subgroups_skipped"]``,
+        a note in ``design["notes"]`` and the subgroup table's ``attrs["skipped"]``
+        (an incomplete audit is never passed off as a complete one).
     disclosure : bool, DisclosureSettings or dict, default=True
         Disclosure control of the count-bearing tables (see
         :func:`riskscore.apply_disclosure`).
@@ -782,7 +791,7 @@ def evaluate_as(
     thresholds: Sequence[float] | None = None,
     dc_thresholds: Sequence[float] | None = None,
     cases: pd.DataFrame | None = None,
-    subgroup_by: Sequence[str] = ("sex", "ethnic_group", "imd_quintile"),
+    subgroup_by: Sequence[str] | None = None,
     disclosure: Any = True,
     random_state: int | None = 0,
     progress: bool | None = None,
@@ -804,9 +813,11 @@ def evaluate_as(
     if thresholds is not None:
         thresholds = _probability_list(thresholds, "thresholds", who, ends=True)
     dc_thr = _dc_thresholds(dc_thresholds, who)
-    subgroup_by = _column_names(subgroup_by, "subgroup_by", who)
+    if subgroup_by is not None:
+        subgroup_by = _column_names(subgroup_by, "subgroup_by", who)
     if cases is not None:
         cases = ensure_cases(cases)  # the contract at the door (validate_cases's messages)
+        sub_cols, skipped = _subgroup_columns(cases, subgroup_by, who)
     training_set = _with_coverage(training_set, coverage)
     data = _check_inputs(training_set, level, who)
     if progress is None:
@@ -854,9 +865,16 @@ def evaluate_as(
     sample_size = _sample_size_check(oof, data, v, design, totals, settings)
     sub = None
     if cases is not None:
-        attrs = _subgroup_frame(cases, v.case_ids, subgroup_by)
+        attrs = _subgroup_frame(cases, v.case_ids, sub_cols)
+        if skipped:
+            design["subgroups_skipped"] = skipped
+            design["notes"].append(
+                f"Subgroup audit: the default column(s) {skipped} are not in the cases "
+                f"table, so were skipped; audited by {list(attrs.columns)} only."
+            )
         shown = bool(cuts.lookup("subgroup")["published"].iloc[0])
-        sub = subgroup_metrics(
+        sub = subgroup_metrics_as(
+            who,
             v.y,
             v.p,
             attrs,
@@ -880,6 +898,8 @@ def evaluate_as(
                 **({} if shown else {"false_positives": False}),
             },
         )
+        if skipped:
+            sub.attrs["skipped"] = skipped
     draws = mark_undisclosed(
         draws, reason="bootstrap replicates: keep inside the secure environment"
     )
@@ -1499,15 +1519,50 @@ def _num_or_none(v):
     return None if pd.isna(v) else int(v)
 
 
-def _subgroup_frame(cases: pd.DataFrame, case_ids, by) -> pd.DataFrame:
+def _subgroup_columns(cases: pd.DataFrame, by, who: str) -> tuple[list, list]:
+    """The columns of ``cases`` to audit, and the default columns skipped (absent).
+
+    ``by`` None: the default columns that ``cases`` has. A column named explicitly
+    that ``cases`` lacks is refused, never dropped.
+    """
     if "case_id" not in cases.columns:
-        raise SchemaError("subgroups: the cases table needs a 'case_id' column.")
-    cols = [c for c in by if c in cases.columns]
-    if not cols:
         raise SchemaError(
-            f"subgroups: none of the columns {list(by)} is in the cases table "
-            f"(columns: {list(cases.columns)})."
+            f"{who}: the cases table needs a 'case_id' column to match the subgroup "
+            f"columns to the rows (columns: {list(cases.columns)})."
         )
+    if by is None:
+        cols = [c for c in DEFAULT_SUBGROUP_BY if c in cases.columns]
+        skipped = [c for c in DEFAULT_SUBGROUP_BY if c not in cases.columns]
+        if not cols:
+            raise SchemaError(
+                f"{who}: none of the default subgroup columns {list(DEFAULT_SUBGROUP_BY)} "
+                f"is in the cases table (columns: {list(cases.columns)}). Fix: name the "
+                "columns to audit with subgroup_by=[...], or do not pass cases."
+            )
+    else:
+        twice = [c for i, c in enumerate(by) if c in by[:i]]
+        if twice:
+            raise ParameterError(
+                f"{who}: subgroup_by names {twice[0]!r} twice; name each column once."
+            )
+        if not by:
+            raise ParameterError(
+                f"{who}: subgroup_by names no column; name at least one column of cases "
+                f"(columns: {list(cases.columns)}), or leave it out for the default."
+            )
+        missing = [c for c in by if c not in cases.columns]
+        if missing:
+            raise SchemaError(
+                f"{who}: subgroup_by names {', '.join(map(repr, missing))}, not "
+                f"column(s) of the cases table (columns: {list(cases.columns)}). Fix: "
+                "add the column to cases, or leave it out of subgroup_by."
+            )
+        cols, skipped = list(by), []
+    return cols, skipped
+
+
+def _subgroup_frame(cases: pd.DataFrame, case_ids, cols: list) -> pd.DataFrame:
+    """The columns ``cols`` of ``cases`` (checked by :func:`_subgroup_columns`) by row."""
     c = cases.drop_duplicates("case_id").set_index(cases["case_id"].drop_duplicates().astype(str))
     out = c[cols].reindex(pd.Index(np.asarray(case_ids).astype(str)))
     return out.reset_index(drop=True)
@@ -1614,7 +1669,7 @@ def compare_models(
             kwargs[name] = _probability_list(
                 kwargs[name], name, "compare_models", ends=name == "thresholds"
             )
-    if "subgroup_by" in kwargs:
+    if kwargs.get("subgroup_by") is not None:
         kwargs["subgroup_by"] = _column_names(
             kwargs["subgroup_by"], "subgroup_by", "compare_models"
         )

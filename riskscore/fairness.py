@@ -168,7 +168,9 @@ def _row_slots(blocks, metric_names):
                 yield off + j, m
 
 
-def _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published, kids):
+def _disclosed_cells(
+    slot_attr, slot_group, exact, settings, overall_published, kids, who="subgroup_metrics"
+):
     """The group cells after disclosure control: published values, NaN where hidden.
 
     ``kids`` holds, per cell (and per complement: false negatives, true negatives,
@@ -202,7 +204,9 @@ def _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published, 
     keep = np.zeros_like(hide)
     for column, published in (overall_published or {}).items():
         if column not in _CELL_COLUMNS:
-            raise ParameterError(f"overall_published names {column!r}, not one of {_CELL_COLUMNS}")
+            raise ParameterError(
+                f"{who}: overall_published names {column!r}, not one of {_CELL_COLUMNS}"
+            )
         j = _CELL_COLUMNS.index(column)
         if published:
             keep[overall, j] = ~hide[overall, j]
@@ -273,7 +277,7 @@ def _published_estimates(E, metric_names, cells, exact, settings, kids):
     return out, safe
 
 
-def _group_frame(sensitive_features, n_rows: int) -> pd.DataFrame:
+def _group_frame(sensitive_features, n_rows: int, who: str = "subgroup_metrics") -> pd.DataFrame:
     """The group labels as a table of one column per attribute, or a SchemaError."""
     fix = (
         "Fix: pass the group label of every row as a Series (named for the attribute), a "
@@ -287,35 +291,35 @@ def _group_frame(sensitive_features, n_rows: int) -> pd.DataFrame:
     if isinstance(sensitive_features, Mapping):
         columns = {}
         for name, values in sensitive_features.items():
-            column = _group_frame(values, n_rows)
+            column = _group_frame(values, n_rows, who)
             if column.shape[1] != 1:
                 raise SchemaError(
-                    f"sensitive_features[{name!r}] holds {column.shape[1]} columns; each "
+                    f"{who}: sensitive_features[{name!r}] holds {column.shape[1]} columns; each "
                     f"entry of a dict must be one column of labels. {fix}"
                 )
             columns[name] = column.iloc[:, 0].to_numpy()
         lengths = {len(v) for v in columns.values()}
         if len(lengths) > 1:
             raise SchemaError(
-                f"sensitive_features: the columns of the dict have different lengths "
+                f"{who}: sensitive_features: the columns of the dict have different lengths "
                 f"{sorted(lengths)}. {fix}"
             )
         return pd.DataFrame(columns)
     if sensitive_features is None or isinstance(sensitive_features, (str, bytes)):
         raise SchemaError(
-            f"sensitive_features must hold a group label for each of the {n_rows} rows; "
+            f"{who}: sensitive_features must hold a group label for each of the {n_rows} rows; "
             f"got {sensitive_features!r}. {fix}"
         )
     values = np.asarray(sensitive_features, dtype=object)
     if values.ndim != 1:
         raise SchemaError(
-            f"sensitive_features must be one label per row (1-D) unless it is a DataFrame; "
+            f"{who}: sensitive_features must be one label per row (1-D) unless it is a DataFrame; "
             f"got an array of shape {values.shape}. {fix}"
         )
     return pd.DataFrame({"group": values})
 
 
-def _columns_to_audit(by, frame: pd.DataFrame) -> list:
+def _columns_to_audit(by, frame: pd.DataFrame, who: str = "subgroup_metrics") -> list:
     """``by`` as a list of columns of ``frame`` (one name is one column)."""
     if by is None:
         return [c for c in ("sex", "ethnic_group", "imd_quintile") if c in frame.columns] or list(
@@ -326,25 +330,23 @@ def _columns_to_audit(by, frame: pd.DataFrame) -> list:
     elif not isinstance(by, (Sequence, pd.Index, np.ndarray)):
         if not (_hashable(by) and by in frame.columns):
             raise ParameterError(
-                f"subgroup_metrics: by must be column names of sensitive_features (a list "
+                f"{who}: by must be column names of sensitive_features (a list "
                 f"such as ['sex']); got {by!r} ({type(by).__name__})."
             )
         by = [by]
     by = list(by)
     if not by:
         raise ParameterError(
-            "subgroup_metrics: by names no column; give at least one column of "
+            f"{who}: by names no column; give at least one column of "
             f"sensitive_features (have {list(frame.columns)}), or by=None for the default."
         )
     seen = [c for i, c in enumerate(by) if c in by[:i]]
     if seen:
-        raise ParameterError(
-            f"subgroup_metrics: by names {seen[0]!r} twice; name each column once."
-        )
+        raise ParameterError(f"{who}: by names {seen[0]!r} twice; name each column once.")
     missing_cols = [c for c in by if c not in frame.columns]
     if missing_cols:
         raise SchemaError(
-            f"sensitive_features: no column {missing_cols[0]!r} (have {list(frame.columns)})."
+            f"{who}: sensitive_features: no column {missing_cols[0]!r} (have {list(frame.columns)})."
         )
     return by
 
@@ -357,24 +359,24 @@ def _hashable(value) -> bool:
     return True
 
 
-def _case_codes(case_ids, n_rows: int) -> tuple[np.ndarray, int]:
+def _case_codes(case_ids, n_rows: int, who: str = "subgroup_metrics") -> tuple[np.ndarray, int]:
     """Each row's child as a code, or a SchemaError naming what is wrong with the ids."""
     if case_ids is None:
         return np.arange(n_rows), n_rows
     ids = np.asarray(case_ids, dtype=object) if not isinstance(case_ids, np.ndarray) else case_ids
     if ids.ndim != 1:
         raise SchemaError(
-            f"case_ids must be one case id per row (1-D); got an array of shape {ids.shape}."
+            f"{who}: case_ids must be one case id per row (1-D); got an array of shape {ids.shape}."
         )
     if len(ids) != n_rows:
         raise SchemaError(
-            f"case_ids has {len(ids)} entries but y_true has {n_rows} rows; pass the case id "
+            f"{who}: case_ids has {len(ids)} entries but y_true has {n_rows} rows; pass the case id "
             "of every row."
         )
     missing = np.flatnonzero(pd.isna(pd.Series(ids, dtype=object)).to_numpy())
     if len(missing):
         raise SchemaError(
-            f"case_ids: {len(missing)} case id(s) are missing (None or NaN), rows "
+            f"{who}: case_ids: {len(missing)} case id(s) are missing (None or NaN), rows "
             f"{missing[:5].tolist()} (0-based). A row without a child cannot be counted as "
             "one; fix the case ids or drop those rows first."
         )
@@ -382,13 +384,13 @@ def _case_codes(case_ids, n_rows: int) -> tuple[np.ndarray, int]:
     return codes, len(uniq)
 
 
-def _numbers(values, name: str, what: str) -> np.ndarray:
+def _numbers(values, name: str, what: str, who: str = "subgroup_metrics") -> np.ndarray:
     """``values`` as float64, or a SchemaError naming the argument (not a numpy error)."""
     try:
         return np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
         raise SchemaError(
-            f"{name} must hold {what} (numbers); got values that are not numbers. Fix: pass "
+            f"{who}: {name} must hold {what} (numbers); got values that are not numbers. Fix: pass "
             "the outcome as 0/1 and the predicted probabilities as numbers."
         ) from None
 
@@ -486,49 +488,98 @@ def subgroup_metrics(
     >>> sorted(set(t["group"]))
     ['All', 'female', 'male']
     """
-    y, p = _numbers(y_true, "y_true", "0/1 outcomes"), _numbers(y_prob, "y_prob", "probabilities")
+    return subgroup_metrics_as(
+        "subgroup_metrics",
+        y_true,
+        y_prob,
+        sensitive_features,
+        by=by,
+        reference=reference,
+        threshold=threshold,
+        alert_rate=alert_rate,
+        case_ids=case_ids,
+        n_boot=n_boot,
+        level=level,
+        disclosure=disclosure,
+        random_state=random_state,
+        progress=progress,
+        overall_published=overall_published,
+    )
+
+
+def subgroup_metrics_as(
+    who: str,
+    y_true,
+    y_prob,
+    sensitive_features: pd.DataFrame | pd.Series | Sequence,
+    *,
+    by: Sequence[str] | None = None,
+    reference: Any = None,
+    threshold: float | None = None,
+    alert_rate: float | None = None,
+    case_ids=None,
+    n_boot: int = 200,
+    level: float = 0.95,
+    disclosure: Any = True,
+    random_state: int | None = 0,
+    progress: bool | None = None,
+    overall_published: Mapping[str, bool] | None = None,
+) -> pd.DataFrame:
+    """:func:`subgroup_metrics`, its errors naming ``who`` (the function the user called).
+
+    For riskscore's own callers (:func:`riskscore.evaluate` and the functions built on
+    it), which check the options under their own name first.
+    """
+    y, p = (
+        _numbers(y_true, "y_true", "0/1 outcomes", who),
+        _numbers(y_prob, "y_prob", "probabilities", who),
+    )
     if y.shape != p.shape or y.ndim != 1:
-        raise SchemaError(f"y_true has shape {y.shape} and y_prob {p.shape}; need equal 1-D.")
+        raise SchemaError(
+            f"{who}: y_true has shape {y.shape} and y_prob {p.shape}; need equal 1-D."
+        )
     if not np.isin(y, (0.0, 1.0)).all():
-        raise SchemaError("y_true must hold 0/1 outcomes.")
+        raise SchemaError(f"{who}: y_true must hold 0/1 outcomes.")
     bad = ~np.isfinite(p) | (p < 0) | (p > 1)
     if bad.any():
         raise SchemaError(
-            f"y_prob must be probabilities in [0, 1]; rows {np.flatnonzero(bad)[:5].tolist()} "
+            f"{who}: y_prob must be probabilities in [0, 1]; rows {np.flatnonzero(bad)[:5].tolist()} "
             "are not. Pass predicted probabilities, not scores."
         )
     if len(y) == 0:
         raise SchemaError(
-            "subgroup_metrics: y_true and y_prob have no rows; pass the validation "
+            f"{who}: y_true and y_prob have no rows; pass the validation "
             "outcomes and predicted probabilities of at least one row."
         )
-    frame = _group_frame(sensitive_features, len(y))
+    frame = _group_frame(sensitive_features, len(y), who)
     if len(frame) != len(y):
-        raise SchemaError(f"sensitive_features has {len(frame)} rows but y_true has {len(y)}.")
-    by = _columns_to_audit(by, frame)
+        raise SchemaError(
+            f"{who}: sensitive_features has {len(frame)} rows but y_true has {len(y)}."
+        )
+    by = _columns_to_audit(by, frame, who)
     if isinstance(reference, Mapping):
         unknown = [k for k in reference if k not in by]
         if unknown:
             raise ParameterError(
-                f"subgroup_metrics: reference names {unknown[0]!r}, which is not an "
+                f"{who}: reference names {unknown[0]!r}, which is not an "
                 f"audited attribute (by={by}); give a reference group for those only."
             )
     if overall_published is not None and not isinstance(overall_published, Mapping):
         raise ParameterError(
-            "subgroup_metrics: overall_published must be a dict of cell -> True/False "
+            f"{who}: overall_published must be a dict of cell -> True/False "
             f"(e.g. {{'n': True}}); got {type(overall_published).__name__}."
         )
     if threshold is None:
         rate = 0.1 if alert_rate is None else alert_rate
         if not 0 < rate < 1:
-            raise ParameterError(f"alert_rate must be between 0 and 1, got {rate!r}.")
+            raise ParameterError(f"{who}: alert_rate must be between 0 and 1, got {rate!r}.")
         threshold = alert_threshold(p, rate)
     elif alert_rate is not None:
-        raise ParameterError("give threshold or alert_rate, not both.")
+        raise ParameterError(f"{who}: give threshold or alert_rate, not both.")
     alert = (p >= threshold).astype(np.float64)
     if progress is None:
         progress = len(y) > 100_000
-    codes, n_cases = _case_codes(case_ids, len(y))
+    codes, n_cases = _case_codes(case_ids, len(y), who)
 
     # one combined coding: (attribute, group) -> code, plus an "All" code per attribute
     blocks = []  # (attribute, labels per group, gcode offset)
@@ -589,7 +640,9 @@ def subgroup_metrics(
             ref_slot[col] = off + int(np.argmax(counts["n"][off : off + len(labels)]))
         else:
             if str(ref) not in labels:
-                raise SchemaError(f"reference group {ref!r} is not a value of {col!r} ({labels}).")
+                raise SchemaError(
+                    f"{who}: reference group {ref!r} is not a value of {col!r} ({labels})."
+                )
             ref_slot[col] = off + labels.index(str(ref))
     ref_of_slot = np.empty(n_slots, dtype=np.int64)
     for col, labels, off, _ in blocks:
@@ -615,7 +668,9 @@ def subgroup_metrics(
     exact["n_cases"] = cases_per_slot.astype(np.int64)
     settings = settings_for(disclosure)
     if settings is not None:
-        cells = _disclosed_cells(slot_attr, slot_group, exact, settings, overall_published, kids)
+        cells = _disclosed_cells(
+            slot_attr, slot_group, exact, settings, overall_published, kids, who
+        )
         E_pub, safe = _published_estimates(E, metric_names, cells, exact, settings, kids)
     else:
         cells = {k: v.astype(float) for k, v in exact.items()}

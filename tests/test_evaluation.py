@@ -1155,3 +1155,57 @@ def test_a_scorecard_giving_every_row_the_same_points_says_so():
 
     with pytest.raises(EstimationError, match=r"^evaluate: every row of training fold 0 scores 3"):
         evaluate(_Points(lambda n: np.full(n, 3.0)), _drawn(n=400), cv=2, n_boot=0)
+
+
+def test_an_explicit_subgroup_column_missing_from_cases_is_refused_by_name():
+    # subgroup_by=["sex", "religion"] audited sex only: "religion" was dropped silently
+    events, cases = make_cohort(600, random_state=3)
+    ts = make_training_set(events, cases, grid="90D")
+    with pytest.raises(SchemaError, match=r"^evaluate: subgroup_by names 'religion'.*'case_id'"):
+        evaluate(
+            default_scorecard(),
+            ts,
+            cv=2,
+            n_boot=0,
+            cases=cases,
+            subgroup_by=["sex", "religion"],
+        )
+    with pytest.raises(SchemaError, match=r"^compare_models.*: subgroup_by names 'religion'"):
+        compare_models(
+            {"a": default_scorecard()}, ts, cv=2, n_boot=0, cases=cases, subgroup_by="religion"
+        )
+
+
+def test_the_default_subgroup_columns_absent_from_cases_are_said_to_be_skipped():
+    events, cases = make_cohort(600, random_state=3)
+    ts = make_training_set(events, cases, grid="90D")
+    res = evaluate(
+        default_scorecard(), ts, cv=2, n_boot=0, cases=cases.drop(columns="ethnic_group")
+    )
+    assert set(res.subgroups["attribute"]) == {"sex", "imd_quintile"}
+    assert res.design["subgroups_skipped"] == ["ethnic_group"]
+    assert res.subgroups.attrs["skipped"] == ["ethnic_group"]
+    assert any("ethnic_group" in note for note in res.design["notes"])
+    # all present: nothing skipped, nothing said
+    full = evaluate(default_scorecard(), ts, cv=2, n_boot=0, cases=cases)
+    assert "subgroups_skipped" not in full.design
+    assert not any("skipped" in note for note in full.design["notes"])
+
+
+def test_subgroup_errors_inside_evaluate_name_evaluate():
+    # "subgroup_metrics: by names 'sex' twice" from a call of evaluate
+    from riskscore.errors import ParameterError
+
+    events, cases = make_cohort(600, random_state=3)
+    ts = make_training_set(events, cases, grid="90D")
+    with pytest.raises(ParameterError, match=r"^evaluate: subgroup_by names 'sex' twice"):
+        evaluate(default_scorecard(), ts, cv=2, n_boot=0, cases=cases, subgroup_by=["sex", "sex"])
+
+
+def test_subgroup_metrics_errors_name_the_function_called():
+    from riskscore.fairness import subgroup_metrics_as
+
+    y = np.array([0, 1, 0, 1])
+    p = np.array([0.1, 0.9, 0.2, 0.8])
+    with pytest.raises(SchemaError, match=r"^evaluate: y_prob must be probabilities"):
+        subgroup_metrics_as("evaluate", y, p * 2, pd.Series(list("abab"), name="g"), n_boot=0)

@@ -45,6 +45,7 @@ __all__ = [
     "ParsedDates",
     "parse_dates",
     "datetime_days",
+    "guessed_text",
     "check_date_options",
     "distinct_text",
     "to_days",

@@ -24,6 +24,7 @@ from riskscore.errors import ParameterError
 __all__ = [
     "available_cores",
     "resolve_n_jobs",
+    "capped_n_jobs",
     "settle_malloc",
     "keep_heap",
     "trim_heap",

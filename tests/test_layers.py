@@ -14,6 +14,7 @@ functions included, and fails on:
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,28 @@ def test_the_walker_sees_imports_inside_functions():
     src = "import riskscore.audit as a\nx = a._audit_core\n"
     found = list(_imports(PACKAGE / "scale.py", "riskscore.scale", src))
     assert ("riskscore.audit", "_audit_core", 2) in found
+
+
+def _shared_modules():
+    return sorted(
+        ".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts)
+        for p in [*PACKAGE.glob("_*.py"), *PACKAGE.glob("*/_*.py")]
+        if p.stem not in ("__init__", "_version")
+    )
+
+
+@pytest.mark.parametrize("shared", _shared_modules())
+def test_every_name_imported_from_a_shared_private_module_is_in_its_all(shared):
+    # a shared module's names are public to the package: its __all__ says which they
+    # are (capped_n_jobs, guessed_text and most of sources._spec were imported unlisted)
+    module = importlib.import_module(shared)
+    imported = sorted(
+        (str(path.relative_to(PACKAGE)), alias.name)
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module == shared
+        for alias in node.names
+        if alias.name not in module.__all__
+    )
+    assert imported == []
+    assert [name for name in module.__all__ if not hasattr(module, name)] == []

@@ -35,7 +35,31 @@ from riskscore._dates import (
 from riskscore._dates import parse_dates as parse_text_dates
 from riskscore.errors import ParameterError, SchemaError
 
-__all__ = ["AdapterResult", "REPORT_REASONS", "SourceSpec"]
+# the adapters' shared parts too: every adapter module imports them from here
+__all__ = [
+    "AdapterResult",
+    "REPORT_REASONS",
+    "SourceSpec",
+    "Classified",
+    "Column",
+    "Dated",
+    "Extract",
+    "case_column",
+    "check_extract",
+    "check_single_values",
+    "check_unique_columns",
+    "clean_text",
+    "code_checks",
+    "code_frame",
+    "code_list",
+    "code_map",
+    "find_column",
+    "first_where",
+    "make_events",
+    "norm_name",
+    "read_source",
+    "row_date",
+]
 
 #: Output columns of every adapter's ``events`` table (the data contract, in order).
 EVENT_COLUMNS_OUT: tuple[str, ...] = (

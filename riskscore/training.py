@@ -850,6 +850,60 @@ def train_model(
     >>> model.model_card_["outcome"]["horizon_days"]
     365
     """
+    return _train_model(
+        "train_model",
+        events,
+        cases,
+        penalty=penalty,
+        C=C,
+        class_weight=class_weight,
+        features=features,
+        grid=grid,
+        horizon=horizon,
+        recent_window=recent_window,
+        cv=cv,
+        n_boot=n_boot,
+        subgroups=subgroups,
+        disclosure=disclosure,
+        source=source,
+        name=name,
+        created=created,
+        random_state=random_state,
+        progress=progress,
+        censoring=censoring,
+        min_history=min_history,
+        coverage=coverage,
+        estimator=estimator,
+    )
+
+
+def _train_model(
+    who: str,
+    events: pd.DataFrame,
+    cases: pd.DataFrame,
+    *,
+    penalty: str | None = None,
+    C: float = 1.0,
+    class_weight=None,
+    features: Sequence[str] | None = None,
+    grid: str | int = DEFAULT_GRID,
+    horizon: int = 365,
+    recent_window: int = 90,
+    cv: int | str | Any = 5,
+    n_boot: int = 200,
+    subgroups: bool = True,
+    disclosure: Any = True,
+    source: str | None = None,
+    name: str | None = None,
+    created: str | None = None,
+    random_state: int | None = 0,
+    progress: bool | None = None,
+    censoring: str = "complete",
+    min_history: int | None = None,
+    coverage: Any = None,
+    estimator: LogisticRiskModel | None = None,
+) -> tuple[LogisticRiskModel, EvaluationResult]:
+    """:func:`train_model`, its errors naming ``who`` (the function the user called)."""
     if created is not None:
         created = pd.Timestamp(created).date().isoformat()  # the card holds ISO text
     ts = make_training_set(
@@ -864,9 +918,14 @@ def train_model(
         coverage=coverage,
     )
     if np.unique(ts.y).size < 2:
+        fix = (
+            "Fix: a larger n_cases (more children, so some have the outcome)."
+            if who == "build_synthetic_model"
+            else "Fix: check outcome_date, followup_end and the horizon."
+        )
         raise SchemaError(
-            "train_model: every training row has the same label (no outcomes within the "
-            "horizon, or all); check outcome_date, followup_end and the horizon."
+            f"{who}: every training row has the same label (no outcomes within the "
+            f"horizon, or all). {fix}"
         )
     model = (
         LogisticRiskModel(
@@ -881,7 +940,7 @@ def train_model(
     ):
         sub = None
     result = evaluate_as(
-        "train_model",
+        who,
         model,
         ts,
         cv=cv,
@@ -1022,7 +1081,8 @@ def build_synthetic_model(
     call = f"{n_cases}, random_state={random_state}" + (
         f", generator={generator}" if generator != 1 else ""
     )
-    model, result = train_model(
+    model, result = _train_model(
+        "build_synthetic_model",
         events,
         cases,
         # the shipped file's recipe, pinned whatever the library defaults become

@@ -471,3 +471,16 @@ def test_errors_from_the_evaluation_inside_train_model_name_train_model():
     assert "evaluate" not in str(caught.value) and "refit" not in str(caught.value)
     with pytest.raises(ParameterError, match=r"^train_model: cv must be"):
         train_model(events, cases, cv="bad", n_boot=0)
+
+
+def test_errors_inside_build_synthetic_model_name_build_synthetic_model():
+    # the messages began "train_model:", a function the user did not call
+    from riskscore.errors import EstimationError, SchemaError
+
+    with pytest.raises(SchemaError, match=r"^build_synthetic_model: every training row") as caught:
+        build_synthetic_model(n_cases=20, n_boot=0)
+    assert "train_model" not in str(caught.value)
+    assert "n_cases" in str(caught.value)
+    with pytest.raises(EstimationError, match=r"^build_synthetic_model: a training fold") as caught:
+        build_synthetic_model(n_cases=50, n_boot=0)
+    assert "train_model" not in str(caught.value)

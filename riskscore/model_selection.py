@@ -203,7 +203,8 @@ class TemporalSplit:
         splits the usable period about evenly between training and test.
         """
         if self.cut is not None:
-            return pd.Timestamp(self.cut)
+            # a date: a time given with it is its day, as the as-of dates are days
+            return pd.Timestamp(self.cut).normalize()
         t = pd.to_datetime(pd.Series(np.asarray(self.as_of)))
         lo = t.min() + pd.Timedelta(days=int(self.horizon))
         hi = t.max()

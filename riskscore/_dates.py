@@ -412,8 +412,16 @@ def guessed_text(value: object) -> bool:
 
 def step_days(grid) -> int:
     """A grid step (``14``, ``"14D"``, a Timedelta) as a whole number of days (at least 1)."""
+    days = (
+        re.fullmatch(r"\s*(\d+)\s*(?:d|days?)\s*", grid, re.IGNORECASE)
+        if isinstance(grid, str)
+        else None
+    )
     if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool):
         step = int(grid)
+    elif days is not None:
+        # read here, not by pd.Timedelta, which holds only about 106,751 days
+        step = int(days.group(1))
     else:
         try:
             delta = pd.Timedelta(grid)

@@ -582,6 +582,21 @@ def test_a_grid_step_too_long_says_so_and_names_the_longest(grid):
     assert _takes(grid=213_502)[1] == 213_502
 
 
+@pytest.mark.parametrize("grid", ["150000D", "200000 days", "213502D"])
+def test_a_grid_step_written_as_text_is_read_past_what_a_timedelta_holds(grid):
+    # pandas' Timedelta holds about 106,751 days: "150000D" was refused as "not a
+    # number of days", though 150000 as a number is a step riskscore takes
+    from riskscore._dates import step_days
+
+    assert _takes(grid=grid)[1] == grid  # the constraint lets it through
+    assert step_days(grid) == int(grid.split("D")[0].split()[0])
+
+
+def test_a_grid_step_written_as_text_too_long_says_so():
+    with pytest.raises(rs.ParameterError, match="at most 213,502 days"):
+        _takes(grid="300000D")
+
+
 @pytest.mark.parametrize("grid", ["1.5D", "banana", 0, -3])
 def test_a_grid_step_refusal_says_what_is_wrong_with_it(grid):
     with pytest.raises(rs.ParameterError) as err:

@@ -67,6 +67,7 @@ from riskscore._parallel import ThreadFlag
 from riskscore._params import StrOptions, validate_params
 from riskscore._privacy_rules import (
     check_allow,
+    id_text,
     identifying_message,
     masked_examples,
     normalise_ids,
@@ -589,7 +590,40 @@ def _case_ids(coll: _Collector, df) -> tuple[pd.Series, np.ndarray, np.ndarray]:
         "every row needs the pseudonymous child identifier; fill it in or remove the row",
     )
     _unprintable_case_ids(coll, s)
+    _boolean_case_ids(coll, s)
     return normalised, empty, codes
+
+
+def _boolean_case_ids(coll: _Collector, s: pd.Series) -> None:
+    """Flag True/False held as ids: a yes/no column taken for the ids would otherwise be
+    read as two children, 'True' and 'False'."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = s.cat.categories
+        if pd.api.types.is_bool_dtype(cats.dtype):
+            bad_u = np.ones(len(cats), dtype=bool)
+        else:
+            bad_u = np.array([isinstance(v, (bool, np.bool_)) for v in cats], dtype=bool)
+        codes = s.cat.codes.to_numpy()
+        bad = (codes >= 0) & (bad_u[np.maximum(codes, 0)] if len(bad_u) else False)
+    elif pd.api.types.is_bool_dtype(s.dtype):
+        bad = s.notna().to_numpy(dtype=bool)
+    elif s.dtype == object:
+        # factorize holds True and 1 as one value: look at the rows only when needed
+        uniq = pd.unique(s)
+        if not any(isinstance(v, (bool, np.bool_, int, np.integer)) for v in uniq):
+            return
+        bad = np.fromiter((isinstance(v, (bool, np.bool_)) for v in s), bool, len(s))
+    else:
+        return
+    coll.add(
+        "case_id",
+        "boolean_case_id",
+        np.asarray(bad, dtype=bool),
+        "case_id holds True or False, not an identifier (a yes/no column taken for the "
+        "ids would be read as two children, 'True' and 'False')",
+        "put the pseudonymous child identifier in case_id (check that the export did not "
+        "shift or mix up its columns); ids are text such as CASE-000001",
+    )
 
 
 # White space around an id is normalised away (normalise_ids); inside an id it is not.
@@ -1704,34 +1738,160 @@ def _looks_delimited(df: pd.DataFrame, name: str, contract: TableContract) -> No
     )
 
 
-def _read_parquet(p: Path) -> pd.DataFrame:
-    """A Parquet file or folder, or one line saying why it cannot be read."""
+def _unreadable_parquet(label: str, exc: BaseException) -> SchemaError:
+    reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return SchemaError(
+        f"{label} cannot be read as Parquet ({reason}). Fix: check that every file "
+        "is a whole Parquet file (a folder must hold only the table's parts), or "
+        "export the table again."
+    )
+
+
+def _read_parquet(p: Path, label: str | None = None) -> pd.DataFrame:
+    """One Parquet file, or one line saying why it cannot be read."""
     import pyarrow as pa
 
     try:
         return pd.read_parquet(p)
     except (pa.ArrowException, OSError) as exc:
-        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise _unreadable_parquet(label or p.name, exc) from None
+
+
+# a folder of the form key=value (Hive partitioning): pyarrow adds a column "key"
+_PARTITION_FOLDER = re.compile(r"^([^=]+)=(.*)$")
+_KINDS = {
+    "integer": "numbers",
+    "integer-na": "numbers",
+    "floating": "numbers",
+    "mixed-integer-float": "numbers",
+    "decimal": "numbers",
+    "datetime64": "dates",
+    "datetime": "dates",
+    "date": "dates",
+    "string": "text",
+    "boolean": "True/False values",
+    "timedelta64": "durations",
+    "timedelta": "durations",
+}
+
+
+def _kind_of(s: pd.Series) -> str | None:
+    """What a file's column holds (numbers, dates, text, ...), None when only missing."""
+    if not s.notna().any():
+        return None
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = pd.Series(s.cat.categories)
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    return _KINDS.get(kind, kind)
+
+
+def _listed(files: list[str]) -> str:
+    return ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+
+
+def _folder_parts(p: Path) -> list[Path]:
+    """The Parquet files of a folder, as pyarrow and the Dask reader find them (names
+    starting with ``_`` or ``.`` passed over); any other file is refused."""
+    parts = []
+    for f in sorted(p.rglob("*")):
+        relative = f.relative_to(p)
+        if f.is_dir() or any(part.startswith((".", "_")) for part in relative.parts):
+            continue
+        if not f.name.lower().endswith((".parquet", ".pq")):
+            raise _unreadable_parquet(
+                f"{p.name}/{relative.as_posix()}", ValueError("not a .parquet or .pq file")
+            )
+        parts.append(f)
+    if not parts:
         raise SchemaError(
-            f"{p.name} cannot be read as Parquet ({reason}). Fix: check that every file "
-            "is a whole Parquet file (a folder must hold only the table's parts), or "
-            "export the table again."
-        ) from None
+            f"directory '{p}' holds no .parquet or .pq files; riskscore reads a CSV file, "
+            "a Parquet file or a directory of Parquet files"
+        )
+    return parts
 
 
-def _read_table(path, encoding=None) -> tuple[pd.DataFrame, int | None]:
+def _read_parquet_folder(p: Path, table: str | None) -> pd.DataFrame:
+    """A folder of Parquet files as one table: every file's columns (a column some files
+    lack is missing there; a required one is refused naming the files), ids stored as
+    whole numbers in some files and text in others read as text, and other columns
+    whose type differs between files refused naming the files. Folder names are not
+    read as columns (as the Dask reader, riskscore.scale.read_events_dask)."""
+    files = _folder_parts(p)
+    names = [f"{p.name}/{f.relative_to(p).as_posix()}" for f in files]
+    frames = [_read_parquet(f, name) for f, name in zip(files, names, strict=True)]
+    # key=value folders: pyarrow read "key" from the names; riskscore reads the files
+    lost: dict[str, list[str]] = {}
+    for f, frame in zip(files, frames, strict=True):
+        for folder in f.relative_to(p).parent.parts:
+            match = _PARTITION_FOLDER.match(folder)
+            if match and match.group(1) not in frame.columns:
+                lost.setdefault(match.group(1), []).append(folder)
+    if lost:
+        keys = ", ".join(repr(k) for k in lost)
+        shown = _listed(sorted({f for folders in lost.values() for f in folders}))
+        raise SchemaError(
+            f"{p.name}: the files sit in key=value folders ({shown}) naming column(s) "
+            f"{keys} that the files themselves do not hold; riskscore reads the columns "
+            "stored in the files, not folder names, so those values would be lost. Fix: "
+            "write the table without partition folders (e.g. DataFrame.to_parquet "
+            "without partition_cols) so that every file holds every column, or move the "
+            "files out of the key=value folders if the names carry nothing needed."
+        )
+    columns = list(dict.fromkeys(c for frame in frames for c in frame.columns))
+    if table is not None:
+        required = [r.name for r in CONTRACT[table].columns if r.required]
+        for column in (c for c in required if c in columns):
+            lacking = [n for n, fr in zip(names, frames, strict=True) if column not in fr]
+            if lacking:
+                raise SchemaError(
+                    f"{p.name}: required column {column!r} of the {table} table is missing "
+                    f"from {_listed(lacking)} (other files of the folder hold it). Fix: "
+                    "write every file of the table with its required columns."
+                )
+    for column in columns:
+        kinds: dict[str, list[str]] = {}
+        for name, frame in zip(names, frames, strict=True):
+            if column in frame.columns:
+                kind = _kind_of(frame[column])
+                if kind is not None:
+                    kinds.setdefault(kind, []).append(name)
+        if column == "case_id" and len(kinds) > 1:
+            # ids are text: whole numbers in one file are the same ids as text
+            # (True/False are left as they are, for validation to flag)
+            for frame in frames:
+                if "case_id" in frame.columns and _kind_of(frame["case_id"]) == "numbers":
+                    frame["case_id"] = id_text(frame["case_id"]).where(
+                        frame["case_id"].notna(), None
+                    )
+            continue
+        if len(kinds) > 1:
+            held = "; ".join(f"{kind} in {_listed(where)}" for kind, where in kinds.items())
+            raise SchemaError(
+                f"{p.name}: column {column!r} holds different types in different files "
+                f"({held}). Fix: write every file of the table with the same column "
+                "types (riskscore reads the folder as one table)."
+            )
+    # a column some files hold only missing in is left to the files holding values
+    # (pandas warns on concatenating all-missing columns)
+    held = {c for c in columns for fr in frames if c in fr.columns and fr[c].notna().any()}
+    kept = [
+        fr.drop(columns=[c for c in fr.columns if c in held and not fr[c].notna().any()])
+        for fr in frames
+    ]
+    kept = [fr for fr in kept if len(fr)] or kept[:1]
+    out = pd.concat(kept, ignore_index=True, sort=False) if len(kept) > 1 else kept[0]
+    out = out.reset_index(drop=True)
+    return out.reindex(columns=columns) if list(out.columns) != columns else out
+
+
+def _read_table(path, encoding=None, table=None) -> tuple[pd.DataFrame, int | None]:
     """The table and, for CSV, the file line of its first data row (2)."""
     p = Path(path)
     if not p.exists():
         raise MissingFileError(f"no such file or directory: '{p}'")
     name = p.name.lower()
     if p.is_dir():
-        if not any(p.rglob("*.parquet")) and not any(p.rglob("*.pq")):
-            raise SchemaError(
-                f"directory '{p}' holds no .parquet or .pq files; riskscore reads a CSV file, "
-                "a Parquet file or a directory of Parquet files"
-            )
-        return _read_parquet(p), None
+        return _read_parquet_folder(p, table), None
     if name.endswith((".parquet", ".pq")):
         if p.stat().st_size == 0:
             raise SchemaError(f"{p.name} is empty (0 bytes); it is not a Parquet file.")
@@ -1746,7 +1906,7 @@ def _read_table(path, encoding=None) -> tuple[pd.DataFrame, int | None]:
 
 
 def _read(path, table, validate, strict, return_report, encoding, **kwargs):
-    df, first_line = _read_table(path, encoding)
+    df, first_line = _read_table(path, encoding, table)
     name = Path(path).name
     _looks_delimited(df, name, CONTRACT[table])
     if len(df) == 0:
@@ -1807,6 +1967,13 @@ def read_events(
     separator is refused with one :class:`~riskscore.SchemaError` saying so.
     Messages about a CSV file name its line numbers (line 1 is the header, line 2
     the first data row); ``report.problems["rows"]`` stays 0-based.
+
+    A directory is read as one table, as :func:`riskscore.scale.read_events_dask`
+    reads it: every file's columns (a column some files lack is missing in those; a
+    required column missing from some file is refused naming the file), ids stored
+    as whole numbers in some files and text in others read as text, any other column
+    whose type differs between files refused naming the files, and ``key=value``
+    folder names not read as columns (refused when the files lack that column).
 
     Parameters
     ----------

@@ -432,7 +432,7 @@ def test_a_file_that_is_not_parquet_is_refused_in_one_line(tmp_path):
     folder.mkdir()
     raw_events().to_parquet(folder / "a.parquet")
     (folder / "b.parquet").write_bytes(b"not parquet")
-    with pytest.raises(SchemaError, match=r"parts cannot be read as Parquet"):
+    with pytest.raises(SchemaError, match=r"parts/b\.parquet cannot be read as Parquet"):
         read_cases(folder)
 
 
@@ -799,3 +799,122 @@ def test_time_zone_aware_datetimes_among_text_read_as_their_local_day():
     assert report.ok, str(report)
     assert report.valid["date"].iloc[0] == pd.Timestamp("2101-01-05")
     assert report.valid["recorded_date"].iloc[0] == pd.Timestamp("2101-01-06")
+
+
+# ------------------------------------------------------- a folder of Parquet files
+# pd.read_parquet(folder) takes the first file's columns and types: a column only
+# later files held was dropped without a word, integer ids in one file and text ids
+# in another were "cannot be read as Parquet", and key=value folders added a column.
+
+
+def _parts(tmp_path, *frames, name="parts") -> object:
+    folder = tmp_path / name
+    folder.mkdir()
+    for i, frame in enumerate(frames):
+        frame.to_parquet(folder / f"part-{i}.parquet", index=False)
+    return folder
+
+
+def test_a_column_only_later_files_hold_is_kept(tmp_path):
+    typed = validate_events(raw_events()).valid
+    first = typed.iloc[3:].drop(columns=["value", "recorded_date"])
+    folder = _parts(tmp_path, first, typed.iloc[:3])
+    got = read_events(folder)
+    assert len(got) == 6
+    assert got["value"].tolist()[3] == 0.85
+    assert got["value"].iloc[:3].isna().all()
+    assert got["recorded_date"].tolist()[4] == pd.Timestamp("2101-02-12")
+    assert got["recorded_date"].iloc[:3].isna().all()
+    cases = validate_cases(raw_cases()).valid
+    folder = _parts(tmp_path, cases.iloc[:1][["case_id"]], cases.iloc[1:], name="cases")
+    got = read_cases(folder)
+    assert got["followup_end"].notna().tolist() == [False, True, True]
+    assert got["birth_year"].tolist()[1] == 2097
+
+
+@pytest.mark.parametrize("lacking", [0, 1])
+def test_a_required_column_missing_from_some_file_is_refused_naming_it(tmp_path, lacking):
+    typed = validate_events(raw_events()).valid
+    parts = [typed.iloc[:3], typed.iloc[3:]]
+    parts[lacking] = parts[lacking].drop(columns=["event"])
+    folder = _parts(tmp_path, *parts)
+    with pytest.raises(SchemaError, match=rf"'event'.*parts/part-{lacking}\.parquet") as info:
+        read_events(folder)
+    assert "Fix" in str(info.value)
+
+
+def test_integer_ids_in_one_file_and_text_ids_in_another_are_read_as_text(tmp_path):
+    typed = validate_events(raw_events()).valid
+    first = typed.iloc[:3].assign(case_id=[101, 101, 102])
+    folder = _parts(tmp_path, first, typed.iloc[3:])
+    got = read_events(folder)
+    assert got["case_id"].astype(str).tolist() == ["101", "101", "102", "c2", "c2", "c3"]
+    cases = pd.DataFrame({"case_id": ["c1", "c2"], "followup_end": ["2105-01-01"] * 2})
+    folder = _parts(tmp_path, cases.iloc[1:], cases.iloc[:1].assign(case_id=[7]), name="c")
+    assert read_cases(folder)["case_id"].astype(str).tolist() == ["c2", "7"]
+
+
+def test_a_column_of_other_types_in_two_files_is_refused_naming_both(tmp_path):
+    typed = validate_events(raw_events()).valid
+    second = typed.iloc[3:].assign(date=["2102-06-01", "2102-06-02", "2103-01-01"])
+    folder = _parts(tmp_path, typed.iloc[:3], second)
+    with pytest.raises(SchemaError, match=r"'date'.*part-0\.parquet.*part-1\.parquet") as info:
+        read_events(folder)
+    assert "Fix" in str(info.value)
+    # a whole number where another file holds decimals, or a file whose column is
+    # empty (stored as nulls), is not a difference
+    first = typed.iloc[:3].assign(value=pd.array([1, None, None], dtype="Int64"))
+    second = typed.iloc[3:].assign(value=[None, None, None])
+    got = read_events(_parts(tmp_path, first, second, name="numbers"))
+    assert got["value"].tolist()[:1] == [1.0]
+
+
+def test_key_value_folders_are_refused_when_the_files_lack_the_key(tmp_path):
+    # pyarrow added "year" from the folder names (the Dask reader does not)
+    typed = validate_events(raw_events()).valid
+    folder = tmp_path / "hive"
+    for year, part in [("2101", typed.iloc[:3]), ("2102", typed.iloc[3:])]:
+        (folder / f"year={year}").mkdir(parents=True)
+        part.to_parquet(folder / f"year={year}" / "part.parquet", index=False)
+    with pytest.raises(SchemaError, match=r"year=2101, year=2102.*'year'") as info:
+        read_events(folder)
+    assert "Fix" in str(info.value)
+    # a key the files hold as a column is read from the files, as the Dask reader does
+    folder = tmp_path / "held"
+    for case, part in typed.groupby("case_id"):
+        (folder / f"case_id={case}").mkdir(parents=True)
+        part.to_parquet(folder / f"case_id={case}" / "part.parquet", index=False)
+    got = read_events(folder)
+    assert sorted(got.columns) == sorted(typed.columns)
+    assert sorted(got["case_id"].astype(str)) == sorted(typed["case_id"].astype(str))
+
+
+# ------------------------------------------------------------- boolean case ids
+
+
+def test_boolean_case_ids_are_problems_naming_the_rows(tmp_path):
+    # True/False were stored as the ids 'True'/'False': a column of flags read as two children
+    df = raw_events().astype(object)
+    df.loc[1, "case_id"] = True
+    df.loc[4, "case_id"] = np.False_
+    report = validate_events(df)
+    assert_problem(report, "case_id", "boolean_case_id", [1, 4])
+    assert len(report.valid) == 4
+    flags = pd.DataFrame({"case_id": [True, False, True], "followup_end": ["2105-01-01"] * 3})
+    report = validate_cases(flags)
+    assert_problem(report, "case_id", "boolean_case_id", [0, 1, 2])
+    assert len(report.valid) == 0
+    nullable = flags.assign(case_id=pd.array([True, None, False], dtype="boolean"))
+    assert_problem(validate_cases(nullable), "case_id", "boolean_case_id", [0, 2])
+    categorical = flags.assign(case_id=pd.Categorical([True, False, True]))
+    assert_problem(validate_cases(categorical), "case_id", "boolean_case_id", [0, 1, 2])
+    with pytest.raises(SchemaError, match="boolean_case_id|True or False"):
+        validate_events(df, strict=True)
+    # True beside the id 1 (pandas hashes them as one value) is still found
+    mixed = flags.assign(case_id=pd.Series([1, True, "c3"], dtype=object))
+    assert_problem(validate_cases(mixed), "case_id", "boolean_case_id", [1])
+    # a folder whose one file holds flags as ids: refused, not read as text
+    typed = validate_events(raw_events()).valid
+    folder = _parts(tmp_path, typed.iloc[:3].assign(case_id=[True, True, False]), typed.iloc[3:])
+    with pytest.raises(SchemaError, match=r"True or False.*; rows 0, 1, 2\n"):
+        read_events(folder)

@@ -1494,6 +1494,9 @@ def _training_partition(events, cases, end, kwargs, allowed=None) -> dict:
     cs = ensure_cases(_plain(cases), allow=allowed).copy()
     if len(ev) == 0:  # (an events table of no rows has no last date: NaT)
         return {"n_cases_without_events": len(cs), "set": None}
+    if pd.isna(end):
+        # no date of the extract could be read: the contract says which rows and why
+        ev = ensure_events(ev, allow=allowed)
     # follow-up defaults to the whole extract's last event date, not this partition's
     end = pd.Timestamp(end).normalize()
     if "followup_end" in cs.columns:

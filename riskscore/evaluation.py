@@ -94,7 +94,7 @@ from riskscore.errors import (
     SchemaError,
     warn_user,
 )
-from riskscore.fairness import subgroup_metrics_as
+from riskscore.fairness import subgroup_metrics_as, warn_few_replicates
 from riskscore.logistic import ADDED_PARAMETERS, DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
 from riskscore.schema import ensure_cases, stamp_allowed
@@ -695,6 +695,9 @@ def evaluate(
     n_boot : int, default=200
         Case-bootstrap replicates of the validation predictions (no refits; 0 for
         none; at most 100,000).
+        From 1 to 19 the percentile intervals are unstable (their ends are the
+        extreme replicates): allowed, for quick looks and tests, but warned of with
+        a :class:`UserWarning` (the command line refuses them).
     level : float, default=0.95
         Interval coverage.
     alert_rates : sequence of float, default=(0.01, 0.05, 0.1)
@@ -754,6 +757,7 @@ def evaluate(
     >>> list(res.metrics["metric"])[:2]
     ['auroc', 'auprc']
     """
+    warn_few_replicates(n_boot, "evaluate")
     return evaluate_as(
         "evaluate",
         model,
@@ -1594,7 +1598,8 @@ def compare_models(
     cv : int, "temporal", splitter or list, default=5
         Resolved once; every model sees exactly the same (train, test) pairs.
     n_boot, random_state, progress, **kwargs
-        Passed to :func:`evaluate` (the bootstrap replicates are the same too).
+        Passed to :func:`evaluate` (the bootstrap replicates are the same too);
+        ``n_boot`` from 1 to 19 is warned of once, as there.
     reference : str, optional
         The model the others are compared with (default: the first).
     nb_thresholds : sequence of float, default=(0.01, 0.05, 0.1)
@@ -1622,7 +1627,7 @@ def compare_models(
     >>> from riskscore.synthetic import make_cohort
     >>> ts = make_training_set(*make_cohort(1500, random_state=3, years=5), grid="90D")
     >>> table = compare_models({"default": default_scorecard(), "logistic":
-    ...     LogisticRiskModel(C=0.1)}, ts, cv=3, n_boot=10)
+    ...     LogisticRiskModel(C=0.1)}, ts, cv=3, n_boot=20)
     >>> sorted(set(table["model"]))
     ['default', 'logistic']
     >>> table.attrs["differences"]["metric"].tolist()[:2]
@@ -1638,6 +1643,7 @@ def compare_models(
             f"evaluate are {sorted(options - {'training_set', 'cv'})}."
         )
     _require_training_set(training_set, "compare_models")
+    warn_few_replicates(n_boot, "compare_models")
     for name, model in models.items():  # every model before any is evaluated
         _model_kind(model, f"compare_models (model {name!r})")
     try:
@@ -2015,4 +2021,4 @@ def example_result() -> EvaluationResult:
         pd.Series(pd.Timestamp("2102-01-01"), index=range(n)),
         {"horizon": 365},
     )
-    return evaluate(LogisticRiskModel(penalty=None), ts, cv=2, n_boot=10, disclosure=False)
+    return evaluate(LogisticRiskModel(penalty=None), ts, cv=2, n_boot=20, disclosure=False)

@@ -54,9 +54,26 @@ from riskscore.disclosure import (
     suppress_statistics,
     synthetic_note,
 )
-from riskscore.errors import ParameterError, SchemaError
+from riskscore.errors import ParameterError, SchemaError, warn_user
 
 __all__ = ["subgroup_metrics", "SUBGROUP_METRICS"]
+
+#: Fewer bootstrap replicates than this (but more than none) give percentile intervals
+#: whose ends are the most extreme replicates or near them: the Python API warns (the
+#: command line refuses them). Tests and examples use fewer for speed.
+MIN_STABLE_BOOT = 20
+
+
+def warn_few_replicates(n_boot: int, who: str) -> None:
+    """Warn (a plain :class:`UserWarning`) when ``0 < n_boot < MIN_STABLE_BOOT``."""
+    if 0 < n_boot < MIN_STABLE_BOOT:
+        warn_user(
+            f"{who}: n_boot={n_boot} bootstrap replicates give unstable percentile "
+            f"intervals (their ends are the most extreme replicates or near them); use "
+            f"n_boot of at least {MIN_STABLE_BOOT} (200 or more for figures to publish), "
+            "or n_boot=0 for no intervals."
+        )
+
 
 #: Metric -> (label, numerator count, denominator count) used for disclosure control.
 SUBGROUP_METRICS: dict[str, tuple[str, str, str]] = {
@@ -451,7 +468,10 @@ def subgroup_metrics(
         least ``min_count`` children as well as rows. Without it each row counts as a
         child (for one row per child); pass it whenever a child has several rows.
     n_boot : int, default=200
-        Bootstrap replicates (0 for none; at most 100,000).
+        Bootstrap replicates (0 for none; at most 100,000). From 1 to 19 the
+        percentile intervals are unstable (their ends are the extreme replicates):
+        allowed, for quick looks and tests, but warned of with a :class:`UserWarning`
+        (the command line refuses them).
     level : float, default=0.95
         Interval coverage.
     disclosure : bool, DisclosureSettings or dict, default=True
@@ -488,6 +508,7 @@ def subgroup_metrics(
     >>> sorted(set(t["group"]))
     ['All', 'female', 'male']
     """
+    warn_few_replicates(n_boot, "subgroup_metrics")
     return subgroup_metrics_as(
         "subgroup_metrics",
         y_true,

@@ -1504,7 +1504,7 @@ def plot_model_comparison(table: pd.DataFrame, fig=None):
     >>> from riskscore.synthetic import make_cohort
     >>> from riskscore.training import make_training_set
     >>> ts = make_training_set(*make_cohort(600, random_state=3), grid="90D")
-    >>> table = compare_models({"default": default_scorecard()}, ts, cv=3, n_boot=10)
+    >>> table = compare_models({"default": default_scorecard()}, ts, cv=3, n_boot=20)
     >>> len(plot_model_comparison(table).axes)
     2
     """
@@ -1662,7 +1662,7 @@ def plot_subgroups(table: pd.DataFrame, ax=None, *, metrics=_FOREST_METRICS):
     >>> rng = np.random.default_rng(0)
     >>> p = rng.random(3000) * 0.5; y = (rng.random(3000) < p).astype(int)
     >>> t = subgroup_metrics(y, p, pd.Series(rng.choice(["a", "b"], 3000), name="g"),
-    ...                      n_boot=10)
+    ...                      n_boot=20)
     >>> plot_subgroups(t).get_xlabel().splitlines()
     ['ratio to the reference group', '(log scale)']
     """

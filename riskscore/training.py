@@ -82,6 +82,7 @@ from riskscore.disclosure import (
 )
 from riskscore.errors import LeakageError, ParameterError, SchemaError
 from riskscore.evaluation import EvaluationResult, evaluate_as
+from riskscore.fairness import warn_few_replicates
 from riskscore.features import as_of_grid, encode_features
 from riskscore.logistic import LogisticRiskModel
 from riskscore.schema import (
@@ -815,6 +816,8 @@ def train_model(
         Validation design (see :func:`riskscore.evaluate`).
     n_boot : int, default=200
         Case-bootstrap replicates (at most 100,000).
+        From 1 to 19 the intervals are unstable: allowed, but warned of with a
+        :class:`UserWarning` (see :func:`riskscore.evaluate`).
     subgroups : bool, default=True
         Audit by sex, ethnic group and deprivation quintile (columns present in
         ``cases``).
@@ -846,7 +849,7 @@ def train_model(
     >>> from riskscore.synthetic import make_cohort
     >>> from riskscore.training import train_model
     >>> events, cases = make_cohort(800, random_state=5)
-    >>> model, ev = train_model(events, cases, penalty="l2", cv=3, n_boot=10)
+    >>> model, ev = train_model(events, cases, penalty="l2", cv=3, n_boot=20)
     >>> model.model_card_["outcome"]["horizon_days"]
     365
     """
@@ -904,6 +907,7 @@ def _train_model(
     estimator: LogisticRiskModel | None = None,
 ) -> tuple[LogisticRiskModel, EvaluationResult]:
     """:func:`train_model`, its errors naming ``who`` (the function the user called)."""
+    warn_few_replicates(n_boot, who)
     if created is not None:
         created = pd.Timestamp(created).date().isoformat()  # the card holds ISO text
     ts = make_training_set(
@@ -1036,7 +1040,8 @@ def build_synthetic_model(
     n_cases, random_state
         The synthetic cohort.
     n_boot : int, default=200
-        Bootstrap replicates for the intervals (at most 100,000).
+        Bootstrap replicates for the intervals (at most 100,000). From 1 to 19 warned of,
+        as by :func:`train_model`.
     penalty : {None, "l2", "l1"}, default="l2"
         Penalty of the logistic model (C=1). An unpenalised fit on the full
         catalogue meets a singular Hessian (scikit-learn warns and falls back to
@@ -1060,7 +1065,7 @@ def build_synthetic_model(
     Examples
     --------
     >>> from riskscore.training import build_synthetic_model
-    >>> model, ev = build_synthetic_model(n_cases=600, n_boot=5, penalty="l2")
+    >>> model, ev = build_synthetic_model(n_cases=600, n_boot=20, penalty="l2")
     >>> model.model_card_["intended_use"].startswith("SYNTHETIC")
     True
     """

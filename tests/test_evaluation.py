@@ -1209,3 +1209,22 @@ def test_subgroup_metrics_errors_name_the_function_called():
     p = np.array([0.1, 0.9, 0.2, 0.8])
     with pytest.raises(SchemaError, match=r"^evaluate: y_prob must be probabilities"):
         subgroup_metrics_as("evaluate", y, p * 2, pd.Series(list("abab"), name="g"), n_boot=0)
+
+
+def test_fewer_than_twenty_replicates_warn_once_naming_the_function_called():
+    # evaluate(n_boot=5) gave degenerate percentile intervals silently (the command
+    # line refuses fewer than 20)
+    import warnings
+
+    events, cases = make_cohort(600, random_state=3)
+    ts = make_training_set(events, cases, grid="90D")
+    with pytest.warns(UserWarning, match=r"^evaluate: n_boot=5 ") as w:
+        evaluate(default_scorecard(), ts, cv=2, n_boot=5, cases=cases)
+    assert len(w) == 1 and type(w[0].message) is UserWarning
+    assert w[0].filename == __file__  # attributed to the caller's line
+    with pytest.warns(UserWarning, match=r"^compare_models: n_boot=1 ") as w:
+        compare_models({"a": default_scorecard()}, ts, cv=2, n_boot=1)
+    assert len(w) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate(default_scorecard(), ts, cv=2, n_boot=0, cases=cases)

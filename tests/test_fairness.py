@@ -383,3 +383,17 @@ def test_plot_subgroups_refuses_what_it_cannot_draw_by_name():
         plot_subgroups(t, ax=Figure().subplots(1, 2))
     # one metric by name is one metric
     assert plot_subgroups(t, metrics="tpr", ax=Figure().subplots()) is not None
+
+
+def test_fewer_than_twenty_replicates_warn_that_the_intervals_are_unstable():
+    # n_boot=3 gave "95% intervals" that were the extreme replicates, without a word
+    import warnings
+
+    y, p, sex = _small()
+    with pytest.warns(UserWarning, match=r"^subgroup_metrics: n_boot=3 .*at least 20") as w:
+        subgroup_metrics(y, p, sex, n_boot=3)
+    assert [type(x.message) for x in w] == [UserWarning]  # plain, not SampleSizeWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        subgroup_metrics(y, p, sex, n_boot=0)
+        subgroup_metrics(y, p, sex, n_boot=20)

@@ -484,3 +484,10 @@ def test_errors_inside_build_synthetic_model_name_build_synthetic_model():
     with pytest.raises(EstimationError, match=r"^build_synthetic_model: a training fold") as caught:
         build_synthetic_model(n_cases=50, n_boot=0)
     assert "train_model" not in str(caught.value)
+
+
+def test_train_model_warns_of_fewer_than_twenty_replicates(small_cohort):
+    events, cases = small_cohort
+    with pytest.warns(UserWarning, match=r"^train_model: n_boot=5 ") as w:
+        train_model(events, cases, cv=2, n_boot=5)
+    assert len(w) == 1

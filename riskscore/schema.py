@@ -42,7 +42,7 @@ import gzip
 import io
 import re
 import unicodedata
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskscore._arrays import nested_cells
 from riskscore._dates import (
     DATE_AMBIGUOUS,
     DATE_EMPTY,
@@ -780,32 +781,14 @@ def _scan(df, table: str, allowed: dict, first_line=None) -> list[dict]:
         raise
 
 
-_KIND = {"ndarray": "array"}
-
-
 def _refuse_containers(df: pd.DataFrame, table: str) -> None:
     """Refuse cells holding a list, dict, set or array (say where), e.g. from nested JSON."""
     for i in range(df.shape[1]):
         col = df.iloc[:, i]
-        if col.dtype != object:
-            continue
-        values = col.to_numpy()
-        found = [j for j, v in enumerate(values) if not isinstance(v, Hashable)]
-        if found:
-            kinds = " / ".join(
-                sorted(
-                    {_KIND.get(type(values[j]).__name__, type(values[j]).__name__) for j in found}
-                )
-            )
-            rows = ", ".join(map(str, found[:10])) + (
-                f" and {len(found) - 10:,} more" if len(found) > 10 else ""
-            )
-            one = len(found) == 1
+        if col.dtype == object and (where := nested_cells(col.to_numpy())) is not None:
             raise SchemaError(
-                f"{table}.{df.columns[i]}: {'row' if one else 'rows'} {rows} "
-                f"{'holds' if one else 'hold'} {'an' if kinds[0] in 'aeiou' else 'a'} {kinds}, "
-                "not one value. Fix: give each cell one value (text, a number or a date); "
-                "flatten nested data (e.g. from JSON) first."
+                f"{table}.{df.columns[i]}: {where}, not one value. Fix: give each cell one "
+                "value (text, a number or a date); flatten nested data (e.g. from JSON) first."
             )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from riskscore._arrays import nested_cells
 from riskscore._dates import (
     DATE_EMPTY,
     DATE_OK,
@@ -318,20 +319,10 @@ def check_single_values(extract: pd.DataFrame, columns: Iterable[object], source
         s = extract[col]
         if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) in _SCALAR_KINDS:
             continue
-        values = s.to_numpy()
-        found = [i for i, v in enumerate(values) if not isinstance(v, Hashable)]
-        if found:
-            names = {type(values[i]).__name__ for i in found}
-            kinds = " / ".join(sorted("array" if k == "ndarray" else k for k in names))
-            where = ", ".join(map(str, found[:10])) + (
-                f" and {len(found) - 10:,} more" if len(found) > 10 else ""
-            )
-            one = len(found) == 1
+        if (where := nested_cells(s.to_numpy())) is not None:
             raise SchemaError(
-                f"{source}: column {str(col)!r}: {'row' if one else 'rows'} {where} "
-                f"{'holds' if one else 'hold'} {'an' if kinds[0] in 'aeiou' else 'a'} {kinds}, "
-                "not one value. Fix: give each cell one value; flatten nested data (e.g. from "
-                "JSON) first."
+                f"{source}: column {str(col)!r}: {where}, not one value. Fix: give each cell "
+                "one value; flatten nested data (e.g. from JSON) first."
             )
 
 

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit, ndtri
 
+from riskscore.errors import SchemaError
+
 __all__ = [
     "EPS",
     "MAX_BOOT",
@@ -21,6 +23,7 @@ __all__ = [
     "alert_threshold",
     "binary_auc",
     "group_codes",
+    "case_codes",
     "group_resample_index",
     "logistic_fit",
     "loglik",
@@ -151,6 +154,34 @@ class Ranker:
 def group_codes(groups) -> tuple[np.ndarray, int]:
     codes, uniques = pd.factorize(np.asarray(groups), use_na_sentinel=False)
     return codes.astype(np.int64), len(uniques)
+
+
+def case_codes(case_ids, n_rows: int, who: str, rows_of: str) -> tuple[np.ndarray, int]:
+    """:func:`group_codes` of a case id per row, or a SchemaError saying what is wrong.
+
+    ``who`` starts the messages (the function called) and ``rows_of`` names the table
+    whose rows the ids belong to. A missing id is refused, not factorised: it would
+    put every row without an id together as one child.
+    """
+    ids = case_ids if isinstance(case_ids, np.ndarray) else np.asarray(case_ids, dtype=object)
+    if ids.ndim != 1:
+        raise SchemaError(
+            f"{who}: case_ids must be one case id per row of {rows_of} (1-D); got an array "
+            f"of shape {ids.shape}. Fix: pass the case_id column."
+        )
+    if len(ids) != n_rows:
+        raise SchemaError(
+            f"{who}: case_ids has {len(ids)} entries but {rows_of} has {n_rows} rows. Fix: "
+            f"pass the case id of every row of {rows_of}, in the same order."
+        )
+    missing = np.flatnonzero(pd.isna(pd.Series(ids, dtype=object)).to_numpy())
+    if len(missing):
+        raise SchemaError(
+            f"{who}: case_ids: {len(missing)} case id(s) are missing (None or NaN), rows "
+            f"{missing[:5].tolist()} (0-based). A row without a child cannot be grouped with "
+            "its child's other rows; fix the case ids or drop those rows first."
+        )
+    return group_codes(ids)
 
 
 def replicate_weights(codes, n_cases, n_boot, random_state):

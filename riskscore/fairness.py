@@ -41,6 +41,7 @@ from riskscore._numerics import (
     MAX_BOOT,
     Ranker,
     alert_threshold,
+    case_codes,
     percentile_interval,
     replicate_weights,
 )
@@ -377,28 +378,10 @@ def _hashable(value) -> bool:
 
 
 def _case_codes(case_ids, n_rows: int, who: str = "subgroup_metrics") -> tuple[np.ndarray, int]:
-    """Each row's child as a code, or a SchemaError naming what is wrong with the ids."""
+    """Each row's child as a code (every row its own child when no ids are given)."""
     if case_ids is None:
         return np.arange(n_rows), n_rows
-    ids = np.asarray(case_ids, dtype=object) if not isinstance(case_ids, np.ndarray) else case_ids
-    if ids.ndim != 1:
-        raise SchemaError(
-            f"{who}: case_ids must be one case id per row (1-D); got an array of shape {ids.shape}."
-        )
-    if len(ids) != n_rows:
-        raise SchemaError(
-            f"{who}: case_ids has {len(ids)} entries but y_true has {n_rows} rows; pass the case id "
-            "of every row."
-        )
-    missing = np.flatnonzero(pd.isna(pd.Series(ids, dtype=object)).to_numpy())
-    if len(missing):
-        raise SchemaError(
-            f"{who}: case_ids: {len(missing)} case id(s) are missing (None or NaN), rows "
-            f"{missing[:5].tolist()} (0-based). A row without a child cannot be counted as "
-            "one; fix the case ids or drop those rows first."
-        )
-    codes, uniq = pd.factorize(ids, use_na_sentinel=False)
-    return codes, len(uniq)
+    return case_codes(case_ids, n_rows, who, "y_true")
 
 
 def _numbers(values, name: str, what: str, who: str = "subgroup_metrics") -> np.ndarray:

@@ -100,7 +100,13 @@ from riskscore._lattice import (
     weighted_integer_auc,
 )
 from riskscore._names import band_name
-from riskscore._numerics import MAX_BOOT, binary_auc, group_resample_index, normal_quantile
+from riskscore._numerics import (
+    MAX_BOOT,
+    binary_auc,
+    case_codes,
+    group_resample_index,
+    normal_quantile,
+)
 from riskscore._parallel import available_cores, capped_n_jobs, map_threads
 from riskscore._params import (
     POSITIVE_INT,
@@ -249,30 +255,11 @@ def _check_class_weight(class_weight, classes=None) -> None:
 
 
 def _case_codes(case_ids, n_rows: int, where: str) -> np.ndarray:
-    """Each row's case as a code 0..G-1, or a SchemaError naming what is wrong with the ids."""
+    """Each row's case as a code 0..G-1 (a one-column array is the column)."""
     ids = np.asarray(case_ids, dtype=object)
     if ids.ndim == 2 and ids.shape[1] == 1:
         ids = ids.ravel()
-    if ids.ndim != 1:
-        raise SchemaError(
-            f"LogisticRiskModel.{where}: case_ids must be one case id per row of X (1-D); "
-            f"got an array of shape {ids.shape}. Fix: pass the case_id column."
-        )
-    if len(ids) != n_rows:
-        raise SchemaError(
-            f"LogisticRiskModel.{where}: case_ids has {len(ids)} entries but X has {n_rows} "
-            "rows. Fix: pass the case id of every row of X, in the same order."
-        )
-    missing = np.flatnonzero(pd.isna(pd.Series(ids, dtype=object)).to_numpy())
-    if len(missing):
-        raise SchemaError(
-            f"LogisticRiskModel.{where}: case_ids: {len(missing)} case id(s) are missing "
-            f"(None or NaN), rows {missing[:5].tolist()} (0-based). A row without a child "
-            "cannot be grouped with its child's other rows; fix the case ids or drop those "
-            "rows from X and y first."
-        )
-    codes, _ = pd.factorize(ids, use_na_sentinel=False)
-    return codes.astype(np.int64)
+    return case_codes(ids, n_rows, f"LogisticRiskModel.{where}", "X")[0]
 
 
 def _one_case_error(n_cases: int) -> EstimationError:

@@ -102,7 +102,6 @@ LAST_DAY = int(_NS_MAX.astype("datetime64[D]").astype(np.int64))
 #: The range of dates riskscore holds, as messages write it.
 DATE_RANGE = "1677-09-22 to 2262-04-11"
 _NAT_US = np.datetime64("NaT", "us")
-_NS_PER_DAY = 86_400_000_000_000
 
 
 class ParsedDates(NamedTuple):
@@ -127,7 +126,7 @@ class ParsedDates(NamedTuple):
         """Rows whose date carries a time of day."""
         # by integer ticks: numpy's ns -> day cast wraps before 1677-09-23
         ticks = self.values.astype("datetime64[ns]").view(np.int64)
-        return (self.kind == DATE_OK) & (ticks % _NS_PER_DAY != 0)
+        return (self.kind == DATE_OK) & (ticks % _TICKS_PER_DAY["ns"] != 0)
 
 
 def check_date_options(dayfirst, format) -> None:

@@ -39,10 +39,24 @@ The usual ranges have names too: :data:`POSITIVE_INT`, :data:`COUNT`,
 for splitters and settings objects, not scikit-learn estimators, whose ``__init__``
 only stores its parameters). :func:`validate_attributes` decorates an estimator's
 ``fit`` and checks the parameters ``__init__`` stored, as scikit-learn does in ``fit``.
+
+Errors name the function the user called. When one public function calls another
+(``train_model`` calls ``make_training_set`` and ``evaluate``), it does so inside
+``with called_as("train_model"):``; the inner function asks :func:`caller` for the
+name to put in its messages. The outermost name wins, so ``build_synthetic_model``
+is named through ``train_model`` and ``evaluate`` alike. Private helpers are handed
+that name as an argument (a ``who`` string), not left to look it up: the folds may
+run in other processes. A :func:`validate_params` refusal keeps naming the decorated
+function or class: an outer function checks, under its own name, every option it
+passes on, so an inner refusal is of a parameter the user did not name
+(``CaseKFold``'s ``n_splits``, made from ``cv``), which the outer name would not
+describe.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import functools
 import inspect
@@ -51,7 +65,7 @@ import os
 import re
 import reprlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from numbers import Integral, Real
 from typing import Any
 
@@ -79,7 +93,95 @@ __all__ = [
     "NON_NEGATIVE_REAL",
     "validate_params",
     "validate_attributes",
+    "called_as",
+    "caller",
+    "called_within",
 ]
+
+# The public function the user called, set by riskscore's own callers around an
+# inner public call (None: the call came from outside riskscore). A ContextVar, not
+# a global, so that threads and asyncio tasks each see their own.
+_CALLER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "riskscore_caller", default=None
+)
+
+
+@contextlib.contextmanager
+def called_as(name: str) -> Iterator[None]:
+    """Within this block, errors of riskscore's public functions name ``name``.
+
+    For a public function that calls another: ``train_model`` evaluates its model
+    inside ``with called_as("train_model"):`` so that an error of that evaluation
+    names ``train_model``, the function the user called, not ``evaluate``. A name
+    already set is kept (the outermost call wins); the previous state is restored
+    on leaving the block, whether by return or by an exception.
+
+    Parameters
+    ----------
+    name : str
+        The function the user called, as its messages name it.
+
+    Examples
+    --------
+    >>> caller("evaluate")
+    'evaluate'
+    >>> with called_as("build_synthetic_model"):
+    ...     with called_as("train_model"):
+    ...         caller("evaluate")
+    'build_synthetic_model'
+    >>> caller("evaluate")
+    'evaluate'
+    """
+    token = _CALLER.set(_CALLER.get() or name)
+    try:
+        yield
+    finally:
+        _CALLER.reset(token)
+
+
+def caller(default: str) -> str:
+    """The function the user called: the outermost :func:`called_as` name, else ``default``.
+
+    A public function starts ``who = caller("its own name")`` and puts ``who`` in
+    its messages.
+
+    Parameters
+    ----------
+    default : str
+        The name to use when no riskscore function called this one (usually the
+        function's own name).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> caller("make_training_set")
+    'make_training_set'
+    >>> with called_as("train_model"):
+    ...     caller("make_training_set")
+    'train_model'
+    """
+    return _CALLER.get() or default
+
+
+def called_within() -> bool:
+    """True inside a :func:`called_as` block: another riskscore function is the one called.
+
+    For what a call does once under the name of the function called, such as the
+    warning of few bootstrap replicates: the outer function has done it already.
+
+    Examples
+    --------
+    >>> called_within()
+    False
+    >>> with called_as("train_model"):
+    ...     called_within()
+    True
+    """
+    return _CALLER.get() is not None
+
 
 #: Attribute holding a decorated callable's constraints (``{parameter: (Constraint, ...)}``);
 #: the public-API test uses it to find functions that skip validation.

@@ -638,3 +638,52 @@ def test_a_type_error_inside_a_checked_function_is_not_relabelled():
     with pytest.raises(TypeError) as caught:
         f(1)
     assert not isinstance(caught.value, rs.ParameterError)
+
+
+# ---------------------------------------------------------------- the function called
+
+
+def test_called_as_names_the_outermost_call_and_restores_the_name_after():
+    from riskscore._params import called_as, called_within, caller
+
+    assert caller("evaluate") == "evaluate" and not called_within()
+    with called_as("build_synthetic_model"):
+        with called_as("train_model"):  # inner: the user did not call it
+            assert caller("evaluate") == "build_synthetic_model" and called_within()
+        assert caller("make_training_set") == "build_synthetic_model"
+    assert caller("evaluate") == "evaluate" and not called_within()
+
+
+def test_called_as_is_reset_when_the_block_raises():
+    # a name left behind would put "train_model:" on the user's next, direct, call
+    from riskscore._params import called_as, called_within, caller
+
+    with pytest.raises(rs.EstimationError):
+        with called_as("train_model"):
+            with called_as("evaluate"):
+                raise rs.EstimationError("a fold failed")
+    assert caller("evaluate") == "evaluate" and not called_within()
+
+
+def test_another_thread_does_not_see_the_name():
+    # a call on another thread is its own call, whatever this thread is doing
+    from concurrent.futures import ThreadPoolExecutor
+
+    from riskscore._params import called_as, caller
+
+    with called_as("train_model"), ThreadPoolExecutor(1) as pool:
+        assert pool.submit(caller, "evaluate").result() == "evaluate"
+
+
+def test_a_refusal_inside_called_as_names_the_decorated_function():
+    # outer functions check every option they pass on under their own name, so an
+    # inner refusal is of a parameter the user did not name (CaseKFold's n_splits,
+    # made from cv): it keeps the name of what declared it
+    from riskscore._params import called_as
+
+    @validate_params({"n": [Interval(Integral, 1, None)]})
+    def inner(n):
+        return n
+
+    with called_as("train_model"), pytest.raises(rs.ParameterError, match=r"^inner: n must"):
+        inner(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -1016,6 +1018,37 @@ def test_cluster_intervals_of_a_single_case_are_refused_saying_why():
     summary = one.summary
     assert summary["lower"].isna().all()
     assert "at least 2 cases" in summary.attrs["interval"]
+
+
+@pytest.mark.parametrize("n_cases", [2, 8, 29])
+def test_cluster_intervals_from_few_cases_warn_naming_the_count_and_the_fix(n_cases):
+    # were given silently: with so few cases the sandwich is far too narrow
+    from riskscore.errors import SampleSizeWarning
+
+    X, y, case = _clustered(n_cases, 40, seed=11)
+    model = LogisticRiskModel(penalty=None).fit(X, y, case_ids=case)
+    words = rf"LogisticRiskModel.odds_ratios: .*from {n_cases} cases.*at least 30.*ci='bootstrap'"
+    with pytest.warns(SampleSizeWarning, match=words):
+        table = model.odds_ratios()
+    assert (table["interval"] == "cluster-robust by case").all()  # still given
+    assert f"only {n_cases} cases" in table.attrs["interval"]
+    # the same from X, y, case_ids given afterwards, and through the summary
+    later = LogisticRiskModel(penalty=None).fit(X, y)
+    with pytest.warns(SampleSizeWarning, match=words):
+        later.odds_ratios(X, y, case_ids=case)
+    with pytest.warns(SampleSizeWarning, match=words):
+        assert f"only {n_cases} cases" in model.summary.attrs["interval"]
+    # Wald and bootstrap intervals are not the sandwich: no such warning
+    model.odds_ratios(ci="wald")
+
+
+def test_cluster_intervals_from_30_or_more_cases_are_given_without_a_warning():
+    X, y, case = _clustered(30, 4, seed=12)
+    model = LogisticRiskModel(penalty=None).fit(X, y, case_ids=case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = model.odds_ratios()
+    assert "only" not in table.attrs["interval"]
 
 
 @pytest.mark.parametrize("label", [0, 1])

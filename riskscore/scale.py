@@ -95,7 +95,13 @@ from riskscore.errors import (
     warn_user,
 )
 from riskscore.features import as_of_grid, encode_features
-from riskscore.schema import ALLOWED, allowed_columns, ensure_cases, ensure_events
+from riskscore.schema import (
+    ALLOWED,
+    allowed_columns,
+    ensure_cases,
+    ensure_events,
+    refuse_key_value_folders,
+)
 from riskscore.vocabulary import AGENCIES, FEATURES
 
 __all__ = [
@@ -760,6 +766,8 @@ def _read_folder(path, kind: str, validate: bool):
         if other:  # the pandas path refuses them too (it reads every file of a folder)
             raise _not_parquet(other[0], ValueError("not a .parquet or .pq file"))
     footers = [_footer(f) for f in files]
+    if p.is_dir():  # as the pandas reader: folder names are not read as columns
+        refuse_key_value_folders(p, files, [held for _, held in footers])
     if sum(rows for rows, _ in footers) == 0:
         raise SchemaError(
             f"{p.name} has a header but no data rows (0 {kind}); there is nothing to "
@@ -821,8 +829,10 @@ def read_events_dask(path: str | os.PathLike, *, validate: bool = True):
     As the pandas reader, this refuses (with :class:`~riskscore.SchemaError`) a file
     that is not Parquet (a CSV file: read it with :func:`riskscore.read_events`), a
     folder holding other files besides its Parquet parts (names starting with ``_``
-    or ``.`` are passed over), a file that cannot be read as Parquet, and a table of
-    no rows. A column that only some files hold is kept (missing in the others; a
+    or ``.`` are passed over), a file that cannot be read as Parquet, files in
+    ``key=value`` (Hive partition) folders naming a column the files do not hold
+    (folder names are not read as columns, so those values would be lost), and a
+    table of no rows. A column that only some files hold is kept (missing in the others; a
     required column must be in every file); ``case_id`` is a categorical in every
     partition, whatever type each file stored.
 

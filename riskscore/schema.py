@@ -1793,21 +1793,29 @@ def _folder_parts(p: Path) -> list[Path]:
     return parts
 
 
-def _read_parquet_folder(p: Path, table: str | None) -> pd.DataFrame:
-    """A folder of Parquet files as one table: every file's columns (a column some files
-    lack is missing there; a required one is refused naming the files), ids stored as
-    whole numbers in some files and text in others read as text, and other columns
-    whose type differs between files refused naming the files. Folder names are not
-    read as columns (as the Dask reader, riskscore.scale.read_events_dask)."""
-    files = _folder_parts(p)
-    names = [f"{p.name}/{f.relative_to(p).as_posix()}" for f in files]
-    frames = [_read_parquet(f, name) for f, name in zip(files, names, strict=True)]
-    # key=value folders: pyarrow read "key" from the names; riskscore reads the files
+def refuse_key_value_folders(p: Path, files: list[Path], columns: list) -> None:
+    """Raise :class:`SchemaError` if a file of folder ``p`` sits in a ``key=value`` folder
+    (Hive partitioning) naming a column the file does not hold (``columns``: each
+    file's column names). pyarrow would add the column from the folder names, and
+    riskscore reads only the columns stored in the files (both the pandas and the Dask
+    reader), so the values would be lost; a key the files hold is read from the files.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> folder = Path("events")
+    >>> refuse_key_value_folders(folder, [folder / "case_id=a" / "0.parquet"], [["case_id"]])
+    >>> try:
+    ...     refuse_key_value_folders(folder, [folder / "year=2101" / "0.parquet"], [["case_id"]])
+    ... except SchemaError as exc:
+    ...     print(str(exc)[:61])
+    events: the files sit in key=value folders (year=2101) naming
+    """
     lost: dict[str, list[str]] = {}
-    for f, frame in zip(files, frames, strict=True):
+    for f, held in zip(files, columns, strict=True):
         for folder in f.relative_to(p).parent.parts:
             match = _PARTITION_FOLDER.match(folder)
-            if match and match.group(1) not in frame.columns:
+            if match and match.group(1) not in held:
                 lost.setdefault(match.group(1), []).append(folder)
     if lost:
         keys = ", ".join(repr(k) for k in lost)
@@ -1820,6 +1828,19 @@ def _read_parquet_folder(p: Path, table: str | None) -> pd.DataFrame:
             "without partition_cols) so that every file holds every column, or move the "
             "files out of the key=value folders if the names carry nothing needed."
         )
+
+
+def _read_parquet_folder(p: Path, table: str | None) -> pd.DataFrame:
+    """A folder of Parquet files as one table: every file's columns (a column some files
+    lack is missing there; a required one is refused naming the files), ids stored as
+    whole numbers in some files and text in others read as text, and other columns
+    whose type differs between files refused naming the files. Folder names are not
+    read as columns, and key=value folders naming a column the files lack are refused
+    (both as the Dask reader, riskscore.scale.read_events_dask)."""
+    files = _folder_parts(p)
+    names = [f"{p.name}/{f.relative_to(p).as_posix()}" for f in files]
+    frames = [_read_parquet(f, name) for f, name in zip(files, names, strict=True)]
+    refuse_key_value_folders(p, files, [frame.columns for frame in frames])
     columns = list(dict.fromkeys(c for frame in frames for c in frame.columns))
     if table is not None:
         required = [r.name for r in CONTRACT[table].columns if r.required]

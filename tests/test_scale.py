@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -486,6 +487,30 @@ def test_a_file_that_is_not_parquet_in_the_folder_is_refused_as_by_pandas(tmp_pa
     (folder / ".a.parquet.crc").write_bytes(b"\x00")
     got = _both(folder)
     assert len(got["dask"]) == len(got["pandas"]) == 2
+
+
+@pytest.mark.parametrize("kind", ["events", "cases"])
+def test_key_value_folders_naming_a_column_the_files_lack_are_refused_as_by_pandas(tmp_path, kind):
+    # the Dask reader read the files and dropped "year" (the folder names) silently,
+    # where the pandas reader refuses: the two readers gave different tables
+    table = _EV if kind == "events" else pd.DataFrame({"case_id": ["a", "b", "c"]})
+    folder = tmp_path / kind
+    for year, part in [("2101", table.iloc[:1]), ("2102", table.iloc[1:])]:
+        (folder / f"year={year}").mkdir(parents=True)
+        part.to_parquet(folder / f"year={year}" / "part.parquet", index=False)
+    got = _both(folder, kind)
+    for engine in ("pandas", "dask"):
+        assert isinstance(got[engine], SchemaError), (engine, repr(got[engine]))
+    assert str(got["dask"]) == str(got["pandas"])
+    assert re.search(r"year=2101, year=2102.*'year'.*Fix:", str(got["dask"]))
+    # a folder name the files hold as a column is not lost: both read the files
+    folder = tmp_path / f"{kind}_held"
+    for case, part in table.groupby("case_id"):
+        (folder / f"case_id={case}").mkdir(parents=True)
+        part.to_parquet(folder / f"case_id={case}" / "part.parquet", index=False)
+    got = _both(folder, kind)
+    assert sorted(got["dask"]["case_id"].astype(str)) == ["a", "b", "c"]
+    assert sorted(got["dask"].columns) == sorted(got["pandas"].columns)
 
 
 @pytest.mark.parametrize("where", ["first", "second"])

@@ -70,7 +70,15 @@ from riskscore._numerics import (
     replicate_weights,
 )
 from riskscore._parallel import capped_n_jobs
-from riskscore._params import UNIT_OPEN, Interval, StrOptions, validate_params
+from riskscore._params import (
+    UNIT_OPEN,
+    Interval,
+    StrOptions,
+    called_as,
+    called_within,
+    caller,
+    validate_params,
+)
 from riskscore._prediction_stats import riley_sample_size, smoothed_calibration
 from riskscore._version import __version__
 from riskscore.contract import band_thresholds, check_model
@@ -94,7 +102,7 @@ from riskscore.errors import (
     SchemaError,
     warn_user,
 )
-from riskscore.fairness import subgroup_metrics_as, warn_few_replicates
+from riskscore.fairness import subgroup_metrics, warn_few_replicates
 from riskscore.logistic import ADDED_PARAMETERS, DEFAULT_PROBABILITY_BANDS, LogisticRiskModel
 from riskscore.model_selection import CaseKFold, TemporalSplit, check_no_shared_cases
 from riskscore.schema import ensure_cases, stamp_allowed
@@ -352,6 +360,15 @@ def _records(table: pd.DataFrame) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- evaluate
+
+
+class _CaseFolds(list):
+    """riskscore's case folds (``cv`` an integer), resolved into their (train, test) pairs.
+
+    :func:`compare_models` resolves ``cv`` once so that every model sees the same
+    pairs; as this list rather than a plain one, :func:`evaluate` still advises on
+    too few children with the outcome as for the case folds the user asked for.
+    """
 
 
 def _resolve_cv(cv, training_set, temporal_cut, random_state, who: str = "evaluate"):
@@ -674,6 +691,9 @@ def evaluate(
 ) -> EvaluationResult:
     """Validate a model on a training set: grouped or temporal splits, calibration, decisions.
 
+    Errors name the function the user called: ``evaluate``, or :func:`compare_models`
+    or :func:`riskscore.train_model` when the evaluation is theirs.
+
     Parameters
     ----------
     model : RuleScorecard or estimator
@@ -757,59 +777,11 @@ def evaluate(
     >>> list(res.metrics["metric"])[:2]
     ['auroc', 'auprc']
     """
-    warn_few_replicates(n_boot, "evaluate")
-    return evaluate_as(
-        "evaluate",
-        model,
-        training_set,
-        cv,
-        temporal_cut=temporal_cut,
-        refit=refit,
-        n_boot=n_boot,
-        level=level,
-        alert_rates=alert_rates,
-        thresholds=thresholds,
-        dc_thresholds=dc_thresholds,
-        cases=cases,
-        subgroup_by=subgroup_by,
-        disclosure=disclosure,
-        random_state=random_state,
-        progress=progress,
-        n_jobs=n_jobs,
-        coverage=coverage,
-    )
-
-
-def evaluate_as(
-    who: str,
-    model,
-    training_set,
-    cv: int | str | Any = 5,
-    *,
-    n_folds: int | None = None,
-    temporal_cut=None,
-    refit: bool = True,
-    n_boot: int = 200,
-    level: float = 0.95,
-    alert_rates: Sequence[float] = (0.01, 0.05, 0.1),
-    thresholds: Sequence[float] | None = None,
-    dc_thresholds: Sequence[float] | None = None,
-    cases: pd.DataFrame | None = None,
-    subgroup_by: Sequence[str] | None = None,
-    disclosure: Any = True,
-    random_state: int | None = 0,
-    progress: bool | None = None,
-    n_jobs: int | None = None,
-    coverage: Any = None,
-) -> EvaluationResult:
-    """:func:`evaluate`, its errors naming ``who`` (the function the user called).
-
-    For riskscore's own callers (:func:`compare_models`, :func:`riskscore.train_model`),
-    which check the options under their own name first. ``n_folds``: the number of
-    case folds the user asked for when ``cv`` is the list of splits they were
-    resolved into (so the advice on too few children with the outcome fits what was
-    asked).
-    """
+    # called by compare_models or train_model: errors name the function the user
+    # called, which has warned of few replicates already
+    who = caller("evaluate")
+    if not called_within():
+        warn_few_replicates(n_boot, who)
     kind = _model_kind(model, who)
     _require_training_set(training_set, who)
     # the options, before any fold is fitted
@@ -839,7 +811,6 @@ def evaluate_as(
         n_jobs,
         progress,
         who,
-        n_folds,
     )
     settings = settings_for(disclosure)
     synthetic = bool(info.get("synthetic")) or is_synthetic(training_set.X)
@@ -877,31 +848,31 @@ def evaluate_as(
                 f"table, so were skipped; audited by {list(attrs.columns)} only."
             )
         shown = bool(cuts.lookup("subgroup")["published"].iloc[0])
-        sub = subgroup_metrics_as(
-            who,
-            v.y,
-            v.p,
-            attrs,
-            by=list(attrs.columns),
-            threshold=sub_cut,
-            case_ids=v.case_ids,
-            n_boot=n_boot,
-            level=level,
-            disclosure=disclosure,
-            random_state=random_state,
-            progress=progress,
-            # the All rows repeat counts this output publishes elsewhere (or hides)
-            overall_published=None
-            if settings is None
-            else {
-                "n": not np.isnan(totals.n_pub),
-                "events": not np.isnan(totals.events_pub),
-                "n_cases": not np.isnan(totals.cases_pub),
-                "alerts": shown,
-                "true_positives": shown,
-                **({} if shown else {"false_positives": False}),
-            },
-        )
+        with called_as(who):
+            sub = subgroup_metrics(
+                v.y,
+                v.p,
+                attrs,
+                by=list(attrs.columns),
+                threshold=sub_cut,
+                case_ids=v.case_ids,
+                n_boot=n_boot,
+                level=level,
+                disclosure=disclosure,
+                random_state=random_state,
+                progress=progress,
+                # the All rows repeat counts this output publishes elsewhere (or hides)
+                overall_published=None
+                if settings is None
+                else {
+                    "n": not np.isnan(totals.n_pub),
+                    "events": not np.isnan(totals.events_pub),
+                    "n_cases": not np.isnan(totals.cases_pub),
+                    "alerts": shown,
+                    "true_positives": shown,
+                    **({} if shown else {"false_positives": False}),
+                },
+            )
         if skipped:
             sub.attrs["skipped"] = skipped
     draws = mark_undisclosed(
@@ -1059,7 +1030,6 @@ def _predict(
     n_jobs,
     progress,
     who: str = "evaluate",
-    n_folds: int | None = None,
 ) -> _OutOfFold:
     """Step 1: a prediction for every row, out of fold (or external with refit=False)."""
     X, y, case_ids = data.X, data.y, data.case_ids
@@ -1106,8 +1076,8 @@ def _predict(
         splits = _checked_splits(splits, n, who)
         check_no_shared_cases(splits, case_ids)
         removed_cases = int(getattr(splitter, "removed_cases_", 0))
-        if isinstance(cv, numbers.Integral):
-            n_folds = len(splits)
+        # riskscore's case folds: their number, for the advice on a one-class fold
+        n_folds = len(splits) if isinstance(cv, (numbers.Integral, _CaseFolds)) else None
         jobs = (
             joblib.delayed(_fit_fold)(
                 model, kind, X, y, case_ids, scores_all, tr, te, n_folds, who, k
@@ -1635,7 +1605,7 @@ def compare_models(
     """
     if not models:
         raise ParameterError("compare_models needs at least one model.")
-    options = set(inspect.signature(evaluate_as).parameters) - {"who", "model", "n_folds"}
+    options = set(inspect.signature(evaluate).parameters) - {"model"}
     unknown = sorted(set(kwargs) - options)
     if unknown:
         raise ParameterError(
@@ -1679,21 +1649,20 @@ def compare_models(
         kwargs["subgroup_by"] = _column_names(
             kwargs["subgroup_by"], "subgroup_by", "compare_models"
         )
-    # riskscore's case folds, resolved here into a list: their number, for the advice
-    n_folds = len(splits) if isinstance(cv, numbers.Integral) and splits is not None else None
+    if isinstance(cv, numbers.Integral) and splits is not None:
+        splits = _CaseFolds(splits)  # still riskscore's case folds, for evaluate's advice
     results = {}
     for name, model in models.items():
-        results[name] = evaluate_as(
-            f"compare_models (model {name!r})",
-            model,
-            training_set,
-            splits,
-            n_folds=n_folds,
-            n_boot=n_boot,
-            random_state=random_state,
-            progress=progress,
-            **kwargs,
-        )
+        with called_as(f"compare_models (model {name!r})"):
+            results[name] = evaluate(
+                model,
+                training_set,
+                splits,
+                n_boot=n_boot,
+                random_state=random_state,
+                progress=progress,
+                **kwargs,
+            )
         results[name].design["validation"] = (
             f"{_resolve_cv(cv, training_set, None, random_state)[1]}"
         )

@@ -45,7 +45,14 @@ from riskscore._numerics import (
     percentile_interval,
     replicate_weights,
 )
-from riskscore._params import UNIT_CLOSED, UNIT_OPEN, Interval, validate_params
+from riskscore._params import (
+    UNIT_CLOSED,
+    UNIT_OPEN,
+    Interval,
+    called_within,
+    caller,
+    validate_params,
+)
 from riskscore.disclosure import (
     disclose,
     disclose_tables,
@@ -425,6 +432,10 @@ def subgroup_metrics(
 ) -> pd.DataFrame:
     """Metrics by subgroup with differences and ratios to a reference group.
 
+    Errors name the function the user called: ``subgroup_metrics``, or
+    :func:`riskscore.evaluate` (or the function that called it, such as
+    :func:`riskscore.train_model`) when the audit is part of an evaluation.
+
     Parameters
     ----------
     y_true : array-like of 0/1
@@ -491,49 +502,11 @@ def subgroup_metrics(
     >>> sorted(set(t["group"]))
     ['All', 'female', 'male']
     """
-    warn_few_replicates(n_boot, "subgroup_metrics")
-    return subgroup_metrics_as(
-        "subgroup_metrics",
-        y_true,
-        y_prob,
-        sensitive_features,
-        by=by,
-        reference=reference,
-        threshold=threshold,
-        alert_rate=alert_rate,
-        case_ids=case_ids,
-        n_boot=n_boot,
-        level=level,
-        disclosure=disclosure,
-        random_state=random_state,
-        progress=progress,
-        overall_published=overall_published,
-    )
-
-
-def subgroup_metrics_as(
-    who: str,
-    y_true,
-    y_prob,
-    sensitive_features: pd.DataFrame | pd.Series | Sequence,
-    *,
-    by: Sequence[str] | None = None,
-    reference: Any = None,
-    threshold: float | None = None,
-    alert_rate: float | None = None,
-    case_ids=None,
-    n_boot: int = 200,
-    level: float = 0.95,
-    disclosure: Any = True,
-    random_state: int | None = 0,
-    progress: bool | None = None,
-    overall_published: Mapping[str, bool] | None = None,
-) -> pd.DataFrame:
-    """:func:`subgroup_metrics`, its errors naming ``who`` (the function the user called).
-
-    For riskscore's own callers (:func:`riskscore.evaluate` and the functions built on
-    it), which check the options under their own name first.
-    """
+    # called by riskscore.evaluate: its errors name the function the user called, which
+    # has warned of few replicates already
+    who = caller("subgroup_metrics")
+    if not called_within():
+        warn_few_replicates(n_boot, who)
     y, p = (
         _numbers(y_true, "y_true", "0/1 outcomes", who),
         _numbers(y_prob, "y_prob", "probabilities", who),

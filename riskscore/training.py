@@ -67,6 +67,9 @@ from riskscore._params import (
     WINDOW_DAYS,
     Interval,
     StrOptions,
+    called_as,
+    called_within,
+    caller,
     validate_params,
 )
 from riskscore.coverage import coverage_table
@@ -81,7 +84,7 @@ from riskscore.disclosure import (
     synthetic_note,
 )
 from riskscore.errors import LeakageError, ParameterError, SchemaError
-from riskscore.evaluation import EvaluationResult, evaluate_as
+from riskscore.evaluation import EvaluationResult, evaluate
 from riskscore.fairness import warn_few_replicates
 from riskscore.features import as_of_grid, encode_features
 from riskscore.logistic import LogisticRiskModel
@@ -141,8 +144,25 @@ def partition_sets():
         yield
 
 
-def no_rows_left(excluded: pd.DataFrame, n_grid_rows: int, grid) -> SchemaError:
+def no_rows_left(
+    excluded: pd.DataFrame, n_grid_rows: int, grid, *, who: str = "make_training_set"
+) -> SchemaError:
     """The error for a training set with no row left: how many rows each reason took.
+
+    Parameters
+    ----------
+    excluded : DataFrame
+        ``reason, n_rows, n_cases``: the exclusions (``TrainingSet.excluded``).
+    n_grid_rows : int
+        The (case, as-of date) pairs before the exclusions.
+    grid : str or int
+        The as-of grid's step, for the message when the grid itself is empty.
+    who : str, default="make_training_set"
+        The function the user called, which the message names.
+
+    Returns
+    -------
+    SchemaError
 
     Examples
     --------
@@ -154,7 +174,7 @@ def no_rows_left(excluded: pd.DataFrame, n_grid_rows: int, grid) -> SchemaError:
     parts = [f"{r}: {int(k):,} rows" for r, k in pairs if k]
     why = "; ".join(parts) or f"no (case, date) pair on the {grid} grid within start and end"
     return SchemaError(
-        f"make_training_set: no row is left to train on ({n_grid_rows:,} grid rows; {why}). "
+        f"{who}: no row is left to train on ({n_grid_rows:,} grid rows; {why}). "
         "Fix: check start and end against the events' dates, lower min_history, use a "
         "shorter horizon, or censoring='keep_positives'."
     )
@@ -280,6 +300,12 @@ def make_training_set(
     ParameterError
         ``start`` after ``end``, or an empty ``features`` list.
 
+    Notes
+    -----
+    Messages that name a function name the one the user called:
+    ``make_training_set``, or :func:`train_model` (or :func:`build_synthetic_model`)
+    when the training set is theirs.
+
     Examples
     --------
     >>> import pandas as pd
@@ -312,6 +338,8 @@ def make_training_set(
             min_history=min_history,
             coverage=coverage,
         )
+    # called by train_model or build_synthetic_model: its errors name that function
+    who = caller("make_training_set")
     if not isinstance(horizon, (int, np.integer)) or isinstance(horizon, bool) or horizon < 1:
         raise ParameterError(f"horizon must be a positive whole number of days, got {horizon!r}.")
     if censoring not in CENSORING_RULES:
@@ -338,7 +366,7 @@ def make_training_set(
         features = [features]  # one feature by name, not its letters
     if features is not None and not isinstance(features, (Sequence, pd.Index, np.ndarray)):
         raise ParameterError(
-            f"make_training_set: features must be a list of catalogue feature names (e.g. "
+            f"{who}: features must be a list of catalogue feature names (e.g. "
             f"['attendance_recent']) or None for all; got {type(features).__name__}."
         )
     if features is not None:
@@ -429,7 +457,7 @@ def make_training_set(
     excluded = mark_undisclosed(excluded, reason="exact exclusion counts; disclose before release")
 
     if not keep.any() and not _partial:
-        raise no_rows_left(excluded, len(t), grid)
+        raise no_rows_left(excluded, len(t), grid, who=who)
     q = g.loc[keep].reset_index(drop=True)
     X = encode_features(events, q, recent_window=recent_window, coverage=coverage)
     names = list(FEATURES) if features is None else [f for f in FEATURES if f in features]
@@ -801,6 +829,9 @@ def train_model(
     evaluation. Save it with
     ``riskscore.save_model(model, path, model_card=model.model_card_)``.
 
+    Errors of the training set and of the evaluation name ``train_model`` (or
+    :func:`build_synthetic_model` when it calls this), the function the user called.
+
     Parameters
     ----------
     events, cases : DataFrame
@@ -853,74 +884,24 @@ def train_model(
     >>> model.model_card_["outcome"]["horizon_days"]
     365
     """
-    return _train_model(
-        "train_model",
-        events,
-        cases,
-        penalty=penalty,
-        C=C,
-        class_weight=class_weight,
-        features=features,
-        grid=grid,
-        horizon=horizon,
-        recent_window=recent_window,
-        cv=cv,
-        n_boot=n_boot,
-        subgroups=subgroups,
-        disclosure=disclosure,
-        source=source,
-        name=name,
-        created=created,
-        random_state=random_state,
-        progress=progress,
-        censoring=censoring,
-        min_history=min_history,
-        coverage=coverage,
-        estimator=estimator,
-    )
-
-
-def _train_model(
-    who: str,
-    events: pd.DataFrame,
-    cases: pd.DataFrame,
-    *,
-    penalty: str | None = None,
-    C: float = 1.0,
-    class_weight=None,
-    features: Sequence[str] | None = None,
-    grid: str | int = DEFAULT_GRID,
-    horizon: int = 365,
-    recent_window: int = 90,
-    cv: int | str | Any = 5,
-    n_boot: int = 200,
-    subgroups: bool = True,
-    disclosure: Any = True,
-    source: str | None = None,
-    name: str | None = None,
-    created: str | None = None,
-    random_state: int | None = 0,
-    progress: bool | None = None,
-    censoring: str = "complete",
-    min_history: int | None = None,
-    coverage: Any = None,
-    estimator: LogisticRiskModel | None = None,
-) -> tuple[LogisticRiskModel, EvaluationResult]:
-    """:func:`train_model`, its errors naming ``who`` (the function the user called)."""
-    warn_few_replicates(n_boot, who)
+    # called by build_synthetic_model: errors name it, and it has warned already
+    who = caller("train_model")
+    if not called_within():
+        warn_few_replicates(n_boot, who)
     if created is not None:
         created = pd.Timestamp(created).date().isoformat()  # the card holds ISO text
-    ts = make_training_set(
-        events,
-        cases,
-        grid=grid,
-        horizon=horizon,
-        recent_window=recent_window,
-        features=features,
-        censoring=censoring,
-        min_history=min_history,
-        coverage=coverage,
-    )
+    with called_as(who):
+        ts = make_training_set(
+            events,
+            cases,
+            grid=grid,
+            horizon=horizon,
+            recent_window=recent_window,
+            features=features,
+            censoring=censoring,
+            min_history=min_history,
+            coverage=coverage,
+        )
     if np.unique(ts.y).size < 2:
         fix = (
             "Fix: a larger n_cases (more children, so some have the outcome)."
@@ -943,17 +924,17 @@ def _train_model(
         c in cases.columns for c in ("sex", "ethnic_group", "imd_quintile")
     ):
         sub = None
-    result = evaluate_as(
-        who,
-        model,
-        ts,
-        cv=cv,
-        n_boot=n_boot,
-        cases=sub,
-        disclosure=disclosure,
-        random_state=random_state,
-        progress=progress,
-    )
+    with called_as(who):
+        result = evaluate(
+            model,
+            ts,
+            cv=cv,
+            n_boot=n_boot,
+            cases=sub,
+            disclosure=disclosure,
+            random_state=random_state,
+            progress=progress,
+        )
     model = clone(model)
     model.fit(ts.X, ts.y, case_ids=ts.case_ids)
     synthetic = bool((ts.info or {}).get("synthetic"))
@@ -1076,6 +1057,8 @@ def build_synthetic_model(
         raise ParameterError(
             f"build_synthetic_model: name must be one of {list(SYNTHETIC_MODELS)}, got {name!r}."
         )
+    if not called_within():
+        warn_few_replicates(n_boot, "build_synthetic_model")
     generator, features, _, seed, first_release = SYNTHETIC_MODELS[name]
     # the first release's labelling and raw-column penalty, where the recipe keeps them
     legacy = {"censoring": "keep_positives", "min_history": 0} if first_release else {}
@@ -1086,27 +1069,27 @@ def build_synthetic_model(
     call = f"{n_cases}, random_state={random_state}" + (
         f", generator={generator}" if generator != 1 else ""
     )
-    model, result = _train_model(
-        "build_synthetic_model",
-        events,
-        cases,
-        # the shipped file's recipe, pinned whatever the library defaults become
-        estimator=LogisticRiskModel(
-            penalty=penalty, standardize=not first_release, random_state=seed
-        ),
-        features=list(features),
-        **legacy,
-        grid="90D",
-        horizon=365,
-        cv=5,
-        n_boot=n_boot,
-        name=name,
-        source=f"Synthetic cohort: riskscore.synthetic.make_cohort({call}); invented data, "
-        "demonstration only.",
-        created=created,
-        random_state=0,
-        progress=progress,
-    )
+    with called_as("build_synthetic_model"):
+        model, result = train_model(
+            events,
+            cases,
+            # the shipped file's recipe, pinned whatever the library defaults become
+            estimator=LogisticRiskModel(
+                penalty=penalty, standardize=not first_release, random_state=seed
+            ),
+            features=list(features),
+            **legacy,
+            grid="90D",
+            horizon=365,
+            cv=5,
+            n_boot=n_boot,
+            name=name,
+            source=f"Synthetic cohort: riskscore.synthetic.make_cohort({call}); invented "
+            "data, demonstration only.",
+            created=created,
+            random_state=0,
+            progress=progress,
+        )
     if path is not None:
         save_model(model, path, model_card=model.model_card_)
     return model, result

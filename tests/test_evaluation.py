@@ -1203,12 +1203,23 @@ def test_subgroup_errors_inside_evaluate_name_evaluate():
 
 
 def test_subgroup_metrics_errors_name_the_function_called():
-    from riskscore.fairness import subgroup_metrics_as
+    import warnings
+
+    from riskscore._params import called_as
+    from riskscore.fairness import subgroup_metrics
 
     y = np.array([0, 1, 0, 1])
     p = np.array([0.1, 0.9, 0.2, 0.8])
-    with pytest.raises(SchemaError, match=r"^evaluate: y_prob must be probabilities"):
-        subgroup_metrics_as("evaluate", y, p * 2, pd.Series(list("abab"), name="g"), n_boot=0)
+    g = pd.Series(list("abab"), name="g")
+    with pytest.raises(SchemaError, match=r"^subgroup_metrics: y_prob must be probabilities"):
+        subgroup_metrics(y, p * 2, g, n_boot=0)
+    with called_as("evaluate"):
+        with pytest.raises(SchemaError, match=r"^evaluate: y_prob must be probabilities"):
+            subgroup_metrics(y, p * 2, g, n_boot=0)
+        # the function called warns of few replicates, not the audit inside it
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            subgroup_metrics(y, p, g, threshold=0.5, n_boot=5, disclosure=False)
 
 
 def test_fewer_than_twenty_replicates_warn_once_naming_the_function_called():

@@ -486,6 +486,43 @@ def test_errors_inside_build_synthetic_model_name_build_synthetic_model():
     assert "train_model" not in str(caught.value)
 
 
+def test_training_set_errors_inside_train_model_name_the_function_called(small_cohort):
+    # they began "make_training_set:", a function the user did not call
+    events, cases = small_cohort
+    with pytest.raises(ParameterError, match=r"^train_model: features must be a list"):
+        train_model(events, cases, features=5, cv=2, n_boot=0)
+    with pytest.raises(SchemaError, match=r"^train_model: no row is left to train on"):
+        train_model(events, cases, horizon=100_000, cv=2, n_boot=0)
+    # the name is reset after the error: called directly, the messages are as before
+    with pytest.raises(ParameterError, match=r"^make_training_set: features must be a list"):
+        make_training_set(events, cases, features=5)
+    with pytest.raises(SchemaError, match=r"^make_training_set: no row is left to train on"):
+        make_training_set(events, cases, horizon=100_000)
+
+
+def test_training_set_errors_inside_build_synthetic_model_name_it(monkeypatch):
+    # the outermost function the user called names the error, not train_model inside it
+    import riskscore.synthetic
+
+    def harmed_at_once(n_cases, **kwargs):
+        # every child has the outcome on their first record: no row is left to label
+        events, cases = make_cohort(n_cases, **kwargs)
+        first = events.groupby("case_id")["date"].min()
+        at = cases["case_id"].map(first)
+        return events, cases.assign(outcome="serious_harm", outcome_date=at)
+
+    monkeypatch.setattr(riskscore.synthetic, "make_cohort", harmed_at_once)
+    with pytest.raises(SchemaError, match=r"^build_synthetic_model: no row is left to train on"):
+        build_synthetic_model(n_cases=50, n_boot=0)
+
+
+def test_build_synthetic_model_warns_of_few_replicates_once_naming_itself():
+    # the train_model and evaluate inside it do not warn again
+    with pytest.warns(UserWarning, match=r"^build_synthetic_model: n_boot=5 ") as w:
+        build_synthetic_model(n_cases=600, n_boot=5)
+    assert sum("n_boot=5" in str(x.message) for x in w) == 1
+
+
 def test_train_model_warns_of_fewer_than_twenty_replicates(small_cohort):
     events, cases = small_cohort
     with pytest.warns(UserWarning, match=r"^train_model: n_boot=5 ") as w:

@@ -73,7 +73,12 @@ MIN_STABLE_BOOT = 20
 
 
 def warn_few_replicates(n_boot: int, who: str) -> None:
-    """Warn (a plain :class:`UserWarning`) when ``0 < n_boot < MIN_STABLE_BOOT``."""
+    """Warn (a plain :class:`UserWarning`) when ``0 < n_boot < MIN_STABLE_BOOT``.
+
+    Called by the function the user called, naming it (``who``); the public
+    functions it calls in turn skip the warning (see
+    :func:`riskscore._params.called_within`), so it is given once.
+    """
     if 0 < n_boot < MIN_STABLE_BOOT:
         warn_user(
             f"{who}: n_boot={n_boot} bootstrap replicates give unstable percentile "

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit, ndtri
 
-from riskscore.errors import SchemaError
+from riskscore.errors import RiskscoreError, SchemaError
 
 __all__ = [
     "EPS",
@@ -156,32 +156,51 @@ def group_codes(groups) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64), len(uniques)
 
 
-def case_codes(case_ids, n_rows: int, who: str, rows_of: str) -> tuple[np.ndarray, int]:
-    """:func:`group_codes` of a case id per row, or a SchemaError saying what is wrong.
+def case_codes(
+    case_ids,
+    n_rows: int,
+    who: str,
+    rows_of: str,
+    *,
+    name: str = "case_ids",
+    error: type[RiskscoreError] = SchemaError,
+    sort: bool = False,
+) -> tuple[np.ndarray, int]:
+    """:func:`group_codes` of a case id per row, or an ``error`` saying what is wrong.
 
-    ``who`` starts the messages (the function called) and ``rows_of`` names the table
-    whose rows the ids belong to. A missing id is refused, not factorised: it would
-    put every row without an id together as one child.
+    ``who`` starts the messages (the function called), ``name`` is the argument that
+    holds the ids and ``rows_of`` names the table whose rows the ids belong to. A
+    missing id is refused, not factorised: it would put every row without an id
+    together as one child. With ``sort=True`` the codes follow the sorted ids, not
+    the order of the rows (ids of kinds that do not sort together, numbers and text,
+    are sorted as text), so that what is drawn by code does not depend on row order.
     """
     ids = case_ids if isinstance(case_ids, np.ndarray) else np.asarray(case_ids, dtype=object)
     if ids.ndim != 1:
-        raise SchemaError(
-            f"{who}: case_ids must be one case id per row of {rows_of} (1-D); got an array "
+        raise error(
+            f"{who}: {name} must be one case id per row of {rows_of} (1-D); got an array "
             f"of shape {ids.shape}. Fix: pass the case_id column."
         )
     if len(ids) != n_rows:
-        raise SchemaError(
-            f"{who}: case_ids has {len(ids)} entries but {rows_of} has {n_rows} rows. Fix: "
-            f"pass the case id of every row of {rows_of}, in the same order."
+        raise error(
+            f"{who}: {name} has {len(ids)} rows but {rows_of} has {n_rows}. Fix: pass the "
+            f"case id of every row of {rows_of}, in the same order."
         )
     missing = np.flatnonzero(pd.isna(pd.Series(ids, dtype=object)).to_numpy())
     if len(missing):
-        raise SchemaError(
-            f"{who}: case_ids: {len(missing)} case id(s) are missing (None or NaN), rows "
-            f"{missing[:5].tolist()} (0-based). A row without a child cannot be grouped with "
-            "its child's other rows; fix the case ids or drop those rows first."
+        rows = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+        raise error(
+            f"{who}: {name}: {len(missing)} case id(s) are missing (None or NaN), rows "
+            f"{rows} (0-based). A row without a case id cannot be kept with its child's "
+            "other rows. Fix: give every row its case id, or drop those rows first."
         )
-    return group_codes(ids)
+    if not sort:
+        return group_codes(ids)
+    try:
+        codes, uniques = pd.factorize(ids, use_na_sentinel=False, sort=True)
+    except TypeError:  # ids of kinds that do not sort together (numbers and text)
+        codes, uniques = pd.factorize(pd.Series(ids, dtype=object).astype(str), sort=True)
+    return codes.astype(np.int64), len(uniques)
 
 
 def replicate_weights(codes, n_cases, n_boot, random_state):

@@ -16,46 +16,23 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from riskscore._numerics import case_codes
 from riskscore._params import POSITIVE_INT, Interval, validate_params
 from riskscore.errors import LeakageError, ParameterError
 
 __all__ = ["CaseKFold", "TemporalSplit", "check_no_shared_cases"]
 
 
-def _case_codes(groups, who: str, n_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Factorise the case ids of a split, refusing absent or missing ones.
-
-    A missing id is not a case: factorising it would put every row without an id
-    together as one child, and those rows (different children) would share a fold.
-    """
+def _case_codes(groups, who: str, n_rows: int, rows_of: str) -> tuple[np.ndarray, int]:
+    """Codes 0..G-1 of the case ids of a split (the shared checks of
+    :func:`riskscore._numerics.case_codes`), in the order of the ids, not of the rows,
+    so that the folds do not depend on how the rows happen to be ordered."""
     if groups is None:
         raise ParameterError(
             f"{who} needs case ids: call split(X, y, groups=case ids), the case_id of "
             "every row (e.g. training_set.groups), so every row of a child stays on one side."
         )
-    values = np.asarray(groups, dtype=object) if not isinstance(groups, np.ndarray) else groups
-    if values.ndim != 1:
-        raise ParameterError(
-            f"{who}: groups must be one case id per row, got shape {values.shape}."
-        )
-    if n_rows is not None and len(values) != n_rows:
-        raise ParameterError(
-            f"{who}: groups has {len(values)} rows but y has {n_rows}; pass one case id per row."
-        )
-    missing = np.flatnonzero(pd.isna(pd.Series(values, dtype=object)).to_numpy())
-    if len(missing):
-        rows = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
-        raise ParameterError(
-            f"{who}: {len(missing)} case id(s) in groups are missing (None or NaN), rows "
-            f"{rows} (0-based). Rows without a case id cannot be kept to one side of a split; "
-            "fix the case ids or drop those rows first."
-        )
-    try:
-        # codes in the order of the ids, not of the rows: the folds do not depend on
-        # how the rows happen to be ordered
-        return pd.factorize(values, use_na_sentinel=False, sort=True)
-    except TypeError:  # ids of kinds that do not sort together (numbers and text)
-        return pd.factorize(pd.Series(values, dtype=object).astype(str), sort=True)
+    return case_codes(groups, n_rows, who, rows_of, name="groups", error=ParameterError, sort=True)
 
 
 @validate_params(
@@ -124,8 +101,7 @@ class CaseKFold:
             raise ParameterError(
                 "CaseKFold needs y (the outcome of every row): folds are stratified by it."
             )
-        codes, uniques = _case_codes(groups, "CaseKFold", len(np.asarray(y)))
-        n_cases = len(uniques)
+        codes, n_cases = _case_codes(groups, "CaseKFold", len(np.asarray(y)), "y")
         if n_cases < self.n_splits:
             raise ParameterError(
                 f"CaseKFold: {n_cases} case(s) cannot fill n_splits={self.n_splits} folds."
@@ -222,7 +198,7 @@ class TemporalSplit:
         train = t + horizon < cut
         test = t >= cut
         if groups is not None:
-            codes, _ = _case_codes(groups, "TemporalSplit", len(t))
+            codes, _ = _case_codes(groups, "TemporalSplit", len(t), "as_of")
             n_cases = codes.max() + 1 if len(codes) else 0
             has_train = np.zeros(n_cases, dtype=bool)
             has_train[codes[train]] = True

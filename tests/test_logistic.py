@@ -991,18 +991,18 @@ def test_odds_ratios_refuses_rows_it_cannot_use_naming_argument_and_rows(ci):
         model.odds_ratios(X, y[:-1], case_ids=ids, **kw)
     with_none = ids.astype(object)
     with_none[[3, 9]] = None
-    with pytest.raises(SchemaError, match=r"case_ids.*missing.*rows \[3, 9\]"):
+    with pytest.raises(SchemaError, match=r"case_ids.*missing.*rows 3, 9 .*Fix:"):
         model.odds_ratios(X, y, case_ids=with_none, **kw)
     y_nan = y.astype(float)
     y_nan[[0, 7]] = np.nan
     with pytest.raises(SchemaError, match=r"y.*missing.*rows \[0, 7\]"):
         model.odds_ratios(X, y_nan, case_ids=ids, **kw)
-    with pytest.raises(SchemaError, match=r"case_ids has 799 entries.*800 rows"):
+    with pytest.raises(SchemaError, match=r"case_ids has 799 rows but X has 800"):
         model.odds_ratios(X, y, case_ids=ids[:-1], **kw)
     with pytest.raises(SchemaError, match=r"case_ids must be one case id per row"):
         model.odds_ratios(X, y, case_ids=np.stack([ids, ids], axis=1), **kw)
     # fit grouped every row without a case id as one child
-    with pytest.raises(SchemaError, match=r"fit: case_ids.*missing.*rows \[3, 9\]"):
+    with pytest.raises(SchemaError, match=r"fit: case_ids.*missing.*rows 3, 9 "):
         LogisticRiskModel(penalty=None).fit(X, y, case_ids=with_none)
 
 

@@ -40,6 +40,7 @@ from riskscore._numerics import MAX_BOOT
 from riskscore._version import __version__
 from riskscore.disclosure import UNDISCLOSED_WARNING
 from riskscore.errors import ParameterError, RiskscoreError
+from riskscore.modelfile import LIMITS as MODEL_LIMITS
 from riskscore.modelfile import is_model_name
 from riskscore.vocabulary import AGENCIES
 
@@ -153,6 +154,15 @@ def _about(option: str | None, value: object = None, *, status: int | None = Non
         raise CommandError(prefix + cli_terms(exc), status or EXIT_USAGE) from exc
     except RiskscoreError as exc:
         raise CommandError(prefix + cli_terms(exc), status or EXIT_DATA) from exc
+    except UnicodeError as exc:
+        # pandas raises a bare UnicodeError for a UTF-16 file without a byte-order mark
+        raise CommandError(
+            f"{prefix}the file cannot be read as the text encoding given with --encoding "
+            f"({_one_line(exc)[:200]}). Fix: give the file's own encoding with --encoding "
+            "(utf-16-le or utf-16-be for UTF-16 without a byte-order mark), or leave "
+            "--encoding out for UTF-8.",
+            status or EXIT_DATA,
+        ) from exc
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         raise CommandError(f"{prefix}{exc.strerror or exc}{where}", status or EXIT_DATA) from exc
@@ -278,6 +288,9 @@ class _Files:
 
     def __init__(self) -> None:
         self.inputs: list[tuple[str, Path]] = []
+        # every output path planned, with the option that writes it: two options must
+        # not write one file (train --report over the model's .sha256)
+        self.outputs: dict[Path, str] = {}
 
     def input(
         self, option: str, value: str, *, folder_ok: bool = False, table: bool = False
@@ -325,6 +338,12 @@ class _Files:
                     f"{option} {shown}: is inside the input folder {opt} {src}, whose files "
                     f"are all read as input. Fix: choose another {option}."
                 )
+        other = self.outputs.setdefault(path.resolve(), option)
+        if other != option:
+            raise CommandError(
+                f"{option} {shown}: {other} writes {path.name} too, so one would replace the "
+                f"other. Fix: choose another {option}."
+            )
         return path
 
     def folder(self, option: str, value: str) -> Path:
@@ -356,7 +375,8 @@ class _Files:
     def table_output(self, option: str, path: Path) -> Path:
         """A table file and its sidecars, all checked."""
         self.output(option, path)
-        self.output(option, path.with_name(path.name + ".provenance.json"), shown=str(path))
+        for sidecar in (".provenance.json", ".dictionary.tsv"):
+            self.output(option, path.with_name(path.name + sidecar), shown=str(path))
         return path
 
 
@@ -850,11 +870,16 @@ def cmd_audit(args) -> int:
     out = files.folder("--out", args.out)
     events, cases = _read_events_cases(args, paths)
     if args.case:
-        if not (events["case_id"].astype(str) == args.case).any():
+        from riskscore._privacy_rules import normalise_ids
+
+        # ids are compared with white space normalised, as in every other table
+        case = str(normalise_ids(pd.Series([args.case], dtype=object)).iloc[0])
+        if not (normalise_ids(events["case_id"]) == case).any():
             raise CommandError(
-                f"--case {args.case}: no such case_id in EVENTS {args.events}. Fix: give a "
+                f"--case {args.case!r}: no such case_id in EVENTS {args.events}. Fix: give a "
                 "case_id from the events file."
             )
+        args.case = case
         stem = f"case-{safe_filename(args.case)}"
         html_path = files.inside("--out", out, f"{stem}.html")
         names = ("trajectory", "crossings", "missed_opportunities", "contributions")
@@ -1140,13 +1165,18 @@ def _grid(text: str) -> str:
 
 
 @_arg_type("number")
-def _positive(text: str) -> float:
+def _penalty_C(text: str) -> float:
+    """A positive C that a model file can hold (save_model refuses others after the fit)."""
+    low, high = MODEL_LIMITS["C"]
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r}: give a positive finite number")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a positive number from {low:g} to {high:g} (a model file holds "
+            "no other)"
+        )
     return value
 
 
@@ -1190,6 +1220,24 @@ def _sha256(text: str) -> str:
     if not re.fullmatch(r"[0-9a-fA-F]{64}", text):
         raise argparse.ArgumentTypeError(
             "give the 64 hexadecimal digits of the file's SHA-256 (from its .sha256 file)"
+        )
+    return text
+
+
+@_arg_type("encoding")
+def _text_encoding(text: str) -> str:
+    """A text encoding Python knows (rot13, hex or zlib are codecs, not text encodings)."""
+    import codecs
+
+    try:
+        info = codecs.lookup(text)
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a text encoding Python knows; give one such as utf-8 (the "
+            "default, with or without a byte-order mark), cp1252 (Excel on Windows), "
+            "latin-1 or utf-16"
         )
     return text
 
@@ -1279,6 +1327,7 @@ def _opt_read(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--encoding",
+        type=_text_encoding,
         help="text encoding of CSV files (default UTF-8, with or without BOM), e.g. cp1252",
     )
     p.add_argument(
@@ -1584,7 +1633,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--penalty", choices=["none", "l2", "l1"], default="l2", help="coefficient penalty"
     )
-    p.add_argument("--C", type=_positive, default=1.0, help="inverse penalty strength")
+    p.add_argument("--C", type=_penalty_C, default=1.0, help="inverse penalty strength")
     p.add_argument(
         "--balanced", action="store_true", help="balanced class weights (recalibrated afterwards)"
     )

@@ -138,6 +138,8 @@ LIMITS: Mapping[str, Any] = {
     "name": 200,
     "max_iter": 10_000_000,
     "covariance": 1e12,
+    # the inverse penalty strength of a logistic model
+    "C": (1e-300, 1e300),
 }
 _KINDS = ("rule_scorecard", "logistic")
 _SHIPPED_PACKAGE = "riskscore.models"
@@ -1080,7 +1082,7 @@ def _logistic_from(doc: Mapping, source: str) -> LogisticRiskModel:
     if "tol" in params:
         check.number(params["tol"], "parameters.tol", 1e-300, 1.0)
     if "C" in params:
-        check.number(params["C"], "parameters.C", 1e-300, 1e300)
+        check.number(params["C"], "parameters.C", *LIMITS["C"])
     if params.get("bands") is not None:
         _bands(params["bands"], check, *LIMITS["probability_band"])
     model = LogisticRiskModel(**params)

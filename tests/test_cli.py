@@ -970,3 +970,63 @@ def test_metrics_hidden_by_disclosure_control_say_so(data, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "n/a" in printed  # 300 children: too few outcome children for the metrics
     assert "n/a: hidden by disclosure control (every metric rests on at least 10" in printed
+
+
+# --------------------------------------------------------------------------- probes
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "base64", "zlib", "no-such-codec"])
+def test_an_encoding_that_is_not_a_text_encoding_is_an_option_to_change(
+    data, tmp_path, capsys, encoding
+):
+    # rot13 and hex are codecs Python knows but not text encodings: they reached the
+    # user as "internal error (LookupError ...)"
+    d, _, _ = data
+    events = str(d / "events.csv")
+    for argv in (
+        ["validate", events, "--encoding", encoding],
+        ["encode", events, "--encoding", encoding, "--out", str(tmp_path / "f.csv")],
+    ):
+        line = _usage_exit(capsys, argv, "--encoding", encoding)
+        assert "internal error" not in line and "utf-8" in line.lower()
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_a_utf16_read_of_a_file_without_a_byte_order_mark_names_the_encoding(data, capsys):
+    # pandas raises a bare UnicodeError ("UTF-16 stream does not start with BOM"),
+    # which reached the user as an internal error
+    d, _, _ = data
+    assert main(["validate", str(d / "events.csv"), "--encoding", "utf-16"]) == 1
+    line = _one_error(capsys, "validate", "EVENTS", "--encoding", "utf-16", "Fix:")
+    assert "internal error" not in line
+
+
+def test_report_over_the_models_sha256_file_is_refused(data, tmp_path, capsys):
+    # the evaluation report replaced my-model.json.sha256, the digest users pin
+    d, _, _ = data
+    out = tmp_path / "m.json"
+    argv = ["train", str(d / "events.csv"), "--cases", str(d / "cases.csv"), "--out", str(out)]
+    assert main([*argv, "--report", str(tmp_path / "m.json.sha256"), "--n-boot", "0"]) == 2
+    _one_error(capsys, "train", "--report", "m.json.sha256", "--out", "Fix:")
+    assert not out.exists() and not (tmp_path / "m.json.sha256").exists()
+
+
+@pytest.mark.parametrize("value", ["1e-320", "1e308", "5e-324"])
+def test_train_C_a_model_file_cannot_hold_is_refused_before_fitting(data, tmp_path, capsys, value):
+    # the whole fit and validation ran, then save_model refused C, exit 1, with the
+    # advice to "re-save the model with riskscore.save_model"
+    d, _, _ = data
+    out = tmp_path / "m.json"
+    argv = ["train", str(d / "events.csv"), "--cases", str(d / "cases.csv"), "--out", str(out)]
+    line = _usage_exit(capsys, [*argv, "--C", value], "--C", value)
+    assert "save_model" not in line
+    assert not out.exists()
+
+
+def test_audit_case_is_found_with_white_space_around_it(data, tmp_path, capsys):
+    # case ids are compared with white space normalised everywhere else
+    d, events, _ = data
+    case = str(events["case_id"].iloc[0])
+    argv = ["audit", str(d / "events.csv"), "--cases", str(d / "cases.csv")]
+    assert main([*argv, "--case", f" {case} ", "--out", str(tmp_path / "a")]) == 0
+    assert (tmp_path / "a" / f"case-{safe_filename(case)}.html").exists()

@@ -1139,6 +1139,15 @@ def _logistic_from(doc: Mapping, source: str) -> LogisticRiskModel:
         or classes[0] == classes[1]
     ):
         raise check.fail("classes", "must be two different labels of one type, e.g. [0, 1]")
+    if not classes[0] < classes[1]:
+        # classes_[1] is the outcome; a fit sorts the labels (numpy.unique), so reversed
+        # labels would silently count every outcome as a non-event
+        raise check.fail(
+            "classes",
+            f"must be in ascending order, as a fit writes them (the second is the outcome), "
+            f"got {classes}",
+            "restore the file you vetted, or re-save the model with riskscore.save_model",
+        )
     if isinstance(params.get("class_weight"), Mapping):
         # the labels weighted must be the classes, or the model would fail on refit
         for i, label in enumerate(params["class_weight"]):
@@ -1174,6 +1183,19 @@ def _logistic_from(doc: Mapping, source: str) -> LogisticRiskModel:
                     check.number(v, f"{key}[{i}][{j}]", -c, c)
             if any(cov[i][i] < 0 for i in range(size)):
                 raise check.fail(key, "a variance on the diagonal is negative")
+            # a fit gives a symmetric matrix (to rounding) whose correlations are at most 1
+            m = np.asarray(cov, dtype=np.float64)
+            scale = float(np.abs(np.diag(m)).max()) or 1.0
+            if not np.allclose(m, m.T, rtol=1e-9, atol=1e-12 * scale):
+                i, j = np.unravel_index(int(np.argmax(np.abs(m - m.T))), m.shape)
+                raise check.fail(key, f"is not symmetric ([{i}][{j}] differs from [{j}][{i}])")
+            bound = np.sqrt(np.outer(np.diag(m), np.diag(m)))
+            if np.any(np.abs(m) > bound * (1 + 1e-9) + 1e-12 * scale):
+                i, j = np.unravel_index(int(np.argmax(np.abs(m) - bound)), m.shape)
+                raise check.fail(
+                    key,
+                    f"[{i}][{j}] is larger than its variances allow (a correlation above 1)",
+                )
         return cov
 
     cov = covariance("covariance")

@@ -262,6 +262,10 @@ def test_tampered_scorecard_files_are_refused_naming_the_entry(edit, words):
         (lambda d: d.update(bands={"review": 0, "multi_agency_discussion": 0}), ["bands.review"]),
         (lambda d: d.update(bands={"review": 0.5, "multi_agency_discussion": 0.1}), ["order"]),
         (lambda d: d.update(classes=[1, 1]), ["classes"]),
+        # classes_[1] is the outcome: reversed labels made every outcome a non-event
+        (lambda d: d.update(classes=[True, False]), ["classes", "ascending"]),
+        (lambda d: d.update(classes=[1, 0]), ["classes", "ascending"]),
+        (lambda d: d.update(classes=["b", "a"]), ["classes", "ascending"]),
         (lambda d: d.update(calibration={"method": "isotonic"}), ["calibration.method"]),
         (lambda d: d.update(covariance=[[1.0]]), ["covariance"]),
         (lambda d: d.update(n_iter=[-3]), ["n_iter[0]"]),
@@ -887,3 +891,28 @@ def test_a_model_card_that_holds_itself_is_refused_not_a_recursion_error():
     card["self"] = card
     with pytest.raises(ModelFileError, match="nested more than"):
         model_to_json(default_scorecard(), model_card=card)
+
+
+@pytest.mark.parametrize("key", ["covariance", "cluster_covariance"])
+def test_a_covariance_that_no_fit_could_give_is_refused(key):
+    # an asymmetric matrix, or a covariance larger than its variances allow
+    # (a correlation above 1), loaded and gave intervals from it
+    model, _, _ = fitted_logistic(penalty=None)
+    doc = json.loads(model_to_json(model))
+    assert doc[key] is not None
+    asym = json.loads(json.dumps(doc))
+    asym[key][0][1] += 1.0
+    _refused(json.dumps(asym), key, "symmetric")
+    too_big = json.loads(json.dumps(doc))
+    v = (too_big[key][0][0] * too_big[key][1][1]) ** 0.5
+    too_big[key][0][1] = too_big[key][1][0] = 2 * v + 1e-3
+    _refused(json.dumps(too_big), key, "correlation")
+
+
+def test_a_fitted_covariance_with_rounding_asymmetry_still_loads():
+    # a cluster covariance is symmetric only to about 1e-17
+    model, X, _ = fitted_logistic(penalty=None)
+    text = model_to_json(model)
+    again = model_from_json(text)
+    assert model_to_json(again) == text
+    np.testing.assert_array_equal(again.risk_score(X), model.risk_score(X))

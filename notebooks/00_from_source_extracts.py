@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 00 From source extracts to a validated event table to an audit
 #
-# > **Retrospective audit and research only.** This notebook works on **synthetic** source extracts generated inside the notebook (invented people on an invented 2101-2104 calendar; no real records). It is not a decision about any child, family or person, and nothing in it may be used to make one (UK GDPR article 22; any use on real records needs a data protection impact assessment).
+# > **Retrospective audit and research only.** This notebook works on **synthetic** source extracts generated inside the notebook (invented people on an invented calendar 2101-2103; no real records). It is not a decision about any child, family or person, and nothing in it may be used to make one (UK GDPR article 22; any use on real records needs a data protection impact assessment).
 #
 # Analysts in a secure research environment do not start from riskscore's event
 # table: they start from extracts of national and local systems (hospital

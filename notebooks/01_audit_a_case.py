@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 01 Audit a case: the fictional Child A, step by step
 #
-# > **Retrospective audit and research only.** This notebook works on **fictional** data: "Child A" is a fictional composite on an invented calendar (2101-2104), inspired by themes that published serious case reviews share; it is not a reconstruction of, and not about, any real child or family. It is not a decision about any child, family or person, and nothing in it may be used to make one (UK GDPR article 22; any use on real records needs a data protection impact assessment).
+# > **Retrospective audit and research only.** This notebook works on **fictional** data: "Child A" is a fictional composite on an invented calendar (2101-2103), inspired by themes that published serious case reviews share; it is not a reconstruction of, and not about, any real child or family. It is not a decision about any child, family or person, and nothing in it may be used to make one (UK GDPR article 22; any use on real records needs a data protection impact assessment).
 #
 # A case audit asks of one past case, with evidence: *when did the warning signs
 # become visible, to whom, and did anyone act?* It is individual-level output:
@@ -207,7 +207,7 @@ plt.show()
 # %% [markdown]
 # ## 11. The HTML report
 #
-# `rs.report` writes one self-contained HTML file with the figures embedded.
+# `rs.write_report` writes one self-contained HTML file with the figures embedded.
 # The page says at the top that it is a retrospective audit and not a decision
 # about any person, and that it is individual-level and must stay in the secure
 # environment. Here it goes to a temporary folder.

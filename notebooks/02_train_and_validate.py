@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 02 Train and validate a model
 #
-# > **Retrospective audit and research only.** This notebook works on a **synthetic** cohort (invented children, invented 2101-2104 calendar). It is not a decision about any child, family or person, and nothing in it may be used to make one (UK GDPR article 22; any use on real records needs a data protection impact assessment).
+# > **Retrospective audit and research only.** This notebook works on a **synthetic** cohort (invented children, invented calendar 2101-2105). It is not a decision about any child, family or person, and nothing in it may be used to make one (UK GDPR article 22; any use on real records needs a data protection impact assessment).
 #
 # From an anonymised cohort to a validated logistic model: honest labels,
 # validation grouped by child and in time, intervals that resample children,

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 03 Fairness and calibration
 #
-# > **Retrospective audit and research only.** This notebook works on a **synthetic** cohort (invented children, invented 2101-2104 calendar; the ethnic groups are synthetic labels `group_1` .. `group_5`). It is not a decision about any child, family or person, and nothing in it may be used to make one (UK GDPR article 22; any use on real records needs a data protection impact assessment).
+# > **Retrospective audit and research only.** This notebook works on a **synthetic** cohort (invented children, invented calendar 2101-2103; the ethnic groups are synthetic labels `group_1` .. `group_5`). It is not a decision about any child, family or person, and nothing in it may be used to make one (UK GDPR article 22; any use on real records needs a data protection impact assessment).
 #
 # A model that discriminates well can still be miscalibrated, and a model that
 # is calibrated overall can still be miscalibrated, or alert at very different

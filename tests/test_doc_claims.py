@@ -1,0 +1,742 @@
+"""What the README, docs/ and the notebooks' prose say is what the code does.
+
+Each test reads a claim from the text and recomputes it from the library (a signature, a
+parser, a constant, a run on synthetic data), so a claim that drifts from the code fails
+here. Expectations come from the code, never from numbers copied by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import io
+import pkgutil
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import riskscore as rs
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+NOTEBOOKS = ROOT / "notebooks"
+#: Every page a user reads: the README, docs/ and the notebooks' folder page.
+PAGES = [README, *sorted(DOCS.glob("*.md")), NOTEBOOKS / "README.md"]
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _flat(text: str) -> str:
+    """Text with its line breaks and runs of spaces made one space (prose wraps anywhere)."""
+    return " ".join(text.split())
+
+
+def _prose(text: str) -> str:
+    return re.sub(r"```.*?```", "", text, flags=re.S)
+
+
+def _inline_code(text: str) -> list[str]:
+    return re.findall(r"`([^`\n]+)`", _prose(text))
+
+
+def _section(text: str, heading: str) -> str:
+    """The body of a ``## heading`` section, up to the next heading of that level."""
+    return text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _table(text: str) -> list[list[str]]:
+    """Rows of the markdown tables in ``text`` (header and rule lines left out)."""
+    rows = []
+    for line in text.splitlines():
+        if not line.startswith("|") or set(line) <= set("|-: "):
+            continue
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+def _notebook_markdown(path: Path) -> str:
+    """The markdown cells of a jupytext percent-format notebook source, as text."""
+    lines, markdown = [], False
+    for line in _text(path).splitlines():
+        if line.startswith("# %%"):
+            markdown = "[markdown]" in line
+            continue
+        if markdown:
+            lines.append(line[2:] if line.startswith("# ") else line.lstrip("#"))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _modules() -> dict[str, object]:
+    found = {"riskscore": rs}
+    for info in pkgutil.walk_packages(rs.__path__, "riskscore."):
+        found[info.name] = importlib.import_module(info.name)
+    return found
+
+
+def _resolve(dotted: str):
+    """The object a dotted name in the docs means, or None.
+
+    ``rs.x`` and ``riskscore.x.y`` are followed attribute by attribute (importing
+    sub-modules); a bare ``x`` or ``Class.method`` is looked up in the package's
+    namespace and then in each of its modules.
+    """
+    parts = dotted.split(".")
+    if parts[0] in ("rs", "riskscore"):
+        obj, name = rs, "riskscore"
+        for part in parts[1:]:
+            name += "." + part
+            if hasattr(obj, part):
+                obj = getattr(obj, part)
+                continue
+            try:
+                obj = importlib.import_module(name)
+            except ImportError:
+                return None
+        return obj
+    for module in _modules().values():
+        obj = module
+        for part in parts:
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
+        if obj is not None:
+            return obj
+    return None
+
+
+_DOTTED = re.compile(r"(?<![\w./-])(?:rs|riskscore)(?:\.[A-Za-z_]\w*)+")
+_CALL = re.compile(r"(?<![\w.])((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)\(")
+
+
+def _readable_pages() -> list[tuple[str, str]]:
+    pages = [(p.name if p.parent == ROOT else str(p.relative_to(ROOT)), _text(p)) for p in PAGES]
+    pages += [(p.name, _notebook_markdown(p)) for p in sorted(NOTEBOOKS.glob("*.py"))]
+    return pages
+
+
+def test_every_name_the_docs_give_in_code_exists():
+    """``rs.x``/``riskscore.x.y`` and every ``name(...)`` in inline code is in the package."""
+    missing = []
+    for page, text in _readable_pages():
+        for code in _inline_code(text):
+            if "import " in code:
+                continue  # another library's names (the README's Dask client)
+            for dotted in _DOTTED.findall(code):
+                if _resolve(dotted) is None:
+                    missing.append(f"{page}: {dotted}")
+            for name in _CALL.findall(code):
+                if hasattr(builtins, name):
+                    continue
+                if _resolve(name) is None and not _is_method_of_a_public_class(name):
+                    missing.append(f"{page}: {name}(")
+    assert not missing, missing
+
+
+def _is_method_of_a_public_class(name: str) -> bool:
+    return any(
+        inspect.isclass(getattr(rs, c)) and callable(getattr(getattr(rs, c), name, None))
+        for c in rs.__all__
+    )
+
+
+def test_keywords_the_docs_pass_in_inline_code_are_parameters():
+    """``f(..., name=...)`` in inline code names a parameter ``f`` really takes."""
+    wrong = []
+    for page, text in _readable_pages():
+        for code in _inline_code(text):
+            for call in re.finditer(r"((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)\(([^()]*)\)?", code):
+                func = _callable(call.group(1))
+                if func is None:
+                    continue
+                params = _parameters(func)
+                if params is None or any(
+                    p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+                ):
+                    continue
+                for kw in re.findall(r"(?:^|[(,]\s*)([A-Za-z_]\w*)=(?!=)", call.group(2) or ""):
+                    if kw not in params:
+                        wrong.append(f"{page}: {call.group(0)} ({kw}=)")
+    assert not wrong, wrong
+
+
+def _callable(name: str):
+    if hasattr(builtins, name):
+        return None
+    obj = _resolve(name)
+    if obj is None:
+        classes = [getattr(rs, c) for c in rs.__all__ if inspect.isclass(getattr(rs, c))]
+        methods = [getattr(c, name) for c in classes if callable(getattr(c, name, None))]
+        obj = methods[0] if len(methods) == 1 else None
+    return obj if callable(obj) and not inspect.ismodule(obj) else None
+
+
+def _parameters(func):
+    try:
+        return inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- code blocks
+
+
+@pytest.mark.parametrize(
+    "page",
+    [p for p in sorted(DOCS.glob("*.md")) if "```python" in _text(p)],
+    ids=lambda p: p.name,
+)
+def test_python_blocks_in_docs_run(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    for i, block in enumerate(re.findall(r"```python\n(.*?)```", _text(page), re.S)):
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(block, f"{page.name} block {i}", "exec"), namespace)  # noqa: S102
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _parsers() -> dict[str, argparse.ArgumentParser]:
+    from riskscore.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return {"": parser, **sub.choices}
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    return {s for a in parser._actions for s in a.option_strings}
+
+
+def _command_lines(text: str) -> list[str]:
+    """Inline code and lines of shell blocks that run ``riskscore`` or name a subcommand."""
+    spans = _inline_code(text)
+    for block in re.findall(r"```(?:bash|sh|console)\n(.*?)```", text, re.S):
+        spans += block.splitlines()
+    return spans
+
+
+def test_every_option_the_docs_give_is_an_option_of_that_command():
+    parsers = _parsers()
+    everywhere = set().union(*(_options(p) for p in parsers.values()))
+    wrong = []
+    for page, text in _readable_pages():
+        if page == "performance.md":
+            continue  # the benchmarks' own options (python benchmarks/NAME.py --order ...)
+        if page == "README.md":
+            performance = _section(text, "Performance")
+            text = text.replace(performance, "")
+        for span in _command_lines(text):
+            try:
+                words = shlex.split(span.split("#", 1)[0])
+            except ValueError:
+                words = span.split()
+            if "riskscore" in words:
+                words = words[words.index("riskscore") + 1 :]
+            elif not words or words[0] not in parsers:
+                words = []
+            command = words[0] if words and words[0] in parsers else ""
+            for word in words:
+                if not word.startswith("--"):
+                    continue
+                option = word.split("=", 1)[0]
+                allowed = _options(parsers[command]) | _options(parsers[""])
+                if option not in allowed:
+                    wrong.append(f"{page}: {span!r}: riskscore {command} has no {option}")
+        if page.startswith("notebooks"):
+            continue  # its bare options are jupytext's and nbconvert's
+        for span in _inline_code(text):
+            option = span.split()[0].split("=", 1)[0]
+            if re.fullmatch(r"--[a-z][a-z0-9-]*", option) and option not in everywhere:
+                wrong.append(f"{page}: no command has {option}")
+    assert not wrong, wrong
+
+
+def test_defaults_the_readme_gives_for_the_command_line_are_the_parsers():
+    parsers = _parsers()
+    text = _flat(_text(README))
+
+    def default(command: str, dest: str):
+        (action,) = [a for a in parsers[command]._actions if a.dest == dest]
+        return action.default
+
+    n_cases = default("demo", "n_cases")
+    assert f"a synthetic cohort of {n_cases:,} children" in text
+    out = default("demo", "out")
+    assert f"into `{out}/`" in text
+    assert f"`{out}/events.csv`" in text and f"`riskscore demo --out {out}`" in text
+    assert default("audit", "model") == default("score", "model") == rs.default_scorecard().name
+    assert f"`{rs.default_scorecard().name}` — the default scorecard" in text
+    assert "and the command line's default `--model`" in text
+
+
+# --------------------------------------------------------------------------- the glossary
+
+
+def _glossary_rows() -> list[tuple[list[str], str, str]]:
+    rows = []
+    for cells in _table(_text(DOCS / "glossary.md"))[1:]:
+        names = re.findall(r"`([A-Za-z_]\w*)`", cells[0])
+        if names and "(" not in cells[0]:
+            rows.append((names, cells[1], cells[2]))
+    return rows
+
+
+def test_glossary_parameters_are_taken_where_it_says():
+    parsers = _parsers()
+    everywhere = set().union(*(_options(p) for p in parsers.values()))
+    wrong = []
+    for names, _, where in _glossary_rows():
+        for token in re.findall(r"`([^`]+)`", where):
+            if token.startswith("riskscore ") or " " in token:
+                continue  # a command line: checked with the options above
+            if token.startswith("--"):
+                if token not in everywhere:
+                    wrong.append(f"{names}: no command has {token}")
+                continue
+            obj = _resolve(token)
+            if inspect.ismodule(obj):
+                continue
+            head, _, attr = token.rpartition(".")
+            if obj is None and head and attr in names:
+                obj, names_here = _resolve(head), [attr]  # TrainingSet.case_ids: a field
+            else:
+                names_here = names
+            assert obj is not None, f"glossary: {token} does not exist"
+            params = _parameters(obj)
+            for name in names_here:
+                if params is None or name not in params:
+                    wrong.append(f"glossary: {token} takes no {name}")
+    assert not wrong, wrong
+
+
+def test_calls_written_with_parameter_names_in_the_glossary_are_the_signatures():
+    """``audit_case(events, cases, model, case_id)``: the parameters, in that order."""
+    text = _text(DOCS / "glossary.md")
+    checked = 0
+    for name, args in re.findall(r"`((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)\(([^()`]*)\)`", text):
+        func = _callable(name) or (_callable(f"CaseKFold.{name}") if name == "split" else None)
+        if func is None:
+            continue
+        params = list(_parameters(func))
+        if params and params[0] == "self":
+            params = params[1:]
+        positional = [a.strip() for a in args.split(",") if a.strip() and "=" not in a]
+        keywords = [a.strip()[:-1] for a in args.split(",") if a.strip().endswith("=")]
+        if positional and positional != ["..."]:
+            assert params[: len(positional)] == positional, (name, params)
+        for kw in keywords:
+            assert kw in params, (name, kw)
+        checked += 1
+    assert checked >= 5
+
+
+def test_cases_is_the_second_argument_wherever_events_is_the_first():
+    """By position it is second; where it is keyword-only, the glossary shows it so."""
+    (meaning,) = [m for names, m, _ in _glossary_rows() if names == ["cases"]]
+    for name in rs.__all__:
+        params = _parameters(getattr(rs, name)) if callable(getattr(rs, name)) else None
+        if not params or "cases" not in params:
+            continue
+        if params["cases"].kind is inspect.Parameter.KEYWORD_ONLY:
+            assert re.search(rf"`{name}\([^`]*cases=\)`", meaning), name
+        elif "events" in params:
+            assert list(params)[:2] == ["events", "cases"], name
+            assert f"`{name}(events, cases" in meaning, name
+
+
+def _public_callables():
+    for module_name, module in _modules().items():
+        if any(part.startswith("_") for part in module_name.split(".")[1:]):
+            continue
+        for name, obj in vars(module).items():
+            if name.startswith("_") or getattr(obj, "__module__", None) != module_name:
+                continue
+            yield f"{module_name}.{name}", obj
+            if inspect.isclass(obj):
+                for attr, member in vars(obj).items():
+                    if callable(member) and not attr.startswith("_"):
+                        yield f"{module_name}.{name}.{attr}", member
+
+
+def test_random_state_defaults_to_0_except_where_the_glossary_says():
+    (meaning,) = [m for names, m, _ in _glossary_rows() if names == ["random_state"]]
+    others = {}
+    for qualname, func in _public_callables():
+        params = _parameters(func)
+        if params and "random_state" in params:
+            default = params["random_state"].default
+            if default is not inspect.Parameter.empty and default != 0:
+                others[qualname] = default
+    assert others, "the glossary names exceptions that no longer exist"
+    for qualname, default in others.items():
+        short = qualname.removeprefix("riskscore.").removeprefix("training.")
+        assert f"`{short}`" in meaning or f"`riskscore.{short}`" in meaning, qualname
+        assert f"`{default}`" in meaning, qualname
+    (action,) = [
+        a for a in _parsers()["build-synthetic-model"]._actions if a.dest == "random_state"
+    ]
+    assert action.default == others["riskscore.training.build_synthetic_model"]
+    assert "`riskscore build-synthetic-model`" in meaning
+
+
+def test_defaults_the_docs_state_are_the_signatures():
+    from riskscore.training import LONGEST_WINDOW_DAYS
+
+    glossary = {names[0]: meaning for names, meaning, _ in _glossary_rows()}
+
+    def default(func, name):
+        return inspect.signature(func).parameters[name].default
+
+    windows = [rs.encode_features, rs.write_features, rs.audit_case, rs.audit_cohort]
+    windows += [rs.make_training_set, rs.train_model, rs.change_dates, rs.FeatureEncoder]
+    (recent,) = {default(f, "recent_window") for f in windows}
+    assert f"(default {recent})" in glossary["recent_window"]
+    features = _flat(_text(DOCS / "features.md"))
+    assert f"(`recent_window`, default {recent} days;" in features
+    readme = _flat(_text(README))
+    assert f"(R = `recent_window`, default {recent})" in readme
+
+    (response,) = {default(f, "response_window") for f in (rs.audit_case, rs.audit_cohort)}
+    assert f"(default {response})" in glossary["response_window"]
+    assert f"through {response} days after, inclusive" in readme
+    (gap,) = {default(f, "min_gap") for f in (rs.audit_case, rs.audit_cohort)}
+    assert f"(default {gap};" in glossary["min_gap"]
+    assert f"`min_gap` days (default {gap})" in readme
+
+    from riskscore.synthetic import true_linear_predictor
+
+    (generator,) = {default(f, "generator") for f in (rs.make_cohort, true_linear_predictor)}
+    assert f"(default {generator};" in glossary["generator"]
+    assert f"`make_cohort(..., generator={generator})` is the default" in readme
+
+    grids = [rs.as_of_grid, rs.audit_case, rs.audit_cohort, rs.make_training_set, rs.train_model]
+    (grid,) = {default(f, "grid") for f in grids}
+    assert grid == rs.DEFAULT_GRID
+    assert f'`riskscore.DEFAULT_GRID = "{grid}"`' in glossary["grid"]
+    assert {
+        a.default
+        for n, p in _parsers().items()
+        if n in ("encode", "audit", "train")
+        for a in p._actions
+        if a.dest == "grid"
+    } == {grid}
+
+    (censoring,) = {default(f, "censoring") for f in (rs.make_training_set, rs.train_model)}
+    assert f'`"{censoring}"` (default' in glossary["censoring"]
+    assert default(rs.make_training_set, "min_history") is None  # None means the longest window
+    assert f"(default {LONGEST_WINDOW_DAYS}," in glossary["min_history"]
+    (dtype,) = {default(f, "dtype") for f in (rs.encode_features, rs.write_features)}
+    assert f'`"{dtype}"` (the default)' in glossary["dtype"]
+    assert default(rs.encode_features, "n_jobs") is None
+    assert "`None` or `-1` every core this process may use (the default)" in glossary["n_jobs"]
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_readme_error_table_says_what_each_class_also_is():
+    section = _section(_text(README), "Errors")
+    for cells in _table(section)[1:]:
+        cls = getattr(rs, cells[0].strip("`"))
+        stated = re.findall(r"`([\w]+)`", cells[1])
+        bases = [b for b in cls.__bases__ if b is not rs.RiskscoreError]
+        names = [b.__name__ for b in bases]
+        if "scikit-learn's" in cells[1]:
+            assert [b.__module__.split(".")[0] for b in bases] == ["sklearn"], cls
+        assert stated == names, (cls.__name__, stated, names)
+        if cls.__name__ != "RiskscoreError" and not issubclass(cls, Warning):
+            assert issubclass(cls, rs.RiskscoreError), cls
+
+
+# --------------------------------------------------------------------------- architecture
+
+
+def _layers() -> dict[str, int]:
+    spec = importlib.util.spec_from_file_location("_layers_of", ROOT / "tests" / "test_layers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.LAYERS
+
+
+def test_architecture_table_lists_every_module_at_its_layer():
+    """docs/architecture.md's table is tests/test_layers.py's LAYERS, for the modules there are."""
+    stated = {}
+    for cells in _table(_text(DOCS / "architecture.md"))[1:]:
+        if not cells[0].isdigit():
+            continue
+        for name in re.findall(r"`([^`]+)`", cells[1]):
+            module = (
+                "riskscore" if name == "riskscore/__init__.py" else "riskscore." + name.rstrip("/")
+            )
+            stated[module] = int(cells[0])
+    package = ROOT / "riskscore"
+    modules = {"riskscore", "riskscore.sources"} | {
+        f"riskscore.{p.stem}" for p in package.glob("*.py") if p.stem != "__init__"
+    }
+    layers = _layers()
+    assert set(stated) == modules, (sorted(modules - set(stated)), sorted(set(stated) - modules))
+    assert {m: layers[m] for m in modules} == stated
+
+
+# --------------------------------------------------------------------------- disclosure
+
+
+def test_disclosure_settings_table_is_the_code():
+    from riskscore import disclosure
+
+    settings = rs.DisclosureSettings()
+    floors = {"min_count": disclosure.MIN_COUNT_FLOOR, "round_to": disclosure.ROUND_TO_FLOOR}
+    rows = {
+        c[0].strip("`"): c
+        for c in _table(_section(_text(DOCS / "disclosure.md"), "Settings and floors"))[1:]
+    }
+    assert set(rows) == {"min_count", "round_to", "suppress_zero"}
+    for name, cells in rows.items():
+        assert cells[1] == str(getattr(settings, name)), name
+        assert cells[2] == (str(floors[name]) if name in floors else ""), name
+
+
+def test_refused_settings_the_disclosure_page_names_are_refused_so():
+    """Each example in brackets is refused with the error its part of the sentence names."""
+    text = _flat(_section(_text(DOCS / "disclosure.md"), "Settings and floors"))
+    checked = 0
+    for part in text.split(";"):
+        error = re.search(r"refused with an? `(\w+)`", part)
+        for example in re.findall(r"\(([^()]*=\d+[^()]*)\)", part):
+            settings = [(k, int(v)) for k, v in re.findall(r"`(\w+)=(\d+)`", example)]
+            calls = [dict(settings)] if " with " in example else [dict([s]) for s in settings]
+            for call in calls:
+                with pytest.raises(getattr(rs, error.group(1))):
+                    rs.DisclosureSettings(**call)
+                checked += 1
+    assert checked >= 4
+    # the readme's floor, in words
+    readme = _flat(_text(README))
+    from riskscore.disclosure import MIN_COUNT_FLOOR
+
+    assert f"`min_count` can be raised, never set below {MIN_COUNT_FLOOR}" in readme
+    settings = rs.DisclosureSettings()
+    assert (
+        f"Counts from 1 to {settings.min_count - 1} are suppressed and the rest rounded to "
+        f"the nearest {settings.round_to}"
+    ) in readme
+
+
+# --------------------------------------------------------------------------- models
+
+
+def test_readme_model_file_limits_are_the_loaders():
+    from riskscore import modelfile
+
+    text = _flat(_section(_text(README), "Models"))
+    assert modelfile.MAX_FILE_BYTES == 1_000_000 and "a file over 1 MB" in text
+    assert f"nested deeper than {modelfile.MAX_DEPTH} levels" in text
+    assert f"a `schema_version` other than exactly `{modelfile.SCHEMA_VERSION}`" in text
+    assert f"(points up to ±{modelfile.LIMITS['points']:,.0f}," in text
+    assert f"log-odds coefficients and intercept up to ±{modelfile.LIMITS['log_odds']:.0f}" in text
+
+
+def test_readme_says_what_the_shipped_models_hold():
+    from riskscore.vocabulary import FEATURES_V1
+
+    text = _flat(_text(README))
+    card = rs.default_scorecard()
+    assert "`rs.default_scorecard()`" in text and card.name == "review-rules-v2"
+    assert (
+        f"Bands: review at {card.bands['review']:.0f} points, multi-agency discussion at "
+        f"{card.bands['multi_agency_discussion']:.0f}." in text
+    )
+    assert "missed_appointments_12m" not in {r.feature for r in card.rules}
+    v1 = rs.load_model("review-rules-v1")
+    assert v1.bands == card.bands
+    n1, n = len(FEATURES_V1), len(rs.FEATURES)
+    assert list(rs.FEATURES)[:n1] == list(FEATURES_V1)
+    assert f"The first {n1} are catalogue v1" in text
+    assert f"The last {['', 'one', 'two', 'three', 'four'][n - n1]} are catalogue v2" in text
+    for name, k in (("synthetic-logistic-v1", n1), ("synthetic-logistic-v2", n)):
+        model = rs.load_model(name)
+        assert list(model.feature_names_in_) == list(rs.FEATURES)[:k], name
+        assert model.penalty == "l2"  # "a ridge logistic model"
+    assert f"(generator 1, the first {n1} features)" in text
+    assert f"generator 2 cohort and all {n} features" in text
+
+
+def test_readme_states_v1_illustration_computed():
+    """'the social-care-only view reaches 10 (20 rows, 4 children) and so does the school-only'."""
+    text = _flat(_text(README))
+    v1 = rs.load_model("review-rules-v1")
+    mad = v1.bands["multi_agency_discussion"]
+    events, cases = rs.make_cohort(5000, random_state=2101, generator=1)
+    assert "`make_cohort(5000, random_state=2101, generator=1)`, 30-day grid" in text
+    grid = rs.as_of_grid(events, "30D", cases=cases)
+    reached = {}
+    for agency in ("social_care", "school"):
+        x = rs.encode_features(events, grid, agency=agency)
+        score = v1.risk_score(x).to_numpy()
+        rows = score >= mad
+        reached[agency] = (score.max(), int(rows.sum()), x.loc[rows, "case_id"].nunique())
+    top, n_rows, n_children = reached["social_care"]
+    assert top == mad and reached["school"][0] == mad
+    assert (
+        f"the social-care-only view reaches {mad:.0f} ({n_rows} rows, {n_children} children) "
+        "and so does the school-only view" in text
+    )
+    reach = rs.agency_reach(v1).set_index("view")["max_points"]
+    assert (
+        f"reach {reach['hospital']:.0f} (hospital), {reach['school']:.0f} (school), "
+        f"{reach['social_care']:.0f} (social care) or {reach['gp']:.0f} (GP, police)" in text
+    )
+    assert reach["gp"] == reach["police"]
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def test_readme_lists_the_responses_an_audit_counts():
+    from riskscore.audit import RESPONSES
+    from riskscore.vocabulary import PLAN_START_END
+
+    item = _flat(_section(_text(README), "Audit")).split("**Missed opportunity**", 1)[1]
+    listed = re.findall(r"`(\w+)`", item.split(";", 1)[0])
+    assert tuple(listed) == RESPONSES
+    assert not set(PLAN_START_END.values()) & set(RESPONSES)  # "plan ends are not responses"
+
+
+# --------------------------------------------------------------------------- training
+
+
+def test_readme_labels_paragraph_is_computed():
+    """The first release's rule against the default one, on the cohort the README names."""
+    text = _flat(_section(_text(README), "Training and evaluation"))
+    assert "On `make_cohort(20000, random_state=0)` (90-day grid, `min_history=0`)" in text
+    events, cases = rs.make_cohort(20000, random_state=0)
+    sets = {
+        rule: rs.make_training_set(events, cases, grid="90D", censoring=rule, min_history=0)
+        for rule in ("keep_positives", "complete")
+    }
+    keys = {
+        rule: pd.DataFrame({"case_id": ts.case_ids, "as_of": np.asarray(ts.as_of), "y": ts.y})
+        for rule, ts in sets.items()
+    }
+    merged = keys["keep_positives"].merge(
+        keys["complete"][["case_id", "as_of"]], how="left", indicator=True
+    )
+    extra = merged[merged["_merge"] == "left_only"]
+    assert len(extra) > 0 and extra["y"].eq(1).all()
+    assert (
+        f"labels {len(extra)} rows past the end of follow-up only because they are positive" in text
+    )
+    kept = sets["keep_positives"]
+    quarter = pd.Series(np.asarray(kept.as_of)).dt.to_period("Q")
+    rate = pd.Series(kept.y).groupby(quarter.to_numpy()).mean().sort_index()
+    trailing = int((rate[::-1].cumprod() == 1).sum())
+    words = {1: "quarter", 2: "two quarters", 3: "three quarters", 4: "four quarters"}
+    assert f"its last {words[trailing]} of as-of dates have a 100% outcome rate" in text
+
+    def temporal_rate(ts):
+        ((_, test),) = rs.TemporalSplit(ts.as_of, 365).split(ts.X, ts.y, ts.case_ids)
+        return ts.y[test].mean()
+
+    assert (
+        f"the default temporal split's test set then has an outcome rate of "
+        f"{temporal_rate(kept):.1%}, against {temporal_rate(sets['complete']):.1%} under the "
+        "default rule" in text
+    )
+
+
+def test_readme_temporal_split_on_three_years_is_refused_as_it_says():
+    text = _flat(_section(_text(README), "Training and evaluation"))
+    assert 'so `cv="temporal"` is refused there with a `ParameterError`' in text
+    events, cases = rs.make_cohort(400, random_state=0)
+    ts = rs.make_training_set(events, cases, grid="90D")
+    with pytest.raises(rs.ParameterError, match="leaves 0 training and 0 test rows"):
+        rs.evaluate(rs.default_scorecard(), ts, cv="temporal", n_boot=0)
+
+
+# --------------------------------------------------------------------------- synthetic data
+
+
+def test_readme_synthetic_truth_paragraph_is_computed():
+    """Where a fit recovers the generator's log-odds, and where it does not."""
+    text = _flat(_section(_text(README), "Synthetic data"))
+    truth = dict(rs.TRUE_LOG_ODDS)
+    features = list(truth)
+    events, cases = rs.make_cohort(40000, random_state=7)
+    assert "on `make_cohort(40000, random_state=7)`" in text
+
+    def held(table):
+        table = table.set_index("feature")
+        low, high = np.log(table["lower"]), np.log(table["upper"])
+        inside = {f: bool(low[f] <= truth[f] <= high[f]) for f in features}
+        return sum(inside.values()), table["coef"]
+
+    as_of = cases[["case_id", "index_date"]].rename(columns={"index_date": "as_of"})
+    x = rs.encode_features(events, as_of)[features].fillna(0)
+    y = cases["outcome"].notna().to_numpy().astype(int)
+    at_index = rs.LogisticRiskModel(penalty=None, features=features).fit(x, y)
+    n_held, _ = held(at_index.odds_ratios())
+    n = len(features)
+    assert f"an unpenalised fit on the {n} true features" in text
+    assert f"gives Wald intervals holding {n_held} of the {n} true log-odds" in text
+
+    ts = rs.make_training_set(events, cases, grid="90D", features=features)
+    rows = rs.LogisticRiskModel(penalty=None, features=features).fit(
+        ts.X[features].fillna(0), ts.y, case_ids=ts.case_ids
+    )
+    table = rows.odds_ratios()
+    assert table["interval"].str.startswith("cluster-robust").all()
+    n_held_rows, coef = held(table)
+    assert f"the same fit on a 90-day grid there misses {n - n_held_rows} of {n}" in text
+    feature = "asthma_admission_28d"
+    assert f"`{feature}` {coef[feature]:.2f} against {truth[feature]:.2f}" in text
+
+
+def test_fictional_calendars_stated_are_the_data():
+    """Child A's years, and each notebook's cohort's, are the years of the data it uses."""
+    events, _ = rs.vignette()
+    years = f"{events['date'].min().year}-{events['date'].max().year}"
+    assert f"invented calendar ({years})" in _flat(
+        _text(DOCS / "responsible-use.md").replace("**", "")
+    )
+    assert f"invented calendar ({years})" in _notebook_markdown(NOTEBOOKS / "01_audit_a_case.py")
+    defaults = inspect.signature(rs.make_cohort).parameters
+    for name, years in (
+        ("00_from_source_extracts", defaults["years"].default),
+        ("02_train_and_validate", 5),
+        ("03_fairness_and_calibration", defaults["years"].default),
+    ):
+        assert "make_cohort(" in _text(NOTEBOOKS / f"{name}.py")
+        cohort, _ = rs.make_cohort(300, random_state=0, years=years)
+        span = f"{cohort['date'].min().year}-{cohort['date'].max().year}"
+        assert f"invented calendar {span}" in _notebook_markdown(NOTEBOOKS / f"{name}.py"), name
+    assert "years=5" in _text(NOTEBOOKS / "02_train_and_validate.py")
+
+
+# --------------------------------------------------------------------------- links
+
+
+@pytest.mark.parametrize(
+    "page", [NOTEBOOKS / "README.md", *sorted(NOTEBOOKS.glob("*.py"))], ids=lambda p: p.name
+)
+def test_notebook_pages_link_only_inside_the_repository(page):
+    text = _text(page)
+    assert not re.search(r"https?://|ftp://|www\.", text), "links must stay in the repository"
+    for target in re.findall(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)", _prose(text)):
+        path = target.partition("#")[0]
+        dest = (page.parent / path).resolve()
+        assert dest.is_relative_to(ROOT) and dest.exists(), target

@@ -357,12 +357,26 @@ def _sha256_line(digest: str, filename: str) -> str:
 # --------------------------------------------------------------------------- to dict
 
 
+def _controlled_training_data(mc: dict) -> dict:
+    """``mc`` with the counts of its ``training_data`` (however they got there: a caller's
+    ``model_card=``, a card read from a file) under disclosure control."""
+    td = mc.get("training_data")
+    if isinstance(td, Mapping):
+        td = dict(td)
+        keys = [k for k in ("n_rows", "n_events", "n_cases") if k in td]
+        if keys:
+            td.update(_disclosed_counts({k: td[k] for k in keys}))
+        mc["training_data"] = td
+    return mc
+
+
 def _scorecard_dict(card: RuleScorecard, model_card: Mapping | None) -> dict:
     mc = dict(card.model_card)
     mc.setdefault("intended_use", AUDIT_ONLY_NOTICE)
     mc.setdefault("created", _dt.date.today().isoformat())
     if model_card:
         mc.update(model_card)
+    _controlled_training_data(mc)
     return {
         "kind": "rule_scorecard",
         "schema_version": SCHEMA_VERSION,
@@ -446,6 +460,7 @@ def _logistic_dict(model: LogisticRiskModel, model_card: Mapping | None) -> dict
         }
     if model_card:
         mc.update(model_card)
+    _controlled_training_data(mc)
     return {
         "kind": "logistic",
         "schema_version": SCHEMA_VERSION,

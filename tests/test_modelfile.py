@@ -174,6 +174,23 @@ def test_model_card_counts_pass_disclosure_control(tmp_path):
     assert td_small["n_events"] is None and td_small["n_rows"] == 40
 
 
+@pytest.mark.parametrize("kind", ["logistic", "scorecard"])
+def test_training_counts_given_in_model_card_pass_disclosure_control(kind):
+    # save_model(model_card={"training_data": ...}) replaced the disclosed counts and
+    # wrote 3 events and 1,503 rows as given
+    model = fitted_logistic()[0] if kind == "logistic" else load_model("review-rules-v2")
+    given = {"n_rows": 1503, "n_events": 3, "n_cases": 501, "source": "extract 2101"}
+    td = json.loads(model_to_json(model, model_card={"training_data": given}))["model_card"][
+        "training_data"
+    ]
+    assert td == {"n_rows": 1505, "n_events": None, "n_cases": 500, "source": "extract 2101"}
+    # a scorecard file whose card holds small counts is written back controlled
+    doc = json.loads(model_to_json(load_model("review-rules-v2")))
+    doc["model_card"]["training_data"] = {"n_rows": 42, "n_events": 7}
+    again = json.loads(model_to_json(model_from_json(json.dumps(doc))))
+    assert again["model_card"]["training_data"] == {"n_rows": 40, "n_events": None}
+
+
 def test_saving_an_unnamed_or_unfitted_model_is_refused():
     with pytest.raises(ModelFileError, match="not fitted"):
         model_to_json(LogisticRiskModel())

@@ -38,6 +38,7 @@ __all__ = [
     "CALIBRATION_BINS",
     "CURVE_BINS",
     "Cuts",
+    "ONE_POINT_NOTE",
     "Totals",
     "alerts_table",
     "calibration_curve_table",
@@ -61,6 +62,17 @@ CALIBRATION_BINS = 10
 
 #: Points of the smoothed calibration curve before merging: twentieths of the rows.
 CURVE_BINS = 20
+
+#: Added to the method of a smoothed calibration curve of one point (every point
+#: merged, by disclosure control on a small validation set, or all predicted risks
+#: alike). Its observed value is the fitted curve at the mean predicted risk of all
+#: rows, which differs from the observed rate of all rows that the calibration table
+#: publishes beside it, and one point shows no shape: figures do not draw it.
+ONE_POINT_NOTE = (
+    "; here every point is merged into one point: the fitted curve at the mean predicted "
+    "risk of all rows, not the observed rate of all rows (that is the calibration "
+    "table's), and no shape, so figures do not draw it"
+)
 
 # Quantile cuts of the predicted risk offered to the ROC curve (lowest priority).
 _ROC_CUTS = 40
@@ -497,11 +509,15 @@ def calibration_curve_table(
     points are twentieths of the rows merged like the calibration bins, their
     counts are disclosed, and the curve is a statistic shown only where its point's
     counts are published and the whole validation set has at least ``min_count``
-    events and non-events.
+    events and non-events. When every point is merged into one, ``attrs["method"]``
+    says what that point is (:data:`ONE_POINT_NOTE`): the fitted curve at the mean
+    predicted risk of all rows, not their observed rate; figures do not draw it.
     """
     curve = _binned(p, y, cuts, "curve").rename(columns={"mean_predicted": "predicted"})
     observed, lower, upper = smooth(curve["predicted"].to_numpy(dtype=float))
     curve = curve.assign(observed=observed, lower=lower, upper=upper)
+    if len(curve) == 1:
+        method += ONE_POINT_NOTE
     if settings is None:
         out = mark_undisclosed(curve, reason="evaluate(disclosure=False)")
         out.attrs["method"] = method

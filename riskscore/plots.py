@@ -1201,7 +1201,10 @@ def plot_calibration(result, ax: Axes | None = None) -> Axes:
     Deciles whose counts disclosure control suppressed are not drawn; how many is
     said on the plot. A smoothed curve is drawn when the result has one
     (:func:`smoothed_calibration`), with its band when it has limits; points of it
-    that disclosure control withheld are not drawn, and the plot says so. The legend
+    that disclosure control withheld are not drawn, and the plot says so. A curve of
+    one point (every point merged into one) is not drawn either, and the plot says
+    so: it is the fitted curve at the mean predicted risk of all rows, which differs
+    from the one risk group's observed rate beside it, and shows no shape. The legend
     names only what is drawn.
 
     Parameters
@@ -1244,41 +1247,50 @@ def plot_calibration(result, ax: Axes | None = None) -> Axes:
         px = "predicted" if "predicted" in curve.columns else "mean_predicted"
         cx, cy = _values(curve, px), _values(curve, "observed")
         drawn = np.isfinite(cx) & np.isfinite(cy)
-        tops += [cx[drawn], cy[drawn]]
-        if {"lower", "upper"} <= set(curve.columns):
-            lo, hi = _values(curve, "lower"), _values(curve, "upper")
-            band = drawn & np.isfinite(lo) & np.isfinite(hi)
-            # a band needs two neighbouring points; the legend names only what is drawn
-            if (band[1:] & band[:-1]).any():
-                ax.fill_between(
-                    cx,
-                    lo,
-                    hi,
-                    where=band,
-                    color="C0",
-                    alpha=0.15,
-                    linewidth=0,
-                    label="smoothed curve, interval",
-                )
-        if drawn.any():
-            # a point with no neighbour drawn is no line: mark the points then
-            alone = not (drawn[1:] & drawn[:-1]).any()
-            ax.plot(
-                cx[drawn] if alone else cx,
-                cy[drawn] if alone else cy,
-                color="C0",
-                linewidth=2,
-                marker="s" if alone else None,
-                label="smoothed curve",
-            )
-        withheld = int(suppressed_cells(curve, "observed")[~drawn].sum())
-        if withheld and not drawn.any():
-            notes.append("smoothed curve not drawn:\nwithheld by disclosure control")
-        elif withheld:
+        if len(curve) == 1 and drawn.all():
+            # every point merged into one: the fitted curve at the mean risk of all
+            # rows, beside the one group's observed rate of the same rows, and no
+            # shape (the curve table's method says what the point is)
             notes.append(
-                f"{withheld} of {len(curve)} points of the smoothed curve\n"
-                "withheld by disclosure control"
+                "smoothed curve not drawn: it is one point\n(every row in one group), "
+                "which shows no shape"
             )
+        else:
+            tops += [cx[drawn], cy[drawn]]
+            if {"lower", "upper"} <= set(curve.columns):
+                lo, hi = _values(curve, "lower"), _values(curve, "upper")
+                band = drawn & np.isfinite(lo) & np.isfinite(hi)
+                # a band needs two neighbouring points; the legend names only what is drawn
+                if (band[1:] & band[:-1]).any():
+                    ax.fill_between(
+                        cx,
+                        lo,
+                        hi,
+                        where=band,
+                        color="C0",
+                        alpha=0.15,
+                        linewidth=0,
+                        label="smoothed curve, interval",
+                    )
+            if drawn.any():
+                # a point with no neighbour drawn is no line: mark the points then
+                alone = not (drawn[1:] & drawn[:-1]).any()
+                ax.plot(
+                    cx[drawn] if alone else cx,
+                    cy[drawn] if alone else cy,
+                    color="C0",
+                    linewidth=2,
+                    marker="s" if alone else None,
+                    label="smoothed curve",
+                )
+            withheld = int(suppressed_cells(curve, "observed")[~drawn].sum())
+            if withheld and not drawn.any():
+                notes.append("smoothed curve not drawn:\nwithheld by disclosure control")
+            elif withheld:
+                notes.append(
+                    f"{withheld} of {len(curve)} points of the smoothed curve\n"
+                    "withheld by disclosure control"
+                )
     top = float(np.nanmax(np.concatenate([np.asarray(v, dtype=float) for v in tops]))) * 1.08
     ax.plot([0, top], [0, top], ls="--", color="grey", lw=1, label="predictions equal outcomes")
     if shown.any():

@@ -740,3 +740,45 @@ def test_notebook_pages_link_only_inside_the_repository(page):
         path = target.partition("#")[0]
         dest = (page.parent / path).resolve()
         assert dest.is_relative_to(ROOT) and dest.exists(), target
+
+
+# --------------------------------------------------------------------------- Dask
+
+
+def test_readme_dask_section_names_what_takes_a_client_and_the_limits():
+    from riskscore import scale
+
+    text = _flat(_section(_text(README), "National scale with Dask"))
+    takes_client = [
+        name
+        for name, obj in vars(scale).items()
+        if inspect.isfunction(obj)
+        and obj.__module__ == "riskscore.scale"
+        and not name.startswith("_")
+        and "client" in inspect.signature(obj).parameters
+    ]
+    assert takes_client
+    for name in takes_client:
+        assert f"`{name}`" in text or f"`riskscore.scale.{name}`" in text, name
+    for name in ("audit_cohort", "encode_features", "make_training_set"):
+        assert "client" not in inspect.signature(getattr(rs, name)).parameters, name
+    assert "`rs.audit_cohort` and the other entry points take no `client=`" in text
+    workers = inspect.signature(scale.local_cluster).parameters["n_workers"].default
+    assert f"a local cluster of {['no', 'one', 'two', 'three', 'four'][workers]} worker" in text
+    assert f"`n_partitions` is at most {scale._MAX_PARTITIONS:,}" in text
+
+
+def test_adapter_report_reasons_the_docs_name_are_the_adapters():
+    from riskscore.sources._spec import REPORT_REASONS
+
+    texts = [
+        _flat(_section(_text(README), "From source extracts")),
+        _flat(_notebook_markdown(NOTEBOOKS / "00_from_source_extracts.py")),
+    ]
+    named = set()
+    for text in texts:
+        named |= set(re.findall(r"(?:counted(?: as)?|show up as) `(\w+)`", text))
+        for sentence in re.findall(r"Reasons such as [^.]*\.", text):
+            named |= set(re.findall(r"`(\w+)`", sentence))
+    assert len(named) >= 5
+    assert named <= set(REPORT_REASONS), sorted(named - set(REPORT_REASONS))

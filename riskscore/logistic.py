@@ -75,7 +75,6 @@ import hashlib
 import math
 import numbers
 import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
@@ -132,6 +131,7 @@ from riskscore.errors import (
     SampleSizeWarning,
     SchemaError,
     check_fitted,
+    warn_user,
 )
 from riskscore.schema import allowed_columns, refuse_non_numbers
 from riskscore.scorecard import (
@@ -297,7 +297,7 @@ def _warn_few_cases(n_cases: int | None) -> str:
     """Warn that cluster-robust intervals rest on too few cases; the words for the note."""
     if n_cases is None or n_cases >= MIN_CLUSTER_CASES:
         return ""
-    warnings.warn(
+    warn_user(
         f"LogisticRiskModel.odds_ratios: cluster-robust intervals from {n_cases} cases are "
         f"too narrow (the sandwich estimator needs many cases: at least "
         f"{MIN_CLUSTER_CASES}; with fewer, nominal 95% intervals cover the truth far less "
@@ -305,7 +305,6 @@ def _warn_few_cases(n_cases: int | None) -> str:
         "ci='bootstrap' with X, y and case_ids (also approximate from so few cases); "
         "report these intervals as indicative only.",
         SampleSizeWarning,
-        stacklevel=3,
     )
     return (
         f"; from only {n_cases} cases (fewer than {MIN_CLUSTER_CASES}), so too narrow: "

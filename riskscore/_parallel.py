@@ -7,12 +7,17 @@ threads over chunks of cases).
 
 Also :func:`map_threads`, which runs numpy work on the calling thread and helpers,
 and :func:`settle_malloc`, which it calls before any work on several threads (see
-docs/performance.md, "The malloc setting riskscore changes").
+docs/performance.md, "The malloc setting riskscore changes"), and
+:func:`small_pages`, the page size of an encoding's new arrays on a virtual machine
+that hands free memory back to its host (same page, "Huge pages on a virtual
+machine").
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import os
 import sys
 import threading
@@ -31,6 +36,8 @@ __all__ = [
     "map_threads",
     "ThreadFlag",
     "MALLOC_ENV",
+    "host_reclaims_free_pages",
+    "small_pages",
 ]
 
 #: Set this environment variable to ``keep`` and riskscore leaves malloc as it is.
@@ -41,6 +48,11 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
 _MMAP_THRESHOLD = 32 * 2**20
 _TRIM_THRESHOLD = 2 * _MMAP_THRESHOLD
 _settled: bool | None = None
+#: where Linux lists virtio devices; a memory balloon's device id; the feature bit a
+#: balloon sets when it reports free pages to the host (VIRTIO_BALLOON_F_REPORTING)
+_VIRTIO_DEVICES = "/sys/bus/virtio/devices"
+_BALLOON_DEVICE = 0x0005
+_REPORTING_BIT = 5
 
 
 def available_cores() -> int:
@@ -112,9 +124,7 @@ def settle_malloc() -> bool:
 def _glibc():
     """glibc, its ``mallopt`` typed (Linux with glibc, unless ``RISKSCORE_MALLOC=keep``),
     or None."""
-    if os.environ.get(MALLOC_ENV, "").strip().lower() == "keep" or not sys.platform.startswith(
-        "linux"
-    ):
+    if not _settings_allowed() or not sys.platform.startswith("linux"):
         return None
     try:
         import ctypes
@@ -159,6 +169,106 @@ def trim_heap() -> bool:
     """
     libc = _glibc()
     return libc is not None and bool(libc.malloc_trim(0))
+
+
+def host_reclaims_free_pages(root: str = _VIRTIO_DEVICES) -> bool:
+    """Whether this machine is a virtual machine that hands its free memory back.
+
+    True when a virtio memory balloon under ``root`` has free page reporting on: the
+    guest kernel tells the host which free 2 MB blocks it may take back, and the
+    host then backs each again only when it is next written. False elsewhere (a
+    physical machine, a VM without that balloon feature, anything unreadable).
+
+    Examples
+    --------
+    >>> host_reclaims_free_pages("/no/such/folder")
+    False
+    """
+    try:
+        devices = sorted(os.scandir(root), key=lambda d: d.name)
+    except OSError:
+        return False
+    for device in devices:
+        try:
+            with open(os.path.join(device.path, "device")) as f:
+                kind = int(f.read().strip(), 16)
+            with open(os.path.join(device.path, "features")) as f:
+                bits = f.read().strip()  # one character per feature bit, bit 0 first
+        except (OSError, ValueError):
+            continue
+        if kind == _BALLOON_DEVICE and bits[_REPORTING_BIT : _REPORTING_BIT + 1] == "1":
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=1)
+def _small_pages_here() -> bool:
+    return sys.platform.startswith("linux") and host_reclaims_free_pages()
+
+
+def _hugepage_switch():
+    """numpy's switch for asking the kernel for huge pages (returns the old setting)."""
+    for name in ("numpy._core.multiarray", "numpy.core.multiarray"):
+        try:
+            switch = getattr(importlib.import_module(name), "_set_madvise_hugepage", None)
+        except ImportError:
+            continue
+        if switch is not None:
+            return switch
+    return None
+
+
+_pages_lock = threading.Lock()
+_pages_depth = 0
+_pages_before = True
+
+
+@contextlib.contextmanager
+def small_pages():
+    """Within the block: numpy's new large arrays on 4 KB pages, where that is faster.
+
+    numpy asks the kernel for 2 MB (huge) pages for arrays of 4 MB and more. On a
+    virtual machine that reports its free memory to the host
+    (:func:`host_reclaims_free_pages`), a huge page the process takes is mostly one
+    the host has reclaimed, and has to be backed again 4 KB at a time inside one
+    fault: on the project machine, writing a new 1 GB array took 1-2.5 s of system
+    time once the memory had been free a few seconds, against 0.35 s on 4 KB pages
+    (and 0.05 s on huge pages freed a moment before, which back-to-back benchmark
+    rounds see but a notebook, with pauses between cells, does not). So there, and
+    only there, numpy's switch is off for the block; elsewhere nothing changes. The
+    setting is numpy's, for the whole process: other threads' new arrays get 4 KB
+    pages while any thread is in such a block; the previous setting returns when
+    the last one leaves. Not done when ``RISKSCORE_MALLOC`` is ``keep``.
+
+    Yields whether the switch is off for the block.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with small_pages():
+    ...     a = np.ones(1_000_000)
+    """
+    global _pages_depth, _pages_before
+    switch = _hugepage_switch() if _small_pages_here() and _settings_allowed() else None
+    if switch is None:
+        yield False
+        return
+    with _pages_lock:
+        if _pages_depth == 0:
+            _pages_before = bool(switch(False))
+        _pages_depth += 1
+    try:
+        yield True
+    finally:
+        with _pages_lock:
+            _pages_depth -= 1
+            if _pages_depth == 0:
+                switch(_pages_before)
+
+
+def _settings_allowed() -> bool:
+    """False when the user asked riskscore to leave memory settings alone."""
+    return os.environ.get(MALLOC_ENV, "").strip().lower() != "keep"
 
 
 def map_threads(fn, items: list, workers: int) -> list:

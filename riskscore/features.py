@@ -53,7 +53,7 @@ from riskscore._dates import (
     to_days,
 )
 from riskscore._dispatch import backend, is_dask
-from riskscore._parallel import map_threads, resolve_n_jobs, settle_malloc
+from riskscore._parallel import map_threads, resolve_n_jobs, settle_malloc, small_pages
 from riskscore._params import WINDOW_DAYS, validate_attributes, validate_params
 from riskscore._paths import output_file
 from riskscore._privacy_rules import normalise_ids
@@ -727,13 +727,14 @@ def encode_features(
         )
     _require(as_of, ["case_id", "as_of"], "as_of")
     recent_window = _check_recent_window(recent_window)
-    events = _view(events, agency)
-    job = _Job(events, as_of, recent_window, n_jobs, dtype)
-    # one float block, filled in place: no per-column copies of a large table
-    values = np.empty((len(job.t), len(FEATURES)), dtype=job.dtype, order="F")
-
-    job.run(values)
-    out = job.frame(values, slice(None))
+    # on a VM that hands free memory to its host, 4 KB pages fault in faster
+    with small_pages():
+        events = _view(events, agency)
+        job = _Job(events, as_of, recent_window, n_jobs, dtype)
+        # one float block, filled in place: no per-column copies of a large table
+        values = np.empty((len(job.t), len(FEATURES)), dtype=job.dtype, order="F")
+        job.run(values)
+        out = job.frame(values, slice(None))
     if coverage is not None:
         out = apply_coverage(out, coverage, agency=agency)
         if job.dtype != np.float64:

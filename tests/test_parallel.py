@@ -165,3 +165,137 @@ def test_workers_are_never_more_than_cores_or_tasks():
     assert capped_n_jobs(-(cores + 5), 100) == 1
     assert capped_n_jobs(None, 100) is None  # joblib's own default
     assert resolve_n_jobs(10_000) == cores
+
+
+# --- page size on a virtual machine that hands free memory back (small_pages) -------
+
+
+def _virtio(root, name: str, device: str, features: str) -> None:
+    d = root / name
+    d.mkdir()
+    (d / "device").write_text(device + "\n")
+    (d / "features").write_text(features + "\n")
+
+
+@pytest.mark.parametrize(
+    ("devices", "expected"),
+    [
+        # a balloon (device 0x0005) with bit 5 (free page reporting) set
+        ([("virtio0", "0x0005", "0000010000000000")], True),
+        ([("virtio0", "0x0001", "0000000000"), ("virtio3", "0x0005", "1100010")], True),
+        # the balloon without reporting, or bit 5 of another device
+        ([("virtio0", "0x0005", "1111101111")], False),
+        ([("virtio0", "0x0001", "0000010000")], False),
+        # a features string too short to hold bit 5, an unreadable device id
+        ([("virtio0", "0x0005", "00001")], False),
+        ([("virtio0", "balloon", "0000010000")], False),
+        ([], False),
+    ],
+)
+def test_a_vm_reporting_free_pages_is_recognised_by_its_balloon(tmp_path, devices, expected):
+    from riskscore._parallel import host_reclaims_free_pages
+
+    for device in devices:
+        _virtio(tmp_path, *device)
+    assert host_reclaims_free_pages(str(tmp_path)) is expected
+    assert host_reclaims_free_pages(str(tmp_path / "missing")) is False
+
+
+def _numpy_hugepages() -> bool:
+    from riskscore._parallel import _hugepage_switch
+
+    switch = _hugepage_switch()
+    before = switch(True)
+    switch(before)
+    return bool(before)
+
+
+@pytest.fixture
+def reporting_vm(monkeypatch):
+    """As on a VM whose balloon reports free pages; numpy's setting restored after."""
+    from riskscore import _parallel
+
+    monkeypatch.setattr(_parallel, "_small_pages_here", lambda: True)
+    monkeypatch.delenv(_parallel.MALLOC_ENV, raising=False)
+    before = _numpy_hugepages()
+    yield
+    _parallel._hugepage_switch()(before)
+
+
+def test_small_pages_turns_numpys_huge_pages_off_and_restores_them(reporting_vm):
+    from riskscore._parallel import small_pages
+
+    assert _numpy_hugepages()
+    with small_pages() as on:
+        assert on and not _numpy_hugepages()
+        with small_pages():  # nested: still off, and still off after the inner block
+            assert not _numpy_hugepages()
+        assert not _numpy_hugepages()
+    assert _numpy_hugepages()
+    with pytest.raises(KeyError), small_pages():
+        raise KeyError("boom")
+    assert _numpy_hugepages()
+
+
+def test_small_pages_keeps_a_setting_the_user_made(reporting_vm):
+    from riskscore._parallel import _hugepage_switch, small_pages
+
+    _hugepage_switch()(False)  # as NUMPY_MADVISE_HUGEPAGE=0 would
+    with small_pages():
+        assert not _numpy_hugepages()
+    assert not _numpy_hugepages()
+
+
+def test_small_pages_changes_nothing_off_such_a_vm_or_when_told_to_keep(reporting_vm, monkeypatch):
+    from riskscore import _parallel
+
+    monkeypatch.setenv(_parallel.MALLOC_ENV, "keep")
+    with _parallel.small_pages() as on:
+        assert not on and _numpy_hugepages()
+    monkeypatch.delenv(_parallel.MALLOC_ENV)
+    monkeypatch.setattr(_parallel, "_small_pages_here", lambda: False)
+    with _parallel.small_pages() as on:
+        assert not on and _numpy_hugepages()
+
+
+def test_small_pages_holds_until_the_last_thread_leaves(reporting_vm):
+    from riskscore._parallel import small_pages
+
+    inside, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with small_pages():
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=other)
+    t.start()
+    inside.wait(10)
+    with small_pages():
+        pass
+    still_off = not _numpy_hugepages()  # the other thread is still in its block
+    release.set()
+    t.join()
+    assert still_off and _numpy_hugepages()
+
+
+def test_encode_features_builds_its_table_on_small_pages_on_such_a_vm(reporting_vm, monkeypatch):
+    import riskscore as rs
+    from riskscore import features
+
+    seen = []
+    run = features._Job.run
+
+    def spy(self, target):
+        seen.append(_numpy_hugepages())
+        return run(self, target)
+
+    monkeypatch.setattr(features._Job, "run", spy)
+    events, cases = rs.make_cohort(30, random_state=1)
+    grid = rs.as_of_grid(events, "180D", cases=cases)
+    seen.clear()
+    X = rs.encode_features(events, grid)
+    assert seen == [False] and _numpy_hugepages()
+    monkeypatch.setattr(features._Job, "run", run)
+    pd_testing = __import__("pandas").testing
+    pd_testing.assert_frame_equal(X, rs.encode_features(events, grid))

@@ -782,3 +782,77 @@ def test_adapter_report_reasons_the_docs_name_are_the_adapters():
             named |= set(re.findall(r"`(\w+)`", sentence))
     assert len(named) >= 5
     assert named <= set(REPORT_REASONS), sorted(named - set(REPORT_REASONS))
+
+
+# --------------------------------------------------------------------------- the notice
+
+#: docs/responsible-use.md: "Every report and command says so" (not a tool for decisions).
+#: These commands print no notice yet (reported); strict, so a fix shows up here.
+_SILENT = {"validate", "encode", "score", "model (list)"}
+
+
+@pytest.fixture(scope="module")
+def cohort_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("doc-claims-cli")
+    events, cases = rs.make_cohort(300, random_state=5)
+    events.to_csv(folder / "events.csv", index=False)
+    cases.drop(columns="index_date").to_csv(folder / "cases.csv", index=False)
+    return folder
+
+
+def _command(name: str, folder: Path) -> list[str]:
+    e, c = str(folder / "events.csv"), str(folder / "cases.csv")
+    out = folder / name.replace(" ", "-").strip("()")
+    return {
+        "demo": ["demo", "--n-cases", "200", "--out", str(out)],
+        "validate": ["validate", e, "--cases", c],
+        "encode": ["encode", e, "--cases", c, "--grid", "90D", "--out", str(folder / "f.csv")],
+        "score": ["score", str(folder / "f.csv"), "--out", str(out / "s.csv")],
+        "audit (case)": ["audit", e, "--cases", c, "--case", "C0000001", "--out", str(out)],
+        "audit (cohort)": ["audit", e, "--cases", c, "--out", str(out)],
+        "train": [
+            *("train", e, "--cases", c, "--grid", "90D", "--cv", "2", "--n-boot", "0"),
+            *("--out", str(out / "m.json")),
+        ],
+        "evaluate": [
+            *("evaluate", e, "--cases", c, "--grid", "90D", "--cv", "2", "--n-boot", "0"),
+            *("--out", str(out / "e.html")),
+        ],
+        "model (list)": ["model"],
+        "model (one)": ["model", "review-rules-v2"],
+    }[name]
+
+
+_COMMANDS = [
+    "demo",
+    "validate",
+    "encode",
+    "score",
+    "audit (case)",
+    "audit (cohort)",
+    "train",
+    "evaluate",
+    "model (list)",
+    "model (one)",
+]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="prints no notice yet"))
+        if n in _SILENT
+        else n
+        for n in _COMMANDS
+    ],
+)
+def test_every_command_says_it_is_not_for_decisions(name, cohort_files, capsys):
+    from riskscore.cli import main
+
+    assert "Every report and command says so." in _flat(_text(DOCS / "responsible-use.md"))
+    if name == "score":
+        main(_command("encode", cohort_files))
+        capsys.readouterr()
+    assert main(_command(name, cohort_files)) == 0
+    said = _flat(capsys.readouterr().out)
+    assert re.search(r"must not be used to make, decisions about|not a decision about any", said)

@@ -856,3 +856,33 @@ def test_every_command_says_it_is_not_for_decisions(name, cohort_files, capsys):
     assert main(_command(name, cohort_files)) == 0
     said = _flat(capsys.readouterr().out)
     assert re.search(r"must not be used to make, decisions about|not a decision about any", said)
+
+
+# --------------------------------------------------------------------------- features
+
+
+def test_decisions_left_to_the_library_are_the_encoders():
+    """Attendance means rounded to the stated places; a case with no events: 0 and NaN."""
+    from riskscore.features import _MEAN_DECIMALS
+
+    for page in (README, DOCS / "data-contract.md"):
+        assert f"Attendance means are rounded to {_MEAN_DECIMALS} decimal places" in _flat(
+            _text(page)
+        ), page.name
+    # three periods averaging exactly the 0.90 line: on it, so persistent absence
+    events = pd.DataFrame(
+        {
+            "case_id": ["c1"] * 3,
+            "date": pd.to_datetime(["2101-01-10", "2101-02-10", "2101-03-10"]),
+            "agency": "school",
+            "event": "attendance",
+            "value": [0.85, 0.95, 0.9],
+        }
+    )
+    pairs = pd.DataFrame({"case_id": ["c1", "c2"], "as_of": pd.to_datetime(["2101-03-10"] * 2)})
+    x = rs.encode_features(events, pairs).set_index("case_id")
+    assert x.loc["c1", "attendance_recent"] == 0.9 and x.loc["c1", "persistent_absence"] == 1
+    kinds = {name: spec.kind for name, spec in rs.FEATURES.items()}
+    counts = [f for f, k in kinds.items() if k == "count"]
+    assert (x.loc["c2", counts] == 0).all()  # "zero counts"
+    assert np.isnan(x.loc["c2", "attendance_recent"])  # "and missing attendance"

@@ -399,6 +399,27 @@ def _resolve_columns(
         list(rate_columns) if isinstance(rate_columns, Mapping) else _as_list(rate_columns) or []
     )
     _check_columns(table, rate_names, "rate_columns")
+    if _as_list(by) is not None:
+        # a date that does not label the groups is a first, last or some one child's
+        # date: it would leave as it is, even beside a suppressed count
+        dates = [
+            c
+            for c in table.columns
+            if c not in by_list
+            and c not in (counts or [])
+            and c not in rate_names
+            and c not in exclude
+            and (
+                pd.api.types.is_datetime64_any_dtype(table[c])
+                or isinstance(table[c].dtype, pd.PeriodDtype)
+            )
+        ]
+        if dates:
+            raise DisclosureError(
+                f"column(s) {dates} hold dates but are not keys (by={by_list}): a first or last "
+                "date of a group is one child's date, and it would be published as it is. Fix: "
+                "add the column to by= if it labels the groups (a month, a week), or leave it out"
+            )
     if counts is None:
         counts, ambiguous = [], []
         for c in table.columns:
@@ -1402,11 +1423,17 @@ def _publish(plan: _Plan, hidden: np.ndarray, settings: DisclosureSettings) -> p
         },
         "computed": dict(plan.computed),
         "by": list(plan.by),
+        "columns": _column_names(out),
         "relations": notes,
         "rule": describe_settings(settings),
         "manifest": records,
     }
     return out
+
+
+def _column_names(table: pd.DataFrame) -> list[str]:
+    """The columns a stamp covers, as text (a sidecar keeps them as JSON)."""
+    return [str(c) for c in table.columns]
 
 
 def _plain_label(label: Any) -> Any:
@@ -1848,6 +1875,7 @@ def mark_statistics(
         "ratios": {},
         "computed": {},
         "by": [],
+        "columns": _column_names(out),
         "relations": [],
         "rule": rule,
         "manifest": records,
@@ -1989,6 +2017,26 @@ def rates_from_published(
         b = pd.to_numeric(out[den], errors="coerce").astype("float64").to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
             out[rate] = np.where(~np.isnan(a) & (b > 0), scale * a / np.where(b > 0, b, 1), np.nan)
+    stamp = out.attrs.get(DISCLOSURE_ATTR)
+    if isinstance(stamp, Mapping) and stamp.get("applied") and "columns" in stamp:
+        # the stamp covers the rates, so check_disclosure checks them (and nothing
+        # added later passes unseen)
+        ratios = dict(stamp.get("ratios") or {})
+        derived = dict(stamp.get("derived_columns") or {})
+        for rate, (num, den) in rates.items():
+            ratios[str(rate)] = {
+                "numerator": num,
+                "denominator": den,
+                "denominator_row": None,
+                "scale": float(scale),
+            }
+            derived[str(rate)] = [num, den]
+        out.attrs[DISCLOSURE_ATTR] = {
+            **stamp,
+            "ratios": ratios,
+            "derived_columns": derived,
+            "columns": _column_names(out),
+        }
     return out
 
 
@@ -2137,6 +2185,16 @@ def check_disclosure(table: pd.DataFrame) -> None:
     if not stamp.get("applied"):
         return
     settings = DisclosureSettings(**stamp["settings"])
+    if stamp.get("columns") is not None:
+        covered = {str(c) for c in stamp["columns"]}
+        added = [c for c in table.columns if str(c) not in covered]
+        if added:
+            raise DisclosureError(
+                f"column(s) {added} were added after disclosure control: the stamp does not "
+                "say what they hold, and counts, statistics or dates in them would leave "
+                "unchecked. Fix: add them before disclose() (classified with count_columns=, "
+                "rate_columns= or by=), or compute rates with rates_from_published()"
+            )
     counts = list(stamp.get("count_columns", []))
     for c in counts:
         if c not in table.columns:
@@ -2671,6 +2729,7 @@ def write_table(
         "relations": stamp.get("relations", []),
         "ratios": stamp.get("ratios", {}),
         "statistics": stamp.get("statistics", {}),
+        **({"columns": list(stamp["columns"])} if stamp.get("columns") is not None else {}),
     }
     record["manifest"] = _jsonable(manifest)
     record["file"] = path.name
@@ -2799,6 +2858,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             "relations": disc.get("relations") or [],
             "rule": disc.get("rule"),
             "manifest": record.get("manifest", []),
+            **({"columns": disc["columns"]} if disc.get("columns") is not None else {}),
         }
     else:
         stamp = {

@@ -37,6 +37,7 @@ from riskscore.disclosure import (
     mark_undisclosed,
     protect_nested,
     provenance,
+    rates_from_published,
     read_table,
     suppress_statistics,
     write_table,
@@ -944,3 +945,63 @@ def test_categories_a_table_does_not_use_never_reach_its_sidecar(tmp_path):
     sidecar = (tmp_path / "t.csv.provenance.json").read_text()
     assert "C0000007" in sidecar and "C0000008" not in sidecar
     assert list(read_table(path)["child"].cat.categories) == ["C0000007"]
+
+
+@pytest.mark.parametrize(
+    "column, values",
+    [
+        ("n_extra", [5, 2, 7]),  # exact small counts
+        ("mean_age", [7.1, 8.3, 9.2]),  # a statistic beside a suppressed count
+        ("first_event", pd.to_datetime(["2101-01-01", "2101-02-03", "2101-03-04"])),
+        ("note", ["a", "the only child in b", "c"]),
+    ],
+)
+def test_a_column_added_after_disclosure_control_is_refused(tmp_path, column, values):
+    # check_disclosure (and so write_table and check_publishable) looked only at the
+    # columns its stamp names: a column added afterwards left unchecked
+    table = pd.DataFrame({"g": ["a", "b", "c"], "n": [100, 3, 50], "k": [40, 1, 20]})
+    out = disclose(table, count_columns=["n", "k"], total_columns=[("n", ["k"])])
+    edited = out.assign(**{column: values})
+    with pytest.raises(DisclosureError, match=rf"{column}.*added after disclosure control"):
+        check_disclosure(edited)
+    with pytest.raises(DisclosureError, match=column):
+        write_table(edited, tmp_path / "t.csv")
+    with pytest.raises(DisclosureError, match=column):
+        check_publishable({"t": edited})
+    assert not (tmp_path / "t.csv").exists()
+    stats = mark_statistics(pd.DataFrame({"metric": ["auroc"], "estimate": [0.7]}), rule="r")
+    with pytest.raises(DisclosureError, match="n_events"):
+        check_disclosure(stats.assign(n_events=[3]))
+
+
+def test_rates_added_from_published_counts_are_checked_and_written(tmp_path):
+    table = pd.DataFrame({"g": ["a", "b", "c"], "n": [100, 3, 50], "k": [40, 1, 20]})
+    out = disclose(table, count_columns=["n", "k"], total_columns=[("n", ["k"])])
+    shared = rates_from_published(out, {"share": ("k", "n")})
+    check_disclosure(shared)
+    write_table(shared, tmp_path / "t.csv")
+    again = read_table(tmp_path / "t.csv")
+    check_disclosure(again)
+    with pytest.raises(DisclosureError, match="unexpected"):
+        check_disclosure(again.assign(unexpected=[1.0, 2.0, 3.0]))
+    # a share pasted in from exact counts is still caught
+    exact = shared.assign(share=[0.4, 1 / 3, 0.4])
+    with pytest.raises(DisclosureError, match="share"):
+        check_disclosure(exact)
+
+
+def test_a_date_beside_counts_that_is_not_a_key_is_refused():
+    # with by= given, a first or last date of a group was published as it was, even
+    # in a row whose counts were suppressed
+    table = pd.DataFrame(
+        {
+            "g": ["a", "b", "c"],
+            "n": [100, 3, 50],
+            "first_event": pd.to_datetime(["2101-01-01", "2101-02-03", "2101-03-04"]),
+        }
+    )
+    with pytest.raises(DisclosureError, match=r"first_event.*date.*by="):
+        disclose(table, count_columns=["n"], by=["g"])
+    # a date that labels the groups is a key
+    out = disclose(table, count_columns=["n"], by=["g", "first_event"])
+    assert out["first_event"].tolist() == table["first_event"].tolist()

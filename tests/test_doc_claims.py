@@ -886,3 +886,52 @@ def test_decisions_left_to_the_library_are_the_encoders():
     counts = [f for f, k in kinds.items() if k == "count"]
     assert (x.loc["c2", counts] == 0).all()  # "zero counts"
     assert np.isnan(x.loc["c2", "attendance_recent"])  # "and missing attendance"
+
+
+def test_readme_details_of_the_shipped_cards_and_points():
+    from riskscore.vocabulary import FEATURES_V1, SAME_CONDITION
+
+    text = _flat(_section(_text(README), "Models"))
+    v1, v2 = rs.load_model("review-rules-v1"), rs.default_scorecard()
+    # "models built on them (`review-rules-v1`, `synthetic-logistic-v1`) read only those"
+    assert {r.feature for r in v1.rules} <= set(FEATURES_V1)
+    # "`missed_appointments_12m` has no rule, for a reason the card gives"
+    assert "`missed_appointments_12m` has no rule, for a reason the card gives" in text
+    assert "missed_appointments_12m" in str(v2.model_card["features_not_scored"])
+    # v1's substance rationale says "class A drug use"
+    (substance,) = [r for r in v1.rules if r.feature == "parental_substance_use_12m"]
+    assert "class A drug use" in substance.rationale and '"class A drug use"' in text
+    # "(`persistent_absence >= 1` is `attendance_recent <= 0.9`)"
+    for (feature, op, threshold), (same, same_op, same_threshold) in SAME_CONDITION.items():
+        if feature == "persistent_absence":
+            stated = f"(`{feature} {op} {threshold:g}` is `{same} {same_op} {same_threshold:g}`)"
+            assert stated in text
+
+
+# --------------------------------------------------------------------------- notebooks
+
+
+def test_notebook_prose_states_the_defaults_and_figures_it_uses():
+    from riskscore._dates import step_days
+
+    nb00 = _flat(_notebook_markdown(NOTEBOOKS / "00_from_source_extracts.py"))
+    assert "rs.make_cohort(1500, random_state=11)" in _text(
+        NOTEBOOKS / "00_from_source_extracts.py"
+    )
+    _, cases = rs.make_cohort(1500, random_state=11)
+    n_outcomes = int(cases["outcome"].notna().sum())
+    assert f"about {round(n_outcomes, -1)} children have an outcome" in nb00
+    settings = rs.DisclosureSettings()
+    assert f"counts under {settings.min_count} are suppressed" in nb00
+    assert f"rounded to the nearest {settings.round_to}" in nb00
+
+    nb01 = _flat(_notebook_markdown(NOTEBOOKS / "01_audit_a_case.py"))
+    card = rs.default_scorecard()
+    assert (
+        f"`review` ({card.bands['review']:.0f} points) and `multi_agency_discussion` "
+        f"({card.bands['multi_agency_discussion']:.0f} points)" in nb01
+    )
+    grid = inspect.signature(rs.audit_case).parameters["grid"].default
+    assert f"`audit_case` computes the score on a {step_days(grid)}-day grid" in nb01
+    window = inspect.signature(rs.audit_case).parameters["response_window"].default
+    assert f"through {window} days after" in nb01 and f"within {window} days" in nb01

@@ -935,3 +935,24 @@ def test_notebook_prose_states_the_defaults_and_figures_it_uses():
     assert f"`audit_case` computes the score on a {step_days(grid)}-day grid" in nb01
     window = inspect.signature(rs.audit_case).parameters["response_window"].default
     assert f"through {window} days after" in nb01 and f"within {window} days" in nb01
+
+
+def test_readme_own_data_block_runs_on_files_written_as_it_expects(tmp_path, monkeypatch):
+    """The block test_readme.py leaves out: ISO events.csv, day-first cases.csv."""
+    (block,) = [
+        b
+        for b in re.findall(r"```python\n(.*?)```", _text(README), re.S)
+        if 'read_events("events.csv")' in b
+    ]
+    assert "dayfirst=True" in block
+    monkeypatch.chdir(tmp_path)
+    events, cases = rs.make_cohort(100, random_state=3)
+    events.to_csv("events.csv", index=False)
+    cases = cases.drop(columns="index_date")
+    for column in ("outcome_date", "followup_end"):
+        cases[column] = cases[column].dt.strftime("%d/%m/%Y")
+    cases.to_csv("cases.csv", index=False)
+    namespace = {"rs": rs}
+    exec(compile(block, "README own-data block", "exec"), namespace)  # noqa: S102
+    assert (tmp_path / "X.parquet").exists()
+    assert len(namespace["X"]) == len(namespace["grid"]) == len(namespace["X_school"])

@@ -956,3 +956,28 @@ def test_readme_own_data_block_runs_on_files_written_as_it_expects(tmp_path, mon
     exec(compile(block, "README own-data block", "exec"), namespace)  # noqa: S102
     assert (tmp_path / "X.parquet").exists()
     assert len(namespace["X"]) == len(namespace["grid"]) == len(namespace["X_school"])
+
+
+def test_readme_feature_rows_name_the_features_events_and_holders():
+    """Each row's event codes are events the feature reads; its holders are FEATURES'."""
+    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| (\w+) \| (.+?) \|$", _text(README), re.M)
+    checked = 0
+    for name, definition, _, held in rows:
+        if name not in rs.FEATURES:
+            continue
+        spec = rs.FEATURES[name]
+        codes = {c for c in re.findall(r"`(\w+)`", definition) if c in rs.EVENTS}
+        assert codes <= set(spec.events), (name, sorted(codes - set(spec.events)))
+        for agency in spec.agencies:
+            word = {"gp": "GP", "any": "any agency"}.get(agency, agency.replace("_", " "))
+            assert word in held, (name, agency)
+        checked += 1
+    assert checked == len(rs.FEATURES)
+
+
+def test_disclosure_page_counts_the_cohort_audits_tables():
+    events, cases = rs.make_cohort(300, random_state=1)
+    result = rs.audit_cohort(events, cases, rs.default_scorecard(), progress=False)
+    words = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    text = _flat(_text(DOCS / "disclosure.md"))
+    assert f"the {words[len(result.tables)]} tables are disclosed together" in text

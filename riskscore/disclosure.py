@@ -2252,6 +2252,22 @@ def check_disclosure(table: pd.DataFrame) -> None:
                 f"column {stat!r} publishes a statistic resting on a suppressed count in "
                 f"row(s) {_first_rows(bad, table.index)}"
             )
+    # every cell the manifest lists as hidden must still be hidden
+    positions = {label: i for i, label in enumerate(table.index)}
+    refilled: dict[Any, list[int]] = {}
+    for r in stamp.get("manifest") or []:
+        label, col = r.get("row"), r.get("column")
+        if label is None or col not in table.columns or label not in positions:
+            continue
+        if pd.notna(table[col].iloc[positions[label]]):
+            refilled.setdefault(col, []).append(positions[label])
+    for col, rows in refilled.items():
+        mask = np.zeros(len(table), dtype=bool)
+        mask[rows] = True
+        raise DisclosureError(
+            f"column {col!r} publishes cells that disclosure control suppressed, in "
+            f"row(s) {_first_rows(mask, table.index)}; pass the table through disclose() again"
+        )
 
 
 def check_publishable(tables: Mapping[str, pd.DataFrame] | Iterable[pd.DataFrame]) -> dict:

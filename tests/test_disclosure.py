@@ -1005,3 +1005,26 @@ def test_a_date_beside_counts_that_is_not_a_key_is_refused():
     # a date that labels the groups is a key
     out = disclose(table, count_columns=["n"], by=["g", "first_event"])
     assert out["first_event"].tolist() == table["first_event"].tolist()
+
+
+def test_a_suppressed_cell_filled_in_again_is_refused(tmp_path):
+    # the manifest said the cell was suppressed, but check_disclosure (so write_table
+    # and the reports) let its value through: 155 - 100 - 50 gives the small cell back
+    table = pd.DataFrame({"g": ["a", "b", "c", "All"], "n": [100, 3, 50, 153]})
+    out = disclose(table, count_columns=["n"])
+    hidden = disclosure_manifest(out).dropna(subset=["row"])
+    assert set(hidden["row"]) == {1, 2}
+    edited = out.copy()
+    edited.loc[2, "n"] = 50
+    with pytest.raises(DisclosureError, match=r"'n'.*suppressed.*row\(s\) 2"):
+        check_disclosure(edited)
+    with pytest.raises(DisclosureError, match="suppressed"):
+        write_table(edited, tmp_path / "t.csv")
+    # a statistic hidden by a minimum-cell rule stays hidden too
+    stats = mark_statistics(pd.DataFrame({"metric": ["auroc"], "estimate": [np.nan]}), rule="r")
+    stats = suppress_statistics(
+        stats.assign(estimate=[0.7]), pd.DataFrame({"estimate": [True]}), rule="few events"
+    )
+    check_disclosure(stats)
+    with pytest.raises(DisclosureError, match="estimate"):
+        check_disclosure(stats.assign(estimate=[0.7]))

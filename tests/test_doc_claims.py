@@ -981,3 +981,17 @@ def test_disclosure_page_counts_the_cohort_audits_tables():
     words = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
     text = _flat(_text(DOCS / "disclosure.md"))
     assert f"the {words[len(result.tables)]} tables are disclosed together" in text
+
+
+def test_errors_show_values_only_masked_as_the_readme_says():
+    section = _flat(_section(_text(README), "Errors"))
+    (masked,) = re.findall(r"show a value only masked \(`'([^']+)'`\), never whole", section)
+    events, _ = rs.make_cohort(20, random_state=0)
+    events = events.astype({"event": str})
+    value = "banana"
+    assert masked.rstrip("*") == value[: len(masked.rstrip("*"))]
+    events.loc[0, "event"] = value
+    with pytest.raises(rs.SchemaError) as info:
+        rs.validate_events(events, strict=True)
+    message = str(info.value)
+    assert f"'{masked}'" in message and value not in message

@@ -226,6 +226,11 @@ class DisclosureSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise DisclosureError(f"{name} must be a whole number, got {value!r}")
+            if value >= _EXACT_COUNT_LIMIT:
+                raise DisclosureError(
+                    f"{name}={value!r} is too large: no count of people or events is near "
+                    f"2**53; use e.g. {name}={10 if name == 'min_count' else 5}"
+                )
             if value < floor:
                 extra = (
                     "; use round_to=1 for no rounding"

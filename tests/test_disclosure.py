@@ -1028,3 +1028,12 @@ def test_a_suppressed_cell_filled_in_again_is_refused(tmp_path):
     check_disclosure(stats)
     with pytest.raises(DisclosureError, match="estimate"):
         check_disclosure(stats.assign(estimate=[0.7]))
+
+
+@pytest.mark.parametrize("name", ["min_count", "round_to"])
+def test_settings_too_large_for_a_count_are_refused_by_name(name):
+    # round_to=10**30 was an OverflowError from numpy, not a DisclosureError
+    with pytest.raises(DisclosureError, match=rf"{name}.*too large"):
+        DisclosureSettings(**{name: 10**30})
+    with pytest.raises(DisclosureError, match=name):
+        disclose(pd.DataFrame({"g": ["a"], "n": [100]}), **{name: 10**30})

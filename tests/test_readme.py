@@ -23,6 +23,18 @@ def test_readme_has_the_two_command_quick_start():
     assert 'pip install ".[test]" && pytest' in ci
 
 
+def test_quick_start_is_exactly_two_commands_and_ci_runs_the_second():
+    """Two one-line shell blocks (install and demo; test dependencies and the suite)."""
+    section = README.read_text(encoding="utf-8").split("\n## Quick start\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    blocks = [b.strip() for b in re.findall(r"```bash\n(.*?)```", section, re.S)]
+    assert blocks == ["pip install . && riskscore demo", 'pip install ".[test]" && pytest']
+    assert "```" not in re.sub(r"```bash\n.*?```", "", section, flags=re.S)
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    commands = [line for line in ci if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    assert commands == [blocks[1]]
+
+
 def test_readme_python_examples_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}

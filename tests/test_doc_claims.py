@@ -995,3 +995,30 @@ def test_errors_show_values_only_masked_as_the_readme_says():
         rs.validate_events(events, strict=True)
     message = str(info.value)
     assert f"'{masked}'" in message and value not in message
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@pytest.mark.xfail(
+    strict=True, reason="riskscore/scale.py's module docstring links to docs.dask.org (reported)"
+)
+def test_nothing_the_package_says_links_outside_the_repository():
+    """Docstrings (help()), messages, templates and model cards name no outside address.
+
+    The one URL allowed is the formula-injection example of ``neutralise_formula``'s
+    doctest, which is data a spreadsheet would be fed, not a link.
+    """
+    allowed = {'=HYPERLINK("http://x","y")'}
+    files = [*(ROOT / "riskscore").rglob("*.py"), *(ROOT / "riskscore" / "templates").glob("*")]
+    files += [*(ROOT / "models").glob("*.json"), *(ROOT / "tools").glob("*.py")]
+    found = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        for allow in allowed:
+            text = text.replace(allow, "")
+        found += [
+            f"{path.relative_to(ROOT)}: {m.group(0)}"
+            for m in re.finditer(r"(?:https?|ftp)://\S+|www\.\S+", text)
+        ]
+    assert not found, found

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import hashlib
 import json
 import math
@@ -28,6 +29,7 @@ import re
 import sys
 import textwrap
 import warnings
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -154,6 +156,22 @@ def _about(option: str | None, value: object = None, *, status: int | None = Non
         raise CommandError(prefix + cli_terms(exc), status or EXIT_USAGE) from exc
     except RiskscoreError as exc:
         raise CommandError(prefix + cli_terms(exc), status or EXIT_DATA) from exc
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        # a .gz file cut short, or not gzip at all
+        cut = not isinstance(exc, gzip.BadGzipFile)
+        what = (
+            "the compressed file is cut short or damaged (an interrupted copy or download)"
+            if cut
+            else "the file ends in .gz but is not gzip-compressed"
+        )
+        fix = (
+            "copy or export the file again"
+            if cut
+            else "rename it without .gz if it is plain CSV, or compress it with gzip"
+        )
+        raise CommandError(
+            f"{prefix}{what} ({_one_line(exc)[:120]}). Fix: {fix}.", status or EXIT_DATA
+        ) from exc
     except UnicodeError as exc:
         # pandas raises a bare UnicodeError for a UTF-16 file without a byte-order mark
         raise CommandError(

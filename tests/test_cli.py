@@ -1030,3 +1030,25 @@ def test_audit_case_is_found_with_white_space_around_it(data, tmp_path, capsys):
     argv = ["audit", str(d / "events.csv"), "--cases", str(d / "cases.csv")]
     assert main([*argv, "--case", f" {case} ", "--out", str(tmp_path / "a")]) == 0
     assert (tmp_path / "a" / f"case-{safe_filename(case)}.html").exists()
+
+
+def test_a_truncated_or_false_gzip_file_is_a_one_line_data_error(data, tmp_path, capsys):
+    # a .csv.gz cut short (a copy interrupted) was "internal error (EOFError ...)", and
+    # a .csv.gz that is not gzip said "Not a gzipped file" with no fix
+    import gzip
+
+    d, _, _ = data
+    whole = gzip.compress((d / "events.csv").read_bytes())
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    plain = tmp_path / "plain.csv.gz"
+    plain.write_bytes((d / "events.csv").read_bytes())
+    for path, words in ((cut, ["cut short"]), (plain, ["not gzip"])):
+        for argv in (
+            ["validate", str(path)],
+            ["encode", str(path), "--out", str(tmp_path / "f.csv")],
+        ):
+            assert main(argv) == 1
+            line = _one_error(capsys, argv[0], "EVENTS", path.name, "Fix:", *words)
+            assert "internal error" not in line
+    assert not (tmp_path / "f.csv").exists()

@@ -1022,3 +1022,19 @@ def test_nothing_the_package_says_links_outside_the_repository():
             for m in re.finditer(r"(?:https?|ftp)://\S+|www\.\S+", text)
         ]
     assert not found, found
+
+
+def test_extras_the_docs_install_are_declared():
+    pyproject = _text(ROOT / "pyproject.toml")
+    declared = set(
+        re.findall(
+            r"^(\w+) = \[",
+            pyproject.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0],
+            re.M,
+        )
+    )
+    named = set()
+    for _, text in _readable_pages():
+        named |= set(re.findall(r"(?:riskscore|\.)\[(\w+)\]", text))
+    assert {"test", "dask"} <= named
+    assert named <= declared, sorted(named - declared)

@@ -26,7 +26,7 @@ What it finds, in any column (``case_id`` and the label columns ``sex``,
 * e-mail addresses and UK telephone numbers (``07700 900123``, ``+44 20 7946 0000``);
 * full dates (``2095-03-04``, ``04/03/2095``, ``4 March 2095``) in any column other
   than the contract's date columns, and any datetime column outside them; in a column
-  whose name mentions birth also ``yyyymmdd`` numbers;
+  whose name mentions birth also ``yyyymmdd`` numbers and Unix times;
 * free text: a value of six or more words with two or more pronouns, verbs or
   articles (``she said the flat was cold``), or of 20 words or 200 characters; in
   columns outside the contract also a column of long values on average.
@@ -622,9 +622,14 @@ _DATE_WHAT = (
 )
 
 
+#: 2100-01-01 in Unix seconds: birth-named integers below it (from 10**8, 1973) are times
+_UNIX_2100 = 4_102_444_800
+
+
 def _int_findings(col: _Column, *, birth: bool):
     """Findings in an all-integer column: NHS numbers (their leading zero lost) and, in a
-    column named for birth, ``yyyymmdd`` dates; counts and codes are nothing."""
+    column named for birth, ``yyyymmdd`` dates and Unix times; counts and codes are
+    nothing."""
     v = col.ints
     found = []
     ten = (v >= 10**8) & (v < 10**10)
@@ -648,12 +653,14 @@ def _int_findings(col: _Column, *, birth: bool):
     if birth:
         y, m, d = v // 10_000, (v // 100) % 100, v % 100
         dates = (y >= 1800) & (y <= 2999) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= 31)
+        # Unix times in seconds or milliseconds (1973 to 2099): a date and a time of birth
+        dates |= ((v >= 10**8) & (v < _UNIX_2100)) | ((v >= 10**11) & (v < _UNIX_2100 * 1000))
         if dates.any():
             found.append(
                 (
                     "date_of_birth",
                     dates,
-                    _DATE_WHAT.replace("hold full dates", "are yyyymmdd dates")
+                    _DATE_WHAT.replace("hold full dates", "are yyyymmdd dates or Unix times")
                     + "a full date of birth identifies a child",
                     "birth",
                 )

@@ -427,3 +427,21 @@ def test_pseudonymise_refuses_dates_shifted_out_of_range():
     with pytest.raises(SchemaError, match=r"events column 'date'.*rows 1\b") as info:
         pseudonymise(last, key=key, shift_dates=True, max_shift_days=1)
     assert "int64" not in str(info.value) and info.value.__cause__ is None
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1267660800, 1299196800],  # Unix seconds (2010-03-04, 2011-03-04)
+        [1267660800000, 1299196800000],  # Unix milliseconds
+    ],
+)
+def test_a_date_of_birth_as_a_unix_time_is_refused(values):
+    # a birth-named column of Unix times passed: only yyyymmdd numbers were looked at
+    cases = pd.DataFrame({"case_id": ["c1", "c2"], "birth_ts": values})
+    assert [p["check"] for p in check_identifying(cases)] == ["date_of_birth"]
+    # numbers that are not times stay fine: a year, a birth weight in grams
+    fine = pd.DataFrame(
+        {"case_id": ["c1", "c2"], "birth_year": [2095, 2097], "birth_weight_g": [3200, 2900]}
+    )
+    assert check_identifying(fine, table="cases") == []

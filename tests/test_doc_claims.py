@@ -1038,3 +1038,15 @@ def test_extras_the_docs_install_are_declared():
         named |= set(re.findall(r"(?:riskscore|\.)\[(\w+)\]", text))
     assert {"test", "dask"} <= named
     assert named <= declared, sorted(named - declared)
+
+
+def test_encode_features_returns_what_the_catalogue_pages_say():
+    """``case_id``, ``as_of``, then every feature in catalogue order, each a float64 column."""
+    assert "every feature is a float64 column of `encode_features`" in _flat(_text(README))
+    assert "`rs.encode_features(events, grid)` returns `case_id`, `as_of`, then every" in (
+        _flat(_text(DOCS / "features.md"))
+    )
+    events, cases = rs.make_cohort(30, random_state=2)
+    x = rs.encode_features(events, rs.as_of_grid(events, "90D", cases=cases))
+    assert list(x.columns) == ["case_id", "as_of", *rs.FEATURES]
+    assert (x[list(rs.FEATURES)].dtypes == "float64").all()

@@ -1050,3 +1050,12 @@ def test_encode_features_returns_what_the_catalogue_pages_say():
     x = rs.encode_features(events, rs.as_of_grid(events, "90D", cases=cases))
     assert list(x.columns) == ["case_id", "as_of", *rs.FEATURES]
     assert (x[list(rs.FEATURES)].dtypes == "float64").all()
+
+
+def test_the_opt_out_the_docs_name_is_the_one_the_code_reads(monkeypatch):
+    from riskscore import _parallel
+
+    for page in (README, DOCS / "README.md"):
+        assert f"`{_parallel.MALLOC_ENV}=keep`" in _text(page), page.name
+    monkeypatch.setenv(_parallel.MALLOC_ENV, "keep")
+    assert not _parallel.trim_heap() and not _parallel.keep_heap()  # read at each call

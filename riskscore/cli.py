@@ -402,6 +402,17 @@ _TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 _INPUT_TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
+def _report_path(files: _Files, option: str, value: str) -> Path:
+    """An HTML report's path: its name says HTML, so no program reads it as a table."""
+    path = files.output(option, Path(value))  # an input named is refused as such first
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise CommandError(
+            f"{option} {value}: the report is an HTML page. Fix: end the name in .html "
+            f"(e.g. {path.with_suffix('.html').name})."
+        )
+    return path
+
+
 def _table_path(files: _Files, option: str, value: str) -> Path:
     path = Path(value)
     if path.suffix.lower() not in _TABLE_SUFFIXES:
@@ -977,7 +988,7 @@ def cmd_train(args) -> int:
     out = _model_path(files, "--out", args.out)
     report = None
     if args.report:
-        report = files.output("--report", Path(args.report))
+        report = _report_path(files, "--report", args.report)
         if _same_file(report, out):
             raise CommandError(f"--report {args.report}: is --out too. Fix: give another name.")
     events, cases = _read_events_cases(args, paths)
@@ -1039,7 +1050,7 @@ def cmd_evaluate(args) -> int:
     files = _Files()
     paths = _input_paths(args, files, need_cases=True)
     model = _model_arg(files, args.model, args.model_sha256)
-    html_path = files.output("--out", Path(args.out))
+    html_path = _report_path(files, "--out", args.out)
     events, cases = _read_events_cases(args, paths)
     cv = _cv_value(args.cv)
     card = getattr(model, "model_card_", None) or getattr(model, "model_card", None) or {}

@@ -1007,7 +1007,7 @@ def test_report_over_the_models_sha256_file_is_refused(data, tmp_path, capsys):
     out = tmp_path / "m.json"
     argv = ["train", str(d / "events.csv"), "--cases", str(d / "cases.csv"), "--out", str(out)]
     assert main([*argv, "--report", str(tmp_path / "m.json.sha256"), "--n-boot", "0"]) == 2
-    _one_error(capsys, "train", "--report", "m.json.sha256", "--out", "Fix:")
+    _one_error(capsys, "train", "--report", "m.json.sha256", "Fix:")
     assert not out.exists() and not (tmp_path / "m.json.sha256").exists()
 
 
@@ -1052,3 +1052,17 @@ def test_a_truncated_or_false_gzip_file_is_a_one_line_data_error(data, tmp_path,
             line = _one_error(capsys, argv[0], "EVENTS", path.name, "Fix:", *words)
             assert "internal error" not in line
     assert not (tmp_path / "f.csv").exists()
+
+
+@pytest.mark.parametrize("name", ["report.csv", "report.json", "report"])
+def test_an_html_report_needs_an_html_name(data, tmp_path, capsys, name):
+    # evaluate --out report.csv wrote an HTML page under a CSV name
+    d, _, _ = data
+    argv = ["evaluate", str(d / "events.csv"), "--cases", str(d / "cases.csv")]
+    assert main([*argv, "--out", str(tmp_path / name), "--n-boot", "0", "--cv", "2"]) == 2
+    _one_error(capsys, "evaluate", "--out", name, ".html", "Fix:")
+    argv = ["train", str(d / "events.csv"), "--cases", str(d / "cases.csv")]
+    out = tmp_path / "m.json"
+    assert main([*argv, "--out", str(out), "--report", str(tmp_path / name)]) == 2
+    _one_error(capsys, "train", "--report", name, ".html", "Fix:")
+    assert not (tmp_path / name).exists() and not out.exists()

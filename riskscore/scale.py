@@ -2,7 +2,7 @@
 
 Linked national records (millions of children, billions of events) do not fit in one
 machine's memory. riskscore does not carry an engine of its own for that: it runs on
-`Dask <https://docs.dask.org>`_, which the PyData world already uses. Dask is an
+Dask, which the PyData world already uses. Dask is an
 optional extra (``pip install riskscore[dask]``) and is imported only inside the
 functions of this module, never when :mod:`riskscore` is imported.
 

@@ -1000,9 +1000,6 @@ def test_errors_show_values_only_masked_as_the_readme_says():
 # --------------------------------------------------------------------------- messages
 
 
-@pytest.mark.xfail(
-    strict=True, reason="riskscore/scale.py's module docstring links to docs.dask.org (reported)"
-)
 def test_nothing_the_package_says_links_outside_the_repository():
     """Docstrings (help()), messages, templates and model cards name no outside address.
 

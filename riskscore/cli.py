@@ -301,6 +301,19 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _looking_at(option: str, value: object) -> Iterator:
+    """A path the system cannot even look at (a name over 255 bytes, a loop of links) is
+    an option to change, not an internal error."""
+    try:
+        yield
+    except OSError as exc:
+        raise CommandError(
+            f"{option} {value}: the system cannot use this path ({exc.strerror or exc}). Fix: "
+            "check the path (each name in it at most 255 bytes)."
+        ) from exc
+
+
 class _Files:
     """A command's inputs, and the check every output passes before it is written."""
 
@@ -310,7 +323,7 @@ class _Files:
         # not write one file (train --report over the model's .sha256)
         self.outputs: dict[Path, str] = {}
 
-    def input(
+    def _input(
         self, option: str, value: str, *, folder_ok: bool = False, table: bool = False
     ) -> Path:
         """An input path that exists (a file, or with ``folder_ok`` a Parquet folder).
@@ -339,7 +352,7 @@ class _Files:
         self.inputs.append((option, path))
         return path
 
-    def output(self, option: str, path: Path, *, shown: str | None = None) -> Path:
+    def _output(self, option: str, path: Path, *, shown: str | None = None) -> Path:
         """``path`` if writing it cannot touch an input; ``option`` names what to change."""
         shown = shown or str(path)
         if path.is_dir():
@@ -364,7 +377,7 @@ class _Files:
             )
         return path
 
-    def folder(self, option: str, value: str) -> Path:
+    def _folder(self, option: str, value: str) -> Path:
         """An output folder (created); refused when it is a file or an input."""
         path = Path(value)
         if path.exists() and not path.is_dir():
@@ -379,6 +392,21 @@ class _Files:
         with _writing(option, value):
             path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def input(self, option: str, value: str, **kwargs) -> Path:
+        """An input path that exists (see ``_input``)."""
+        with _looking_at(option, value):
+            return self._input(option, value, **kwargs)
+
+    def output(self, option: str, path: Path, *, shown: str | None = None) -> Path:
+        """``path`` if writing it cannot touch an input (see ``_output``)."""
+        with _looking_at(option, shown or path):
+            return self._output(option, path, shown=shown)
+
+    def folder(self, option: str, value: str) -> Path:
+        """An output folder, created (see ``_folder``)."""
+        with _looking_at(option, value):
+            return self._folder(option, value)
 
     def inside(self, option: str, folder: Path, name: str) -> Path:
         """``folder / name``, refused unless it stays inside ``folder``."""

@@ -1066,3 +1066,21 @@ def test_an_html_report_needs_an_html_name(data, tmp_path, capsys, name):
     assert main([*argv, "--out", str(out), "--report", str(tmp_path / name)]) == 2
     _one_error(capsys, "train", "--report", name, ".html", "Fix:")
     assert not (tmp_path / name).exists() and not out.exists()
+
+
+def test_a_path_the_system_cannot_even_look_at_names_its_option(data, tmp_path, capsys):
+    # a file name over 255 bytes made Path.exists() raise: "internal error (OSError:
+    # File name too long)"
+    d, _, _ = data
+    long = "a" * 300
+    events, cases = str(d / "events.csv"), str(d / "cases.csv")
+    for argv, option in (
+        (["validate", str(tmp_path / f"{long}.csv")], "EVENTS"),
+        (["encode", events, "--out", str(tmp_path / f"{long}.csv")], "--out"),
+        (["audit", events, "--cases", cases, "--out", str(tmp_path / long)], "--out"),
+        (["model", str(tmp_path / f"{long}.json")], "MODEL"),
+        (["evaluate", events, "--cases", cases, "--out", str(tmp_path / f"{long}.html")], "--out"),
+    ):
+        assert main(argv) == 2
+        line = _one_error(capsys, argv[0], option, "too long", "Fix:")
+        assert "internal error" not in line

@@ -212,6 +212,18 @@ class TemporalSplit:
             test &= ~to_train[codes]
         else:
             self.removed_cases_ = 0
+        if len(t) and t.max() - t.min() <= horizon:
+            # no cut can do it: a training row's label window must close before the
+            # cut, and a test row lie on or after it
+            first, last = pd.Timestamp(t.min()).date(), pd.Timestamp(t.max()).date()
+            span = int((t.max() - t.min()) // np.timedelta64(1, "D"))
+            raise ParameterError(
+                f"TemporalSplit: the as-of dates run {first} to {last} ({span} days), no "
+                f"longer than the horizon of {int(self.horizon)} days, so no cut leaves "
+                "training rows (whose horizon closes before the cut) and test rows (on or "
+                "after it). Fix: a longer extract, a lower min_history or a shorter "
+                "horizon in make_training_set, or case folds (cv=5)."
+            )
         if not train.any() or not test.any():
             raise ParameterError(
                 f"TemporalSplit: cut {self.cut_date().date()} leaves "

@@ -80,3 +80,16 @@ def test_case_folds_hold_whole_cases_and_ignore_the_row_order_for_any_kind_of_id
     # every row of a case in the one fold: no case on two sides
     placed = [c for fold in got for c in fold]
     assert len(placed) == len(set(placed))
+
+
+def test_as_of_dates_spanning_less_than_the_horizon_are_named_as_the_reason():
+    """No cut can have rows on both sides: the message says the span, not only the cut."""
+    as_of = pd.to_datetime(["2102-01-15", "2102-06-01", "2102-12-20"])
+    with pytest.raises(ParameterError) as info:
+        list(TemporalSplit(as_of, horizon=365).split(None, None))
+    message = str(info.value)
+    assert "2102-01-15 to 2102-12-20" in message and "339 days" in message
+    assert "365" in message and "min_history" in message
+    # a span longer than the horizon but an unlucky cut keeps the cut's message
+    with pytest.raises(ParameterError, match="cut 2101-01-01 leaves 0 training"):
+        list(TemporalSplit(as_of, horizon=30, cut="2101-01-01").split(None, None))

@@ -172,12 +172,22 @@ def no_rows_left(
     """
     pairs = zip(excluded["reason"], excluded["n_rows"], strict=True)
     parts = [f"{r}: {int(k):,} rows" for r, k in pairs if k]
-    why = "; ".join(parts) or f"no (case, date) pair on the {grid} grid within start and end"
+    where = "within start and end" if who == "make_training_set" else "of the cohort"
+    why = "; ".join(parts) or f"no (case, date) pair on the {grid} grid {where}"
     return SchemaError(
         f"{who}: no row is left to train on ({n_grid_rows:,} grid rows; {why}). "
-        "Fix: check start and end against the events' dates, lower min_history, use a "
-        "shorter horizon, or censoring='keep_positives'."
+        f"Fix: {_NO_ROWS_FIX.get(who, _NO_ROWS_FIX['train_model'])}."
     )
+
+
+#: the advice of :func:`no_rows_left`, in the options of the function the user called
+_NO_ROWS_FIX = {
+    "make_training_set": "check start and end against the events' dates, lower "
+    "min_history, use a shorter horizon, or censoring='keep_positives'",
+    "train_model": "lower min_history, use a shorter horizon, or censoring='keep_positives'",
+    "build_synthetic_model": "use more n_cases (the synthetic cohort left no child "
+    "with a labelled row)",
+}
 
 
 #: The longest finite feature window (days): the default ``min_history``.

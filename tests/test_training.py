@@ -491,8 +491,10 @@ def test_training_set_errors_inside_train_model_name_the_function_called(small_c
     events, cases = small_cohort
     with pytest.raises(ParameterError, match=r"^train_model: features must be a list"):
         train_model(events, cases, features=5, cv=2, n_boot=0)
-    with pytest.raises(SchemaError, match=r"^train_model: no row is left to train on"):
+    with pytest.raises(SchemaError, match=r"^train_model: no row is left to train on") as caught:
         train_model(events, cases, horizon=100_000, cv=2, n_boot=0)
+    # its advice names only options train_model takes (it has no start or end)
+    assert "start" not in str(caught.value) and "min_history" in str(caught.value)
     # the name is reset after the error: called directly, the messages are as before
     with pytest.raises(ParameterError, match=r"^make_training_set: features must be a list"):
         make_training_set(events, cases, features=5)
@@ -512,8 +514,11 @@ def test_training_set_errors_inside_build_synthetic_model_name_it(monkeypatch):
         return events, cases.assign(outcome="serious_harm", outcome_date=at)
 
     monkeypatch.setattr(riskscore.synthetic, "make_cohort", harmed_at_once)
-    with pytest.raises(SchemaError, match=r"^build_synthetic_model: no row is left to train on"):
+    with pytest.raises(
+        SchemaError, match=r"^build_synthetic_model: no row is left to train on"
+    ) as e:
         build_synthetic_model(n_cases=50, n_boot=0)
+    assert "min_history" not in str(e.value) and "n_cases" in str(e.value)
 
 
 def test_build_synthetic_model_warns_of_few_replicates_once_naming_itself():

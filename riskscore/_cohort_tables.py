@@ -141,7 +141,8 @@ def cohort_links(tables: dict) -> list:
     come back from another table's margin: the lead-time bins of each band add up
     to the cases with an outcome in the summary, the deprivation rows to the
     summary's counts and to the join-up gap table, the missed-opportunity rows of
-    a holder to its row in the agency share table.
+    a holder to its row in the agency share table; the summary's children reaching
+    each band are the false-alarm table's children alerted in it.
     """
     links = []
     summary, lead = tables["summary"], tables["lead_times"]
@@ -168,6 +169,16 @@ def cohort_links(tables: dict) -> list:
                 True,
             )
         )
+    # the children with a crossing into a band before any outcome are the children
+    # reaching it: one count in two tables, hidden in both or in neither
+    fa = tables.get("false_alarms")
+    if fa is not None:
+        for row, band in ((3, BANDS[1]), (4, BANDS[2])):
+            rows = fa.index[fa["band"].astype(str) == band]
+            if len(rows):
+                links.append(
+                    (("summary", s[row], "n"), [("false_alarms", rows[0], "n_cases_alerted")], True)
+                )
     links.append(
         (("summary", s[5], "n"), [("join_up_gap", gap.index[0], "n_cases_with_gap")], True)
     )

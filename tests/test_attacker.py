@@ -222,6 +222,9 @@ def _cohort_attacker(raw: dict, pub: dict, min_count: int, round_to: int) -> Att
         a.truth[f"falsely alerted only {r}"] = int(
             fa["n_cases_alerted"].iloc[r] - fa["n_true_cases_alerted"].iloc[r]
         )
+        # the children with a crossing into a band before any outcome are the children
+        # reaching it (the summary's row), by the glossary's definitions
+        a.total(summary[3 + r], [s])
         a.rate(f"false_alarm_share {r}", f, c, _v(pub["false_alarms"]["false_alarm_share"].iloc[r]))
         a.rate(
             f"alerts_per_true_case {r}",
@@ -316,6 +319,25 @@ def test_audit_cohort_survives_the_attacker(n_cases, seed, setting):
     pub = control_tables(raw, {"min_count": min_count, "round_to": round_to})
     a = _cohort_attacker(raw, pub, min_count, round_to)
     assert a.n_published > 0
+    assert a.small_counts_recovered() == {}
+
+
+@pytest.mark.parametrize(
+    "n_cases, seed, setting", [(77, 1, (10, 1)), (142, 46, (10, 1)), (68, 44, (5, 5))]
+)
+def test_cases_reaching_a_band_are_never_hidden_in_one_table_and_shown_in_another(
+    n_cases, seed, setting
+):
+    # the summary hid "cases reaching multi-agency discussion" while the false-alarm
+    # table published the same children as n_cases_alerted
+    min_count, round_to = setting
+    events, cases = rs.make_cohort(n_cases, random_state=seed)
+    raw = rs.audit_cohort(events, cases, rs.default_scorecard(), disclosure=False).tables
+    assert raw["summary"]["n"].iloc[3:5].tolist() == raw["false_alarms"]["n_cases_alerted"].tolist()
+    pub = control_tables(raw, {"min_count": min_count, "round_to": round_to})
+    shown = pub["summary"]["n"].iloc[3:5].isna().tolist()
+    assert shown == pub["false_alarms"]["n_cases_alerted"].isna().tolist()
+    a = _cohort_attacker(raw, pub, min_count, round_to)
     assert a.small_counts_recovered() == {}
 
 

@@ -780,6 +780,7 @@ def cmd_validate(args) -> int:
     cases_path = None
     if args.cases:
         cases_path = files.input("--cases", args.cases, folder_ok=True, table=True)
+    print(NOTICE)
     with _about("EVENTS", events_path):
         events, report = read_events(events_path, strict=False, return_report=True, **opts)
     print(cli_terms(report))
@@ -810,6 +811,7 @@ def cmd_encode(args) -> int:
     files = _Files()
     paths = _input_paths(args, files)
     out = _table_path(files, "--out", args.out)
+    print(NOTICE)
     events, cases = _read_events_cases(args, paths)
     with _about(None):
         grid = rs.as_of_grid(events, args.grid, cases=cases)
@@ -874,6 +876,7 @@ def cmd_score(args) -> int:
     path = files.input("FEATURES", args.features, folder_ok=True, table=True)
     model = _model_arg(files, args.model, args.model_sha256)
     out = _table_path(files, "--out", args.out)
+    print(NOTICE)
     with _about("FEATURES", path):
         feats = _read_features(path)
     missing = [f for f in model.feature_names_in_ if f not in feats.columns]
@@ -1161,6 +1164,7 @@ def cmd_model(args) -> int:
     import riskscore as rs
 
     if args.name is None:
+        print(NOTICE)
         for name in rs.shipped_models():
             print(name)
         return EXIT_OK

@@ -25,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import riskscore as rs
+from riskscore import cli
 from riskscore.cli import build_parser, cli_terms, main, safe_filename
 
 
@@ -1084,3 +1085,21 @@ def test_a_path_the_system_cannot_even_look_at_names_its_option(data, tmp_path, 
         assert main(argv) == 2
         line = _one_error(capsys, argv[0], option, "too long", "Fix:")
         assert "internal error" not in line
+
+
+def test_validate_encode_score_and_the_model_list_say_they_are_not_for_decisions(
+    data, features_csv, tmp_path, capsys
+):
+    # "Every report and command says so" (docs/responsible-use.md): these four printed
+    # no notice
+    d, _, _ = data
+    events = str(d / "events.csv")
+    for argv in (
+        ["validate", events],
+        ["encode", events, "--out", str(tmp_path / "f.csv")],
+        ["score", str(features_csv), "--out", str(tmp_path / "s.csv")],
+        ["model"],
+    ):
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert out.splitlines()[0] == cli.NOTICE, argv

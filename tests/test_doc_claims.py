@@ -787,10 +787,6 @@ def test_adapter_report_reasons_the_docs_name_are_the_adapters():
 
 # --------------------------------------------------------------------------- the notice
 
-#: docs/responsible-use.md: "Every report and command says so" (not a tool for decisions).
-#: These commands print no notice yet (reported); strict, so a fix shows up here.
-_SILENT = {"validate", "encode", "score", "model (list)"}
-
 
 @pytest.fixture(scope="module")
 def cohort_files(tmp_path_factory):
@@ -838,15 +834,7 @@ _COMMANDS = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="prints no notice yet"))
-        if n in _SILENT
-        else n
-        for n in _COMMANDS
-    ],
-)
+@pytest.mark.parametrize("name", _COMMANDS)
 def test_every_command_says_it_is_not_for_decisions(name, cohort_files, capsys):
     from riskscore.cli import main
 

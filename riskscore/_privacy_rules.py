@@ -56,6 +56,7 @@ __all__ = [
     "scan_identifying",
     "identifying_message",
     "normalise_ids",
+    "unshown_character",
     "id_text",
     "name_reason",
 ]
@@ -446,9 +447,30 @@ def check_allow(allow, columns) -> dict[str, str]:
                 "reason is kept in the provenance of every output; e.g. "
                 f"allow={{{column!r}: 'school names, not people'}}"
             )
+        hidden = unshown_character(reason.strip())
+        if hidden:
+            raise SchemaError(
+                f"allow[{column!r}]: the reason holds the character {hidden}, which a "
+                "terminal or viewer acts on instead of showing (an escape sequence, a "
+                "right-to-left or zero-width mark, a line break); the reason is kept in the "
+                "provenance of every output and shown to output checkers. Fix: write the "
+                "reason as one line of plain text"
+            )
         if column in columns:
             kept[str(column)] = reason.strip()
     return kept
+
+
+def unshown_character(text: str) -> str | None:
+    """The first character of ``text`` that is acted on rather than shown (control and
+    format characters, line and paragraph separators), as ``U+XXXX (NAME)``; else None."""
+    import unicodedata
+
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            name = unicodedata.name(ch, "")
+            return f"U+{ord(ch):04X}" + (f" ({name})" if name else "")
+    return None
 
 
 def _allow_fix(column) -> str:

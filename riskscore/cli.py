@@ -476,6 +476,8 @@ def _write_case_table(
 
 
 def _allow(values: Sequence[str] | None) -> dict[str, str] | None:
+    from riskscore._privacy_rules import unshown_character
+
     if not values:
         return None
     out = {}
@@ -485,6 +487,13 @@ def _allow(values: Sequence[str] | None) -> dict[str, str] | None:
             raise CommandError(
                 f"--allow {item!r}: write COLUMN=REASON. Fix: e.g. --allow 'site_code=hospital "
                 "site codes, not postcodes'."
+            )
+        hidden = unshown_character(item.strip())
+        if hidden:
+            # the reason is echoed here and kept in every output's provenance
+            raise CommandError(
+                f"--allow: holds the character {hidden}, which a terminal or viewer acts on "
+                "instead of showing. Fix: write COLUMN=REASON as one line of plain text."
             )
         out[col.strip()] = reason.strip()
     return out

@@ -1103,3 +1103,13 @@ def test_validate_encode_score_and_the_model_list_say_they_are_not_for_decisions
         assert main(argv) == 0
         out = capsys.readouterr().out
         assert out.splitlines()[0] == cli.NOTICE, argv
+
+
+@pytest.mark.parametrize("text", ["notes=\x1b[2Jcleared", "notes=ok\u202eko", "no\x07tes=why"])
+def test_allow_with_control_characters_is_an_option_to_change(data, capsys, text):
+    # validate echoed the reason to the terminal as it was (an escape sequence cleared
+    # the screen), and it went into every report and provenance record
+    d, _, _ = data
+    assert main(["validate", str(d / "events.csv"), "--allow", text]) == 2
+    line = _one_error(capsys, "validate", "--allow", "U+", "Fix:")
+    assert "\x1b" not in line and "\u202e" not in line and "\x07" not in line

@@ -445,3 +445,13 @@ def test_a_date_of_birth_as_a_unix_time_is_refused(values):
         {"case_id": ["c1", "c2"], "birth_year": [2095, 2097], "birth_weight_g": [3200, 2900]}
     )
     assert check_identifying(fine, table="cases") == []
+
+
+@pytest.mark.parametrize("char", ["\x1b", "\u202e", "\u200b", "\n", "\x07", "\u2028"])
+def test_an_allow_reason_with_control_characters_is_refused(char):
+    # the reason is kept in the provenance and shown to output checkers and on the
+    # terminal: an escape sequence or a right-to-left mark would change what they see
+    cases = pd.DataFrame({"case_id": ["c1", "c2"], "site_ref": ["4010232137", "4010232145"]})
+    with pytest.raises(SchemaError, match=r"allow\['site_ref'\].*U\+"):
+        validate_cases(cases, allow={"site_ref": f"site codes{char}[2J"})
+    validate_cases(cases, allow={"site_ref": "site codes, not NHS numbers"})

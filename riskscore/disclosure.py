@@ -2191,6 +2191,11 @@ def check_disclosure(table: pd.DataFrame) -> None:
         return
     settings = DisclosureSettings(**stamp["settings"])
     if stamp.get("columns") is not None:
+        if not isinstance(stamp["columns"], (list, tuple)):
+            raise DisclosureError(
+                "the disclosure stamp's columns are not a list of column names; pass the "
+                "table through disclose() again"
+            )
         covered = {str(c) for c in stamp["columns"]}
         added = [c for c in table.columns if str(c) not in covered]
         if added:
@@ -2799,6 +2804,38 @@ def write_table(
     return path
 
 
+def _read_sidecar(sidecar: Path) -> dict:
+    """A sidecar's record, checked for the shape read_table relies on."""
+
+    def refuse(problem: str) -> DisclosureError:
+        return DisclosureError(
+            f"{sidecar.name}: {problem}, so the table's disclosure record cannot be read. Fix: "
+            "write the table again with write_table, or restore the sidecar written with it."
+        )
+
+    try:
+        record = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise refuse(f"not a JSON provenance record ({str(exc)[:80]})") from None
+    if not isinstance(record, dict):
+        raise refuse("the record is not a JSON object")
+    shapes = {"disclosure": dict, "columns": dict, "categories": dict, "manifest": list}
+    for key, kind in shapes.items():
+        if record.get(key) is not None and not isinstance(record[key], kind):
+            raise refuse(f"its entry {key!r} is not a JSON {'object' if kind is dict else 'array'}")
+    disc = record.get("disclosure") or {}
+    for key in ("count_columns", "columns"):
+        value = disc.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise refuse(f"its entry disclosure.{key} is not a list of column names")
+    for key in ("ratios", "statistics"):
+        if disc.get(key) is not None and not isinstance(disc[key], dict):
+            raise refuse(f"its entry disclosure.{key} is not a JSON object")
+    return record
+
+
 @validate_params({"path": ["path"]})
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """Read a table written by :func:`write_table`, with its stamp restored.
@@ -2834,7 +2871,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise DisclosureError(
             f"{path.name} has no provenance sidecar {sidecar.name}; it was not written by write_table"
         )
-    record = json.loads(sidecar.read_text(encoding="utf-8"))
+    record = _read_sidecar(sidecar)
     disc = record.get("disclosure", {})
     skip = 0  # files from riskscore 0.1 had a warning line
     with path.open(encoding="utf-8", newline="") as fh:
@@ -2842,7 +2879,13 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             if not line.startswith("# "):
                 break
             skip += 1
-    raw = pd.read_csv(path, skiprows=skip, dtype=str, keep_default_na=False, na_filter=False)
+    try:
+        raw = pd.read_csv(path, skiprows=skip, dtype=str, keep_default_na=False, na_filter=False)
+    except pd.errors.EmptyDataError:
+        raise DisclosureError(
+            f"{path.name} is empty (not even its header line is left). Fix: write the table "
+            "again with write_table, or restore the file written with its sidecar."
+        ) from None
     raw.columns = [restore_formula(c) for c in raw.columns]
     kinds = record.get("columns") or {}
     category_types = record.get("categories") or {}

@@ -1037,3 +1037,34 @@ def test_settings_too_large_for_a_count_are_refused_by_name(name):
         DisclosureSettings(**{name: 10**30})
     with pytest.raises(DisclosureError, match=name):
         disclose(pd.DataFrame({"g": ["a"], "n": [100]}), **{name: 10**30})
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda text: "{",  # cut short
+        lambda text: "[" * 100_000 + "]" * 100_000,  # nested past Python's recursion limit
+        lambda text: "[]",
+        lambda text: json.dumps({**json.loads(text), "disclosure": []}),
+        lambda text: json.dumps({**json.loads(text), "columns": 5}),
+        lambda text: json.dumps(
+            {**json.loads(text), "disclosure": {**json.loads(text)["disclosure"], "columns": 5}}
+        ),
+    ],
+)
+def test_a_damaged_sidecar_is_refused_by_name(tmp_path, damage):
+    # read_table raised JSONDecodeError, RecursionError or AttributeError
+    out = disclose(pd.DataFrame({"g": ["a", "b", "c"], "n": [100, 3, 50]}), count_columns=["n"])
+    path = write_table(out, tmp_path / "t.csv")
+    sidecar = tmp_path / "t.csv.provenance.json"
+    sidecar.write_text(damage(sidecar.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(DisclosureError, match=r"t\.csv\.provenance\.json.*Fix:"):
+        check_disclosure(read_table(path))
+
+
+def test_an_emptied_table_file_is_refused_by_name(tmp_path):
+    out = disclose(pd.DataFrame({"g": ["a", "b", "c"], "n": [100, 3, 50]}), count_columns=["n"])
+    path = write_table(out, tmp_path / "t.csv")
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(DisclosureError, match=r"t\.csv.*empty.*Fix:"):
+        read_table(path)

@@ -38,6 +38,7 @@ __all__ = [
     "MALLOC_ENV",
     "host_reclaims_free_pages",
     "small_pages",
+    "SMALL_PAGES_FROM",
 ]
 
 #: Set this environment variable to ``keep`` and riskscore leaves malloc as it is.
@@ -218,14 +219,27 @@ def _hugepage_switch():
     return None
 
 
+#: Work whose largest array takes at least this many bytes gets 4 KB pages on a VM
+#: that reports free memory (:func:`small_pages`). Measured on the project machine:
+#: a 121 MB output table (20,000 children, 720,000 rows) encoded as fast on huge
+#: pages or faster (0.09-0.20 s against 0.11-0.14 s with 5 s pauses between calls;
+#: 0.066 s against 0.093 s back to back), a 1.2 GB one (200,000 children) 1.6x
+#: faster on 4 KB pages (0.94-1.08 s against 1.37-1.75 s with 10 s pauses). A small
+#: table often fits in memory freed a moment before, which the host still backs; a
+#: large one mostly does not.
+SMALL_PAGES_FROM = 256 * 2**20
+
 _pages_lock = threading.Lock()
 _pages_depth = 0
 _pages_before = True
 
 
 @contextlib.contextmanager
-def small_pages():
+def small_pages(nbytes: int):
     """Within the block: numpy's new large arrays on 4 KB pages, where that is faster.
+
+    ``nbytes``: the size of the work's largest array (an encoding's output table);
+    below :data:`SMALL_PAGES_FROM` nothing changes.
 
     numpy asks the kernel for 2 MB (huge) pages for arrays of 4 MB and more. On a
     virtual machine that reports its free memory to the host
@@ -235,7 +249,9 @@ def small_pages():
     time once the memory had been free a few seconds, against 0.35 s on 4 KB pages
     (and 0.05 s on huge pages freed a moment before, which back-to-back benchmark
     rounds see but a notebook, with pauses between cells, does not). So there, and
-    only there, numpy's switch is off for the block; elsewhere nothing changes. The
+    only there, and only for work of :data:`SMALL_PAGES_FROM` bytes or more (a
+    smaller table often fits in memory freed a moment before), numpy's switch is off
+    for the block; elsewhere nothing changes. The
     setting is numpy's, for the whole process: other threads' new arrays get 4 KB
     pages while any thread is in such a block; the previous setting returns when
     the last one leaves. Not done when ``RISKSCORE_MALLOC`` is ``keep``.
@@ -245,11 +261,12 @@ def small_pages():
     Examples
     --------
     >>> import numpy as np
-    >>> with small_pages():
+    >>> with small_pages(8_000_000):
     ...     a = np.ones(1_000_000)
     """
     global _pages_depth, _pages_before
-    switch = _hugepage_switch() if _small_pages_here() and _settings_allowed() else None
+    wanted = nbytes >= SMALL_PAGES_FROM and _small_pages_here() and _settings_allowed()
+    switch = _hugepage_switch() if wanted else None
     if switch is None:
         yield False
         return

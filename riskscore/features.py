@@ -727,8 +727,10 @@ def encode_features(
         )
     _require(as_of, ["case_id", "as_of"], "as_of")
     recent_window = _check_recent_window(recent_window)
-    # on a VM that hands free memory to its host, 4 KB pages fault in faster
-    with small_pages():
+    # on a VM that hands free memory to its host, a large table faults in faster on
+    # 4 KB pages
+    table_bytes = len(as_of) * len(FEATURES) * _output_dtype(dtype).itemsize
+    with small_pages(table_bytes):
         events = _view(events, agency)
         job = _Job(events, as_of, recent_window, n_jobs, dtype)
         # one float block, filled in place: no per-column copies of a large table

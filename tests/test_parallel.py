@@ -169,6 +169,8 @@ def test_workers_are_never_more_than_cores_or_tasks():
 
 # --- page size on a virtual machine that hands free memory back (small_pages) -------
 
+BIG = 2**30  # bytes: work this large gets 4 KB pages on such a VM
+
 
 def _virtio(root, name: str, device: str, features: str) -> None:
     d = root / name
@@ -226,13 +228,13 @@ def test_small_pages_turns_numpys_huge_pages_off_and_restores_them(reporting_vm)
     from riskscore._parallel import small_pages
 
     assert _numpy_hugepages()
-    with small_pages() as on:
+    with small_pages(BIG) as on:
         assert on and not _numpy_hugepages()
-        with small_pages():  # nested: still off, and still off after the inner block
+        with small_pages(BIG):  # nested: still off, and still off after the inner block
             assert not _numpy_hugepages()
         assert not _numpy_hugepages()
     assert _numpy_hugepages()
-    with pytest.raises(KeyError), small_pages():
+    with pytest.raises(KeyError), small_pages(BIG):
         raise KeyError("boom")
     assert _numpy_hugepages()
 
@@ -241,7 +243,7 @@ def test_small_pages_keeps_a_setting_the_user_made(reporting_vm):
     from riskscore._parallel import _hugepage_switch, small_pages
 
     _hugepage_switch()(False)  # as NUMPY_MADVISE_HUGEPAGE=0 would
-    with small_pages():
+    with small_pages(BIG):
         assert not _numpy_hugepages()
     assert not _numpy_hugepages()
 
@@ -250,12 +252,21 @@ def test_small_pages_changes_nothing_off_such_a_vm_or_when_told_to_keep(reportin
     from riskscore import _parallel
 
     monkeypatch.setenv(_parallel.MALLOC_ENV, "keep")
-    with _parallel.small_pages() as on:
+    with _parallel.small_pages(BIG) as on:
         assert not on and _numpy_hugepages()
     monkeypatch.delenv(_parallel.MALLOC_ENV)
     monkeypatch.setattr(_parallel, "_small_pages_here", lambda: False)
-    with _parallel.small_pages() as on:
+    with _parallel.small_pages(BIG) as on:
         assert not on and _numpy_hugepages()
+
+
+def test_small_pages_leaves_work_smaller_than_the_bound_on_huge_pages(reporting_vm):
+    from riskscore._parallel import SMALL_PAGES_FROM, small_pages
+
+    with small_pages(SMALL_PAGES_FROM - 1) as on:
+        assert not on and _numpy_hugepages()
+    with small_pages(SMALL_PAGES_FROM) as on:
+        assert on and not _numpy_hugepages()
 
 
 def test_small_pages_holds_until_the_last_thread_leaves(reporting_vm):
@@ -264,14 +275,14 @@ def test_small_pages_holds_until_the_last_thread_leaves(reporting_vm):
     inside, release = threading.Event(), threading.Event()
 
     def other() -> None:
-        with small_pages():
+        with small_pages(BIG):
             inside.set()
             release.wait(10)
 
     t = threading.Thread(target=other)
     t.start()
     inside.wait(10)
-    with small_pages():
+    with small_pages(BIG):
         pass
     still_off = not _numpy_hugepages()  # the other thread is still in its block
     release.set()
@@ -279,7 +290,9 @@ def test_small_pages_holds_until_the_last_thread_leaves(reporting_vm):
     assert still_off and _numpy_hugepages()
 
 
-def test_encode_features_builds_its_table_on_small_pages_on_such_a_vm(reporting_vm, monkeypatch):
+def test_encode_features_builds_a_large_table_on_small_pages_on_such_a_vm(
+    reporting_vm, monkeypatch
+):
     import riskscore as rs
     from riskscore import features
 
@@ -294,8 +307,14 @@ def test_encode_features_builds_its_table_on_small_pages_on_such_a_vm(reporting_
     events, cases = rs.make_cohort(30, random_state=1)
     grid = rs.as_of_grid(events, "180D", cases=cases)
     seen.clear()
-    X = rs.encode_features(events, grid)
-    assert seen == [False] and _numpy_hugepages()
+    X = rs.encode_features(events, grid)  # a small table: huge pages as numpy likes
+    table = len(grid) * len(rs.FEATURES) * 8
+    monkeypatch.setattr("riskscore._parallel.SMALL_PAGES_FROM", table)
+    rs.encode_features(events, grid)  # a table of the bound's size: 4 KB pages
+    assert seen == [True, False] and _numpy_hugepages()
+    seen.clear()
+    rs.encode_features(events, grid, dtype="float32")  # half the bytes: under the bound
+    assert seen == [True]
     monkeypatch.setattr(features._Job, "run", run)
     pd_testing = __import__("pandas").testing
     pd_testing.assert_frame_equal(X, rs.encode_features(events, grid))

@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import inspect
 import io
+import json
 import pkgutil
 import re
 import shlex
@@ -839,6 +840,10 @@ def test_every_command_says_it_is_not_for_decisions(name, cohort_files, capsys):
     from riskscore.cli import main
 
     assert "Every report and command says so." in _flat(_text(DOCS / "responsible-use.md"))
+    assert (
+        "Every command (`validate`, `encode`, `score` and the model list included) prints the "
+        "notice that riskscore is not for decisions about any child or family"
+    ) in _flat(_section(_text(README), "Command line"))
     if name == "score":
         main(_command("encode", cohort_files))
         capsys.readouterr()
@@ -1045,3 +1050,292 @@ def test_the_opt_out_the_docs_name_is_the_one_the_code_reads(monkeypatch):
         assert f"`{_parallel.MALLOC_ENV}=keep`" in _text(page), page.name
     monkeypatch.setenv(_parallel.MALLOC_ENV, "keep")
     assert not _parallel.trim_heap() and not _parallel.keep_heap()  # read at each call
+
+
+# --------------------------------------------------------------------------- one checked path
+
+
+def _controlled_table():
+    """A count table of the synthetic cohort, and the same under disclosure control."""
+    _, cases = rs.make_cohort(400, random_state=0)
+    raw = (
+        cases.groupby(["sex", "imd_quintile"])
+        .agg(n=("case_id", "size"), outcomes=("outcome", lambda s: int(s.notna().sum())))
+        .reset_index()
+    )
+    table = rs.disclose(raw, ["n", "outcomes"], by=["sex", "imd_quintile"])
+    assert table["outcomes"].isna().any()  # the claims below need a suppressed cell
+    return raw, table
+
+
+def test_check_disclosure_refuses_what_the_disclosure_page_says(tmp_path):
+    from riskscore.disclosure import DISCLOSURE_ATTR
+
+    text = _flat(_section(_text(DOCS / "disclosure.md"), "One checked path"))
+    assert "no column the stamp does not cover" in text
+    assert "every cell the manifest lists as hidden still missing" in text
+    assert "a suppressed cell filled in again" in text
+    assert "record the columns they cover" in text
+    raw, table = _controlled_table()
+    rs.check_disclosure(table)
+    # the stamp and the sidecar record the columns they cover
+    assert table.attrs[DISCLOSURE_ATTR]["columns"] == list(table.columns)
+    path = rs.write_table(table, tmp_path / "t.csv")
+    sidecar = path.with_name(path.name + ".provenance.json")
+    assert json.loads(sidecar.read_text(encoding="utf-8"))["disclosure"]["columns"] == list(
+        table.columns
+    )
+    rs.check_disclosure(rs.read_table(path))
+
+    # a column added after disclosure control: refused by check_disclosure,
+    # check_publishable and write_table, by name
+    added = table.assign(exact_outcomes=raw["outcomes"])
+    for check in (rs.check_disclosure, lambda t: rs.check_publishable([t])):
+        with pytest.raises(rs.DisclosureError, match="exact_outcomes"):
+            check(added)
+    with pytest.raises(rs.DisclosureError, match="exact_outcomes"):
+        rs.write_table(added, tmp_path / "added.csv")
+    assert not (tmp_path / "added.csv").exists()
+
+    # a suppressed cell filled in again with a count no other rule refuses (at least
+    # min_count, on the rounding grid)
+    settings = rs.DisclosureSettings()
+    allowed = -(-settings.min_count // settings.round_to) * settings.round_to
+    hidden = table["outcomes"].isna()
+    refilled = table.copy()
+    refilled.loc[hidden, "outcomes"] = allowed
+    with pytest.raises(rs.DisclosureError, match=r"'outcomes'.*suppress"):
+        rs.check_disclosure(refilled)
+
+    # rates_from_published adds its rates to the stamp, so they are checked
+    rated = rs.rates_from_published(table, {"outcome_rate": ("outcomes", "n")})
+    assert "outcome_rate" in rated.attrs[DISCLOSURE_ATTR]["columns"]
+    rs.check_disclosure(rated)
+    exact = rated.assign(outcome_rate=raw["outcomes"] / raw["n"])
+    with pytest.raises(rs.DisclosureError, match="outcome_rate"):
+        rs.check_disclosure(exact)
+
+
+def test_disclose_with_by_refuses_a_date_column_that_is_not_a_key():
+    text = _flat(_text(DOCS / "disclosure.md"))
+    assert "With `by=` given, a date column that is not a key is refused" in text
+    _, cases = rs.make_cohort(400, random_state=0)
+    first = (
+        cases.groupby("sex")
+        .agg(n=("case_id", "size"), first_outcome=("outcome_date", "min"))
+        .reset_index()
+    )
+    with pytest.raises(rs.DisclosureError, match="first_outcome"):
+        rs.disclose(first, ["n"], by=["sex"])
+    # "add it to by= if it labels the groups"
+    year = cases.assign(year=cases["outcome_date"].dt.to_period("Y"))
+    by_year = year.groupby("year").agg(n=("case_id", "size")).reset_index()
+    rs.check_disclosure(rs.disclose(by_year, ["n"], by=["year"]))
+
+
+def test_disclosure_settings_refuse_counts_from_two_to_the_53():
+    from riskscore import disclosure
+
+    text = _flat(_section(_text(DOCS / "disclosure.md"), "Settings and floors"))
+    assert "a `min_count` or `round_to` of `2**53` or more" in text
+    limit = disclosure._EXACT_COUNT_LIMIT
+    assert limit == 2**53
+    for name in ("min_count", "round_to"):
+        with pytest.raises(rs.DisclosureError, match=name):
+            rs.DisclosureSettings(**{name: limit})
+
+
+def test_read_table_refuses_a_damaged_sidecar_or_an_emptied_file(tmp_path):
+    text = _flat(_section(_text(DOCS / "disclosure.md"), "One checked path"))
+    assert "`read_table` refuses, naming the file and the fix, a sidecar that is damaged" in text
+    _, table = _controlled_table()
+    path = rs.write_table(table, tmp_path / "t.csv")
+    sidecar = path.with_name(path.name + ".provenance.json")
+    good = sidecar.read_text(encoding="utf-8")
+    for damaged in (good[: len(good) // 2], "[]", json.dumps({**json.loads(good), "manifest": 1})):
+        sidecar.write_text(damaged, encoding="utf-8")
+        with pytest.raises(rs.DisclosureError, match=re.escape(sidecar.name)):
+            rs.read_table(path)
+    sidecar.write_text(good, encoding="utf-8")
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(rs.DisclosureError, match=re.escape(path.name)):
+        rs.read_table(path)
+
+
+def test_cases_reaching_a_band_are_one_count_in_the_summary_and_false_alarm_tables():
+    from riskscore.vocabulary import BANDS
+
+    text = _flat(_text(DOCS / "disclosure.md"))
+    assert (
+        "the summary's cases reaching each band to the false-alarm table's cases alerted in "
+        "it (`n_cases_alerted`: one count in two tables, hidden in both or in neither)" in text
+    )
+    # a cohort where, unlinked, the summary hid a count the false-alarm table published
+    events, cases = rs.make_cohort(68, random_state=44)
+    card, setting = rs.default_scorecard(), {"min_count": 5, "round_to": 5}
+
+    def pairs(disclosure):
+        tables = rs.audit_cohort(events, cases, card, disclosure=disclosure, progress=False)
+        summary = tables.tables["summary"].set_index("measure")["n"]
+        summary.index = [re.sub(r"[-_]", " ", m) for m in summary.index]
+        alerted = tables.tables["false_alarms"].set_index("band")["n_cases_alerted"]
+        return [
+            (summary[f"cases reaching {band.replace('_', ' ')}"], alerted[band])
+            for band in BANDS[1:]
+        ]
+
+    for in_summary, in_false_alarms in pairs(False):
+        assert in_summary == in_false_alarms  # one count
+    published = pairs(setting)
+    assert any(pd.isna(a) for a, _ in published)  # the cohort exercises the link
+    for in_summary, in_false_alarms in published:
+        assert pd.isna(in_summary) == pd.isna(in_false_alarms)
+        if not pd.isna(in_summary):
+            assert in_summary == in_false_alarms
+
+
+def test_save_model_controls_training_data_counts_whoever_supplied_them(tmp_path):
+    from riskscore.modelfile import _disclosed_counts
+
+    text = _flat(_text(DOCS / "disclosure.md"))
+    assert "`save_model` puts the counts of a card's `training_data`" in text
+    assert "under disclosure control whoever supplied them" in _flat(_text(README))
+    settings = rs.DisclosureSettings()
+    exact = {"n_rows": 123, "n_events": settings.min_count - 3, "n_cases": 51}
+    expected = _disclosed_counts(exact)
+    assert expected["n_events"] is None  # below min_count
+    for k in ("n_rows", "n_cases"):
+        assert expected[k] % settings.round_to == 0 and expected[k] != exact[k]
+    # a caller's model_card=
+    path = rs.save_model(
+        rs.default_scorecard(), tmp_path / "a.json", model_card={"training_data": exact}
+    )
+    assert json.loads(path.read_text())["model_card"]["training_data"] == expected
+    # a card read from a file and saved again
+    card = rs.load_model(str(path))
+    card.model_card["training_data"] = dict(exact)
+    again = rs.save_model(card, tmp_path / "b.json")
+    assert json.loads(again.read_text())["model_card"]["training_data"] == expected
+
+
+def test_model_files_refuse_reversed_classes_and_a_covariance_no_fit_gives(tmp_path):
+    text = _flat(_section(_text(README), "Models"))
+    assert "`classes` not in ascending order (the second is the outcome)" in text
+    assert "a covariance that is not symmetric or holds a correlation above 1" in text
+    events, cases = rs.make_cohort(1000, random_state=1)
+    ts = rs.make_training_set(events, cases, grid="90D")
+    features = ["persistent_absence", "severe_absence", "school_concerns_12m"]
+    model = rs.LogisticRiskModel(penalty=None, features=features)
+    model.fit(ts.X[features].fillna(0), ts.y, case_ids=ts.case_ids)
+    doc = json.loads(rs.save_model(model, tmp_path / "m.json").read_text())
+    assert doc["classes"] == sorted(doc["classes"]) and doc["covariance"]
+
+    def refused(change, entry):
+        edited = json.loads(json.dumps(doc))
+        change(edited)
+        path = tmp_path / "edited.json"
+        path.write_text(json.dumps(edited), encoding="utf-8")
+        with pytest.raises(rs.ModelFileError, match=entry):
+            rs.load_model(str(path))
+
+    refused(lambda d: d["classes"].reverse(), "classes")
+
+    def asymmetric(d):
+        d["covariance"][0][1] += abs(d["covariance"][0][0]) / 10
+
+    def correlation_above_1(d):
+        c = d["covariance"]
+        c[0][1] = c[1][0] = 2 * (abs(c[0][0]) * abs(c[1][1])) ** 0.5
+
+    refused(asymmetric, "covariance")
+    refused(correlation_above_1, "covariance")
+
+
+# --------------------------------------------------------------------------- options checked first
+
+
+def test_command_line_options_the_readme_says_are_checked_first(cohort_files, capsys):
+    from riskscore.cli import EXIT_USAGE, main
+    from riskscore.modelfile import LIMITS
+
+    text = _flat(_section(_text(README), "Command line"))
+    assert "`evaluate --out` and `train --report` must name an `.html` file" in text
+    assert "`--encoding` must be a text encoding Python knows" in text
+    assert "two options never write one file (`train --report` over the model's `.sha256`" in text
+    assert "`train --C` is limited to what a model file holds" in text
+    e, c = str(cohort_files / "events.csv"), str(cohort_files / "cases.csv")
+    out = cohort_files / "checked-first"
+    model = str(out / "m.json")
+    train = ["train", e, "--cases", c, "--grid", "90D", "--cv", "2", "--n-boot", "0"]
+
+    def refused(args, *named):
+        capsys.readouterr()
+        try:
+            status = main(args)
+        except SystemExit as exc:  # argparse's own usage errors exit
+            status = exc.code
+        assert status == EXIT_USAGE, args
+        said = capsys.readouterr().err
+        for word in named:
+            assert word in said, (args, said)
+
+    refused(["evaluate", e, "--cases", c, "--out", str(out / "report.csv")], "--out", ".html")
+    refused([*train, "--out", model, "--report", str(out / "r.csv")], "--report", ".html")
+    # checked before any file: a missing events file is not what is reported
+    refused(["validate", str(out / "missing.csv"), "--encoding", "rot13"], "--encoding")
+    refused([*train, "--out", model, "--report", model + ".sha256"], "--report", "--out")
+    low, high = LIMITS["C"]
+    refused([*train, "--out", model, "--C", repr(high * 10)], "--C", f"{high:g}")
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_audit_case_is_found_with_white_space_normalised(cohort_files, capsys):
+    from riskscore.cli import main
+
+    text = _flat(_section(_text(README), "Command line"))
+    assert "`audit --case` is matched with white space normalised" in text
+    events = pd.read_csv(cohort_files / "events.csv")
+    case = str(events["case_id"].iloc[0])
+    out = cohort_files / "padded-case"
+    args = ["audit", str(cohort_files / "events.csv"), "--cases", str(cohort_files / "cases.csv")]
+    assert main([*args, "--case", f"  {case} ", "--out", str(out)]) == 0
+    assert (out / f"case-{case}.html").exists()
+
+
+def test_allow_reasons_are_one_line_of_plain_text(cohort_files, capsys):
+    from riskscore.cli import EXIT_USAGE, main
+
+    said = "an escape sequence, a right-to-left or zero-width mark, a line break"
+    for page in (README, DOCS / "data-contract.md"):
+        assert f"control or format character ({said}) is refused naming the character" in (
+            _flat(_text(page))
+        ), page.name
+    assert "control and format characters are refused" in _text(DOCS / "glossary.md")
+    events, _ = rs.make_cohort(50, random_state=0)
+    events = events.assign(ward="x")
+    rs.validate_events(events, allow={"ward": "ward codes, not people"})
+    for ch in ("\x1b", "\u202e", "\u200b", "\n"):  # escape, right-to-left, zero-width, line
+        with pytest.raises(rs.SchemaError, match=f"U\\+{ord(ch):04X}"):
+            rs.validate_events(events, allow={"ward": f"ward{ch}codes"})
+    capsys.readouterr()
+    args = ["validate", str(cohort_files / "events.csv"), "--allow", "ward=ward\x1b[2Jcodes"]
+    assert main(args) == EXIT_USAGE
+    assert "--allow" in capsys.readouterr().err
+
+
+def test_birth_named_unix_times_are_dates_of_birth():
+    text = "Unix times (seconds or milliseconds, 1973 to 2099) are dates of birth"
+    assert text in _flat(_text(README))
+    assert "Unix times, in seconds or milliseconds from 1973 to 2099" in _flat(
+        _text(DOCS / "data-contract.md")
+    )
+    _, cases = rs.make_cohort(20, random_state=0)
+    born = pd.to_datetime(["1973-12-31", "2010-06-01", "2099-12-31"])
+    seconds = (born - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1)
+    for values in (seconds, seconds * 1000):
+        for value in values:
+            with pytest.raises(rs.IdentifyingDataError, match="birth_ts"):
+                rs.validate_cases(cases.head(2).assign(birth_ts=[int(value)] * 2))
+    # before 1973 (fewer than nine digits of seconds) it is not read as a time
+    early = (pd.Timestamp("1972-06-01") - pd.Timestamp("1970-01-01")) // pd.Timedelta(seconds=1)
+    rs.validate_cases(cases.head(2).assign(birth_ts=[int(early)] * 2))

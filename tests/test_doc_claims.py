@@ -1259,9 +1259,10 @@ def test_command_line_options_the_readme_says_are_checked_first(cohort_files, ca
     from riskscore.modelfile import LIMITS
 
     text = _flat(_section(_text(README), "Command line"))
-    assert "`evaluate --out` and `train --report` must name an `.html` file" in text
+    assert "`evaluate --out` and `train --report` must name an `.html` (or `.htm`) file" in text
     assert "`--encoding` must be a text encoding Python knows" in text
     assert "two options never write one file (`train --report` over the model's `.sha256`" in text
+    assert "Options are checked before any data are read" in text
     assert "`train --C` is limited to what a model file holds" in text
     e, c = str(cohort_files / "events.csv"), str(cohort_files / "cases.csv")
     out = cohort_files / "checked-first"

@@ -1071,6 +1071,11 @@ def _controlled_table():
 def test_check_disclosure_refuses_what_the_disclosure_page_says(tmp_path):
     from riskscore.disclosure import DISCLOSURE_ATTR
 
+    readme = _flat(_section(_text(README), "Disclosure control"))
+    assert (
+        "`rs.write_table` refuses a table edited after disclosure control (a column added, a "
+        "suppressed cell filled in again" in readme
+    )
     text = _flat(_section(_text(DOCS / "disclosure.md"), "One checked path"))
     assert "no column the stamp does not cover" in text
     assert "every cell the manifest lists as hidden still missing" in text

@@ -499,29 +499,29 @@ def expected_rate(mean_p, n_exact, n_published, settings: DisclosureSettings) ->
         return np.where(n_pub > 0, expected / np.where(n_pub > 0, n_pub, 1), np.nan)
 
 
-def calibration_curve_table(
-    p, y, cuts: Cuts, totals: Totals, settings, smooth, method: str
-) -> pd.DataFrame:
-    """The smoothed calibration curve at the mean predicted risk between published cuts.
+#: Added to the method of a smoothed calibration curve under disclosure control.
+PUBLISHED_POINTS_NOTE = (
+    "; under disclosure control the curve is evaluated at each point's published mean "
+    "predicted risk (its expected events rounded like a count, over its published rows), "
+    "and neighbouring points are merged until those increase"
+)
 
-    ``smooth(predicted)`` returns the curve and its interval limits at the given
-    predicted risks (a fit on every validation row). Under disclosure control the
-    points are twentieths of the rows merged like the calibration bins, their
-    counts are disclosed, and the curve is a statistic shown only where its point's
-    counts are published and the whole validation set has at least ``min_count``
-    events and non-events. When every point is merged into one, ``attrs["method"]``
-    says what that point is (:data:`ONE_POINT_NOTE`): the fitted curve at the mean
-    predicted risk of all rows, not their observed rate; figures do not draw it.
-    """
-    curve = _binned(p, y, cuts, "curve").rename(columns={"mean_predicted": "predicted"})
-    observed, lower, upper = smooth(curve["predicted"].to_numpy(dtype=float))
-    curve = curve.assign(observed=observed, lower=lower, upper=upper)
-    if len(curve) == 1:
-        method += ONE_POINT_NOTE
-    if settings is None:
-        out = mark_undisclosed(curve, reason="evaluate(disclosure=False)")
-        out.attrs["method"] = method
-        return out
+
+def _merge_neighbours(curve: pd.DataFrame, i: int) -> pd.DataFrame:
+    """Rows ``i`` and ``i + 1`` of a binned table as one row: the rows between their outer cuts."""
+    a, b = curve.iloc[i], curve.iloc[i + 1]
+    n = int(a["n"]) + int(b["n"])
+    row = {
+        "bin": str(a["bin"]).split(", ")[0] + ", " + str(b["bin"]).split(", ")[1],
+        "n": n,
+        "events": int(a["events"]) + int(b["events"]),
+        "predicted": (a["predicted"] * a["n"] + b["predicted"] * b["n"]) / n,
+    }
+    merged = pd.concat([curve.iloc[:i], pd.DataFrame([row]), curve.iloc[i + 2 :]])
+    return merged.astype(curve.dtypes.to_dict()).reset_index(drop=True)
+
+
+def _disclose_curve(curve: pd.DataFrame, totals: Totals, settings) -> pd.DataFrame:
     fitted = ["n", "events"]
     out = disclose(
         curve,
@@ -529,9 +529,7 @@ def calibration_curve_table(
         by="bin",
         statistic_columns={
             "predicted": ["n"],
-            "observed": fitted,
-            "lower": fitted,
-            "upper": fitted,
+            **{c: fitted for c in ("observed", "lower", "upper") if c in curve.columns},
         },
         total_columns=[("n", ["events"])],
         find_totals=False,
@@ -541,13 +539,71 @@ def calibration_curve_table(
         suppress_zero=settings.suppress_zero,
     )
     out["predicted"] = expected_rate(curve["predicted"], curve["n"], out["n"], settings)
+    return out
+
+
+def _in_increasing_order(curve: pd.DataFrame, totals: Totals, settings) -> pd.DataFrame:
+    """Neighbouring points merged until their published mean predicted risks increase.
+
+    The published mean is the expected count rounded like a count over the published
+    rows: where neighbouring points' means differ by less than that rounding, they
+    come out of order (or equal), and a line through them loops. Two neighbours
+    merged are the rows between two cuts already published, so nothing finer is.
+    """
+    while len(curve) > 1:
+        x = _disclose_curve(curve, totals, settings)["predicted"].to_numpy(dtype=float)
+        seen = np.flatnonzero(np.isfinite(x))
+        back = np.flatnonzero(np.diff(x[seen]) <= 0)
+        if not len(back):
+            break
+        i = int(seen[back[0] + 1])  # the first point not above the published one before it
+        curve = _merge_neighbours(curve, i - 1)
+    return curve
+
+
+def calibration_curve_table(
+    p, y, cuts: Cuts, totals: Totals, settings, smooth, method: str
+) -> pd.DataFrame:
+    """The smoothed calibration curve at the mean predicted risk between published cuts.
+
+    ``smooth(predicted)`` returns the curve and its interval limits at the given
+    predicted risks (a fit on every validation row). Under disclosure control the
+    points are twentieths of the rows merged like the calibration bins, their
+    counts are disclosed, neighbouring points are merged until their published mean
+    predicted risks increase (:func:`_in_increasing_order`), and the curve is
+    evaluated at those published means, so that the table and a line through it
+    show the fitted curve at the risk they show. The curve is a statistic shown only
+    where its point's counts are published and the whole validation set has at least
+    ``min_count`` events and non-events. When every point is merged into one,
+    ``attrs["method"]`` says what that point is (:data:`ONE_POINT_NOTE`): the fitted
+    curve at the mean predicted risk of all rows, not their observed rate; figures do
+    not draw it.
+    """
+    curve = _binned(p, y, cuts, "curve").rename(columns={"mean_predicted": "predicted"})
+    if settings is None:
+        observed, lower, upper = smooth(curve["predicted"].to_numpy(dtype=float))
+        curve = curve.assign(observed=observed, lower=lower, upper=upper)
+        out = mark_undisclosed(curve, reason="evaluate(disclosure=False)")
+        out.attrs["method"] = method + (ONE_POINT_NOTE if len(curve) == 1 else "")
+        return out
+    curve = _in_increasing_order(curve, totals, settings)
+    x = _disclose_curve(curve, totals, settings)["predicted"].to_numpy(dtype=float)
+    at = np.isfinite(x)
+    fit = np.full((3, len(curve)), np.nan)
+    if at.any():
+        for row, values in enumerate(smooth(x[at])):  # limits may be one NaN (no replicates)
+            fit[row, at] = np.broadcast_to(np.asarray(values, dtype=float), (int(at.sum()),))
+    curve = curve.assign(observed=fit[0], lower=fit[1], upper=fit[2])
+    out = _disclose_curve(curve, totals, settings)
     m = settings.min_count
     if totals.small(settings):
         small = pd.DataFrame(True, index=out.index, columns=["observed", "lower", "upper"])
         out = suppress_statistics(
             out, small, rule=f"a fit resting on fewer than {m} events or non-events (or children)"
         )
-    out.attrs["method"] = method
+    out.attrs["method"] = (
+        method + PUBLISHED_POINTS_NOTE + (ONE_POINT_NOTE if len(curve) == 1 else "")
+    )
     return out
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "plot_subgroups",
     "suppressed_cells",
     "smoothed_calibration",
+    "smoothed_curve_drawn",
     "EVENT_GROUPS",
     "EVENT_STYLES",
     "CAPTIONS",
@@ -1178,6 +1179,32 @@ def smoothed_calibration(result) -> pd.DataFrame | None:
     return None
 
 
+def _curve_x(curve: pd.DataFrame) -> str:
+    return "predicted" if "predicted" in curve.columns else "mean_predicted"
+
+
+def smoothed_curve_drawn(curve: pd.DataFrame | None) -> str | None:
+    """Whether :func:`plot_calibration` draws a smoothed curve, and if not why.
+
+    ``"drawn"`` when at least one point of it is drawn; ``"one point"`` when it is
+    one point (every point merged into one), which is not drawn; ``"withheld"`` when
+    disclosure control withheld every point; ``None`` when there is no curve.
+
+    Examples
+    --------
+    >>> from riskscore.evaluation import example_result
+    >>> smoothed_curve_drawn(smoothed_calibration(example_result()))
+    'drawn'
+    """
+    if curve is None:
+        return None
+    x, y = _values(curve, _curve_x(curve)), _values(curve, "observed")
+    drawn = np.isfinite(x) & np.isfinite(y)
+    if len(curve) == 1 and drawn.all():
+        return "one point"
+    return "drawn" if drawn.any() else "withheld"
+
+
 def _metric_estimate(metrics, metric: str) -> float:
     """A metric's estimate from a metrics table, NaN when absent or not a number."""
     if not isinstance(metrics, pd.DataFrame) or not {"metric", "estimate"} <= set(metrics):
@@ -1204,8 +1231,10 @@ def plot_calibration(result, ax: Axes | None = None) -> Axes:
     that disclosure control withheld are not drawn, and the plot says so. A curve of
     one point (every point merged into one) is not drawn either, and the plot says
     so: it is the fitted curve at the mean predicted risk of all rows, which differs
-    from the one risk group's observed rate beside it, and shows no shape. The legend
-    names only what is drawn.
+    from the one risk group's observed rate beside it, and shows no shape
+    (:func:`smoothed_curve_drawn`). The curve is joined in increasing order of
+    predicted risk, whatever the order of its table. The legend names only what is
+    drawn.
 
     Parameters
     ----------
@@ -1244,10 +1273,15 @@ def plot_calibration(result, ax: Axes | None = None) -> Axes:
     tops = [x[shown], yv[shown], [0.01]]
     notes = []
     if curve is not None:
-        px = "predicted" if "predicted" in curve.columns else "mean_predicted"
-        cx, cy = _values(curve, px), _values(curve, "observed")
+        cx, cy = _values(curve, _curve_x(curve)), _values(curve, "observed")
+        if len(cx) and not (np.diff(cx[np.isfinite(cx)]) > 0).all():
+            # a line joins its points in table order: out of order (a table written
+            # before the points were published in order) it would loop back
+            order = np.argsort(np.where(np.isfinite(cx), cx, np.inf), kind="stable")
+            curve = curve.iloc[order]
+            cx, cy = cx[order], cy[order]
         drawn = np.isfinite(cx) & np.isfinite(cy)
-        if len(curve) == 1 and drawn.all():
+        if smoothed_curve_drawn(curve) == "one point":
             # every point merged into one: the fitted curve at the mean risk of all
             # rows, beside the one group's observed rate of the same rows, and no
             # shape (the curve table's method says what the point is)

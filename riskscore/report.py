@@ -1742,11 +1742,13 @@ def _evaluation_page(result: EvaluationResult, title: str | None) -> Page:
             _calibration_table(cal),
         ],
         lead="Do predicted risks match what happened? "
-        + (
-            "The smoothed curve uses every row; "
-            if smooth is not None
-            else "This evaluation has no smoothed curve; "
-        )
+        + {
+            "drawn": "The smoothed curve uses every row; ",
+            "one point": "The smoothed curve is not drawn: it is one point (every row in "
+            "one group), which shows no shape; ",
+            "withheld": "The smoothed curve is not drawn: disclosure control withheld it; ",
+            None: "This evaluation has no smoothed curve; ",
+        }[plots.smoothed_curve_drawn(smooth)]
         + "groups of predicted risk are shown where disclosure control allows.",
     )
 

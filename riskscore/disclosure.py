@@ -348,6 +348,10 @@ def _is_key_dtype(series: pd.Series) -> bool:
     return pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series)
 
 
+def _is_date_dtype(series: pd.Series) -> bool:
+    return pd.api.types.is_datetime64_any_dtype(series) or isinstance(series.dtype, pd.PeriodDtype)
+
+
 def _is_number_dtype(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
@@ -399,6 +403,16 @@ def _resolve_columns(
         _check_columns(table, by_list, "by")
     if by_list is None:
         by_list = [c for c in table.columns if _is_key_dtype(table[c]) and c not in (counts or [])]
+        # a date may label the groups (a month) or be a group's first or last date, which
+        # is one child's: only the caller knows, so it is never guessed to be a key
+        dates = [c for c in by_list if c not in exclude and _is_date_dtype(table[c])]
+        if dates:
+            raise DisclosureError(
+                f"column(s) {dates} hold dates; riskscore does not guess whether a date labels "
+                "the groups. Fix: pass by=[...] naming the key columns (a month or a week that "
+                "labels the groups may be one), or leave the date out: a group's first or "
+                "last date is one child's date and cannot be published"
+            )
     explicit_rates = rate_columns is not None
     rate_names = (
         list(rate_columns) if isinstance(rate_columns, Mapping) else _as_list(rate_columns) or []
@@ -414,10 +428,7 @@ def _resolve_columns(
             and c not in (counts or [])
             and c not in rate_names
             and c not in exclude
-            and (
-                pd.api.types.is_datetime64_any_dtype(table[c])
-                or isinstance(table[c].dtype, pd.PeriodDtype)
-            )
+            and _is_date_dtype(table[c])
         ]
         if dates:
             raise DisclosureError(

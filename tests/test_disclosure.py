@@ -1068,3 +1068,18 @@ def test_an_emptied_table_file_is_refused_by_name(tmp_path):
     path.write_text("", encoding="utf-8")
     with pytest.raises(DisclosureError, match=r"t\.csv.*empty.*Fix:"):
         read_table(path)
+
+
+def test_a_date_column_is_not_guessed_to_be_a_key():
+    # a group's first date is one child's date: without by= it was taken for a key and
+    # published as it was, beside the group's count
+    import riskscore as rs
+
+    _, cases = rs.make_cohort(400, random_state=0)
+    t = cases.groupby("sex").agg(n=("case_id", "size"), first=("outcome_date", "min")).reset_index()
+    with pytest.raises(rs.DisclosureError, match=r"\['first'\].*by="):
+        rs.disclose(t, ["n"])
+    # named as a key, a date that labels the groups (a month) is published
+    months = pd.DataFrame({"month": pd.to_datetime(["2101-01-01", "2101-02-01"]), "n": [40, 55]})
+    out = rs.disclose(months, ["n"], by=["month"])
+    assert list(out["month"]) == list(months["month"])

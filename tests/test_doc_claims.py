@@ -1136,6 +1136,11 @@ def test_disclose_with_by_refuses_a_date_column_that_is_not_a_key():
     year = cases.assign(year=cases["outcome_date"].dt.to_period("Y"))
     by_year = year.groupby("year").agg(n=("case_id", "size")).reset_index()
     rs.check_disclosure(rs.disclose(by_year, ["n"], by=["year"]))
+    # "Without by=, a date column is never guessed to be a key"
+    assert "Without `by=`, a date column is never guessed to be a key" in text
+    for table in (first, by_year):
+        with pytest.raises(rs.DisclosureError, match="by="):
+            rs.disclose(table, ["n"])
 
 
 def test_disclosure_settings_refuse_counts_from_two_to_the_53():

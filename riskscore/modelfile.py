@@ -148,6 +148,13 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _MISSING_SUFFIX = "__missing"
 _FIX = "re-save the model with riskscore.save_model, or restore the file you vetted"
+#: the same problem found by save_model, in a model just fitted: the fit is the cause
+_SAVE_FIX = (
+    "nothing was written; correct that value in the model (in a fitted logistic model, "
+    "a value this far out comes from an unstable fit, separation or too few children "
+    "for the features: fit with a penalty, penalty='l2' or a smaller C, on more "
+    "children or with fewer features)"
+)
 
 # top-level keys: (required, optional)
 _SCORECARD_KEYS = (
@@ -759,6 +766,8 @@ class _Check:
         self.source = source
 
     def fail(self, key: str, problem: str, fix: str = _FIX) -> ModelFileError:
+        if fix is _FIX and self.source == "save_model":
+            fix = _SAVE_FIX  # re-saving is what just failed
         return ModelFileError(f"{self.source}: {key}: {problem}. Fix: {fix}.")
 
     def keys(self, doc: Any, key: str, spec: tuple[tuple[str, ...], tuple[str, ...]]) -> Mapping:

@@ -933,3 +933,24 @@ def test_a_fitted_covariance_with_rounding_asymmetry_still_loads():
     again = model_from_json(text)
     assert model_to_json(again) == text
     np.testing.assert_array_equal(again.risk_score(X), model.risk_score(X))
+
+
+def test_save_model_advises_on_the_fit_not_on_re_saving(tmp_path):
+    # a fitted value outside what model files hold was refused with the loading advice
+    # ("re-save the model with riskscore.save_model"), the call that had just failed
+    import riskscore as rs
+    from riskscore.modelfile import LIMITS
+
+    events, cases = rs.make_cohort(200, random_state=0)
+    ts = rs.make_training_set(events, cases, grid="90D")
+    feats = list(ts.X.columns[:3])
+    model = rs.LogisticRiskModel(penalty=None, features=feats)
+    model.fit(ts.X[feats].fillna(0), ts.y, case_ids=ts.case_ids)
+    model.coef_ = model.coef_.copy()
+    model.coef_[0, 0] = 2 * LIMITS["log_odds"]
+    with pytest.raises(rs.ModelFileError) as info:
+        rs.save_model(model, tmp_path / "m.json")
+    message = str(info.value)
+    assert message.startswith("save_model: coefficients.")
+    assert "re-save" not in message and "penalty" in message
+    assert not (tmp_path / "m.json").exists()

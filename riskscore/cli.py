@@ -106,6 +106,8 @@ _CLI_TERMS: list[tuple[re.Pattern, str]] = [
         (r"\bcv=None\b", "--cv none"),
         (r"\bcv=", "--cv "),
         (r"\bn_splits=", "--cv "),
+        # the splitter is made from --cv: the user never named it
+        (r"\bCaseKFold: ", ""),
         (r"\bmin_count=", "--min-count "),
         (r"\bmin_count\b", "--min-count"),
         (r"\bround_to=", "--round-to "),

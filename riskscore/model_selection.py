@@ -104,7 +104,9 @@ class CaseKFold:
         codes, n_cases = _case_codes(groups, "CaseKFold", len(np.asarray(y)), "y")
         if n_cases < self.n_splits:
             raise ParameterError(
-                f"CaseKFold: {n_cases} case(s) cannot fill n_splits={self.n_splits} folds."
+                f"CaseKFold: {n_cases} case(s) cannot fill n_splits={self.n_splits} folds "
+                "(every fold needs at least one case to test on). Fix: use fewer folds, "
+                f"at most n_splits={n_cases} (5 is usual)."
             )
         yb = np.asarray(y, dtype=np.float64) > 0
         positive = np.bincount(codes, weights=yb, minlength=n_cases) > 0

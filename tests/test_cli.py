@@ -1113,3 +1113,19 @@ def test_allow_with_control_characters_is_an_option_to_change(data, capsys, text
     assert main(["validate", str(d / "events.csv"), "--allow", text]) == 2
     line = _one_error(capsys, "validate", "--allow", "U+", "Fix:")
     assert "\x1b" not in line and "\u202e" not in line and "\x07" not in line
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_more_folds_than_children_names_cv_and_the_fix(data, tmp_path, capsys, command):
+    # the library's "CaseKFold: 300 case(s) cannot fill --cv 9999 folds." reached the
+    # user: a class they never named, and no fix
+    d, _, _ = data
+    argv = [command, str(d / "events.csv"), "--cases", str(d / "cases.csv"), "--cv", "9999"]
+    if command == "evaluate":
+        argv += ["--model", "review-rules-v1", "--out", str(tmp_path / "e.html")]
+    else:
+        argv += ["--out", str(tmp_path / "m.json")]
+    assert main(argv) == 2
+    line = _one_error(capsys, command, "--cv 9999", "Fix:", "at most --cv ")
+    assert re.search(r"at most --cv \d+ ", line), line
+    assert "CaseKFold" not in line and "n_splits" not in line

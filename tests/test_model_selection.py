@@ -93,3 +93,12 @@ def test_as_of_dates_spanning_less_than_the_horizon_are_named_as_the_reason():
     # a span longer than the horizon but an unlucky cut keeps the cut's message
     with pytest.raises(ParameterError, match="cut 2101-01-01 leaves 0 training"):
         list(TemporalSplit(as_of, horizon=30, cut="2101-01-01").split(None, None))
+
+
+def test_more_folds_than_cases_says_how_many_folds_can_be_had():
+    # "CaseKFold: 3 case(s) cannot fill n_splits=9999 folds." had no "Fix:"
+    with pytest.raises(ParameterError, match=r"^CaseKFold: 3 case\(s\)") as info:
+        list(CaseKFold(9999).split(None, [0, 1, 0, 1, 0, 0], list("aabbcc")))
+    message = str(info.value)
+    assert "n_splits=9999" in message and "Fix:" in message
+    assert "at most n_splits=3" in message

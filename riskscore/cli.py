@@ -782,6 +782,28 @@ def _fmt(value, spec: str = "") -> str:
     return format(float(value) if spec else int(value), spec)
 
 
+def _orphan_lines(text: str, creport, events: pd.DataFrame, first_line) -> str:
+    """The cases report with its events rows given as EVENTS file lines.
+
+    The library counts the events whose child is not in cases from 0 among the events
+    it was handed (those that passed validation); a command-line user counts the lines
+    of the file (line 1 the header).
+    """
+    problems = creport.problems
+    for _, p in problems[problems["check"] == "case_id_not_in_cases"].iterrows():
+        rows, n = list(p["rows"]), int(p["n_rows"])
+        more = f" and {n - 10:,} more" if n > 10 else ""
+        old = f"{'row' if n == 1 else 'rows'} {', '.join(str(r) for r in rows)}{more}"
+        labels = np.asarray(events.index[rows])
+        if first_line is None or not np.issubdtype(labels.dtype, np.integer):
+            new = f"EVENTS {old} (counted from 0, as the file's data rows are read)"
+        else:
+            shown = ", ".join(str(int(r) + first_line) for r in labels)
+            new = f"EVENTS {'line' if n == 1 else 'lines'} {shown}{more}"
+        text = text.replace(f"; {old}", f"; {new}", 1)
+    return text
+
+
 def cmd_validate(args) -> int:
     from riskscore.schema import read_cases, read_events
 
@@ -804,7 +826,7 @@ def cmd_validate(args) -> int:
             _, creport = read_cases(
                 cases_path, events=events, strict=False, return_report=True, **opts
             )
-        print(cli_terms(creport))
+        print(_orphan_lines(cli_terms(creport), creport, events, report.first_line))
         ok = ok and creport.ok
     if ok:
         print("valid")
@@ -1832,6 +1854,29 @@ def _quiet_stdout() -> None:
         pass  # not a real file descriptor (e.g. captured in tests)
 
 
+def _orphan_events_message(exc: BaseException, args) -> str | None:
+    """Events whose child is not in --cases, said in file terms, or None.
+
+    The library's report counts rows from 0 in the events it was handed (those that
+    passed validation), which are not the file's line numbers; the command names the
+    two files and the command that lists the lines instead.
+    """
+    report = getattr(exc, "report", None)
+    problems = getattr(report, "problems", None)
+    events, cases = getattr(args, "events", None), getattr(args, "cases", None)
+    if problems is None or not len(problems) or events is None or cases is None:
+        return None
+    orphans = problems[problems["check"] == "case_id_not_in_cases"]
+    if not len(orphans):
+        return None
+    n = int(orphans["n_rows"].iloc[0])
+    return (
+        f"EVENTS {events}: {n:,} event row(s) have a case_id that is not in --cases "
+        f"{cases}. Fix: add a row to --cases for each of those children, or remove their "
+        f"events; `riskscore validate {events} --cases {cases}` lists them by file line."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskscore`` command; returns the exit status."""
     parser = build_parser()
@@ -1856,13 +1901,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         if debug:
             raise
-        print(f"riskscore {command}: error: {_one_line(exc)}", file=sys.stderr)
+        text = _orphan_events_message(exc.__cause__, args) or exc
+        print(f"riskscore {command}: error: {_one_line(text)}", file=sys.stderr)
         return exc.status
     except RiskscoreError as exc:
         if debug:
             raise
         status = EXIT_USAGE if isinstance(exc, ParameterError) else EXIT_DATA
-        print(f"riskscore {command}: error: {_one_line(cli_terms(exc))}", file=sys.stderr)
+        text = _orphan_events_message(exc, args) or cli_terms(exc)
+        print(f"riskscore {command}: error: {_one_line(text)}", file=sys.stderr)
         return status
     except Exception as exc:  # noqa: BLE001 - the user sees one line, never a traceback
         if debug:

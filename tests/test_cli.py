@@ -1129,3 +1129,33 @@ def test_more_folds_than_children_names_cv_and_the_fix(data, tmp_path, capsys, c
     line = _one_error(capsys, command, "--cv 9999", "Fix:", "at most --cv ")
     assert re.search(r"at most --cv \d+ ", line), line
     assert "CaseKFold" not in line and "n_splits" not in line
+
+
+def test_events_whose_child_is_not_in_cases_are_named_in_file_terms(data, tmp_path, capsys):
+    # audit said "cases: 1 problem(s) ...; row numbers are 0-based; ... events.case_id:
+    # ... rows 0, 1, 2": 0-based positions of the events read (not file lines), under
+    # a header about the cases table, and no "Fix:"
+    d, _, cases = data
+    short = tmp_path / "short-cases.csv"
+    cases.iloc[5:].to_csv(short, index=False)
+    argv = ["audit", str(d / "events.csv"), "--cases", str(short), "--out", str(tmp_path / "o")]
+    assert main(argv) == 1
+    line = _one_error(capsys, "audit", "EVENTS", "--cases", "not in", "Fix:", "riskscore validate")
+    assert "0-based" not in line and "rows 0" not in line
+
+
+def test_validate_names_events_of_children_not_in_cases_by_file_line(data, tmp_path, capsys):
+    # under "lines are the file's line numbers" it listed "rows 0, 1, 2": positions
+    # among the valid events, off by two (or more, after a failing row) from the lines
+    d, events, cases = data
+    bad = events.assign(date=events["date"].dt.strftime("%Y-%m-%d"))
+    bad.loc[0, "date"] = "2101-02-30"  # line 2 fails validation
+    orphan_id = bad.loc[5, "case_id"]
+    bad_path, short = tmp_path / "events.csv", tmp_path / "cases.csv"
+    bad.to_csv(bad_path, index=False)
+    cases[cases["case_id"] != orphan_id].to_csv(short, index=False)
+    assert main(["validate", str(bad_path), "--cases", str(short)]) == 1
+    out = capsys.readouterr().out
+    (line,) = [t for t in out.splitlines() if "not in cases" in t]
+    expected = [i + 2 for i in np.flatnonzero(bad["case_id"] == orphan_id) if i != 0][:10]
+    assert f"EVENTS lines {', '.join(map(str, expected))}" in line, line

@@ -262,6 +262,55 @@ def _check_card_entries(value: Any, where: str, depth: int = 0) -> None:
         )
 
 
+#: Count-like names that are settings of the method, not counts of children or rows.
+_SETTING_NAME = re.compile(
+    r"^(?:n|num|number)_(?:splits|folds|repeats|boot|bootstrap|bootstraps|resamples|iter|"
+    r"iterations|jobs|features|parameters|params|bins|thresholds|quantiles|deciles|rules|"
+    r"bands|points|indicators|seeds)$|^min_count$",
+    re.IGNORECASE,
+)
+
+
+def _refuse_small_card_counts(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse an exact count from 1 to ``min_count - 1`` anywhere in a caller's card entries.
+
+    Only ``training_data`` is put under disclosure control on writing; any other entry is
+    written as it is, so a count of 3 children in a subgroup would leave with the file.
+    A count is a whole number under a name that says it counts (``n``, ``n_*``,
+    ``*_events``, ``cases``, ...: the names :func:`riskscore.disclose` infers counts by);
+    settings of the method (``n_splits``, ``n_boot``, ``min_count``) are not counts.
+    """
+    from riskscore.disclosure import _COUNT_NAME, DisclosureSettings
+
+    if depth > MAX_DEPTH:
+        return  # refused by _check_card_entries
+    m = DisclosureSettings().min_count
+    items = (
+        value.items()
+        if isinstance(value, Mapping)
+        else enumerate(value)
+        if isinstance(value, (list, tuple))
+        else ()
+    )
+    for k, v in items:
+        key = f"{where}[{k!r}]" if isinstance(value, Mapping) else f"{where}[{k}]"
+        if (
+            isinstance(value, Mapping)
+            and _COUNT_NAME.search(str(k))
+            and not _SETTING_NAME.search(str(k))
+            and _is_count(v)
+            and 0 < v < m
+        ):
+            raise ModelFileError(
+                f"save_model: {key} is a count of {int(v)}, below the disclosure threshold "
+                f"of {m}, and model card entries other than training_data are written as "
+                "they are. Fix: pass the table the entry comes from through "
+                "riskscore.disclose() first (a suppressed count becomes null), or leave the "
+                "entry out."
+            )
+        _refuse_small_card_counts(v, key, depth + 1)
+
+
 def _plain(value: Any) -> Any:
     """JSON-safe copy: numpy scalars/arrays to Python, NaN refused upstream."""
     if isinstance(value, Mapping):
@@ -534,8 +583,15 @@ def model_to_json(
             f"save_model: model_card must be a mapping of entries, got {type(model_card).__name__}."
         )
     _check_card_entries(model_card, "model_card")
+    _refuse_small_card_counts(
+        {k: v for k, v in (model_card or {}).items() if k != "training_data"}, "model_card"
+    )
     if isinstance(model, RuleScorecard):
         _check_card_entries(model.model_card, "the scorecard's model_card")
+        _refuse_small_card_counts(
+            {k: v for k, v in model.model_card.items() if k != "training_data"},
+            "the scorecard's model_card",
+        )
         doc = _scorecard_dict(model, model_card)
     elif isinstance(model, LogisticRiskModel):
         doc = _logistic_dict(model, model_card)

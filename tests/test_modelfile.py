@@ -954,3 +954,30 @@ def test_save_model_advises_on_the_fit_not_on_re_saving(tmp_path):
     assert message.startswith("save_model: coefficients.")
     assert "re-save" not in message and "penalty" in message
     assert not (tmp_path / "m.json").exists()
+
+
+def test_save_model_refuses_small_exact_counts_in_free_form_card_entries(tmp_path):
+    """Only training_data was put under disclosure control: a subgroup count of 3 children
+    in a caller's card entry was written to the file as it is."""
+    from riskscore import make_cohort
+
+    _, cases = make_cohort(n_cases=200, random_state=5)
+    q1 = cases.head(3)  # three children of one small subgroup
+    card = {"subgroups": {"by_deprivation": {"q1": {"n": len(q1), "events": 1}}}}
+    path = tmp_path / "m.json"
+    with pytest.raises(
+        ModelFileError,
+        match=r"save_model: model_card\['subgroups'\].*\['n'\] is a count of 3.*disclose",
+    ):
+        save_model(default_scorecard(), path, model_card=card)
+    assert not path.exists()
+    with pytest.raises(ModelFileError, match=r"\['alerts'\]\[0\]\['n_alerts'\] is a count of 7"):
+        model_to_json(fitted_logistic(), model_card={"alerts": [{"n_alerts": 7}]})
+    # suppressed (null), zero, published counts and settings of the method are written
+    ok = {
+        "subgroups": {"q1": {"n": None, "events": 0}, "q2": {"n": 40, "events": 15}},
+        "validation": {"n_splits": 5, "n_boot": 3},
+        "sample": {"disclosure": {"min_count": 10}},
+    }
+    text = model_to_json(default_scorecard(), model_card=ok)
+    assert json.loads(text)["model_card"]["validation"] == {"n_splits": 5, "n_boot": 3}

@@ -464,12 +464,17 @@ def _grouped_bars(
                 ax.text(top * 0.01, at[i], text, va="center", ha="left", **style)
             else:
                 ax.text(at[i], top * 0.01, text, va="bottom", ha="center", rotation=90, **style)
+    # the category axis spans every slot, drawn or not: with every bar of a category
+    # suppressed, autoscaling fitted the axis to the ticks alone, the gap labels fell
+    # outside it and constrained layout collapsed the axes (a one-child cohort)
+    span = (-0.5, len(categories) - 0.5)
     if horizontal:
         ax.set_yticks(pos, categories)
-        ax.invert_yaxis()
+        ax.set_ylim(span[1], span[0])  # first category at the top
         ax.set_xlim(0, top * 1.2)
     else:
         ax.set_xticks(pos, categories)
+        ax.set_xlim(*span)
         ax.set_ylim(0, top * 1.2)
     if percent:
         from matplotlib.ticker import PercentFormatter

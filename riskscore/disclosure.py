@@ -436,6 +436,24 @@ def _resolve_columns(
                 "date of a group is one child's date, and it would be published as it is. Fix: "
                 "add the column to by= if it labels the groups (a month, a week), or leave it out"
             )
+        # text (or a flag) that is not a key is no label of the groups: it may be a case
+        # id or a note written beside the counts, and would be published as it is
+        labels = [
+            c
+            for c in table.columns
+            if c not in by_list
+            and c not in (counts or [])
+            and c not in rate_names
+            and c not in exclude
+            and _is_key_dtype(table[c])
+        ]
+        if labels:
+            raise DisclosureError(
+                f"disclose(): column(s) {labels} hold text or flags but are not keys "
+                f"(by={by_list}): a column beside the counts that is neither a key nor a count "
+                "or statistic (an example case, a note) would be published as it is. Fix: add "
+                "the column to by= if it labels the groups, or drop it before disclosing"
+            )
     if counts is None:
         counts, ambiguous = [], []
         for c in table.columns:

@@ -1083,3 +1083,23 @@ def test_a_date_column_is_not_guessed_to_be_a_key():
     months = pd.DataFrame({"month": pd.to_datetime(["2101-01-01", "2101-02-01"]), "n": [40, 55]})
     out = rs.disclose(months, ["n"], by=["month"])
     assert list(out["month"]) == list(months["month"])
+
+
+def test_disclose_with_by_refuses_text_columns_that_are_not_keys():
+    """A case id or a note beside the counts is no key: it was published as it is."""
+    from riskscore import make_cohort
+
+    events, _ = make_cohort(n_cases=300, random_state=3)
+    table = (
+        events.groupby("agency", observed=True)
+        .agg(n=("case_id", "nunique"), example=("case_id", "first"))
+        .reset_index()
+    )
+    with pytest.raises(DisclosureError, match=r"disclose\(\).*'example'.*add the column to by="):
+        disclose(table, ["n"], by=["agency"])
+    table["note"] = "child moved to Leeds"
+    with pytest.raises(DisclosureError, match=r"'example', 'note'"):
+        disclose(table, ["n"], by=["agency"])
+    # named as a key, or dropped, it is accepted
+    out = disclose(table.drop(columns=["example", "note"]), ["n"], by=["agency"])
+    assert list(out.columns) == ["agency", "n"]

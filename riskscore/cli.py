@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gzip
 import hashlib
 import json
@@ -316,6 +317,35 @@ def _looking_at(option: str, value: object) -> Iterator:
         ) from exc
 
 
+def _missing_input(option: str, value: str, path: Path) -> str:
+    """Why an input path does not exist: no such file, a loop of links, a broken link."""
+    if not os.path.islink(path):
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # a link somewhere in the folders loops
+                return (
+                    f"{option} {value}: a symbolic link in this path leads back to itself "
+                    "(a loop of links), so there is no file to read. Fix: give the file's "
+                    "real path, or correct the links."
+                )
+        return f"{option} {value}: no such file. Fix: check the path."
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return (
+                f"{option} {value}: is a symbolic link that leads back to itself (a loop "
+                "of links), so there is no file to read. Fix: give the file's real path, or "
+                "correct the links."
+            )
+    target = os.readlink(path)
+    return (
+        f"{option} {value}: is a symbolic link to {target}, which does not exist. Fix: give "
+        "the file's real path, or correct the link."
+    )
+
+
 class _Files:
     """A command's inputs, and the check every output passes before it is written."""
 
@@ -334,7 +364,7 @@ class _Files:
         """
         path = Path(value)
         if not path.exists():
-            raise CommandError(f"{option} {value}: no such file. Fix: check the path.")
+            raise CommandError(_missing_input(option, value, path))
         if table and path.is_file() and not path.name.lower().endswith(_INPUT_TABLE_SUFFIXES):
             raise CommandError(
                 f"{option} {value}: riskscore tells a table's format from its name and reads "
@@ -351,6 +381,14 @@ class _Files:
                 raise CommandError(f"{option} {value}: is a folder. Fix: give {kind}.")
         elif not path.is_file():
             raise CommandError(f"{option} {value}: is not a regular file. Fix: give a file.")
+        for opt, src in self.inputs:
+            # one file read as two tables (EVENTS and --cases) passes when it has the
+            # columns of both, and every result would be wrong
+            if table and opt != option and _same_file(path, src):
+                raise CommandError(
+                    f"{option} {value}: is the same file as {opt} {src}. Fix: give each "
+                    "table its own file (events: one row per event; cases: one row per child)."
+                )
         self.inputs.append((option, path))
         return path
 

@@ -1159,3 +1159,37 @@ def test_validate_names_events_of_children_not_in_cases_by_file_line(data, tmp_p
     (line,) = [t for t in out.splitlines() if "not in cases" in t]
     expected = [i + 2 for i in np.flatnonzero(bad["case_id"] == orphan_id) if i != 0][:10]
     assert f"EVENTS lines {', '.join(map(str, expected))}" in line, line
+
+
+def test_a_loop_of_links_as_input_is_not_called_missing(tmp_path, capsys):
+    # a symlink loop was reported as "no such file", sending the user to look for a
+    # file that is there
+    loop = tmp_path / "events.csv"
+    os.symlink(tmp_path / "other.csv", loop)
+    os.symlink(loop, tmp_path / "other.csv")
+    assert main(["validate", str(loop)]) == 2
+    line = _one_error(capsys, "validate", "EVENTS", "loop", "Fix:")
+    assert "no such file" not in line
+
+
+def test_a_link_to_a_missing_file_names_its_target(tmp_path, capsys):
+    link = tmp_path / "events.csv"
+    os.symlink(tmp_path / "moved-away.csv", link)
+    assert main(["validate", str(link)]) == 2
+    _one_error(capsys, "validate", "EVENTS", "moved-away.csv", "Fix:")
+
+
+def test_one_file_as_both_events_and_cases_is_refused(tmp_path, capsys):
+    # a file with the columns of both tables was read as both and accepted
+    events, cases = rs.make_cohort(20, random_state=1)
+    # one event per child, so the file is a valid events table and a valid cases table
+    first = events.drop_duplicates("case_id")
+    both = first.merge(cases.drop(columns="index_date"), on="case_id")
+    path = tmp_path / "both.csv"
+    both.to_csv(path, index=False)
+    link = tmp_path / "same.csv"
+    os.symlink(path, link)
+    for cases_arg in (path, link):
+        argv = ["encode", str(path), "--cases", str(cases_arg), "--out", str(tmp_path / "f.csv")]
+        assert main(argv) == 2
+        _one_error(capsys, "encode", "--cases", "EVENTS", "same file", "Fix:")

@@ -181,7 +181,9 @@ def pseudonymise(
     can hold ids), categorical ids have every category replaced, and ``attrs`` hold
     only riskscore's own records. Columns outside the contract (free text, local
     ids, other dates) could identify a child: they are refused, or with
-    ``extra_columns="drop"`` dropped and listed in
+    ``extra_columns="drop"`` dropped before any check reads them (so a column that
+    looks identifying, such as free-text ``notes``, is dropped, not refused: dropping
+    removes its data) and listed in
     ``attrs["riskscore_pseudonymised"]["dropped_columns"]``. The inputs are not
     modified and the key appears in no output, attribute or error message.
 
@@ -199,7 +201,9 @@ def pseudonymise(
         Largest absolute shift in days, from 1 to :data:`MAX_SHIFT_DAYS` (3650, ten
         years).
     extra_columns : {"refuse", "drop"}, default="refuse"
-        What to do with columns outside the data contract.
+        What to do with columns outside the data contract: refuse the tables, or
+        drop those columns (identifying-looking ones included) before the tables
+        are checked.
 
     Returns
     -------
@@ -237,9 +241,19 @@ def pseudonymise(
     max_shift_days = int(max_shift_days)
     if shift_dates and max_shift_days < 1:
         raise ParameterError(f"max_shift_days must be at least 1, got {max_shift_days}")
-    tables = {"events": ensure_events(events)}
+    raw = {"events": events} if cases is None else {"events": events, "cases": cases}
+    dropped: dict[str, list] = {name: [] for name in raw}
+    if extra_columns == "drop":
+        # dropped before the identifying-data guard runs: dropping a column removes its
+        # data, so a column that looks identifying (free text, an NHS number) is no
+        # reason to refuse, and its values never reach a check or a message
+        for name, df in raw.items():
+            if isinstance(df, pd.DataFrame):
+                dropped[name] = [c for c in df.columns if c not in CONTRACT[name]]
+                raw[name] = df.drop(columns=dropped[name])
+    tables = {"events": ensure_events(raw["events"])}
     if cases is not None:
-        tables["cases"] = ensure_cases(cases)
+        tables["cases"] = ensure_cases(raw["cases"])
     extra = {
         name: [c for c in df.columns if c not in CONTRACT[name]] for name, df in tables.items()
     }
@@ -291,7 +305,7 @@ def pseudonymise(
             **own,
             MARK: mark_of(df, name),
             PSEUDONYMISED: {
-                "dropped_columns": list(map(str, extra[name])),
+                "dropped_columns": list(map(str, dropped[name] + extra[name])),
                 "shift_dates": bool(shift_dates),
             },
         }

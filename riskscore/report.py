@@ -309,6 +309,39 @@ def _check_published(published: dict[str, pd.DataFrame]) -> list[str]:
     return check_publishable(published)["undisclosed"]
 
 
+def _refuse_unshown(text: Any, what: str, fix: str) -> None:
+    """Refuse caller text shown in a report that holds a character acted on, not shown.
+
+    A right-to-left override (U+202E), a zero-width or a control character can make a
+    title or a model name read as something else than what it is.
+    """
+    from riskscore._privacy_rules import unshown_character
+
+    if text is None:
+        return
+    hidden = unshown_character(str(text))
+    if hidden:
+        raise ParameterError(
+            f"write_report: {what} {str(text)!r} holds {hidden}, a character that is acted on "
+            "rather than shown (it can reverse or hide text, so a reviewer would read "
+            f"something else). Fix: {fix}"
+        )
+
+
+def _shown_name(value: Any) -> str:
+    """A model name for a report, refused if it holds a character not shown.
+
+    Line breaks are only layout (a long estimator's description wraps), so runs of
+    white space are not refused; a right-to-left override or a zero-width space is.
+    """
+    _refuse_unshown(
+        " ".join(str(value).split()),
+        "the model name",
+        "give the model a name of plain visible characters (name=...)",
+    )
+    return str(value)
+
+
 def render_page(page: Page) -> str:
     """Render a :class:`Page` to HTML: the one place every riskscore page goes through.
 
@@ -343,6 +376,13 @@ def render_page(page: Page) -> str:
     if not isinstance(page, Page):
         raise ParameterError(
             f"a report builder must return a riskscore.report.Page, got {type(page).__name__}"
+        )
+    _refuse_unshown(page.title, "the title", "pass a title= of plain visible characters")
+    for section in page.sections:
+        _refuse_unshown(
+            section.heading,
+            f"the heading of section {section.id!r}",
+            "use a heading of plain visible characters",
         )
     published = {}
     for t in _tables(page):
@@ -443,6 +483,7 @@ def render_html(result: Any, *, title: str | None = None) -> str:
     >>> "Content-Security-Policy" in render_html(example_result())
     True
     """
+    _refuse_unshown(title, "the title", "pass a title= of plain visible characters")
     for cls in type(result).__mro__:
         if cls in _BUILDERS:
             return render_page(_BUILDERS[cls](result, title))
@@ -590,7 +631,7 @@ _PARAMETER_NAMES = {
     "horizon": ("horizon for false alarms", fmt_days),
     "horizon_days": ("horizon", fmt_days),
     "chunk_size": ("cases processed at a time (no effect on results)", fmt_count),
-    "model": ("model", str),
+    "model": ("model", _shown_name),
     "coverage": ("coverage", str),
     "engine": ("computed with", str),
     "n_partitions": ("partitions (no effect on results)", fmt_count),
@@ -678,7 +719,7 @@ def _case_page(audit: CaseAudit, title: str | None) -> Page:
             Facts(
                 [
                     ("Case", str(audit.case_id)),
-                    ("Model", f"{model_name(audit.model)} (score in {scale})"),
+                    ("Model", f"{_shown_name(model_name(audit.model))} (score in {scale})"),
                     ("Outcome", outcome),
                     (
                         "Audited period",
@@ -927,7 +968,7 @@ def _case_page(audit: CaseAudit, title: str | None) -> Page:
         [
             Facts(
                 [
-                    ("Model", model_name(audit.model)),
+                    ("Model", _shown_name(model_name(audit.model))),
                     ("Score scale", scale),
                     *_parameter_facts(audit.parameters),
                     ("Library", f"riskscore {prov['version']}"),
@@ -1269,7 +1310,7 @@ def _cohort_page(cohort: CohortAudit, title: str | None) -> Page:
             [
                 Facts(
                     [
-                        ("Model", str(cohort.parameters.get("model", ""))),
+                        ("Model", _shown_name(cohort.parameters.get("model", ""))),
                         *_parameter_facts(params),
                     ]
                 )
@@ -1390,7 +1431,7 @@ register_report(CohortAudit, _cohort_page)
 # --------------------------------------------------------------------------- evaluation
 
 _DESIGN_NAMES = {
-    "model": ("model", str),
+    "model": ("model", _shown_name),
     "validation": ("validation", str),
     "n_splits": ("folds", fmt_count),
     "validation_rows": ("validation rows (as-of dates; several per child)", fmt_count),

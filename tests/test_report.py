@@ -1182,3 +1182,51 @@ def test_the_report_captions_the_subgroup_figure_as_it_is_drawn(evaluation, tmp_
     text = _parse(write_report(withheld, tmp_path / "e.html")).text()
     assert plots.subgroup_caption(sg) in text
     assert "case-bootstrap interval," not in text
+
+
+@pytest.mark.parametrize(
+    "char, code",
+    [("\u202e", "U+202E"), ("\u200b", "U+200B"), ("\x1b", "U+001B"), ("\u2028", "U+2028")],
+)
+def test_report_titles_refuse_characters_that_are_acted_on_not_shown(tmp_path, char, code):
+    """A right-to-left override in a title made 'Cohort audit: NOT FOR RELEASE' read otherwise."""
+    from riskscore.errors import ParameterError
+    from riskscore.evaluation import example_result
+
+    path = tmp_path / "r.html"
+    title = f"Cohort audit{char}ESAELER ROF TON"
+    with pytest.raises(
+        ParameterError, match=rf"write_report: the title .*{re.escape(code)}.*Fix: pass a title="
+    ):
+        riskscore.write_report(example_result(), path, title=title)
+    assert not path.exists()
+    with pytest.raises(ParameterError, match=re.escape(code)):
+        report.render_html(example_result(), title=title)
+    # a page builder's own title and headings go through the same check
+    page = Page(title, [], [Section("one", "One", [Paragraph("x")])], footer="")
+    with pytest.raises(ParameterError, match=re.escape(code)):
+        report.render_page(page)
+    page = Page("A note", [], [Section("one", f"One{char}", [Paragraph("x")])], footer="")
+    with pytest.raises(ParameterError, match=rf"heading of section 'one'.*{re.escape(code)}"):
+        report.render_page(page)
+
+
+def test_report_refuses_model_names_with_characters_not_shown(tmp_path):
+    from riskscore.errors import ParameterError
+
+    events, cases = vignette()
+    card = default_scorecard()
+    hidden = RuleScorecard(card.rules, card.bands, name="review\u202e2v-selur", model_card={})
+    audit = audit_case(events, cases, hidden, "CHILD-A")
+    with pytest.raises(ParameterError, match=r"write_report: the model name .*U\+202E.*name="):
+        riskscore.write_report(audit, tmp_path / "a.html")
+    assert not (tmp_path / "a.html").exists()
+    # a long estimator's description wraps over lines: layout, not hidden text
+    assert report._shown_name("Pipeline(steps=[('a', A()),\n                ('b', B())])")
+    # plain visible text, other scripts included, is shown as it is
+    out = riskscore.write_report(
+        audit_case(events, cases, card, "CHILD-A"),
+        tmp_path / "b.html",
+        title="Revue \u00e9t\u00e9 \u05e2\u05d1\u05e8\u05d9\u05ea",
+    )
+    assert "\u05e2\u05d1\u05e8\u05d9\u05ea" in out.read_text(encoding="utf-8")

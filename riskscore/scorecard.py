@@ -98,7 +98,10 @@ class Rule:
         The finding the rule encodes and where it comes from.
     agencies : tuple of str, default=()
         Agencies that hold the information (codes of :data:`riskscore.AGENCIES`
-        or ``"any"``).
+        or ``"any"``), printed in reports as "held by". They describe the rule and
+        never change a score: each agency's view is scored on that agency's own
+        events, so the rule fires wherever its feature's events are. Empty means
+        not stated (the report's "held by" is blank).
 
     Examples
     --------

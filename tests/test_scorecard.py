@@ -433,3 +433,19 @@ def test_a_card_with_fractional_points_refuses_an_infinite_value_too():
         SchemaError, match=r"'asthma_admissions_12m' has infinite values \(first rows: 2\)"
     ):
         card.risk_score(X)
+
+
+def test_a_rules_agencies_say_who_holds_the_information_and_never_change_a_score():
+    # a probe read an empty agencies list as "a rule that reads no agency and can never
+    # fire": agencies are what the report prints as "held by"; each agency's view is
+    # scored on that agency's own events, so a rule fires the same with or without them
+    import dataclasses
+
+    import riskscore as rs
+
+    card = default_scorecard()
+    bare = RuleScorecard([dataclasses.replace(r, agencies=()) for r in card.rules], card.bands)
+    events, cases = rs.make_cohort(120, random_state=3)
+    full, blank = (rs.audit_cohort(events, cases, c) for c in (card, bare))
+    for name, table in full.tables.items():
+        pd.testing.assert_frame_equal(table, blank.tables[name], obj=name)

@@ -67,7 +67,7 @@ import pandas as pd
 
 from riskscore._names import data_dictionary
 from riskscore._params import POSITIVE_INT, POSITIVE_REAL, validate_params
-from riskscore._paths import output_file
+from riskscore._paths import output_file, writing
 from riskscore._version import __version__
 from riskscore.errors import DisclosureError, MissingFileError, ParameterError
 from riskscore.schema import ALLOWED
@@ -2821,15 +2821,16 @@ def write_table(
     if categories:
         record["categories"] = categories
     path = output_file(path, "write_table")
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        # CRLF (RFC 4180): a cell holding a carriage return or a line feed is then
-        # quoted, so no cell can start a new row
-        _neutralised(to_write).to_csv(fh, index=False, na_rep="", lineterminator="\r\n")
-    _sidecar(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    # the dictionary repeats the table's coded values: formula-safe too
-    _neutralised(data_dictionary(table)).to_csv(
-        _dictionary_path(path), sep="\t", index=False, lineterminator="\r\n"
-    )
+    with writing(path, "write_table"):
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            # CRLF (RFC 4180): a cell holding a carriage return or a line feed is then
+            # quoted, so no cell can start a new row
+            _neutralised(to_write).to_csv(fh, index=False, na_rep="", lineterminator="\r\n")
+        _sidecar(path).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        # the dictionary repeats the table's coded values: formula-safe too
+        _neutralised(data_dictionary(table)).to_csv(
+            _dictionary_path(path), sep="\t", index=False, lineterminator="\r\n"
+        )
     return path
 
 

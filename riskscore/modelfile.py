@@ -80,7 +80,7 @@ import pandas as pd
 from scipy.special import logit
 
 from riskscore._params import validate_params
-from riskscore._paths import output_file, refuse_nul
+from riskscore._paths import output_file, refuse_nul, writing
 from riskscore._version import __version__
 from riskscore.disclosure import DisclosureSettings, hash_input
 from riskscore.errors import MissingFileError, ModelFileError, ParameterError, RiskscoreError
@@ -660,12 +660,13 @@ def save_model(
         raise ModelFileError(f"save_model: path must be a file path, got {type(path).__name__}.")
     path = output_file(path, "save_model", ModelFileError)
     data = model_to_json(model, model_card=model_card).encode("utf-8")
-    path.write_bytes(data)
-    # the digest of the bytes just written, not of a re-read of the path
-    digest = hashlib.sha256(data).hexdigest()
-    path.with_name(path.name + _SHA256_SUFFIX).write_text(
-        _sha256_line(digest, path.name), encoding="utf-8"
-    )
+    with writing(path, "save_model", ModelFileError):
+        path.write_bytes(data)
+        # the digest of the bytes just written, not of a re-read of the path
+        digest = hashlib.sha256(data).hexdigest()
+        path.with_name(path.name + _SHA256_SUFFIX).write_text(
+            _sha256_line(digest, path.name), encoding="utf-8"
+        )
     return path
 
 
@@ -1616,7 +1617,8 @@ def save_pipeline(obj: Any, path: str | os.PathLike) -> str:
             "saved; use named functions defined in a module."
         ) from None
     data = buffer.getvalue()
-    path.write_bytes(data)
+    with writing(path, "save_pipeline", ModelFileError):
+        path.write_bytes(data)
     return hashlib.sha256(data).hexdigest()
 
 

@@ -64,7 +64,7 @@ from riskscore._names import (
     rule_name,
 )
 from riskscore._params import validate_params
-from riskscore._paths import output_file
+from riskscore._paths import output_file, writing
 from riskscore._version import __version__
 from riskscore.audit import CASE_LEVEL_NOTICE, NOTICE, CaseAudit, CohortAudit
 from riskscore.contract import model_name, score_scale
@@ -537,7 +537,8 @@ def write_report(result: Any, path: str | os.PathLike, *, title: str | None = No
     """
     path = output_file(path, "write_report")
     page = render_html(result, title=title)
-    path.write_text(page, encoding="utf-8")
+    with writing(path, "write_report"):
+        path.write_text(page, encoding="utf-8")
     return path
 
 

@@ -103,6 +103,7 @@ __all__ = [
     "mark_synthetic",
     "is_synthetic",
     "synthetic_note",
+    "names_a_count",
 ]
 
 #: Key in ``DataFrame.attrs`` under which the disclosure stamp is kept.
@@ -168,6 +169,22 @@ _COUNT_WORDS = (
 _COUNT_NAME = re.compile(
     rf"^(?:{_COUNT_WORDS})$|^(?:n|count|num|number)_|_(?:{_COUNT_WORDS})$", re.IGNORECASE
 )
+
+
+def names_a_count(name: str) -> bool:
+    """Whether a column or entry name says it counts something (as disclose infers counts).
+
+    ``n``, ``count``, ``cases``, ``events`` ... whole, or as ``n_*``, ``count_*``,
+    ``*_events``, ``*_children`` ...; anything else holding whole numbers is ambiguous.
+
+    Examples
+    --------
+    >>> [names_a_count(c) for c in ("n_cases", "events", "imd_quintile")]
+    [True, True, False]
+    """
+    return bool(_COUNT_NAME.search(str(name)))
+
+
 # Names that say a column is a statistic, so whole-number values there are not counts.
 _STAT_NAME = re.compile(
     r"median|mean|average|avg|share|rate|ratio|prop|percent|pct|auroc|auc|brier|slope|"

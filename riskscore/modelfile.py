@@ -280,7 +280,7 @@ def _refuse_small_card_counts(value: Any, where: str, depth: int = 0) -> None:
     ``*_events``, ``cases``, ...: the names :func:`riskscore.disclose` infers counts by);
     settings of the method (``n_splits``, ``n_boot``, ``min_count``) are not counts.
     """
-    from riskscore.disclosure import _COUNT_NAME, DisclosureSettings
+    from riskscore.disclosure import DisclosureSettings, names_a_count
 
     if depth > MAX_DEPTH:
         return  # refused by _check_card_entries
@@ -296,7 +296,7 @@ def _refuse_small_card_counts(value: Any, where: str, depth: int = 0) -> None:
         key = f"{where}[{k!r}]" if isinstance(value, Mapping) else f"{where}[{k}]"
         if (
             isinstance(value, Mapping)
-            and _COUNT_NAME.search(str(k))
+            and names_a_count(k)
             and not _SETTING_NAME.search(str(k))
             and _is_count(v)
             and 0 < v < m

@@ -55,7 +55,7 @@ from riskscore._dates import (
 from riskscore._dispatch import backend, is_dask
 from riskscore._parallel import map_threads, resolve_n_jobs, settle_malloc, small_pages
 from riskscore._params import WINDOW_DAYS, validate_attributes, validate_params
-from riskscore._paths import output_file
+from riskscore._paths import output_file, writing
 from riskscore._privacy_rules import normalise_ids
 from riskscore.coverage import apply_coverage
 from riskscore.errors import ParameterError, SchemaError, check_fitted
@@ -823,7 +823,8 @@ def write_features(
     if allowed:
         # columns let past the identifying-data guard, and why, travel with the file
         schema = schema.with_metadata({"riskscore_allowed": json.dumps(allowed)})
-    with pq.ParquetWriter(path, schema) as writer:
+    # the system's refusals (no permission, a full disk) as a riskscore error
+    with writing(path, "write_features"), pq.ParquetWriter(path, schema) as writer:
 
         def put(block, block_values) -> None:
             frame = job.frame(block_values, block.rows_q)

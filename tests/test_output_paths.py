@@ -63,3 +63,21 @@ def test_writers_refuse_an_unwritable_path_with_a_riskscore_error(
         r"Fix: choose a path in a folder you can write to\.",
     ):
         write(obj, path)
+
+
+def test_write_features_turns_a_refused_write_into_a_riskscore_error(tmp_path, monkeypatch):
+    # an OSError of the Parquet writer (no permission, a full disk) reached the user bare
+    import pyarrow.parquet as pq
+
+    events, cases = riskscore.make_cohort(20, random_state=1)
+    grid = riskscore.as_of_grid(events, "180D", cases=cases)
+
+    class Refusing:
+        def __init__(self, where, *args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device", str(where))
+
+    monkeypatch.setattr(pq, "ParquetWriter", Refusing)
+    with pytest.raises(
+        ParameterError, match=r"^write_features: cannot write '.*f\.parquet' \(No space left"
+    ):
+        riskscore.write_features(events, grid, tmp_path / "f.parquet")

@@ -436,17 +436,18 @@ def _resolve_columns(
     )
     _check_columns(table, rate_names, "rate_columns")
     if _as_list(by) is not None:
-        # a date that does not label the groups is a first, last or some one child's
-        # date: it would leave as it is, even beside a suppressed count
-        dates = [
+        # columns that are neither keys, counts nor rates: only statistics may be there
+        undeclared = [
             c
             for c in table.columns
             if c not in by_list
             and c not in (counts or [])
             and c not in rate_names
             and c not in exclude
-            and _is_date_dtype(table[c])
         ]
+        # a date that does not label the groups is a first, last or some one child's
+        # date: it would leave as it is, even beside a suppressed count
+        dates = [c for c in undeclared if _is_date_dtype(table[c])]
         if dates:
             raise DisclosureError(
                 f"column(s) {dates} hold dates but are not keys (by={by_list}): a first or last "
@@ -455,15 +456,7 @@ def _resolve_columns(
             )
         # text (or a flag) that is not a key is no label of the groups: it may be a case
         # id or a note written beside the counts, and would be published as it is
-        labels = [
-            c
-            for c in table.columns
-            if c not in by_list
-            and c not in (counts or [])
-            and c not in rate_names
-            and c not in exclude
-            and _is_key_dtype(table[c])
-        ]
+        labels = [c for c in undeclared if _is_key_dtype(table[c])]
         if labels:
             raise DisclosureError(
                 f"disclose(): column(s) {labels} hold text or flags but are not keys "

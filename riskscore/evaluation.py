@@ -494,23 +494,34 @@ def _checked_splits(splits, n: int, who: str) -> list[tuple[np.ndarray, np.ndarr
     return out
 
 
-def _scores(model, X, rows: np.ndarray, who: str) -> np.ndarray:
-    """``model.risk_score(X)`` as finite float64, one per row, or a ModelContractError
-    naming what is wrong and the training-set rows (``rows``: their positions)."""
-    name = f"{type(model).__name__}.risk_score"
-    out = model.risk_score(X)
+def _returned(out, shape: tuple, said: str, numbers: str, shaped: str) -> np.ndarray:
+    """A model method's output as float64 of ``shape``, else a ModelContractError:
+    ``said`` names who and the method, ``numbers``/``shaped`` what it must return."""
     try:
         arr = np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError):
         raise ModelContractError(
-            f"{who}: {name} returned values that are not numbers; it must return one "
-            "score (a number) per row of X."
+            f"{said} returned values that are not numbers; it must return {numbers}."
         ) from None
-    if arr.shape != (len(X),):
+    if arr.shape != shape:
         raise ModelContractError(
-            f"{who}: {name} returned an array of shape {arr.shape} for {len(X)} rows; it "
-            "must return one score per row of X (a Series on X's index)."
+            f"{said} returned an array of shape {arr.shape} for {shape[0]} rows; it must "
+            f"return {shaped}."
         )
+    return arr
+
+
+def _scores(model, X, rows: np.ndarray, who: str) -> np.ndarray:
+    """``model.risk_score(X)`` as finite float64, one per row, or a ModelContractError
+    naming what is wrong and the training-set rows (``rows``: their positions)."""
+    name = f"{type(model).__name__}.risk_score"
+    arr = _returned(
+        model.risk_score(X),
+        (len(X),),
+        f"{who}: {name}",
+        "one score (a number) per row of X",
+        "one score per row of X (a Series on X's index)",
+    )
     for bad, what in ((np.isnan(arr), "missing (NaN)"), (np.isinf(arr), "infinite")):
         if bad.any():
             raise ModelContractError(
@@ -529,20 +540,14 @@ def _probabilities(model, X, rows: np.ndarray, who: str) -> np.ndarray:
     out-of-range values) and the training-set rows (``rows``: their positions).
     """
     name = f"{type(model).__name__}.predict_proba"
-    out = model.predict_proba(X)
-    try:
-        arr = np.asarray(out, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ModelContractError(
-            f"{who}: {name} returned values that are not numbers; it must return "
-            "probabilities (numbers from 0 to 1), one row per row of X."
-        ) from None
-    if arr.shape != (len(X), 2):
-        raise ModelContractError(
-            f"{who}: {name} returned an array of shape {arr.shape} for {len(X)} rows; it "
-            "must return one row per row of X and two columns, P(no outcome) and "
-            "P(outcome), as scikit-learn's binary classifiers do."
-        )
+    arr = _returned(
+        model.predict_proba(X),
+        (len(X), 2),
+        f"{who}: {name}",
+        "probabilities (numbers from 0 to 1), one row per row of X",
+        "one row per row of X and two columns, P(no outcome) and P(outcome), as "
+        "scikit-learn's binary classifiers do",
+    )
     p = arr[:, 1]
     missing = np.isnan(p)
     if missing.any():

@@ -1227,7 +1227,6 @@ def _logistic_from(doc: Mapping, source: str) -> LogisticRiskModel:
             "classes",
             f"must be in ascending order, as a fit writes them (the second is the outcome), "
             f"got {classes}",
-            "restore the file you vetted, or re-save the model with riskscore.save_model",
         )
     if isinstance(params.get("class_weight"), Mapping):
         # the labels weighted must be the classes, or the model would fail on refit

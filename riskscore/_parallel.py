@@ -251,10 +251,9 @@ def small_pages(nbytes: int):
     rounds see but a notebook, with pauses between cells, does not). So there, and
     only there, and only for work of :data:`SMALL_PAGES_FROM` bytes or more (a
     smaller table often fits in memory freed a moment before), numpy's switch is off
-    for the block; elsewhere nothing changes. The
-    setting is numpy's, for the whole process: other threads' new arrays get 4 KB
-    pages while any thread is in such a block; the previous setting returns when
-    the last one leaves. Not done when ``RISKSCORE_MALLOC`` is ``keep``.
+    for the block; elsewhere nothing changes. The setting is numpy's, for the whole
+    process: other threads' new arrays get 4 KB pages while any thread is in such a
+    block; the previous setting returns when the last one leaves. Not done when ``RISKSCORE_MALLOC`` is ``keep``.
 
     Yields whether the switch is off for the block.
 

@@ -280,7 +280,7 @@ SYNTHETIC_NOTE: str = (
 )
 
 VIGNETTE_NOTE: str = (
-    "Child A is a fictional composite on an invented calendar (2101-2104), inspired by "
+    "Child A is a fictional composite on an invented calendar (2101-2103), inspired by "
     "themes that published serious case reviews share. It is not a reconstruction of, "
     "and not about, any real child or family."
 )
@@ -1367,7 +1367,7 @@ _CHILD_A_OUTCOME = "2103-06-24"
 def vignette() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The fictional "Child A" case: events and a one-row cases table.
 
-    **Child A is a fictional composite on an invented calendar (2101-2104), inspired
+    **Child A is a fictional composite on an invented calendar (2101-2103), inspired
     by themes that published serious case reviews share. It is not a reconstruction
     of, and not about, any real child or family.** (:data:`VIGNETTE_NOTE`; the
     cases table carries ``fictional=True`` and the note in ``cases.attrs["note"]``:

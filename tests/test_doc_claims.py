@@ -716,6 +716,10 @@ def test_fictional_calendars_stated_are_the_data():
         _text(DOCS / "responsible-use.md").replace("**", "")
     )
     assert f"invented calendar ({years})" in _notebook_markdown(NOTEBOOKS / "01_audit_a_case.py")
+    # and the note every Child A report and table carries says the same
+    from riskscore.synthetic import VIGNETTE_NOTE
+
+    assert f"invented calendar ({years})" in VIGNETTE_NOTE
     defaults = inspect.signature(rs.make_cohort).parameters
     for name, years in (
         ("00_from_source_extracts", defaults["years"].default),

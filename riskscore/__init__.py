@@ -56,6 +56,7 @@ from riskscore.features import (
     as_of_grid,
     change_dates,
     encode_features,
+    release_memory,
     write_features,
 )
 from riskscore.logistic import LogisticRiskModel
@@ -145,6 +146,7 @@ __all__ = [
     "as_of_grid",
     "change_dates",
     "FeatureEncoder",
+    "release_memory",
     # models
     "RiskModel",
     "Rule",

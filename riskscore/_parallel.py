@@ -39,6 +39,7 @@ __all__ = [
     "host_reclaims_free_pages",
     "small_pages",
     "SMALL_PAGES_FROM",
+    "allowed_memory_settings",
 ]
 
 #: Set this environment variable to ``keep`` and riskscore leaves malloc as it is.
@@ -125,7 +126,7 @@ def settle_malloc() -> bool:
 def _glibc():
     """glibc, its ``mallopt`` typed (Linux with glibc, unless ``RISKSCORE_MALLOC=keep``),
     or None."""
-    if not _settings_allowed() or not sys.platform.startswith("linux"):
+    if not allowed_memory_settings() or not sys.platform.startswith("linux"):
         return None
     try:
         import ctypes
@@ -264,7 +265,7 @@ def small_pages(nbytes: int):
     ...     a = np.ones(1_000_000)
     """
     global _pages_depth, _pages_before
-    wanted = nbytes >= SMALL_PAGES_FROM and _small_pages_here() and _settings_allowed()
+    wanted = nbytes >= SMALL_PAGES_FROM and _small_pages_here() and allowed_memory_settings()
     switch = _hugepage_switch() if wanted else None
     if switch is None:
         yield False
@@ -282,7 +283,7 @@ def small_pages(nbytes: int):
                 switch(_pages_before)
 
 
-def _settings_allowed() -> bool:
+def allowed_memory_settings() -> bool:
     """False when the user asked riskscore to leave memory settings alone."""
     return os.environ.get(MALLOC_ENV, "").strip().lower() != "keep"
 

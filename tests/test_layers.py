@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "riskscore._dispatch": 0,
     "riskscore._arrays": 0,
     "riskscore._parallel": 0,
+    "riskscore._memory": 0,
     "riskscore._numerics": 0,
     "riskscore._dates": 0,
     "riskscore._names": 0,

@@ -1,0 +1,137 @@
+"""The memory of one large feature table, kept for the next encoding.
+
+A new array the size of a feature table (1.2 GB for 200,000 children on a monthly
+grid over three years) is handed to the process by the kernel a page at a time, each
+page zeroed first: on the project machine about 0.3 s of system time per GB on 4 KB
+pages, and up to 2 s per GB on huge pages the host has reclaimed. glibc gives every
+block over 32 MB back to the system the moment it is freed, so an analyst who encodes
+again (a notebook cell run twice, one encoding per agency, a cohort audit after the
+joined encoding, a benchmark's rounds) pays that again for every table. Arrow and
+Polars keep such memory in their own pools for the same reason.
+
+Here, when the last view of a table :func:`new_table` made is gone, its memory is
+kept (not returned to the system) and the next table that fits takes it: one block
+at most, of :data:`KEEP_FROM` bytes or more and at most a quarter of the machine's
+memory; a table needing more than it, or less than half of it, releases it first, so
+keeping never raises the peak. :func:`release` (public as
+:func:`riskscore.release_memory`) gives it back at once;
+``RISKSCORE_MALLOC=keep`` turns keeping off along with riskscore's other memory
+settings (docs/performance.md, "Memory kept between encodings").
+
+Memory is reused only when no array anywhere refers to it: every table is an array
+over an owner object (numpy's views of it, pandas' columns and slices all refer to
+that owner), and the memory returns to the pool only from the owner's finalizer.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+
+import numpy as np
+
+from riskscore._parallel import allowed_memory_settings, small_pages
+
+__all__ = ["new_table", "release", "kept_bytes", "KEEP_FROM"]
+
+#: Tables smaller than this come from malloc as before: glibc serves blocks under
+#: 32 MB from heaps it keeps (settle_malloc), and faulting in a small table costs
+#: little.
+KEEP_FROM = 32 * 2**20
+
+_lock = threading.RLock()
+#: the kept block (one-dimensional bytes), or None
+_kept: np.ndarray | None = None
+
+
+def _memory_cap() -> int:
+    """A quarter of the machine's memory (0 where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+class _Owner:
+    """What every view of a table refers to; its finalizer gives the memory back."""
+
+    __slots__ = ("__array_interface__", "_block", "__weakref__")
+
+    def __init__(self, block: np.ndarray, shape: tuple, dtype: np.dtype):
+        self._block = block
+        self.__array_interface__ = {
+            "shape": shape,
+            "typestr": dtype.str,
+            "data": (block.__array_interface__["data"][0], False),
+            "version": 3,
+        }
+
+
+def new_table(n_rows: int, n_columns: int, dtype) -> np.ndarray:
+    """An uninitialised ``(n_rows, n_columns)`` array in column order.
+
+    Like ``np.empty(..., order="F")`` (every cell must be written), but a table of
+    :data:`KEEP_FROM` bytes or more takes the kept block when it fits and gives its
+    memory back to be kept once nothing refers to it. Allocated within
+    :func:`~riskscore._parallel.small_pages`.
+
+    Examples
+    --------
+    >>> t = new_table(3, 2, np.float64)
+    >>> t.shape, t.flags["F_CONTIGUOUS"]
+    ((3, 2), True)
+    """
+    global _kept
+    dtype = np.dtype(dtype)
+    nbytes = n_rows * n_columns * dtype.itemsize
+    if nbytes < KEEP_FROM or not allowed_memory_settings():
+        with small_pages(nbytes):
+            return np.empty((n_rows, n_columns), dtype=dtype, order="F")
+    with _lock:
+        block, _kept = _kept, None
+    if block is not None and not nbytes <= block.nbytes <= 2 * nbytes:
+        # release before allocating: the kept block never sits beside a new one
+        block = None
+    if block is None:
+        with small_pages(nbytes):
+            block = np.empty(nbytes, dtype=np.uint8)
+    owner = _Owner(block, (n_columns, n_rows), dtype)
+    weakref.finalize(owner, _give_back, block).atexit = False
+    # the transpose of a C-ordered (columns, rows) array: column order, base = owner
+    return np.asarray(owner).T
+
+
+def _give_back(block: np.ndarray) -> None:
+    """Keep a freed table's memory (replacing any kept before), unless too large."""
+    global _kept
+    if not allowed_memory_settings() or block.nbytes > _memory_cap():
+        return
+    with _lock:
+        _kept = block
+
+
+def release() -> int:
+    """Drop the kept block (the system gets it back); returns its bytes, 0 if none."""
+    global _kept
+    with _lock:
+        block, _kept = _kept, None
+    return 0 if block is None else block.nbytes
+
+
+def kept_bytes() -> int:
+    """Bytes kept for the next table (0 when none)."""
+    block = _kept
+    return 0 if block is None else block.nbytes
+
+
+def _forget_in_child() -> None:
+    # a forked worker must not write into its parent's kept block (each page written
+    # would be copied); it drops its reference, the parent keeps the block
+    global _kept, _lock
+    _kept = None
+    _lock = threading.RLock()  # another thread may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)

@@ -1100,37 +1100,78 @@ _PARALLEL_EVENTS = 50_000
 _BLOCKS_PER_THREAD = 2
 
 
+#: Query ids are read run by run when there are at least this many rows and they
+#: come in runs (a grid lists each case's dates together).
+_RUNS_FROM = 100_000
+#: Rows looked at first to decide whether the ids come in runs at all.
+_RUNS_PROBE = 4096
+
+
+def _runs(ids: pd.Series) -> np.ndarray | None:
+    """Where each run of equal ids starts, when ids come in runs of two or more on
+    average; else None (then reading them run by run would not pay)."""
+    n = len(ids)
+    if n < _RUNS_FROM or isinstance(ids.dtype, pd.CategoricalDtype):
+        return None
+    try:
+        probe = ids.iloc[:_RUNS_PROBE]
+        if probe.ne(probe.shift()).sum() > len(probe) // 2:
+            return None
+        # a missing id never equals its neighbour: it starts a run of its own
+        change = ids.ne(ids.shift()).to_numpy(dtype=bool, na_value=True)
+    except (TypeError, ValueError):  # ids that cannot be compared: read them one by one
+        return None
+    starts = np.flatnonzero(change)
+    if not len(starts) or starts[0] != 0:  # the first row starts a run whatever it holds
+        starts = np.concatenate([[0], starts])
+    return starts if len(starts) <= n // 2 else None
+
+
 def _query_codes(q_ids: pd.Series, categories: pd.Index) -> np.ndarray:
     """Each query's case code among the events' cases; ``len(categories)`` for no events."""
-    q_cat = pd.Categorical(q_ids)
-    missing = q_cat.codes < 0  # no id: a pair about no child
-    wide = np.int32 if len(categories) < 2**31 - 1 else np.int64
-    same = q_cat.categories.equals(categories)
-    if not same:
-        q_map = categories.get_indexer(q_cat.categories).astype(np.int64)
-        miss = np.flatnonzero(q_map < 0)
-        if len(miss):
-            # event ids are text with white space normalised (the contract's form): a
-            # query id 7 or " 7" asks about the case "7"; no query silently misses its
-            # events. Only these ids can be blank (an event's id never is).
-            keys = normalise_ids(pd.Series(q_cat.categories[miss])).to_numpy(dtype=object)
-            q_map[miss] = categories.get_indexer(keys)
-            blank = miss[keys == ""]
-            if len(blank):
-                missing |= np.isin(q_cat.codes, blank)
+    # a grid of 7.2M rows holds 200,000 ids in runs of 36: factorising the runs'
+    # first ids and repeating their codes takes a third of the time of all rows
+    starts = _runs(q_ids)
+    if starts is None:
+        code, missing = _id_codes(q_ids, categories)
+    else:
+        lengths = np.diff(starts, append=len(q_ids))
+        code, missing = _id_codes(q_ids.iloc[starts], categories)
+        code, missing = np.repeat(code, lengths), np.repeat(missing, lengths)
     if missing.any():
         # it would silently get the zero counts of a child with no events
         raise SchemaError(
             f"as_of: column 'case_id' is missing at rows {first_rows(missing)}. "
             "Fix: give every requested pair its child's case_id."
         )
-    if same:
+    return code
+
+
+def _id_codes(q_ids: pd.Series, categories: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """The codes of ``q_ids`` (:func:`_query_codes`) and where an id is missing."""
+    q_cat = pd.Categorical(q_ids)
+    missing = q_cat.codes < 0  # no id: a pair about no child
+    wide = np.int32 if len(categories) < 2**31 - 1 else np.int64
+    if q_cat.categories.equals(categories):
         # a grid made from these events: the codes are the events' codes (no gather
         # through narrow codes, which numpy would widen to a temporary index first)
-        return q_cat.codes.astype(wide)
+        return q_cat.codes.astype(wide), missing
+    q_map = categories.get_indexer(q_cat.categories).astype(np.int64)
+    miss = np.flatnonzero(q_map < 0)
+    if len(miss):
+        # event ids are text with white space normalised (the contract's form): a
+        # query id 7 or " 7" asks about the case "7"; no query silently misses its
+        # events. Only these ids can be blank (an event's id never is).
+        keys = normalise_ids(pd.Series(q_cat.categories[miss])).to_numpy(dtype=object)
+        q_map[miss] = categories.get_indexer(keys)
+        blank = miss[keys == ""]
+        if len(blank):
+            missing |= np.isin(q_cat.codes, blank)
+    if missing.any():  # refused by the caller (a missing id's code -1 indexes nothing)
+        return np.zeros(len(missing), dtype=wide), missing
     q_code = q_map.astype(wide)[q_cat.codes]
     q_code[q_code < 0] = len(categories)  # no events: sorts after every case with events
-    return q_code
+    return q_code, missing
 
 
 def _encode_block(events, ev_case, q_case, n_codes, t, recent_window: int, values, rows) -> None:

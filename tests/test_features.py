@@ -975,3 +975,62 @@ def test_change_dates_near_the_last_day_riskscore_holds_do_not_wrap():
     assert got.dt.strftime("%Y-%m-%d").tolist() == ["2262-01-01", "2262-01-29", "2262-04-11"]
     by = change_dates(ev, by_agency=True)
     assert by["as_of"].max() == pd.Timestamp("2262-04-11")
+
+
+# Query ids read run by run (a grid lists each case's dates together): the codes,
+# and the rows named when an id is missing, are those of reading every row.
+_ID_VALUES = st.sampled_from(["c1", "c2", " c2", "c3", "7", 7, 7.0, None, np.nan, "", "zz"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(_ID_VALUES, st.integers(1, 6)), min_size=1, max_size=25),
+    st.sampled_from(["object", "str"]),
+)
+def test_query_ids_read_in_runs_give_the_codes_of_every_row(runs, kind):
+    from riskscore import features
+
+    values = [v for v, n in runs for _ in range(n)]
+    if kind == "str":
+        if any(not isinstance(v, str) for v in values):
+            values = [v if isinstance(v, str) else None for v in values]
+        ids = pd.Series(values, dtype="string")
+    else:
+        ids = pd.Series(values, dtype=object)
+    categories = pd.Index(["7", "c1", "c2", "c3"])
+
+    def codes(run_from):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(features, "_RUNS_FROM", run_from)
+            patch.setattr(features, "_RUNS_PROBE", 3)
+            try:
+                return features._query_codes(ids, categories), None
+            except SchemaError as error:
+                return None, str(error)
+
+    by_runs, by_rows = codes(0), codes(10**9)
+    assert by_runs[1] == by_rows[1]
+    if by_rows[0] is not None:
+        assert by_runs[0].dtype == by_rows[0].dtype
+        np.testing.assert_array_equal(by_runs[0], by_rows[0])
+
+
+def test_a_missing_id_inside_a_grid_names_its_own_row(monkeypatch):
+    from riskscore import features
+
+    monkeypatch.setattr(features, "_RUNS_FROM", 0)
+    events = pd.DataFrame(
+        {
+            "case_id": ["a", "b"],
+            "agency": ["hospital", "hospital"],
+            "event": ["asthma_admission", "asthma_admission"],
+            "date": pd.to_datetime(["2101-01-10", "2101-01-10"]),
+        }
+    )
+    ids = ["a"] * 5 + [None] + ["a"] * 2 + ["b"] * 4
+    q = pd.DataFrame({"case_id": ids, "as_of": pd.Timestamp("2101-06-01")})
+    with pytest.raises(SchemaError, match=r"as_of: column 'case_id' is missing at rows \[5\]"):
+        encode_features(events, q)
+    q.loc[5, "case_id"] = "a"
+    out = encode_features(events, q)
+    assert out["asthma_admissions_12m"].tolist() == [1.0] * 12

@@ -15,6 +15,7 @@ import importlib.util
 import inspect
 import io
 import json
+import os
 import pkgutil
 import re
 import shlex
@@ -1054,6 +1055,42 @@ def test_the_opt_out_the_docs_name_is_the_one_the_code_reads(monkeypatch):
         assert f"`{_parallel.MALLOC_ENV}=keep`" in _text(page), page.name
     monkeypatch.setenv(_parallel.MALLOC_ENV, "keep")
     assert not _parallel.trim_heap() and not _parallel.keep_heap()  # read at each call
+
+
+def test_the_memory_kept_between_encodings_is_bounded_as_the_docs_say(monkeypatch):
+    """docs/performance.md: tables of 32 MB or more, at most a quarter of memory,
+    taken only when they need at most the block and at least half of it, and
+    query ids read in runs from 100,000 rows after a probe of 4,096."""
+    import gc
+
+    from riskscore import _memory, features
+
+    text = _text(DOCS / "performance.md")
+    assert _memory.KEEP_FROM == 32 * 2**20 and "table of 32 MB or more" in text
+    assert "at most a quarter of the" in text
+    assert features._RUNS_FROM == 100_000 and features._RUNS_PROBE == 4096
+    assert "the first 4,096 rows show runs (at least 100,000 rows in all)" in text
+    assert "`riskscore.release_memory()`" in text and "`RISKSCORE_MALLOC=keep`" in text
+    monkeypatch.delenv("RISKSCORE_MALLOC", raising=False)
+    _memory.release()
+    cap = _memory._memory_cap()
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert cap == physical // 4
+    rows = _memory.KEEP_FROM // 8 // 2  # two columns of float64: exactly 32 MB
+    table = _memory.new_table(rows, 2, np.float64)
+    del table
+    gc.collect()
+    assert _memory.kept_bytes() == 32 * 2**20
+    smaller = _memory.new_table(rows - 1, 2, np.float64)  # under the bound: not kept
+    assert _memory.kept_bytes() == 32 * 2**20
+    del smaller
+    half = _memory.new_table(rows // 2, 4, np.float32)  # 16 MB below 32 MB: plain
+    assert _memory.kept_bytes() == 32 * 2**20
+    del half
+    twice = _memory.new_table(rows * 2, 2, np.float64)  # needs more: released first
+    assert _memory.kept_bytes() == 0
+    del twice
+    assert _memory.release() == 64 * 2**20
 
 
 # --------------------------------------------------------------------------- one checked path

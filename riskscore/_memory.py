@@ -13,7 +13,8 @@ Here, when the last view of a table :func:`new_table` made is gone, its memory i
 kept (not returned to the system) and the next table that fits takes it: one block
 at most, of :data:`KEEP_FROM` bytes or more and at most a quarter of the machine's
 memory; a table needing more than it, or less than half of it, releases it first, so
-keeping never raises the peak. :func:`release` (public as
+keeping never raises the peak, and a smaller table hands the system the pages past
+its end (Linux; elsewhere only a table of the block's size takes it). :func:`release` (public as
 :func:`riskscore.release_memory`) gives it back at once;
 ``RISKSCORE_MALLOC=keep`` turns keeping off along with riskscore's other memory
 settings (docs/performance.md, "Memory kept between encodings").
@@ -26,6 +27,7 @@ that owner), and the memory returns to the pool only from the owner's finalizer.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import weakref
 
@@ -90,7 +92,10 @@ def new_table(n_rows: int, n_columns: int, dtype) -> np.ndarray:
             return np.empty((n_rows, n_columns), dtype=dtype, order="F")
     with _lock:
         block, _kept = _kept, None
-    if block is not None and not nbytes <= block.nbytes <= 2 * nbytes:
+    if block is not None and not (
+        block.nbytes == nbytes
+        or (nbytes < block.nbytes <= 2 * nbytes and _drop_tail(block, nbytes))
+    ):
         # release before allocating: the kept block never sits beside a new one
         block = None
     if block is None:
@@ -100,6 +105,33 @@ def new_table(n_rows: int, n_columns: int, dtype) -> np.ndarray:
     weakref.finalize(owner, _give_back, block).atexit = False
     # the transpose of a C-ordered (columns, rows) array: column order, base = owner
     return np.asarray(owner).T
+
+
+_MADV_DONTNEED = 4  # Linux
+
+
+def _drop_tail(block: np.ndarray, nbytes: int) -> bool:
+    """Hand the system the whole pages of ``block`` past its first ``nbytes``.
+
+    A smaller table in a larger kept block then holds no more resident memory than a
+    fresh one (the pages come back, zeroed, only if written). Linux only; returns
+    whether it was done (elsewhere a kept block serves only a table of its size).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        madvise = libc.madvise
+        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    except (OSError, AttributeError):
+        return False
+    page = os.sysconf("SC_PAGE_SIZE")
+    start = block.__array_interface__["data"][0]
+    first = -(-(start + nbytes) // page) * page  # the first page wholly past the table
+    end = (start + block.nbytes) // page * page
+    return end <= first or madvise(first, end - first, _MADV_DONTNEED) == 0
 
 
 def _give_back(block: np.ndarray) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 
 import numpy as np
 import pandas as pd
@@ -115,6 +116,55 @@ def test_a_smaller_table_takes_a_kept_block_up_to_twice_its_size():
     gc.collect()
     half = _table(32, 8)
     assert _address(half) == where
+
+
+def _resident_pages(start: int, end: int) -> int:
+    """Pages of [start, end) (page-aligned) in memory, by mincore(2)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    n = (end - start) // PAGE
+    vec = (ctypes.c_ubyte * n)()
+    assert libc.mincore(start, end - start, vec) == 0, ctypes.get_errno()
+    return sum(v & 1 for v in vec)
+
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def test_a_smaller_table_in_a_kept_block_holds_no_more_memory_than_a_fresh_one():
+    big = _table(64, 1024)  # 512 KB
+    big[:] = 1.0  # every page in memory
+    start = _address(big)
+    del big
+    gc.collect()
+    small = _table(40, 1024)  # 320 KB: takes the block
+    assert _address(small) == start
+    first = -(-(start + small.nbytes) // PAGE) * PAGE
+    end = (start + 64 * 1024 * 8) // PAGE * PAGE
+    assert end - first >= 40 * PAGE
+    assert _resident_pages(first, end) == 0  # the pages past the table went back
+    small[:] = 2.0
+    assert np.all(small == 2.0)
+
+
+def test_elsewhere_a_kept_block_serves_only_a_table_of_its_size(monkeypatch):
+    monkeypatch.setattr(_memory.sys, "platform", "darwin")
+    big = _table(64, 8)
+    where = _address(big)
+    del big
+    gc.collect()
+    half = _table(48, 8)
+    assert _memory.kept_bytes() == 0  # released, not taken
+    del half
+    gc.collect()
+    same = _table(48, 8)
+    assert _address(same) != where or _memory.kept_bytes() == 0
+    del same
+    gc.collect()
+    again = _table(48, 8)
+    assert _memory.kept_bytes() == 0 and again.nbytes == 48 * 8 * 8
 
 
 def test_tables_below_the_bound_are_plain_arrays(monkeypatch):

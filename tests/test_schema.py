@@ -918,3 +918,34 @@ def test_boolean_case_ids_are_problems_naming_the_rows(tmp_path):
     folder = _parts(tmp_path, typed.iloc[:3].assign(case_id=[True, True, False]), typed.iloc[3:])
     with pytest.raises(SchemaError, match=r"True or False.*; rows 0, 1, 2\n"):
         read_events(folder)
+
+
+# ------------------------------------------------------------- whole numbers beyond 64 bits
+
+
+@pytest.mark.parametrize(
+    "table, column, value",
+    [
+        ("events", "case_id", 10**20),
+        ("events", "site", -(10**19)),
+        ("cases", "case_id", 2**63),
+        ("cases", "case_id", np.uint64(2**64 - 1)),
+        ("cases", "birth_year", 10**30),
+    ],
+)
+def test_whole_numbers_too_large_for_64_bits_are_refused_naming_column_and_rows(
+    table, column, value
+):
+    # an object column holding a Python int beyond int64 (a 20-digit id pasted as a
+    # number) crashed the identifying-data guard with "OverflowError: Python int too
+    # large to convert to C long", naming neither the column nor the rows
+    df = (raw_events() if table == "events" else raw_cases()).astype(object)
+    df.loc[1, column] = value
+    validate = validate_events if table == "events" else validate_cases
+    with pytest.raises(SchemaError) as info:
+        validate(df)
+    message = str(info.value)
+    assert f"{table}.{column}:" in message and "row 1" in message, message
+    assert "64-bit" in message and "Fix:" in message, message
+    with pytest.raises(SchemaError, match=f"{table}.{column}:"):
+        check_identifying(df, table=table)

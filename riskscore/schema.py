@@ -689,7 +689,16 @@ def _missing_columns(coll: _Collector, df, contract: TableContract) -> set:
             missing.add(column)
             close = difflib.get_close_matches(column, present, n=1, cutoff=0.6)
             close += [c for c in present if c.strip().lower() == column and c not in close]
-            hint = f"rename {close[-1]!r} to {column!r}" if close else f"add column {column!r}"
+            if column in df.index.names:
+                hint = (
+                    f"{column!r} is the table's index, not a column: make it a column with "
+                    "df.reset_index() (a Parquet file written from an indexed frame is read "
+                    "back with that index: call reset_index() before writing it)"
+                )
+            elif close:
+                hint = f"rename {close[-1]!r} to {column!r}"
+            else:
+                hint = f"add column {column!r}"
             hint += f" (the {contract.table} table's columns are listed in docs/data-contract.md)"
             coll.add(
                 column,

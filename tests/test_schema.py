@@ -949,3 +949,23 @@ def test_whole_numbers_too_large_for_64_bits_are_refused_naming_column_and_rows(
     assert "64-bit" in message and "Fix:" in message, message
     with pytest.raises(SchemaError, match=f"{table}.{column}:"):
         check_identifying(df, table=table)
+
+
+# ------------------------------------------------------------- a required column held as the index
+
+
+def test_a_required_column_held_as_the_index_says_reset_index_not_add(tmp_path):
+    # events.set_index("case_id") (or a Parquet file written with that index, which
+    # pandas reads back as the index) was told "add column 'case_id'": the column is
+    # there, as the index
+    indexed = raw_events().set_index(["case_id", "date"])
+    problem = assert_problem(validate_events(indexed), "case_id", "missing_column", list(range(6)))
+    assert "index" in problem["fix"] and "reset_index()" in problem["fix"], problem["fix"]
+    assert "add column" not in problem["fix"]
+    cases = raw_cases().set_index("case_id")
+    problem = assert_problem(validate_cases(cases), "case_id", "missing_column", [0, 1, 2])
+    assert "reset_index()" in problem["fix"], problem["fix"]
+    path = tmp_path / "events.parquet"
+    raw_events().set_index("case_id").to_parquet(path)
+    with pytest.raises(SchemaError, match=r"'case_id' is the table's index"):
+        read_events(path)

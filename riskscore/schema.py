@@ -696,7 +696,7 @@ def _missing_columns(coll: _Collector, df, contract: TableContract) -> set:
                     "back with that index: call reset_index() before writing it)"
                 )
             elif close:
-                hint = f"rename {close[-1]!r} to {column!r}"
+                hint = f"rename {close[-1]!r} to {column!r}{_odd_characters(close[-1])}"
             else:
                 hint = f"add column {column!r}"
             hint += f" (the {contract.table} table's columns are listed in docs/data-contract.md)"
@@ -709,6 +709,19 @@ def _missing_columns(coll: _Collector, df, contract: TableContract) -> set:
                 always=True,
             )
     return missing
+
+
+def _odd_characters(name: str) -> str:
+    """Say which characters of a column name are not plain ASCII or not visible: a
+    look-alike (Cyrillic 'а' for 'a') or a zero-width space prints as the contract's name."""
+    odd = dict.fromkeys(c for c in name if not (c.isascii() and c.isprintable()))
+    if not odd:
+        return ""
+    shown = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in list(odd)[:5])
+    return (
+        f" (its name holds {shown}, which prints like or hides among plain letters; "
+        "retype the header in plain ASCII)"
+    )
 
 
 def _deduplicate_columns(coll: _Collector, df: pd.DataFrame) -> pd.DataFrame:

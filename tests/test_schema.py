@@ -969,3 +969,26 @@ def test_a_required_column_held_as_the_index_says_reset_index_not_add(tmp_path):
     raw_events().set_index("case_id").to_parquet(path)
     with pytest.raises(SchemaError, match=r"'case_id' is the table's index"):
         read_events(path)
+
+
+# ------------------------------------------------------------- look-alike column names
+
+
+@pytest.mark.parametrize(
+    "column, written, named",
+    [
+        ("agency", "\u0430gency", "U+0430 CYRILLIC SMALL LETTER A"),
+        ("case_id", "case\u200b_id", "U+200B ZERO WIDTH SPACE"),
+        ("event", "\u0435vent", "U+0435 CYRILLIC SMALL LETTER IE"),
+    ],
+)
+def test_a_look_alike_column_name_says_which_character_differs(tmp_path, column, written, named):
+    # the fix read "rename 'аgency' to 'agency'": the two names print the same, so the
+    # user could not see what to change
+    df = raw_events().rename(columns={column: written})
+    problem = assert_problem(validate_events(df), column, "missing_column", list(range(6)))
+    assert named in problem["fix"], problem["fix"]
+    path = tmp_path / "events.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(SchemaError, match=re.escape(named)):
+        read_events(path)

@@ -452,7 +452,13 @@ def _binned(p, y, cuts: Cuts, source: str) -> pd.DataFrame:
 
 
 def calibration_table(p, y, cuts: Cuts, settings, totals: Totals | None = None) -> pd.DataFrame:
-    """Observed against predicted risk in bins between published cuts (merged when needed)."""
+    """Observed against predicted risk in bins between published cuts (merged when needed).
+
+    Under disclosure control a bin's mean predicted risk is its expected events
+    rounded like a count over its published rows (:func:`expected_rate`), or, where
+    that falls outside the bin's own range of predicted risk, the middle of the part
+    of the range the rounded counts allow (:func:`_within_own_range`).
+    """
     cal = _binned(p, y, cuts, "calibration")
     cal["observed"] = cal["events"] / cal["n"]
     if settings is None:
@@ -469,8 +475,46 @@ def calibration_table(p, y, cuts: Cuts, settings, totals: Totals | None = None) 
         round_to=settings.round_to,
         suppress_zero=settings.suppress_zero,
     )
-    out["mean_predicted"] = expected_rate(cal["mean_predicted"], cal["n"], out["n"], settings)
+    mean = expected_rate(cal["mean_predicted"], cal["n"], out["n"], settings)
+    out["mean_predicted"] = _within_own_range(mean, out["n"], cal["bin"], settings)
     return out
+
+
+def _bin_range(label: str) -> tuple[float, float]:
+    """The cuts of a bin's label: ``[lo, hi)``, or ``[lo, 1]`` for the highest bin."""
+    lo, hi = str(label).strip("[)]").split(", ")
+    return float(lo), float(hi)
+
+
+def _within_own_range(mean, n_published, labels, settings: DisclosureSettings) -> np.ndarray:
+    """Published mean predicted risks of bins, each inside its own range of predicted risk.
+
+    ``mean`` is the expected count rounded to ``round_to`` over the published rows
+    (:func:`expected_rate`). Rounding moves it by up to about ``round_to / 2`` over
+    the rows: at low risk further than a tenth of predicted risk is wide, so a bin's
+    mean fell outside the bin (and below the bin before it). Where it does, the bin's
+    mean is published as the middle of what the published numbers allow: the part of
+    the bin's range that the rounded expected count over the rounded rows can be.
+    Everything it is computed from (the rounded counts, the settings and the cuts in
+    the labels) is published already, so it gives nothing new away; it is never
+    further from the exact mean than half of that part, and it lies strictly below
+    the bin's upper cut, so the bins' means increase.
+    """
+    mean = np.asarray(mean, dtype=float)
+    n_pub = pd.to_numeric(pd.Series(n_published), errors="coerce").to_numpy(dtype=float)
+    bounds = np.array([_bin_range(b) for b in labels], dtype=float).reshape(-1, 2)
+    lo, hi = bounds[:, 0], bounds[:, 1]
+    top = np.array([str(b).endswith("]") for b in labels], dtype=bool)  # holds its upper cut
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inside = (mean >= lo) & ((mean < hi) | (top & (mean <= hi)))
+        # the counts published were rounded half up to round_to: the exact ones lie
+        # within half a step of them (rows at least min_count, more than half a step)
+        half = settings.round_to / 2
+        expected = mean * n_pub
+        least = np.maximum(lo, (expected - half) / (n_pub + half))
+        most = np.minimum(hi, (expected + half) / (n_pub - half))
+        moved = (least + most) / 2
+    return np.where(np.isfinite(mean) & ~inside, moved, mean)
 
 
 def _few_children_mask(table: pd.DataFrame, totals: Totals | None) -> np.ndarray:

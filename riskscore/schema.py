@@ -1803,7 +1803,27 @@ def _read_parquet(p: Path, label: str | None = None) -> pd.DataFrame:
     try:
         return pd.read_parquet(p)
     except (pa.ArrowException, OSError) as exc:
+        _refuse_repeated_parquet_columns(p, label or p.name)
         raise _unreadable_parquet(label or p.name, exc) from None
+
+
+def _refuse_repeated_parquet_columns(p: Path, label: str) -> None:
+    """Refuse a whole Parquet file whose schema repeats a column name (pyarrow writes
+    such files; pandas cannot read them), naming the columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(p).names
+    except (pa.ArrowException, OSError):
+        return  # not a whole Parquet file: said by the caller
+    repeated = list(dict.fromkeys(n for i, n in enumerate(names) if n in names[:i]))
+    if repeated:
+        raise SchemaError(
+            f"{label}: column(s) {', '.join(repr(n) for n in repeated[:5])} appear more than "
+            "once in the file (every row fails: it is not clear which holds the values). "
+            "Fix: keep one column of each name and write the file again."
+        )
 
 
 # a folder of the form key=value (Hive partitioning): pyarrow adds a column "key"

@@ -992,3 +992,24 @@ def test_a_look_alike_column_name_says_which_character_differs(tmp_path, column,
     df.to_csv(path, index=False)
     with pytest.raises(SchemaError, match=re.escape(named)):
         read_events(path)
+
+
+# ------------------------------------------------------------- a Parquet file with a repeated column
+
+
+def test_a_parquet_file_with_a_repeated_column_name_says_so(tmp_path):
+    # pyarrow writes a file with two columns named "date"; it was refused as "cannot be
+    # read as Parquet (Multiple matches for FieldRef.Name(date) ...) ... check that every
+    # file is a whole Parquet file": the file is whole, a column name is repeated
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ev = raw_events()
+    arrays = [pa.array(ev[c]) for c in ev.columns] + [pa.array(ev["date"])]
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.Table.from_arrays(arrays, names=[*ev.columns, "date"]), path)
+    with pytest.raises(SchemaError) as info:
+        read_events(path)
+    message = str(info.value)
+    assert "'date'" in message and "more than once" in message, message
+    assert "whole Parquet file" not in message, message

@@ -68,6 +68,12 @@ import pandas as pd
 from riskscore._names import data_dictionary
 from riskscore._params import POSITIVE_INT, POSITIVE_REAL, validate_params
 from riskscore._paths import output_file, writing
+from riskscore._privacy_rules import (
+    check_allow,
+    mask_value,
+    scan_identifying,
+    where_text,
+)
 from riskscore._version import __version__
 from riskscore.errors import DisclosureError, MissingFileError, ParameterError
 from riskscore.schema import ALLOWED
@@ -1080,13 +1086,20 @@ def _detect_ratio(
     return None
 
 
+def _names_case_ids(column: Any) -> bool:
+    """Whether a column's name says it holds case ids (``case_id``, ``CaseId``, ``case id``...)."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(column)).casefold()
+    return "caseid" in re.sub(r"[^a-z0-9]+", "", spaced)
+
+
 def _refuse_case_keys(flat: pd.DataFrame, counts: list[Any]) -> None:
     """Refuse a table keyed by case ids (a column or index level named like ``case_id``).
 
     Disclosure control protects tables of counts over groups; a row per case is
-    case-level data, and its ids would leave with the published table.
+    case-level data, and its ids would leave with the published table. The name is
+    read whatever its case and separators (``CaseId``, ``case id``, ``case-identifier``).
     """
-    keys = [c for c in flat.columns if c not in counts and "case_id" in str(c).casefold()]
+    keys = [c for c in flat.columns if c not in counts and _names_case_ids(c)]
     if keys:
         raise DisclosureError(
             f"column or index level {keys[0]!r} holds case ids: a table keyed by case is "
@@ -1095,6 +1108,106 @@ def _refuse_case_keys(flat: pd.DataFrame, counts: list[Any]) -> None:
             "instead of disclosing them, or aggregate to counts over groups (without the "
             "ids) and disclose those."
         )
+
+
+# Words of a text about someone (pronouns, reported speech), as opposed to a
+# label of a group: "cases with no events (not audited)" has the guard's function
+# words ("with", "not") but is a label; "she said the flat was cold" is not.
+# A key this long is free text whatever its words (the guard's own bounds for a value).
+_KEY_TEXT_WORDS = 20
+_KEY_TEXT_CHARS = 200
+_NARRATIVE_WORDS = re.compile(
+    r"\b(?:he|she|his|her|hers|him|they|them|their|me|my|we|our|you|your|said|says|"
+    r"told)\b",
+    re.IGNORECASE,
+)
+
+
+def _narrative_keys(problem: dict, keys: pd.DataFrame) -> dict | None:
+    """A guard finding on a key column, with free text narrowed to text about someone.
+
+    The guard takes a value of six or more words with two function words ("with",
+    "not", "the") for free text; a key is a label of a group, and labels of a few
+    words have them ("cases with no events (not audited)"). In a column the guard
+    finds free text in, a key value is free text when it has six or more words and
+    speaks of someone (a pronoun, reported speech), or when it is long
+    (20 words or 200 characters) whatever its
+    words. Every other finding is kept as it is.
+    """
+    if problem.get("check") != "free_text":
+        return problem
+    column = next(c for c in keys.columns if str(c) == problem["column"])
+    values = keys[column]
+    text = values.astype("string").str.strip()
+    words = text.str.count(r"\s+").fillna(0).to_numpy() + 1
+    chars = text.str.len().fillna(0).to_numpy()
+    narrative = text.str.count(_NARRATIVE_WORDS.pattern, flags=re.IGNORECASE).fillna(0)
+    about_someone = (words >= 6) & (narrative.to_numpy() >= 1)
+    long = (words >= _KEY_TEXT_WORDS) | (chars >= _KEY_TEXT_CHARS)
+    hit = text.notna().to_numpy() & (about_someone | long)
+    if not hit.any():
+        return None
+    rows = np.flatnonzero(hit)
+    distinct = text[hit].nunique()
+    example = mask_value(text.iloc[rows[0]])
+    return {
+        **problem,
+        "rows": [int(r) for r in rows[:10]],
+        "n_rows": int(rows.size),
+        "message": (
+            f"disclose.{problem['column']}: {distinct:,} distinct value(s) look like free "
+            f"text about someone (e.g. {example}); free text routinely names people and "
+            f"places; {where_text(rows)}"
+        ),
+    }
+
+
+def _refuse_identifying_keys(source: pd.DataFrame, flat: pd.DataFrame, by: list[Any]) -> None:
+    """Refuse key columns the identifying-data guard flags (see :mod:`riskscore.privacy`).
+
+    Keys are published as they are, one row per group, whatever the counts beside
+    them: a key of names, NHS numbers, postcodes, contact details, full dates (as
+    text) or free text would leave with the table. The keys are read as the guard
+    reads the inputs' label columns (by name, and every value by its form; the
+    column-level heuristics for unknown columns, which take a column of title-case
+    words such as ethnic groups or school names for names, are left out). A date
+    column given as a key (a month that labels the groups) is not read as a date of
+    an incident, but one named for a birth is refused. Columns the caller has
+    allowed past the guard (``attrs["riskscore_allowed"]``, which frames validated
+    with ``allow=`` carry) are not read; the reason is written into the provenance
+    of every written table.
+    """
+    keys = list(dict.fromkeys(c for c in by if c in flat.columns))
+    if not keys:
+        return
+    carried = source.attrs.get(ALLOWED)
+    allowed = check_allow(carried if isinstance(carried, Mapping) else None, set(map(str, keys)))
+    sub = flat.loc[:, keys]
+    dates = frozenset(str(c) for c in keys if _is_date_dtype(flat[c]))
+    problems = scan_identifying(
+        sub,
+        table="disclose",
+        allowed=allowed,
+        date_columns=dates,
+        contract_columns=frozenset(),
+        label_columns=frozenset(str(c) for c in keys),
+    )
+    problems = [kept for p in problems if (kept := _narrative_keys(p, sub)) is not None]
+    if not problems:
+        return
+    columns = list(dict.fromkeys(p["column"] for p in problems))
+    found = "\n".join(f"- {p['message']}" for p in problems)
+    example = columns[0]
+    raise DisclosureError(
+        f"disclose(): key column(s) {columns} look identifying; keys are published as they "
+        f"are, one row per group, whatever the counts beside them (rows are 0-based "
+        f"positions; values are shown masked):\n{found}\nFix: leave the column out of "
+        "the keys, or group by something coarser (an area instead of a postcode, a month "
+        "instead of a date); if the heuristic is wrong for a column (school names, not "
+        "people), record why before disclosing: "
+        f"table.attrs[{ALLOWED!r}] = {{{example!r}: 'why it is safe'}} (the reason is "
+        "written into the provenance of every table written from it)."
+    )
 
 
 def _plan(
@@ -1142,6 +1255,7 @@ def _plan(
     counts, by_list, derived, _ = _resolve_columns(
         flat, count_columns, rate_columns, by, exclude=[*declared_stats, *(computed or {})]
     )
+    _refuse_identifying_keys(table, flat, by_list)
     for stat, sources in declared_stats.items():
         bad = [x for x in sources if x not in counts]
         if bad:
@@ -2229,21 +2343,32 @@ def check_disclosure(table: pd.DataFrame) -> None:
     if not stamp.get("applied"):
         return
     settings = DisclosureSettings(**stamp["settings"])
-    if stamp.get("columns") is not None:
-        if not isinstance(stamp["columns"], (list, tuple)):
-            raise DisclosureError(
-                "the disclosure stamp's columns are not a list of column names; pass the "
-                "table through disclose() again"
-            )
-        covered = {str(c) for c in stamp["columns"]}
-        added = [c for c in table.columns if str(c) not in covered]
-        if added:
-            raise DisclosureError(
-                f"column(s) {added} were added after disclosure control: the stamp does not "
-                "say what they hold, and counts, statistics or dates in them would leave "
-                "unchecked. Fix: add them before disclose() (classified with count_columns=, "
-                "rate_columns= or by=), or compute rates with rates_from_published()"
-            )
+    if stamp.get("columns") is None:
+        # Stamps (and sidecars) have listed their columns since the check for columns
+        # added after control: without the list, an exact count or a date added to an
+        # older table cannot be told from the columns control covered.
+        raise DisclosureError(
+            f"the table's disclosure stamp does not list the columns it covers, so its "
+            f"column(s) {_column_names(table)} cannot be told apart from columns added after "
+            "disclosure control: it was controlled by an older riskscore and must be passed "
+            "through disclosure control again. Fix: run the step that made it again with "
+            f"this riskscore (riskscore {__version__}), or pass the table through disclose() "
+            "again; a table read from a file: write it again from that fresh table"
+        )
+    if not isinstance(stamp["columns"], (list, tuple)):
+        raise DisclosureError(
+            "the disclosure stamp's columns are not a list of column names; pass the "
+            "table through disclose() again"
+        )
+    covered = {str(c) for c in stamp["columns"]}
+    added = [c for c in table.columns if str(c) not in covered]
+    if added:
+        raise DisclosureError(
+            f"column(s) {added} were added after disclosure control: the stamp does not "
+            "say what they hold, and counts, statistics or dates in them would leave "
+            "unchecked. Fix: add them before disclose() (classified with count_columns=, "
+            "rate_columns= or by=), or compute rates with rates_from_published()"
+        )
     counts = list(stamp.get("count_columns", []))
     for c in counts:
         if c not in table.columns:

@@ -251,7 +251,13 @@ _COLUMNS: dict[str, tuple[str, str]] = {
         "tenth of predicted risk (neighbours merged where disclosure control needs it)",
     ),
     "events": ("outcomes", "rows followed by the outcome within the horizon"),
-    "mean_predicted": ("mean predicted risk", "average predicted probability in the group"),
+    "mean_predicted": (
+        "mean predicted risk",
+        "average predicted probability in the group; in the calibration table under"
+        " disclosure control, its expected events rounded like a count over its published"
+        " rows, or, where that falls outside the group's range, the middle of the part of"
+        " the range the rounded counts allow",
+    ),
     "observed": ("observed rate", "share of rows followed by the outcome"),
     # evaluation: decision curve
     "net_benefit": (

@@ -190,7 +190,8 @@ class EvaluationResult:
         Tenths of predicted risk: ``bin, n, events, mean_predicted, observed``;
         under disclosure control, neighbouring bins are merged until none can be
         worked out from the other tables, and ``observed`` is computed from the
-        published counts.
+        published counts; ``mean_predicted`` is the expected events rounded like a
+        count over the published rows, kept inside the bin's range (docs/disclosure.md).
     decision_curve : DataFrame
         ``threshold, alerts, true_positives, net_benefit, treat_all, treat_none``;
         rows whose counts would differ from a neighbour's by a small count are

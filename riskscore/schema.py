@@ -590,7 +590,18 @@ def _codes(coll: _Collector, df, rule: ColumnRule) -> np.ndarray | None:
 def _case_ids(coll: _Collector, df) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """The typed case_id column (white space normalised), the mask of rows with an empty
     id, and each row's code among the normalised distinct ids (-1 when empty)."""
-    s = df["case_id"]
+    s, inexact = _float_ids(df["case_id"])
+    if inexact.any():
+        coll.add(
+            "case_id",
+            "case_id_not_whole_number",
+            inexact,
+            "case_id holds numbers that are not exact whole numbers "
+            f"({masked_examples(s[inexact])}): ids stored as floating-point numbers with a "
+            f"fraction, an infinity, or beyond {2**53:,} (where floats lose digits)",
+            "read the ids as text (e.g. pandas.read_csv(..., dtype={'case_id': str})) so "
+            "that no digit is lost; ids are text such as CASE-000001",
+        )
     normalised = normalise_ids(s)
     codes, uniq = pd.factorize(normalised)
     codes = np.asarray(codes, dtype=np.int64)
@@ -607,6 +618,31 @@ def _case_ids(coll: _Collector, df) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     _unprintable_case_ids(coll, s)
     _boolean_case_ids(coll, s)
     return normalised, empty, codes
+
+
+def _float_ids(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Ids held as floats, and the rows whose float is not an exact whole number.
+
+    Whole floats are ids read with blanks (``1.0`` is ``"1"``). Any other float (a
+    fraction, an infinity, or beyond 2**53, where floats lose digits) is kept as it
+    prints (``"1.5"``) and flagged, and the whole ones are given as whole numbers
+    beside it (not ``"1.0"``). Other columns come back as they are.
+    """
+    none = np.zeros(len(s), dtype=bool)
+    if not pd.api.types.is_float_dtype(s.dtype):
+        return s, none
+    values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    present = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        exact = present & np.isfinite(values) & (np.floor(values) == values)
+        exact &= np.abs(np.where(exact, values, 0)) < 2**53
+    inexact = present & ~exact
+    if not inexact.any():
+        return s, none
+    out = np.full(len(s), None, dtype=object)
+    out[exact] = [int(v) for v in values[exact]]
+    out[inexact] = [str(v) for v in values[inexact]]
+    return pd.Series(out, index=s.index, name=s.name, dtype=object), inexact
 
 
 def _boolean_case_ids(coll: _Collector, s: pd.Series) -> None:
@@ -1157,7 +1193,7 @@ def _validate_cases(df, events, *, dayfirst, format, allow, strict, first_line=N
         )
         if events is not None:
             known_ids = set(typed["case_id"][~empty].astype("str"))
-            ev_ids = normalise_ids(events["case_id"])
+            ev_ids = normalise_ids(_float_ids(events["case_id"])[0])
             ev_codes, ev_uniq = pd.factorize(ev_ids)
             ev_text = pd.Series(np.asarray(ev_uniq, dtype=object)).astype("str")
             orphan_u = ~ev_text.isin(known_ids).to_numpy(dtype=bool) & (ev_text != "").to_numpy()

@@ -1013,3 +1013,32 @@ def test_a_parquet_file_with_a_repeated_column_name_says_so(tmp_path):
     message = str(info.value)
     assert "'date'" in message and "more than once" in message, message
     assert "whole Parquet file" not in message, message
+
+
+# ------------------------------------------------------------- ids held as floating-point numbers
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [1e20, np.inf, 1.5],
+)
+@pytest.mark.parametrize("dtype", ["float64", "Float64"])
+def test_float_ids_that_are_not_exact_whole_numbers_are_problems_on_their_rows(bad, dtype):
+    # case_id as floats: 1e20 crashed ("cannot safely cast non-equivalent float64 to
+    # int64"), inf crashed ("cannot convert float infinity to integer"), nullable
+    # Float64 1e20 became the id '-9223372036854775808' without a word, and one 1.5
+    # turned every other id into '1.0', '2.0' (so child 1 was "not in cases")
+    ids = pd.array([1.0, bad, 1.0, 2.0, 2.0, 3.0], dtype=dtype)
+    events = raw_events().assign(case_id=ids)
+    report = validate_events(events)
+    problem = assert_problem(report, "case_id", "case_id_not_whole_number", [1])
+    assert "text" in problem["fix"]
+    assert report.valid["case_id"].tolist() == ["1", "1", "2", "2", "3"]
+    cases = pd.DataFrame({"case_id": ["1", "2", "3"]})
+    orphans = validate_cases(cases, events=events).problems
+    assert orphans["check"].tolist() == ["case_id_not_in_cases"]
+    assert orphans["rows"].tolist() == [[1]]
+    as_cases = pd.DataFrame({"case_id": pd.array([1.0, bad, 3.0], dtype=dtype)})
+    report = validate_cases(as_cases)
+    assert_problem(report, "case_id", "case_id_not_whole_number", [1])
+    assert report.valid["case_id"].tolist() == ["1", "3"]

@@ -1198,13 +1198,15 @@ def _refuse_identifying_keys(source: pd.DataFrame, flat: pd.DataFrame, by: list[
     columns = list(dict.fromkeys(p["column"] for p in problems))
     found = "\n".join(f"- {p['message']}" for p in problems)
     example = columns[0]
+    dated = any(p["check"] == "full_date" for p in problems)
+    month = "; a month that labels the groups may be a date column in by=" if dated else ""
     raise DisclosureError(
         f"disclose(): key column(s) {columns} look identifying; keys are published as they "
         f"are, one row per group, whatever the counts beside them (rows are 0-based "
         f"positions; values are shown masked):\n{found}\nFix: leave the column out of "
         "the keys, or group by something coarser (an area instead of a postcode, a month "
-        "instead of a date); if the heuristic is wrong for a column (school names, not "
-        "people), record why before disclosing: "
+        f"instead of a date{month}); if the heuristic is wrong for a column (school names, "
+        "not people), record why before disclosing: "
         f"table.attrs[{ALLOWED!r}] = {{{example!r}: 'why it is safe'}} (the reason is "
         "written into the provenance of every table written from it)."
     )
@@ -1704,7 +1706,10 @@ def disclose(
         that rate, and one proportional to a count over a total the table does not
         publish is refused.
     by : str or list of str, optional
-        Key columns. Default: every non-numeric (or boolean) column.
+        Key columns. Default: every non-numeric (or boolean) column. Keys are
+        published as they are, so they are read by the identifying-data guard:
+        case ids, names, NHS numbers, postcodes, contact details, full dates in
+        text and free text are refused.
     total_rows : index labels or boolean mask, optional
         Rows that are the total of every other non-total row. Margins are found
         without this: a row equal to the sum of the other rows of its group is a
@@ -1749,8 +1754,12 @@ def disclose(
     ------
     DisclosureError
         When no count column is found or inference is ambiguous, a count column
-        holds something other than whole non-negative numbers, or the settings
-        are below the floors.
+        holds something other than whole non-negative numbers, the settings
+        are below the floors, or a key column (guessed or given in ``by``) holds
+        case ids or what the identifying-data guard refuses in the inputs (see
+        :mod:`riskscore.privacy`): keys are published as they are. A key the guard
+        misjudges passes when the table carries a reason for it in
+        ``attrs["riskscore_allowed"]`` (as frames validated with ``allow=`` do).
 
     See Also
     --------
@@ -2327,10 +2336,12 @@ def check_disclosure(table: pd.DataFrame) -> None:
     Raises
     ------
     DisclosureError
-        No stamp, a stamped column missing, a published count from 1 to
-        ``min_count - 1`` (or zero with ``suppress_zero``) or not a multiple of
-        ``round_to``, a rate not computed from the published counts, or a
-        statistic published beside a suppressed count; the message names the
+        No stamp, a stamp that does not list the columns it covers (made by an
+        older riskscore: the table must pass through disclosure control again), a
+        column the stamp does not cover, a stamped column missing, a published
+        count from 1 to ``min_count - 1`` (or zero with ``suppress_zero``) or not a
+        multiple of ``round_to``, a rate not computed from the published counts, or
+        a statistic published beside a suppressed count; the message names the
         column and rows.
 
     Examples

@@ -164,6 +164,11 @@ def test_a_month_given_as_a_key_still_works():
     months = pd.DataFrame({"month": pd.to_datetime(["2101-01-01", "2101-02-01"]), "n": [40, 55]})
     out = disclose(months, ["n"], by=["month"])
     assert list(out["month"]) == list(months["month"])
+    # full dates as text are refused; the message says how a month that labels the
+    # groups passes
+    as_text = months.assign(month=["2101-01-01", "2101-02-01"])
+    with pytest.raises(DisclosureError, match=r"(?s)'month'.*full dates.*date column in by="):
+        disclose(as_text, ["n"], by=["month"])
 
 
 # -- stamps written before they listed their columns ----------------------------------------

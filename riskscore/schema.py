@@ -760,6 +760,32 @@ def _odd_characters(name: str) -> str:
     )
 
 
+def _name_key(name: str) -> str:
+    """A column name as the contract would spell it: compatibility forms folded (NFKC),
+    invisible formatting characters dropped, lower case, runs of spaces or dashes as _."""
+    key = unicodedata.normalize("NFKC", name)
+    key = "".join(c for c in key if unicodedata.category(c) != "Cf").strip().lower()
+    return re.sub(r"[\s\-]+", "_", key)
+
+
+def _refuse_misspelt_date_columns(df: pd.DataFrame, contract: TableContract) -> None:
+    """Refuse a contract date column spelt otherwise ('Date', 'date\u00a0', 'Outcome
+    Date'), before the identifying-data guard would call its full dates identifying and
+    say to remove the column: the fix is to rename it."""
+    for column in contract.of_kind("date"):
+        if column in df.columns:
+            continue
+        for name in df.columns:
+            if isinstance(name, str) and _name_key(name) == column:
+                raise SchemaError(
+                    f"{contract.table}.{name}: the column {name!r} is the contract's date "
+                    f"column {column!r} spelt otherwise{_odd_characters(name)}; riskscore "
+                    "reads column names exactly, and full dates in any other column are "
+                    f"refused as identifying. Fix: rename {name!r} to {column!r} (the "
+                    f"{contract.table} table's columns are listed in docs/data-contract.md)."
+                )
+
+
 def _deduplicate_columns(coll: _Collector, df: pd.DataFrame) -> pd.DataFrame:
     dup = df.columns.duplicated()
     for column in dict.fromkeys(df.columns[dup]):
@@ -986,6 +1012,7 @@ def _validate_events(df, *, dayfirst, format, allow, strict, first_line=None):
     check_date_options(dayfirst, format)
     _check_frame(df, "events")
     allowed = _allowed(df, allow)
+    _refuse_misspelt_date_columns(df, CONTRACT["events"])
     _guard(df, "events", allowed, first_line)
     contract = CONTRACT["events"]
     coll = _Collector("events", len(df), first_line)
@@ -1169,6 +1196,7 @@ def _validate_cases(df, events, *, dayfirst, format, allow, strict, first_line=N
     _check_frame(df, "cases")
     _check_events_for_cases(events)
     allowed = _allowed(df, allow)
+    _refuse_misspelt_date_columns(df, CONTRACT["cases"])
     _guard(df, "cases", allowed, first_line)
     contract = CONTRACT["cases"]
     coll = _Collector("cases", len(df), first_line)

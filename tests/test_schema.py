@@ -1042,3 +1042,37 @@ def test_float_ids_that_are_not_exact_whole_numbers_are_problems_on_their_rows(b
     report = validate_cases(as_cases)
     assert_problem(report, "case_id", "case_id_not_whole_number", [1])
     assert report.valid["case_id"].tolist() == ["1", "3"]
+
+
+# ------------------------------------------------------------- a date column spelt otherwise
+
+
+@pytest.mark.parametrize(
+    "table, column, written",
+    [
+        ("events", "date", "Date"),
+        ("events", "date", "date\u00a0"),
+        ("events", "recorded_date", "Recorded Date"),
+        ("cases", "outcome_date", "Outcome_Date "),
+        ("cases", "followup_end", "FOLLOWUP_END"),
+    ],
+)
+def test_a_contract_date_column_spelt_otherwise_is_told_to_rename_not_anonymise(
+    tmp_path, table, column, written
+):
+    # a header "Date" was refused as identifying ("holds full dates outside the
+    # contract's date columns ... remove or anonymise column 'Date' ... or pass
+    # allow={'Date': ...}"): it is the date column, spelt with a capital
+    df = (raw_events() if table == "events" else raw_cases()).rename(columns={column: written})
+    validate = validate_events if table == "events" else validate_cases
+    with pytest.raises(SchemaError) as info:
+        validate(df)
+    assert not isinstance(info.value, IdentifyingDataError), str(info.value)
+    assert f"rename {written!r} to {column!r}" in str(info.value), str(info.value)
+    path = tmp_path / f"{table}.csv"
+    df.to_csv(path, index=False)
+    read = read_events if table == "events" else read_cases
+    with pytest.raises(SchemaError) as info:
+        read(path)
+    assert not isinstance(info.value, IdentifyingDataError), str(info.value)
+    assert f"rename {written!r} to {column!r}" in str(info.value), str(info.value)

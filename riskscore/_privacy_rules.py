@@ -59,6 +59,8 @@ __all__ = [
     "unshown_character",
     "id_text",
     "name_reason",
+    "FREE_TEXT_WORDS",
+    "FREE_TEXT_CHARS",
 ]
 
 # --------------------------------------------------------------------------- patterns

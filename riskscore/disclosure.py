@@ -69,6 +69,8 @@ from riskscore._names import data_dictionary
 from riskscore._params import POSITIVE_INT, POSITIVE_REAL, validate_params
 from riskscore._paths import output_file, writing
 from riskscore._privacy_rules import (
+    FREE_TEXT_CHARS,
+    FREE_TEXT_WORDS,
     check_allow,
     mask_value,
     scan_identifying,
@@ -1114,8 +1116,6 @@ def _refuse_case_keys(flat: pd.DataFrame, counts: list[Any]) -> None:
 # label of a group: "cases with no events (not audited)" has the guard's function
 # words ("with", "not") but is a label; "she said the flat was cold" is not.
 # A key this long is free text whatever its words (the guard's own bounds for a value).
-_KEY_TEXT_WORDS = 20
-_KEY_TEXT_CHARS = 200
 _NARRATIVE_WORDS = re.compile(
     r"\b(?:he|she|his|her|hers|him|they|them|their|me|my|we|our|you|your|said|says|"
     r"told)\b",
@@ -1143,7 +1143,7 @@ def _narrative_keys(problem: dict, keys: pd.DataFrame) -> dict | None:
     chars = text.str.len().fillna(0).to_numpy()
     narrative = text.str.count(_NARRATIVE_WORDS.pattern, flags=re.IGNORECASE).fillna(0)
     about_someone = (words >= 6) & (narrative.to_numpy() >= 1)
-    long = (words >= _KEY_TEXT_WORDS) | (chars >= _KEY_TEXT_CHARS)
+    long = (words >= FREE_TEXT_WORDS) | (chars >= FREE_TEXT_CHARS)
     hit = text.notna().to_numpy() & (about_someone | long)
     if not hit.any():
         return None

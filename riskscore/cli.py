@@ -827,6 +827,16 @@ def _orphan_lines(text: str, creport, events: pd.DataFrame, first_line) -> str:
     it was handed (those that passed validation); a command-line user counts the lines
     of the file (line 1 the header).
     """
+    # only the events section (after the cases' own problems) holds events rows: a
+    # cases problem on the same row numbers must keep its own
+    heading = "\nevents: "
+    at = text.find(heading)
+    if at < 0:
+        return text
+    head, text = text[:at], text[at:]
+    numbering = "row numbers are 0-based positions in that events table"
+    if first_line is not None:
+        text = text.replace(numbering, "rows are given as EVENTS file lines", 1)
     problems = creport.problems
     for _, p in problems[problems["check"] == "case_id_not_in_cases"].iterrows():
         rows, n = list(p["rows"]), int(p["n_rows"])
@@ -839,7 +849,7 @@ def _orphan_lines(text: str, creport, events: pd.DataFrame, first_line) -> str:
             shown = ", ".join(str(int(r) + first_line) for r in labels)
             new = f"EVENTS {'line' if n == 1 else 'lines'} {shown}{more}"
         text = text.replace(f"; {old}", f"; {new}", 1)
-    return text
+    return head + text
 
 
 def cmd_validate(args) -> int:

@@ -1161,6 +1161,35 @@ def test_validate_names_events_of_children_not_in_cases_by_file_line(data, tmp_p
     assert f"EVENTS lines {', '.join(map(str, expected))}" in line, line
 
 
+def test_validate_rewrites_only_the_events_rows_as_events_file_lines(data, tmp_path, capsys):
+    # the events rows were rewritten as EVENTS lines by replacing the first "; row 0"
+    # in the whole report: a Parquet cases file (rows, not lines) with its own problem
+    # on row 0 had that one rewritten instead; and the events heading still said
+    # "0-based positions" over file lines
+    d, events, cases = data
+    ids = events["case_id"].astype(str)
+    orphan = ids.iloc[0]
+    # the orphan child's one event is the first data row: "; row 0" in both sections
+    one = pd.concat([events[ids == orphan].iloc[:1], events[ids != orphan]])
+    one.to_csv(tmp_path / "events.csv", index=False)
+    first = np.array([0])
+    kept = cases[cases["case_id"].astype(str) != orphan].reset_index(drop=True)
+    kept = kept.astype({"case_id": str, "outcome": object})
+    kept.loc[0, "outcome"] = "not-an-outcome"  # a cases problem on row 0
+    path = tmp_path / "cases.parquet"
+    kept.to_parquet(path)
+    assert main(["validate", str(tmp_path / "events.csv"), "--cases", str(path)]) == 1
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    (own,) = [t for t in lines if t.startswith("- cases.outcome")]
+    assert "EVENTS" not in own and own.endswith("; row 0"), own
+    (orphans,) = [t for t in lines if "not in cases" in t]
+    shown = ", ".join(str(i + 2) for i in first[:10])
+    assert f"EVENTS {'line' if len(first) == 1 else 'lines'} {shown}" in orphans, orphans
+    (heading,) = [t for t in lines if t.startswith("events: ") and "checking" in t]
+    assert "0-based" not in heading and "EVENTS file" in heading, heading
+
+
 def test_a_loop_of_links_as_input_is_not_called_missing(tmp_path, capsys):
     # a symlink loop was reported as "no such file", sending the user to look for a
     # file that is there

@@ -28,6 +28,7 @@ fit); the observed/expected ratio is the published observed rate over it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from numbers import Integral
 from typing import Any
@@ -63,6 +64,7 @@ from riskscore.disclosure import (
     synthetic_note,
 )
 from riskscore.errors import ParameterError, SchemaError, warn_user
+from riskscore.schema import ALLOWED, allowed_columns
 
 __all__ = ["subgroup_metrics", "SUBGROUP_METRICS"]
 
@@ -199,18 +201,28 @@ def _row_slots(blocks, metric_names):
 
 
 def _disclosed_cells(
-    slot_attr, slot_group, exact, settings, overall_published, kids, who="subgroup_metrics"
+    slot_attr,
+    slot_group,
+    exact,
+    settings,
+    overall_published,
+    kids,
+    who="subgroup_metrics",
+    allowed=None,
 ):
     """The group cells after disclosure control: published values, NaN where hidden.
 
     ``kids`` holds, per cell (and per complement: false negatives, true negatives,
     rows not alerted), how many distinct children its rows are of: a cell of rows
     from 1 to ``min_count - 1`` children is hidden however many rows it has, and so
-    is the part of a total whose complement is of so few children.
+    is the part of a total whose complement is of so few children. ``allowed``: the
+    published keys let past the identifying-data guard (:func:`_key_allowances`).
     """
     cells = pd.DataFrame(
         {"attribute": slot_attr, "group": slot_group, **{c: exact[c] for c in _CELL_COLUMNS}}
     )
+    if allowed and "group" in allowed:
+        cells.attrs[ALLOWED] = {"group": allowed["group"]}
     overall = (cells["group"] == "All").to_numpy()
     hide = np.zeros((len(cells), len(_CELL_COLUMNS)), dtype=bool)
 
@@ -263,6 +275,53 @@ def _disclosed_cells(
         suppress_zero=settings.suppress_zero,
     )["cells"]
     return {c: out[c].to_numpy(dtype=float, na_value=np.nan) for c in _CELL_COLUMNS}
+
+
+def _names_case_ids(column) -> bool:
+    """Whether a column's name says it holds case ids (``case_id``, ``CaseId``, ``case id``),
+    read as :func:`riskscore.disclose` reads a key's name."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(column)).casefold()
+    return "caseid" in re.sub(r"[^a-z0-9]+", "", spaced)
+
+
+def _key_allowances(sources, blocks, settings, who: str) -> dict[str, str]:
+    """Reasons for the published keys ``group`` and ``reference``, from the caller's.
+
+    The labels of every audited attribute are published in the keys ``group`` and
+    ``reference``, which :func:`riskscore.disclose` reads with the identifying-data
+    guard. An attribute the caller let past the guard (``allow=`` when validating, so
+    ``attrs["riskscore_allowed"]`` of ``sensitive_features``) is let past there too;
+    never a column named for case ids, which are not published. The labels of the
+    other attributes audited beside it are read by the guard here first (they share
+    the keys), so the allowance covers the allowed attributes' labels only.
+    """
+    audited = {str(col) for col, *_ in blocks}
+    allowed = {
+        c: r
+        for c, r in allowed_columns(*sources).items()
+        if c in audited and not _names_case_ids(c)
+    }
+    if not allowed:
+        return {}
+    others = [(col, labels) for col, labels, *_ in blocks if str(col) not in allowed]
+    if others:
+        disclose(
+            pd.DataFrame(
+                {
+                    "attribute": [col for col, labels in others for _ in labels],
+                    "group": [g for _, labels in others for g in labels],
+                    "n": 0,
+                }
+            ),
+            count_columns=["n"],
+            by=["attribute", "group"],
+            find_totals=False,
+            min_count=settings.min_count,
+            round_to=settings.round_to,
+            suppress_zero=settings.suppress_zero,
+        )
+    reason = "; ".join(f"labels of {c}: {r}" for c, r in allowed.items())
+    return {"group": reason, "reference": reason}
 
 
 def _published_estimates(E, metric_names, cells, exact, settings, kids):
@@ -650,8 +709,14 @@ def subgroup_metrics(
     exact["n_cases"] = cases_per_slot.astype(np.int64)
     settings = settings_for(disclosure)
     if settings is not None:
+        sources = (
+            [sensitive_features, *sensitive_features.values()]
+            if isinstance(sensitive_features, Mapping)
+            else [sensitive_features]
+        )
+        allowed = _key_allowances(sources, blocks, settings, who)
         cells = _disclosed_cells(
-            slot_attr, slot_group, exact, settings, overall_published, kids, who
+            slot_attr, slot_group, exact, settings, overall_published, kids, who, allowed
         )
         E_pub, safe = _published_estimates(E, metric_names, cells, exact, settings, kids)
     else:
@@ -720,6 +785,8 @@ def subgroup_metrics(
                 for c in ("n", "n_cases", "numerator", "denominator")
             }
         )
+        if allowed:
+            table.attrs[ALLOWED] = allowed
         out = disclose(
             table,
             count_columns=["n", "n_cases", "numerator", "denominator"],

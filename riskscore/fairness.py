@@ -63,7 +63,7 @@ from riskscore.disclosure import (
     suppress_statistics,
     synthetic_note,
 )
-from riskscore.errors import ParameterError, SchemaError, warn_user
+from riskscore.errors import DisclosureError, ParameterError, SchemaError, warn_user
 from riskscore.schema import ALLOWED, allowed_columns
 
 __all__ = ["subgroup_metrics", "SUBGROUP_METRICS"]
@@ -284,6 +284,47 @@ def _names_case_ids(column) -> bool:
     return "caseid" in re.sub(r"[^a-z0-9]+", "", spaced)
 
 
+def _refuse_identifying_labels(col, labels, settings, who: str) -> None:
+    """Read an attribute's labels as :func:`riskscore.disclose` reads a key.
+
+    The labels are published as they are (in the keys ``group`` and ``reference``):
+    a refusal names the attribute, not those keys, and the fix the caller can make
+    (``allow=`` when validating, not the attrs of a table built here).
+    """
+    try:
+        disclose(
+            pd.DataFrame({"group": labels, "n": 0}),
+            count_columns=["n"],
+            by=["group"],
+            find_totals=False,
+            min_count=settings.min_count,
+            round_to=settings.round_to,
+            suppress_zero=settings.suppress_zero,
+        )
+    except DisclosureError as e:
+        # the guard's findings, without the rows of the table built here
+        found = [
+            re.sub(r"; rows? [0-9, ]+(?:and [0-9,]+ more)?$", "", line).replace(
+                "- disclose.group:", f"- {who}.{col}:", 1
+            )
+            for line in str(e).splitlines()
+            if line.startswith("- disclose.group:")
+        ]
+        if not found:
+            raise
+        found_text = "\n".join(found)
+        raise DisclosureError(
+            f"{who}: the groups of {col!r} look identifying; their labels are published "
+            "as they are, whatever the counts beside them (values are shown masked):\n"
+            f"{found_text}\nFix: leave {col!r} out of by=, or group it more coarsely (an "
+            "area instead of a postcode); if the heuristic is wrong for it (school names, "
+            "not people), validate the table with "
+            f"allow={{{col!r}: 'why it is safe'}} (or record the reason in "
+            f"attrs[{ALLOWED!r}] of the table the groups come from); the reason is "
+            "written into the provenance of every table written from the result."
+        ) from None
+
+
 def _key_allowances(sources, blocks, settings, who: str) -> dict[str, str]:
     """Reasons for the published keys ``group`` and ``reference``, from the caller's.
 
@@ -291,9 +332,9 @@ def _key_allowances(sources, blocks, settings, who: str) -> dict[str, str]:
     ``reference``, which :func:`riskscore.disclose` reads with the identifying-data
     guard. An attribute the caller let past the guard (``allow=`` when validating, so
     ``attrs["riskscore_allowed"]`` of ``sensitive_features``) is let past there too;
-    never a column named for case ids, which are not published. The labels of the
-    other attributes audited beside it are read by the guard here first (they share
-    the keys), so the allowance covers the allowed attributes' labels only.
+    never a column named for case ids, which are not published. The labels of every
+    other attribute are read by the guard here, one attribute at a time (they share
+    the keys with the allowed ones, so the allowance covers the allowed labels only).
     """
     audited = {str(col) for col, *_ in blocks}
     allowed = {
@@ -301,25 +342,11 @@ def _key_allowances(sources, blocks, settings, who: str) -> dict[str, str]:
         for c, r in allowed_columns(*sources).items()
         if c in audited and not _names_case_ids(c)
     }
+    for col, labels, *_ in blocks:
+        if str(col) not in allowed:
+            _refuse_identifying_labels(col, labels, settings, who)
     if not allowed:
         return {}
-    others = [(col, labels) for col, labels, *_ in blocks if str(col) not in allowed]
-    if others:
-        disclose(
-            pd.DataFrame(
-                {
-                    "attribute": [col for col, labels in others for _ in labels],
-                    "group": [g for _, labels in others for g in labels],
-                    "n": 0,
-                }
-            ),
-            count_columns=["n"],
-            by=["attribute", "group"],
-            find_totals=False,
-            min_count=settings.min_count,
-            round_to=settings.round_to,
-            suppress_zero=settings.suppress_zero,
-        )
     reason = "; ".join(f"labels of {c}: {r}" for c, r in allowed.items())
     return {"group": reason, "reference": reason}
 

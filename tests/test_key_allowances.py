@@ -97,3 +97,18 @@ def test_evaluate_audits_an_allowed_column():
         riskscore.default_scorecard(), ts, cv=3, n_boot=0, cases=cases, subgroup_by=["school"]
     )
     assert {*SCHOOLS} <= set(res.subgroups["group"])
+
+
+def test_a_refusal_names_the_attribute_and_the_fix_at_validation():
+    """Not the published key 'group' and the table's attrs, which the caller never sees."""
+    cases = riskscore.validate_cases(_cases(school=SCHOOLS), allow={"school": REASON}).valid
+    frame = cases[["school"]].assign(tutor=np.resize(["Dr Smith", "Mr Patel"], len(cases)))
+    y, p = _outcomes(len(cases))
+    for source in (frame, frame.drop(columns="school")):  # beside an allowed column, or alone
+        with pytest.raises(DisclosureError) as caught:
+            riskscore.subgroup_metrics(y, p, source, by="tutor", n_boot=0)
+        message = str(caught.value)
+        assert "subgroup_metrics: the groups of 'tutor' look identifying" in message
+        assert "look like person names" in message
+        assert "allow={'tutor': 'why it is safe'}" in message
+        assert "'group'" not in message.split("Fix:")[1]

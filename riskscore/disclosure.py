@@ -112,6 +112,7 @@ __all__ = [
     "is_synthetic",
     "synthetic_note",
     "names_a_count",
+    "names_case_ids",
 ]
 
 #: Key in ``DataFrame.attrs`` under which the disclosure stamp is kept.
@@ -191,6 +192,21 @@ def names_a_count(name: str) -> bool:
     [True, True, False]
     """
     return bool(_COUNT_NAME.search(str(name)))
+
+
+def names_case_ids(column: Any) -> bool:
+    """Whether a column's name says it holds case ids, whatever its case and separators.
+
+    ``case_id``, ``CaseId``, ``case id``, ``case-identifier``: :func:`disclose` refuses
+    such a key (a row per case is case-level data), and no allowance lets it through.
+
+    Examples
+    --------
+    >>> [names_case_ids(c) for c in ("case_id", "CaseId", "case id", "cases")]
+    [True, True, True, False]
+    """
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(column)).casefold()
+    return "caseid" in re.sub(r"[^a-z0-9]+", "", spaced)
 
 
 # Names that say a column is a statistic, so whole-number values there are not counts.
@@ -1088,12 +1104,6 @@ def _detect_ratio(
     return None
 
 
-def _names_case_ids(column: Any) -> bool:
-    """Whether a column's name says it holds case ids (``case_id``, ``CaseId``, ``case id``...)."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(column)).casefold()
-    return "caseid" in re.sub(r"[^a-z0-9]+", "", spaced)
-
-
 def _refuse_case_keys(flat: pd.DataFrame, counts: list[Any]) -> None:
     """Refuse a table keyed by case ids (a column or index level named like ``case_id``).
 
@@ -1101,7 +1111,7 @@ def _refuse_case_keys(flat: pd.DataFrame, counts: list[Any]) -> None:
     case-level data, and its ids would leave with the published table. The name is
     read whatever its case and separators (``CaseId``, ``case id``, ``case-identifier``).
     """
-    keys = [c for c in flat.columns if c not in counts and _names_case_ids(c)]
+    keys = [c for c in flat.columns if c not in counts and names_case_ids(c)]
     if keys:
         raise DisclosureError(
             f"column or index level {keys[0]!r} holds case ids: a table keyed by case is "

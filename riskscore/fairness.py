@@ -59,6 +59,7 @@ from riskscore.disclosure import (
     disclose_tables,
     mark_synthetic,
     mark_undisclosed,
+    names_case_ids,
     settings_for,
     suppress_statistics,
     synthetic_note,
@@ -277,13 +278,6 @@ def _disclosed_cells(
     return {c: out[c].to_numpy(dtype=float, na_value=np.nan) for c in _CELL_COLUMNS}
 
 
-def _names_case_ids(column) -> bool:
-    """Whether a column's name says it holds case ids (``case_id``, ``CaseId``, ``case id``),
-    read as :func:`riskscore.disclose` reads a key's name."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(column)).casefold()
-    return "caseid" in re.sub(r"[^a-z0-9]+", "", spaced)
-
-
 def _refuse_identifying_labels(col, labels, settings, who: str) -> None:
     """Read an attribute's labels as :func:`riskscore.disclose` reads a key.
 
@@ -338,9 +332,7 @@ def _key_allowances(sources, blocks, settings, who: str) -> dict[str, str]:
     """
     audited = {str(col) for col, *_ in blocks}
     allowed = {
-        c: r
-        for c, r in allowed_columns(*sources).items()
-        if c in audited and not _names_case_ids(c)
+        c: r for c, r in allowed_columns(*sources).items() if c in audited and not names_case_ids(c)
     }
     for col, labels, *_ in blocks:
         if str(col) not in allowed:

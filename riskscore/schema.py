@@ -822,7 +822,7 @@ def allowed_columns(*frames) -> dict[str, str]:
 
 
 def stamp_allowed(result: Any, allowed: Mapping[str, str] | None) -> Any:
-    """Record ``allowed`` reasons in ``attrs`` of every table a result holds.
+    """Add ``allowed`` reasons to ``attrs`` of every table a result holds.
 
     ``result`` is a DataFrame, a mapping of tables, or an object whose attributes are
     tables (a dataclass result); :func:`riskscore.write_table` then writes the reasons
@@ -845,7 +845,8 @@ def stamp_allowed(result: Any, allowed: Mapping[str, str] | None) -> Any:
         tables = list(vars(result).values())
     for t in tables:
         if isinstance(t, pd.DataFrame):
-            t.attrs[ALLOWED] = dict(allowed)
+            # a table's own reasons (the labels a key holds) stay beside the inputs'
+            t.attrs[ALLOWED] = {**t.attrs.get(ALLOWED, {}), **allowed}
     return result
 
 

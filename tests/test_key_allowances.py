@@ -112,3 +112,19 @@ def test_a_refusal_names_the_attribute_and_the_fix_at_validation():
         assert "look like person names" in message
         assert "allow={'tutor': 'why it is safe'}" in message
         assert "'group'" not in message.split("Fix:")[1]
+
+
+def test_evaluate_keeps_the_subgroup_tables_own_allowances():
+    # evaluate stamped the training set's allowances over every table it returns,
+    # replacing the subgroup table's own ("group": the labels of school), so passing
+    # res.subgroups through disclosure control again refused its allowed labels
+    events, cases = riskscore.make_cohort(600, random_state=3)
+    cases = cases.assign(school=np.resize(SCHOOLS, len(cases)))
+    cases = riskscore.validate_cases(cases, allow={"school": REASON}).valid
+    ts = riskscore.make_training_set(events, cases, grid="90D")
+    res = riskscore.evaluate(
+        riskscore.default_scorecard(), ts, cv=3, n_boot=0, cases=cases, subgroup_by=["school"]
+    )
+    allowed = res.subgroups.attrs[ALLOWED]
+    assert REASON in allowed.get("group", ""), allowed
+    assert set(ts.X.attrs.get(ALLOWED, {})) <= set(allowed)  # the inputs' kept beside

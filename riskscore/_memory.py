@@ -35,7 +35,7 @@ import numpy as np
 
 from riskscore._parallel import allowed_memory_settings, small_pages
 
-__all__ = ["new_table", "release", "kept_bytes", "KEEP_FROM"]
+__all__ = ["new_table", "release", "kept_bytes", "size_class", "KEEP_FROM"]
 
 #: Tables smaller than this come from malloc as before: glibc serves blocks under
 #: 32 MB from heaps it keeps (settle_malloc), and faulting in a small table costs
@@ -107,19 +107,39 @@ def new_table(n_rows: int, n_columns: int, dtype) -> np.ndarray:
             return np.empty((n_rows, n_columns), dtype=dtype, order="F")
     with _lock:
         block, _kept = _kept, None
+    size = size_class(nbytes)
     if block is not None and not (
-        block.nbytes == nbytes
-        or (nbytes < block.nbytes <= 2 * nbytes and _drop_tail(block, nbytes))
+        block.nbytes == size or (nbytes < block.nbytes <= 2 * nbytes and _drop_tail(block, nbytes))
     ):
         # release before allocating: the kept block never sits beside a new one
         block = None
     if block is None:
+        # a block of the size class: the next table a little larger (a cohort audit's
+        # next chunk of cases) fits it; pages past the table are never touched, so
+        # never in memory
         with small_pages(nbytes):
-            block = np.empty(nbytes, dtype=np.uint8)
+            block = np.empty(size, dtype=np.uint8)
     owner = _Owner(block, (n_columns, n_rows), dtype)
     weakref.finalize(owner, _give_back, block).atexit = False
     # the transpose of a C-ordered (columns, rows) array: column order, base = owner
     return np.asarray(owner).T
+
+
+def size_class(nbytes: int) -> int:
+    """``nbytes`` rounded up to an eighth of its power of two (whole pages at least).
+
+    Tables of nearly the same size (285.6 and 285.9 MB) share a class, so one's kept
+    block serves the other; at most an eighth more address space, never more memory.
+
+    Examples
+    --------
+    >>> size_class(285_600_000), size_class(4096)
+    (301989888, 4096)
+    """
+    if nbytes <= 0:
+        return nbytes
+    step = max(2 ** max(nbytes.bit_length() - 4, 0), 4096)
+    return -(-nbytes // step) * step
 
 
 _MADV_DONTNEED = 4  # Linux

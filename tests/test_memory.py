@@ -149,22 +149,28 @@ def test_a_smaller_table_in_a_kept_block_holds_no_more_memory_than_a_fresh_one()
     assert np.all(small == 2.0)
 
 
-def test_elsewhere_a_kept_block_serves_only_a_table_of_its_size(monkeypatch):
-    monkeypatch.setattr(_memory.sys, "platform", "darwin")
-    big = _table(64, 8)
-    where = _address(big)
+@pytest.mark.parametrize("platform, kept_after", [("linux", 32768), ("darwin", 20480)])
+def test_elsewhere_a_kept_block_serves_only_its_own_size_class(monkeypatch, platform, kept_after):
+    monkeypatch.setattr(_memory.sys, "platform", platform)
+    big = _table(64, 64)  # 32 KB, its own size class
     del big
     gc.collect()
-    half = _table(48, 8)
-    assert _memory.kept_bytes() == 0  # released, not taken
-    del half
+    smaller = _table(64, 40)  # 20 KB: Linux takes the block and gives its tail back
+    del smaller
     gc.collect()
-    same = _table(48, 8)
-    assert _address(same) != where or _memory.kept_bytes() == 0
-    del same
+    assert _memory.kept_bytes() == kept_after
+
+
+def test_tables_of_nearly_one_size_share_a_block():
+    # a cohort audit's chunks: the next table a little larger than the last
+    assert _memory.size_class(285_600_000) == _memory.size_class(285_900_000)
+    first = _table(1000, 40)  # 320,000 bytes: a block of its size class
+    where = _address(first)
+    del first
     gc.collect()
-    again = _table(48, 8)
-    assert _memory.kept_bytes() == 0 and again.nbytes == 48 * 8 * 8
+    assert _memory.kept_bytes() == _memory.size_class(320_000) > 320_000
+    larger = _table(1010, 40)  # 323,200 bytes, the same class
+    assert _address(larger) == where
 
 
 def test_tables_below_the_bound_are_plain_arrays(monkeypatch):

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskscore._arrays import nested_cells
+from riskscore._arrays import first_rows, nested_cells
 from riskscore._dates import (
     DATE_AMBIGUOUS,
     DATE_EMPTY,
@@ -2013,8 +2013,18 @@ def _read_parquet_folder(p: Path, table: str | None) -> pd.DataFrame:
         if column == "case_id" and len(kinds) > 1:
             # ids are text: whole numbers in one file are the same ids as text
             # (True/False are left as they are, for validation to flag)
-            for frame in frames:
+            for name, frame in zip(names, frames, strict=True):
                 if "case_id" in frame.columns and _kind_of(frame["case_id"]) == "numbers":
+                    # as text, 1e20 or 1.5 would pass as an id validation cannot flag
+                    _, inexact = _float_ids(frame["case_id"])
+                    if inexact.any():
+                        raise SchemaError(
+                            f"{p.name}: column 'case_id' of {name} holds numbers that are "
+                            f"not exact whole numbers at rows {first_rows(inexact)} of that file (from 0; a "
+                            "fraction, an infinity, or beyond 2**53, where floats lose "
+                            "digits), while other files of the folder hold ids as text. "
+                            "Fix: write the ids of every file as text (e.g. CASE-000001)."
+                        )
                     frame["case_id"] = id_text(frame["case_id"]).where(
                         frame["case_id"].notna(), None
                     )

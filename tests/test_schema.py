@@ -25,6 +25,7 @@ from riskscore.schema import (
     validate_cases,
     validate_events,
 )
+from riskscore.synthetic import make_cohort
 from riskscore.vocabulary import AGENCIES, EVENTS, VALUED_EVENTS
 
 # ----------------------------------------------------------------------------- fixtures
@@ -1076,3 +1077,36 @@ def test_a_contract_date_column_spelt_otherwise_is_told_to_rename_not_anonymise(
         read(path)
     assert not isinstance(info.value, IdentifyingDataError), str(info.value)
     assert f"rename {written!r} to {column!r}" in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("bad", [1e20, 1.5, float("inf")])
+def test_a_parquet_folder_mixing_text_ids_with_numbers_that_are_not_ids_says_so(tmp_path, bad):
+    # one file's case_id held as float numbers, the other's as text: the folder reader
+    # turned the numbers into text ids and crashed on 1e20 ("cannot safely cast
+    # non-equivalent float64 to int64", an internal error on the command line)
+    events, _ = make_cohort(20, random_state=0)[:2]
+    events = events.astype({"case_id": str, "agency": str, "event": str})
+    folder = tmp_path / "events"
+    folder.mkdir()
+    events.iloc[:50].to_parquet(folder / "part-0.parquet")
+    numbers = events.iloc[50:100].copy()
+    numbers["case_id"] = [2.0, bad] + [3.0] * (len(numbers) - 2)
+    numbers.to_parquet(folder / "part-1.parquet")
+    with pytest.raises(SchemaError) as info:
+        read_events(folder)
+    message = str(info.value)
+    assert "part-1.parquet" in message and "'case_id'" in message, message
+    assert "rows [1]" in message and "Fix:" in message and "text" in message, message
+
+
+def test_a_parquet_folder_mixing_text_ids_with_whole_numbers_reads_them_as_ids(tmp_path):
+    events, _ = make_cohort(20, random_state=0)[:2]
+    events = events.astype({"case_id": str, "agency": str, "event": str})
+    folder = tmp_path / "events"
+    folder.mkdir()
+    events.iloc[:50].to_parquet(folder / "part-0.parquet")
+    numbers = events.iloc[50:100].copy()
+    numbers["case_id"] = 7.0
+    numbers.to_parquet(folder / "part-1.parquet")
+    out = read_events(folder)
+    assert (out["case_id"].astype(str) == "7").sum() == 50

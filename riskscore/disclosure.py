@@ -113,6 +113,7 @@ __all__ = [
     "synthetic_note",
     "names_a_count",
     "names_case_ids",
+    "key_findings",
 ]
 
 #: Key in ``DataFrame.attrs`` under which the disclosure stamp is kept.
@@ -1133,7 +1134,7 @@ _NARRATIVE_WORDS = re.compile(
 )
 
 
-def _narrative_keys(problem: dict, keys: pd.DataFrame) -> dict | None:
+def _narrative_keys(problem: dict, keys: pd.DataFrame, name: str) -> dict | None:
     """A guard finding on a key column, with free text narrowed to text about someone.
 
     The guard takes a value of six or more words with two function words ("with",
@@ -1165,15 +1166,17 @@ def _narrative_keys(problem: dict, keys: pd.DataFrame) -> dict | None:
         "rows": [int(r) for r in rows[:10]],
         "n_rows": int(rows.size),
         "message": (
-            f"disclose.{problem['column']}: {distinct:,} distinct value(s) look like free "
+            f"{name}.{problem['column']}: {distinct:,} distinct value(s) look like free "
             f"text about someone (e.g. {example}); free text routinely names people and "
             f"places; {where_text(rows)}"
         ),
     }
 
 
-def _refuse_identifying_keys(source: pd.DataFrame, flat: pd.DataFrame, by: list[Any]) -> None:
-    """Refuse key columns the identifying-data guard flags (see :mod:`riskscore.privacy`).
+def key_findings(
+    table: pd.DataFrame, keys: Sequence[Any], *, allowed=None, name: str = "disclose"
+) -> list[dict]:
+    """What the identifying-data guard finds in key columns: what :func:`disclose` refuses.
 
     Keys are published as they are, one row per group, whatever the counts beside
     them: a key of names, NHS numbers, postcodes, contact details, full dates (as
@@ -1182,27 +1185,45 @@ def _refuse_identifying_keys(source: pd.DataFrame, flat: pd.DataFrame, by: list[
     column-level heuristics for unknown columns, which take a column of title-case
     words such as ethnic groups or school names for names, are left out). A date
     column given as a key (a month that labels the groups) is not read as a date of
-    an incident, but one named for a birth is refused. Columns the caller has
-    allowed past the guard (``attrs["riskscore_allowed"]``, which frames validated
-    with ``allow=`` carry) are not read; the reason is written into the provenance
-    of every written table.
+    an incident, but one named for a birth is refused. Columns in ``allowed``
+    (``{column: reason}``, as ``attrs["riskscore_allowed"]`` holds) are not read.
+
+    Returns one finding per problem (``column``, ``check``, ``rows``, ``n_rows`` and a
+    ``message`` starting ``name.column:``); empty when the keys may be published.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"area": ["north", "south"], "n": [20, 30]})
+    >>> key_findings(t, ["area"])
+    []
+    >>> [f["check"] for f in key_findings(t.assign(area=["a@b.org", "c@d.org"]), ["area"])]
+    ['email']
     """
-    keys = list(dict.fromkeys(c for c in by if c in flat.columns))
+    keys = list(dict.fromkeys(c for c in keys if c in table.columns))
     if not keys:
-        return
-    carried = source.attrs.get(ALLOWED)
-    allowed = check_allow(carried if isinstance(carried, Mapping) else None, set(map(str, keys)))
-    sub = flat.loc[:, keys]
-    dates = frozenset(str(c) for c in keys if _is_date_dtype(flat[c]))
+        return []
+    allowed = check_allow(allowed if isinstance(allowed, Mapping) else None, set(map(str, keys)))
+    sub = table.loc[:, keys]
     problems = scan_identifying(
         sub,
-        table="disclose",
+        table=name,
         allowed=allowed,
-        date_columns=dates,
+        date_columns=frozenset(str(c) for c in keys if _is_date_dtype(table[c])),
         contract_columns=frozenset(),
         label_columns=frozenset(str(c) for c in keys),
     )
-    problems = [kept for p in problems if (kept := _narrative_keys(p, sub)) is not None]
+    return [kept for p in problems if (kept := _narrative_keys(p, sub, name)) is not None]
+
+
+def _refuse_identifying_keys(source: pd.DataFrame, flat: pd.DataFrame, by: list[Any]) -> None:
+    """Refuse key columns the identifying-data guard flags (:func:`key_findings`).
+
+    Columns the caller has allowed past the guard (``attrs["riskscore_allowed"]`` of
+    ``source``, which frames validated with ``allow=`` carry) are not read; the reason
+    is written into the provenance of every written table.
+    """
+    problems = key_findings(flat, by, allowed=source.attrs.get(ALLOWED))
     if not problems:
         return
     columns = list(dict.fromkeys(p["column"] for p in problems))

@@ -57,6 +57,7 @@ from riskscore._params import (
 from riskscore.disclosure import (
     disclose,
     disclose_tables,
+    key_findings,
     mark_synthetic,
     mark_undisclosed,
     names_case_ids,
@@ -278,48 +279,36 @@ def _disclosed_cells(
     return {c: out[c].to_numpy(dtype=float, na_value=np.nan) for c in _CELL_COLUMNS}
 
 
-def _refuse_identifying_labels(col, labels, settings, who: str) -> None:
+def _refuse_identifying_labels(col, labels, who: str) -> None:
     """Read an attribute's labels as :func:`riskscore.disclose` reads a key.
 
     The labels are published as they are (in the keys ``group`` and ``reference``):
     a refusal names the attribute, not those keys, and the fix the caller can make
     (``allow=`` when validating, not the attrs of a table built here).
     """
-    try:
-        disclose(
-            pd.DataFrame({"group": labels, "n": 0}),
-            count_columns=["n"],
-            by=["group"],
-            find_totals=False,
-            min_count=settings.min_count,
-            round_to=settings.round_to,
-            suppress_zero=settings.suppress_zero,
+    findings = key_findings(pd.DataFrame({"group": labels}), ["group"], name=who)
+    if not findings:
+        return
+    # the guard's findings, named for the attribute, without the rows of the labels
+    found_text = "\n".join(
+        re.sub(r"; rows? [0-9, ]+(?:and [0-9,]+ more)?$", "", f"- {f['message']}").replace(
+            f"- {who}.group:", f"- {who}.{col}:", 1
         )
-    except DisclosureError as e:
-        # the guard's findings, without the rows of the table built here
-        found = [
-            re.sub(r"; rows? [0-9, ]+(?:and [0-9,]+ more)?$", "", line).replace(
-                "- disclose.group:", f"- {who}.{col}:", 1
-            )
-            for line in str(e).splitlines()
-            if line.startswith("- disclose.group:")
-        ]
-        if not found:
-            raise
-        found_text = "\n".join(found)
-        raise DisclosureError(
-            f"{who}: the groups of {col!r} look identifying; their labels are published "
-            "as they are, whatever the counts beside them (values are shown masked):\n"
-            f"{found_text}\nFix: leave {col!r} out of by=, or group it more coarsely (an "
-            "area instead of a postcode); if the heuristic is wrong for it (school names, "
-            "not people), validate the table with "
-            f"allow={{{col!r}: 'why it is safe'}} (or record the reason in "
-            f"attrs[{ALLOWED!r}] of the table the groups come from); the reason is "
-            "written into the provenance of every table written from the result."
-        ) from None
+        for f in findings
+    )
+    raise DisclosureError(
+        f"{who}: the groups of {col!r} look identifying; their labels are published "
+        "as they are, whatever the counts beside them (values are shown masked):\n"
+        f"{found_text}\nFix: leave {col!r} out of by=, or group it more coarsely (an "
+        "area instead of a postcode); if the heuristic is wrong for it (school names, "
+        "not people), validate the table with "
+        f"allow={{{col!r}: 'why it is safe'}} (or record the reason in "
+        f"attrs[{ALLOWED!r}] of the table the groups come from); the reason is "
+        "written into the provenance of every table written from the result."
+    )
 
 
-def _key_allowances(sources, blocks, settings, who: str) -> dict[str, str]:
+def _key_allowances(sources, blocks, who: str) -> dict[str, str]:
     """Reasons for the published keys ``group`` and ``reference``, from the caller's.
 
     The labels of every audited attribute are published in the keys ``group`` and
@@ -336,7 +325,7 @@ def _key_allowances(sources, blocks, settings, who: str) -> dict[str, str]:
     }
     for col, labels, *_ in blocks:
         if str(col) not in allowed:
-            _refuse_identifying_labels(col, labels, settings, who)
+            _refuse_identifying_labels(col, labels, who)
     if not allowed:
         return {}
     reason = "; ".join(f"labels of {c}: {r}" for c, r in allowed.items())
@@ -733,7 +722,7 @@ def subgroup_metrics(
             if isinstance(sensitive_features, Mapping)
             else [sensitive_features]
         )
-        allowed = _key_allowances(sources, blocks, settings, who)
+        allowed = _key_allowances(sources, blocks, who)
         cells = _disclosed_cells(
             slot_attr, slot_group, exact, settings, overall_published, kids, who, allowed
         )

@@ -26,6 +26,7 @@ that owner), and the memory returns to the pool only from the owner's finalizer.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -109,7 +110,7 @@ def new_table(n_rows: int, n_columns: int, dtype) -> np.ndarray:
         block, _kept = _kept, None
     size = size_class(nbytes)
     if block is not None and not (
-        block.nbytes == size or (nbytes < block.nbytes <= 2 * nbytes and _drop_tail(block, nbytes))
+        (nbytes <= block.nbytes <= 2 * nbytes and _drop_tail(block, nbytes)) or block.nbytes == size
     ):
         # release before allocating: the kept block never sits beside a new one
         block = None
@@ -145,22 +146,30 @@ def size_class(nbytes: int) -> int:
 _MADV_DONTNEED = 4  # Linux
 
 
+@functools.lru_cache(maxsize=1)
+def _madvise():
+    """The C library's ``madvise``, typed (Linux), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return madvise
+
+
 def _drop_tail(block: np.ndarray, nbytes: int) -> bool:
     """Hand the system the whole pages of ``block`` past its first ``nbytes``.
 
     A smaller table in a larger kept block then holds no more resident memory than a
     fresh one (the pages come back, zeroed, only if written). Linux only; returns
-    whether it was done (elsewhere a kept block serves only a table of its size).
+    whether it was done (elsewhere a kept block serves only a table of its size class).
     """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        madvise = libc.madvise
-        madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    except (OSError, AttributeError):
+    madvise = None if not sys.platform.startswith("linux") else _madvise()
+    if madvise is None:
         return False
     page = os.sysconf("SC_PAGE_SIZE")
     start = block.__array_interface__["data"][0]

@@ -752,12 +752,12 @@ def release_memory() -> int:
     """Give back to the system the memory kept from a freed feature table.
 
     :func:`encode_features` keeps the memory of its last large output table (32 MB or
-    more, at most a quarter of the memory the machine or container allows) once nothing uses the table any
-    more, so that the next encoding of a similar size needs no fresh pages from the
-    system: on the project machine a 1.2 GB table (200,000 children, 36 monthly
-    dates) otherwise costs 0.4-0.7 s of system time each time it is made. One table's
-    memory at most is kept, and a new table that does not fit releases it first, so
-    keeping never raises the peak. Call this when the process should shrink now, for
+    more, at most a quarter of the memory the machine or container allows) once
+    nothing uses the table any more, so that the next encoding of a similar size needs
+    no fresh pages from the system: on the project machine a 1.2 GB table (200,000
+    children, 36 monthly dates) otherwise costs 0.4-0.7 s of system time each time it
+    is made. One table's memory at most is kept, and a new table that does not fit
+    releases it first, so keeping never raises the peak. Call this when the process should shrink now, for
     example before other large work in a notebook. The environment variable
     ``RISKSCORE_MALLOC=keep`` turns keeping off (docs/performance.md, "Memory kept
     between encodings").

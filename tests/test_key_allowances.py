@@ -88,7 +88,10 @@ def test_an_allowance_for_case_ids_lets_nothing_past():
         riskscore.subgroup_metrics(y, p, frame, by="case_id", n_boot=0)
 
 
-def test_evaluate_audits_an_allowed_column():
+@pytest.fixture(scope="module")
+def evaluated_by_school():
+    """evaluate()'s subgroup audit by a school column validated with allow=, and the
+    training set it evaluated."""
     events, cases = riskscore.make_cohort(600, random_state=3)
     cases = cases.assign(school=np.resize(SCHOOLS, len(cases)))
     cases = riskscore.validate_cases(cases, allow={"school": REASON}).valid
@@ -96,6 +99,11 @@ def test_evaluate_audits_an_allowed_column():
     res = riskscore.evaluate(
         riskscore.default_scorecard(), ts, cv=3, n_boot=0, cases=cases, subgroup_by=["school"]
     )
+    return res, ts
+
+
+def test_evaluate_audits_an_allowed_column(evaluated_by_school):
+    res, _ = evaluated_by_school
     assert {*SCHOOLS} <= set(res.subgroups["group"])
 
 
@@ -114,17 +122,11 @@ def test_a_refusal_names_the_attribute_and_the_fix_at_validation():
         assert "'group'" not in message.split("Fix:")[1]
 
 
-def test_evaluate_keeps_the_subgroup_tables_own_allowances():
+def test_evaluate_keeps_the_subgroup_tables_own_allowances(evaluated_by_school):
     # evaluate stamped the training set's allowances over every table it returns,
     # replacing the subgroup table's own ("group": the labels of school), so passing
     # res.subgroups through disclosure control again refused its allowed labels
-    events, cases = riskscore.make_cohort(600, random_state=3)
-    cases = cases.assign(school=np.resize(SCHOOLS, len(cases)))
-    cases = riskscore.validate_cases(cases, allow={"school": REASON}).valid
-    ts = riskscore.make_training_set(events, cases, grid="90D")
-    res = riskscore.evaluate(
-        riskscore.default_scorecard(), ts, cv=3, n_boot=0, cases=cases, subgroup_by=["school"]
-    )
+    res, ts = evaluated_by_school
     allowed = res.subgroups.attrs[ALLOWED]
     assert REASON in allowed.get("group", ""), allowed
     assert set(ts.X.attrs.get(ALLOWED, {})) <= set(allowed)  # the inputs' kept beside

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -1079,19 +1080,23 @@ def test_a_contract_date_column_spelt_otherwise_is_told_to_rename_not_anonymise(
     assert f"rename {written!r} to {column!r}" in str(info.value), str(info.value)
 
 
-@pytest.mark.parametrize("bad", [1e20, 1.5, float("inf")])
-def test_a_parquet_folder_mixing_text_ids_with_numbers_that_are_not_ids_says_so(tmp_path, bad):
-    # one file's case_id held as float numbers, the other's as text: the folder reader
-    # turned the numbers into text ids and crashed on 1e20 ("cannot safely cast
-    # non-equivalent float64 to int64", an internal error on the command line)
+def _mixed_id_folder(tmp_path, numeric_ids) -> Path:
+    """A folder of two Parquet files of events: case_id as text in one, numbers in the other."""
     events, _ = make_cohort(20, random_state=0)[:2]
     events = events.astype({"case_id": str, "agency": str, "event": str})
     folder = tmp_path / "events"
     folder.mkdir()
     events.iloc[:50].to_parquet(folder / "part-0.parquet")
-    numbers = events.iloc[50:100].copy()
-    numbers["case_id"] = [2.0, bad] + [3.0] * (len(numbers) - 2)
-    numbers.to_parquet(folder / "part-1.parquet")
+    events.iloc[50:100].assign(case_id=numeric_ids).to_parquet(folder / "part-1.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("bad", [1e20, 1.5, float("inf")])
+def test_a_parquet_folder_mixing_text_ids_with_numbers_that_are_not_ids_says_so(tmp_path, bad):
+    # one file's case_id held as float numbers, the other's as text: the folder reader
+    # turned the numbers into text ids and crashed on 1e20 ("cannot safely cast
+    # non-equivalent float64 to int64", an internal error on the command line)
+    folder = _mixed_id_folder(tmp_path, [2.0, bad] + [3.0] * 48)
     with pytest.raises(SchemaError) as info:
         read_events(folder)
     message = str(info.value)
@@ -1100,13 +1105,5 @@ def test_a_parquet_folder_mixing_text_ids_with_numbers_that_are_not_ids_says_so(
 
 
 def test_a_parquet_folder_mixing_text_ids_with_whole_numbers_reads_them_as_ids(tmp_path):
-    events, _ = make_cohort(20, random_state=0)[:2]
-    events = events.astype({"case_id": str, "agency": str, "event": str})
-    folder = tmp_path / "events"
-    folder.mkdir()
-    events.iloc[:50].to_parquet(folder / "part-0.parquet")
-    numbers = events.iloc[50:100].copy()
-    numbers["case_id"] = 7.0
-    numbers.to_parquet(folder / "part-1.parquet")
-    out = read_events(folder)
+    out = read_events(_mixed_id_folder(tmp_path, 7.0))
     assert (out["case_id"].astype(str) == "7").sum() == 50
